@@ -1,0 +1,58 @@
+/*
+ * common: the small pieces every synergy library shares. An error struct that
+ * carries a one-line message for anything a user can get wrong, allocation
+ * helpers that abort on out-of-memory (so every remaining error path is real),
+ * a levelled logging macro, and number parsing that reports what was wrong.
+ */
+#ifndef SYNERGY_COMMON_H
+#define SYNERGY_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A user-facing error: one line, usually "file:line: message". */
+struct err {
+    char msg[512];
+};
+
+/* Format into err->msg (err may be NULL). Always returns -1, so callers can
+ * write `return errprintf(err, "%s:%d: ...", path, line);`. */
+int errprintf(struct err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Allocation that aborts with a message on out-of-memory. Never returns NULL. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+/* Grow *arr (element size `size`) so that it can hold at least `need` items. */
+void xgrow(void **arr, size_t *cap, size_t need, size_t size);
+
+/* Logging. Level checked before the arguments are formatted. */
+enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+extern enum log_level log_max_level;
+void log_write(enum log_level lvl, const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define LOG(lvl, tag, ...)                                                                         \
+    do {                                                                                           \
+        if ((lvl) <= log_max_level)                                                                \
+            log_write((lvl), (tag), __VA_ARGS__);                                                  \
+    } while (0)
+
+/* Strict number parsing: the whole string (after trimming blanks) must be a
+ * number. Return 0, or -1 (errno EINVAL or ERANGE) leaving *out untouched. */
+int parse_long(const char *s, long *out);
+int parse_double(const char *s, double *out);
+
+/* Trim leading and trailing whitespace in place; returns s. */
+char *str_trim(char *s);
+
+/* Case-insensitive equality. */
+bool str_ieq(const char *a, const char *b);
+
+/* Levenshtein distance, for "did you mean" suggestions. */
+int str_distance(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * The scheduling policies of the Synergy reference (schedulers/ directory), each a
+ * sort key over (-priority, metric, arrival). Keys use the job's speedup as
+ * the previous round left it, as the reference does (spec §12.5). Every
+ * arithmetic expression keeps the reference's operation order so that ties and
+ * near-ties break the same way.
+ */
+#include "policies.h"
+
+#include <stddef.h>
+
+/* Remaining time at the current speed (reference job.remaining_duration). */
+static double remaining_duration(const struct job *j, bool fair)
+{
+    long rem = j->total_iters - j->executed;
+    if (fair)
+        return j->iter_time * (double)rem;
+    return j->iter_time * (double)rem / j->speedup;
+}
+
+static void fifo_key(const struct sched_view *v, const struct job *j, double k[3])
+{
+    k[0] = 0;
+    k[1] = j->arrival;
+    k[2] = 0;
+}
+
+static void srtf_key(const struct sched_view *v, const struct job *j, double k[3])
+{
+    k[0] = -j->priority;
+    k[1] = remaining_duration(j, v->fair);
+    k[2] = j->arrival;
+}
+
+static void las_key(const struct sched_view *v, const struct job *j, double k[3])
+{
+    k[0] = -j->priority;
+    k[1] = j->attained * j->gpus;
+    k[2] = j->arrival;
+}
+
+static void ftf_key(const struct sched_view *v, const struct job *j, double k[3])
+{
+    k[0] = -j->priority;
+    k[1] = (v->now - j->arrival + remaining_duration(j, v->fair)) /
+           (j->iter_time * (double)j->total_iters);
+    k[2] = j->arrival;
+}
+
+static void drf_key(const struct sched_view *v, const struct job *j, double k[3])
+{
+    double g = j->gpus / v->total_gpus, c = j->cpu_demand / v->total_cpus,
+           m = j->mem_demand / v->total_mem;
+    double dom = g;
+    if (c > dom)
+        dom = c;
+    if (m > dom)
+        dom = m;
+    k[0] = -j->priority;
+    k[1] = dom;
+    k[2] = j->arrival;
+}
+
+/* Reference get_remaining_weighted_duration: the unmet demand vector (the full
+ * demand at sort time), normalised by the cluster, weighted by remaining time. */
+static void tetris_key(const struct sched_view *v, const struct job *j, double k[3])
+{
+    double dur = remaining_duration(j, v->fair);
+    double dg = j->gpus - j->n_alloc, dc = j->cpu_demand - j->cpus, dm = j->mem_demand - j->mem;
+    double sum = 0;
+    sum += dg / v->total_gpus * dur;
+    sum += dc / v->total_cpus * dur;
+    sum += dm / v->total_mem * dur;
+    k[0] = -j->priority;
+    k[1] = sum;
+    k[2] = j->arrival;
+}
+
+/* SRSF: shortest remaining service (GPU-seconds) first. The reference class
+ * cannot be constructed (spec §12.11); this is its documented key, with the
+ * remaining time at the current speed as SRTF uses it. */
+static void srsf_key(const struct sched_view *v, const struct job *j, double k[3])
+{
+    k[0] = -j->priority;
+    k[1] = remaining_duration(j, v->fair) * j->gpus;
+    k[2] = j->arrival;
+}
+
+static const struct sched_policy_ops fifo = {
+    .name = "FIFO", .summary = "first in, first out (arrival order)", .key = fifo_key};
+static const struct sched_policy_ops srtf = {
+    .name = "SRTF", .summary = "shortest remaining time first", .key = srtf_key};
+static const struct sched_policy_ops las = {
+    .name = "LAS",
+    .summary = "least attained service first (no CPU-aware backfill)",
+    .key = las_key,
+    .place_round_jobs_only = true,
+    .tune_largest_first = true};
+static const struct sched_policy_ops ftf = {
+    .name = "FTF", .summary = "finish-time fairness (Themis)", .key = ftf_key};
+static const struct sched_policy_ops drf = {
+    .name = "DRF", .summary = "smallest dominant demand first", .key = drf_key};
+static const struct sched_policy_ops tetris = {
+    .name = "TETRIS", .summary = "smallest remaining weighted demand first", .key = tetris_key};
+static const struct sched_policy_ops srsf = {
+    .name = "SRSF", .summary = "shortest remaining service (GPU-time) first", .key = srsf_key};
+
+const struct sched_policy_ops *const sched_policies[] = {&fifo, &srtf, &las,  &ftf,
+                                                         &drf,  &tetris, &srsf, NULL};
+
+const struct sched_policy_ops *policy_find(const char *name)
+{
+    for (size_t i = 0; sched_policies[i]; i++)
+        if (str_ieq(sched_policies[i]->name, name))
+            return sched_policies[i];
+    return NULL;
+}

@@ -1,0 +1,185 @@
+/*
+ * The cluster INI file: an inih handler over a declarative table of
+ * (section, key, type, offset, min, max). The reference's files are read
+ * unchanged; keys are case-insensitive like Python's ConfigParser. Unknown
+ * sections and keys, and out-of-range values, are "file:line" errors.
+ */
+#include "scheduler.h"
+
+#include <errno.h>
+#include "ini_lines.h"
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+enum cfg_type { T_INT, T_LONG, T_DOUBLE, T_STRING, T_SPLIT };
+
+struct cfg_key {
+    const char *section;
+    const char *key;
+    enum cfg_type type;
+    size_t offset;
+    size_t size; /* for strings */
+    double min, max;
+};
+
+#define OFF(f) offsetof(struct synergy_config, f)
+#define SZ(f) sizeof(((struct synergy_config *)0)->f)
+
+static const struct cfg_key keys[] = {
+    {"CLUSTER", "racks", T_INT, OFF(cluster.racks), 0, 1, 1},
+    {"CLUSTER", "servers_per_rack", T_INT, OFF(cluster.servers_per_rack), 0, 1, 100000},
+    {"CLUSTER", "gpus_per_server", T_INT, OFF(cluster.gpus_per_server), 0, 1, 1024},
+    {"CLUSTER", "cpus_per_server", T_INT, OFF(cluster.cpus_per_server), 0, 1, 1 << 20},
+    {"CLUSTER", "dram_per_server", T_INT, OFF(cluster.dram_per_server), 0, 1, 1 << 30},
+    {"CLUSTER", "sspeed_per_server", T_INT, OFF(cluster.sspeed_per_server), 0, 1, 1 << 30},
+    {"CLUSTER", "net_per_server", T_INT, OFF(cluster.net_per_server), 0, 1, 1 << 30},
+    {"SCHEDULER", "policy", T_STRING, OFF(policy), SZ(policy), 0, 0},
+    {"SCHEDULER", "lease_time", T_LONG, OFF(lease_time), 0, 0, 1e12},
+    {"SCHEDULER", "round_duration", T_DOUBLE, OFF(round_duration), 0, 1e-3, 1e9},
+    {"SCHEDULER", "mode", T_STRING, OFF(mode), SZ(mode), 0, 0},
+    {"SCHEDULER", "placement", T_STRING, OFF(placement), SZ(placement), 0, 0},
+    {"WORKLOAD", "jobs_per_hour", T_DOUBLE, OFF(jobs_per_hour), 0, 1e-6, 1e9},
+    {"WORKLOAD", "split", T_SPLIT, OFF(split), 0, 0, 0},
+    {"WORKLOAD", "seed", T_LONG, OFF(seed), 0, 0, 4294967295.0},
+    {"WORKLOAD", "profiles", T_STRING, OFF(profiles), SZ(profiles), 0, 0},
+};
+
+void synergy_config_defaults(struct synergy_config *c)
+{
+    memset(c, 0, sizeof *c);
+    cluster_config_defaults(&c->cluster);
+    snprintf(c->policy, sizeof c->policy, "FIFO");
+    c->lease_time = 5;
+    c->round_duration = 300;
+    snprintf(c->mode, sizeof c->mode, "fair");
+    snprintf(c->placement, sizeof c->placement, "first-fit");
+    c->jobs_per_hour = 9;
+    c->split[0] = 20;
+    c->split[1] = 70;
+    c->split[2] = 10;
+    c->seed = 42;
+    snprintf(c->profiles, sizeof c->profiles, "default");
+}
+
+int parse_split(const char *s, int split[TASK_COUNT])
+{
+    char buf[64];
+    if (strlen(s) >= sizeof buf)
+        return -1;
+    strcpy(buf, s);
+    int n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",/", &save); tok; tok = strtok_r(NULL, ",/", &save)) {
+        long v;
+        if (n >= TASK_COUNT || parse_long(tok, &v) < 0 || v < 0 || v > 100)
+            return -1;
+        split[n++] = (int)v;
+    }
+    if (n != TASK_COUNT || split[0] + split[1] + split[2] != 100)
+        return -1;
+    return 0;
+}
+
+struct ctx {
+    struct synergy_config *c;
+    const char *path;
+    struct err *err;
+    int failed;
+};
+
+static int handler(void *user, const char *section, const char *key, const char *value, int line)
+{
+    struct ctx *x = user;
+    if (x->failed)
+        return 0;
+    const struct cfg_key *k = NULL;
+    bool section_known = false;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (strcasecmp(keys[i].section, section) != 0)
+            continue;
+        section_known = true;
+        if (strcasecmp(keys[i].key, key) == 0)
+            k = &keys[i];
+    }
+    if (!section_known) {
+        x->failed = 1;
+        errprintf(x->err, "%s:%d: unknown section [%s] (expected CLUSTER, SCHEDULER or WORKLOAD)",
+                  x->path, line, section);
+        return 0;
+    }
+    if (!k) {
+        x->failed = 1;
+        errprintf(x->err, "%s:%d: unknown key '%s' in [%s]", x->path, line, key, section);
+        return 0;
+    }
+    char *dst = (char *)x->c + k->offset;
+    long lv;
+    double dv;
+    switch (k->type) {
+    case T_INT:
+    case T_LONG:
+        if (parse_long(value, &lv) < 0) {
+            errprintf(x->err, "%s:%d: %s: '%s' is not an integer", x->path, line, key, value);
+            goto bad;
+        }
+        if (lv < k->min || lv > k->max) {
+            errprintf(x->err, "%s:%d: %s: %ld is out of range %.0f..%.0f", x->path, line, key,
+                      lv, k->min, k->max);
+            goto bad;
+        }
+        if (k->type == T_INT)
+            *(int *)dst = (int)lv;
+        else
+            *(long *)dst = lv;
+        return 1;
+    case T_DOUBLE:
+        if (parse_double(value, &dv) < 0) {
+            errprintf(x->err, "%s:%d: %s: '%s' is not a number", x->path, line, key, value);
+            goto bad;
+        }
+        if (dv < k->min || dv > k->max) {
+            errprintf(x->err, "%s:%d: %s: %g is out of range %g..%g", x->path, line, key, dv,
+                      k->min, k->max);
+            goto bad;
+        }
+        *(double *)dst = dv;
+        return 1;
+    case T_STRING:
+        if (value[0] == '\0' || strlen(value) >= k->size) {
+            errprintf(x->err, "%s:%d: %s: must be 1 to %zu characters", x->path, line, key,
+                      k->size - 1);
+            goto bad;
+        }
+        snprintf(dst, k->size, "%s", value);
+        return 1;
+    case T_SPLIT:
+        if (parse_split(value, (int *)dst) < 0) {
+            errprintf(x->err, "%s:%d: %s: '%s' must be three percentages adding up to 100",
+                      x->path, line, key, value);
+            goto bad;
+        }
+        return 1;
+    }
+bad:
+    x->failed = 1;
+    return 0;
+}
+
+int synergy_config_load(const char *path, struct synergy_config *c, struct err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errprintf(err, "%s: cannot open cluster config: %s", path, strerror(errno));
+    struct ctx x = {c, path, err, 0};
+    int rc = ini_parse_file_lines(f, handler, &x);
+    fclose(f);
+    if (x.failed)
+        return -1;
+    if (rc > 0)
+        return errprintf(err, "%s:%d: syntax error (expected [section] or key = value)", path,
+                         rc);
+    if (rc < 0)
+        return errprintf(err, "%s: cannot read cluster config", path);
+    return 0;
+}

@@ -1,0 +1,368 @@
+/*
+ * The round planner and the job table. Every round starts from an empty
+ * cluster (leases last exactly one round), orders the runnable jobs with the
+ * policy, picks the jobs whose GPU demand fits (the starvation bump happens in
+ * the same walk), and places them with the mode. See spec §6.
+ */
+#include "scheduler_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+sched_t *sched_create(const struct sched_params *p, struct err *err)
+{
+    const struct cluster_config *c = &p->cluster;
+    if (!p->policy || !p->mode) {
+        errprintf(err, "scheduler needs a policy and a mode");
+        return NULL;
+    }
+    if (c->racks != 1) {
+        errprintf(err, "racks = %d: only one rack is supported (the reference numbers the "
+                       "servers of every rack from 0 again)", c->racks);
+        return NULL;
+    }
+    if (c->servers_per_rack < 1 || c->gpus_per_server < 1 || c->cpus_per_server < 1 ||
+        c->dram_per_server < 1 || c->sspeed_per_server < 1 || c->net_per_server < 1) {
+        errprintf(err, "cluster sizes must be at least 1");
+        return NULL;
+    }
+    if (!(p->round_duration > 0)) {
+        errprintf(err, "round_duration must be greater than 0");
+        return NULL;
+    }
+    sched_t *s = xcalloc(1, sizeof *s);
+    s->p = *p;
+    s->n_servers = c->racks * c->servers_per_rack;
+    s->gpus_per_server = c->gpus_per_server;
+    /* per_server_size = int(total / servers): the totals divide exactly here */
+    s->size[RES_GPU] = c->gpus_per_server;
+    s->size[RES_CPU] = c->cpus_per_server;
+    s->size[RES_MEM] = c->dram_per_server;
+    s->size[RES_SSPEED] = c->sspeed_per_server;
+    s->size[RES_NET] = c->net_per_server;
+    for (int i = 0; i < RES_COUNT; i++)
+        s->fair[i] = s->size[i] / s->size[RES_GPU];
+    s->totals[0] = (double)c->gpus_per_server * s->n_servers;
+    s->totals[1] = (double)c->cpus_per_server * s->n_servers;
+    s->totals[2] = (double)c->dram_per_server * s->n_servers;
+    s->servers = xcalloc((size_t)s->n_servers, sizeof *s->servers);
+    for (int i = 0; i < s->n_servers; i++)
+        memcpy(s->servers[i].cap, s->size, sizeof s->size);
+    int ng = s->n_servers * s->gpus_per_server;
+    s->gpu_owner = xmalloc(sizeof *s->gpu_owner * (size_t)ng);
+    s->free_gpus = xmalloc(sizeof *s->free_gpus * (size_t)ng);
+    for (int g = 0; g < ng; g++)
+        s->gpu_owner[g] = -1;
+    return s;
+}
+
+void sched_destroy(sched_t *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->n_servers; i++)
+        free(s->servers[i].jobs);
+    free(s->servers);
+    free(s->gpu_owner);
+    free(s->free_gpus);
+    free(s->runnable);
+    free(s->placed);
+    free(s->round_jobs);
+    free(s->sort_items);
+    free(s);
+}
+
+void sched_server_size(const sched_t *s, double out[RES_COUNT])
+{
+    memcpy(out, s->size, sizeof s->size);
+}
+
+int sched_num_servers(const sched_t *s)
+{
+    return s->n_servers;
+}
+
+int sched_total_gpus(const sched_t *s)
+{
+    return s->n_servers * s->gpus_per_server;
+}
+
+/* Reference add_synergy_profile (workload.py): cap each demand at one server,
+ * and interpolate the speedup on the CPU axis when the CPU demand was capped. */
+struct job *job_create(const sched_t *s, const struct job_spec *spec,
+                       const struct model_profile *m, int order, struct err *err)
+{
+    if (spec->gpus < 1) {
+        errprintf(err, "job %d: gpus must be at least 1", spec->id);
+        return NULL;
+    }
+    if (spec->gpus > sched_total_gpus(s)) {
+        errprintf(err, "job %d: needs %d GPUs but the cluster has %d", spec->id, spec->gpus,
+                  sched_total_gpus(s));
+        return NULL;
+    }
+    const double *S = s->size;
+    int g = spec->gpus;
+    double cpu = g * m->cpus, mem = g * m->mem, ss = g * 62.5, speedup = m->speedup;
+    bool upd = false;
+    if (cpu > S[RES_CPU]) {
+        cpu = S[RES_CPU];
+        upd = true;
+        if (g > S[RES_GPU]) {
+            cpu = g * S[RES_CPU] / S[RES_GPU];
+            speedup = 1;
+            upd = false;
+        }
+    }
+    if (mem > S[RES_MEM]) {
+        mem = S[RES_MEM];
+        upd = true;
+        if (g > S[RES_GPU]) {
+            mem = g * S[RES_MEM] / S[RES_GPU];
+            speedup = 1;
+            upd = false;
+        }
+    }
+    if (ss > S[RES_SSPEED]) {
+        ss = S[RES_SSPEED];
+        upd = true;
+        if (g > S[RES_GPU]) {
+            ss = g * S[RES_SSPEED] / S[RES_GPU];
+            speedup = 1;
+            upd = false;
+        }
+    }
+    if (upd) {
+        double ideal = g * m->cpus, fairc = g * S[RES_CPU] / S[RES_GPU];
+        if (ideal != fairc)
+            speedup = 1 + (speedup - 1) / (ideal - fairc) * (cpu - fairc);
+        /* (the reference raises ValueError when ideal == fairc; keep the speedup) */
+    }
+    struct job *j = xcalloc(1, sizeof *j);
+    j->id = spec->id;
+    j->model = m;
+    j->arrival = spec->arrival;
+    j->total_iters = spec->iterations;
+    j->gpus = g;
+    j->order = order;
+    j->iter_time = m->iter_time;
+    j->cpu_demand = cpu;
+    j->mem_demand = mem;
+    j->sspeed_demand = ss;
+    j->speedup_orig = j->speedup = speedup;
+    j->last_exec = -1;
+    j->first_start = -1;
+    j->finish = -1;
+    j->alloc_gpus = xmalloc(sizeof *j->alloc_gpus * (size_t)g);
+    j->shares = xmalloc(sizeof *j->shares * (size_t)g);
+    return j;
+}
+
+void job_destroy(struct job *j)
+{
+    if (!j)
+        return;
+    free(j->alloc_gpus);
+    free(j->shares);
+    free(j);
+}
+
+void sched_job_add(sched_t *s, struct job *j)
+{
+    xgrow((void **)&s->runnable, &s->cap_runnable, s->n_runnable + 1, sizeof *s->runnable);
+    s->runnable[s->n_runnable++] = j;
+}
+
+void sched_job_remove(sched_t *s, struct job *j)
+{
+    for (size_t i = 0; i < s->n_runnable; i++) {
+        if (s->runnable[i] == j) {
+            memmove(&s->runnable[i], &s->runnable[i + 1],
+                    (s->n_runnable - i - 1) * sizeof *s->runnable);
+            s->n_runnable--;
+            return;
+        }
+    }
+}
+
+size_t sched_runnable_count(const sched_t *s)
+{
+    return s->n_runnable;
+}
+
+struct job *const *sched_runnable_jobs(const sched_t *s, size_t *n)
+{
+    *n = s->n_runnable;
+    return s->runnable;
+}
+
+void sched_job_release(sched_t *s, struct job *j)
+{
+    for (int i = 0; i < j->n_shares; i++) {
+        struct server *sv = &s->servers[j->shares[i].server];
+        sv->used[RES_CPU] -= j->shares[i].cpu;
+        sv->used[RES_MEM] -= j->shares[i].mem;
+        sv->used[RES_GPU] -= j->shares[i].gpu;
+        sv->used[RES_SSPEED] -= j->shares[i].sspeed;
+    }
+    for (int k = 0; k < j->n_alloc; k++)
+        s->gpu_owner[j->alloc_gpus[k]] = -1;
+    j->n_alloc = 0;
+    j->n_shares = 0;
+    j->cpus = j->mem = j->sspeed = 0;
+}
+
+long sched_job_round_iters(const sched_t *s, const struct job *j)
+{
+    double it = j->iter_time;
+    if (j->n_shares > 1)
+        it = it / j->model->placement_penalty;
+    if (!j->run_fair)
+        it = it / j->speedup;
+    return (long)floor(s->p.round_duration / it);
+}
+
+/* ------------------------------------------------------------ ordering */
+
+struct sort_item {
+    double k[3];
+    size_t pos;
+    struct job *j;
+};
+
+static int sort_cmp(const void *a, const void *b)
+{
+    const struct sort_item *x = a, *y = b;
+    for (int i = 0; i < 3; i++)
+        if (x->k[i] != y->k[i])
+            return x->k[i] < y->k[i] ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Stable sort of the runnable list by the policy key. Skips the sort when the
+ * list is already in order (always so for FIFO), which keeps long overloaded
+ * runs linear per round. */
+static void order_runnable(sched_t *s, const struct sched_view *v)
+{
+    size_t n = s->n_runnable;
+    xgrow((void **)&s->sort_items, &s->cap_sort, n + 1, sizeof *s->sort_items);
+    struct sort_item *it = s->sort_items;
+    bool sorted = true;
+    for (size_t i = 0; i < n; i++) {
+        it[i].pos = i;
+        it[i].j = s->runnable[i];
+        s->p.policy->key(v, it[i].j, it[i].k);
+        if (sorted && i > 0 && sort_cmp(&it[i - 1], &it[i]) > 0)
+            sorted = false;
+    }
+    if (sorted)
+        return;
+    qsort(it, n, sizeof *it, sort_cmp);
+    for (size_t i = 0; i < n; i++)
+        s->runnable[i] = it[i].j;
+}
+
+static void bump_if_starved(const sched_t *s, struct job *j, double now)
+{
+    double since = now - (j->last_exec != -1 ? j->last_exec : j->arrival);
+    if (since > s->p.starvation_s)
+        j->priority = 1;
+}
+
+static int deficit_desc_cmp(const void *a, const void *b)
+{
+    const struct sort_item *x = a, *y = b;
+    int dx = x->j->gpus - x->j->n_alloc, dy = y->j->gpus - y->j->n_alloc;
+    if (dx != dy)
+        return dx > dy ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
+{
+    struct sched_view v = {now, s->p.mode->fair, s->totals[0], s->totals[1], s->totals[2]};
+
+    /* every lease has ended: the round starts from an empty cluster */
+    int ng = sched_total_gpus(s);
+    s->n_free = 0;
+    for (int g = 0; g < ng; g++)
+        if (s->gpu_owner[g] < 0)
+            s->free_gpus[s->n_free++] = g;
+    for (int i = 0; i < s->n_servers; i++)
+        s->servers[i].n_jobs = 0;
+    s->n_placed = 0;
+
+    order_runnable(s, &v);
+
+    size_t n = s->n_runnable;
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = s->runnable[i];
+        j->speedup = j->speedup_orig;
+        j->demoted = false;
+        j->run_fair = false;
+    }
+
+    xgrow((void **)&s->round_jobs, &s->cap_round, n + 1, sizeof *s->round_jobs);
+    xgrow((void **)&s->placed, &s->cap_placed, n + 1, sizeof *s->placed);
+    size_t n_round = 0;
+    int free_count = s->n_free;
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = s->runnable[i];
+        int deficit = j->gpus - j->n_alloc;
+        if (deficit > 0 && free_count >= deficit) {
+            s->round_jobs[n_round++] = j;
+            free_count -= deficit;
+        }
+        bump_if_starved(s, j, now);
+    }
+
+    struct job **walk = s->runnable;
+    size_t n_walk = n;
+    if (s->p.policy->place_round_jobs_only) {
+        if (s->p.policy->tune_largest_first && strcmp(s->p.mode->name, "tune") == 0) {
+            xgrow((void **)&s->sort_items, &s->cap_sort, n_round + 1, sizeof *s->sort_items);
+            for (size_t i = 0; i < n_round; i++)
+                s->sort_items[i] = (struct sort_item){{0, 0, 0}, i, s->round_jobs[i]};
+            qsort(s->sort_items, n_round, sizeof *s->sort_items, deficit_desc_cmp);
+            for (size_t i = 0; i < n_round; i++)
+                s->round_jobs[i] = s->sort_items[i].j;
+        }
+        walk = s->round_jobs;
+        n_walk = n_round;
+    }
+
+    for (size_t i = 0; i < n_walk; i++) {
+        struct job *j = walk[i];
+        int deficit = j->gpus - j->n_alloc;
+        if (deficit > 0 && s->n_free >= deficit && s->p.mode->allocate(s, j, deficit) == 0)
+            s->placed[s->n_placed++] = j;
+    }
+    *placed = s->placed;
+    *n_placed = s->n_placed;
+}
+
+void sched_alloc_fraction(const sched_t *s, double out[3])
+{
+    double used[3] = {0, 0, 0};
+    for (int i = 0; i < s->n_servers; i++) {
+        used[0] += s->servers[i].used[RES_GPU];
+        used[1] += s->servers[i].used[RES_CPU];
+        used[2] += s->servers[i].used[RES_MEM];
+    }
+    for (int k = 0; k < 3; k++)
+        out[k] = used[k] / s->totals[k];
+}
+
+int sched_check_invariants(const sched_t *s, struct err *err)
+{
+    const double eps = 1e-9;
+    for (int i = 0; i < s->n_servers; i++) {
+        const struct server *sv = &s->servers[i];
+        for (int r = 0; r < RES_NET; r++)
+            if (sv->used[r] > sv->cap[r] + eps || sv->used[r] < -eps)
+                return errprintf(err, "server %d: resource %d used %.6f of %.6f", i, r,
+                                 sv->used[r], sv->cap[r]);
+    }
+    return 0;
+}

@@ -1,0 +1,247 @@
+/*
+ * scheduler: the one scheduling core that both drivers (the simulator and the
+ * deployment server) run. It owns the cluster's resource accounting, the job
+ * table and the round planner. A round is: order the runnable jobs with a
+ * policy, then turn that order into placements with an allocation mechanism
+ * ("mode": GPU-proportional, Synergy-GREEDY, Synergy-TUNE). The planner knows
+ * nothing of time sources or progress: the driver decides when a round starts
+ * and credits progress for the plan it got (sched_job_round_iters()).
+ *
+ * Semantics follow the Synergy reference simulator exactly (see
+ * docs/reference-compat.md); departures are deliberate and documented there.
+ */
+#ifndef SYNERGY_SCHEDULER_H
+#define SYNERGY_SCHEDULER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common.h"
+
+/* ---------------------------------------------------------------- models */
+
+enum model_task { TASK_IMAGE = 0, TASK_LANGUAGE = 1, TASK_SPEECH = 2, TASK_COUNT = 3 };
+
+#define TPUT_ROWS 9
+#define TPUT_COLS 5
+extern const double tput_cpu_per_gpu[TPUT_ROWS]; /* {1,2,3,4,5,6,9,12,24} */
+extern const double tput_mem_per_gpu[TPUT_COLS]; /* {20.83,62.5,125,187.5,250} GB */
+
+/* One measured per-model profile (the reference's <model>_1 profile). */
+struct model_profile {
+    char name[32];
+    enum model_task task;
+    double cpus;              /* ideal CPU cores per GPU */
+    double mem;               /* ideal DRAM GB per GPU */
+    double speed;             /* storage MB/s per GPU (unused by the reference) */
+    int batch;
+    double placement_penalty; /* iteration-time divisor when spread over servers */
+    double speedup;           /* iteration-time divisor at the ideal (cpu, mem) */
+    double iter_time;         /* seconds per iteration at the fair share */
+    bool has_tput;
+    double tput[TPUT_ROWS][TPUT_COLS];
+};
+
+typedef struct model_zoo model_zoo_t;
+
+/* Load profiles from an INI file in the format of configs/models.ini.
+ * `variant` selects a profile set: NULL or "default" for [<m>:1] sections,
+ * "models-4" etc. for [<m>:1@models-4]. Only the reference zoo's ten models are
+ * kept. Returns NULL and fills err on a bad file. Caller frees with
+ * model_zoo_destroy(). */
+model_zoo_t *model_zoo_load(const char *path, const char *variant, struct err *err);
+void model_zoo_destroy(model_zoo_t *zoo);
+/* Borrowed; NULL if the model is not in the zoo. Case-sensitive like the reference. */
+const struct model_profile *model_zoo_find(const model_zoo_t *zoo, const char *name);
+/* The models of a task in the reference zoo's round-robin order. Borrowed. */
+size_t model_zoo_task_models(const model_zoo_t *zoo, enum model_task t,
+                             const struct model_profile *const **out);
+const char *model_task_name(enum model_task t);
+
+/* --------------------------------------------------------------- cluster */
+
+enum { RES_GPU = 0, RES_CPU, RES_MEM, RES_SSPEED, RES_NET, RES_COUNT };
+
+struct cluster_config {
+    int racks;
+    int servers_per_rack;
+    int gpus_per_server;
+    int cpus_per_server;
+    int dram_per_server;   /* GB */
+    int sspeed_per_server; /* MB/s */
+    int net_per_server;
+};
+
+/* The reference's built-in defaults (4 servers of 8 GPU, 24 CPU, 500 GB, 300 MB/s, 40). */
+void cluster_config_defaults(struct cluster_config *c);
+
+/* --------------------------------------------------------------------- jobs */
+
+/* A job as the trace gives it. */
+struct job_spec {
+    int id;
+    char model[32];
+    double arrival;  /* seconds */
+    long iterations; /* total iterations to run */
+    int gpus;
+};
+
+/* A job's share of one server in the current allocation. */
+struct job_share {
+    int server;
+    double gpu, cpu, mem, sspeed;
+};
+
+struct job {
+    /* identity, from the spec */
+    int id;
+    const struct model_profile *model;
+    double arrival;
+    long total_iters;
+    int gpus;
+    int order; /* position in the trace: the final tie-break */
+
+    /* profile applied to this cluster (reference add_synergy_profile) */
+    double iter_time;
+    double cpu_demand, mem_demand, sspeed_demand;
+    double speedup_orig;
+    double speedup;        /* current: 1 once Tune demotes it to the fair share */
+
+    /* progress and service */
+    long executed;
+    long last_round_progress;
+    double attained;       /* seconds of rounds run */
+    int priority;          /* 1 after starving for 1000 h */
+    double last_exec;      /* end of the last lease; -1 before the first */
+
+    /* allocation this round */
+    int n_alloc;           /* GPUs held */
+    int *alloc_gpus;       /* global GPU ids, capacity `gpus` */
+    int n_shares;
+    struct job_share *shares; /* capacity `gpus` */
+    double cpus, mem, sspeed; /* sums over shares */
+    bool run_fair;         /* credit progress at plain iter_time this round */
+    bool demoted;          /* ran below its ideal (cpu, mem) this round */
+
+    /* statistics */
+    double first_start;    /* -1 until first scheduled */
+    double finish;         /* -1 until finished */
+    int rounds_run;
+    int rounds_demoted;
+    int preemptions;       /* rounds after a run in which it did not run */
+    bool ran_last_round;
+};
+
+/* ----------------------------------------------------------------- planner */
+
+typedef struct sched sched_t;
+
+/* What a policy may read: the round's time and the cluster's totals. */
+struct sched_view {
+    double now;
+    bool fair;          /* the mode is GPU-proportional (no speedups) */
+    double total_gpus, total_cpus, total_mem;
+};
+
+/* A scheduling policy: orders the runnable jobs. Pure: it may read the view and
+ * the job, nothing else. key[] is compared lexicographically, smaller first;
+ * equal keys keep the previous round's order (a stable sort). */
+struct sched_policy_ops {
+    const char *name;
+    const char *summary;
+    void (*key)(const struct sched_view *v, const struct job *j, double key[3]);
+    /* Place only the jobs chosen by the GPU-count walk (no CPU-aware backfill). */
+    bool place_round_jobs_only;
+    /* With Tune, re-order the chosen jobs by GPU demand, largest first. */
+    bool tune_largest_first;
+};
+
+struct sched_mode_ops;
+
+enum placement { PLACEMENT_FIRST_FIT = 0, PLACEMENT_CONSOLIDATE = 1 };
+
+struct sched_params {
+    struct cluster_config cluster;
+    const struct sched_policy_ops *policy;
+    const struct sched_mode_ops *mode;
+    enum placement placement;
+    double round_duration; /* seconds, default 300 */
+    double starvation_s;   /* priority bump after this long unscheduled (1000 h) */
+};
+
+/* Allocation mechanisms, looked up by name (case-insensitive): fair, greedy, tune. */
+const struct sched_mode_ops *sched_mode_find(const char *name);
+const char *sched_mode_name(const struct sched_mode_ops *m);
+const char *sched_mode_summary(const struct sched_mode_ops *m);
+/* NULL-terminated registry, for --help listings. */
+extern const struct sched_mode_ops *const sched_modes[];
+
+/* Create a scheduler over an empty cluster. NULL + err on a bad configuration. */
+sched_t *sched_create(const struct sched_params *p, struct err *err);
+void sched_destroy(sched_t *s);
+
+/* Per-server size of the cluster (reference per_server_size: int(total / servers)). */
+void sched_server_size(const sched_t *s, double out[RES_COUNT]);
+int sched_num_servers(const sched_t *s);
+int sched_total_gpus(const sched_t *s);
+
+/* Build a job from its spec and profile, applying the reference's demand caps
+ * and speedup interpolation for this cluster. Returns NULL + err if the job can
+ * never run (0 GPUs, more GPUs than the cluster has). Caller frees with
+ * job_destroy(). */
+struct job *job_create(const sched_t *s, const struct job_spec *spec,
+                       const struct model_profile *profile, int order, struct err *err);
+void job_destroy(struct job *j);
+
+/* The job arrived: it joins the runnable list (borrowed until removed). */
+void sched_job_add(sched_t *s, struct job *j);
+/* Remove a finished job from the runnable list. */
+void sched_job_remove(sched_t *s, struct job *j);
+size_t sched_runnable_count(const sched_t *s);
+/* The runnable jobs (arrived, not finished) in the order of the last round. Borrowed. */
+struct job *const *sched_runnable_jobs(const sched_t *s, size_t *n);
+
+/* Plan one round at time `now` from an empty cluster: orders the runnable
+ * jobs and allocates. On return *placed lists the jobs that run this round, in
+ * placement order (borrowed; valid until the next call). Every job that runs
+ * holds its GPUs and per-server shares, and has run_fair/speedup set. */
+void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed);
+
+/* Iterations a placed job completes in one round (reference job.allocate). */
+long sched_job_round_iters(const sched_t *s, const struct job *j);
+
+/* Release every resource a job holds. */
+void sched_job_release(sched_t *s, struct job *j);
+
+/* Cluster-wide allocated fraction (0..1) of gpu, cpu, mem right now. */
+void sched_alloc_fraction(const sched_t *s, double out[3]);
+
+/* Check that no server is oversubscribed; returns 0 or -1 with err filled. */
+int sched_check_invariants(const sched_t *s, struct err *err);
+
+/* ------------------------------------------------------------- config */
+
+/* Everything a cluster INI file can set. [CLUSTER] and [SCHEDULER] policy /
+ * lease_time are the reference's keys; the rest are synergy's own (see
+ * configs/README.md). */
+struct synergy_config {
+    struct cluster_config cluster;
+    char policy[32];       /* [SCHEDULER] policy (default FIFO) */
+    long lease_time;       /* [SCHEDULER] lease_time: parsed, unused like the reference */
+    double round_duration; /* [SCHEDULER] round_duration, seconds (300) */
+    char mode[16];         /* [SCHEDULER] mode (fair) */
+    char placement[16];    /* [SCHEDULER] placement: first-fit | consolidate */
+    double jobs_per_hour;  /* [WORKLOAD] jobs_per_hour (9) */
+    int split[TASK_COUNT]; /* [WORKLOAD] split = image,language,speech (20,70,10) */
+    long seed;             /* [WORKLOAD] seed (42) */
+    char profiles[32];     /* [WORKLOAD] profiles: default | models-4 | models-5 | models-6 */
+};
+
+void synergy_config_defaults(struct synergy_config *c);
+/* Read an INI file over the defaults. 0, or -1 with err "file:line: ..." for a
+ * missing file, syntax error, unknown section or key, or a bad value. */
+int synergy_config_load(const char *path, struct synergy_config *c, struct err *err);
+/* Parse "a,b,c" percentages. 0 or -1. */
+int parse_split(const char *s, int split[TASK_COUNT]);
+
+#endif

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install the Debian packages synergy needs to build, test and plot.
+# Idempotent: does nothing (and needs no network) when everything is present.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config clang
+      libinih-dev libcmocka-dev libsqlite3-dev sqlite3
+      libyajl-dev libglpk-dev gnuplot-nox
+      libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
+      libhwloc-dev hwloc libnuma-dev numactl valgrind time)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

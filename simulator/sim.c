@@ -1,0 +1,339 @@
+/*
+ * The simulation loop (spec §4). Events: ARRIVAL adds a job to the runnable
+ * list (and, for synthetic workloads, generates the next job); SCHEDULE plans a
+ * round from an empty cluster and credits each placed job the whole round's
+ * progress up front; LEASE_END one round later frees the job and finishes it if
+ * its iterations are done. Completion is therefore always at a round boundary.
+ *
+ * Termination follows the reference: a run stops the moment every job of the
+ * measured id window has finished; a static or replay run also stops at a
+ * round that finds nothing runnable. Unlike the reference, a replay run with a
+ * gap (nothing runnable, jobs still to arrive) goes on to the next arrival,
+ * unless cfg->stop_on_gap asks for the reference's behaviour.
+ */
+#include "sim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct run {
+    const struct sim_config *cfg;
+    const struct sim_workload *w;
+    sched_t *sched;
+    struct sim_heap heap;
+    struct job **all;
+    size_t n_all, cap_all;
+    size_t pending_arrivals;
+    bool synth_done;
+    long lo, hi;
+    size_t window_done;
+    double *jct;
+    size_t n_jct, cap_jct;
+    struct sim_job_result *res_jobs;
+    size_t cap_res;
+    double util_sum[3];
+    bool warned_unknown;
+};
+
+static bool in_window(const struct run *r, int id)
+{
+    return id >= r->lo && id < r->hi;
+}
+
+static int arrive(struct run *r, const struct job_spec *spec, double now, struct err *err)
+{
+    const struct model_profile *m = model_zoo_find(r->cfg->zoo, spec->model);
+    if (!m) {
+        /* reference rule (model_zoo.py): unknown names become alexnet */
+        if (!r->warned_unknown)
+            LOG(LOG_WARN, "sim", "job %d: unknown model '%s' runs as alexnet (reference rule)",
+                spec->id, spec->model);
+        r->warned_unknown = true;
+        m = model_zoo_find(r->cfg->zoo, "alexnet");
+    }
+    struct job *j = job_create(r->sched, spec, m, (int)r->n_all, err);
+    if (!j)
+        return -1;
+    xgrow((void **)&r->all, &r->cap_all, r->n_all + 1, sizeof *r->all);
+    r->all[r->n_all++] = j;
+    sched_job_add(r->sched, j);
+    if (r->cfg->obs.on_arrival)
+        r->cfg->obs.on_arrival(r->cfg->obs.ctx, spec);
+    if (r->w->synth && !r->synth_done) {
+        struct job_spec *next = xmalloc(sizeof *next);
+        if (synth_next(r->w->synth, now, next) == 0) {
+            sim_heap_push(&r->heap, next->arrival, EV_ARRIVAL, next);
+            r->pending_arrivals++;
+        } else {
+            free(next);
+            r->synth_done = true;
+        }
+    }
+    return 0;
+}
+
+/* Returns true when the measured window is complete. */
+static bool lease_end(struct run *r, struct job *j, double now, size_t window_size)
+{
+    sched_job_release(r->sched, j);
+    j->last_exec = now;
+    if (j->executed < j->total_iters)
+        return false;
+    j->finish = now;
+    sched_job_remove(r->sched, j);
+    bool measured = in_window(r, j->id);
+    if (r->cfg->obs.on_finish)
+        r->cfg->obs.on_finish(r->cfg->obs.ctx, j, measured);
+    if (!measured)
+        return false;
+    xgrow((void **)&r->jct, &r->cap_jct, r->n_jct + 1, sizeof *r->jct);
+    xgrow((void **)&r->res_jobs, &r->cap_res, r->n_jct + 1, sizeof *r->res_jobs);
+    r->jct[r->n_jct] = now - j->arrival;
+    struct sim_job_result *o = &r->res_jobs[r->n_jct++];
+    o->id = j->id;
+    snprintf(o->model, sizeof o->model, "%s", j->model->name);
+    o->gpus = j->gpus;
+    o->arrival = j->arrival;
+    o->first_start = j->first_start;
+    o->finish = now;
+    o->jct = now - j->arrival;
+    o->attained = j->attained;
+    o->rounds_run = j->rounds_run;
+    o->rounds_demoted = j->rounds_demoted;
+    o->preemptions = j->preemptions;
+    r->window_done++;
+    return r->window_done == window_size;
+}
+
+static int schedule(struct run *r, double now, struct err *err)
+{
+    double round = r->cfg->sched.round_duration;
+    struct job **placed;
+    size_t n_placed;
+    sched_round(r->sched, now, &placed, &n_placed);
+    for (size_t i = 0; i < n_placed; i++) {
+        struct job *j = placed[i];
+        long it = sched_job_round_iters(r->sched, j);
+        j->attained += round;
+        j->last_round_progress = j->executed;
+        j->executed += it;
+        if (j->executed > j->total_iters)
+            j->executed = j->total_iters;
+        j->rounds_run++;
+        if (j->demoted)
+            j->rounds_demoted++;
+        if (j->first_start < 0)
+            j->first_start = now;
+        sim_heap_push(&r->heap, now + round, EV_LEASE_END, j);
+    }
+    if (r->cfg->check_invariants && sched_check_invariants(r->sched, err) < 0)
+        return -1;
+
+    double alloc[3], demand[3] = {0, 0, 0}, total[3];
+    sched_alloc_fraction(r->sched, alloc);
+    size_t n_run;
+    struct job *const *run = sched_runnable_jobs(r->sched, &n_run);
+    for (size_t i = 0; i < n_run; i++) {
+        struct job *j = run[i];
+        if (j->ran_last_round && j->n_alloc == 0)
+            j->preemptions++;
+        j->ran_last_round = j->n_alloc > 0;
+        demand[0] += j->gpus;
+        demand[1] += j->cpu_demand;
+        demand[2] += j->mem_demand;
+    }
+    const struct cluster_config *c = &r->cfg->sched.cluster;
+    int ns = c->racks * c->servers_per_rack;
+    total[0] = (double)c->gpus_per_server * ns;
+    total[1] = (double)c->cpus_per_server * ns;
+    total[2] = (double)c->dram_per_server * ns;
+    for (int k = 0; k < 3; k++) {
+        demand[k] /= total[k];
+        r->util_sum[k] += alloc[k];
+    }
+    if (r->cfg->obs.on_round)
+        r->cfg->obs.on_round(r->cfg->obs.ctx, now, n_run, n_placed, alloc, demand);
+    return 0;
+}
+
+double sim_quantile(const double *a, size_t n, double q)
+{
+    if (n == 0)
+        return NAN;
+    double pos = (double)(n - 1) * q;
+    size_t lo = (size_t)floor(pos);
+    if (lo + 1 >= n)
+        return a[n - 1];
+    double t = pos - (double)lo, d = a[lo + 1] - a[lo];
+    /* numpy's lerp: exact at both ends */
+    return t >= 0.5 ? a[lo + 1] - d * (1 - t) : a[lo] + d * t;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int res_cmp(const void *a, const void *b)
+{
+    const struct sim_job_result *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct sim_result *res,
+            struct err *err)
+{
+    memset(res, 0, sizeof *res);
+    struct run r = {.cfg = cfg, .w = w};
+    int rc = -1;
+    double round = cfg->sched.round_duration;
+    bool replay = w->synth == NULL;
+
+    if (!replay && cfg->is_static)
+        return errprintf(err, "--static needs a trace: a static synthetic workload is empty "
+                              "(the reference ignores arrival=0 for synthetic jobs)");
+    if (replay && w->n_jobs == 0)
+        return errprintf(err, "the trace has no jobs");
+    r.sched = sched_create(&cfg->sched, err);
+    if (!r.sched)
+        return -1;
+
+    /* the measured window and how many ids it holds */
+    size_t window_size;
+    if (cfg->measure_hi > cfg->measure_lo) {
+        r.lo = cfg->measure_lo;
+        r.hi = cfg->measure_hi;
+    } else if (replay) {
+        r.lo = w->jobs[0].id;
+        r.hi = w->jobs[0].id + 1L;
+        for (size_t i = 0; i < w->n_jobs; i++) {
+            if (w->jobs[i].id < r.lo)
+                r.lo = w->jobs[i].id;
+            if (w->jobs[i].id + 1L > r.hi)
+                r.hi = w->jobs[i].id + 1L;
+        }
+    } else {
+        r.lo = 4000;
+        r.hi = 5000;
+    }
+    if (replay) {
+        window_size = 0;
+        for (size_t i = 0; i < w->n_jobs; i++)
+            window_size += in_window(&r, w->jobs[i].id);
+    } else {
+        window_size = (size_t)(r.hi - r.lo);
+    }
+
+    if (replay) {
+        for (size_t i = 0; i < w->n_jobs; i++)
+            sim_heap_push(&r.heap, w->jobs[i].arrival, EV_ARRIVAL, (void *)&w->jobs[i]);
+        r.pending_arrivals = w->n_jobs;
+        double first = cfg->is_static ? 1 : ceil(w->jobs[0].arrival / round) * round;
+        sim_heap_push(&r.heap, first, EV_SCHEDULE, NULL);
+    } else {
+        struct job_spec *first = xmalloc(sizeof *first);
+        if (synth_next(w->synth, 0, first) < 0) {
+            free(first);
+            errprintf(err, "the synthetic workload generated no jobs");
+            goto out;
+        }
+        sim_heap_push(&r.heap, first->arrival, EV_ARRIVAL, first);
+        r.pending_arrivals = 1;
+        sim_heap_push(&r.heap, 0, EV_SCHEDULE, NULL);
+    }
+
+    struct sim_event ev;
+    double now = 0;
+    bool done = window_size == 0;
+    while (!done && sim_heap_pop(&r.heap, &ev)) {
+        now = ev.time;
+        switch (ev.type) {
+        case EV_ARRIVAL: {
+            r.pending_arrivals--;
+            struct job_spec *spec = ev.data;
+            int a = arrive(&r, spec, now, err);
+            if (!replay)
+                free(spec);
+            if (a < 0)
+                goto out;
+            break;
+        }
+        case EV_LEASE_END:
+            done = lease_end(&r, ev.data, now, window_size);
+            break;
+        case EV_SCHEDULE:
+            if (schedule(&r, now, err) < 0)
+                goto out;
+            res->rounds++;
+            if (sched_runnable_count(r.sched) == 0) {
+                if ((replay || cfg->is_static) &&
+                    (cfg->stop_on_gap || cfg->is_static || r.pending_arrivals == 0)) {
+                    done = true;
+                    break;
+                }
+                if (!replay && r.pending_arrivals == 0) {
+                    done = true; /* generator exhausted before the window filled */
+                    break;
+                }
+            }
+            sim_heap_push(&r.heap, now + round, EV_SCHEDULE, NULL);
+            break;
+        }
+    }
+
+    res->jobs_arrived = r.n_all;
+    for (size_t i = 0; i < r.n_all; i++)
+        res->jobs_finished += r.all[i]->finish >= 0;
+    res->jobs_measured = r.n_jct;
+    res->window_size = window_size;
+    res->window_complete = r.window_done == window_size;
+    res->end_time_s = now;
+    if (r.n_jct > 0) {
+        double sum = 0, mk = 0;
+        for (size_t i = 0; i < r.n_jct; i++) {
+            sum += r.jct[i];
+            if (r.res_jobs[i].finish > mk)
+                mk = r.res_jobs[i].finish;
+        }
+        qsort(r.jct, r.n_jct, sizeof *r.jct, dbl_cmp);
+        res->avg_jct_s = sum / (double)r.n_jct;
+        res->p50_jct_s = sim_quantile(r.jct, r.n_jct, 0.5);
+        res->p99_jct_s = sim_quantile(r.jct, r.n_jct, 0.99);
+        res->p999_jct_s = sim_quantile(r.jct, r.n_jct, 0.999);
+        res->max_jct_s = r.jct[r.n_jct - 1];
+        res->makespan_s = mk;
+    } else {
+        res->avg_jct_s = res->p50_jct_s = res->p99_jct_s = res->p999_jct_s = NAN;
+        res->max_jct_s = res->makespan_s = NAN;
+    }
+    if (res->rounds > 0) {
+        res->mean_gpu_alloc = r.util_sum[0] / (double)res->rounds;
+        res->mean_cpu_alloc = r.util_sum[1] / (double)res->rounds;
+        res->mean_mem_alloc = r.util_sum[2] / (double)res->rounds;
+    }
+    qsort(r.res_jobs, r.n_jct, sizeof *r.res_jobs, res_cmp);
+    res->jobs = r.res_jobs;
+    r.res_jobs = NULL;
+    rc = 0;
+out:
+    /* free what is left in the heap (synthetic specs we own) */
+    while (sim_heap_pop(&r.heap, &ev))
+        if (ev.type == EV_ARRIVAL && !replay)
+            free(ev.data);
+    sim_heap_free(&r.heap);
+    for (size_t i = 0; i < r.n_all; i++)
+        job_destroy(r.all[i]);
+    free(r.all);
+    free(r.jct);
+    free(r.res_jobs);
+    sched_destroy(r.sched);
+    return rc;
+}
+
+void sim_result_free(struct sim_result *res)
+{
+    free(res->jobs);
+    res->jobs = NULL;
+}

@@ -1,0 +1,26 @@
+/*
+ * The synergy command line: one binary, one cmd_<name>.c per command,
+ * dispatched from the table in main.c. Exit codes: 0 ok, 1 runtime failure,
+ * 2 bad input (usage, config, trace).
+ */
+#ifndef SYNERGY_CLI_H
+#define SYNERGY_CLI_H
+
+#include <stdio.h>
+
+#define EXIT_BAD_INPUT 2
+
+struct cli_command {
+    const char *name;
+    int (*main)(int argc, char **argv);
+    const char *summary;
+};
+
+int cmd_simulate(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+
+/* Where the shipped configs and traces live: $SYNERGY_DATA_DIR, else the
+ * source tree this binary was built from. Writes "<dir>/<rel>" into buf. */
+const char *cli_data_path(char *buf, size_t n, const char *rel);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * synergy: entry point. Looks the command up in a table; an unknown command
+ * gets the closest known one suggested.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+static const struct cli_command commands[] = {
+    {"simulate", cmd_simulate, "simulate round-based scheduling of a trace or synthetic workload"},
+    {"generate", cmd_generate, "write the synthetic workload as a replay trace"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+const char *cli_data_path(char *buf, size_t n, const char *rel)
+{
+    const char *dir = getenv("SYNERGY_DATA_DIR");
+    if (!dir || !*dir)
+        dir = SYNERGY_DATA_DIR;
+    snprintf(buf, n, "%s/%s", dir, rel);
+    return buf;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: synergy <command> [options]\n\n"
+               "Resource-sensitive scheduling of DNN training jobs on GPU clusters\n"
+               "(Synergy, OSDI'22).\n\ncommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'synergy <command> --help' describes a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_BAD_INPUT;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0) {
+        printf("synergy %s\n", SYNERGY_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return commands[i].main(argc - 1, argv + 1);
+    const char *best = NULL;
+    int best_d = 1 << 30;
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        int d = str_distance(name, commands[i].name);
+        if (d < best_d) {
+            best_d = d;
+            best = commands[i].name;
+        }
+    }
+    fprintf(stderr, "synergy: unknown command '%s'", name);
+    if (best && best_d <= 3)
+        fprintf(stderr, "; did you mean '%s'?", best);
+    fprintf(stderr, "\n(run 'synergy --help' for the list)\n");
+    return EXIT_BAD_INPUT;
+}

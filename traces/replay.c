@@ -1,0 +1,163 @@
+/*
+ * The Synergy record/replay trace format: `id,model,arrival_s,iterations,gpus`
+ * one job a line, no header (spec §3.5). The reader validates every field and
+ * reports "file:line: field: problem". Blank lines and lines starting with '#'
+ * are skipped (an extension; the reference has neither).
+ */
+#include "trace.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FIELDS 5
+
+int trace_parse_replay_line(const char *line, struct job_spec *out, struct err *err,
+                            const char *path, int lineno)
+{
+    static const char *names[MAX_FIELDS] = {"id", "model", "arrival", "iterations", "gpus"};
+    char buf[512];
+    if (strlen(line) >= sizeof buf)
+        return errprintf(err, "%s:%d: line too long", path, lineno);
+    strcpy(buf, line);
+    char *field[MAX_FIELDS];
+    int nf = 0;
+    char *p = buf;
+    for (;;) {
+        char *c = strchr(p, ',');
+        if (nf == MAX_FIELDS)
+            return errprintf(err, "%s:%d: expected %d comma-separated fields "
+                                  "(id,model,arrival,iterations,gpus), got more",
+                             path, lineno, MAX_FIELDS);
+        field[nf++] = str_trim(p);
+        if (!c)
+            break;
+        *c = '\0';
+        p = c + 1;
+    }
+    if (nf != MAX_FIELDS)
+        return errprintf(err, "%s:%d: expected %d comma-separated fields "
+                              "(id,model,arrival,iterations,gpus), got %d",
+                         path, lineno, MAX_FIELDS, nf);
+    long id, iters, gpus;
+    double arrival;
+    memset(out, 0, sizeof *out);
+    if (parse_long(field[0], &id) < 0 || id < 0 || id > 2000000000)
+        return errprintf(err, "%s:%d: %s: '%s' is not a non-negative integer", path, lineno,
+                         names[0], field[0]);
+    if (field[1][0] == '\0' || strlen(field[1]) >= sizeof out->model)
+        return errprintf(err, "%s:%d: %s: must be a name of 1 to %zu characters", path, lineno,
+                         names[1], sizeof out->model - 1);
+    if (parse_double(field[2], &arrival) < 0)
+        return errprintf(err, "%s:%d: %s: '%s' is not a number", path, lineno, names[2],
+                         field[2]);
+    if (arrival < 0)
+        return errprintf(err, "%s:%d: %s: %s is negative", path, lineno, names[2], field[2]);
+    if (parse_long(field[3], &iters) < 0)
+        return errprintf(err, "%s:%d: %s: '%s' is not an integer", path, lineno, names[3],
+                         field[3]);
+    if (iters < 0)
+        return errprintf(err, "%s:%d: %s: %ld is negative", path, lineno, names[3], iters);
+    if (parse_long(field[4], &gpus) < 0)
+        return errprintf(err, "%s:%d: %s: '%s' is not an integer", path, lineno, names[4],
+                         field[4]);
+    if (gpus < 1 || gpus > 1000000)
+        return errprintf(err, "%s:%d: %s: %ld must be at least 1", path, lineno, names[4], gpus);
+    out->id = (int)id;
+    snprintf(out->model, sizeof out->model, "%s", field[1]);
+    out->arrival = arrival;
+    out->iterations = iters;
+    out->gpus = (int)gpus;
+    return 0;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    const struct job_spec *const *x = a, *const *y = b;
+    return ((*x)->id > (*y)->id) - ((*x)->id < (*y)->id);
+}
+
+int trace_read_replay(const char *path, struct job_spec **out, size_t *n, struct err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errprintf(err, "%s: cannot open trace: %s", path, strerror(errno));
+    struct job_spec *jobs = NULL;
+    int *lines = NULL;
+    size_t nj = 0, cap = 0, capl = 0;
+    char *line = NULL;
+    size_t linecap = 0;
+    ssize_t len;
+    int lineno = 0, rc = -1;
+    while ((len = getline(&line, &linecap, f)) >= 0) {
+        lineno++;
+        if ((size_t)len != strlen(line)) {
+            errprintf(err, "%s:%d: line contains a NUL byte", path, lineno);
+            goto out;
+        }
+        char *t = str_trim(line);
+        if (*t == '\0' || *t == '#')
+            continue;
+        xgrow((void **)&jobs, &cap, nj + 1, sizeof *jobs);
+        xgrow((void **)&lines, &capl, nj + 1, sizeof *lines);
+        if (trace_parse_replay_line(t, &jobs[nj], err, path, lineno) < 0)
+            goto out;
+        lines[nj] = lineno;
+        nj++;
+    }
+    if (ferror(f)) {
+        errprintf(err, "%s: read error: %s", path, strerror(errno));
+        goto out;
+    }
+    if (nj == 0) {
+        errprintf(err, "%s:%d: trace has no jobs", path, lineno);
+        goto out;
+    }
+    /* duplicate ids: sort pointers by id and look at neighbours */
+    const struct job_spec **byid = xmalloc(sizeof *byid * nj);
+    for (size_t i = 0; i < nj; i++)
+        byid[i] = &jobs[i];
+    qsort(byid, nj, sizeof *byid, id_cmp);
+    for (size_t i = 1; i < nj; i++) {
+        if (byid[i]->id == byid[i - 1]->id) {
+            const struct job_spec *later = byid[i] > byid[i - 1] ? byid[i] : byid[i - 1];
+            const struct job_spec *first = byid[i] > byid[i - 1] ? byid[i - 1] : byid[i];
+            errprintf(err, "%s:%d: id: duplicate job id %d (first on line %d)", path,
+                      lines[later - jobs], later->id, lines[first - jobs]);
+            free(byid);
+            goto out;
+        }
+    }
+    free(byid);
+    *out = jobs;
+    *n = nj;
+    jobs = NULL;
+    rc = 0;
+out:
+    free(line);
+    free(lines);
+    free(jobs);
+    fclose(f);
+    return rc;
+}
+
+void format_double_shortest(char *buf, size_t n, double v)
+{
+    if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(buf, n, "%.0f", v);
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+void trace_write_replay_line(FILE *f, const struct job_spec *j)
+{
+    char arr[64];
+    format_double_shortest(arr, sizeof arr, j->arrival);
+    fprintf(f, "%d,%s,%s,%ld,%d\n", j->id, j->model, arr, j->iterations, j->gpus);
+}

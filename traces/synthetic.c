@@ -1,0 +1,127 @@
+/*
+ * The reference's synthetic workload (workload.py + helpers/utils.py, spec
+ * §3.3), bit-exact: Poisson inter-arrivals rounded up to whole seconds, a
+ * "Gavel-like" duration (80% short, 20% long), 1/2/4/8 GPUs with 70/10/15/5%,
+ * a discarded randint draw, and models assigned by class split: the task
+ * furthest below its target share gets the next model of its round-robin.
+ *
+ * The reference generates job k while it handles job k-1's arrival, after
+ * counting job k-1 as arrived, so the model counts seen by job k are those of
+ * jobs 0..k-1: the stream does not depend on the scheduling.
+ */
+#include "trace.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct synth {
+    struct synth_params p;
+    const model_zoo_t *zoo;
+    struct pyrandom rng;
+    long generated;
+    long task_jobs[TASK_COUNT];
+    double priority[TASK_COUNT];
+    size_t next_model[TASK_COUNT];
+};
+
+void synth_params_defaults(struct synth_params *p)
+{
+    p->jobs_per_hour = 9;
+    p->split[TASK_IMAGE] = 20;
+    p->split[TASK_LANGUAGE] = 70;
+    p->split[TASK_SPEECH] = 10;
+    p->seed = 42;
+    p->max_jobs = 0;
+}
+
+synth_t *synth_create(const model_zoo_t *zoo, const struct synth_params *p, struct err *err)
+{
+    if (!(p->jobs_per_hour > 0) || !isfinite(p->jobs_per_hour)) {
+        errprintf(err, "jobs per hour must be a positive number");
+        return NULL;
+    }
+    int sum = 0;
+    for (int t = 0; t < TASK_COUNT; t++) {
+        if (p->split[t] < 0) {
+            errprintf(err, "class split percentages must not be negative");
+            return NULL;
+        }
+        sum += p->split[t];
+    }
+    if (sum != 100) {
+        errprintf(err, "class split must add up to 100, not %d", sum);
+        return NULL;
+    }
+    if (p->max_jobs < 0) {
+        errprintf(err, "max jobs must not be negative");
+        return NULL;
+    }
+    synth_t *g = xcalloc(1, sizeof *g);
+    g->p = *p;
+    g->zoo = zoo;
+    pyrandom_seed(&g->rng, p->seed);
+    return g;
+}
+
+void synth_destroy(synth_t *g)
+{
+    free(g);
+}
+
+/* Reference ModelZoo.get_job_class with ModelAssignment.OVERALL. */
+static const struct model_profile *assign_model(synth_t *g)
+{
+    int best = 0;
+    for (int t = 1; t < TASK_COUNT; t++)
+        if (g->priority[t] > g->priority[best])
+            best = t;
+    const struct model_profile *const *models;
+    size_t n = model_zoo_task_models(g->zoo, (enum model_task)best, &models);
+    const struct model_profile *m = models[g->next_model[best] % n];
+    g->next_model[best]++;
+    return m;
+}
+
+/* Reference add_runnable_job -> update_priorities. */
+static void count_arrival(synth_t *g, enum model_task t)
+{
+    g->task_jobs[t]++;
+    g->generated++;
+    for (int k = 0; k < TASK_COUNT; k++)
+        g->priority[k] = g->p.split[k] / 100.0 - (double)g->task_jobs[k] / (double)g->generated;
+}
+
+int synth_next(synth_t *g, double now, struct job_spec *out)
+{
+    if (g->p.max_jobs > 0 && g->generated >= g->p.max_jobs)
+        return -1;
+    struct pyrandom *r = &g->rng;
+
+    double u = pyrandom_random(r);
+    double h = -log(1.0 - u) / g->p.jobs_per_hour;
+    double ia = ceil((h * 60) * 60);
+
+    double dur;
+    if (pyrandom_random(r) >= 0.8)
+        dur = 60 * pow(10.0, pyrandom_uniform(r, 3, 4));
+    else
+        dur = 60 * pow(10.0, pyrandom_uniform(r, 1.5, 3));
+
+    double v = pyrandom_uniform(r, 0, 1);
+    int gpus = v >= 0.95 ? 8 : v >= 0.8 ? 4 : v >= 0.7 ? 2 : 1;
+
+    (void)pyrandom_randbelow(r, 10); /* model_zoo.py draws a class id and ignores it */
+
+    const struct model_profile *m = assign_model(g);
+
+    memset(out, 0, sizeof *out);
+    out->id = (int)g->generated;
+    snprintf(out->model, sizeof out->model, "%s", m->name);
+    out->arrival = now + ia;
+    out->iterations = (long)(dur / m->iter_time);
+    out->gpus = gpus;
+    count_arrival(g, m->task);
+    return 0;
+}
