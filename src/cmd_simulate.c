@@ -236,6 +236,11 @@ int cmd_simulate(int argc, char **argv)
         fprintf(stderr, "synergy simulate: unexpected argument '%s'\n", argv[optind]);
         return EXIT_BAD_INPUT;
     }
+    if (o.is_static && !o.trace_path) {
+        fprintf(stderr, "synergy simulate: --static needs a trace (a static synthetic workload "
+                        "is empty: the reference ignores arrival=0 for synthetic jobs)\n");
+        return EXIT_BAD_INPUT;
+    }
     if (o.trace_path && o.synthetic) {
         fprintf(stderr, "synergy simulate: give --trace or --synthetic, not both\n");
         return EXIT_BAD_INPUT;

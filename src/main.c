@@ -64,6 +64,6 @@ int main(int argc, char **argv)
     fprintf(stderr, "synergy: unknown command '%s'", name);
     if (best && best_d <= 3)
         fprintf(stderr, "; did you mean '%s'?", best);
-    fprintf(stderr, "\n(run 'synergy --help' for the list)\n");
+    fprintf(stderr, " (run 'synergy --help' for the list)\n");
     return EXIT_BAD_INPUT;
 }
