@@ -67,22 +67,32 @@ static void share_add(struct job_share *shares, int *n, int sv, const double v[R
 }
 
 /* Reference _top_synergy_gpus: walk free GPUs in order, take one whenever its
- * server still fits the per-GPU vector (counting what this job already holds). */
+ * server still fits the per-GPU vector (counting what this job already holds).
+ * Once a server does not fit, none of its other free GPUs can (nothing it
+ * holds changes), so the walk skips to the next server: same result, and a
+ * job that fits nowhere costs one check per server instead of one per GPU. */
 static int top_gpus_first_fit(sched_t *s, const double v[RES_COUNT], int n, int *gpus,
                               struct job_share *shares, int *n_shares)
 {
     int taken = 0;
     *n_shares = 0;
-    for (int k = 0; k < s->n_free && taken < n; k++) {
+    int k = 0;
+    while (k < s->n_free && taken < n) {
         int g = s->free_gpus[k];
-        struct server *sv = &s->servers[g / s->gpus_per_server];
-        if (!fits_with_hold(sv, v))
+        int sv_id = g / s->gpus_per_server;
+        struct server *sv = &s->servers[sv_id];
+        if (!fits_with_hold(sv, v)) {
+            while (k < s->n_free && s->free_gpus[k] / s->gpus_per_server == sv_id)
+                k++;
             continue;
+        }
         gpus[taken++] = g;
         hold(sv, v);
-        share_add(shares, n_shares, g / s->gpus_per_server, v);
+        share_add(shares, n_shares, sv_id, v);
+        k++;
     }
-    release_holds(s);
+    for (int i = 0; i < *n_shares; i++)
+        memset(s->servers[shares[i].server].hold, 0, sizeof s->servers[0].hold);
     return taken == n ? 0 : -1;
 }
 
@@ -217,15 +227,16 @@ int sched__place(sched_t *s, struct job *j, const double d[RES_COUNT], bool run_
     double v[RES_COUNT];
     for (int i = 0; i < RES_COUNT; i++)
         v[i] = d[i] / d[RES_GPU];
-    int *gpus = xmalloc(sizeof *gpus * (size_t)n);
-    struct job_share *shares = xmalloc(sizeof *shares * (size_t)n);
+    xgrow((void **)&s->scratch_gpus, &s->cap_scratch_gpus, (size_t)n, sizeof *s->scratch_gpus);
+    xgrow((void **)&s->scratch_shares, &s->cap_scratch_shares, (size_t)n,
+          sizeof *s->scratch_shares);
+    int *gpus = s->scratch_gpus;
+    struct job_share *shares = s->scratch_shares;
     int n_shares = 0;
     int rc = s->p.placement == PLACEMENT_CONSOLIDATE
                  ? top_gpus_consolidate(s, j, d, v, n, gpus, shares, &n_shares)
                  : top_gpus_first_fit(s, v, n, gpus, shares, &n_shares);
     if (rc == 0)
         sched__commit(s, j, gpus, n, shares, n_shares, run_fair, true);
-    free(gpus);
-    free(shares);
     return rc;
 }

@@ -70,6 +70,8 @@ void sched_destroy(sched_t *s)
     free(s->placed);
     free(s->round_jobs);
     free(s->sort_items);
+    free(s->scratch_gpus);
+    free(s->scratch_shares);
     free(s);
 }
 

@@ -43,6 +43,10 @@ struct sched {
     struct job **round_jobs; /* scratch: jobs chosen by the GPU-count walk */
     size_t cap_round;
     struct sort_item *sort_items;
+    int *scratch_gpus; /* placement scratch */
+    size_t cap_scratch_gpus;
+    struct job_share *scratch_shares;
+    size_t cap_scratch_shares;
     size_t cap_sort;
 };
 
