@@ -213,6 +213,7 @@ void sched__commit(sched_t *s, struct job *j, const int *gpus, int n_gpus,
         }
     }
     j->run_fair = run_fair;
+    s->n_fail_memo = 0;
     /* remove the GPUs from the round's free list, keeping its order */
     int w = 0;
     for (int k = 0; k < s->n_free; k++)
@@ -221,16 +222,47 @@ void sched__commit(sched_t *s, struct job *j, const int *gpus, int n_gpus,
     s->n_free = w;
 }
 
+/*
+ * Failed placements since the cluster last changed. If per-GPU vector v could
+ * not get n GPUs, a vector at least as large in every component cannot get n
+ * or more either (fewer GPUs fit on every server, and the holds only grow).
+ * In an overloaded queue most jobs fail the same way round after round, so
+ * this turns the reference's long failing walks into one comparison each.
+ * Any allocation or release clears the memo (sched__commit, sched_job_release).
+ */
+static bool fail_memo_hit(const sched_t *s, const double v[RES_COUNT], int n)
+{
+    for (int m = 0; m < s->n_fail_memo; m++) {
+        const struct fail_memo *f = &s->fail_memo[m];
+        if (n < f->n)
+            continue;
+        bool ge = true;
+        for (int i = 0; i < RES_COUNT && ge; i++)
+            ge = v[i] >= f->v[i];
+        if (ge)
+            return true;
+    }
+    return false;
+}
+
+static void fail_memo_add(sched_t *s, const double v[RES_COUNT], int n)
+{
+    if (s->n_fail_memo == FAIL_MEMO_MAX)
+        return;
+    struct fail_memo *f = &s->fail_memo[s->n_fail_memo++];
+    memcpy(f->v, v, sizeof f->v);
+    f->n = n;
+}
+
 int sched__place(sched_t *s, struct job *j, const double d[RES_COUNT], bool run_fair)
 {
     int n = (int)d[RES_GPU];
     double v[RES_COUNT];
     for (int i = 0; i < RES_COUNT; i++)
         v[i] = d[i] / d[RES_GPU];
-    xgrow((void **)&s->scratch_gpus, &s->cap_scratch_gpus, (size_t)n, sizeof *s->scratch_gpus);
-    xgrow((void **)&s->scratch_shares, &s->cap_scratch_shares, (size_t)n,
-          sizeof *s->scratch_shares);
-    int *gpus = s->scratch_gpus;
+    if (fail_memo_hit(s, v, n))
+        return -1;
+    int *gpus = s->scratch_gpus; /* sized for the whole cluster at creation */
     struct job_share *shares = s->scratch_shares;
     int n_shares = 0;
     int rc = s->p.placement == PLACEMENT_CONSOLIDATE
@@ -238,5 +270,7 @@ int sched__place(sched_t *s, struct job *j, const double d[RES_COUNT], bool run_
                  : top_gpus_first_fit(s, v, n, gpus, shares, &n_shares);
     if (rc == 0)
         sched__commit(s, j, gpus, n, shares, n_shares, run_fair, true);
+    else
+        fail_memo_add(s, v, n);
     return rc;
 }

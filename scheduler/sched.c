@@ -54,6 +54,8 @@ sched_t *sched_create(const struct sched_params *p, struct err *err)
     s->free_gpus = xmalloc(sizeof *s->free_gpus * (size_t)ng);
     for (int g = 0; g < ng; g++)
         s->gpu_owner[g] = -1;
+    s->scratch_gpus = xmalloc(sizeof *s->scratch_gpus * (size_t)ng);
+    s->scratch_shares = xmalloc(sizeof *s->scratch_shares * (size_t)ng);
     return s;
 }
 
@@ -210,6 +212,7 @@ void sched_job_release(sched_t *s, struct job *j)
     }
     for (int k = 0; k < j->n_alloc; k++)
         s->gpu_owner[j->alloc_gpus[k]] = -1;
+    s->n_fail_memo = 0;
     j->n_alloc = 0;
     j->n_shares = 0;
     j->cpus = j->mem = j->sspeed = 0;
@@ -294,6 +297,7 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     for (int i = 0; i < s->n_servers; i++)
         s->servers[i].n_jobs = 0;
     s->n_placed = 0;
+    s->n_fail_memo = 0;
 
     order_runnable(s, &v);
 
@@ -334,7 +338,7 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
         n_walk = n_round;
     }
 
-    for (size_t i = 0; i < n_walk; i++) {
+    for (size_t i = 0; i < n_walk && s->n_free > 0; i++) {
         struct job *j = walk[i];
         int deficit = j->gpus - j->n_alloc;
         if (deficit > 0 && s->n_free >= deficit && s->p.mode->allocate(s, j, deficit) == 0)

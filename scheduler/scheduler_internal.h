@@ -24,6 +24,13 @@ struct sched_mode_ops {
     int (*allocate)(sched_t *s, struct job *j, int deficit);
 };
 
+#define FAIL_MEMO_MAX 32
+
+struct fail_memo {
+    double v[RES_COUNT];
+    int n;
+};
+
 struct sched {
     struct sched_params p;
     int n_servers;
@@ -43,10 +50,10 @@ struct sched {
     struct job **round_jobs; /* scratch: jobs chosen by the GPU-count walk */
     size_t cap_round;
     struct sort_item *sort_items;
-    int *scratch_gpus; /* placement scratch */
-    size_t cap_scratch_gpus;
+    int *scratch_gpus; /* placement scratch, one slot per GPU of the cluster */
     struct job_share *scratch_shares;
-    size_t cap_scratch_shares;
+    struct fail_memo fail_memo[FAIL_MEMO_MAX];
+    int n_fail_memo;
     size_t cap_sort;
 };
 
