@@ -302,19 +302,17 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     order_runnable(s, &v);
 
     size_t n = s->n_runnable;
+    xgrow((void **)&s->round_jobs, &s->cap_round, n + 1, sizeof *s->round_jobs);
+    xgrow((void **)&s->placed, &s->cap_placed, n + 1, sizeof *s->placed);
+    size_t n_round = 0;
+    int free_count = s->n_free;
+    /* one pass: reset the speedups (before any placement reads them), pick the
+     * jobs whose GPU demand fits, bump the starved */
     for (size_t i = 0; i < n; i++) {
         struct job *j = s->runnable[i];
         j->speedup = j->speedup_orig;
         j->demoted = false;
         j->run_fair = false;
-    }
-
-    xgrow((void **)&s->round_jobs, &s->cap_round, n + 1, sizeof *s->round_jobs);
-    xgrow((void **)&s->placed, &s->cap_placed, n + 1, sizeof *s->placed);
-    size_t n_round = 0;
-    int free_count = s->n_free;
-    for (size_t i = 0; i < n; i++) {
-        struct job *j = s->runnable[i];
         int deficit = j->gpus - j->n_alloc;
         if (deficit > 0 && free_count >= deficit) {
             s->round_jobs[n_round++] = j;

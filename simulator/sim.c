@@ -33,6 +33,8 @@ struct run {
     struct sim_job_result *res_jobs;
     size_t cap_res;
     double util_sum[3];
+    struct job **prev; /* jobs placed in the previous round */
+    size_t n_prev, cap_prev;
     bool warned_unknown;
 };
 
@@ -130,28 +132,37 @@ static int schedule(struct run *r, double now, struct err *err)
     if (r->cfg->check_invariants && sched_check_invariants(r->sched, err) < 0)
         return -1;
 
-    double alloc[3], demand[3] = {0, 0, 0}, total[3];
+    /* a job that ran last round and not in this one was preempted */
+    for (size_t i = 0; i < r->n_prev; i++) {
+        struct job *j = r->prev[i];
+        if (j && j->finish < 0 && j->n_alloc == 0)
+            j->preemptions++;
+    }
+    xgrow((void **)&r->prev, &r->cap_prev, n_placed + 1, sizeof *r->prev);
+    memcpy(r->prev, placed, n_placed * sizeof *placed);
+    r->n_prev = n_placed;
+
+    double alloc[3];
     sched_alloc_fraction(r->sched, alloc);
+    for (int k = 0; k < 3; k++)
+        r->util_sum[k] += alloc[k];
     size_t n_run;
     struct job *const *run = sched_runnable_jobs(r->sched, &n_run);
+    if (!r->cfg->obs.on_round)
+        return 0;
+    double demand[3] = {0, 0, 0}, total[3];
     for (size_t i = 0; i < n_run; i++) {
-        struct job *j = run[i];
-        if (j->ran_last_round && j->n_alloc == 0)
-            j->preemptions++;
-        j->ran_last_round = j->n_alloc > 0;
-        demand[0] += j->gpus;
-        demand[1] += j->cpu_demand;
-        demand[2] += j->mem_demand;
+        demand[0] += run[i]->gpus;
+        demand[1] += run[i]->cpu_demand;
+        demand[2] += run[i]->mem_demand;
     }
     const struct cluster_config *c = &r->cfg->sched.cluster;
     int ns = c->racks * c->servers_per_rack;
     total[0] = (double)c->gpus_per_server * ns;
     total[1] = (double)c->cpus_per_server * ns;
     total[2] = (double)c->dram_per_server * ns;
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 3; k++)
         demand[k] /= total[k];
-        r->util_sum[k] += alloc[k];
-    }
     if (r->cfg->obs.on_round)
         r->cfg->obs.on_round(r->cfg->obs.ctx, now, n_run, n_placed, alloc, demand);
     return 0;
@@ -327,6 +338,7 @@ out:
         job_destroy(r.all[i]);
     free(r.all);
     free(r.jct);
+    free(r.prev);
     free(r.res_jobs);
     sched_destroy(r.sched);
     return rc;
