@@ -289,7 +289,14 @@ int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct s
                     break;
                 }
             }
-            sim_heap_push(&r.heap, now + round, EV_SCHEDULE, NULL);
+            double next = now + round;
+            if (replay && sched_runnable_count(r.sched) == 0 && r.heap.n > 0 &&
+                r.heap.ev[0].time > next) {
+                /* a gap in the trace: jump to the round boundary of the next
+                 * arrival instead of simulating idle rounds one by one */
+                next = now + ceil((r.heap.ev[0].time - now) / round) * round;
+            }
+            sim_heap_push(&r.heap, next, EV_SCHEDULE, NULL);
             break;
         }
     }
