@@ -111,9 +111,12 @@ static int schedule(struct run *r, double now, struct err *err)
     double round = r->cfg->sched.round_duration;
     struct job **placed;
     size_t n_placed;
+    struct sim_round_sample smp = {.now = now};
     sched_round(r->sched, now, &placed, &n_placed);
     for (size_t i = 0; i < n_placed; i++) {
         struct job *j = placed[i];
+        smp.started += j->first_start < 0;
+        smp.demoted += j->demoted;
         long it = sched_job_round_iters(r->sched, j);
         j->attained += round;
         j->last_round_progress = j->executed;
@@ -136,8 +139,15 @@ static int schedule(struct run *r, double now, struct err *err)
     struct job *const *run = sched_runnable_jobs(r->sched, &n_run);
     for (size_t i = 0; i < n_run; i++) {
         struct job *j = run[i];
-        if (j->ran_last_round && j->n_alloc == 0)
+        if (j->ran_last_round && j->n_alloc == 0) {
             j->preemptions++;
+            smp.preempted++;
+        }
+        if (j->n_alloc > 0) {
+            smp.util[0] += j->n_alloc;
+            smp.util[1] += j->cpus < j->cpu_demand ? j->cpus : j->cpu_demand;
+            smp.util[2] += j->mem < j->mem_demand ? j->mem : j->mem_demand;
+        }
         j->ran_last_round = j->n_alloc > 0;
         demand[0] += j->gpus;
         demand[1] += j->cpu_demand;
@@ -154,6 +164,16 @@ static int schedule(struct run *r, double now, struct err *err)
     }
     if (r->cfg->obs.on_round)
         r->cfg->obs.on_round(r->cfg->obs.ctx, now, n_run, n_placed, alloc, demand);
+    if (r->cfg->obs.on_sample) {
+        smp.runnable = n_run;
+        smp.placed = n_placed;
+        for (int k = 0; k < 3; k++) {
+            smp.alloc[k] = alloc[k];
+            smp.util[k] /= total[k];
+            smp.demand[k] = demand[k];
+        }
+        r->cfg->obs.on_sample(r->cfg->obs.ctx, &smp);
+    }
     return 0;
 }
 
