@@ -457,7 +457,12 @@ int cmd_sweep(int argc, char **argv)
             goto out;
         }
         if (sweep_grid_set(&sw->g, keys[k].key, optarg, &err) < 0) {
-            fprintf(stderr, "synergy sweep: --%s\n", err.msg);
+            /* the message names the file key; name the flag instead */
+            const char *name = keys[k].key, *rest = strstr(err.msg, ": ");
+            for (size_t q = 0; longopts[q].name; q++)
+                if (longopts[q].val == c)
+                    name = longopts[q].name;
+            fprintf(stderr, "synergy sweep: --%s%s\n", name, rest ? rest : err.msg);
             goto out;
         }
     }
