@@ -53,6 +53,21 @@ static int parse_ids(const char *s, int64_t **ids, size_t *n)
     return *n > 0 ? 0 : -1;
 }
 
+static int run_order(const void *a, const void *b)
+{
+    const struct store_run *x = a, *y = b;
+    int c = strcmp(x->cluster, y->cluster);
+    if (!c)
+        c = memcmp(x->split, y->split, sizeof x->split);
+    if (!c)
+        c = strcmp(x->workload, y->workload);
+    if (!c && x->jobs_per_hour != y->jobs_per_hour)
+        c = x->jobs_per_hour < y->jobs_per_hour ? -1 : 1;
+    if (!c)
+        c = (x->id > y->id) - (x->id < y->id);
+    return c;
+}
+
 int cmd_report(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -150,6 +165,8 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "synergy report: %s: no complete runs selected\n", db);
         goto done;
     }
+    if (n_ids == 0) /* a sweep's runs by setting and load, not by start order */
+        qsort(runs, n, sizeof *runs, run_order);
     if (o.baseline > 0 && n_ids == 0) {
         bool have = false;
         for (size_t i = 0; i < n; i++)

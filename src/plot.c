@@ -157,6 +157,8 @@ static void cdf_plot(struct sbuf *b, const struct store_run *runs, size_t n, con
         else
             report_run_label(runs, n, idx[k], label, sizeof label);
         style_of(runs, n, idx[k], style, sizeof style);
+        if (!short_labels) /* one color per run: runs may share policy and mode */
+            snprintf(style, sizeof style, "lw 2 lc rgb '%s'", policy_colors[k % 8]);
         sb_printf(b, "%s'data/run%lld_jct.dat' using 1:2 with steps %s title '%s'",
                   k ? ", \\\n     " : "", (long long)runs[idx[k]].id, style, label);
     }
@@ -182,7 +184,7 @@ static void alloc_plot(struct sbuf *b, const struct store_run *runs, size_t n, s
     for (int k = 0; k < 3; k++) {
         sb_printf(b,
                   "set title '%s'\nset ylabel '%% of cluster%s'\n%s"
-                  "plot 'data/run%lld_rounds.dat' using 1:%d with lines lw 1.5 lc rgb '#1f77b4' "
+                  "plot 'data/run%lld_rounds.dat' using 1:%d with lines lw 4 lc rgb '#9ecae1' "
                   "title 'allocated', \\\n"
                   "     '' using 1:%d with lines lw 1 lc rgb '#2ca02c' title 'utilized', \\\n"
                   "     '' using 1:%d with lines lw 1.5 dt 2 lc rgb '#d62728' title 'demand'\n",
@@ -313,7 +315,14 @@ int plot_write(store_t *st, const struct store_filter *f, const char *dir, struc
     if (n <= MAX_CDF_CURVES) {
         for (size_t i = 0; i < n; i++)
             idx[i] = i;
-        cdf_plot(&b, runs, n, idx, n, "JCT CDF per run", false);
+        char title[128] = "JCT CDF per run";
+        bool one_load = true;
+        for (size_t i = 0; i < n; i++)
+            one_load &= runs[i].jobs_per_hour == runs[0].jobs_per_hour && runs[i].gpus == runs[0].gpus;
+        if (one_load && runs[0].jobs_per_hour > 0)
+            snprintf(title, sizeof title, "JCT CDF per run (%g jobs/h, %d GPUs)",
+                     runs[0].jobs_per_hour, runs[0].gpus);
+        cdf_plot(&b, runs, n, idx, n, title, false);
         emit(gp, "jct_cdf", b.s, 600);
         b.n = 0;
     }

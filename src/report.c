@@ -115,6 +115,8 @@ static void ratio_words(double b, double v, char *buf, size_t len)
 {
     if (!(b > 0) || !(v > 0))
         snprintf(buf, len, "n/a");
+    else if (fabs(b / v - 1) < 0.005)
+        snprintf(buf, len, "the same");
     else if (b >= v)
         snprintf(buf, len, "%.2fx better", b / v);
     else
@@ -341,8 +343,9 @@ static void print_text(FILE *out, const struct store_run *runs, size_t n, struct
         ratio_words(b->avg_jct_s, r->avg_jct_s, a, sizeof a);
         ratio_words(b->p99_jct_s, r->p99_jct_s, p, sizeof p);
         ratio_words(b->makespan_s, r->makespan_s, m, sizeof m);
-        fprintf(out, "%4lld  %-*s avg JCT %s than %s (%s, run %lld); p99 %s; makespan %s\n",
-                (long long)r->id, w, v[i].label, a, baseline_name(b, o->baseline <= 0),
+        fprintf(out, "%4lld  %-*s avg JCT %s%s %s (%s, run %lld); p99 %s; makespan %s\n",
+                (long long)r->id, w, v[i].label, a, strcmp(a, "the same") ? " than" : " as",
+                baseline_name(b, o->baseline <= 0),
                 v[v[i].base].label, (long long)b->id, p, m);
     }
     if (!o->breakdowns)
