@@ -56,7 +56,9 @@ static int parse_ids(const char *s, int64_t **ids, size_t *n)
 static int run_order(const void *a, const void *b)
 {
     const struct store_run *x = a, *y = b;
-    int c = strcmp(x->cluster, y->cluster);
+    int c = (x->batch_id > y->batch_id) - (x->batch_id < y->batch_id);
+    if (!c)
+        c = strcmp(x->cluster, y->cluster);
     if (!c)
         c = memcmp(x->split, y->split, sizeof x->split);
     if (!c)
@@ -165,7 +167,7 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "synergy report: %s: no complete runs selected\n", db);
         goto done;
     }
-    if (n_ids == 0) /* a sweep's runs by setting and load, not by start order */
+    if (n_ids == 0) /* each batch by setting and load, not by start order */
         qsort(runs, n, sizeof *runs, run_order);
     if (o.baseline > 0 && n_ids == 0) {
         bool have = false;

@@ -85,6 +85,7 @@ static void sweep_usage(FILE *f)
             "  --split I,L,S[;I,L,S]  class splits (default: the cluster file's)  [splits]\n"
             "  --cluster F[,F...]     cluster INI files (default configs/default_cluster.ini)\n"
             "  --trace FILE           replay FILE instead of the synthetic workload  [trace]\n"
+            "  --static, --stop-on-gap   as for simulate (replay only)  [static, stop_on_gap]\n"
             "  --seed N               synthetic seed (default: the cluster file's, 42)  [seed]\n"
             "  --measure LO:HI        measured job ids (default as simulate)  [measure]\n"
             "  --max-jobs N           generate at most N synthetic jobs  [max_jobs]\n"
@@ -131,6 +132,8 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     cfg.sched.round_duration = env->conf.round_duration;
     cfg.sched.starvation_s = 1000 * 3600.0;
     cfg.zoo = env->zoo;
+    cfg.is_static = g->is_static;
+    cfg.stop_on_gap = g->stop_on_gap;
     cfg.measure_lo = g->measure_lo;
     cfg.measure_hi = g->measure_hi;
     struct results_rounds rounds = {0};
@@ -371,6 +374,8 @@ static int run_cmp(const void *a, const void *b)
 static int sweep_prepare(struct sweep *sw, struct err *err)
 {
     struct sweep_grid *g = &sw->g;
+    if (!g->trace[0] && (g->is_static || g->stop_on_gap))
+        return errprintf(err, "static and stop_on_gap need a replay trace (--trace)");
     if (g->trace[0] && (g->n_loads || g->n_splits || g->max_jobs))
         return errprintf(err, "loads, splits and max_jobs apply to the synthetic workload, "
                               "not to --trace %s", g->trace);
@@ -407,7 +412,8 @@ int cmd_sweep(int argc, char **argv)
         {"max-jobs", required_argument, 0, 'n'}, {"placement", required_argument, 0, 'L'},
         {"profiles", required_argument, 0, 'P'}, {"models", required_argument, 0, 'M'},
         {"workers", required_argument, 0, 'j'}, {"db", required_argument, 0, 'd'},
-        {"plot", required_argument, 0, 'X'},    {"help", no_argument, 0, 'h'},
+        {"plot", required_argument, 0, 'X'},    {"static", no_argument, 0, 's'},
+        {"stop-on-gap", no_argument, 0, 'G'},   {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     static const struct {
         int opt;
@@ -415,7 +421,8 @@ int cmd_sweep(int argc, char **argv)
     } keys[] = {{'p', "policies"}, {'m', "modes"},    {'r', "loads"},     {'x', "splits"},
                 {'c', "clusters"}, {'t', "trace"},    {'e', "seed"},      {'w', "measure"},
                 {'n', "max_jobs"}, {'L', "placement"}, {'P', "profiles"}, {'M', "models"},
-                {'j', "workers"},  {'d', "db"},       {'X', "plot"}};
+                {'j', "workers"},  {'d', "db"},       {'X', "plot"},
+                {'s', "static"},   {'G', "stop_on_gap"}};
     char default_cluster[4096], default_models[4096];
     struct sweep *sw = xcalloc(1, sizeof *sw);
     sweep_grid_defaults(&sw->g, cli_data_path(default_cluster, sizeof default_cluster,
@@ -430,7 +437,8 @@ int cmd_sweep(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-') {
             if (i + 1 < argc && argv[i][1] == '-' && !strchr(argv[i], '=') &&
-                strcmp(argv[i], "--help") != 0)
+                strcmp(argv[i], "--help") != 0 && strcmp(argv[i], "--static") != 0 &&
+                strcmp(argv[i], "--stop-on-gap") != 0)
                 i++; /* skip the option's value */
             else if (strcmp(argv[i], "-j") == 0)
                 i++;
@@ -456,7 +464,7 @@ int cmd_sweep(int argc, char **argv)
             sweep_usage(stderr);
             goto out;
         }
-        if (sweep_grid_set(&sw->g, keys[k].key, optarg, &err) < 0) {
+        if (sweep_grid_set(&sw->g, keys[k].key, optarg ? optarg : "yes", &err) < 0) {
             /* the message names the file key; name the flag instead */
             const char *name = keys[k].key, *rest = strstr(err.msg, ": ");
             for (size_t q = 0; longopts[q].name; q++)

@@ -31,6 +31,8 @@ struct sweep_grid {
     long seed;                 /* -1: the cluster file's */
     long measure_lo, measure_hi;
     long max_jobs;
+    bool is_static;            /* replay: all jobs at t=0, first round at t=1 */
+    bool stop_on_gap;          /* replay: stop at the first idle round */
     int workers;               /* 0: one per core */
     char db[1024];
     char plot[1024];
@@ -42,7 +44,7 @@ void sweep_grid_defaults(struct sweep_grid *g, const char *default_cluster,
 
 /* Set one grid key ("policies", "modes", "loads", "splits", "clusters",
  * "trace", "models", "profiles", "placement", "seed", "measure", "max_jobs",
- * "workers", "db", "plot") from its text. Lists are comma-separated; splits
+ * "static", "stop_on_gap", "workers", "db", "plot") from its text. Lists are comma-separated; splits
  * are "I,L,S" groups separated by ';'. 0, or -1 with err naming the key. */
 int sweep_grid_set(struct sweep_grid *g, const char *key, const char *value, struct err *err);
 

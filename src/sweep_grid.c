@@ -125,6 +125,17 @@ static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *e
         g->max_jobs = l;
         return 0;
     }
+    if (strcmp(key, "static") == 0 || strcmp(key, "stop_on_gap") == 0) {
+        bool *dst = key[1] == 't' && key[2] == 'a' ? &g->is_static : &g->stop_on_gap;
+        char *t = str_trim(v);
+        if (str_ieq(t, "1") || str_ieq(t, "yes") || str_ieq(t, "true"))
+            *dst = true;
+        else if (str_ieq(t, "0") || str_ieq(t, "no") || str_ieq(t, "false"))
+            *dst = false;
+        else
+            return errprintf(err, "%s: '%s' must be yes or no", key, t);
+        return 0;
+    }
     if (strcmp(key, "workers") == 0) {
         if (parse_long(v, &l) < 0 || l < 1 || l > 1024)
             return errprintf(err, "workers: '%s' must be 1..1024", v);

@@ -69,4 +69,17 @@ rounds=$(sed 's/.*"rounds":\([0-9]*\).*/\1/' <<< "$(head -1 "$tmp/sim.json")")
 [ "$(wc -l < "$tmp/tel/run1_jobs.tsv")" -eq 301 ] || fail "run1_jobs.tsv should have 301 lines"
 [ "$(wc -l < "$tmp/tel/run1_rounds.tsv")" -eq $((rounds + 1)) ] || fail "run1_rounds.tsv should have $((rounds + 1)) lines"
 head -1 "$tmp/tel/run1_jobs.tsv" | grep -q $'^job_id\tmodel\tgpus\tarrival_s' || fail "jobs TSV header"
-echo "ok: report matches simulate --json for $n runs"
+# a sweep records the same numbers: the static trace on 32 GPUs, spec §11.2
+"$bin" sweep --trace "$src/traces/synergy-deploy/static_100job_6_3_1100.0" --static \
+    --cluster "$src/configs/static_trace.ini" --policy FIFO,LAS,FTF --mode fair,tune \
+    --workers 2 --db "$tmp/s.db" > "$tmp/sweep.log" || fail "sweep exited $?"
+"$bin" report --db "$tmp/s.db" --format json --brief > "$tmp/sweep.json" || fail "report exited $?"
+for want in FIFO:fair:5.631097 FIFO:tune:5.082764 LAS:fair:5.625264 LAS:tune:5.171097 \
+            FTF:fair:7.982764 FTF:tune:7.777764; do
+    IFS=: read -r p m avg <<< "$want"
+    grep -q "\"policy\":\"$p\",\"mode\":\"$m\".*\"avg_jct_h\":$avg" "$tmp/sweep.json" ||
+        fail "sweep: $p/$m avg JCT is not the reference's $avg h"
+done
+grep -q 'FTF/tune .*avg JCT 1.03x better than GPU-proportional' "$tmp/sweep.log" ||
+    fail "sweep's comparison table lacks FTF/tune vs FTF/fair"
+echo "ok: report matches simulate --json for $n runs; sweep matches the reference"
