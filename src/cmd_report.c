@@ -161,8 +161,11 @@ int cmd_report(int argc, char **argv)
     }
     f.ids = ids;
     f.n_ids = n_ids;
-    if (store_runs_select(st, &f, &runs, &n, &err) < 0)
+    if (store_runs_select(st, &f, &runs, &n, &err) < 0) {
+        if (n_ids > 0) /* an unknown or unfinished run id: the user's mistake */
+            rc = EXIT_BAD_INPUT;
         goto fail;
+    }
     if (n == 0) {
         fprintf(stderr, "synergy report: %s: no complete runs selected\n", db);
         goto done;

@@ -235,6 +235,7 @@ static long run_points(struct sweep *sw, int workers)
     struct progress pr = {.tty = isatty(STDERR_FILENO), .total = sw->n_points, .t0 = mono_now()};
     size_t next = 0;
     int running = 0;
+    bool killed = false;
     pid_t parent = getpid();
     fflush(stdout);
     fflush(stderr);
@@ -272,14 +273,20 @@ static long run_points(struct sweep *sw, int workers)
         }
         if (running == 0)
             break;
+        if (stop_signal && !killed) { /* stopped while launching: end the runs in flight */
+            for (int s = 0; s < workers; s++)
+                if (slots[s].pid)
+                    kill(slots[s].pid, SIGTERM);
+            killed = true;
+        }
         int status;
         pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0 && errno == EINTR)
+            continue; /* a stop signal, handled at the top */
         if (pid < 0) {
-            if (errno == EINTR && stop_signal)
-                for (int s = 0; s < workers; s++)
-                    if (slots[s].pid)
-                        kill(slots[s].pid, SIGTERM);
-            continue;
+            perror("synergy sweep: waitpid");
+            stop_signal = SIGTERM;
+            break;
         }
         int s = 0;
         while (s < workers && slots[s].pid != pid)

@@ -24,7 +24,9 @@ strike() { # signal db
     # wait for a finished run and the LAS run in flight
     local victim=
     for _ in $(seq 2400); do
-        if [ -f "$db" ] && [ "$(q "$db" "select count(*) from runs where status='complete'" 2>/dev/null)" -ge 1 ]; then
+        local finished=
+        [ -f "$db" ] && finished=$(q "$db" "select count(*) from runs where status='complete'" 2>/dev/null)
+        if [ "${finished:-0}" -ge 1 ]; then
             victim=$(q "$db" "select id from runs where status='running' and policy='LAS'" 2>/dev/null)
             [ -n "$victim" ] && break
         fi
