@@ -113,9 +113,12 @@ static int schedule(struct run *r, double now, struct err *err)
     double round = r->cfg->sched.round_duration;
     struct job **placed;
     size_t n_placed;
+    struct sim_round_sample smp = {.now = now};
     sched_round(r->sched, now, &placed, &n_placed);
     for (size_t i = 0; i < n_placed; i++) {
         struct job *j = placed[i];
+        smp.started += j->first_start < 0;
+        smp.demoted += j->demoted;
         long it = sched_job_round_iters(r->sched, j);
         j->attained += round;
         j->last_round_progress = j->executed;
@@ -135,8 +138,10 @@ static int schedule(struct run *r, double now, struct err *err)
     /* a job that ran last round and not in this one was preempted */
     for (size_t i = 0; i < r->n_prev; i++) {
         struct job *j = r->prev[i];
-        if (j && j->finish < 0 && j->n_alloc == 0)
+        if (j->finish < 0 && j->n_alloc == 0) {
             j->preemptions++;
+            smp.preempted++;
+        }
     }
     xgrow((void **)&r->prev, &r->cap_prev, n_placed + 1, sizeof *r->prev);
     memcpy(r->prev, placed, n_placed * sizeof *placed);
@@ -146,15 +151,24 @@ static int schedule(struct run *r, double now, struct err *err)
     sched_alloc_fraction(r->sched, alloc);
     for (int k = 0; k < 3; k++)
         r->util_sum[k] += alloc[k];
+    if (!r->cfg->obs.on_round && !r->cfg->obs.on_sample)
+        return 0;
+
+    /* observers only: demand over the whole queue, and true utilisation */
     size_t n_run;
     struct job *const *run = sched_runnable_jobs(r->sched, &n_run);
-    if (!r->cfg->obs.on_round)
-        return 0;
     double demand[3] = {0, 0, 0}, total[3];
     for (size_t i = 0; i < n_run; i++) {
-        demand[0] += run[i]->gpus;
-        demand[1] += run[i]->cpu_demand;
-        demand[2] += run[i]->mem_demand;
+        const struct job *j = run[i];
+        demand[0] += j->gpus;
+        demand[1] += j->cpu_demand;
+        demand[2] += j->mem_demand;
+    }
+    for (size_t i = 0; i < n_placed; i++) {
+        const struct job *j = placed[i];
+        smp.util[0] += j->n_alloc;
+        smp.util[1] += j->cpus < j->cpu_demand ? j->cpus : j->cpu_demand;
+        smp.util[2] += j->mem < j->mem_demand ? j->mem : j->mem_demand;
     }
     const struct cluster_config *c = &r->cfg->sched.cluster;
     int ns = c->racks * c->servers_per_rack;
@@ -165,6 +179,16 @@ static int schedule(struct run *r, double now, struct err *err)
         demand[k] /= total[k];
     if (r->cfg->obs.on_round)
         r->cfg->obs.on_round(r->cfg->obs.ctx, now, n_run, n_placed, alloc, demand);
+    if (r->cfg->obs.on_sample) {
+        smp.runnable = n_run;
+        smp.placed = n_placed;
+        for (int k = 0; k < 3; k++) {
+            smp.alloc[k] = alloc[k];
+            smp.util[k] /= total[k];
+            smp.demand[k] = demand[k];
+        }
+        r->cfg->obs.on_sample(r->cfg->obs.ctx, &smp);
+    }
     return 0;
 }
 
