@@ -245,13 +245,45 @@ static int sort_cmp(const void *a, const void *b)
     return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-/* Stable sort of the runnable list by the policy key. Skips the sort when the
- * list is already in order (always so for FIFO), which keeps long overloaded
- * runs linear per round. */
+/* Natural merge sort: stable, O(n) on a list that is already in order and
+ * O(n log r) for r ascending runs. Each round re-sorts the previous round's
+ * order, which moves little, so this is much cheaper than qsort here. */
+static void merge_sort_runs(struct sort_item *a, struct sort_item *tmp, size_t n)
+{
+    while (n > 1) {
+        size_t out = 0, i = 0, runs = 0;
+        while (i < n) {
+            size_t mid = i + 1;
+            while (mid < n && sort_cmp(&a[mid - 1], &a[mid]) <= 0)
+                mid++;
+            size_t end = mid;
+            if (mid < n) {
+                end = mid + 1;
+                while (end < n && sort_cmp(&a[end - 1], &a[end]) <= 0)
+                    end++;
+            }
+            size_t x = i, y = mid;
+            while (x < mid && y < end)
+                tmp[out++] = sort_cmp(&a[y], &a[x]) < 0 ? a[y++] : a[x++];
+            while (x < mid)
+                tmp[out++] = a[x++];
+            while (y < end)
+                tmp[out++] = a[y++];
+            i = end;
+            runs++;
+        }
+        memcpy(a, tmp, n * sizeof *a);
+        if (runs == 1)
+            break;
+    }
+}
+
+/* Stable sort of the runnable list by the policy key (ties keep the previous
+ * round's order, as the reference's in-place Python sort does). */
 static void order_runnable(sched_t *s, const struct sched_view *v)
 {
     size_t n = s->n_runnable;
-    xgrow((void **)&s->sort_items, &s->cap_sort, n + 1, sizeof *s->sort_items);
+    xgrow((void **)&s->sort_items, &s->cap_sort, 2 * n + 2, sizeof *s->sort_items);
     struct sort_item *it = s->sort_items;
     bool sorted = true;
     for (size_t i = 0; i < n; i++) {
@@ -263,7 +295,22 @@ static void order_runnable(sched_t *s, const struct sched_view *v)
     }
     if (sorted)
         return;
-    qsort(it, n, sizeof *it, sort_cmp);
+    /* Keys drift a little each round (FTF, LAS, SRTF), so few pairs cross:
+     * insertion sort costs O(n + crossings). If the list turns out to be far
+     * from the last order, finish with the merge sort. */
+    size_t budget = 8 * n + 64;
+    for (size_t i = 1; i < n && budget > 0; i++) {
+        struct sort_item x = it[i];
+        size_t k = i;
+        while (k > 0 && sort_cmp(&it[k - 1], &x) > 0 && budget > 0) {
+            it[k] = it[k - 1];
+            k--;
+            budget--;
+        }
+        it[k] = x;
+    }
+    if (budget == 0)
+        merge_sort_runs(it, it + n, n);
     for (size_t i = 0; i < n; i++)
         s->runnable[i] = it[i].j;
 }
