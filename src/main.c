@@ -12,6 +12,7 @@
 static const struct cli_command commands[] = {
     {"simulate", cmd_simulate, "simulate round-based scheduling of a trace or synthetic workload"},
     {"generate", cmd_generate, "write the synthetic workload as a replay trace"},
+    {"trace", cmd_trace, "convert, summarise, validate or generate traces"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

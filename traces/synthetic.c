@@ -32,6 +32,7 @@ void synth_params_defaults(struct synth_params *p)
     p->split[TASK_SPEECH] = 10;
     p->seed = 42;
     p->max_jobs = 0;
+    p->arrivals = NULL;
 }
 
 synth_t *synth_create(const model_zoo_t *zoo, const struct synth_params *p, struct err *err)
