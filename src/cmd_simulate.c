@@ -50,9 +50,10 @@ static void simulate_usage(FILE *f)
             "                        Philly cluster_job_log, Pollux philly.csv or Gavel .trace\n"
             WL_USAGE
             "  --synthetic           the reference's synthetic workload (the default without --trace)\n"
-            "  --jobs-per-hour R     synthetic arrival rate (default 9, or [WORKLOAD] jobs_per_hour)\n"
-            "  --split I,L,S         synthetic image,language,speech percentages (default 20,70,10)\n"
-            "  --seed N              synthetic RNG seed (default 42)\n"
+            "  --jobs-per-hour R     synthetic and Philly Poisson rate (default 9, or [WORKLOAD])\n"
+            "  --split I,L,S         image,language,speech %% for synthetic jobs and traces without\n"
+            "                        model names (default 20,70,10)\n"
+            "  --seed N              seed of the synthetic workload and arrival processes (42)\n"
             "  --max-jobs N          generate at most N synthetic jobs (default: unlimited);\n"
             "                        for a trace, exactly N jobs, reusing it cyclically\n"
             "cluster and scheduling:\n"

@@ -11,7 +11,7 @@
 
 static const struct cli_command commands[] = {
     {"simulate", cmd_simulate, "simulate round-based scheduling of a trace or synthetic workload"},
-    {"generate", cmd_generate, "write the synthetic workload as a replay trace"},
+    {"generate", cmd_generate, "write the synthetic workload (alias of trace generate)"},
     {"trace", cmd_trace, "convert, summarise, validate or generate traces"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
