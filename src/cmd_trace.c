@@ -205,6 +205,19 @@ static void stats_usage(FILE *f)
     common_usage(f);
 }
 
+/* The cluster's GPU count from --cluster, or -1 (message printed). */
+static int load_cluster_gpus(const struct tool_opts *t, const char *cmd)
+{
+    struct err err = {{0}};
+    struct synergy_config conf;
+    synergy_config_defaults(&conf);
+    if (synergy_config_load(t->cluster, &conf, &err) < 0) {
+        fprintf(stderr, "synergy trace %s: %s\n", cmd, err.msg);
+        return -1;
+    }
+    return conf.cluster.gpus_per_server * conf.cluster.servers_per_rack * conf.cluster.racks;
+}
+
 static int dbl_cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -217,21 +230,15 @@ static int trace_stats(int argc, char **argv)
     int p = parse_opts(&t, argc, argv, "stats", stats_usage);
     if (p != 0)
         return p > 0 ? 0 : EXIT_BAD_INPUT;
-    struct err err = {{0}};
-    struct synergy_config conf;
-    synergy_config_defaults(&conf);
-    if (synergy_config_load(t.cluster, &conf, &err) < 0) {
-        fprintf(stderr, "synergy trace stats: %s\n", err.msg);
+    int cluster_gpus = load_cluster_gpus(&t, "stats");
+    if (cluster_gpus < 0)
         return EXIT_BAD_INPUT;
-    }
     model_zoo_t *zoo;
     struct job_spec *jobs;
     size_t n;
     t.wl.quiet = false;
     if (load(&t, "stats", &zoo, &jobs, &n) < 0)
         return EXIT_BAD_INPUT;
-    int cluster_gpus = conf.cluster.gpus_per_server * conf.cluster.servers_per_rack *
-                       conf.cluster.racks;
     double *dur = xmalloc(n * sizeof *dur);
     double gpu_h = 0, first = INFINITY, last = -INFINITY;
     int gv[64];
@@ -366,14 +373,9 @@ static int trace_validate(int argc, char **argv)
     if (p != 0)
         return p > 0 ? 0 : EXIT_BAD_INPUT;
     struct err err = {{0}};
-    struct synergy_config conf;
-    synergy_config_defaults(&conf);
-    if (synergy_config_load(t.cluster, &conf, &err) < 0) {
-        fprintf(stderr, "synergy trace validate: %s\n", err.msg);
+    int cluster_gpus = load_cluster_gpus(&t, "validate");
+    if (cluster_gpus < 0)
         return EXIT_BAD_INPUT;
-    }
-    int cluster_gpus = conf.cluster.gpus_per_server * conf.cluster.servers_per_rack *
-                       conf.cluster.racks;
     if (t.wl.fmt == TRACE_FMT_UNKNOWN && trace_format_detect(t.wl.trace_path, &t.wl.fmt, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return EXIT_BAD_INPUT;

@@ -122,6 +122,8 @@ int wl_load(struct wl_opts *o, const model_zoo_t *zoo, struct job_spec **out, si
     }
     if (o->fmt == TRACE_FMT_PHILLY) {
         struct philly_stats st;
+        if (trace_arrivals)
+            o->philly.philly_arrival = true; /* --arrival trace = --philly-arrival */
         if (trace_philly_read(f, o->trace_path, &o->philly, collect_job, &c, &st, err) < 0)
             goto out;
         if (pst)
