@@ -64,5 +64,9 @@ expect "generate alias" 0 "" cmp <("$bin" generate --jobs 20) <("$bin" trace gen
 "$bin" trace gen-philly --jobs 200 --bad-every 10 --seed 3 > "$tmp/gen.json"
 expect "gen-philly validate" 2 "200 records" "$bin" trace validate --multigpu "$tmp/gen.json"
 expect "gen-philly malformed" 2 "10 malformed" "$bin" trace validate --multigpu "$tmp/gen.json"
+# a replay with an idle gap runs to the end; --stop-on-gap is the reference's early stop
+printf '0,alexnet,0,100,1\n1,alexnet,100000,100,1\n' > "$tmp/gap.trace"
+expect "gap: both jobs" 0 '"jobs_finished":2' "$bin" simulate --trace "$tmp/gap.trace" --json
+expect "gap: stop-on-gap" 0 '"jobs_finished":1' "$bin" simulate --trace "$tmp/gap.trace" --json --stop-on-gap
 echo "trace tools: $fail failed"
 [ $fail -eq 0 ]
