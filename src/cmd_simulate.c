@@ -419,16 +419,16 @@ int cmd_simulate(int argc, char **argv)
                 }
             }
             struct recorder rec = {0};
-            char tmp_path[4096];
+            struct out_file rec_out = {0};
             if (o.record_path) {
-                snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", o.record_path, (long)getpid());
-                rec.f = fopen(tmp_path, "w");
-                if (!rec.f) {
-                    fprintf(stderr, "synergy simulate: %s: %s\n", tmp_path, strerror(errno));
+                if (out_file_open(&rec_out, o.record_path) < 0) {
+                    fprintf(stderr, "synergy simulate: %s: %s\n",
+                            rec_out.atomic ? rec_out.tmp : o.record_path, strerror(errno));
                     synth_destroy(w.synth);
                     rc = 1;
                     goto out;
                 }
+                rec.f = rec_out.f;
                 cfg.obs.ctx = &rec;
                 cfg.obs.on_arrival = record_arrival;
             }
@@ -438,13 +438,14 @@ int cmd_simulate(int argc, char **argv)
             double wall = now_s() - t0;
             synth_destroy(w.synth);
             if (rec.f) {
-                bool ok = fclose(rec.f) == 0 && srun == 0;
-                if (ok && rename(tmp_path, o.record_path) < 0) {
+                bool ok = srun == 0;
+                if (!ok)
+                    out_file_abort(&rec_out);
+                else if (out_file_commit(&rec_out) < 0) {
                     fprintf(stderr, "synergy simulate: %s: %s\n", o.record_path, strerror(errno));
                     ok = false;
                 }
                 if (!ok) {
-                    unlink(tmp_path);
                     if (srun == 0) {
                         sim_result_free(&res);
                         rc = 1;

@@ -167,21 +167,20 @@ static int trace_convert(int argc, char **argv)
         return EXIT_BAD_INPUT;
     int rc = 1;
     FILE *f = stdout;
-    char tmp[4096];
+    struct out_file of = {0};
     if (t.output) {
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", t.output, (long)getpid());
-        f = fopen(tmp, "w");
-        if (!f) {
-            fprintf(stderr, "synergy trace convert: %s: %s\n", tmp, strerror(errno));
+        if (out_file_open(&of, t.output) < 0) {
+            fprintf(stderr, "synergy trace convert: %s: %s\n", of.atomic ? of.tmp : t.output,
+                    strerror(errno));
             goto out;
         }
+        f = of.f;
     }
     for (size_t i = 0; i < n; i++)
         trace_write_replay_line(f, &jobs[i]);
     if (t.output) {
-        if (fclose(f) != 0 || rename(tmp, t.output) < 0) {
+        if (out_file_commit(&of) < 0) {
             fprintf(stderr, "synergy trace convert: %s: %s\n", t.output, strerror(errno));
-            unlink(tmp);
             goto out;
         }
     } else if (fflush(stdout) != 0) {

@@ -9,6 +9,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void wl_opts_init(struct wl_opts *o)
 {
@@ -160,4 +162,45 @@ out:
     free(c.jobs);
     arrival_destroy(arr);
     return rc;
+}
+
+int out_file_open(struct out_file *o, const char *path)
+{
+    struct stat st;
+    memset(o, 0, sizeof *o);
+    o->path = path;
+    o->atomic = stat(path, &st) < 0 || S_ISREG(st.st_mode);
+    if (o->atomic) {
+        snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
+        o->f = fopen(o->tmp, "w");
+    } else {
+        o->f = fopen(path, "w");
+    }
+    return o->f ? 0 : -1;
+}
+
+int out_file_commit(struct out_file *o)
+{
+    int rc = fclose(o->f) == 0 ? 0 : -1;
+    o->f = NULL;
+    if (o->atomic) {
+        if (rc == 0 && rename(o->tmp, o->path) < 0)
+            rc = -1;
+        if (rc < 0) {
+            int e = errno;
+            unlink(o->tmp);
+            errno = e;
+        }
+    }
+    return rc;
+}
+
+void out_file_abort(struct out_file *o)
+{
+    if (!o->f)
+        return;
+    fclose(o->f);
+    o->f = NULL;
+    if (o->atomic)
+        unlink(o->tmp);
 }

@@ -62,4 +62,24 @@ int wl_opt_handle(struct wl_opts *o, int c, const char *arg, const char *cmd);
 int wl_load(struct wl_opts *o, const model_zoo_t *zoo, struct job_spec **out, size_t *n,
             struct philly_stats *pst, struct err *err);
 
+
+/* An output file written atomically when it is (or will be) a regular file:
+ * data goes to "<path>.tmp.<pid>" and out_file_commit() renames it into
+ * place, so a failed run never leaves half a file. Anything else that exists
+ * (/dev/null, a pipe, a terminal) is written directly: renaming over it
+ * would replace the device with a regular file. */
+struct out_file {
+    FILE *f;
+    const char *path;
+    char tmp[4096];
+    bool atomic;
+};
+
+/* 0, or -1 with errno (f NULL). */
+int out_file_open(struct out_file *o, const char *path);
+/* Close and move into place. 0, or -1 with errno (the temporary is removed). */
+int out_file_commit(struct out_file *o);
+/* Close and discard (a direct write stays as far as it got). */
+void out_file_abort(struct out_file *o);
+
 #endif

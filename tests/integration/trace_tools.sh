@@ -68,5 +68,12 @@ expect "gen-philly malformed" 2 "10 malformed" "$bin" trace validate --multigpu 
 printf '0,alexnet,0,100,1\n1,alexnet,100000,100,1\n' > "$tmp/gap.trace"
 expect "gap: both jobs" 0 '"jobs_finished":2' "$bin" simulate --trace "$tmp/gap.trace" --json
 expect "gap: stop-on-gap" 0 '"jobs_finished":1' "$bin" simulate --trace "$tmp/gap.trace" --json --stop-on-gap
+# writing to a device must not replace it: -o and --record write through, not rename
+mkfifo "$tmp/fifo"
+(timeout 10 cat "$tmp/fifo" > "$tmp/from-fifo") &
+"$bin" trace convert "$src/traces/synergy-deploy/test_trace" -o "$tmp/fifo"
+wait
+[ -p "$tmp/fifo" ] || { echo "FAIL: convert -o replaced a fifo"; fail=$((fail+1)); }
+expect "convert into a fifo" 0 "" cmp "$tmp/from-fifo" <("$bin" trace convert "$src/traces/synergy-deploy/test_trace")
 echo "trace tools: $fail failed"
 [ $fail -eq 0 ]
