@@ -370,11 +370,17 @@ int cmd_simulate(int argc, char **argv)
     }
 
     if (!o.json) {
-        printf("workload  %s\n", o.trace_path ? o.trace_path : "synthetic");
+        if (o.trace_path)
+            printf("workload  %s (%s, %zu jobs)\n", o.trace_path, trace_format_name(o.wl.fmt),
+                   n_specs);
+        else
+            printf("workload  synthetic\n");
         if (!o.trace_path)
             printf("          %.4g jobs/h, split %d/%d/%d, seed %lu%s\n", o.wl.synth.jobs_per_hour,
                    o.wl.synth.split[0], o.wl.synth.split[1], o.wl.synth.split[2],
                    (unsigned long)o.wl.synth.seed, o.wl.synth.max_jobs ? ", capped" : "");
+        if (o.wl.arrival)
+            printf("arrivals  %s (seed %lu)\n", o.wl.arrival, (unsigned long)o.wl.synth.seed);
         printf("cluster   %s: %d servers x %d GPUs, %d CPUs, %d GB = %d GPUs\n", o.cluster_path,
                conf.cluster.servers_per_rack, conf.cluster.gpus_per_server,
                conf.cluster.cpus_per_server, conf.cluster.dram_per_server, total_gpus);
