@@ -23,6 +23,9 @@ int cmd_sweep(int argc, char **argv);
 
 /* "synergy <cmd> argv[1..]" into buf (truncated to n), for the results store. */
 void cli_command_line(char *buf, size_t n, int argc, char **argv, const char *cmd);
+int cmd_trace(int argc, char **argv);
+/* hidden `synergy trace gen-philly`: a synthetic Philly log for benchmarks */
+int trace_gen_philly(int argc, char **argv);
 
 /* Where the shipped configs and traces live: $SYNERGY_DATA_DIR, else the
  * source tree this binary was built from. Writes "<dir>/<rel>" into buf. */

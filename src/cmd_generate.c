@@ -1,5 +1,5 @@
 /*
- * `synergy generate`: write the reference's synthetic workload as a replay
+ * `synergy trace generate` (alias `synergy generate`): write the reference's synthetic workload as a replay
  * trace, so that it can be inspected, shared and replayed.
  */
 #include "cli.h"
@@ -16,10 +16,12 @@ int cmd_generate(int argc, char **argv)
         {"jobs", required_argument, 0, 'n'},     {"jobs-per-hour", required_argument, 0, 'r'},
         {"split", required_argument, 0, 'x'},    {"seed", required_argument, 0, 'e'},
         {"models", required_argument, 0, 'M'},   {"profiles", required_argument, 0, 'P'},
+        {"arrival", required_argument, 0, 'a'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     char default_models[4096];
     const char *models = cli_data_path(default_models, sizeof default_models, "configs/models.ini");
     const char *profiles = NULL;
+    const char *arrival = NULL;
     struct synth_params p;
     synth_params_defaults(&p);
     long n = 1000, v;
@@ -56,11 +58,16 @@ int cmd_generate(int argc, char **argv)
             break;
         case 'M': models = optarg; break;
         case 'P': profiles = optarg; break;
+        case 'a': arrival = optarg; break;
         case 'h':
-            printf("usage: synergy generate [--jobs N] [--jobs-per-hour R] [--split I,L,S] [--seed N]\n"
-                   "                        [--models FILE] [--profiles SET]\n\n"
+            printf("usage: synergy trace generate [--jobs N] [--jobs-per-hour R] [--split I,L,S]\n"
+                   "                              [--seed N] [--arrival SPEC] [--models FILE]\n"
+                   "                              [--profiles SET]\n\n"
                    "Write the first N jobs (default 1000) of the reference's synthetic workload\n"
-                   "to stdout in the replay format (id,model,arrival_s,iterations,gpus).\n");
+                   "to stdout in the replay format (id,model,arrival_s,iterations,gpus).\n"
+                   "--arrival poisson:R | fixed-rate:R | schedule:R,FACTOR,PERIOD_S | deltas:FILE\n"
+                   "re-times the jobs (their models, lengths and GPUs do not change).\n"
+                   "`synergy generate` is an alias.\n");
             return 0;
         default:
             return EXIT_BAD_INPUT;
@@ -72,8 +79,19 @@ int cmd_generate(int argc, char **argv)
         fprintf(stderr, "synergy generate: %s\n", err.msg);
         return EXIT_BAD_INPUT;
     }
+    arrival_t *arr = NULL;
+    if (arrival) {
+        arr = arrival_create(arrival, p.seed, &err);
+        if (!arr) {
+            fprintf(stderr, "synergy generate: --arrival: %s\n", err.msg);
+            model_zoo_destroy(zoo);
+            return EXIT_BAD_INPUT;
+        }
+        p.arrivals = arr;
+    }
     synth_t *g = synth_create(zoo, &p, &err);
     if (!g) {
+        arrival_destroy(arr);
         fprintf(stderr, "synergy generate: %s\n", err.msg);
         model_zoo_destroy(zoo);
         return EXIT_BAD_INPUT;
@@ -85,6 +103,7 @@ int cmd_generate(int argc, char **argv)
         t = s.arrival;
     }
     synth_destroy(g);
+    arrival_destroy(arr);
     model_zoo_destroy(zoo);
     return fflush(stdout) == 0 ? 0 : 1;
 }

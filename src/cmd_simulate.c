@@ -17,12 +17,14 @@
 #include "policies.h"
 #include "results.h"
 #include "sim.h"
+#include "workload.h"
 
 struct sim_opts {
     const char *cluster_path;
     const char *models_path;
     const char *trace_path;
     const char *record_path;
+    const char *jobs_csv_path;
     const char *profiles;
     const char *db_path;  /* --db: record every run */
     const char *plot_dir; /* --plot: draw the runs (records into --db, default results.db) */
@@ -35,9 +37,9 @@ struct sim_opts {
     char policies[256];
     char modes[256];
     const char *placement;
-    struct synth_params synth;
+    struct wl_opts wl;
     double round_duration;
-    bool have_jph, have_split, have_seed, have_round;
+    bool have_round;
 };
 
 static void simulate_usage(FILE *f)
@@ -48,12 +50,16 @@ static void simulate_usage(FILE *f)
             "Simulate round-based scheduling on a cluster and report job completion times.\n"
             "\n"
             "workload:\n"
-            "  --trace FILE          replay trace (id,model,arrival_s,iterations,gpus per line)\n"
+            "  --trace FILE          a trace: replay format (id,model,arrival_s,iterations,gpus),\n"
+            "                        Philly cluster_job_log, Pollux philly.csv or Gavel .trace\n"
+            WL_USAGE
             "  --synthetic           the reference's synthetic workload (the default without --trace)\n"
-            "  --jobs-per-hour R     synthetic arrival rate (default 9, or [WORKLOAD] jobs_per_hour)\n"
-            "  --split I,L,S         synthetic image,language,speech percentages (default 20,70,10)\n"
-            "  --seed N              synthetic RNG seed (default 42)\n"
-            "  --max-jobs N          generate at most N synthetic jobs (default: unlimited)\n"
+            "  --jobs-per-hour R     synthetic and Philly Poisson rate (default 9, or [WORKLOAD])\n"
+            "  --split I,L,S         image,language,speech %% for synthetic jobs and traces without\n"
+            "                        model names (default 20,70,10)\n"
+            "  --seed N              seed of the synthetic workload and arrival processes (42)\n"
+            "  --max-jobs N          generate at most N synthetic jobs (default: unlimited);\n"
+            "                        for a trace, exactly N jobs, reusing it cyclically\n"
             "cluster and scheduling:\n"
             "  --cluster FILE        cluster INI (default configs/default_cluster.ini)\n"
             "  --models FILE         model profiles (default configs/models.ini)\n"
@@ -73,6 +79,8 @@ static void simulate_usage(FILE *f)
             "  --db FILE             record every run (config, jobs, rounds) in this SQLite file\n"
             "  --plot DIR            draw JCT CDFs and allocation-vs-demand plots (PNG, SVG) into\n"
             "                        DIR; records the runs into --db (default results.db)\n"
+            "  --jobs-csv FILE       per-job results of every run: policy,mode,id,model,gpus,\n"
+            "                        arrival_s,first_start_s,finish_s,jct_s (measured jobs)\n"
             "  --check               verify no server is oversubscribed after every round\n"
             "  -v, --verbose         log more\n"
             "\n"
@@ -120,7 +128,7 @@ static void print_json(const struct sim_opts *o, const struct sim_config *cfg,
            "\"workload\":\"%s\",\"cluster\":\"%s\",\"gpus\":%d,"
            "\"jobs_arrived\":%zu,\"jobs_finished\":%zu,\"jobs_measured\":%zu,"
            "\"window_complete\":%s,",
-           policy, mode, o->placement, (unsigned long)o->synth.seed,
+           policy, mode, o->placement, (unsigned long)o->wl.synth.seed,
            o->trace_path ? o->trace_path : "synthetic", o->cluster_path,
            cfg->sched.cluster.gpus_per_server * cfg->sched.cluster.servers_per_rack,
            r->jobs_arrived, r->jobs_finished, r->jobs_measured,
@@ -137,6 +145,21 @@ static void print_json(const struct sim_opts *o, const struct sim_config *cfg,
            "\"mem_alloc_pct\":%.4f,\"wall_s\":%.3f,\"version\":\"%s\"}\n",
            r->end_time_s / h, r->rounds, r->mean_gpu_alloc * 100, r->mean_cpu_alloc * 100,
            r->mean_mem_alloc * 100, wall, SYNERGY_VERSION);
+}
+
+static void write_jobs_csv(FILE *f, const struct sim_result *r, const char *policy,
+                           const char *mode)
+{
+    for (size_t i = 0; i < r->jobs_measured; i++) {
+        const struct sim_job_result *j = &r->jobs[i];
+        char a[64], s[64], e[64], c[64];
+        format_double_shortest(a, sizeof a, j->arrival);
+        format_double_shortest(s, sizeof s, j->first_start);
+        format_double_shortest(e, sizeof e, j->finish);
+        format_double_shortest(c, sizeof c, j->jct);
+        fprintf(f, "%s,%s,%d,%s,%d,%s,%s,%s,%s\n", policy, mode, j->id, j->model, j->gpus, a, s,
+                e, c);
+    }
 }
 
 static double now_s(void)
@@ -170,13 +193,14 @@ int cmd_simulate(int argc, char **argv)
         {"round-duration", required_argument, 0, 'R'}, {"record", required_argument, 0, 'o'},
         {"check", no_argument, 0, 'C'},           {"verbose", no_argument, 0, 'v'},
         {"db", required_argument, 0, 'D'},        {"plot", required_argument, 0, 'X'},
+        {"jobs-csv", required_argument, 0, 'J'},  WL_LONGOPTS,
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     char default_cluster[4096], default_models[4096];
     struct sim_opts o = {0};
     o.cluster_path = cli_data_path(default_cluster, sizeof default_cluster,
                                    "configs/default_cluster.ini");
     o.models_path = cli_data_path(default_models, sizeof default_models, "configs/models.ini");
-    synth_params_defaults(&o.synth);
+    wl_opts_init(&o.wl);
     long v;
     double d;
     int c;
@@ -187,6 +211,7 @@ int cmd_simulate(int argc, char **argv)
         case 'M': o.models_path = optarg; break;
         case 'P': o.profiles = optarg; break;
         case 't': o.trace_path = optarg; break;
+        case 'J': o.jobs_csv_path = optarg; break;
         case 'S': o.synthetic = true; break;
         case 'p': snprintf(o.policies, sizeof o.policies, "%s", optarg); break;
         case 'm': snprintf(o.modes, sizeof o.modes, "%s", optarg); break;
@@ -211,30 +236,30 @@ int cmd_simulate(int argc, char **argv)
                 fprintf(stderr, "synergy simulate: --jobs-per-hour: '%s' must be a positive number\n", optarg);
                 return EXIT_BAD_INPUT;
             }
-            o.synth.jobs_per_hour = d;
-            o.have_jph = true;
+            o.wl.synth.jobs_per_hour = d;
+            o.wl.have_jph = true;
             break;
         case 'x':
-            if (parse_split(optarg, o.synth.split) < 0) {
+            if (parse_split(optarg, o.wl.synth.split) < 0) {
                 fprintf(stderr, "synergy simulate: --split: '%s' must be three percentages adding up to 100\n", optarg);
                 return EXIT_BAD_INPUT;
             }
-            o.have_split = true;
+            o.wl.have_split = true;
             break;
         case 'e':
             if (parse_long(optarg, &v) < 0 || v < 0) {
                 fprintf(stderr, "synergy simulate: --seed: '%s' must be a non-negative integer\n", optarg);
                 return EXIT_BAD_INPUT;
             }
-            o.synth.seed = (uint64_t)v;
-            o.have_seed = true;
+            o.wl.synth.seed = (uint64_t)v;
+            o.wl.have_seed = true;
             break;
         case 'n':
             if (parse_long(optarg, &v) < 0 || v < 1) {
                 fprintf(stderr, "synergy simulate: --max-jobs: '%s' must be a positive integer\n", optarg);
                 return EXIT_BAD_INPUT;
             }
-            o.synth.max_jobs = v;
+            o.wl.synth.max_jobs = v;
             break;
         case 'R':
             if (parse_double(optarg, &d) < 0 || !(d > 0)) {
@@ -244,9 +269,14 @@ int cmd_simulate(int argc, char **argv)
             o.round_duration = d;
             o.have_round = true;
             break;
-        default:
-            simulate_usage(stderr);
+        default: {
+            int h = wl_opt_handle(&o.wl, c, optarg, "simulate");
+            if (h > 0)
+                break;
+            if (h == 0)
+                simulate_usage(stderr);
             return EXIT_BAD_INPUT;
+        }
         }
     }
     if (optind < argc) {
@@ -270,12 +300,12 @@ int cmd_simulate(int argc, char **argv)
         fprintf(stderr, "synergy simulate: %s\n", err.msg);
         return EXIT_BAD_INPUT;
     }
-    if (!o.have_jph)
-        o.synth.jobs_per_hour = conf.jobs_per_hour;
-    if (!o.have_split)
-        memcpy(o.synth.split, conf.split, sizeof conf.split);
-    if (!o.have_seed)
-        o.synth.seed = (uint64_t)conf.seed;
+    if (!o.wl.have_jph)
+        o.wl.synth.jobs_per_hour = conf.jobs_per_hour;
+    if (!o.wl.have_split)
+        memcpy(o.wl.synth.split, conf.split, sizeof conf.split);
+    if (!o.wl.have_seed)
+        o.wl.synth.seed = (uint64_t)conf.seed;
     if (!o.have_round)
         o.round_duration = conf.round_duration;
     if (!o.placement)
@@ -338,6 +368,8 @@ int cmd_simulate(int argc, char **argv)
     int rc = EXIT_BAD_INPUT;
     store_t *st = NULL;
     int64_t batch = 0;
+    FILE *jobs_csv = NULL;
+    arrival_t *synth_arrivals = NULL;
     if (o.plot_dir && !o.db_path)
         o.db_path = "results.db";
     if (o.db_path) {
@@ -350,9 +382,19 @@ int cmd_simulate(int argc, char **argv)
             goto out;
         }
     }
-    if (o.trace_path && trace_read_replay(o.trace_path, &specs, &n_specs, &err) < 0) {
+    o.wl.trace_path = o.trace_path;
+    if (o.trace_path && wl_load(&o.wl, zoo, &specs, &n_specs, NULL, &err) < 0) {
         fprintf(stderr, "synergy simulate: %s\n", err.msg);
         goto out;
+    }
+    if (o.jobs_csv_path) {
+        jobs_csv = fopen(o.jobs_csv_path, "w");
+        if (!jobs_csv) {
+            fprintf(stderr, "synergy simulate: %s: %s\n", o.jobs_csv_path, strerror(errno));
+            rc = 1;
+            goto out;
+        }
+        fprintf(jobs_csv, "policy,mode,id,model,gpus,arrival_s,first_start_s,finish_s,jct_s\n");
     }
     int total_gpus = conf.cluster.gpus_per_server * conf.cluster.servers_per_rack * conf.cluster.racks;
     for (size_t i = 0; i < n_specs; i++) {
@@ -364,11 +406,17 @@ int cmd_simulate(int argc, char **argv)
     }
 
     if (!o.json) {
-        printf("workload  %s\n", o.trace_path ? o.trace_path : "synthetic");
+        if (o.trace_path)
+            printf("workload  %s (%s, %zu jobs)\n", o.trace_path, trace_format_name(o.wl.fmt),
+                   n_specs);
+        else
+            printf("workload  synthetic\n");
         if (!o.trace_path)
-            printf("          %.4g jobs/h, split %d/%d/%d, seed %lu%s\n", o.synth.jobs_per_hour,
-                   o.synth.split[0], o.synth.split[1], o.synth.split[2],
-                   (unsigned long)o.synth.seed, o.synth.max_jobs ? ", capped" : "");
+            printf("          %.4g jobs/h, split %d/%d/%d, seed %lu%s\n", o.wl.synth.jobs_per_hour,
+                   o.wl.synth.split[0], o.wl.synth.split[1], o.wl.synth.split[2],
+                   (unsigned long)o.wl.synth.seed, o.wl.synth.max_jobs ? ", capped" : "");
+        if (o.wl.arrival)
+            printf("arrivals  %s (seed %lu)\n", o.wl.arrival, (unsigned long)o.wl.synth.seed);
         printf("cluster   %s: %d servers x %d GPUs, %d CPUs, %d GB = %d GPUs\n", o.cluster_path,
                conf.cluster.servers_per_rack, conf.cluster.gpus_per_server,
                conf.cluster.cpus_per_server, conf.cluster.dram_per_server, total_gpus);
@@ -396,19 +444,29 @@ int cmd_simulate(int argc, char **argv)
             cfg.check_invariants = o.check;
             struct sim_workload w = {specs, n_specs, NULL};
             if (!o.trace_path) {
-                w.synth = synth_create(zoo, &o.synth, &err);
+                arrival_destroy(synth_arrivals);
+                synth_arrivals = NULL;
+                if (o.wl.arrival) {
+                    synth_arrivals = arrival_create(o.wl.arrival, o.wl.synth.seed, &err);
+                    if (!synth_arrivals) {
+                        fprintf(stderr, "synergy simulate: --arrival: %s\n", err.msg);
+                        goto out;
+                    }
+                }
+                o.wl.synth.arrivals = synth_arrivals;
+                w.synth = synth_create(zoo, &o.wl.synth, &err);
                 if (!w.synth) {
                     fprintf(stderr, "synergy simulate: %s\n", err.msg);
                     goto out;
                 }
             }
             struct recorder rec = {0};
-            char tmp_path[4096];
+            struct out_file rec_out = {0};
             cfg.obs.ctx = &rec;
             struct store_run srun_row = {.batch_id = batch};
             if (st) {
                 cfg.obs.on_sample = record_sample;
-                results_run_describe(&srun_row, &cfg, o.trace_path, &o.synth, o.cluster_path,
+                results_run_describe(&srun_row, &cfg, o.trace_path, &o.wl.synth, o.cluster_path,
                                      o.models_path, o.profiles, o.placement);
                 if (store_run_insert(st, &srun_row, &err) < 0) {
                     fprintf(stderr, "synergy simulate: %s\n", err.msg);
@@ -419,14 +477,14 @@ int cmd_simulate(int argc, char **argv)
                 }
             }
             if (o.record_path) {
-                snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", o.record_path, (long)getpid());
-                rec.f = fopen(tmp_path, "w");
-                if (!rec.f) {
-                    fprintf(stderr, "synergy simulate: %s: %s\n", tmp_path, strerror(errno));
+                if (out_file_open(&rec_out, o.record_path) < 0) {
+                    fprintf(stderr, "synergy simulate: %s: %s\n",
+                            rec_out.atomic ? rec_out.tmp : o.record_path, strerror(errno));
                     synth_destroy(w.synth);
                     rc = 1;
                     goto out;
                 }
+                rec.f = rec_out.f;
                 cfg.obs.on_arrival = record_arrival;
             }
             struct sim_result res;
@@ -435,13 +493,14 @@ int cmd_simulate(int argc, char **argv)
             double wall = now_s() - t0;
             synth_destroy(w.synth);
             if (rec.f) {
-                bool ok = fclose(rec.f) == 0 && srun == 0;
-                if (ok && rename(tmp_path, o.record_path) < 0) {
+                bool ok = srun == 0;
+                if (!ok)
+                    out_file_abort(&rec_out);
+                else if (out_file_commit(&rec_out) < 0) {
                     fprintf(stderr, "synergy simulate: %s: %s\n", o.record_path, strerror(errno));
                     ok = false;
                 }
                 if (!ok) {
-                    unlink(tmp_path);
                     if (srun == 0) {
                         sim_result_free(&res);
                         rc = 1;
@@ -485,6 +544,8 @@ int cmd_simulate(int argc, char **argv)
                        res.p999_jct_s / h, res.makespan_s / h, res.mean_gpu_alloc * 100,
                        first_avg / res.avg_jct_s, wall);
             }
+            if (jobs_csv)
+                write_jobs_csv(jobs_csv, &res, pols[pi]->name, sched_mode_name(mods[mi]));
             fflush(stdout);
             sim_result_free(&res);
         }
@@ -505,6 +566,11 @@ int cmd_simulate(int argc, char **argv)
     if (st && !o.json)
         printf("recorded in %s (batch %lld)\n", o.db_path, (long long)batch);
 out:
+    if (jobs_csv && fclose(jobs_csv) != 0 && rc == 0) {
+        fprintf(stderr, "synergy simulate: %s: %s\n", o.jobs_csv_path, strerror(errno));
+        rc = 1;
+    }
+    arrival_destroy(synth_arrivals);
     store_close(st);
     free(specs);
     model_zoo_destroy(zoo);

@@ -11,7 +11,8 @@
 
 static const struct cli_command commands[] = {
     {"simulate", cmd_simulate, "simulate round-based scheduling of a trace or synthetic workload"},
-    {"generate", cmd_generate, "write the synthetic workload as a replay trace"},
+    {"generate", cmd_generate, "write the synthetic workload (alias of trace generate)"},
+    {"trace", cmd_trace, "convert, summarise, validate or generate traces"},
     {"sweep", cmd_sweep, "run a grid of policies x modes x loads in parallel into a results DB"},
     {"report", cmd_report, "JCT tables, comparisons, telemetry and plots from a results DB"},
 };

@@ -21,9 +21,7 @@ struct synth {
     const model_zoo_t *zoo;
     struct pyrandom rng;
     long generated;
-    long task_jobs[TASK_COUNT];
-    double priority[TASK_COUNT];
-    size_t next_model[TASK_COUNT];
+    struct model_assigner assign;
 };
 
 void synth_params_defaults(struct synth_params *p)
@@ -34,6 +32,7 @@ void synth_params_defaults(struct synth_params *p)
     p->split[TASK_SPEECH] = 10;
     p->seed = 42;
     p->max_jobs = 0;
+    p->arrivals = NULL;
 }
 
 synth_t *synth_create(const model_zoo_t *zoo, const struct synth_params *p, struct err *err)
@@ -62,35 +61,13 @@ synth_t *synth_create(const model_zoo_t *zoo, const struct synth_params *p, stru
     g->p = *p;
     g->zoo = zoo;
     pyrandom_seed(&g->rng, p->seed);
+    model_assigner_init(&g->assign, zoo, p->split);
     return g;
 }
 
 void synth_destroy(synth_t *g)
 {
     free(g);
-}
-
-/* Reference ModelZoo.get_job_class with ModelAssignment.OVERALL. */
-static const struct model_profile *assign_model(synth_t *g)
-{
-    int best = 0;
-    for (int t = 1; t < TASK_COUNT; t++)
-        if (g->priority[t] > g->priority[best])
-            best = t;
-    const struct model_profile *const *models;
-    size_t n = model_zoo_task_models(g->zoo, (enum model_task)best, &models);
-    const struct model_profile *m = models[g->next_model[best] % n];
-    g->next_model[best]++;
-    return m;
-}
-
-/* Reference add_runnable_job -> update_priorities. */
-static void count_arrival(synth_t *g, enum model_task t)
-{
-    g->task_jobs[t]++;
-    g->generated++;
-    for (int k = 0; k < TASK_COUNT; k++)
-        g->priority[k] = g->p.split[k] / 100.0 - (double)g->task_jobs[k] / (double)g->generated;
 }
 
 int synth_next(synth_t *g, double now, struct job_spec *out)
@@ -102,6 +79,9 @@ int synth_next(synth_t *g, double now, struct job_spec *out)
     double u = pyrandom_random(r);
     double h = -log(1.0 - u) / g->p.jobs_per_hour;
     double ia = ceil((h * 60) * 60);
+    double arrival = now + ia;
+    if (g->p.arrivals && arrival_next(g->p.arrivals, now, &arrival) < 0)
+        return -1;
 
     double dur;
     if (pyrandom_random(r) >= 0.8)
@@ -114,14 +94,14 @@ int synth_next(synth_t *g, double now, struct job_spec *out)
 
     (void)pyrandom_randbelow(r, 10); /* model_zoo.py draws a class id and ignores it */
 
-    const struct model_profile *m = assign_model(g);
+    const struct model_profile *m = model_assigner_next(&g->assign);
 
     memset(out, 0, sizeof *out);
     out->id = (int)g->generated;
     snprintf(out->model, sizeof out->model, "%s", m->name);
-    out->arrival = now + ia;
+    out->arrival = arrival;
     out->iterations = (long)(dur / m->iter_time);
     out->gpus = gpus;
-    count_arrival(g, m->task);
+    g->generated++;
     return 0;
 }

@@ -51,6 +51,47 @@ void trace_write_replay_line(FILE *f, const struct job_spec *j);
 /* Format a double as the shortest round-tripping decimal. */
 void format_double_shortest(char *buf, size_t n, double v);
 
+/* ------------------------------------------------- class-split assignment */
+
+/* The reference's ModelAssignment.OVERALL: the task furthest below its target
+ * share (ties: image, language, speech) gets the next model of its per-task
+ * round-robin. Shared by the synthetic generator and the trace importers. */
+struct model_assigner {
+    const model_zoo_t *zoo; /* borrowed */
+    int split[TASK_COUNT];  /* percentages adding up to 100 */
+    long task_jobs[TASK_COUNT];
+    long assigned;
+    double priority[TASK_COUNT];
+    size_t next_model[TASK_COUNT];
+};
+
+void model_assigner_init(struct model_assigner *a, const model_zoo_t *zoo,
+                         const int split[TASK_COUNT]);
+/* The model for the next job, counted as arrived. Borrowed. */
+const struct model_profile *model_assigner_next(struct model_assigner *a);
+
+/* ----------------------------------------------------- arrival processes */
+
+enum arrival_kind {
+    ARRIVAL_POISSON,  /* exponential gaps at `rate` jobs/h, ceil'd to whole seconds */
+    ARRIVAL_FIXED,    /* one job every 3600/rate seconds */
+    ARRIVAL_SCHEDULE, /* Poisson at rate * factor^floor(t / period) */
+    ARRIVAL_DELTAS,   /* gaps from a file of `<delay_ms>,<tag>` lines */
+};
+
+typedef struct arrival arrival_t;
+
+/* Parse an --arrival spec: `poisson:RATE`, `fixed-rate:RATE`,
+ * `schedule:RATE,FACTOR,PERIOD_S` or `deltas:FILE` (rates in jobs per hour).
+ * The Poisson kinds draw from their own CPython-compatible RNG seeded with
+ * `seed`. Returns NULL with err on a bad spec or file. Caller destroys. */
+arrival_t *arrival_create(const char *spec, uint64_t seed, struct err *err);
+void arrival_destroy(arrival_t *a);
+/* The next arrival time after `prev` (the previous arrival, 0 for the first
+ * job). Returns 0, or -1 when a deltas file has no more lines. */
+int arrival_next(arrival_t *a, double prev, double *out);
+enum arrival_kind arrival_kind(const arrival_t *a);
+
 /* ------------------------------------------------------------- synthetic */
 
 struct synth_params {
@@ -58,6 +99,10 @@ struct synth_params {
     int split[TASK_COUNT]; /* image, language, speech percentages (default 20,70,10) */
     uint64_t seed;        /* default 42 */
     long max_jobs;        /* 0 = unlimited */
+    arrival_t *arrivals;  /* NULL: the reference's Poisson; else this process
+                             times the jobs (borrowed). The reference's draw is
+                             still made and discarded, so job contents do not
+                             change with the arrival process. */
 };
 
 void synth_params_defaults(struct synth_params *p);
@@ -71,5 +116,103 @@ void synth_destroy(synth_t *g);
  * for all but the first, whose `now` is 0). Returns 0, or -1 when max_jobs is
  * reached. Job ids count from 0. */
 int synth_next(synth_t *g, double now, struct job_spec *out);
+
+/* ------------------------------------------------------ imported traces */
+
+enum trace_format { TRACE_FMT_UNKNOWN = 0, TRACE_FMT_SYNERGY, TRACE_FMT_PHILLY,
+                    TRACE_FMT_POLLUX, TRACE_FMT_GAVEL };
+
+/* "synergy", "philly", "pollux", "gavel" -> format; UNKNOWN otherwise. */
+enum trace_format trace_format_parse(const char *name);
+const char *trace_format_name(enum trace_format f);
+/* Guess a file's format from its first bytes: '[' philly, a pollux header,
+ * tab-separated lines gavel, else synergy. -1 with err if unreadable. */
+int trace_format_detect(const char *path, enum trace_format *out, struct err *err);
+
+/* "YYYY-MM-DD HH:MM:SS" (exactly) to seconds since 1970 (UTC, proleptic
+ * Gregorian). 0, or -1 when malformed or out of range. */
+int trace_parse_datetime(const char *s, size_t len, double *out);
+
+/* One job read from an imported trace, before it becomes a job_spec. */
+struct raw_job {
+    double submit;   /* seconds (absolute for philly/pollux, offsets for gavel) */
+    double duration; /* seconds of work at the fair share; <0 if steps given */
+    long steps;      /* iterations, when the trace gives them (gavel); else -1 */
+    int gpus;
+    int model;       /* index into model_zoo names for a fixed model; -1: class split */
+    char model_name[32];
+};
+
+struct import_params {
+    arrival_t *arrivals; /* NULL: the trace's own submit offsets */
+    long max_jobs;       /* >0: exactly this many jobs, reusing the trace cyclically */
+    int split[TASK_COUNT];
+    double time_zero;    /* trace arrivals are submit - time_zero; NAN: earliest submit */
+};
+
+/* Turn raw jobs into job_specs: ids 0.. in submit order (stable), arrivals
+ * from the trace (offsets from the earliest submit) or from the process,
+ * models by class split unless fixed, iterations = max(1, floor(duration /
+ * iter_time)) unless the trace gives steps. Caller frees *out. */
+int trace_import_finish(const model_zoo_t *zoo, struct raw_job *raw, size_t n,
+                        const struct import_params *p, struct job_spec **out, size_t *n_out,
+                        struct err *err);
+
+/* Pollux philly.csv (header timestamp,duration,num_gpus,gpu_time,cluster).
+ * Reads the rows of virtual cluster `vc` (NULL: all) into *out (caller
+ * frees). Bad rows: -1 with file:line. */
+int trace_read_pollux(FILE *f, const char *path, const char *vc, struct raw_job **out,
+                      size_t *n, struct err *err);
+/* Gavel 2019 7-field TSV. Models mapped as in docs/traces.md. */
+int trace_read_gavel(FILE *f, const char *path, const model_zoo_t *zoo, struct raw_job **out,
+                     size_t *n, struct err *err);
+/* The Gavel job type (e.g. "ResNet-50 (batch size 128)") to a zoo model
+ * name, or NULL when the type is unknown. */
+const char *trace_gavel_model(const char *job_type);
+
+/* ------------------------------------------------ philly cluster_job_log */
+
+struct philly_opts {
+    bool per_attempt;    /* one job per attempt instead of summing attempts */
+    bool multigpu;       /* keep GPU counts (else every job gets 1 GPU) */
+    bool philly_arrival; /* arrivals as recorded (changes the odd-GPU rule) */
+    bool strict;         /* the first malformed record is an error */
+    double min_duration, max_duration; /* keep min < d < max seconds; max<=0: no filter */
+};
+
+/* The reference's defaults: sum attempts, 1 GPU, Poisson arrivals, duration
+ * filter 10^1.5 .. 10^4 minutes. */
+void philly_opts_defaults(struct philly_opts *o);
+
+/* Counts of what the reader saw. */
+struct philly_stats {
+    long records;          /* elements of the top-level array */
+    long jobs;             /* jobs handed to the callback */
+    long malformed;        /* records skipped: not an object, missing or mistyped keys */
+    long no_attempts;      /* records with an empty attempts list */
+    long no_valid_attempt; /* every attempt skipped */
+    long filtered;         /* outside the duration filter */
+    long attempts;         /* attempts seen in well-formed records */
+    long attempt_none_time;
+    long attempt_bad;      /* malformed attempt (bad time string, wrong type) */
+    long attempt_nonpositive; /* duration or GPU count <= 0 */
+    long attempt_gpus_skipped; /* >16 GPUs, or an odd count with philly arrivals */
+    double min_submit;     /* earliest submit among jobs with attempts (time zero) */
+    long records_with_attempts_seen;
+    long bytes;
+    char first_problems[5][256]; /* the first messages, "file:line: ..." */
+    int n_problems;
+};
+
+/* Called for each kept job (submit absolute). Return non-zero to stop. */
+typedef int (*philly_job_fn)(void *ctx, const struct raw_job *job);
+
+/* Stream a cluster_job_log from f (named `path` in messages), in constant
+ * memory. Returns 0, or -1 with err "file:line: ..." on a JSON syntax error,
+ * a top level that is not an array, or (strict) the first malformed record. */
+int trace_philly_read(FILE *f, const char *path, const struct philly_opts *o, philly_job_fn fn,
+                      void *ctx, struct philly_stats *st, struct err *err);
+/* Print the stats as a short human summary to f. */
+void philly_stats_print(FILE *f, const char *path, const struct philly_stats *st);
 
 #endif

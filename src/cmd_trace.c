@@ -1,0 +1,454 @@
+/*
+ * `synergy trace`: tools for workloads. `convert` turns any supported trace
+ * (replay, Philly cluster_job_log, Pollux CSV, Gavel TSV) into the replay
+ * format with the same arrival and GPU options as `simulate`; `stats`
+ * summarises a trace (GPU-demand histogram, duration percentiles, offered load
+ * against a cluster); `validate` checks a file and reports `file:line`
+ * problems (exit 2); `generate` writes the synthetic workload (the old
+ * `synergy generate`, still accepted as an alias).
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim.h"
+#include "workload.h"
+
+static void trace_usage(FILE *f)
+{
+    fprintf(f, "usage: synergy trace <convert|stats|validate|generate> [options] [FILE]\n\n"
+               "  convert   any supported trace to the replay format (stdout, or -o FILE)\n"
+               "  stats     job count, GPU-demand histogram, duration percentiles, offered load\n"
+               "  validate  check a trace; file:line diagnostics, exit 2 on a problem\n"
+               "  generate  write the reference's synthetic workload (= synergy generate)\n\n"
+               "'synergy trace <sub> --help' describes each.\n");
+}
+
+static void common_usage(FILE *f)
+{
+    fprintf(f, "workload options (as for simulate):\n" WL_USAGE
+               "  --jobs-per-hour R     Poisson rate for Philly's default arrivals (default 9)\n"
+               "  --seed N              seed of the arrival processes (default 42)\n"
+               "  --split I,L,S         class split for model assignment (default 20,70,10)\n"
+               "  --max-jobs N          exactly N jobs, reusing the trace cyclically\n"
+               "  --models FILE         model profiles (default configs/models.ini)\n"
+               "  --profiles SET        default | models-4 | models-5 | models-6\n");
+}
+
+enum { OPT_MODELS = 400, OPT_PROFILES, OPT_JPH, OPT_SEED, OPT_SPLIT, OPT_MAXJOBS, OPT_CLUSTER };
+
+struct tool_opts {
+    struct wl_opts wl;
+    const char *models;
+    const char *profiles;
+    const char *cluster;
+    const char *output;
+    char models_buf[4096], cluster_buf[4096];
+};
+
+/* Parse the options every subcommand shares; returns 1 on --help, 0 ok, -1 bad. */
+static int parse_opts(struct tool_opts *t, int argc, char **argv, const char *cmd,
+                      void (*usage)(FILE *))
+{
+    static const struct option longopts[] = {
+        WL_LONGOPTS,
+        {"models", required_argument, 0, OPT_MODELS},
+        {"profiles", required_argument, 0, OPT_PROFILES},
+        {"jobs-per-hour", required_argument, 0, OPT_JPH},
+        {"seed", required_argument, 0, OPT_SEED},
+        {"split", required_argument, 0, OPT_SPLIT},
+        {"max-jobs", required_argument, 0, OPT_MAXJOBS},
+        {"cluster", required_argument, 0, OPT_CLUSTER},
+        {"output", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    wl_opts_init(&t->wl);
+    t->models = cli_data_path(t->models_buf, sizeof t->models_buf, "configs/models.ini");
+    t->cluster = cli_data_path(t->cluster_buf, sizeof t->cluster_buf,
+                               "configs/default_cluster.ini");
+    int c;
+    long v;
+    double d;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h': usage(stdout); return 1;
+        case 'o': t->output = optarg; break;
+        case OPT_MODELS: t->models = optarg; break;
+        case OPT_PROFILES: t->profiles = optarg; break;
+        case OPT_CLUSTER: t->cluster = optarg; break;
+        case OPT_JPH:
+            if (parse_double(optarg, &d) < 0 || !(d > 0)) {
+                fprintf(stderr, "synergy trace %s: --jobs-per-hour: '%s' must be a positive number\n", cmd, optarg);
+                return -1;
+            }
+            t->wl.synth.jobs_per_hour = d;
+            break;
+        case OPT_SEED:
+            if (parse_long(optarg, &v) < 0 || v < 0) {
+                fprintf(stderr, "synergy trace %s: --seed: '%s' must be a non-negative integer\n", cmd, optarg);
+                return -1;
+            }
+            t->wl.synth.seed = (uint64_t)v;
+            break;
+        case OPT_SPLIT:
+            if (parse_split(optarg, t->wl.synth.split) < 0) {
+                fprintf(stderr, "synergy trace %s: --split: '%s' must be three percentages adding up to 100\n", cmd, optarg);
+                return -1;
+            }
+            break;
+        case OPT_MAXJOBS:
+            if (parse_long(optarg, &v) < 0 || v < 1 || v > 100000000) {
+                fprintf(stderr, "synergy trace %s: --max-jobs: '%s' must be a positive integer\n", cmd, optarg);
+                return -1;
+            }
+            t->wl.synth.max_jobs = v;
+            break;
+        default: {
+            int h = wl_opt_handle(&t->wl, c, optarg, "trace");
+            if (h > 0)
+                break;
+            if (h == 0)
+                usage(stderr);
+            return -1;
+        }
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "synergy trace %s: give exactly one trace file\n", cmd);
+        return -1;
+    }
+    t->wl.trace_path = argv[optind];
+    return 0;
+}
+
+static void convert_usage(FILE *f)
+{
+    fprintf(f, "usage: synergy trace convert [options] INPUT [-o OUTPUT]\n\n"
+               "Write INPUT's jobs in the replay format (id,model,arrival_s,iterations,gpus),\n"
+               "exactly as `simulate --trace INPUT` with the same options would run them.\n"
+               "A replay trace converts to itself.\n\n"
+               "  -o, --output FILE     write here (atomically) instead of stdout\n");
+    common_usage(f);
+}
+
+static int load(struct tool_opts *t, const char *cmd, model_zoo_t **zoo, struct job_spec **jobs,
+                size_t *n)
+{
+    struct err err = {{0}};
+    *zoo = model_zoo_load(t->models, t->profiles, &err);
+    if (!*zoo) {
+        fprintf(stderr, "synergy trace %s: %s\n", cmd, err.msg);
+        return -1;
+    }
+    if (wl_load(&t->wl, *zoo, jobs, n, NULL, &err) < 0) {
+        fprintf(stderr, "synergy trace %s: %s\n", cmd, err.msg);
+        model_zoo_destroy(*zoo);
+        *zoo = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int trace_convert(int argc, char **argv)
+{
+    struct tool_opts t = {0};
+    int p = parse_opts(&t, argc, argv, "convert", convert_usage);
+    if (p != 0)
+        return p > 0 ? 0 : EXIT_BAD_INPUT;
+    model_zoo_t *zoo;
+    struct job_spec *jobs;
+    size_t n;
+    if (load(&t, "convert", &zoo, &jobs, &n) < 0)
+        return EXIT_BAD_INPUT;
+    int rc = 1;
+    FILE *f = stdout;
+    struct out_file of = {0};
+    if (t.output) {
+        if (out_file_open(&of, t.output) < 0) {
+            fprintf(stderr, "synergy trace convert: %s: %s\n", of.atomic ? of.tmp : t.output,
+                    strerror(errno));
+            goto out;
+        }
+        f = of.f;
+    }
+    for (size_t i = 0; i < n; i++)
+        trace_write_replay_line(f, &jobs[i]);
+    if (t.output) {
+        if (out_file_commit(&of) < 0) {
+            fprintf(stderr, "synergy trace convert: %s: %s\n", t.output, strerror(errno));
+            goto out;
+        }
+    } else if (fflush(stdout) != 0) {
+        goto out;
+    }
+    rc = 0;
+out:
+    free(jobs);
+    model_zoo_destroy(zoo);
+    return rc;
+}
+
+static void stats_usage(FILE *f)
+{
+    fprintf(f, "usage: synergy trace stats [options] FILE\n\n"
+               "Summarise the jobs that `simulate --trace FILE` would run: count, GPU-demand\n"
+               "histogram, duration percentiles (iterations x the model's iteration time at\n"
+               "the fair share), span of arrivals, and the offered load: GPU-hours asked for\n"
+               "per hour of arrivals, divided by the cluster's GPUs (above 1 = overloaded).\n\n"
+               "  --cluster FILE        cluster INI (default configs/default_cluster.ini)\n");
+    common_usage(f);
+}
+
+/* The cluster's GPU count from --cluster, or -1 (message printed). */
+static int load_cluster_gpus(const struct tool_opts *t, const char *cmd)
+{
+    struct err err = {{0}};
+    struct synergy_config conf;
+    synergy_config_defaults(&conf);
+    if (synergy_config_load(t->cluster, &conf, &err) < 0) {
+        fprintf(stderr, "synergy trace %s: %s\n", cmd, err.msg);
+        return -1;
+    }
+    return conf.cluster.gpus_per_server * conf.cluster.servers_per_rack * conf.cluster.racks;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int trace_stats(int argc, char **argv)
+{
+    struct tool_opts t = {0};
+    int p = parse_opts(&t, argc, argv, "stats", stats_usage);
+    if (p != 0)
+        return p > 0 ? 0 : EXIT_BAD_INPUT;
+    int cluster_gpus = load_cluster_gpus(&t, "stats");
+    if (cluster_gpus < 0)
+        return EXIT_BAD_INPUT;
+    model_zoo_t *zoo;
+    struct job_spec *jobs;
+    size_t n;
+    t.wl.quiet = false;
+    if (load(&t, "stats", &zoo, &jobs, &n) < 0)
+        return EXIT_BAD_INPUT;
+    double *dur = xmalloc(n * sizeof *dur);
+    double gpu_h = 0, first = INFINITY, last = -INFINITY;
+    int gv[64];
+    long gc[64];
+    int ng = 0;
+    long unknown = 0, too_big = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct model_profile *m = model_zoo_find(zoo, jobs[i].model);
+        if (!m) {
+            unknown++;
+            m = model_zoo_find(zoo, "alexnet"); /* the reference's fallback */
+        }
+        dur[i] = (double)jobs[i].iterations * m->iter_time;
+        gpu_h += dur[i] * jobs[i].gpus / 3600;
+        if (jobs[i].arrival < first)
+            first = jobs[i].arrival;
+        if (jobs[i].arrival > last)
+            last = jobs[i].arrival;
+        if (jobs[i].gpus > cluster_gpus)
+            too_big++;
+        int k = 0;
+        while (k < ng && gv[k] != jobs[i].gpus)
+            k++;
+        if (k == ng && ng < 64) {
+            gv[ng] = jobs[i].gpus;
+            gc[ng++] = 0;
+        }
+        if (k < 64)
+            gc[k]++;
+    }
+    qsort(dur, n, sizeof *dur, dbl_cmp);
+    /* sort the histogram by GPU count */
+    for (int a = 1; a < ng; a++)
+        for (int b = a; b > 0 && gv[b] < gv[b - 1]; b--) {
+            int tv = gv[b]; gv[b] = gv[b - 1]; gv[b - 1] = tv;
+            long tc = gc[b]; gc[b] = gc[b - 1]; gc[b - 1] = tc;
+        }
+    double span_h = (last - first) / 3600;
+    printf("trace      %s (%s)\n", t.wl.trace_path, trace_format_name(t.wl.fmt));
+    printf("jobs       %zu\n", n);
+    printf("gpus       ");
+    for (int k = 0; k < ng; k++)
+        printf("%s%d: %ld (%.1f%%)", k ? ", " : "", gv[k], gc[k], 100.0 * gc[k] / n);
+    printf("\n");
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += dur[i];
+    printf("duration   h at the fair share: p50 %.3f, p90 %.3f, p99 %.3f, max %.3f, mean %.3f\n",
+           sim_quantile(dur, n, 0.5) / 3600, sim_quantile(dur, n, 0.9) / 3600,
+           sim_quantile(dur, n, 0.99) / 3600, dur[n - 1] / 3600, sum / n / 3600);
+    printf("arrivals   %.3f h .. %.3f h (span %.3f h, %.3f jobs/h)\n", first / 3600, last / 3600,
+           span_h, span_h > 0 ? (n - 1) / span_h : 0);
+    printf("work       %.1f GPU-h\n", gpu_h);
+    if (span_h > 0)
+        printf("load       %.3f of %s (%d GPUs): %.1f GPUs asked for on average\n",
+               gpu_h / span_h / cluster_gpus, t.cluster, cluster_gpus, gpu_h / span_h);
+    else
+        printf("load       all jobs arrive at once: %.1f GPU-h on %d GPUs = %.2f h at best\n",
+               gpu_h, cluster_gpus, gpu_h / cluster_gpus);
+    if (unknown)
+        printf("warning    %ld jobs name a model that is not profiled (counted as alexnet)\n",
+               unknown);
+    if (too_big)
+        printf("warning    %ld jobs ask for more than the cluster's %d GPUs\n", too_big,
+               cluster_gpus);
+    free(dur);
+    free(jobs);
+    model_zoo_destroy(zoo);
+    return 0;
+}
+
+static void validate_usage(FILE *f)
+{
+    fprintf(f, "usage: synergy trace validate [options] FILE\n\n"
+               "Check a trace. Problems are printed as file:line: message; exit 2 if any.\n"
+               "Replay traces: every field, duplicate ids, models that are not profiled (the\n"
+               "reference would silently run them as alexnet) and jobs larger than --cluster.\n"
+               "Philly logs are streamed: malformed records are listed (the first five) and\n"
+               "counted; None times are normal in the real log and not an error.\n\n"
+               "  --cluster FILE        cluster INI (default configs/default_cluster.ini)\n");
+    common_usage(f);
+}
+
+static int validate_replay(const char *path, const model_zoo_t *zoo, int cluster_gpus)
+{
+    struct job_spec *jobs;
+    size_t n;
+    struct err err = {{0}};
+    if (trace_read_replay(path, &jobs, &n, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return EXIT_BAD_INPUT;
+    }
+    free(jobs);
+    /* second pass for line numbers of semantic problems */
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+        return EXIT_BAD_INPUT;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0, problems = 0;
+    while (getline(&line, &cap, f) >= 0) {
+        lineno++;
+        char *t = str_trim(line);
+        if (*t == '\0' || *t == '#')
+            continue;
+        struct job_spec j;
+        if (trace_parse_replay_line(t, &j, &err, path, lineno) < 0)
+            continue;
+        if (!model_zoo_find(zoo, j.model) && problems++ < 20)
+            fprintf(stderr, "%s:%d: model: '%s' is not a profiled model (the reference runs it "
+                            "as alexnet)\n", path, lineno, j.model);
+        if (j.gpus > cluster_gpus && problems++ < 20)
+            fprintf(stderr, "%s:%d: gpus: %d is more than the cluster's %d\n", path, lineno,
+                    j.gpus, cluster_gpus);
+    }
+    free(line);
+    fclose(f);
+    if (problems) {
+        fprintf(stderr, "%s: %d problem%s\n", path, problems, problems == 1 ? "" : "s");
+        return EXIT_BAD_INPUT;
+    }
+    printf("%s: ok, %zu jobs\n", path, n);
+    return 0;
+}
+
+static int trace_validate(int argc, char **argv)
+{
+    struct tool_opts t = {0};
+    int p = parse_opts(&t, argc, argv, "validate", validate_usage);
+    if (p != 0)
+        return p > 0 ? 0 : EXIT_BAD_INPUT;
+    struct err err = {{0}};
+    int cluster_gpus = load_cluster_gpus(&t, "validate");
+    if (cluster_gpus < 0)
+        return EXIT_BAD_INPUT;
+    if (t.wl.fmt == TRACE_FMT_UNKNOWN && trace_format_detect(t.wl.trace_path, &t.wl.fmt, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return EXIT_BAD_INPUT;
+    }
+    if (t.wl.fmt == TRACE_FMT_PHILLY) {
+        /* streamed, nothing kept: this is also the reader's benchmark */
+        FILE *f = fopen(t.wl.trace_path, "r");
+        if (!f) {
+            fprintf(stderr, "%s: cannot open trace: %s\n", t.wl.trace_path, strerror(errno));
+            return EXIT_BAD_INPUT;
+        }
+        struct philly_stats st;
+        int r = trace_philly_read(f, t.wl.trace_path, &t.wl.philly, NULL, NULL, &st, &err);
+        fclose(f);
+        if (r < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return EXIT_BAD_INPUT;
+        }
+        philly_stats_print(stdout, t.wl.trace_path, &st);
+        return st.malformed + st.attempt_bad > 0 ? EXIT_BAD_INPUT : 0;
+    }
+    model_zoo_t *zoo = model_zoo_load(t.models, t.profiles, &err);
+    if (!zoo) {
+        fprintf(stderr, "synergy trace validate: %s\n", err.msg);
+        return EXIT_BAD_INPUT;
+    }
+    int rc;
+    if (t.wl.fmt == TRACE_FMT_SYNERGY) {
+        rc = validate_replay(t.wl.trace_path, zoo, cluster_gpus);
+    } else {
+        struct job_spec *jobs;
+        size_t n;
+        t.wl.philly_arrival_given = true;
+        if (wl_load(&t.wl, zoo, &jobs, &n, NULL, &err) < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            rc = EXIT_BAD_INPUT;
+        } else {
+            size_t big = 0;
+            for (size_t i = 0; i < n; i++)
+                big += jobs[i].gpus > cluster_gpus;
+            if (big)
+                printf("%s: note: %zu jobs ask for more than the cluster's %d GPUs\n",
+                       t.wl.trace_path, big, cluster_gpus);
+            printf("%s: ok, %zu jobs (%s)\n", t.wl.trace_path, n, trace_format_name(t.wl.fmt));
+            free(jobs);
+            rc = 0;
+        }
+    }
+    model_zoo_destroy(zoo);
+    return rc;
+}
+
+int cmd_trace(int argc, char **argv)
+{
+    if (argc < 2) {
+        trace_usage(stderr);
+        return EXIT_BAD_INPUT;
+    }
+    const char *sub = argv[1];
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+        trace_usage(stdout);
+        return 0;
+    }
+    if (strcmp(sub, "convert") == 0)
+        return trace_convert(argc - 1, argv + 1);
+    if (strcmp(sub, "stats") == 0)
+        return trace_stats(argc - 1, argv + 1);
+    if (strcmp(sub, "validate") == 0)
+        return trace_validate(argc - 1, argv + 1);
+    if (strcmp(sub, "generate") == 0)
+        return cmd_generate(argc - 1, argv + 1);
+    if (strcmp(sub, "gen-philly") == 0) /* hidden: the benchmark's input */
+        return trace_gen_philly(argc - 1, argv + 1);
+    fprintf(stderr, "synergy trace: unknown subcommand '%s' (convert, stats, validate, generate)\n",
+            sub);
+    return EXIT_BAD_INPUT;
+}

@@ -1,0 +1,22 @@
+/* libFuzzer harness: the Pollux philly.csv importer, then the import step. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "trace.h"
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    FILE *f = fmemopen((void *)data, size, "r");
+    if (!f)
+        return 0;
+    struct raw_job *raw = NULL;
+    size_t n = 0;
+    struct err err;
+    trace_read_pollux(f, "fuzz", NULL, &raw, &n, &err);
+    fclose(f);
+    free(raw);
+    return 0;
+}
