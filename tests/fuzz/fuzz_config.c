@@ -1,0 +1,28 @@
+/* libFuzzer harness: the cluster INI reader (inih with line numbers and the
+ * declarative key table) and the model-profile reader, through a memfd. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "scheduler.h"
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+    int fd = memfd_create("fuzz", 0);
+    if (fd < 0)
+        return 0;
+    if (write(fd, data, size) != (ssize_t)size) {
+        close(fd);
+        return 0;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    struct synergy_config c;
+    struct err err;
+    synergy_config_defaults(&c);
+    (void)synergy_config_load(path, &c, &err);
+    model_zoo_destroy(model_zoo_load(path, NULL, &err));
+    close(fd);
+    return 0;
+}
