@@ -41,6 +41,8 @@ struct opt_round {
     int fair_point;
     double *free_g, *cpu_av, *mem_av; /* what is still free, per server */
     double t_end;                     /* monotonic deadline */
+    double pack_limit_s;              /* slice for the exact stage-2 MILP */
+    bool best_fit;                    /* place_at: best fit instead of LP order */
 };
 
 static double mono_s(void)
@@ -275,6 +277,93 @@ static int stage2_spread(struct opt_round *r, double now)
     return ret;
 }
 
+/* Stage 2, exact: integer GPUs of each job on each server, any assignment
+ * that fits every server (objective 0, so the first integer solution is
+ * optimal). Gets a short slice of the round's time. 1 and fills oj->cnt if
+ * found; 0 if GLPK proved there is none or ran out of its slice. */
+static int stage2_pack(struct opt_round *r)
+{
+    int S = r->S;
+    size_t ncols = r->n * (size_t)S;
+    glp_prob *P = glp_create_prob();
+    glp_set_obj_dir(P, GLP_MIN);
+    glp_add_rows(P, 3 * S + (int)r->n);
+    for (int i = 0; i < S; i++) {
+        glp_set_row_bnds(P, 1 + 3 * i, GLP_UP, 0, r->free_g[i]);
+        glp_set_row_bnds(P, 2 + 3 * i, GLP_UP, 0, r->cpu_av[i]);
+        glp_set_row_bnds(P, 3 + 3 * i, GLP_UP, 0, r->mem_av[i]);
+    }
+    for (size_t k = 0; k < r->n; k++)
+        glp_set_row_bnds(P, 3 * S + 1 + (int)k, GLP_FX, r->jobs[k].g, r->jobs[k].g);
+    glp_add_cols(P, (int)ncols);
+    int *ia = xmalloc(sizeof *ia * (4 * ncols + 1));
+    int *ja = xmalloc(sizeof *ja * (4 * ncols + 1));
+    double *ar = xmalloc(sizeof *ar * (4 * ncols + 1));
+    int ne = 0;
+    for (size_t k = 0; k < r->n; k++) {
+        const struct opt_job *oj = &r->jobs[k];
+        for (int i = 0; i < S; i++) {
+            int col = 1 + (int)k * S + i;
+            double ub = oj->g < r->free_g[i] ? oj->g : r->free_g[i];
+            glp_set_col_kind(P, col, GLP_IV);
+            if (ub > 0)
+                glp_set_col_bnds(P, col, GLP_DB, 0, ub);
+            else
+                glp_set_col_bnds(P, col, GLP_FX, 0, 0);
+            ne++, ia[ne] = 1 + 3 * i, ja[ne] = col, ar[ne] = 1;
+            ne++, ia[ne] = 2 + 3 * i, ja[ne] = col, ar[ne] = pt_cpu(oj->point);
+            ne++, ia[ne] = 3 + 3 * i, ja[ne] = col, ar[ne] = pt_mem(oj->point);
+            ne++, ia[ne] = 3 * S + 1 + (int)k, ja[ne] = col, ar[ne] = 1;
+        }
+    }
+    glp_load_matrix(P, ne, ia, ja, ar);
+    free(ia);
+    free(ja);
+    free(ar);
+    glp_iocp parm;
+    glp_init_iocp(&parm);
+    parm.msg_lev = GLP_MSG_OFF;
+    parm.presolve = GLP_ON;
+    parm.bt_tech = GLP_BT_DFS; /* feasibility: the first integer solution is optimal */
+    int slice = (int)(r->pack_limit_s * 1000);
+    int left = ms_left(r);
+    parm.tm_lim = slice < left ? (slice > 0 ? slice : 1) : left;
+    int rc = glp_intopt(P, &parm);
+    int st = glp_mip_status(P);
+    int found = 0;
+    if ((rc == 0 || rc == GLP_ETMLIM) && (st == GLP_OPT || st == GLP_FEAS)) {
+        found = 1;
+        for (size_t k = 0; k < r->n && found; k++) {
+            struct opt_job *oj = &r->jobs[k];
+            int sum = 0;
+            for (int i = 0; i < S; i++) {
+                oj->cnt[i] = (int)lround(glp_mip_col_val(P, 1 + (int)k * S + i));
+                sum += oj->cnt[i];
+            }
+            found = sum == oj->g;
+        }
+    }
+    glp_delete_prob(P);
+    if (!found)
+        return 0;
+    /* check it in exact terms before trusting it */
+    double *g = xcalloc((size_t)S, sizeof *g), *c = xcalloc((size_t)S, sizeof *c),
+           *m = xcalloc((size_t)S, sizeof *m);
+    for (size_t k = 0; k < r->n; k++)
+        for (int i = 0; i < S; i++) {
+            g[i] += r->jobs[k].cnt[i];
+            c[i] += r->jobs[k].cnt[i] * pt_cpu(r->jobs[k].point);
+            m[i] += r->jobs[k].cnt[i] * pt_mem(r->jobs[k].point);
+        }
+    for (int i = 0; i < S; i++)
+        if (g[i] > r->free_g[i] || c[i] > r->cpu_av[i] + FIT_EPS || m[i] > r->mem_av[i] + FIT_EPS)
+            found = 0;
+    free(g);
+    free(c);
+    free(m);
+    return found;
+}
+
 /* How many GPUs at per-GPU vector (vc, vm) server i can still take. */
 static int server_fit(const struct opt_round *r, int i, double vc, double vm)
 {
@@ -312,8 +401,14 @@ static bool place_at(struct opt_round *r, struct opt_job *oj, int p)
         int x = order[a], b = a - 1;
         while (b >= 0) {
             int y = order[b];
-            bool before = oj->lp[x] > oj->lp[y] + 1e-9 ||
-                          (fabs(oj->lp[x] - oj->lp[y]) <= 1e-9 && r->free_g[x] < r->free_g[y]);
+            bool before;
+            if (r->best_fit) /* least CPU left, then fewest free GPUs */
+                before = r->cpu_av[x] < r->cpu_av[y] - FIT_EPS ||
+                         (fabs(r->cpu_av[x] - r->cpu_av[y]) <= FIT_EPS &&
+                          r->free_g[x] < r->free_g[y]);
+            else
+                before = oj->lp[x] > oj->lp[y] + 1e-9 ||
+                         (fabs(oj->lp[x] - oj->lp[y]) <= 1e-9 && r->free_g[x] < r->free_g[y]);
             if (!before)
                 break;
             order[b + 1] = y;
@@ -389,7 +484,7 @@ static bool place_at_or_below(struct opt_round *r, struct opt_job *oj, int p)
  * OPT's terms): on the servers with free GPUs, most free first, lower the
  * placed jobs to at most the fair point (their usage only shrinks, on every
  * server they use), retrying the job at up to the fair point after each. */
-static bool make_room(struct opt_round *r, struct opt_job *oj, const bool *placed)
+static bool make_room(struct opt_round *r, struct opt_job *oj, const bool *placed, long *lowered)
 {
     int S = r->S;
     bool *done = xcalloc((size_t)S, sizeof *done);
@@ -413,7 +508,7 @@ static bool make_room(struct opt_round *r, struct opt_job *oj, const bool *place
             reserve(r, pj, -1);
             pj->point = low;
             reserve(r, pj, +1);
-            r->s->opt.lowered++;
+            (*lowered)++;
         }
         if (place_at_or_below(r, oj, target)) {
             ok = true;
@@ -430,7 +525,7 @@ static bool make_room(struct opt_round *r, struct opt_job *oj, const bool *place
  * else at the best point that needs no more CPU and no more memory per GPU,
  * else after make_room(); else it does not run this round. Every step checks
  * what is left on each server, so no server is ever oversubscribed. */
-static void stage2_round(struct opt_round *r)
+static void stage2_round(struct opt_round *r, long *lowered, long *unplaced)
 {
     int S = r->S;
     bool *whole = xmalloc(sizeof *whole * (r->n + 1));
@@ -468,20 +563,111 @@ static void stage2_round(struct opt_round *r)
             whole[k] = true;
             continue;
         }
-        bool ok = place_at_or_below(r, oj, p) || make_room(r, oj, whole);
+        bool ok = place_at_or_below(r, oj, p) || make_room(r, oj, whole, lowered);
         whole[k] = ok;
         if (ok) {
-            r->s->opt.lowered++;
+            (*lowered)++;
             LOG(LOG_DEBUG, "opt", "job %d: lowered to %g CPU, %g GB per GPU to fit", oj->j->id,
                 pt_cpu(oj->point), pt_mem(oj->point));
         } else {
-            r->s->opt.unplaced++;
+            (*unplaced)++;
             oj->point = -1;
             LOG(LOG_INFO, "opt", "job %d: no server room at any point; not run this round",
                 oj->j->id);
         }
     }
     free(whole);
+}
+
+static const struct opt_round *ffd_round; /* only during qsort; single-threaded */
+
+static int ffd_cmp(const void *a, const void *b)
+{
+    const struct opt_job *x = &ffd_round->jobs[*(const size_t *)a];
+    const struct opt_job *y = &ffd_round->jobs[*(const size_t *)b];
+    double cx = x->g * pt_cpu(x->point), cy = y->g * pt_cpu(y->point);
+    if (cx != cy)
+        return cx > cy ? -1 : 1;
+    double mx = x->g * pt_mem(x->point), my = y->g * pt_mem(y->point);
+    if (mx != my)
+        return mx > my ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* First fit decreasing: the biggest CPU demand first, each on the server
+ * with the least CPU left that still fits it. True if every job fits at its
+ * stage-1 point (cnt filled, resources taken); false leaves r untouched. */
+static bool stage2_ffd(struct opt_round *r)
+{
+    size_t n = r->n;
+    int S = r->S;
+    size_t *idx = xmalloc(sizeof *idx * (n + 1));
+    double *avail = xmalloc(sizeof *avail * 3 * (size_t)S);
+    memcpy(avail, r->free_g, sizeof *avail * (size_t)S);
+    memcpy(avail + S, r->cpu_av, sizeof *avail * (size_t)S);
+    memcpy(avail + 2 * S, r->mem_av, sizeof *avail * (size_t)S);
+    for (size_t k = 0; k < n; k++)
+        idx[k] = k;
+    ffd_round = r;
+    qsort(idx, n, sizeof *idx, ffd_cmp);
+    r->best_fit = true;
+    bool ok = true;
+    for (size_t a = 0; a < n && ok; a++)
+        ok = place_at(r, &r->jobs[idx[a]], r->jobs[idx[a]].point);
+    r->best_fit = false;
+    if (!ok) {
+        memcpy(r->free_g, avail, sizeof *avail * (size_t)S);
+        memcpy(r->cpu_av, avail + S, sizeof *avail * (size_t)S);
+        memcpy(r->mem_av, avail + 2 * S, sizeof *avail * (size_t)S);
+    }
+    free(idx);
+    free(avail);
+    return ok;
+}
+
+/* Stage 2 without --opt-compat: round the LP; if that had to lower or drop a
+ * job, look for an exact integer packing of the stage-1 points (a MILP with a
+ * short slice of the round's time) and keep it if there is one. */
+static void stage2_place(struct opt_round *r)
+{
+    int S = r->S;
+    size_t n = r->n;
+    int *points = xmalloc(sizeof *points * (n + 1));
+    double *avail = xmalloc(sizeof *avail * 3 * (size_t)S);
+    for (size_t k = 0; k < n; k++)
+        points[k] = r->jobs[k].point;
+    memcpy(avail, r->free_g, sizeof *avail * (size_t)S);
+    memcpy(avail + S, r->cpu_av, sizeof *avail * (size_t)S);
+    memcpy(avail + 2 * S, r->mem_av, sizeof *avail * (size_t)S);
+    long lowered = 0, unplaced = 0;
+    stage2_round(r, &lowered, &unplaced);
+    if (lowered + unplaced > 0) {
+        int *cnt = xmalloc(sizeof *cnt * n * (size_t)S);
+        int *rpoints = xmalloc(sizeof *rpoints * (n + 1));
+        for (size_t k = 0; k < n; k++) {
+            memcpy(cnt + k * (size_t)S, r->jobs[k].cnt, sizeof *cnt * (size_t)S);
+            rpoints[k] = r->jobs[k].point;
+            r->jobs[k].point = points[k];
+        }
+        memcpy(r->free_g, avail, sizeof *avail * (size_t)S);
+        memcpy(r->cpu_av, avail + S, sizeof *avail * (size_t)S);
+        memcpy(r->mem_av, avail + 2 * S, sizeof *avail * (size_t)S);
+        if (stage2_pack(r)) {
+            r->s->opt.packed++;
+            lowered = unplaced = 0;
+        } else {
+            for (size_t k = 0; k < n; k++) {
+                memcpy(r->jobs[k].cnt, cnt + k * (size_t)S, sizeof *cnt * (size_t)S);
+                r->jobs[k].point = rpoints[k];
+            }
+        }
+        free(cnt);
+        free(rpoints);
+    }
+    r->s->opt.lowered += lowered;
+    r->s->opt.unplaced += unplaced;
+    free(points);
+    free(avail);
 }
 
 static double job_best_tput(const struct job *j)
@@ -597,10 +783,16 @@ static int opt_plan(sched_t *s, struct job **jobs, size_t n, double now)
         r.jobs[k].cnt = cnt + k * (size_t)S;
         r.jobs[k].lp = lp + k * (size_t)S;
     }
+    r.pack_limit_s = limit * 0.05 < 0.5 ? limit * 0.05 : 0.5;
     glp_term_out(GLP_OFF);
     int rc = stage1_choose_points(&r, now);
-    if (rc == 0)
+    bool ffd = false;
+    if (rc == 0 && !s->p.opt_compat)
+        ffd = stage2_ffd(&r);
+    if (rc == 0 && !ffd)
         rc = stage2_spread(&r, now);
+    if (rc == 0 && !s->p.opt_compat && !ffd)
+        stage2_place(&r);
     double dt = mono_s() - t0;
     s->opt.rounds++;
     s->opt.solve_s_sum += dt;
@@ -610,7 +802,6 @@ static int opt_plan(sched_t *s, struct job **jobs, size_t n, double now)
         if (s->p.opt_compat) {
             commit_compat(&r);
         } else {
-            stage2_round(&r);
             commit_rounded(&r);
         }
     } else if (rc == 1) {

@@ -182,6 +182,7 @@ struct sched_params {
 struct sched_opt_stats {
     long rounds;         /* rounds OPT planned (solver ran) */
     long fallbacks;      /* rounds that hit the time limit and ran TUNE instead */
+    long packed;         /* rounds the rounding could not place but the stage-2 MILP did */
     long lowered;        /* job-rounds the placement rounding moved to a lower point */
     long unplaced;       /* job-rounds the rounding could not place at any point */
     double solve_s_sum;  /* wall-clock seconds in the solver, summed over rounds */

@@ -126,9 +126,9 @@ static void print_json(const struct sim_opts *o, const struct sim_config *cfg,
                "\"max_jct_h\":null,\"makespan_h\":null,");
     if (r->opt.rounds > 0)
         printf("\"opt_compat\":%s,\"opt_rounds\":%ld,\"opt_fallbacks\":%ld,\"opt_lowered\":%ld,"
-               "\"opt_unplaced\":%ld,\"opt_solve_mean_s\":%.6f,\"opt_solve_max_s\":%.6f,",
+               "\"opt_unplaced\":%ld,\"opt_packed\":%ld,\"opt_solve_mean_s\":%.6f,\"opt_solve_max_s\":%.6f,",
                o->opt_compat ? "true" : "false", r->opt.rounds, r->opt.fallbacks, r->opt.lowered,
-               r->opt.unplaced, r->opt.solve_s_sum / (double)r->opt.rounds, r->opt.solve_s_max);
+               r->opt.unplaced, r->opt.packed, r->opt.solve_s_sum / (double)r->opt.rounds, r->opt.solve_s_max);
     printf("\"end_time_h\":%.9f,\"rounds\":%zu,\"gpu_alloc_pct\":%.4f,\"cpu_alloc_pct\":%.4f,"
            "\"mem_alloc_pct\":%.4f,\"wall_s\":%.3f,\"version\":\"%s\"}\n",
            r->end_time_s / h, r->rounds, r->mean_gpu_alloc * 100, r->mean_cpu_alloc * 100,
