@@ -67,22 +67,32 @@ static void share_add(struct job_share *shares, int *n, int sv, const double v[R
 }
 
 /* Reference _top_synergy_gpus: walk free GPUs in order, take one whenever its
- * server still fits the per-GPU vector (counting what this job already holds). */
+ * server still fits the per-GPU vector (counting what this job already holds).
+ * Once a server does not fit, none of its other free GPUs can (nothing it
+ * holds changes), so the walk skips to the next server: same result, and a
+ * job that fits nowhere costs one check per server instead of one per GPU. */
 static int top_gpus_first_fit(sched_t *s, const double v[RES_COUNT], int n, int *gpus,
                               struct job_share *shares, int *n_shares)
 {
     int taken = 0;
     *n_shares = 0;
-    for (int k = 0; k < s->n_free && taken < n; k++) {
+    int k = 0;
+    while (k < s->n_free && taken < n) {
         int g = s->free_gpus[k];
-        struct server *sv = &s->servers[g / s->gpus_per_server];
-        if (!fits_with_hold(sv, v))
+        int sv_id = g / s->gpus_per_server;
+        struct server *sv = &s->servers[sv_id];
+        if (!fits_with_hold(sv, v)) {
+            while (k < s->n_free && s->free_gpus[k] / s->gpus_per_server == sv_id)
+                k++;
             continue;
+        }
         gpus[taken++] = g;
         hold(sv, v);
-        share_add(shares, n_shares, g / s->gpus_per_server, v);
+        share_add(shares, n_shares, sv_id, v);
+        k++;
     }
-    release_holds(s);
+    for (int i = 0; i < *n_shares; i++)
+        memset(s->servers[shares[i].server].hold, 0, sizeof s->servers[0].hold);
     return taken == n ? 0 : -1;
 }
 
@@ -203,6 +213,7 @@ void sched__commit(sched_t *s, struct job *j, const int *gpus, int n_gpus,
         }
     }
     j->run_fair = run_fair;
+    s->n_fail_memo = 0;
     /* remove the GPUs from the round's free list, keeping its order */
     int w = 0;
     for (int k = 0; k < s->n_free; k++)
@@ -211,21 +222,55 @@ void sched__commit(sched_t *s, struct job *j, const int *gpus, int n_gpus,
     s->n_free = w;
 }
 
+/*
+ * Failed placements since the cluster last changed. If per-GPU vector v could
+ * not get n GPUs, a vector at least as large in every component cannot get n
+ * or more either (fewer GPUs fit on every server, and the holds only grow).
+ * In an overloaded queue most jobs fail the same way round after round, so
+ * this turns the reference's long failing walks into one comparison each.
+ * Any allocation or release clears the memo (sched__commit, sched_job_release).
+ */
+static bool fail_memo_hit(const sched_t *s, const double v[RES_COUNT], int n)
+{
+    for (int m = 0; m < s->n_fail_memo; m++) {
+        const struct fail_memo *f = &s->fail_memo[m];
+        if (n < f->n)
+            continue;
+        bool ge = true;
+        for (int i = 0; i < RES_COUNT && ge; i++)
+            ge = v[i] >= f->v[i];
+        if (ge)
+            return true;
+    }
+    return false;
+}
+
+static void fail_memo_add(sched_t *s, const double v[RES_COUNT], int n)
+{
+    if (s->n_fail_memo == FAIL_MEMO_MAX)
+        return;
+    struct fail_memo *f = &s->fail_memo[s->n_fail_memo++];
+    memcpy(f->v, v, sizeof f->v);
+    f->n = n;
+}
+
 int sched__place(sched_t *s, struct job *j, const double d[RES_COUNT], bool run_fair)
 {
     int n = (int)d[RES_GPU];
     double v[RES_COUNT];
     for (int i = 0; i < RES_COUNT; i++)
         v[i] = d[i] / d[RES_GPU];
-    int *gpus = xmalloc(sizeof *gpus * (size_t)n);
-    struct job_share *shares = xmalloc(sizeof *shares * (size_t)n);
+    if (fail_memo_hit(s, v, n))
+        return -1;
+    int *gpus = s->scratch_gpus; /* sized for the whole cluster at creation */
+    struct job_share *shares = s->scratch_shares;
     int n_shares = 0;
     int rc = s->p.placement == PLACEMENT_CONSOLIDATE
                  ? top_gpus_consolidate(s, j, d, v, n, gpus, shares, &n_shares)
                  : top_gpus_first_fit(s, v, n, gpus, shares, &n_shares);
     if (rc == 0)
         sched__commit(s, j, gpus, n, shares, n_shares, run_fair, true);
-    free(gpus);
-    free(shares);
+    else
+        fail_memo_add(s, v, n);
     return rc;
 }

@@ -54,6 +54,8 @@ sched_t *sched_create(const struct sched_params *p, struct err *err)
     s->free_gpus = xmalloc(sizeof *s->free_gpus * (size_t)ng);
     for (int g = 0; g < ng; g++)
         s->gpu_owner[g] = -1;
+    s->scratch_gpus = xmalloc(sizeof *s->scratch_gpus * (size_t)ng);
+    s->scratch_shares = xmalloc(sizeof *s->scratch_shares * (size_t)ng);
     return s;
 }
 
@@ -70,6 +72,8 @@ void sched_destroy(sched_t *s)
     free(s->placed);
     free(s->round_jobs);
     free(s->sort_items);
+    free(s->scratch_gpus);
+    free(s->scratch_shares);
     free(s);
 }
 
@@ -208,6 +212,7 @@ void sched_job_release(sched_t *s, struct job *j)
     }
     for (int k = 0; k < j->n_alloc; k++)
         s->gpu_owner[j->alloc_gpus[k]] = -1;
+    s->n_fail_memo = 0;
     j->n_alloc = 0;
     j->n_shares = 0;
     j->cpus = j->mem = j->sspeed = 0;
@@ -248,13 +253,45 @@ static int sort_cmp(const void *a, const void *b)
     return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-/* Stable sort of the runnable list by the policy key. Skips the sort when the
- * list is already in order (always so for FIFO), which keeps long overloaded
- * runs linear per round. */
+/* Natural merge sort: stable, O(n) on a list that is already in order and
+ * O(n log r) for r ascending runs. Each round re-sorts the previous round's
+ * order, which moves little, so this is much cheaper than qsort here. */
+static void merge_sort_runs(struct sort_item *a, struct sort_item *tmp, size_t n)
+{
+    while (n > 1) {
+        size_t out = 0, i = 0, runs = 0;
+        while (i < n) {
+            size_t mid = i + 1;
+            while (mid < n && sort_cmp(&a[mid - 1], &a[mid]) <= 0)
+                mid++;
+            size_t end = mid;
+            if (mid < n) {
+                end = mid + 1;
+                while (end < n && sort_cmp(&a[end - 1], &a[end]) <= 0)
+                    end++;
+            }
+            size_t x = i, y = mid;
+            while (x < mid && y < end)
+                tmp[out++] = sort_cmp(&a[y], &a[x]) < 0 ? a[y++] : a[x++];
+            while (x < mid)
+                tmp[out++] = a[x++];
+            while (y < end)
+                tmp[out++] = a[y++];
+            i = end;
+            runs++;
+        }
+        memcpy(a, tmp, n * sizeof *a);
+        if (runs == 1)
+            break;
+    }
+}
+
+/* Stable sort of the runnable list by the policy key (ties keep the previous
+ * round's order, as the reference's in-place Python sort does). */
 static void order_runnable(sched_t *s, const struct sched_view *v)
 {
     size_t n = s->n_runnable;
-    xgrow((void **)&s->sort_items, &s->cap_sort, n + 1, sizeof *s->sort_items);
+    xgrow((void **)&s->sort_items, &s->cap_sort, 2 * n + 2, sizeof *s->sort_items);
     struct sort_item *it = s->sort_items;
     bool sorted = true;
     for (size_t i = 0; i < n; i++) {
@@ -266,7 +303,22 @@ static void order_runnable(sched_t *s, const struct sched_view *v)
     }
     if (sorted)
         return;
-    qsort(it, n, sizeof *it, sort_cmp);
+    /* Keys drift a little each round (FTF, LAS, SRTF), so few pairs cross:
+     * insertion sort costs O(n + crossings). If the list turns out to be far
+     * from the last order, finish with the merge sort. */
+    size_t budget = 8 * n + 64;
+    for (size_t i = 1; i < n && budget > 0; i++) {
+        struct sort_item x = it[i];
+        size_t k = i;
+        while (k > 0 && sort_cmp(&it[k - 1], &x) > 0 && budget > 0) {
+            it[k] = it[k - 1];
+            k--;
+            budget--;
+        }
+        it[k] = x;
+    }
+    if (budget == 0)
+        merge_sort_runs(it, it + n, n);
     for (size_t i = 0; i < n; i++)
         s->runnable[i] = it[i].j;
 }
@@ -300,10 +352,18 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     for (int i = 0; i < s->n_servers; i++)
         s->servers[i].n_jobs = 0;
     s->n_placed = 0;
+    s->n_fail_memo = 0;
+    s->round_failed = false;
 
     order_runnable(s, &v);
 
     size_t n = s->n_runnable;
+    xgrow((void **)&s->round_jobs, &s->cap_round, n + 1, sizeof *s->round_jobs);
+    xgrow((void **)&s->placed, &s->cap_placed, n + 1, sizeof *s->placed);
+    size_t n_round = 0;
+    int free_count = s->n_free;
+    /* one pass: reset the speedups (before any placement reads them), pick the
+     * jobs whose GPU demand fits, bump the starved */
     for (size_t i = 0; i < n; i++) {
         struct job *j = s->runnable[i];
         j->speedup = j->speedup_orig;
@@ -312,15 +372,6 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
         j->opt_row = j->opt_col = -1;
         j->opt_tput = 0;
         j->opt_no_penalty = false;
-    }
-    s->round_failed = false;
-
-    xgrow((void **)&s->round_jobs, &s->cap_round, n + 1, sizeof *s->round_jobs);
-    xgrow((void **)&s->placed, &s->cap_placed, n + 1, sizeof *s->placed);
-    size_t n_round = 0;
-    int free_count = s->n_free;
-    for (size_t i = 0; i < n; i++) {
-        struct job *j = s->runnable[i];
         int deficit = j->gpus - j->n_alloc;
         if (deficit > 0 && free_count >= deficit) {
             s->round_jobs[n_round++] = j;
@@ -355,7 +406,7 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
         n_walk = n_round;
     }
 
-    for (size_t i = 0; i < n_walk; i++) {
+    for (size_t i = 0; i < n_walk && s->n_free > 0; i++) {
         struct job *j = walk[i];
         int deficit = j->gpus - j->n_alloc;
         if (deficit > 0 && s->n_free >= deficit && mode->allocate(s, j, deficit) == 0)

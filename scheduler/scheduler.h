@@ -135,7 +135,6 @@ struct job {
     int rounds_run;
     int rounds_demoted;
     int preemptions;       /* rounds after a run in which it did not run */
-    bool ran_last_round;
 };
 
 /* ----------------------------------------------------------------- planner */

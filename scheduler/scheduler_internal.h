@@ -35,6 +35,13 @@ extern const struct sched_mode_ops *const sched__mode_fallback;
 /* Append a job to this round's placed list. */
 void sched__placed_add(sched_t *s, struct job *j);
 
+#define FAIL_MEMO_MAX 32
+
+struct fail_memo {
+    double v[RES_COUNT];
+    int n;
+};
+
 struct sched {
     struct sched_params p;
     int n_servers;
@@ -54,6 +61,10 @@ struct sched {
     struct job **round_jobs; /* scratch: jobs chosen by the GPU-count walk */
     size_t cap_round;
     struct sort_item *sort_items;
+    int *scratch_gpus; /* placement scratch, one slot per GPU of the cluster */
+    struct job_share *scratch_shares;
+    struct fail_memo fail_memo[FAIL_MEMO_MAX];
+    int n_fail_memo;
     size_t cap_sort;
     struct sched_opt_stats opt;
     bool round_failed;

@@ -33,6 +33,8 @@ struct run {
     struct sim_job_result *res_jobs;
     size_t cap_res;
     double util_sum[3];
+    struct job **prev; /* jobs placed in the previous round */
+    size_t n_prev, cap_prev;
     bool warned_unknown;
 };
 
@@ -111,11 +113,14 @@ static int schedule(struct run *r, double now, struct err *err)
     double round = r->cfg->sched.round_duration;
     struct job **placed;
     size_t n_placed;
+    struct sim_round_sample smp = {.now = now};
     sched_round(r->sched, now, &placed, &n_placed);
     if (sched_round_error(r->sched, err) < 0)
         return -1;
     for (size_t i = 0; i < n_placed; i++) {
         struct job *j = placed[i];
+        smp.started += j->first_start < 0;
+        smp.demoted += j->demoted;
         long it = sched_job_round_iters(r->sched, j);
         j->attained += round;
         j->last_round_progress = j->executed;
@@ -132,30 +137,60 @@ static int schedule(struct run *r, double now, struct err *err)
     if (r->cfg->check_invariants && sched_check_invariants(r->sched, err) < 0)
         return -1;
 
-    double alloc[3], demand[3] = {0, 0, 0}, total[3];
+    /* a job that ran last round and not in this one was preempted */
+    for (size_t i = 0; i < r->n_prev; i++) {
+        struct job *j = r->prev[i];
+        if (j->finish < 0 && j->n_alloc == 0) {
+            j->preemptions++;
+            smp.preempted++;
+        }
+    }
+    xgrow((void **)&r->prev, &r->cap_prev, n_placed + 1, sizeof *r->prev);
+    memcpy(r->prev, placed, n_placed * sizeof *placed);
+    r->n_prev = n_placed;
+
+    double alloc[3];
     sched_alloc_fraction(r->sched, alloc);
+    for (int k = 0; k < 3; k++)
+        r->util_sum[k] += alloc[k];
+    if (!r->cfg->obs.on_round && !r->cfg->obs.on_sample)
+        return 0;
+
+    /* observers only: demand over the whole queue, and true utilisation */
     size_t n_run;
     struct job *const *run = sched_runnable_jobs(r->sched, &n_run);
+    double demand[3] = {0, 0, 0}, total[3];
     for (size_t i = 0; i < n_run; i++) {
-        struct job *j = run[i];
-        if (j->ran_last_round && j->n_alloc == 0)
-            j->preemptions++;
-        j->ran_last_round = j->n_alloc > 0;
+        const struct job *j = run[i];
         demand[0] += j->gpus;
         demand[1] += j->cpu_demand;
         demand[2] += j->mem_demand;
+    }
+    for (size_t i = 0; i < n_placed; i++) {
+        const struct job *j = placed[i];
+        smp.util[0] += j->n_alloc;
+        smp.util[1] += j->cpus < j->cpu_demand ? j->cpus : j->cpu_demand;
+        smp.util[2] += j->mem < j->mem_demand ? j->mem : j->mem_demand;
     }
     const struct cluster_config *c = &r->cfg->sched.cluster;
     int ns = c->racks * c->servers_per_rack;
     total[0] = (double)c->gpus_per_server * ns;
     total[1] = (double)c->cpus_per_server * ns;
     total[2] = (double)c->dram_per_server * ns;
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 3; k++)
         demand[k] /= total[k];
-        r->util_sum[k] += alloc[k];
-    }
     if (r->cfg->obs.on_round)
         r->cfg->obs.on_round(r->cfg->obs.ctx, now, n_run, n_placed, alloc, demand);
+    if (r->cfg->obs.on_sample) {
+        smp.runnable = n_run;
+        smp.placed = n_placed;
+        for (int k = 0; k < 3; k++) {
+            smp.alloc[k] = alloc[k];
+            smp.util[k] /= total[k];
+            smp.demand[k] = demand[k];
+        }
+        r->cfg->obs.on_sample(r->cfg->obs.ctx, &smp);
+    }
     return 0;
 }
 
@@ -280,7 +315,14 @@ int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct s
                     break;
                 }
             }
-            sim_heap_push(&r.heap, now + round, EV_SCHEDULE, NULL);
+            double next = now + round;
+            if (replay && sched_runnable_count(r.sched) == 0 && r.heap.n > 0 &&
+                r.heap.ev[0].time > next) {
+                /* a gap in the trace: jump to the round boundary of the next
+                 * arrival instead of simulating idle rounds one by one */
+                next = now + ceil((r.heap.ev[0].time - now) / round) * round;
+            }
+            sim_heap_push(&r.heap, next, EV_SCHEDULE, NULL);
             break;
         }
     }
@@ -330,6 +372,7 @@ out:
         job_destroy(r.all[i]);
     free(r.all);
     free(r.jct);
+    free(r.prev);
     free(r.res_jobs);
     sched_destroy(r.sched);
     return rc;

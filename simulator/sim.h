@@ -46,6 +46,21 @@ struct sim_workload {
     synth_t *synth;              /* synthetic: jobs made one at a time */
 };
 
+/* One scheduling round as the results store records it: what the round did
+ * and the cluster's allocation, true utilization and demand, each as a
+ * fraction of the cluster's GPUs, CPUs and memory ([0] [1] [2]). Utilization
+ * is the allocation minus the part above each running job's demand
+ * (reference metrics/cluster_util.py); demand sums every runnable job's
+ * ideal (GPUs, CPUs, memory) and can exceed 1. */
+struct sim_round_sample {
+    double now;
+    size_t runnable, placed;
+    size_t started;   /* placed for the first time this round */
+    size_t preempted; /* ran last round, not this one */
+    size_t demoted;   /* placed below their ideal CPU/memory */
+    double alloc[3], util[3], demand[3];
+};
+
 /* Observer hooks (all optional), e.g. for a results store or a recorder. */
 struct sim_observer {
     void *ctx;
@@ -54,6 +69,8 @@ struct sim_observer {
     /* after each round's placement, with the cluster's allocated fractions */
     void (*on_round)(void *ctx, double now, size_t runnable, size_t placed,
                      const double alloc[3], const double demand[3]);
+    /* after each round, the same round in more detail (borrowed pointer) */
+    void (*on_sample)(void *ctx, const struct sim_round_sample *s);
     /* a job finished */
     void (*on_finish)(void *ctx, const struct job *j, bool measured);
 };

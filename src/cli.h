@@ -18,6 +18,11 @@ struct cli_command {
 
 int cmd_simulate(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+
+/* "synergy <cmd> argv[1..]" into buf (truncated to n), for the results store. */
+void cli_command_line(char *buf, size_t n, int argc, char **argv, const char *cmd);
 
 /* Where the shipped configs and traces live: $SYNERGY_DATA_DIR, else the
  * source tree this binary was built from. Writes "<dir>/<rel>" into buf. */

@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "plot.h"
 #include "policies.h"
+#include "results.h"
 #include "sim.h"
 
 struct sim_opts {
@@ -22,6 +24,8 @@ struct sim_opts {
     const char *trace_path;
     const char *record_path;
     const char *profiles;
+    const char *db_path;  /* --db: record every run */
+    const char *plot_dir; /* --plot: draw the runs (records into --db, default results.db) */
     bool synthetic;
     bool json;
     bool is_static;
@@ -71,6 +75,9 @@ static void simulate_usage(FILE *f)
             "                        finished (default: every trace id; 4000:5000 for synthetic)\n"
             "  --json                one JSON object per run (per line)\n"
             "  --record FILE         write the jobs as simulated, in the replay format\n"
+            "  --db FILE             record every run (config, jobs, rounds) in this SQLite file\n"
+            "  --plot DIR            draw JCT CDFs and allocation-vs-demand plots (PNG, SVG) into\n"
+            "                        DIR; records the runs into --db (default results.db)\n"
             "  --check               verify no server is oversubscribed after every round\n"
             "  -v, --verbose         log more\n"
             "\n"
@@ -94,7 +101,14 @@ static int parse_measure(const char *s, long *lo, long *hi)
 
 struct recorder {
     FILE *f;
+    struct results_rounds rounds;
 };
+
+static void record_sample(void *ctx, const struct sim_round_sample *s)
+{
+    struct recorder *rec = ctx;
+    results_rounds_add(&rec->rounds, s);
+}
 
 static void record_arrival(void *ctx, const struct job_spec *spec)
 {
@@ -166,6 +180,7 @@ int cmd_simulate(int argc, char **argv)
         {"round-duration", required_argument, 0, 'R'}, {"record", required_argument, 0, 'o'},
         {"check", no_argument, 0, 'C'},           {"verbose", no_argument, 0, 'v'},
         {"opt-compat", no_argument, 0, 'O'},      {"opt-time-limit", required_argument, 0, 'T'},
+        {"db", required_argument, 0, 'D'},        {"plot", required_argument, 0, 'X'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     char default_cluster[4096], default_models[4096];
     struct sim_opts o = {0};
@@ -200,6 +215,8 @@ int cmd_simulate(int argc, char **argv)
             o.opt_time_limit = d;
             break;
         case 'o': o.record_path = optarg; break;
+        case 'D': o.db_path = optarg; break;
+        case 'X': o.plot_dir = optarg; break;
         case 'v': log_max_level = LOG_DEBUG; break;
         case 'h': simulate_usage(stdout); return 0;
         case 'w':
@@ -253,6 +270,11 @@ int cmd_simulate(int argc, char **argv)
     }
     if (optind < argc) {
         fprintf(stderr, "synergy simulate: unexpected argument '%s'\n", argv[optind]);
+        return EXIT_BAD_INPUT;
+    }
+    if (o.is_static && !o.trace_path) {
+        fprintf(stderr, "synergy simulate: --static needs a trace (a static synthetic workload "
+                        "is empty: the reference ignores arrival=0 for synthetic jobs)\n");
         return EXIT_BAD_INPUT;
     }
     if (o.trace_path && o.synthetic) {
@@ -333,6 +355,20 @@ int cmd_simulate(int argc, char **argv)
     struct job_spec *specs = NULL;
     size_t n_specs = 0;
     int rc = EXIT_BAD_INPUT;
+    store_t *st = NULL;
+    int64_t batch = 0;
+    if (o.plot_dir && !o.db_path)
+        o.db_path = "results.db";
+    if (o.db_path) {
+        char cmdline[4096];
+        cli_command_line(cmdline, sizeof cmdline, argc, argv, "simulate");
+        st = store_open(o.db_path, &err);
+        if (!st || (batch = store_batch_insert(st, "simulate", cmdline, &err)) < 0) {
+            fprintf(stderr, "synergy simulate: %s\n", err.msg);
+            rc = 1;
+            goto out;
+        }
+    }
     if (o.trace_path && trace_read_replay(o.trace_path, &specs, &n_specs, &err) < 0) {
         fprintf(stderr, "synergy simulate: %s\n", err.msg);
         goto out;
@@ -389,6 +425,20 @@ int cmd_simulate(int argc, char **argv)
             }
             struct recorder rec = {0};
             char tmp_path[4096];
+            cfg.obs.ctx = &rec;
+            struct store_run srun_row = {.batch_id = batch};
+            if (st) {
+                cfg.obs.on_sample = record_sample;
+                results_run_describe(&srun_row, &cfg, o.trace_path, &o.synth, o.cluster_path,
+                                     o.models_path, o.profiles, o.placement);
+                if (store_run_insert(st, &srun_row, &err) < 0) {
+                    fprintf(stderr, "synergy simulate: %s\n", err.msg);
+                    free(srun_row.cluster_ini);
+                    synth_destroy(w.synth);
+                    rc = 1;
+                    goto out;
+                }
+            }
             if (o.record_path) {
                 snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", o.record_path, (long)getpid());
                 rec.f = fopen(tmp_path, "w");
@@ -398,7 +448,6 @@ int cmd_simulate(int argc, char **argv)
                     rc = 1;
                     goto out;
                 }
-                cfg.obs.ctx = &rec;
                 cfg.obs.on_arrival = record_arrival;
             }
             struct sim_result res;
@@ -419,6 +468,21 @@ int cmd_simulate(int argc, char **argv)
                         rc = 1;
                         goto out;
                     }
+                }
+            }
+            if (st) {
+                struct err serr = {{0}};
+                int stored = srun == 0 ? results_run_complete(st, &srun_row, &res, &rec.rounds,
+                                                              wall, &serr)
+                                       : store_run_abandon(st, srun_row.id, &serr);
+                results_rounds_free(&rec.rounds);
+                free(srun_row.cluster_ini);
+                if (stored < 0) {
+                    fprintf(stderr, "synergy simulate: %s\n", serr.msg);
+                    if (srun == 0)
+                        sim_result_free(&res);
+                    rc = 1;
+                    goto out;
                 }
             }
             if (srun < 0) {
@@ -450,7 +514,19 @@ int cmd_simulate(int argc, char **argv)
         printf("\n'vs first' = the first row's average JCT divided by this row's (higher is "
                "better).\n");
     rc = 0;
+    if (o.plot_dir) {
+        struct store_filter f = {.batch_id = batch};
+        if (plot_write(st, &f, o.plot_dir, &err) < 0) {
+            fprintf(stderr, "synergy simulate: %s\n", err.msg);
+            rc = 1;
+        } else if (!o.json) {
+            printf("plots in %s/\n", o.plot_dir);
+        }
+    }
+    if (st && !o.json)
+        printf("recorded in %s (batch %lld)\n", o.db_path, (long long)batch);
 out:
+    store_close(st);
     free(specs);
     model_zoo_destroy(zoo);
     return rc;

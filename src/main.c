@@ -12,6 +12,8 @@
 static const struct cli_command commands[] = {
     {"simulate", cmd_simulate, "simulate round-based scheduling of a trace or synthetic workload"},
     {"generate", cmd_generate, "write the synthetic workload as a replay trace"},
+    {"sweep", cmd_sweep, "run a grid of policies x modes x loads in parallel into a results DB"},
+    {"report", cmd_report, "JCT tables, comparisons, telemetry and plots from a results DB"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -22,6 +24,13 @@ const char *cli_data_path(char *buf, size_t n, const char *rel)
         dir = SYNERGY_DATA_DIR;
     snprintf(buf, n, "%s/%s", dir, rel);
     return buf;
+}
+
+void cli_command_line(char *buf, size_t n, int argc, char **argv, const char *cmd)
+{
+    size_t len = (size_t)snprintf(buf, n, "synergy %s", cmd);
+    for (int i = 1; i < argc && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, " %s", argv[i]);
 }
 
 static void usage(FILE *f)
@@ -64,6 +73,6 @@ int main(int argc, char **argv)
     fprintf(stderr, "synergy: unknown command '%s'", name);
     if (best && best_d <= 3)
         fprintf(stderr, "; did you mean '%s'?", best);
-    fprintf(stderr, "\n(run 'synergy --help' for the list)\n");
+    fprintf(stderr, " (run 'synergy --help' for the list)\n");
     return EXIT_BAD_INPUT;
 }

@@ -1,0 +1,567 @@
+/*
+ * `synergy sweep`: run a grid of policies x modes x loads x class splits x
+ * clusters in parallel worker processes, record every run in one results
+ * database and print the comparison table at the end.
+ *
+ * One forked child per point, at most `workers` at a time (default: one per
+ * core). Each child opens the database itself (WAL + busy timeout serialize
+ * the writers), inserts its run as 'running', simulates, and writes the
+ * results in one transaction; then it sends a one-line summary to the parent
+ * over a pipe. The parent only draws the progress and reaps children, so a
+ * child dying can neither corrupt the parent nor leave half a run: its row
+ * stays 'running' and store_open() marks it 'incomplete' once the child is
+ * gone. Children die with the parent (PR_SET_PDEATHSIG), so a SIGKILLed sweep
+ * leaves no orphan writing on. Ctrl-C (SIGINT) or SIGTERM stops launching,
+ * kills the runs in flight and keeps the finished ones.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "plot.h"
+#include "policies.h"
+#include "report.h"
+#include "results.h"
+#include "sim.h"
+#include "store.h"
+#include "sweep.h"
+
+struct point {
+    int cluster, split, load, policy, mode; /* indexes into the grid */
+};
+
+/* Per cluster: its config and model zoo, loaded once before forking. */
+struct cluster_env {
+    struct synergy_config conf;
+    model_zoo_t *zoo;
+};
+
+struct sweep {
+    struct sweep_grid g;
+    struct cluster_env env[SWEEP_MAX];
+    struct job_spec *specs; /* replay trace, if any */
+    size_t n_specs;
+    struct point *points;
+    size_t n_points;
+    int64_t batch;
+};
+
+/* What a child tells the parent about its run. */
+struct point_msg {
+    int ok;
+    int64_t run_id;
+    double avg_jct_s, wall_s;
+    char err[512];
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
+
+static void sweep_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: synergy sweep [EXPERIMENT.ini] [options]\n"
+            "\n"
+            "Run every combination of policies x modes x loads x splits x clusters in parallel,\n"
+            "record all runs in one results database, and print the comparison table.\n"
+            "Options override the experiment file's [sweep] keys of the same name.\n"
+            "\n"
+            "  --policy P[,P...]      policies (default FIFO)            [policies]\n"
+            "  --mode M[,M...]        fair | greedy | tune (default fair,tune)  [modes]\n"
+            "  --jobs-per-hour R[,R]  synthetic loads (default: the cluster file's)  [loads]\n"
+            "  --split I,L,S[;I,L,S]  class splits (default: the cluster file's)  [splits]\n"
+            "  --cluster F[,F...]     cluster INI files (default configs/default_cluster.ini)\n"
+            "  --trace FILE           replay FILE instead of the synthetic workload  [trace]\n"
+            "  --static, --stop-on-gap   as for simulate (replay only)  [static, stop_on_gap]\n"
+            "  --seed N               synthetic seed (default: the cluster file's, 42)  [seed]\n"
+            "  --measure LO:HI        measured job ids (default as simulate)  [measure]\n"
+            "  --max-jobs N           generate at most N synthetic jobs  [max_jobs]\n"
+            "  --placement KIND       first-fit | consolidate  [placement]\n"
+            "  --profiles SET         default | models-4 | models-5 | models-6  [profiles]\n"
+            "  --models FILE          model profiles (default configs/models.ini)  [models]\n"
+            "  -j, --workers N        parallel worker processes (default: one per core)\n"
+            "  --db FILE              results database (default results.db)  [db]\n"
+            "  --plot DIR             draw the sweep's plots (PNG and SVG) into DIR  [plot]\n"
+            "\n"
+            "Ctrl-C stops cleanly: finished runs stay in the database, the interrupted ones\n"
+            "are marked incomplete. Exit 130 then.\n");
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The child: simulate one point into the database. Never returns. */
+static void child_run(const struct sweep *sw, const struct point *p, int fd)
+{
+    struct point_msg msg = {0};
+    struct err err = {{0}};
+    const struct sweep_grid *g = &sw->g;
+    const struct cluster_env *env = &sw->env[p->cluster];
+    struct synth_params synth;
+    synth_params_defaults(&synth);
+    synth.jobs_per_hour = g->n_loads ? g->loads[p->load] : env->conf.jobs_per_hour;
+    memcpy(synth.split, g->n_splits ? g->splits[p->split] : env->conf.split, sizeof synth.split);
+    synth.seed = (uint64_t)(g->seed >= 0 ? g->seed : env->conf.seed);
+    synth.max_jobs = g->max_jobs;
+    const char *placement = g->placement[0] ? g->placement : env->conf.placement;
+    const char *profiles = g->profiles[0] ? g->profiles : env->conf.profiles;
+
+    struct sim_config cfg = {0};
+    cfg.sched.cluster = env->conf.cluster;
+    cfg.sched.policy = policy_find(g->policies[p->policy]);
+    cfg.sched.mode = sched_mode_find(g->modes[p->mode]);
+    cfg.sched.placement =
+        str_ieq(placement, "consolidate") ? PLACEMENT_CONSOLIDATE : PLACEMENT_FIRST_FIT;
+    cfg.sched.round_duration = env->conf.round_duration;
+    cfg.sched.starvation_s = 1000 * 3600.0;
+    cfg.zoo = env->zoo;
+    cfg.is_static = g->is_static;
+    cfg.stop_on_gap = g->stop_on_gap;
+    cfg.measure_lo = g->measure_lo;
+    cfg.measure_hi = g->measure_hi;
+    struct results_rounds rounds = {0};
+    cfg.obs.ctx = &rounds;
+    cfg.obs.on_sample = results_rounds_add;
+
+    struct store_run run = {.batch_id = sw->batch};
+    results_run_describe(&run, &cfg, g->trace[0] ? g->trace : NULL, &synth, g->clusters[p->cluster],
+                         g->models, profiles, placement);
+    store_t *st = store_open(g->db, &err);
+    if (!st || store_run_insert(st, &run, &err) < 0)
+        goto out;
+    msg.run_id = run.id;
+    struct sim_workload w = {sw->specs, sw->n_specs, NULL};
+    if (!g->trace[0] && !(w.synth = synth_create(env->zoo, &synth, &err)))
+        goto out;
+    struct sim_result res;
+    double t0 = mono_now();
+    int rc = sim_run(&cfg, &w, &res, &err);
+    double wall = mono_now() - t0;
+    synth_destroy(w.synth);
+    if (rc < 0) {
+        store_run_abandon(st, run.id, NULL);
+        goto out;
+    }
+    rc = results_run_complete(st, &run, &res, &rounds, wall, &err);
+    msg.avg_jct_s = res.avg_jct_s;
+    msg.wall_s = wall;
+    sim_result_free(&res);
+    msg.ok = rc == 0;
+out:
+    if (!msg.ok)
+        snprintf(msg.err, sizeof msg.err, "%s", err.msg);
+    store_close(st);
+    results_rounds_free(&rounds);
+    free(run.cluster_ini);
+    ssize_t wr = write(fd, &msg, sizeof msg); /* < PIPE_BUF: atomic, never blocks */
+    (void)wr;
+    _exit(msg.ok ? 0 : 1);
+}
+
+static void point_label(const struct sweep *sw, const struct point *p, char *buf, size_t n)
+{
+    const struct sweep_grid *g = &sw->g;
+    size_t at = (size_t)snprintf(buf, n, "%s/%s", g->policies[p->policy], g->modes[p->mode]);
+    if (g->n_loads > 1 && at < n)
+        at += (size_t)snprintf(buf + at, n - at, " %g/h", g->loads[p->load]);
+    if (g->n_splits > 1 && at < n)
+        at += (size_t)snprintf(buf + at, n - at, " %d/%d/%d", g->splits[p->split][0],
+                               g->splits[p->split][1], g->splits[p->split][2]);
+    if (g->n_clusters > 1 && at < n) {
+        const char *c = strrchr(g->clusters[p->cluster], '/');
+        snprintf(buf + at, n - at, " %s", c ? c + 1 : g->clusters[p->cluster]);
+    }
+}
+
+struct progress {
+    bool tty;
+    size_t done, failed, total;
+    double t0;
+    double best;
+    char best_label[96];
+};
+
+static void progress_show(struct progress *pr, const char *label, const struct point_msg *m)
+{
+    double el = mono_now() - pr->t0;
+    if (m->ok && !isnan(m->avg_jct_s) && (pr->best_label[0] == '\0' || m->avg_jct_s < pr->best)) {
+        pr->best = m->avg_jct_s;
+        snprintf(pr->best_label, sizeof pr->best_label, "%s", label);
+    }
+    if (!pr->tty) {
+        if (m->ok)
+            printf("[%zu/%zu] run %lld %s: avg JCT %.3f h (%.2f s)\n", pr->done, pr->total,
+                   (long long)m->run_id, label, m->avg_jct_s / 3600, m->wall_s);
+        else
+            printf("[%zu/%zu] %s: failed: %s\n", pr->done, pr->total, label, m->err);
+        fflush(stdout);
+        return;
+    }
+    if (!m->ok)
+        fprintf(stderr, "\r\033[K%s: failed: %s\n", label, m->err);
+    int width = 24, fill = (int)(width * pr->done / (pr->total ? pr->total : 1));
+    double eta = pr->done ? el / (double)pr->done * (double)(pr->total - pr->done) : 0;
+    fprintf(stderr, "\r\033[K[%.*s%*s] %zu/%zu runs  %.1fs  ETA %.1fs  best: %s %.2f h", fill,
+            "########################", width - fill, "", pr->done, pr->total, el, eta,
+            pr->best_label[0] ? pr->best_label : "-", pr->best_label[0] ? pr->best / 3600 : 0.0);
+    fflush(stderr);
+}
+
+/* Run every point; returns the number that failed, or -1 when stopped. */
+static long run_points(struct sweep *sw, int workers)
+{
+    struct slot {
+        pid_t pid;
+        int fd;
+        size_t point;
+    } *slots = xcalloc((size_t)workers, sizeof *slots);
+    struct progress pr = {.tty = isatty(STDERR_FILENO), .total = sw->n_points, .t0 = mono_now()};
+    size_t next = 0;
+    int running = 0;
+    bool killed = false;
+    pid_t parent = getpid();
+    fflush(stdout);
+    fflush(stderr);
+    while (next < sw->n_points || running > 0) {
+        while (!stop_signal && running < workers && next < sw->n_points) {
+            int fds[2];
+            if (pipe(fds) < 0) {
+                perror("synergy sweep: pipe");
+                stop_signal = SIGTERM;
+                break;
+            }
+            pid_t pid = fork();
+            if (pid < 0) {
+                perror("synergy sweep: fork");
+                close(fds[0]);
+                close(fds[1]);
+                stop_signal = SIGTERM;
+                break;
+            }
+            if (pid == 0) {
+                signal(SIGINT, SIG_DFL);
+                signal(SIGTERM, SIG_DFL);
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (getppid() != parent)
+                    _exit(1);
+                close(fds[0]);
+                child_run(sw, &sw->points[next], fds[1]);
+            }
+            close(fds[1]);
+            int s = 0;
+            while (slots[s].pid)
+                s++;
+            slots[s] = (struct slot){pid, fds[0], next++};
+            running++;
+        }
+        if (running == 0)
+            break;
+        if (stop_signal && !killed) { /* stopped while launching: end the runs in flight */
+            for (int s = 0; s < workers; s++)
+                if (slots[s].pid)
+                    kill(slots[s].pid, SIGTERM);
+            killed = true;
+        }
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0 && errno == EINTR)
+            continue; /* a stop signal, handled at the top */
+        if (pid < 0) {
+            perror("synergy sweep: waitpid");
+            stop_signal = SIGTERM;
+            break;
+        }
+        int s = 0;
+        while (s < workers && slots[s].pid != pid)
+            s++;
+        if (s == workers)
+            continue;
+        struct point_msg m = {0};
+        if (read(slots[s].fd, &m, sizeof m) != (ssize_t)sizeof m) {
+            m.ok = 0;
+            snprintf(m.err, sizeof m.err, "worker %s",
+                     WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited without a result");
+        }
+        close(slots[s].fd);
+        char label[96];
+        point_label(sw, &sw->points[slots[s].point], label, sizeof label);
+        slots[s].pid = 0;
+        running--;
+        if (stop_signal && !m.ok)
+            continue; /* killed by us: reported as interrupted below */
+        pr.done++;
+        pr.failed += !m.ok;
+        progress_show(&pr, label, &m);
+    }
+    if (pr.tty)
+        fputc('\n', stderr);
+    free(slots);
+    if (stop_signal) {
+        fprintf(stderr, "synergy sweep: interrupted: %zu of %zu runs finished and kept\n",
+                pr.done - pr.failed, sw->n_points);
+        return -1;
+    }
+    return (long)pr.failed;
+}
+
+static int build_points(struct sweep *sw)
+{
+    const struct sweep_grid *g = &sw->g;
+    int nl = g->n_loads ? g->n_loads : 1, ns = g->n_splits ? g->n_splits : 1;
+    sw->n_points = (size_t)g->n_clusters * ns * nl * g->n_policies * g->n_modes;
+    sw->points = xcalloc(sw->n_points, sizeof *sw->points);
+    size_t k = 0;
+    /* Heaviest loads first: the longest runs start early and the workers
+     * finish together (longest-processing-time-first). */
+    int load_order[SWEEP_MAX];
+    for (int l = 0; l < nl; l++)
+        load_order[l] = l;
+    for (int a = 1; a < g->n_loads; a++)
+        for (int b = a; b > 0 && g->loads[load_order[b]] > g->loads[load_order[b - 1]]; b--) {
+            int t = load_order[b];
+            load_order[b] = load_order[b - 1];
+            load_order[b - 1] = t;
+        }
+    for (int c = 0; c < g->n_clusters; c++)
+        for (int s = 0; s < ns; s++)
+            for (int li = 0; li < nl; li++)
+                for (int p = 0; p < g->n_policies; p++)
+                    for (int m = 0; m < g->n_modes; m++)
+                        sw->points[k++] = (struct point){c, s, load_order[li], p, m};
+    return 0;
+}
+
+static int index_of(const char (*names)[16], int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return i;
+    return n;
+}
+
+/* The table's order: cluster, split, load, then policy and mode as given. */
+static const struct sweep_grid *sort_grid;
+static int run_cmp(const void *a, const void *b)
+{
+    const struct store_run *x = a, *y = b;
+    const struct sweep_grid *g = sort_grid;
+    int c = strcmp(x->cluster, y->cluster);
+    if (c)
+        return c;
+    c = memcmp(x->split, y->split, sizeof x->split);
+    if (c)
+        return c;
+    if (x->jobs_per_hour != y->jobs_per_hour)
+        return x->jobs_per_hour < y->jobs_per_hour ? -1 : 1;
+    c = index_of(g->policies, g->n_policies, x->policy) -
+        index_of(g->policies, g->n_policies, y->policy);
+    if (c)
+        return c;
+    return index_of(g->modes, g->n_modes, x->mode) - index_of(g->modes, g->n_modes, y->mode);
+}
+
+/* Load clusters, zoos and the trace; check everything a worker would trip on. */
+static int sweep_prepare(struct sweep *sw, struct err *err)
+{
+    struct sweep_grid *g = &sw->g;
+    if (!g->trace[0] && (g->is_static || g->stop_on_gap))
+        return errprintf(err, "static and stop_on_gap need a replay trace (--trace)");
+    if (g->trace[0] && (g->n_loads || g->n_splits || g->max_jobs))
+        return errprintf(err, "loads, splits and max_jobs apply to the synthetic workload, "
+                              "not to --trace %s", g->trace);
+    if (g->placement[0] && !str_ieq(g->placement, "first-fit") &&
+        !str_ieq(g->placement, "consolidate"))
+        return errprintf(err, "placement '%s': expected first-fit or consolidate", g->placement);
+    if (g->trace[0] && trace_read_replay(g->trace, &sw->specs, &sw->n_specs, err) < 0)
+        return -1;
+    for (int c = 0; c < g->n_clusters; c++) {
+        struct cluster_env *e = &sw->env[c];
+        synergy_config_defaults(&e->conf);
+        if (synergy_config_load(g->clusters[c], &e->conf, err) < 0)
+            return -1;
+        e->zoo = model_zoo_load(g->models, g->profiles[0] ? g->profiles : e->conf.profiles, err);
+        if (!e->zoo)
+            return -1;
+        int gpus = e->conf.cluster.gpus_per_server * e->conf.cluster.servers_per_rack *
+                   e->conf.cluster.racks;
+        for (size_t i = 0; i < sw->n_specs; i++)
+            if (sw->specs[i].gpus > gpus)
+                return errprintf(err, "%s: job %d needs %d GPUs but %s has %d", g->trace,
+                                 sw->specs[i].id, sw->specs[i].gpus, g->clusters[c], gpus);
+    }
+    return 0;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"policy", required_argument, 0, 'p'},  {"mode", required_argument, 0, 'm'},
+        {"jobs-per-hour", required_argument, 0, 'r'}, {"split", required_argument, 0, 'x'},
+        {"cluster", required_argument, 0, 'c'}, {"trace", required_argument, 0, 't'},
+        {"seed", required_argument, 0, 'e'},    {"measure", required_argument, 0, 'w'},
+        {"max-jobs", required_argument, 0, 'n'}, {"placement", required_argument, 0, 'L'},
+        {"profiles", required_argument, 0, 'P'}, {"models", required_argument, 0, 'M'},
+        {"workers", required_argument, 0, 'j'}, {"db", required_argument, 0, 'd'},
+        {"plot", required_argument, 0, 'X'},    {"static", no_argument, 0, 's'},
+        {"stop-on-gap", no_argument, 0, 'G'},   {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    static const struct {
+        int opt;
+        const char *key;
+    } keys[] = {{'p', "policies"}, {'m', "modes"},    {'r', "loads"},     {'x', "splits"},
+                {'c', "clusters"}, {'t', "trace"},    {'e', "seed"},      {'w', "measure"},
+                {'n', "max_jobs"}, {'L', "placement"}, {'P', "profiles"}, {'M', "models"},
+                {'j', "workers"},  {'d', "db"},       {'X', "plot"},
+                {'s', "static"},   {'G', "stop_on_gap"}};
+    char default_cluster[4096], default_models[4096];
+    struct sweep *sw = xcalloc(1, sizeof *sw);
+    sweep_grid_defaults(&sw->g, cli_data_path(default_cluster, sizeof default_cluster,
+                                              "configs/default_cluster.ini"),
+                        cli_data_path(default_models, sizeof default_models, "configs/models.ini"));
+    struct err err = {{0}};
+    int rc = EXIT_BAD_INPUT;
+    store_t *st = NULL;
+    struct store_run *runs = NULL;
+    size_t n = 0;
+    /* the experiment file first, so that flags override it */
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-') {
+            if (i + 1 < argc && argv[i][1] == '-' && !strchr(argv[i], '=') &&
+                strcmp(argv[i], "--help") != 0 && strcmp(argv[i], "--static") != 0 &&
+                strcmp(argv[i], "--stop-on-gap") != 0)
+                i++; /* skip the option's value */
+            else if (strcmp(argv[i], "-j") == 0)
+                i++;
+            continue;
+        }
+        if (sweep_grid_load(&sw->g, argv[i], &err) < 0) {
+            fprintf(stderr, "synergy sweep: %s\n", err.msg);
+            goto out;
+        }
+    }
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "j:h", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            sweep_usage(stdout);
+            rc = 0;
+            goto out;
+        }
+        size_t k = 0;
+        while (k < sizeof keys / sizeof keys[0] && keys[k].opt != c)
+            k++;
+        if (k == sizeof keys / sizeof keys[0]) {
+            sweep_usage(stderr);
+            goto out;
+        }
+        if (sweep_grid_set(&sw->g, keys[k].key, optarg ? optarg : "yes", &err) < 0) {
+            /* the message names the file key; name the flag instead */
+            const char *name = keys[k].key, *rest = strstr(err.msg, ": ");
+            for (size_t q = 0; longopts[q].name; q++)
+                if (longopts[q].val == c)
+                    name = longopts[q].name;
+            fprintf(stderr, "synergy sweep: --%s%s\n", name, rest ? rest : err.msg);
+            goto out;
+        }
+    }
+    if (optind < argc - 1) {
+        fprintf(stderr, "synergy sweep: give at most one experiment file\n");
+        goto out;
+    }
+    if (sweep_prepare(sw, &err) < 0) {
+        fprintf(stderr, "synergy sweep: %s\n", err.msg);
+        goto out;
+    }
+    build_points(sw);
+    int workers = sw->g.workers;
+    if (workers <= 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        workers = cores > 0 ? (int)cores : 1;
+    }
+    if ((size_t)workers > sw->n_points)
+        workers = (int)sw->n_points;
+
+    rc = 1;
+    char cmdline[4096];
+    cli_command_line(cmdline, sizeof cmdline, argc, argv, "sweep");
+    st = store_open(sw->g.db, &err);
+    if (!st || (sw->batch = store_batch_insert(st, "sweep", cmdline, &err)) < 0) {
+        fprintf(stderr, "synergy sweep: %s\n", err.msg);
+        goto out;
+    }
+    store_close(st); /* never carry a SQLite connection across fork() */
+    st = NULL;
+    printf("sweep: %zu runs on %d worker%s into %s (batch %lld)\n", sw->n_points, workers,
+           workers == 1 ? "" : "s", sw->g.db, (long long)sw->batch);
+
+    struct sigaction sa = {.sa_handler = on_stop}, old_int, old_term;
+    sigemptyset(&sa.sa_mask); /* no SA_RESTART: waitpid must see EINTR */
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    double t0 = mono_now();
+    long failed = run_points(sw, workers);
+    double wall = mono_now() - t0;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+
+    st = store_open(sw->g.db, &err); /* also marks the interrupted runs incomplete */
+    if (!st) {
+        fprintf(stderr, "synergy sweep: %s\n", err.msg);
+        goto out;
+    }
+    struct store_filter f = {.batch_id = sw->batch};
+    if (store_runs_select(st, &f, &runs, &n, &err) < 0) {
+        fprintf(stderr, "synergy sweep: %s\n", err.msg);
+        goto out;
+    }
+    sort_grid = &sw->g;
+    qsort(runs, n, sizeof *runs, run_cmp);
+    if (n > 0) {
+        printf("\n");
+        struct report_opts ro = {.format = REPORT_TEXT};
+        if (report_print(stdout, st, runs, n, &ro, &err) < 0)
+            fprintf(stderr, "synergy sweep: %s\n", err.msg);
+    }
+    printf("\n%zu runs in %.2f s wall; 'synergy report --db %s --batch %lld' shows them again.\n",
+           n, wall, sw->g.db, (long long)sw->batch);
+    if (sw->g.plot[0] && n > 0) {
+        /* plot in table order: the first run picks the allocation plots */
+        struct store_filter pf = {.ids = xcalloc(n, sizeof(int64_t)), .n_ids = n};
+        for (size_t i = 0; i < n; i++)
+            ((int64_t *)pf.ids)[i] = runs[i].id;
+        int prc = plot_write(st, &pf, sw->g.plot, &err);
+        free((void *)pf.ids);
+        if (prc < 0) {
+            fprintf(stderr, "synergy sweep: %s\n", err.msg);
+            goto out;
+        }
+        printf("plots in %s/\n", sw->g.plot);
+    }
+    rc = failed < 0 ? 128 + (stop_signal ? (int)stop_signal : SIGINT) : failed > 0 ? 1 : 0;
+out:
+    store_runs_free(runs, n);
+    store_close(st);
+    for (int k = 0; k < SWEEP_MAX; k++)
+        model_zoo_destroy(sw->env[k].zoo);
+    free(sw->specs);
+    free(sw->points);
+    free(sw);
+    return rc;
+}

@@ -1,0 +1,419 @@
+/*
+ * plot: write the data of recorded runs as gnuplot data files, one gnuplot
+ * script that renders every figure twice (pngcairo, svg), and run gnuplot on
+ * it (see plot.h). Which figures appear depends on what varies among the
+ * runs; a figure with too many curves to read is left out rather than drawn.
+ */
+#include "plot.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "report.h"
+
+#define H 3600.0
+#define MAX_CDF_CURVES 10 /* one JCT CDF plot of every run up to this many runs */
+#define MAX_ALLOC_PLOTS 4 /* allocation plots drawn for a large selection */
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* DIR/data/run<ID>_jct.dat: JCT (h) and cumulative fraction. */
+static int write_cdf(store_t *st, const struct store_run *r, const char *dir, struct err *err)
+{
+    struct store_job *jobs;
+    size_t n;
+    if (store_jobs_load(st, r->id, &jobs, &n, err) < 0)
+        return -1;
+    double *v = xcalloc(n + 1, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = jobs[i].jct / H;
+    free(jobs);
+    qsort(v, n, sizeof *v, dbl_cmp);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data/run%lld_jct.dat", dir, (long long)r->id);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        free(v);
+        return errprintf(err, "%s: %s", path, strerror(errno));
+    }
+    fprintf(f, "# run %lld: JCT (hours), fraction of jobs finished within it\n", (long long)r->id);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%.6f %.6f\n", v[i], (double)(i + 1) / (double)n);
+    free(v);
+    if (fclose(f) != 0)
+        return errprintf(err, "%s: write failed", path);
+    return 0;
+}
+
+/* DIR/data/run<ID>_rounds.dat: time (h), then alloc, util, demand (%) for
+ * GPU, CPU, memory. Returns the largest demand (%) in *max_demand. */
+static int write_rounds(store_t *st, const struct store_run *r, const char *dir,
+                        double *max_demand, struct err *err)
+{
+    struct store_round *rounds;
+    size_t n;
+    if (store_rounds_load(st, r->id, &rounds, &n, err) < 0)
+        return -1;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data/run%lld_rounds.dat", dir, (long long)r->id);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        free(rounds);
+        return errprintf(err, "%s: %s", path, strerror(errno));
+    }
+    fprintf(f, "# t_h gpu_alloc cpu_alloc mem_alloc gpu_util cpu_util mem_util gpu_demand "
+               "cpu_demand mem_demand (%% of cluster)\n");
+    *max_demand = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct store_round *q = &rounds[i];
+        fprintf(f, "%.4f", q->t / H);
+        for (int k = 0; k < 3; k++)
+            fprintf(f, " %.3f", q->alloc[k] * 100);
+        for (int k = 0; k < 3; k++)
+            fprintf(f, " %.3f", q->util[k] * 100);
+        for (int k = 0; k < 3; k++) {
+            fprintf(f, " %.3f", q->demand[k] * 100);
+            if (q->demand[k] * 100 > *max_demand)
+                *max_demand = q->demand[k] * 100;
+        }
+        fputc('\n', f);
+    }
+    free(rounds);
+    if (fclose(f) != 0)
+        return errprintf(err, "%s: write failed", path);
+    return 0;
+}
+
+/* Emit body twice into the script: as name.png and as name.svg. */
+static void emit(FILE *gp, const char *name, const char *body, int height)
+{
+    fprintf(gp, "set terminal pngcairo size 1000,%d font 'DejaVu Sans,11' noenhanced\n"
+                "set output '%s.png'\n%s\nunset output\n",
+            height, name, body);
+    fprintf(gp, "set terminal svg size 1000,%d dynamic font 'DejaVu Sans,11' noenhanced\n"
+                "set output '%s.svg'\n%s\nunset output\nreset\n",
+            height, name, body);
+}
+
+/* A growing string for plot bodies. */
+struct sbuf {
+    char *s;
+    size_t n, cap;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int need = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    xgrow((void **)&b->s, &b->cap, b->n + (size_t)need + 1, 1);
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->n, (size_t)need + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)need;
+}
+
+static const char *const policy_colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
+                                            "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
+
+/* Line style for a run: color by policy, dash by mode (tune solid, fair
+ * dashed, greedy dotted), so policy x mode curves stay apart. */
+static void style_of(const struct store_run *runs, size_t n, size_t i, char *buf, size_t len)
+{
+    /* the policy's rank among the distinct policies, in order of appearance */
+    size_t pi = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (strcmp(runs[k].policy, runs[i].policy) == 0)
+            break;
+        bool seen = false;
+        for (size_t q = 0; q < k; q++)
+            seen |= strcmp(runs[q].policy, runs[k].policy) == 0;
+        pi += !seen;
+    }
+    int dt = strcmp(runs[i].mode, "fair") == 0 ? 2 : strcmp(runs[i].mode, "greedy") == 0 ? 3 : 1;
+    snprintf(buf, len, "lw 2 lc rgb '%s' dt %d", policy_colors[pi % 8], dt);
+}
+
+static void cdf_plot(struct sbuf *b, const struct store_run *runs, size_t n, const size_t *idx,
+                     size_t m, const char *title, bool short_labels)
+{
+    sb_printf(b, "set title '%s'\nset xlabel 'job completion time (hours, log scale)'\n"
+                 "set ylabel 'fraction of jobs finished'\nset logscale x\nset yrange [0:1]\n"
+                 "set grid\nset key right bottom\nplot ",
+              title);
+    for (size_t k = 0; k < m; k++) {
+        char label[128], style[96];
+        if (short_labels)
+            snprintf(label, sizeof label, "%s/%s", runs[idx[k]].policy, runs[idx[k]].mode);
+        else
+            report_run_label(runs, n, idx[k], label, sizeof label);
+        style_of(runs, n, idx[k], style, sizeof style);
+        if (!short_labels) /* one color per run: runs may share policy and mode */
+            snprintf(style, sizeof style, "lw 2 lc rgb '%s'", policy_colors[k % 8]);
+        sb_printf(b, "%s'data/run%lld_jct.dat' using 1:2 with steps %s title '%s'",
+                  k ? ", \\\n     " : "", (long long)runs[idx[k]].id, style, label);
+    }
+    sb_printf(b, "\n");
+}
+
+static void alloc_plot(struct sbuf *b, const struct store_run *runs, size_t n, size_t i,
+                       double max_demand)
+{
+    char label[128];
+    report_run_label(runs, n, i, label, sizeof label);
+    static const char *res[3] = {"GPU", "CPU", "memory"};
+    double top = max_demand * 1.05 > 105 ? max_demand * 1.05 : 105;
+    bool clipped = top > 300;
+    if (clipped)
+        top = 300;
+    sb_printf(b, "set multiplot layout 3,1 title 'run %lld, %s: allocation vs demand per round "
+                 "(cluster: %d GPUs, %d CPUs, %d GB memory)'\n"
+                 "set grid\nset key outside right top\nset yrange [0:%g]\n"
+                 "set lmargin 10\nset rmargin 22\n",
+              (long long)runs[i].id, label, runs[i].gpus, runs[i].servers * runs[i].cpus_per_server,
+              runs[i].servers * runs[i].mem_per_server, top);
+    for (int k = 0; k < 3; k++) {
+        sb_printf(b,
+                  "set title '%s'\nset ylabel '%% of cluster%s'\n%s"
+                  "plot 'data/run%lld_rounds.dat' using 1:%d with lines lw 4 lc rgb '#9ecae1' "
+                  "title 'allocated', \\\n"
+                  "     '' using 1:%d with lines lw 1 lc rgb '#2ca02c' title 'utilized', \\\n"
+                  "     '' using 1:%d with lines lw 1.5 dt 2 lc rgb '#d62728' title 'demand'\n",
+                  res[k], clipped ? " (cut at 300)" : "", k == 2 ? "set xlabel 'simulated time (hours)'\n" : "",
+                  (long long)runs[i].id, 2 + k, 5 + k, 8 + k);
+    }
+    sb_printf(b, "unset multiplot\n");
+}
+
+/* Runs that differ from runs[i] only in policy and mode (and load if
+ * ignore_load): same cluster, split, workload, seed. */
+static bool same_group(const struct store_run *a, const struct store_run *b, bool ignore_load)
+{
+    return strcmp(a->cluster, b->cluster) == 0 && memcmp(a->split, b->split, sizeof a->split) == 0 &&
+           strcmp(a->workload, b->workload) == 0 && a->seed == b->seed &&
+           (ignore_load || a->jobs_per_hour == b->jobs_per_hour);
+}
+
+static void group_suffix(const struct store_run *runs, size_t n, size_t i, bool with_load,
+                         char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    if (with_load)
+        at += (size_t)snprintf(buf, len, "_load%g", runs[i].jobs_per_hour);
+    for (size_t k = 0; k < n; k++)
+        if (!same_group(&runs[k], &runs[i], true)) {
+            snprintf(buf + at, len - at, "_run%lld", (long long)runs[i].id);
+            break;
+        }
+}
+
+/* avg JCT vs load, one line per policy x mode, for the group of runs[first]. */
+static void load_plot(struct sbuf *b, const struct store_run *runs, size_t n, size_t first,
+                      const char *dir, struct err *err, int *rc)
+{
+    sb_printf(b, "set title 'average JCT vs load (%d GPUs, split %d/%d/%d, seed %lu)'\n"
+                 "set xlabel 'load (jobs per hour)'\nset ylabel 'average JCT (hours, log scale)'\n"
+                 "set logscale y\nset grid\nset key outside right top\nplot ",
+              runs[first].gpus, runs[first].split[0], runs[first].split[1], runs[first].split[2],
+              (unsigned long)runs[first].seed);
+    size_t curves = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!same_group(&runs[i], &runs[first], true))
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < i; k++)
+            seen |= same_group(&runs[k], &runs[first], true) &&
+                    strcmp(runs[k].policy, runs[i].policy) == 0 &&
+                    strcmp(runs[k].mode, runs[i].mode) == 0;
+        if (seen)
+            continue;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/data/load_%lld_%s_%s.dat", dir, (long long)runs[first].id,
+                 runs[i].policy, runs[i].mode);
+        FILE *f = fopen(path, "w");
+        if (!f) {
+            *rc = errprintf(err, "%s: %s", path, strerror(errno));
+            return;
+        }
+        fprintf(f, "# jobs_per_hour avg_jct_h (%s/%s)\n", runs[i].policy, runs[i].mode);
+        /* loads in increasing order */
+        double last = -1;
+        for (;;) {
+            size_t best = n;
+            for (size_t k = 0; k < n; k++)
+                if (same_group(&runs[k], &runs[first], true) &&
+                    strcmp(runs[k].policy, runs[i].policy) == 0 &&
+                    strcmp(runs[k].mode, runs[i].mode) == 0 && runs[k].jobs_per_hour > last &&
+                    (best == n || runs[k].jobs_per_hour < runs[best].jobs_per_hour))
+                    best = k;
+            if (best == n)
+                break;
+            last = runs[best].jobs_per_hour;
+            fprintf(f, "%g %.6f\n", last, runs[best].avg_jct_s / H);
+        }
+        fclose(f);
+        char style[96];
+        style_of(runs, n, i, style, sizeof style);
+        sb_printf(b, "%s'data/load_%lld_%s_%s.dat' using 1:2 with linespoints pt 7 %s title '%s/%s'",
+                  curves++ ? ", \\\n     " : "", (long long)runs[first].id, runs[i].policy,
+                  runs[i].mode, style, runs[i].policy, runs[i].mode);
+    }
+    sb_printf(b, "\n");
+}
+
+static bool dir_ok(const char *dir, struct err *err)
+{
+    if (strchr(dir, '\'') || strchr(dir, '\n')) {
+        errprintf(err, "--plot: '%s': directory names with quotes are not supported", dir);
+        return false;
+    }
+    return true;
+}
+
+int plot_write(store_t *st, const struct store_filter *f, const char *dir, struct err *err)
+{
+    if (!dir_ok(dir, err))
+        return -1;
+    char data_dir[4200];
+    snprintf(data_dir, sizeof data_dir, "%s/data", dir);
+    if (report_mkdirs(data_dir, err) < 0)
+        return -1;
+    struct store_run *runs;
+    size_t n;
+    if (store_runs_select(st, f, &runs, &n, err) < 0)
+        return -1;
+    if (n == 0) {
+        store_runs_free(runs, n);
+        return errprintf(err, "nothing to plot: no complete runs selected");
+    }
+    int rc = -1;
+    char script[4200];
+    snprintf(script, sizeof script, "%s/plots.gp", dir);
+    FILE *gp = fopen(script, "w");
+    if (!gp) {
+        errprintf(err, "%s: %s", script, strerror(errno));
+        goto out;
+    }
+    fprintf(gp, "# Written by synergy; run `gnuplot plots.gp` in this directory to redraw.\n");
+    struct sbuf b = {0};
+    size_t *idx = xcalloc(n, sizeof *idx);
+    for (size_t i = 0; i < n; i++)
+        if (write_cdf(st, &runs[i], dir, err) < 0)
+            goto close;
+
+    /* 1. JCT CDF of every run, when they fit on one plot */
+    if (n <= MAX_CDF_CURVES) {
+        for (size_t i = 0; i < n; i++)
+            idx[i] = i;
+        char title[128] = "JCT CDF per run";
+        bool one_load = true;
+        for (size_t i = 0; i < n; i++)
+            one_load &= runs[i].jobs_per_hour == runs[0].jobs_per_hour && runs[i].gpus == runs[0].gpus;
+        if (one_load && runs[0].jobs_per_hour > 0)
+            snprintf(title, sizeof title, "JCT CDF per run (%g jobs/h, %d GPUs)",
+                     runs[0].jobs_per_hour, runs[0].gpus);
+        cdf_plot(&b, runs, n, idx, n, title, false);
+        emit(gp, "jct_cdf", b.s, 600);
+        b.n = 0;
+    }
+    /* 2. allocation vs demand: every run of a small selection; otherwise the
+     *    first policy at the highest load of the first group, in each mode */
+    size_t first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (same_group(&runs[i], &runs[0], true) && runs[i].jobs_per_hour > runs[first].jobs_per_hour)
+            first = i;
+    size_t plotted = 0;
+    for (size_t i = 0; i < n && plotted < MAX_ALLOC_PLOTS; i++) {
+        if (n > MAX_ALLOC_PLOTS && !(same_group(&runs[i], &runs[first], false) &&
+                                     strcmp(runs[i].policy, runs[first].policy) == 0))
+            continue;
+        double max_demand = 0;
+        if (write_rounds(st, &runs[i], dir, &max_demand, err) < 0)
+            goto close;
+        alloc_plot(&b, runs, n, i, max_demand);
+        char name[64];
+        snprintf(name, sizeof name, "alloc_run%lld", (long long)runs[i].id);
+        emit(gp, name, b.s, 900);
+        b.n = 0;
+        plotted++;
+    }
+    /* 3. avg JCT vs load, per group with at least two loads */
+    for (size_t i = 0; i < n; i++) {
+        bool seen = false, two_loads = false;
+        for (size_t k = 0; k < i; k++)
+            seen |= same_group(&runs[k], &runs[i], true);
+        for (size_t k = 0; k < n; k++)
+            two_loads |= same_group(&runs[k], &runs[i], true) &&
+                         runs[k].jobs_per_hour != runs[i].jobs_per_hour;
+        if (seen || !two_loads)
+            continue;
+        rc = 0;
+        load_plot(&b, runs, n, i, dir, err, &rc);
+        if (rc < 0)
+            goto close;
+        rc = -1;
+        char name[96], suffix[64];
+        group_suffix(runs, n, i, false, suffix, sizeof suffix);
+        snprintf(name, sizeof name, "jct_vs_load%s", suffix);
+        emit(gp, name, b.s, 600);
+        b.n = 0;
+    }
+    /* 4. JCT CDF by mode, per group and load with at least two modes */
+    for (size_t i = 0; i < n; i++) {
+        bool seen = false, two_modes = false;
+        for (size_t k = 0; k < i; k++)
+            seen |= same_group(&runs[k], &runs[i], false);
+        size_t m = 0;
+        for (size_t k = 0; k < n; k++)
+            if (same_group(&runs[k], &runs[i], false)) {
+                idx[m++] = k;
+                two_modes |= strcmp(runs[k].mode, runs[i].mode) != 0;
+            }
+        if (seen || !two_modes || m > 12)
+            continue;
+        char title[128], name[96], suffix[64];
+        snprintf(title, sizeof title, "JCT CDF by mode (%g jobs/h, %d GPUs)",
+                 runs[i].jobs_per_hour, runs[i].gpus);
+        if (runs[i].jobs_per_hour <= 0)
+            snprintf(title, sizeof title, "JCT CDF by mode (%d GPUs)", runs[i].gpus);
+        cdf_plot(&b, runs, n, idx, m, title, true);
+        group_suffix(runs, n, i, runs[i].jobs_per_hour > 0, suffix, sizeof suffix);
+        snprintf(name, sizeof name, "jct_cdf_by_mode%s", suffix);
+        emit(gp, name, b.s, 600);
+        b.n = 0;
+    }
+    rc = 0;
+close:
+    free(b.s);
+    free(idx);
+    if (fclose(gp) != 0 && rc == 0)
+        rc = errprintf(err, "%s: write failed", script);
+    if (rc == 0) {
+        char cmd[8600];
+        snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot plots.gp 2>&1", dir);
+        FILE *p = popen(cmd, "r");
+        char line[512], first_line[512] = ""; /* gnuplot's last words: the error */
+        while (p && fgets(line, sizeof line, p))
+            if (line[strspn(line, " \t\n^")])
+                snprintf(first_line, sizeof first_line, "%s", line);
+        int status = p ? pclose(p) : -1;
+        if (status != 0) {
+            first_line[strcspn(first_line, "\n")] = '\0';
+            rc = errprintf(err, "gnuplot failed on %s%s%s (is gnuplot-nox installed?)", script,
+                           first_line[0] ? ": " : "", first_line);
+        }
+    }
+out:
+    store_runs_free(runs, n);
+    return rc;
+}

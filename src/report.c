@@ -1,0 +1,514 @@
+/*
+ * report: JCT tables, breakdowns and baseline comparisons over recorded runs,
+ * as text, CSV or JSON, and the TSV telemetry export (see report.h). The
+ * JCT table is recomputed from each run's job rows with the simulator's own
+ * quantile rule, so it agrees with the run's summary; the JSON object of a
+ * run also repeats the summary exactly as `simulate --json` prints it.
+ */
+#include "report.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "sim.h"
+
+#define H 3600.0
+
+struct jct_stats {
+    size_t num;
+    double med, mean, p99, p995, p999; /* hours */
+};
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Stats of the JCTs (seconds) in v[0..n); sorts v. */
+static struct jct_stats stats_of(double *v, size_t n)
+{
+    struct jct_stats s = {.num = n};
+    if (n == 0) {
+        s.med = s.mean = s.p99 = s.p995 = s.p999 = NAN;
+        return s;
+    }
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += v[i];
+    qsort(v, n, sizeof *v, dbl_cmp);
+    s.mean = sum / (double)n / H;
+    s.med = sim_quantile(v, n, 0.5) / H;
+    s.p99 = sim_quantile(v, n, 0.99) / H;
+    s.p995 = sim_quantile(v, n, 0.995) / H;
+    s.p999 = sim_quantile(v, n, 0.999) / H;
+    return s;
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+void report_run_label(const struct store_run *runs, size_t n, size_t i, char *buf, size_t len)
+{
+    const struct store_run *r = &runs[i];
+    bool load = false, split = false, cluster = false, workload = false, seed = false;
+    for (size_t k = 0; k < n; k++) {
+        load |= runs[k].jobs_per_hour != r->jobs_per_hour;
+        split |= memcmp(runs[k].split, r->split, sizeof r->split) != 0;
+        cluster |= strcmp(runs[k].cluster, r->cluster) != 0;
+        workload |= strcmp(runs[k].workload, r->workload) != 0;
+        seed |= runs[k].seed != r->seed;
+    }
+    size_t at = (size_t)snprintf(buf, len, "%s/%s", r->policy, r->mode);
+    if (load && at < len)
+        at += (size_t)snprintf(buf + at, len - at, " %g/h", r->jobs_per_hour);
+    if (split && at < len)
+        at += (size_t)snprintf(buf + at, len - at, " %d/%d/%d", r->split[0], r->split[1],
+                               r->split[2]);
+    if (cluster && at < len) {
+        char c[256];
+        snprintf(c, sizeof c, "%s", base_name(r->cluster));
+        char *dot = strrchr(c, '.');
+        if (dot)
+            *dot = '\0';
+        at += (size_t)snprintf(buf + at, len - at, " %s", c);
+    }
+    if (workload && at < len)
+        at += (size_t)snprintf(buf + at, len - at, " %s", base_name(r->workload));
+    if (seed && at < len)
+        snprintf(buf + at, len - at, " seed %lu", (unsigned long)r->seed);
+}
+
+/* Same experiment (workload, load, cluster, ...) apart from policy and mode. */
+static bool same_setting(const struct store_run *a, const struct store_run *b)
+{
+    return strcmp(a->workload, b->workload) == 0 && a->jobs_per_hour == b->jobs_per_hour &&
+           memcmp(a->split, b->split, sizeof a->split) == 0 && a->seed == b->seed &&
+           strcmp(a->cluster, b->cluster) == 0 && a->measure_lo == b->measure_lo &&
+           a->measure_hi == b->measure_hi && a->round_duration == b->round_duration &&
+           strcmp(a->placement, b->placement) == 0 && strcmp(a->profiles, b->profiles) == 0;
+}
+
+long report_baseline_of(const struct store_run *runs, size_t n, size_t i, int64_t baseline)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (baseline > 0) {
+            if (runs[k].id == baseline)
+                return runs[i].id == baseline ? -1 : (long)k;
+        } else if (k != i && strcmp(runs[i].mode, "fair") != 0 &&
+                   strcmp(runs[k].mode, "fair") == 0 &&
+                   strcmp(runs[k].policy, runs[i].policy) == 0 && same_setting(&runs[k], &runs[i])) {
+            return (long)k;
+        }
+    }
+    return -1;
+}
+
+/* "2.10x better" / "1.30x worse" for baseline value b against value v. */
+static void ratio_words(double b, double v, char *buf, size_t len)
+{
+    if (!(b > 0) || !(v > 0))
+        snprintf(buf, len, "n/a");
+    else if (fabs(b / v - 1) < 0.005)
+        snprintf(buf, len, "the same");
+    else if (b >= v)
+        snprintf(buf, len, "%.2fx better", b / v);
+    else
+        snprintf(buf, len, "%.2fx worse", v / b);
+}
+
+static const char *baseline_name(const struct store_run *b, bool by_mode)
+{
+    return by_mode ? "GPU-proportional" : "baseline";
+}
+
+/* Group jobs of one run by model (by == 0) or GPU count (by == 1). */
+struct group {
+    char key[32];
+    double *jct;
+    size_t n, cap;
+};
+
+static int group_cmp(const void *a, const void *b)
+{
+    const struct group *x = a, *y = b;
+    long gx = strtol(x->key, NULL, 10), gy = strtol(y->key, NULL, 10);
+    if (gx != gy)
+        return (gx > gy) - (gx < gy);
+    return strcmp(x->key, y->key);
+}
+
+static size_t group_jobs(const struct store_job *jobs, size_t n, int by, struct group **out)
+{
+    struct group *g = NULL;
+    size_t ng = 0, cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        char key[32];
+        if (by == 0)
+            snprintf(key, sizeof key, "%s", jobs[i].model);
+        else
+            snprintf(key, sizeof key, "%d", jobs[i].gpus);
+        size_t k = 0;
+        while (k < ng && strcmp(g[k].key, key) != 0)
+            k++;
+        if (k == ng) {
+            xgrow((void **)&g, &cap, ng + 1, sizeof *g);
+            memset(&g[ng], 0, sizeof *g);
+            snprintf(g[ng].key, sizeof g[ng].key, "%s", key);
+            ng++;
+        }
+        xgrow((void **)&g[k].jct, &g[k].cap, g[k].n + 1, sizeof *g[k].jct);
+        g[k].jct[g[k].n++] = jobs[i].jct;
+    }
+    qsort(g, ng, sizeof *g, group_cmp);
+    *out = g;
+    return ng;
+}
+
+static void groups_free(struct group *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(g[i].jct);
+    free(g);
+}
+
+/* Everything the report shows about one run. */
+struct run_view {
+    char label[128];
+    struct jct_stats all;
+    struct group *by[2];
+    size_t n_by[2];
+    long base; /* index of the baseline, or -1 */
+};
+
+static void json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', out);
+        if ((unsigned char)*s >= 0x20)
+            fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static void json_num(FILE *out, const char *key, double v, const char *fmt)
+{
+    fprintf(out, "\"%s\":", key);
+    if (isnan(v))
+        fputs("null", out);
+    else
+        fprintf(out, fmt, v);
+}
+
+static void print_json(FILE *out, const struct store_run *runs, size_t i,
+                       const struct run_view *v, const struct report_opts *o)
+{
+    const struct store_run *r = &runs[i];
+    /* the summary, key for key and digit for digit as `simulate --json` */
+    fprintf(out, "{\"run_id\":%lld,\"status\":\"%s\",\"label\":", (long long)r->id, r->status);
+    json_str(out, v->label);
+    fprintf(out, ",\"policy\":\"%s\",\"mode\":\"%s\",\"placement\":\"%s\",\"seed\":%lu,\"workload\":",
+            r->policy, r->mode, r->placement, (unsigned long)r->seed);
+    json_str(out, r->workload);
+    fputs(",\"cluster\":", out);
+    json_str(out, r->cluster);
+    fprintf(out, ",\"gpus\":%d,\"jobs_arrived\":%ld,\"jobs_finished\":%ld,\"jobs_measured\":%ld,"
+                 "\"window_complete\":%s,",
+            r->gpus, r->jobs_arrived, r->jobs_finished, r->jobs_measured,
+            r->window_complete ? "true" : "false");
+    const char *f9 = "%.9f";
+    json_num(out, "avg_jct_h", r->avg_jct_s / H, f9);
+    fputc(',', out);
+    json_num(out, "p50_jct_h", r->p50_jct_s / H, f9);
+    fputc(',', out);
+    json_num(out, "p99_jct_h", r->p99_jct_s / H, f9);
+    fputc(',', out);
+    json_num(out, "p999_jct_h", r->p999_jct_s / H, f9);
+    fputc(',', out);
+    json_num(out, "max_jct_h", r->max_jct_s / H, f9);
+    fputc(',', out);
+    json_num(out, "makespan_h", r->makespan_s / H, f9);
+    fprintf(out, ",\"end_time_h\":%.9f,\"rounds\":%ld,\"gpu_alloc_pct\":%.4f,\"cpu_alloc_pct\":%.4f,"
+                 "\"mem_alloc_pct\":%.4f,\"wall_s\":%.3f,\"version\":\"%s\",",
+            r->end_time_s / H, r->rounds, r->gpu_alloc * 100, r->cpu_alloc * 100,
+            r->mem_alloc * 100, r->wall_s, r->version);
+    fprintf(out, "\"jobs_per_hour\":%g,\"split\":[%d,%d,%d],", r->jobs_per_hour, r->split[0],
+            r->split[1], r->split[2]);
+    /* the JCT table, from the job rows */
+    fprintf(out, "\"jct\":{\"num\":%zu,", v->all.num);
+    json_num(out, "med_h", v->all.med, f9);
+    fputc(',', out);
+    json_num(out, "mean_h", v->all.mean, f9);
+    fputc(',', out);
+    json_num(out, "p99_h", v->all.p99, f9);
+    fputc(',', out);
+    json_num(out, "p995_h", v->all.p995, f9);
+    fputc(',', out);
+    json_num(out, "p999_h", v->all.p999, f9);
+    fputs("}", out);
+    if (v->base >= 0) {
+        const struct store_run *b = &runs[v->base];
+        fprintf(out, ",\"baseline\":{\"run_id\":%lld,", (long long)b->id);
+        json_num(out, "avg_jct_ratio", b->avg_jct_s / r->avg_jct_s, "%.6f");
+        fputc(',', out);
+        json_num(out, "p99_jct_ratio", b->p99_jct_s / r->p99_jct_s, "%.6f");
+        fputc(',', out);
+        json_num(out, "makespan_ratio", b->makespan_s / r->makespan_s, "%.6f");
+        fputs("}", out);
+    }
+    if (o->breakdowns) {
+        static const char *names[2] = {"by_model", "by_gpus"};
+        for (int k = 0; k < 2; k++) {
+            fprintf(out, ",\"%s\":[", names[k]);
+            for (size_t g = 0; g < v->n_by[k]; g++) {
+                struct group *gr = &v->by[k][g];
+                struct jct_stats s = stats_of(gr->jct, gr->n);
+                fprintf(out, "%s{\"%s\":", g ? "," : "", k == 0 ? "model" : "gpus");
+                if (k == 0)
+                    json_str(out, gr->key);
+                else
+                    fputs(gr->key, out);
+                fprintf(out, ",\"num\":%zu,", s.num);
+                json_num(out, "med_h", s.med, f9);
+                fputc(',', out);
+                json_num(out, "mean_h", s.mean, f9);
+                fputc(',', out);
+                json_num(out, "p99_h", s.p99, f9);
+                fputs("}", out);
+            }
+            fputs("]", out);
+        }
+    }
+    fputs("}\n", out);
+}
+
+static void csv_row(FILE *out, const struct store_run *runs, size_t i, const struct run_view *v,
+                    const char *group, const struct jct_stats *s, bool whole)
+{
+    const struct store_run *r = &runs[i];
+    fprintf(out, "%lld,\"%s\",%s,%s,%g,%d/%d/%d,%s,%lu,%s,%s,%zu,%.6f,%.6f,%.6f,%.6f,%.6f,",
+            (long long)r->id, v->label, r->policy, r->mode, r->jobs_per_hour, r->split[0],
+            r->split[1], r->split[2], r->cluster, (unsigned long)r->seed, r->status, group, s->num,
+            s->med, s->mean, s->p99, s->p995, s->p999);
+    if (whole) {
+        fprintf(out, "%.6f,%.2f,%.2f,%.2f,", r->makespan_s / H, r->gpu_alloc * 100,
+                r->cpu_alloc * 100, r->mem_alloc * 100);
+        if (v->base >= 0) {
+            const struct store_run *b = &runs[v->base];
+            fprintf(out, "%lld,%.4f,%.4f,%.4f\n", (long long)b->id, b->avg_jct_s / r->avg_jct_s,
+                    b->p99_jct_s / r->p99_jct_s, b->makespan_s / r->makespan_s);
+        } else {
+            fputs(",,,\n", out);
+        }
+    } else {
+        fputs(",,,,,,,\n", out);
+    }
+}
+
+static void print_text(FILE *out, const struct store_run *runs, size_t n, struct run_view *v,
+                       const struct report_opts *o)
+{
+    int w = 10;
+    for (size_t i = 0; i < n; i++)
+        if ((int)strlen(v[i].label) > w)
+            w = (int)strlen(v[i].label);
+    fprintf(out, "JCT in hours; GPU/CPU/MEM = mean allocation per round, %% of the cluster\n\n");
+    fprintf(out, "%4s  %-*s %5s %9s %9s %9s %9s %9s %10s %6s %6s %6s\n", "RUN", w, "LABEL", "NUM",
+            "MED", "MEAN", "P99", "P99.5", "P99.9", "MAKESPAN", "GPU%", "CPU%", "MEM%");
+    for (size_t i = 0; i < n; i++) {
+        const struct store_run *r = &runs[i];
+        const struct jct_stats *s = &v[i].all;
+        fprintf(out, "%4lld  %-*s %5zu %9.3f %9.3f %9.3f %9.3f %9.3f %10.3f %6.2f %6.2f %6.2f%s\n",
+                (long long)r->id, w, v[i].label, s->num, s->med, s->mean, s->p99, s->p995,
+                s->p999, r->makespan_s / H, r->gpu_alloc * 100, r->cpu_alloc * 100,
+                r->mem_alloc * 100, r->window_complete ? "" : "  (window incomplete)");
+    }
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].base < 0)
+            continue;
+        if (!any)
+            fprintf(out, "\nagainst the baseline (baseline value / this run's; >1 is better):\n");
+        any = true;
+        const struct store_run *r = &runs[i], *b = &runs[v[i].base];
+        char a[32], p[32], m[32];
+        ratio_words(b->avg_jct_s, r->avg_jct_s, a, sizeof a);
+        ratio_words(b->p99_jct_s, r->p99_jct_s, p, sizeof p);
+        ratio_words(b->makespan_s, r->makespan_s, m, sizeof m);
+        fprintf(out, "%4lld  %-*s avg JCT %s%s %s (%s, run %lld); p99 %s; makespan %s\n",
+                (long long)r->id, w, v[i].label, a, strcmp(a, "the same") ? " than" : " as",
+                baseline_name(b, o->baseline <= 0),
+                v[v[i].base].label, (long long)b->id, p, m);
+    }
+    if (!o->breakdowns)
+        return;
+    static const char *titles[2] = {"by model", "by GPU count"};
+    for (int k = 0; k < 2; k++) {
+        fprintf(out, "\n%s:\n%4s  %-*s %-12s %5s %9s %9s %9s\n", titles[k], "RUN", w, "LABEL",
+                k == 0 ? "MODEL" : "GPUS", "NUM", "MED", "MEAN", "P99");
+        for (size_t i = 0; i < n; i++)
+            for (size_t g = 0; g < v[i].n_by[k]; g++) {
+                struct group *gr = &v[i].by[k][g];
+                struct jct_stats s = stats_of(gr->jct, gr->n);
+                fprintf(out, "%4lld  %-*s %-12s %5zu %9.3f %9.3f %9.3f\n", (long long)runs[i].id,
+                        w, v[i].label, gr->key, s.num, s.med, s.mean, s.p99);
+            }
+    }
+}
+
+int report_print(FILE *out, store_t *st, const struct store_run *runs, size_t n,
+                 const struct report_opts *o, struct err *err)
+{
+    struct run_view *v = xcalloc(n + 1, sizeof *v);
+    int rc = -1;
+    for (size_t i = 0; i < n; i++) {
+        struct store_job *jobs;
+        size_t nj;
+        if (store_jobs_load(st, runs[i].id, &jobs, &nj, err) < 0)
+            goto out;
+        double *jct = xcalloc(nj + 1, sizeof *jct);
+        for (size_t k = 0; k < nj; k++)
+            jct[k] = jobs[k].jct;
+        v[i].all = stats_of(jct, nj);
+        free(jct);
+        for (int k = 0; k < 2; k++)
+            v[i].n_by[k] = group_jobs(jobs, nj, k, &v[i].by[k]);
+        free(jobs);
+        report_run_label(runs, n, i, v[i].label, sizeof v[i].label);
+        v[i].base = report_baseline_of(runs, n, i, o->baseline);
+    }
+    if (o->format == REPORT_TEXT) {
+        print_text(out, runs, n, v, o);
+    } else if (o->format == REPORT_JSON) {
+        for (size_t i = 0; i < n; i++)
+            print_json(out, runs, i, &v[i], o);
+    } else {
+        fputs("run_id,label,policy,mode,jobs_per_hour,split,cluster,seed,status,group,num,med_h,"
+              "mean_h,p99_h,p995_h,p999_h,makespan_h,gpu_alloc_pct,cpu_alloc_pct,mem_alloc_pct,"
+              "baseline_run,avg_jct_ratio,p99_jct_ratio,makespan_ratio\n",
+              out);
+        for (size_t i = 0; i < n; i++) {
+            csv_row(out, runs, i, &v[i], "all", &v[i].all, true);
+            for (int k = 0; o->breakdowns && k < 2; k++)
+                for (size_t g = 0; g < v[i].n_by[k]; g++) {
+                    char name[48];
+                    snprintf(name, sizeof name, "%s=%s", k == 0 ? "model" : "gpus",
+                             v[i].by[k][g].key);
+                    struct jct_stats s = stats_of(v[i].by[k][g].jct, v[i].by[k][g].n);
+                    csv_row(out, runs, i, &v[i], name, &s, false);
+                }
+        }
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 2; k++)
+            groups_free(v[i].by[k], v[i].n_by[k]);
+    free(v);
+    return rc;
+}
+
+int report_mkdirs(const char *dir, struct err *err)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+        return errprintf(err, "%s: path too long", dir);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+                return errprintf(err, "%s: %s", buf, strerror(errno));
+            *p = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    return 0;
+}
+
+static FILE *open_in(const char *dir, const char *name, char *path, size_t n, struct err *err)
+{
+    snprintf(path, n, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        errprintf(err, "%s: %s", path, strerror(errno));
+    return f;
+}
+
+static int close_checked(FILE *f, const char *path, struct err *err)
+{
+    if (ferror(f) | (fclose(f) != 0))
+        return errprintf(err, "%s: write failed", path);
+    return 0;
+}
+
+int report_telemetry(store_t *st, const struct store_run *runs, size_t n, const char *dir,
+                     struct err *err)
+{
+    if (report_mkdirs(dir, err) < 0)
+        return -1;
+    char name[64], path[4200];
+    for (size_t i = 0; i < n; i++) {
+        struct store_job *jobs;
+        size_t nj;
+        if (store_jobs_load(st, runs[i].id, &jobs, &nj, err) < 0)
+            return -1;
+        snprintf(name, sizeof name, "run%lld_jobs.tsv", (long long)runs[i].id);
+        FILE *f = open_in(dir, name, path, sizeof path, err);
+        if (!f) {
+            free(jobs);
+            return -1;
+        }
+        fputs("job_id\tmodel\tgpus\tarrival_s\tfirst_start_s\tfinish_s\tjct_s\tattained_s\t"
+              "rounds_run\trounds_demoted\tpreemptions\n",
+              f);
+        for (size_t k = 0; k < nj; k++) {
+            const struct store_job *j = &jobs[k];
+            fprintf(f, "%d\t%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%d\n", j->id, j->model,
+                    j->gpus, j->arrival, j->first_start, j->finish, j->jct, j->attained,
+                    j->rounds_run, j->rounds_demoted, j->preemptions);
+        }
+        free(jobs);
+        if (close_checked(f, path, err) < 0)
+            return -1;
+
+        struct store_round *rounds;
+        size_t nr;
+        if (store_rounds_load(st, runs[i].id, &rounds, &nr, err) < 0)
+            return -1;
+        snprintf(name, sizeof name, "run%lld_rounds.tsv", (long long)runs[i].id);
+        f = open_in(dir, name, path, sizeof path, err);
+        if (!f) {
+            free(rounds);
+            return -1;
+        }
+        fputs("round\tt_s\trunnable\tplaced\tstarted\tpreempted\tdemoted\tgpu_alloc\tcpu_alloc\t"
+              "mem_alloc\tgpu_util\tcpu_util\tmem_util\tgpu_demand\tcpu_demand\tmem_demand\n",
+              f);
+        for (size_t k = 0; k < nr; k++) {
+            const struct store_round *r = &rounds[k];
+            fprintf(f, "%zu\t%.3f\t%ld\t%ld\t%ld\t%ld\t%ld", k, r->t, r->runnable, r->placed,
+                    r->started, r->preempted, r->demoted);
+            for (int q = 0; q < 3; q++)
+                fprintf(f, "\t%.6f", r->alloc[q]);
+            for (int q = 0; q < 3; q++)
+                fprintf(f, "\t%.6f", r->util[q]);
+            for (int q = 0; q < 3; q++)
+                fprintf(f, "\t%.6f", r->demand[q]);
+            fputc('\n', f);
+        }
+        free(rounds);
+        if (close_checked(f, path, err) < 0)
+            return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,128 @@
+/*
+ * results: turn a simulation's configuration, result and round samples into
+ * store rows (see results.h).
+ */
+#include "results.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void results_rounds_add(void *ctx, const struct sim_round_sample *s)
+{
+    struct results_rounds *rr = ctx;
+    xgrow((void **)&rr->r, &rr->cap, rr->n + 1, sizeof *rr->r);
+    struct store_round *o = &rr->r[rr->n++];
+    o->t = s->now;
+    o->runnable = (long)s->runnable;
+    o->placed = (long)s->placed;
+    o->started = (long)s->started;
+    o->preempted = (long)s->preempted;
+    o->demoted = (long)s->demoted;
+    for (int k = 0; k < 3; k++) {
+        o->alloc[k] = s->alloc[k];
+        o->util[k] = s->util[k];
+        o->demand[k] = s->demand[k];
+    }
+}
+
+void results_rounds_free(struct results_rounds *rr)
+{
+    free(rr->r);
+    memset(rr, 0, sizeof *rr);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    size_t n = 0, cap = 0;
+    char *buf = NULL;
+    for (;;) {
+        xgrow((void **)&buf, &cap, n + 4097, 1);
+        size_t got = fread(buf + n, 1, 4096, f);
+        n += got;
+        if (got < 4096)
+            break;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+void results_run_describe(struct store_run *run, const struct sim_config *cfg,
+                          const char *trace_path, const struct synth_params *synth,
+                          const char *cluster_path, const char *models_path, const char *profiles,
+                          const char *placement)
+{
+    const struct cluster_config *c = &cfg->sched.cluster;
+    snprintf(run->policy, sizeof run->policy, "%s", cfg->sched.policy->name);
+    snprintf(run->mode, sizeof run->mode, "%s", sched_mode_name(cfg->sched.mode));
+    snprintf(run->placement, sizeof run->placement, "%s", placement);
+    snprintf(run->workload, sizeof run->workload, "%s", trace_path ? trace_path : "synthetic");
+    if (synth) {
+        run->jobs_per_hour = trace_path ? 0 : synth->jobs_per_hour;
+        memcpy(run->split, synth->split, sizeof run->split);
+        run->seed = synth->seed;
+        run->max_jobs = synth->max_jobs;
+    }
+    snprintf(run->cluster, sizeof run->cluster, "%s", cluster_path);
+    free(run->cluster_ini);
+    run->cluster_ini = slurp(cluster_path);
+    run->servers = c->racks * c->servers_per_rack;
+    run->gpus_per_server = c->gpus_per_server;
+    run->cpus_per_server = c->cpus_per_server;
+    run->mem_per_server = c->dram_per_server;
+    run->gpus = run->servers * c->gpus_per_server;
+    snprintf(run->models, sizeof run->models, "%s", models_path);
+    snprintf(run->profiles, sizeof run->profiles, "%s", profiles);
+    run->round_duration = cfg->sched.round_duration;
+    run->measure_lo = cfg->measure_lo;
+    run->measure_hi = cfg->measure_hi;
+    run->is_static = cfg->is_static;
+    run->stop_on_gap = cfg->stop_on_gap;
+}
+
+int results_run_complete(store_t *st, struct store_run *run, const struct sim_result *res,
+                         const struct results_rounds *rr, double wall_s, struct err *err)
+{
+    run->jobs_arrived = (long)res->jobs_arrived;
+    run->jobs_finished = (long)res->jobs_finished;
+    run->jobs_measured = (long)res->jobs_measured;
+    run->window_size = (long)res->window_size;
+    run->window_complete = res->window_complete;
+    run->avg_jct_s = res->avg_jct_s;
+    run->p50_jct_s = res->p50_jct_s;
+    run->p99_jct_s = res->p99_jct_s;
+    run->p999_jct_s = res->p999_jct_s;
+    run->max_jct_s = res->max_jct_s;
+    run->makespan_s = res->makespan_s;
+    run->end_time_s = res->end_time_s;
+    run->rounds = (long)res->rounds;
+    run->gpu_alloc = res->mean_gpu_alloc;
+    run->cpu_alloc = res->mean_cpu_alloc;
+    run->mem_alloc = res->mean_mem_alloc;
+    run->wall_s = wall_s;
+    struct store_job *jobs = xcalloc(res->jobs_measured + 1, sizeof *jobs);
+    for (size_t i = 0; i < res->jobs_measured; i++) {
+        const struct sim_job_result *j = &res->jobs[i];
+        jobs[i].id = j->id;
+        snprintf(jobs[i].model, sizeof jobs[i].model, "%s", j->model);
+        jobs[i].gpus = j->gpus;
+        jobs[i].arrival = j->arrival;
+        jobs[i].first_start = j->first_start;
+        jobs[i].finish = j->finish;
+        jobs[i].jct = j->jct;
+        jobs[i].attained = j->attained;
+        jobs[i].rounds_run = j->rounds_run;
+        jobs[i].rounds_demoted = j->rounds_demoted;
+        jobs[i].preemptions = j->preemptions;
+    }
+    int rc = store_run_complete(st, run, jobs, res->jobs_measured, rr ? rr->r : NULL,
+                                rr ? rr->n : 0, err);
+    free(jobs);
+    if (rc == 0)
+        snprintf(run->status, sizeof run->status, "complete");
+    return rc;
+}

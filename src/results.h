@@ -1,0 +1,35 @@
+/*
+ * results: the glue between a simulation and the results store. Collects a
+ * run's round samples through the simulator's observer hook, describes its
+ * configuration as a store_run, and writes its summary and jobs once it ends.
+ * Used by `simulate --db` and by `sweep`'s workers.
+ */
+#ifndef SYNERGY_RESULTS_H
+#define SYNERGY_RESULTS_H
+
+#include "sim.h"
+#include "store.h"
+
+/* Round samples collected during one run. */
+struct results_rounds {
+    struct store_round *r;
+    size_t n, cap;
+};
+
+/* sim_observer.on_sample hook; ctx is a struct results_rounds. */
+void results_rounds_add(void *ctx, const struct sim_round_sample *s);
+void results_rounds_free(struct results_rounds *rr);
+
+/* What was run, for store_run_insert. trace_path NULL means synthetic (synth
+ * then describes it). Reads cluster_path's text into run->cluster_ini. */
+void results_run_describe(struct store_run *run, const struct sim_config *cfg,
+                          const char *trace_path, const struct synth_params *synth,
+                          const char *cluster_path, const char *models_path, const char *profiles,
+                          const char *placement);
+
+/* Copy res's summary into run and write run complete with its jobs and rounds.
+ * 0 or -1 with err. */
+int results_run_complete(store_t *st, struct store_run *run, const struct sim_result *res,
+                         const struct results_rounds *rr, double wall_s, struct err *err);
+
+#endif

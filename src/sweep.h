@@ -1,0 +1,55 @@
+/*
+ * sweep: the grid of a `synergy sweep` (policies x modes x loads x class
+ * splits x clusters), filled from an INI experiment file and then from the
+ * command line, which wins. Internal to the CLI (cmd_sweep.c, sweep_grid.c).
+ */
+#ifndef SYNERGY_SWEEP_H
+#define SYNERGY_SWEEP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common.h"
+
+#define SWEEP_MAX 32 /* values per axis */
+
+struct sweep_grid {
+    char policies[SWEEP_MAX][16];
+    int n_policies;
+    char modes[SWEEP_MAX][16];
+    int n_modes;
+    double loads[SWEEP_MAX]; /* jobs per hour; none: the cluster file's */
+    int n_loads;
+    int splits[SWEEP_MAX][3];  /* none: the cluster file's */
+    int n_splits;
+    char clusters[SWEEP_MAX][1024];
+    int n_clusters;
+    char trace[1024];          /* replay this trace instead of synthetic jobs */
+    char models[1024];
+    char profiles[32];
+    char placement[16];
+    long seed;                 /* -1: the cluster file's */
+    long measure_lo, measure_hi;
+    long max_jobs;
+    bool is_static;            /* replay: all jobs at t=0, first round at t=1 */
+    bool stop_on_gap;          /* replay: stop at the first idle round */
+    int workers;               /* 0: one per core */
+    char db[1024];
+    char plot[1024];
+};
+
+/* Defaults: FIFO, fair and tune, the shipped default cluster. */
+void sweep_grid_defaults(struct sweep_grid *g, const char *default_cluster,
+                         const char *default_models);
+
+/* Set one grid key ("policies", "modes", "loads", "splits", "clusters",
+ * "trace", "models", "profiles", "placement", "seed", "measure", "max_jobs",
+ * "static", "stop_on_gap", "workers", "db", "plot") from its text. Lists are comma-separated; splits
+ * are "I,L,S" groups separated by ';'. 0, or -1 with err naming the key. */
+int sweep_grid_set(struct sweep_grid *g, const char *key, const char *value, struct err *err);
+
+/* Read an experiment file: keys of sweep_grid_set under [sweep]. 0, or -1
+ * with err "file:line: ...". */
+int sweep_grid_load(struct sweep_grid *g, const char *path, struct err *err);
+
+#endif

@@ -1,0 +1,220 @@
+/*
+ * sweep: parse a sweep's grid from `key = value` text, shared by the INI
+ * experiment file and the command-line flags (see sweep.h).
+ */
+#include "sweep.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ini_lines.h"
+#include "policies.h"
+#include "scheduler.h"
+
+void sweep_grid_defaults(struct sweep_grid *g, const char *default_cluster,
+                         const char *default_models)
+{
+    memset(g, 0, sizeof *g);
+    strcpy(g->policies[0], "FIFO");
+    g->n_policies = 1;
+    strcpy(g->modes[0], "fair");
+    strcpy(g->modes[1], "tune");
+    g->n_modes = 2;
+    snprintf(g->clusters[0], sizeof g->clusters[0], "%s", default_cluster);
+    g->n_clusters = 1;
+    snprintf(g->models, sizeof g->models, "%s", default_models);
+    g->seed = -1;
+    snprintf(g->db, sizeof g->db, "results.db");
+}
+
+/* Split s at any of seps into trimmed, non-empty items (at most max). */
+static int split_list(char *s, const char *seps, char **out, int max)
+{
+    int n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(s, seps, &save); t; t = strtok_r(NULL, seps, &save)) {
+        t = str_trim(t);
+        if (!*t)
+            continue;
+        if (n == max)
+            return -1;
+        out[n++] = t;
+    }
+    return n;
+}
+
+static int set_names(char (*dst)[16], int *n, const char *key, char *value, struct err *err,
+                     bool policy)
+{
+    char *items[SWEEP_MAX];
+    int k = split_list(value, ",", items, SWEEP_MAX);
+    if (k <= 0)
+        return errprintf(err, "%s: give 1 to %d comma-separated names", key, SWEEP_MAX);
+    for (int i = 0; i < k; i++) {
+        if (policy ? !policy_find(items[i]) : !sched_mode_find(items[i])) {
+            errprintf(err, "%s: unknown %s '%s' (expected ", key, policy ? "policy" : "mode",
+                      items[i]);
+            size_t at = strlen(err->msg);
+            if (policy)
+                for (size_t q = 0; sched_policies[q] && at < sizeof err->msg; q++)
+                    at += (size_t)snprintf(err->msg + at, sizeof err->msg - at, "%s%s",
+                                           q ? ", " : "", sched_policies[q]->name);
+            else
+                at += (size_t)snprintf(err->msg + at, sizeof err->msg - at, "fair, greedy, tune");
+            if (at < sizeof err->msg)
+                snprintf(err->msg + at, sizeof err->msg - at, ")");
+            return -1;
+        }
+        snprintf(dst[i], 16, "%s",
+                 policy ? policy_find(items[i])->name : sched_mode_name(sched_mode_find(items[i])));
+    }
+    *n = k;
+    return 0;
+}
+
+static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *err)
+{
+    char *items[SWEEP_MAX];
+    long l;
+    if (strcmp(key, "policies") == 0 || strcmp(key, "policy") == 0)
+        return set_names(g->policies, &g->n_policies, key, v, err, true);
+    if (strcmp(key, "modes") == 0 || strcmp(key, "mode") == 0)
+        return set_names(g->modes, &g->n_modes, key, v, err, false);
+    if (strcmp(key, "loads") == 0 || strcmp(key, "jobs_per_hour") == 0) {
+        int k = split_list(v, ",", items, SWEEP_MAX);
+        if (k <= 0)
+            return errprintf(err, "%s: give 1 to %d comma-separated rates", key, SWEEP_MAX);
+        for (int i = 0; i < k; i++)
+            if (parse_double(items[i], &g->loads[i]) < 0 || !(g->loads[i] > 0))
+                return errprintf(err, "%s: '%s' must be a positive number of jobs per hour", key,
+                                 items[i]);
+        g->n_loads = k;
+        return 0;
+    }
+    if (strcmp(key, "splits") == 0 || strcmp(key, "split") == 0) {
+        int k = split_list(v, ";", items, SWEEP_MAX);
+        if (k <= 0)
+            return errprintf(err, "%s: give I,L,S percentages, groups separated by ';'", key);
+        for (int i = 0; i < k; i++)
+            if (parse_split(items[i], g->splits[i]) < 0)
+                return errprintf(err, "%s: '%s' must be three percentages adding up to 100", key,
+                                 items[i]);
+        g->n_splits = k;
+        return 0;
+    }
+    if (strcmp(key, "clusters") == 0 || strcmp(key, "cluster") == 0) {
+        int k = split_list(v, ",", items, SWEEP_MAX);
+        if (k <= 0)
+            return errprintf(err, "%s: give 1 to %d cluster INI files", key, SWEEP_MAX);
+        for (int i = 0; i < k; i++)
+            snprintf(g->clusters[i], sizeof g->clusters[i], "%s", items[i]);
+        g->n_clusters = k;
+        return 0;
+    }
+    if (strcmp(key, "seed") == 0) {
+        if (parse_long(v, &l) < 0 || l < 0)
+            return errprintf(err, "seed: '%s' must be a non-negative integer", v);
+        g->seed = l;
+        return 0;
+    }
+    if (strcmp(key, "max_jobs") == 0) {
+        if (parse_long(v, &l) < 0 || l < 1)
+            return errprintf(err, "max_jobs: '%s' must be a positive integer", v);
+        g->max_jobs = l;
+        return 0;
+    }
+    if (strcmp(key, "static") == 0 || strcmp(key, "stop_on_gap") == 0) {
+        bool *dst = key[1] == 't' && key[2] == 'a' ? &g->is_static : &g->stop_on_gap;
+        char *t = str_trim(v);
+        if (str_ieq(t, "1") || str_ieq(t, "yes") || str_ieq(t, "true"))
+            *dst = true;
+        else if (str_ieq(t, "0") || str_ieq(t, "no") || str_ieq(t, "false"))
+            *dst = false;
+        else
+            return errprintf(err, "%s: '%s' must be yes or no", key, t);
+        return 0;
+    }
+    if (strcmp(key, "workers") == 0) {
+        if (parse_long(v, &l) < 0 || l < 1 || l > 1024)
+            return errprintf(err, "workers: '%s' must be 1..1024", v);
+        g->workers = (int)l;
+        return 0;
+    }
+    if (strcmp(key, "measure") == 0) {
+        char *colon = strchr(v, ':');
+        long lo, hi;
+        if (!colon)
+            return errprintf(err, "measure: '%s' must be LO:HI with 0 <= LO < HI", v);
+        *colon = '\0';
+        if (parse_long(v, &lo) < 0 || parse_long(colon + 1, &hi) < 0 || lo < 0 || hi <= lo)
+            return errprintf(err, "measure: '%s:%s' must be LO:HI with 0 <= LO < HI", v, colon + 1);
+        g->measure_lo = lo;
+        g->measure_hi = hi;
+        return 0;
+    }
+    struct {
+        const char *key;
+        char *dst;
+        size_t size;
+    } strs[] = {{"trace", g->trace, sizeof g->trace},
+                {"models", g->models, sizeof g->models},
+                {"profiles", g->profiles, sizeof g->profiles},
+                {"placement", g->placement, sizeof g->placement},
+                {"db", g->db, sizeof g->db},
+                {"plot", g->plot, sizeof g->plot}};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        if (strcmp(key, strs[i].key) == 0) {
+            if ((size_t)snprintf(strs[i].dst, strs[i].size, "%s", str_trim(v)) >= strs[i].size)
+                return errprintf(err, "%s: value too long", key);
+            return 0;
+        }
+    return errprintf(err, "unknown key '%s'", key);
+}
+
+int sweep_grid_set(struct sweep_grid *g, const char *key, const char *value, struct err *err)
+{
+    char *v = xstrdup(value);
+    int rc = set_one(g, key, v, err);
+    free(v);
+    return rc;
+}
+
+struct load_ctx {
+    struct sweep_grid *g;
+    const char *path;
+    struct err *err;
+};
+
+static int on_ini(void *user, const char *section, const char *key, const char *value, int line)
+{
+    struct load_ctx *c = user;
+    struct err e = {{0}};
+    if (strcmp(section, "sweep") != 0) {
+        errprintf(c->err, "%s:%d: unknown section [%s] (expected [sweep])", c->path, line,
+                  section);
+        return 0;
+    }
+    if (sweep_grid_set(c->g, key, value, &e) < 0) {
+        errprintf(c->err, "%s:%d: %s", c->path, line, e.msg);
+        return 0;
+    }
+    return 1;
+}
+
+int sweep_grid_load(struct sweep_grid *g, const char *path, struct err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errprintf(err, "%s: %s", path, strerror(errno));
+    struct load_ctx c = {g, path, err};
+    err->msg[0] = '\0';
+    int rc = ini_parse_file_lines(f, on_ini, &c);
+    fclose(f);
+    if (rc == 0)
+        return 0;
+    if (!err->msg[0])
+        errprintf(err, "%s:%d: syntax error", path, rc);
+    return -1;
+}

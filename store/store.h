@@ -1,0 +1,124 @@
+/*
+ * store: the results database. Every simulated run is one row of `runs` (its
+ * full configuration, seed, program version, status and summary), its
+ * measured jobs are rows of `jobs` and its scheduling rounds rows of `rounds`.
+ * SQLite in WAL mode with a busy timeout, so several processes (a sweep's
+ * workers, two `simulate --db` at once) can write the same file. This is the
+ * only code that includes sqlite3.h; the schema is in docs/results-schema.md.
+ *
+ * A run is written in two transactions: store_run_insert() commits the row as
+ * 'running', store_run_complete() writes jobs, rounds and summary and flips it
+ * to 'complete' in one transaction. A process that dies in between leaves a
+ * 'running' row and nothing else; store_open() marks such rows 'incomplete'
+ * once the process that owned them (pid on this host) is gone.
+ */
+#ifndef SYNERGY_STORE_H
+#define SYNERGY_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+typedef struct store store_t;
+
+/* The schema version this build writes; older files migrate forward. */
+#define STORE_SCHEMA_VERSION 1
+
+/* A run: its configuration (set before insert) and summary (from complete). */
+struct store_run {
+    int64_t id;        /* assigned by store_run_insert */
+    int64_t batch_id;  /* the simulate or sweep invocation it belongs to */
+    char status[16];   /* running | complete | incomplete */
+    /* configuration */
+    char policy[16], mode[16], placement[16];
+    char workload[256]; /* trace path, or "synthetic" */
+    double jobs_per_hour;
+    int split[3];
+    uint64_t seed;
+    long max_jobs;
+    char cluster[256];  /* cluster INI path */
+    char *cluster_ini;  /* its text (owned; may be NULL) */
+    int servers, gpus_per_server, cpus_per_server, mem_per_server, gpus;
+    char models[256], profiles[32];
+    double round_duration;
+    long measure_lo, measure_hi;
+    bool is_static, stop_on_gap;
+    char version[32];
+    char started_at[32]; /* UTC, ISO 8601; set by store_run_insert */
+    /* summary (meaningful when status is complete) */
+    long jobs_arrived, jobs_finished, jobs_measured, window_size;
+    bool window_complete;
+    double avg_jct_s, p50_jct_s, p99_jct_s, p999_jct_s, max_jct_s, makespan_s, end_time_s;
+    long rounds;
+    double gpu_alloc, cpu_alloc, mem_alloc; /* mean per round, 0..1 */
+    double wall_s;
+};
+
+/* One measured job of a run. */
+struct store_job {
+    int id;
+    char model[32];
+    int gpus;
+    double arrival, first_start, finish, jct, attained; /* seconds */
+    int rounds_run, rounds_demoted, preemptions;
+};
+
+/* One scheduling round of a run (fractions of the cluster, see sim.h). */
+struct store_round {
+    double t;
+    long runnable, placed, started, preempted, demoted;
+    double alloc[3], util[3], demand[3]; /* GPU, CPU, memory */
+};
+
+/* Open (creating, migrating) the database at path. NULL with err on failure,
+ * also for a file written by a newer schema. Caller closes. */
+store_t *store_open(const char *path, struct err *err);
+/* Close; NULL is a no-op. */
+void store_close(store_t *st);
+
+/* Start a batch (one simulate or sweep invocation). Returns its id (> 0) or
+ * -1 with err. kind: "simulate" | "sweep"; command: the command line. */
+int64_t store_batch_insert(store_t *st, const char *kind, const char *command, struct err *err);
+
+/* Insert run's configuration as 'running' in its own transaction, owned by
+ * the calling process. Sets run->id and run->started_at; returns 0 or -1. */
+int store_run_insert(store_t *st, struct store_run *run, struct err *err);
+
+/* In one transaction: write the jobs and rounds of run->id, its summary
+ * fields, and flip it to 'complete'. 0, or -1 with err (nothing written). */
+int store_run_complete(store_t *st, const struct store_run *run, const struct store_job *jobs,
+                       size_t n_jobs, const struct store_round *rounds, size_t n_rounds,
+                       struct err *err);
+
+/* Mark a run still 'running' as 'incomplete' (interrupted). 0 or -1. */
+int store_run_abandon(store_t *st, int64_t id, struct err *err);
+
+/* Mark 'running' runs whose owning process on this host is gone as
+ * 'incomplete' (store_open does this). Known limit: a recycled pid keeps its
+ * run 'running' until that process exits too. 0 or -1 with err. */
+int store_runs_reap(store_t *st, struct err *err);
+
+/* Which runs store_runs_select returns. */
+struct store_filter {
+    int64_t batch_id;     /* > 0: that batch; 0: any; STORE_LAST_BATCH: the newest */
+    const int64_t *ids;   /* if n_ids > 0: exactly these runs, in this order */
+    size_t n_ids;
+    bool all_statuses;    /* include running and incomplete runs */
+};
+#define STORE_LAST_BATCH (-1)
+
+/* Runs matching f, in id order (or f->ids order). *out is caller-freed with
+ * store_runs_free. 0 or -1 with err (an unknown id in f->ids is an error). */
+int store_runs_select(store_t *st, const struct store_filter *f, struct store_run **out,
+                      size_t *n, struct err *err);
+void store_runs_free(struct store_run *runs, size_t n);
+
+/* A run's jobs by id / rounds by time; caller frees *out. 0 or -1. */
+int store_jobs_load(store_t *st, int64_t run_id, struct store_job **out, size_t *n,
+                    struct err *err);
+int store_rounds_load(store_t *st, int64_t run_id, struct store_round **out, size_t *n,
+                      struct err *err);
+
+#endif

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Bad config and trace inputs: each must give exactly one line on stderr that
+# names the file (and line and field where there is one), and exit code 2.
+# usage: bad_inputs.sh SYNERGY_BIN SOURCE_DIR
+set -u
+bin=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cl=$src/configs/default_cluster.ini
+tr=$src/traces/synergy-deploy/test_trace
+pass=0 fail=0
+
+# check NAME EXPECTED_STDERR_SUBSTRING -- synergy args...
+check() {
+    local name=$1 want=$2
+    shift 3
+    local err rc
+    err=$("$bin" "$@" 2>&1 >/dev/null)
+    rc=$?
+    local lines
+    lines=$(printf '%s\n' "$err" | grep -c .)
+    if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && [[ $err == *"$want"* ]]; then
+        pass=$((pass+1))
+    else
+        echo "FAIL $name: rc=$rc lines=$lines stderr: $err (wanted: $want)"
+        fail=$((fail+1))
+    fi
+}
+
+mkcfg() { printf '%b' "$2" > "$tmp/$1"; }
+mkcfg unknown_key.ini '[CLUSTER]\nservers_per_rack = 4\ngpu_per_server = 8\n'
+mkcfg bad_number.ini '[CLUSTER]\nservers_per_rack = four\n'
+mkcfg negative.ini '[CLUSTER]\ncpus_per_server = -24\n'
+mkcfg section.ini '[CLUSTR]\nracks = 1\n'
+mkcfg syntax.ini '[CLUSTER]\nracks\n'
+mkcfg racks.ini '[CLUSTER]\nracks = 3\n'
+mkcfg tiny.ini '[CLUSTER]\nservers_per_rack = 1\ngpus_per_server = 2\n'
+mkcfg mode.ini '[SCHEDULER]\nmode = fastest\n'
+printf '0,alexnet,0,100,1\n1,res18,5,100,-1\n' > "$tmp/neg_gpus.trace"
+printf '0,alexnet,0,100,1\n\n# comment\n1,res18,zero,100,1\n' > "$tmp/bad_arrival.trace"
+printf '0,alexnet,0,100,1\n1,res18,5,100,1\n0,gnmt,9,100,1\n' > "$tmp/dup.trace"
+printf '0,alexnet,0,100\n' > "$tmp/short.trace"
+printf '0,alexnet,0,100,1,7\n' > "$tmp/long.trace"
+printf '0,alexnet,0,10x0,1\n' > "$tmp/iters.trace"
+printf '# only a comment\n\n' > "$tmp/empty.trace"
+: > "$tmp/zero.trace"
+printf '0,alexnet,0,100,3\n' > "$tmp/big.trace"
+printf '\x00\x01\x02garbage\n' > "$tmp/binary.trace"
+sed 's/^speedup = 2.94$/speedup = fast/' "$src/configs/models.ini" > "$tmp/models.ini"
+
+check missing_cluster "$tmp/none.ini: cannot open" -- simulate --cluster "$tmp/none.ini" --trace "$tr"
+check missing_trace "$tmp/none.trace: cannot open" -- simulate --trace "$tmp/none.trace"
+check unknown_key "unknown_key.ini:3: unknown key 'gpu_per_server'" -- simulate --cluster "$tmp/unknown_key.ini" --trace "$tr"
+check bad_number "bad_number.ini:2: servers_per_rack: 'four' is not an integer" -- simulate --cluster "$tmp/bad_number.ini" --trace "$tr"
+check negative_cpus "negative.ini:2: cpus_per_server: -24 is out of range" -- simulate --cluster "$tmp/negative.ini" --trace "$tr"
+check unknown_section "section.ini:2: unknown section [CLUSTR]" -- simulate --cluster "$tmp/section.ini" --trace "$tr"
+check syntax "syntax.ini:2: syntax error" -- simulate --cluster "$tmp/syntax.ini" --trace "$tr"
+check racks "racks.ini:2: racks: 3 is out of range" -- simulate --cluster "$tmp/racks.ini" --trace "$tr"
+check bad_mode_in_config "unknown mode 'fastest'" -- simulate --cluster "$tmp/mode.ini" --trace "$tr"
+check negative_gpus "neg_gpus.trace:2: gpus: -1 must be at least 1" -- simulate --cluster "$cl" --trace "$tmp/neg_gpus.trace"
+check bad_arrival "bad_arrival.trace:4: arrival: 'zero' is not a number" -- simulate --cluster "$cl" --trace "$tmp/bad_arrival.trace"
+check duplicate_id "dup.trace:3: id: duplicate job id 0 (first on line 1)" -- simulate --cluster "$cl" --trace "$tmp/dup.trace"
+check short_line "short.trace:1: expected 5 comma-separated fields" -- simulate --cluster "$cl" --trace "$tmp/short.trace"
+check long_line "long.trace:1: expected 5 comma-separated fields" -- simulate --cluster "$cl" --trace "$tmp/long.trace"
+check bad_iterations "iters.trace:1: iterations: '10x0' is not an integer" -- simulate --cluster "$cl" --trace "$tmp/iters.trace"
+check empty_trace "empty.trace:2: trace has no jobs" -- simulate --cluster "$cl" --trace "$tmp/empty.trace"
+check zero_byte_trace "zero.trace:0: trace has no jobs" -- simulate --cluster "$cl" --trace "$tmp/zero.trace"
+check gpus_exceed_cluster "big.trace: job 0 needs 3 GPUs but $tmp/tiny.ini has 2" -- simulate --cluster "$tmp/tiny.ini" --trace "$tmp/big.trace"
+check binary_trace "binary.trace:1: line contains a NUL byte" -- simulate --cluster "$cl" --trace "$tmp/binary.trace"
+check bad_profile "models.ini:" -- simulate --cluster "$cl" --trace "$tr" --models "$tmp/models.ini"
+check unknown_policy "unknown policy 'fifoo'" -- simulate --trace "$tr" --policy fifoo
+check unknown_mode "unknown mode 'turbo'" -- simulate --trace "$tr" --mode turbo
+check bad_measure "--measure: '9:3' must be LO:HI" -- simulate --trace "$tr" --measure 9:3
+check bad_split "--split: '50,50,50'" -- simulate --synthetic --split 50,50,50
+check bad_rate "--jobs-per-hour: '-1'" -- simulate --synthetic --jobs-per-hour -1
+check static_synthetic "--static needs a trace" -- simulate --synthetic --static
+check unknown_profiles "profile set 'models-9'" -- simulate --trace "$tr" --profiles models-9
+check unknown_command "did you mean 'simulate'" -- simulat
+
+grep -q "speedup: 'fast' is not a non-negative number" <("$bin" simulate --trace "$tr" --models "$tmp/models.ini" 2>&1) \
+    && pass=$((pass+1)) || { echo "FAIL bad_profile detail"; fail=$((fail+1)); }
+echo "bad inputs: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,166 @@
+/* Unit tests: cluster INI, model profiles and replay-line parsing, including
+ * the file:line errors users see. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "trace.h"
+
+static char path[64];
+
+static const char *write_tmp(const char *text)
+{
+    snprintf(path, sizeof path, "/tmp/synergy-test-config-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static void test_reference_default_cluster(void **state)
+{
+    struct synergy_config c;
+    struct err err;
+    synergy_config_defaults(&c);
+    assert_int_equal(synergy_config_load(SYNERGY_SOURCE_DIR "/configs/default_cluster.ini", &c,
+                                         &err), 0);
+    assert_int_equal(c.cluster.servers_per_rack, 16);
+    assert_int_equal(c.cluster.gpus_per_server, 8);
+    assert_int_equal(c.cluster.cpus_per_server, 24);
+    assert_int_equal(c.cluster.dram_per_server, 500);
+    assert_int_equal(c.cluster.sspeed_per_server, 500);
+    assert_int_equal(c.cluster.net_per_server, 40); /* built-in default */
+    assert_string_equal(c.policy, "FIFO");
+    assert_true(c.round_duration == 300);
+}
+
+static void test_extension_keys_and_case(void **state)
+{
+    struct synergy_config c;
+    struct err err;
+    synergy_config_defaults(&c);
+    const char *p = write_tmp("[cluster]\nGPUS_per_server = 4\n[SCHEDULER]\nround_duration = 60\n"
+                              "mode = tune\n[WORKLOAD]\nsplit = 30,60,10\nseed = 7\n");
+    assert_int_equal(synergy_config_load(p, &c, &err), 0);
+    assert_int_equal(c.cluster.gpus_per_server, 4);
+    assert_true(c.round_duration == 60);
+    assert_string_equal(c.mode, "tune");
+    assert_int_equal(c.split[0], 30);
+    assert_int_equal(c.seed, 7);
+    unlink(p);
+}
+
+static void expect_error(const char *text, const char *needle)
+{
+    struct synergy_config c;
+    struct err err = {{0}};
+    synergy_config_defaults(&c);
+    const char *p = write_tmp(text);
+    assert_int_equal(synergy_config_load(p, &c, &err), -1);
+    if (!strstr(err.msg, needle))
+        fail_msg("error '%s' lacks '%s'", err.msg, needle);
+    assert_non_null(strstr(err.msg, p));
+    unlink(p);
+}
+
+static void test_errors_name_line_and_key(void **state)
+{
+    expect_error("[CLUSTER]\nracks = 1\ngpus = 8\n", ":3: unknown key 'gpus'");
+    expect_error("[CLUSTER]\ncpus_per_server = many\n", ":2: cpus_per_server: 'many' is not an integer");
+    expect_error("[CLUSTER]\n\ngpus_per_server = -8\n", ":3: gpus_per_server: -8 is out of range");
+    expect_error("[CLUSTER]\nracks = 2\n", ":2: racks: 2 is out of range");
+    expect_error("[NETWORK]\nfoo = 1\n", ":2: unknown section [NETWORK]");
+    expect_error("[CLUSTER]\nthis line has no equals sign\n", ":2: syntax error");
+    expect_error("[WORKLOAD]\nsplit = 50,60,10\n", ":2: split:");
+    expect_error("[SCHEDULER]\nround_duration = 0\n", ":2: round_duration: 0 is out of range");
+}
+
+static void test_missing_file(void **state)
+{
+    struct synergy_config c;
+    struct err err;
+    synergy_config_defaults(&c);
+    assert_int_equal(synergy_config_load("/nonexistent/x.ini", &c, &err), -1);
+    assert_non_null(strstr(err.msg, "/nonexistent/x.ini: cannot open"));
+}
+
+static void test_models(void **state)
+{
+    struct err err;
+    model_zoo_t *z = model_zoo_load(SYNERGY_SOURCE_DIR "/configs/models.ini", NULL, &err);
+    assert_non_null(z);
+    const struct model_profile *m = model_zoo_find(z, "alexnet");
+    assert_true(m->cpus == 12 && m->mem == 125 && m->speedup == 2.94 && m->iter_time == 0.6);
+    assert_true(m->tput[2][1] == 1 && m->tput[8][4] == 2.94);
+    assert_true(model_zoo_find(z, "gnmt")->mem == 20);
+    assert_null(model_zoo_find(z, "bert")); /* not in the reference zoo */
+    const struct model_profile *const *image;
+    assert_int_equal(model_zoo_task_models(z, TASK_IMAGE, &image), 5);
+    assert_string_equal(image[4]->name, "shufflenet");
+    model_zoo_destroy(z);
+    z = model_zoo_load(SYNERGY_SOURCE_DIR "/configs/models.ini", "models-4", &err);
+    assert_non_null(z);
+    assert_true(model_zoo_find(z, "alexnet")->iter_time == 0.48);
+    model_zoo_destroy(z);
+    assert_null(model_zoo_load(SYNERGY_SOURCE_DIR "/configs/models.ini", "models-9", &err));
+}
+
+static void test_replay_lines(void **state)
+{
+    struct job_spec j;
+    struct err err = {{0}};
+    assert_int_equal(trace_parse_replay_line("0,alexnet,.123,3349,4", &j, &err, "t", 1), 0);
+    assert_true(j.id == 0 && j.arrival == 0.123 && j.iterations == 3349 && j.gpus == 4);
+    assert_string_equal(j.model, "alexnet");
+    struct {
+        const char *line, *needle;
+    } bad[] = {
+        {"x,alexnet,0,1,1", "t:7: id: 'x'"},
+        {"1,alexnet,abc,1,1", "t:7: arrival: 'abc'"},
+        {"1,alexnet,-5,1,1", "t:7: arrival: -5 is negative"},
+        {"1,alexnet,0,1.5,1", "t:7: iterations"},
+        {"1,alexnet,0,1,0", "t:7: gpus: 0 must be at least 1"},
+        {"1,alexnet,0,1,-2", "t:7: gpus"},
+        {"1,alexnet,0,1", "got 4"},
+        {"1,alexnet,0,1,1,9", "got more"},
+        {"1,,0,1,1", "t:7: model"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(trace_parse_replay_line(bad[i].line, &j, &err, "t", 7), -1);
+        if (!strstr(err.msg, bad[i].needle))
+            fail_msg("'%s': error '%s' lacks '%s'", bad[i].line, err.msg, bad[i].needle);
+    }
+}
+
+static void test_shortest_double(void **state)
+{
+    char b[64];
+    format_double_shortest(b, sizeof b, 409);
+    assert_string_equal(b, "409");
+    format_double_shortest(b, sizeof b, 0.123);
+    assert_string_equal(b, "0.123");
+    format_double_shortest(b, sizeof b, 0.1 + 0.2);
+    assert_string_equal(b, "0.30000000000000004");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reference_default_cluster),
+        cmocka_unit_test(test_extension_keys_and_case),
+        cmocka_unit_test(test_errors_name_line_and_key),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_models),
+        cmocka_unit_test(test_replay_lines),
+        cmocka_unit_test(test_shortest_double),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
