@@ -783,7 +783,7 @@ static int opt_plan(sched_t *s, struct job **jobs, size_t n, double now)
         r.jobs[k].cnt = cnt + k * (size_t)S;
         r.jobs[k].lp = lp + k * (size_t)S;
     }
-    r.pack_limit_s = limit * 0.05 < 0.1 ? limit * 0.05 : 0.1;
+    r.pack_limit_s = limit * 0.05 < 0.02 ? limit * 0.05 : 0.02;
     glp_term_out(GLP_OFF);
     /* a limit already spent (tiny limits in tests) is a timeout, not a race */
     int rc = mono_s() >= r.t_end ? 1 : stage1_choose_points(&r, now);
