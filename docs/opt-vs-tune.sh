@@ -66,6 +66,7 @@ set xlabel "load (jobs/h)"
 set ylabel "avg JCT (h)"
 set xtics (2, 4, 6)
 set key top left
+set offsets 0, 0, graph 0.2, 0
 set grid ytics
 do for [p in "FIFO SRTF LAS FTF"] {
   set title p
