@@ -4,10 +4,12 @@
  *   1. a MILP picks one (CPUs per GPU, GB per GPU) point of each job's 9x5
  *      throughput matrix, maximising the sum of normalised throughputs within
  *      the cluster's free CPUs and memory, no job below its fair-share point;
- *   2. an LP spreads each job over the servers under per-server GPU, CPU and
- *      memory limits; its fractional answer is rounded (floor, then re-place
- *      the remainders, lowering a job's point if it must) so that no server is
- *      ever oversubscribed.
+ *   2. placement under per-server GPU, CPU and memory limits: first fit
+ *      decreasing; if that fails, an LP spreads each job over the servers and
+ *      its fractional answer is rounded (floor, then re-place the remainders,
+ *      lowering a job's point if it must), and if the rounding lowered anyone
+ *      a time-sliced MILP looks for an exact packing. Every step checks what
+ *      is left, so no server is ever oversubscribed.
  * With opt_compat, stage 2 is the reference's: the LP's fractions are charged
  * as they are and progress ignores the placement. A round whose solver runs
  * past the time limit is planned by TUNE instead (logged and counted).
