@@ -267,7 +267,11 @@ static const struct sched_mode_ops mode_tune = {
     .allocate = tune_allocate,
 };
 
-const struct sched_mode_ops *const sched_modes[] = {&mode_fair, &mode_greedy, &mode_tune, NULL};
+const struct sched_mode_ops *const sched_modes[] = {&mode_fair, &mode_greedy, &mode_tune,
+                                                    &sched__mode_opt, NULL};
+
+/* What OPT runs for a round whose solver hit the time limit. */
+const struct sched_mode_ops *const sched__mode_fallback = &mode_tune;
 
 const struct sched_mode_ops *sched_mode_find(const char *name)
 {

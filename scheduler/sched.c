@@ -220,6 +220,14 @@ void sched_job_release(sched_t *s, struct job *j)
 
 long sched_job_round_iters(const sched_t *s, const struct job *j)
 {
+    if (j->opt_tput > 0) {
+        /* OPT: the chosen tput point sets the speed (reference allocate_round),
+         * and unlike the reference the real placement counts too. */
+        double it = j->iter_time / j->opt_tput;
+        if (j->n_shares > 1 && !j->opt_no_penalty)
+            it = it / j->model->placement_penalty;
+        return (long)floor(s->p.round_duration / it);
+    }
     double it = j->iter_time;
     if (j->n_shares > 1)
         it = it / j->model->placement_penalty;
@@ -345,6 +353,7 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
         s->servers[i].n_jobs = 0;
     s->n_placed = 0;
     s->n_fail_memo = 0;
+    s->round_failed = false;
 
     order_runnable(s, &v);
 
@@ -360,6 +369,9 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
         j->speedup = j->speedup_orig;
         j->demoted = false;
         j->run_fair = false;
+        j->opt_row = j->opt_col = -1;
+        j->opt_tput = 0;
+        j->opt_no_penalty = false;
         int deficit = j->gpus - j->n_alloc;
         if (deficit > 0 && free_count >= deficit) {
             s->round_jobs[n_round++] = j;
@@ -368,10 +380,21 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
         bump_if_starved(s, j, now);
     }
 
+    const struct sched_mode_ops *mode = s->p.mode;
+    if (mode->plan) {
+        int rc = mode->plan(s, s->round_jobs, n_round, now);
+        if (rc <= 0) {
+            *placed = s->placed;
+            *n_placed = s->n_placed;
+            return;
+        }
+        mode = sched__mode_fallback; /* the solver ran out of time: TUNE this round */
+    }
+
     struct job **walk = s->runnable;
     size_t n_walk = n;
     if (s->p.policy->place_round_jobs_only) {
-        if (s->p.policy->tune_largest_first && strcmp(s->p.mode->name, "tune") == 0) {
+        if (s->p.policy->tune_largest_first && strcmp(mode->name, "tune") == 0) {
             xgrow((void **)&s->sort_items, &s->cap_sort, n_round + 1, sizeof *s->sort_items);
             for (size_t i = 0; i < n_round; i++)
                 s->sort_items[i] = (struct sort_item){{0, 0, 0}, i, s->round_jobs[i]};
@@ -386,11 +409,30 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     for (size_t i = 0; i < n_walk && s->n_free > 0; i++) {
         struct job *j = walk[i];
         int deficit = j->gpus - j->n_alloc;
-        if (deficit > 0 && s->n_free >= deficit && s->p.mode->allocate(s, j, deficit) == 0)
+        if (deficit > 0 && s->n_free >= deficit && mode->allocate(s, j, deficit) == 0)
             s->placed[s->n_placed++] = j;
     }
     *placed = s->placed;
     *n_placed = s->n_placed;
+}
+
+void sched__placed_add(sched_t *s, struct job *j)
+{
+    xgrow((void **)&s->placed, &s->cap_placed, s->n_placed + 1, sizeof *s->placed);
+    s->placed[s->n_placed++] = j;
+}
+
+void sched_opt_stats(const sched_t *s, struct sched_opt_stats *out)
+{
+    *out = s->opt;
+}
+
+int sched_round_error(sched_t *s, struct err *err)
+{
+    if (!s->round_failed)
+        return 0;
+    s->round_failed = false;
+    return errprintf(err, "%s", s->round_err.msg);
 }
 
 void sched_alloc_fraction(const sched_t *s, double out[3])

@@ -122,6 +122,12 @@ struct job {
     double cpus, mem, sspeed; /* sums over shares */
     bool run_fair;         /* credit progress at plain iter_time this round */
     bool demoted;          /* ran below its ideal (cpu, mem) this round */
+    /* OPT only: the tput-matrix point chosen this round (row: CPUs per GPU,
+     * column: GB per GPU) and its normalised throughput. opt_tput is 0 for
+     * every other mode, which then keeps its own progress rule. */
+    int opt_row, opt_col;
+    double opt_tput;
+    bool opt_no_penalty;   /* --opt-compat: progress ignores the placement */
 
     /* statistics */
     double first_start;    /* -1 until first scheduled */
@@ -166,9 +172,28 @@ struct sched_params {
     enum placement placement;
     double round_duration; /* seconds, default 300 */
     double starvation_s;   /* priority bump after this long unscheduled (1000 h) */
+    /* OPT only (docs/opt.md) */
+    bool opt_compat;          /* the reference's formulation: cluster-wide, placement ignored */
+    double opt_time_limit_s;  /* solver wall-clock limit per round; <= 0: 10 s */
 };
 
-/* Allocation mechanisms, looked up by name (case-insensitive): fair, greedy, tune. */
+/* What the OPT mode did so far (all zero for other modes). */
+struct sched_opt_stats {
+    long rounds;         /* rounds OPT planned (solver ran) */
+    long fallbacks;      /* rounds that hit the time limit and ran TUNE instead */
+    long packed;         /* rounds the rounding could not place but the stage-2 MILP did */
+    long lowered;        /* job-rounds the placement rounding moved to a lower point */
+    long unplaced;       /* job-rounds the rounding could not place at any point */
+    double solve_s_sum;  /* wall-clock seconds in the solver, summed over rounds */
+    double solve_s_max;  /* the slowest round */
+};
+void sched_opt_stats(const sched_t *s, struct sched_opt_stats *out);
+
+/* 0, or -1 with err filled if the last sched_round() failed (OPT: the solver
+ * reported the problem infeasible or failed). Clears the error. */
+int sched_round_error(sched_t *s, struct err *err);
+
+/* Allocation mechanisms, looked up by name (case-insensitive): fair, greedy, tune, opt. */
 const struct sched_mode_ops *sched_mode_find(const char *name);
 const char *sched_mode_name(const struct sched_mode_ops *m);
 const char *sched_mode_summary(const struct sched_mode_ops *m);

@@ -22,7 +22,18 @@ struct sched_mode_ops {
     bool fair; /* progress at plain iter_time, policies see fair durations */
     /* Place `j` (deficit GPUs wanted). 0 on success, -1 to skip it this round. */
     int (*allocate)(sched_t *s, struct job *j, int deficit);
+    /* Optional: plan the whole round at once from the jobs chosen by the
+     * GPU-count walk (OPT). Adds what it places with sched__placed_add().
+     * 0 on success; 1 to have this round planned by sched__mode_fallback
+     * (TUNE) instead; -1 with s->round_err filled on a hard error. */
+    int (*plan)(sched_t *s, struct job **jobs, size_t n, double now);
 };
+
+extern const struct sched_mode_ops sched__mode_opt;
+extern const struct sched_mode_ops *const sched__mode_fallback;
+
+/* Append a job to this round's placed list. */
+void sched__placed_add(sched_t *s, struct job *j);
 
 #define FAIL_MEMO_MAX 32
 
@@ -55,6 +66,9 @@ struct sched {
     struct fail_memo fail_memo[FAIL_MEMO_MAX];
     int n_fail_memo;
     size_t cap_sort;
+    struct sched_opt_stats opt;
+    bool round_failed;
+    struct err round_err;
 };
 
 /* Try to place `j` with demand vector d (d[RES_GPU] = GPUs). run_fair is the

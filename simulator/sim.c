@@ -115,6 +115,8 @@ static int schedule(struct run *r, double now, struct err *err)
     size_t n_placed;
     struct sim_round_sample smp = {.now = now};
     sched_round(r->sched, now, &placed, &n_placed);
+    if (sched_round_error(r->sched, err) < 0)
+        return -1;
     for (size_t i = 0; i < n_placed; i++) {
         struct job *j = placed[i];
         smp.started += j->first_start < 0;
@@ -355,6 +357,7 @@ int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct s
         res->mean_cpu_alloc = r.util_sum[1] / (double)res->rounds;
         res->mean_mem_alloc = r.util_sum[2] / (double)res->rounds;
     }
+    sched_opt_stats(r.sched, &res->opt);
     qsort(r.res_jobs, r.n_jct, sizeof *r.res_jobs, res_cmp);
     res->jobs = r.res_jobs;
     r.res_jobs = NULL;

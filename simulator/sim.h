@@ -106,6 +106,7 @@ struct sim_result {
     size_t rounds;
     double mean_gpu_alloc, mean_cpu_alloc, mean_mem_alloc; /* per round, 0..1 */
     bool window_complete;
+    struct sched_opt_stats opt;  /* OPT solver figures (zero for other modes) */
     struct sim_job_result *jobs; /* measured finished jobs, by id */
 };
 

@@ -40,6 +40,8 @@ struct sim_opts {
     struct wl_opts wl;
     double round_duration;
     bool have_round;
+    bool opt_compat;
+    double opt_time_limit;
 };
 
 static void simulate_usage(FILE *f)
@@ -65,7 +67,10 @@ static void simulate_usage(FILE *f)
             "  --models FILE         model profiles (default configs/models.ini)\n"
             "  --profiles SET        default | models-4 | models-5 | models-6\n"
             "  --policy P[,P...]     FIFO SRTF LAS FTF DRF TETRIS SRSF (case-insensitive; default FIFO)\n"
-            "  --mode M[,M...]       fair (GPU-proportional) | greedy | tune (default fair)\n"
+            "  --mode M[,M...]       fair (GPU-proportional) | greedy | tune | opt (default fair)\n"
+            "  --opt-compat          opt: the reference's cluster-wide formulation, placement\n"
+            "                        ignored by progress (docs/opt.md)\n"
+            "  --opt-time-limit S    opt: solver seconds per round before TUNE plans it (10)\n"
             "  --placement KIND      first-fit (default) | consolidate (the reference's +place)\n"
             "  --round-duration S    seconds per round (default 300)\n"
             "  --static              all jobs present at start: first round at t=1, stop when idle\n"
@@ -141,6 +146,11 @@ static void print_json(const struct sim_opts *o, const struct sim_config *cfg,
     else
         printf("\"avg_jct_h\":null,\"p50_jct_h\":null,\"p99_jct_h\":null,\"p999_jct_h\":null,"
                "\"max_jct_h\":null,\"makespan_h\":null,");
+    if (r->opt.rounds > 0)
+        printf("\"opt_compat\":%s,\"opt_rounds\":%ld,\"opt_fallbacks\":%ld,\"opt_lowered\":%ld,"
+               "\"opt_unplaced\":%ld,\"opt_packed\":%ld,\"opt_solve_mean_s\":%.6f,\"opt_solve_max_s\":%.6f,",
+               o->opt_compat ? "true" : "false", r->opt.rounds, r->opt.fallbacks, r->opt.lowered,
+               r->opt.unplaced, r->opt.packed, r->opt.solve_s_sum / (double)r->opt.rounds, r->opt.solve_s_max);
     printf("\"end_time_h\":%.9f,\"rounds\":%zu,\"gpu_alloc_pct\":%.4f,\"cpu_alloc_pct\":%.4f,"
            "\"mem_alloc_pct\":%.4f,\"wall_s\":%.3f,\"version\":\"%s\"}\n",
            r->end_time_s / h, r->rounds, r->mean_gpu_alloc * 100, r->mean_cpu_alloc * 100,
@@ -192,6 +202,7 @@ int cmd_simulate(int argc, char **argv)
         {"seed", required_argument, 0, 'e'},      {"max-jobs", required_argument, 0, 'n'},
         {"round-duration", required_argument, 0, 'R'}, {"record", required_argument, 0, 'o'},
         {"check", no_argument, 0, 'C'},           {"verbose", no_argument, 0, 'v'},
+        {"opt-compat", no_argument, 0, 'O'},      {"opt-time-limit", required_argument, 0, 'T'},
         {"db", required_argument, 0, 'D'},        {"plot", required_argument, 0, 'X'},
         {"jobs-csv", required_argument, 0, 'J'},  WL_LONGOPTS,
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
@@ -220,6 +231,14 @@ int cmd_simulate(int argc, char **argv)
         case 'G': o.stop_on_gap = true; break;
         case 'j': o.json = true; break;
         case 'C': o.check = true; break;
+        case 'O': o.opt_compat = true; break;
+        case 'T':
+            if (parse_double(optarg, &d) < 0 || !(d > 0)) {
+                fprintf(stderr, "synergy simulate: --opt-time-limit: '%s' must be a positive number of seconds\n", optarg);
+                return EXIT_BAD_INPUT;
+            }
+            o.opt_time_limit = d;
+            break;
         case 'o': o.record_path = optarg; break;
         case 'D': o.db_path = optarg; break;
         case 'X': o.plot_dir = optarg; break;
@@ -344,7 +363,7 @@ int cmd_simulate(int argc, char **argv)
     for (int i = 0; i < nm; i++) {
         mods[i] = sched_mode_find(mnames[i]);
         if (!mods[i]) {
-            fprintf(stderr, "synergy simulate: unknown mode '%s' (expected fair, greedy or tune)\n",
+            fprintf(stderr, "synergy simulate: unknown mode '%s' (expected fair, greedy, tune or opt)\n",
                     mnames[i]);
             return EXIT_BAD_INPUT;
         }
@@ -436,6 +455,8 @@ int cmd_simulate(int argc, char **argv)
             cfg.sched.placement = placement;
             cfg.sched.round_duration = o.round_duration;
             cfg.sched.starvation_s = 1000 * 3600.0;
+            cfg.sched.opt_compat = o.opt_compat;
+            cfg.sched.opt_time_limit_s = o.opt_time_limit;
             cfg.zoo = zoo;
             cfg.is_static = o.is_static;
             cfg.stop_on_gap = o.stop_on_gap;
