@@ -80,7 +80,7 @@ static void sweep_usage(FILE *f)
             "Options override the experiment file's [sweep] keys of the same name.\n"
             "\n"
             "  --policy P[,P...]      policies (default FIFO)            [policies]\n"
-            "  --mode M[,M...]        fair | greedy | tune (default fair,tune)  [modes]\n"
+            "  --mode M[,M...]        fair | greedy | tune | opt (default fair,tune)  [modes]\n"
             "  --jobs-per-hour R[,R]  synthetic loads (default: the cluster file's)  [loads]\n"
             "  --split I,L,S[;I,L,S]  class splits (default: the cluster file's)  [splits]\n"
             "  --cluster F[,F...]     cluster INI files (default configs/default_cluster.ini)\n"

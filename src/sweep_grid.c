@@ -62,7 +62,9 @@ static int set_names(char (*dst)[16], int *n, const char *key, char *value, stru
                     at += (size_t)snprintf(err->msg + at, sizeof err->msg - at, "%s%s",
                                            q ? ", " : "", sched_policies[q]->name);
             else
-                at += (size_t)snprintf(err->msg + at, sizeof err->msg - at, "fair, greedy, tune");
+                for (size_t q = 0; sched_modes[q] && at < sizeof err->msg; q++)
+                    at += (size_t)snprintf(err->msg + at, sizeof err->msg - at, "%s%s",
+                                           q ? ", " : "", sched_mode_name(sched_modes[q]));
             if (at < sizeof err->msg)
                 snprintf(err->msg + at, sizeof err->msg - at, ")");
             return -1;
