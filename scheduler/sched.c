@@ -213,6 +213,28 @@ void sched_job_release(sched_t *s, struct job *j)
     j->cpus = j->mem = j->sspeed = 0;
 }
 
+double sched_job_iter_time(const sched_t *s, const struct job *j)
+{
+    double it = j->iter_time;
+    if (j->n_shares > 1)
+        it = it / j->model->placement_penalty;
+    if (!j->run_fair)
+        it = it / j->speedup;
+    return it;
+}
+
+void sched_server_set_down(sched_t *s, int server, bool down)
+{
+    if (server < 0 || server >= s->n_servers)
+        return;
+    for (int g = server * s->gpus_per_server; g < (server + 1) * s->gpus_per_server; g++) {
+        if (down && s->gpu_owner[g] == -1)
+            s->gpu_owner[g] = -2; /* not free, owned by no job */
+        else if (!down && s->gpu_owner[g] == -2)
+            s->gpu_owner[g] = -1;
+    }
+}
+
 long sched_job_round_iters(const sched_t *s, const struct job *j)
 {
     double it = j->iter_time;

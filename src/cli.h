@@ -18,6 +18,9 @@ struct cli_command {
 
 int cmd_simulate(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_deploy(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+int cmd_job(int argc, char **argv);
 
 /* Where the shipped configs and traces live: $SYNERGY_DATA_DIR, else the
  * source tree this binary was built from. Writes "<dir>/<rel>" into buf. */

@@ -21,6 +21,7 @@ struct sim_opts {
     const char *models_path;
     const char *trace_path;
     const char *record_path;
+    const char *plan_log_path;
     const char *profiles;
     bool synthetic;
     bool json;
@@ -66,6 +67,8 @@ static void simulate_usage(FILE *f)
             "                        finished (default: every trace id; 4000:5000 for synthetic)\n"
             "  --json                one JSON object per run (per line)\n"
             "  --record FILE         write the jobs as simulated, in the replay format\n"
+            "  --plan-log FILE       write each round's placed job ids, \"time: id id ...\",\n"
+            "                        and \"finish ID JCT_S\" as jobs finish\n"
             "  --check               verify no server is oversubscribed after every round\n"
             "  -v, --verbose         log more\n"
             "\n"
@@ -89,7 +92,23 @@ static int parse_measure(const char *s, long *lo, long *hi)
 
 struct recorder {
     FILE *f;
+    FILE *plan; /* --plan-log */
 };
+
+static void record_finish(void *ctx, const struct job *j, bool measured)
+{
+    struct recorder *rec = ctx;
+    fprintf(rec->plan, "finish %d %.3f\n", j->id, j->finish - j->arrival);
+}
+
+static void record_plan(void *ctx, double now, struct job *const *placed, size_t n)
+{
+    struct recorder *rec = ctx;
+    fprintf(rec->plan, "%.6f:", now);
+    for (size_t i = 0; i < n; i++)
+        fprintf(rec->plan, " %d", placed[i]->id);
+    fprintf(rec->plan, "\n");
+}
 
 static void record_arrival(void *ctx, const struct job_spec *spec)
 {
@@ -155,6 +174,7 @@ int cmd_simulate(int argc, char **argv)
         {"seed", required_argument, 0, 'e'},      {"max-jobs", required_argument, 0, 'n'},
         {"round-duration", required_argument, 0, 'R'}, {"record", required_argument, 0, 'o'},
         {"check", no_argument, 0, 'C'},           {"verbose", no_argument, 0, 'v'},
+        {"plan-log", required_argument, 0, 'l'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     char default_cluster[4096], default_models[4096];
     struct sim_opts o = {0};
@@ -181,6 +201,7 @@ int cmd_simulate(int argc, char **argv)
         case 'j': o.json = true; break;
         case 'C': o.check = true; break;
         case 'o': o.record_path = optarg; break;
+        case 'l': o.plan_log_path = optarg; break;
         case 'v': log_max_level = LOG_DEBUG; break;
         case 'h': simulate_usage(stdout); return 0;
         case 'w':
@@ -301,8 +322,8 @@ int cmd_simulate(int argc, char **argv)
         fprintf(stderr, "synergy simulate: give at least one policy and one mode\n");
         return EXIT_BAD_INPUT;
     }
-    if (o.record_path && np * nm != 1) {
-        fprintf(stderr, "synergy simulate: --record needs a single policy and mode\n");
+    if ((o.record_path || o.plan_log_path) && np * nm != 1) {
+        fprintf(stderr, "synergy simulate: --record and --plan-log need a single policy and mode\n");
         return EXIT_BAD_INPUT;
     }
 
@@ -367,6 +388,18 @@ int cmd_simulate(int argc, char **argv)
                 }
             }
             struct recorder rec = {0};
+            if (o.plan_log_path) {
+                rec.plan = fopen(o.plan_log_path, "w");
+                if (!rec.plan) {
+                    fprintf(stderr, "synergy simulate: %s: %s\n", o.plan_log_path, strerror(errno));
+                    synth_destroy(w.synth);
+                    rc = 1;
+                    goto out;
+                }
+                cfg.obs.ctx = &rec;
+                cfg.obs.on_plan = record_plan;
+                cfg.obs.on_finish = record_finish;
+            }
             char tmp_path[4096];
             if (o.record_path) {
                 snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", o.record_path, (long)getpid());
@@ -385,6 +418,8 @@ int cmd_simulate(int argc, char **argv)
             int srun = sim_run(&cfg, &w, &res, &err);
             double wall = now_s() - t0;
             synth_destroy(w.synth);
+            if (rec.plan)
+                fclose(rec.plan);
             if (rec.f) {
                 bool ok = fclose(rec.f) == 0 && srun == 0;
                 if (ok && rename(tmp_path, o.record_path) < 0) {

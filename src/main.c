@@ -12,6 +12,9 @@
 static const struct cli_command commands[] = {
     {"simulate", cmd_simulate, "simulate round-based scheduling of a trace or synthetic workload"},
     {"generate", cmd_generate, "write the synthetic workload as a replay trace"},
+    {"deploy", cmd_deploy, "run a trace for real: scheduler server driving worker servers"},
+    {"worker", cmd_worker, "worker server: launch and supervise the jobs placed on this machine"},
+    {"job", cmd_job, "stand-in training job speaking the JobToScheduler protocol"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -220,6 +220,8 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
     env_add(&env, "SYNERGY_ITER_TIME_S", "%.17g", req->iter_time_s);
     env_add(&env, "SYNERGY_TIME_SCALE", "%.17g", req->time_scale > 0 ? req->time_scale : 1.0);
     env_add(&env, "SYNERGY_ATTEMPT", "%u", req->attempt);
+    if (getenv("SYNERGY_JOB_TRACE")) /* debugging aid, passed through on purpose */
+        env_add(&env, "SYNERGY_JOB_TRACE", "1");
     if (req->world > 1) {
         env_add(&env, "SYNERGY_DISTRIBUTED", "1");
         env_add(&env, "SYNERGY_NNODES", "%u", req->world);

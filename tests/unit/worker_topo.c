@@ -100,7 +100,7 @@ static void catalog_refuses_unknown_models(void **state)
     errno = 0;
     assert_null(catalog_argv(c, "rm -rf /", &v, &err));
     assert_int_equal(errno, ENOENT);
-    assert_false(catalog_has(c, "bert"));
+    assert_false(catalog_has(c, "no-such-model"));
     catalog_destroy(c);
 
     char path[] = "/tmp/synergy-catalog-XXXXXX";
