@@ -297,6 +297,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
     dj->n_exited = 0;
     dj->crashed = dj->lost = dj->terminated = dj->lease_killed = false;
     dj->state = DJ_RUNNING;
+    dj->launched_ns = deploy__mono_ns();
     save_signature(dj);
     double it = sched_job_iter_time(d->sched, j);
     for (int r = 0; r < dj->n_ranks; r++) {
@@ -387,9 +388,11 @@ static void kill_job(struct deploy *d, struct djob *dj)
         req.job_id = (uint64_t)dj->spec->id;
         ProtobufCMessage *resp = NULL;
         struct err err = {{0}};
-        worker_call(d, server, "KillJob", &req.base, &resp, &err);
+        int st = worker_call(d, server, "KillJob", &req.base, &resp, &err);
         if (resp)
             protobuf_c_message_free_unpacked(resp, NULL);
+        if (st == RPC_STATUS_UNAVAILABLE || st == RPC_STATUS_DEADLINE_EXCEEDED)
+            lose_worker(d, server, err.msg);
     }
 }
 
@@ -540,7 +543,11 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
         d->cur_b = b;
 
         /* ---------------------------------- A: every lease ends its round */
+        /* a job launched late (after a slow stop) gets its grace from its launch */
         long long deadline_a = wall_ns(d, b) + grace_ns;
+        for (size_t i = 0; i < d->n_jobs; i++)
+            if (d->jobs[i].state == DJ_RUNNING && d->jobs[i].launched_ns + grace_ns > deadline_a)
+                deadline_a = d->jobs[i].launched_ns + grace_ns;
         for (;;) {
             bool all = true;
             for (size_t i = 0; i < d->n_jobs; i++) {
@@ -564,6 +571,11 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
             if (dj->state != DJ_RUNNING)
                 continue;
             struct job *j = dj->j;
+            if (!round_ended(dj)) {
+                /* silent: kill it; a worker that cannot be reached is lost
+                 * (its jobs move, no retry is charged) */
+                kill_job(d, dj);
+            }
             if (!round_ended(dj)) {
                 LOG(LOG_WARN, "deploy", "job %d did not end its round in time (%d/%d parked, %d lease ended, %d exited, %.0f ms late)", dj->spec->id, dj->n_parked, dj->n_ranks, dj->n_lease_ended, dj->n_exited, (double)(deploy__mono_ns() - wall_ns(d, b)) / 1e6);
                 dj->crashed = true;
@@ -756,9 +768,12 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
 
         /* ------------------------------------ E: launch new placements */
         long long t_launch = deploy__mono_ns();
+        long long lease_launch = deploy__mono_ns() + 2 * grace_ns;
+        if (lease_launch < lease_until)
+            lease_launch = lease_until;
         for (size_t i = 0; i < d->n_jobs; i++)
             if (relaunch[i])
-                launch(d, &d->jobs[i], b, lease_until);
+                launch(d, &d->jobs[i], b, lease_launch);
         free(relaunch);
         dispatch_ms += (double)(deploy__mono_ns() - t_launch) / 1e6;
         st->plan_ms_sum += plan_ms;

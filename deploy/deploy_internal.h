@@ -52,7 +52,8 @@ struct djob {
     int sig_n_shares;
     struct job_share *sig_shares;
     double finish;
-    long long ended_ns;   /* when the round's last report came in, 0 until then */
+    long long ended_ns;
+    long long launched_ns; /* when the current lease's RunJobs were sent */   /* when the round's last report came in, 0 until then */
 };
 
 struct dworker {

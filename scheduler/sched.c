@@ -309,7 +309,7 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     int ng = sched_total_gpus(s);
     s->n_free = 0;
     for (int g = 0; g < ng; g++)
-        if (s->gpu_owner[g] < 0)
+        if (s->gpu_owner[g] == -1) /* -2: on a server that is down */
             s->free_gpus[s->n_free++] = g;
     for (int i = 0; i < s->n_servers; i++)
         s->servers[i].n_jobs = 0;

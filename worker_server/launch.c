@@ -3,7 +3,7 @@
  * from scratch (never the worker's own), in a new process group so a lease
  * expiry can kill everything the job started. In the child, between fork and
  * exec, only async-signal-safe calls run (the worker is multi-threaded):
- * setpgid, dup2, chdir, sched_setaffinity, set_mempolicy (libnuma's numaif
+ * setpgid, prctl(PR_SET_PDEATHSIG), dup2, chdir, sched_setaffinity, set_mempolicy (libnuma's numaif
  * syscall wrapper), write to a cgroup.procs fd opened by the parent, execve.
  * A failure in the child is sent back as an errno code over a CLOEXEC pipe,
  * so the caller learns whether the exec happened.
@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -143,6 +144,7 @@ int launch_job(const struct launch_spec *sp, struct launch_result *res, struct e
             close(logfd);
         return errprintf(err, "pipe: %s", strerror(errno));
     }
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -161,6 +163,10 @@ int launch_job(const struct launch_spec *sp, struct launch_result *res, struct e
         sigprocmask(SIG_SETMASK, &none, NULL);
         if (setpgid(0, 0) < 0)
             child_fail(pfd[1], STEP_PGID);
+        /* a job must not outlive its worker (nobody would enforce its lease) */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
         if (logfd < 0)
             child_fail(pfd[1], STEP_LOG);
         int devnull = open("/dev/null", O_RDONLY);
