@@ -784,7 +784,7 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
         if (dispatch_ms > st->dispatch_ms_max)
             st->dispatch_ms_max = dispatch_ms;
         deploy_state_commit(d->db, NULL);
-        LOG(LOG_DEBUG, "deploy", "round %.0f: %zu placed, late %.1f ms, plan %.2f ms, stop-wait %.1f ms, dispatch %.1f ms",
+        LOG(LOG_DEBUG, "deploy", "round %.0f: %zu placed, late %.1f ms, plan %.2f ms, extend+stop-wait %.1f ms, dispatch %.1f ms",
             b, n_placed, late_ms, plan_ms, (double)(t_launch - t_dispatch) / 1e6, dispatch_ms);
 
         if (sched_runnable_count(d->sched) == 0 &&
