@@ -3,7 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build run test test-asan bench clean fuzz
+.PHONY: all deps configure build run test test-asan test-tsan bench clean fuzz
 
 all: build
 
@@ -27,8 +27,15 @@ test-asan: deps
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
 
+TSAN_BUILD ?= build-tsan
+# ThreadSanitizer for the deployment servers (gRPC's own threads suppressed).
+test-tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSYNERGY_TSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS)
+	@cd $(TSAN_BUILD) && ctest --output-on-failure -R 'deploy_tsan|worker_topo'
+
 bench: build
 	@bash bench/run.sh $(BUILD)/synergy
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

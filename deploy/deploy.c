@@ -532,7 +532,6 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
     double round = d->round_s;
     double b = cfg->is_static ? 1 : ceil(cfg->jobs[0].arrival / round) * round;
     size_t next_arrival = 0;
-    size_t measured = 0;
     for (;;) {
         /* ------------------------------------------ wait for the boundary */
         while (deploy__mono_ns() < wall_ns(d, b))
@@ -602,7 +601,6 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
             if (j->executed >= j->total_iters) {
                 answer_parked(dj, true);
                 finish_job(d, dj, b, res, &jct, &n_jct, &cap_jct, &cap_res);
-                measured++;
             } else if (dj->crashed && !dj->lost) {
                 dj->crashes++;
                 if (dj->crashes > cfg->max_retries) {
@@ -824,7 +822,6 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
         res->mean_cpu_alloc = util_sum[1] / (double)res->rounds;
         res->mean_mem_alloc = util_sum[2] / (double)res->rounds;
     }
-    (void)measured;
     rc = 0;
 out_srv:
     /* nothing may stay parked: tell any leftover job to stop */

@@ -272,7 +272,13 @@ static void *cq_thread(void *arg)
             continue;
         }
         struct rpc_call *c = ev.tag;
-        if (c->state == ST_AWAIT_CALL) {
+        /* a parked call's final batch was started by another thread under
+         * s->mu: taking it here makes that hand-off visible to TSan (gRPC's
+         * own synchronisation is not instrumented) */
+        pthread_mutex_lock(&s->mu);
+        enum call_state st = c->state;
+        pthread_mutex_unlock(&s->mu);
+        if (st == ST_AWAIT_CALL) {
             if (!ev.success) {
                 call_free(c);
                 continue;
