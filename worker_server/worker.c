@@ -58,6 +58,7 @@ struct worker {
     struct wjob jobs[MAX_JOBS];
     int n_live;
     bool stop;
+    bool warned_mem_limit;
 };
 
 static long long mono_ns(void)
@@ -264,7 +265,13 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
         ca[i] = (uint32_t)cpus[i];
     resp->n_cpus_applied = (size_t)nc;
     resp->cpus_applied = ca;
+    bool warn_mem = !j->lr.mem_limit_enforced && req->mem_gb > 0 && !w->warned_mem_limit;
+    if (warn_mem)
+        w->warned_mem_limit = true;
     pthread_mutex_unlock(&w->mu);
+    if (warn_mem)
+        LOG(LOG_WARN, "worker", "memory limits are NOT enforced: cannot create a cgroup v2 with "
+                                "memory.max under /sys/fs/cgroup (jobs get membind only)");
     LOG(LOG_INFO, "worker", "job %lu attempt %u: pid %d, GPUs %s, CPUs %s, memory limit %s",
         (unsigned long)req->job_id, req->attempt, (int)j->pid, list, cpulist,
         j->lr.mem_limit_enforced ? "enforced (cgroup v2)" : "not enforced");
