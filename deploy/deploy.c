@@ -276,7 +276,27 @@ static int worker_call(struct deploy *d, int server, const char *method,
     return st;
 }
 
-static void launch(struct deploy *d, struct djob *dj, double b, long long lease_until_ns)
+/* One RunJob to send: prepared under d->mu, sent without it, in parallel. */
+struct pending_run {
+    struct djob *dj;
+    int rank;
+    Synergy__V1__RunJobRequest req;
+    uint32_t gpus[64];
+    int status;
+    char err[512];
+};
+
+struct run_batch {
+    struct deploy *d;
+    struct pending_run *p;
+    size_t n;
+    size_t next; /* guarded by mu */
+    pthread_mutex_t mu;
+};
+
+/* Prepare the job's new lease and queue one RunJob per server. */
+static void launch(struct deploy *d, struct djob *dj, double b, long long lease_until_ns,
+                   struct pending_run **q, size_t *nq, size_t *capq)
 {
     struct job *j = dj->j;
     int gps = d->cfg->sched.cluster.gpus_per_server;
@@ -308,16 +328,19 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
             dj->lost = true;
             continue;
         }
+        xgrow((void **)q, capq, *nq + 1, sizeof **q);
+        struct pending_run *p = &(*q)[(*nq)++];
+        memset(p, 0, sizeof *p);
+        p->dj = dj;
+        p->rank = r;
         Synergy__V1__RunJobRequest req = SYNERGY__V1__RUN_JOB_REQUEST__INIT;
-        uint32_t gpus[64];
         for (int k = 0; k < rk->n_gpus; k++)
-            gpus[k] = (uint32_t)rk->gpus[k];
+            p->gpus[k] = (uint32_t)rk->gpus[k];
         req.version = 1;
         req.job_id = (uint64_t)dj->spec->id;
         req.attempt = (uint32_t)dj->launch;
         req.model = (char *)j->model->name;
         req.n_gpus = (size_t)rk->n_gpus;
-        req.gpus = gpus;
         req.cpus = (uint32_t)(rk->cpus > 0 ? rk->cpus : 1);
         req.mem_gb = rk->mem;
         req.total_iters = (uint64_t)j->total_iters;
@@ -331,18 +354,64 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
         req.rank = (uint32_t)r;
         req.world = (uint32_t)dj->n_ranks;
         req.time_scale = d->cfg->time_scale;
+        p->req = req;
+    }
+    lease_persist(d, dj, b, "active");
+    job_persist(d, dj, "running");
+}
+
+static void *run_sender(void *arg)
+{
+    struct run_batch *rb = arg;
+    for (;;) {
+        pthread_mutex_lock(&rb->mu);
+        size_t i = rb->next++;
+        pthread_mutex_unlock(&rb->mu);
+        if (i >= rb->n)
+            return NULL;
+        struct pending_run *p = &rb->p[i];
+        p->req.gpus = p->gpus;
         ProtobufCMessage *resp = NULL;
         struct err err = {{0}};
-        int st = worker_call(d, rk->server, "RunJob", &req.base, &resp, &err);
+        rpc_client_t *cl = rb->d->workers[p->dj->ranks[p->rank].server].cl;
+        p->status = rpc_client_call(cl, &synergy__v1__scheduler_to_worker__descriptor, "RunJob",
+                                    &p->req.base, &resp, 5000, &err);
+        snprintf(p->err, sizeof p->err, "%s", err.msg);
         if (resp)
             protobuf_c_message_free_unpacked(resp, NULL);
-        if (st == RPC_STATUS_OK)
+    }
+}
+
+/* Send the queued RunJobs, up to 8 at a time (a RunJob returns once the
+ * worker's fork+execve succeeded), with d->mu released; then note refusals
+ * and lost workers. Called with d->mu held. */
+static void send_runs(struct deploy *d, struct pending_run *q, size_t n)
+{
+    if (n == 0)
+        return;
+    struct run_batch rb = {.d = d, .p = q, .n = n};
+    pthread_mutex_init(&rb.mu, NULL);
+    pthread_t th[8];
+    int nt = n < 8 ? (int)n : 8;
+    pthread_mutex_unlock(&d->mu);
+    for (int i = 1; i < nt; i++)
+        pthread_create(&th[i], NULL, run_sender, &rb);
+    run_sender(&rb);
+    for (int i = 1; i < nt; i++)
+        pthread_join(th[i], NULL);
+    pthread_mutex_lock(&d->mu);
+    pthread_mutex_destroy(&rb.mu);
+    for (size_t i = 0; i < n; i++) {
+        struct pending_run *p = &q[i];
+        struct djob *dj = p->dj;
+        struct drank *rk = &dj->ranks[p->rank];
+        if (p->status == RPC_STATUS_OK)
             continue;
-        if (st == RPC_STATUS_UNAVAILABLE || st == RPC_STATUS_DEADLINE_EXCEEDED) {
-            lose_worker(d, rk->server, err.msg);
+        if (p->status == RPC_STATUS_UNAVAILABLE || p->status == RPC_STATUS_DEADLINE_EXCEEDED) {
+            lose_worker(d, rk->server, p->err);
         } else if (!rk->exited) {
             LOG(LOG_WARN, "deploy", "job %d refused by server %d: %s", dj->spec->id, rk->server,
-                err.msg);
+                p->err);
             rk->exited = true;
             dj->n_exited++;
             if (!dj->crashed) {
@@ -351,8 +420,6 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
             }
         }
     }
-    lease_persist(d, dj, b, "active");
-    job_persist(d, dj, "running");
 }
 
 static void extend(struct deploy *d, struct djob *dj, double b, long long lease_until_ns)
@@ -769,9 +836,13 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
         long long lease_launch = deploy__mono_ns() + 2 * grace_ns;
         if (lease_launch < lease_until)
             lease_launch = lease_until;
+        struct pending_run *q = NULL;
+        size_t nq = 0, capq = 0;
         for (size_t i = 0; i < d->n_jobs; i++)
             if (relaunch[i])
-                launch(d, &d->jobs[i], b, lease_launch);
+                launch(d, &d->jobs[i], b, lease_launch, &q, &nq, &capq);
+        send_runs(d, q, nq);
+        free(q);
         free(relaunch);
         dispatch_ms += (double)(deploy__mono_ns() - t_launch) / 1e6;
         st->plan_ms_sum += plan_ms;
