@@ -218,6 +218,28 @@ void sched_job_release(sched_t *s, struct job *j)
     j->cpus = j->mem = j->sspeed = 0;
 }
 
+double sched_job_iter_time(const sched_t *s, const struct job *j)
+{
+    double it = j->iter_time;
+    if (j->n_shares > 1)
+        it = it / j->model->placement_penalty;
+    if (!j->run_fair)
+        it = it / j->speedup;
+    return it;
+}
+
+void sched_server_set_down(sched_t *s, int server, bool down)
+{
+    if (server < 0 || server >= s->n_servers)
+        return;
+    for (int g = server * s->gpus_per_server; g < (server + 1) * s->gpus_per_server; g++) {
+        if (down && s->gpu_owner[g] == -1)
+            s->gpu_owner[g] = -2; /* not free, owned by no job */
+        else if (!down && s->gpu_owner[g] == -2)
+            s->gpu_owner[g] = -1;
+    }
+}
+
 long sched_job_round_iters(const sched_t *s, const struct job *j)
 {
     if (j->opt_tput > 0) {
@@ -347,7 +369,7 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     int ng = sched_total_gpus(s);
     s->n_free = 0;
     for (int g = 0; g < ng; g++)
-        if (s->gpu_owner[g] < 0)
+        if (s->gpu_owner[g] == -1) /* -2: on a server that is down */
             s->free_gpus[s->n_free++] = g;
     for (int i = 0; i < s->n_servers; i++)
         s->servers[i].n_jobs = 0;

@@ -135,6 +135,7 @@ struct job {
     int rounds_run;
     int rounds_demoted;
     int preemptions;       /* rounds after a run in which it did not run */
+    bool ran_last_round;   /* driver bookkeeping for preemption counts */
 };
 
 /* ----------------------------------------------------------------- planner */
@@ -233,6 +234,14 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
 
 /* Iterations a placed job completes in one round (reference job.allocate). */
 long sched_job_round_iters(const sched_t *s, const struct job *j);
+
+/* Seconds per iteration a placed job runs at this round: the quantity
+ * sched_job_round_iters() divides the round by (deployment hands it to jobs). */
+double sched_job_iter_time(const sched_t *s, const struct job *j);
+
+/* Take a server out of (down = true) or back into planning: its GPUs are not
+ * offered to later rounds. For the deployment's lost workers. */
+void sched_server_set_down(sched_t *s, int server, bool down);
 
 /* Release every resource a job holds. */
 void sched_job_release(sched_t *s, struct job *j);

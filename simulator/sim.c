@@ -134,6 +134,8 @@ static int schedule(struct run *r, double now, struct err *err)
             j->first_start = now;
         sim_heap_push(&r->heap, now + round, EV_LEASE_END, j);
     }
+    if (r->cfg->obs.on_plan)
+        r->cfg->obs.on_plan(r->cfg->obs.ctx, now, placed, n_placed);
     if (r->cfg->check_invariants && sched_check_invariants(r->sched, err) < 0)
         return -1;
 

@@ -73,6 +73,8 @@ struct sim_observer {
     void (*on_sample)(void *ctx, const struct sim_round_sample *s);
     /* a job finished */
     void (*on_finish)(void *ctx, const struct job *j, bool measured);
+    /* the jobs placed by a round, in placement order (the plan log) */
+    void (*on_plan)(void *ctx, double now, struct job *const *placed, size_t n);
 };
 
 struct sim_config {

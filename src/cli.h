@@ -26,6 +26,9 @@ void cli_command_line(char *buf, size_t n, int argc, char **argv, const char *cm
 int cmd_trace(int argc, char **argv);
 /* hidden `synergy trace gen-philly`: a synthetic Philly log for benchmarks */
 int trace_gen_philly(int argc, char **argv);
+int cmd_deploy(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+int cmd_job(int argc, char **argv);
 
 /* Where the shipped configs and traces live: $SYNERGY_DATA_DIR, else the
  * source tree this binary was built from. Writes "<dir>/<rel>" into buf. */

@@ -25,6 +25,7 @@ struct sim_opts {
     const char *trace_path;
     const char *record_path;
     const char *jobs_csv_path;
+    const char *plan_log_path;
     const char *profiles;
     const char *db_path;  /* --db: record every run */
     const char *plot_dir; /* --plot: draw the runs (records into --db, default results.db) */
@@ -86,6 +87,8 @@ static void simulate_usage(FILE *f)
             "                        DIR; records the runs into --db (default results.db)\n"
             "  --jobs-csv FILE       per-job results of every run: policy,mode,id,model,gpus,\n"
             "                        arrival_s,first_start_s,finish_s,jct_s (measured jobs)\n"
+            "  --plan-log FILE       write each round's placed job ids, \"time: id id ...\",\n"
+            "                        and \"finish ID JCT_S\" as jobs finish\n"
             "  --check               verify no server is oversubscribed after every round\n"
             "  -v, --verbose         log more\n"
             "\n"
@@ -110,12 +113,28 @@ static int parse_measure(const char *s, long *lo, long *hi)
 struct recorder {
     FILE *f;
     struct results_rounds rounds;
+    FILE *plan; /* --plan-log */
 };
 
 static void record_sample(void *ctx, const struct sim_round_sample *s)
 {
     struct recorder *rec = ctx;
     results_rounds_add(&rec->rounds, s);
+}
+
+static void record_finish(void *ctx, const struct job *j, bool measured)
+{
+    struct recorder *rec = ctx;
+    fprintf(rec->plan, "finish %d %.3f\n", j->id, j->finish - j->arrival);
+}
+
+static void record_plan(void *ctx, double now, struct job *const *placed, size_t n)
+{
+    struct recorder *rec = ctx;
+    fprintf(rec->plan, "%.6f:", now);
+    for (size_t i = 0; i < n; i++)
+        fprintf(rec->plan, " %d", placed[i]->id);
+    fprintf(rec->plan, "\n");
 }
 
 static void record_arrival(void *ctx, const struct job_spec *spec)
@@ -205,6 +224,7 @@ int cmd_simulate(int argc, char **argv)
         {"opt-compat", no_argument, 0, 'O'},      {"opt-time-limit", required_argument, 0, 'T'},
         {"db", required_argument, 0, 'D'},        {"plot", required_argument, 0, 'X'},
         {"jobs-csv", required_argument, 0, 'J'},  WL_LONGOPTS,
+        {"plan-log", required_argument, 0, 'l'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     char default_cluster[4096], default_models[4096];
     struct sim_opts o = {0};
@@ -242,6 +262,7 @@ int cmd_simulate(int argc, char **argv)
         case 'o': o.record_path = optarg; break;
         case 'D': o.db_path = optarg; break;
         case 'X': o.plot_dir = optarg; break;
+        case 'l': o.plan_log_path = optarg; break;
         case 'v': log_max_level = LOG_DEBUG; break;
         case 'h': simulate_usage(stdout); return 0;
         case 'w':
@@ -372,8 +393,8 @@ int cmd_simulate(int argc, char **argv)
         fprintf(stderr, "synergy simulate: give at least one policy and one mode\n");
         return EXIT_BAD_INPUT;
     }
-    if (o.record_path && np * nm != 1) {
-        fprintf(stderr, "synergy simulate: --record needs a single policy and mode\n");
+    if ((o.record_path || o.plan_log_path) && np * nm != 1) {
+        fprintf(stderr, "synergy simulate: --record and --plan-log need a single policy and mode\n");
         return EXIT_BAD_INPUT;
     }
 
@@ -497,6 +518,17 @@ int cmd_simulate(int argc, char **argv)
                     goto out;
                 }
             }
+            if (o.plan_log_path) {
+                rec.plan = fopen(o.plan_log_path, "w");
+                if (!rec.plan) {
+                    fprintf(stderr, "synergy simulate: %s: %s\n", o.plan_log_path, strerror(errno));
+                    synth_destroy(w.synth);
+                    rc = 1;
+                    goto out;
+                }
+                cfg.obs.on_plan = record_plan;
+                cfg.obs.on_finish = record_finish;
+            }
             if (o.record_path) {
                 if (out_file_open(&rec_out, o.record_path) < 0) {
                     fprintf(stderr, "synergy simulate: %s: %s\n",
@@ -513,6 +545,8 @@ int cmd_simulate(int argc, char **argv)
             int srun = sim_run(&cfg, &w, &res, &err);
             double wall = now_s() - t0;
             synth_destroy(w.synth);
+            if (rec.plan)
+                fclose(rec.plan);
             if (rec.f) {
                 bool ok = srun == 0;
                 if (!ok)

@@ -15,6 +15,9 @@ static const struct cli_command commands[] = {
     {"trace", cmd_trace, "convert, summarise, validate or generate traces"},
     {"sweep", cmd_sweep, "run a grid of policies x modes x loads in parallel into a results DB"},
     {"report", cmd_report, "JCT tables, comparisons, telemetry and plots from a results DB"},
+    {"deploy", cmd_deploy, "run a trace for real: scheduler server driving worker servers"},
+    {"worker", cmd_worker, "worker server: launch and supervise the jobs placed on this machine"},
+    {"job", cmd_job, "stand-in training job speaking the JobToScheduler protocol"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

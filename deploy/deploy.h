@@ -1,0 +1,74 @@
+/*
+ * deploy: the deployment driver. The same scheduling core as the simulator
+ * (sched_round, sched_job_round_iters, ...) driven by the wall clock: round k
+ * starts at wall time t0 + b_k / time_scale, where b_k are exactly the
+ * simulator's round times. At each boundary it ends the round's leases from
+ * the jobs' own reports, plans the next round, extends the leases of jobs
+ * whose placement is unchanged, preempts the rest and launches new
+ * placements on the workers (synergy.v1 RPCs). It serves the reference's
+ * JobToScheduler service to the jobs (RoundEnd is a parked long-poll) and
+ * WorkerToScheduler to the workers. State goes to SQLite as it changes.
+ */
+#ifndef SYNERGY_DEPLOY_H
+#define SYNERGY_DEPLOY_H
+
+#include <stdio.h>
+
+#include "scheduler.h"
+#include "sim.h"
+
+/* One row of the workers file: the reference's ip,port,start_gpu,start_cpu,numa. */
+struct deploy_worker_addr {
+    char ip[64];
+    int port;
+    int start_gpu;
+    int start_cpu;
+    int numa;
+};
+
+/* Read a workers file (rows as above; '#' comments and blank lines allowed).
+ * Row i is server i. 0, or -1 with err "file:line: ...". Caller frees *out. */
+int deploy_workers_read(const char *path, struct deploy_worker_addr **out, size_t *n,
+                        struct err *err);
+
+struct deploy_config {
+    struct sched_params sched;
+    const model_zoo_t *zoo;
+    const struct job_spec *jobs; /* the trace */
+    size_t n_jobs;
+    const struct deploy_worker_addr *workers;
+    size_t n_workers;
+    double time_scale;       /* every duration is divided by this (>= 1 in tests) */
+    bool is_static;          /* first round at t=1, like simulate --static */
+    const char *listen_ip;   /* default 127.0.0.1 */
+    int port;                /* 0 = pick one */
+    const char *state_path;  /* SQLite file; NULL = in memory */
+    int max_retries;         /* relaunches after crashes before a job is failed (3) */
+    int heartbeat_ms;        /* workers' heartbeat period (wall; default 200) */
+    int worker_timeout_ms;   /* a silent worker is lost after this (default 1500) */
+    int register_timeout_ms; /* all workers must register within this (default 30000) */
+    FILE *plan_log;          /* "time: id id ..." per round, like simulate --plan-log */
+    /* called once the server listens (e.g. to start local workers) */
+    void (*on_listening)(void *ctx, int port);
+    void *ctx;
+};
+
+struct deploy_stats {
+    size_t jobs_failed;
+    size_t crashes;          /* job exits that were not asked for */
+    size_t relaunches;       /* launches after a crash or a lost worker */
+    size_t lease_kills;      /* jobs killed by their worker at lease expiry */
+    size_t workers_lost;
+    size_t preemptions;      /* leases ended by the plan, summed over jobs */
+    double max_lateness_ms;  /* how late a round boundary was processed, at most */
+    double plan_ms_max, dispatch_ms_max; /* sched_round, and RunJob/ExtendLease fan-out */
+    double plan_ms_sum, dispatch_ms_sum;
+    size_t dispatch_rounds;
+};
+
+/* Run the trace to completion on the workers. 0 with *res filled like
+ * sim_run (free with sim_result_free), or -1 with err. */
+int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct deploy_stats *st,
+               struct err *err);
+
+#endif

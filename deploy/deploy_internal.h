@@ -1,0 +1,94 @@
+/*
+ * Internals of the deploy driver shared by its files: the job and worker
+ * tables, and the RPC handlers (deploy_rpc.c) that feed reports to the round
+ * loop (deploy.c) under one mutex + condition variable.
+ */
+#ifndef SYNERGY_DEPLOY_INTERNAL_H
+#define SYNERGY_DEPLOY_INTERNAL_H
+
+#include <pthread.h>
+
+#include "deploy.h"
+#include "deploy_state.h"
+#include "rpc.h"
+
+#define DJ_MAX_RANKS 64
+
+enum djob_state { DJ_PENDING = 0, DJ_QUEUED, DJ_RUNNING, DJ_DONE, DJ_FAILED };
+
+struct drank {
+    int server;
+    int n_gpus;
+    int gpus[64];  /* local indexes on the worker */
+    int cpus;
+    double mem;
+    bool exited;
+};
+
+struct djob {
+    const struct job_spec *spec;
+    struct job *j;
+    enum djob_state state;
+    int launch;           /* RunJob attempt number of the current lease */
+    int crashes;
+    /* the current lease */
+    int n_ranks;
+    struct drank ranks[DJ_MAX_RANKS];
+    long budget;          /* steps this round (the plan's credit) */
+    long base;            /* executed before this round */
+    rpc_call_t *parked[DJ_MAX_RANKS];
+    int n_parked;
+    long round_end_steps; /* min over this round's RoundEnd reports, -1 none */
+    int n_lease_ended;    /* LeaseEnded before we ended the lease (job done) */
+    long lease_end_steps;
+    long progress_steps;  /* max UpdateIters num_steps this round */
+    int n_exited;
+    bool terminated;      /* we answered terminate_lease */
+    bool crashed, lost, lease_killed;
+    bool launched_now;
+    /* the placement of the current lease, to tell extension from move */
+    int sig_n_gpus;
+    int *sig_gpus;
+    int sig_n_shares;
+    struct job_share *sig_shares;
+    double finish;
+    long long ended_ns;
+    long long launched_ns; /* when the current lease's RunJobs were sent */   /* when the round's last report came in, 0 until then */
+};
+
+struct dworker {
+    struct deploy_worker_addr a;
+    bool registered, lost, marked_down;
+    long long last_hb_ns;
+    int n_gpus;
+    rpc_client_t *cl;
+};
+
+struct deploy {
+    const struct deploy_config *cfg;
+    sched_t *sched;
+    struct djob *jobs;
+    size_t n_jobs;
+    struct dworker *workers;
+    size_t n_workers;
+    rpc_server_t *srv;
+    int port;
+    deploy_state_t *db;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    long long t0_ns;      /* wall (monotonic) time of logical 0 */
+    double round_s;       /* logical round length */
+    double cur_b;         /* logical time of the current round */
+    struct deploy_stats *st;
+};
+
+long long deploy__mono_ns(void);
+double deploy__logical_now(const struct deploy *d);
+struct djob *deploy__find_job(struct deploy *d, uint64_t id);
+/* Start the scheduler's RPC server with both services. 0 or -1 + err. */
+int deploy__serve(struct deploy *d, struct err *err);
+/* Note a job exit (worker report) under d->mu. */
+void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code, int sig,
+                        bool lease_kill);
+
+#endif

@@ -1,0 +1,243 @@
+/*
+ * The scheduler's RPC handlers. JobToScheduler keeps the reference's wire
+ * contract (paths, field numbers) so the stock SynergyIterator works;
+ * RoundEnd is parked until the round loop decides (no thread held).
+ * WorkerToScheduler is synergy.v1. Every handler runs on the rpc thread,
+ * takes d->mu, records the report and wakes the round loop.
+ *
+ * Caller check: only addresses listed in the workers file may call (jobs run
+ * on workers). This is an address check, not authentication.
+ */
+#include "deploy_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "job_to_scheduler.pb-c.h"
+#include "synergy_worker.pb-c.h"
+
+static bool peer_allowed(struct deploy *d, rpc_call_t *call)
+{
+    char ip[128];
+    rpc_call_peer_ip(call, ip, sizeof ip);
+    for (size_t i = 0; i < d->n_workers; i++)
+        if (strcmp(d->workers[i].a.ip, ip) == 0)
+            return true;
+    LOG(LOG_WARN, "deploy", "refused a call from %s: not in the workers file",
+        rpc_call_peer(call));
+    rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED, "address not in the workers file");
+    return false;
+}
+
+static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                                      ProtobufCMessage *rs)
+{
+    struct deploy *d = ud;
+    const RegisterJobRequest *req = (const void *)rq;
+    RegisterJobResponse *resp = (void *)rs;
+    if (!peer_allowed(d, call))
+        return RPC_FAILED;
+    pthread_mutex_lock(&d->mu);
+    struct djob *dj = deploy__find_job(d, req->job_id);
+    double el = deploy__logical_now(d) - d->cur_b;
+    pthread_mutex_unlock(&d->mu);
+    if (!dj) {
+        rpc_call_set_status(call, RPC_STATUS_NOT_FOUND, "unknown job");
+        return RPC_FAILED;
+    }
+    resp->time_elapsed_this_round_s = el > 0 ? (uint64_t)el : 0;
+    resp->round_duration_s = (uint64_t)d->round_s;
+    return RPC_REPLY;
+}
+
+static enum rpc_result h_update_iters(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                                      ProtobufCMessage *rs)
+{
+    struct deploy *d = ud;
+    const UpdateItersRequest *req = (const void *)rq;
+    UpdateItersResponse *resp = (void *)rs;
+    if (!peer_allowed(d, call))
+        return RPC_FAILED;
+    pthread_mutex_lock(&d->mu);
+    struct djob *dj = deploy__find_job(d, req->job_id);
+    if (dj && dj->state == DJ_RUNNING) {
+        if ((long)req->num_steps > dj->progress_steps)
+            dj->progress_steps = (long)req->num_steps;
+        resp->num_steps_per_round = (uint64_t)dj->budget;
+    }
+    pthread_mutex_unlock(&d->mu);
+    return RPC_REPLY;
+}
+
+static enum rpc_result h_round_end(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                                   ProtobufCMessage *rs)
+{
+    struct deploy *d = ud;
+    const RoundEndRequest *req = (const void *)rq;
+    RoundEndResponse *resp = (void *)rs;
+    if (!peer_allowed(d, call))
+        return RPC_FAILED;
+    pthread_mutex_lock(&d->mu);
+    struct djob *dj = deploy__find_job(d, req->job_id);
+    if (dj && dj->state == DJ_RUNNING && !dj->terminated && dj->n_parked < dj->n_ranks) {
+        long s = (long)req->num_steps;
+        if (dj->round_end_steps < 0 || s < dj->round_end_steps)
+            dj->round_end_steps = s;
+        dj->parked[dj->n_parked++] = call;
+        pthread_cond_broadcast(&d->cv);
+        pthread_mutex_unlock(&d->mu);
+        return RPC_PARKED;
+    }
+    LOG(LOG_DEBUG, "deploy", "RoundEnd of job %lu answered at once: %s", (unsigned long)req->job_id,
+        !dj ? "unknown" : dj->state != DJ_RUNNING ? "not running" : dj->terminated ? "stopped"
+                                                                                  : "all parked");
+    pthread_mutex_unlock(&d->mu);
+    resp->terminate_lease = true;
+    return RPC_REPLY;
+}
+
+static enum rpc_result h_lease_ended(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                                     ProtobufCMessage *rs)
+{
+    struct deploy *d = ud;
+    const LeaseEndedRequest *req = (const void *)rq;
+    if (!peer_allowed(d, call))
+        return RPC_FAILED;
+    pthread_mutex_lock(&d->mu);
+    struct djob *dj = deploy__find_job(d, req->job_id);
+    /* after a RoundEnd the iterator's counters restart at 0: only a lease
+     * that ends without one (the job reached its total) carries progress */
+    if (dj && dj->state == DJ_RUNNING && !dj->terminated && dj->n_parked == 0) {
+        long s = (long)req->num_steps;
+        if (dj->n_lease_ended == 0 || s < dj->lease_end_steps)
+            dj->lease_end_steps = s;
+        dj->n_lease_ended++;
+        pthread_cond_broadcast(&d->cv);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return RPC_REPLY;
+}
+
+static struct dworker *worker_of(struct deploy *d, uint32_t id)
+{
+    return id < d->n_workers ? &d->workers[id] : NULL;
+}
+
+static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                                         ProtobufCMessage *rs)
+{
+    struct deploy *d = ud;
+    const Synergy__V1__RegisterWorkerRequest *req = (const void *)rq;
+    Synergy__V1__RegisterWorkerResponse *resp = (void *)rs;
+    char ip[128];
+    rpc_call_peer_ip(call, ip, sizeof ip);
+    char *msg = rpc_call_alloc(call, 256);
+    msg[0] = '\0';
+    if (req->version != 1) {
+        snprintf(msg, 256, "protocol version %u, expected 1", req->version);
+    } else if (strcmp(ip, req->ip) != 0) {
+        snprintf(msg, 256, "worker claims %s but calls from %s", req->ip, ip);
+    }
+    pthread_mutex_lock(&d->mu);
+    struct dworker *w = NULL;
+    if (!msg[0]) {
+        for (size_t i = 0; i < d->n_workers && !w; i++)
+            if (strcmp(d->workers[i].a.ip, req->ip) == 0 && d->workers[i].a.port == (int)req->port)
+                w = &d->workers[i];
+        if (!w)
+            snprintf(msg, 256, "%s:%u is not in the workers file", req->ip, req->port);
+    }
+    double size[RES_COUNT];
+    sched_server_size(d->sched, size);
+    int need = 0;
+    if (w) {
+        need = w->a.start_gpu + (int)size[RES_GPU];
+        if ((int)req->n_gpus < need)
+            snprintf(msg, 256, "worker has %zu GPUs, the cluster needs %d", req->n_gpus, need);
+    }
+    if (msg[0]) {
+        pthread_mutex_unlock(&d->mu);
+        LOG(LOG_WARN, "deploy", "registration refused: %s", msg);
+        resp->success = false;
+        resp->error = msg;
+        return RPC_REPLY;
+    }
+    if (w->lost)
+        LOG(LOG_WARN, "deploy", "server %d re-registered after being lost; it stays out of "
+                                "planning for this run", (int)(w - d->workers));
+    w->registered = true;
+    w->n_gpus = (int)req->n_gpus;
+    w->last_hb_ns = deploy__mono_ns();
+    if (!w->cl) {
+        char target[128];
+        snprintf(target, sizeof target, "%s:%d", w->a.ip, w->a.port);
+        w->cl = rpc_client_create(target);
+    }
+    resp->success = true;
+    resp->server_id = (uint32_t)(w - d->workers);
+    resp->round_duration_s = d->round_s;
+    resp->heartbeat_ms = (uint32_t)d->cfg->heartbeat_ms;
+    if (d->db)
+        deploy_state_worker(d->db, (int)resp->server_id, w->a.ip, w->a.port, "registered",
+                            w->n_gpus, NULL);
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    LOG(LOG_INFO, "deploy", "server %u registered: %s:%d, %zu NUMA node(s), %zu %sGPU(s)",
+        resp->server_id, req->ip, req->port, req->n_numa, req->n_gpus,
+        req->simulated_gpus ? "simulated " : "");
+    return RPC_REPLY;
+}
+
+static enum rpc_result h_heartbeat(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                                   ProtobufCMessage *rs)
+{
+    struct deploy *d = ud;
+    const Synergy__V1__HeartbeatRequest *req = (const void *)rq;
+    Synergy__V1__HeartbeatResponse *resp = (void *)rs;
+    if (!peer_allowed(d, call))
+        return RPC_FAILED;
+    pthread_mutex_lock(&d->mu);
+    struct dworker *w = worker_of(d, req->server_id);
+    if (w && w->registered && !w->lost) {
+        w->last_hb_ns = deploy__mono_ns();
+        resp->known = true;
+    }
+    pthread_mutex_unlock(&d->mu);
+    return RPC_REPLY;
+}
+
+static enum rpc_result h_job_exited(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                                    ProtobufCMessage *rs)
+{
+    struct deploy *d = ud;
+    const Synergy__V1__JobExitedRequest *req = (const void *)rq;
+    Synergy__V1__JobExitedResponse *resp = (void *)rs;
+    if (!peer_allowed(d, call))
+        return RPC_FAILED;
+    pthread_mutex_lock(&d->mu);
+    struct djob *dj = deploy__find_job(d, req->job_id);
+    /* finished and failed jobs still hold their ranks until the exits are in */
+    if (dj && dj->n_ranks > 0 && (int)req->attempt == dj->launch) {
+        deploy__job_exited(d, dj, (int)req->server_id, req->exit_code, req->signal,
+                           req->killed_at_lease_end);
+        resp->known = true;
+    }
+    pthread_mutex_unlock(&d->mu);
+    return RPC_REPLY;
+}
+
+int deploy__serve(struct deploy *d, struct err *err)
+{
+    char addr[128];
+    snprintf(addr, sizeof addr, "%s:%d", d->cfg->listen_ip ? d->cfg->listen_ip : "127.0.0.1",
+             d->cfg->port);
+    d->srv = rpc_server_create(addr, &d->port, err);
+    if (!d->srv)
+        return -1;
+    static const rpc_handler_fn job_h[] = {h_register_job, h_update_iters, h_round_end,
+                                           h_lease_ended};
+    static const rpc_handler_fn worker_h[] = {h_register_worker, h_heartbeat, h_job_exited};
+    rpc_server_add_service(d->srv, &job_to_scheduler__descriptor, job_h, d);
+    rpc_server_add_service(d->srv, &synergy__v1__worker_to_scheduler__descriptor, worker_h, d);
+    return rpc_server_start(d->srv, err);
+}

@@ -1,0 +1,101 @@
+/*
+ * rpc: the only module that includes gRPC headers. A small wrapper over the
+ * gRPC core C API carrying protobuf-c messages (spec reference-deployment §7):
+ *
+ *  - a server with one completion-queue thread and table-driven unary
+ *    handlers: every method of a ProtobufCServiceDescriptor is registered as
+ *    "/<service>/<method>" and dispatched to handlers[i];
+ *  - long-poll calls: a handler may park its call (RPC_PARKED) and answer it
+ *    later from any thread with rpc_call_reply(); no thread is held meanwhile;
+ *  - a client with one persistent channel per peer and a deadline on every
+ *    call.
+ *
+ * Nothing here authenticates: channels are plaintext (see README "Deployment").
+ */
+#ifndef SYNERGY_RPC_H
+#define SYNERGY_RPC_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common.h"
+
+/* gRPC status codes we use (same values as grpc_status_code). */
+enum {
+    RPC_STATUS_OK = 0,
+    RPC_STATUS_CANCELLED = 1,
+    RPC_STATUS_INVALID_ARGUMENT = 3,
+    RPC_STATUS_DEADLINE_EXCEEDED = 4,
+    RPC_STATUS_NOT_FOUND = 5,
+    RPC_STATUS_PERMISSION_DENIED = 7,
+    RPC_STATUS_FAILED_PRECONDITION = 9,
+    RPC_STATUS_UNIMPLEMENTED = 12,
+    RPC_STATUS_UNAVAILABLE = 14,
+};
+
+typedef struct rpc_server rpc_server_t;
+typedef struct rpc_call rpc_call_t;
+
+/* What a handler did with its call. */
+enum rpc_result { RPC_REPLY = 0, RPC_PARKED = 1, RPC_FAILED = 2 };
+
+/* A unary handler, run on the server's completion-queue thread. `resp` is an
+ * initialised message of the method's output type; fill it and return
+ * RPC_REPLY. Memory the response points to must live until the handler
+ * returns (use rpc_call_alloc for per-call memory). Return RPC_FAILED after
+ * rpc_call_set_status() to answer an error, or RPC_PARKED to answer later with
+ * rpc_call_reply() / rpc_call_fail(). */
+typedef enum rpc_result (*rpc_handler_fn)(void *ud, rpc_call_t *call, const ProtobufCMessage *req,
+                                          ProtobufCMessage *resp);
+
+/* Create a server listening on `addr` ("127.0.0.1:0" picks a port). NULL +
+ * err if the address cannot be bound. *port gets the bound port. */
+rpc_server_t *rpc_server_create(const char *addr, int *port, struct err *err);
+/* Serve every method of `sd` with handlers[i] (NULL: UNIMPLEMENTED). Call
+ * before rpc_server_start. */
+void rpc_server_add_service(rpc_server_t *s, const ProtobufCServiceDescriptor *sd,
+                            const rpc_handler_fn *handlers, void *ud);
+/* Start serving on a thread of its own. 0 or -1. */
+int rpc_server_start(rpc_server_t *s, struct err *err);
+/* Fail every parked call (UNAVAILABLE), shut down, join the thread, free.
+ * NULL is a no-op. Parked call handles are invalid afterwards. */
+void rpc_server_destroy(rpc_server_t *s);
+
+/* The peer's address as "ipv4:127.0.0.1:5555" (borrowed, valid for the call). */
+const char *rpc_call_peer(rpc_call_t *c);
+/* The peer's IP alone, e.g. "127.0.0.1" (written into buf). */
+const char *rpc_call_peer_ip(rpc_call_t *c, char *buf, size_t n);
+/* Memory freed with the call. */
+void *rpc_call_alloc(rpc_call_t *c, size_t n);
+/* Set the status a RPC_FAILED handler answers. */
+void rpc_call_set_status(rpc_call_t *c, int code, const char *msg);
+/* Answer a parked call (any thread, once). The response is packed before
+ * returning, so it may live on the caller's stack. */
+void rpc_call_reply(rpc_call_t *c, const ProtobufCMessage *resp);
+void rpc_call_fail(rpc_call_t *c, int code, const char *msg);
+
+/* ------------------------------------------------------------- client */
+
+typedef struct rpc_client rpc_client_t;
+
+/* One persistent channel to `target` ("host:port"). Never fails to create:
+ * connection errors show up per call. */
+rpc_client_t *rpc_client_create(const char *target);
+void rpc_client_destroy(rpc_client_t *c);
+/* Wait for the server to come up instead of failing fast (job -> scheduler). */
+void rpc_client_set_wait_for_ready(rpc_client_t *c, bool on);
+
+/* Blocking unary call of method `method` of service `sd`, with a deadline of
+ * timeout_ms. Returns the gRPC status (RPC_STATUS_OK = 0); on OK *resp is the
+ * unpacked reply (caller frees with protobuf_c_message_free_unpacked). On any
+ * other status err holds "method: status N: details". Thread-safe. */
+int rpc_client_call(rpc_client_t *c, const ProtobufCServiceDescriptor *sd, const char *method,
+                    const ProtobufCMessage *req, ProtobufCMessage **resp, int timeout_ms,
+                    struct err *err);
+
+/* Process-wide init/teardown (reference counted by gRPC itself). */
+void rpc_global_init(void);
+void rpc_global_shutdown(void);
+
+#endif

@@ -1,0 +1,410 @@
+/*
+ * `synergy deploy`: the scheduler server of a deployment. Same cluster INI,
+ * policy and mode as `simulate`, plus the workers (a workers file, or
+ * --local N to start N workers on 127.0.0.1 next to it) and a time scale.
+ * With --json it prints the same summary object as `simulate --json`, with a
+ * "deploy" object of its own added at the end.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deploy.h"
+#include "policies.h"
+#include "trace.h"
+
+struct local_workers {
+    int n;
+    pid_t *pids;
+    struct deploy_worker_addr *addrs;
+    const char *catalog, *topology, *run_dir;
+    int gpus;
+    bool verbose;
+};
+
+static void deploy_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: synergy deploy --trace FILE (--workers FILE | --local N) [options]\n"
+            "\n"
+            "Run a trace for real: a scheduler server plans rounds with the same core as\n"
+            "`simulate` and launches the jobs on worker servers (synergy worker).\n"
+            "\n"
+            "  --trace FILE          replay trace (id,model,arrival_s,iterations,gpus)\n"
+            "  --workers FILE        rows ip,port,start_gpu,start_cpu,numa; row i = server i\n"
+            "  --local N             start N workers on 127.0.0.1 (simulated GPUs)\n"
+            "  --catalog FILE        catalog for --local workers (default configs/deploy_catalog.ini)\n"
+            "  --topology FILE.xml   hwloc topology for --local workers (default: this machine)\n"
+            "  --run-dir DIR         where --local workers keep logs and checkpoints\n"
+            "  --time-scale K        divide every duration by K (a 300 s round takes 300/K s)\n"
+            "  --cluster FILE        cluster INI (default configs/default_cluster.ini)\n"
+            "  --models FILE         model profiles (default configs/models.ini)\n"
+            "  --profiles SET        default | models-4 | models-5 | models-6\n"
+            "  --policy P            FIFO SRTF LAS FTF DRF TETRIS SRSF (default FIFO)\n"
+            "  --mode M              fair | greedy | tune (default fair)\n"
+            "  --placement KIND      first-fit | consolidate\n"
+            "  --round-duration S    seconds per round (default 300)\n"
+            "  --static              all jobs present at start (first round at t=1)\n"
+            "  --port N              scheduler port (default: any free one)\n"
+            "  --state FILE          SQLite file for jobs, leases and workers (default in memory)\n"
+            "  --max-retries N       relaunches after crashes before a job fails (default 3)\n"
+            "  --heartbeat-ms N      worker heartbeat period (default 200)\n"
+            "  --worker-timeout-ms N a worker silent this long is lost (default 1500)\n"
+            "  --plan-log FILE       write each round's placed job ids (as simulate --plan-log)\n"
+            "  --json                print the summary as JSON\n"
+            "  -v, --verbose         log more\n");
+}
+
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof a;
+    int port = -1;
+    if (bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(s, (struct sockaddr *)&a, &l) == 0)
+        port = ntohs(a.sin_port);
+    close(s);
+    return port;
+}
+
+static void start_local_workers(void *ctx, int port)
+{
+    struct local_workers *lw = ctx;
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return;
+    self[n] = '\0';
+    char sched[64], gpus[16];
+    snprintf(sched, sizeof sched, "127.0.0.1:%d", port);
+    snprintf(gpus, sizeof gpus, "%d", lw->gpus);
+    for (int i = 0; i < lw->n; i++) {
+        char wport[16], dir[4096];
+        snprintf(wport, sizeof wport, "%d", lw->addrs[i].port);
+        snprintf(dir, sizeof dir, "%s/worker-%d", lw->run_dir, i);
+        char *argv[20];
+        int k = 0;
+        argv[k++] = self;
+        argv[k++] = "worker";
+        argv[k++] = "--scheduler";
+        argv[k++] = sched;
+        argv[k++] = "--port";
+        argv[k++] = wport;
+        argv[k++] = "--gpus";
+        argv[k++] = gpus;
+        argv[k++] = "--catalog";
+        argv[k++] = (char *)lw->catalog;
+        argv[k++] = "--run-dir";
+        argv[k++] = dir;
+        if (lw->topology) {
+            argv[k++] = "--topology";
+            argv[k++] = (char *)lw->topology;
+        }
+        if (lw->verbose)
+            argv[k++] = "-v";
+        argv[k] = NULL;
+        pid_t pid = fork();
+        if (pid == 0) {
+            execv(self, argv);
+            _exit(127);
+        }
+        lw->pids[i] = pid;
+    }
+}
+
+static void stop_local_workers(struct local_workers *lw)
+{
+    for (int i = 0; i < lw->n; i++)
+        if (lw->pids[i] > 0)
+            kill(lw->pids[i], SIGTERM);
+    for (int i = 0; i < lw->n; i++)
+        if (lw->pids[i] > 0)
+            waitpid(lw->pids[i], NULL, 0);
+}
+
+static void print_json(const char *trace, const char *cluster, const char *policy,
+                       const char *mode, const char *placement, int gpus,
+                       const struct sim_result *r, const struct deploy_stats *st, double wall,
+                       double scale)
+{
+    double h = 3600;
+    printf("{\"policy\":\"%s\",\"mode\":\"%s\",\"placement\":\"%s\",\"seed\":%d,"
+           "\"workload\":\"%s\",\"cluster\":\"%s\",\"gpus\":%d,"
+           "\"jobs_arrived\":%zu,\"jobs_finished\":%zu,\"jobs_measured\":%zu,"
+           "\"window_complete\":%s,",
+           policy, mode, placement, 42, trace, cluster, gpus, r->jobs_arrived, r->jobs_finished,
+           r->jobs_measured, r->window_complete ? "true" : "false");
+    if (r->jobs_measured > 0)
+        printf("\"avg_jct_h\":%.9f,\"p50_jct_h\":%.9f,\"p99_jct_h\":%.9f,\"p999_jct_h\":%.9f,"
+               "\"max_jct_h\":%.9f,\"makespan_h\":%.9f,",
+               r->avg_jct_s / h, r->p50_jct_s / h, r->p99_jct_s / h, r->p999_jct_s / h,
+               r->max_jct_s / h, r->makespan_s / h);
+    else
+        printf("\"avg_jct_h\":null,\"p50_jct_h\":null,\"p99_jct_h\":null,\"p999_jct_h\":null,"
+               "\"max_jct_h\":null,\"makespan_h\":null,");
+    printf("\"end_time_h\":%.9f,\"rounds\":%zu,\"gpu_alloc_pct\":%.4f,\"cpu_alloc_pct\":%.4f,"
+           "\"mem_alloc_pct\":%.4f,\"wall_s\":%.3f,\"version\":\"%s\",",
+           r->end_time_s / h, r->rounds, r->mean_gpu_alloc * 100, r->mean_cpu_alloc * 100,
+           r->mean_mem_alloc * 100, wall, SYNERGY_VERSION);
+    printf("\"deploy\":{\"time_scale\":%g,\"jobs_failed\":%zu,\"crashes\":%zu,\"relaunches\":%zu,"
+           "\"lease_kills\":%zu,\"workers_lost\":%zu,\"preemptions\":%zu,"
+           "\"max_lateness_ms\":%.3f,\"plan_ms_max\":%.3f,\"plan_ms_mean\":%.3f,"
+           "\"dispatch_ms_max\":%.3f,\"dispatch_ms_mean\":%.3f}}\n",
+           scale, st->jobs_failed, st->crashes, st->relaunches, st->lease_kills, st->workers_lost,
+           st->preemptions, st->max_lateness_ms, st->plan_ms_max,
+           st->dispatch_rounds ? st->plan_ms_sum / (double)st->dispatch_rounds : 0,
+           st->dispatch_ms_max,
+           st->dispatch_rounds ? st->dispatch_ms_sum / (double)st->dispatch_rounds : 0);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int bad(const char *opt, const char *val, const char *what)
+{
+    fprintf(stderr, "synergy deploy: %s: '%s' %s\n", opt, val, what);
+    return EXIT_BAD_INPUT;
+}
+
+int cmd_deploy(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"trace", required_argument, 0, 't'},    {"workers", required_argument, 0, 'W'},
+        {"local", required_argument, 0, 'n'},    {"catalog", required_argument, 0, 'C'},
+        {"topology", required_argument, 0, 'T'}, {"run-dir", required_argument, 0, 'D'},
+        {"time-scale", required_argument, 0, 'k'}, {"cluster", required_argument, 0, 'c'},
+        {"models", required_argument, 0, 'M'},   {"profiles", required_argument, 0, 'P'},
+        {"policy", required_argument, 0, 'p'},   {"mode", required_argument, 0, 'm'},
+        {"placement", required_argument, 0, 'L'}, {"round-duration", required_argument, 0, 'R'},
+        {"static", no_argument, 0, 's'},         {"port", required_argument, 0, 'o'},
+        {"state", required_argument, 0, 'S'},    {"max-retries", required_argument, 0, 'x'},
+        {"heartbeat-ms", required_argument, 0, 'b'}, {"worker-timeout-ms", required_argument, 0, 'w'},
+        {"plan-log", required_argument, 0, 'l'}, {"json", no_argument, 0, 'j'},
+        {"verbose", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    char def_cluster[4096], def_models[4096], def_catalog[4096];
+    const char *cluster = cli_data_path(def_cluster, sizeof def_cluster, "configs/default_cluster.ini");
+    const char *models = cli_data_path(def_models, sizeof def_models, "configs/models.ini");
+    const char *catalog = cli_data_path(def_catalog, sizeof def_catalog, "configs/deploy_catalog.ini");
+    const char *trace = NULL, *workers_path = NULL, *topology = NULL, *run_dir = NULL;
+    const char *profiles = NULL, *policy = NULL, *mode = NULL, *placement_s = NULL;
+    const char *state = NULL, *plan_log = NULL;
+    long local = 0, port = 0, retries = 3, hb = 200, wto = 1500;
+    double scale = 1, round = -1;
+    bool is_static = false, json = false, verbose = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't': trace = optarg; break;
+        case 'W': workers_path = optarg; break;
+        case 'n':
+            if (parse_long(optarg, &local) < 0 || local < 1 || local > 1024)
+                return bad("--local", optarg, "must be 1..1024");
+            break;
+        case 'C': catalog = optarg; break;
+        case 'T': topology = optarg; break;
+        case 'D': run_dir = optarg; break;
+        case 'k':
+            if (parse_double(optarg, &scale) < 0 || !(scale > 0))
+                return bad("--time-scale", optarg, "must be a positive number");
+            break;
+        case 'c': cluster = optarg; break;
+        case 'M': models = optarg; break;
+        case 'P': profiles = optarg; break;
+        case 'p': policy = optarg; break;
+        case 'm': mode = optarg; break;
+        case 'L': placement_s = optarg; break;
+        case 'R':
+            if (parse_double(optarg, &round) < 0 || !(round > 0))
+                return bad("--round-duration", optarg, "must be a positive number");
+            break;
+        case 's': is_static = true; break;
+        case 'o':
+            if (parse_long(optarg, &port) < 0 || port < 0 || port > 65535)
+                return bad("--port", optarg, "must be 0..65535");
+            break;
+        case 'S': state = optarg; break;
+        case 'x':
+            if (parse_long(optarg, &retries) < 0 || retries < 0)
+                return bad("--max-retries", optarg, "must be a non-negative integer");
+            break;
+        case 'b':
+            if (parse_long(optarg, &hb) < 0 || hb < 10)
+                return bad("--heartbeat-ms", optarg, "must be at least 10");
+            break;
+        case 'w':
+            if (parse_long(optarg, &wto) < 0 || wto < 50)
+                return bad("--worker-timeout-ms", optarg, "must be at least 50");
+            break;
+        case 'l': plan_log = optarg; break;
+        case 'j': json = true; break;
+        case 'v': verbose = true; log_max_level = LOG_DEBUG; break;
+        case 'h': deploy_usage(stdout); return 0;
+        default: deploy_usage(stderr); return EXIT_BAD_INPUT;
+        }
+    }
+    if (!trace || (!workers_path && !local) || (workers_path && local)) {
+        fprintf(stderr, "synergy deploy: give --trace and one of --workers or --local\n");
+        return EXIT_BAD_INPUT;
+    }
+    struct err err = {{0}};
+    struct synergy_config conf;
+    synergy_config_defaults(&conf);
+    if (synergy_config_load(cluster, &conf, &err) < 0) {
+        fprintf(stderr, "synergy deploy: %s\n", err.msg);
+        return EXIT_BAD_INPUT;
+    }
+    if (!policy)
+        policy = conf.policy;
+    if (!mode)
+        mode = conf.mode;
+    if (!placement_s)
+        placement_s = conf.placement;
+    if (!profiles)
+        profiles = conf.profiles;
+    if (round < 0)
+        round = conf.round_duration;
+    struct deploy_config cfg = {0};
+    cfg.sched.cluster = conf.cluster;
+    cfg.sched.policy = policy_find(policy);
+    cfg.sched.mode = sched_mode_find(mode);
+    cfg.sched.round_duration = round;
+    cfg.sched.starvation_s = 1000 * 3600.0;
+    if (!cfg.sched.policy)
+        return bad("--policy", policy, "is not a known policy");
+    if (!cfg.sched.mode)
+        return bad("--mode", mode, "must be fair, greedy or tune");
+    if (str_ieq(placement_s, "first-fit"))
+        cfg.sched.placement = PLACEMENT_FIRST_FIT;
+    else if (str_ieq(placement_s, "consolidate"))
+        cfg.sched.placement = PLACEMENT_CONSOLIDATE;
+    else
+        return bad("--placement", placement_s, "must be first-fit or consolidate");
+
+    model_zoo_t *zoo = model_zoo_load(models, profiles, &err);
+    if (!zoo) {
+        fprintf(stderr, "synergy deploy: %s\n", err.msg);
+        return EXIT_BAD_INPUT;
+    }
+    int rc = EXIT_BAD_INPUT;
+    struct job_spec *specs = NULL;
+    size_t n_specs = 0;
+    struct deploy_worker_addr *addrs = NULL;
+    size_t n_addrs = 0;
+    struct local_workers lw = {0};
+    FILE *plan = NULL;
+    char tmp_dir[] = "/tmp/synergy-deploy-XXXXXX";
+    if (trace_read_replay(trace, &specs, &n_specs, &err) < 0) {
+        fprintf(stderr, "synergy deploy: %s\n", err.msg);
+        goto out;
+    }
+    int servers = conf.cluster.racks * conf.cluster.servers_per_rack;
+    if (workers_path) {
+        if (deploy_workers_read(workers_path, &addrs, &n_addrs, &err) < 0) {
+            fprintf(stderr, "synergy deploy: %s\n", err.msg);
+            goto out;
+        }
+    } else {
+        if (local != servers) {
+            fprintf(stderr, "synergy deploy: --local %ld: %s has %d servers\n", local, cluster,
+                    servers);
+            goto out;
+        }
+        n_addrs = (size_t)local;
+        addrs = xcalloc(n_addrs, sizeof *addrs);
+        for (size_t i = 0; i < n_addrs; i++) {
+            snprintf(addrs[i].ip, sizeof addrs[i].ip, "127.0.0.1");
+            addrs[i].port = free_port();
+            addrs[i].numa = 1;
+        }
+        if (!run_dir) {
+            if (!mkdtemp(tmp_dir)) {
+                fprintf(stderr, "synergy deploy: mkdtemp: %s\n", strerror(errno));
+                rc = 1;
+                goto out;
+            }
+            run_dir = tmp_dir;
+        }
+        lw = (struct local_workers){.n = (int)local, .pids = xcalloc((size_t)local, sizeof(pid_t)),
+                                    .addrs = addrs, .catalog = catalog, .topology = topology,
+                                    .run_dir = run_dir, .gpus = conf.cluster.gpus_per_server,
+                                    .verbose = verbose};
+        cfg.on_listening = start_local_workers;
+        cfg.ctx = &lw;
+    }
+    if (plan_log && !(plan = fopen(plan_log, "w"))) {
+        fprintf(stderr, "synergy deploy: %s: %s\n", plan_log, strerror(errno));
+        rc = 1;
+        goto out;
+    }
+    cfg.zoo = zoo;
+    cfg.jobs = specs;
+    cfg.n_jobs = n_specs;
+    cfg.workers = addrs;
+    cfg.n_workers = n_addrs;
+    cfg.time_scale = scale;
+    cfg.is_static = is_static;
+    cfg.listen_ip = "127.0.0.1";
+    cfg.port = (int)port;
+    cfg.state_path = state;
+    cfg.max_retries = (int)retries;
+    cfg.heartbeat_ms = (int)hb;
+    cfg.worker_timeout_ms = (int)wto;
+    cfg.register_timeout_ms = 30000;
+    cfg.plan_log = plan;
+    signal(SIGPIPE, SIG_IGN);
+    struct sim_result res;
+    struct deploy_stats st;
+    double t0 = now_s();
+    int r = deploy_run(&cfg, &res, &st, &err);
+    double wall = now_s() - t0;
+    if (lw.n)
+        stop_local_workers(&lw);
+    if (r < 0) {
+        fprintf(stderr, "synergy deploy: %s\n", err.msg);
+        rc = 1;
+        goto out;
+    }
+    int gpus = conf.cluster.gpus_per_server * conf.cluster.servers_per_rack;
+    if (json) {
+        print_json(trace, cluster, cfg.sched.policy->name, mode, placement_s, gpus, &res, &st,
+                   wall, scale);
+    } else {
+        printf("deployed %s on %zu workers (time scale %g): %zu of %zu jobs finished, "
+               "%zu failed\n",
+               trace, n_addrs, scale, res.jobs_finished, n_specs, st.jobs_failed);
+        printf("avg JCT %.4f h, makespan %.4f h, %zu rounds, %zu preemptions, %zu crashes, "
+               "%zu lease kills, %zu workers lost, wall %.1f s\n",
+               res.avg_jct_s / 3600, res.makespan_s / 3600, res.rounds, st.preemptions,
+               st.crashes, st.lease_kills, st.workers_lost, wall);
+    }
+    rc = res.window_complete ? 0 : 1;
+    sim_result_free(&res);
+out:
+    if (plan)
+        fclose(plan);
+    free(lw.pids);
+    free(addrs);
+    free(specs);
+    model_zoo_destroy(zoo);
+    return rc;
+}

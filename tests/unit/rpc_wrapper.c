@@ -1,0 +1,163 @@
+/*
+ * rpc: the gRPC core wrapper on loopback. Table-driven unary handlers, a
+ * RoundEnd long-poll parked without a thread and answered from another
+ * thread, client deadlines, UNIMPLEMENTED for a method without a handler,
+ * the peer address, and a server shutdown with a call still parked.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "job_to_scheduler.pb-c.h"
+#include "rpc.h"
+
+struct srv_state {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    rpc_call_t *parked;
+    char peer[64];
+};
+
+static enum rpc_result h_register(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                                  ProtobufCMessage *rs)
+{
+    struct srv_state *st = ud;
+    rpc_call_peer_ip(call, st->peer, sizeof st->peer);
+    ((RegisterJobResponse *)rs)->round_duration_s = 300 + ((const RegisterJobRequest *)rq)->job_id;
+    return RPC_REPLY;
+}
+
+static enum rpc_result h_round_end(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                                   ProtobufCMessage *rs)
+{
+    struct srv_state *st = ud;
+    pthread_mutex_lock(&st->mu);
+    st->parked = call;
+    pthread_cond_broadcast(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+    return RPC_PARKED;
+}
+
+static enum rpc_result h_lease_ended(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                                     ProtobufCMessage *rs)
+{
+    rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED, "no");
+    return RPC_FAILED;
+}
+
+struct client_arg {
+    char target[64];
+    int status;
+    bool terminate;
+    int timeout_ms;
+};
+
+static void *round_end_client(void *p)
+{
+    struct client_arg *a = p;
+    rpc_client_t *c = rpc_client_create(a->target);
+    RoundEndRequest req = ROUND_END_REQUEST__INIT;
+    req.job_id = 3;
+    ProtobufCMessage *resp = NULL;
+    struct err err = {{0}};
+    a->status = rpc_client_call(c, &job_to_scheduler__descriptor, "RoundEnd", &req.base, &resp,
+                                a->timeout_ms, &err);
+    if (resp) {
+        a->terminate = ((RoundEndResponse *)resp)->terminate_lease;
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    rpc_client_destroy(c);
+    return NULL;
+}
+
+static rpc_server_t *start(struct srv_state *st, int *port)
+{
+    struct err err = {{0}};
+    rpc_server_t *s = rpc_server_create("127.0.0.1:0", port, &err);
+    assert_non_null(s);
+    static const rpc_handler_fn h[] = {h_register, NULL, h_round_end, h_lease_ended};
+    rpc_server_add_service(s, &job_to_scheduler__descriptor, h, st);
+    assert_int_equal(rpc_server_start(s, &err), 0);
+    return s;
+}
+
+static void unary_and_errors(void **state)
+{
+    struct srv_state st = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, ""};
+    int port;
+    rpc_server_t *s = start(&st, &port);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    rpc_client_t *c = rpc_client_create(target);
+    RegisterJobRequest rj = REGISTER_JOB_REQUEST__INIT;
+    rj.job_id = 5;
+    ProtobufCMessage *r = NULL;
+    struct err err = {{0}};
+    assert_int_equal(rpc_client_call(c, &job_to_scheduler__descriptor, "RegisterJob", &rj.base,
+                                     &r, 2000, &err), RPC_STATUS_OK);
+    assert_int_equal(((RegisterJobResponse *)r)->round_duration_s, 305);
+    protobuf_c_message_free_unpacked(r, NULL);
+    assert_string_equal(st.peer, "127.0.0.1");
+    UpdateItersRequest u = UPDATE_ITERS_REQUEST__INIT;
+    assert_int_equal(rpc_client_call(c, &job_to_scheduler__descriptor, "UpdateIters", &u.base, &r,
+                                     2000, &err), RPC_STATUS_UNIMPLEMENTED);
+    assert_null(r);
+    LeaseEndedRequest le = LEASE_ENDED_REQUEST__INIT;
+    assert_int_equal(rpc_client_call(c, &job_to_scheduler__descriptor, "LeaseEnded", &le.base, &r,
+                                     2000, &err), RPC_STATUS_PERMISSION_DENIED);
+    assert_non_null(strstr(err.msg, "no"));
+    rpc_client_destroy(c);
+    rpc_server_destroy(s);
+
+    /* no server: fails fast instead of hanging */
+    c = rpc_client_create(target);
+    assert_int_equal(rpc_client_call(c, &job_to_scheduler__descriptor, "RegisterJob", &rj.base,
+                                     &r, 2000, &err), RPC_STATUS_UNAVAILABLE);
+    rpc_client_destroy(c);
+}
+
+static void long_poll_answered_from_another_thread(void **state)
+{
+    struct srv_state st = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, ""};
+    int port;
+    rpc_server_t *s = start(&st, &port);
+    struct client_arg a = {.timeout_ms = 10000};
+    snprintf(a.target, sizeof a.target, "127.0.0.1:%d", port);
+    pthread_t th;
+    pthread_create(&th, NULL, round_end_client, &a);
+    pthread_mutex_lock(&st.mu);
+    while (!st.parked)
+        pthread_cond_wait(&st.cv, &st.mu);
+    rpc_call_t *call = st.parked;
+    st.parked = NULL;
+    pthread_mutex_unlock(&st.mu);
+    RoundEndResponse resp = ROUND_END_RESPONSE__INIT;
+    resp.terminate_lease = true;
+    rpc_call_reply(call, &resp.base); /* from this thread, not the CQ thread */
+    pthread_join(th, NULL);
+    assert_int_equal(a.status, RPC_STATUS_OK);
+    assert_true(a.terminate);
+
+    /* a parked call past the client's deadline, then a shutdown with it parked */
+    a.timeout_ms = 200;
+    pthread_create(&th, NULL, round_end_client, &a);
+    pthread_join(th, NULL);
+    assert_int_equal(a.status, RPC_STATUS_DEADLINE_EXCEEDED);
+    rpc_server_destroy(s); /* must not hang on the parked call */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(unary_and_errors),
+        cmocka_unit_test(long_poll_answered_from_another_thread),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,617 @@
+/*
+ * The worker server: registers with the scheduler (reporting its probed
+ * topology), serves synergy.v1.SchedulerToWorker, and supervises the jobs it
+ * launched. Threads: the rpc completion-queue thread (handlers), a reaper
+ * blocked in waitpid(), a lease thread sleeping until the earliest lease
+ * expiry (then SIGKILL to the job's process group), a heartbeat thread, and
+ * the main thread waiting for SIGTERM/SIGINT. Nothing polls in a loop.
+ *
+ * Only the scheduler's address may call RunJob/ExtendLease/KillJob; the
+ * check is on the peer IP, which is not authentication (see README).
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rpc.h"
+#include "synergy_worker.pb-c.h"
+
+#define MAX_JOBS 256
+
+struct wjob {
+    bool used;
+    long job_id;
+    unsigned attempt;
+    pid_t pid;
+    int n_cpus;
+    int cpus[TOPO_MAX_CPUS];
+    long long deadline_ns; /* CLOCK_MONOTONIC */
+    bool killed_lease;
+    struct launch_result lr;
+};
+
+struct worker {
+    const struct worker_options *o;
+    struct topo topo;
+    catalog_t *cat;
+    rpc_server_t *srv;
+    rpc_client_t *sched;
+    int port;
+    unsigned server_id;
+    unsigned heartbeat_ms;
+    char synergy_path[PATH_MAX];
+    char sched_ip[64];
+    pthread_mutex_t mu;
+    pthread_cond_t child_cv; /* a child was launched / stop */
+    pthread_cond_t lease_cv; /* leases changed / stop */
+    pthread_cond_t stop_cv;
+    struct wjob jobs[MAX_JOBS];
+    int n_live;
+    bool stop;
+    bool warned_mem_limit;
+};
+
+static long long mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static struct timespec ns_to_ts(long long ns)
+{
+    return (struct timespec){.tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL};
+}
+
+static struct wjob *find_job(struct worker *w, long id)
+{
+    for (int i = 0; i < MAX_JOBS; i++)
+        if (w->jobs[i].used && w->jobs[i].job_id == id)
+            return &w->jobs[i];
+    return NULL;
+}
+
+static bool peer_allowed(struct worker *w, rpc_call_t *call)
+{
+    char ip[128];
+    rpc_call_peer_ip(call, ip, sizeof ip);
+    if (strcmp(ip, w->sched_ip) == 0)
+        return true;
+    LOG(LOG_WARN, "worker", "refused a call from %s: only the scheduler (%s) may call",
+        rpc_call_peer(call), w->sched_ip);
+    rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED, "caller is not the scheduler");
+    return false;
+}
+
+static void mkdirs(const char *path)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(tmp, 0755);
+            *p = '/';
+        }
+    mkdir(tmp, 0755);
+}
+
+static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                                 ProtobufCMessage *rs)
+{
+    struct worker *w = ud;
+    const Synergy__V1__RunJobRequest *req = (const void *)rq;
+    Synergy__V1__RunJobResponse *resp = (void *)rs;
+    if (!peer_allowed(w, call))
+        return RPC_FAILED;
+    if (req->version != 1) {
+        rpc_call_set_status(call, RPC_STATUS_FAILED_PRECONDITION, "protocol version must be 1");
+        return RPC_FAILED;
+    }
+    if (!catalog_has(w->cat, req->model)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "model '%s' is not in this worker's catalog", req->model);
+        LOG(LOG_WARN, "worker", "job %lu refused: %s", (unsigned long)req->job_id, msg);
+        rpc_call_set_status(call, RPC_STATUS_NOT_FOUND, msg);
+        return RPC_FAILED;
+    }
+    int gpus[TOPO_MAX_GPUS];
+    if (req->n_gpus == 0 || req->n_gpus > TOPO_MAX_GPUS) {
+        rpc_call_set_status(call, RPC_STATUS_INVALID_ARGUMENT, "bad GPU list");
+        return RPC_FAILED;
+    }
+    for (size_t i = 0; i < req->n_gpus; i++) {
+        if ((int)req->gpus[i] >= w->topo.n_gpus) {
+            rpc_call_set_status(call, RPC_STATUS_INVALID_ARGUMENT, "GPU index out of range");
+            return RPC_FAILED;
+        }
+        gpus[i] = (int)req->gpus[i];
+    }
+    pthread_mutex_lock(&w->mu);
+    struct wjob *old = find_job(w, (long)req->job_id);
+    if (old) {
+        bool same = old->attempt == req->attempt;
+        pthread_mutex_unlock(&w->mu);
+        if (same) { /* a retried RunJob: already running */
+            resp->accepted = true;
+            resp->pid = old->pid;
+            return RPC_REPLY;
+        }
+        rpc_call_set_status(call, RPC_STATUS_FAILED_PRECONDITION,
+                            "an earlier attempt of this job is still running");
+        return RPC_FAILED;
+    }
+    struct wjob *j = NULL;
+    for (int i = 0; i < MAX_JOBS && !j; i++)
+        if (!w->jobs[i].used)
+            j = &w->jobs[i];
+    if (!j) {
+        pthread_mutex_unlock(&w->mu);
+        rpc_call_set_status(call, RPC_STATUS_UNAVAILABLE, "job table full");
+        return RPC_FAILED;
+    }
+    bool busy[TOPO_MAX_CPUS] = {false};
+    for (int i = 0; i < MAX_JOBS; i++)
+        if (w->jobs[i].used)
+            for (int c = 0; c < w->jobs[i].n_cpus; c++)
+                if (w->jobs[i].cpus[c] < TOPO_MAX_CPUS)
+                    busy[w->jobs[i].cpus[c]] = true;
+    int want = req->cpus > 0 ? (int)req->cpus : 1;
+    if (want > TOPO_MAX_CPUS)
+        want = TOPO_MAX_CPUS;
+    int cpus[TOPO_MAX_CPUS];
+    int nc = topo_cpus_for_gpus(&w->topo, gpus, (int)req->n_gpus, want, busy, cpus);
+
+    char chk[PATH_MAX], logdir[PATH_MAX], logpath[PATH_MAX + 64], cg[PATH_MAX];
+    snprintf(chk, sizeof chk, "%s/checkpoints/job_id=%lu", w->o->run_dir,
+             (unsigned long)req->job_id);
+    snprintf(logdir, sizeof logdir, "%s/logs", w->o->run_dir);
+    snprintf(logpath, sizeof logpath, "%s/job-%lu-attempt-%u.log", logdir,
+             (unsigned long)req->job_id, req->attempt);
+    snprintf(cg, sizeof cg, "/sys/fs/cgroup/synergy-worker-%d-job-%lu", w->port,
+             (unsigned long)req->job_id);
+    mkdirs(chk);
+    mkdirs(logdir);
+
+    struct catalog_vars v = {.synergy = w->synergy_path, .sched_addr = req->sched_addr,
+                             .chk_dir = chk, .log_dir = logdir, .model = req->model,
+                             .job_id = (long)req->job_id, .sched_port = req->sched_port,
+                             .batch_size = req->batch_size, .total_iters = (long)req->total_iters,
+                             .elapsed_iters = (long)req->elapsed_iters,
+                             .time_scale = req->time_scale};
+    struct err err = {{0}};
+    char **argv = catalog_argv(w->cat, req->model, &v, &err);
+
+    char list[8192] = "", cpulist[8192] = "";
+    for (size_t i = 0; i < req->n_gpus; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%u", i ? "," : "",
+                 req->gpus[i]);
+    for (int i = 0; i < nc; i++)
+        snprintf(cpulist + strlen(cpulist), sizeof cpulist - strlen(cpulist), "%s%d",
+                 i ? "," : "", cpus[i]);
+    struct env_builder env = {0};
+    env_add(&env, "PATH", "/usr/local/bin:/usr/bin:/bin");
+    env_add(&env, "HOME", "%s", chk);
+    env_add(&env, "LANG", "C.UTF-8");
+    env_add(&env, "CUDA_DEVICE_ORDER", "PCI_BUS_ID");
+    env_add(&env, "CUDA_VISIBLE_DEVICES", "%s", list);
+    env_add(&env, "SYNERGY_GPUS_ALLOCATED", "%s", list);
+    env_add(&env, "SYNERGY_CPUS_ALLOCATED", "%s", cpulist);
+    env_add(&env, "SYNERGY_GPU_THIS_SERVER", "%zu", req->n_gpus);
+    env_add(&env, "SYNERGY_CPU_THIS_SERVER", "%u", req->cpus);
+    env_add(&env, "SYNERGY_MEM_THIS_SERVER", "%.3f", req->mem_gb);
+    env_add(&env, "SYNERGY_ARCH", "%s", req->model);
+    env_add(&env, "SYNERGY_BATCH_SIZE", "%u", req->batch_size);
+    env_add(&env, "SYNERGY_TOTAL_ITERS", "%lu", (unsigned long)req->total_iters);
+    env_add(&env, "SYNERGY_ELAPSED_ITERS", "%lu", (unsigned long)req->elapsed_iters);
+    env_add(&env, "SYNERGY_LOG_DIR", "%s", logdir);
+    env_add(&env, "SYNERGY_JOB_ID", "%lu", (unsigned long)req->job_id);
+    env_add(&env, "SYNERGY_SCHED_ADDR", "%s", req->sched_addr);
+    env_add(&env, "SYNERGY_SCHED_PORT", "%u", req->sched_port);
+    env_add(&env, "SYNERGY_ITER_TIME_S", "%.17g", req->iter_time_s);
+    env_add(&env, "SYNERGY_TIME_SCALE", "%.17g", req->time_scale > 0 ? req->time_scale : 1.0);
+    env_add(&env, "SYNERGY_ATTEMPT", "%u", req->attempt);
+    if (getenv("SYNERGY_JOB_TRACE")) /* debugging aid, passed through on purpose */
+        env_add(&env, "SYNERGY_JOB_TRACE", "1");
+    if (req->world > 1) {
+        env_add(&env, "SYNERGY_DISTRIBUTED", "1");
+        env_add(&env, "SYNERGY_NNODES", "%u", req->world);
+        env_add(&env, "SYNERGY_RANK", "%u", req->rank);
+        env_add(&env, "SYNERGY_WORLD_SIZE", "%u", req->world);
+    }
+    struct launch_spec sp = {.argv = argv, .envp = env.v, .cpus = cpus, .n_cpus = nc,
+                             .membind_nodes = 0, .mem_gb = req->mem_gb, .cgroup_dir = cg,
+                             .cwd = w->o->run_dir, .log_path = logpath};
+    unsigned long long nodes = topo_nodes_of_cpus(&w->topo, cpus, nc);
+    for (int k = 0; k < w->topo.n_numa && k < 64; k++)
+        if ((nodes >> k) & 1ULL)
+            sp.membind_nodes |= 1ULL << w->topo.numa[k].os_index;
+    int rc = argv ? launch_job(&sp, &j->lr, &err) : -1;
+    env_free(&env);
+    catalog_argv_free(argv);
+    if (rc < 0) {
+        pthread_mutex_unlock(&w->mu);
+        LOG(LOG_WARN, "worker", "job %lu: %s", (unsigned long)req->job_id, err.msg);
+        rpc_call_set_status(call, RPC_STATUS_FAILED_PRECONDITION, err.msg);
+        return RPC_FAILED;
+    }
+    j->used = true;
+    j->job_id = (long)req->job_id;
+    j->attempt = req->attempt;
+    j->pid = j->lr.pid;
+    j->n_cpus = nc;
+    memcpy(j->cpus, cpus, sizeof(int) * (size_t)nc);
+    j->deadline_ns = mono_ns() + (long long)(req->lease_ms ? req->lease_ms : 3600000) * 1000000LL;
+    j->killed_lease = false;
+    w->n_live++;
+    pthread_cond_signal(&w->child_cv);
+    pthread_cond_signal(&w->lease_cv);
+    resp->accepted = true;
+    resp->pid = j->pid;
+    resp->mem_bound = j->lr.mem_bound;
+    resp->mem_limit_enforced = j->lr.mem_limit_enforced;
+    uint32_t *ca = rpc_call_alloc(call, sizeof(uint32_t) * (size_t)nc);
+    for (int i = 0; i < nc; i++)
+        ca[i] = (uint32_t)cpus[i];
+    resp->n_cpus_applied = (size_t)nc;
+    resp->cpus_applied = ca;
+    bool warn_mem = !j->lr.mem_limit_enforced && req->mem_gb > 0 && !w->warned_mem_limit;
+    if (warn_mem)
+        w->warned_mem_limit = true;
+    pthread_mutex_unlock(&w->mu);
+    if (warn_mem)
+        LOG(LOG_WARN, "worker", "memory limits are NOT enforced: cannot create a cgroup v2 with "
+                                "memory.max under /sys/fs/cgroup (jobs get membind only)");
+    LOG(LOG_INFO, "worker", "job %lu attempt %u: pid %d, GPUs %s, CPUs %s, memory limit %s",
+        (unsigned long)req->job_id, req->attempt, (int)j->pid, list, cpulist,
+        j->lr.mem_limit_enforced ? "enforced (cgroup v2)" : "not enforced");
+    return RPC_REPLY;
+}
+
+static enum rpc_result h_extend(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                                ProtobufCMessage *rs)
+{
+    struct worker *w = ud;
+    const Synergy__V1__ExtendLeaseRequest *req = (const void *)rq;
+    Synergy__V1__JobAck *resp = (void *)rs;
+    if (!peer_allowed(w, call))
+        return RPC_FAILED;
+    pthread_mutex_lock(&w->mu);
+    struct wjob *j = find_job(w, (long)req->job_id);
+    if (j && !j->killed_lease) {
+        j->deadline_ns = mono_ns() + (long long)req->lease_ms * 1000000LL;
+        resp->known = true;
+        pthread_cond_signal(&w->lease_cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return RPC_REPLY;
+}
+
+static enum rpc_result h_kill(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                              ProtobufCMessage *rs)
+{
+    struct worker *w = ud;
+    const Synergy__V1__KillJobRequest *req = (const void *)rq;
+    Synergy__V1__JobAck *resp = (void *)rs;
+    if (!peer_allowed(w, call))
+        return RPC_FAILED;
+    pthread_mutex_lock(&w->mu);
+    struct wjob *j = find_job(w, (long)req->job_id);
+    if (j) {
+        kill(-j->pid, SIGKILL);
+        resp->known = true;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return RPC_REPLY;
+}
+
+static void report_exit(struct worker *w, long job_id, unsigned attempt, int status, bool lease)
+{
+    Synergy__V1__JobExitedRequest req = SYNERGY__V1__JOB_EXITED_REQUEST__INIT;
+    req.server_id = w->server_id;
+    req.job_id = (uint64_t)job_id;
+    req.attempt = attempt;
+    req.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    req.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    req.killed_at_lease_end = lease;
+    for (int tries = 0; tries < 5; tries++) {
+        ProtobufCMessage *resp = NULL;
+        struct err err = {{0}};
+        int st = rpc_client_call(w->sched, &synergy__v1__worker_to_scheduler__descriptor,
+                                 "JobExited", &req.base, &resp, 2000, &err);
+        if (resp)
+            protobuf_c_message_free_unpacked(resp, NULL);
+        if (st == RPC_STATUS_OK)
+            return;
+        LOG(LOG_WARN, "worker", "reporting job %ld's exit: %s", job_id, err.msg);
+        if (st != RPC_STATUS_UNAVAILABLE && st != RPC_STATUS_DEADLINE_EXCEEDED)
+            return;
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void *reaper(void *arg)
+{
+    struct worker *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (w->n_live == 0 && !w->stop)
+            pthread_cond_wait(&w->child_cv, &w->mu);
+        bool stop = w->stop && w->n_live == 0;
+        pthread_mutex_unlock(&w->mu);
+        if (stop)
+            return NULL;
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) {
+            if (errno == ECHILD) { /* a launch failure reaped its own child */
+                pthread_mutex_lock(&w->mu);
+                int live = 0;
+                for (int i = 0; i < MAX_JOBS; i++)
+                    live += w->jobs[i].used;
+                w->n_live = live;
+                pthread_mutex_unlock(&w->mu);
+            }
+            continue;
+        }
+        pthread_mutex_lock(&w->mu);
+        struct wjob *j = NULL;
+        for (int i = 0; i < MAX_JOBS && !j; i++)
+            if (w->jobs[i].used && w->jobs[i].pid == pid)
+                j = &w->jobs[i];
+        if (!j) {
+            pthread_mutex_unlock(&w->mu);
+            continue;
+        }
+        long id = j->job_id;
+        unsigned attempt = j->attempt;
+        bool lease = j->killed_lease;
+        /* the leader exited: make sure nothing of its group survives */
+        kill(-pid, SIGKILL);
+        launch_cleanup(&j->lr);
+        j->used = false;
+        w->n_live--;
+        pthread_cond_signal(&w->lease_cv);
+        pthread_mutex_unlock(&w->mu);
+        LOG(LOG_INFO, "worker", "job %ld attempt %u exited: %s %d%s", id, attempt,
+            WIFEXITED(status) ? "code" : "signal",
+            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+            lease ? " (killed at lease expiry)" : "");
+        report_exit(w, id, attempt, status, lease);
+    }
+}
+
+static void *lease_thread(void *arg)
+{
+    struct worker *w = arg;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        long long now = mono_ns(), next = LLONG_MAX;
+        for (int i = 0; i < MAX_JOBS; i++) {
+            struct wjob *j = &w->jobs[i];
+            if (!j->used || j->killed_lease)
+                continue;
+            if (j->deadline_ns <= now) {
+                LOG(LOG_WARN, "worker", "job %ld: lease expired, killing process group %d",
+                    j->job_id, (int)j->pid);
+                kill(-j->pid, SIGKILL);
+                j->killed_lease = true;
+            } else if (j->deadline_ns < next) {
+                next = j->deadline_ns;
+            }
+        }
+        if (next == LLONG_MAX) {
+            pthread_cond_wait(&w->lease_cv, &w->mu);
+        } else {
+            struct timespec ts = ns_to_ts(next);
+            pthread_cond_timedwait(&w->lease_cv, &w->mu, &ts);
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static int register_worker(struct worker *w, struct err *err)
+{
+    Synergy__V1__RegisterWorkerRequest req = SYNERGY__V1__REGISTER_WORKER_REQUEST__INIT;
+    req.version = 1;
+    req.ip = (char *)(w->o->listen_ip ? w->o->listen_ip : "127.0.0.1");
+    req.port = (uint32_t)w->port;
+    req.simulated_gpus = w->topo.simulated_gpus;
+    Synergy__V1__NumaNode nodes[TOPO_MAX_NUMA], *np[TOPO_MAX_NUMA];
+    uint32_t *cpu_lists[TOPO_MAX_NUMA];
+    for (int i = 0; i < w->topo.n_numa; i++) {
+        synergy__v1__numa_node__init(&nodes[i]);
+        nodes[i].os_index = (uint32_t)w->topo.numa[i].os_index;
+        nodes[i].mem_bytes = w->topo.numa[i].mem_bytes;
+        cpu_lists[i] = xmalloc(sizeof(uint32_t) * ((size_t)w->topo.numa[i].n_cpus + 1));
+        for (int c = 0; c < w->topo.numa[i].n_cpus; c++)
+            cpu_lists[i][c] = (uint32_t)w->topo.numa[i].cpus[c];
+        nodes[i].n_cpus = (size_t)w->topo.numa[i].n_cpus;
+        nodes[i].cpus = cpu_lists[i];
+        np[i] = &nodes[i];
+    }
+    Synergy__V1__Gpu gpus[TOPO_MAX_GPUS], *gp[TOPO_MAX_GPUS];
+    for (int i = 0; i < w->topo.n_gpus; i++) {
+        synergy__v1__gpu__init(&gpus[i]);
+        gpus[i].index = (uint32_t)w->topo.gpus[i].index;
+        int k = w->topo.gpus[i].numa;
+        gpus[i].numa = k < 0 ? -1 : w->topo.numa[k].os_index;
+        gpus[i].pci_bus_id = w->topo.gpus[i].pci_bus_id;
+        gp[i] = &gpus[i];
+    }
+    req.n_numa = (size_t)w->topo.n_numa;
+    req.numa = np;
+    req.n_gpus = (size_t)w->topo.n_gpus;
+    req.gpus = gp;
+    long long give_up = mono_ns() + (long long)w->o->register_timeout_ms * 1000000LL;
+    int rc = -1;
+    for (;;) {
+        ProtobufCMessage *r = NULL;
+        int st = rpc_client_call(w->sched, &synergy__v1__worker_to_scheduler__descriptor,
+                                 "RegisterWorker", &req.base, &r, 2000, err);
+        if (st == RPC_STATUS_OK) {
+            Synergy__V1__RegisterWorkerResponse *resp = (void *)r;
+            if (resp->success) {
+                w->server_id = resp->server_id;
+                w->heartbeat_ms = resp->heartbeat_ms ? resp->heartbeat_ms : 500;
+                rc = 0;
+            } else {
+                errprintf(err, "the scheduler refused the registration: %s", resp->error);
+            }
+            protobuf_c_message_free_unpacked(r, NULL);
+            break;
+        }
+        if ((st != RPC_STATUS_UNAVAILABLE && st != RPC_STATUS_DEADLINE_EXCEEDED) ||
+            mono_ns() > give_up)
+            break;
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < w->topo.n_numa; i++)
+        free(cpu_lists[i]);
+    return rc;
+}
+
+static void *heartbeat(void *arg)
+{
+    struct worker *w = arg;
+    int failures = 0;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        struct timespec ts = ns_to_ts(mono_ns() + (long long)w->heartbeat_ms * 1000000LL);
+        pthread_cond_timedwait(&w->stop_cv, &w->mu, &ts);
+        if (w->stop)
+            break;
+        pthread_mutex_unlock(&w->mu);
+        Synergy__V1__HeartbeatRequest req = SYNERGY__V1__HEARTBEAT_REQUEST__INIT;
+        req.server_id = w->server_id;
+        ProtobufCMessage *r = NULL;
+        struct err err = {{0}};
+        int st = rpc_client_call(w->sched, &synergy__v1__worker_to_scheduler__descriptor,
+                                 "Heartbeat", &req.base, &r, (int)w->heartbeat_ms * 2, &err);
+        if (r)
+            protobuf_c_message_free_unpacked(r, NULL);
+        failures = st == RPC_STATUS_OK ? 0 : failures + 1;
+        pthread_mutex_lock(&w->mu);
+        if (failures >= 20) {
+            LOG(LOG_WARN, "worker", "scheduler unreachable (%s); stopping", err.msg);
+            kill(getpid(), SIGTERM);
+            failures = 0;
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+int worker_main(const struct worker_options *o)
+{
+    struct worker *w = xcalloc(1, sizeof *w);
+    w->o = o;
+    struct err err = {{0}};
+    int rc = 2;
+    if (topo_probe(&w->topo, o->topology_xml, o->sim_gpus, &err) < 0) {
+        fprintf(stderr, "synergy worker: %s\n", err.msg);
+        free(w);
+        return 2;
+    }
+    if (w->topo.n_gpus == 0) {
+        fprintf(stderr, "synergy worker: no NVIDIA GPU found (use --gpus N to simulate)\n");
+        free(w);
+        return 2;
+    }
+    w->cat = catalog_load(o->catalog_path, &err);
+    if (!w->cat) {
+        fprintf(stderr, "synergy worker: %s\n", err.msg);
+        free(w);
+        return 2;
+    }
+    if (o->synergy_path)
+        snprintf(w->synergy_path, sizeof w->synergy_path, "%s", o->synergy_path);
+    else {
+        ssize_t n = readlink("/proc/self/exe", w->synergy_path, sizeof w->synergy_path - 1);
+        if (n > 0)
+            w->synergy_path[n] = '\0';
+    }
+    snprintf(w->sched_ip, sizeof w->sched_ip, "%s", o->sched_addr);
+    mkdirs(o->run_dir);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->child_cv, &ca);
+    pthread_cond_init(&w->lease_cv, &ca);
+    pthread_cond_init(&w->stop_cv, &ca);
+    pthread_condattr_destroy(&ca);
+
+    /* SIGTERM/SIGINT are taken by sigwait in this thread only */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    char addr[128];
+    snprintf(addr, sizeof addr, "%s:%d", o->listen_ip ? o->listen_ip : "127.0.0.1", o->port);
+    w->srv = rpc_server_create(addr, &w->port, &err);
+    if (!w->srv) {
+        fprintf(stderr, "synergy worker: %s\n", err.msg);
+        rc = 1;
+        goto out_cat;
+    }
+    static const rpc_handler_fn handlers[] = {h_run_job, h_extend, h_kill};
+    rpc_server_add_service(w->srv, &synergy__v1__scheduler_to_worker__descriptor, handlers, w);
+    if (rpc_server_start(w->srv, &err) < 0) {
+        fprintf(stderr, "synergy worker: %s\n", err.msg);
+        rc = 1;
+        goto out_srv;
+    }
+    snprintf(addr, sizeof addr, "%s:%d", o->sched_addr, o->sched_port);
+    w->sched = rpc_client_create(addr);
+    if (register_worker(w, &err) < 0) {
+        fprintf(stderr, "synergy worker: %s\n", err.msg);
+        rc = 1;
+        goto out_client;
+    }
+    LOG(LOG_INFO, "worker", "server %u on port %d: %d NUMA node(s), %d %sGPU(s)", w->server_id,
+        w->port, w->topo.n_numa, w->topo.n_gpus, w->topo.simulated_gpus ? "simulated " : "");
+    pthread_t th_reap, th_lease, th_hb;
+    pthread_create(&th_reap, NULL, reaper, w);
+    pthread_create(&th_lease, NULL, lease_thread, w);
+    pthread_create(&th_hb, NULL, heartbeat, w);
+    int sig;
+    sigwait(&sigs, &sig);
+    LOG(LOG_INFO, "worker", "signal %d: stopping", sig);
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    for (int i = 0; i < MAX_JOBS; i++)
+        if (w->jobs[i].used)
+            kill(-w->jobs[i].pid, SIGKILL);
+    pthread_cond_broadcast(&w->child_cv);
+    pthread_cond_broadcast(&w->lease_cv);
+    pthread_cond_broadcast(&w->stop_cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(th_hb, NULL);
+    pthread_join(th_lease, NULL);
+    pthread_join(th_reap, NULL);
+    rc = 0;
+out_client:
+    rpc_client_destroy(w->sched);
+out_srv:
+    rpc_server_destroy(w->srv);
+out_cat:
+    catalog_destroy(w->cat);
+    free(w);
+    return rc;
+}

@@ -1,0 +1,147 @@
+/*
+ * worker_server: the per-machine side of a deployment, and the only module
+ * that includes hwloc or libnuma headers. It probes the machine's topology
+ * (live, or from a hwloc XML file for tests), maps a job's GPUs to CPU cores
+ * of their NUMA node, launches jobs with fork+execve from argv templates of a
+ * worker-side catalog (never strings from the network), supervises them
+ * (exit status, lease expiry kills the whole process group) and serves the
+ * synergy.v1.SchedulerToWorker RPCs.
+ */
+#ifndef SYNERGY_WORKER_H
+#define SYNERGY_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common.h"
+
+/* -------------------------------------------------------------- topology */
+
+#define TOPO_MAX_NUMA 64
+#define TOPO_MAX_GPUS 64
+#define TOPO_MAX_CPUS 1024
+
+struct topo_numa {
+    int os_index;
+    int n_cpus;
+    int cpus[TOPO_MAX_CPUS]; /* PU OS indexes, ascending */
+    unsigned long long mem_bytes;
+};
+
+struct topo_gpu {
+    int index;          /* CUDA index: PCI bus order */
+    int numa;           /* index into topo.numa[], -1 unknown */
+    char pci_bus_id[16];
+};
+
+struct topo {
+    int n_numa;
+    struct topo_numa numa[TOPO_MAX_NUMA];
+    int n_gpus;
+    struct topo_gpu gpus[TOPO_MAX_GPUS];
+    bool simulated_gpus;
+    int n_cpus_total;
+};
+
+/* Probe the topology with hwloc: from `xml_path`, or the live machine when
+ * NULL. NVIDIA GPUs are PCI devices with vendor 0x10de and class 0x03xx.
+ * sim_gpus >= 0 replaces the GPUs found by that many simulated ones, spread
+ * over the NUMA nodes in contiguous blocks. Returns 0 or -1 with err. */
+int topo_probe(struct topo *t, const char *xml_path, int sim_gpus, struct err *err);
+
+/* Choose n_cpus PUs for a job on `gpus` (local indexes): free PUs of the GPUs'
+ * NUMA nodes first, spilling to the nearest other nodes only when those run
+ * out. busy[] (indexed by PU OS index, may be NULL) marks PUs held by other
+ * jobs. When fewer free PUs exist than asked, the grant is short; with none
+ * free it shares the GPUs' node PUs. Returns the number chosen (>= 1), or -1
+ * (EINVAL) for a GPU index out of range. out must hold n_cpus ints. */
+int topo_cpus_for_gpus(const struct topo *t, const int *gpus, int n_gpus, int n_cpus,
+                       const bool *busy, int *out);
+
+/* NUMA nodes (topo.numa[] indexes) the chosen PUs sit on, as a bitmask. */
+unsigned long long topo_nodes_of_cpus(const struct topo *t, const int *cpus, int n);
+
+/* ------------------------------------------------------------- catalog */
+
+typedef struct catalog catalog_t;
+
+/* Load a catalog INI: one section per model name, key `argv` = a whitespace
+ * separated argv template whose tokens may contain {synergy} {job_id}
+ * {sched_addr} {sched_port} {chk_dir} {log_dir} {model} {batch_size}
+ * {total_iters} {elapsed_iters} {time_scale}. argv[0] must be an absolute path
+ * or {synergy}. NULL + err "file:line: ..." on a bad file. */
+catalog_t *catalog_load(const char *path, struct err *err);
+void catalog_destroy(catalog_t *c);
+bool catalog_has(const catalog_t *c, const char *model);
+
+struct catalog_vars {
+    const char *synergy, *sched_addr, *chk_dir, *log_dir, *model;
+    long job_id, sched_port, batch_size, total_iters, elapsed_iters;
+    double time_scale;
+};
+
+/* Expand the template of `model`. Returns a NULL-terminated argv (caller
+ * frees with catalog_argv_free), or NULL + err if the model is not in the
+ * catalog (errno ENOENT). */
+char **catalog_argv(const catalog_t *c, const char *model, const struct catalog_vars *v,
+                    struct err *err);
+void catalog_argv_free(char **argv);
+
+/* ------------------------------------------------------------ launcher */
+
+struct launch_spec {
+    char *const *argv;      /* argv[0] absolute path */
+    char *const *envp;      /* the whole environment */
+    const int *cpus;        /* PUs for sched_setaffinity */
+    int n_cpus;
+    unsigned long long membind_nodes; /* NUMA OS indexes to bind memory to; 0 = none */
+    double mem_gb;          /* memory limit; <= 0 none */
+    const char *cgroup_dir; /* cgroup v2 dir to create for the job; NULL = none */
+    const char *cwd;
+    const char *log_path;   /* stdout+stderr; NULL = /dev/null */
+};
+
+struct launch_result {
+    pid_t pid;              /* also the process group id */
+    bool mem_bound;         /* membind applied */
+    bool mem_limit_enforced;/* cgroup memory.max applied */
+    char cgroup[512];       /* the job's cgroup dir, "" if none */
+};
+
+/* fork + execve in a new process group, with the CPU affinity, memory binding
+ * and memory limit of `spec`. Returns 0 once the exec succeeded, or -1 with
+ * err (and the child reaped) if any step in the child failed. */
+int launch_job(const struct launch_spec *spec, struct launch_result *res, struct err *err);
+/* Remove the job's cgroup (after it exited). */
+void launch_cleanup(const struct launch_result *res);
+
+/* Build a NULL-terminated "KEY=VALUE" environment from scratch. */
+struct env_builder {
+    char **v;
+    size_t n, cap;
+};
+void env_add(struct env_builder *e, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void env_free(struct env_builder *e);
+
+/* -------------------------------------------------------- worker server */
+
+struct worker_options {
+    const char *sched_addr;   /* scheduler host (also the only allowed caller) */
+    int sched_port;
+    const char *listen_ip;    /* default 127.0.0.1 */
+    int port;                 /* 0 = pick */
+    const char *topology_xml; /* NULL = live machine */
+    int sim_gpus;             /* -1 = real GPUs */
+    const char *catalog_path;
+    const char *run_dir;      /* job cwd, logs, checkpoints, cgroups name */
+    const char *synergy_path; /* {synergy}; default /proc/self/exe */
+    int register_timeout_ms;  /* give up registering after this long */
+};
+
+/* Run a worker until SIGTERM/SIGINT or until the scheduler goes away for good.
+ * Returns 0 on a clean stop, 2 on bad input, 1 on runtime failure. */
+int worker_main(const struct worker_options *o);
+
+#endif
