@@ -465,18 +465,6 @@ static void kill_job(struct deploy *d, struct djob *dj)
 
 /* ---------------------------------------------------------------- run */
 
-static int dbl_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static int res_cmp(const void *a, const void *b)
-{
-    const struct sim_job_result *x = a, *y = b;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
 static int arrival_cmp(const void *a, const void *b)
 {
     const struct djob *x = a, *y = b;
@@ -486,7 +474,7 @@ static int arrival_cmp(const void *a, const void *b)
 }
 
 static void finish_job(struct deploy *d, struct djob *dj, double b, struct sim_result *res,
-                       double **jct, size_t *n_jct, size_t *cap_jct, size_t *cap_res)
+                       size_t *n_jct, size_t *cap_res)
 {
     struct job *j = dj->j;
     /* the lease ends at the boundary, or when the job's last report came
@@ -498,21 +486,8 @@ static void finish_job(struct deploy *d, struct djob *dj, double b, struct sim_r
     j->finish = now;
     dj->state = DJ_DONE;
     sched_job_remove(d->sched, j);
-    xgrow((void **)jct, cap_jct, *n_jct + 1, sizeof **jct);
     xgrow((void **)&res->jobs, cap_res, *n_jct + 1, sizeof *res->jobs);
-    (*jct)[*n_jct] = now - j->arrival;
-    struct sim_job_result *o = &res->jobs[(*n_jct)++];
-    o->id = j->id;
-    snprintf(o->model, sizeof o->model, "%s", j->model->name);
-    o->gpus = j->gpus;
-    o->arrival = j->arrival;
-    o->first_start = j->first_start;
-    o->finish = now;
-    o->jct = now - j->arrival;
-    o->attained = j->attained;
-    o->rounds_run = j->rounds_run;
-    o->rounds_demoted = j->rounds_demoted;
-    o->preemptions = j->preemptions;
+    sim_job_result_fill(&res->jobs[(*n_jct)++], j, now);
     job_persist(d, dj, "finished");
     if (d->cfg->plan_log)
         fprintf(d->cfg->plan_log, "finish %d %.3f\n", j->id, now - j->arrival);
@@ -532,8 +507,7 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
     d->st = st;
     d->round_s = cfg->sched.round_duration;
     int rc = -1;
-    double *jct = NULL;
-    size_t n_jct = 0, cap_jct = 0, cap_res = 0;
+    size_t n_jct = 0, cap_res = 0;
     double util_sum[3] = {0, 0, 0};
 
     d->sched = sched_create(&cfg->sched, err);
@@ -667,7 +641,7 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
             j->last_exec = b;
             if (j->executed >= j->total_iters) {
                 answer_parked(dj, true);
-                finish_job(d, dj, b, res, &jct, &n_jct, &cap_jct, &cap_res);
+                finish_job(d, dj, b, res, &n_jct, &cap_res);
             } else if (dj->crashed && !dj->lost) {
                 dj->crashes++;
                 if (dj->crashes > cfg->max_retries) {
@@ -869,30 +843,7 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
     res->jobs_measured = n_jct;
     res->window_size = d->n_jobs;
     res->window_complete = n_jct == d->n_jobs;
-    if (n_jct > 0) {
-        double sum = 0, mk = 0;
-        for (size_t i = 0; i < n_jct; i++) {
-            sum += jct[i];
-            if (res->jobs[i].finish > mk)
-                mk = res->jobs[i].finish;
-        }
-        qsort(jct, n_jct, sizeof *jct, dbl_cmp);
-        res->avg_jct_s = sum / (double)n_jct;
-        res->p50_jct_s = sim_quantile(jct, n_jct, 0.5);
-        res->p99_jct_s = sim_quantile(jct, n_jct, 0.99);
-        res->p999_jct_s = sim_quantile(jct, n_jct, 0.999);
-        res->max_jct_s = jct[n_jct - 1];
-        res->makespan_s = mk;
-        qsort(res->jobs, n_jct, sizeof *res->jobs, res_cmp);
-    } else {
-        res->avg_jct_s = res->p50_jct_s = res->p99_jct_s = res->p999_jct_s = NAN;
-        res->max_jct_s = res->makespan_s = NAN;
-    }
-    if (res->rounds > 0) {
-        res->mean_gpu_alloc = util_sum[0] / (double)res->rounds;
-        res->mean_cpu_alloc = util_sum[1] / (double)res->rounds;
-        res->mean_mem_alloc = util_sum[2] / (double)res->rounds;
-    }
+    sim_result_summarize(res, util_sum);
     rc = 0;
 out_srv:
     /* nothing may stay parked: tell any leftover job to stop */
@@ -919,7 +870,6 @@ out_free:
     }
     free(d->jobs);
     free(d->workers);
-    free(jct);
     sched_destroy(d->sched);
     free(d);
     return rc;

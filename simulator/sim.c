@@ -28,8 +28,7 @@ struct run {
     bool synth_done;
     long lo, hi;
     size_t window_done;
-    double *jct;
-    size_t n_jct, cap_jct;
+    size_t n_jct;
     struct sim_job_result *res_jobs;
     size_t cap_res;
     double util_sum[3];
@@ -89,21 +88,8 @@ static bool lease_end(struct run *r, struct job *j, double now, size_t window_si
         r->cfg->obs.on_finish(r->cfg->obs.ctx, j, measured);
     if (!measured)
         return false;
-    xgrow((void **)&r->jct, &r->cap_jct, r->n_jct + 1, sizeof *r->jct);
     xgrow((void **)&r->res_jobs, &r->cap_res, r->n_jct + 1, sizeof *r->res_jobs);
-    r->jct[r->n_jct] = now - j->arrival;
-    struct sim_job_result *o = &r->res_jobs[r->n_jct++];
-    o->id = j->id;
-    snprintf(o->model, sizeof o->model, "%s", j->model->name);
-    o->gpus = j->gpus;
-    o->arrival = j->arrival;
-    o->first_start = j->first_start;
-    o->finish = now;
-    o->jct = now - j->arrival;
-    o->attained = j->attained;
-    o->rounds_run = j->rounds_run;
-    o->rounds_demoted = j->rounds_demoted;
-    o->preemptions = j->preemptions;
+    sim_job_result_fill(&r->res_jobs[r->n_jct++], j, now);
     r->window_done++;
     return r->window_done == window_size;
 }
@@ -194,31 +180,6 @@ static int schedule(struct run *r, double now, struct err *err)
         r->cfg->obs.on_sample(r->cfg->obs.ctx, &smp);
     }
     return 0;
-}
-
-double sim_quantile(const double *a, size_t n, double q)
-{
-    if (n == 0)
-        return NAN;
-    double pos = (double)(n - 1) * q;
-    size_t lo = (size_t)floor(pos);
-    if (lo + 1 >= n)
-        return a[n - 1];
-    double t = pos - (double)lo, d = a[lo + 1] - a[lo];
-    /* numpy's lerp: exact at both ends */
-    return t >= 0.5 ? a[lo + 1] - d * (1 - t) : a[lo] + d * t;
-}
-
-static int dbl_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static int res_cmp(const void *a, const void *b)
-{
-    const struct sim_job_result *x = a, *y = b;
-    return (x->id > y->id) - (x->id < y->id);
 }
 
 int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct sim_result *res,
@@ -336,32 +297,9 @@ int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct s
     res->window_size = window_size;
     res->window_complete = r.window_done == window_size;
     res->end_time_s = now;
-    if (r.n_jct > 0) {
-        double sum = 0, mk = 0;
-        for (size_t i = 0; i < r.n_jct; i++) {
-            sum += r.jct[i];
-            if (r.res_jobs[i].finish > mk)
-                mk = r.res_jobs[i].finish;
-        }
-        qsort(r.jct, r.n_jct, sizeof *r.jct, dbl_cmp);
-        res->avg_jct_s = sum / (double)r.n_jct;
-        res->p50_jct_s = sim_quantile(r.jct, r.n_jct, 0.5);
-        res->p99_jct_s = sim_quantile(r.jct, r.n_jct, 0.99);
-        res->p999_jct_s = sim_quantile(r.jct, r.n_jct, 0.999);
-        res->max_jct_s = r.jct[r.n_jct - 1];
-        res->makespan_s = mk;
-    } else {
-        res->avg_jct_s = res->p50_jct_s = res->p99_jct_s = res->p999_jct_s = NAN;
-        res->max_jct_s = res->makespan_s = NAN;
-    }
-    if (res->rounds > 0) {
-        res->mean_gpu_alloc = r.util_sum[0] / (double)res->rounds;
-        res->mean_cpu_alloc = r.util_sum[1] / (double)res->rounds;
-        res->mean_mem_alloc = r.util_sum[2] / (double)res->rounds;
-    }
-    sched_opt_stats(r.sched, &res->opt);
-    qsort(r.res_jobs, r.n_jct, sizeof *r.res_jobs, res_cmp);
     res->jobs = r.res_jobs;
+    sim_result_summarize(res, r.util_sum);
+    sched_opt_stats(r.sched, &res->opt);
     r.res_jobs = NULL;
     rc = 0;
 out:
@@ -373,7 +311,6 @@ out:
     for (size_t i = 0; i < r.n_all; i++)
         job_destroy(r.all[i]);
     free(r.all);
-    free(r.jct);
     free(r.prev);
     free(r.res_jobs);
     sched_destroy(r.sched);

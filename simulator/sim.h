@@ -118,6 +118,14 @@ int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct s
             struct err *err);
 void sim_result_free(struct sim_result *res);
 
+/* Record a finished job's result row. */
+void sim_job_result_fill(struct sim_job_result *o, const struct job *j, double finish);
+
+/* Fill the summary of res from its jobs[0..jobs_measured) (sorting them by
+ * id) and the per-round allocation sums; used by every driver so that
+ * `simulate` and `deploy` report the same statistics the same way. */
+void sim_result_summarize(struct sim_result *res, const double util_sum[3]);
+
 /* Linear-interpolated quantile at (n-1)q of sorted values (pandas/numpy). */
 double sim_quantile(const double *sorted, size_t n, double q);
 

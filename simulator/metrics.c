@@ -1,0 +1,83 @@
+/*
+ * Run metrics shared by every driver (the simulator and the deployment):
+ * per-job result rows, JCT mean and percentiles (pandas' linear
+ * interpolation at (n-1)q), makespan (the last measured finish, from t=0) and
+ * the mean per-round allocation.
+ */
+#include "sim.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void sim_job_result_fill(struct sim_job_result *o, const struct job *j, double finish)
+{
+    o->id = j->id;
+    snprintf(o->model, sizeof o->model, "%s", j->model->name);
+    o->gpus = j->gpus;
+    o->arrival = j->arrival;
+    o->first_start = j->first_start;
+    o->finish = finish;
+    o->jct = finish - j->arrival;
+    o->attained = j->attained;
+    o->rounds_run = j->rounds_run;
+    o->rounds_demoted = j->rounds_demoted;
+    o->preemptions = j->preemptions;
+}
+
+double sim_quantile(const double *a, size_t n, double q)
+{
+    if (n == 0)
+        return NAN;
+    double pos = (double)(n - 1) * q;
+    size_t lo = (size_t)floor(pos);
+    if (lo + 1 >= n)
+        return a[n - 1];
+    double t = pos - (double)lo, d = a[lo + 1] - a[lo];
+    /* numpy's lerp: exact at both ends */
+    return t >= 0.5 ? a[lo + 1] - d * (1 - t) : a[lo] + d * t;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int res_cmp(const void *a, const void *b)
+{
+    const struct sim_job_result *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+void sim_result_summarize(struct sim_result *res, const double util_sum[3])
+{
+    size_t n = res->jobs_measured;
+    if (n > 0) {
+        double *jct = xmalloc(sizeof *jct * n);
+        double sum = 0, mk = 0;
+        for (size_t i = 0; i < n; i++) {
+            jct[i] = res->jobs[i].jct;
+            sum += jct[i];
+            if (res->jobs[i].finish > mk)
+                mk = res->jobs[i].finish;
+        }
+        qsort(jct, n, sizeof *jct, dbl_cmp);
+        res->avg_jct_s = sum / (double)n;
+        res->p50_jct_s = sim_quantile(jct, n, 0.5);
+        res->p99_jct_s = sim_quantile(jct, n, 0.99);
+        res->p999_jct_s = sim_quantile(jct, n, 0.999);
+        res->max_jct_s = jct[n - 1];
+        res->makespan_s = mk;
+        free(jct);
+        qsort(res->jobs, n, sizeof *res->jobs, res_cmp);
+    } else {
+        res->avg_jct_s = res->p50_jct_s = res->p99_jct_s = res->p999_jct_s = NAN;
+        res->max_jct_s = res->makespan_s = NAN;
+    }
+    if (res->rounds > 0) {
+        res->mean_gpu_alloc = util_sum[0] / (double)res->rounds;
+        res->mean_cpu_alloc = util_sum[1] / (double)res->rounds;
+        res->mean_mem_alloc = util_sum[2] / (double)res->rounds;
+    }
+}
