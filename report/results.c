@@ -4,6 +4,7 @@
  */
 #include "results.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,8 @@ void results_run_describe(struct store_run *run, const struct sim_config *cfg,
     run->measure_hi = cfg->measure_hi;
     run->is_static = cfg->is_static;
     run->stop_on_gap = cfg->stop_on_gap;
+    run->opt_compat = cfg->sched.opt_compat;
+    run->opt_time_limit_s = cfg->sched.opt_time_limit_s;
 }
 
 int results_run_complete(store_t *st, struct store_run *run, const struct sim_result *res,
@@ -104,6 +107,13 @@ int results_run_complete(store_t *st, struct store_run *run, const struct sim_re
     run->cpu_alloc = res->mean_cpu_alloc;
     run->mem_alloc = res->mean_mem_alloc;
     run->wall_s = wall_s;
+    run->opt_rounds = res->opt.rounds;
+    run->opt_fallbacks = res->opt.fallbacks;
+    run->opt_lowered = res->opt.lowered;
+    run->opt_unplaced = res->opt.unplaced;
+    run->opt_packed = res->opt.packed;
+    run->opt_solve_mean_s = res->opt.rounds > 0 ? res->opt.solve_s_sum / (double)res->opt.rounds : NAN;
+    run->opt_solve_max_s = res->opt.rounds > 0 ? res->opt.solve_s_max : NAN;
     struct store_job *jobs = xcalloc(res->jobs_measured + 1, sizeof *jobs);
     for (size_t i = 0; i < res->jobs_measured; i++) {
         const struct sim_job_result *j = &res->jobs[i];

@@ -23,6 +23,7 @@
 #include "deploy.h"
 #include "policies.h"
 #include "trace.h"
+#include "workload.h"
 
 struct local_workers {
     int n;
@@ -41,7 +42,8 @@ static void deploy_usage(FILE *f)
             "Run a trace for real: a scheduler server plans rounds with the same core as\n"
             "`simulate` and launches the jobs on worker servers (synergy worker).\n"
             "\n"
-            "  --trace FILE          replay trace (id,model,arrival_s,iterations,gpus)\n"
+            "  --trace FILE          any trace `simulate` reads: synergy replay\n"
+            "                        (id,model,arrival_s,iterations,gpus), philly, pollux, gavel\n"
             "  --workers FILE        rows ip,port,start_gpu,start_cpu,numa; row i = server i\n"
             "  --local N             start N workers on 127.0.0.1 (simulated GPUs)\n"
             "  --catalog FILE        catalog for --local workers (default configs/deploy_catalog.ini)\n"
@@ -63,6 +65,11 @@ static void deploy_usage(FILE *f)
             "  --worker-timeout-ms N a worker silent this long is lost (default 1500)\n"
             "  --plan-log FILE       write each round's placed job ids (as simulate --plan-log)\n"
             "  --json                print the summary as JSON\n"
+            "  --seed N              seed of the arrival process and model assignment (the\n"
+            "                        cluster file's, 42)\n"
+            "  --max-jobs N          exactly N jobs, reusing the trace cyclically\n"
+            "  --jobs-per-hour R     philly: Poisson rate of the default arrivals\n"
+            "workload options (as for simulate):\n" WL_USAGE
             "  -v, --verbose         log more\n");
 }
 
@@ -137,16 +144,16 @@ static void stop_local_workers(struct local_workers *lw)
 }
 
 static void print_json(const char *trace, const char *cluster, const char *policy,
-                       const char *mode, const char *placement, int gpus,
+                       const char *mode, const char *placement, unsigned long seed, int gpus,
                        const struct sim_result *r, const struct deploy_stats *st, double wall,
                        double scale)
 {
     double h = 3600;
-    printf("{\"policy\":\"%s\",\"mode\":\"%s\",\"placement\":\"%s\",\"seed\":%d,"
+    printf("{\"policy\":\"%s\",\"mode\":\"%s\",\"placement\":\"%s\",\"seed\":%lu,"
            "\"workload\":\"%s\",\"cluster\":\"%s\",\"gpus\":%d,"
            "\"jobs_arrived\":%zu,\"jobs_finished\":%zu,\"jobs_measured\":%zu,"
            "\"window_complete\":%s,",
-           policy, mode, placement, 42, trace, cluster, gpus, r->jobs_arrived, r->jobs_finished,
+           policy, mode, placement, seed, trace, cluster, gpus, r->jobs_arrived, r->jobs_finished,
            r->jobs_measured, r->window_complete ? "true" : "false");
     if (r->jobs_measured > 0)
         printf("\"avg_jct_h\":%.9f,\"p50_jct_h\":%.9f,\"p99_jct_h\":%.9f,\"p999_jct_h\":%.9f,"
@@ -199,6 +206,8 @@ int cmd_deploy(int argc, char **argv)
         {"heartbeat-ms", required_argument, 0, 'b'}, {"worker-timeout-ms", required_argument, 0, 'w'},
         {"plan-log", required_argument, 0, 'l'}, {"json", no_argument, 0, 'j'},
         {"verbose", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
+        {"seed", required_argument, 0, 'e'},     {"max-jobs", required_argument, 0, 'N'},
+        {"jobs-per-hour", required_argument, 0, 'r'}, WL_LONGOPTS,
         {0, 0, 0, 0}};
     char def_cluster[4096], def_models[4096], def_catalog[4096];
     const char *cluster = cli_data_path(def_cluster, sizeof def_cluster, "configs/default_cluster.ini");
@@ -210,6 +219,8 @@ int cmd_deploy(int argc, char **argv)
     long local = 0, port = 0, retries = 3, hb = 200, wto = 1500;
     double scale = 1, round = -1;
     bool is_static = false, json = false, verbose = false;
+    struct wl_opts wl;
+    wl_opts_init(&wl);
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -259,7 +270,38 @@ int cmd_deploy(int argc, char **argv)
         case 'j': json = true; break;
         case 'v': verbose = true; log_max_level = LOG_DEBUG; break;
         case 'h': deploy_usage(stdout); return 0;
-        default: deploy_usage(stderr); return EXIT_BAD_INPUT;
+        case 'e': {
+            long v;
+            if (parse_long(optarg, &v) < 0 || v < 0)
+                return bad("--seed", optarg, "must be a non-negative integer");
+            wl.synth.seed = (uint64_t)v;
+            wl.have_seed = true;
+            break;
+        }
+        case 'N': {
+            long v;
+            if (parse_long(optarg, &v) < 0 || v < 1)
+                return bad("--max-jobs", optarg, "must be a positive integer");
+            wl.synth.max_jobs = v;
+            break;
+        }
+        case 'r': {
+            double d;
+            if (parse_double(optarg, &d) < 0 || !(d > 0))
+                return bad("--jobs-per-hour", optarg, "must be a positive number");
+            wl.synth.jobs_per_hour = d;
+            wl.have_jph = true;
+            break;
+        }
+        default: {
+            int h = wl_opt_handle(&wl, c, optarg, "deploy");
+            if (h < 0)
+                return EXIT_BAD_INPUT;
+            if (h == 0) {
+                deploy_usage(stderr);
+                return EXIT_BAD_INPUT;
+            }
+        }
         }
     }
     if (!trace || (!workers_path && !local) || (workers_path && local)) {
@@ -313,7 +355,14 @@ int cmd_deploy(int argc, char **argv)
     struct local_workers lw = {0};
     FILE *plan = NULL;
     char tmp_dir[] = "/tmp/synergy-deploy-XXXXXX";
-    if (trace_read_replay(trace, &specs, &n_specs, &err) < 0) {
+    /* the same loader and defaults as simulate: any format, re-timed arrivals */
+    wl.trace_path = trace;
+    if (!wl.have_jph)
+        wl.synth.jobs_per_hour = conf.jobs_per_hour;
+    memcpy(wl.synth.split, conf.split, sizeof conf.split);
+    if (!wl.have_seed)
+        wl.synth.seed = (uint64_t)conf.seed;
+    if (wl_load(&wl, zoo, &specs, &n_specs, NULL, &err) < 0) {
         fprintf(stderr, "synergy deploy: %s\n", err.msg);
         goto out;
     }
@@ -386,7 +435,8 @@ int cmd_deploy(int argc, char **argv)
     }
     int gpus = conf.cluster.gpus_per_server * conf.cluster.servers_per_rack;
     if (json) {
-        print_json(trace, cluster, cfg.sched.policy->name, mode, placement_s, gpus, &res, &st,
+        print_json(trace, cluster, cfg.sched.policy->name, mode, placement_s,
+                   (unsigned long)wl.synth.seed, gpus, &res, &st,
                    wall, scale);
     } else {
         printf("deployed %s on %zu workers (time scale %g): %zu of %zu jobs finished, "

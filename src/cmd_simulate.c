@@ -510,6 +510,8 @@ int cmd_simulate(int argc, char **argv)
                 cfg.obs.on_sample = record_sample;
                 results_run_describe(&srun_row, &cfg, o.trace_path, &o.wl.synth, o.cluster_path,
                                      o.models_path, o.profiles, o.placement);
+                if (o.trace_path && o.wl.arrival)
+                    snprintf(srun_row.arrival, sizeof srun_row.arrival, "%s", o.wl.arrival);
                 if (store_run_insert(st, &srun_row, &err) < 0) {
                     fprintf(stderr, "synergy simulate: %s\n", err.msg);
                     free(srun_row.cluster_ini);

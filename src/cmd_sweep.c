@@ -34,6 +34,7 @@
 #include "sim.h"
 #include "store.h"
 #include "sweep.h"
+#include "workload.h"
 
 struct point {
     int cluster, split, load, policy, mode; /* indexes into the grid */
@@ -48,8 +49,6 @@ struct cluster_env {
 struct sweep {
     struct sweep_grid g;
     struct cluster_env env[SWEEP_MAX];
-    struct job_spec *specs; /* replay trace, if any */
-    size_t n_specs;
     struct point *points;
     size_t n_points;
     int64_t batch;
@@ -81,14 +80,30 @@ static void sweep_usage(FILE *f)
             "\n"
             "  --policy P[,P...]      policies (default FIFO)            [policies]\n"
             "  --mode M[,M...]        fair | greedy | tune | opt (default fair,tune)  [modes]\n"
-            "  --jobs-per-hour R[,R]  synthetic loads (default: the cluster file's)  [loads]\n"
+            "  --jobs-per-hour R[,R]  loads in jobs/h (default: the cluster file's)  [loads]\n"
             "  --split I,L,S[;I,L,S]  class splits (default: the cluster file's)  [splits]\n"
             "  --cluster F[,F...]     cluster INI files (default configs/default_cluster.ini)\n"
-            "  --trace FILE           replay FILE instead of the synthetic workload  [trace]\n"
-            "  --static, --stop-on-gap   as for simulate (replay only)  [static, stop_on_gap]\n"
-            "  --seed N               synthetic seed (default: the cluster file's, 42)  [seed]\n"
+            "  --trace FILE           simulate FILE (any format simulate reads) instead of the\n"
+            "                         synthetic workload  [trace]\n"
+            "  --jobs-per-hour with --trace re-times the trace's jobs with Poisson arrivals at\n"
+            "  each load (as simulate --arrival poisson:R), so a trace can be swept over loads.\n"
+            "  Without loads a replay trace keeps its arrivals.\n"
+            "  --trace-format F       synergy | philly | pollux | gavel (default: detected)\n"
+            "                                                        [trace_format]\n"
+            "  --arrival SPEC         one arrival process for the trace, as simulate; not with\n"
+            "                         loads  [arrival]\n"
+            "  --vc ID                pollux: only this virtual cluster  [vc]\n"
+            "  --multigpu, --philly-arrival, --per-attempt, --strict, --no-duration-filter\n"
+            "                         the Philly reader's switches, as simulate  [multigpu, ...]\n"
+            "  --static, --stop-on-gap   as for simulate (traces only)  [static, stop_on_gap]\n"
+            "  --opt-compat           opt: the reference's cluster-wide formulation  [opt_compat]\n"
+            "  --opt-time-limit S     opt: solver seconds per round before TUNE plans it (10)\n"
+            "                                                        [opt_time_limit]\n"
+            "  --seed N               seed of the synthetic jobs and of arrivals (default: the\n"
+            "                         cluster file's, 42)  [seed]\n"
             "  --measure LO:HI        measured job ids (default as simulate)  [measure]\n"
-            "  --max-jobs N           generate at most N synthetic jobs  [max_jobs]\n"
+            "  --max-jobs N           at most N synthetic jobs; with --trace exactly N jobs,\n"
+            "                         reusing the trace cyclically  [max_jobs]\n"
             "  --placement KIND       first-fit | consolidate  [placement]\n"
             "  --profiles SET         default | models-4 | models-5 | models-6  [profiles]\n"
             "  --models FILE          model profiles (default configs/models.ini)  [models]\n"
@@ -107,6 +122,38 @@ static double mono_now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The loader's options for point p's trace: the grid's trace options, the
+ * point's seed and split, and at a load L a Poisson re-timing at L jobs/h.
+ * arrival_buf holds the spec (the options borrow it). */
+static void point_wl_opts(const struct sweep *sw, const struct point *p, struct wl_opts *o,
+                          char *arrival_buf, size_t n)
+{
+    const struct sweep_grid *g = &sw->g;
+    const struct cluster_env *env = &sw->env[p->cluster];
+    wl_opts_init(o);
+    o->trace_path = g->trace;
+    o->fmt = g->trace_format[0] ? trace_format_parse(g->trace_format) : TRACE_FMT_UNKNOWN;
+    if (g->n_loads) {
+        snprintf(arrival_buf, n, "poisson:%.17g", g->loads[p->load]);
+        o->arrival = arrival_buf;
+    } else if (g->arrival[0]) {
+        o->arrival = g->arrival;
+    }
+    o->vc = g->vc[0] ? g->vc : NULL;
+    o->philly.multigpu = g->multigpu;
+    o->philly.philly_arrival = g->philly_arrival;
+    o->philly.per_attempt = g->per_attempt;
+    o->philly.strict = g->strict;
+    if (g->no_duration_filter)
+        o->philly.max_duration = 0;
+    o->synth.jobs_per_hour = env->conf.jobs_per_hour;
+    memcpy(o->synth.split, g->n_splits ? g->splits[p->split] : env->conf.split,
+           sizeof o->synth.split);
+    o->synth.seed = (uint64_t)(g->seed >= 0 ? g->seed : env->conf.seed);
+    o->synth.max_jobs = g->max_jobs;
+    o->quiet = true;
+}
+
 /* The child: simulate one point into the database. Never returns. */
 static void child_run(const struct sweep *sw, const struct point *p, int fd)
 {
@@ -122,6 +169,11 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     synth.max_jobs = g->max_jobs;
     const char *placement = g->placement[0] ? g->placement : env->conf.placement;
     const char *profiles = g->profiles[0] ? g->profiles : env->conf.profiles;
+    struct job_spec *specs = NULL;
+    size_t n_specs = 0;
+    struct wl_opts wl;
+    char arrival[64];
+    point_wl_opts(sw, p, &wl, arrival, sizeof arrival);
 
     struct sim_config cfg = {0};
     cfg.sched.cluster = env->conf.cluster;
@@ -131,6 +183,8 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
         str_ieq(placement, "consolidate") ? PLACEMENT_CONSOLIDATE : PLACEMENT_FIRST_FIT;
     cfg.sched.round_duration = env->conf.round_duration;
     cfg.sched.starvation_s = 1000 * 3600.0;
+    cfg.sched.opt_compat = g->opt_compat;
+    cfg.sched.opt_time_limit_s = g->opt_time_limit;
     cfg.zoo = env->zoo;
     cfg.is_static = g->is_static;
     cfg.stop_on_gap = g->stop_on_gap;
@@ -143,11 +197,20 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     struct store_run run = {.batch_id = sw->batch};
     results_run_describe(&run, &cfg, g->trace[0] ? g->trace : NULL, &synth, g->clusters[p->cluster],
                          g->models, profiles, placement);
+    if (g->trace[0] && wl.arrival) {
+        snprintf(run.arrival, sizeof run.arrival, "%s", wl.arrival);
+        if (g->n_loads)
+            run.jobs_per_hour = g->loads[p->load]; /* the load axis, re-timing the trace */
+    }
     store_t *st = store_open(g->db, &err);
     if (!st || store_run_insert(st, &run, &err) < 0)
         goto out;
     msg.run_id = run.id;
-    struct sim_workload w = {sw->specs, sw->n_specs, NULL};
+    if (g->trace[0] && wl_load(&wl, env->zoo, &specs, &n_specs, NULL, &err) < 0) {
+        store_run_abandon(st, run.id, NULL);
+        goto out;
+    }
+    struct sim_workload w = {specs, n_specs, NULL};
     if (!g->trace[0] && !(w.synth = synth_create(env->zoo, &synth, &err)))
         goto out;
     struct sim_result res;
@@ -170,6 +233,7 @@ out:
     store_close(st);
     results_rounds_free(&rounds);
     free(run.cluster_ini);
+    free(specs);
     ssize_t wr = write(fd, &msg, sizeof msg); /* < PIPE_BUF: atomic, never blocks */
     (void)wr;
     _exit(msg.ok ? 0 : 1);
@@ -377,20 +441,27 @@ static int run_cmp(const void *a, const void *b)
     return index_of(g->modes, g->n_modes, x->mode) - index_of(g->modes, g->n_modes, y->mode);
 }
 
-/* Load clusters, zoos and the trace; check everything a worker would trip on. */
+/* Load clusters, zoos and the trace; check everything a worker would trip on.
+ * The trace is loaded here once per cluster and load (with the first split)
+ * to report bad input before any run starts; each worker loads it again for
+ * its own point, which costs milliseconds against the simulation. */
 static int sweep_prepare(struct sweep *sw, struct err *err)
 {
     struct sweep_grid *g = &sw->g;
+    bool trace_opts = g->trace_format[0] || g->arrival[0] || g->vc[0] || g->multigpu ||
+                      g->philly_arrival || g->per_attempt || g->no_duration_filter || g->strict;
     if (!g->trace[0] && (g->is_static || g->stop_on_gap))
-        return errprintf(err, "static and stop_on_gap need a replay trace (--trace)");
-    if (g->trace[0] && (g->n_loads || g->n_splits || g->max_jobs))
-        return errprintf(err, "loads, splits and max_jobs apply to the synthetic workload, "
-                              "not to --trace %s", g->trace);
+        return errprintf(err, "static and stop_on_gap need a trace (--trace)");
+    if (!g->trace[0] && trace_opts)
+        return errprintf(err, "trace_format, arrival, vc and the Philly switches need a trace "
+                              "(--trace)");
+    if (g->trace[0] && g->n_loads && (g->arrival[0] || g->philly_arrival || g->is_static))
+        return errprintf(err, "loads re-time the trace with Poisson arrivals; drop %s",
+                         g->arrival[0] ? "arrival" : g->philly_arrival ? "philly_arrival"
+                                                                        : "static");
     if (g->placement[0] && !str_ieq(g->placement, "first-fit") &&
         !str_ieq(g->placement, "consolidate"))
         return errprintf(err, "placement '%s': expected first-fit or consolidate", g->placement);
-    if (g->trace[0] && trace_read_replay(g->trace, &sw->specs, &sw->n_specs, err) < 0)
-        return -1;
     for (int c = 0; c < g->n_clusters; c++) {
         struct cluster_env *e = &sw->env[c];
         synergy_config_defaults(&e->conf);
@@ -399,12 +470,29 @@ static int sweep_prepare(struct sweep *sw, struct err *err)
         e->zoo = model_zoo_load(g->models, g->profiles[0] ? g->profiles : e->conf.profiles, err);
         if (!e->zoo)
             return -1;
+        if (!g->trace[0])
+            continue;
         int gpus = e->conf.cluster.gpus_per_server * e->conf.cluster.servers_per_rack *
                    e->conf.cluster.racks;
-        for (size_t i = 0; i < sw->n_specs; i++)
-            if (sw->specs[i].gpus > gpus)
-                return errprintf(err, "%s: job %d needs %d GPUs but %s has %d", g->trace,
-                                 sw->specs[i].id, sw->specs[i].gpus, g->clusters[c], gpus);
+        for (int l = 0; l < (g->n_loads ? g->n_loads : 1); l++) {
+            struct point p = {.cluster = c, .load = l};
+            struct wl_opts wl;
+            char arrival[64];
+            struct job_spec *specs = NULL;
+            size_t n = 0;
+            point_wl_opts(sw, &p, &wl, arrival, sizeof arrival);
+            wl.quiet = c > 0 || l > 0; /* the Philly reader's summary, once */
+            if (wl_load(&wl, e->zoo, &specs, &n, NULL, err) < 0)
+                return -1;
+            for (size_t i = 0; i < n; i++)
+                if (specs[i].gpus > gpus) {
+                    errprintf(err, "%s: job %d needs %d GPUs but %s has %d", g->trace, specs[i].id,
+                              specs[i].gpus, g->clusters[c], gpus);
+                    free(specs);
+                    return -1;
+                }
+            free(specs);
+        }
     }
     return 0;
 }
@@ -421,7 +509,8 @@ int cmd_sweep(int argc, char **argv)
         {"workers", required_argument, 0, 'j'}, {"db", required_argument, 0, 'd'},
         {"plot", required_argument, 0, 'X'},    {"static", no_argument, 0, 's'},
         {"stop-on-gap", no_argument, 0, 'G'},   {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"opt-compat", no_argument, 0, 'O'},    {"opt-time-limit", required_argument, 0, 'T'},
+        WL_LONGOPTS,                            {0, 0, 0, 0}};
     static const struct {
         int opt;
         const char *key;
@@ -429,7 +518,12 @@ int cmd_sweep(int argc, char **argv)
                 {'c', "clusters"}, {'t', "trace"},    {'e', "seed"},      {'w', "measure"},
                 {'n', "max_jobs"}, {'L', "placement"}, {'P', "profiles"}, {'M', "models"},
                 {'j', "workers"},  {'d', "db"},       {'X', "plot"},
-                {'s', "static"},   {'G', "stop_on_gap"}};
+                {'s', "static"},   {'G', "stop_on_gap"}, {'O', "opt_compat"},
+                {'T', "opt_time_limit"}, {WL_OPT_FORMAT, "trace_format"},
+                {WL_OPT_ARRIVAL, "arrival"}, {WL_OPT_PHILLY_ARRIVAL, "philly_arrival"},
+                {WL_OPT_PER_ATTEMPT, "per_attempt"}, {WL_OPT_MULTIGPU, "multigpu"},
+                {WL_OPT_STRICT, "strict"}, {WL_OPT_NO_DURATION_FILTER, "no_duration_filter"},
+                {WL_OPT_VC, "vc"}};
     char default_cluster[4096], default_models[4096];
     struct sweep *sw = xcalloc(1, sizeof *sw);
     sweep_grid_defaults(&sw->g, cli_data_path(default_cluster, sizeof default_cluster,
@@ -443,12 +537,13 @@ int cmd_sweep(int argc, char **argv)
     /* the experiment file first, so that flags override it */
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-') {
-            if (i + 1 < argc && argv[i][1] == '-' && !strchr(argv[i], '=') &&
-                strcmp(argv[i], "--help") != 0 && strcmp(argv[i], "--static") != 0 &&
-                strcmp(argv[i], "--stop-on-gap") != 0)
+            bool takes_value = strcmp(argv[i], "-j") == 0;
+            if (argv[i][1] == '-' && !strchr(argv[i], '='))
+                for (size_t q = 0; longopts[q].name; q++)
+                    if (strcmp(argv[i] + 2, longopts[q].name) == 0)
+                        takes_value = longopts[q].has_arg == required_argument;
+            if (takes_value)
                 i++; /* skip the option's value */
-            else if (strcmp(argv[i], "-j") == 0)
-                i++;
             continue;
         }
         if (sweep_grid_load(&sw->g, argv[i], &err) < 0) {
@@ -560,7 +655,6 @@ out:
     store_close(st);
     for (int k = 0; k < SWEEP_MAX; k++)
         model_zoo_destroy(sw->env[k].zoo);
-    free(sw->specs);
     free(sw->points);
     free(sw);
     return rc;

@@ -24,7 +24,14 @@ struct sweep_grid {
     int n_splits;
     char clusters[SWEEP_MAX][1024];
     int n_clusters;
-    char trace[1024];          /* replay this trace instead of synthetic jobs */
+    char trace[1024];          /* simulate this trace instead of synthetic jobs */
+    /* the workload loader's options for the trace (workload.h) */
+    char trace_format[16];     /* "": detected from the content */
+    char arrival[128];         /* --arrival spec; exclusive with loads */
+    char vc[64];               /* pollux: one virtual cluster */
+    bool multigpu, philly_arrival, per_attempt, no_duration_filter, strict;
+    bool opt_compat;           /* opt: the reference's cluster-wide formulation */
+    double opt_time_limit;     /* opt: solver seconds per round; 0: the default */
     char models[1024];
     char profiles[32];
     char placement[16];
@@ -43,8 +50,10 @@ void sweep_grid_defaults(struct sweep_grid *g, const char *default_cluster,
                          const char *default_models);
 
 /* Set one grid key ("policies", "modes", "loads", "splits", "clusters",
- * "trace", "models", "profiles", "placement", "seed", "measure", "max_jobs",
- * "static", "stop_on_gap", "workers", "db", "plot") from its text. Lists are comma-separated; splits
+ * "trace", "trace_format", "arrival", "vc", "multigpu", "philly_arrival",
+ * "per_attempt", "no_duration_filter", "strict", "opt_compat",
+ * "opt_time_limit", "models", "profiles", "placement", "seed", "measure",
+ * "max_jobs", "static", "stop_on_gap", "workers", "db", "plot") from its text. Lists are comma-separated; splits
  * are "I,L,S" groups separated by ';'. 0, or -1 with err naming the key. */
 int sweep_grid_set(struct sweep_grid *g, const char *key, const char *value, struct err *err);
 

@@ -12,6 +12,7 @@
 #include "ini_lines.h"
 #include "policies.h"
 #include "scheduler.h"
+#include "trace.h"
 
 void sweep_grid_defaults(struct sweep_grid *g, const char *default_cluster,
                          const char *default_models)
@@ -127,8 +128,22 @@ static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *e
         g->max_jobs = l;
         return 0;
     }
-    if (strcmp(key, "static") == 0 || strcmp(key, "stop_on_gap") == 0) {
-        bool *dst = key[1] == 't' && key[2] == 'a' ? &g->is_static : &g->stop_on_gap;
+    struct {
+        const char *key;
+        bool *dst;
+    } flags[] = {{"static", &g->is_static},
+                 {"stop_on_gap", &g->stop_on_gap},
+                 {"multigpu", &g->multigpu},
+                 {"philly_arrival", &g->philly_arrival},
+                 {"per_attempt", &g->per_attempt},
+                 {"no_duration_filter", &g->no_duration_filter},
+                 {"strict", &g->strict},
+                 {"opt_compat", &g->opt_compat}};
+    bool *dst = NULL;
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (strcmp(key, flags[i].key) == 0)
+            dst = flags[i].dst;
+    if (dst) {
         char *t = str_trim(v);
         if (str_ieq(t, "1") || str_ieq(t, "yes") || str_ieq(t, "true"))
             *dst = true;
@@ -136,6 +151,21 @@ static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *e
             *dst = false;
         else
             return errprintf(err, "%s: '%s' must be yes or no", key, t);
+        return 0;
+    }
+    if (strcmp(key, "trace_format") == 0) {
+        char *t = str_trim(v);
+        if (trace_format_parse(t) == TRACE_FMT_UNKNOWN)
+            return errprintf(err, "trace_format: '%s': expected synergy, philly, pollux or gavel",
+                             t);
+        snprintf(g->trace_format, sizeof g->trace_format, "%s", t);
+        return 0;
+    }
+    if (strcmp(key, "opt_time_limit") == 0) {
+        double d;
+        if (parse_double(v, &d) < 0 || !(d > 0))
+            return errprintf(err, "opt_time_limit: '%s' must be a positive number of seconds", v);
+        g->opt_time_limit = d;
         return 0;
     }
     if (strcmp(key, "workers") == 0) {
@@ -161,6 +191,8 @@ static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *e
         char *dst;
         size_t size;
     } strs[] = {{"trace", g->trace, sizeof g->trace},
+                {"arrival", g->arrival, sizeof g->arrival},
+                {"vc", g->vc, sizeof g->vc},
                 {"models", g->models, sizeof g->models},
                 {"profiles", g->profiles, sizeof g->profiles},
                 {"placement", g->placement, sizeof g->placement},

@@ -59,6 +59,17 @@ static const char *const migrations[] = {
     "  gpu_util REAL, cpu_util REAL, mem_util REAL,"
     "  gpu_demand REAL, cpu_demand REAL, mem_demand REAL,"
     "  PRIMARY KEY (run_id, round)) WITHOUT ROWID;",
+    /* 1 -> 2: a trace's arrival process, and Synergy-OPT's settings and counters */
+    "ALTER TABLE runs ADD COLUMN arrival TEXT;"
+    "ALTER TABLE runs ADD COLUMN opt_compat INTEGER;"
+    "ALTER TABLE runs ADD COLUMN opt_time_limit_s REAL;"
+    "ALTER TABLE runs ADD COLUMN opt_rounds INTEGER;"
+    "ALTER TABLE runs ADD COLUMN opt_fallbacks INTEGER;"
+    "ALTER TABLE runs ADD COLUMN opt_lowered INTEGER;"
+    "ALTER TABLE runs ADD COLUMN opt_unplaced INTEGER;"
+    "ALTER TABLE runs ADD COLUMN opt_packed INTEGER;"
+    "ALTER TABLE runs ADD COLUMN opt_solve_mean_s REAL;"
+    "ALTER TABLE runs ADD COLUMN opt_solve_max_s REAL;",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -182,9 +193,9 @@ int store_run_insert(store_t *st, struct store_run *run, struct err *err)
         " placement, workload, jobs_per_hour, split_image, split_language, split_speech, seed,"
         " max_jobs, cluster, cluster_ini, servers, gpus_per_server, cpus_per_server,"
         " mem_per_server, gpus, models, profiles, round_duration_s, measure_lo, measure_hi,"
-        " static, stop_on_gap)"
+        " static, stop_on_gap, arrival, opt_compat, opt_time_limit_s)"
         " VALUES (?1,'running',?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,"
-        "?20,?21,?22,?23,?24,?25,?26,?27,?28,?29)";
+        "?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32)";
     sqlite3_stmt *s;
     utc_now(run->started_at, sizeof run->started_at);
     if (!run->version[0])
@@ -224,6 +235,11 @@ int store_run_insert(store_t *st, struct store_run *run, struct err *err)
     sqlite3_bind_int64(s, i++, run->measure_hi);
     sqlite3_bind_int(s, i++, run->is_static);
     sqlite3_bind_int(s, i++, run->stop_on_gap);
+    if (run->arrival[0])
+        sqlite3_bind_text(s, i, run->arrival, -1, SQLITE_TRANSIENT);
+    i++;
+    sqlite3_bind_int(s, i++, run->opt_compat);
+    sqlite3_bind_double(s, i++, run->opt_time_limit_s);
     int rc = sqlite3_step(s);
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)
@@ -314,7 +330,9 @@ static int update_summary(store_t *st, const struct store_run *r, struct err *er
         "UPDATE runs SET status='complete', finished_at=?2, jobs_arrived=?3, jobs_finished=?4,"
         " jobs_measured=?5, window_size=?6, window_complete=?7, avg_jct_s=?8, p50_jct_s=?9,"
         " p99_jct_s=?10, p999_jct_s=?11, max_jct_s=?12, makespan_s=?13, end_time_s=?14,"
-        " rounds=?15, gpu_alloc=?16, cpu_alloc=?17, mem_alloc=?18, wall_s=?19"
+        " rounds=?15, gpu_alloc=?16, cpu_alloc=?17, mem_alloc=?18, wall_s=?19,"
+        " opt_rounds=?20, opt_fallbacks=?21, opt_lowered=?22, opt_unplaced=?23, opt_packed=?24,"
+        " opt_solve_mean_s=?25, opt_solve_max_s=?26"
         " WHERE id=?1 AND status='running'";
     sqlite3_stmt *s;
     char now[32];
@@ -340,6 +358,13 @@ static int update_summary(store_t *st, const struct store_run *r, struct err *er
     bind_real(s, 17, r->cpu_alloc);
     bind_real(s, 18, r->mem_alloc);
     bind_real(s, 19, r->wall_s);
+    sqlite3_bind_int64(s, 20, r->opt_rounds);
+    sqlite3_bind_int64(s, 21, r->opt_fallbacks);
+    sqlite3_bind_int64(s, 22, r->opt_lowered);
+    sqlite3_bind_int64(s, 23, r->opt_unplaced);
+    sqlite3_bind_int64(s, 24, r->opt_packed);
+    bind_real(s, 25, r->opt_solve_mean_s);
+    bind_real(s, 26, r->opt_solve_max_s);
     int rc = sqlite3_step(s);
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)

@@ -24,7 +24,7 @@
 typedef struct store store_t;
 
 /* The schema version this build writes; older files migrate forward. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* A run: its configuration (set before insert) and summary (from complete). */
 struct store_run {
@@ -45,6 +45,9 @@ struct store_run {
     double round_duration;
     long measure_lo, measure_hi;
     bool is_static, stop_on_gap;
+    char arrival[128];  /* the loader's --arrival spec for a trace, or "" */
+    bool opt_compat;    /* opt: the reference's cluster-wide formulation */
+    double opt_time_limit_s; /* opt: solver seconds per round (0: default) */
     char version[32];
     char started_at[32]; /* UTC, ISO 8601; set by store_run_insert */
     /* summary (meaningful when status is complete) */
@@ -54,6 +57,10 @@ struct store_run {
     long rounds;
     double gpu_alloc, cpu_alloc, mem_alloc; /* mean per round, 0..1 */
     double wall_s;
+    /* Synergy-OPT's counters, as `simulate --json` prints them (0 when no
+     * round was planned by the solver; the means are NaN then) */
+    long opt_rounds, opt_fallbacks, opt_lowered, opt_unplaced, opt_packed;
+    double opt_solve_mean_s, opt_solve_max_s;
 };
 
 /* One measured job of a run. */

@@ -17,7 +17,8 @@
     " profiles, round_duration_s, measure_lo, measure_hi, static, stop_on_gap, jobs_arrived,"    \
     " jobs_finished, jobs_measured, window_size, window_complete, avg_jct_s, p50_jct_s,"        \
     " p99_jct_s, p999_jct_s, max_jct_s, makespan_s, end_time_s, rounds, gpu_alloc, cpu_alloc,"  \
-    " mem_alloc, wall_s"
+    " mem_alloc, wall_s, arrival, opt_compat, opt_time_limit_s, opt_rounds, opt_fallbacks,"     \
+    " opt_lowered, opt_unplaced, opt_packed, opt_solve_mean_s, opt_solve_max_s"
 
 static double col_real(sqlite3_stmt *s, int i)
 {
@@ -80,6 +81,16 @@ static void read_run(sqlite3_stmt *s, struct store_run *r)
     r->cpu_alloc = col_real(s, i++);
     r->mem_alloc = col_real(s, i++);
     r->wall_s = col_real(s, i++);
+    col_text(s, i++, r->arrival, sizeof r->arrival);
+    r->opt_compat = sqlite3_column_int(s, i++);
+    r->opt_time_limit_s = col_real(s, i++);
+    r->opt_rounds = (long)sqlite3_column_int64(s, i++); /* NULL (schema 1 runs) reads 0 */
+    r->opt_fallbacks = (long)sqlite3_column_int64(s, i++);
+    r->opt_lowered = (long)sqlite3_column_int64(s, i++);
+    r->opt_unplaced = (long)sqlite3_column_int64(s, i++);
+    r->opt_packed = (long)sqlite3_column_int64(s, i++);
+    r->opt_solve_mean_s = col_real(s, i++);
+    r->opt_solve_max_s = col_real(s, i++);
 }
 
 void store_runs_free(struct store_run *runs, size_t n)

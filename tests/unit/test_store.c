@@ -3,7 +3,8 @@
  * field; the two-transaction protocol (a run not completed stays out of the
  * default selection and is marked incomplete once its process is gone);
  * schema versions (a fresh file is at STORE_SCHEMA_VERSION, a file from a
- * newer synergy is refused, an empty version-0 file migrates forward).
+ * newer synergy is refused, an empty version-0 file migrates forward, a
+ * version-1 file with a run keeps it and gains the OPT columns).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -223,12 +224,81 @@ static void test_schema_versions(void **state)
     assert_non_null(strstr(err.msg, "newer"));
 }
 
+/* A version-1 file (made by dropping what migration 1 -> 2 added) with one
+ * complete run migrates to version 2: the run reads back unchanged, its OPT
+ * counters 0 and its solver times NaN; a new OPT run keeps its counters. */
+static void test_migrate_v1_to_v2(void **state)
+{
+    struct err err = {{0}};
+    store_t *st = store_open(path, &err);
+    assert_non_null(st);
+    struct store_run r = sample_run();
+    assert_int_equal(store_run_insert(st, &r, &err), 0);
+    r.jobs_measured = 1, r.avg_jct_s = 7200, r.opt_rounds = 5;
+    assert_int_equal(store_run_complete(st, &r, NULL, 0, NULL, 0, &err), 0);
+    store_close(st);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    static const char *const added[] = {"arrival", "opt_compat", "opt_time_limit_s",
+                                        "opt_rounds", "opt_fallbacks", "opt_lowered",
+                                        "opt_unplaced", "opt_packed", "opt_solve_mean_s",
+                                        "opt_solve_max_s"};
+    for (size_t i = 0; i < sizeof added / sizeof added[0]; i++) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "ALTER TABLE runs DROP COLUMN %s", added[i]);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    st = store_open(path, &err);
+    assert_non_null(st);
+    struct store_run *runs = NULL;
+    size_t n = 0;
+    struct store_filter f = {0};
+    assert_int_equal(store_runs_select(st, &f, &runs, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(runs[0].policy, "SRTF");
+    assert_true(runs[0].avg_jct_s == 7200);
+    assert_int_equal(runs[0].opt_rounds, 0);
+    assert_true(isnan(runs[0].opt_solve_mean_s));
+    assert_string_equal(runs[0].arrival, "");
+    store_runs_free(runs, n);
+
+    struct store_run o = sample_run();
+    strcpy(o.mode, "opt");
+    strcpy(o.arrival, "poisson:6");
+    o.opt_compat = true;
+    o.opt_time_limit_s = 30;
+    assert_int_equal(store_run_insert(st, &o, &err), 0);
+    o.jobs_measured = 1, o.avg_jct_s = 3600;
+    o.opt_rounds = 12, o.opt_fallbacks = 1, o.opt_lowered = 3, o.opt_unplaced = 2;
+    o.opt_packed = 4, o.opt_solve_mean_s = 0.25, o.opt_solve_max_s = 1.5;
+    assert_int_equal(store_run_complete(st, &o, NULL, 0, NULL, 0, &err), 0);
+    int64_t id = o.id;
+    f.ids = &id, f.n_ids = 1;
+    assert_int_equal(store_runs_select(st, &f, &runs, &n, &err), 0);
+    assert_string_equal(runs[0].arrival, "poisson:6");
+    assert_true(runs[0].opt_compat);
+    assert_true(runs[0].opt_time_limit_s == 30);
+    assert_int_equal(runs[0].opt_rounds, 12);
+    assert_int_equal(runs[0].opt_fallbacks, 1);
+    assert_int_equal(runs[0].opt_lowered, 3);
+    assert_int_equal(runs[0].opt_unplaced, 2);
+    assert_int_equal(runs[0].opt_packed, 4);
+    assert_true(runs[0].opt_solve_mean_s == 0.25);
+    assert_true(runs[0].opt_solve_max_s == 1.5);
+    store_runs_free(runs, n);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_run_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abandoned_run_is_incomplete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
