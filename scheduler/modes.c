@@ -6,6 +6,8 @@
  *   tune    Synergy-TUNE: ideal if it fits, else the fair share, else take the
  *           resources back from jobs placed earlier this round on the servers
  *           it needs (they drop to the fair share), then place it.
+ *   opt     Synergy-OPT (opt.c): the chosen jobs' (CPU, memory) points from a
+ *           GLPK MILP, then a per-server placement (see docs/opt.md).
  * Tune follows the reference's _tune() step for step, including its quirks
  * (a repeated attempt, every walked peer taken, peers re-run at fair speed).
  */

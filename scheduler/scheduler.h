@@ -3,7 +3,8 @@
  * deployment server) run. It owns the cluster's resource accounting, the job
  * table and the round planner. A round is: order the runnable jobs with a
  * policy, then turn that order into placements with an allocation mechanism
- * ("mode": GPU-proportional, Synergy-GREEDY, Synergy-TUNE). The planner knows
+ * ("mode": GPU-proportional, Synergy-GREEDY, Synergy-TUNE, Synergy-OPT in
+ * opt.c). The planner knows
  * nothing of time sources or progress: the driver decides when a round starts
  * and credits progress for the plan it got (sched_job_round_iters()).
  *
