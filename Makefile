@@ -2,6 +2,8 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
+# cmake drives its own make: hand it a clean environment (no "Entering directory" noise)
+CMAKE_BUILD = env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS cmake --build
 
 .PHONY: all deps configure build run test test-asan test-tsan bench clean fuzz
 
@@ -14,7 +16,7 @@ configure: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 
 build: configure
-	@cmake --build $(BUILD) -j $(JOBS)
+	@$(CMAKE_BUILD) $(BUILD) -j $(JOBS)
 
 run: build
 	@bash scripts/main-job.sh $(BUILD)/synergy
@@ -24,7 +26,7 @@ test: build
 
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSYNERGY_SANITIZE=ON >/dev/null
-	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@$(CMAKE_BUILD) $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
 
 # libFuzzer harnesses (tests/fuzz), clang + ASan/UBSan, FUZZ_SECONDS each
@@ -32,13 +34,13 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSYNERGY_FUZZ=ON >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_philly fuzz_pollux fuzz_gavel fuzz_replay fuzz_deltas fuzz_config
+	@$(CMAKE_BUILD) $(FUZZ_BUILD) -j $(JOBS) --target fuzz_philly fuzz_pollux fuzz_gavel fuzz_replay fuzz_deltas fuzz_config
 	@bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 TSAN_BUILD ?= build-tsan
 # ThreadSanitizer for the deployment servers (gRPC's own threads suppressed).
 test-tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSYNERGY_TSAN=ON >/dev/null
-	@cmake --build $(TSAN_BUILD) -j $(JOBS)
+	@$(CMAKE_BUILD) $(TSAN_BUILD) -j $(JOBS)
 	@cd $(TSAN_BUILD) && ctest --output-on-failure -R 'deploy_tsan|worker_topo'
 
 bench: build
