@@ -220,7 +220,16 @@ void sched_job_release(sched_t *s, struct job *j)
 
 double sched_job_iter_time(const sched_t *s, const struct job *j)
 {
-    double it = j->iter_time;
+    double it;
+    if (j->opt_tput > 0) {
+        /* OPT: the chosen tput point sets the speed (reference allocate_round),
+         * and unlike the reference the real placement counts too. */
+        it = j->iter_time / j->opt_tput;
+        if (j->n_shares > 1 && !j->opt_no_penalty)
+            it = it / j->model->placement_penalty;
+        return it;
+    }
+    it = j->iter_time;
     if (j->n_shares > 1)
         it = it / j->model->placement_penalty;
     if (!j->run_fair)
@@ -242,20 +251,7 @@ void sched_server_set_down(sched_t *s, int server, bool down)
 
 long sched_job_round_iters(const sched_t *s, const struct job *j)
 {
-    if (j->opt_tput > 0) {
-        /* OPT: the chosen tput point sets the speed (reference allocate_round),
-         * and unlike the reference the real placement counts too. */
-        double it = j->iter_time / j->opt_tput;
-        if (j->n_shares > 1 && !j->opt_no_penalty)
-            it = it / j->model->placement_penalty;
-        return (long)floor(s->p.round_duration / it);
-    }
-    double it = j->iter_time;
-    if (j->n_shares > 1)
-        it = it / j->model->placement_penalty;
-    if (!j->run_fair)
-        it = it / j->speedup;
-    return (long)floor(s->p.round_duration / it);
+    return (long)floor(s->p.round_duration / sched_job_iter_time(s, j));
 }
 
 /* ------------------------------------------------------------ ordering */
