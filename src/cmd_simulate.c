@@ -4,9 +4,9 @@
  * object per run and line).
  */
 #include "cli.h"
+#include "options.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,56 +44,6 @@ struct sim_opts {
     bool opt_compat;
     double opt_time_limit;
 };
-
-static void simulate_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: synergy simulate [options] (--trace FILE | --synthetic)\n"
-            "\n"
-            "Simulate round-based scheduling on a cluster and report job completion times.\n"
-            "\n"
-            "workload:\n"
-            "  --trace FILE          a trace: replay format (id,model,arrival_s,iterations,gpus),\n"
-            "                        Philly cluster_job_log, Pollux philly.csv or Gavel .trace\n"
-            WL_USAGE
-            "  --synthetic           the reference's synthetic workload (the default without --trace)\n"
-            "  --jobs-per-hour R     synthetic and Philly Poisson rate (default 9, or [WORKLOAD])\n"
-            "  --split I,L,S         image,language,speech %% for synthetic jobs and traces without\n"
-            "                        model names (default 20,70,10)\n"
-            "  --seed N              seed of the synthetic workload and arrival processes (42)\n"
-            "  --max-jobs N          generate at most N synthetic jobs (default: unlimited);\n"
-            "                        for a trace, exactly N jobs, reusing it cyclically\n"
-            "cluster and scheduling:\n"
-            "  --cluster FILE        cluster INI (default configs/default_cluster.ini)\n"
-            "  --models FILE         model profiles (default configs/models.ini)\n"
-            "  --profiles SET        default | models-4 | models-5 | models-6\n"
-            "  --policy P[,P...]     FIFO SRTF LAS FTF DRF TETRIS SRSF (case-insensitive; default FIFO)\n"
-            "  --mode M[,M...]       fair (GPU-proportional) | greedy | tune | opt (default fair)\n"
-            "  --opt-compat          opt: the reference's cluster-wide formulation, placement\n"
-            "                        ignored by progress (docs/opt.md)\n"
-            "  --opt-time-limit S    opt: solver seconds per round before TUNE plans it (10)\n"
-            "  --placement KIND      first-fit (default) | consolidate (the reference's +place)\n"
-            "  --round-duration S    seconds per round (default 300)\n"
-            "  --static              all jobs present at start: first round at t=1, stop when idle\n"
-            "  --stop-on-gap         reference behaviour: a replay stops at the first round with\n"
-            "                        nothing runnable, even if jobs are still to arrive\n"
-            "measurement and output:\n"
-            "  --measure LO:HI       job ids [LO,HI) are measured; the run ends when they have all\n"
-            "                        finished (default: every trace id; 4000:5000 for synthetic)\n"
-            "  --json                one JSON object per run (per line)\n"
-            "  --record FILE         write the jobs as simulated, in the replay format\n"
-            "  --db FILE             record every run (config, jobs, rounds) in this SQLite file\n"
-            "  --plot DIR            draw JCT CDFs and allocation-vs-demand plots (PNG, SVG) into\n"
-            "                        DIR; records the runs into --db (default results.db)\n"
-            "  --jobs-csv FILE       per-job results of every run: policy,mode,id,model,gpus,\n"
-            "                        arrival_s,first_start_s,finish_s,jct_s (measured jobs)\n"
-            "  --plan-log FILE       write each round's placed job ids, \"time: id id ...\",\n"
-            "                        and \"finish ID JCT_S\" as jobs finish\n"
-            "  --check               verify no server is oversubscribed after every round\n"
-            "  -v, --verbose         log more\n"
-            "\n"
-            "Several policies and modes run every combination, shown side by side.\n");
-}
 
 static int parse_measure(const char *s, long *lo, long *hi)
 {
@@ -143,54 +93,6 @@ static void record_arrival(void *ctx, const struct job_spec *spec)
     trace_write_replay_line(rec->f, spec);
 }
 
-static void print_json(const struct sim_opts *o, const struct sim_config *cfg,
-                       const struct sim_result *r, const char *policy, const char *mode,
-                       double wall)
-{
-    double h = 3600;
-    printf("{\"policy\":\"%s\",\"mode\":\"%s\",\"placement\":\"%s\",\"seed\":%lu,"
-           "\"workload\":\"%s\",\"cluster\":\"%s\",\"gpus\":%d,"
-           "\"jobs_arrived\":%zu,\"jobs_finished\":%zu,\"jobs_measured\":%zu,"
-           "\"window_complete\":%s,",
-           policy, mode, o->placement, (unsigned long)o->wl.synth.seed,
-           o->trace_path ? o->trace_path : "synthetic", o->cluster_path,
-           cfg->sched.cluster.gpus_per_server * cfg->sched.cluster.servers_per_rack,
-           r->jobs_arrived, r->jobs_finished, r->jobs_measured,
-           r->window_complete ? "true" : "false");
-    if (r->jobs_measured > 0)
-        printf("\"avg_jct_h\":%.9f,\"p50_jct_h\":%.9f,\"p99_jct_h\":%.9f,\"p999_jct_h\":%.9f,"
-               "\"max_jct_h\":%.9f,\"makespan_h\":%.9f,",
-               r->avg_jct_s / h, r->p50_jct_s / h, r->p99_jct_s / h, r->p999_jct_s / h,
-               r->max_jct_s / h, r->makespan_s / h);
-    else
-        printf("\"avg_jct_h\":null,\"p50_jct_h\":null,\"p99_jct_h\":null,\"p999_jct_h\":null,"
-               "\"max_jct_h\":null,\"makespan_h\":null,");
-    if (r->opt.rounds > 0)
-        printf("\"opt_compat\":%s,\"opt_rounds\":%ld,\"opt_fallbacks\":%ld,\"opt_lowered\":%ld,"
-               "\"opt_unplaced\":%ld,\"opt_packed\":%ld,\"opt_solve_mean_s\":%.6f,\"opt_solve_max_s\":%.6f,",
-               o->opt_compat ? "true" : "false", r->opt.rounds, r->opt.fallbacks, r->opt.lowered,
-               r->opt.unplaced, r->opt.packed, r->opt.solve_s_sum / (double)r->opt.rounds, r->opt.solve_s_max);
-    printf("\"end_time_h\":%.9f,\"rounds\":%zu,\"gpu_alloc_pct\":%.4f,\"cpu_alloc_pct\":%.4f,"
-           "\"mem_alloc_pct\":%.4f,\"wall_s\":%.3f,\"version\":\"%s\"}\n",
-           r->end_time_s / h, r->rounds, r->mean_gpu_alloc * 100, r->mean_cpu_alloc * 100,
-           r->mean_mem_alloc * 100, wall, SYNERGY_VERSION);
-}
-
-static void write_jobs_csv(FILE *f, const struct sim_result *r, const char *policy,
-                           const char *mode)
-{
-    for (size_t i = 0; i < r->jobs_measured; i++) {
-        const struct sim_job_result *j = &r->jobs[i];
-        char a[64], s[64], e[64], c[64];
-        format_double_shortest(a, sizeof a, j->arrival);
-        format_double_shortest(s, sizeof s, j->first_start);
-        format_double_shortest(e, sizeof e, j->finish);
-        format_double_shortest(c, sizeof c, j->jct);
-        fprintf(f, "%s,%s,%d,%s,%d,%s,%s,%s,%s\n", policy, mode, j->id, j->model, j->gpus, a, s,
-                e, c);
-    }
-}
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -210,117 +112,54 @@ static int split_names(char *s, char **out, int max)
 
 int cmd_simulate(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"cluster", required_argument, 0, 'c'},   {"models", required_argument, 0, 'M'},
-        {"profiles", required_argument, 0, 'P'},  {"trace", required_argument, 0, 't'},
-        {"synthetic", no_argument, 0, 'S'},       {"policy", required_argument, 0, 'p'},
-        {"mode", required_argument, 0, 'm'},      {"placement", required_argument, 0, 'L'},
-        {"static", no_argument, 0, 's'},          {"stop-on-gap", no_argument, 0, 'G'},
-        {"measure", required_argument, 0, 'w'},   {"json", no_argument, 0, 'j'},
-        {"jobs-per-hour", required_argument, 0, 'r'}, {"split", required_argument, 0, 'x'},
-        {"seed", required_argument, 0, 'e'},      {"max-jobs", required_argument, 0, 'n'},
-        {"round-duration", required_argument, 0, 'R'}, {"record", required_argument, 0, 'o'},
-        {"check", no_argument, 0, 'C'},           {"verbose", no_argument, 0, 'v'},
-        {"opt-compat", no_argument, 0, 'O'},      {"opt-time-limit", required_argument, 0, 'T'},
-        {"db", required_argument, 0, 'D'},        {"plot", required_argument, 0, 'X'},
-        {"jobs-csv", required_argument, 0, 'J'},  WL_LONGOPTS,
-        {"plan-log", required_argument, 0, 'l'},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     char default_cluster[4096], default_models[4096];
     struct sim_opts o = {0};
     o.cluster_path = cli_data_path(default_cluster, sizeof default_cluster,
                                    "configs/default_cluster.ini");
     o.models_path = cli_data_path(default_models, sizeof default_models, "configs/models.ini");
     wl_opts_init(&o.wl);
-    long v;
-    double d;
+    struct cli_parser p;
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+    cli_parser_init(&p, CLI_SIMULATE, argc, argv);
+    while ((c = cli_next(&p)) >= 0) {
         switch (c) {
-        case 'c': o.cluster_path = optarg; break;
-        case 'M': o.models_path = optarg; break;
-        case 'P': o.profiles = optarg; break;
-        case 't': o.trace_path = optarg; break;
-        case 'J': o.jobs_csv_path = optarg; break;
-        case 'S': o.synthetic = true; break;
-        case 'p': snprintf(o.policies, sizeof o.policies, "%s", optarg); break;
-        case 'm': snprintf(o.modes, sizeof o.modes, "%s", optarg); break;
-        case 'L': o.placement = optarg; break;
-        case 's': o.is_static = true; break;
-        case 'G': o.stop_on_gap = true; break;
-        case 'j': o.json = true; break;
-        case 'C': o.check = true; break;
-        case 'O': o.opt_compat = true; break;
-        case 'T':
-            if (parse_double(optarg, &d) < 0 || !(d > 0)) {
-                fprintf(stderr, "synergy simulate: --opt-time-limit: '%s' must be a positive number of seconds\n", optarg);
-                return EXIT_BAD_INPUT;
-            }
-            o.opt_time_limit = d;
+        case OPT_CLUSTER: o.cluster_path = p.arg; break;
+        case OPT_MODELS: o.models_path = p.arg; break;
+        case OPT_PROFILES: o.profiles = p.arg; break;
+        case OPT_TRACE: o.trace_path = p.arg; break;
+        case OPT_JOBS_CSV: o.jobs_csv_path = p.arg; break;
+        case OPT_SYNTHETIC: o.synthetic = true; break;
+        case OPT_POLICY: snprintf(o.policies, sizeof o.policies, "%s", p.arg); break;
+        case OPT_MODE: snprintf(o.modes, sizeof o.modes, "%s", p.arg); break;
+        case OPT_PLACEMENT: o.placement = p.arg; break;
+        case OPT_STATIC: o.is_static = true; break;
+        case OPT_STOP_ON_GAP: o.stop_on_gap = true; break;
+        case OPT_JSON: o.json = true; break;
+        case OPT_CHECK: o.check = true; break;
+        case OPT_OPT_COMPAT: o.opt_compat = true; break;
+        case OPT_OPT_TIME_LIMIT: o.opt_time_limit = p.num; break;
+        case OPT_RECORD: o.record_path = p.arg; break;
+        case OPT_DB: o.db_path = p.arg; break;
+        case OPT_PLOT: o.plot_dir = p.arg; break;
+        case OPT_PLAN_LOG: o.plan_log_path = p.arg; break;
+        case OPT_VERBOSE: log_max_level = LOG_DEBUG; break;
+        case OPT_MEASURE:
+            if (parse_measure(p.arg, &o.measure_lo, &o.measure_hi) < 0)
+                return cli_bad(&p, "--measure: '%s' must be LO:HI with 0 <= LO < HI", p.arg);
             break;
-        case 'o': o.record_path = optarg; break;
-        case 'D': o.db_path = optarg; break;
-        case 'X': o.plot_dir = optarg; break;
-        case 'l': o.plan_log_path = optarg; break;
-        case 'v': log_max_level = LOG_DEBUG; break;
-        case 'h': simulate_usage(stdout); return 0;
-        case 'w':
-            if (parse_measure(optarg, &o.measure_lo, &o.measure_hi) < 0) {
-                fprintf(stderr, "synergy simulate: --measure: '%s' must be LO:HI with 0 <= LO < HI\n", optarg);
-                return EXIT_BAD_INPUT;
-            }
-            break;
-        case 'r':
-            if (parse_double(optarg, &d) < 0 || !(d > 0)) {
-                fprintf(stderr, "synergy simulate: --jobs-per-hour: '%s' must be a positive number\n", optarg);
-                return EXIT_BAD_INPUT;
-            }
-            o.wl.synth.jobs_per_hour = d;
-            o.wl.have_jph = true;
-            break;
-        case 'x':
-            if (parse_split(optarg, o.wl.synth.split) < 0) {
-                fprintf(stderr, "synergy simulate: --split: '%s' must be three percentages adding up to 100\n", optarg);
-                return EXIT_BAD_INPUT;
-            }
-            o.wl.have_split = true;
-            break;
-        case 'e':
-            if (parse_long(optarg, &v) < 0 || v < 0) {
-                fprintf(stderr, "synergy simulate: --seed: '%s' must be a non-negative integer\n", optarg);
-                return EXIT_BAD_INPUT;
-            }
-            o.wl.synth.seed = (uint64_t)v;
-            o.wl.have_seed = true;
-            break;
-        case 'n':
-            if (parse_long(optarg, &v) < 0 || v < 1) {
-                fprintf(stderr, "synergy simulate: --max-jobs: '%s' must be a positive integer\n", optarg);
-                return EXIT_BAD_INPUT;
-            }
-            o.wl.synth.max_jobs = v;
-            break;
-        case 'R':
-            if (parse_double(optarg, &d) < 0 || !(d > 0)) {
-                fprintf(stderr, "synergy simulate: --round-duration: '%s' must be a positive number\n", optarg);
-                return EXIT_BAD_INPUT;
-            }
-            o.round_duration = d;
+        case OPT_ROUND_DURATION:
+            o.round_duration = p.num;
             o.have_round = true;
             break;
-        default: {
-            int h = wl_opt_handle(&o.wl, c, optarg, "simulate");
-            if (h > 0)
-                break;
-            if (h == 0)
-                simulate_usage(stderr);
-            return EXIT_BAD_INPUT;
-        }
+        default:
+            if (wl_opt_handle(&o.wl, &p) < 0)
+                return EXIT_BAD_INPUT;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "synergy simulate: unexpected argument '%s'\n", argv[optind]);
+    if (c == CLI_EXIT)
+        return p.exit_code;
+    if (p.optind < argc) {
+        fprintf(stderr, "synergy simulate: unexpected argument '%s'\n", argv[p.optind]);
         return EXIT_BAD_INPUT;
     }
     if (o.is_static && !o.trace_path) {
@@ -434,7 +273,7 @@ int cmd_simulate(int argc, char **argv)
             rc = 1;
             goto out;
         }
-        fprintf(jobs_csv, "policy,mode,id,model,gpus,arrival_s,first_start_s,finish_s,jct_s\n");
+        fputs(RESULTS_JOBS_CSV_HEADER, jobs_csv);
     }
     int total_gpus = conf.cluster.gpus_per_server * conf.cluster.servers_per_rack * conf.cluster.racks;
     for (size_t i = 0; i < n_specs; i++) {
@@ -590,7 +429,13 @@ int cmd_simulate(int argc, char **argv)
                                 "jobs finished before the run ended\n",
                         pols[pi]->name, sched_mode_name(mods[mi]), res.jobs_measured, res.window_size);
             if (o.json) {
-                print_json(&o, &cfg, &res, pols[pi]->name, sched_mode_name(mods[mi]), wall);
+                struct results_json js = {
+                    .policy = pols[pi]->name, .mode = sched_mode_name(mods[mi]),
+                    .placement = o.placement, .seed = (unsigned long)o.wl.synth.seed,
+                    .workload = o.trace_path ? o.trace_path : "synthetic",
+                    .cluster = o.cluster_path, .opt_compat = o.opt_compat, .wall_s = wall,
+                    .gpus = cfg.sched.cluster.gpus_per_server * cfg.sched.cluster.servers_per_rack};
+                results_json_write(stdout, &js, &res, NULL);
             } else {
                 double h = 3600;
                 if (isnan(first_avg))
@@ -602,7 +447,7 @@ int cmd_simulate(int argc, char **argv)
                        first_avg / res.avg_jct_s, wall);
             }
             if (jobs_csv)
-                write_jobs_csv(jobs_csv, &res, pols[pi]->name, sched_mode_name(mods[mi]));
+                results_jobs_csv_write(jobs_csv, &res, pols[pi]->name, sched_mode_name(mods[mi]));
             fflush(stdout);
             sim_result_free(&res);
         }

@@ -5,6 +5,9 @@
  */
 #include "workload.h"
 
+#include "cli.h"
+#include "options.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -19,40 +22,44 @@ void wl_opts_init(struct wl_opts *o)
     synth_params_defaults(&o->synth);
 }
 
-int wl_opt_handle(struct wl_opts *o, int c, const char *arg, const char *cmd)
+int wl_opt_handle(struct wl_opts *o, const struct cli_parser *p)
 {
-    switch (c) {
-    case WL_OPT_FORMAT:
+    const char *arg = p->arg;
+    switch (p->opt->id) {
+    case OPT_TRACE_FORMAT:
         o->fmt = trace_format_parse(arg);
-        if (o->fmt == TRACE_FMT_UNKNOWN) {
-            fprintf(stderr, "synergy %s: --trace-format: '%s': expected synergy, philly, "
-                            "pollux or gavel\n", cmd, arg);
-            return -1;
-        }
+        if (o->fmt == TRACE_FMT_UNKNOWN)
+            return cli_bad(p, "--trace-format: '%s': expected synergy, philly, pollux or gavel",
+                           arg), -1;
+        o->fmt_given = true;
         return 1;
-    case WL_OPT_ARRIVAL:
-        o->arrival = arg;
+    case OPT_ARRIVAL: o->arrival = arg; return 1;
+    case OPT_PHILLY_ARRIVAL: o->philly.philly_arrival = true; o->philly_given = true; return 1;
+    case OPT_PER_ATTEMPT: o->philly.per_attempt = true; o->philly_given = true; return 1;
+    case OPT_MULTIGPU: o->philly.multigpu = true; o->philly_given = true; return 1;
+    case OPT_STRICT: o->philly.strict = true; o->philly_given = true; return 1;
+    case OPT_NO_DURATION_FILTER: o->philly.max_duration = 0; o->philly_given = true; return 1;
+    case OPT_VC: o->vc = arg; return 1;
+    case OPT_JOBS_PER_HOUR:
+        if (parse_double(arg, &o->synth.jobs_per_hour) < 0 || !(o->synth.jobs_per_hour > 0))
+            return cli_bad(p, "--jobs-per-hour: '%s' must be a positive number", arg), -1;
+        o->have_jph = true;
         return 1;
-    case WL_OPT_PHILLY_ARRIVAL:
-        o->philly.philly_arrival = true;
+    case OPT_SPLIT:
+        if (parse_split(arg, o->synth.split) < 0)
+            return cli_bad(p, "--split: '%s' must be three percentages adding up to 100", arg), -1;
+        o->have_split = true;
         return 1;
-    case WL_OPT_PER_ATTEMPT:
-        o->philly.per_attempt = true;
+    case OPT_SEED:
+        o->synth.seed = (uint64_t)p->lnum;
+        o->have_seed = true;
         return 1;
-    case WL_OPT_MULTIGPU:
-        o->philly.multigpu = true;
-        return 1;
-    case WL_OPT_STRICT:
-        o->philly.strict = true;
-        return 1;
-    case WL_OPT_VC:
-        o->vc = arg;
-        return 1;
-    case WL_OPT_NO_DURATION_FILTER:
-        o->philly.max_duration = 0;
-        return 1;
+    case OPT_MAX_JOBS: o->synth.max_jobs = p->lnum; return 1;
+    default:
+        cli_bad(p, "--%s is not handled (a bug: the option table gives it to this command)",
+                p->opt->name);
+        return -1;
     }
-    return 0;
 }
 
 struct collect {

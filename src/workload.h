@@ -6,7 +6,6 @@
 #ifndef SYNERGY_WORKLOAD_H
 #define SYNERGY_WORKLOAD_H
 
-#include <getopt.h>
 #include <stdbool.h>
 
 #include "trace.h"
@@ -18,43 +17,19 @@ struct wl_opts {
     const char *vc;          /* pollux: keep one virtual cluster */
     struct philly_opts philly;
     bool philly_arrival_given;
+    bool fmt_given;          /* --trace-format given */
+    bool philly_given;       /* a Philly-only switch given */
     struct synth_params synth;
     bool have_jph, have_split, have_seed;
     bool quiet;              /* no Philly summary on stderr */
 };
 
-/* getopt_long codes of the shared options (>= 300, no short forms). */
-enum {
-    WL_OPT_FORMAT = 300, WL_OPT_ARRIVAL, WL_OPT_PHILLY_ARRIVAL, WL_OPT_PER_ATTEMPT,
-    WL_OPT_MULTIGPU, WL_OPT_STRICT, WL_OPT_NO_DURATION_FILTER, WL_OPT_VC,
-};
-
-#define WL_LONGOPTS                                                                                \
-    {"trace-format", required_argument, 0, WL_OPT_FORMAT},                                         \
-        {"arrival", required_argument, 0, WL_OPT_ARRIVAL},                                         \
-        {"philly-arrival", no_argument, 0, WL_OPT_PHILLY_ARRIVAL},                                 \
-        {"per-attempt", no_argument, 0, WL_OPT_PER_ATTEMPT},                                       \
-        {"multigpu", no_argument, 0, WL_OPT_MULTIGPU},                                             \
-        {"strict", no_argument, 0, WL_OPT_STRICT},                                                 \
-        {"no-duration-filter", no_argument, 0, WL_OPT_NO_DURATION_FILTER},                         \
-        {"vc", required_argument, 0, WL_OPT_VC}
-
-#define WL_USAGE                                                                                   \
-    "  --trace-format F      synergy | philly | pollux | gavel (default: detected)\n"              \
-    "  --arrival SPEC        poisson:R | fixed-rate:R | schedule:R,FACTOR,PERIOD_S |\n"            \
-    "                        deltas:FILE (<delay_ms>,<tag> lines) | trace; R in jobs/h\n"          \
-    "  --philly-arrival      philly: keep the trace's submit times (default: Poisson at\n"         \
-    "                        --jobs-per-hour, reusing the jobs cyclically)\n"                      \
-    "  --per-attempt         philly: one job per attempt (default: sum the attempts)\n"            \
-    "  --multigpu            philly: keep GPU counts (default: every job gets 1 GPU)\n"            \
-    "  --strict              philly: the first malformed record is an error\n"                    \
-    "  --no-duration-filter  philly: keep every duration (default: 10^1.5..10^4 min)\n"            \
-    "  --vc ID               pollux: only this virtual cluster (e.g. ee9e8c)\n"
-
 void wl_opts_init(struct wl_opts *o);
-/* Handle one shared option. 1 handled, 0 not a shared option, -1 bad value
- * (message printed, prefixed with `cmd`). */
-int wl_opt_handle(struct wl_opts *o, int c, const char *arg, const char *cmd);
+struct cli_parser;
+/* Handle the workload option the parser just returned (trace format, arrival,
+ * the Philly and Pollux switches, rate, split, seed, max jobs). 1 handled;
+ * -1 bad value or not a workload option (message printed). */
+int wl_opt_handle(struct wl_opts *o, const struct cli_parser *p);
 
 /* Read o->trace_path in its format and build the jobs (caller frees *out).
  * A replay trace without --arrival is returned as written. `pst` (may be
