@@ -22,14 +22,6 @@ static const struct cli_command commands[] = {
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-const char *cli_data_path(char *buf, size_t n, const char *rel)
-{
-    const char *dir = getenv("SYNERGY_DATA_DIR");
-    if (!dir || !*dir)
-        dir = SYNERGY_DATA_DIR;
-    snprintf(buf, n, "%s/%s", dir, rel);
-    return buf;
-}
 
 void cli_command_line(char *buf, size_t n, int argc, char **argv, const char *cmd)
 {
