@@ -145,7 +145,7 @@ static void stop_local_workers(struct local_workers *lw)
 
 static void print_json(const char *trace, const char *cluster, const char *policy,
                        const char *mode, const char *placement, unsigned long seed, int gpus,
-                       const struct sim_result *r, const struct deploy_stats *st, double wall,
+                       const struct sched_result *r, const struct deploy_stats *st, double wall,
                        double scale)
 {
     double h = 3600;
@@ -421,7 +421,7 @@ int cmd_deploy(int argc, char **argv)
     cfg.register_timeout_ms = 30000;
     cfg.plan_log = plan;
     signal(SIGPIPE, SIG_IGN);
-    struct sim_result res;
+    struct sched_result res;
     struct deploy_stats st;
     double t0 = now_s();
     int r = deploy_run(&cfg, &res, &st, &err);
@@ -448,7 +448,7 @@ int cmd_deploy(int argc, char **argv)
                st.crashes, st.lease_kills, st.workers_lost, wall);
     }
     rc = res.window_complete ? 0 : 1;
-    sim_result_free(&res);
+    sched_result_free(&res);
 out:
     if (plan)
         fclose(plan);

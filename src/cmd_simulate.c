@@ -116,7 +116,7 @@ struct recorder {
     FILE *plan; /* --plan-log */
 };
 
-static void record_sample(void *ctx, const struct sim_round_sample *s)
+static void record_sample(void *ctx, const struct sched_round_sample *s)
 {
     struct recorder *rec = ctx;
     results_rounds_add(&rec->rounds, s);
@@ -144,7 +144,7 @@ static void record_arrival(void *ctx, const struct job_spec *spec)
 }
 
 static void print_json(const struct sim_opts *o, const struct sim_config *cfg,
-                       const struct sim_result *r, const char *policy, const char *mode,
+                       const struct sched_result *r, const char *policy, const char *mode,
                        double wall)
 {
     double h = 3600;
@@ -176,11 +176,11 @@ static void print_json(const struct sim_opts *o, const struct sim_config *cfg,
            r->mean_mem_alloc * 100, wall, SYNERGY_VERSION);
 }
 
-static void write_jobs_csv(FILE *f, const struct sim_result *r, const char *policy,
+static void write_jobs_csv(FILE *f, const struct sched_result *r, const char *policy,
                            const char *mode)
 {
     for (size_t i = 0; i < r->jobs_measured; i++) {
-        const struct sim_job_result *j = &r->jobs[i];
+        const struct sched_job_result *j = &r->jobs[i];
         char a[64], s[64], e[64], c[64];
         format_double_shortest(a, sizeof a, j->arrival);
         format_double_shortest(s, sizeof s, j->first_start);
@@ -542,7 +542,7 @@ int cmd_simulate(int argc, char **argv)
                 rec.f = rec_out.f;
                 cfg.obs.on_arrival = record_arrival;
             }
-            struct sim_result res;
+            struct sched_result res;
             double t0 = now_s();
             int srun = sim_run(&cfg, &w, &res, &err);
             double wall = now_s() - t0;
@@ -559,7 +559,7 @@ int cmd_simulate(int argc, char **argv)
                 }
                 if (!ok) {
                     if (srun == 0) {
-                        sim_result_free(&res);
+                        sched_result_free(&res);
                         rc = 1;
                         goto out;
                     }
@@ -575,7 +575,7 @@ int cmd_simulate(int argc, char **argv)
                 if (stored < 0) {
                     fprintf(stderr, "synergy simulate: %s\n", serr.msg);
                     if (srun == 0)
-                        sim_result_free(&res);
+                        sched_result_free(&res);
                     rc = 1;
                     goto out;
                 }
@@ -604,7 +604,7 @@ int cmd_simulate(int argc, char **argv)
             if (jobs_csv)
                 write_jobs_csv(jobs_csv, &res, pols[pi]->name, sched_mode_name(mods[mi]));
             fflush(stdout);
-            sim_result_free(&res);
+            sched_result_free(&res);
         }
     }
     if (!o.json && np * nm > 1)

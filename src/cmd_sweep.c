@@ -213,7 +213,7 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     struct sim_workload w = {specs, n_specs, NULL};
     if (!g->trace[0] && !(w.synth = synth_create(env->zoo, &synth, &err)))
         goto out;
-    struct sim_result res;
+    struct sched_result res;
     double t0 = mono_now();
     int rc = sim_run(&cfg, &w, &res, &err);
     double wall = mono_now() - t0;
@@ -225,7 +225,7 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     rc = results_run_complete(st, &run, &res, &rounds, wall, &err);
     msg.avg_jct_s = res.avg_jct_s;
     msg.wall_s = wall;
-    sim_result_free(&res);
+    sched_result_free(&res);
     msg.ok = rc == 0;
 out:
     if (!msg.ok)

@@ -286,8 +286,8 @@ static int trace_stats(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         sum += dur[i];
     printf("duration   h at the fair share: p50 %.3f, p90 %.3f, p99 %.3f, max %.3f, mean %.3f\n",
-           sim_quantile(dur, n, 0.5) / 3600, sim_quantile(dur, n, 0.9) / 3600,
-           sim_quantile(dur, n, 0.99) / 3600, dur[n - 1] / 3600, sum / n / 3600);
+           sched_quantile(dur, n, 0.5) / 3600, sched_quantile(dur, n, 0.9) / 3600,
+           sched_quantile(dur, n, 0.99) / 3600, dur[n - 1] / 3600, sum / n / 3600);
     printf("arrivals   %.3f h .. %.3f h (span %.3f h, %.3f jobs/h)\n", first / 3600, last / 3600,
            span_h, span_h > 0 ? (n - 1) / span_h : 0);
     printf("work       %.1f GPU-h\n", gpu_h);
