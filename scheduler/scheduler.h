@@ -21,7 +21,15 @@
 
 /* ---------------------------------------------------------------- models */
 
-enum model_task { TASK_IMAGE = 0, TASK_LANGUAGE = 1, TASK_SPEECH = 2, TASK_COUNT = 3 };
+/* TASK_NONE: a model outside the reference zoo (never drawn by the synthetic
+ * workload or the trace importers). */
+enum model_task {
+    TASK_NONE = -1,
+    TASK_IMAGE = 0,
+    TASK_LANGUAGE = 1,
+    TASK_SPEECH = 2,
+    TASK_COUNT = 3
+};
 
 #define TPUT_ROWS 9
 #define TPUT_COLS 5
@@ -31,7 +39,7 @@ extern const double tput_mem_per_gpu[TPUT_COLS]; /* {20.83,62.5,125,187.5,250} G
 /* One measured per-model profile (the reference's <model>_1 profile). */
 struct model_profile {
     char name[32];
-    enum model_task task;
+    enum model_task task;     /* TASK_NONE outside the reference zoo */
     double cpus;              /* ideal CPU cores per GPU */
     double mem;               /* ideal DRAM GB per GPU */
     double speed;             /* storage MB/s per GPU (unused by the reference) */
@@ -41,19 +49,32 @@ struct model_profile {
     double iter_time;         /* seconds per iteration at the fair share */
     bool has_tput;
     double tput[TPUT_ROWS][TPUT_COLS];
+    double startup_s;         /* measured seconds from launch to the first step (0: unknown) */
+    double checkpoint_s;      /* measured seconds to save a checkpoint (0: unknown) */
 };
 
 typedef struct model_zoo model_zoo_t;
 
 /* Load profiles from an INI file in the format of configs/models.ini.
  * `variant` selects a profile set: NULL or "default" for [<m>:1] sections,
- * "models-4" etc. for [<m>:1@models-4]. Only the reference zoo's ten models are
- * kept. Returns NULL and fills err on a bad file. Caller frees with
- * model_zoo_destroy(). */
+ * "models-4" etc. for [<m>:1@models-4]. The file must profile the reference
+ * zoo's ten models (in the variant, when one is given); its other [<m>:1]
+ * sections are models too. Returns NULL and fills err on a bad file. Caller
+ * frees with model_zoo_destroy(). */
 model_zoo_t *model_zoo_load(const char *path, const char *variant, struct err *err);
+/* Add the profiles of a models.ini-format file, or of every *.ini file of a
+ * directory (a profile store) in name order. A section replaces a loaded
+ * profile of the same name; a model's [<m>:1@variant] section is used over
+ * its [<m>:1] when the zoo was loaded with that variant. 0, or -1 with err
+ * "file:line: ..." (the zoo may then hold the files read before). */
+int model_zoo_add(model_zoo_t *zoo, const char *path, struct err *err);
+/* destroy(NULL) is a no-op. */
 void model_zoo_destroy(model_zoo_t *zoo);
-/* Borrowed; NULL if the model is not in the zoo. Case-sensitive like the reference. */
+/* Borrowed; NULL if no profile has that name. Case-sensitive like the reference. */
 const struct model_profile *model_zoo_find(const model_zoo_t *zoo, const char *name);
+/* Every profile: the reference zoo's ten first, then the others in load order. */
+size_t model_zoo_count(const model_zoo_t *zoo);
+const struct model_profile *model_zoo_at(const model_zoo_t *zoo, size_t i);
 /* The models of a task in the reference zoo's round-robin order. Borrowed. */
 size_t model_zoo_task_models(const model_zoo_t *zoo, enum model_task t,
                              const struct model_profile *const **out);

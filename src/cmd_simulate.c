@@ -21,7 +21,6 @@
 
 struct sim_opts {
     const char *cluster_path;
-    const char *models_path;
     const char *trace_path;
     const char *record_path;
     const char *jobs_csv_path;
@@ -65,7 +64,6 @@ static void simulate_usage(FILE *f)
             "                        for a trace, exactly N jobs, reusing it cyclically\n"
             "cluster and scheduling:\n"
             "  --cluster FILE        cluster INI (default configs/default_cluster.ini)\n"
-            "  --models FILE         model profiles (default configs/models.ini)\n"
             "  --profiles SET        default | models-4 | models-5 | models-6\n"
             "  --policy P[,P...]     FIFO SRTF LAS FTF DRF TETRIS SRSF (case-insensitive; default FIFO)\n"
             "  --mode M[,M...]       fair (GPU-proportional) | greedy | tune | opt (default fair)\n"
@@ -211,7 +209,7 @@ static int split_names(char *s, char **out, int max)
 int cmd_simulate(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"cluster", required_argument, 0, 'c'},   {"models", required_argument, 0, 'M'},
+        {"cluster", required_argument, 0, 'c'},
         {"profiles", required_argument, 0, 'P'},  {"trace", required_argument, 0, 't'},
         {"synthetic", no_argument, 0, 'S'},       {"policy", required_argument, 0, 'p'},
         {"mode", required_argument, 0, 'm'},      {"placement", required_argument, 0, 'L'},
@@ -226,11 +224,10 @@ int cmd_simulate(int argc, char **argv)
         {"jobs-csv", required_argument, 0, 'J'},  WL_LONGOPTS,
         {"plan-log", required_argument, 0, 'l'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    char default_cluster[4096], default_models[4096];
+    char default_cluster[4096];
     struct sim_opts o = {0};
     o.cluster_path = cli_data_path(default_cluster, sizeof default_cluster,
                                    "configs/default_cluster.ini");
-    o.models_path = cli_data_path(default_models, sizeof default_models, "configs/models.ini");
     wl_opts_init(&o.wl);
     long v;
     double d;
@@ -239,7 +236,6 @@ int cmd_simulate(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': o.cluster_path = optarg; break;
-        case 'M': o.models_path = optarg; break;
         case 'P': o.profiles = optarg; break;
         case 't': o.trace_path = optarg; break;
         case 'J': o.jobs_csv_path = optarg; break;
@@ -398,7 +394,9 @@ int cmd_simulate(int argc, char **argv)
         return EXIT_BAD_INPUT;
     }
 
-    model_zoo_t *zoo = model_zoo_load(o.models_path, o.profiles, &err);
+    model_zoo_t *zoo = wl_zoo_load(&o.wl, o.profiles, &err);
+    char models_desc[4096];
+    wl_models_describe(&o.wl, models_desc, sizeof models_desc);
     if (!zoo) {
         fprintf(stderr, "synergy simulate: %s\n", err.msg);
         return EXIT_BAD_INPUT;
@@ -509,7 +507,7 @@ int cmd_simulate(int argc, char **argv)
             if (st) {
                 cfg.obs.on_sample = record_sample;
                 results_run_describe(&srun_row, &cfg, o.trace_path, &o.wl.synth, o.cluster_path,
-                                     o.models_path, o.profiles, o.placement);
+                                     models_desc, o.profiles, o.placement);
                 if (o.trace_path && o.wl.arrival)
                     snprintf(srun_row.arrival, sizeof srun_row.arrival, "%s", o.wl.arrival);
                 if (store_run_insert(st, &srun_row, &err) < 0) {
