@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void results_rounds_add(void *ctx, const struct sim_round_sample *s)
+void results_rounds_add(void *ctx, const struct sched_round_sample *s)
 {
     struct results_rounds *rr = ctx;
     xgrow((void **)&rr->r, &rr->cap, rr->n + 1, sizeof *rr->r);
@@ -87,7 +87,7 @@ void results_run_describe(struct store_run *run, const struct sim_config *cfg,
     run->opt_time_limit_s = cfg->sched.opt_time_limit_s;
 }
 
-int results_run_complete(store_t *st, struct store_run *run, const struct sim_result *res,
+int results_run_complete(store_t *st, struct store_run *run, const struct sched_result *res,
                          const struct results_rounds *rr, double wall_s, struct err *err)
 {
     run->jobs_arrived = (long)res->jobs_arrived;
@@ -116,7 +116,7 @@ int results_run_complete(store_t *st, struct store_run *run, const struct sim_re
     run->opt_solve_max_s = res->opt.rounds > 0 ? res->opt.solve_s_max : NAN;
     struct store_job *jobs = xcalloc(res->jobs_measured + 1, sizeof *jobs);
     for (size_t i = 0; i < res->jobs_measured; i++) {
-        const struct sim_job_result *j = &res->jobs[i];
+        const struct sched_job_result *j = &res->jobs[i];
         jobs[i].id = j->id;
         snprintf(jobs[i].model, sizeof jobs[i].model, "%s", j->model);
         jobs[i].gpus = j->gpus;
@@ -137,11 +137,11 @@ int results_run_complete(store_t *st, struct store_run *run, const struct sim_re
     return rc;
 }
 
-void results_jobs_csv_write(FILE *f, const struct sim_result *r, const char *policy,
+void results_jobs_csv_write(FILE *f, const struct sched_result *r, const char *policy,
                             const char *mode)
 {
     for (size_t i = 0; i < r->jobs_measured; i++) {
-        const struct sim_job_result *j = &r->jobs[i];
+        const struct sched_job_result *j = &r->jobs[i];
         char a[64], s[64], e[64], c[64];
         format_double_shortest(a, sizeof a, j->arrival);
         format_double_shortest(s, sizeof s, j->first_start);
@@ -152,7 +152,7 @@ void results_jobs_csv_write(FILE *f, const struct sim_result *r, const char *pol
     }
 }
 
-void results_json_write(FILE *f, const struct results_json *o, const struct sim_result *r,
+void results_json_write(FILE *f, const struct results_json *o, const struct sched_result *r,
                         const char *extra)
 {
     double h = 3600;

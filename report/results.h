@@ -17,7 +17,7 @@ struct results_rounds {
 };
 
 /* sim_observer.on_sample hook; ctx is a struct results_rounds. */
-void results_rounds_add(void *ctx, const struct sim_round_sample *s);
+void results_rounds_add(void *ctx, const struct sched_round_sample *s);
 void results_rounds_free(struct results_rounds *rr);
 
 /* What was run, for store_run_insert. trace_path NULL means synthetic (synth
@@ -29,12 +29,12 @@ void results_run_describe(struct store_run *run, const struct sim_config *cfg,
 
 /* Copy res's summary into run and write run complete with its jobs and rounds.
  * 0 or -1 with err. */
-int results_run_complete(store_t *st, struct store_run *run, const struct sim_result *res,
+int results_run_complete(store_t *st, struct store_run *run, const struct sched_result *res,
                          const struct results_rounds *rr, double wall_s, struct err *err);
 
 /* --jobs-csv: the header line, and one line per measured job of res. */
 #define RESULTS_JOBS_CSV_HEADER "policy,mode,id,model,gpus,arrival_s,first_start_s,finish_s,jct_s\n"
-void results_jobs_csv_write(FILE *f, const struct sim_result *res, const char *policy,
+void results_jobs_csv_write(FILE *f, const struct sched_result *res, const char *policy,
                             const char *mode);
 
 /* The JSON summary of one run (simulate --json, deploy --json): one object on
@@ -47,7 +47,7 @@ struct results_json {
     bool opt_compat;
     double wall_s;
 };
-void results_json_write(FILE *f, const struct results_json *j, const struct sim_result *r,
+void results_json_write(FILE *f, const struct results_json *j, const struct sched_result *r,
                         const char *extra);
 
 #endif

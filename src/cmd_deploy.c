@@ -135,9 +135,8 @@ static int bad(const char *opt, const char *val, const char *what)
 
 int cmd_deploy(int argc, char **argv)
 {
-    char def_cluster[4096], def_models[4096], def_catalog[4096];
+    char def_cluster[4096], def_catalog[4096];
     const char *cluster = cli_data_path(def_cluster, sizeof def_cluster, "configs/default_cluster.ini");
-    const char *models = cli_data_path(def_models, sizeof def_models, "configs/models.ini");
     const char *catalog = cli_data_path(def_catalog, sizeof def_catalog, "configs/deploy_catalog.ini");
     const char *trace = NULL, *workers_path = NULL, *topology = NULL, *run_dir = NULL;
     const char *profiles = NULL, *policy = NULL, *mode = NULL, *placement_s = NULL;
@@ -163,7 +162,6 @@ int cmd_deploy(int argc, char **argv)
         case OPT_RUN_DIR: run_dir = p.arg; break;
         case OPT_TIME_SCALE: scale = p.num; break;
         case OPT_CLUSTER: cluster = p.arg; break;
-        case OPT_MODELS: models = p.arg; break;
         case OPT_PROFILES: profiles = p.arg; break;
         case OPT_POLICY: policy = p.arg; break;
         case OPT_MODE: mode = p.arg; break;
@@ -232,7 +230,7 @@ int cmd_deploy(int argc, char **argv)
     else
         return bad("--placement", placement_s, "must be first-fit or consolidate");
 
-    model_zoo_t *zoo = model_zoo_load(models, profiles, &err);
+    model_zoo_t *zoo = wl_zoo_load(&wl, profiles, &err);
     if (!zoo) {
         fprintf(stderr, "synergy deploy: %s\n", err.msg);
         return EXIT_BAD_INPUT;
@@ -311,7 +309,7 @@ int cmd_deploy(int argc, char **argv)
     cfg.register_timeout_ms = 30000;
     cfg.plan_log = plan;
     signal(SIGPIPE, SIG_IGN);
-    struct sim_result res;
+    struct sched_result res;
     struct deploy_stats st;
     double t0 = now_s();
     int r = deploy_run(&cfg, &res, &st, &err);
@@ -357,7 +355,7 @@ int cmd_deploy(int argc, char **argv)
             }
         }
     }
-    sim_result_free(&res);
+    sched_result_free(&res);
 out:
     if (plan)
         fclose(plan);

@@ -16,7 +16,8 @@
 int cmd_generate(int argc, char **argv)
 {
     char default_models[4096];
-    const char *models = cli_data_path(default_models, sizeof default_models, "configs/models.ini");
+    const char *base = cli_data_path(default_models, sizeof default_models, "configs/models.ini");
+    const char *models = NULL; /* --models: more profiles over the base file */
     const char *profiles = NULL;
     const char *arrival = NULL;
     struct synth_params p;
@@ -50,7 +51,11 @@ int cmd_generate(int argc, char **argv)
     if (cp.optind < argc)
         return cli_bad(&cp, "unexpected argument '%s'", argv[cp.optind]);
     struct err err = {{0}};
-    model_zoo_t *zoo = model_zoo_load(models, profiles, &err);
+    model_zoo_t *zoo = model_zoo_load(base, profiles, &err);
+    if (zoo && models && model_zoo_add(zoo, models, &err) < 0) {
+        model_zoo_destroy(zoo);
+        zoo = NULL;
+    }
     if (!zoo) {
         fprintf(stderr, "synergy generate: %s\n", err.msg);
         return EXIT_BAD_INPUT;

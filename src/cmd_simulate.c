@@ -21,7 +21,6 @@
 
 struct sim_opts {
     const char *cluster_path;
-    const char *models_path;
     const char *trace_path;
     const char *record_path;
     const char *jobs_csv_path;
@@ -66,7 +65,7 @@ struct recorder {
     FILE *plan; /* --plan-log */
 };
 
-static void record_sample(void *ctx, const struct sim_round_sample *s)
+static void record_sample(void *ctx, const struct sched_round_sample *s)
 {
     struct recorder *rec = ctx;
     results_rounds_add(&rec->rounds, s);
@@ -112,11 +111,10 @@ static int split_names(char *s, char **out, int max)
 
 int cmd_simulate(int argc, char **argv)
 {
-    char default_cluster[4096], default_models[4096];
+    char default_cluster[4096];
     struct sim_opts o = {0};
     o.cluster_path = cli_data_path(default_cluster, sizeof default_cluster,
                                    "configs/default_cluster.ini");
-    o.models_path = cli_data_path(default_models, sizeof default_models, "configs/models.ini");
     wl_opts_init(&o.wl);
     struct cli_parser p;
     int c;
@@ -124,7 +122,6 @@ int cmd_simulate(int argc, char **argv)
     while ((c = cli_next(&p)) >= 0) {
         switch (c) {
         case OPT_CLUSTER: o.cluster_path = p.arg; break;
-        case OPT_MODELS: o.models_path = p.arg; break;
         case OPT_PROFILES: o.profiles = p.arg; break;
         case OPT_TRACE: o.trace_path = p.arg; break;
         case OPT_JOBS_CSV: o.jobs_csv_path = p.arg; break;
@@ -237,7 +234,9 @@ int cmd_simulate(int argc, char **argv)
         return EXIT_BAD_INPUT;
     }
 
-    model_zoo_t *zoo = model_zoo_load(o.models_path, o.profiles, &err);
+    model_zoo_t *zoo = wl_zoo_load(&o.wl, o.profiles, &err);
+    char models_desc[4096];
+    wl_models_describe(&o.wl, models_desc, sizeof models_desc);
     if (!zoo) {
         fprintf(stderr, "synergy simulate: %s\n", err.msg);
         return EXIT_BAD_INPUT;
@@ -348,7 +347,7 @@ int cmd_simulate(int argc, char **argv)
             if (st) {
                 cfg.obs.on_sample = record_sample;
                 results_run_describe(&srun_row, &cfg, o.trace_path, &o.wl.synth, o.cluster_path,
-                                     o.models_path, o.profiles, o.placement);
+                                     models_desc, o.profiles, o.placement);
                 if (o.trace_path && o.wl.arrival)
                     snprintf(srun_row.arrival, sizeof srun_row.arrival, "%s", o.wl.arrival);
                 if (store_run_insert(st, &srun_row, &err) < 0) {
@@ -381,7 +380,7 @@ int cmd_simulate(int argc, char **argv)
                 rec.f = rec_out.f;
                 cfg.obs.on_arrival = record_arrival;
             }
-            struct sim_result res;
+            struct sched_result res;
             double t0 = now_s();
             int srun = sim_run(&cfg, &w, &res, &err);
             double wall = now_s() - t0;
@@ -398,7 +397,7 @@ int cmd_simulate(int argc, char **argv)
                 }
                 if (!ok) {
                     if (srun == 0) {
-                        sim_result_free(&res);
+                        sched_result_free(&res);
                         rc = 1;
                         goto out;
                     }
@@ -414,7 +413,7 @@ int cmd_simulate(int argc, char **argv)
                 if (stored < 0) {
                     fprintf(stderr, "synergy simulate: %s\n", serr.msg);
                     if (srun == 0)
-                        sim_result_free(&res);
+                        sched_result_free(&res);
                     rc = 1;
                     goto out;
                 }
@@ -449,7 +448,7 @@ int cmd_simulate(int argc, char **argv)
             if (jobs_csv)
                 results_jobs_csv_write(jobs_csv, &res, pols[pi]->name, sched_mode_name(mods[mi]));
             fflush(stdout);
-            sim_result_free(&res);
+            sched_result_free(&res);
         }
     }
     if (!o.json && np * nm > 1)

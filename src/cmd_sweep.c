@@ -78,6 +78,20 @@ static double mono_now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The model files of the grid as the loader's options (they borrow buf,
+ * which must be as large as g->models). */
+static void sweep_model_opts(const struct sweep_grid *g, struct wl_opts *o, char *buf)
+{
+    wl_opts_init(o);
+    strcpy(buf, g->models);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t && o->n_model_files < WL_MAX_MODEL_FILES;
+         t = strtok_r(NULL, ",", &save))
+        o->model_files[o->n_model_files++] = str_trim(t);
+    o->profiles_dir = g->profiles_dir[0] ? g->profiles_dir : NULL;
+    o->unknown_reference = g->unknown_reference;
+}
+
 /* The loader's options for point p's trace: the grid's trace options, the
  * point's seed and split, and at a load L a Poisson re-timing at L jobs/h.
  * arrival_buf holds the spec (the options borrow it). */
@@ -108,6 +122,7 @@ static void point_wl_opts(const struct sweep *sw, const struct point *p, struct 
     o->synth.seed = (uint64_t)(g->seed >= 0 ? g->seed : env->conf.seed);
     o->synth.max_jobs = g->max_jobs;
     o->quiet = true;
+    o->unknown_reference = g->unknown_reference;
 }
 
 /* The child: simulate one point into the database. Never returns. */
@@ -130,6 +145,10 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     struct wl_opts wl;
     char arrival[64];
     point_wl_opts(sw, p, &wl, arrival, sizeof arrival);
+    struct wl_opts mo;
+    char files[sizeof g->models], models_desc[4096];
+    sweep_model_opts(g, &mo, files);
+    wl_models_describe(&mo, models_desc, sizeof models_desc);
 
     struct sim_config cfg = {0};
     cfg.sched.cluster = env->conf.cluster;
@@ -153,7 +172,7 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
 
     struct store_run run = {.batch_id = sw->batch};
     results_run_describe(&run, &cfg, g->trace[0] ? g->trace : NULL, &synth, g->clusters[p->cluster],
-                         g->models, profiles, placement);
+                         models_desc, profiles, placement);
     if (g->trace[0] && wl.arrival) {
         snprintf(run.arrival, sizeof run.arrival, "%s", wl.arrival);
         if (g->n_loads)
@@ -170,7 +189,7 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     struct sim_workload w = {specs, n_specs, NULL};
     if (!g->trace[0] && !(w.synth = synth_create(env->zoo, &synth, &err)))
         goto out;
-    struct sim_result res;
+    struct sched_result res;
     double t0 = mono_now();
     int rc = sim_run(&cfg, &w, &res, &err);
     double wall = mono_now() - t0;
@@ -182,7 +201,7 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     rc = results_run_complete(st, &run, &res, &rounds, wall, &err);
     msg.avg_jct_s = res.avg_jct_s;
     msg.wall_s = wall;
-    sim_result_free(&res);
+    sched_result_free(&res);
     msg.ok = rc == 0;
 out:
     if (!msg.ok)
@@ -455,7 +474,10 @@ static int sweep_prepare(struct sweep *sw, struct err *err)
         synergy_config_defaults(&e->conf);
         if (synergy_config_load(g->clusters[c], &e->conf, err) < 0)
             return -1;
-        e->zoo = model_zoo_load(g->models, g->profiles[0] ? g->profiles : e->conf.profiles, err);
+        struct wl_opts mo;
+        char files[sizeof g->models];
+        sweep_model_opts(g, &mo, files);
+        e->zoo = wl_zoo_load(&mo, g->profiles[0] ? g->profiles : e->conf.profiles, err);
         if (!e->zoo)
             return -1;
         if (!g->trace[0])

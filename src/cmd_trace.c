@@ -31,11 +31,10 @@ static void trace_usage(FILE *f)
 
 struct tool_opts {
     struct wl_opts wl;
-    const char *models;
     const char *profiles;
     const char *cluster;
     const char *output;
-    char models_buf[4096], cluster_buf[4096];
+    char cluster_buf[4096];
 };
 
 /* Parse the options every subcommand shares; returns 1 on --help or
@@ -43,7 +42,6 @@ struct tool_opts {
 static int parse_opts(struct tool_opts *t, int argc, char **argv, unsigned cmd)
 {
     wl_opts_init(&t->wl);
-    t->models = cli_data_path(t->models_buf, sizeof t->models_buf, "configs/models.ini");
     t->cluster = cli_data_path(t->cluster_buf, sizeof t->cluster_buf,
                                "configs/default_cluster.ini");
     struct cli_parser p;
@@ -52,7 +50,6 @@ static int parse_opts(struct tool_opts *t, int argc, char **argv, unsigned cmd)
     while ((c = cli_next(&p)) >= 0) {
         switch (c) {
         case OPT_OUTPUT: t->output = p.arg; break;
-        case OPT_MODELS: t->models = p.arg; break;
         case OPT_PROFILES: t->profiles = p.arg; break;
         case OPT_CLUSTER: t->cluster = p.arg; break;
         default:
@@ -75,7 +72,7 @@ static int load(struct tool_opts *t, const char *cmd, model_zoo_t **zoo, struct 
                 size_t *n)
 {
     struct err err = {{0}};
-    *zoo = model_zoo_load(t->models, t->profiles, &err);
+    *zoo = wl_zoo_load(&t->wl, t->profiles, &err);
     if (!*zoo) {
         fprintf(stderr, "synergy trace %s: %s\n", cmd, err.msg);
         return -1;
@@ -161,6 +158,7 @@ static int trace_stats(int argc, char **argv)
     struct job_spec *jobs;
     size_t n;
     t.wl.quiet = false;
+    t.wl.unknown_reference = true; /* counted, and reported below */
     if (load(&t, "stats", &zoo, &jobs, &n) < 0)
         return EXIT_BAD_INPUT;
     double *dur = xmalloc(n * sizeof *dur);
@@ -211,8 +209,8 @@ static int trace_stats(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         sum += dur[i];
     printf("duration   h at the fair share: p50 %.3f, p90 %.3f, p99 %.3f, max %.3f, mean %.3f\n",
-           sim_quantile(dur, n, 0.5) / 3600, sim_quantile(dur, n, 0.9) / 3600,
-           sim_quantile(dur, n, 0.99) / 3600, dur[n - 1] / 3600, sum / n / 3600);
+           sched_quantile(dur, n, 0.5) / 3600, sched_quantile(dur, n, 0.9) / 3600,
+           sched_quantile(dur, n, 0.99) / 3600, dur[n - 1] / 3600, sum / n / 3600);
     printf("arrivals   %.3f h .. %.3f h (span %.3f h, %.3f jobs/h)\n", first / 3600, last / 3600,
            span_h, span_h > 0 ? (n - 1) / span_h : 0);
     printf("work       %.1f GPU-h\n", gpu_h);
@@ -310,7 +308,7 @@ static int trace_validate(int argc, char **argv)
         philly_stats_print(stdout, t.wl.trace_path, &st);
         return st.malformed + st.attempt_bad > 0 ? EXIT_BAD_INPUT : 0;
     }
-    model_zoo_t *zoo = model_zoo_load(t.models, t.profiles, &err);
+    model_zoo_t *zoo = wl_zoo_load(&t.wl, t.profiles, &err);
     if (!zoo) {
         fprintf(stderr, "synergy trace validate: %s\n", err.msg);
         return EXIT_BAD_INPUT;

@@ -64,8 +64,15 @@ const struct cli_option cli_options[] = {
     {OPT_CLUSTER, "cluster", 0, "FILE", ARG_STR, 0, 0, TR, S,
      "cluster INI (default: configs/default_cluster.ini from the config directory)"
      "{sweep:; a comma-separated list}", "clusters"},
-    {OPT_MODELS, "models", 0, "FILE", ARG_STR, 0, 0, TR | CLI_GENERATE, S,
-     "model profiles (default: configs/models.ini from the config directory)", "models"},
+    {OPT_MODELS, "models", 0, "FILE|DIR", ARG_STR, 0, 0, TR | CLI_GENERATE, S,
+     "more model profiles (models.ini format; a directory: its *.ini) over "
+     "configs/models.ini, which is always read{generate:}{simulate:; repeatable, later files "
+     "win}{sweep:; repeatable}{deploy:; repeatable}", "models"},
+    {OPT_PROFILES_DIR, "profiles-dir", 0, "DIR", ARG_STR, 0, 0, TR, S,
+     "a profile store (as written by `synergy profile`), read last", "profiles_dir"},
+    {OPT_UNKNOWN_MODEL, "unknown-model", 0, "M", ARG_STR, 0, 0, TR, S,
+     "error (default): a trace job naming a model without a profile is a file:line error | "
+     "reference: it runs as alexnet, like the reference", "unknown_model"},
     {OPT_PROFILES, "profiles", 0, "SET", ARG_STR, 0, 0, TR | CLI_GENERATE, S,
      "default | models-4 | models-5 | models-6", "profiles"},
     {OPT_POLICY, "policy", 0, "P[,P...]", ARG_STR, 0, 0, CLI_RUNS, S,

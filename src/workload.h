@@ -10,6 +10,8 @@
 
 #include "trace.h"
 
+#define WL_MAX_MODEL_FILES 16
+
 struct wl_opts {
     const char *trace_path;
     enum trace_format fmt;   /* UNKNOWN: detect from the content */
@@ -22,12 +24,23 @@ struct wl_opts {
     struct synth_params synth;
     bool have_jph, have_split, have_seed;
     bool quiet;              /* no Philly summary on stderr */
+    /* model profiles beyond configs/models.ini: --models FILE|DIR (repeatable)
+     * and --profiles-dir DIR, read in that order (wl_zoo_load) */
+    const char *model_files[WL_MAX_MODEL_FILES];
+    int n_model_files;
+    const char *profiles_dir;
+    bool unknown_reference;  /* --unknown-model reference: unknown names run as alexnet */
 };
 
 void wl_opts_init(struct wl_opts *o);
+/* The profiles: configs/models.ini (the reference ten, in set `variant`), then
+ * o->model_files, then o->profiles_dir. NULL + err on a bad file. */
+model_zoo_t *wl_zoo_load(const struct wl_opts *o, const char *variant, struct err *err);
+/* The files wl_zoo_load() reads, ";"-separated, for the results store. */
+const char *wl_models_describe(const struct wl_opts *o, char *buf, size_t n);
 struct cli_parser;
 /* Handle the workload option the parser just returned (trace format, arrival,
- * the Philly and Pollux switches, rate, split, seed, max jobs). 1 handled;
+ * the Philly and Pollux switches, rate, split, seed, max jobs, model files). 1 handled;
  * -1 bad value or not a workload option (message printed). */
 int wl_opt_handle(struct wl_opts *o, const struct cli_parser *p);
 
