@@ -110,6 +110,10 @@ static void point_wl_opts(const struct sweep *sw, const struct point *p, struct 
         o->arrival = g->arrival;
     }
     o->vc = g->vc[0] ? g->vc : NULL;
+    o->fmt_given = g->trace_format[0] != '\0';
+    o->philly_flag = g->multigpu ? "multigpu" : g->philly_arrival ? "philly_arrival"
+                     : g->per_attempt ? "per_attempt" : g->strict ? "strict"
+                     : g->no_duration_filter ? "no_duration_filter" : NULL;
     o->philly.multigpu = g->multigpu;
     o->philly.philly_arrival = g->philly_arrival;
     o->philly.per_attempt = g->per_attempt;
@@ -151,15 +155,16 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     wl_models_describe(&mo, models_desc, sizeof models_desc);
 
     struct sim_config cfg = {0};
-    cfg.sched.cluster = env->conf.cluster;
-    cfg.sched.policy = policy_find(g->policies[p->policy]);
-    cfg.sched.mode = sched_mode_find(g->modes[p->mode]);
-    cfg.sched.placement =
-        str_ieq(placement, "consolidate") ? PLACEMENT_CONSOLIDATE : PLACEMENT_FIRST_FIT;
-    cfg.sched.round_duration = g->round_duration > 0 ? g->round_duration : env->conf.round_duration;
-    cfg.sched.starvation_s = 1000 * 3600.0;
-    cfg.sched.opt_compat = g->opt_compat;
-    cfg.sched.opt_time_limit_s = g->opt_time_limit;
+    struct sched_overrides ov = {.policy = g->policies[p->policy], .mode = g->modes[p->mode],
+                                 .placement = placement, .round_duration = g->round_duration,
+                                 .opt_compat = g->opt_compat,
+                                 .opt_time_limit_s = g->opt_time_limit};
+    if (sched_params_build(&env->conf, &ov, sched_policies, &cfg.sched, &err) < 0) {
+        snprintf(msg.err, sizeof msg.err, "%s", err.msg); /* checked in sweep_prepare */
+        ssize_t wr = write(fd, &msg, sizeof msg);
+        (void)wr;
+        _exit(1);
+    }
     cfg.zoo = env->zoo;
     cfg.is_static = g->is_static;
     cfg.stop_on_gap = g->stop_on_gap;
@@ -469,6 +474,12 @@ static int sweep_prepare(struct sweep *sw, struct err *err)
     if (g->placement[0] && !str_ieq(g->placement, "first-fit") &&
         !str_ieq(g->placement, "consolidate"))
         return errprintf(err, "placement '%s': expected first-fit or consolidate", g->placement);
+    bool any_opt = false;
+    for (int m = 0; m < g->n_modes; m++)
+        any_opt |= str_ieq(g->modes[m], "opt");
+    if ((g->opt_compat || g->opt_time_limit > 0) && !any_opt)
+        return errprintf(err, "%s applies to the opt mode only (modes: opt)",
+                         g->opt_compat ? "opt_compat" : "opt_time_limit");
     for (int c = 0; c < g->n_clusters; c++) {
         struct cluster_env *e = &sw->env[c];
         synergy_config_defaults(&e->conf);
@@ -492,15 +503,14 @@ static int sweep_prepare(struct sweep *sw, struct err *err)
             size_t n = 0;
             point_wl_opts(sw, &p, &wl, arrival, sizeof arrival);
             wl.quiet = c > 0 || l > 0; /* the Philly reader's summary, once */
+            wl.max_gpus = gpus;
+            wl.cluster_path = g->clusters[c];
             if (wl_load(&wl, e->zoo, &specs, &n, NULL, err) < 0)
                 return -1;
-            for (size_t i = 0; i < n; i++)
-                if (specs[i].gpus > gpus) {
-                    errprintf(err, "%s: job %d needs %d GPUs but %s has %d", g->trace, specs[i].id,
-                              specs[i].gpus, g->clusters[c], gpus);
-                    free(specs);
-                    return -1;
-                }
+            if (wl_check_window(&wl, specs, n, g->measure_lo, g->measure_hi, err) < 0) {
+                free(specs);
+                return -1;
+            }
             free(specs);
         }
     }

@@ -55,7 +55,7 @@ const struct cli_option cli_options[] = {
     {OPT_SEED, "seed", 0, "N", ARG_INT, 0, LONG_MAX, TR | CLI_GENERATE | CLI_GENPHILLY, W,
      "seed of the synthetic workload and the arrival processes (default 42, or the cluster "
      "file's)", "seed"},
-    {OPT_MAX_JOBS, "max-jobs", 0, "N", ARG_INT, 1, 10000000, TR, W,
+    {OPT_MAX_JOBS, "max-jobs", 0, "N", ARG_INT, 1, 1000000, TR, W,
      "generate at most N synthetic jobs (default: unlimited); for a trace, exactly N jobs, "
      "reusing it cyclically", "max_jobs"},
     {OPT_JOBS, "jobs", 0, "N", ARG_INT, 1, 100000000, CLI_GENERATE | CLI_GENPHILLY, W,

@@ -20,7 +20,9 @@ struct wl_opts {
     struct philly_opts philly;
     bool philly_arrival_given;
     bool fmt_given;          /* --trace-format given */
-    bool philly_given;       /* a Philly-only switch given */
+    const char *philly_flag; /* the first Philly-only switch given ("--multigpu"), or NULL */
+    int max_gpus;            /* > 0: a job asking for more is an error naming its line */
+    const char *cluster_path; /* for that error */
     struct synth_params synth;
     bool have_jph, have_split, have_seed;
     bool quiet;              /* no Philly summary on stderr */
@@ -38,6 +40,14 @@ void wl_opts_init(struct wl_opts *o);
 model_zoo_t *wl_zoo_load(const struct wl_opts *o, const char *variant, struct err *err);
 /* The files wl_zoo_load() reads, ";"-separated, for the results store. */
 const char *wl_models_describe(const struct wl_opts *o, char *buf, size_t n);
+/* The first option given that only a trace can use (--trace-format, --vc, a
+ * Philly switch), or NULL; for the synthetic workload that is an error. */
+const char *wl_trace_only_option(const struct wl_opts *o);
+/* The measured window [lo, hi) against the workload: every id in it must
+ * exist (a trace's jobs; the synthetic --max-jobs cap), or the run would
+ * silently measure fewer jobs than asked. hi <= lo: no window. 0 or -1+err. */
+int wl_check_window(const struct wl_opts *o, const struct job_spec *specs, size_t n, long lo,
+                    long hi, struct err *err);
 struct cli_parser;
 /* Handle the workload option the parser just returned (trace format, arrival,
  * the Philly and Pollux switches, rate, split, seed, max jobs, model files). 1 handled;
