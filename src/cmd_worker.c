@@ -43,6 +43,15 @@ int cmd_worker(int argc, char **argv)
             break;
         case OPT_RUN_DIR: o.run_dir = p.arg; break;
         case OPT_VERBOSE: log_max_level = LOG_DEBUG; break;
+        case OPT_CPU_UNIT:
+            if (strcmp(p.arg, "core") == 0)
+                o.cpu_unit = TOPO_UNIT_CORE;
+            else if (strcmp(p.arg, "thread") == 0)
+                o.cpu_unit = TOPO_UNIT_THREAD;
+            else
+                return cli_bad(&p, "--cpu-unit: '%s' must be core or thread", p.arg);
+            break;
+        case OPT_RESERVE_CPUS: o.reserve_cpus = p.arg; break;
         }
     }
     if (c == CLI_EXIT)

@@ -150,6 +150,12 @@ const struct cli_option cli_options[] = {
      "address to serve on (default 127.0.0.1)", NULL},
     {OPT_GPUS, "gpus", 0, "N", ARG_INT, 0, 1024, CLI_WORKER, G,
      "simulate N GPUs (a machine without GPUs)", NULL},
+    {OPT_CPU_UNIT, "cpu-unit", 0, "core|thread", ARG_STR, 0, 0, CLI_WORKER, G,
+     "a job's CPU is a whole physical core with its SMT siblings (core, the default) or one "
+     "hardware thread", NULL},
+    {OPT_RESERVE_CPUS, "reserve-cpus", 0, "LIST", ARG_STR, 0, 0, CLI_WORKER, G,
+     "keep cores from jobs and run the worker on them: core ids (0,1,8-9; one id as 5-5) or "
+     "N = the first N cores of every socket (default: none reserved)", NULL},
     /* job */
     {OPT_JOB_ID, "job-id", 0, "N", ARG_INT, 0, LONG_MAX, CLI_JOB, G, "the job's id", NULL},
     {OPT_SCHED, "sched", 0, "HOST:PORT", ARG_STR, 0, 0, CLI_JOB, G,
