@@ -15,7 +15,6 @@
 #include <stdio.h>
 
 #include "scheduler.h"
-#include "sim.h"
 
 /* One row of the workers file: the reference's ip,port,start_gpu,start_cpu,numa.
  * A worker is the row whose ip and port it claims to listen on. Port 0 (only
@@ -70,8 +69,8 @@ struct deploy_stats {
 };
 
 /* Run the trace to completion on the workers. 0 with *res filled like
- * sim_run (free with sim_result_free), or -1 with err. */
-int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct deploy_stats *st,
+ * sim_run (free with sched_result_free), or -1 with err. */
+int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct deploy_stats *st,
                struct err *err);
 
 #endif
