@@ -14,6 +14,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -30,40 +32,29 @@ struct local_workers {
     int n;
     pid_t *pids;
     struct deploy_worker_addr *addrs;
-    const char *catalog, *topology, *run_dir;
+    const char *catalog, *topology, *run_dir, *sched_host, *listen_ip;
     int gpus;
     bool verbose;
 };
 
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof a;
-    int port = -1;
-    if (bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &l) == 0)
-        port = ntohs(a.sin_port);
-    close(s);
-    return port;
-}
-
 static void start_local_workers(void *ctx, int port)
 {
     struct local_workers *lw = ctx;
+    fprintf(stderr, "synergy deploy: listening on %s port %d; workers and jobs call %s:%d\n",
+            lw->listen_ip, port, lw->sched_host, port);
+    if (lw->n == 0)
+        return;
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0)
         return;
     self[n] = '\0';
-    char sched[64], gpus[16];
-    snprintf(sched, sizeof sched, "127.0.0.1:%d", port);
+    char sched[300], gpus[16];
+    snprintf(sched, sizeof sched, "%s:%d", lw->sched_host, port);
     snprintf(gpus, sizeof gpus, "%d", lw->gpus);
     for (int i = 0; i < lw->n; i++) {
-        char wport[16], dir[4096];
-        snprintf(wport, sizeof wport, "%d", lw->addrs[i].port);
+        char sid[16], dir[4096];
+        snprintf(sid, sizeof sid, "%d", i);
         snprintf(dir, sizeof dir, "%s/worker-%d", lw->run_dir, i);
         char *argv[20];
         int k = 0;
@@ -71,8 +62,12 @@ static void start_local_workers(void *ctx, int port)
         argv[k++] = "worker";
         argv[k++] = "--scheduler";
         argv[k++] = sched;
+        /* port 0: each worker binds a free port and reports it; it claims
+         * its row by number (every row is 127.0.0.1 with port 0) */
         argv[k++] = "--port";
-        argv[k++] = wport;
+        argv[k++] = "0";
+        argv[k++] = "--server-id";
+        argv[k++] = sid;
         argv[k++] = "--gpus";
         argv[k++] = gpus;
         argv[k++] = "--catalog";
@@ -86,8 +81,13 @@ static void start_local_workers(void *ctx, int port)
         if (lw->verbose)
             argv[k++] = "-v";
         argv[k] = NULL;
+        pid_t parent = getpid();
         pid_t pid = fork();
         if (pid == 0) {
+            /* local workers die with their deploy (and their jobs with them) */
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent)
+                _exit(127);
             execv(self, argv);
             _exit(127);
         }
@@ -140,7 +140,7 @@ int cmd_deploy(int argc, char **argv)
     const char *catalog = cli_data_path(def_catalog, sizeof def_catalog, "configs/deploy_catalog.ini");
     const char *trace = NULL, *workers_path = NULL, *topology = NULL, *run_dir = NULL;
     const char *profiles = NULL, *policy = NULL, *mode = NULL, *placement_s = NULL;
-    const char *state = NULL, *plan_log = NULL;
+    const char *state = NULL, *plan_log = NULL, *listen_ip = "127.0.0.1", *advertise = NULL;
     long local = 0, port = 0, retries = 3, hb = 200, wto = 1500;
     double scale = 1, round = -1;
     bool is_static = false, json = false, verbose = false;
@@ -170,6 +170,19 @@ int cmd_deploy(int argc, char **argv)
         case OPT_STATIC: is_static = true; break;
         case OPT_PORT: port = p.lnum; break;
         case OPT_STATE: state = p.arg; break;
+        case OPT_LISTEN: {
+            unsigned char buf[sizeof(struct in6_addr)];
+            if (inet_pton(AF_INET, p.arg, buf) != 1 && inet_pton(AF_INET6, p.arg, buf) != 1)
+                return cli_bad(&p, "--listen: '%s' must be a numeric IPv4 or IPv6 address",
+                               p.arg);
+            listen_ip = p.arg;
+            break;
+        }
+        case OPT_ADVERTISE:
+            if (!*p.arg || strlen(p.arg) > 255 || strpbrk(p.arg, " ,/"))
+                return cli_bad(&p, "--advertise: '%s' must be a host name or address", p.arg);
+            advertise = p.arg;
+            break;
         case OPT_MAX_RETRIES: retries = p.lnum; break;
         case OPT_HEARTBEAT_MS: hb = p.lnum; break;
         case OPT_WORKER_TIMEOUT_MS: wto = p.lnum; break;
@@ -193,6 +206,19 @@ int cmd_deploy(int argc, char **argv)
     if (!trace || (!workers_path && !local) || (workers_path && local)) {
         fprintf(stderr, "synergy deploy: give --trace and one of --workers or --local\n");
         return EXIT_BAD_INPUT;
+    }
+    if (!advertise) {
+        if (strcmp(listen_ip, "0.0.0.0") == 0 || strcmp(listen_ip, "::") == 0) {
+            fprintf(stderr, "synergy deploy: --listen %s: give --advertise HOST, the address "
+                            "jobs and workers can reach\n", listen_ip);
+            return EXIT_BAD_INPUT;
+        }
+        advertise = listen_ip;
+    }
+    static char adv_buf[300];
+    if (strchr(advertise, ':') && advertise[0] != '[') { /* IPv6 literal: [addr]:port */
+        snprintf(adv_buf, sizeof adv_buf, "[%s]", advertise);
+        advertise = adv_buf;
     }
     struct err err = {{0}};
     struct synergy_config conf;
@@ -270,7 +296,7 @@ int cmd_deploy(int argc, char **argv)
         addrs = xcalloc(n_addrs, sizeof *addrs);
         for (size_t i = 0; i < n_addrs; i++) {
             snprintf(addrs[i].ip, sizeof addrs[i].ip, "127.0.0.1");
-            addrs[i].port = free_port();
+            addrs[i].port = 0; /* the worker reports the port it bound */
             addrs[i].numa = 1;
         }
         if (!run_dir) {
@@ -284,10 +310,13 @@ int cmd_deploy(int argc, char **argv)
         lw = (struct local_workers){.n = (int)local, .pids = xcalloc((size_t)local, sizeof(pid_t)),
                                     .addrs = addrs, .catalog = catalog, .topology = topology,
                                     .run_dir = run_dir, .gpus = conf.cluster.gpus_per_server,
+                                    .sched_host = advertise,
                                     .verbose = verbose};
-        cfg.on_listening = start_local_workers;
-        cfg.ctx = &lw;
     }
+    lw.listen_ip = listen_ip;
+    lw.sched_host = advertise;
+    cfg.on_listening = start_local_workers; /* says where it listens, starts --local workers */
+    cfg.ctx = &lw;
     if (plan_log && !(plan = fopen(plan_log, "w"))) {
         fprintf(stderr, "synergy deploy: %s: %s\n", plan_log, strerror(errno));
         rc = 1;
@@ -300,7 +329,8 @@ int cmd_deploy(int argc, char **argv)
     cfg.n_workers = n_addrs;
     cfg.time_scale = scale;
     cfg.is_static = is_static;
-    cfg.listen_ip = "127.0.0.1";
+    cfg.listen_ip = listen_ip;
+    cfg.advertise = advertise;
     cfg.port = (int)port;
     cfg.state_path = state;
     cfg.max_retries = (int)retries;

@@ -13,7 +13,8 @@
 int cmd_worker(int argc, char **argv)
 {
     struct worker_options o = {.listen_ip = "127.0.0.1", .sim_gpus = -1,
-                               .run_dir = "synergy-run", .register_timeout_ms = 30000};
+                               .run_dir = "synergy-run", .register_timeout_ms = 30000,
+                               .server_id = -1};
     static char host[256];
     long v;
     int c;
@@ -52,6 +53,7 @@ int cmd_worker(int argc, char **argv)
                 return cli_bad(&p, "--cpu-unit: '%s' must be core or thread", p.arg);
             break;
         case OPT_RESERVE_CPUS: o.reserve_cpus = p.arg; break;
+        case OPT_SERVER_ID: o.server_id = (int)p.lnum; break;
         }
     }
     if (c == CLI_EXIT)

@@ -122,9 +122,11 @@ const struct cli_option cli_options[] = {
      CLI_RUNS | CLI_WORKER | CLI_PROFILE, O, "log more", NULL},
     /* deployment */
     {OPT_DEPLOY_WORKERS, "workers", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY, D,
-     "rows ip,port,start_gpu,start_cpu,numa; row i = server i", NULL},
+     "rows ip,port,start_gpu,start_cpu,numa; row i = server i; a worker is the row of the "
+     "ip and port it listens on (port 0: the port it reports when it registers)", NULL},
     {OPT_LOCAL, "local", 0, "N", ARG_INT, 1, 1024, CLI_DEPLOY, D,
-     "start N workers on 127.0.0.1 (simulated GPUs)", NULL},
+     "start N workers on 127.0.0.1 (simulated GPUs; each binds a free port and reports it)",
+     NULL},
     {OPT_CATALOG, "catalog", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER, D,
      "model -> argv catalog{deploy: for --local workers (default configs/deploy_catalog.ini)}", NULL},
     {OPT_TOPOLOGY, "topology", 0, "FILE.xml", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER, D,
@@ -134,7 +136,7 @@ const struct cli_option cli_options[] = {
     {OPT_TIME_SCALE, "time-scale", 0, "K", ARG_POS, 0, 0, CLI_DEPLOY, D,
      "divide every duration by K (a 300 s round takes 300/K s)", NULL},
     {OPT_PORT, "port", 0, "N", ARG_INT, 0, 65535, CLI_DEPLOY | CLI_WORKER, D,
-     "port to serve on (default: any free one)", NULL},
+     "port to serve on (default: any free one{worker:, reported to the scheduler})", NULL},
     {OPT_STATE, "state", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY, D,
      "SQLite file for jobs, leases and workers (default in memory)", NULL},
     {OPT_MAX_RETRIES, "max-retries", 0, "N", ARG_INT, 0, INT_MAX, CLI_DEPLOY, D,
@@ -146,8 +148,14 @@ const struct cli_option cli_options[] = {
     /* worker */
     {OPT_SCHEDULER, "scheduler", 0, "HOST:PORT", ARG_STR, 0, 0, CLI_WORKER, G,
      "the scheduler (the only address allowed to call us)", NULL},
-    {OPT_LISTEN, "listen", 0, "IP", ARG_STR, 0, 0, CLI_WORKER, G,
-     "address to serve on (default 127.0.0.1)", NULL},
+    {OPT_LISTEN, "listen", 0, "IP", ARG_STR, 0, 0, CLI_WORKER | CLI_DEPLOY, D,
+     "address to serve on (default 127.0.0.1){deploy:; 0.0.0.0 or :: for every interface, "
+     "with --advertise}", NULL},
+    {OPT_ADVERTISE, "advertise", 0, "HOST", ARG_STR, 0, 0, CLI_DEPLOY, D,
+     "address jobs and workers are told to call (default: the --listen address)", NULL},
+    {OPT_SERVER_ID, "server-id", 0, "N", ARG_INT, 0, 65535, CLI_WORKER, G,
+     "claim row N of the scheduler's workers file (rows with port 0, as deploy --local "
+     "makes; default: by address)", NULL},
     {OPT_GPUS, "gpus", 0, "N", ARG_INT, 0, 1024, CLI_WORKER, G,
      "simulate N GPUs (a machine without GPUs)", NULL},
     {OPT_CPU_UNIT, "cpu-unit", 0, "core|thread", ARG_STR, 0, 0, CLI_WORKER, G,
