@@ -1,15 +1,16 @@
 /*
  * The stand-in job's step work (job_work.h). CPU mode keeps one helper
- * thread per allowed CPU but the first; the caller is the first. Each step
- * splits its floating-point steps evenly, so with c CPUs a step takes about
- * 1/c of the time it takes on one: the job is CPU-bound the way a data
- * loader is, and the profiler can see it.
+ * thread per allowed CPU but the first; the caller is the first. The threads
+ * share each step's work, so with c CPUs a step takes about 1/c of the time
+ * it takes on one: the job is CPU-bound the way a data loader is, and the
+ * profiler can see it.
  */
 #include "job_work.h"
 
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,27 +67,51 @@ int job_work_opt(struct job_work *w, int opt, const char *arg)
     return 0;
 }
 
-/* One share of a step: a dependent multiply-add chain (no memory traffic). */
+/* A chunk of a step: a dependent multiply-add chain (no memory traffic). */
 static double burn(double steps)
 {
     double x = 1.0;
-    for (long i = 0; i < (long)steps; i++)
+    for (long i = 0; i < (long)steps; i++) {
         x = x * 0.999999999 + 1e-9;
+        __asm__ volatile("" : "+x"(x)); /* the compiler may not skip or fold the chain */
+    }
     return x;
 }
 
+/* Each step is CHUNKS equal chunks taken from a shared counter, so a thread
+ * the kernel runs late (a loaded machine) does not hold the step up: the
+ * others take its chunks. The step's time is its work over the CPU time the
+ * job got, which is what a data loader with c workers sees. */
+#define CHUNKS 64
+
+static void take_chunks(struct job_work *w)
+{
+    double ops = w->mops * 1e6 / CHUNKS;
+    while (atomic_fetch_add(&w->next, 1) < CHUNKS) {
+        if (burn(ops) == 42) /* never: keeps the result alive */
+            abort();
+        if (atomic_fetch_add(&w->done, 1) + 1 == CHUNKS && w->threads) {
+            pthread_mutex_lock(&w->mu); /* the step's last chunk: wake the caller */
+            pthread_cond_broadcast(&w->done_cv);
+            pthread_mutex_unlock(&w->mu);
+        }
+    }
+}
 
 static void *helper_main(void *arg)
 {
     struct job_work *w = arg;
+    unsigned long seen = 0;
     for (;;) {
-        pthread_barrier_wait(&w->go);
-        if (w->quit)
+        pthread_mutex_lock(&w->mu);
+        while (w->gen == seen && !w->quit)
+            pthread_cond_wait(&w->cv, &w->mu);
+        seen = w->gen;
+        bool quit = w->quit;
+        pthread_mutex_unlock(&w->mu);
+        if (quit)
             return NULL;
-        double x = burn(w->mops * 1e6 / w->n_cpus);
-        pthread_barrier_wait(&w->done);
-        if (x == 42) /* keep the chain alive */
-            w->sink += x;
+        take_chunks(w);
     }
 }
 
@@ -98,8 +123,11 @@ void job_work_start(struct job_work *w)
         w->n_cpus = CPU_COUNT(&set);
     if (w->kind != JOB_WORK_CPU || w->n_cpus == 1)
         return;
-    pthread_barrier_init(&w->go, NULL, (unsigned)w->n_cpus);
-    pthread_barrier_init(&w->done, NULL, (unsigned)w->n_cpus);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    pthread_cond_init(&w->done_cv, NULL);
+    atomic_store(&w->next, CHUNKS);
+    atomic_store(&w->done, CHUNKS);
     w->threads = xcalloc((size_t)w->n_cpus - 1, sizeof *w->threads);
     for (int i = 0; i < w->n_cpus - 1; i++)
         if (pthread_create(&w->threads[i], NULL, helper_main, w) != 0)
@@ -122,13 +150,22 @@ void job_work_steps(struct job_work *w, long n, double spi, double f)
         return;
     case JOB_WORK_CPU:
         for (long i = 0; i < n; i++) {
-            if (w->threads)
-                pthread_barrier_wait(&w->go);
-            double x = burn(w->mops * 1e6 / w->n_cpus);
-            if (w->threads)
-                pthread_barrier_wait(&w->done);
-            if (x == 42)
-                w->sink += x;
+            /* every chunk of the last step is done: start this one */
+            atomic_store(&w->done, 0);
+            atomic_store(&w->next, 0);
+            if (w->threads) {
+                pthread_mutex_lock(&w->mu);
+                w->gen++;
+                pthread_cond_broadcast(&w->cv);
+                pthread_mutex_unlock(&w->mu);
+            }
+            take_chunks(w);
+            if (w->threads) { /* a helper may still be on its last chunk */
+                pthread_mutex_lock(&w->mu);
+                while (atomic_load(&w->done) < CHUNKS)
+                    pthread_cond_wait(&w->done_cv, &w->mu);
+                pthread_mutex_unlock(&w->mu);
+            }
         }
         return;
     }
@@ -138,12 +175,15 @@ void job_work_stop(struct job_work *w)
 {
     if (!w->threads)
         return;
+    pthread_mutex_lock(&w->mu);
     w->quit = true;
-    pthread_barrier_wait(&w->go);
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
     for (int i = 0; i < w->n_cpus - 1; i++)
         pthread_join(w->threads[i], NULL);
     free(w->threads);
     w->threads = NULL;
-    pthread_barrier_destroy(&w->go);
-    pthread_barrier_destroy(&w->done);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    pthread_cond_destroy(&w->done_cv);
 }

@@ -11,6 +11,7 @@
 #define SYNERGY_JOB_WORK_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 enum job_work_kind { JOB_WORK_SLEEP = 0, JOB_WORK_CPU, JOB_WORK_COST };
@@ -21,11 +22,14 @@ struct job_work {
     double mops;           /* --cpu-work: million floating-point steps per iteration */
     double cost_a, cost_b; /* --iter-cost A,B: seconds per iteration = A + B / cpus */
     int n_cpus;            /* CPUs in our affinity mask (job_work_start) */
-    /* CPU mode's thread pool: n_cpus - 1 helpers and the caller */
+    /* CPU mode's thread pool: n_cpus - 1 helpers and the caller share each
+     * step's chunks through two counters (work.c) */
     pthread_t *threads;
-    pthread_barrier_t go, done;
+    pthread_mutex_t mu;
+    pthread_cond_t cv, done_cv;
+    unsigned long gen; /* bumped when a step starts (under mu) */
     bool quit;
-    double sink;
+    _Atomic long next, done;
 };
 
 /* getopt_long codes of the work options (>= 500, no short forms). */
