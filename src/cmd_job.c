@@ -145,8 +145,8 @@ int cmd_job(int argc, char **argv)
             crash = true;
         }
     }
-    fprintf(stderr, "synergy job %ld: resuming at %ld of %ld, %.6f s per iteration\n", id, done,
-            total, spi);
+    fprintf(stderr, "synergy job %ld: resuming at %ld of %ld, %.6f s per iteration, scheduler %s\n",
+            id, done, total, spi, sched);
     job_work_startup(&work);
     job_work_start(&work);
     rpc_client_t *cl = rpc_client_create(sched);
