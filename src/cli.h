@@ -29,6 +29,7 @@ int trace_gen_philly(int argc, char **argv);
 int cmd_deploy(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_job(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 
 /* Where the shipped configs and traces live (datadir.c): the first of
  * $SYNERGY_CONFIG_DIR (if set, only it), ../share/synergy next to the binary,

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "job_to_scheduler.pb-c.h"
+#include "job_work.h"
 #include "rpc.h"
 #include "scheduler.h"
 
@@ -36,15 +37,6 @@ static double mono(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void sleep_s(double s)
-{
-    if (s <= 0)
-        return;
-    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
 }
 
 static long env_long(const char *k, long def)
@@ -92,6 +84,7 @@ int cmd_job(int argc, char **argv)
     const char *sched = NULL, *chk = NULL, *crash_dir = NULL;
     bool crash_always = false, ignore_stop = false;
     int c;
+    struct job_work work = {0};
     struct cli_parser p;
     cli_parser_init(&p, CLI_JOB, argc, argv);
     while ((c = cli_next(&p)) >= 0) {
@@ -102,6 +95,14 @@ int cmd_job(int argc, char **argv)
         case OPT_CRASH_ONCE: crash_dir = p.arg; break;
         case OPT_CRASH_ALWAYS: crash_always = true; break;
         case OPT_IGNORE_STOP: ignore_stop = true; break;
+        case OPT_STARTUP_S:
+        case OPT_CPU_WORK:
+        case OPT_ITER_COST:
+            if (job_work_opt(&work, c == OPT_STARTUP_S ? JOB_OPT_STARTUP
+                                    : c == OPT_CPU_WORK ? JOB_OPT_CPU_WORK : JOB_OPT_ITER_COST,
+                             p.arg) < 0)
+                return EXIT_BAD_INPUT;
+            break;
         }
     }
     if (c == CLI_EXIT)
@@ -137,6 +138,8 @@ int cmd_job(int argc, char **argv)
     }
     fprintf(stderr, "synergy job %ld: resuming at %ld of %ld, %.6f s per iteration, scheduler %s\n",
             id, done, total, spi, sched);
+    job_work_startup(&work);
+    job_work_start(&work);
     rpc_client_t *cl = rpc_client_create(sched);
     rpc_client_set_wait_for_ready(cl, true);
     int rc = 1;
@@ -171,7 +174,7 @@ int cmd_job(int argc, char **argv)
         double f = 1, need = (double)target * spi;
         if (need > 0 && mono() + need > deadline)
             f = deadline > mono() ? (deadline - mono()) / need : 0;
-        sleep_s((double)first * spi * f);
+        job_work_steps(&work, first, spi, f);
         u.num_steps = (uint64_t)first;
         u.execution_time_s = (mono() - t0) * scale;
         if (call(cl, "UpdateIters", &u.base, &r, 10000) != RPC_STATUS_OK)
@@ -182,7 +185,7 @@ int cmd_job(int argc, char **argv)
             fprintf(stderr, "synergy job %ld: crashing on purpose at %ld\n", id, done + first);
             abort();
         }
-        sleep_s((double)(target - first) * spi * f);
+        job_work_steps(&work, target - first, spi, f);
         done += target;
         checkpoint(chk, done);
         double el = (mono() - t0) * scale;
@@ -229,5 +232,6 @@ int cmd_job(int argc, char **argv)
     }
 out:
     rpc_client_destroy(cl);
+    job_work_stop(&work);
     return rc;
 }

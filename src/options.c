@@ -19,6 +19,7 @@
 #define O "measurement and output"
 #define D "deployment"
 #define G "options"
+#define PLOT_HELP "draw JCT CDFs and allocation-vs-demand plots (PNG, SVG) into DIR"
 #define TR (CLI_SIMULATE | CLI_SWEEP | CLI_DEPLOY | CLI_TRACE_TOOLS) /* trace readers */
 
 /* clang-format off */
@@ -68,8 +69,13 @@ const struct cli_option cli_options[] = {
      "more model profiles (models.ini format; a directory: its *.ini) over "
      "configs/models.ini, which is always read{generate:}{simulate:; repeatable, later files "
      "win}{sweep:; repeatable}{deploy:; repeatable}", "models"},
-    {OPT_PROFILES_DIR, "profiles-dir", 0, "DIR", ARG_STR, 0, 0, TR, S,
-     "a profile store (as written by `synergy profile`), read last", "profiles_dir"},
+    {OPT_PROFILES_DIR, "profiles-dir", 0, "DIR", ARG_STR, 0, 0, TR | CLI_PROFILE, S,
+     "{profile:profile store: write DIR/NAME.ini (read by simulate, sweep and deploy "
+     "--profiles-dir)}{simulate:a profile store (as written by `synergy profile`), read "
+     "last}{sweep:a profile store (as written by `synergy profile`), read last}{deploy:a "
+     "profile store (as written by `synergy profile`), read last}{trace convert:a profile "
+     "store, read last}{trace stats:a profile store, read last}{trace validate:a profile "
+     "store, read last}", "profiles_dir"},
     {OPT_UNKNOWN_MODEL, "unknown-model", 0, "M", ARG_STR, 0, 0, TR, S,
      "error (default): a trace job naming a model without a profile is a file:line error | "
      "reference: it runs as alexnet, like the reference", "unknown_model"},
@@ -103,9 +109,10 @@ const struct cli_option cli_options[] = {
      "write the jobs as simulated, in the replay format", NULL},
     {OPT_DB, "db", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_SWEEP | CLI_REPORT, O,
      "results database (SQLite{sweep:; default results.db}{report:; default results.db})", "db"},
-    {OPT_PLOT, "plot", 0, "DIR", ARG_STR, 0, 0, CLI_SIMULATE | CLI_SWEEP | CLI_REPORT, O,
-     "draw JCT CDFs and allocation-vs-demand plots (PNG, SVG) into DIR{simulate:; records "
-     "the runs into --db, default results.db}", "plot"},
+    {OPT_PLOT, "plot", 0, "DIR", ARG_STR, 0, 0, CLI_SIMULATE | CLI_SWEEP | CLI_REPORT | CLI_PROFILE, O,
+     "{profile:where NAME-profile.dat, .gp and .png go (default: beside the profile)}"
+     "{simulate:" PLOT_HELP "; records the runs into --db, default results.db}"
+     "{sweep:" PLOT_HELP "}{report:" PLOT_HELP "}", "plot"},
     {OPT_JOBS_CSV, "jobs-csv", 0, "FILE", ARG_STR, 0, 0, CLI_RUNS, O,
      "per-job results of every run: policy,mode,id,model,gpus,arrival_s,first_start_s,"
      "finish_s,jct_s (measured jobs)", NULL},
@@ -114,8 +121,9 @@ const struct cli_option cli_options[] = {
      "jobs finish", NULL},
     {OPT_CHECK, "check", 0, NULL, ARG_NONE, 0, 0, CLI_SIMULATE | CLI_SWEEP, O,
      "verify no server is oversubscribed after every round", "check"},
-    {OPT_OUTPUT, "output", 'o', "FILE", ARG_STR, 0, 0, CLI_CONVERT | CLI_GENERATE, O,
-     "write here (atomically) instead of stdout", NULL},
+    {OPT_OUTPUT, "output", 'o', "FILE", ARG_STR, 0, 0, CLI_CONVERT | CLI_GENERATE | CLI_PROFILE, O,
+     "{profile:write the profile to FILE instead}{trace convert:write here (atomically) "
+     "instead of stdout}{generate:write here (atomically) instead of stdout}", NULL},
     {OPT_SWEEP_WORKERS, "workers", 'j', "N", ARG_INT, 1, 1024, CLI_SWEEP, O,
      "parallel worker processes (default: one per core)", "workers"},
     {OPT_VERBOSE, "verbose", 'v', NULL, ARG_NONE, 0, 0,
@@ -127,12 +135,14 @@ const struct cli_option cli_options[] = {
     {OPT_LOCAL, "local", 0, "N", ARG_INT, 1, 1024, CLI_DEPLOY, D,
      "start N workers on 127.0.0.1 (simulated GPUs; each binds a free port and reports it)",
      NULL},
-    {OPT_CATALOG, "catalog", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER, D,
-     "model -> argv catalog{deploy: for --local workers (default configs/deploy_catalog.ini)}", NULL},
+    {OPT_CATALOG, "catalog", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER | CLI_PROFILE, D,
+     "model -> argv catalog{deploy: for --local workers (default configs/deploy_catalog.ini)}"
+     "{profile: (default configs/deploy_catalog.ini)}", NULL},
     {OPT_TOPOLOGY, "topology", 0, "FILE.xml", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER, D,
      "hwloc XML topology for the (--local) workers (default: probe this machine)", NULL},
-    {OPT_RUN_DIR, "run-dir", 0, "DIR", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER, D,
-     "cwd, logs and checkpoints of the jobs{worker: (default ./synergy-run)}{deploy: of --local workers}", NULL},
+    {OPT_RUN_DIR, "run-dir", 0, "DIR", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER | CLI_PROFILE, D,
+     "cwd, logs and checkpoints of the jobs{worker: (default ./synergy-run)}{deploy: of --local "
+     "workers}{profile: (the worker's; default: a new one in /tmp)}", NULL},
     {OPT_TIME_SCALE, "time-scale", 0, "K", ARG_POS, 0, 0, CLI_DEPLOY, D,
      "divide every duration by K (a 300 s round takes 300/K s)", NULL},
     {OPT_PORT, "port", 0, "N", ARG_INT, 0, 65535, CLI_DEPLOY | CLI_WORKER, D,
@@ -176,6 +186,39 @@ const struct cli_option cli_options[] = {
      "fault drill: crash half-way every time", NULL},
     {OPT_IGNORE_STOP, "ignore-stop", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
      "fault drill: ignore SIGTERM at lease end", NULL},
+    {OPT_STARTUP_S, "startup-s", 0, "S", ARG_STR, 0, 0, CLI_JOB, G,
+     "sleep S wall seconds before the first step (start-up cost)", NULL},
+    {OPT_CPU_WORK, "cpu-work", 0, "M", ARG_STR, 0, 0, CLI_JOB, G,
+     "each step does M million floating-point steps of real CPU work, spread over the CPUs "
+     "the job may use (sched_getaffinity)", NULL},
+    {OPT_ITER_COST, "iter-cost", 0, "A,B", ARG_STR, 0, 0, CLI_JOB, G,
+     "each step sleeps A + B / (CPUs allowed) wall seconds (default: SYNERGY_ITER_TIME_S / "
+     "SYNERGY_TIME_SCALE)", NULL},
+    /* profile */
+    {OPT_MODEL, "model", 0, "NAME", ARG_STR, 0, 0, CLI_PROFILE, G,
+     "the catalog model to run (also the profile's name)", NULL},
+    {OPT_PROFILE_GPUS, "gpus", 0, "N", ARG_INT, 1, 64, CLI_PROFILE, G,
+     "GPUs the job gets (default 1)", NULL},
+    {OPT_DATA, "data", 0, "DIR", ARG_STR, 0, 0, CLI_PROFILE, G,
+     "the job's data directory: dataset size, disk bandwidth", NULL},
+    {OPT_EPOCH_ITERS, "epoch-iters", 0, "N", ARG_INT, 1, 1000000000, CLI_PROFILE, G,
+     "iterations per epoch (default: files in --data / (GPUs x batch), or 1)", NULL},
+    {OPT_PROFILE_BATCH, "batch", 0, "N", ARG_INT, 1, 1 << 20, CLI_PROFILE, G,
+     "batch size recorded in the profile (default 32)", NULL},
+    {OPT_MAX_CPUS, "max-cpus", 0, "N", ARG_INT, 1, 4096, CLI_PROFILE, G,
+     "first CPU count (default: every CPU we may use)", NULL},
+    {OPT_MEM_GB, "mem-gb", 0, "G", ARG_POS, 0, 0, CLI_PROFILE, G,
+     "the job's memory limit (default: none)", NULL},
+    {OPT_STEPS, "steps", 0, "N", ARG_INT, 1, 1000000, CLI_PROFILE, G,
+     "steps per progress report (default 10)", NULL},
+    {OPT_WARMUP, "warmup", 0, "N", ARG_INT, 0, 1000, CLI_PROFILE, G,
+     "reports discarded per point as warm-up (default 1)", NULL},
+    {OPT_REPORTS, "reports", 0, "N", ARG_INT, 1, 1000, CLI_PROFILE, G,
+     "reports averaged per point (default 3)", NULL},
+    {OPT_TIMEOUT, "timeout", 0, "S", ARG_POS, 0, 0, CLI_PROFILE, G,
+     "give up on a point after S seconds (default 600)", NULL},
+    {OPT_REAL_GPUS, "real-gpus", 0, NULL, ARG_NONE, 0, 0, CLI_PROFILE, G,
+     "use this machine's GPUs (default: simulate N GPUs)", NULL},
     /* report */
     {OPT_RUN, "run", 0, "ID[,ID...]", ARG_STR, 0, 0, CLI_REPORT, G,
      "these runs (default: the newest batch's complete runs)", NULL},
@@ -259,6 +302,14 @@ const struct cli_command_info cli_commands[] = {
     {CLI_JOB, "job", "--job-id N --sched HOST:PORT [options]",
      "A stand-in training job for deployments (reads the SYNERGY_* variables).", NULL,
      false},
+    {CLI_PROFILE, "profile", "--model NAME (--profiles-dir DIR | --output FILE) [options]",
+     "Profile a catalog model on this machine, as Synergy's optimistic profiler: run it "
+     "through a worker's own launch path (GPUs, cpuset, memory limit, environment) at the CPU "
+     "counts of the reference's search (all cores; within 10% of the previous point: halve, "
+     "else step down by the GPU count), read seconds per iteration from the job's own "
+     "reports, model the memory axis from the dataset size and measured memory and disk "
+     "bandwidth, and write a models.ini profile and a plot.",
+     NULL, false},
     {CLI_GENPHILLY, "trace gen-philly", "(--bytes SIZE | --jobs N) [options]",
      "Write a synthetic Philly cluster_job_log for benchmarks.", NULL, true},
 };
