@@ -167,10 +167,12 @@ static void print_json(const char *trace, const char *cluster, const char *polic
            r->end_time_s / h, r->rounds, r->mean_gpu_alloc * 100, r->mean_cpu_alloc * 100,
            r->mean_mem_alloc * 100, wall, SYNERGY_VERSION);
     printf("\"deploy\":{\"time_scale\":%g,\"jobs_failed\":%zu,\"crashes\":%zu,\"relaunches\":%zu,"
-           "\"lease_kills\":%zu,\"workers_lost\":%zu,\"preemptions\":%zu,"
+           "\"lease_kills\":%zu,\"stops_ignored\":%zu,\"delays\":%zu,\"workers_lost\":%zu,"
+           "\"preemptions\":%zu,"
            "\"max_lateness_ms\":%.3f,\"plan_ms_max\":%.3f,\"plan_ms_mean\":%.3f,"
            "\"dispatch_ms_max\":%.3f,\"dispatch_ms_mean\":%.3f}}\n",
-           scale, st->jobs_failed, st->crashes, st->relaunches, st->lease_kills, st->workers_lost,
+           scale, st->jobs_failed, st->crashes, st->relaunches, st->lease_kills,
+           st->stops_ignored, st->delays, st->workers_lost,
            st->preemptions, st->max_lateness_ms, st->plan_ms_max,
            st->dispatch_rounds ? st->plan_ms_sum / (double)st->dispatch_rounds : 0,
            st->dispatch_ms_max,
