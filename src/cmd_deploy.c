@@ -62,6 +62,8 @@ static void deploy_usage(FILE *f)
             "  --max-retries N       relaunches after crashes before a job fails (default 3)\n"
             "  --heartbeat-ms N      worker heartbeat period (default 200)\n"
             "  --worker-timeout-ms N a worker silent this long is lost (default 1500)\n"
+            "  --wait-workers N      start planning once N workers registered (default: all);\n"
+            "                        the others join planning when they register\n"
             "  --plan-log FILE       write each round's placed job ids (as simulate --plan-log)\n"
             "  --json                print the summary as JSON\n"
             "  --seed N              seed of the arrival process and model assignment (the\n"
@@ -205,6 +207,7 @@ int cmd_deploy(int argc, char **argv)
         {"static", no_argument, 0, 's'},         {"port", required_argument, 0, 'o'},
         {"state", required_argument, 0, 'S'},    {"max-retries", required_argument, 0, 'x'},
         {"heartbeat-ms", required_argument, 0, 'b'}, {"worker-timeout-ms", required_argument, 0, 'w'},
+        {"wait-workers", required_argument, 0, 'Q'},
         {"plan-log", required_argument, 0, 'l'}, {"json", no_argument, 0, 'j'},
         {"verbose", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
         {"seed", required_argument, 0, 'e'},     {"max-jobs", required_argument, 0, 'N'},
@@ -216,7 +219,7 @@ int cmd_deploy(int argc, char **argv)
     const char *trace = NULL, *workers_path = NULL, *topology = NULL, *run_dir = NULL;
     const char *profiles = NULL, *policy = NULL, *mode = NULL, *placement_s = NULL;
     const char *state = NULL, *plan_log = NULL;
-    long local = 0, port = 0, retries = 3, hb = 200, wto = 1500;
+    long local = 0, port = 0, retries = 3, hb = 200, wto = 1500, wait_workers = 0;
     double scale = 1, round = -1;
     bool is_static = false, json = false, verbose = false;
     struct wl_opts wl;
@@ -264,6 +267,10 @@ int cmd_deploy(int argc, char **argv)
         case 'w':
             if (parse_long(optarg, &wto) < 0 || wto < 50)
                 return bad("--worker-timeout-ms", optarg, "must be at least 50");
+            break;
+        case 'Q':
+            if (parse_long(optarg, &wait_workers) < 0 || wait_workers < 1)
+                return bad("--wait-workers", optarg, "must be a positive integer");
             break;
         case 'l': plan_log = optarg; break;
         case 'j': json = true; break;
@@ -418,6 +425,7 @@ int cmd_deploy(int argc, char **argv)
     cfg.heartbeat_ms = (int)hb;
     cfg.worker_timeout_ms = (int)wto;
     cfg.register_timeout_ms = 30000;
+    cfg.wait_workers = (int)wait_workers;
     cfg.plan_log = plan;
     signal(SIGPIPE, SIG_IGN);
     struct sched_result res;
