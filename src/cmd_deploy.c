@@ -110,10 +110,12 @@ static void deploy_json(char *buf, size_t n, const struct deploy_stats *st, doub
 {
     snprintf(buf, n,
              "\"deploy\":{\"time_scale\":%g,\"jobs_failed\":%zu,\"crashes\":%zu,\"relaunches\":%zu,"
-             "\"lease_kills\":%zu,\"workers_lost\":%zu,\"preemptions\":%zu,"
+             "\"lease_kills\":%zu,\"stops_ignored\":%zu,\"delays\":%zu,\"workers_lost\":%zu,"
+             "\"preemptions\":%zu,"
              "\"max_lateness_ms\":%.3f,\"plan_ms_max\":%.3f,\"plan_ms_mean\":%.3f,"
              "\"dispatch_ms_max\":%.3f,\"dispatch_ms_mean\":%.3f}",
-             scale, st->jobs_failed, st->crashes, st->relaunches, st->lease_kills, st->workers_lost,
+             scale, st->jobs_failed, st->crashes, st->relaunches, st->lease_kills,
+             st->stops_ignored, st->delays, st->workers_lost,
              st->preemptions, st->max_lateness_ms, st->plan_ms_max,
              st->dispatch_rounds ? st->plan_ms_sum / (double)st->dispatch_rounds : 0,
              st->dispatch_ms_max,
@@ -141,7 +143,7 @@ int cmd_deploy(int argc, char **argv)
     const char *trace = NULL, *workers_path = NULL, *topology = NULL, *run_dir = NULL;
     const char *profiles = NULL, *policy = NULL, *mode = NULL, *placement_s = NULL;
     const char *state = NULL, *plan_log = NULL, *listen_ip = "127.0.0.1", *advertise = NULL;
-    long local = 0, port = 0, retries = 3, hb = 200, wto = 1500;
+    long local = 0, port = 0, retries = 3, hb = 200, wto = 1500, wait_workers = 0;
     double scale = 1, round = -1;
     bool is_static = false, json = false, verbose = false;
     struct wl_opts wl;
@@ -186,6 +188,7 @@ int cmd_deploy(int argc, char **argv)
         case OPT_MAX_RETRIES: retries = p.lnum; break;
         case OPT_HEARTBEAT_MS: hb = p.lnum; break;
         case OPT_WORKER_TIMEOUT_MS: wto = p.lnum; break;
+        case OPT_WAIT_WORKERS: wait_workers = p.lnum; break;
         case OPT_PLAN_LOG: plan_log = p.arg; break;
         case OPT_JSON: json = true; break;
         case OPT_JOBS_CSV: jobs_csv_path = p.arg; break;
@@ -337,6 +340,7 @@ int cmd_deploy(int argc, char **argv)
     cfg.heartbeat_ms = (int)hb;
     cfg.worker_timeout_ms = (int)wto;
     cfg.register_timeout_ms = 30000;
+    cfg.wait_workers = (int)wait_workers;
     cfg.plan_log = plan;
     signal(SIGPIPE, SIG_IGN);
     struct sched_result res;

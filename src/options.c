@@ -155,6 +155,9 @@ const struct cli_option cli_options[] = {
      "worker heartbeat period (default 200)", NULL},
     {OPT_WORKER_TIMEOUT_MS, "worker-timeout-ms", 0, "N", ARG_INT, 50, INT_MAX, CLI_DEPLOY, D,
      "a worker silent this long is lost (default 1500)", NULL},
+    {OPT_WAIT_WORKERS, "wait-workers", 0, "N", ARG_INT, 1, 1024, CLI_DEPLOY, D,
+     "start planning once N workers registered (default: all); the others join planning "
+     "when they register", NULL},
     /* worker */
     {OPT_SCHEDULER, "scheduler", 0, "HOST:PORT", ARG_STR, 0, 0, CLI_WORKER, G,
      "the scheduler (the only address allowed to call us)", NULL},
