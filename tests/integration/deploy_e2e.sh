@@ -7,10 +7,28 @@
 # SQLite state records every job as finished.
 # Extra flags go to both simulate and deploy, so any trace format the workload
 # loader reads is deployed the same way (a non-replay trace needs --max-jobs N).
-# usage: deploy_e2e.sh SYNERGY SRCDIR TRACE MODE TIME_SCALE SERVERS [extra flags...]
+# Two checks do not lean on the core that simulate and deploy share: every
+# job's stand-in logs (worker side) must show it ran exactly its trace's
+# iterations, each attempt resuming where the previous one ended; and the
+# preemption count (deploy's own, simulate's in its results store, and a
+# recount from the plan log) must agree, and equal --expect-preemptions N
+# when given. --expect-jct S: a one-job trace's JCT, worked out by hand, that
+# the deployment must meet within 5 %.
+# usage: deploy_e2e.sh SYNERGY SRCDIR TRACE MODE TIME_SCALE SERVERS
+#        [--expect-preemptions N] [--expect-jct S] [extra flags...]
 set -euo pipefail
 bin=$1 src=$2 trace=$src/$3 mode=$4 scale=$5 servers=$6
 shift 6
+want_preempt= want_jct=
+while [ $# -gt 0 ]; do
+    case $1 in
+        --expect-preemptions) want_preempt=$2; shift 2 ;;
+        --expect-jct) want_jct=$2; shift 2 ;;
+        *) break ;;
+    esac
+done
+command -v sqlite3 >/dev/null ||
+    { echo "FAIL: sqlite3 (CLI) is not installed: run scripts/install-deps.sh"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cat > "$tmp/cluster.ini" <<INI
@@ -23,7 +41,7 @@ dram_per_server = 500
 sspeed_per_server = 500
 INI
 "$bin" simulate --trace "$trace" --cluster "$tmp/cluster.ini" --mode "$mode" "$@" \
-    --json --plan-log "$tmp/sim.plan" > "$tmp/sim.json"
+    --json --plan-log "$tmp/sim.plan" --db "$tmp/sim.db" > "$tmp/sim.json"
 timeout 150 "$bin" deploy --trace "$trace" --cluster "$tmp/cluster.ini" --mode "$mode" "$@" \
     --local "$servers" --time-scale "$scale" --run-dir "$tmp/run" --state "$tmp/state.db" \
     --catalog "$src/tests/deploy/catalog.ini" \
@@ -48,12 +66,55 @@ awk '{ d = ($3 - $2) / $2; if (d < 0) d = -d;
        if (d > 0.05) { printf "job %s: JCT %s s deployed vs %s s simulated\n", $1, $3, $2; bad = 1 } }
      END { exit bad }' "$tmp/jct"
 # the durable state agrees
-if command -v sqlite3 >/dev/null; then
-    [ "$(sqlite3 "$tmp/state.db" "select count(*) from jobs where state='finished'")" -eq "$n" ]
+[ "$(sqlite3 "$tmp/state.db" "select count(*) from jobs where state='finished'")" -eq "$n" ] ||
+    { echo "the state database does not record every job as finished"; exit 1; }
+# worker side: each job's attempts, in order, resume where the last one ended
+# and the last completes at the trace's iteration count
+if [ "$(awk -F, 'NR == 1 { print NF }' "$trace")" = 5 ] && [ "$(grep -c . "$trace")" -eq "$n" ]; then
+    cut -d, -f1,4 "$trace" | tr , ' ' > "$tmp/totals"
+else # a non-replay format: the totals as simulated (the trace's own columns differ)
+    sqlite3 -separator ' ' "$tmp/sim.db" "select job_id, 0 from jobs" > "$tmp/totals"
 fi
+while read -r id total; do
+    logs=$(ls "$tmp"/run/worker-*/logs/job-"$id"-attempt-*.log 2>/dev/null |
+           awk -F'attempt-' '{ split($2, a, "."); print a[1], $0 }' | sort -n | cut -d' ' -f2-)
+    [ -n "$logs" ] || { echo "job $id: no stand-in log on any worker"; exit 1; }
+    # shellcheck disable=SC2086
+    verdict=$(awk -v id="$id" -v total="$total" '
+        FNR == 1 { files++; if (files > 1 && !ended) bad = bad " " prevf " ended without a word"
+                   ended = 0; prevf = FILENAME }
+        /resuming at/ { r = $6 + 0; of = $8 + 0
+                        if (total > 0 && of != total) bad = bad " " of " iterations, not " total
+                        if (total == 0) total = of
+                        if (files == 1 && r != 0) bad = bad " first attempt resumed at " r
+                        if (files > 1 && r != end) bad = bad " resumed at " r " after " end }
+        /lease ended at/ { end = $NF + 0; ended = 1 }
+        /complete at/ { end = $NF + 0; ended = 1; done = 1 }
+        END { if (!done) bad = bad " never complete"
+              else if (end != total) bad = bad " complete at " end " of " total
+              print bad == "" ? "ok" : "job " id ":" bad }' $logs)
+    [ "$verdict" = ok ] || { echo "worker logs: $verdict"; exit 1; }
+done < "$tmp/totals"
+# preemptions: deploy's count, simulate's (results store), the plan log's
 preempted=$(awk -F: '/^finish/ { split($0, f, " "); delete prev[f[2]]; next }
     { split($2, ids, " "); delete now; for (k in ids) now[ids[k]] = 1
       for (j in prev) if (!(j in now)) p++
       delete prev; for (j in now) prev[j] = 1 }
     END { print p + 0 }' "$tmp/dep.plan")
-echo "ok: $n jobs, same plan as simulate ($preempted preemptions), JCTs within 5 %"
+dep_preempt=$(grep -o '"preemptions":[0-9]*' "$tmp/dep.json" | cut -d: -f2)
+sim_preempt=$(sqlite3 "$tmp/sim.db" "select coalesce(sum(preemptions), 0) from jobs")
+[ "$dep_preempt" = "$preempted" ] && [ "$sim_preempt" = "$preempted" ] ||
+    { echo "preemptions: deploy $dep_preempt, simulate $sim_preempt, plan log $preempted"; exit 1; }
+if [ -n "$want_preempt" ] && [ "$preempted" != "$want_preempt" ]; then
+    echo "preemptions: $preempted, want $want_preempt"; exit 1
+fi
+if [ -n "$want_jct" ]; then
+    [ "$n" -eq 1 ] || { echo "--expect-jct needs a one-job trace"; exit 1; }
+    awk -v want="$want_jct" '{ d = ($3 - want) / want; if (d < 0) d = -d
+         if (d > 0.05) { printf "JCT %s s deployed, %s s by hand\n", $3, want; bad = 1 } }
+         END { exit bad }' "$tmp/jct"
+    awk -v want="$want_jct" '$2 + 0 != want + 0 { printf "JCT %s s simulated, %s s by hand\n", $2, want; bad = 1 }
+         END { exit bad }' "$tmp/jct"
+fi
+echo "ok: $n jobs, same plan as simulate ($preempted preemptions), JCTs within 5 %," \
+     "worker logs show every job's iterations run once"
