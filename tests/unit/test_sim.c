@@ -37,7 +37,7 @@ struct samples {
     size_t placed[16], preempted[16], started[16];
 };
 
-static void on_sample(void *ctx, const struct sim_round_sample *smp)
+static void on_sample(void *ctx, const struct sched_round_sample *smp)
 {
     struct samples *s = ctx;
     if (s->n < 16) {
@@ -64,7 +64,7 @@ static void config_one_gpu(struct sim_config *cfg, const char *policy, const cha
     cfg->obs.on_sample = on_sample;
 }
 
-static const struct sim_job_result *result_of(const struct sim_result *r, int id)
+static const struct sched_job_result *result_of(const struct sched_result *r, int id)
 {
     for (size_t i = 0; i < r->jobs_measured; i++)
         if (r->jobs[i].id == id)
@@ -94,11 +94,11 @@ static void test_las_turns_count_preemptions(void **state)
     cfg.is_static = true;
     struct job_spec jobs[2] = {{0, "alexnet", 0, 1500, 1}, {1, "alexnet", 0.1, 1500, 1}};
     struct sim_workload w = {.jobs = jobs, .n_jobs = 2};
-    struct sim_result r;
+    struct sched_result r;
     struct err err = {{0}};
     assert_int_equal(sim_run(&cfg, &w, &r, &err), 0);
     assert_int_equal(r.jobs_measured, 2);
-    const struct sim_job_result *j0 = result_of(&r, 0), *j1 = result_of(&r, 1);
+    const struct sched_job_result *j0 = result_of(&r, 0), *j1 = result_of(&r, 1);
     assert_int_equal(j0->preemptions, 2);
     assert_int_equal(j1->preemptions, 2);
     assert_float_equal(j0->finish, 1501, 1e-9);
@@ -118,7 +118,7 @@ static void test_las_turns_count_preemptions(void **state)
         assert_int_equal(smp.preempted[i], want_preempted[i]);
         assert_int_equal(smp.started[i], want_started[i]);
     }
-    sim_result_free(&r);
+    sched_result_free(&r);
 }
 
 /*
@@ -134,7 +134,7 @@ static void test_fifo_never_preempts(void **state)
     cfg.is_static = true;
     struct job_spec jobs[2] = {{0, "alexnet", 0, 1000, 1}, {1, "alexnet", 0.1, 500, 1}};
     struct sim_workload w = {.jobs = jobs, .n_jobs = 2};
-    struct sim_result r;
+    struct sched_result r;
     struct err err = {{0}};
     assert_int_equal(sim_run(&cfg, &w, &r, &err), 0);
     assert_int_equal(result_of(&r, 0)->preemptions, 0);
@@ -143,7 +143,7 @@ static void test_fifo_never_preempts(void **state)
     assert_float_equal(result_of(&r, 1)->finish, 901, 1e-9);
     for (size_t i = 0; i < smp.n && i < 16; i++)
         assert_int_equal(smp.preempted[i], 0);
-    sim_result_free(&r);
+    sched_result_free(&r);
 }
 
 int main(void)
