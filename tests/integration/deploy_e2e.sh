@@ -69,10 +69,11 @@ awk '{ d = ($3 - $2) / $2; if (d < 0) d = -d;
 [ "$(sqlite3 "$tmp/state.db" "select count(*) from jobs where state='finished'")" -eq "$n" ] ||
     { echo "the state database does not record every job as finished"; exit 1; }
 # worker side: each job's attempts, in order, resume where the last one ended
-# and the last completes at the trace's iteration count
+# and the last completes at the trace's iteration count; the ranks of one
+# attempt (a job spread over workers) must agree
 if [ "$(awk -F, 'NR == 1 { print NF }' "$trace")" = 5 ] && [ "$(grep -c . "$trace")" -eq "$n" ]; then
     cut -d, -f1,4 "$trace" | tr , ' ' > "$tmp/totals"
-else # a non-replay format: the totals as simulated (the trace's own columns differ)
+else # another format: the trace's columns differ; take the total the job was given
     sqlite3 -separator ' ' "$tmp/sim.db" "select job_id, 0 from jobs" > "$tmp/totals"
 fi
 while read -r id total; do
@@ -81,18 +82,29 @@ while read -r id total; do
     [ -n "$logs" ] || { echo "job $id: no stand-in log on any worker"; exit 1; }
     # shellcheck disable=SC2086
     verdict=$(awk -v id="$id" -v total="$total" '
-        FNR == 1 { files++; if (files > 1 && !ended) bad = bad " " prevf " ended without a word"
-                   ended = 0; prevf = FILENAME }
-        /resuming at/ { r = $6 + 0; of = $8 + 0
-                        if (total > 0 && of != total) bad = bad " " of " iterations, not " total
-                        if (total == 0) total = of
-                        if (files == 1 && r != 0) bad = bad " first attempt resumed at " r
-                        if (files > 1 && r != end) bad = bad " resumed at " r " after " end }
-        /lease ended at/ { end = $NF + 0; ended = 1 }
-        /complete at/ { end = $NF + 0; ended = 1; done = 1 }
-        END { if (!done) bad = bad " never complete"
-              else if (end != total) bad = bad " complete at " end " of " total
-              print bad == "" ? "ok" : "job " id ":" bad }' $logs)
+        FNR == 1 { nf++; a = FILENAME; sub(/.*attempt-/, "", a); sub(/[.]log$/, "", a)
+                   att[nf] = a + 0; kind[nf] = "" }
+        /resuming at/ { res[nf] = $6 + 0; of[nf] = $8 + 0 }
+        /lease ended at/ { endv[nf] = $NF + 0; kind[nf] = "ended" }
+        /complete at/ { endv[nf] = $NF + 0; kind[nf] = "complete" }
+        END {
+            if (total == 0) total = of[1]
+            prev = 0; pa = -1
+            for (i = 1; i <= nf; i++) {
+                if (of[i] != total) bad = bad " attempt " att[i] " was given " of[i] " iterations, not " total
+                if (kind[i] == "") bad = bad " attempt " att[i] " ended without a word"
+                if (att[i] == pa) {
+                    if (res[i] != res[i - 1] || endv[i] != endv[i - 1] || kind[i] != kind[i - 1])
+                        bad = bad " the ranks of attempt " att[i] " disagree"
+                    continue
+                }
+                if (res[i] != prev) bad = bad " attempt " att[i] " resumed at " res[i] " after " prev
+                prev = endv[i]; pa = att[i]; last = kind[i]
+            }
+            if (last != "complete") bad = bad " never complete"
+            else if (prev != total) bad = bad " complete at " prev " of " total
+            print bad == "" ? "ok" : "job " id ":" bad
+        }' $logs)
     [ "$verdict" = ok ] || { echo "worker logs: $verdict"; exit 1; }
 done < "$tmp/totals"
 # preemptions: deploy's count, simulate's (results store), the plan log's
