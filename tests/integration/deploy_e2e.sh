@@ -118,11 +118,13 @@ if [ "$(awk -F, 'NR == 1 { print NF }' "$trace")" = 5 ] && [ "$(grep -c . "$trac
 else # another format: the trace's columns differ; take the total the job was given
     sqlite3 -separator ' ' "$tmp/sim.db" "select job_id, 0 from jobs" > "$tmp/totals"
 fi
+shopt -s nullglob
 while read -r id total; do
-    logs=$(ls "$tmp"/run/worker-*/logs/job-"$id"-attempt-*.log \
-              "$tmp"/w*/logs/job-"$id"-attempt-*.log 2>/dev/null |
+    # --local: run/worker-N/logs; --hosts: wN/logs
+    files=("$tmp"/run/worker-*/logs/job-"$id"-attempt-*.log "$tmp"/w*/logs/job-"$id"-attempt-*.log)
+    [ ${#files[@]} -gt 0 ] || { echo "job $id: no stand-in log on any worker"; exit 1; }
+    logs=$(printf '%s\n' "${files[@]}" |
            awk -F'attempt-' '{ split($2, a, "."); print a[1], $0 }' | sort -n | cut -d' ' -f2-)
-    [ -n "$logs" ] || { echo "job $id: no stand-in log on any worker"; exit 1; }
     # shellcheck disable=SC2086
     verdict=$(awk -v id="$id" -v total="$total" '
         FNR == 1 { nf++; a = FILENAME; sub(/.*attempt-/, "", a); sub(/[.]log$/, "", a)
