@@ -231,6 +231,8 @@ int sched_params_build(const struct synergy_config *conf, const struct sched_ove
     out->starvation_s = 1000 * 3600.0; /* the reference's priority bump, never reached */
     out->opt_compat = ov->opt_compat;
     out->opt_time_limit_s = ov->opt_time_limit_s;
+    out->restart_overhead_s = ov->restart_overhead_s;
+    out->restart_overhead_profile = ov->restart_overhead_profile;
 
     const char *name = ov->policy ? ov->policy : conf->policy;
     for (size_t i = 0; policies[i] && !out->policy; i++)

@@ -133,6 +133,19 @@ static int simulate_parse(struct sim_opts *o, int argc, char **argv)
         case OPT_PLAN_LOG: o->plan_log_path = p.arg; break;
         case OPT_VERBOSE: log_max_level = LOG_DEBUG; break;
         case OPT_ROUND_DURATION: o->ov.round_duration = p.num; break;
+        case OPT_RESTART_OVERHEAD: {
+            double d;
+            if (strcmp(p.arg, "profile") == 0) {
+                o->ov.restart_overhead_profile = true;
+            } else if (parse_double(p.arg, &d) < 0 || d < 0 || d > 1e9) {
+                return cli_bad(&p, "--restart-overhead: '%s' must be seconds >= 0 or 'profile'",
+                               p.arg);
+            } else {
+                o->ov.restart_overhead_s = d;
+                o->ov.restart_overhead_profile = false;
+            }
+            break;
+        }
         case OPT_MEASURE:
             if (parse_measure(p.arg, &o->measure_lo, &o->measure_hi) < 0)
                 return cli_bad(&p, "--measure: '%s' must be LO:HI with 0 <= LO < HI", p.arg);

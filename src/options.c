@@ -90,6 +90,9 @@ const struct cli_option cli_options[] = {
      "(docs/opt.md)", "opt_compat"},
     {OPT_OPT_TIME_LIMIT, "opt-time-limit", 0, "S", ARG_POS, 0, 0, CLI_RUNS, S,
      "opt: solver seconds per round before TUNE plans it (10)", "opt_time_limit"},
+    {OPT_RESTART_OVERHEAD, "restart-overhead", 0, "S", ARG_STR, 0, 0, CLI_SIMULATE, S,
+     "seconds of no progress at every (re)launch of a job, in the round that starts it; "
+     "'profile': each model's startup_s (default 0)", NULL},
     {OPT_PLACEMENT, "placement", 0, "KIND", ARG_STR, 0, 0, CLI_RUNS, S,
      "first-fit (default) | consolidate (the reference's +place)", "placement"},
     {OPT_ROUND_DURATION, "round-duration", 0, "S", ARG_POS, 0, 0, CLI_RUNS, S,
