@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "job_to_scheduler.pb-c.h"
+#include "notify.h"
 #include "synergy_worker.pb-c.h"
 
 long long deploy__mono_ns(void)
@@ -170,6 +171,7 @@ static void timed_wait(struct deploy *d, long long until_ns)
         until_ns = cap;
     struct timespec ts = {.tv_sec = until_ns / 1000000000LL, .tv_nsec = until_ns % 1000000000LL};
     pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+    notify_watchdog();
     check_workers(d);
 }
 
@@ -547,6 +549,7 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
         cfg->on_listening(cfg->ctx, d->port);
 
     pthread_mutex_lock(&d->mu);
+    deploy__publish(d, -1, 0, 0);
     long long reg_deadline = deploy__mono_ns() + (long long)cfg->register_timeout_ms * 1000000LL;
     for (;;) {
         size_t n_reg = 0;
@@ -560,8 +563,12 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
             pthread_mutex_unlock(&d->mu);
             goto out_srv;
         }
-        struct timespec ts = {reg_deadline / 1000000000LL, reg_deadline % 1000000000LL};
+        long long until = deploy__mono_ns() + 1000000000LL; /* watchdog pings */
+        if (until > reg_deadline)
+            until = reg_deadline;
+        struct timespec ts = {until / 1000000000LL, until % 1000000000LL};
         pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+        deploy__publish(d, -1, 0, 0); /* workers up; a watchdog ping */
     }
     /* heartbeats restart now: registration may have taken a while */
     d->t0_ns = deploy__mono_ns();
@@ -670,7 +677,9 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
                     break;
                 timed_wait(d, until);
             }
+            deploy_state_round(d->db, (long)res->rounds, b, NULL);
             deploy_state_commit(d->db, NULL);
+            deploy__publish(d, b, late_ms, (long)res->rounds);
             break;
         }
         while (next_arrival < d->n_jobs && d->jobs[next_arrival].spec->arrival <= b) {
@@ -826,7 +835,9 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
             st->plan_ms_max = plan_ms;
         if (dispatch_ms > st->dispatch_ms_max)
             st->dispatch_ms_max = dispatch_ms;
+        deploy_state_round(d->db, (long)res->rounds, b, NULL);
         deploy_state_commit(d->db, NULL);
+        deploy__publish(d, b, late_ms, (long)res->rounds);
         LOG(LOG_DEBUG, "deploy", "round %.0f: %zu placed, late %.1f ms, plan %.2f ms, extend+stop-wait %.1f ms, dispatch %.1f ms",
             b, n_placed, late_ms, plan_ms, (double)(t_launch - t_dispatch) / 1e6, dispatch_ms);
 

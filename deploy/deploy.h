@@ -48,6 +48,7 @@ struct deploy_config {
     int worker_timeout_ms;   /* a silent worker is lost after this (default 1500) */
     int register_timeout_ms; /* all workers must register within this (default 30000) */
     FILE *plan_log;          /* "time: id id ..." per round, like simulate --plan-log */
+    struct metrics *metrics; /* publish a snapshot per round here (metrics.h); NULL none */
     /* called once the server listens (e.g. to start local workers) */
     void (*on_listening)(void *ctx, int port);
     void *ctx;

@@ -88,6 +88,11 @@ struct djob *deploy__find_job(struct deploy *d, uint64_t id);
 /* Start the scheduler's RPC server with both services. 0 or -1 + err. */
 int deploy__serve(struct deploy *d, struct err *err);
 /* Note a job exit (worker report) under d->mu. */
+/* At a round boundary b (-1 before the first), with d->mu held and the
+ * round's state committed: publish the metrics snapshot (cfg->metrics),
+ * send the service manager a STATUS line and a watchdog ping
+ * (deploy_metrics.c). */
+void deploy__publish(struct deploy *d, double b, double late_ms, long rounds);
 void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code, int sig,
                         bool lease_kill);
 
