@@ -11,7 +11,7 @@
  *  B. credit the measured steps (the plan credited the budget up front, as in
  *     the simulator; a crash keeps only the steps last reported), release,
  *     finish or retry jobs, add arrivals, take lost workers out of planning.
- *  C. plan with sched_round(b) and apply the simulator's bookkeeping; a job
+ *  C. plan with the round ledger (sched_run_plan, as the simulator); a job
  *     placed exactly as before keeps running (RoundEnd answered "extend",
  *     worker lease extended); every other parked RoundEnd is told to stop.
  *  D. wait for the stopped jobs' processes to be gone (worker exit reports;
@@ -475,8 +475,7 @@ static int arrival_cmp(const void *a, const void *b)
     return (x->spec > y->spec) - (x->spec < y->spec);
 }
 
-static void finish_job(struct deploy *d, struct djob *dj, double b, struct sim_result *res,
-                       size_t *n_jct, size_t *cap_res)
+static void finish_job(struct deploy *d, struct djob *dj, double b)
 {
     struct job *j = dj->j;
     /* the lease ends at the boundary, or when the job's last report came
@@ -485,17 +484,14 @@ static void finish_job(struct deploy *d, struct djob *dj, double b, struct sim_r
     if (now < b)
         now = b;
     dj->finish = now;
-    j->finish = now;
     dj->state = DJ_DONE;
-    sched_job_remove(d->sched, j);
-    xgrow((void **)&res->jobs, cap_res, *n_jct + 1, sizeof *res->jobs);
-    sim_job_result_fill(&res->jobs[(*n_jct)++], j, now);
+    sched_run_finish(d->ledger, j, now);
     job_persist(d, dj, "finished");
     if (d->cfg->plan_log)
         fprintf(d->cfg->plan_log, "finish %d %.3f\n", j->id, now - j->arrival);
 }
 
-int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct deploy_stats *st,
+int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct deploy_stats *st,
                struct err *err)
 {
     memset(res, 0, sizeof *res);
@@ -509,12 +505,18 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
     d->st = st;
     d->round_s = cfg->sched.round_duration;
     int rc = -1;
-    size_t n_jct = 0, cap_res = 0;
-    double util_sum[3] = {0, 0, 0};
 
-    d->sched = sched_create(&cfg->sched, err);
-    if (!d->sched)
+    struct sched_run_params rp = {
+        .sched = cfg->sched,
+        .zoo = cfg->zoo,
+        .trace = cfg->jobs,
+        .n_trace = cfg->n_jobs,
+        .log_tag = "deploy",
+    };
+    d->ledger = sched_run_create(&rp, err);
+    if (!d->ledger)
         goto out_free;
+    d->sched = sched_run_sched(d->ledger);
     if ((size_t)sched_num_servers(d->sched) != cfg->n_workers) {
         errprintf(err, "the cluster has %d servers but the workers file lists %zu",
                   sched_num_servers(d->sched), cfg->n_workers);
@@ -637,25 +639,17 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
                             : dj->round_end_steps;
             else
                 steps = dj->lease_end_steps;
-            if (steps > dj->budget)
-                steps = dj->budget;
-            if (steps < 0)
-                steps = 0;
-            j->executed = dj->base + steps;
-            if (j->executed > j->total_iters)
-                j->executed = j->total_iters;
-            sched_job_release(d->sched, j);
-            j->last_exec = b;
-            if (j->executed >= j->total_iters) {
+            sched_run_credit(d->ledger, j, steps);
+            if (sched_run_lease_end(d->ledger, j, b)) {
                 answer_parked(dj, true);
-                finish_job(d, dj, b, res, &n_jct, &cap_res);
+                finish_job(d, dj, b);
             } else if (dj->crashed && !dj->lost) {
                 dj->crashes++;
                 if (dj->crashes > cfg->max_retries) {
                     LOG(LOG_WARN, "deploy", "job %d failed after %d crashes", dj->spec->id,
                         dj->crashes);
                     answer_parked(dj, true);
-                    sched_job_remove(d->sched, j);
+                    sched_run_fail(d->ledger, j);
                     dj->state = DJ_FAILED;
                     st->jobs_failed++;
                     job_persist(d, dj, "failed");
@@ -684,17 +678,12 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
         }
         while (next_arrival < d->n_jobs && d->jobs[next_arrival].spec->arrival <= b) {
             struct djob *dj = &d->jobs[next_arrival++];
-            const struct model_profile *m = model_zoo_find(cfg->zoo, dj->spec->model);
-            if (!m)
-                m = model_zoo_find(cfg->zoo, "alexnet"); /* the reference's rule */
-            dj->j = job_create(d->sched, dj->spec, m, (int)(dj - d->jobs), err);
+            dj->j = sched_run_arrive(d->ledger, dj->spec, err);
             if (!dj->j) {
                 pthread_mutex_unlock(&d->mu);
                 goto out_srv;
             }
-            /* the simulator numbers jobs in arrival order too */
             dj->state = DJ_QUEUED;
-            sched_job_add(d->sched, dj->j);
             job_persist(d, dj, "queued");
         }
         for (size_t i = 0; i < d->n_workers; i++)
@@ -707,7 +696,11 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
         long long t_plan = deploy__mono_ns();
         struct job **placed;
         size_t n_placed;
-        sched_round(d->sched, b, &placed, &n_placed);
+        struct sched_round_sample smp;
+        if (sched_run_plan(d->ledger, b, &placed, &n_placed, &smp, err) < 0) {
+            pthread_mutex_unlock(&d->mu);
+            goto out_srv;
+        }
         double plan_ms = (double)(deploy__mono_ns() - t_plan) / 1e6;
         if (cfg->plan_log) {
             fprintf(cfg->plan_log, "%.6f:", b);
@@ -716,37 +709,10 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
             fprintf(cfg->plan_log, "\n");
         }
         for (size_t i = 0; i < n_placed; i++) {
-            struct job *j = placed[i];
-            struct djob *dj = deploy__find_job(d, (uint64_t)j->id);
-            long it = sched_job_round_iters(d->sched, j);
-            dj->base = j->executed;
-            j->attained += round;
-            j->last_round_progress = j->executed;
-            j->executed += it;
-            if (j->executed > j->total_iters)
-                j->executed = j->total_iters;
-            dj->budget = j->executed - dj->base;
-            j->rounds_run++;
-            if (j->demoted)
-                j->rounds_demoted++;
-            if (j->first_start < 0)
-                j->first_start = b;
+            struct djob *dj = deploy__find_job(d, (uint64_t)placed[i]->id);
+            sched_run_round_credit(d->ledger, placed[i], &dj->base, &dj->budget);
         }
-        double alloc[3];
-        sched_alloc_fraction(d->sched, alloc);
-        size_t n_run;
-        struct job *const *run = sched_runnable_jobs(d->sched, &n_run);
-        for (size_t i = 0; i < n_run; i++) {
-            struct job *j = run[i];
-            if (j->ran_last_round && j->n_alloc == 0) {
-                j->preemptions++;
-                st->preemptions++;
-            }
-            j->ran_last_round = j->n_alloc > 0;
-        }
-        for (int k = 0; k < 3; k++)
-            util_sum[k] += alloc[k];
-        res->rounds++;
+        st->preemptions += smp.preempted;
 
         long long t_dispatch = deploy__mono_ns();
         long long lease_until = wall_ns(d, b + round) + 2 * grace_ns;
@@ -848,13 +814,7 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
     }
     pthread_mutex_unlock(&d->mu);
 
-    res->end_time_s = b;
-    res->jobs_arrived = next_arrival;
-    res->jobs_finished = n_jct;
-    res->jobs_measured = n_jct;
-    res->window_size = d->n_jobs;
-    res->window_complete = n_jct == d->n_jobs;
-    sim_result_summarize(res, util_sum);
+    sched_run_result(d->ledger, b, res);
     rc = 0;
 out_srv:
     /* nothing may stay parked: tell any leftover job to stop */
@@ -869,19 +829,14 @@ out_sync:
     pthread_cond_destroy(&d->cv);
     pthread_mutex_destroy(&d->mu);
 out_free:
-    if (rc < 0) {
-        free(res->jobs);
-        res->jobs = NULL;
-    }
     deploy_state_close(d->db);
     for (size_t i = 0; i < d->n_jobs; i++) {
-        job_destroy(d->jobs[i].j);
         free(d->jobs[i].sig_gpus);
         free(d->jobs[i].sig_shares);
     }
     free(d->jobs);
     free(d->workers);
-    sched_destroy(d->sched);
+    sched_run_destroy(d->ledger);
     free(d);
     return rc;
 }

@@ -15,7 +15,6 @@
 #include <stdio.h>
 
 #include "scheduler.h"
-#include "sim.h"
 
 /* One row of the workers file: the reference's ip,port,start_gpu,start_cpu,numa. */
 struct deploy_worker_addr {
@@ -68,8 +67,8 @@ struct deploy_stats {
 };
 
 /* Run the trace to completion on the workers. 0 with *res filled like
- * sim_run (free with sim_result_free), or -1 with err. */
-int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct deploy_stats *st,
+ * sim_run (free with sched_result_free), or -1 with err. */
+int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct deploy_stats *st,
                struct err *err);
 
 #endif

@@ -66,7 +66,8 @@ struct dworker {
 
 struct deploy {
     const struct deploy_config *cfg;
-    sched_t *sched;
+    sched_run_t *ledger;  /* the run's bookkeeping (owns the jobs) */
+    sched_t *sched;       /* the ledger's scheduler, borrowed */
     struct djob *jobs;
     size_t n_jobs;
     struct dworker *workers;

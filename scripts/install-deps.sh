@@ -3,7 +3,7 @@
 # Idempotent: does nothing (and needs no network) when everything is present.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang
-      libinih-dev libcmocka-dev libsqlite3-dev sqlite3
+      libinih-dev libcmocka-dev libsqlite3-dev sqlite3 libxml2-utils
       libyajl-dev libglpk-dev gnuplot-nox
       libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
       libhwloc-dev hwloc libnuma-dev numactl valgrind time

@@ -54,7 +54,6 @@ static void deploy_usage(FILE *f)
             "  --run-dir DIR         where --local workers keep logs and checkpoints\n"
             "  --time-scale K        divide every duration by K (a 300 s round takes 300/K s)\n"
             "  --cluster FILE        cluster INI (default configs/default_cluster.ini)\n"
-            "  --models FILE         model profiles (default configs/models.ini)\n"
             "  --profiles SET        default | models-4 | models-5 | models-6\n"
             "  --policy P            FIFO SRTF LAS FTF DRF TETRIS SRSF (default FIFO)\n"
             "  --mode M              fair | greedy | tune (default fair)\n"
@@ -178,7 +177,7 @@ static void stop_local_workers(struct local_workers *lw)
 
 static void print_json(const char *trace, const char *cluster, const char *policy,
                        const char *mode, const char *placement, unsigned long seed, int gpus,
-                       const struct sim_result *r, const struct deploy_stats *st, double wall,
+                       const struct sched_result *r, const struct deploy_stats *st, double wall,
                        double scale)
 {
     double h = 3600;
@@ -231,7 +230,7 @@ int cmd_deploy(int argc, char **argv)
         {"local", required_argument, 0, 'n'},    {"catalog", required_argument, 0, 'C'},
         {"topology", required_argument, 0, 'T'}, {"run-dir", required_argument, 0, 'D'},
         {"time-scale", required_argument, 0, 'k'}, {"cluster", required_argument, 0, 'c'},
-        {"models", required_argument, 0, 'M'},   {"profiles", required_argument, 0, 'P'},
+        {"profiles", required_argument, 0, 'P'},
         {"policy", required_argument, 0, 'p'},   {"mode", required_argument, 0, 'm'},
         {"placement", required_argument, 0, 'L'}, {"round-duration", required_argument, 0, 'R'},
         {"static", no_argument, 0, 's'},         {"port", required_argument, 0, 'o'},
@@ -243,9 +242,8 @@ int cmd_deploy(int argc, char **argv)
         {"jobs-per-hour", required_argument, 0, 'r'},
         {"metrics-listen", required_argument, 0, 'X'}, WL_LONGOPTS,
         {0, 0, 0, 0}};
-    char def_cluster[4096], def_models[4096], def_catalog[4096];
+    char def_cluster[4096], def_catalog[4096];
     const char *cluster = cli_data_path(def_cluster, sizeof def_cluster, "configs/default_cluster.ini");
-    const char *models = cli_data_path(def_models, sizeof def_models, "configs/models.ini");
     const char *catalog = cli_data_path(def_catalog, sizeof def_catalog, "configs/deploy_catalog.ini");
     const char *trace = NULL, *workers_path = NULL, *topology = NULL, *run_dir = NULL;
     const char *profiles = NULL, *policy = NULL, *mode = NULL, *placement_s = NULL;
@@ -273,7 +271,6 @@ int cmd_deploy(int argc, char **argv)
                 return bad("--time-scale", optarg, "must be a positive number");
             break;
         case 'c': cluster = optarg; break;
-        case 'M': models = optarg; break;
         case 'P': profiles = optarg; break;
         case 'p': policy = optarg; break;
         case 'm': mode = optarg; break;
@@ -377,7 +374,7 @@ int cmd_deploy(int argc, char **argv)
     else
         return bad("--placement", placement_s, "must be first-fit or consolidate");
 
-    model_zoo_t *zoo = model_zoo_load(models, profiles, &err);
+    model_zoo_t *zoo = wl_zoo_load(&wl, profiles, &err);
     if (!zoo) {
         fprintf(stderr, "synergy deploy: %s\n", err.msg);
         return EXIT_BAD_INPUT;
@@ -471,7 +468,7 @@ int cmd_deploy(int argc, char **argv)
     cfg.plan_log = plan;
     cfg.metrics = metrics;
     signal(SIGPIPE, SIG_IGN);
-    struct sim_result res;
+    struct sched_result res;
     struct deploy_stats st;
     double t0 = now_s();
     int r = deploy_run(&cfg, &res, &st, &err);
@@ -499,7 +496,7 @@ int cmd_deploy(int argc, char **argv)
                st.crashes, st.lease_kills, st.workers_lost, wall);
     }
     rc = res.window_complete ? 0 : 1;
-    sim_result_free(&res);
+    sched_result_free(&res);
 out:
     metrics_destroy(metrics);
     if (plan)

@@ -25,7 +25,7 @@ void sweep_grid_defaults(struct sweep_grid *g, const char *default_cluster,
     g->n_modes = 2;
     snprintf(g->clusters[0], sizeof g->clusters[0], "%s", default_cluster);
     g->n_clusters = 1;
-    snprintf(g->models, sizeof g->models, "%s", default_models);
+    (void)default_models; /* always read: sweep_prepare() loads it first */
     g->seed = -1;
     snprintf(g->db, sizeof g->db, "results.db");
 }
@@ -186,6 +186,23 @@ static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *e
         g->measure_hi = hi;
         return 0;
     }
+    if (strcmp(key, "models") == 0) {
+        /* a list that grows: each --models adds to the file's */
+        size_t len = strlen(g->models);
+        if ((size_t)snprintf(g->models + len, sizeof g->models - len, "%s%s", len ? "," : "",
+                             str_trim(v)) >= sizeof g->models - len)
+            return errprintf(err, "%s: value too long", key);
+        return 0;
+    }
+    if (strcmp(key, "unknown_model") == 0) {
+        if (strcmp(str_trim(v), "error") == 0)
+            g->unknown_reference = false;
+        else if (strcmp(str_trim(v), "reference") == 0)
+            g->unknown_reference = true;
+        else
+            return errprintf(err, "unknown_model: '%s': expected error or reference", v);
+        return 0;
+    }
     struct {
         const char *key;
         char *dst;
@@ -193,7 +210,7 @@ static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *e
     } strs[] = {{"trace", g->trace, sizeof g->trace},
                 {"arrival", g->arrival, sizeof g->arrival},
                 {"vc", g->vc, sizeof g->vc},
-                {"models", g->models, sizeof g->models},
+                {"profiles_dir", g->profiles_dir, sizeof g->profiles_dir},
                 {"profiles", g->profiles, sizeof g->profiles},
                 {"placement", g->placement, sizeof g->placement},
                 {"db", g->db, sizeof g->db},
