@@ -671,9 +671,9 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
                     break;
                 timed_wait(d, until);
             }
-            deploy_state_round(d->db, (long)res->rounds, b, NULL);
+            deploy_state_round(d->db, (long)st->dispatch_rounds, b, NULL);
             deploy_state_commit(d->db, NULL);
-            deploy__publish(d, b, late_ms, (long)res->rounds);
+            deploy__publish(d, b, late_ms, (long)st->dispatch_rounds);
             break;
         }
         while (next_arrival < d->n_jobs && d->jobs[next_arrival].spec->arrival <= b) {
@@ -801,9 +801,9 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
             st->plan_ms_max = plan_ms;
         if (dispatch_ms > st->dispatch_ms_max)
             st->dispatch_ms_max = dispatch_ms;
-        deploy_state_round(d->db, (long)res->rounds, b, NULL);
+        deploy_state_round(d->db, (long)st->dispatch_rounds, b, NULL);
         deploy_state_commit(d->db, NULL);
-        deploy__publish(d, b, late_ms, (long)res->rounds);
+        deploy__publish(d, b, late_ms, (long)st->dispatch_rounds);
         LOG(LOG_DEBUG, "deploy", "round %.0f: %zu placed, late %.1f ms, plan %.2f ms, extend+stop-wait %.1f ms, dispatch %.1f ms",
             b, n_placed, late_ms, plan_ms, (double)(t_launch - t_dispatch) / 1e6, dispatch_ms);
 
