@@ -123,6 +123,32 @@ static struct dworker *worker_of(struct deploy *d, uint32_t id)
     return id < d->n_workers ? &d->workers[id] : NULL;
 }
 
+/* The cluster INI's cpus_per_server against the CPUs the worker really
+ * offers jobs (cores, or threads with --cpu-unit thread; reserved cores left
+ * out). Fewer is a warning, not a refusal: jobs still run, sharing cores, but
+ * slower than the throughput profiles assume, and test setups (several
+ * workers with simulated GPUs on one small host) depend on it. */
+static void check_worker_cpus(const Synergy__V1__RegisterWorkerRequest *req, unsigned id,
+                              double ini_cpus)
+{
+    long cores = 0, threads = 0, reserved = 0, have;
+    for (size_t i = 0; i < req->n_numa; i++) {
+        cores += req->numa[i]->cores;
+        threads += req->numa[i]->threads;
+        reserved += req->numa[i]->reserved_cores;
+    }
+    bool per_thread = req->cpu_unit && strcmp(req->cpu_unit, "thread") == 0;
+    have = per_thread ? threads : cores;
+    LOG(LOG_INFO, "deploy", "server %u: %ld core(s), %ld thread(s) for jobs, %ld core(s) "
+                            "reserved; a CPU is a %s", id, cores, threads, reserved,
+        per_thread ? "thread" : "core");
+    if (have < (long)ini_cpus)
+        LOG(LOG_WARN, "deploy", "server %u: the cluster INI plans %g CPUs per server but the "
+                                "worker offers jobs %ld %s(s)%s: jobs will share them and run "
+                                "slower than their profiles", id, ini_cpus, have,
+            per_thread ? "thread" : "core", reserved ? " (after its reserved cores)" : "");
+}
+
 static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                          ProtobufCMessage *rs)
 {
@@ -185,6 +211,7 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
     LOG(LOG_INFO, "deploy", "server %u registered: %s:%d, %zu NUMA node(s), %zu %sGPU(s)",
         resp->server_id, req->ip, req->port, req->n_numa, req->n_gpus,
         req->simulated_gpus ? "simulated " : "");
+    check_worker_cpus(req, resp->server_id, size[RES_CPU]);
     return RPC_REPLY;
 }
 

@@ -437,10 +437,16 @@ static int register_worker(struct worker *w, struct err *err)
         nodes[i].os_index = (uint32_t)w->topo.numa[i].os_index;
         nodes[i].mem_bytes = w->topo.numa[i].mem_bytes;
         cpu_lists[i] = xmalloc(sizeof(uint32_t) * ((size_t)w->topo.numa[i].n_cpus + 1));
-        for (int c = 0; c < w->topo.numa[i].n_cpus; c++)
-            cpu_lists[i][c] = (uint32_t)w->topo.numa[i].cpus[c];
-        nodes[i].n_cpus = (size_t)w->topo.numa[i].n_cpus;
+        size_t nc = 0;
+        for (int k = 0; k < w->topo.n_cores; k++) /* the PUs jobs may use */
+            if (w->topo.cores[k].numa == i && !w->topo.cores[k].reserved)
+                for (int c = 0; c < w->topo.cores[k].n_pus; c++)
+                    cpu_lists[i][nc++] = (uint32_t)w->topo.cores[k].pus[c];
+        nodes[i].n_cpus = nc;
         nodes[i].cpus = cpu_lists[i];
+        nodes[i].cores = (uint32_t)(w->topo.numa[i].n_cores - w->topo.numa[i].n_reserved_cores);
+        nodes[i].threads = (uint32_t)nc;
+        nodes[i].reserved_cores = (uint32_t)w->topo.numa[i].n_reserved_cores;
         np[i] = &nodes[i];
     }
     Synergy__V1__Gpu gpus[TOPO_MAX_GPUS], *gp[TOPO_MAX_GPUS];
@@ -456,6 +462,7 @@ static int register_worker(struct worker *w, struct err *err)
     req.numa = np;
     req.n_gpus = (size_t)w->topo.n_gpus;
     req.gpus = gp;
+    req.cpu_unit = w->topo.unit == TOPO_UNIT_THREAD ? "thread" : "core";
     long long give_up = mono_ns() + (long long)w->o->register_timeout_ms * 1000000LL;
     int rc = -1;
     for (;;) {
@@ -517,6 +524,23 @@ static void *heartbeat(void *arg)
     return NULL;
 }
 
+/* Count CPUs in the configured unit, hold the --reserve-cpus cores back
+ * from jobs and move the worker onto them. This runs before any thread
+ * exists (affinity is per thread and inherited), so gRPC's threads, the
+ * reaper, lease and heartbeat threads all stay on the reserved cores; a job
+ * sets its own cpuset between fork and exec. Nothing reserved: no pinning. */
+static int reserve_and_pin(struct worker *w, struct err *err)
+{
+    w->topo.unit = w->o->cpu_unit;
+    if (!w->o->reserve_cpus)
+        return 0;
+    if (topo_reserve(&w->topo, w->o->reserve_cpus, err) < 0)
+        return -1;
+    int pus[TOPO_MAX_CPUS];
+    int n = topo_reserved_pus(&w->topo, pus);
+    return n > 0 ? launch_pin_self(pus, n, err) : 0;
+}
+
 int worker_main(const struct worker_options *o)
 {
     struct worker *w = xcalloc(1, sizeof *w);
@@ -530,6 +554,11 @@ int worker_main(const struct worker_options *o)
     }
     if (w->topo.n_gpus == 0) {
         fprintf(stderr, "synergy worker: no NVIDIA GPU found (use --gpus N to simulate)\n");
+        free(w);
+        return 2;
+    }
+    if (reserve_and_pin(w, &err) < 0) {
+        fprintf(stderr, "synergy worker: %s\n", err.msg);
         free(w);
         return 2;
     }
@@ -586,8 +615,17 @@ int worker_main(const struct worker_options *o)
         rc = 1;
         goto out_client;
     }
-    LOG(LOG_INFO, "worker", "server %u on port %d: %d NUMA node(s), %d %sGPU(s)", w->server_id,
-        w->port, w->topo.n_numa, w->topo.n_gpus, w->topo.simulated_gpus ? "simulated " : "");
+    int units = 0, reserved = 0;
+    for (int k = 0; k < w->topo.n_numa; k++) {
+        units += topo_node_capacity(&w->topo, k);
+        reserved += w->topo.numa[k].n_reserved_cores;
+    }
+    LOG(LOG_INFO, "worker",
+        "server %u on port %d: %d NUMA node(s), %d %sGPU(s), %d %s(s) for jobs in %d %s "
+        "domain(s), %d core(s) reserved", w->server_id, w->port, w->topo.n_numa, w->topo.n_gpus,
+        w->topo.simulated_gpus ? "simulated " : "", units,
+        w->topo.unit == TOPO_UNIT_THREAD ? "thread" : "core", w->topo.n_domains,
+        w->topo.domain_kind, reserved);
     pthread_t th_reap, th_lease, th_hb;
     pthread_create(&th_reap, NULL, reaper, w);
     pthread_create(&th_lease, NULL, lease_thread, w);
