@@ -84,14 +84,14 @@ int deploy_workers_read(const char *path, struct deploy_worker_addr **out, size_
         long v[4];
         if (nf != 5 || strlen(fields[0]) >= sizeof a.ip || parse_long(fields[1], &v[0]) < 0 ||
             parse_long(fields[2], &v[1]) < 0 || parse_long(fields[3], &v[2]) < 0 ||
-            parse_long(fields[4], &v[3]) < 0 || v[0] < 1 || v[0] > 65535 || v[1] < 0 ||
+            parse_long(fields[4], &v[3]) < 0 || v[0] < 0 || v[0] > 65535 || v[1] < 0 ||
             v[2] < 0 || (v[3] != 0 && v[3] != 1)) {
             fclose(f);
             free(*out);
             *out = NULL;
             *n = 0;
-            return errprintf(err, "%s:%d: expected ip,port,start_gpu,start_cpu,numa(0|1)", path,
-                             ln);
+            return errprintf(err, "%s:%d: expected ip,port,start_gpu,start_cpu,numa(0|1) "
+                             "(port 0-65535; 0: the port the worker reports)", path, ln);
         }
         snprintf(a.ip, sizeof a.ip, "%s", fields[0]);
         a.port = (int)v[0];
@@ -133,6 +133,28 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
         break;
     }
     pthread_cond_broadcast(&d->cv);
+}
+
+/* A worker's report of its running jobs. Today: a registration of a worker
+ * that was lost keeps it out of planning (as before); nothing is reconciled
+ * yet and nothing killed. d9a owns this function (issue 9: adoption,
+ * unknown jobs killed, missing expected jobs treated as exited). */
+int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
+                          const struct deploy_running *run, size_t n, struct deploy_kill *kill,
+                          size_t cap, size_t *n_kill)
+{
+    (void)run;
+    (void)n;
+    (void)kill;
+    (void)cap;
+    *n_kill = 0;
+    struct dworker *w = &d->workers[server];
+    if (kind == DEPLOY_REPORT_HEARTBEAT)
+        return w->registered ? 0 : -1;
+    if (w->lost)
+        LOG(LOG_WARN, "deploy", "server %d re-registered after being lost; it stays out of "
+                                "planning for this run", server);
+    return 0;
 }
 
 /* Lose workers whose heartbeat is overdue; their ranks count as gone. */
@@ -351,7 +373,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
         req.iter_time_s = it;
         long long ms = (lease_until_ns - deploy__mono_ns()) / 1000000LL;
         req.lease_ms = (uint32_t)(ms > 1 ? ms : 1);
-        req.sched_addr = (char *)(d->cfg->listen_ip ? d->cfg->listen_ip : "127.0.0.1");
+        req.sched_addr = (char *)d->advertise;
         req.sched_port = (uint32_t)d->port;
         req.rank = (uint32_t)r;
         req.world = (uint32_t)dj->n_ranks;
@@ -502,6 +524,9 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
         return errprintf(err, "the time scale must be positive");
     struct deploy *d = xcalloc(1, sizeof *d);
     d->cfg = cfg;
+    d->advertise = cfg->advertise     ? cfg->advertise
+                   : cfg->listen_ip ? cfg->listen_ip
+                                    : "127.0.0.1";
     d->st = st;
     d->round_s = cfg->sched.round_duration;
     int rc = -1;
@@ -825,6 +850,9 @@ out_srv:
     rpc_server_destroy(d->srv);
     for (size_t i = 0; i < d->n_workers; i++)
         rpc_client_destroy(d->workers[i].cl);
+    for (size_t i = 0; i < d->n_dead_cl; i++)
+        rpc_client_destroy(d->dead_cl[i]);
+    free(d->dead_cl);
 out_sync:
     pthread_cond_destroy(&d->cv);
     pthread_mutex_destroy(&d->mu);

@@ -16,7 +16,9 @@
 
 #include "scheduler.h"
 
-/* One row of the workers file: the reference's ip,port,start_gpu,start_cpu,numa. */
+/* One row of the workers file: the reference's ip,port,start_gpu,start_cpu,numa.
+ * A worker is the row whose ip and port it claims to listen on. Port 0 (only
+ * in rows made by deploy --local) matches the port the worker reports. */
 struct deploy_worker_addr {
     char ip[64];
     int port;
@@ -39,7 +41,8 @@ struct deploy_config {
     size_t n_workers;
     double time_scale;       /* every duration is divided by this (>= 1 in tests) */
     bool is_static;          /* first round at t=1, like simulate --static */
-    const char *listen_ip;   /* default 127.0.0.1 */
+    const char *listen_ip;   /* the scheduler binds this (default 127.0.0.1) */
+    const char *advertise;   /* the address jobs and workers are told (default listen_ip) */
     int port;                /* 0 = pick one */
     const char *state_path;  /* SQLite file; NULL = in memory */
     int max_retries;         /* relaunches after crashes before a job is failed (3) */

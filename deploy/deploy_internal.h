@@ -7,6 +7,7 @@
 #define SYNERGY_DEPLOY_INTERNAL_H
 
 #include <pthread.h>
+#include <stdint.h>
 
 #include "deploy.h"
 #include "deploy_state.h"
@@ -57,11 +58,33 @@ struct djob {
 };
 
 struct dworker {
-    struct deploy_worker_addr a;
+    struct deploy_worker_addr a; /* a.port: the port it reported (rows with port 0: --local) */
     bool registered, lost, marked_down;
     long long last_hb_ns;
     int n_gpus;
+    char peer_ip[128];    /* where its calls come from (may differ from a.ip) */
     rpc_client_t *cl;
+};
+
+/* A job process group a worker reports in a registration or heartbeat. */
+struct deploy_running {
+    uint64_t job_id;
+    unsigned attempt;
+    int pid;
+    unsigned processes;   /* iterator processes of that launch */
+    unsigned lease_left_ms;
+};
+
+/* A job the scheduler wants a worker to kill; attempt 0 = any attempt. */
+struct deploy_kill {
+    uint64_t job_id;
+    unsigned attempt;
+};
+
+enum deploy_report {
+    DEPLOY_REPORT_REGISTER = 0, /* (re-)registration: first, after a worker restart, after being
+                                 * lost, or after a scheduler restart */
+    DEPLOY_REPORT_HEARTBEAT,
 };
 
 struct deploy {
@@ -74,6 +97,9 @@ struct deploy {
     size_t n_workers;
     rpc_server_t *srv;
     int port;
+    const char *advertise; /* the scheduler's address as jobs and workers reach it */
+    rpc_client_t **dead_cl; /* replaced worker channels, freed at the end (a call may use one) */
+    size_t n_dead_cl, cap_dead_cl;
     deploy_state_t *db;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -88,6 +114,15 @@ double deploy__logical_now(const struct deploy *d);
 struct djob *deploy__find_job(struct deploy *d, uint64_t id);
 /* Start the scheduler's RPC server with both services. 0 or -1 + err. */
 int deploy__serve(struct deploy *d, struct err *err);
+/* A worker reports what it runs (deploy_rpc.c parses, the round loop decides).
+ * Called with d->mu held on the rpc thread: no RPCs, no blocking. `server` is
+ * the worker's row; for DEPLOY_REPORT_REGISTER the handler has already set
+ * registered, peer_ip, n_gpus, last_hb_ns and the channel. Write up to `cap`
+ * jobs the worker must kill into kill[] and their count into *n_kill.
+ * Returns 0, or -1 to answer a heartbeat "unknown: register again". */
+int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
+                          const struct deploy_running *run, size_t n, struct deploy_kill *kill,
+                          size_t cap, size_t *n_kill);
 /* Note a job exit (worker report) under d->mu. */
 /* At a round boundary b (-1 before the first), with d->mu held and the
  * round's state committed: publish the metrics snapshot (cfg->metrics),

@@ -14,6 +14,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -32,7 +34,7 @@ struct local_workers {
     int n_servers;
     pid_t *pids;
     struct deploy_worker_addr *addrs;
-    const char *catalog, *topology, *run_dir;
+    const char *catalog, *topology, *run_dir, *sched_host, *listen_ip;
     int gpus;
     bool verbose;
 };
@@ -47,8 +49,11 @@ static void deploy_usage(FILE *f)
             "\n"
             "  --trace FILE          any trace `simulate` reads: synergy replay\n"
             "                        (id,model,arrival_s,iterations,gpus), philly, pollux, gavel\n"
-            "  --workers FILE        rows ip,port,start_gpu,start_cpu,numa; row i = server i\n"
-            "  --local N             start N workers on 127.0.0.1 (simulated GPUs)\n"
+            "  --workers FILE        rows ip,port,start_gpu,start_cpu,numa; row i = server i;\n"
+            "                        a worker is the row of the ip and port it listens on\n"
+            "                        (port 0: the port it reports when it registers)\n"
+            "  --local N             start N workers on 127.0.0.1 (simulated GPUs; each binds\n"
+            "                        a free port and reports it)\n"
             "  --catalog FILE        catalog for --local workers (default configs/deploy_catalog.ini)\n"
             "  --topology FILE.xml   hwloc topology for --local workers (default: this machine)\n"
             "  --run-dir DIR         where --local workers keep logs and checkpoints\n"
@@ -60,6 +65,10 @@ static void deploy_usage(FILE *f)
             "  --placement KIND      first-fit | consolidate\n"
             "  --round-duration S    seconds per round (default 300)\n"
             "  --static              all jobs present at start (first round at t=1)\n"
+            "  --listen IP           address the scheduler binds (default 127.0.0.1;\n"
+            "                        0.0.0.0 or :: for every interface, with --advertise)\n"
+            "  --advertise HOST      address jobs and workers are told to call (default: the\n"
+            "                        --listen address)\n"
             "  --port N              scheduler port (default: any free one)\n"
             "  --state FILE          SQLite file for jobs, leases and workers (default in memory)\n"
             "  --max-retries N       relaunches after crashes before a job fails (default 3)\n"
@@ -75,21 +84,6 @@ static void deploy_usage(FILE *f)
             "  --jobs-per-hour R     philly: Poisson rate of the default arrivals\n"
             "workload options (as for simulate):\n" WL_USAGE
             "  -v, --verbose         log more\n");
-}
-
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof a;
-    int port = -1;
-    if (bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &l) == 0)
-        port = ntohs(a.sin_port);
-    close(s);
-    return port;
 }
 
 /* The environment for helper processes: ours without the service manager's
@@ -118,7 +112,10 @@ static char **helper_environ(void)
 static void start_local_workers(void *ctx, int port)
 {
     struct local_workers *lw = ctx;
-    notify_ready("listening on 127.0.0.1:%d; waiting for %d worker(s)", port, lw->n_servers);
+    fprintf(stderr, "synergy deploy: listening on %s port %d; workers and jobs call %s:%d\n",
+            lw->listen_ip, port, lw->sched_host, port);
+    notify_ready("listening on %s:%d; waiting for %d worker(s)", lw->listen_ip, port,
+                 lw->n_servers);
     if (lw->n == 0)
         return;
     char self[4096];
@@ -126,12 +123,12 @@ static void start_local_workers(void *ctx, int port)
     if (n <= 0)
         return;
     self[n] = '\0';
-    char sched[64], gpus[16];
-    snprintf(sched, sizeof sched, "127.0.0.1:%d", port);
+    char sched[300], gpus[16];
+    snprintf(sched, sizeof sched, "%s:%d", lw->sched_host, port);
     snprintf(gpus, sizeof gpus, "%d", lw->gpus);
     for (int i = 0; i < lw->n; i++) {
-        char wport[16], dir[4096];
-        snprintf(wport, sizeof wport, "%d", lw->addrs[i].port);
+        char sid[16], dir[4096];
+        snprintf(sid, sizeof sid, "%d", i);
         snprintf(dir, sizeof dir, "%s/worker-%d", lw->run_dir, i);
         char *argv[20];
         int k = 0;
@@ -139,8 +136,12 @@ static void start_local_workers(void *ctx, int port)
         argv[k++] = "worker";
         argv[k++] = "--scheduler";
         argv[k++] = sched;
+        /* port 0: each worker binds a free port and reports it; it claims
+         * its row by number (every row is 127.0.0.1 with port 0) */
         argv[k++] = "--port";
-        argv[k++] = wport;
+        argv[k++] = "0";
+        argv[k++] = "--server-id";
+        argv[k++] = sid;
         argv[k++] = "--gpus";
         argv[k++] = gpus;
         argv[k++] = "--catalog";
@@ -155,8 +156,13 @@ static void start_local_workers(void *ctx, int port)
             argv[k++] = "-v";
         argv[k] = NULL;
         char **env = helper_environ();
+        pid_t parent = getpid();
         pid_t pid = fork();
         if (pid == 0) {
+            /* local workers die with their deploy (and their jobs with them) */
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent)
+                _exit(127);
             execve(self, argv, env);
             _exit(127);
         }
@@ -239,15 +245,17 @@ int cmd_deploy(int argc, char **argv)
         {"plan-log", required_argument, 0, 'l'}, {"json", no_argument, 0, 'j'},
         {"verbose", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
         {"seed", required_argument, 0, 'e'},     {"max-jobs", required_argument, 0, 'N'},
-        {"jobs-per-hour", required_argument, 0, 'r'},
-        {"metrics-listen", required_argument, 0, 'X'}, WL_LONGOPTS,
+        {"jobs-per-hour", required_argument, 0, 'r'}, {"listen", required_argument, 0, 'I'},
+        {"advertise", required_argument, 0, 'A'}, {"metrics-listen", required_argument, 0, 'X'},
+        WL_LONGOPTS,
         {0, 0, 0, 0}};
     char def_cluster[4096], def_catalog[4096];
     const char *cluster = cli_data_path(def_cluster, sizeof def_cluster, "configs/default_cluster.ini");
     const char *catalog = cli_data_path(def_catalog, sizeof def_catalog, "configs/deploy_catalog.ini");
     const char *trace = NULL, *workers_path = NULL, *topology = NULL, *run_dir = NULL;
     const char *profiles = NULL, *policy = NULL, *mode = NULL, *placement_s = NULL;
-    const char *state = NULL, *plan_log = NULL, *metrics_listen = NULL;
+    const char *state = NULL, *plan_log = NULL, *listen_ip = "127.0.0.1", *advertise = NULL;
+    const char *metrics_listen = NULL;
     long local = 0, port = 0, retries = 3, hb = 200, wto = 1500;
     double scale = 1, round = -1;
     bool is_static = false, json = false, verbose = false;
@@ -285,6 +293,18 @@ int cmd_deploy(int argc, char **argv)
                 return bad("--port", optarg, "must be 0..65535");
             break;
         case 'S': state = optarg; break;
+        case 'I': {
+            unsigned char buf[sizeof(struct in6_addr)];
+            if (inet_pton(AF_INET, optarg, buf) != 1 && inet_pton(AF_INET6, optarg, buf) != 1)
+                return bad("--listen", optarg, "must be a numeric IPv4 or IPv6 address");
+            listen_ip = optarg;
+            break;
+        }
+        case 'A':
+            if (!*optarg || strlen(optarg) > 255 || strpbrk(optarg, " ,/"))
+                return bad("--advertise", optarg, "must be a host name or address");
+            advertise = optarg;
+            break;
         case 'x':
             if (parse_long(optarg, &retries) < 0 || retries < 0)
                 return bad("--max-retries", optarg, "must be a non-negative integer");
@@ -339,6 +359,19 @@ int cmd_deploy(int argc, char **argv)
     if (!trace || (!workers_path && !local) || (workers_path && local)) {
         fprintf(stderr, "synergy deploy: give --trace and one of --workers or --local\n");
         return EXIT_BAD_INPUT;
+    }
+    if (!advertise) {
+        if (strcmp(listen_ip, "0.0.0.0") == 0 || strcmp(listen_ip, "::") == 0) {
+            fprintf(stderr, "synergy deploy: --listen %s: give --advertise HOST, the address "
+                            "jobs and workers can reach\n", listen_ip);
+            return EXIT_BAD_INPUT;
+        }
+        advertise = listen_ip;
+    }
+    static char adv_buf[300];
+    if (strchr(advertise, ':') && advertise[0] != '[') { /* IPv6 literal: [addr]:port */
+        snprintf(adv_buf, sizeof adv_buf, "[%s]", advertise);
+        advertise = adv_buf;
     }
     struct err err = {{0}};
     struct synergy_config conf;
@@ -415,7 +448,7 @@ int cmd_deploy(int argc, char **argv)
         addrs = xcalloc(n_addrs, sizeof *addrs);
         for (size_t i = 0; i < n_addrs; i++) {
             snprintf(addrs[i].ip, sizeof addrs[i].ip, "127.0.0.1");
-            addrs[i].port = free_port();
+            addrs[i].port = 0; /* the worker reports the port it bound */
             addrs[i].numa = 1;
         }
         if (!run_dir) {
@@ -429,11 +462,13 @@ int cmd_deploy(int argc, char **argv)
         lw = (struct local_workers){.n = (int)local, .pids = xcalloc((size_t)local, sizeof(pid_t)),
                                     .addrs = addrs, .catalog = catalog, .topology = topology,
                                     .run_dir = run_dir, .gpus = conf.cluster.gpus_per_server,
+                                    .sched_host = advertise,
                                     .verbose = verbose};
     }
-    /* READY=1 once the server listens, then the --local workers */
+    lw.listen_ip = listen_ip;
+    lw.sched_host = advertise;
     lw.n_servers = (int)n_addrs;
-    cfg.on_listening = start_local_workers;
+    cfg.on_listening = start_local_workers; /* says where it listens (READY=1), starts --local workers */
     cfg.ctx = &lw;
     if (metrics_listen) {
         metrics = metrics_create(metrics_listen, &err);
@@ -458,7 +493,8 @@ int cmd_deploy(int argc, char **argv)
     cfg.n_workers = n_addrs;
     cfg.time_scale = scale;
     cfg.is_static = is_static;
-    cfg.listen_ip = "127.0.0.1";
+    cfg.listen_ip = listen_ip;
+    cfg.advertise = advertise;
     cfg.port = (int)port;
     cfg.state_path = state;
     cfg.max_retries = (int)retries;

@@ -146,8 +146,8 @@ int cmd_job(int argc, char **argv)
             crash = true;
         }
     }
-    fprintf(stderr, "synergy job %ld: resuming at %ld of %ld, %.6f s per iteration\n", id, done,
-            total, spi);
+    fprintf(stderr, "synergy job %ld: resuming at %ld of %ld, %.6f s per iteration, scheduler %s\n",
+            id, done, total, spi, sched);
     rpc_client_t *cl = rpc_client_create(sched);
     rpc_client_set_wait_for_ready(cl, true);
     int rc = 1;

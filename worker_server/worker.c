@@ -11,13 +11,17 @@
  */
 #include "worker.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -51,7 +55,9 @@ struct worker {
     unsigned server_id;
     unsigned heartbeat_ms;
     char synergy_path[PATH_MAX];
-    char sched_ip[64];
+    char sched_ips[8][256];
+    int n_sched_ips;
+    bool sched_is_local;
     pthread_mutex_t mu;
     pthread_cond_t child_cv; /* a child was launched / stop */
     pthread_cond_t lease_cv; /* leases changed / stop */
@@ -82,14 +88,76 @@ static struct wjob *find_job(struct worker *w, long id)
     return NULL;
 }
 
+/* Whether `ip` is an address of this machine: binding it succeeds. */
+static bool ip_is_local(const char *ip)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t len;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        len = sizeof *a4;
+    } else if (inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        len = sizeof *a6;
+    } else {
+        return false;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool ok = bind(fd, (struct sockaddr *)&ss, len) == 0;
+    close(fd);
+    return ok;
+}
+
+/* The scheduler's addresses (its --scheduler host resolved), and whether one
+ * of them is on this machine. */
+static void resolve_scheduler(struct worker *w)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    w->n_sched_ips = 0;
+    char host[256];
+    snprintf(host, sizeof host, "%s", w->o->sched_addr + (w->o->sched_addr[0] == '['));
+    char *rb = strchr(host, ']');
+    if (rb)
+        *rb = '\0';
+    if (getaddrinfo(host, NULL, &hints, &res) == 0) {
+        for (struct addrinfo *a = res; a && w->n_sched_ips < 8; a = a->ai_next) {
+            char buf[INET6_ADDRSTRLEN];
+            const void *src = a->ai_family == AF_INET
+                                  ? (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr
+                                  : (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
+            if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) ||
+                !inet_ntop(a->ai_family, src, buf, sizeof buf))
+                continue;
+            snprintf(w->sched_ips[w->n_sched_ips++], sizeof w->sched_ips[0], "%s", buf);
+        }
+        freeaddrinfo(res);
+    }
+    if (w->n_sched_ips == 0)
+        snprintf(w->sched_ips[w->n_sched_ips++], sizeof w->sched_ips[0], "%s", host);
+    for (int i = 0; i < w->n_sched_ips; i++)
+        w->sched_is_local |= ip_is_local(w->sched_ips[i]);
+}
+
+/* Only the scheduler may call: a peer with one of its addresses, or, when the
+ * scheduler runs on this machine, any address of this machine (the kernel
+ * picks the source address: a scheduler on 127.0.0.2 calls 127.0.0.3 from
+ * 127.0.0.1). An address check, not authentication (see README). */
 static bool peer_allowed(struct worker *w, rpc_call_t *call)
 {
     char ip[128];
     rpc_call_peer_ip(call, ip, sizeof ip);
-    if (strcmp(ip, w->sched_ip) == 0)
+    for (int i = 0; i < w->n_sched_ips; i++)
+        if (strcmp(ip, w->sched_ips[i]) == 0)
+            return true;
+    if (w->sched_is_local && ip_is_local(ip))
         return true;
     LOG(LOG_WARN, "worker", "refused a call from %s: only the scheduler (%s) may call",
-        rpc_call_peer(call), w->sched_ip);
+        rpc_call_peer(call), w->o->sched_addr);
     rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED, "caller is not the scheduler");
     return false;
 }
@@ -430,6 +498,10 @@ static int register_worker(struct worker *w, struct err *err)
     req.ip = (char *)(w->o->listen_ip ? w->o->listen_ip : "127.0.0.1");
     req.port = (uint32_t)w->port;
     req.simulated_gpus = w->topo.simulated_gpus;
+    if (w->o->server_id >= 0) {
+        req.server_id_opt_case = SYNERGY__V1__REGISTER_WORKER_REQUEST__SERVER_ID_OPT_SERVER_ID;
+        req.server_id = (uint32_t)w->o->server_id;
+    }
     Synergy__V1__NumaNode nodes[TOPO_MAX_NUMA], *np[TOPO_MAX_NUMA];
     uint32_t *cpu_lists[TOPO_MAX_NUMA];
     for (int i = 0; i < w->topo.n_numa; i++) {
@@ -575,7 +647,7 @@ int worker_main(const struct worker_options *o)
         if (n > 0)
             w->synergy_path[n] = '\0';
     }
-    snprintf(w->sched_ip, sizeof w->sched_ip, "%s", o->sched_addr);
+    resolve_scheduler(w);
     mkdirs(o->run_dir);
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t ca;

@@ -186,7 +186,7 @@ void env_free(struct env_builder *e);
 /* -------------------------------------------------------- worker server */
 
 struct worker_options {
-    const char *sched_addr;   /* scheduler host (also the only allowed caller) */
+    const char *sched_addr;   /* scheduler host (its addresses are the allowed callers) */
     int sched_port;
     const char *listen_ip;    /* default 127.0.0.1 */
     int port;                 /* 0 = pick */
@@ -196,6 +196,7 @@ struct worker_options {
     const char *run_dir;      /* job cwd, logs, checkpoints, cgroups name */
     const char *synergy_path; /* {synergy}; default /proc/self/exe */
     int register_timeout_ms;  /* give up registering after this long */
+    int server_id;            /* the workers-file row claimed; -1 = by address alone */
     enum topo_unit cpu_unit;  /* what a job's "CPU" is (default: a whole core) */
     const char *reserve_cpus; /* --reserve-cpus spec; NULL = nothing reserved */
 };

@@ -33,11 +33,13 @@ rc=0; "$bin" worker --scheduler 127.0.0.1:1 --catalog "$src/tests/deploy/catalog
 
 printf '[CLUSTER]\nracks = 1\nservers_per_rack = 1\ngpus_per_server = 8\n' > "$tmp/c.ini"
 printf 'cpus_per_server = 24\ndram_per_server = 500\nsspeed_per_server = 500\n' >> "$tmp/c.ini"
-printf '0,alexnet,0,3000,4\n1,res18,0,3000,4\n2,res18,0,2000,2\n' > "$tmp/trace"
+# one job at a time (8 GPUs each): on a loaded 2-CPU host they share the one
+# unreserved core with nothing but the load
+printf '0,alexnet,0,700,8\n1,res18,0,700,8\n2,res18,0,500,8\n' > "$tmp/trace"
 p0=$(( 20000 + RANDOM % 20000 )); port=$(( p0 + 1 ))
 printf '127.0.0.1,%d,0,0,1\n' "$p0" > "$tmp/workers"
 "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --workers "$tmp/workers" \
-    --port "$port" --state "$tmp/state.db" --time-scale 250 -v \
+    --port "$port" --state "$tmp/state.db" --time-scale 100 -v \
     --json > "$tmp/dep.json" 2> "$tmp/dep.err" &
 dep=$!; pids+=("$dep")
 "$bin" worker --scheduler "127.0.0.1:$port" --port "$p0" --gpus 8 --reserve-cpus 0-0 -v \
