@@ -45,6 +45,8 @@ static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const Protobuf
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
     double el = deploy__logical_now(d) - d->cur_b;
+    if (dj)
+        deploy__job_heard(d, dj);
     pthread_mutex_unlock(&d->mu);
     if (!dj) {
         rpc_call_set_status(call, RPC_STATUS_NOT_FOUND, "unknown job");
@@ -66,6 +68,7 @@ static enum rpc_result h_update_iters(void *ud, rpc_call_t *call, const Protobuf
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
     if (dj && dj->state == DJ_RUNNING) {
+        deploy__job_heard(d, dj);
         if ((long)req->num_steps > dj->progress_steps)
             dj->progress_steps = (long)req->num_steps;
         resp->num_steps_per_round = (uint64_t)dj->budget;
@@ -84,6 +87,8 @@ static enum rpc_result h_round_end(void *ud, rpc_call_t *call, const ProtobufCMe
         return RPC_FAILED;
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
+    if (dj && dj->state == DJ_RUNNING)
+        deploy__job_heard(d, dj);
     if (dj && dj->state == DJ_RUNNING && !dj->terminated && dj->n_parked < dj->n_ranks) {
         long s = (long)req->num_steps;
         if (dj->round_end_steps < 0 || s < dj->round_end_steps)
@@ -110,6 +115,8 @@ static enum rpc_result h_lease_ended(void *ud, rpc_call_t *call, const ProtobufC
         return RPC_FAILED;
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
+    if (dj && dj->state == DJ_RUNNING)
+        deploy__job_heard(d, dj);
     /* after a RoundEnd the iterator's counters restart at 0: only a lease
      * that ends without one (the job reached its total) carries progress */
     if (dj && dj->state == DJ_RUNNING && !dj->terminated && dj->n_parked == 0) {
