@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "deploy.h"
+#include "metrics.h"
+#include "notify.h"
 #include "policies.h"
 #include "results.h"
 #include "trace.h"
@@ -30,6 +32,7 @@
 
 struct local_workers {
     int n;
+    int n_servers;
     pid_t *pids;
     struct deploy_worker_addr *addrs;
     const char *catalog, *topology, *run_dir, *sched_host, *listen_ip;
@@ -37,11 +40,36 @@ struct local_workers {
     bool verbose;
 };
 
+/* The environment for helper processes: ours without the service manager's
+ * notify variables, so a local worker never speaks for the scheduler's
+ * service. Borrowed strings; caller frees the array. */
+static char **helper_environ(void)
+{
+    extern char **environ;
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = xcalloc(n + 1, sizeof *env);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool drop = false;
+        for (const char *const *v = notify_env_vars; *v && !drop; v++) {
+            size_t l = strlen(*v);
+            drop = strncmp(environ[i], *v, l) == 0 && environ[i][l] == '=';
+        }
+        if (!drop)
+            env[k++] = environ[i];
+    }
+    return env;
+}
+
 static void start_local_workers(void *ctx, int port)
 {
     struct local_workers *lw = ctx;
     fprintf(stderr, "synergy deploy: listening on %s port %d; workers and jobs call %s:%d\n",
             lw->listen_ip, port, lw->sched_host, port);
+    notify_ready("listening on %s:%d; waiting for %d worker(s)", lw->listen_ip, port,
+                 lw->n_servers);
     if (lw->n == 0)
         return;
     char self[4096];
@@ -81,6 +109,7 @@ static void start_local_workers(void *ctx, int port)
         if (lw->verbose)
             argv[k++] = "-v";
         argv[k] = NULL;
+        char **env = helper_environ();
         pid_t parent = getpid();
         pid_t pid = fork();
         if (pid == 0) {
@@ -88,9 +117,10 @@ static void start_local_workers(void *ctx, int port)
             prctl(PR_SET_PDEATHSIG, SIGTERM);
             if (getppid() != parent)
                 _exit(127);
-            execv(self, argv);
+            execve(self, argv, env);
             _exit(127);
         }
+        free(env);
         lw->pids[i] = pid;
     }
 }
@@ -143,6 +173,7 @@ int cmd_deploy(int argc, char **argv)
     const char *trace = NULL, *workers_path = NULL, *topology = NULL, *run_dir = NULL;
     const char *profiles = NULL, *policy = NULL, *mode = NULL, *placement_s = NULL;
     const char *state = NULL, *plan_log = NULL, *listen_ip = "127.0.0.1", *advertise = NULL;
+    const char *metrics_listen = NULL;
     long local = 0, port = 0, retries = 3, hb = 200, wto = 1500, wait_workers = 0;
     double scale = 1, round = -1;
     bool is_static = false, json = false, verbose = false;
@@ -189,6 +220,7 @@ int cmd_deploy(int argc, char **argv)
         case OPT_HEARTBEAT_MS: hb = p.lnum; break;
         case OPT_WORKER_TIMEOUT_MS: wto = p.lnum; break;
         case OPT_WAIT_WORKERS: wait_workers = p.lnum; break;
+        case OPT_METRICS_LISTEN: metrics_listen = p.arg; break;
         case OPT_PLAN_LOG: plan_log = p.arg; break;
         case OPT_JSON: json = true; break;
         case OPT_JOBS_CSV: jobs_csv_path = p.arg; break;
@@ -271,6 +303,7 @@ int cmd_deploy(int argc, char **argv)
     size_t n_addrs = 0;
     struct local_workers lw = {0};
     FILE *plan = NULL;
+    metrics_t *metrics = NULL;
     char tmp_dir[] = "/tmp/synergy-deploy-XXXXXX";
     /* the same loader and defaults as simulate: any format, re-timed arrivals */
     wl.trace_path = trace;
@@ -318,8 +351,20 @@ int cmd_deploy(int argc, char **argv)
     }
     lw.listen_ip = listen_ip;
     lw.sched_host = advertise;
-    cfg.on_listening = start_local_workers; /* says where it listens, starts --local workers */
+    lw.n_servers = (int)n_addrs;
+    cfg.on_listening = start_local_workers; /* says where it listens (READY=1), starts --local workers */
     cfg.ctx = &lw;
+    if (metrics_listen) {
+        metrics = metrics_create(metrics_listen, &err);
+        if (!metrics) {
+            fprintf(stderr, "synergy deploy: %s\n", err.msg);
+            rc = errno == EINVAL ? EXIT_BAD_INPUT : 1;
+            goto out;
+        }
+        const char *colon = strrchr(metrics_listen, ':');
+        fprintf(stderr, "synergy deploy: metrics at http://%.*s:%d/metrics\n",
+                (int)(colon - metrics_listen), metrics_listen, metrics_port(metrics));
+    }
     if (plan_log && !(plan = fopen(plan_log, "w"))) {
         fprintf(stderr, "synergy deploy: %s: %s\n", plan_log, strerror(errno));
         rc = 1;
@@ -342,12 +387,14 @@ int cmd_deploy(int argc, char **argv)
     cfg.register_timeout_ms = 30000;
     cfg.wait_workers = (int)wait_workers;
     cfg.plan_log = plan;
+    cfg.metrics = metrics;
     signal(SIGPIPE, SIG_IGN);
     struct sched_result res;
     struct deploy_stats st;
     double t0 = now_s();
     int r = deploy_run(&cfg, &res, &st, &err);
     double wall = now_s() - t0;
+    notify_stopping("%s", r < 0 ? err.msg : "the trace is done");
     if (lw.n)
         stop_local_workers(&lw);
     if (r < 0) {
@@ -391,6 +438,7 @@ int cmd_deploy(int argc, char **argv)
     }
     sched_result_free(&res);
 out:
+    metrics_destroy(metrics);
     if (plan)
         fclose(plan);
     free(lw.pids);

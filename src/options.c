@@ -158,6 +158,8 @@ const struct cli_option cli_options[] = {
      "worker heartbeat period (default 200)", NULL},
     {OPT_WORKER_TIMEOUT_MS, "worker-timeout-ms", 0, "N", ARG_INT, 50, INT_MAX, CLI_DEPLOY, D,
      "a worker silent this long is lost (default 1500)", NULL},
+    {OPT_METRICS_LISTEN, "metrics-listen", 0, "IP:PORT", ARG_STR, 0, 0, CLI_DEPLOY, D,
+     "serve Prometheus metrics at http://IP:PORT/metrics (port 0: any free one)", NULL},
     {OPT_WAIT_WORKERS, "wait-workers", 0, "N", ARG_INT, 1, 1024, CLI_DEPLOY, D,
      "start planning once N workers registered (default: all); the others join planning "
      "when they register", NULL},
