@@ -20,6 +20,8 @@ static void worker_usage(FILE *f)
                "  --catalog FILE         model -> argv catalog (e.g. configs/deploy_catalog.ini)\n"
                "  --listen IP            address to serve on (default 127.0.0.1)\n"
                "  --port N               port (default 0: any free one, reported to the scheduler)\n"
+               "  --no-cgroup            never put jobs in a cgroup (memory limits not enforced;\n"
+               "                         supervision still kills everything a job starts)\n"
                "  --server-id N          claim row N of the scheduler's workers file (rows with\n"
                "                         port 0, as deploy --local makes; default: by address)\n"
                "  --topology FILE.xml    use a hwloc XML topology instead of probing\n"
@@ -41,7 +43,7 @@ int cmd_worker(int argc, char **argv)
         {"topology", required_argument, 0, 't'},  {"gpus", required_argument, 0, 'g'},
         {"run-dir", required_argument, 0, 'r'},   {"verbose", no_argument, 0, 'v'},
         {"cpu-unit", required_argument, 0, 'u'},  {"reserve-cpus", required_argument, 0, 'R'},
-        {"server-id", required_argument, 0, 'i'},
+        {"server-id", required_argument, 0, 'i'}, {"no-cgroup", no_argument, 0, 'N'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     struct worker_options o = {.listen_ip = "127.0.0.1", .sim_gpus = -1,
                                .run_dir = "synergy-run", .register_timeout_ms = 30000,
@@ -75,6 +77,7 @@ int cmd_worker(int argc, char **argv)
             o.port = (int)v;
             break;
         case 't': o.topology_xml = optarg; break;
+        case 'N': o.no_cgroup = true; break;
         case 'i':
             if (parse_long(optarg, &v) < 0 || v < 0 || v > 65535) {
                 fprintf(stderr, "synergy worker: --server-id: '%s' must be 0..65535\n", optarg);
