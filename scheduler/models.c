@@ -160,7 +160,8 @@ static int parse_tput_row(struct load_ctx *c, struct model_profile *m, const cha
 /* Keys a profile may carry for people and tools, not read by the simulator. */
 static const char *const info_keys[] = {"name", "tput_rows", "tput_cols", "iter_time_base",
                                         "gpus", "measured", "mem_model", "dataset_gb",
-                                        "mem_bw_gbs", "disk_bw_gbs", "source", NULL};
+                                        "mem_bw_gbs", "disk_bw_gbs", "epoch_iters", "source",
+                                        NULL};
 
 static int handler(void *user, const char *section, const char *key, const char *value, int line)
 {
