@@ -123,7 +123,8 @@ typedef struct catalog catalog_t;
  * separated argv template whose tokens may contain {synergy} {job_id}
  * {sched_addr} {sched_port} {chk_dir} {log_dir} {model} {batch_size}
  * {total_iters} {elapsed_iters} {time_scale}. argv[0] must be an absolute path
- * or {synergy}. NULL + err "file:line: ..." on a bad file. */
+ * or {synergy}. Optional key `ranks` = one | per-gpu (see catalog_processes).
+ * NULL + err "file:line: ..." on a bad file. */
 catalog_t *catalog_load(const char *path, struct err *err);
 void catalog_destroy(catalog_t *c);
 bool catalog_has(const catalog_t *c, const char *model);
