@@ -48,7 +48,8 @@ struct deploy_config {
     int max_retries;         /* relaunches after crashes before a job is failed (3) */
     int heartbeat_ms;        /* workers' heartbeat period (wall; default 200) */
     int worker_timeout_ms;   /* a silent worker is lost after this (default 1500) */
-    int register_timeout_ms; /* all workers must register within this (default 30000) */
+    int register_timeout_ms; /* wait_workers must register within this (default 30000) */
+    int wait_workers;        /* planning starts once this many registered (0: all) */
     FILE *plan_log;          /* "time: id id ..." per round, like simulate --plan-log */
     /* called once the server listens (e.g. to start local workers) */
     void (*on_listening)(void *ctx, int port);
@@ -60,6 +61,8 @@ struct deploy_stats {
     size_t crashes;          /* job exits that were not asked for */
     size_t relaunches;       /* launches after a crash or a lost worker */
     size_t lease_kills;      /* jobs killed by their worker at lease expiry */
+    size_t stops_ignored;    /* jobs killed at lease expiry after a stop: charged a retry */
+    size_t delays;           /* round ends after the boundary's grace: waited for, not charged */
     size_t workers_lost;
     size_t preemptions;      /* leases ended by the plan, summed over jobs */
     double max_lateness_ms;  /* how late a round boundary was processed, at most */

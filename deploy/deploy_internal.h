@@ -53,15 +53,18 @@ struct djob {
     int n_exited;
     bool terminated;      /* we answered terminate_lease */
     bool crashed, lost, lease_killed;
-    bool launched_now;
+    bool stop_ignored;    /* told to stop, killed at its lease's end (charged) */
     /* the placement of the current lease, to tell extension from move */
-    int sig_n_gpus;
-    int *sig_gpus;
     int sig_n_shares;
     struct job_share *sig_shares;
     double finish;
-    long long ended_ns;
-    long long launched_ns; /* when the current lease's RunJobs were sent */   /* when the round's last report came in, 0 until then */
+    long long ended_ns;       /* when the round's last report came in, 0 until then */
+    long long launched_ns;    /* when the current lease's RunJobs were sent */
+    long long first_report_ns; /* the attempt's first message, 0 until then */
+    double startup_s;         /* launch until the first message; -1 until then */
+    long long last_msg_ns;    /* the attempt's latest message */
+    long long stop_ns;        /* when it was told to stop */
+    long long lease_until_ns; /* the workers kill the job at this wall time */
 };
 
 struct dworker {
@@ -114,6 +117,18 @@ struct deploy {
     double round_s;       /* logical round length */
     double cur_b;         /* logical time of the current round */
     struct deploy_stats *st;
+    /* the round loop (deploy.c) */
+    size_t next_arrival;  /* jobs[] index of the next arrival */
+    bool *relaunch;       /* by jobs[] index: launch in phase E */
+    long long round_ns;   /* a round, on the wall clock */
+    long long grace_ns;   /* after a boundary, a late round end is a delay */
+    long long slack_ns;   /* a lease lasts this long past its round's end */
+    long long exit_margin_ns; /* how long an exit report may take after a lease's end */
+    long long silence_ns; /* a running job silent this long is hung: its lease may end */
+    long long lease_until_ns; /* this round's lease end for extended jobs */
+    double plan_ms, dispatch_ms;
+    size_t n_placed;
+    double end_b;         /* the last round processed */
 };
 
 long long deploy__mono_ns(void);
@@ -121,6 +136,9 @@ double deploy__logical_now(const struct deploy *d);
 struct djob *deploy__find_job(struct deploy *d, uint64_t id);
 /* Start the scheduler's RPC server with both services. 0 or -1 + err. */
 int deploy__serve(struct deploy *d, struct err *err);
+/* A message of the job's current attempt came in (any JobToScheduler call);
+ * call under d->mu. Keeps a slow job's lease alive and times its start-up. */
+void deploy__job_heard(struct deploy *d, struct djob *dj);
 /* A worker reports what it runs (deploy_rpc.c parses, the round loop decides).
  * Called with d->mu held on the rpc thread: no RPCs, no blocking. `server` is
  * the worker's row; for DEPLOY_REPORT_REGISTER the handler has already set

@@ -45,6 +45,12 @@ static bool stale(const struct djob *dj, uint32_t attempt, const char *what)
     return true;
 }
 
+/* A message of the current attempt (or one that does not say). */
+static bool current(const struct djob *dj, uint32_t attempt)
+{
+    return attempt == 0 || (int)attempt == dj->launch;
+}
+
 /* rank of a request: its rank field, or -1 when not sent */
 #define RANK_OF(req, PFX) ((req)->rank_opt_case == PFX##__RANK_OPT_RANK ? (int)(req)->rank : -1)
 
@@ -83,6 +89,8 @@ static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const Protobuf
     struct djob *dj = deploy__find_job(d, req->job_id);
     bool old = dj && stale(dj, req->attempt, "RegisterJob");
     double el = deploy__logical_now(d) - d->cur_b;
+    if (dj && !old)
+        deploy__job_heard(d, dj);
     pthread_mutex_unlock(&d->mu);
     if (!dj) {
         rpc_call_set_status(call, RPC_STATUS_NOT_FOUND, "unknown job");
@@ -110,6 +118,7 @@ static enum rpc_result h_update_iters(void *ud, rpc_call_t *call, const Protobuf
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
     if (dj && dj->state == DJ_RUNNING && !stale(dj, req->attempt, "UpdateIters")) {
+        deploy__job_heard(d, dj);
         if ((long)req->num_steps > dj->progress_steps)
             dj->progress_steps = (long)req->num_steps;
         resp->num_steps_per_round = (uint64_t)dj->budget;
@@ -141,6 +150,8 @@ static enum rpc_result h_round_end(void *ud, rpc_call_t *call, const ProtobufCMe
                       : dj->terminated                          ? "stopped"
                       : stale(dj, req->attempt, "RoundEnd")     ? "stale attempt"
                                                                 : NULL;
+    if (dj && dj->state == DJ_RUNNING && current(dj, req->attempt))
+        deploy__job_heard(d, dj);
     int slot = rank;
     if (!why && slot < 0)
         for (int i = 0; i < DJ_MAX_PROCS && slot < 0; i++)
@@ -180,6 +191,8 @@ static enum rpc_result h_lease_ended(void *ud, rpc_call_t *call, const ProtobufC
     int rank = RANK_OF(req, LEASE_ENDED_REQUEST);
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
+    if (dj && dj->state == DJ_RUNNING && current(dj, req->attempt))
+        deploy__job_heard(d, dj);
     /* after a RoundEnd the iterator's counters restart at 0: only a lease
      * that ends without one (the job reached its total) carries progress */
     if (dj && dj->state == DJ_RUNNING && !dj->terminated && dj->n_parked == 0 &&

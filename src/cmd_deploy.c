@@ -71,6 +71,8 @@ static void deploy_usage(FILE *f)
             "  --max-retries N       relaunches after crashes before a job fails (default 3)\n"
             "  --heartbeat-ms N      worker heartbeat period (default 200)\n"
             "  --worker-timeout-ms N a worker silent this long is lost (default 1500)\n"
+            "  --wait-workers N      start planning once N workers registered (default: all);\n"
+            "                        the others join planning when they register\n"
             "  --plan-log FILE       write each round's placed job ids (as simulate --plan-log)\n"
             "  --json                print the summary as JSON\n"
             "  --seed N              seed of the arrival process and model assignment (the\n"
@@ -174,10 +176,12 @@ static void print_json(const char *trace, const char *cluster, const char *polic
            r->end_time_s / h, r->rounds, r->mean_gpu_alloc * 100, r->mean_cpu_alloc * 100,
            r->mean_mem_alloc * 100, wall, SYNERGY_VERSION);
     printf("\"deploy\":{\"time_scale\":%g,\"jobs_failed\":%zu,\"crashes\":%zu,\"relaunches\":%zu,"
-           "\"lease_kills\":%zu,\"workers_lost\":%zu,\"preemptions\":%zu,"
+           "\"lease_kills\":%zu,\"stops_ignored\":%zu,\"delays\":%zu,\"workers_lost\":%zu,"
+           "\"preemptions\":%zu,"
            "\"max_lateness_ms\":%.3f,\"plan_ms_max\":%.3f,\"plan_ms_mean\":%.3f,"
            "\"dispatch_ms_max\":%.3f,\"dispatch_ms_mean\":%.3f}}\n",
-           scale, st->jobs_failed, st->crashes, st->relaunches, st->lease_kills, st->workers_lost,
+           scale, st->jobs_failed, st->crashes, st->relaunches, st->lease_kills,
+           st->stops_ignored, st->delays, st->workers_lost,
            st->preemptions, st->max_lateness_ms, st->plan_ms_max,
            st->dispatch_rounds ? st->plan_ms_sum / (double)st->dispatch_rounds : 0,
            st->dispatch_ms_max,
@@ -210,6 +214,7 @@ int cmd_deploy(int argc, char **argv)
         {"static", no_argument, 0, 's'},         {"port", required_argument, 0, 'o'},
         {"state", required_argument, 0, 'S'},    {"max-retries", required_argument, 0, 'x'},
         {"heartbeat-ms", required_argument, 0, 'b'}, {"worker-timeout-ms", required_argument, 0, 'w'},
+        {"wait-workers", required_argument, 0, 'Q'},
         {"plan-log", required_argument, 0, 'l'}, {"json", no_argument, 0, 'j'},
         {"verbose", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
         {"seed", required_argument, 0, 'e'},     {"max-jobs", required_argument, 0, 'N'},
@@ -222,7 +227,7 @@ int cmd_deploy(int argc, char **argv)
     const char *trace = NULL, *workers_path = NULL, *topology = NULL, *run_dir = NULL;
     const char *profiles = NULL, *policy = NULL, *mode = NULL, *placement_s = NULL;
     const char *state = NULL, *plan_log = NULL, *listen_ip = "127.0.0.1", *advertise = NULL;
-    long local = 0, port = 0, retries = 3, hb = 200, wto = 1500;
+    long local = 0, port = 0, retries = 3, hb = 200, wto = 1500, wait_workers = 0;
     double scale = 1, round = -1;
     bool is_static = false, json = false, verbose = false;
     struct wl_opts wl;
@@ -282,6 +287,10 @@ int cmd_deploy(int argc, char **argv)
         case 'w':
             if (parse_long(optarg, &wto) < 0 || wto < 50)
                 return bad("--worker-timeout-ms", optarg, "must be at least 50");
+            break;
+        case 'Q':
+            if (parse_long(optarg, &wait_workers) < 0 || wait_workers < 1)
+                return bad("--wait-workers", optarg, "must be a positive integer");
             break;
         case 'l': plan_log = optarg; break;
         case 'j': json = true; break;
@@ -453,6 +462,7 @@ int cmd_deploy(int argc, char **argv)
     cfg.heartbeat_ms = (int)hb;
     cfg.worker_timeout_ms = (int)wto;
     cfg.register_timeout_ms = 30000;
+    cfg.wait_workers = (int)wait_workers;
     cfg.plan_log = plan;
     signal(SIGPIPE, SIG_IGN);
     struct sched_result res;

@@ -5,7 +5,7 @@
 #          model is not in the worker's catalog (RunJob refused), are failed
 #          after --max-retries; the others finish.
 #  stop    a job that ignores the end of its lease is killed by its worker at
-#          lease expiry, and the run goes on.
+#          lease expiry and charged a retry (not a crash), and the run goes on.
 #  worker  a worker killed with SIGKILL is detected within a bounded time and
 #          its jobs finish on the other worker.
 #  allow   a worker whose address is not in the workers file is refused; one
@@ -78,6 +78,7 @@ stop)
     grep -Eq '"lease_kills":[1-9]' "$tmp/dep.json" || fail "no job was killed at lease expiry"
     grep -q "job 0: lease expired, killing process group" "$tmp/dep.err" || fail "no lease kill logged"
     grep -q '"crashes":0,' "$tmp/dep.json" || fail "a lease kill is not a crash"
+    grep -q '"stops_ignored":1,' "$tmp/dep.json" || fail "job 0 should be charged for its stop"
     check_counts
     ;;
 worker)
