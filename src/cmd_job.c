@@ -239,6 +239,8 @@ static int job_process(struct job_opts *o, int rank, int local)
         double f = 1, need = (double)target * spi;
         if (need > 0 && mono() + need > deadline)
             f = deadline > mono() ? (deadline - mono()) / need : 0;
+        if (round == 0 && job_work_startup_round(&o->work, deadline - mono(), spi, &target, &f))
+            first = (long)(0.75 * (double)target);
         job_work_steps(&o->work, first, spi, f);
         u.num_steps = (uint64_t)first;
         u.execution_time_s = (mono() - t0) * scale;
