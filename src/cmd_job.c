@@ -24,9 +24,9 @@
  * --spawn-daemon FILE (leaves daemonised grandchildren behind).
  */
 #include "cli.h"
+#include "options.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -365,49 +365,34 @@ static int job_ranks(struct job_opts *o)
 
 int cmd_job(int argc, char **argv)
 {
-    enum { OPT_RANKS = 600, OPT_DAEMON };
-    static const struct option longopts[] = {
-        {"job-id", required_argument, 0, 'i'}, {"sched", required_argument, 0, 's'},
-        {"chk-dir", required_argument, 0, 'c'}, {"crash-once", required_argument, 0, 'o'},
-        {"crash-always", no_argument, 0, 'a'},  {"ignore-stop", no_argument, 0, 'g'},
-        {"ranks", no_argument, 0, OPT_RANKS},   {"spawn-daemon", required_argument, 0, OPT_DAEMON},
-        {"help", no_argument, 0, 'h'},          JOB_WORK_LONGOPTS,
-        {0, 0, 0, 0}};
     struct job_opts o = {.id = -1};
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    struct cli_parser p;
+    cli_parser_init(&p, CLI_JOB, argc, argv);
+    while ((c = cli_next(&p)) >= 0) {
         switch (c) {
-        case 'i':
-            if (parse_long(optarg, &o.id) < 0 || o.id < 0) {
-                fprintf(stderr, "synergy job: --job-id: '%s' must be a non-negative integer\n", optarg);
-                return EXIT_BAD_INPUT;
-            }
-            break;
-        case 's': o.sched = optarg; break;
-        case 'c': o.chk = optarg; break;
-        case 'o': o.crash_dir = optarg; break;
-        case 'a': o.crash_always = true; break;
-        case 'g': o.ignore_stop = true; break;
+        case OPT_JOB_ID: o.id = p.lnum; break;
+        case OPT_SCHED: o.sched = p.arg; break;
+        case OPT_CHK_DIR: o.chk = p.arg; break;
+        case OPT_CRASH_ONCE: o.crash_dir = p.arg; break;
+        case OPT_CRASH_ALWAYS: o.crash_always = true; break;
+        case OPT_IGNORE_STOP: o.ignore_stop = true; break;
         case OPT_RANKS: o.ranks = true; break;
-        case OPT_DAEMON: o.daemon_file = optarg; break;
-        case 'h':
-            printf("usage: synergy job --job-id N --sched HOST:PORT [--chk-dir DIR] [--ranks]\n"
-                   "       [--crash-once DIR | --crash-always] [--ignore-stop] [--spawn-daemon FILE]\n"
-                   "       [--startup-s S] [--cpu-work M | --iter-cost A,B]\n"
-                   "A stand-in training job for deployments (reads SYNERGY_* variables).\n"
-                   "  --ranks               one process per GPU of this server (LOCAL_RANK, RANK,\n"
-                   "                        WORLD_SIZE set), as torch.distributed.launch does;\n"
-                   "                        give the model `ranks = per-gpu` in the worker catalog\n"
-                   "  --spawn-daemon FILE   leave two daemonised grandchildren (tests supervision)\n"
-                   JOB_WORK_USAGE);
-            return 0;
-        default:
-            if (job_work_opt(&o.work, c, optarg) > 0)
-                break;
-            return EXIT_BAD_INPUT;
+        case OPT_SPAWN_DAEMON: o.daemon_file = p.arg; break;
+        case OPT_STARTUP_S:
+        case OPT_CPU_WORK:
+        case OPT_ITER_COST:
+            if (job_work_opt(&o.work, c == OPT_STARTUP_S ? JOB_OPT_STARTUP
+                                      : c == OPT_CPU_WORK ? JOB_OPT_CPU_WORK : JOB_OPT_ITER_COST,
+                             p.arg) < 0)
+                return EXIT_BAD_INPUT;
+            break;
         }
     }
+    if (c == CLI_EXIT)
+        return p.exit_code;
+    if (p.optind < argc)
+        return cli_bad(&p, "unexpected argument '%s'", argv[p.optind]);
     if (o.id < 0 || !o.sched) {
         fprintf(stderr, "synergy job: --job-id and --sched are required\n");
         return EXIT_BAD_INPUT;
