@@ -83,13 +83,16 @@ int deploy_workers_read(const char *path, struct deploy_worker_addr **out, size_
         if (!*s || *s == '#')
             continue;
         struct deploy_worker_addr a = {0};
-        char *fields[5];
+        char *fields[7];
         int nf = 0;
         char *save = NULL;
-        for (char *t = strtok_r(s, ",", &save); t && nf < 5; t = strtok_r(NULL, ",", &save))
+        for (char *t = strtok_r(s, ",", &save); t && nf < 7; t = strtok_r(NULL, ",", &save))
             fields[nf++] = str_trim(t);
         long v[4];
-        if (nf != 5 || strlen(fields[0]) >= sizeof a.ip || parse_long(fields[1], &v[0]) < 0 ||
+        bool bad_id = nf == 6 && (!fields[5][0] || strlen(fields[5]) >= sizeof a.identity ||
+                                  strspn(fields[5], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+                                                    "qrstuvwxyz0123456789._-") != strlen(fields[5]));
+        if ((nf != 5 && nf != 6) || bad_id || strlen(fields[0]) >= sizeof a.ip || parse_long(fields[1], &v[0]) < 0 ||
             parse_long(fields[2], &v[1]) < 0 || parse_long(fields[3], &v[2]) < 0 ||
             parse_long(fields[4], &v[3]) < 0 || v[0] < 0 || v[0] > 65535 || v[1] < 0 ||
             v[2] < 0 || (v[3] != 0 && v[3] != 1)) {
@@ -97,14 +100,19 @@ int deploy_workers_read(const char *path, struct deploy_worker_addr **out, size_
             free(*out);
             *out = NULL;
             *n = 0;
-            return errprintf(err, "%s:%d: expected ip,port,start_gpu,start_cpu,numa(0|1) "
-                             "(port 0-65535; 0: the port the worker reports)", path, ln);
+            return errprintf(err, "%s:%d: expected ip,port,start_gpu,start_cpu,numa(0|1)"
+                             "[,identity] (port 0-65535; 0: the port the worker reports; "
+                             "identity: a certificate CN of [A-Za-z0-9._-])", path, ln);
         }
         snprintf(a.ip, sizeof a.ip, "%s", fields[0]);
         a.port = (int)v[0];
         a.start_gpu = (int)v[1];
         a.start_cpu = (int)v[2];
         a.numa = (int)v[3];
+        if (nf == 6)
+            snprintf(a.identity, sizeof a.identity, "%s", fields[5]);
+        else
+            snprintf(a.identity, sizeof a.identity, "worker-%zu", *n);
         xgrow((void **)out, &cap, *n + 1, sizeof **out);
         (*out)[(*n)++] = a;
     }
@@ -472,6 +480,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
         req.lease_ms = (uint32_t)(ms > 1 ? ms : 1);
         req.sched_addr = (char *)d->advertise;
         req.sched_port = (uint32_t)d->port;
+        req.job_token = (char *)deploy__job_token(dj);
         req.rank = (uint32_t)r;
         req.world = (uint32_t)dj->n_ranks;
         /* one process per GPU: its RANK is rank_base + LOCAL_RANK of job_gpus */

@@ -25,12 +25,18 @@ struct deploy_worker_addr {
     int start_gpu;
     int start_cpu;
     int numa;
+    /* the CN its certificate must carry under mutual TLS: an optional sixth
+     * column, default "worker-<row>" (scripts/make-certs.sh's names) */
+    char identity[64];
 };
 
-/* Read a workers file (rows as above; '#' comments and blank lines allowed).
+/* Read a workers file (rows as above, plus an optional identity column;
+ * '#' comments and blank lines allowed).
  * Row i is server i. 0, or -1 with err "file:line: ...". Caller frees *out. */
 int deploy_workers_read(const char *path, struct deploy_worker_addr **out, size_t *n,
                         struct err *err);
+
+struct rpc_tls;
 
 struct deploy_config {
     struct sched_params sched;
@@ -52,6 +58,11 @@ struct deploy_config {
     int wait_workers;        /* planning starts once this many registered (0: all) */
     FILE *plan_log;          /* "time: id id ..." per round, like simulate --plan-log */
     struct metrics *metrics; /* publish a snapshot per round here (metrics.h); NULL none */
+    /* security (issue 10): mutual TLS with these credentials (NULL: plaintext);
+     * jobs without a token are heard (on the address check) only with
+     * allow_legacy_jobs */
+    const struct rpc_tls *tls;
+    bool allow_legacy_jobs;
     /* called once the server listens (e.g. to start local workers) */
     void (*on_listening)(void *ctx, int port);
     void *ctx;

@@ -65,6 +65,11 @@ struct djob {
     long long last_msg_ns;    /* the attempt's latest message */
     long long stop_ns;        /* when it was told to stop */
     long long lease_until_ns; /* the workers kill the job at this wall time */
+    /* job tokens (issue 10): the secret of attempt token_launch, and of the
+     * attempt before it (so a stopping old attempt is told to stop, not
+     * refused); 32 hex digits, "" none */
+    int token_launch;
+    char token[33], prev_token[33];
 };
 
 struct dworker {
@@ -133,6 +138,10 @@ struct deploy {
 };
 
 long long deploy__mono_ns(void);
+/* The job token of the job's current attempt (made on first use from
+ * getrandom: 128 bits as hex). Borrowed; call with d->mu held or from the
+ * round loop. */
+const char *deploy__job_token(struct djob *dj);
 double deploy__logical_now(const struct deploy *d);
 struct djob *deploy__find_job(struct deploy *d, uint64_t id);
 /* Start the scheduler's RPC server with both services. 0 or -1 + err. */

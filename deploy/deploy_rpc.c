@@ -5,16 +5,24 @@
  * WorkerToScheduler is synergy.v1. Every handler runs on the rpc thread,
  * takes d->mu, records the report and wakes the round loop.
  *
- * Caller check: only addresses listed in the workers file, or that a
- * registered worker called from, may call (jobs run on workers). This is an
- * address check, not authentication. A worker is identified by the address
- * it claims to listen on (a workers-file row), not by the one it calls from
- * (multi-homed hosts, NAT, loopback aliases); strong identity needs mTLS.
+ * Caller checks (issue 10). Jobs: every JobToScheduler call must carry
+ * its attempt's token (metadata synergy-job-token, handed to the job by its
+ * worker); without one it is heard only with --allow-legacy-jobs, on the
+ * address check below. Workers: under mutual TLS the certificate identity
+ * must be the workers-file row's (the row it registers as, or the server_id
+ * it reports for); in plaintext (--insecure) only addresses listed in the
+ * workers file, or that a registered worker called from, may call, which is
+ * not authentication. A worker is identified by the address it claims to
+ * listen on (a workers-file row), not by the one it calls from (multi-homed
+ * hosts, NAT, loopback aliases).
  */
 #include "deploy_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "job_to_scheduler.pb-c.h"
 #include "synergy_worker.pb-c.h"
@@ -31,6 +39,93 @@ static bool peer_allowed(struct deploy *d, rpc_call_t *call)
         rpc_call_peer(call));
     rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED,
                         "address not in the workers file nor used by a registered worker");
+    return false;
+}
+
+const char *deploy__job_token(struct djob *dj)
+{
+    if (dj->token_launch != dj->launch || !dj->token[0]) {
+        memcpy(dj->prev_token, dj->token, sizeof dj->token);
+        unsigned char r[16];
+        size_t got = 0;
+        while (got < sizeof r) {
+            ssize_t n = getrandom(r + got, sizeof r - got, 0);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) { /* no weak token, ever */
+                fprintf(stderr, "synergy deploy: getrandom: %s\n", strerror(errno));
+                abort();
+            }
+            got += (size_t)n;
+        }
+        for (size_t i = 0; i < sizeof r; i++)
+            snprintf(dj->token + 2 * i, 3, "%02x", r[i]);
+        dj->token_launch = dj->launch;
+    }
+    return dj->token;
+}
+
+/* Constant-time comparison of a presented token with a known one. */
+static bool token_eq(const char *a, const char *b)
+{
+    if (!b[0] || strlen(a) != strlen(b))
+        return false;
+    unsigned char x = 0;
+    for (size_t i = 0; a[i]; i++)
+        x |= (unsigned char)(a[i] ^ b[i]);
+    return x == 0;
+}
+
+/* May this JobToScheduler call speak for job `job_id`, attempt `attempt`?
+ * With a token: it must be the job's current attempt's (and the attempt, if
+ * sent, that one), or the previous attempt's (then the request's attempt
+ * must say so, and the handlers treat it as stale). Without one: only with
+ * --allow-legacy-jobs, and then the address check. Refused calls change
+ * nothing: PERMISSION_DENIED. */
+static bool job_allowed(struct deploy *d, rpc_call_t *call, uint64_t job_id, uint32_t attempt)
+{
+    char tok[80];
+    if (!rpc_call_metadata(call, "synergy-job-token", tok, sizeof tok)) {
+        if (d->cfg->allow_legacy_jobs)
+            return peer_allowed(d, call);
+        LOG(LOG_WARN, "deploy", "refused a call for job %lu from %s: no job token (legacy "
+                                "iterators need --allow-legacy-jobs)", (unsigned long)job_id,
+            rpc_call_peer(call));
+        rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED,
+                            "no job token (synergy-job-token metadata)");
+        return false;
+    }
+    pthread_mutex_lock(&d->mu);
+    struct djob *dj = deploy__find_job(d, job_id);
+    bool ok = false;
+    if (dj && dj->token[0]) {
+        if (token_eq(tok, dj->token))
+            ok = attempt == 0 || (int)attempt == dj->token_launch;
+        else if (token_eq(tok, dj->prev_token))
+            ok = attempt != 0 && (int)attempt < dj->token_launch;
+    }
+    pthread_mutex_unlock(&d->mu);
+    if (!ok) {
+        LOG(LOG_WARN, "deploy", "refused a call for job %lu attempt %u from %s: wrong job token",
+            (unsigned long)job_id, attempt, rpc_call_peer(call));
+        rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED,
+                            "the job token is not this job's and attempt's");
+    }
+    return ok;
+}
+
+/* Under mutual TLS: is the caller's certificate the identity of row `id`? */
+static bool worker_identity_ok(struct deploy *d, rpc_call_t *call, uint32_t id)
+{
+    if (!d->cfg->tls)
+        return true;
+    const char *who = rpc_call_identity(call);
+    if (id < d->n_workers && strcmp(who, d->workers[id].a.identity) == 0)
+        return true;
+    LOG(LOG_WARN, "deploy", "refused a call from %s: identity '%s' is not server %u's ('%s')",
+        rpc_call_peer(call), who, id, id < d->n_workers ? d->workers[id].a.identity : "none");
+    rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED,
+                        "the caller's certificate is not this server's identity");
     return false;
 }
 
@@ -83,7 +178,7 @@ static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const Protobuf
     struct deploy *d = ud;
     const RegisterJobRequest *req = (const void *)rq;
     RegisterJobResponse *resp = (void *)rs;
-    if (!peer_allowed(d, call))
+    if (!job_allowed(d, call, req->job_id, req->attempt))
         return RPC_FAILED;
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
@@ -113,7 +208,7 @@ static enum rpc_result h_update_iters(void *ud, rpc_call_t *call, const Protobuf
     struct deploy *d = ud;
     const UpdateItersRequest *req = (const void *)rq;
     UpdateItersResponse *resp = (void *)rs;
-    if (!peer_allowed(d, call))
+    if (!job_allowed(d, call, req->job_id, req->attempt))
         return RPC_FAILED;
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
@@ -136,7 +231,7 @@ static enum rpc_result h_round_end(void *ud, rpc_call_t *call, const ProtobufCMe
     struct deploy *d = ud;
     const RoundEndRequest *req = (const void *)rq;
     RoundEndResponse *resp = (void *)rs;
-    if (!peer_allowed(d, call))
+    if (!job_allowed(d, call, req->job_id, req->attempt))
         return RPC_FAILED;
     int rank = RANK_OF(req, ROUND_END_REQUEST);
     if (rank >= DJ_MAX_PROCS) {
@@ -186,7 +281,7 @@ static enum rpc_result h_lease_ended(void *ud, rpc_call_t *call, const ProtobufC
 {
     struct deploy *d = ud;
     const LeaseEndedRequest *req = (const void *)rq;
-    if (!peer_allowed(d, call))
+    if (!job_allowed(d, call, req->job_id, req->attempt))
         return RPC_FAILED;
     int rank = RANK_OF(req, LEASE_ENDED_REQUEST);
     pthread_mutex_lock(&d->mu);
@@ -310,6 +405,11 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
         snprintf(msg, 256, "port %u out of range", req->port);
     pthread_mutex_lock(&d->mu);
     struct dworker *w = msg[0] ? NULL : row_of(d, req, msg, 256);
+    if (w && d->cfg->tls && strcmp(rpc_call_identity(call), w->a.identity) != 0) {
+        snprintf(msg, 256, "certificate identity '%s' is not server %d's ('%s')",
+                 rpc_call_identity(call), (int)(w - d->workers), w->a.identity);
+        w = NULL;
+    }
     double size[RES_COUNT];
     sched_server_size(d->sched, size);
     int need = 0;
@@ -339,7 +439,7 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
         w->a.port = (int)req->port;
         char target[128];
         snprintf(target, sizeof target, "%s:%d", w->a.ip, w->a.port);
-        w->cl = rpc_client_create(target);
+        w->cl = rpc_client_create_tls(target, d->cfg->tls);
     }
     struct deploy_running *run = rpc_call_alloc(call, (req->n_running + 1) * sizeof *run);
     running_of((const Synergy__V1__RunningJob *const *)req->running, req->n_running, run);
@@ -370,7 +470,7 @@ static enum rpc_result h_heartbeat(void *ud, rpc_call_t *call, const ProtobufCMe
     struct deploy *d = ud;
     const Synergy__V1__HeartbeatRequest *req = (const void *)rq;
     Synergy__V1__HeartbeatResponse *resp = (void *)rs;
-    if (!peer_allowed(d, call))
+    if (!(d->cfg->tls ? worker_identity_ok(d, call, req->server_id) : peer_allowed(d, call)))
         return RPC_FAILED;
     struct deploy_running *run = rpc_call_alloc(call, (req->n_running + 1) * sizeof *run);
     running_of((const Synergy__V1__RunningJob *const *)req->running, req->n_running, run);
@@ -397,7 +497,7 @@ static enum rpc_result h_job_exited(void *ud, rpc_call_t *call, const ProtobufCM
     struct deploy *d = ud;
     const Synergy__V1__JobExitedRequest *req = (const void *)rq;
     Synergy__V1__JobExitedResponse *resp = (void *)rs;
-    if (!peer_allowed(d, call))
+    if (!(d->cfg->tls ? worker_identity_ok(d, call, req->server_id) : peer_allowed(d, call)))
         return RPC_FAILED;
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
@@ -418,7 +518,10 @@ int deploy__serve(struct deploy *d, struct err *err)
     /* an IPv6 literal needs brackets before the port */
     snprintf(addr, sizeof addr, strchr(ip, ':') && ip[0] != '[' ? "[%s]:%d" : "%s:%d", ip,
              d->cfg->port);
-    d->srv = rpc_server_create(addr, &d->port, err);
+    /* under TLS a client certificate is verified when presented but not
+     * required: jobs have none (they prove themselves with their token),
+     * and every worker call checks the certificate's identity */
+    d->srv = rpc_server_create_tls(addr, d->cfg->tls, &d->port, err);
     if (!d->srv)
         return -1;
     static const rpc_handler_fn job_h[] = {h_register_job, h_update_iters, h_round_end,

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,13 @@ static pid_t spawn_worker(const struct prof_options *o, int port)
     }
     if (o->verbose)
         argv[k++] = "-v";
+    /* its own worker on loopback, running the job as the user profiling */
+    static char user[64];
+    struct passwd *pw = getpwuid(geteuid());
+    snprintf(user, sizeof user, "%s", pw ? pw->pw_name : "root");
+    argv[k++] = "--insecure";
+    argv[k++] = "--job-user";
+    argv[k++] = user;
     argv[k] = NULL;
     pid_t pid = fork();
     if (pid == 0) {

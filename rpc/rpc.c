@@ -72,7 +72,13 @@ struct rpc_server {
 
 struct rpc_tls {
     char *ca, *cert, *key;
+    bool client_cert_optional;
 };
+
+void rpc_tls_set_client_cert_optional(rpc_tls_t *t, bool optional)
+{
+    t->client_cert_optional = optional;
+}
 
 static char *read_pem(const char *path, const char *what, struct err *err)
 {
@@ -226,7 +232,10 @@ rpc_server_t *rpc_server_create_tls(const char *addr, const rpc_tls_t *tls, int 
     } else if (tls) {
         grpc_ssl_pem_key_cert_pair pair = {tls->key, tls->cert};
         cr = grpc_ssl_server_credentials_create_ex(
-            tls->ca, &pair, 1, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, NULL);
+            tls->ca, &pair, 1,
+            tls->client_cert_optional ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
+                                      : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY,
+            NULL);
         s->tls = true;
     } else {
         cr = grpc_insecure_server_credentials_create();

@@ -48,6 +48,11 @@ typedef struct rpc_tls rpc_tls_t;
  * certificate (servers refuse it; tests use it to show that). */
 rpc_tls_t *rpc_tls_load(const char *ca, const char *cert, const char *key, struct err *err);
 void rpc_tls_free(rpc_tls_t *t);
+/* Servers made with t verify a client certificate when one is presented
+ * but also accept TLS clients without one (rpc_call_identity() is then "";
+ * the handlers must authenticate those calls some other way, e.g. a token
+ * in the metadata). Default: a certificate is required. */
+void rpc_tls_set_client_cert_optional(rpc_tls_t *t, bool optional);
 typedef struct rpc_call rpc_call_t;
 
 /* What a handler did with its call. */

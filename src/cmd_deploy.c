@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "policies.h"
+#include "rpc.h"
 #include "results.h"
 #include "trace.h"
 #include "workload.h"
@@ -38,6 +40,7 @@ struct local_workers {
     const char *catalog, *topology, *run_dir, *sched_host, *listen_ip;
     int gpus;
     bool verbose;
+    const char *job_user;
 };
 
 /* The environment for helper processes: ours without the service manager's
@@ -84,7 +87,7 @@ static void start_local_workers(void *ctx, int port)
         char sid[16], dir[4096];
         snprintf(sid, sizeof sid, "%d", i);
         snprintf(dir, sizeof dir, "%s/worker-%d", lw->run_dir, i);
-        char *argv[20];
+        char *argv[24];
         int k = 0;
         argv[k++] = self;
         argv[k++] = "worker";
@@ -108,6 +111,10 @@ static void start_local_workers(void *ctx, int port)
         }
         if (lw->verbose)
             argv[k++] = "-v";
+        /* local workers are plaintext on loopback, like their deploy */
+        argv[k++] = "--insecure";
+        argv[k++] = "--job-user";
+        argv[k++] = (char *)lw->job_user;
         argv[k] = NULL;
         char **env = helper_environ();
         pid_t parent = getpid();
@@ -174,6 +181,9 @@ int cmd_deploy(int argc, char **argv)
     const char *profiles = NULL, *policy = NULL, *mode = NULL, *placement_s = NULL;
     const char *state = NULL, *plan_log = NULL, *listen_ip = "127.0.0.1", *advertise = NULL;
     const char *metrics_listen = NULL;
+    const char *tls_ca = NULL, *tls_cert = NULL, *tls_key = NULL, *job_user = NULL;
+    bool insecure = false, allow_legacy = false;
+    rpc_tls_t *tls = NULL;
     long local = 0, port = 0, retries = 3, hb = 200, wto = 1500, wait_workers = 0;
     double scale = 1, round = -1;
     bool is_static = false, json = false, verbose = false;
@@ -221,6 +231,12 @@ int cmd_deploy(int argc, char **argv)
         case OPT_WORKER_TIMEOUT_MS: wto = p.lnum; break;
         case OPT_WAIT_WORKERS: wait_workers = p.lnum; break;
         case OPT_METRICS_LISTEN: metrics_listen = p.arg; break;
+        case OPT_TLS_CA: tls_ca = p.arg; break;
+        case OPT_TLS_CERT: tls_cert = p.arg; break;
+        case OPT_TLS_KEY: tls_key = p.arg; break;
+        case OPT_INSECURE: insecure = true; break;
+        case OPT_JOB_USER: job_user = p.arg; break;
+        case OPT_ALLOW_LEGACY_JOBS: allow_legacy = true; break;
         case OPT_PLAN_LOG: plan_log = p.arg; break;
         case OPT_JSON: json = true; break;
         case OPT_JOBS_CSV: jobs_csv_path = p.arg; break;
@@ -240,6 +256,31 @@ int cmd_deploy(int argc, char **argv)
     }
     if (!trace || (!workers_path && !local) || (workers_path && local)) {
         fprintf(stderr, "synergy deploy: give --trace and one of --workers or --local\n");
+        return EXIT_BAD_INPUT;
+    }
+    bool any_tls = tls_ca || tls_cert || tls_key;
+    if (insecure && any_tls) {
+        fprintf(stderr, "synergy deploy: --insecure and --tls-* exclude each other\n");
+        return EXIT_BAD_INPUT;
+    }
+    if (any_tls && !(tls_ca && tls_cert && tls_key)) {
+        fprintf(stderr, "synergy deploy: mutual TLS needs all of --tls-ca, --tls-cert and "
+                        "--tls-key\n");
+        return EXIT_BAD_INPUT;
+    }
+    if (local && any_tls) {
+        fprintf(stderr, "synergy deploy: --local runs plaintext on loopback; for TLS start the "
+                        "workers yourself (--workers FILE)\n");
+        return EXIT_BAD_INPUT;
+    }
+    if (workers_path && !any_tls && !insecure) {
+        fprintf(stderr, "synergy deploy: give --tls-ca, --tls-cert and --tls-key (mutual TLS), "
+                        "or --insecure for plaintext\n");
+        return EXIT_BAD_INPUT;
+    }
+    if (job_user && !local) {
+        fprintf(stderr, "synergy deploy: --job-user is for --local workers (give it to each "
+                        "worker)\n");
         return EXIT_BAD_INPUT;
     }
     if (!advertise) {
@@ -350,6 +391,14 @@ int cmd_deploy(int argc, char **argv)
                                     .verbose = verbose};
     }
     lw.listen_ip = listen_ip;
+    /* deploy --local: its workers run jobs as the user who started it unless told */
+    static char self_user[64];
+    if (!job_user) {
+        struct passwd *pw = getpwuid(geteuid());
+        snprintf(self_user, sizeof self_user, "%s", pw ? pw->pw_name : "root");
+        job_user = self_user;
+    }
+    lw.job_user = job_user;
     lw.sched_host = advertise;
     lw.n_servers = (int)n_addrs;
     cfg.on_listening = start_local_workers; /* says where it listens (READY=1), starts --local workers */
@@ -388,6 +437,24 @@ int cmd_deploy(int argc, char **argv)
     cfg.wait_workers = (int)wait_workers;
     cfg.plan_log = plan;
     cfg.metrics = metrics;
+    cfg.allow_legacy_jobs = allow_legacy;
+    if (any_tls) {
+        tls = rpc_tls_load(tls_ca, tls_cert, tls_key, &err);
+        if (!tls) {
+            fprintf(stderr, "%s\n", err.msg);
+            rc = EXIT_BAD_INPUT;
+            goto out;
+        }
+        rpc_tls_set_client_cert_optional(tls, true); /* jobs show tokens, not certificates */
+        cfg.tls = tls;
+        fprintf(stderr, "synergy deploy: mutual TLS: workers are authenticated by certificate, "
+                        "jobs by token%s\n", allow_legacy ? " (and legacy jobs by address)" : "");
+    } else {
+        fprintf(stderr, "synergy deploy: PLAINTEXT gRPC (%s): workers are checked by address "
+                        "only, not authenticated; jobs by token%s\n",
+                local ? "--local on loopback" : "--insecure",
+                allow_legacy ? " (and legacy jobs by address)" : "");
+    }
     signal(SIGPIPE, SIG_IGN);
     struct sched_result res;
     struct deploy_stats st;
@@ -438,6 +505,7 @@ int cmd_deploy(int argc, char **argv)
     }
     sched_result_free(&res);
 out:
+    rpc_tls_free(tls);
     metrics_destroy(metrics);
     if (plan)
         fclose(plan);

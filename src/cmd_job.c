@@ -204,7 +204,23 @@ static int job_process(struct job_opts *o, int rank, int local)
     job_work_start(&o->work);
     if (o->daemon_file && local == 0)
         spawn_daemons(o->daemon_file);
-    lk.cl = rpc_client_create(o->sched);
+    /* issue 10: verify the scheduler with the CA the worker hands us (jobs
+     * have no certificate) and prove who we are with this attempt's token */
+    const char *ca = getenv("SYNERGY_TLS_CA");
+    rpc_tls_t *tls = NULL;
+    if (ca && *ca) {
+        struct err terr = {{0}};
+        tls = rpc_tls_load(ca, NULL, NULL, &terr);
+        if (!tls) {
+            fprintf(stderr, "synergy %s: SYNERGY_TLS_CA: %s\n", lk.tag, terr.msg);
+            return 1;
+        }
+    }
+    lk.cl = rpc_client_create_tls(o->sched, tls);
+    rpc_tls_free(tls);
+    const char *token = getenv("SYNERGY_JOB_TOKEN");
+    if (token && *token)
+        rpc_client_set_metadata(lk.cl, "synergy-job-token", token);
     rpc_client_set_wait_for_ready(lk.cl, true);
     bool trace = getenv("SYNERGY_JOB_TRACE") || o->ranks;
     int rc = 1;

@@ -4,9 +4,11 @@
 #include "cli.h"
 #include "options.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rpc.h"
 #include "worker.h"
 
 
@@ -18,6 +20,8 @@ int cmd_worker(int argc, char **argv)
     static char host[256];
     long v;
     int c;
+    const char *tls_ca = NULL, *tls_cert = NULL, *tls_key = NULL;
+    bool insecure = false;
     struct cli_parser p;
     cli_parser_init(&p, CLI_WORKER, argc, argv);
     while ((c = cli_next(&p)) >= 0) {
@@ -55,6 +59,12 @@ int cmd_worker(int argc, char **argv)
         case OPT_RESERVE_CPUS: o.reserve_cpus = p.arg; break;
         case OPT_SERVER_ID: o.server_id = (int)p.lnum; break;
         case OPT_NO_CGROUP: o.no_cgroup = true; break;
+        case OPT_TLS_CA: tls_ca = p.arg; break;
+        case OPT_TLS_CERT: tls_cert = p.arg; break;
+        case OPT_TLS_KEY: tls_key = p.arg; break;
+        case OPT_INSECURE: insecure = true; break;
+        case OPT_SCHEDULER_IDENTITY: o.sched_identity = p.arg; break;
+        case OPT_JOB_USER: o.job_user = p.arg; break;
         }
     }
     if (c == CLI_EXIT)
@@ -65,5 +75,28 @@ int cmd_worker(int argc, char **argv)
         fprintf(stderr, "synergy worker: --scheduler and --catalog are required\n");
         return EXIT_BAD_INPUT;
     }
-    return worker_main(&o);
+    if (insecure && (tls_ca || tls_cert || tls_key)) {
+        fprintf(stderr, "synergy worker: --insecure and --tls-* exclude each other\n");
+        return EXIT_BAD_INPUT;
+    }
+    if (!insecure && !(tls_ca && tls_cert && tls_key)) {
+        fprintf(stderr, "synergy worker: give --tls-ca, --tls-cert and --tls-key (mutual TLS), "
+                        "or --insecure for plaintext\n");
+        return EXIT_BAD_INPUT;
+    }
+    rpc_tls_t *tls = NULL;
+    if (!insecure) {
+        struct err err = {{0}};
+        tls = rpc_tls_load(tls_ca, tls_cert, tls_key, &err);
+        if (!tls) {
+            fprintf(stderr, "%s\n", err.msg);
+            return EXIT_BAD_INPUT;
+        }
+        o.tls = tls;
+        static char ca_abs[4096];
+        o.tls_ca_path = realpath(tls_ca, ca_abs) ? ca_abs : tls_ca; /* jobs run elsewhere */
+    }
+    int rc = worker_main(&o);
+    rpc_tls_free(tls);
+    return rc;
 }

@@ -185,6 +185,26 @@ const struct cli_option cli_options[] = {
     {OPT_RESERVE_CPUS, "reserve-cpus", 0, "LIST", ARG_STR, 0, 0, CLI_WORKER, G,
      "keep cores from jobs and run the worker on them: core ids (0,1,8-9; one id as 5-5) or "
      "N = the first N cores of every socket (default: none reserved)", NULL},
+    /* security (issue 10) */
+    {OPT_TLS_CA, "tls-ca", 0, "FILE", ARG_STR, 0, 0, CLI_WORKER | CLI_DEPLOY, D,
+     "mutual TLS: the CA (PEM) that signed every peer's certificate "
+     "(scripts/make-certs.sh makes one)", NULL},
+    {OPT_TLS_CERT, "tls-cert", 0, "FILE", ARG_STR, 0, 0, CLI_WORKER | CLI_DEPLOY, D,
+     "mutual TLS: this node's certificate (PEM); its CN is the node's identity", NULL},
+    {OPT_TLS_KEY, "tls-key", 0, "FILE", ARG_STR, 0, 0, CLI_WORKER | CLI_DEPLOY, D,
+     "mutual TLS: this node's private key (PEM)", NULL},
+    {OPT_INSECURE, "insecure", 0, NULL, ARG_NONE, 0, 0, CLI_WORKER | CLI_DEPLOY, D,
+     "plaintext gRPC without authentication (instead of --tls-*){deploy:; --local uses "
+     "it by default on loopback}", NULL},
+    {OPT_SCHEDULER_IDENTITY, "scheduler-identity", 0, "NAME", ARG_STR, 0, 0, CLI_WORKER, G,
+     "with TLS, accept RunJob/ExtendLease/KillJob only from a certificate with this CN "
+     "(default scheduler)", NULL},
+    {OPT_JOB_USER, "job-user", 0, "NAME", ARG_STR, 0, 0, CLI_WORKER | CLI_DEPLOY, D,
+     "run jobs as this user; a worker started as root needs it (--job-user root to run "
+     "jobs as root){deploy:; passed to --local workers}", NULL},
+    {OPT_ALLOW_LEGACY_JOBS, "allow-legacy-jobs", 0, NULL, ARG_NONE, 0, 0, CLI_DEPLOY, D,
+     "accept JobToScheduler calls without a job token (the stock reference iterator) on "
+     "the address check alone: see README, Security", NULL},
     /* job */
     {OPT_JOB_ID, "job-id", 0, "N", ARG_INT, 0, LONG_MAX, CLI_JOB, G, "the job's id", NULL},
     {OPT_SCHED, "sched", 0, "HOST:PORT", ARG_STR, 0, 0, CLI_JOB, G,

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <numa.h>
 #include <numaif.h>
 #include <sched.h>
@@ -89,7 +90,7 @@ static int cgroup_prepare(const struct launch_spec *sp, struct launch_result *re
     return fd;
 }
 
-enum child_step { STEP_PGID = 1, STEP_LOG, STEP_CWD, STEP_AFFINITY, STEP_MEMBIND, STEP_CGROUP,
+enum child_step { STEP_PGID = 1, STEP_LOG, STEP_CWD, STEP_AFFINITY, STEP_MEMBIND, STEP_CGROUP, STEP_USER,
                   STEP_EXEC };
 
 static const char *step_name(int s)
@@ -101,6 +102,7 @@ static const char *step_name(int s)
     case STEP_AFFINITY: return "sched_setaffinity";
     case STEP_MEMBIND: return "set_mempolicy";
     case STEP_CGROUP: return "joining the cgroup";
+    case STEP_USER: return "switching to the job user";
     default: return "execve";
     }
 }
@@ -182,6 +184,16 @@ int launch_job(const struct launch_spec *sp, struct launch_result *res, struct e
             child_fail(pfd[1], STEP_MEMBIND);
         if (cg_fd >= 0 && write(cg_fd, "0", 1) != 1)
             child_fail(pfd[1], STEP_CGROUP);
+        if (sp->set_user) { /* last: the steps above need the worker's privileges */
+            if (setgroups(0, NULL) < 0 || setgid(sp->gid) < 0 || setuid(sp->uid) < 0)
+                child_fail(pfd[1], STEP_USER);
+            if (sp->uid != 0 && setuid(0) == 0) /* must not be able to get root back */
+                child_fail(pfd[1], STEP_USER);
+            /* a credential change clears the parent-death signal: set it again */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent)
+                _exit(127);
+        }
         execve(sp->argv[0], sp->argv, sp->envp);
         child_fail(pfd[1], STEP_EXEC);
     }

@@ -6,15 +6,21 @@
  * expiry (then SIGKILL to the job's process group), a heartbeat thread, and
  * the main thread waiting for SIGTERM/SIGINT. Nothing polls in a loop.
  *
- * Only the scheduler's address may call RunJob/ExtendLease/KillJob; the
- * check is on the peer IP, which is not authentication (see README).
+ * Only the scheduler may call RunJob/ExtendLease/KillJob: with mutual TLS
+ * the peer's certificate identity must be the scheduler's
+ * (--scheduler-identity); with --insecure the check is on the peer IP,
+ * which is not authentication (see README). Even the scheduler is obeyed
+ * only within bounds: leases of at most a few rounds, and no GPU of another
+ * live job.
  */
 #include "worker.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -43,6 +49,8 @@ struct wjob {
     long long deadline_ns; /* CLOCK_MONOTONIC */
     bool killed_lease;
     unsigned processes;    /* iterator processes of this launch */
+    int n_gpus;
+    int gpus[TOPO_MAX_GPUS];
     struct launch_result lr;
 };
 
@@ -89,7 +97,16 @@ struct worker {
     struct pending_exit *exits;
     size_t n_exits, cap_exits;
     struct reg_msg reg;
+    long long max_lease_ms;   /* the longest lease obeyed: a few rounds */
+    bool set_user;            /* jobs run as uid/gid (--job-user) */
+    uid_t job_uid;
+    gid_t job_gid;
 };
+
+/* A lease longer than this many rounds is refused (unscaled round length:
+ * at a time scale K > 1 the real rounds are shorter, so this is looser). */
+#define MAX_LEASE_ROUNDS 4
+#define DEFAULT_MAX_LEASE_MS (3600LL * 1000)
 
 static long long mono_ns(void)
 {
@@ -172,6 +189,17 @@ static void resolve_scheduler(struct worker *w)
  * 127.0.0.1). An address check, not authentication (see README). */
 static bool peer_allowed(struct worker *w, rpc_call_t *call)
 {
+    if (w->o->tls) {
+        const char *id = rpc_call_identity(call);
+        const char *want = w->o->sched_identity ? w->o->sched_identity : "scheduler";
+        if (strcmp(id, want) == 0)
+            return true;
+        LOG(LOG_WARN, "worker", "refused a call from %s: identity '%s' is not the scheduler's "
+                                "('%s')", rpc_call_peer(call), id, want);
+        rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED,
+                            "caller's certificate is not the scheduler's");
+        return false;
+    }
     char ip[128];
     rpc_call_peer_ip(call, ip, sizeof ip);
     for (int i = 0; i < w->n_sched_ips; i++)
@@ -229,7 +257,32 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
         }
         gpus[i] = (int)req->gpus[i];
     }
+    if ((long long)req->lease_ms > w->max_lease_ms) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "lease of %u ms is longer than %lld ms (%d rounds)",
+                 req->lease_ms, w->max_lease_ms, MAX_LEASE_ROUNDS);
+        LOG(LOG_WARN, "worker", "job %lu refused: %s", (unsigned long)req->job_id, msg);
+        rpc_call_set_status(call, RPC_STATUS_INVALID_ARGUMENT, msg);
+        return RPC_FAILED;
+    }
     pthread_mutex_lock(&w->mu);
+    /* a GPU held by another live job is never given twice */
+    for (int i = 0; i < MAX_JOBS; i++) {
+        const struct wjob *o = &w->jobs[i];
+        if (!o->used || o->job_id == (long)req->job_id)
+            continue;
+        for (int a = 0; a < o->n_gpus; a++)
+            for (size_t b = 0; b < req->n_gpus; b++)
+                if (o->gpus[a] == gpus[b]) {
+                    pthread_mutex_unlock(&w->mu);
+                    char msg[160];
+                    snprintf(msg, sizeof msg, "GPU %d is held by job %ld", gpus[b], o->job_id);
+                    LOG(LOG_WARN, "worker", "job %lu refused: %s", (unsigned long)req->job_id,
+                        msg);
+                    rpc_call_set_status(call, RPC_STATUS_FAILED_PRECONDITION, msg);
+                    return RPC_FAILED;
+                }
+    }
     struct wjob *old = find_job(w, (long)req->job_id);
     if (old) {
         bool same = old->attempt == req->attempt;
@@ -275,6 +328,8 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
              (unsigned long)req->job_id);
     mkdirs(chk);
     mkdirs(logdir);
+    if (w->set_user && chown(chk, w->job_uid, w->job_gid) < 0)
+        LOG(LOG_WARN, "worker", "chown %s: %s", chk, strerror(errno));
 
     struct catalog_vars v = {.synergy = w->synergy_path, .sched_addr = req->sched_addr,
                              .chk_dir = chk, .log_dir = logdir, .model = req->model,
@@ -314,6 +369,10 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
     env_add(&env, "SYNERGY_ITER_TIME_S", "%.17g", req->iter_time_s);
     env_add(&env, "SYNERGY_TIME_SCALE", "%.17g", req->time_scale > 0 ? req->time_scale : 1.0);
     env_add(&env, "SYNERGY_ATTEMPT", "%u", req->attempt);
+    if (req->job_token && req->job_token[0])
+        env_add(&env, "SYNERGY_JOB_TOKEN", "%s", req->job_token);
+    if (w->o->tls_ca_path) /* the CA is public: jobs verify the scheduler with it */
+        env_add(&env, "SYNERGY_TLS_CA", "%s", w->o->tls_ca_path);
     /* one process per GPU (catalog ranks = per-gpu): RANK = rank_base + LOCAL_RANK */
     unsigned procs = catalog_processes(w->cat, req->model, (unsigned)req->n_gpus);
     env_add(&env, "SYNERGY_PROCS_THIS_SERVER", "%u", procs);
@@ -329,7 +388,8 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
     }
     struct launch_spec sp = {.argv = argv, .envp = env.v, .cpus = cpus, .n_cpus = nc,
                              .membind_nodes = 0, .mem_gb = req->mem_gb, .cgroup_dir = cg,
-                             .cwd = w->o->run_dir, .log_path = logpath};
+                             .cwd = w->o->run_dir, .log_path = logpath,
+                             .set_user = w->set_user, .uid = w->job_uid, .gid = w->job_gid};
     unsigned long long nodes = topo_nodes_of_cpus(&w->topo, cpus, nc);
     for (int k = 0; k < w->topo.n_numa && k < 64; k++)
         if ((nodes >> k) & 1ULL)
@@ -351,7 +411,10 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
     j->pid = j->lr.pid;
     j->n_cpus = nc;
     memcpy(j->cpus, cpus, sizeof(int) * (size_t)nc);
-    j->deadline_ns = mono_ns() + (long long)(req->lease_ms ? req->lease_ms : 3600000) * 1000000LL;
+    j->n_gpus = (int)req->n_gpus;
+    memcpy(j->gpus, gpus, sizeof(int) * req->n_gpus);
+    j->deadline_ns =
+        mono_ns() + (req->lease_ms ? (long long)req->lease_ms : w->max_lease_ms) * 1000000LL;
     j->killed_lease = false;
     j->processes = procs;
     w->n_live++;
@@ -389,6 +452,15 @@ static enum rpc_result h_extend(void *ud, rpc_call_t *call, const ProtobufCMessa
     Synergy__V1__JobAck *resp = (void *)rs;
     if (!peer_allowed(w, call))
         return RPC_FAILED;
+    if ((long long)req->lease_ms > w->max_lease_ms) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "lease of %u ms is longer than %lld ms (%d rounds)",
+                 req->lease_ms, w->max_lease_ms, MAX_LEASE_ROUNDS);
+        LOG(LOG_WARN, "worker", "ExtendLease of job %lu refused: %s",
+            (unsigned long)req->job_id, msg);
+        rpc_call_set_status(call, RPC_STATUS_INVALID_ARGUMENT, msg);
+        return RPC_FAILED;
+    }
     pthread_mutex_lock(&w->mu);
     struct wjob *j = find_job(w, (long)req->job_id);
     if (j && !j->killed_lease) {
@@ -649,6 +721,8 @@ static int register_once(struct worker *w, bool *refused, struct err *err)
             pthread_mutex_lock(&w->mu);
             w->server_id = resp->server_id;
             w->heartbeat_ms = resp->heartbeat_ms ? resp->heartbeat_ms : 500;
+            if (resp->round_duration_s > 0)
+                w->max_lease_ms = MAX_LEASE_ROUNDS * 1000LL * (long long)resp->round_duration_s;
             w->registered = true;
             pthread_mutex_unlock(&w->mu);
             apply_kills(w, resp->kill, resp->n_kill);
@@ -888,6 +962,36 @@ int worker_main(const struct worker_options *o)
         if (n > 0)
             w->synergy_path[n] = '\0';
     }
+    w->max_lease_ms = DEFAULT_MAX_LEASE_MS;
+    if (o->job_user) {
+        struct passwd *pw = getpwnam(o->job_user);
+        if (!pw) {
+            fprintf(stderr, "synergy worker: --job-user: '%s' is not a user of this machine\n",
+                    o->job_user);
+            catalog_destroy(w->cat);
+            free(w);
+            return 2;
+        }
+        if (geteuid() != 0 && pw->pw_uid != geteuid()) {
+            fprintf(stderr, "synergy worker: --job-user %s: only a worker started as root can run "
+                            "jobs as another user\n", o->job_user);
+            catalog_destroy(w->cat);
+            free(w);
+            return 2;
+        }
+        w->set_user = geteuid() == 0;
+        w->job_uid = pw->pw_uid;
+        w->job_gid = pw->pw_gid;
+    } else if (geteuid() == 0) {
+        fprintf(stderr, "synergy worker: started as root: give --job-user NAME (an unprivileged "
+                        "user to run jobs as), or --job-user root to run them as root\n");
+        catalog_destroy(w->cat);
+        free(w);
+        return 2;
+    }
+    LOG(LOG_INFO, "worker", "jobs run as %s (uid %d); calls %s", o->job_user ? o->job_user :
+        "the worker's user", (int)(o->job_user ? w->job_uid : geteuid()),
+        o->tls ? "over mutual TLS" : "in PLAINTEXT (--insecure): not authenticated");
     resolve_scheduler(w);
     mkdirs(o->run_dir);
     pthread_mutex_init(&w->mu, NULL);
@@ -908,7 +1012,7 @@ int worker_main(const struct worker_options *o)
 
     char addr[128];
     snprintf(addr, sizeof addr, "%s:%d", o->listen_ip ? o->listen_ip : "127.0.0.1", o->port);
-    w->srv = rpc_server_create(addr, &w->port, &err);
+    w->srv = rpc_server_create_tls(addr, o->tls, &w->port, &err);
     if (!w->srv) {
         fprintf(stderr, "synergy worker: %s\n", err.msg);
         rc = 1;
@@ -926,7 +1030,7 @@ int worker_main(const struct worker_options *o)
         LOG(LOG_WARN, "worker", "PR_SET_CHILD_SUBREAPER: %s; a job's daemonised processes may "
                                 "escape", strerror(errno));
     snprintf(addr, sizeof addr, "%s:%d", o->sched_addr, o->sched_port);
-    w->sched = rpc_client_create(addr);
+    w->sched = rpc_client_create_tls(addr, o->tls);
     reg_init(w);
     if (register_first(w, &err) < 0) {
         fprintf(stderr, "synergy worker: %s\n", err.msg);

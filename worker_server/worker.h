@@ -158,6 +158,9 @@ struct launch_spec {
     const char *cgroup_dir; /* cgroup v2 dir to create for the job; NULL = none */
     const char *cwd;
     const char *log_path;   /* stdout+stderr; NULL = /dev/null */
+    bool set_user;          /* run as uid/gid (supplementary groups dropped) */
+    uid_t uid;
+    gid_t gid;
 };
 
 struct launch_result {
@@ -203,6 +206,8 @@ void supervise_kill(pid_t pid);
 
 /* -------------------------------------------------------- worker server */
 
+struct rpc_tls;
+
 struct worker_options {
     const char *sched_addr;   /* scheduler host (its addresses are the allowed callers) */
     int sched_port;
@@ -218,6 +223,13 @@ struct worker_options {
     bool no_cgroup;           /* never create job cgroups (tests the cgroup-less path) */
     enum topo_unit cpu_unit;  /* what a job's "CPU" is (default: a whole core) */
     const char *reserve_cpus; /* --reserve-cpus spec; NULL = nothing reserved */
+    /* mutual TLS (issue 10): NULL = plaintext (--insecure) */
+    const struct rpc_tls *tls;
+    const char *tls_ca_path;     /* handed to jobs as SYNERGY_TLS_CA */
+    const char *sched_identity;  /* the only identity RunJob/ExtendLease/KillJob come from */
+    /* jobs run as this user (--job-user); NULL = the worker's own user, which
+     * worker_main refuses when that is root */
+    const char *job_user;
 };
 
 /* Run a worker until SIGTERM/SIGINT or until the scheduler goes away for good.

@@ -60,7 +60,7 @@ IFS=, read -r -a h <<< "$hosts"
 [ "${#h[@]}" -eq $(( servers + 1 )) ] || { echo "--hosts: need 1 + $servers addresses"; exit 2; }
 for ((i = 1; i <= servers; i++)); do echo "${h[i]},0,0,0,1"; done > "$tmp/workers"
 timeout 150 "$bin" deploy --trace "$trace" --cluster "$tmp/cluster.ini" --mode "$mode" "$@" \
-    --workers "$tmp/workers" --listen "${h[0]}" --time-scale "$scale" --state "$tmp/state.db" \
+    --insecure --workers "$tmp/workers" --listen "${h[0]}" --time-scale "$scale" --state "$tmp/state.db" \
     -v --json --plan-log "$tmp/dep.plan" > "$tmp/dep.json" 2> "$tmp/dep.err" &
 dep=$!; pids+=("$dep")
 port=
@@ -74,7 +74,7 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && [ "${h[0]}" != 127.0.0.1 
     echo "the scheduler answers on 127.0.0.1 although it was told to listen on ${h[0]}"; exit 1
 fi
 for ((i = 1; i <= servers; i++)); do
-    "$bin" worker --scheduler "${h[0]}:$port" --listen "${h[i]}" --port 0 --gpus 8 \
+    "$bin" worker --insecure --job-user "$(id -un)" --scheduler "${h[0]}:$port" --listen "${h[i]}" --port 0 --gpus 8 \
         --catalog "$src/tests/deploy/catalog.ini" --run-dir "$tmp/w$i" -v 2> "$tmp/w$i.err" &
     pids+=($!)
 done

@@ -87,12 +87,12 @@ worker)
     printf '127.0.0.1,%d,0,0,1\n127.0.0.1,%d,0,0,1\n' "$p0" "$p1" > "$tmp/workers"
     printf '0,alexnet,0,6000,4\n1,res18,0,6000,4\n' > "$tmp/trace"
     port=$(( p0 + 2 ))
-    "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --workers "$tmp/workers" \
+    "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --insecure --workers "$tmp/workers" \
         --port "$port" --state "$tmp/state.db" --time-scale 1000 --worker-timeout-ms 1000 \
         --json > "$tmp/dep.json" 2> "$tmp/dep.err" &
     dep=$!; pids+=("$dep")
     for i in 0 1; do
-        "$bin" worker --scheduler "127.0.0.1:$port" --port $(( p0 + i )) --gpus 8 \
+        "$bin" worker --insecure --job-user "$(id -un)" --scheduler "127.0.0.1:$port" --port $(( p0 + i )) --gpus 8 \
             --catalog "$src/tests/deploy/catalog.ini" --run-dir "$tmp/w$i" 2> "$tmp/w$i.err" &
         pids+=($!)
     done
@@ -121,12 +121,12 @@ allow)
     port=$(( 20000 + RANDOM % 20000 ))
     printf '127.0.0.2,%d,0,0,1\n' $(( port + 1 )) > "$tmp/workers"
     printf '0,alexnet,0,100,1\n' > "$tmp/trace"
-    "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --workers "$tmp/workers" \
+    "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --insecure --workers "$tmp/workers" \
         --port "$port" --time-scale 1000 --json > "$tmp/dep.json" 2> "$tmp/dep.err" &
     pids+=($!)
     # a worker on 127.0.0.1 is not in the workers file
     rc=0
-    timeout 20 "$bin" worker --scheduler "127.0.0.1:$port" --port $(( port + 1 )) --gpus 8 \
+    timeout 20 "$bin" worker --insecure --job-user "$(id -un)" --scheduler "127.0.0.1:$port" --port $(( port + 1 )) --gpus 8 \
         --catalog "$src/tests/deploy/catalog.ini" --run-dir "$tmp/w" 2> "$tmp/w.err" || rc=$?
     cat "$tmp/w.err"
     [ $rc = 1 ] || fail "the worker should have been refused (exit 1), got $rc"
@@ -134,7 +134,7 @@ allow)
         "$tmp/w.err" || fail "wrong refusal"
     # the listed worker listens on 127.0.0.2 but calls from 127.0.0.1: a worker
     # is the row of the address it listens on, so it is accepted and runs the job
-    timeout 60 "$bin" worker --scheduler "127.0.0.1:$port" --listen 127.0.0.2 \
+    timeout 60 "$bin" worker --insecure --job-user "$(id -un)" --scheduler "127.0.0.1:$port" --listen 127.0.0.2 \
         --port $(( port + 1 )) --gpus 8 --catalog "$src/tests/deploy/catalog.ini" \
         --run-dir "$tmp/w2" 2> "$tmp/w2.err" &
     pids+=($!)

@@ -41,7 +41,7 @@ start_deploy() {
     shift 2
     cluster "$servers" > "$tmp/c.ini"
     for ((i = 0; i < servers; i++)); do echo "127.0.0.1,0,0,0,1"; done > "$tmp/workers"
-    "$bin" deploy --trace "$trace" --cluster "$tmp/c.ini" --workers "$tmp/workers" \
+    "$bin" deploy --trace "$trace" --cluster "$tmp/c.ini" --insecure --workers "$tmp/workers" \
         --state "$tmp/state.db" --json "$@" > "$tmp/dep.json" 2> "$tmp/dep.err" &
     dep=$!; pids+=("$dep")
     port=
@@ -54,7 +54,7 @@ start_deploy() {
 start_worker() { # I [flags]: worker for row I; sets $wpid
     local i=$1
     shift
-    "$bin" worker --scheduler "127.0.0.1:$port" --server-id "$i" --port 0 --gpus 8 \
+    "$bin" worker --insecure --job-user "$(id -un)" --scheduler "127.0.0.1:$port" --server-id "$i" --port 0 --gpus 8 \
         --catalog "$tmp/catalog.ini" --run-dir "$tmp/w$i" "$@" 2>> "$tmp/w$i.err" &
     wpid=$!; pids+=("$wpid")
 }

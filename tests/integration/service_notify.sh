@@ -42,10 +42,10 @@ listen worker
 trace=$src/tests/deploy/notify3_trace
 NOTIFY_SOCKET=$tmp/sched.sock WATCHDOG_USEC=4000000 \
     "$bin" deploy --trace "$trace" --cluster "$tmp/cluster.ini" --static --port "$sport" \
-    --workers "$tmp/workers.csv" --time-scale 100 > "$tmp/dep.out" 2> "$tmp/dep.err" &
+    --insecure --workers "$tmp/workers.csv" --time-scale 100 > "$tmp/dep.out" 2> "$tmp/dep.err" &
 dpid=$!
 NOTIFY_SOCKET=$tmp/worker.sock WATCHDOG_USEC=4000000 \
-    "$bin" worker --scheduler "127.0.0.1:$sport" --port "$wport" --gpus 8 \
+    "$bin" worker --insecure --job-user "$(id -un)" --scheduler "127.0.0.1:$sport" --port "$wport" --gpus 8 \
     --catalog "$src/tests/deploy/catalog.ini" --run-dir "$tmp/run" 2> "$tmp/worker.err" &
 wpid=$!
 bg+=("$wpid")

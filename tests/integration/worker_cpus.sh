@@ -22,11 +22,11 @@ reserved=$(hwloc-calc --physical-output --intersect pu core:0)   # e.g. 0 or 0,6
 echo "host: $cores cores; core 0 is PU(s) $reserved"
 
 # bad input: exit 2 and one line naming the flag
-rc=0; "$bin" worker --scheduler 127.0.0.1:1 --catalog "$src/tests/deploy/catalog.ini" \
+rc=0; "$bin" worker --insecure --job-user "$(id -un)" --scheduler 127.0.0.1:1 --catalog "$src/tests/deploy/catalog.ini" \
     --gpus 8 --reserve-cpus 0-100000 2> "$tmp/bad.err" || rc=$?
 [ $rc = 2 ] && grep -q -- "--reserve-cpus: core 100000 does not exist" "$tmp/bad.err" ||
     fail "a core id that does not exist should be refused (rc $rc)"
-rc=0; "$bin" worker --scheduler 127.0.0.1:1 --catalog "$src/tests/deploy/catalog.ini" \
+rc=0; "$bin" worker --insecure --job-user "$(id -un)" --scheduler 127.0.0.1:1 --catalog "$src/tests/deploy/catalog.ini" \
     --gpus 8 --cpu-unit socket 2> "$tmp/bad.err" || rc=$?
 [ $rc = 2 ] && grep -q -- "--cpu-unit: 'socket' must be core or thread" "$tmp/bad.err" ||
     fail "--cpu-unit socket should be refused (rc $rc)"
@@ -38,11 +38,11 @@ printf 'cpus_per_server = 24\ndram_per_server = 500\nsspeed_per_server = 500\n' 
 printf '0,alexnet,0,700,8\n1,res18,0,700,8\n2,res18,0,500,8\n' > "$tmp/trace"
 p0=$(( 20000 + RANDOM % 20000 )); port=$(( p0 + 1 ))
 printf '127.0.0.1,%d,0,0,1\n' "$p0" > "$tmp/workers"
-"$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --workers "$tmp/workers" \
+"$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --insecure --workers "$tmp/workers" \
     --port "$port" --state "$tmp/state.db" --time-scale 100 -v \
     --json > "$tmp/dep.json" 2> "$tmp/dep.err" &
 dep=$!; pids+=("$dep")
-"$bin" worker --scheduler "127.0.0.1:$port" --port "$p0" --gpus 8 --reserve-cpus 0-0 -v \
+"$bin" worker --insecure --job-user "$(id -un)" --scheduler "127.0.0.1:$port" --port "$p0" --gpus 8 --reserve-cpus 0-0 -v \
     --catalog "$src/tests/deploy/catalog.ini" --run-dir "$tmp/w" 2> "$tmp/w.err" &
 w=$!; pids+=("$w")
 

@@ -109,7 +109,13 @@ class Job:
         from . import job_to_scheduler_pb2 as pb
         self._pb = pb
         addr = "%s:%s" % (self._env["SYNERGY_SCHED_ADDR"], self._env.get("SYNERGY_SCHED_PORT", "14000"))
-        self._channel = grpc.insecure_channel(addr)
+        ca = self._env.get("SYNERGY_TLS_CA")
+        if ca:  # issue 10: a TLS scheduler; jobs verify it with the CA, prove themselves by token
+            with open(ca, "rb") as f:
+                creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+            self._channel = grpc.secure_channel(addr, creds)
+        else:
+            self._channel = grpc.insecure_channel(addr)
         self._grpc = grpc
         meta = []
         if self.token:
