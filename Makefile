@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # cmake drives its own make: hand it a clean environment (no "Entering directory" noise)
 CMAKE_BUILD = env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS cmake --build
 
-.PHONY: all deps configure build run test test-measure test-asan test-tsan bench clean fuzz mutate install figures
+.PHONY: all deps configure build run test test-measure test-torch test-asan test-tsan bench clean fuzz mutate install figures
 
 all: build
 
@@ -33,6 +33,11 @@ run: build
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE measure
+
+# the PyTorch example under a deployment (examples/pytorch, ~4 min; installs python3-torch)
+test-torch: build
+	@bash scripts/install-deps.sh python3-torch
+	@bash tests/torch/torch_example.sh $(BUILD)/synergy $(CURDIR)
 
 # measurements that need idle cores (the profiler's real CPU speedup)
 test-measure: build
