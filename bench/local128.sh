@@ -17,6 +17,8 @@ runs=${3:-10}
 scale=${4:-1000}
 src=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
+# a copied binary finds no configs of its own (src/datadir.c): use the source tree's
+export SYNERGY_CONFIG_DIR=${SYNERGY_CONFIG_DIR:-$src}
 trap 'rm -rf "$tmp"' EXIT
 [ -x /usr/bin/time ] || { echo "bench/local128.sh needs GNU time (apt-get install time)"; exit 2; }
 printf '[CLUSTER]\nracks = 1\nservers_per_rack = %d\ngpus_per_server = 8\n' "$n" > "$tmp/c.ini"
@@ -43,7 +45,8 @@ pass=0
 echo "run result registration_s wall_s deploy_max_rss_MiB tree_peak_rss_MiB load1"
 for r in $(seq 1 "$runs"); do
     /usr/bin/time -v -o "$tmp/time.$r" "$bin" deploy --trace "$src/traces/synergy-deploy/test_trace" \
-        --cluster "$tmp/c.ini" --local "$n" --mode tune --time-scale "$scale" \
+        --cluster "$tmp/c.ini" --local "$n" --mode tune \
+        --time-scale "$scale" \
         --catalog "$src/tests/deploy/catalog.ini" --run-dir "$tmp/run.$r" \
         --json > "$tmp/out.$r" 2> "$tmp/err.$r" &
     tp=$!
