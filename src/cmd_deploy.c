@@ -67,7 +67,9 @@ static void deploy_usage(FILE *f)
             "  --advertise HOST      address jobs and workers are told to call (default: the\n"
             "                        --listen address)\n"
             "  --port N              scheduler port (default: any free one)\n"
-            "  --state FILE          SQLite file for jobs, leases and workers (default in memory)\n"
+            "  --state FILE          SQLite state (default in memory); an unfinished run in it\n"
+            "                        with the same arguments is continued (scheduler restart)\n"
+            "  --fresh               discard an unfinished run in --state and start over\n"
             "  --max-retries N       relaunches after crashes before a job fails (default 3)\n"
             "  --heartbeat-ms N      worker heartbeat period (default 200)\n"
             "  --worker-timeout-ms N a worker silent this long is lost (default 1500)\n"
@@ -214,7 +216,7 @@ int cmd_deploy(int argc, char **argv)
         {"static", no_argument, 0, 's'},         {"port", required_argument, 0, 'o'},
         {"state", required_argument, 0, 'S'},    {"max-retries", required_argument, 0, 'x'},
         {"heartbeat-ms", required_argument, 0, 'b'}, {"worker-timeout-ms", required_argument, 0, 'w'},
-        {"wait-workers", required_argument, 0, 'Q'},
+        {"wait-workers", required_argument, 0, 'Q'}, {"fresh", no_argument, 0, 'F'},
         {"plan-log", required_argument, 0, 'l'}, {"json", no_argument, 0, 'j'},
         {"verbose", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
         {"seed", required_argument, 0, 'e'},     {"max-jobs", required_argument, 0, 'N'},
@@ -229,7 +231,7 @@ int cmd_deploy(int argc, char **argv)
     const char *state = NULL, *plan_log = NULL, *listen_ip = "127.0.0.1", *advertise = NULL;
     long local = 0, port = 0, retries = 3, hb = 200, wto = 1500, wait_workers = 0;
     double scale = 1, round = -1;
-    bool is_static = false, json = false, verbose = false;
+    bool is_static = false, json = false, verbose = false, fresh = false;
     struct wl_opts wl;
     wl_opts_init(&wl);
     int c;
@@ -293,6 +295,7 @@ int cmd_deploy(int argc, char **argv)
                 return bad("--wait-workers", optarg, "must be a positive integer");
             break;
         case 'l': plan_log = optarg; break;
+        case 'F': fresh = true; break;
         case 'j': json = true; break;
         case 'v': verbose = true; log_max_level = LOG_DEBUG; break;
         case 'h': deploy_usage(stdout); return 0;
@@ -463,6 +466,7 @@ int cmd_deploy(int argc, char **argv)
     cfg.worker_timeout_ms = (int)wto;
     cfg.register_timeout_ms = 30000;
     cfg.wait_workers = (int)wait_workers;
+    cfg.fresh = fresh;
     cfg.plan_log = plan;
     signal(SIGPIPE, SIG_IGN);
     struct sched_result res;
