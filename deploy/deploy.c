@@ -667,11 +667,21 @@ static int wait_registration(struct deploy *d, struct err *err)
     }
     for (size_t i = 0; i < d->n_workers; i++) {
         struct dworker *w = &d->workers[i];
-        if (!w->registered) {
-            LOG(LOG_WARN, "deploy", "server %zu (%s:%d) not registered: out of planning until it is",
-                i, w->a.ip, w->a.port);
-            sched_server_set_down(d->sched, (int)i, true);
-            w->marked_down = true;
+        if (w->registered)
+            continue;
+        LOG(LOG_WARN, "deploy", "server %zu (%s:%d) not registered: out of planning until it is",
+            i, w->a.ip, w->a.port);
+        sched_server_set_down(d->sched, (int)i, true);
+        w->marked_down = true;
+        /* a restarted scheduler's jobs there are gone for now */
+        for (size_t k = 0; k < d->n_jobs; k++) {
+            struct djob *dj = &d->jobs[k];
+            for (int r = 0; r < dj->n_ranks; r++)
+                if (dj->ranks[r].server == (int)i && !dj->ranks[r].exited) {
+                    dj->ranks[r].exited = true;
+                    dj->n_exited++;
+                    dj->lost = true;
+                }
         }
     }
     return 0;
@@ -988,6 +998,7 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
             return -1;
         }
         /* the plan and its extensions are an event that matters */
+        d->next_b = b + d->round_s;
         deploy__persist(d, false);
         deploy_state_commit(d->db, NULL);
         deploy_state_begin(d->db, NULL);
@@ -1099,10 +1110,11 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
     /* heartbeats restart now: registration may have taken a while */
     double b;
     if (d->restarted) {
-        b = d->cur_b + d->round_s;
+        b = d->next_b;
     } else {
         deploy__set_t0(d);
         b = cfg->is_static ? 1 : ceil(cfg->jobs[0].arrival / d->round_s) * d->round_s;
+        d->next_b = b;
         deploy_state_begin(d->db, NULL);
         deploy__persist(d, false);
         deploy_state_commit(d->db, NULL);
