@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # cmake drives its own make: hand it a clean environment (no "Entering directory" noise)
 CMAKE_BUILD = env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS cmake --build
 
-.PHONY: all deps configure build run test test-measure test-asan test-tsan bench clean fuzz
+.PHONY: all deps configure build run test test-measure test-asan test-tsan bench clean fuzz mutate
 
 all: build
 
@@ -46,6 +46,11 @@ test-tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSYNERGY_TSAN=ON >/dev/null
 	@$(CMAKE_BUILD) $(TSAN_BUILD) -j $(JOBS)
 	@cd $(TSAN_BUILD) && ctest --output-on-failure -R 'deploy_tsan|worker_topo'
+
+# one-line mutants of tests/mutation/mutants.tsv, each on a scratch copy (minutes;
+# not part of `test`). MUTANTS="M5 M6" runs only those.
+mutate: deps
+	@bash tests/mutation/run.sh $(MUTANTS)
 
 bench: build
 	@bash bench/run.sh $(BUILD)/synergy

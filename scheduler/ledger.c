@@ -8,6 +8,7 @@
  */
 #include "scheduler.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,11 @@ struct rjob {
     long base;   /* executed before the current round */
     long budget; /* iterations the current round's plan credited */
     enum rjob_state st;
+    /* the placement of the last plan that placed it (restart overhead) */
+    bool placed_prev;
+    int *sig_gpus, sig_n_gpus;
+    struct job_share *sig_shares;
+    int sig_n_shares;
 };
 
 struct sched_run {
@@ -82,8 +88,11 @@ void sched_run_destroy(sched_run_t *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->n_jobs; i++)
+    for (size_t i = 0; i < r->n_jobs; i++) {
         job_destroy(r->jobs[i].j);
+        free(r->jobs[i].sig_gpus);
+        free(r->jobs[i].sig_shares);
+    }
     free(r->jobs);
     free(r->prev);
     free(r->res);
@@ -241,6 +250,47 @@ long sched_run_runnable_rank(const sched_run_t *r, const struct job *j)
     return -1;
 }
 
+/* Was j placed by the previous plan exactly as now (same GPUs, same CPUs and
+ * memory per server: the deployment's lease rule, so it keeps running)? */
+static bool same_placement(const struct rjob *rj)
+{
+    const struct job *j = rj->j;
+    if (!rj->placed_prev || j->n_alloc != rj->sig_n_gpus || j->n_shares != rj->sig_n_shares)
+        return false;
+    if (memcmp(j->alloc_gpus, rj->sig_gpus, sizeof(int) * (size_t)j->n_alloc) != 0)
+        return false;
+    for (int i = 0; i < j->n_shares; i++) {
+        const struct job_share *a = &j->shares[i], *b = &rj->sig_shares[i];
+        if (a->server != b->server || a->cpu != b->cpu || a->mem != b->mem)
+            return false;
+    }
+    return true;
+}
+
+static void remember_placement(struct rjob *rj)
+{
+    const struct job *j = rj->j;
+    rj->placed_prev = true;
+    rj->sig_gpus = xrealloc(rj->sig_gpus, sizeof(int) * (size_t)(j->n_alloc + 1));
+    memcpy(rj->sig_gpus, j->alloc_gpus, sizeof(int) * (size_t)j->n_alloc);
+    rj->sig_n_gpus = j->n_alloc;
+    rj->sig_shares = xrealloc(rj->sig_shares, sizeof *rj->sig_shares * (size_t)(j->n_shares + 1));
+    memcpy(rj->sig_shares, j->shares, sizeof *rj->sig_shares * (size_t)j->n_shares);
+    rj->sig_n_shares = j->n_shares;
+}
+
+/* Iterations a placed job is credited this round: the whole round, less the
+ * restart overhead when this round (re)launches it. */
+static long round_iters(const sched_run_t *r, const struct rjob *rj)
+{
+    const struct sched_params *p = &r->p.sched;
+    double ov = p->restart_overhead_profile ? rj->j->model->startup_s : p->restart_overhead_s;
+    if (!(ov > 0) || same_placement(rj))
+        return sched_job_round_iters(r->sched, rj->j); /* exactly the reference's rule */
+    double left = p->round_duration - ov;
+    return left > 0 ? (long)floor(left / sched_job_iter_time(r->sched, rj->j)) : 0;
+}
+
 int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t *n_out,
                    struct sched_round_sample *smp, struct err *err)
 {
@@ -262,7 +312,7 @@ int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t 
         struct rjob *rj = rj_of(r, j);
         smp->started += j->first_start < 0;
         smp->demoted += j->demoted;
-        long it = sched_job_round_iters(r->sched, j);
+        long it = round_iters(r, rj);
         j->attained += round;
         rj->base = j->executed;
         j->executed += it;
@@ -285,6 +335,12 @@ int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t 
             j->preemptions++;
             smp->preempted++;
         }
+    }
+    if (r->p.sched.restart_overhead_s > 0 || r->p.sched.restart_overhead_profile) {
+        for (size_t i = 0; i < r->n_prev; i++)
+            rj_of(r, r->prev[i])->placed_prev = false;
+        for (size_t i = 0; i < n_placed; i++)
+            remember_placement(rj_of(r, placed[i]));
     }
     xgrow((void **)&r->prev, &r->cap_prev, n_placed + 1, sizeof *r->prev);
     memcpy(r->prev, placed, n_placed * sizeof *placed);

@@ -196,6 +196,15 @@ struct sched_params {
     /* OPT only (docs/opt.md) */
     bool opt_compat;          /* the reference's formulation: cluster-wide, placement ignored */
     double opt_time_limit_s;  /* solver wall-clock limit per round; <= 0: 10 s */
+    /* Start-up and restore cost, charged by the round ledger at every
+     * (re)launch: a job placed this round that was not placed by the previous
+     * plan on the same GPUs, CPUs and memory makes no progress for this many
+     * seconds of the round (its credit is floor((round - overhead) / iter
+     * time)). restart_overhead_profile: each model's measured startup_s
+     * instead. 0 (the default) keeps every reference number. Simulation only:
+     * a deployment measures the real cost. */
+    double restart_overhead_s;
+    bool restart_overhead_profile;
 };
 
 /* What the OPT mode did so far (all zero for other modes). */

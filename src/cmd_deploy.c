@@ -23,12 +23,15 @@
 #include <unistd.h>
 
 #include "deploy.h"
+#include "metrics.h"
+#include "notify.h"
 #include "policies.h"
 #include "trace.h"
 #include "workload.h"
 
 struct local_workers {
     int n;
+    int n_servers;
     pid_t *pids;
     struct deploy_worker_addr *addrs;
     const char *catalog, *topology, *run_dir, *sched_host, *listen_ip;
@@ -76,6 +79,8 @@ static void deploy_usage(FILE *f)
             "  --wait-workers N      start planning once N workers registered (default: all);\n"
             "                        the others join planning when they register\n"
             "  --plan-log FILE       write each round's placed job ids (as simulate --plan-log)\n"
+            "  --metrics-listen IP:PORT  serve Prometheus metrics at http://IP:PORT/metrics\n"
+            "                        (port 0: any free one, printed on stderr)\n"
             "  --json                print the summary as JSON\n"
             "  --seed N              seed of the arrival process and model assignment (the\n"
             "                        cluster file's, 42)\n"
@@ -85,11 +90,36 @@ static void deploy_usage(FILE *f)
             "  -v, --verbose         log more\n");
 }
 
+/* The environment for helper processes: ours without the service manager's
+ * notify variables, so a local worker never speaks for the scheduler's
+ * service. Borrowed strings; caller frees the array. */
+static char **helper_environ(void)
+{
+    extern char **environ;
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = xcalloc(n + 1, sizeof *env);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool drop = false;
+        for (const char *const *v = notify_env_vars; *v && !drop; v++) {
+            size_t l = strlen(*v);
+            drop = strncmp(environ[i], *v, l) == 0 && environ[i][l] == '=';
+        }
+        if (!drop)
+            env[k++] = environ[i];
+    }
+    return env;
+}
+
 static void start_local_workers(void *ctx, int port)
 {
     struct local_workers *lw = ctx;
     fprintf(stderr, "synergy deploy: listening on %s port %d; workers and jobs call %s:%d\n",
             lw->listen_ip, port, lw->sched_host, port);
+    notify_ready("listening on %s:%d; waiting for %d worker(s)", lw->listen_ip, port,
+                 lw->n_servers);
     if (lw->n == 0)
         return;
     char self[4096];
@@ -129,6 +159,7 @@ static void start_local_workers(void *ctx, int port)
         if (lw->verbose)
             argv[k++] = "-v";
         argv[k] = NULL;
+        char **env = helper_environ();
         pid_t parent = getpid();
         pid_t pid = fork();
         if (pid == 0) {
@@ -136,9 +167,10 @@ static void start_local_workers(void *ctx, int port)
             prctl(PR_SET_PDEATHSIG, SIGTERM);
             if (getppid() != parent)
                 _exit(127);
-            execv(self, argv);
+            execve(self, argv, env);
             _exit(127);
         }
+        free(env);
         lw->pids[i] = pid;
     }
 }
@@ -221,7 +253,8 @@ int cmd_deploy(int argc, char **argv)
         {"verbose", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
         {"seed", required_argument, 0, 'e'},     {"max-jobs", required_argument, 0, 'N'},
         {"jobs-per-hour", required_argument, 0, 'r'}, {"listen", required_argument, 0, 'I'},
-        {"advertise", required_argument, 0, 'A'}, WL_LONGOPTS,
+        {"advertise", required_argument, 0, 'A'}, {"metrics-listen", required_argument, 0, 'X'},
+        WL_LONGOPTS,
         {0, 0, 0, 0}};
     char def_cluster[4096], def_catalog[4096];
     const char *cluster = cli_data_path(def_cluster, sizeof def_cluster, "configs/default_cluster.ini");
@@ -229,6 +262,7 @@ int cmd_deploy(int argc, char **argv)
     const char *trace = NULL, *workers_path = NULL, *topology = NULL, *run_dir = NULL;
     const char *profiles = NULL, *policy = NULL, *mode = NULL, *placement_s = NULL;
     const char *state = NULL, *plan_log = NULL, *listen_ip = "127.0.0.1", *advertise = NULL;
+    const char *metrics_listen = NULL;
     long local = 0, port = 0, retries = 3, hb = 200, wto = 1500, wait_workers = 0;
     double scale = 1, round = -1;
     bool is_static = false, json = false, verbose = false, fresh = false;
@@ -296,6 +330,7 @@ int cmd_deploy(int argc, char **argv)
             break;
         case 'l': plan_log = optarg; break;
         case 'F': fresh = true; break;
+        case 'X': metrics_listen = optarg; break;
         case 'j': json = true; break;
         case 'v': verbose = true; log_max_level = LOG_DEBUG; break;
         case 'h': deploy_usage(stdout); return 0;
@@ -396,6 +431,7 @@ int cmd_deploy(int argc, char **argv)
     size_t n_addrs = 0;
     struct local_workers lw = {0};
     FILE *plan = NULL;
+    metrics_t *metrics = NULL;
     char tmp_dir[] = "/tmp/synergy-deploy-XXXXXX";
     /* the same loader and defaults as simulate: any format, re-timed arrivals */
     wl.trace_path = trace;
@@ -443,8 +479,20 @@ int cmd_deploy(int argc, char **argv)
     }
     lw.listen_ip = listen_ip;
     lw.sched_host = advertise;
-    cfg.on_listening = start_local_workers; /* says where it listens, starts --local workers */
+    lw.n_servers = (int)n_addrs;
+    cfg.on_listening = start_local_workers; /* says where it listens (READY=1), starts --local workers */
     cfg.ctx = &lw;
+    if (metrics_listen) {
+        metrics = metrics_create(metrics_listen, &err);
+        if (!metrics) {
+            fprintf(stderr, "synergy deploy: %s\n", err.msg);
+            rc = errno == EINVAL ? EXIT_BAD_INPUT : 1;
+            goto out;
+        }
+        const char *colon = strrchr(metrics_listen, ':');
+        fprintf(stderr, "synergy deploy: metrics at http://%.*s:%d/metrics\n",
+                (int)(colon - metrics_listen), metrics_listen, metrics_port(metrics));
+    }
     if (plan_log && !(plan = fopen(plan_log, "w"))) {
         fprintf(stderr, "synergy deploy: %s: %s\n", plan_log, strerror(errno));
         rc = 1;
@@ -468,12 +516,14 @@ int cmd_deploy(int argc, char **argv)
     cfg.wait_workers = (int)wait_workers;
     cfg.fresh = fresh;
     cfg.plan_log = plan;
+    cfg.metrics = metrics;
     signal(SIGPIPE, SIG_IGN);
     struct sched_result res;
     struct deploy_stats st;
     double t0 = now_s();
     int r = deploy_run(&cfg, &res, &st, &err);
     double wall = now_s() - t0;
+    notify_stopping("%s", r < 0 ? err.msg : "the trace is done");
     if (lw.n)
         stop_local_workers(&lw);
     if (r < 0) {
@@ -498,6 +548,7 @@ int cmd_deploy(int argc, char **argv)
     rc = res.window_complete ? 0 : 1;
     sched_result_free(&res);
 out:
+    metrics_destroy(metrics);
     if (plan)
         fclose(plan);
     free(lw.pids);

@@ -183,6 +183,8 @@ int cmd_job(int argc, char **argv)
         double f = 1, need = (double)target * spi;
         if (need > 0 && mono() + need > deadline)
             f = deadline > mono() ? (deadline - mono()) / need : 0;
+        if (round == 0 && job_work_startup_round(&work, deadline - mono(), spi, &target, &f))
+            first = (long)(0.75 * (double)target);
         job_work_steps(&work, first, spi, f);
         u.num_steps = (uint64_t)first;
         u.execution_time_s = (mono() - t0) * scale;

@@ -42,6 +42,8 @@ struct sim_opts {
     bool have_round;
     bool opt_compat;
     double opt_time_limit;
+    double restart_overhead;      /* --restart-overhead S */
+    bool restart_overhead_profile; /* --restart-overhead profile */
 };
 
 static void simulate_usage(FILE *f)
@@ -73,6 +75,8 @@ static void simulate_usage(FILE *f)
             "  --placement KIND      first-fit (default) | consolidate (the reference's +place)\n"
             "  --round-duration S    seconds per round (default 300)\n"
             "  --static              all jobs present at start: first round at t=1, stop when idle\n"
+            "  --restart-overhead S  seconds of no progress at every (re)launch of a job, in the\n"
+            "                        round that starts it; 'profile': each model's startup_s (0)\n"
             "  --stop-on-gap         reference behaviour: a replay stops at the first round with\n"
             "                        nothing runnable, even if jobs are still to arrive\n"
             "measurement and output:\n"
@@ -220,6 +224,7 @@ int cmd_simulate(int argc, char **argv)
         {"round-duration", required_argument, 0, 'R'}, {"record", required_argument, 0, 'o'},
         {"check", no_argument, 0, 'C'},           {"verbose", no_argument, 0, 'v'},
         {"opt-compat", no_argument, 0, 'O'},      {"opt-time-limit", required_argument, 0, 'T'},
+        {"restart-overhead", required_argument, 0, 'Y'},
         {"db", required_argument, 0, 'D'},        {"plot", required_argument, 0, 'X'},
         {"jobs-csv", required_argument, 0, 'J'},  WL_LONGOPTS,
         {"plan-log", required_argument, 0, 'l'},
@@ -254,6 +259,18 @@ int cmd_simulate(int argc, char **argv)
                 return EXIT_BAD_INPUT;
             }
             o.opt_time_limit = d;
+            break;
+        case 'Y':
+            if (strcmp(optarg, "profile") == 0) {
+                o.restart_overhead_profile = true;
+            } else if (parse_double(optarg, &d) < 0 || d < 0 || d > 1e9) {
+                fprintf(stderr, "synergy simulate: --restart-overhead: '%s' must be seconds >= 0 "
+                                "or 'profile'\n", optarg);
+                return EXIT_BAD_INPUT;
+            } else {
+                o.restart_overhead = d;
+                o.restart_overhead_profile = false;
+            }
             break;
         case 'o': o.record_path = optarg; break;
         case 'D': o.db_path = optarg; break;
@@ -476,6 +493,8 @@ int cmd_simulate(int argc, char **argv)
             cfg.sched.starvation_s = 1000 * 3600.0;
             cfg.sched.opt_compat = o.opt_compat;
             cfg.sched.opt_time_limit_s = o.opt_time_limit;
+            cfg.sched.restart_overhead_s = o.restart_overhead;
+            cfg.sched.restart_overhead_profile = o.restart_overhead_profile;
             cfg.zoo = zoo;
             cfg.is_static = o.is_static;
             cfg.stop_on_gap = o.stop_on_gap;

@@ -187,3 +187,15 @@ void job_work_stop(struct job_work *w)
     pthread_cond_destroy(&w->cv);
     pthread_cond_destroy(&w->done_cv);
 }
+
+bool job_work_startup_round(const struct job_work *w, double left, double spi, long *target,
+                            double *f)
+{
+    if (!(w->startup_s > 0) || w->kind != JOB_WORK_SLEEP || !(spi > 0))
+        return false;
+    long fit = left > 0 ? (long)floor(left / spi) : 0;
+    if (fit < *target)
+        *target = fit;
+    *f = 1;
+    return true;
+}

@@ -57,6 +57,12 @@ void job_work_startup(const struct job_work *w);
  * round); the other modes run at their own pace. */
 void job_work_steps(struct job_work *w, long n, double spi, double f);
 void job_work_stop(struct job_work *w);
+/* The first round after a --startup-s sleep (sleep mode): its cost is the
+ * job's own, so the round is not compressed to make up for it; *target
+ * shrinks to the steps that fit in the `left` seconds before the round's
+ * end, *f = 1. Returns false (nothing changed) without a start-up time. */
+bool job_work_startup_round(const struct job_work *w, double left, double spi, long *target,
+                            double *f);
 /* Sleep s seconds (EINTR-safe). */
 void job_sleep_s(double s);
 

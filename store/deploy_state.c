@@ -12,7 +12,7 @@
 
 struct deploy_state {
     sqlite3 *db;
-    sqlite3_stmt *worker, *job, *lease, *count, *count_all;
+    sqlite3_stmt *worker, *job, *lease, *count, *count_all, *round;
     sqlite3_stmt *run_put, *run_get, *saved_put, *saved_get, *rank_del, *rank_put, *rank_get,
         *attempt_put;
 };
@@ -40,7 +40,9 @@ static const char *schema =
     " gpus TEXT, cpus INTEGER, mem REAL, share_gpu REAL, share_cpu REAL, share_mem REAL,"
     " share_sspeed REAL, PRIMARY KEY(job, rank));"
     "CREATE TABLE IF NOT EXISTS attempts(job INTEGER, attempt INTEGER, launched REAL,"
-    " startup_s REAL, PRIMARY KEY(job, attempt));";
+    " startup_s REAL, PRIMARY KEY(job, attempt));"
+
+    "CREATE TABLE IF NOT EXISTS rounds(n INTEGER PRIMARY KEY, t REAL);";
 
 static int fail(deploy_state_t *st, struct err *err, const char *what)
 {
@@ -79,6 +81,8 @@ deploy_state_t *deploy_state_open(const char *path, struct err *err)
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db, "SELECT count(*) FROM jobs", -1, &st->count_all, NULL) !=
             SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO rounds VALUES(?1,?2)", -1, &st->round,
+                           NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db,
                            "INSERT OR REPLACE INTO run VALUES(1,?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
                            -1, &st->run_put, NULL) != SQLITE_OK ||
@@ -120,6 +124,7 @@ void deploy_state_close(deploy_state_t *st)
     sqlite3_finalize(st->worker);
     sqlite3_finalize(st->job);
     sqlite3_finalize(st->lease);
+    sqlite3_finalize(st->round);
     sqlite3_finalize(st->count);
     sqlite3_finalize(st->count_all);
     sqlite3_finalize(st->run_put);
@@ -225,7 +230,8 @@ long deploy_state_count_jobs(deploy_state_t *st, const char *state)
 int deploy_state_reset(deploy_state_t *st, struct err *err)
 {
     return exec(st, "DELETE FROM workers; DELETE FROM jobs; DELETE FROM leases; DELETE FROM run;"
-                    " DELETE FROM saved_jobs; DELETE FROM saved_ranks; DELETE FROM attempts;",
+                    " DELETE FROM saved_jobs; DELETE FROM saved_ranks; DELETE FROM attempts;"
+                    " DELETE FROM rounds;",
                 err);
 }
 
@@ -402,4 +408,15 @@ int deploy_state_attempt(deploy_state_t *st, int job, int attempt, double launch
     else
         sqlite3_bind_null(s, 4);
     return step(st, s, err, "attempts");
+}
+
+int deploy_state_round(deploy_state_t *st, long n, double t, struct err *err)
+{
+    sqlite3_bind_int64(st->round, 1, n);
+    sqlite3_bind_double(st->round, 2, t);
+    int rc = sqlite3_step(st->round);
+    sqlite3_reset(st->round);
+    if (rc != SQLITE_DONE)
+        return fail(st, err, "round");
+    return 0;
 }

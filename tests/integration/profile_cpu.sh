@@ -23,7 +23,7 @@ cat > "$tmp/catalog.ini" <<INI
 [burn]
 argv = {synergy} job --job-id {job_id} --sched {sched_addr}:{sched_port} --chk-dir {chk_dir} --cpu-work 20
 [cost]
-argv = {synergy} job --job-id {job_id} --sched {sched_addr}:{sched_port} --chk-dir {chk_dir} --iter-cost 0.01,0.04 --startup-s 0.5
+argv = {synergy} job --job-id {job_id} --sched {sched_addr}:{sched_port} --chk-dir {chk_dir} --iter-cost 0.1,0.4 --startup-s 0.5
 INI
 echo "machine: $ncpu CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -65,8 +65,8 @@ fi
 # 2. the simulator runs the profile
 simulate_uses "$tmp/store/burn.ini" burn
 else
-# 3. a cost known by construction: 0.01 + 0.04 / c seconds a step
-"$bin" profile --model cost --catalog "$tmp/catalog.ini" --output "$tmp/cost.ini" \
+# 3. a cost known by construction: 0.1 + 0.4 / c seconds a step (3 steps a report)
+"$bin" profile --model cost --catalog "$tmp/catalog.ini" --output "$tmp/cost.ini" --steps 3 \
     --plot "$tmp/plot" --max-cpus 2 --timeout 120 --run-dir "$tmp/run2" > "$tmp/cost.out" \
     2> "$tmp/cost.err" || { cat "$tmp/cost.err"; no "profile cost"; }
 cat "$tmp/cost.out"
@@ -74,7 +74,7 @@ measured=$(sed -n 's/^measured = //p' "$tmp/cost.ini")
 n=0
 for pt in $(tr -d ' ' <<< "$measured" | tr ',' ' '); do
     c=${pt%%:*} t=${pt#*:}
-    want=$(awk -v c="$c" 'BEGIN {print 0.01 + 0.04 / c}')
+    want=$(awk -v c="$c" 'BEGIN {print 0.1 + 0.4 / c}')
     n=$((n+1))
     awk -v t="$t" -v w="$want" 'BEGIN {d = (t - w) / w; if (d < 0) d = -d; exit !(d <= 0.10)}' &&
         { echo "cost: $c CPUs: $t s/iter, by construction $want"; ok; } ||

@@ -272,6 +272,25 @@ static void test_las_tune_places_largest_deficit_first(void **state)
     }
 }
 
+/* TETRIS's memory term decides who gets the only GPU. 1 server: 1 GPU,
+ * 24 CPUs, 500 GB; fair mode; both jobs have 1920 s left (m5 3200 x 0.6,
+ * res18 3000 x 0.64). Weighted demand, 1920 x (g/1 + cpu/24 + mem/500):
+ * m5 (6 CPUs, 187.5 GB) 1 + 0.25 + 0.375 = 1.625; res18 (9, 62.5) 1 + 0.375
+ * + 0.125 = 1.5. res18 runs; without the memory term m5 (1.25 < 1.375) would. */
+static void test_tetris_memory_picks_the_job(void **state)
+{
+    make(1, 1, 24, 500, 500, "TETRIS", "fair");
+    struct job *m5 = add("m5", 1, 0);
+    struct job *res18 = add("res18", 1, 1);
+    m5->total_iters = 3200;
+    res18->total_iters = 3000;
+    struct job **placed;
+    assert_int_equal(round_at(0, &placed), 1);
+    assert_ptr_equal(placed[0], res18);
+    assert_int_equal(m5->n_alloc, 0);
+    done();
+}
+
 static void test_mode_registry(void **state)
 {
     assert_non_null(sched_mode_find("TUNE"));
@@ -290,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_starvation_bump),
         cmocka_unit_test(test_starvation_counts_from_last_run),
         cmocka_unit_test(test_las_tune_places_largest_deficit_first),
+        cmocka_unit_test(test_tetris_memory_picks_the_job),
         cmocka_unit_test(test_mode_registry),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -146,11 +146,49 @@ static void test_fifo_never_preempts(void **state)
     sched_result_free(&r);
 }
 
+/*
+ * The starvation clock, end to end (threshold lowered to 1000 s). One GPU,
+ * SRTF, fair mode. J0: arrival 0, 3 rounds (1500 iterations). B_k (id k+1,
+ * k = 0..9): arrival 300 k + 100, 1 round each. The first round is at 0.
+ *   t=0     J0 runs (alone); its lease ends at 300.
+ *   t=300.. B_k (300 s left) beats J0 (600 s left): B_k runs at 300 (k+1).
+ *   t=1500  J0 has waited 1200 s > 1000 s since its last run: bumped
+ *           (at 1200 it had waited 900 s; from its arrival it would be 1200).
+ *   t=1800  J0 leads on priority: runs 1800 and 2100, finishes at 2400.
+ * Counted from arrival, J0 would come back at 1500 and finish at 2100; with no
+ * bump, after the ten B jobs, at 3900. J0 is preempted once (at 300).
+ */
+static void test_starved_job_returns_after_threshold_since_last_run(void **state)
+{
+    struct samples smp = {0};
+    struct sim_config cfg;
+    config_one_gpu(&cfg, "SRTF", "fair", &smp);
+    cfg.sched.starvation_s = 1000;
+    struct job_spec jobs[11] = {{0, "alexnet", 0, 1500, 1}};
+    for (int k = 0; k < 10; k++)
+        jobs[k + 1] = (struct job_spec){k + 1, "alexnet", 300.0 * k + 100, 500, 1};
+    struct sim_workload w = {.jobs = jobs, .n_jobs = 11};
+    struct sched_result r;
+    struct err err = {{0}};
+    assert_int_equal(sim_run(&cfg, &w, &r, &err), 0);
+    assert_int_equal(r.jobs_measured, 11);
+    const struct sched_job_result *j0 = result_of(&r, 0);
+    assert_float_equal(j0->first_start, 0, 1e-9);
+    assert_float_equal(j0->finish, 2400, 1e-9);
+    assert_int_equal(j0->preemptions, 1);
+    assert_int_equal(j0->rounds_run, 3);
+    /* B_4 ran at 1500, B_5 waited for J0 until 2400 */
+    assert_float_equal(result_of(&r, 5)->first_start, 1500, 1e-9);
+    assert_float_equal(result_of(&r, 6)->first_start, 2400, 1e-9);
+    sched_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_las_turns_count_preemptions),
         cmocka_unit_test(test_fifo_never_preempts),
+        cmocka_unit_test(test_starved_job_returns_after_threshold_since_last_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
