@@ -782,7 +782,8 @@ static bool phase_b_credit(struct deploy *d, double b)
             answer_parked(dj, true);
             finish_job(d, dj, b);
         } else if (dj->crashed && !dj->lost) {
-            if (++dj->crashes > d->cfg->max_retries)
+            dj->crashes++;
+            if (dj->crashes > d->cfg->max_retries)
                 fail_job(d, dj);
         }
     }
