@@ -93,6 +93,7 @@ struct deploy_running {
     int pid;
     unsigned processes;   /* iterator processes of that launch */
     unsigned lease_left_ms;
+    const char *token;    /* its job token as the worker holds it ("" none) */
 };
 
 /* A job the scheduler wants a worker to kill; attempt 0 = any attempt. */

@@ -386,6 +386,13 @@ int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
         if (current && !rk->exited && dj->state == DJ_RUNNING && !dj->terminated) {
             if (dj->restored && !rk->adopted) {
                 rk->adopted = true;
+                /* the job keeps the token it was launched with: learn it from
+                 * its worker (authenticated under TLS) */
+                if (strlen(run[i].token) == 32 && dj->token_launch != dj->launch) {
+                    memcpy(dj->token, run[i].token, 33);
+                    dj->prev_token[0] = '\0';
+                    dj->token_launch = dj->launch;
+                }
                 long long until = now + (long long)run[i].lease_left_ms * 1000000LL;
                 dj->lease_until_ns = until;
                 LOG(LOG_INFO, "deploy", "job %d attempt %d adopted on server %d (lease %u ms left)",

@@ -344,7 +344,8 @@ static void running_of(const Synergy__V1__RunningJob *const *rj, size_t n,
     for (size_t i = 0; i < n; i++)
         out[i] = (struct deploy_running){.job_id = rj[i]->job_id, .attempt = rj[i]->attempt,
                                          .pid = rj[i]->pid, .processes = rj[i]->processes,
-                                         .lease_left_ms = rj[i]->lease_left_ms};
+                                         .lease_left_ms = rj[i]->lease_left_ms,
+                                         .token = rj[i]->job_token ? rj[i]->job_token : ""};
 }
 
 /* The kill list of an answer, in the call's memory. */

@@ -51,6 +51,7 @@ struct wjob {
     unsigned processes;    /* iterator processes of this launch */
     int n_gpus;
     int gpus[TOPO_MAX_GPUS];
+    char token[33];        /* the attempt's job token (RunJob), "" none */
     struct launch_result lr;
 };
 
@@ -411,6 +412,7 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
     j->pid = j->lr.pid;
     j->n_cpus = nc;
     memcpy(j->cpus, cpus, sizeof(int) * (size_t)nc);
+    snprintf(j->token, sizeof j->token, "%s", req->job_token ? req->job_token : "");
     j->n_gpus = (int)req->n_gpus;
     memcpy(j->gpus, gpus, sizeof(int) * req->n_gpus);
     j->deadline_ns =
@@ -661,6 +663,7 @@ static void reg_free(struct worker *w)
 struct running_set {
     Synergy__V1__RunningJob rj[MAX_JOBS], *rp[MAX_JOBS];
     uint64_t ids[MAX_JOBS];
+    char tokens[MAX_JOBS][33];
     size_t n;
 };
 
@@ -679,6 +682,8 @@ static void running_snapshot(struct worker *w, struct running_set *rs)
         r->attempt = j->attempt;
         r->pid = j->pid;
         r->processes = j->processes;
+        memcpy(rs->tokens[rs->n], j->token, sizeof j->token);
+        r->job_token = rs->tokens[rs->n];
         long long left = (j->deadline_ns - now) / 1000000LL;
         r->lease_left_ms = left > 0 ? (uint32_t)(left < UINT32_MAX ? left : UINT32_MAX) : 0;
         rs->rp[rs->n] = r;
