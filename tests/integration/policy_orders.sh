@@ -15,6 +15,11 @@
 #         servers x 4 GPUs; job 0 gnmt x1 leads LAS's order (arrival 0),
 #         job 1 gnmt x4 (arrival 0.1) is placed first: plan "1 0". greedy
 #         keeps LAS's order: "0 1".
+# And tune's fair share, which raises memory below it: one server of 4 GPUs,
+# 12 CPUs, 500 GB (slice 3 CPUs, 125 GB). alexnet (12 CPUs, 125 GB) and res18
+# (9 CPUs, 62.5 GB) each run one round: res18 finds no CPU and drops to the
+# slice, alexnet is shrunk to it; both hold 125 GB, so memory allocated is
+# 250 / 500 = 50 % (37.5 % if res18 kept its 62.5 GB).
 # usage: policy_orders.sh SYNERGY_BIN SOURCE_DIR
 set -euo pipefail
 bin=$1
@@ -46,4 +51,12 @@ first_round 0 srtf one.ini SRTF fair
 first_round 1 tetris one.ini TETRIS fair
 first_round "1 0" las two.ini LAS tune
 first_round "0 1" las two.ini LAS greedy
+cluster 1 4 12 500 > "$tmp/four.ini"
+printf '0,alexnet,0,500,1\n1,res18,0.1,468,1\n' > "$tmp/tune"
+out=$("$bin" simulate --trace "$tmp/tune" --static --cluster "$tmp/four.ini" --policy FIFO --mode tune --json)
+if grep -q '"rounds":1,.*"mem_alloc_pct":50.0000,' <<<"$out"; then
+    echo "ok: FIFO/tune: one round, 50 % of the memory allocated"
+else
+    echo "FAIL: FIFO/tune on tune: want one round with 50 % of the memory allocated: $out"; fail=1
+fi
 exit $fail
