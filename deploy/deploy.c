@@ -36,6 +36,7 @@
 #include <time.h>
 
 #include "job_to_scheduler.pb-c.h"
+#include "notify.h"
 #include "synergy_worker.pb-c.h"
 
 long long deploy__mono_ns(void)
@@ -245,6 +246,7 @@ static void timed_wait(struct deploy *d, long long until_ns)
         until_ns = cap;
     struct timespec ts = {.tv_sec = until_ns / 1000000000LL, .tv_nsec = until_ns % 1000000000LL};
     pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+    notify_watchdog();
     check_workers(d);
 }
 
@@ -673,8 +675,11 @@ static int wait_registration(struct deploy *d, struct err *err)
             next_log = now + 2000000000LL;
         }
         long long until = deadline < next_log ? deadline : next_log;
+        if (until > now + 1000000000LL)
+            until = now + 1000000000LL; /* watchdog pings */
         struct timespec ts = {until / 1000000000LL, until % 1000000000LL};
         pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+        deploy__publish(d, -1, 0, 0); /* workers up; a watchdog ping */
     }
     for (size_t i = 0; i < d->n_workers; i++) {
         struct dworker *w = &d->workers[i];
@@ -695,6 +700,7 @@ static void wait_boundary(struct deploy *d, double b)
     double late_ms = (double)(deploy__mono_ns() - wall_ns(d, b)) / 1e6;
     if (late_ms > d->st->max_lateness_ms)
         d->st->max_lateness_ms = late_ms;
+    d->late_ms = late_ms;
     d->cur_b = b;
 }
 
@@ -990,7 +996,9 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
         deploy_state_begin(d->db, NULL);
         if (phase_b_credit(d, b)) {
             wait_last_exits(d);
+            deploy_state_round(d->db, (long)st->dispatch_rounds, b, NULL);
             deploy_state_commit(d->db, NULL);
+            deploy__publish(d, b, d->late_ms, (long)st->dispatch_rounds);
             break;
         }
         if (phase_b_arrivals(d, b, err) < 0 || phase_c_plan(d, b, err) < 0) {
@@ -1008,7 +1016,10 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
             st->plan_ms_max = d->plan_ms;
         if (d->dispatch_ms > st->dispatch_ms_max)
             st->dispatch_ms_max = d->dispatch_ms;
+        deploy_state_round(d->db, (long)st->dispatch_rounds, b, NULL);
         deploy_state_commit(d->db, NULL);
+        /* the snapshot of the round just committed (metrics, STATUS, watchdog) */
+        deploy__publish(d, b, d->late_ms, (long)st->dispatch_rounds);
         LOG(LOG_DEBUG, "deploy", "round %.0f: %zu placed, plan %.2f ms, stop-wait %.1f ms, "
                                  "dispatch %.1f ms",
             b, d->n_placed, d->plan_ms, stop_ms, d->dispatch_ms);
@@ -1085,6 +1096,7 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
         cfg->on_listening(cfg->ctx, d->port);
 
     pthread_mutex_lock(&d->mu);
+    deploy__publish(d, -1, 0, 0);
     if (wait_registration(d, err) < 0) {
         pthread_mutex_unlock(&d->mu);
         goto out_srv;

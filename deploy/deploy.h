@@ -51,6 +51,7 @@ struct deploy_config {
     int register_timeout_ms; /* wait_workers must register within this (default 30000) */
     int wait_workers;        /* planning starts once this many registered (0: all) */
     FILE *plan_log;          /* "time: id id ..." per round, like simulate --plan-log */
+    struct metrics *metrics; /* publish a snapshot per round here (metrics.h); NULL none */
     /* called once the server listens (e.g. to start local workers) */
     void (*on_listening)(void *ctx, int port);
     void *ctx;

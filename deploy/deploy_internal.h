@@ -109,6 +109,7 @@ struct deploy {
     long long t0_ns;      /* wall (monotonic) time of logical 0 */
     double round_s;       /* logical round length */
     double cur_b;         /* logical time of the current round */
+    double late_ms;       /* how late the current round's boundary was processed */
     struct deploy_stats *st;
     /* the round loop (deploy.c) */
     size_t next_arrival;  /* jobs[] index of the next arrival */
@@ -142,6 +143,11 @@ int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
                           const struct deploy_running *run, size_t n, struct deploy_kill *kill,
                           size_t cap, size_t *n_kill);
 /* Note a job exit (worker report) under d->mu. */
+/* At a round boundary b (-1 before the first), with d->mu held and the
+ * round's state committed: publish the metrics snapshot (cfg->metrics),
+ * send the service manager a STATUS line and a watchdog ping
+ * (deploy_metrics.c). */
+void deploy__publish(struct deploy *d, double b, double late_ms, long rounds);
 void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code, int sig,
                         bool lease_kill);
 

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "notify.h"
 #include "rpc.h"
 #include "synergy_worker.pb-c.h"
 
@@ -573,6 +574,7 @@ static void *heartbeat(void *arg)
         pthread_cond_timedwait(&w->stop_cv, &w->mu, &ts);
         if (w->stop)
             break;
+        notify_watchdog();
         pthread_mutex_unlock(&w->mu);
         Synergy__V1__HeartbeatRequest req = SYNERGY__V1__HEARTBEAT_REQUEST__INIT;
         req.server_id = w->server_id;
@@ -700,9 +702,12 @@ int worker_main(const struct worker_options *o)
     pthread_create(&th_reap, NULL, reaper, w);
     pthread_create(&th_lease, NULL, lease_thread, w);
     pthread_create(&th_hb, NULL, heartbeat, w);
+    notify_ready("server %u registered with %s:%d; serving on port %d, %d GPU(s)", w->server_id,
+                 o->sched_addr, o->sched_port, w->port, w->topo.n_gpus);
     int sig;
     sigwait(&sigs, &sig);
     LOG(LOG_INFO, "worker", "signal %d: stopping", sig);
+    notify_stopping("signal %d: stopping, killing the jobs", sig);
     pthread_mutex_lock(&w->mu);
     w->stop = true;
     for (int i = 0; i < MAX_JOBS; i++)
