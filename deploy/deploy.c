@@ -252,21 +252,15 @@ static void timed_wait(struct deploy *d, long long until_ns)
 
 static bool round_ended(const struct djob *dj)
 {
-    return dj->n_parked + dj->n_lease_ended >= dj->n_ranks || dj->n_exited >= dj->n_ranks ||
+    return dj->n_parked + dj->n_lease_ended >= dj->n_procs || dj->n_exited >= dj->n_ranks ||
            dj->crashed || dj->lost;
 }
 
 static void answer_parked(struct djob *dj, bool terminate)
 {
-    RoundEndResponse resp = ROUND_END_RESPONSE__INIT;
-    resp.terminate_lease = terminate;
-    for (int i = 0; i < dj->n_parked; i++)
-        rpc_call_reply(dj->parked[i], &resp.base);
-    dj->n_parked = 0;
-    if (terminate && !dj->terminated) {
-        dj->terminated = true;
+    if (terminate && !dj->terminated)
         dj->stop_ns = deploy__mono_ns();
-    }
+    deploy__answer_parked(dj, terminate);
 }
 
 /* --------------------------------------------------------- placements */
@@ -305,9 +299,8 @@ static bool same_placement(const struct djob *dj)
 static void reset_round(struct djob *dj)
 {
     dj->ended_ns = 0;
-    dj->n_parked = 0;
+    deploy__reset_reports(dj);
     dj->round_end_steps = -1;
-    dj->n_lease_ended = 0;
     dj->lease_end_steps = 0;
     dj->progress_steps = 0;
 }
@@ -364,6 +357,7 @@ struct pending_run {
     Synergy__V1__RunJobRequest req;
     uint32_t gpus[64];
     int status;
+    unsigned processes; /* iterator processes the worker launched */
     char err[512];
 };
 
@@ -422,6 +416,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
     int gps = d->cfg->sched.cluster.gpus_per_server;
     dj->launch++;
     dj->n_ranks = j->n_shares;
+    dj->n_procs = dj->n_ranks; /* more if a worker launches one process per GPU */
     for (int i = 0; i < j->n_shares; i++) {
         struct drank *rk = &dj->ranks[i];
         memset(rk, 0, sizeof *rk);
@@ -479,6 +474,10 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
         req.sched_port = (uint32_t)d->port;
         req.rank = (uint32_t)r;
         req.world = (uint32_t)dj->n_ranks;
+        /* one process per GPU: its RANK is rank_base + LOCAL_RANK of job_gpus */
+        for (int k = 0; k < r; k++)
+            req.rank_base += (uint32_t)dj->ranks[k].n_gpus;
+        req.job_gpus = (uint32_t)j->n_alloc;
         req.time_scale = d->cfg->time_scale;
         p->req = req;
     }
@@ -503,8 +502,10 @@ static void *run_sender(void *arg)
         p->status = rpc_client_call(cl, &synergy__v1__scheduler_to_worker__descriptor, "RunJob",
                                     &p->req.base, &resp, 5000, &err);
         snprintf(p->err, sizeof p->err, "%s", err.msg);
-        if (resp)
+        if (resp) {
+            p->processes = ((Synergy__V1__RunJobResponse *)resp)->processes;
             protobuf_c_message_free_unpacked(resp, NULL);
+        }
     }
 }
 
@@ -531,8 +532,11 @@ static void send_runs(struct deploy *d, struct pending_run *q, size_t n)
         struct pending_run *p = &q[i];
         struct djob *dj = p->dj;
         struct drank *rk = &dj->ranks[p->rank];
-        if (p->status == RPC_STATUS_OK)
+        if (p->status == RPC_STATUS_OK) {
+            if (p->processes > 1 && dj->n_procs + (int)p->processes - 1 <= DJ_MAX_PROCS)
+                dj->n_procs += (int)p->processes - 1;
             continue;
+        }
         if (p->status == RPC_STATUS_UNAVAILABLE || p->status == RPC_STATUS_DEADLINE_EXCEEDED) {
             lose_worker(d, rk->server, p->err);
         } else if (p->status == RPC_STATUS_FAILED_PRECONDITION && !rk->exited) {
@@ -737,7 +741,7 @@ static void phase_a_round_end(struct deploy *d, double b)
             if (!round_ended(dj)) {
                 LOG(LOG_WARN, "deploy", "job %d: no round end and no exit by its lease's end "
                                         "(%d/%d parked, %d exited): charged as a crash",
-                    dj->spec->id, dj->n_parked, dj->n_ranks, dj->n_exited);
+                    dj->spec->id, dj->n_parked, dj->n_procs, dj->n_exited);
                 dj->crashed = true;
                 d->st->crashes++;
             }
@@ -858,7 +862,7 @@ static int phase_c_plan(struct deploy *d, double b, struct err *err)
         }
         if (dj->state != DJ_RUNNING)
             continue;
-        bool healthy = !dj->crashed && !dj->lost && dj->n_parked == dj->n_ranks;
+        bool healthy = !dj->crashed && !dj->lost && dj->n_parked == dj->n_procs;
         if (dj->j->n_alloc > 0 && healthy && same_placement(dj)) {
             extend(d, dj, b, d->lease_until_ns);
             continue;

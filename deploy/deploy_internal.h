@@ -13,7 +13,8 @@
 #include "deploy_state.h"
 #include "rpc.h"
 
-#define DJ_MAX_RANKS 64
+#define DJ_MAX_RANKS 64   /* servers of one job (struct drank: one RunJob each) */
+#define DJ_MAX_PROCS 256  /* iterator processes of one job (one per GPU: spec §6 items 3-4) */
 
 enum djob_state { DJ_PENDING = 0, DJ_QUEUED, DJ_RUNNING, DJ_DONE, DJ_FAILED };
 
@@ -37,8 +38,14 @@ struct djob {
     struct drank ranks[DJ_MAX_RANKS];
     long budget;          /* steps this round (the plan's credit) */
     long base;            /* executed before this round */
-    rpc_call_t *parked[DJ_MAX_RANKS];
+    /* iterator processes of the current lease: n_ranks, plus the extra
+     * processes workers reported launching (RunJobResponse.processes) */
+    int n_procs;
+    /* parked RoundEnds by process rank (a process that sends no rank, like
+     * the stock iterator, takes a free slot); every slot is answered alike */
+    rpc_call_t *parked[DJ_MAX_PROCS];
     int n_parked;
+    bool lease_ended_rank[DJ_MAX_PROCS]; /* ranks that sent LeaseEnded this round */
     long round_end_steps; /* min over this round's RoundEnd reports, -1 none */
     int n_lease_ended;    /* LeaseEnded before we ended the lease (job done) */
     long lease_end_steps;
@@ -142,6 +149,11 @@ void deploy__job_heard(struct deploy *d, struct djob *dj);
 int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
                           const struct deploy_running *run, size_t n, struct deploy_kill *kill,
                           size_t cap, size_t *n_kill);
+/* Answer every parked RoundEnd of the job alike (terminate or extend) and
+ * clear its slots; terminate also sets dj->terminated. Under d->mu. */
+void deploy__answer_parked(struct djob *dj, bool terminate);
+/* Forget this round's per-process reports (parked slots must be answered). */
+void deploy__reset_reports(struct djob *dj);
 /* Note a job exit (worker report) under d->mu. */
 /* At a round boundary b (-1 before the first), with d->mu held and the
  * round's state committed: publish the metrics snapshot (cfg->metrics),
