@@ -151,7 +151,10 @@ const struct cli_option cli_options[] = {
     {OPT_PORT, "port", 0, "N", ARG_INT, 0, 65535, CLI_DEPLOY | CLI_WORKER, D,
      "port to serve on (default: any free one{worker:, reported to the scheduler})", NULL},
     {OPT_STATE, "state", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY, D,
-     "SQLite file for jobs, leases and workers (default in memory)", NULL},
+     "SQLite state (default in memory); an unfinished run in it with the same arguments is "
+     "continued (a scheduler restart)", NULL},
+    {OPT_FRESH, "fresh", 0, NULL, ARG_NONE, 0, 0, CLI_DEPLOY, D,
+     "discard an unfinished run in --state and start over", NULL},
     {OPT_MAX_RETRIES, "max-retries", 0, "N", ARG_INT, 0, INT_MAX, CLI_DEPLOY, D,
      "relaunches after crashes before a job fails (default 3)", NULL},
     {OPT_HEARTBEAT_MS, "heartbeat-ms", 0, "N", ARG_INT, 10, INT_MAX, CLI_DEPLOY, D,
