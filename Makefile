@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # cmake drives its own make: hand it a clean environment (no "Entering directory" noise)
 CMAKE_BUILD = env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS cmake --build
 
-.PHONY: all deps configure build run test test-asan test-tsan bench clean fuzz
+.PHONY: all deps configure build run test test-asan test-tsan test-slurm bench clean fuzz
 
 all: build
 
@@ -22,12 +22,17 @@ run: build
 	@bash scripts/main-job.sh $(BUILD)/synergy
 
 test: build
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slurm
+
+# a sharded sweep on a single-node Slurm started for the test (root; installs
+# slurm-wlm and munge if missing)
+test-slurm: build
+	@cd $(BUILD) && ctest --output-on-failure -L slurm
 
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSYNERGY_SANITIZE=ON >/dev/null
 	@$(CMAKE_BUILD) $(ASAN_BUILD) -j $(JOBS)
-	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'slow|slurm'
 
 # libFuzzer harnesses (tests/fuzz), clang + ASan/UBSan, FUZZ_SECONDS each
 FUZZ_BUILD ?= build-fuzz

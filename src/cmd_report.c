@@ -33,7 +33,15 @@ static void report_usage(FILE *f)
             "  --brief            leave out the per-model and per-GPU-count breakdowns\n"
             "  --telemetry DIR    write run<ID>_jobs.tsv and run<ID>_rounds.tsv into DIR\n"
             "  --plot DIR         draw the runs (PNG and SVG) into DIR\n"
-            "  --list             list the runs of the selection with their status and exit\n");
+            "  --list             list the runs of the selection with their status and exit\n"
+            "  --merge A.db [B.db ...]\n"
+            "                     merge the databases of a sharded sweep (sweep --shard K/N)\n"
+            "                     into --db: complete runs with their jobs and rounds, each\n"
+            "                     once (repeating a merge adds nothing); shards of different\n"
+            "                     grids are refused\n"
+            "\n"
+            "Runs repeated over seeds (sweep --seed 1,2,3) also get a table of means with\n"
+            "95%% confidence intervals (Student t), and --plot draws them with error bars.\n");
 }
 
 static int parse_ids(const char *s, int64_t **ids, size_t *n)
@@ -78,13 +86,15 @@ int cmd_report(int argc, char **argv)
         {"baseline", required_argument, 0, 'B'}, {"format", required_argument, 0, 'f'},
         {"brief", no_argument, 0, 'q'},          {"telemetry", required_argument, 0, 't'},
         {"plot", required_argument, 0, 'p'},     {"list", no_argument, 0, 'l'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+        {"merge", required_argument, 0, 'M'},    {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     const char *db = "results.db", *telemetry = NULL, *plot_dir = NULL;
     struct report_opts o = {.format = REPORT_TEXT, .breakdowns = true};
     struct store_filter f = {.batch_id = STORE_LAST_BATCH};
     int64_t *ids = NULL;
     size_t n_ids = 0;
     bool list = false;
+    const char *merge_first = NULL;
     long v;
     int c, rc = EXIT_BAD_INPUT;
     optind = 1;
@@ -96,6 +106,7 @@ int cmd_report(int argc, char **argv)
         case 't': telemetry = optarg; break;
         case 'p': plot_dir = optarg; break;
         case 'l': list = true; break;
+        case 'M': merge_first = optarg; break;
         case 'h': report_usage(stdout); return 0;
         case 'r':
             if (parse_ids(optarg, &ids, &n_ids) < 0) {
@@ -132,6 +143,20 @@ int cmd_report(int argc, char **argv)
             report_usage(stderr);
             goto out;
         }
+    }
+    if (merge_first) { /* --merge A.db B.db ...: the shards are the operands */
+        size_t ns = 0;
+        const char **srcs = xcalloc((size_t)(argc - optind) + 2, sizeof *srcs);
+        srcs[ns++] = merge_first;
+        for (int i = optind; i < argc; i++)
+            srcs[ns++] = argv[i];
+        struct err merr = {{0}};
+        int mrc = report_merge(db, srcs, ns, stdout, &merr);
+        free(srcs);
+        if (mrc < 0)
+            fprintf(stderr, "synergy report: --merge: %s\n", merr.msg);
+        rc = mrc == 0 ? 0 : mrc == -2 ? EXIT_BAD_INPUT : 1;
+        goto out;
     }
     if (optind < argc) {
         fprintf(stderr, "synergy report: unexpected argument '%s'\n", argv[optind]);
