@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # cmake drives its own make: hand it a clean environment (no "Entering directory" noise)
 CMAKE_BUILD = env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS cmake --build
 
-.PHONY: all deps configure build run test test-asan test-tsan test-slurm bench clean fuzz
+.PHONY: all deps configure build run test test-measure test-asan test-tsan test-slurm bench clean fuzz mutate
 
 all: build
 
@@ -22,7 +22,11 @@ run: build
 	@bash scripts/main-job.sh $(BUILD)/synergy
 
 test: build
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slurm
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'measure|slurm'
+
+# measurements that need idle cores (the profiler's real CPU speedup)
+test-measure: build
+	@cd $(BUILD) && ctest --output-on-failure -L measure
 
 # a sharded sweep on a single-node Slurm started for the test (root; installs
 # slurm-wlm and munge if missing)
@@ -32,14 +36,14 @@ test-slurm: build
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSYNERGY_SANITIZE=ON >/dev/null
 	@$(CMAKE_BUILD) $(ASAN_BUILD) -j $(JOBS)
-	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'slow|slurm'
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'slow|measure|slurm'
 
 # libFuzzer harnesses (tests/fuzz), clang + ASan/UBSan, FUZZ_SECONDS each
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSYNERGY_FUZZ=ON >/dev/null
-	@$(CMAKE_BUILD) $(FUZZ_BUILD) -j $(JOBS) --target fuzz_philly fuzz_pollux fuzz_gavel fuzz_replay fuzz_deltas fuzz_config
+	@$(CMAKE_BUILD) $(FUZZ_BUILD) -j $(JOBS) --target fuzz_philly fuzz_pollux fuzz_gavel fuzz_replay fuzz_deltas fuzz_config fuzz_reserve
 	@bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 TSAN_BUILD ?= build-tsan
 # ThreadSanitizer for the deployment servers (gRPC's own threads suppressed).
@@ -47,6 +51,11 @@ test-tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSYNERGY_TSAN=ON >/dev/null
 	@$(CMAKE_BUILD) $(TSAN_BUILD) -j $(JOBS)
 	@cd $(TSAN_BUILD) && ctest --output-on-failure -R 'deploy_tsan|worker_topo'
+
+# one-line mutants of tests/mutation/mutants.tsv, each on a scratch copy (minutes;
+# not part of `test`). MUTANTS="M5 M6" runs only those.
+mutate: deps
+	@bash tests/mutation/run.sh $(MUTANTS)
 
 bench: build
 	@bash bench/run.sh $(BUILD)/synergy

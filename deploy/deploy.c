@@ -4,19 +4,26 @@
  * pthread_cond_timedwait on CLOCK_MONOTONIC, bounded by the next round
  * boundary, a lease deadline or the worker heartbeat timeout: nothing spins.
  *
- * A round at logical time b, processed at wall time t0 + b / K:
- *  A. wait until every running job has ended its round (all ranks parked in
- *     RoundEnd, or LeaseEnded because it reached its total, or exited), at
- *     most until b + grace; a job still silent then is treated as crashed.
- *  B. credit the measured steps (the plan credited the budget up front, as in
- *     the simulator; a crash keeps only the steps last reported), release,
- *     finish or retry jobs, add arrivals, take lost workers out of planning.
- *  C. plan with sched_round(b) and apply the simulator's bookkeeping; a job
- *     placed exactly as before keeps running (RoundEnd answered "extend",
- *     worker lease extended); every other parked RoundEnd is told to stop.
- *  D. wait for the stopped jobs' processes to be gone (worker exit reports;
- *     the worker kills a job that ignores the stop at its lease expiry).
- *  E. RunJob the new placements, one call per (job, server).
+ * A round at logical time b, processed at wall time t0 + b / K, one function
+ * per phase (run_rounds):
+ *  A. phase_a_round_end: wait until every running job has ended its round
+ *     (all ranks parked in RoundEnd, or LeaseEnded at its total, or exited).
+ *     A late job is waited for: a delay, logged and visible in its JCT, not a
+ *     crash. The parked jobs' leases are kept alive meanwhile; only the late
+ *     job's own lease end bounds the wait (its worker kills it: charged).
+ *  B. phase_b_credit / phase_b_arrivals: the ledger replaces the plan's
+ *     up-front credit with the measured steps (a crash keeps only the steps
+ *     last reported); leases end, jobs finish or are charged; arrivals; lost
+ *     workers leave planning and registered ones return.
+ *  C. phase_c_plan: the ledger plans; a job kept on the same servers with the
+ *     same GPU count, CPUs and memory keeps running (RoundEnd answered
+ *     "extend", lease extended) even if the plan renumbered its GPUs; every
+ *     other parked RoundEnd is told to stop.
+ *  D. phase_d_stop_wait: wait for the stopped jobs' processes to be gone. A
+ *     job that ignores its stop is killed by its worker at its lease's end and
+ *     charged a retry; the job that waits for its GPUs is not.
+ *  E. phase_e_launch: RunJob the new placements, one call per (job, server),
+ *     on physical GPUs that kept jobs do not hold (map_gpus).
  * JCT is measured on the wall clock: arrival -> the boundary at which the
  * finished lease was processed, times K.
  */
@@ -29,6 +36,7 @@
 #include <time.h>
 
 #include "job_to_scheduler.pb-c.h"
+#include "notify.h"
 #include "synergy_worker.pb-c.h"
 
 long long deploy__mono_ns(void)
@@ -83,14 +91,14 @@ int deploy_workers_read(const char *path, struct deploy_worker_addr **out, size_
         long v[4];
         if (nf != 5 || strlen(fields[0]) >= sizeof a.ip || parse_long(fields[1], &v[0]) < 0 ||
             parse_long(fields[2], &v[1]) < 0 || parse_long(fields[3], &v[2]) < 0 ||
-            parse_long(fields[4], &v[3]) < 0 || v[0] < 1 || v[0] > 65535 || v[1] < 0 ||
+            parse_long(fields[4], &v[3]) < 0 || v[0] < 0 || v[0] > 65535 || v[1] < 0 ||
             v[2] < 0 || (v[3] != 0 && v[3] != 1)) {
             fclose(f);
             free(*out);
             *out = NULL;
             *n = 0;
-            return errprintf(err, "%s:%d: expected ip,port,start_gpu,start_cpu,numa(0|1)", path,
-                             ln);
+            return errprintf(err, "%s:%d: expected ip,port,start_gpu,start_cpu,numa(0|1) "
+                             "(port 0-65535; 0: the port the worker reports)", path, ln);
         }
         snprintf(a.ip, sizeof a.ip, "%s", fields[0]);
         a.port = (int)v[0];
@@ -121,17 +129,53 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
         if (lease_kill) {
             d->st->lease_kills++;
             dj->lease_killed = true;
+            /* told to stop, still there at its lease's end: charged in D */
+            if (dj->terminated && dj->state == DJ_RUNNING)
+                dj->stop_ignored = true;
         }
         if (dj->state == DJ_RUNNING && !dj->terminated && !(clean && dj->n_lease_ended > 0) &&
             !dj->crashed) {
             dj->crashed = true;
             d->st->crashes++;
-            LOG(LOG_WARN, "deploy", "job %d crashed on server %d (%s %d)", dj->spec->id, server,
-                sig ? "signal" : "exit code", sig ? sig : code);
+            LOG(LOG_WARN, "deploy", "job %d crashed on server %d (%s %d%s)", dj->spec->id,
+                server, sig ? "signal" : "exit code", sig ? sig : code,
+                lease_kill ? ", killed at its lease's end" : "");
         }
         break;
     }
     pthread_cond_broadcast(&d->cv);
+}
+
+void deploy__job_heard(struct deploy *d, struct djob *dj)
+{
+    long long now = deploy__mono_ns();
+    dj->last_msg_ns = now;
+    if (!dj->first_report_ns && dj->state == DJ_RUNNING) {
+        dj->first_report_ns = now;
+        dj->startup_s = (double)(now - dj->launched_ns) / 1e9;
+    }
+}
+
+/* A worker's report of its running jobs. Today: a registration of a worker
+ * that was lost keeps it out of planning (as before); nothing is reconciled
+ * yet and nothing killed. d9a owns this function (issue 9: adoption,
+ * unknown jobs killed, missing expected jobs treated as exited). */
+int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
+                          const struct deploy_running *run, size_t n, struct deploy_kill *kill,
+                          size_t cap, size_t *n_kill)
+{
+    (void)run;
+    (void)n;
+    (void)kill;
+    (void)cap;
+    *n_kill = 0;
+    struct dworker *w = &d->workers[server];
+    if (kind == DEPLOY_REPORT_HEARTBEAT)
+        return w->registered ? 0 : -1;
+    if (w->lost)
+        LOG(LOG_WARN, "deploy", "server %d re-registered after being lost; it stays out of "
+                                "planning for this run", server);
+    return 0;
 }
 
 /* Lose workers whose heartbeat is overdue; their ranks count as gone. */
@@ -163,13 +207,46 @@ static void check_workers(struct deploy *d)
     }
 }
 
+static void extend_lease(struct deploy *d, struct djob *dj, long long until_ns);
+static bool round_ended(const struct djob *dj);
+
+/* Keep the leases of jobs that are slow, not hung: a job parked in RoundEnd
+ * (it waits for us), one that still talks in its round, one that talks after
+ * its stop (winding down). A job silent for d->silence_ns, or one that
+ * ignores its stop, is left to its lease's end. Leases are wall-clock
+ * deadlines on the workers, so a late scheduler must not let them lapse. */
+static void keep_leases(struct deploy *d)
+{
+    long long now = deploy__mono_ns();
+    for (size_t i = 0; i < d->n_jobs; i++) {
+        struct djob *dj = &d->jobs[i];
+        if (dj->state != DJ_RUNNING || dj->n_exited >= dj->n_ranks || dj->crashed || dj->lost ||
+            dj->lease_until_ns - now >= d->slack_ns / 2)
+            continue;
+        bool alive;
+        if (dj->terminated) {
+            alive = dj->last_msg_ns > dj->stop_ns && now - dj->last_msg_ns < d->silence_ns;
+        } else {
+            long long heard =
+                dj->last_msg_ns > dj->launched_ns ? dj->last_msg_ns : dj->launched_ns;
+            alive = round_ended(dj) || now - heard < d->silence_ns;
+        }
+        if (!alive)
+            continue;
+        extend_lease(d, dj, now + d->slack_ns);
+        now = deploy__mono_ns();
+    }
+}
+
 static void timed_wait(struct deploy *d, long long until_ns)
 {
+    keep_leases(d);
     long long cap = deploy__mono_ns() + (long long)d->cfg->heartbeat_ms * 1000000LL;
     if (until_ns > cap)
         until_ns = cap;
     struct timespec ts = {.tv_sec = until_ns / 1000000000LL, .tv_nsec = until_ns % 1000000000LL};
     pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+    notify_watchdog();
     check_workers(d);
 }
 
@@ -186,8 +263,10 @@ static void answer_parked(struct djob *dj, bool terminate)
     for (int i = 0; i < dj->n_parked; i++)
         rpc_call_reply(dj->parked[i], &resp.base);
     dj->n_parked = 0;
-    if (terminate)
+    if (terminate && !dj->terminated) {
         dj->terminated = true;
+        dj->stop_ns = deploy__mono_ns();
+    }
 }
 
 /* --------------------------------------------------------- placements */
@@ -195,27 +274,29 @@ static void answer_parked(struct djob *dj, bool terminate)
 static void save_signature(struct djob *dj)
 {
     struct job *j = dj->j;
-    free(dj->sig_gpus);
     free(dj->sig_shares);
-    dj->sig_n_gpus = j->n_alloc;
-    dj->sig_gpus = xmalloc(sizeof(int) * (size_t)(j->n_alloc + 1));
-    memcpy(dj->sig_gpus, j->alloc_gpus, sizeof(int) * (size_t)j->n_alloc);
     dj->sig_n_shares = j->n_shares;
     dj->sig_shares = xmalloc(sizeof(struct job_share) * (size_t)(j->n_shares + 1));
     memcpy(dj->sig_shares, j->shares, sizeof(struct job_share) * (size_t)j->n_shares);
 }
 
-/* The reference's lease rule: same GPUs, same CPUs and memory per server. */
+/* The lease rule: the same servers, and on each the same number of GPUs, CPUs
+ * and memory. Which GPUs does not matter: a plan that only renumbers a job's
+ * GPUs keeps it running on its physical ones (map_gpus()). */
 static bool same_placement(const struct djob *dj)
 {
     const struct job *j = dj->j;
-    if (j->n_alloc != dj->sig_n_gpus || j->n_shares != dj->sig_n_shares)
-        return false;
-    if (memcmp(j->alloc_gpus, dj->sig_gpus, sizeof(int) * (size_t)j->n_alloc) != 0)
+    if (j->n_shares != dj->sig_n_shares)
         return false;
     for (int i = 0; i < j->n_shares; i++) {
-        const struct job_share *a = &j->shares[i], *b = &dj->sig_shares[i];
-        if (a->server != b->server || a->cpu != b->cpu || a->mem != b->mem)
+        const struct job_share *a = &j->shares[i];
+        bool found = false;
+        for (int k = 0; k < dj->sig_n_shares && !found; k++) {
+            const struct job_share *b = &dj->sig_shares[k];
+            found = a->server == b->server && a->gpu == b->gpu && a->cpu == b->cpu &&
+                    a->mem == b->mem;
+        }
+        if (!found)
             return false;
     }
     return true;
@@ -294,9 +375,48 @@ struct run_batch {
     pthread_mutex_t mu;
 };
 
-/* Prepare the job's new lease and queue one RunJob per server. */
+/* Physical GPUs (local indexes on the worker) for a new lease on `server`:
+ * the plan's own GPUs where no running job holds them, else the lowest ones
+ * nobody holds. Running jobs keep their physical GPUs across renumbering
+ * plans, so the plan's ids are only a count per server. busy[] marks the
+ * server's physical GPUs in use (kept leases and earlier launches). */
+static void map_gpus(struct deploy *d, int server, const int *plan, int n, int *out, bool *busy)
+{
+    int gps = d->cfg->sched.cluster.gpus_per_server;
+    int base = d->workers[server].a.start_gpu;
+    bool *want = xcalloc((size_t)gps, sizeof *want);
+    for (int k = 0; k < n; k++)
+        out[k] = -1;
+    for (int k = 0; k < n; k++) {
+        int g = plan[k] % gps;
+        if (!busy[g] && !want[g]) {
+            want[g] = true;
+            out[k] = g;
+        }
+    }
+    for (int k = 0; k < n; k++) {
+        if (out[k] >= 0)
+            continue;
+        for (int g = 0; g < gps; g++)
+            if (!busy[g] && !want[g]) {
+                want[g] = true;
+                out[k] = g;
+                break;
+            }
+    }
+    for (int k = 0; k < n; k++) {
+        if (out[k] < 0) /* cannot happen: the plan fits the server */
+            out[k] = plan[k] % gps;
+        busy[out[k]] = true;
+        out[k] += base;
+    }
+    free(want);
+}
+
+/* Prepare the job's new lease and queue one RunJob per server. busy[server]
+ * is that server's physical-GPU map (see map_gpus). */
 static void launch(struct deploy *d, struct djob *dj, double b, long long lease_until_ns,
-                   struct pending_run **q, size_t *nq, size_t *capq)
+                   bool **busy, struct pending_run **q, size_t *nq, size_t *capq)
 {
     struct job *j = dj->j;
     int gps = d->cfg->sched.cluster.gpus_per_server;
@@ -306,18 +426,24 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
         struct drank *rk = &dj->ranks[i];
         memset(rk, 0, sizeof *rk);
         rk->server = j->shares[i].server;
+        int plan[64];
         for (int k = 0; k < j->n_alloc; k++)
             if (j->alloc_gpus[k] / gps == rk->server && rk->n_gpus < 64)
-                rk->gpus[rk->n_gpus++] =
-                    j->alloc_gpus[k] % gps + d->workers[rk->server].a.start_gpu;
+                plan[rk->n_gpus++] = j->alloc_gpus[k];
+        map_gpus(d, rk->server, plan, rk->n_gpus, rk->gpus, busy[rk->server]);
         rk->cpus = (int)lround(j->shares[i].cpu);
         rk->mem = j->shares[i].mem;
     }
     reset_round(dj);
     dj->n_exited = 0;
-    dj->crashed = dj->lost = dj->terminated = dj->lease_killed = false;
+    dj->crashed = dj->lost = dj->terminated = dj->lease_killed = dj->stop_ignored = false;
     dj->state = DJ_RUNNING;
     dj->launched_ns = deploy__mono_ns();
+    dj->first_report_ns = 0;
+    dj->last_msg_ns = 0;
+    dj->stop_ns = 0;
+    dj->startup_s = -1;
+    dj->lease_until_ns = lease_until_ns;
     save_signature(dj);
     double it = sched_job_iter_time(d->sched, j);
     for (int r = 0; r < dj->n_ranks; r++) {
@@ -349,7 +475,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
         req.iter_time_s = it;
         long long ms = (lease_until_ns - deploy__mono_ns()) / 1000000LL;
         req.lease_ms = (uint32_t)(ms > 1 ? ms : 1);
-        req.sched_addr = (char *)(d->cfg->listen_ip ? d->cfg->listen_ip : "127.0.0.1");
+        req.sched_addr = (char *)d->advertise;
         req.sched_port = (uint32_t)d->port;
         req.rank = (uint32_t)r;
         req.world = (uint32_t)dj->n_ranks;
@@ -409,6 +535,14 @@ static void send_runs(struct deploy *d, struct pending_run *q, size_t n)
             continue;
         if (p->status == RPC_STATUS_UNAVAILABLE || p->status == RPC_STATUS_DEADLINE_EXCEEDED) {
             lose_worker(d, rk->server, p->err);
+        } else if (p->status == RPC_STATUS_FAILED_PRECONDITION && !rk->exited) {
+            /* the worker still holds an earlier attempt (being killed): the
+             * launch did not happen; not the job's fault, retried next round */
+            LOG(LOG_INFO, "deploy", "job %d not started on server %d: %s", dj->spec->id,
+                rk->server, p->err);
+            rk->exited = true;
+            dj->n_exited++;
+            dj->lost = true;
         } else if (!rk->exited) {
             LOG(LOG_WARN, "deploy", "job %d refused by server %d: %s", dj->spec->id, rk->server,
                 p->err);
@@ -422,19 +556,19 @@ static void send_runs(struct deploy *d, struct pending_run *q, size_t n)
     }
 }
 
-static void extend(struct deploy *d, struct djob *dj, double b, long long lease_until_ns)
+/* Move the job's lease end on its workers to until_ns (no answer to the job). */
+static void extend_lease(struct deploy *d, struct djob *dj, long long until_ns)
 {
-    answer_parked(dj, false);
-    reset_round(dj);
+    dj->lease_until_ns = until_ns;
     for (int r = 0; r < dj->n_ranks; r++) {
         Synergy__V1__ExtendLeaseRequest req = SYNERGY__V1__EXTEND_LEASE_REQUEST__INIT;
         req.job_id = (uint64_t)dj->spec->id;
-        long long ms = (lease_until_ns - deploy__mono_ns()) / 1000000LL;
+        long long ms = (until_ns - deploy__mono_ns()) / 1000000LL;
         req.lease_ms = (uint32_t)(ms > 1 ? ms : 1);
         ProtobufCMessage *resp = NULL;
         struct err err = {{0}};
         int server = dj->ranks[r].server;
-        if (d->workers[server].lost)
+        if (d->workers[server].lost || dj->ranks[r].exited)
             continue;
         int st = worker_call(d, server, "ExtendLease", &req.base, &resp, &err);
         if (resp)
@@ -442,6 +576,14 @@ static void extend(struct deploy *d, struct djob *dj, double b, long long lease_
         if (st == RPC_STATUS_UNAVAILABLE || st == RPC_STATUS_DEADLINE_EXCEEDED)
             lose_worker(d, server, err.msg);
     }
+}
+
+/* The job keeps its placement for the next round: answer "go on". */
+static void extend(struct deploy *d, struct djob *dj, double b, long long lease_until_ns)
+{
+    answer_parked(dj, false);
+    reset_round(dj);
+    extend_lease(d, dj, lease_until_ns);
     lease_persist(d, dj, b, "extended");
 }
 
@@ -473,8 +615,7 @@ static int arrival_cmp(const void *a, const void *b)
     return (x->spec > y->spec) - (x->spec < y->spec);
 }
 
-static void finish_job(struct deploy *d, struct djob *dj, double b, struct sim_result *res,
-                       size_t *n_jct, size_t *cap_res)
+static void finish_job(struct deploy *d, struct djob *dj, double b)
 {
     struct job *j = dj->j;
     /* the lease ends at the boundary, or when the job's last report came
@@ -483,17 +624,415 @@ static void finish_job(struct deploy *d, struct djob *dj, double b, struct sim_r
     if (now < b)
         now = b;
     dj->finish = now;
-    j->finish = now;
     dj->state = DJ_DONE;
-    sched_job_remove(d->sched, j);
-    xgrow((void **)&res->jobs, cap_res, *n_jct + 1, sizeof *res->jobs);
-    sim_job_result_fill(&res->jobs[(*n_jct)++], j, now);
+    sched_run_finish(d->ledger, j, now);
     job_persist(d, dj, "finished");
     if (d->cfg->plan_log)
         fprintf(d->cfg->plan_log, "finish %d %.3f\n", j->id, now - j->arrival);
 }
 
-int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct deploy_stats *st,
+static void fail_job(struct deploy *d, struct djob *dj)
+{
+    LOG(LOG_WARN, "deploy", "job %d failed after %d crashes", dj->spec->id, dj->crashes);
+    answer_parked(dj, true);
+    sched_run_fail(d->ledger, dj->j);
+    dj->state = DJ_FAILED;
+    d->st->jobs_failed++;
+    job_persist(d, dj, "failed");
+}
+
+static size_t n_registered(const struct deploy *d)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->n_workers; i++)
+        n += d->workers[i].registered && !d->workers[i].lost;
+    return n;
+}
+
+/* Wait until cfg->wait_workers workers (all when 0) registered; servers still
+ * missing then stay out of planning until they register. 0, or -1 + err on
+ * the registration timeout. Called with d->mu held. */
+static int wait_registration(struct deploy *d, struct err *err)
+{
+    const struct deploy_config *cfg = d->cfg;
+    size_t need = cfg->wait_workers > 0 && (size_t)cfg->wait_workers < d->n_workers
+                      ? (size_t)cfg->wait_workers
+                      : d->n_workers;
+    long long start = deploy__mono_ns();
+    long long deadline = start + (long long)cfg->register_timeout_ms * 1000000LL;
+    long long next_log = start + 2000000000LL;
+    for (;;) {
+        size_t n = n_registered(d);
+        if (n >= need)
+            break;
+        long long now = deploy__mono_ns();
+        if (now >= deadline)
+            return errprintf(err, "only %zu of %zu workers registered within %d ms (waiting for %zu)",
+                             n, d->n_workers, cfg->register_timeout_ms, need);
+        if (now >= next_log) {
+            LOG(LOG_INFO, "deploy", "waiting for workers: %zu of %zu registered, planning starts at %zu",
+                n, d->n_workers, need);
+            next_log = now + 2000000000LL;
+        }
+        long long until = deadline < next_log ? deadline : next_log;
+        if (until > now + 1000000000LL)
+            until = now + 1000000000LL; /* watchdog pings */
+        struct timespec ts = {until / 1000000000LL, until % 1000000000LL};
+        pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+        deploy__publish(d, -1, 0, 0); /* workers up; a watchdog ping */
+    }
+    for (size_t i = 0; i < d->n_workers; i++) {
+        struct dworker *w = &d->workers[i];
+        if (!w->registered) {
+            LOG(LOG_WARN, "deploy", "server %zu (%s:%d) not registered: out of planning until it is",
+                i, w->a.ip, w->a.port);
+            sched_server_set_down(d->sched, (int)i, true);
+            w->marked_down = true;
+        }
+    }
+    return 0;
+}
+
+static void wait_boundary(struct deploy *d, double b)
+{
+    while (deploy__mono_ns() < wall_ns(d, b))
+        timed_wait(d, wall_ns(d, b));
+    double late_ms = (double)(deploy__mono_ns() - wall_ns(d, b)) / 1e6;
+    if (late_ms > d->st->max_lateness_ms)
+        d->st->max_lateness_ms = late_ms;
+    d->late_ms = late_ms;
+    d->cur_b = b;
+}
+
+/* A: every running lease ends its round (all ranks parked in RoundEnd, or
+ * LeaseEnded at its total, or exited). A job that is late is waited for:
+ * lateness is a delay, logged and visible in its JCT, never a crash. Only
+ * its lease's end bounds the wait; then the worker kills it (charged, in
+ * deploy__job_exited). Jobs already parked keep their leases alive. */
+static void phase_a_round_end(struct deploy *d, double b)
+{
+    long long grace_at = wall_ns(d, b) + d->grace_ns;
+    for (;;) {
+        bool all = true;
+        long long now = deploy__mono_ns(), wake = now + 1000000000LL;
+        for (size_t i = 0; i < d->n_jobs; i++) {
+            struct djob *dj = &d->jobs[i];
+            if (dj->state != DJ_RUNNING)
+                continue;
+            if (round_ended(dj)) {
+                if (!dj->ended_ns)
+                    dj->ended_ns = now;
+                continue;
+            }
+            long long give_up = dj->lease_until_ns + d->exit_margin_ns;
+            if (now < give_up) {
+                all = false;
+                if (give_up < wake)
+                    wake = give_up;
+                continue;
+            }
+            /* past its lease and no exit report: the worker did not kill it
+             * or cannot tell us; kill it ourselves and charge it */
+            kill_job(d, dj);
+            if (!round_ended(dj)) {
+                LOG(LOG_WARN, "deploy", "job %d: no round end and no exit by its lease's end "
+                                        "(%d/%d parked, %d exited): charged as a crash",
+                    dj->spec->id, dj->n_parked, dj->n_ranks, dj->n_exited);
+                dj->crashed = true;
+                d->st->crashes++;
+            }
+            now = deploy__mono_ns();
+        }
+        if (all)
+            break;
+        timed_wait(d, wake);
+    }
+    for (size_t i = 0; i < d->n_jobs; i++) {
+        struct djob *dj = &d->jobs[i];
+        if (dj->state == DJ_RUNNING && dj->ended_ns > grace_at && !dj->crashed && !dj->lost) {
+            d->st->delays++;
+            LOG(LOG_INFO, "deploy", "job %d ended round %.0f %.0f ms after the boundary: a delay",
+                dj->spec->id, b, (double)(dj->ended_ns - wall_ns(d, b)) / 1e6);
+        }
+    }
+}
+
+/* The steps a job's round did, from its reports. */
+static long measured_steps(const struct djob *dj)
+{
+    if (dj->crashed || dj->lost)
+        return dj->progress_steps; /* the last UpdateIters before it went */
+    if (dj->n_parked > 0)
+        return dj->n_lease_ended > 0 && dj->lease_end_steps < dj->round_end_steps
+                   ? dj->lease_end_steps
+                   : dj->round_end_steps;
+    return dj->lease_end_steps;
+}
+
+/* B: replace the plan's credit with what each job did, end the leases,
+ * finish or charge jobs. Returns true when the run is over. */
+static bool phase_b_credit(struct deploy *d, double b)
+{
+    for (size_t i = 0; i < d->n_jobs; i++) {
+        struct djob *dj = &d->jobs[i];
+        if (dj->state != DJ_RUNNING)
+            continue;
+        struct job *j = dj->j;
+        sched_run_credit(d->ledger, j, measured_steps(dj));
+        if (sched_run_lease_end(d->ledger, j, b)) {
+            answer_parked(dj, true);
+            finish_job(d, dj, b);
+        } else if (dj->crashed && !dj->lost) {
+            if (++dj->crashes > d->cfg->max_retries)
+                fail_job(d, dj);
+        }
+    }
+    /* like the simulator: the run ends the moment every job is done */
+    bool over = d->next_arrival == d->n_jobs;
+    for (size_t i = 0; i < d->n_jobs && over; i++)
+        over = d->jobs[i].state == DJ_DONE || d->jobs[i].state == DJ_FAILED;
+    return over;
+}
+
+/* B, continued: arrivals up to b, and the servers' planning status. 0 or -1 + err. */
+static int phase_b_arrivals(struct deploy *d, double b, struct err *err)
+{
+    while (d->next_arrival < d->n_jobs && d->jobs[d->next_arrival].spec->arrival <= b) {
+        struct djob *dj = &d->jobs[d->next_arrival++];
+        dj->j = sched_run_arrive(d->ledger, dj->spec, err);
+        if (!dj->j)
+            return -1;
+        dj->state = DJ_QUEUED;
+        job_persist(d, dj, "queued");
+    }
+    for (size_t i = 0; i < d->n_workers; i++) {
+        struct dworker *w = &d->workers[i];
+        bool up = w->registered && !w->lost;
+        if (!up && !w->marked_down) {
+            sched_server_set_down(d->sched, (int)i, true);
+            w->marked_down = true;
+        } else if (up && w->marked_down) {
+            LOG(LOG_INFO, "deploy", "server %zu back in planning", i);
+            sched_server_set_down(d->sched, (int)i, false);
+            w->marked_down = false;
+        }
+    }
+    return 0;
+}
+
+/* C: plan the round; extend every lease the plan keeps, stop the rest. Fills
+ * d->relaunch. 0 or -1 + err (the planner failed). */
+static int phase_c_plan(struct deploy *d, double b, struct err *err)
+{
+    const struct deploy_config *cfg = d->cfg;
+    long long t_plan = deploy__mono_ns();
+    struct job **placed;
+    size_t n_placed;
+    struct sched_round_sample smp;
+    if (sched_run_plan(d->ledger, b, &placed, &n_placed, &smp, err) < 0)
+        return -1;
+    d->plan_ms = (double)(deploy__mono_ns() - t_plan) / 1e6;
+    d->n_placed = n_placed;
+    if (cfg->plan_log) {
+        fprintf(cfg->plan_log, "%.6f:", b);
+        for (size_t i = 0; i < n_placed; i++)
+            fprintf(cfg->plan_log, " %d", placed[i]->id);
+        fprintf(cfg->plan_log, "\n");
+    }
+    for (size_t i = 0; i < n_placed; i++) {
+        struct djob *dj = deploy__find_job(d, (uint64_t)placed[i]->id);
+        sched_run_round_credit(d->ledger, placed[i], &dj->base, &dj->budget);
+    }
+    d->st->preemptions += smp.preempted;
+
+    long long t_dispatch = deploy__mono_ns();
+    /* a late scheduler gives the next round its full length from now */
+    long long next = wall_ns(d, b + d->round_s), min_next = deploy__mono_ns() + d->round_ns;
+    d->lease_until_ns = (next > min_next ? next : min_next) + d->slack_ns;
+    for (size_t i = 0; i < d->n_jobs; i++) {
+        struct djob *dj = &d->jobs[i];
+        d->relaunch[i] = false;
+        if (dj->state == DJ_QUEUED) {
+            d->relaunch[i] = dj->j->n_alloc > 0;
+            continue;
+        }
+        if (dj->state != DJ_RUNNING)
+            continue;
+        bool healthy = !dj->crashed && !dj->lost && dj->n_parked == dj->n_ranks;
+        if (dj->j->n_alloc > 0 && healthy && same_placement(dj)) {
+            extend(d, dj, b, d->lease_until_ns);
+            continue;
+        }
+        answer_parked(dj, true);
+        d->relaunch[i] = dj->j->n_alloc > 0;
+        if (dj->crashed || dj->lost)
+            d->st->relaunches += d->relaunch[i];
+    }
+    d->dispatch_ms = (double)(deploy__mono_ns() - t_dispatch) / 1e6;
+    return 0;
+}
+
+static bool holds_ranks(const struct djob *dj)
+{
+    bool stopping = (dj->state == DJ_RUNNING && dj->terminated) || dj->state == DJ_DONE ||
+                    dj->state == DJ_FAILED;
+    return stopping && dj->n_ranks > 0 && dj->n_exited < dj->n_ranks;
+}
+
+/* D: wait until the stopped jobs' processes are gone (worker exit reports).
+ * A job that ignores its stop is killed by its worker at its lease's end and
+ * charged a retry; the job that waits for its GPUs only starts late. */
+static void phase_d_stop_wait(struct deploy *d, double b)
+{
+    for (;;) {
+        bool all = true;
+        long long now = deploy__mono_ns(), wake = now + 1000000000LL;
+        for (size_t i = 0; i < d->n_jobs; i++) {
+            struct djob *dj = &d->jobs[i];
+            if (!holds_ranks(dj))
+                continue;
+            long long give_up = dj->lease_until_ns + d->exit_margin_ns;
+            if (now < give_up) {
+                all = false;
+                if (give_up < wake)
+                    wake = give_up;
+                continue;
+            }
+            LOG(LOG_WARN, "deploy", "job %d: no exit report by its lease's end; killing it",
+                dj->spec->id);
+            kill_job(d, dj);
+            for (int r = 0; r < dj->n_ranks; r++)
+                dj->ranks[r].exited = true;
+            dj->n_exited = dj->n_ranks;
+            if (dj->state == DJ_RUNNING)
+                dj->stop_ignored = true;
+            now = deploy__mono_ns();
+        }
+        if (all)
+            break;
+        timed_wait(d, wake);
+    }
+    for (size_t i = 0; i < d->n_jobs; i++) {
+        struct djob *dj = &d->jobs[i];
+        if (dj->state == DJ_RUNNING && dj->terminated) {
+            lease_persist(d, dj, b - d->round_s,
+                          dj->crashed ? "crashed" : dj->lost ? "lost" : "ended");
+            dj->state = DJ_QUEUED;
+            dj->n_ranks = 0;
+            job_persist(d, dj, "queued");
+            if (dj->stop_ignored && !dj->crashed) {
+                d->st->stops_ignored++;
+                LOG(LOG_WARN, "deploy", "job %d ignored its stop: killed at its lease's end, "
+                                        "charged a retry", dj->spec->id);
+                if (++dj->crashes > d->cfg->max_retries) {
+                    d->relaunch[i] = false;
+                    fail_job(d, dj);
+                }
+            }
+        }
+        if (dj->state == DJ_DONE || dj->state == DJ_FAILED)
+            dj->n_ranks = 0;
+    }
+}
+
+/* E: RunJob the new placements, one call per (job, server). */
+static void phase_e_launch(struct deploy *d, double b)
+{
+    long long t_launch = deploy__mono_ns();
+    long long lease = t_launch + d->round_ns + d->slack_ns;
+    if (lease < d->lease_until_ns)
+        lease = d->lease_until_ns;
+    /* the physical GPUs the kept leases hold */
+    int gps = d->cfg->sched.cluster.gpus_per_server;
+    bool **busy = xcalloc(d->n_workers, sizeof *busy);
+    for (size_t s = 0; s < d->n_workers; s++)
+        busy[s] = xcalloc((size_t)gps, sizeof **busy);
+    for (size_t i = 0; i < d->n_jobs; i++) {
+        const struct djob *dj = &d->jobs[i];
+        if (dj->state != DJ_RUNNING)
+            continue;
+        for (int r = 0; r < dj->n_ranks; r++)
+            for (int k = 0; k < dj->ranks[r].n_gpus; k++) {
+                int g = dj->ranks[r].gpus[k] - d->workers[dj->ranks[r].server].a.start_gpu;
+                if (g >= 0 && g < gps)
+                    busy[dj->ranks[r].server][g] = true;
+            }
+    }
+    struct pending_run *q = NULL;
+    size_t nq = 0, capq = 0;
+    for (size_t i = 0; i < d->n_jobs; i++)
+        if (d->relaunch[i])
+            launch(d, &d->jobs[i], b, lease, busy, &q, &nq, &capq);
+    send_runs(d, q, nq);
+    free(q);
+    for (size_t s = 0; s < d->n_workers; s++)
+        free(busy[s]);
+    free(busy);
+    d->dispatch_ms += (double)(deploy__mono_ns() - t_launch) / 1e6;
+}
+
+/* The run is over: let the last exits come in before the server goes away. */
+static void wait_last_exits(struct deploy *d)
+{
+    long long until = deploy__mono_ns() + 3000000000LL;
+    for (;;) {
+        bool gone = true;
+        for (size_t i = 0; i < d->n_jobs && gone; i++)
+            gone = d->jobs[i].n_exited >= d->jobs[i].n_ranks;
+        if (gone || deploy__mono_ns() >= until)
+            break;
+        timed_wait(d, until);
+    }
+}
+
+/* The round loop, from the first boundary to the end. 0, or -1 + err.
+ * Called with d->mu held. */
+static int run_rounds(struct deploy *d, double b, struct err *err)
+{
+    struct deploy_stats *st = d->st;
+    for (;;) {
+        wait_boundary(d, b);
+        phase_a_round_end(d, b);
+        deploy_state_begin(d->db, NULL);
+        if (phase_b_credit(d, b)) {
+            wait_last_exits(d);
+            deploy_state_round(d->db, (long)st->dispatch_rounds, b, NULL);
+            deploy_state_commit(d->db, NULL);
+            deploy__publish(d, b, d->late_ms, (long)st->dispatch_rounds);
+            break;
+        }
+        if (phase_b_arrivals(d, b, err) < 0 || phase_c_plan(d, b, err) < 0) {
+            deploy_state_commit(d->db, NULL);
+            return -1;
+        }
+        long long t_stop = deploy__mono_ns();
+        phase_d_stop_wait(d, b);
+        double stop_ms = (double)(deploy__mono_ns() - t_stop) / 1e6;
+        phase_e_launch(d, b);
+        st->plan_ms_sum += d->plan_ms;
+        st->dispatch_ms_sum += d->dispatch_ms;
+        st->dispatch_rounds++;
+        if (d->plan_ms > st->plan_ms_max)
+            st->plan_ms_max = d->plan_ms;
+        if (d->dispatch_ms > st->dispatch_ms_max)
+            st->dispatch_ms_max = d->dispatch_ms;
+        deploy_state_round(d->db, (long)st->dispatch_rounds, b, NULL);
+        deploy_state_commit(d->db, NULL);
+        /* the snapshot of the round just committed (metrics, STATUS, watchdog) */
+        deploy__publish(d, b, d->late_ms, (long)st->dispatch_rounds);
+        LOG(LOG_DEBUG, "deploy", "round %.0f: %zu placed, plan %.2f ms, stop-wait %.1f ms, "
+                                 "dispatch %.1f ms",
+            b, d->n_placed, d->plan_ms, stop_ms, d->dispatch_ms);
+        if (sched_runnable_count(d->sched) == 0 &&
+            (d->cfg->is_static || d->next_arrival == d->n_jobs))
+            break;
+        b += d->round_s;
+    }
+    d->end_b = b;
+    return 0;
+}
+
+int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct deploy_stats *st,
                struct err *err)
 {
     memset(res, 0, sizeof *res);
@@ -504,15 +1043,24 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
         return errprintf(err, "the time scale must be positive");
     struct deploy *d = xcalloc(1, sizeof *d);
     d->cfg = cfg;
+    d->advertise = cfg->advertise     ? cfg->advertise
+                   : cfg->listen_ip ? cfg->listen_ip
+                                    : "127.0.0.1";
     d->st = st;
     d->round_s = cfg->sched.round_duration;
     int rc = -1;
-    size_t n_jct = 0, cap_res = 0;
-    double util_sum[3] = {0, 0, 0};
 
-    d->sched = sched_create(&cfg->sched, err);
-    if (!d->sched)
+    struct sched_run_params rp = {
+        .sched = cfg->sched,
+        .zoo = cfg->zoo,
+        .trace = cfg->jobs,
+        .n_trace = cfg->n_jobs,
+        .log_tag = "deploy",
+    };
+    d->ledger = sched_run_create(&rp, err);
+    if (!d->ledger)
         goto out_free;
+    d->sched = sched_run_sched(d->ledger);
     if ((size_t)sched_num_servers(d->sched) != cfg->n_workers) {
         errprintf(err, "the cluster has %d servers but the workers file lists %zu",
                   sched_num_servers(d->sched), cfg->n_workers);
@@ -520,6 +1068,7 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
     }
     d->n_jobs = cfg->n_jobs;
     d->jobs = xcalloc(cfg->n_jobs, sizeof *d->jobs);
+    d->relaunch = xcalloc(cfg->n_jobs, sizeof *d->relaunch);
     for (size_t i = 0; i < cfg->n_jobs; i++) {
         d->jobs[i].spec = &cfg->jobs[i];
         d->jobs[i].round_end_steps = -1;
@@ -547,303 +1096,27 @@ int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct d
         cfg->on_listening(cfg->ctx, d->port);
 
     pthread_mutex_lock(&d->mu);
-    long long reg_deadline = deploy__mono_ns() + (long long)cfg->register_timeout_ms * 1000000LL;
-    for (;;) {
-        size_t n_reg = 0;
-        for (size_t i = 0; i < d->n_workers; i++)
-            n_reg += d->workers[i].registered;
-        if (n_reg == d->n_workers)
-            break;
-        if (deploy__mono_ns() >= reg_deadline) {
-            errprintf(err, "only %zu of %zu workers registered within %d ms", n_reg, d->n_workers,
-                      cfg->register_timeout_ms);
-            pthread_mutex_unlock(&d->mu);
-            goto out_srv;
-        }
-        struct timespec ts = {reg_deadline / 1000000000LL, reg_deadline % 1000000000LL};
-        pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+    deploy__publish(d, -1, 0, 0);
+    if (wait_registration(d, err) < 0) {
+        pthread_mutex_unlock(&d->mu);
+        goto out_srv;
     }
     /* heartbeats restart now: registration may have taken a while */
     d->t0_ns = deploy__mono_ns();
     for (size_t i = 0; i < d->n_workers; i++)
         d->workers[i].last_hb_ns = d->t0_ns;
 
-    long long round_ns = (long long)(d->round_s / cfg->time_scale * 1e9);
-    long long grace_ns = round_ns / 2 > 400000000LL ? round_ns / 2 : 400000000LL;
-    double round = d->round_s;
-    double b = cfg->is_static ? 1 : ceil(cfg->jobs[0].arrival / round) * round;
-    size_t next_arrival = 0;
-    for (;;) {
-        /* ------------------------------------------ wait for the boundary */
-        while (deploy__mono_ns() < wall_ns(d, b))
-            timed_wait(d, wall_ns(d, b));
-        double late_ms = (double)(deploy__mono_ns() - wall_ns(d, b)) / 1e6;
-        if (late_ms > st->max_lateness_ms)
-            st->max_lateness_ms = late_ms;
-        d->cur_b = b;
-
-        /* ---------------------------------- A: every lease ends its round */
-        /* a job launched late (after a slow stop) gets its grace from its launch */
-        long long deadline_a = wall_ns(d, b) + grace_ns;
-        for (size_t i = 0; i < d->n_jobs; i++)
-            if (d->jobs[i].state == DJ_RUNNING && d->jobs[i].launched_ns + grace_ns > deadline_a)
-                deadline_a = d->jobs[i].launched_ns + grace_ns;
-        for (;;) {
-            bool all = true;
-            for (size_t i = 0; i < d->n_jobs; i++) {
-                struct djob *dj = &d->jobs[i];
-                if (dj->state != DJ_RUNNING)
-                    continue;
-                if (!round_ended(dj))
-                    all = false;
-                else if (!dj->ended_ns)
-                    dj->ended_ns = deploy__mono_ns();
-            }
-            if (all || deploy__mono_ns() >= deadline_a)
-                break;
-            timed_wait(d, deadline_a);
-        }
-        deploy_state_begin(d->db, NULL);
-
-        /* ------------------------- B: credit, release, finish, arrivals */
-        for (size_t i = 0; i < d->n_jobs; i++) {
-            struct djob *dj = &d->jobs[i];
-            if (dj->state != DJ_RUNNING)
-                continue;
-            struct job *j = dj->j;
-            if (!round_ended(dj)) {
-                /* silent: kill it; a worker that cannot be reached is lost
-                 * (its jobs move, no retry is charged) */
-                kill_job(d, dj);
-            }
-            if (!round_ended(dj)) {
-                LOG(LOG_WARN, "deploy", "job %d did not end its round in time (%d/%d parked, %d lease ended, %d exited, %.0f ms late)", dj->spec->id, dj->n_parked, dj->n_ranks, dj->n_lease_ended, dj->n_exited, (double)(deploy__mono_ns() - wall_ns(d, b)) / 1e6);
-                dj->crashed = true;
-                st->crashes++;
-            }
-            long steps;
-            if (dj->crashed || dj->lost)
-                steps = dj->progress_steps;
-            else if (dj->n_parked > 0)
-                steps = dj->n_lease_ended > 0 && dj->lease_end_steps < dj->round_end_steps
-                            ? dj->lease_end_steps
-                            : dj->round_end_steps;
-            else
-                steps = dj->lease_end_steps;
-            if (steps > dj->budget)
-                steps = dj->budget;
-            if (steps < 0)
-                steps = 0;
-            j->executed = dj->base + steps;
-            if (j->executed > j->total_iters)
-                j->executed = j->total_iters;
-            sched_job_release(d->sched, j);
-            j->last_exec = b;
-            if (j->executed >= j->total_iters) {
-                answer_parked(dj, true);
-                finish_job(d, dj, b, res, &n_jct, &cap_res);
-            } else if (dj->crashed && !dj->lost) {
-                dj->crashes++;
-                if (dj->crashes > cfg->max_retries) {
-                    LOG(LOG_WARN, "deploy", "job %d failed after %d crashes", dj->spec->id,
-                        dj->crashes);
-                    answer_parked(dj, true);
-                    sched_job_remove(d->sched, j);
-                    dj->state = DJ_FAILED;
-                    st->jobs_failed++;
-                    job_persist(d, dj, "failed");
-                }
-            }
-        }
-        /* like the simulator: the run ends the moment every job is done */
-        bool all_over = next_arrival == d->n_jobs;
-        for (size_t i = 0; i < d->n_jobs && all_over; i++)
-            all_over = d->jobs[i].state == DJ_DONE || d->jobs[i].state == DJ_FAILED;
-        if (all_over) {
-            /* let the last exits come in before the server goes away */
-            long long until = deploy__mono_ns() + 3000000000LL;
-            for (;;) {
-                bool gone = true;
-                for (size_t i = 0; i < d->n_jobs && gone; i++)
-                    gone = d->jobs[i].n_exited >= d->jobs[i].n_ranks;
-                if (gone || deploy__mono_ns() >= until)
-                    break;
-                timed_wait(d, until);
-            }
-            deploy_state_commit(d->db, NULL);
-            break;
-        }
-        while (next_arrival < d->n_jobs && d->jobs[next_arrival].spec->arrival <= b) {
-            struct djob *dj = &d->jobs[next_arrival++];
-            const struct model_profile *m = model_zoo_find(cfg->zoo, dj->spec->model);
-            if (!m)
-                m = model_zoo_find(cfg->zoo, "alexnet"); /* the reference's rule */
-            dj->j = job_create(d->sched, dj->spec, m, (int)(dj - d->jobs), err);
-            if (!dj->j) {
-                pthread_mutex_unlock(&d->mu);
-                goto out_srv;
-            }
-            /* the simulator numbers jobs in arrival order too */
-            dj->state = DJ_QUEUED;
-            sched_job_add(d->sched, dj->j);
-            job_persist(d, dj, "queued");
-        }
-        for (size_t i = 0; i < d->n_workers; i++)
-            if (d->workers[i].lost && !d->workers[i].marked_down) {
-                sched_server_set_down(d->sched, (int)i, true);
-                d->workers[i].marked_down = true;
-            }
-
-        /* ----------------------------------------------------- C: plan */
-        long long t_plan = deploy__mono_ns();
-        struct job **placed;
-        size_t n_placed;
-        sched_round(d->sched, b, &placed, &n_placed);
-        double plan_ms = (double)(deploy__mono_ns() - t_plan) / 1e6;
-        if (cfg->plan_log) {
-            fprintf(cfg->plan_log, "%.6f:", b);
-            for (size_t i = 0; i < n_placed; i++)
-                fprintf(cfg->plan_log, " %d", placed[i]->id);
-            fprintf(cfg->plan_log, "\n");
-        }
-        for (size_t i = 0; i < n_placed; i++) {
-            struct job *j = placed[i];
-            struct djob *dj = deploy__find_job(d, (uint64_t)j->id);
-            long it = sched_job_round_iters(d->sched, j);
-            dj->base = j->executed;
-            j->attained += round;
-            j->last_round_progress = j->executed;
-            j->executed += it;
-            if (j->executed > j->total_iters)
-                j->executed = j->total_iters;
-            dj->budget = j->executed - dj->base;
-            j->rounds_run++;
-            if (j->demoted)
-                j->rounds_demoted++;
-            if (j->first_start < 0)
-                j->first_start = b;
-        }
-        double alloc[3];
-        sched_alloc_fraction(d->sched, alloc);
-        size_t n_run;
-        struct job *const *run = sched_runnable_jobs(d->sched, &n_run);
-        for (size_t i = 0; i < n_run; i++) {
-            struct job *j = run[i];
-            if (j->ran_last_round && j->n_alloc == 0) {
-                j->preemptions++;
-                st->preemptions++;
-            }
-            j->ran_last_round = j->n_alloc > 0;
-        }
-        for (int k = 0; k < 3; k++)
-            util_sum[k] += alloc[k];
-        res->rounds++;
-
-        long long t_dispatch = deploy__mono_ns();
-        long long lease_until = wall_ns(d, b + round) + 2 * grace_ns;
-        /* extend unchanged placements, stop the rest */
-        bool *relaunch = xcalloc(d->n_jobs, sizeof *relaunch);
-        for (size_t i = 0; i < d->n_jobs; i++) {
-            struct djob *dj = &d->jobs[i];
-            if (dj->state == DJ_QUEUED) {
-                relaunch[i] = dj->j->n_alloc > 0;
-                continue;
-            }
-            if (dj->state != DJ_RUNNING)
-                continue;
-            bool healthy = !dj->crashed && !dj->lost && dj->n_parked == dj->n_ranks;
-            if (dj->j->n_alloc > 0 && healthy && same_placement(dj)) {
-                extend(d, dj, b, lease_until);
-                continue;
-            }
-            answer_parked(dj, true);
-            relaunch[i] = dj->j->n_alloc > 0;
-            if (dj->crashed || dj->lost)
-                st->relaunches += relaunch[i];
-        }
-        double dispatch_ms = (double)(deploy__mono_ns() - t_dispatch) / 1e6;
-
-        /* ------------------------ D: wait for the stopped jobs to be gone */
-        long long deadline_d = lease_until - round_ns + 3000000000LL;
-        for (;;) {
-            bool all = true;
-            for (size_t i = 0; i < d->n_jobs && all; i++) {
-                struct djob *dj = &d->jobs[i];
-                if ((dj->state == DJ_RUNNING && dj->terminated) ||
-                    dj->state == DJ_DONE || dj->state == DJ_FAILED)
-                    if (dj->n_ranks > 0 && dj->n_exited < dj->n_ranks)
-                        all = false;
-            }
-            if (all)
-                break;
-            if (deploy__mono_ns() >= deadline_d) {
-                for (size_t i = 0; i < d->n_jobs; i++) {
-                    struct djob *dj = &d->jobs[i];
-                    if (dj->n_ranks > 0 && dj->n_exited < dj->n_ranks &&
-                        (dj->terminated || dj->state != DJ_RUNNING)) {
-                        LOG(LOG_WARN, "deploy", "job %d: no exit report; killing it",
-                            dj->spec->id);
-                        kill_job(d, dj);
-                        for (int r = 0; r < dj->n_ranks; r++)
-                            dj->ranks[r].exited = true;
-                        dj->n_exited = dj->n_ranks;
-                    }
-                }
-                break;
-            }
-            timed_wait(d, deadline_d);
-        }
-        for (size_t i = 0; i < d->n_jobs; i++) {
-            struct djob *dj = &d->jobs[i];
-            if (dj->state == DJ_RUNNING && dj->terminated) {
-                lease_persist(d, dj, b - round, dj->crashed ? "crashed" : dj->lost ? "lost" : "ended");
-                dj->state = DJ_QUEUED;
-                dj->n_ranks = 0;
-                job_persist(d, dj, "queued");
-            }
-            if (dj->state == DJ_DONE || dj->state == DJ_FAILED)
-                dj->n_ranks = 0;
-        }
-
-        /* ------------------------------------ E: launch new placements */
-        long long t_launch = deploy__mono_ns();
-        long long lease_launch = deploy__mono_ns() + 2 * grace_ns;
-        if (lease_launch < lease_until)
-            lease_launch = lease_until;
-        struct pending_run *q = NULL;
-        size_t nq = 0, capq = 0;
-        for (size_t i = 0; i < d->n_jobs; i++)
-            if (relaunch[i])
-                launch(d, &d->jobs[i], b, lease_launch, &q, &nq, &capq);
-        send_runs(d, q, nq);
-        free(q);
-        free(relaunch);
-        dispatch_ms += (double)(deploy__mono_ns() - t_launch) / 1e6;
-        st->plan_ms_sum += plan_ms;
-        st->dispatch_ms_sum += dispatch_ms;
-        st->dispatch_rounds++;
-        if (plan_ms > st->plan_ms_max)
-            st->plan_ms_max = plan_ms;
-        if (dispatch_ms > st->dispatch_ms_max)
-            st->dispatch_ms_max = dispatch_ms;
-        deploy_state_commit(d->db, NULL);
-        LOG(LOG_DEBUG, "deploy", "round %.0f: %zu placed, late %.1f ms, plan %.2f ms, extend+stop-wait %.1f ms, dispatch %.1f ms",
-            b, n_placed, late_ms, plan_ms, (double)(t_launch - t_dispatch) / 1e6, dispatch_ms);
-
-        if (sched_runnable_count(d->sched) == 0 &&
-            (cfg->is_static || next_arrival == d->n_jobs))
-            break;
-        b += round;
-    }
+    d->round_ns = (long long)(d->round_s / cfg->time_scale * 1e9);
+    d->grace_ns = d->round_ns / 2 > 400000000LL ? d->round_ns / 2 : 400000000LL;
+    d->slack_ns = 2 * d->grace_ns > 2000000000LL ? 2 * d->grace_ns : 2000000000LL;
+    d->exit_margin_ns = d->grace_ns > 1000000000LL ? d->grace_ns : 1000000000LL;
+    d->silence_ns = 2 * (d->round_ns + d->slack_ns);
+    double b = cfg->is_static ? 1 : ceil(cfg->jobs[0].arrival / d->round_s) * d->round_s;
+    int loop = run_rounds(d, b, err);
     pthread_mutex_unlock(&d->mu);
-
-    res->end_time_s = b;
-    res->jobs_arrived = next_arrival;
-    res->jobs_finished = n_jct;
-    res->jobs_measured = n_jct;
-    res->window_size = d->n_jobs;
-    res->window_complete = n_jct == d->n_jobs;
-    sim_result_summarize(res, util_sum);
+    if (loop < 0)
+        goto out_srv;
+    sched_run_result(d->ledger, d->end_b, res);
     rc = 0;
 out_srv:
     /* nothing may stay parked: tell any leftover job to stop */
@@ -854,23 +1127,20 @@ out_srv:
     rpc_server_destroy(d->srv);
     for (size_t i = 0; i < d->n_workers; i++)
         rpc_client_destroy(d->workers[i].cl);
+    for (size_t i = 0; i < d->n_dead_cl; i++)
+        rpc_client_destroy(d->dead_cl[i]);
+    free(d->dead_cl);
 out_sync:
     pthread_cond_destroy(&d->cv);
     pthread_mutex_destroy(&d->mu);
 out_free:
-    if (rc < 0) {
-        free(res->jobs);
-        res->jobs = NULL;
-    }
     deploy_state_close(d->db);
-    for (size_t i = 0; i < d->n_jobs; i++) {
-        job_destroy(d->jobs[i].j);
-        free(d->jobs[i].sig_gpus);
+    for (size_t i = 0; i < d->n_jobs; i++)
         free(d->jobs[i].sig_shares);
-    }
     free(d->jobs);
+    free(d->relaunch);
     free(d->workers);
-    sched_destroy(d->sched);
+    sched_run_destroy(d->ledger);
     free(d);
     return rc;
 }

@@ -15,9 +15,10 @@
 #include <stdio.h>
 
 #include "scheduler.h"
-#include "sim.h"
 
-/* One row of the workers file: the reference's ip,port,start_gpu,start_cpu,numa. */
+/* One row of the workers file: the reference's ip,port,start_gpu,start_cpu,numa.
+ * A worker is the row whose ip and port it claims to listen on. Port 0 (only
+ * in rows made by deploy --local) matches the port the worker reports. */
 struct deploy_worker_addr {
     char ip[64];
     int port;
@@ -40,14 +41,17 @@ struct deploy_config {
     size_t n_workers;
     double time_scale;       /* every duration is divided by this (>= 1 in tests) */
     bool is_static;          /* first round at t=1, like simulate --static */
-    const char *listen_ip;   /* default 127.0.0.1 */
+    const char *listen_ip;   /* the scheduler binds this (default 127.0.0.1) */
+    const char *advertise;   /* the address jobs and workers are told (default listen_ip) */
     int port;                /* 0 = pick one */
     const char *state_path;  /* SQLite file; NULL = in memory */
     int max_retries;         /* relaunches after crashes before a job is failed (3) */
     int heartbeat_ms;        /* workers' heartbeat period (wall; default 200) */
     int worker_timeout_ms;   /* a silent worker is lost after this (default 1500) */
-    int register_timeout_ms; /* all workers must register within this (default 30000) */
+    int register_timeout_ms; /* wait_workers must register within this (default 30000) */
+    int wait_workers;        /* planning starts once this many registered (0: all) */
     FILE *plan_log;          /* "time: id id ..." per round, like simulate --plan-log */
+    struct metrics *metrics; /* publish a snapshot per round here (metrics.h); NULL none */
     /* called once the server listens (e.g. to start local workers) */
     void (*on_listening)(void *ctx, int port);
     void *ctx;
@@ -58,6 +62,8 @@ struct deploy_stats {
     size_t crashes;          /* job exits that were not asked for */
     size_t relaunches;       /* launches after a crash or a lost worker */
     size_t lease_kills;      /* jobs killed by their worker at lease expiry */
+    size_t stops_ignored;    /* jobs killed at lease expiry after a stop: charged a retry */
+    size_t delays;           /* round ends after the boundary's grace: waited for, not charged */
     size_t workers_lost;
     size_t preemptions;      /* leases ended by the plan, summed over jobs */
     double max_lateness_ms;  /* how late a round boundary was processed, at most */
@@ -67,8 +73,8 @@ struct deploy_stats {
 };
 
 /* Run the trace to completion on the workers. 0 with *res filled like
- * sim_run (free with sim_result_free), or -1 with err. */
-int deploy_run(const struct deploy_config *cfg, struct sim_result *res, struct deploy_stats *st,
+ * sim_run (free with sched_result_free), or -1 with err. */
+int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct deploy_stats *st,
                struct err *err);
 
 #endif

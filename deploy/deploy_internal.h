@@ -7,6 +7,7 @@
 #define SYNERGY_DEPLOY_INTERNAL_H
 
 #include <pthread.h>
+#include <stdint.h>
 
 #include "deploy.h"
 #include "deploy_state.h"
@@ -45,41 +46,83 @@ struct djob {
     int n_exited;
     bool terminated;      /* we answered terminate_lease */
     bool crashed, lost, lease_killed;
-    bool launched_now;
+    bool stop_ignored;    /* told to stop, killed at its lease's end (charged) */
     /* the placement of the current lease, to tell extension from move */
-    int sig_n_gpus;
-    int *sig_gpus;
     int sig_n_shares;
     struct job_share *sig_shares;
     double finish;
-    long long ended_ns;
-    long long launched_ns; /* when the current lease's RunJobs were sent */   /* when the round's last report came in, 0 until then */
+    long long ended_ns;       /* when the round's last report came in, 0 until then */
+    long long launched_ns;    /* when the current lease's RunJobs were sent */
+    long long first_report_ns; /* the attempt's first message, 0 until then */
+    double startup_s;         /* launch until the first message; -1 until then */
+    long long last_msg_ns;    /* the attempt's latest message */
+    long long stop_ns;        /* when it was told to stop */
+    long long lease_until_ns; /* the workers kill the job at this wall time */
 };
 
 struct dworker {
-    struct deploy_worker_addr a;
+    struct deploy_worker_addr a; /* a.port: the port it reported (rows with port 0: --local) */
     bool registered, lost, marked_down;
     long long last_hb_ns;
     int n_gpus;
+    char peer_ip[128];    /* where its calls come from (may differ from a.ip) */
     rpc_client_t *cl;
+};
+
+/* A job process group a worker reports in a registration or heartbeat. */
+struct deploy_running {
+    uint64_t job_id;
+    unsigned attempt;
+    int pid;
+    unsigned processes;   /* iterator processes of that launch */
+    unsigned lease_left_ms;
+};
+
+/* A job the scheduler wants a worker to kill; attempt 0 = any attempt. */
+struct deploy_kill {
+    uint64_t job_id;
+    unsigned attempt;
+};
+
+enum deploy_report {
+    DEPLOY_REPORT_REGISTER = 0, /* (re-)registration: first, after a worker restart, after being
+                                 * lost, or after a scheduler restart */
+    DEPLOY_REPORT_HEARTBEAT,
 };
 
 struct deploy {
     const struct deploy_config *cfg;
-    sched_t *sched;
+    sched_run_t *ledger;  /* the run's bookkeeping (owns the jobs) */
+    sched_t *sched;       /* the ledger's scheduler, borrowed */
     struct djob *jobs;
     size_t n_jobs;
     struct dworker *workers;
     size_t n_workers;
     rpc_server_t *srv;
     int port;
+    const char *advertise; /* the scheduler's address as jobs and workers reach it */
+    rpc_client_t **dead_cl; /* replaced worker channels, freed at the end (a call may use one) */
+    size_t n_dead_cl, cap_dead_cl;
     deploy_state_t *db;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     long long t0_ns;      /* wall (monotonic) time of logical 0 */
     double round_s;       /* logical round length */
     double cur_b;         /* logical time of the current round */
+    double late_ms;       /* how late the current round's boundary was processed */
     struct deploy_stats *st;
+    /* the round loop (deploy.c) */
+    size_t next_arrival;  /* jobs[] index of the next arrival */
+    bool *relaunch;       /* by jobs[] index: launch in phase E */
+    long long round_ns;   /* a round, on the wall clock */
+    long long grace_ns;   /* after a boundary, a late round end is a delay */
+    long long slack_ns;   /* a lease lasts this long past its round's end */
+    long long exit_margin_ns; /* how long an exit report may take after a lease's end */
+    long long silence_ns; /* a running job silent this long is hung: its lease may end */
+    long long lease_until_ns; /* this round's lease end for extended jobs */
+    double plan_ms, dispatch_ms;
+    size_t n_placed;
+    double end_b;         /* the last round processed */
 };
 
 long long deploy__mono_ns(void);
@@ -87,7 +130,24 @@ double deploy__logical_now(const struct deploy *d);
 struct djob *deploy__find_job(struct deploy *d, uint64_t id);
 /* Start the scheduler's RPC server with both services. 0 or -1 + err. */
 int deploy__serve(struct deploy *d, struct err *err);
+/* A message of the job's current attempt came in (any JobToScheduler call);
+ * call under d->mu. Keeps a slow job's lease alive and times its start-up. */
+void deploy__job_heard(struct deploy *d, struct djob *dj);
+/* A worker reports what it runs (deploy_rpc.c parses, the round loop decides).
+ * Called with d->mu held on the rpc thread: no RPCs, no blocking. `server` is
+ * the worker's row; for DEPLOY_REPORT_REGISTER the handler has already set
+ * registered, peer_ip, n_gpus, last_hb_ns and the channel. Write up to `cap`
+ * jobs the worker must kill into kill[] and their count into *n_kill.
+ * Returns 0, or -1 to answer a heartbeat "unknown: register again". */
+int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
+                          const struct deploy_running *run, size_t n, struct deploy_kill *kill,
+                          size_t cap, size_t *n_kill);
 /* Note a job exit (worker report) under d->mu. */
+/* At a round boundary b (-1 before the first), with d->mu held and the
+ * round's state committed: publish the metrics snapshot (cfg->metrics),
+ * send the service manager a STATUS line and a watchdog ping
+ * (deploy_metrics.c). */
+void deploy__publish(struct deploy *d, double b, double late_ms, long rounds);
 void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code, int sig,
                         bool lease_kill);
 

@@ -5,8 +5,11 @@
  * WorkerToScheduler is synergy.v1. Every handler runs on the rpc thread,
  * takes d->mu, records the report and wakes the round loop.
  *
- * Caller check: only addresses listed in the workers file may call (jobs run
- * on workers). This is an address check, not authentication.
+ * Caller check: only addresses listed in the workers file, or that a
+ * registered worker called from, may call (jobs run on workers). This is an
+ * address check, not authentication. A worker is identified by the address
+ * it claims to listen on (a workers-file row), not by the one it calls from
+ * (multi-homed hosts, NAT, loopback aliases); strong identity needs mTLS.
  */
 #include "deploy_internal.h"
 
@@ -21,11 +24,13 @@ static bool peer_allowed(struct deploy *d, rpc_call_t *call)
     char ip[128];
     rpc_call_peer_ip(call, ip, sizeof ip);
     for (size_t i = 0; i < d->n_workers; i++)
-        if (strcmp(d->workers[i].a.ip, ip) == 0)
+        if (strcmp(d->workers[i].a.ip, ip) == 0 ||
+            (d->workers[i].registered && strcmp(d->workers[i].peer_ip, ip) == 0))
             return true;
-    LOG(LOG_WARN, "deploy", "refused a call from %s: not in the workers file",
+    LOG(LOG_WARN, "deploy", "refused a call from %s: not a worker's address",
         rpc_call_peer(call));
-    rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED, "address not in the workers file");
+    rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED,
+                        "address not in the workers file nor used by a registered worker");
     return false;
 }
 
@@ -40,6 +45,8 @@ static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const Protobuf
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
     double el = deploy__logical_now(d) - d->cur_b;
+    if (dj)
+        deploy__job_heard(d, dj);
     pthread_mutex_unlock(&d->mu);
     if (!dj) {
         rpc_call_set_status(call, RPC_STATUS_NOT_FOUND, "unknown job");
@@ -61,6 +68,7 @@ static enum rpc_result h_update_iters(void *ud, rpc_call_t *call, const Protobuf
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
     if (dj && dj->state == DJ_RUNNING) {
+        deploy__job_heard(d, dj);
         if ((long)req->num_steps > dj->progress_steps)
             dj->progress_steps = (long)req->num_steps;
         resp->num_steps_per_round = (uint64_t)dj->budget;
@@ -79,6 +87,8 @@ static enum rpc_result h_round_end(void *ud, rpc_call_t *call, const ProtobufCMe
         return RPC_FAILED;
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
+    if (dj && dj->state == DJ_RUNNING)
+        deploy__job_heard(d, dj);
     if (dj && dj->state == DJ_RUNNING && !dj->terminated && dj->n_parked < dj->n_ranks) {
         long s = (long)req->num_steps;
         if (dj->round_end_steps < 0 || s < dj->round_end_steps)
@@ -105,6 +115,8 @@ static enum rpc_result h_lease_ended(void *ud, rpc_call_t *call, const ProtobufC
         return RPC_FAILED;
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
+    if (dj && dj->state == DJ_RUNNING)
+        deploy__job_heard(d, dj);
     /* after a RoundEnd the iterator's counters restart at 0: only a lease
      * that ends without one (the job reached its total) carries progress */
     if (dj && dj->state == DJ_RUNNING && !dj->terminated && dj->n_parked == 0) {
@@ -123,6 +135,85 @@ static struct dworker *worker_of(struct deploy *d, uint32_t id)
     return id < d->n_workers ? &d->workers[id] : NULL;
 }
 
+/* The row a registering worker is: the one whose (ip, port) it claims to
+ * listen on. Rows with port 0 (deploy --local) take the port it reports; a
+ * claimed server_id picks among them. NULL + msg when none fits. */
+static struct dworker *row_of(struct deploy *d, const Synergy__V1__RegisterWorkerRequest *req,
+                              char *msg, size_t n)
+{
+    bool claim = req->server_id_opt_case == SYNERGY__V1__REGISTER_WORKER_REQUEST__SERVER_ID_OPT_SERVER_ID;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < d->n_workers; i++) {
+            struct dworker *w = &d->workers[i];
+            int cfg_port = d->cfg->workers[i].port;
+            if ((claim && req->server_id != i) || strcmp(w->a.ip, req->ip) != 0)
+                continue;
+            if (pass == 0 && cfg_port == (int)req->port)
+                return w;
+            /* a port-0 row: a worker restarted on a new port reclaims its
+             * row by server_id; without a claim, the first free row */
+            if (pass == 1 && cfg_port == 0 && (claim || !w->registered || w->a.port == (int)req->port))
+                return w;
+        }
+    if (claim)
+        snprintf(msg, n, "%s:%u is not row %u of the workers file", req->ip, req->port,
+                 req->server_id);
+    else
+        snprintf(msg, n, "%s:%u is not in the workers file", req->ip, req->port);
+    return NULL;
+}
+
+static void running_of(const Synergy__V1__RunningJob *const *rj, size_t n,
+                       struct deploy_running *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (struct deploy_running){.job_id = rj[i]->job_id, .attempt = rj[i]->attempt,
+                                         .pid = rj[i]->pid, .processes = rj[i]->processes,
+                                         .lease_left_ms = rj[i]->lease_left_ms};
+}
+
+/* The kill list of an answer, in the call's memory. */
+static Synergy__V1__JobRef **kill_list(rpc_call_t *call, const struct deploy_kill *k, size_t n)
+{
+    if (n == 0)
+        return NULL;
+    Synergy__V1__JobRef **v = rpc_call_alloc(call, n * sizeof *v);
+    Synergy__V1__JobRef *r = rpc_call_alloc(call, n * sizeof *r);
+    for (size_t i = 0; i < n; i++) {
+        synergy__v1__job_ref__init(&r[i]);
+        r[i].job_id = k[i].job_id;
+        r[i].attempt = k[i].attempt;
+        v[i] = &r[i];
+    }
+    return v;
+}
+
+/* The cluster INI's cpus_per_server against the CPUs the worker really
+ * offers jobs (cores, or threads with --cpu-unit thread; reserved cores left
+ * out). Fewer is a warning, not a refusal: jobs still run, sharing cores, but
+ * slower than the throughput profiles assume, and test setups (several
+ * workers with simulated GPUs on one small host) depend on it. */
+static void check_worker_cpus(const Synergy__V1__RegisterWorkerRequest *req, unsigned id,
+                              double ini_cpus)
+{
+    long cores = 0, threads = 0, reserved = 0, have;
+    for (size_t i = 0; i < req->n_numa; i++) {
+        cores += req->numa[i]->cores;
+        threads += req->numa[i]->threads;
+        reserved += req->numa[i]->reserved_cores;
+    }
+    bool per_thread = req->cpu_unit && strcmp(req->cpu_unit, "thread") == 0;
+    have = per_thread ? threads : cores;
+    LOG(LOG_INFO, "deploy", "server %u: %ld core(s), %ld thread(s) for jobs, %ld core(s) "
+                            "reserved; a CPU is a %s", id, cores, threads, reserved,
+        per_thread ? "thread" : "core");
+    if (have < (long)ini_cpus)
+        LOG(LOG_WARN, "deploy", "server %u: the cluster INI plans %g CPUs per server but the "
+                                "worker offers jobs %ld %s(s)%s: jobs will share them and run "
+                                "slower than their profiles", id, ini_cpus, have,
+            per_thread ? "thread" : "core", reserved ? " (after its reserved cores)" : "");
+}
+
 static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                          ProtobufCMessage *rs)
 {
@@ -133,20 +224,12 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
     rpc_call_peer_ip(call, ip, sizeof ip);
     char *msg = rpc_call_alloc(call, 256);
     msg[0] = '\0';
-    if (req->version != 1) {
+    if (req->version != 1)
         snprintf(msg, 256, "protocol version %u, expected 1", req->version);
-    } else if (strcmp(ip, req->ip) != 0) {
-        snprintf(msg, 256, "worker claims %s but calls from %s", req->ip, ip);
-    }
+    else if (req->port < 1 || req->port > 65535)
+        snprintf(msg, 256, "port %u out of range", req->port);
     pthread_mutex_lock(&d->mu);
-    struct dworker *w = NULL;
-    if (!msg[0]) {
-        for (size_t i = 0; i < d->n_workers && !w; i++)
-            if (strcmp(d->workers[i].a.ip, req->ip) == 0 && d->workers[i].a.port == (int)req->port)
-                w = &d->workers[i];
-        if (!w)
-            snprintf(msg, 256, "%s:%u is not in the workers file", req->ip, req->port);
-    }
+    struct dworker *w = msg[0] ? NULL : row_of(d, req, msg, 256);
     double size[RES_COUNT];
     sched_server_size(d->sched, size);
     int need = 0;
@@ -157,34 +240,47 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
     }
     if (msg[0]) {
         pthread_mutex_unlock(&d->mu);
-        LOG(LOG_WARN, "deploy", "registration refused: %s", msg);
+        LOG(LOG_WARN, "deploy", "registration from %s refused: %s", ip, msg);
         resp->success = false;
         resp->error = msg;
         return RPC_REPLY;
     }
-    if (w->lost)
-        LOG(LOG_WARN, "deploy", "server %d re-registered after being lost; it stays out of "
-                                "planning for this run", (int)(w - d->workers));
+    int server = (int)(w - d->workers);
+    bool again = w->registered;
     w->registered = true;
     w->n_gpus = (int)req->n_gpus;
     w->last_hb_ns = deploy__mono_ns();
-    if (!w->cl) {
+    snprintf(w->peer_ip, sizeof w->peer_ip, "%s", ip);
+    if (!w->cl || w->a.port != (int)req->port) {
+        if (w->cl) { /* restarted on a new port: a round-loop call may still hold the old one */
+            xgrow((void **)&d->dead_cl, &d->cap_dead_cl, d->n_dead_cl + 1, sizeof *d->dead_cl);
+            d->dead_cl[d->n_dead_cl++] = w->cl;
+        }
+        w->a.port = (int)req->port;
         char target[128];
         snprintf(target, sizeof target, "%s:%d", w->a.ip, w->a.port);
         w->cl = rpc_client_create(target);
     }
+    struct deploy_running *run = rpc_call_alloc(call, (req->n_running + 1) * sizeof *run);
+    running_of((const Synergy__V1__RunningJob *const *)req->running, req->n_running, run);
+    size_t cap = req->n_running + 64, n_kill = 0;
+    struct deploy_kill *kill = rpc_call_alloc(call, cap * sizeof *kill);
+    deploy__worker_report(d, server, DEPLOY_REPORT_REGISTER, run, req->n_running, kill, cap,
+                          &n_kill);
     resp->success = true;
-    resp->server_id = (uint32_t)(w - d->workers);
+    resp->server_id = (uint32_t)server;
     resp->round_duration_s = d->round_s;
     resp->heartbeat_ms = (uint32_t)d->cfg->heartbeat_ms;
+    resp->kill = kill_list(call, kill, n_kill);
+    resp->n_kill = n_kill;
     if (d->db)
-        deploy_state_worker(d->db, (int)resp->server_id, w->a.ip, w->a.port, "registered",
-                            w->n_gpus, NULL);
+        deploy_state_worker(d->db, server, w->a.ip, w->a.port, "registered", w->n_gpus, NULL);
     pthread_cond_broadcast(&d->cv);
     pthread_mutex_unlock(&d->mu);
-    LOG(LOG_INFO, "deploy", "server %u registered: %s:%d, %zu NUMA node(s), %zu %sGPU(s)",
-        resp->server_id, req->ip, req->port, req->n_numa, req->n_gpus,
-        req->simulated_gpus ? "simulated " : "");
+    LOG(LOG_INFO, "deploy", "server %d %sregistered: %s:%u (calls from %s), %zu NUMA node(s), "
+        "%zu %sGPU(s), %zu running job(s)", server, again ? "re-" : "", req->ip, req->port, ip,
+        req->n_numa, req->n_gpus, req->simulated_gpus ? "simulated " : "", req->n_running);
+    check_worker_cpus(req, (unsigned)server, size[RES_CPU]);
     return RPC_REPLY;
 }
 
@@ -196,11 +292,20 @@ static enum rpc_result h_heartbeat(void *ud, rpc_call_t *call, const ProtobufCMe
     Synergy__V1__HeartbeatResponse *resp = (void *)rs;
     if (!peer_allowed(d, call))
         return RPC_FAILED;
+    struct deploy_running *run = rpc_call_alloc(call, (req->n_running + 1) * sizeof *run);
+    running_of((const Synergy__V1__RunningJob *const *)req->running, req->n_running, run);
+    size_t cap = req->n_running + 64, n_kill = 0;
+    struct deploy_kill *kill = rpc_call_alloc(call, cap * sizeof *kill);
     pthread_mutex_lock(&d->mu);
     struct dworker *w = worker_of(d, req->server_id);
-    if (w && w->registered && !w->lost) {
-        w->last_hb_ns = deploy__mono_ns();
+    if (w && w->registered &&
+        deploy__worker_report(d, (int)req->server_id, DEPLOY_REPORT_HEARTBEAT, run,
+                              req->n_running, kill, cap, &n_kill) == 0) {
+        if (!w->lost)
+            w->last_hb_ns = deploy__mono_ns();
         resp->known = true;
+        resp->kill = kill_list(call, kill, n_kill);
+        resp->n_kill = n_kill;
     }
     pthread_mutex_unlock(&d->mu);
     return RPC_REPLY;
@@ -228,8 +333,10 @@ static enum rpc_result h_job_exited(void *ud, rpc_call_t *call, const ProtobufCM
 
 int deploy__serve(struct deploy *d, struct err *err)
 {
-    char addr[128];
-    snprintf(addr, sizeof addr, "%s:%d", d->cfg->listen_ip ? d->cfg->listen_ip : "127.0.0.1",
+    char addr[160];
+    const char *ip = d->cfg->listen_ip ? d->cfg->listen_ip : "127.0.0.1";
+    /* an IPv6 literal needs brackets before the port */
+    snprintf(addr, sizeof addr, strchr(ip, ':') && ip[0] != '[' ? "[%s]:%d" : "%s:%d", ip,
              d->cfg->port);
     d->srv = rpc_server_create(addr, &d->port, err);
     if (!d->srv)

@@ -41,10 +41,10 @@ static struct jct_stats stats_of(double *v, size_t n)
         sum += v[i];
     qsort(v, n, sizeof *v, dbl_cmp);
     s.mean = sum / (double)n / H;
-    s.med = sim_quantile(v, n, 0.5) / H;
-    s.p99 = sim_quantile(v, n, 0.99) / H;
-    s.p995 = sim_quantile(v, n, 0.995) / H;
-    s.p999 = sim_quantile(v, n, 0.999) / H;
+    s.med = sched_quantile(v, n, 0.5) / H;
+    s.p99 = sched_quantile(v, n, 0.99) / H;
+    s.p995 = sched_quantile(v, n, 0.995) / H;
+    s.p999 = sched_quantile(v, n, 0.999) / H;
     return s;
 }
 

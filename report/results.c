@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void results_rounds_add(void *ctx, const struct sim_round_sample *s)
+void results_rounds_add(void *ctx, const struct sched_round_sample *s)
 {
     struct results_rounds *rr = ctx;
     xgrow((void **)&rr->r, &rr->cap, rr->n + 1, sizeof *rr->r);
@@ -87,7 +87,7 @@ void results_run_describe(struct store_run *run, const struct sim_config *cfg,
     run->opt_time_limit_s = cfg->sched.opt_time_limit_s;
 }
 
-int results_run_complete(store_t *st, struct store_run *run, const struct sim_result *res,
+int results_run_complete(store_t *st, struct store_run *run, const struct sched_result *res,
                          const struct results_rounds *rr, double wall_s, struct err *err)
 {
     run->jobs_arrived = (long)res->jobs_arrived;
@@ -116,7 +116,7 @@ int results_run_complete(store_t *st, struct store_run *run, const struct sim_re
     run->opt_solve_max_s = res->opt.rounds > 0 ? res->opt.solve_s_max : NAN;
     struct store_job *jobs = xcalloc(res->jobs_measured + 1, sizeof *jobs);
     for (size_t i = 0; i < res->jobs_measured; i++) {
-        const struct sim_job_result *j = &res->jobs[i];
+        const struct sched_job_result *j = &res->jobs[i];
         jobs[i].id = j->id;
         snprintf(jobs[i].model, sizeof jobs[i].model, "%s", j->model);
         jobs[i].gpus = j->gpus;

@@ -17,7 +17,7 @@ struct results_rounds {
 };
 
 /* sim_observer.on_sample hook; ctx is a struct results_rounds. */
-void results_rounds_add(void *ctx, const struct sim_round_sample *s);
+void results_rounds_add(void *ctx, const struct sched_round_sample *s);
 void results_rounds_free(struct results_rounds *rr);
 
 /* What was run, for store_run_insert. trace_path NULL means synthetic (synth
@@ -29,7 +29,7 @@ void results_run_describe(struct store_run *run, const struct sim_config *cfg,
 
 /* Copy res's summary into run and write run complete with its jobs and rounds.
  * 0 or -1 with err. */
-int results_run_complete(store_t *st, struct store_run *run, const struct sim_result *res,
+int results_run_complete(store_t *st, struct store_run *run, const struct sched_result *res,
                          const struct results_rounds *rr, double wall_s, struct err *err);
 
 #endif

@@ -124,7 +124,13 @@ rpc_server_t *rpc_server_create(const char *addr, int *port, struct err *err)
     pthread_mutex_init(&s->mu, NULL);
     s->parked.next = s->parked.prev = &s->parked;
     s->cq = grpc_completion_queue_create_for_next(NULL);
-    s->srv = grpc_server_create(NULL, NULL);
+    /* no SO_REUSEPORT: with it, two servers asking for the same port (or a
+     * port picked and released by someone else) both bind it, and the kernel
+     * splits the connections between them */
+    grpc_arg arg = {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_ALLOW_REUSEPORT,
+                    .value.integer = 0};
+    grpc_channel_args sargs = {1, &arg};
+    s->srv = grpc_server_create(&sargs, NULL);
     grpc_server_register_completion_queue(s->srv, s->cq, NULL);
     grpc_server_credentials *cr = grpc_insecure_server_credentials_create();
     int p = grpc_server_add_http2_port(s->srv, addr, cr);

@@ -1,17 +1,24 @@
 /*
  * Model profiles: the measured per-model CPU/memory sensitivity that drives a
- * job's speed. Loaded from configs/models.ini (a copy of the reference's
- * profiles). Like the reference, only the <model>_1 profile is used, whatever
- * the job's GPU count, and only the ten models of the reference zoo are kept,
- * in the zoo's task and round-robin order.
+ * job's speed, in the format of configs/models.ini. The base file (a copy of
+ * the reference's profiles) must hold the reference zoo's ten models; they
+ * keep the zoo's task and round-robin order, which the synthetic workload and
+ * the trace importers draw from. Every other [<model>:1] section, of the base
+ * file or of files added later (--models, a profile store directory), is a
+ * model too: traces may name it, it never joins the synthetic rotation. Like
+ * the reference, only the <model>:1 section is used, whatever the job's GPU
+ * count: its figures are per GPU. A later file's section replaces an earlier
+ * profile of the same name as a whole.
  */
 #include "scheduler.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include "ini_lines.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const double tput_cpu_per_gpu[TPUT_ROWS] = {1, 2, 3, 4, 5, 6, 9, 12, 24};
 const double tput_mem_per_gpu[TPUT_COLS] = {20.83, 62.5, 125, 187.5, 250};
@@ -29,19 +36,29 @@ static const struct {
 #define ZOO_SIZE (sizeof zoo_order / sizeof zoo_order[0])
 
 struct model_zoo {
-    struct model_profile models[ZOO_SIZE];
-    bool seen[ZOO_SIZE];
-    unsigned key_seen[ZOO_SIZE]; /* bitmask of required keys */
+    struct model_profile **models; /* [0, ZOO_SIZE): the reference zoo, then the rest */
+    size_t n, cap;
+    char variant[32];              /* "" for the default set */
     const struct model_profile *by_task[TASK_COUNT][ZOO_SIZE];
     size_t n_task[TASK_COUNT];
 };
 
 enum { K_CPUS = 1, K_MEM = 2, K_SPEEDUP = 4, K_ITER = 8, K_REQUIRED = 15 };
 
+/* One section read from a file: the default set's and the variant's. */
+struct pending {
+    char name[32];
+    struct model_profile p[2]; /* [0] [<m>:1], [1] [<m>:1@variant] */
+    unsigned keys[2];
+    bool seen[2];
+    int line[2];
+};
+
 struct load_ctx {
-    struct model_zoo *zoo;
     const char *path;
     const char *variant; /* "" for the default set */
+    struct pending *pend;
+    size_t n, cap;
     struct err *err;
     int failed;
 };
@@ -49,75 +66,125 @@ struct load_ctx {
 const char *model_task_name(enum model_task t)
 {
     static const char *names[] = {"image", "language", "speech"};
-    return t < TASK_COUNT ? names[t] : "?";
+    return t >= 0 && t < TASK_COUNT ? names[t] : "none";
 }
 
-/* Which zoo slot a section "name:1[@variant]" feeds, or -1 to ignore it. */
-static int section_slot(const struct load_ctx *c, const char *section)
+static void profile_defaults(struct model_profile *m, const char *name)
+{
+    /* reference Model base defaults (models/model_stats.py) */
+    char n[sizeof m->name];
+    snprintf(n, sizeof n, "%s", name);
+    memset(m, 0, sizeof *m);
+    memcpy(m->name, n, sizeof n);
+    m->task = TASK_NONE;
+    m->cpus = 3;
+    m->mem = 62.5;
+    m->speed = 62.5;
+    m->batch = 512;
+    m->placement_penalty = 1;
+    m->iter_time = 1;
+    m->speedup = 1;
+}
+
+/* The profile a section "name:1[@variant]" feeds, or NULL to ignore it. */
+static struct model_profile *section_slot(struct load_ctx *c, const char *section, int line,
+                                          unsigned **keys)
 {
     const char *colon = strchr(section, ':');
     if (!colon)
-        return -1;
+        return NULL;
     const char *at = strchr(colon, '@');
     size_t gl = at ? (size_t)(at - colon - 1) : strlen(colon + 1);
     if (gl != 1 || colon[1] != '1')
-        return -1;
+        return NULL;
     const char *var = at ? at + 1 : "";
-    if (strcmp(var, c->variant) != 0)
-        return -1;
+    int v = var[0] != '\0';
+    if (v && strcmp(var, c->variant) != 0)
+        return NULL;
     size_t nl = (size_t)(colon - section);
-    for (size_t i = 0; i < ZOO_SIZE; i++)
-        if (strlen(zoo_order[i].name) == nl && strncmp(zoo_order[i].name, section, nl) == 0)
-            return (int)i;
-    return -1;
+    if (nl == 0 || nl >= sizeof c->pend[0].name) {
+        errprintf(c->err, "%s:%d: [%s]: a model name must be 1 to %zu characters", c->path, line,
+                  section, sizeof c->pend[0].name - 1);
+        c->failed = 1;
+        return NULL;
+    }
+    struct pending *e = NULL;
+    for (size_t i = 0; i < c->n && !e; i++)
+        if (strlen(c->pend[i].name) == nl && strncmp(c->pend[i].name, section, nl) == 0)
+            e = &c->pend[i];
+    if (!e) {
+        xgrow((void **)&c->pend, &c->cap, c->n + 1, sizeof *c->pend);
+        e = &c->pend[c->n++];
+        memset(e, 0, sizeof *e);
+        memcpy(e->name, section, nl);
+    }
+    if (!e->seen[v]) {
+        profile_defaults(&e->p[v], e->name);
+        e->seen[v] = true;
+        e->line[v] = line;
+    }
+    *keys = &e->keys[v];
+    return &e->p[v];
 }
+
+static int parse_tput_row(struct load_ctx *c, struct model_profile *m, const char *key,
+                          const char *value, int line)
+{
+    long cpu;
+    int row = -1;
+    if (parse_long(key + 8, &cpu) == 0)
+        for (int r = 0; r < TPUT_ROWS; r++)
+            if (tput_cpu_per_gpu[r] == (double)cpu)
+                row = r;
+    if (row < 0)
+        return errprintf(c->err, "%s:%d: %s: tput rows are tput_cpu1, 2, 3, 4, 5, 6, 9, 12 "
+                                 "and 24", c->path, line, key);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", value);
+    int col = 0;
+    double v;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save), col++) {
+        if (col >= TPUT_COLS || parse_double(tok, &v) < 0 || v < 0)
+            return errprintf(c->err, "%s:%d: %s: expected %d non-negative numbers", c->path,
+                             line, key, TPUT_COLS);
+        m->tput[row][col] = v;
+    }
+    if (col != TPUT_COLS)
+        return errprintf(c->err, "%s:%d: %s: expected %d numbers, got %d", c->path, line, key,
+                         TPUT_COLS, col);
+    m->has_tput = true;
+    return 0;
+}
+
+/* Keys a profile may carry for people and tools, not read by the simulator. */
+static const char *const info_keys[] = {"name", "tput_rows", "tput_cols", "iter_time_base",
+                                        "gpus", "measured", "mem_model", "dataset_gb",
+                                        "mem_bw_gbs", "disk_bw_gbs", "epoch_iters", "source",
+                                        NULL};
 
 static int handler(void *user, const char *section, const char *key, const char *value, int line)
 {
     struct load_ctx *c = user;
     if (c->failed)
         return 0;
-    int slot = section_slot(c, section);
-    if (slot < 0)
-        return 1;
-    struct model_profile *m = &c->zoo->models[slot];
-    c->zoo->seen[slot] = true;
+    unsigned *keys = NULL;
+    struct model_profile *m = section_slot(c, section, line, &keys);
+    if (!m)
+        return !c->failed;
     double v = 0;
-    if (strcmp(key, "name") == 0)
-        return 1;
+    for (int i = 0; info_keys[i]; i++)
+        if (strcmp(key, info_keys[i]) == 0)
+            return 1;
     if (strncmp(key, "tput_cpu", 8) == 0) {
-        long cpu;
-        int row = -1;
-        if (parse_long(key + 8, &cpu) == 0)
-            for (int r = 0; r < TPUT_ROWS; r++)
-                if (tput_cpu_per_gpu[r] == (double)cpu)
-                    row = r;
-        if (row < 0)
-            goto bad_key;
-        char buf[256];
-        snprintf(buf, sizeof buf, "%s", value);
-        int col = 0;
-        for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ","), col++) {
-            if (col >= TPUT_COLS || parse_double(tok, &v) < 0 || v < 0) {
-                errprintf(c->err, "%s:%d: %s: expected %d non-negative numbers", c->path, line,
-                          key, TPUT_COLS);
-                c->failed = 1;
-                return 0;
-            }
-            m->tput[row][col] = v;
-        }
-        if (col != TPUT_COLS) {
-            errprintf(c->err, "%s:%d: %s: expected %d numbers, got %d", c->path, line, key,
-                      TPUT_COLS, col);
+        if (parse_tput_row(c, m, key, value, line) < 0) {
             c->failed = 1;
             return 0;
         }
-        m->has_tput = true;
         return 1;
     }
-    if (strcmp(key, "tput_rows") == 0 || strcmp(key, "tput_cols") == 0 ||
-        strcmp(key, "iter_time_base") == 0 || strcmp(key, "gpus") == 0)
-        return 1;
+    if (strcmp(key, "task") == 0)
+        goto bad_key; /* reserved: the zoo's tasks are fixed */
     if (parse_double(value, &v) < 0 || v < 0) {
         errprintf(c->err, "%s:%d: %s: '%s' is not a non-negative number", c->path, line, key,
                   value);
@@ -126,10 +193,10 @@ static int handler(void *user, const char *section, const char *key, const char 
     }
     if (strcmp(key, "cpus") == 0) {
         m->cpus = v;
-        c->zoo->key_seen[slot] |= K_CPUS;
+        *keys |= K_CPUS;
     } else if (strcmp(key, "mem") == 0) {
         m->mem = v;
-        c->zoo->key_seen[slot] |= K_MEM;
+        *keys |= K_MEM;
     } else if (strcmp(key, "speed") == 0) {
         m->speed = v;
     } else if (strcmp(key, "batch") == 0) {
@@ -142,12 +209,16 @@ static int handler(void *user, const char *section, const char *key, const char 
         if (v <= 0)
             goto bad_value;
         m->speedup = v;
-        c->zoo->key_seen[slot] |= K_SPEEDUP;
+        *keys |= K_SPEEDUP;
     } else if (strcmp(key, "iter_time") == 0) {
         if (v <= 0)
             goto bad_value;
         m->iter_time = v;
-        c->zoo->key_seen[slot] |= K_ITER;
+        *keys |= K_ITER;
+    } else if (strcmp(key, "startup_s") == 0) {
+        m->startup_s = v;
+    } else if (strcmp(key, "checkpoint_s") == 0) {
+        m->checkpoint_s = v;
     } else {
         goto bad_key;
     }
@@ -162,74 +233,183 @@ bad_key:
     return 0;
 }
 
+/* Parse one file into c->pend. 0, or -1 with err. */
+static int read_file(struct load_ctx *c)
+{
+    FILE *f = fopen(c->path, "r");
+    if (!f)
+        return errprintf(c->err, "%s: cannot open model profiles: %s", c->path, strerror(errno));
+    int rc = ini_parse_file_lines(f, handler, c);
+    fclose(f);
+    if (c->failed)
+        return -1;
+    if (rc != 0)
+        return errprintf(c->err, "%s:%d: syntax error", c->path, rc);
+    return 0;
+}
+
+static struct model_profile *zoo_slot(model_zoo_t *zoo, const char *name)
+{
+    for (size_t i = 0; i < zoo->n; i++)
+        if (strcmp(zoo->models[i]->name, name) == 0)
+            return zoo->models[i];
+    return NULL;
+}
+
+/* Move the profiles read into the zoo: the variant's section where there is
+ * one, else the default set's. Every profile must give the four keys the
+ * simulator runs on. */
+static int merge(model_zoo_t *zoo, struct load_ctx *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        struct pending *e = &c->pend[i];
+        int v = e->seen[1] ? 1 : 0;
+        if (!e->seen[v])
+            continue;
+        if ((e->keys[v] & K_REQUIRED) != K_REQUIRED)
+            return errprintf(c->err, "%s:%d: [%s:1%s%s] needs cpus, mem, speedup and iter_time",
+                             c->path, e->line[v], e->name, v ? "@" : "", v ? c->variant : "");
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        struct pending *e = &c->pend[i];
+        int v = e->seen[1] ? 1 : 0;
+        if (!e->seen[v])
+            continue;
+        struct model_profile *m = zoo_slot(zoo, e->name);
+        if (m) {
+            enum model_task t = m->task;
+            *m = e->p[v];
+            m->task = t; /* a zoo model keeps its place in the rotation */
+        } else {
+            xgrow((void **)&zoo->models, &zoo->cap, zoo->n + 1, sizeof *zoo->models);
+            m = xmalloc(sizeof *m);
+            *m = e->p[v];
+            zoo->models[zoo->n++] = m;
+        }
+    }
+    return 0;
+}
+
 model_zoo_t *model_zoo_load(const char *path, const char *variant, struct err *err)
 {
     struct model_zoo *zoo = xcalloc(1, sizeof *zoo);
     if (variant && strcmp(variant, "default") == 0)
         variant = NULL;
+    snprintf(zoo->variant, sizeof zoo->variant, "%s", variant ? variant : "");
+    struct load_ctx c = {.path = path, .variant = zoo->variant, .err = err};
+    if (read_file(&c) < 0)
+        goto error;
     for (size_t i = 0; i < ZOO_SIZE; i++) {
-        struct model_profile *m = &zoo->models[i];
-        /* reference Model base defaults (models/model_stats.py) */
-        snprintf(m->name, sizeof m->name, "%s", zoo_order[i].name);
-        m->task = zoo_order[i].task;
-        m->cpus = 3;
-        m->mem = 62.5;
-        m->speed = 62.5;
-        m->batch = 512;
-        m->placement_penalty = 1;
-        m->iter_time = 1;
-        m->speedup = 1;
-    }
-    struct load_ctx c = {zoo, path, variant ? variant : "", err, 0};
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        errprintf(err, "%s: cannot open model profiles: %s", path, strerror(errno));
-        goto error;
-    }
-    int rc = ini_parse_file_lines(f, handler, &c);
-    fclose(f);
-    if (c.failed)
-        goto error;
-    if (rc > 0) {
-        errprintf(err, "%s:%d: syntax error", path, rc);
-        goto error;
-    }
-    for (size_t i = 0; i < ZOO_SIZE; i++) {
+        struct pending *e = NULL;
+        for (size_t k = 0; k < c.n && !e; k++)
+            if (strcmp(c.pend[k].name, zoo_order[i].name) == 0)
+                e = &c.pend[k];
         /* A variant set overrides only what it holds; fall back to the default. */
-        if (!zoo->seen[i] && variant) {
+        if (variant && (!e || !e->seen[1])) {
             errprintf(err, "%s: profile set '%s' has no [%s:1@%s] section", path, variant,
                       zoo_order[i].name, variant);
             goto error;
         }
-        if (!zoo->seen[i]) {
+        if (!e || !e->seen[0]) {
             errprintf(err, "%s: missing section [%s:1]", path, zoo_order[i].name);
             goto error;
         }
-        if ((zoo->key_seen[i] & K_REQUIRED) != K_REQUIRED) {
-            errprintf(err, "%s: [%s:1] needs cpus, mem, speedup and iter_time", path,
-                      zoo_order[i].name);
-            goto error;
-        }
-        enum model_task t = zoo_order[i].task;
-        zoo->by_task[t][zoo->n_task[t]++] = &zoo->models[i];
+        xgrow((void **)&zoo->models, &zoo->cap, zoo->n + 1, sizeof *zoo->models);
+        struct model_profile *m = xmalloc(sizeof *m);
+        profile_defaults(m, zoo_order[i].name);
+        m->task = zoo_order[i].task;
+        zoo->models[zoo->n++] = m;
     }
+    if (merge(zoo, &c) < 0)
+        goto error;
+    for (size_t i = 0; i < ZOO_SIZE; i++) {
+        enum model_task t = zoo_order[i].task;
+        zoo->by_task[t][zoo->n_task[t]++] = zoo->models[i];
+    }
+    free(c.pend);
     return zoo;
 error:
-    free(zoo);
+    free(c.pend);
+    model_zoo_destroy(zoo);
     return NULL;
+}
+
+static int ini_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_one(model_zoo_t *zoo, const char *path, struct err *err)
+{
+    struct load_ctx c = {.path = path, .variant = zoo->variant, .err = err};
+    int rc = read_file(&c);
+    if (rc == 0)
+        rc = merge(zoo, &c);
+    free(c.pend);
+    return rc;
+}
+
+int model_zoo_add(model_zoo_t *zoo, const char *path, struct err *err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return errprintf(err, "%s: cannot open model profiles: %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return add_one(zoo, path, err);
+    DIR *d = opendir(path);
+    if (!d)
+        return errprintf(err, "%s: cannot open profile store: %s", path, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (de->d_name[0] == '.' || l < 5 || strcmp(de->d_name + l - 4, ".ini") != 0)
+            continue;
+        xgrow((void **)&names, &cap, n + 1, sizeof *names);
+        names[n++] = xstrdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, ini_name_cmp);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0) {
+            char p[4096];
+            snprintf(p, sizeof p, "%s/%s", path, names[i]);
+            rc = add_one(zoo, p, err);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
 }
 
 void model_zoo_destroy(model_zoo_t *zoo)
 {
+    if (!zoo)
+        return;
+    for (size_t i = 0; i < zoo->n; i++)
+        free(zoo->models[i]);
+    free(zoo->models);
     free(zoo);
 }
 
 const struct model_profile *model_zoo_find(const model_zoo_t *zoo, const char *name)
 {
-    for (size_t i = 0; i < ZOO_SIZE; i++)
-        if (strcmp(zoo->models[i].name, name) == 0)
-            return &zoo->models[i];
+    for (size_t i = 0; i < zoo->n; i++)
+        if (strcmp(zoo->models[i]->name, name) == 0)
+            return zoo->models[i];
     return NULL;
+}
+
+size_t model_zoo_count(const model_zoo_t *zoo)
+{
+    return zoo->n;
+}
+
+const struct model_profile *model_zoo_at(const model_zoo_t *zoo, size_t i)
+{
+    return i < zoo->n ? zoo->models[i] : NULL;
 }
 
 size_t model_zoo_task_models(const model_zoo_t *zoo, enum model_task t,

@@ -98,7 +98,13 @@ static void sort_server_jobs(struct server *sv)
 }
 
 /* Reference _reallocate_peer: which jobs on `server` to shrink so that `need`
- * (a demand share minus what the server has free) can be met. */
+ * (a demand share minus what the server has free) can be met.
+ * The reference also skips a peer whose diff is positive in every component
+ * (it cannot cover any of the need). That never happens, so it is left out:
+ * network is never demanded nor charged (d[RES_NET] = 0, used[RES_NET] = 0,
+ * cap >= 1), so need[RES_NET] and diff[RES_NET] are always 0. A probe that
+ * aborted on that branch passed all unit and integration tests, the 91
+ * reference runs included (tests/mutation/README.md, M9). */
 static size_t pick_peers(sched_t *s, int server, double need[RES_COUNT], struct job **out)
 {
     bool any = false;
@@ -115,7 +121,7 @@ static size_t pick_peers(sched_t *s, int server, double need[RES_COUNT], struct 
         double alloc[RES_COUNT] = {j->n_alloc, j->cpus, j->mem, j->sspeed, 0};
         double share = (double)kp / alloc[RES_GPU];
         double diff[RES_COUNT];
-        bool all_zero = true, all_pos = true;
+        bool all_zero = true;
         for (int i = 0; i < RES_COUNT; i++) {
             double excess = alloc[i] * share - s->fair[i] * kp;
             if (excess < 0)
@@ -124,14 +130,11 @@ static size_t pick_peers(sched_t *s, int server, double need[RES_COUNT], struct 
             if (diff[i] < 0)
                 diff[i] = 0;
             all_zero &= diff[i] == 0;
-            all_pos &= diff[i] > 0;
         }
         if (all_zero) {
             out[n++] = j;
             return n;
         }
-        if (all_pos)
-            continue;
         out[n++] = j;
         memcpy(need, diff, sizeof diff);
     }

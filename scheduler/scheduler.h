@@ -21,7 +21,15 @@
 
 /* ---------------------------------------------------------------- models */
 
-enum model_task { TASK_IMAGE = 0, TASK_LANGUAGE = 1, TASK_SPEECH = 2, TASK_COUNT = 3 };
+/* TASK_NONE: a model outside the reference zoo (never drawn by the synthetic
+ * workload or the trace importers). */
+enum model_task {
+    TASK_NONE = -1,
+    TASK_IMAGE = 0,
+    TASK_LANGUAGE = 1,
+    TASK_SPEECH = 2,
+    TASK_COUNT = 3
+};
 
 #define TPUT_ROWS 9
 #define TPUT_COLS 5
@@ -31,7 +39,7 @@ extern const double tput_mem_per_gpu[TPUT_COLS]; /* {20.83,62.5,125,187.5,250} G
 /* One measured per-model profile (the reference's <model>_1 profile). */
 struct model_profile {
     char name[32];
-    enum model_task task;
+    enum model_task task;     /* TASK_NONE outside the reference zoo */
     double cpus;              /* ideal CPU cores per GPU */
     double mem;               /* ideal DRAM GB per GPU */
     double speed;             /* storage MB/s per GPU (unused by the reference) */
@@ -41,19 +49,32 @@ struct model_profile {
     double iter_time;         /* seconds per iteration at the fair share */
     bool has_tput;
     double tput[TPUT_ROWS][TPUT_COLS];
+    double startup_s;         /* measured seconds from launch to the first step (0: unknown) */
+    double checkpoint_s;      /* measured seconds to save a checkpoint (0: unknown) */
 };
 
 typedef struct model_zoo model_zoo_t;
 
 /* Load profiles from an INI file in the format of configs/models.ini.
  * `variant` selects a profile set: NULL or "default" for [<m>:1] sections,
- * "models-4" etc. for [<m>:1@models-4]. Only the reference zoo's ten models are
- * kept. Returns NULL and fills err on a bad file. Caller frees with
- * model_zoo_destroy(). */
+ * "models-4" etc. for [<m>:1@models-4]. The file must profile the reference
+ * zoo's ten models (in the variant, when one is given); its other [<m>:1]
+ * sections are models too. Returns NULL and fills err on a bad file. Caller
+ * frees with model_zoo_destroy(). */
 model_zoo_t *model_zoo_load(const char *path, const char *variant, struct err *err);
+/* Add the profiles of a models.ini-format file, or of every *.ini file of a
+ * directory (a profile store) in name order. A section replaces a loaded
+ * profile of the same name; a model's [<m>:1@variant] section is used over
+ * its [<m>:1] when the zoo was loaded with that variant. 0, or -1 with err
+ * "file:line: ..." (the zoo may then hold the files read before). */
+int model_zoo_add(model_zoo_t *zoo, const char *path, struct err *err);
+/* destroy(NULL) is a no-op. */
 void model_zoo_destroy(model_zoo_t *zoo);
-/* Borrowed; NULL if the model is not in the zoo. Case-sensitive like the reference. */
+/* Borrowed; NULL if no profile has that name. Case-sensitive like the reference. */
 const struct model_profile *model_zoo_find(const model_zoo_t *zoo, const char *name);
+/* Every profile: the reference zoo's ten first, then the others in load order. */
+size_t model_zoo_count(const model_zoo_t *zoo);
+const struct model_profile *model_zoo_at(const model_zoo_t *zoo, size_t i);
 /* The models of a task in the reference zoo's round-robin order. Borrowed. */
 size_t model_zoo_task_models(const model_zoo_t *zoo, enum model_task t,
                              const struct model_profile *const **out);
@@ -109,8 +130,7 @@ struct job {
     double speedup;        /* current: 1 once Tune demotes it to the fair share */
 
     /* progress and service */
-    long executed;
-    long last_round_progress;
+    long executed;         /* including the current round's up-front credit */
     double attained;       /* seconds of rounds run */
     int priority;          /* 1 after starving for 1000 h */
     double last_exec;      /* end of the last lease; -1 before the first */
@@ -136,8 +156,6 @@ struct job {
     int rounds_run;
     int rounds_demoted;
     int preemptions;       /* rounds after a run in which it did not run */
-    bool ran_last_round;   /* driver bookkeeping for preemption counts */
-
     /* planner bookkeeping, owned by the scheduler (queue.c): where the job
      * sits in the incremental order and in the starvation heap */
     struct job_queue_state {
@@ -200,6 +218,15 @@ struct sched_params {
      * does (OPT always does). The same plans, slower: kept so that tests can
      * compare the incremental queue against it. */
     bool legacy_order;
+    /* Start-up and restore cost, charged by the round ledger at every
+     * (re)launch: a job placed this round that was not placed by the previous
+     * plan on the same GPUs, CPUs and memory makes no progress for this many
+     * seconds of the round (its credit is floor((round - overhead) / iter
+     * time)). restart_overhead_profile: each model's measured startup_s
+     * instead. 0 (the default) keeps every reference number. Simulation only:
+     * a deployment measures the real cost. */
+    double restart_overhead_s;
+    bool restart_overhead_profile;
 };
 
 /* What the OPT mode did so far (all zero for other modes). */
@@ -275,6 +302,161 @@ void sched_alloc_fraction(const sched_t *s, double out[3]);
 
 /* Check that no server is oversubscribed; returns 0 or -1 with err filled. */
 int sched_check_invariants(const sched_t *s, struct err *err);
+
+/* ------------------------------------------------------------ round ledger */
+
+/*
+ * The round ledger (ledger.c): what a round does to a job, once, for both
+ * drivers. A driver owns its clock and where progress comes from; the ledger
+ * owns arrivals (with the unknown-model rule), the up-front progress credit of
+ * a planned round, attained service, first start, rounds run and demoted,
+ * preemption counting (a job placed by the previous round and not by this
+ * one, still runnable), lease ends, finishing, failing, and the run's result
+ * rows and statistics. The simulator keeps the up-front credit; the deploy
+ * driver replaces it with what the job measured (sched_run_credit()).
+ */
+typedef struct sched_run sched_run_t;
+
+struct sched_run_params {
+    struct sched_params sched;
+    const model_zoo_t *zoo;
+    /* the trace, to size the measured window (NULL for a synthetic workload) */
+    const struct job_spec *trace;
+    size_t n_trace;
+    long measure_lo, measure_hi; /* measured ids [lo, hi); hi <= lo: the whole
+                                    trace, or ids [4000, 5000) without one */
+    bool check_invariants;       /* verify capacities after every plan */
+    const char *log_tag;         /* subsystem tag for log lines ("sim", "deploy") */
+};
+
+/* One scheduling round as the results store records it: what the round did
+ * and the cluster's allocation, true utilization and demand, each as a
+ * fraction of the cluster's GPUs, CPUs and memory ([0] [1] [2]). Utilization
+ * is the allocation minus the part above each running job's demand
+ * (reference metrics/cluster_util.py); demand sums every runnable job's
+ * ideal (GPUs, CPUs, memory) and can exceed 1. */
+struct sched_round_sample {
+    double now;
+    size_t runnable, placed;
+    size_t started;   /* placed for the first time this round */
+    size_t preempted; /* ran last round, not this one */
+    size_t demoted;   /* placed below their ideal CPU/memory */
+    double alloc[3], util[3], demand[3];
+};
+
+/* A finished job's result row. */
+struct sched_job_result {
+    int id;
+    char model[32];
+    int gpus;
+    double arrival, first_start, finish, jct;
+    double attained;
+    int rounds_run, rounds_demoted, preemptions;
+};
+
+/* A run's results, the same for `simulate` and `deploy`. */
+struct sched_result {
+    size_t jobs_arrived;
+    size_t jobs_finished;
+    size_t jobs_measured;     /* measured jobs that finished */
+    size_t window_size;       /* ids in the measured window */
+    double avg_jct_s, p50_jct_s, p99_jct_s, p999_jct_s, max_jct_s;
+    double makespan_s;        /* last finish among measured jobs, from t=0 */
+    double end_time_s;        /* time the run stopped */
+    size_t rounds;
+    double mean_gpu_alloc, mean_cpu_alloc, mean_mem_alloc; /* per round, 0..1 */
+    bool window_complete;
+    struct sched_opt_stats opt;  /* OPT solver figures (zero for other modes) */
+    struct sched_job_result *jobs; /* measured finished jobs, by id */
+};
+
+/* What a restarted driver saved of a job (see sched_run_restore()). */
+struct sched_job_saved {
+    long executed;          /* including the current round's up-front credit */
+    long round_base;        /* executed before the current round */
+    double attained;
+    int priority;
+    double last_exec;       /* -1 before the first lease ended */
+    double first_start;     /* -1 before the first round */
+    double finish;          /* -1 unless finished */
+    bool failed;            /* given up (deploy: too many crashes) */
+    int rounds_run, rounds_demoted, preemptions;
+    bool placed_last_round; /* in the last planned round (preemption counting) */
+};
+
+/* Create a run over a new scheduler (sched_create(&p->sched)). NULL + err on
+ * a bad configuration. Free with sched_run_destroy(), which frees every job. */
+sched_run_t *sched_run_create(const struct sched_run_params *p, struct err *err);
+void sched_run_destroy(sched_run_t *r);
+/* The run's scheduler (borrowed), e.g. for sched_server_set_down(). */
+sched_t *sched_run_sched(sched_run_t *r);
+/* Ids in the measured window. */
+size_t sched_run_window_size(const sched_run_t *r);
+bool sched_run_measured(const sched_run_t *r, int id);
+
+/* A job arrives: built from its spec (an unknown model runs as alexnet, the
+ * reference's rule, with one warning per run) and made runnable. Returns the
+ * job (owned by the run) or NULL + err if it can never run on this cluster. */
+struct job *sched_run_arrive(sched_run_t *r, const struct job_spec *spec, struct err *err);
+
+/* A restarted driver's job: arrives like sched_run_arrive() (call in the
+ * original arrival order, finished jobs included, so tie-breaks and result
+ * rows are those of the uninterrupted run), then takes the saved progress and
+ * counters. A finished job gets its result row; a failed one stays out of
+ * planning. Runnable jobs join the runnable list in the order of the calls:
+ * call them in the order of sched_run_runnable_rank(). */
+struct job *sched_run_restore(sched_run_t *r, const struct job_spec *spec,
+                              const struct sched_job_saved *saved, struct err *err);
+/* What to save of a job for sched_run_restore(). */
+void sched_run_save(const sched_run_t *r, const struct job *j, struct sched_job_saved *out);
+/* The job's position in the runnable list (its tie-break order), -1 if it is
+ * not runnable. */
+long sched_run_runnable_rank(const sched_run_t *r, const struct job *j);
+
+/* The run's round count and per-round allocation sums, for a restart. */
+struct sched_run_totals {
+    size_t rounds;
+    double util_sum[3];
+};
+void sched_run_totals_get(const sched_run_t *r, struct sched_run_totals *out);
+void sched_run_totals_set(sched_run_t *r, const struct sched_run_totals *in);
+
+/* Plan a round at `now` (sched_round) and credit every placed job the whole
+ * round up front: iterations (capped at its total), attained service, rounds
+ * run and demoted, first start; count as preempted each job placed by the
+ * previous plan, still runnable and not placed now. *placed as sched_round
+ * (borrowed). smp, if not NULL, gets the round's sample. 0, or -1 with err
+ * (OPT failed, or a broken invariant with check_invariants). */
+int sched_run_plan(sched_run_t *r, double now, struct job ***placed, size_t *n_placed,
+                   struct sched_round_sample *smp, struct err *err);
+
+/* This round's credit for a placed job: *base = executed before the round,
+ * *budget = iterations the plan credited. */
+void sched_run_round_credit(const sched_run_t *r, const struct job *j, long *base,
+                            long *budget);
+/* Replace the plan's up-front credit with what the job did this round:
+ * executed = base + steps, steps clamped to [0, budget]. */
+void sched_run_credit(sched_run_t *r, struct job *j, long steps);
+
+/* The job's lease ends at `now`: its resources are released. Returns true if
+ * it has run all its iterations (the driver then calls sched_run_finish). */
+bool sched_run_lease_end(sched_run_t *r, struct job *j, double now);
+/* The job finished at `finish`: it leaves planning and, if measured, gets its
+ * result row. Returns true when that completed the measured window. */
+bool sched_run_finish(sched_run_t *r, struct job *j, double finish);
+/* Give up on a job (deploy: too many crashes): it leaves planning, no row. */
+void sched_run_fail(sched_run_t *r, struct job *j);
+
+/* Fill res at the run's end: counts, result rows (caller owns them: free with
+ * sched_result_free()), JCT statistics, mean allocation, OPT figures. */
+void sched_run_result(sched_run_t *r, double end_time, struct sched_result *res);
+void sched_result_free(struct sched_result *res);
+
+/* Fill the summary of res from its jobs[0..jobs_measured) (sorting them by
+ * id) and the per-round allocation sums (divided by res->rounds). */
+void sched_result_summarize(struct sched_result *res, const double util_sum[3]);
+/* Linear-interpolated quantile at (n-1)q of sorted values (pandas/numpy). */
+double sched_quantile(const double *sorted, size_t n, double q);
 
 /* ------------------------------------------------------------- config */
 

@@ -3,10 +3,11 @@
 # Idempotent: does nothing (and needs no network) when everything is present.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang
-      libinih-dev libcmocka-dev libsqlite3-dev sqlite3
+      libinih-dev libcmocka-dev libsqlite3-dev sqlite3 libxml2-utils
       libyajl-dev libglpk-dev gnuplot-nox
       libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
-      libhwloc-dev hwloc libnuma-dev numactl valgrind time)
+      libhwloc-dev hwloc libnuma-dev numactl valgrind time
+      libsystemd-dev systemd libmicrohttpd-dev python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,9 +1,11 @@
 /*
  * The simulation loop (spec §4). Events: ARRIVAL adds a job to the runnable
  * list (and, for synthetic workloads, generates the next job); SCHEDULE plans a
- * round from an empty cluster and credits each placed job the whole round's
- * progress up front; LEASE_END one round later frees the job and finishes it if
- * its iterations are done. Completion is therefore always at a round boundary.
+ * round from an empty cluster, and the round ledger credits each placed job the
+ * whole round's progress up front; LEASE_END one round later frees the job and
+ * finishes it if its iterations are done. Completion is therefore always at a
+ * round boundary. This file owns only the event heap, the simulated clock and
+ * the termination rules; the bookkeeping is the ledger's (scheduler.h).
  *
  * Termination follows the reference: a run stops the moment every job of the
  * measured id window has finished; a static or replay run also stops at a
@@ -20,45 +22,16 @@
 struct run {
     const struct sim_config *cfg;
     const struct sim_workload *w;
-    sched_t *sched;
+    sched_run_t *ledger;
     struct sim_heap heap;
-    struct job **all;
-    size_t n_all, cap_all;
     size_t pending_arrivals;
     bool synth_done;
-    long lo, hi;
-    size_t window_done;
-    size_t n_jct;
-    struct sim_job_result *res_jobs;
-    size_t cap_res;
-    double util_sum[3];
-    struct job **prev; /* jobs placed in the previous round */
-    size_t n_prev, cap_prev;
-    bool warned_unknown;
 };
-
-static bool in_window(const struct run *r, int id)
-{
-    return id >= r->lo && id < r->hi;
-}
 
 static int arrive(struct run *r, const struct job_spec *spec, double now, struct err *err)
 {
-    const struct model_profile *m = model_zoo_find(r->cfg->zoo, spec->model);
-    if (!m) {
-        /* reference rule (model_zoo.py): unknown names become alexnet */
-        if (!r->warned_unknown)
-            LOG(LOG_WARN, "sim", "job %d: unknown model '%s' runs as alexnet (reference rule)",
-                spec->id, spec->model);
-        r->warned_unknown = true;
-        m = model_zoo_find(r->cfg->zoo, "alexnet");
-    }
-    struct job *j = job_create(r->sched, spec, m, (int)r->n_all, err);
-    if (!j)
+    if (!sched_run_arrive(r->ledger, spec, err))
         return -1;
-    xgrow((void **)&r->all, &r->cap_all, r->n_all + 1, sizeof *r->all);
-    r->all[r->n_all++] = j;
-    sched_job_add(r->sched, j);
     if (r->cfg->obs.on_arrival)
         r->cfg->obs.on_arrival(r->cfg->obs.ctx, spec);
     if (r->w->synth && !r->synth_done) {
@@ -75,114 +48,37 @@ static int arrive(struct run *r, const struct job_spec *spec, double now, struct
 }
 
 /* Returns true when the measured window is complete. */
-static bool lease_end(struct run *r, struct job *j, double now, size_t window_size)
+static bool lease_end(struct run *r, struct job *j, double now)
 {
-    sched_job_release(r->sched, j);
-    j->last_exec = now;
-    if (j->executed < j->total_iters)
+    if (!sched_run_lease_end(r->ledger, j, now))
         return false;
-    j->finish = now;
-    sched_job_remove(r->sched, j);
-    bool measured = in_window(r, j->id);
+    bool done = sched_run_finish(r->ledger, j, now);
     if (r->cfg->obs.on_finish)
-        r->cfg->obs.on_finish(r->cfg->obs.ctx, j, measured);
-    if (!measured)
-        return false;
-    xgrow((void **)&r->res_jobs, &r->cap_res, r->n_jct + 1, sizeof *r->res_jobs);
-    sim_job_result_fill(&r->res_jobs[r->n_jct++], j, now);
-    r->window_done++;
-    return r->window_done == window_size;
+        r->cfg->obs.on_finish(r->cfg->obs.ctx, j, sched_run_measured(r->ledger, j->id));
+    return done;
 }
 
 static int schedule(struct run *r, double now, struct err *err)
 {
-    double round = r->cfg->sched.round_duration;
+    const struct sim_observer *obs = &r->cfg->obs;
     struct job **placed;
     size_t n_placed;
-    struct sim_round_sample smp = {.now = now};
-    sched_round(r->sched, now, &placed, &n_placed);
-    if (sched_round_error(r->sched, err) < 0)
+    struct sched_round_sample smp;
+    bool sample = obs->on_round || obs->on_sample;
+    if (sched_run_plan(r->ledger, now, &placed, &n_placed, sample ? &smp : NULL, err) < 0)
         return -1;
-    for (size_t i = 0; i < n_placed; i++) {
-        struct job *j = placed[i];
-        smp.started += j->first_start < 0;
-        smp.demoted += j->demoted;
-        long it = sched_job_round_iters(r->sched, j);
-        j->attained += round;
-        j->last_round_progress = j->executed;
-        j->executed += it;
-        if (j->executed > j->total_iters)
-            j->executed = j->total_iters;
-        j->rounds_run++;
-        if (j->demoted)
-            j->rounds_demoted++;
-        if (j->first_start < 0)
-            j->first_start = now;
-        sim_heap_push(&r->heap, now + round, EV_LEASE_END, j);
-    }
-    if (r->cfg->obs.on_plan)
-        r->cfg->obs.on_plan(r->cfg->obs.ctx, now, placed, n_placed);
-    if (r->cfg->check_invariants && sched_check_invariants(r->sched, err) < 0)
-        return -1;
-
-    /* a job that ran last round and not in this one was preempted */
-    for (size_t i = 0; i < r->n_prev; i++) {
-        struct job *j = r->prev[i];
-        if (j->finish < 0 && j->n_alloc == 0) {
-            j->preemptions++;
-            smp.preempted++;
-        }
-    }
-    xgrow((void **)&r->prev, &r->cap_prev, n_placed + 1, sizeof *r->prev);
-    memcpy(r->prev, placed, n_placed * sizeof *placed);
-    r->n_prev = n_placed;
-
-    double alloc[3];
-    sched_alloc_fraction(r->sched, alloc);
-    for (int k = 0; k < 3; k++)
-        r->util_sum[k] += alloc[k];
-    if (!r->cfg->obs.on_round && !r->cfg->obs.on_sample)
-        return 0;
-
-    /* observers only: demand over the whole queue, and true utilisation */
-    size_t n_run;
-    struct job *const *run = sched_runnable_jobs(r->sched, &n_run);
-    double demand[3] = {0, 0, 0}, total[3];
-    for (size_t i = 0; i < n_run; i++) {
-        const struct job *j = run[i];
-        demand[0] += j->gpus;
-        demand[1] += j->cpu_demand;
-        demand[2] += j->mem_demand;
-    }
-    for (size_t i = 0; i < n_placed; i++) {
-        const struct job *j = placed[i];
-        smp.util[0] += j->n_alloc;
-        smp.util[1] += j->cpus < j->cpu_demand ? j->cpus : j->cpu_demand;
-        smp.util[2] += j->mem < j->mem_demand ? j->mem : j->mem_demand;
-    }
-    const struct cluster_config *c = &r->cfg->sched.cluster;
-    int ns = c->racks * c->servers_per_rack;
-    total[0] = (double)c->gpus_per_server * ns;
-    total[1] = (double)c->cpus_per_server * ns;
-    total[2] = (double)c->dram_per_server * ns;
-    for (int k = 0; k < 3; k++)
-        demand[k] /= total[k];
-    if (r->cfg->obs.on_round)
-        r->cfg->obs.on_round(r->cfg->obs.ctx, now, n_run, n_placed, alloc, demand);
-    if (r->cfg->obs.on_sample) {
-        smp.runnable = n_run;
-        smp.placed = n_placed;
-        for (int k = 0; k < 3; k++) {
-            smp.alloc[k] = alloc[k];
-            smp.util[k] /= total[k];
-            smp.demand[k] = demand[k];
-        }
-        r->cfg->obs.on_sample(r->cfg->obs.ctx, &smp);
-    }
+    for (size_t i = 0; i < n_placed; i++)
+        sim_heap_push(&r->heap, now + r->cfg->sched.round_duration, EV_LEASE_END, placed[i]);
+    if (obs->on_plan)
+        obs->on_plan(obs->ctx, now, placed, n_placed);
+    if (obs->on_round)
+        obs->on_round(obs->ctx, now, smp.runnable, n_placed, smp.alloc, smp.demand);
+    if (obs->on_sample)
+        obs->on_sample(obs->ctx, &smp);
     return 0;
 }
 
-int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct sim_result *res,
+int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct sched_result *res,
             struct err *err)
 {
     memset(res, 0, sizeof *res);
@@ -196,35 +92,19 @@ int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct s
                               "(the reference ignores arrival=0 for synthetic jobs)");
     if (replay && w->n_jobs == 0)
         return errprintf(err, "the trace has no jobs");
-    r.sched = sched_create(&cfg->sched, err);
-    if (!r.sched)
+    struct sched_run_params rp = {
+        .sched = cfg->sched,
+        .zoo = cfg->zoo,
+        .trace = replay ? w->jobs : NULL,
+        .n_trace = replay ? w->n_jobs : 0,
+        .measure_lo = cfg->measure_lo,
+        .measure_hi = cfg->measure_hi,
+        .check_invariants = cfg->check_invariants,
+        .log_tag = "sim",
+    };
+    r.ledger = sched_run_create(&rp, err);
+    if (!r.ledger)
         return -1;
-
-    /* the measured window and how many ids it holds */
-    size_t window_size;
-    if (cfg->measure_hi > cfg->measure_lo) {
-        r.lo = cfg->measure_lo;
-        r.hi = cfg->measure_hi;
-    } else if (replay) {
-        r.lo = w->jobs[0].id;
-        r.hi = w->jobs[0].id + 1L;
-        for (size_t i = 0; i < w->n_jobs; i++) {
-            if (w->jobs[i].id < r.lo)
-                r.lo = w->jobs[i].id;
-            if (w->jobs[i].id + 1L > r.hi)
-                r.hi = w->jobs[i].id + 1L;
-        }
-    } else {
-        r.lo = 4000;
-        r.hi = 5000;
-    }
-    if (replay) {
-        window_size = 0;
-        for (size_t i = 0; i < w->n_jobs; i++)
-            window_size += in_window(&r, w->jobs[i].id);
-    } else {
-        window_size = (size_t)(r.hi - r.lo);
-    }
 
     if (replay) {
         for (size_t i = 0; i < w->n_jobs; i++)
@@ -244,9 +124,10 @@ int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct s
         sim_heap_push(&r.heap, 0, EV_SCHEDULE, NULL);
     }
 
+    sched_t *sched = sched_run_sched(r.ledger);
     struct sim_event ev;
     double now = 0;
-    bool done = window_size == 0;
+    bool done = sched_run_window_size(r.ledger) == 0;
     while (!done && sim_heap_pop(&r.heap, &ev)) {
         now = ev.time;
         switch (ev.type) {
@@ -261,13 +142,12 @@ int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct s
             break;
         }
         case EV_LEASE_END:
-            done = lease_end(&r, ev.data, now, window_size);
+            done = lease_end(&r, ev.data, now);
             break;
         case EV_SCHEDULE:
             if (schedule(&r, now, err) < 0)
                 goto out;
-            res->rounds++;
-            if (sched_runnable_count(r.sched) == 0) {
+            if (sched_runnable_count(sched) == 0) {
                 if ((replay || cfg->is_static) &&
                     (cfg->stop_on_gap || cfg->is_static || r.pending_arrivals == 0)) {
                     done = true;
@@ -279,7 +159,7 @@ int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct s
                 }
             }
             double next = now + round;
-            if (replay && sched_runnable_count(r.sched) == 0 && r.heap.n > 0 &&
+            if (replay && sched_runnable_count(sched) == 0 && r.heap.n > 0 &&
                 r.heap.ev[0].time > next) {
                 /* a gap in the trace: jump to the round boundary of the next
                  * arrival instead of simulating idle rounds one by one */
@@ -290,17 +170,7 @@ int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct s
         }
     }
 
-    res->jobs_arrived = r.n_all;
-    for (size_t i = 0; i < r.n_all; i++)
-        res->jobs_finished += r.all[i]->finish >= 0;
-    res->jobs_measured = r.n_jct;
-    res->window_size = window_size;
-    res->window_complete = r.window_done == window_size;
-    res->end_time_s = now;
-    res->jobs = r.res_jobs;
-    sim_result_summarize(res, r.util_sum);
-    sched_opt_stats(r.sched, &res->opt);
-    r.res_jobs = NULL;
+    sched_run_result(r.ledger, now, res);
     rc = 0;
 out:
     /* free what is left in the heap (synthetic specs we own) */
@@ -308,17 +178,6 @@ out:
         if (ev.type == EV_ARRIVAL && !replay)
             free(ev.data);
     sim_heap_free(&r.heap);
-    for (size_t i = 0; i < r.n_all; i++)
-        job_destroy(r.all[i]);
-    free(r.all);
-    free(r.prev);
-    free(r.res_jobs);
-    sched_destroy(r.sched);
+    sched_run_destroy(r.ledger);
     return rc;
-}
-
-void sim_result_free(struct sim_result *res)
-{
-    free(res->jobs);
-    res->jobs = NULL;
 }

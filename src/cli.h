@@ -29,6 +29,7 @@ int trace_gen_philly(int argc, char **argv);
 int cmd_deploy(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_job(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 
 /* Where the shipped configs and traces live: $SYNERGY_DATA_DIR, else the
  * source tree this binary was built from. Writes "<dir>/<rel>" into buf. */

@@ -14,6 +14,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,15 +23,18 @@
 #include <unistd.h>
 
 #include "deploy.h"
+#include "metrics.h"
+#include "notify.h"
 #include "policies.h"
 #include "trace.h"
 #include "workload.h"
 
 struct local_workers {
     int n;
+    int n_servers;
     pid_t *pids;
     struct deploy_worker_addr *addrs;
-    const char *catalog, *topology, *run_dir;
+    const char *catalog, *topology, *run_dir, *sched_host, *listen_ip;
     int gpus;
     bool verbose;
 };
@@ -44,26 +49,36 @@ static void deploy_usage(FILE *f)
             "\n"
             "  --trace FILE          any trace `simulate` reads: synergy replay\n"
             "                        (id,model,arrival_s,iterations,gpus), philly, pollux, gavel\n"
-            "  --workers FILE        rows ip,port,start_gpu,start_cpu,numa; row i = server i\n"
-            "  --local N             start N workers on 127.0.0.1 (simulated GPUs)\n"
+            "  --workers FILE        rows ip,port,start_gpu,start_cpu,numa; row i = server i;\n"
+            "                        a worker is the row of the ip and port it listens on\n"
+            "                        (port 0: the port it reports when it registers)\n"
+            "  --local N             start N workers on 127.0.0.1 (simulated GPUs; each binds\n"
+            "                        a free port and reports it)\n"
             "  --catalog FILE        catalog for --local workers (default configs/deploy_catalog.ini)\n"
             "  --topology FILE.xml   hwloc topology for --local workers (default: this machine)\n"
             "  --run-dir DIR         where --local workers keep logs and checkpoints\n"
             "  --time-scale K        divide every duration by K (a 300 s round takes 300/K s)\n"
             "  --cluster FILE        cluster INI (default configs/default_cluster.ini)\n"
-            "  --models FILE         model profiles (default configs/models.ini)\n"
             "  --profiles SET        default | models-4 | models-5 | models-6\n"
             "  --policy P            FIFO SRTF LAS FTF DRF TETRIS SRSF (default FIFO)\n"
             "  --mode M              fair | greedy | tune (default fair)\n"
             "  --placement KIND      first-fit | consolidate\n"
             "  --round-duration S    seconds per round (default 300)\n"
             "  --static              all jobs present at start (first round at t=1)\n"
+            "  --listen IP           address the scheduler binds (default 127.0.0.1;\n"
+            "                        0.0.0.0 or :: for every interface, with --advertise)\n"
+            "  --advertise HOST      address jobs and workers are told to call (default: the\n"
+            "                        --listen address)\n"
             "  --port N              scheduler port (default: any free one)\n"
             "  --state FILE          SQLite file for jobs, leases and workers (default in memory)\n"
             "  --max-retries N       relaunches after crashes before a job fails (default 3)\n"
             "  --heartbeat-ms N      worker heartbeat period (default 200)\n"
             "  --worker-timeout-ms N a worker silent this long is lost (default 1500)\n"
+            "  --wait-workers N      start planning once N workers registered (default: all);\n"
+            "                        the others join planning when they register\n"
             "  --plan-log FILE       write each round's placed job ids (as simulate --plan-log)\n"
+            "  --metrics-listen IP:PORT  serve Prometheus metrics at http://IP:PORT/metrics\n"
+            "                        (port 0: any free one, printed on stderr)\n"
             "  --json                print the summary as JSON\n"
             "  --seed N              seed of the arrival process and model assignment (the\n"
             "                        cluster file's, 42)\n"
@@ -73,35 +88,49 @@ static void deploy_usage(FILE *f)
             "  -v, --verbose         log more\n");
 }
 
-static int free_port(void)
+/* The environment for helper processes: ours without the service manager's
+ * notify variables, so a local worker never speaks for the scheduler's
+ * service. Borrowed strings; caller frees the array. */
+static char **helper_environ(void)
 {
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof a;
-    int port = -1;
-    if (bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &l) == 0)
-        port = ntohs(a.sin_port);
-    close(s);
-    return port;
+    extern char **environ;
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = xcalloc(n + 1, sizeof *env);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool drop = false;
+        for (const char *const *v = notify_env_vars; *v && !drop; v++) {
+            size_t l = strlen(*v);
+            drop = strncmp(environ[i], *v, l) == 0 && environ[i][l] == '=';
+        }
+        if (!drop)
+            env[k++] = environ[i];
+    }
+    return env;
 }
 
 static void start_local_workers(void *ctx, int port)
 {
     struct local_workers *lw = ctx;
+    fprintf(stderr, "synergy deploy: listening on %s port %d; workers and jobs call %s:%d\n",
+            lw->listen_ip, port, lw->sched_host, port);
+    notify_ready("listening on %s:%d; waiting for %d worker(s)", lw->listen_ip, port,
+                 lw->n_servers);
+    if (lw->n == 0)
+        return;
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0)
         return;
     self[n] = '\0';
-    char sched[64], gpus[16];
-    snprintf(sched, sizeof sched, "127.0.0.1:%d", port);
+    char sched[300], gpus[16];
+    snprintf(sched, sizeof sched, "%s:%d", lw->sched_host, port);
     snprintf(gpus, sizeof gpus, "%d", lw->gpus);
     for (int i = 0; i < lw->n; i++) {
-        char wport[16], dir[4096];
-        snprintf(wport, sizeof wport, "%d", lw->addrs[i].port);
+        char sid[16], dir[4096];
+        snprintf(sid, sizeof sid, "%d", i);
         snprintf(dir, sizeof dir, "%s/worker-%d", lw->run_dir, i);
         char *argv[20];
         int k = 0;
@@ -109,8 +138,12 @@ static void start_local_workers(void *ctx, int port)
         argv[k++] = "worker";
         argv[k++] = "--scheduler";
         argv[k++] = sched;
+        /* port 0: each worker binds a free port and reports it; it claims
+         * its row by number (every row is 127.0.0.1 with port 0) */
         argv[k++] = "--port";
-        argv[k++] = wport;
+        argv[k++] = "0";
+        argv[k++] = "--server-id";
+        argv[k++] = sid;
         argv[k++] = "--gpus";
         argv[k++] = gpus;
         argv[k++] = "--catalog";
@@ -124,11 +157,18 @@ static void start_local_workers(void *ctx, int port)
         if (lw->verbose)
             argv[k++] = "-v";
         argv[k] = NULL;
+        char **env = helper_environ();
+        pid_t parent = getpid();
         pid_t pid = fork();
         if (pid == 0) {
-            execv(self, argv);
+            /* local workers die with their deploy (and their jobs with them) */
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent)
+                _exit(127);
+            execve(self, argv, env);
             _exit(127);
         }
+        free(env);
         lw->pids[i] = pid;
     }
 }
@@ -145,7 +185,7 @@ static void stop_local_workers(struct local_workers *lw)
 
 static void print_json(const char *trace, const char *cluster, const char *policy,
                        const char *mode, const char *placement, unsigned long seed, int gpus,
-                       const struct sim_result *r, const struct deploy_stats *st, double wall,
+                       const struct sched_result *r, const struct deploy_stats *st, double wall,
                        double scale)
 {
     double h = 3600;
@@ -168,10 +208,12 @@ static void print_json(const char *trace, const char *cluster, const char *polic
            r->end_time_s / h, r->rounds, r->mean_gpu_alloc * 100, r->mean_cpu_alloc * 100,
            r->mean_mem_alloc * 100, wall, SYNERGY_VERSION);
     printf("\"deploy\":{\"time_scale\":%g,\"jobs_failed\":%zu,\"crashes\":%zu,\"relaunches\":%zu,"
-           "\"lease_kills\":%zu,\"workers_lost\":%zu,\"preemptions\":%zu,"
+           "\"lease_kills\":%zu,\"stops_ignored\":%zu,\"delays\":%zu,\"workers_lost\":%zu,"
+           "\"preemptions\":%zu,"
            "\"max_lateness_ms\":%.3f,\"plan_ms_max\":%.3f,\"plan_ms_mean\":%.3f,"
            "\"dispatch_ms_max\":%.3f,\"dispatch_ms_mean\":%.3f}}\n",
-           scale, st->jobs_failed, st->crashes, st->relaunches, st->lease_kills, st->workers_lost,
+           scale, st->jobs_failed, st->crashes, st->relaunches, st->lease_kills,
+           st->stops_ignored, st->delays, st->workers_lost,
            st->preemptions, st->max_lateness_ms, st->plan_ms_max,
            st->dispatch_rounds ? st->plan_ms_sum / (double)st->dispatch_rounds : 0,
            st->dispatch_ms_max,
@@ -198,25 +240,28 @@ int cmd_deploy(int argc, char **argv)
         {"local", required_argument, 0, 'n'},    {"catalog", required_argument, 0, 'C'},
         {"topology", required_argument, 0, 'T'}, {"run-dir", required_argument, 0, 'D'},
         {"time-scale", required_argument, 0, 'k'}, {"cluster", required_argument, 0, 'c'},
-        {"models", required_argument, 0, 'M'},   {"profiles", required_argument, 0, 'P'},
+        {"profiles", required_argument, 0, 'P'},
         {"policy", required_argument, 0, 'p'},   {"mode", required_argument, 0, 'm'},
         {"placement", required_argument, 0, 'L'}, {"round-duration", required_argument, 0, 'R'},
         {"static", no_argument, 0, 's'},         {"port", required_argument, 0, 'o'},
         {"state", required_argument, 0, 'S'},    {"max-retries", required_argument, 0, 'x'},
         {"heartbeat-ms", required_argument, 0, 'b'}, {"worker-timeout-ms", required_argument, 0, 'w'},
+        {"wait-workers", required_argument, 0, 'Q'},
         {"plan-log", required_argument, 0, 'l'}, {"json", no_argument, 0, 'j'},
         {"verbose", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
         {"seed", required_argument, 0, 'e'},     {"max-jobs", required_argument, 0, 'N'},
-        {"jobs-per-hour", required_argument, 0, 'r'}, WL_LONGOPTS,
+        {"jobs-per-hour", required_argument, 0, 'r'}, {"listen", required_argument, 0, 'I'},
+        {"advertise", required_argument, 0, 'A'}, {"metrics-listen", required_argument, 0, 'X'},
+        WL_LONGOPTS,
         {0, 0, 0, 0}};
-    char def_cluster[4096], def_models[4096], def_catalog[4096];
+    char def_cluster[4096], def_catalog[4096];
     const char *cluster = cli_data_path(def_cluster, sizeof def_cluster, "configs/default_cluster.ini");
-    const char *models = cli_data_path(def_models, sizeof def_models, "configs/models.ini");
     const char *catalog = cli_data_path(def_catalog, sizeof def_catalog, "configs/deploy_catalog.ini");
     const char *trace = NULL, *workers_path = NULL, *topology = NULL, *run_dir = NULL;
     const char *profiles = NULL, *policy = NULL, *mode = NULL, *placement_s = NULL;
-    const char *state = NULL, *plan_log = NULL;
-    long local = 0, port = 0, retries = 3, hb = 200, wto = 1500;
+    const char *state = NULL, *plan_log = NULL, *listen_ip = "127.0.0.1", *advertise = NULL;
+    const char *metrics_listen = NULL;
+    long local = 0, port = 0, retries = 3, hb = 200, wto = 1500, wait_workers = 0;
     double scale = 1, round = -1;
     bool is_static = false, json = false, verbose = false;
     struct wl_opts wl;
@@ -239,7 +284,6 @@ int cmd_deploy(int argc, char **argv)
                 return bad("--time-scale", optarg, "must be a positive number");
             break;
         case 'c': cluster = optarg; break;
-        case 'M': models = optarg; break;
         case 'P': profiles = optarg; break;
         case 'p': policy = optarg; break;
         case 'm': mode = optarg; break;
@@ -254,6 +298,18 @@ int cmd_deploy(int argc, char **argv)
                 return bad("--port", optarg, "must be 0..65535");
             break;
         case 'S': state = optarg; break;
+        case 'I': {
+            unsigned char buf[sizeof(struct in6_addr)];
+            if (inet_pton(AF_INET, optarg, buf) != 1 && inet_pton(AF_INET6, optarg, buf) != 1)
+                return bad("--listen", optarg, "must be a numeric IPv4 or IPv6 address");
+            listen_ip = optarg;
+            break;
+        }
+        case 'A':
+            if (!*optarg || strlen(optarg) > 255 || strpbrk(optarg, " ,/"))
+                return bad("--advertise", optarg, "must be a host name or address");
+            advertise = optarg;
+            break;
         case 'x':
             if (parse_long(optarg, &retries) < 0 || retries < 0)
                 return bad("--max-retries", optarg, "must be a non-negative integer");
@@ -266,7 +322,12 @@ int cmd_deploy(int argc, char **argv)
             if (parse_long(optarg, &wto) < 0 || wto < 50)
                 return bad("--worker-timeout-ms", optarg, "must be at least 50");
             break;
+        case 'Q':
+            if (parse_long(optarg, &wait_workers) < 0 || wait_workers < 1)
+                return bad("--wait-workers", optarg, "must be a positive integer");
+            break;
         case 'l': plan_log = optarg; break;
+        case 'X': metrics_listen = optarg; break;
         case 'j': json = true; break;
         case 'v': verbose = true; log_max_level = LOG_DEBUG; break;
         case 'h': deploy_usage(stdout); return 0;
@@ -308,6 +369,19 @@ int cmd_deploy(int argc, char **argv)
         fprintf(stderr, "synergy deploy: give --trace and one of --workers or --local\n");
         return EXIT_BAD_INPUT;
     }
+    if (!advertise) {
+        if (strcmp(listen_ip, "0.0.0.0") == 0 || strcmp(listen_ip, "::") == 0) {
+            fprintf(stderr, "synergy deploy: --listen %s: give --advertise HOST, the address "
+                            "jobs and workers can reach\n", listen_ip);
+            return EXIT_BAD_INPUT;
+        }
+        advertise = listen_ip;
+    }
+    static char adv_buf[300];
+    if (strchr(advertise, ':') && advertise[0] != '[') { /* IPv6 literal: [addr]:port */
+        snprintf(adv_buf, sizeof adv_buf, "[%s]", advertise);
+        advertise = adv_buf;
+    }
     struct err err = {{0}};
     struct synergy_config conf;
     synergy_config_defaults(&conf);
@@ -342,7 +416,7 @@ int cmd_deploy(int argc, char **argv)
     else
         return bad("--placement", placement_s, "must be first-fit or consolidate");
 
-    model_zoo_t *zoo = model_zoo_load(models, profiles, &err);
+    model_zoo_t *zoo = wl_zoo_load(&wl, profiles, &err);
     if (!zoo) {
         fprintf(stderr, "synergy deploy: %s\n", err.msg);
         return EXIT_BAD_INPUT;
@@ -354,6 +428,7 @@ int cmd_deploy(int argc, char **argv)
     size_t n_addrs = 0;
     struct local_workers lw = {0};
     FILE *plan = NULL;
+    metrics_t *metrics = NULL;
     char tmp_dir[] = "/tmp/synergy-deploy-XXXXXX";
     /* the same loader and defaults as simulate: any format, re-timed arrivals */
     wl.trace_path = trace;
@@ -382,7 +457,7 @@ int cmd_deploy(int argc, char **argv)
         addrs = xcalloc(n_addrs, sizeof *addrs);
         for (size_t i = 0; i < n_addrs; i++) {
             snprintf(addrs[i].ip, sizeof addrs[i].ip, "127.0.0.1");
-            addrs[i].port = free_port();
+            addrs[i].port = 0; /* the worker reports the port it bound */
             addrs[i].numa = 1;
         }
         if (!run_dir) {
@@ -396,9 +471,24 @@ int cmd_deploy(int argc, char **argv)
         lw = (struct local_workers){.n = (int)local, .pids = xcalloc((size_t)local, sizeof(pid_t)),
                                     .addrs = addrs, .catalog = catalog, .topology = topology,
                                     .run_dir = run_dir, .gpus = conf.cluster.gpus_per_server,
+                                    .sched_host = advertise,
                                     .verbose = verbose};
-        cfg.on_listening = start_local_workers;
-        cfg.ctx = &lw;
+    }
+    lw.listen_ip = listen_ip;
+    lw.sched_host = advertise;
+    lw.n_servers = (int)n_addrs;
+    cfg.on_listening = start_local_workers; /* says where it listens (READY=1), starts --local workers */
+    cfg.ctx = &lw;
+    if (metrics_listen) {
+        metrics = metrics_create(metrics_listen, &err);
+        if (!metrics) {
+            fprintf(stderr, "synergy deploy: %s\n", err.msg);
+            rc = errno == EINVAL ? EXIT_BAD_INPUT : 1;
+            goto out;
+        }
+        const char *colon = strrchr(metrics_listen, ':');
+        fprintf(stderr, "synergy deploy: metrics at http://%.*s:%d/metrics\n",
+                (int)(colon - metrics_listen), metrics_listen, metrics_port(metrics));
     }
     if (plan_log && !(plan = fopen(plan_log, "w"))) {
         fprintf(stderr, "synergy deploy: %s: %s\n", plan_log, strerror(errno));
@@ -412,20 +502,24 @@ int cmd_deploy(int argc, char **argv)
     cfg.n_workers = n_addrs;
     cfg.time_scale = scale;
     cfg.is_static = is_static;
-    cfg.listen_ip = "127.0.0.1";
+    cfg.listen_ip = listen_ip;
+    cfg.advertise = advertise;
     cfg.port = (int)port;
     cfg.state_path = state;
     cfg.max_retries = (int)retries;
     cfg.heartbeat_ms = (int)hb;
     cfg.worker_timeout_ms = (int)wto;
     cfg.register_timeout_ms = 30000;
+    cfg.wait_workers = (int)wait_workers;
     cfg.plan_log = plan;
+    cfg.metrics = metrics;
     signal(SIGPIPE, SIG_IGN);
-    struct sim_result res;
+    struct sched_result res;
     struct deploy_stats st;
     double t0 = now_s();
     int r = deploy_run(&cfg, &res, &st, &err);
     double wall = now_s() - t0;
+    notify_stopping("%s", r < 0 ? err.msg : "the trace is done");
     if (lw.n)
         stop_local_workers(&lw);
     if (r < 0) {
@@ -448,8 +542,9 @@ int cmd_deploy(int argc, char **argv)
                st.crashes, st.lease_kills, st.workers_lost, wall);
     }
     rc = res.window_complete ? 0 : 1;
-    sim_result_free(&res);
+    sched_result_free(&res);
 out:
+    metrics_destroy(metrics);
     if (plan)
         fclose(plan);
     free(lw.pids);

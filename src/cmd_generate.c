@@ -19,7 +19,8 @@ int cmd_generate(int argc, char **argv)
         {"arrival", required_argument, 0, 'a'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     char default_models[4096];
-    const char *models = cli_data_path(default_models, sizeof default_models, "configs/models.ini");
+    const char *base = cli_data_path(default_models, sizeof default_models, "configs/models.ini");
+    const char *models = NULL; /* --models: more profiles over the base file */
     const char *profiles = NULL;
     const char *arrival = NULL;
     struct synth_params p;
@@ -74,7 +75,11 @@ int cmd_generate(int argc, char **argv)
         }
     }
     struct err err = {{0}};
-    model_zoo_t *zoo = model_zoo_load(models, profiles, &err);
+    model_zoo_t *zoo = model_zoo_load(base, profiles, &err);
+    if (zoo && models && model_zoo_add(zoo, models, &err) < 0) {
+        model_zoo_destroy(zoo);
+        zoo = NULL;
+    }
     if (!zoo) {
         fprintf(stderr, "synergy generate: %s\n", err.msg);
         return EXIT_BAD_INPUT;

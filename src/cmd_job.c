@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "job_to_scheduler.pb-c.h"
+#include "job_work.h"
 #include "rpc.h"
 #include "scheduler.h"
 
@@ -36,15 +37,6 @@ static double mono(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void sleep_s(double s)
-{
-    if (s <= 0)
-        return;
-    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
 }
 
 static long env_long(const char *k, long def)
@@ -92,7 +84,9 @@ int cmd_job(int argc, char **argv)
         {"job-id", required_argument, 0, 'i'}, {"sched", required_argument, 0, 's'},
         {"chk-dir", required_argument, 0, 'c'}, {"crash-once", required_argument, 0, 'o'},
         {"crash-always", no_argument, 0, 'a'},  {"ignore-stop", no_argument, 0, 'g'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},          JOB_WORK_LONGOPTS,
+        {0, 0, 0, 0}};
+    struct job_work work = {0};
     long id = -1;
     const char *sched = NULL, *chk = NULL, *crash_dir = NULL;
     bool crash_always = false, ignore_stop = false;
@@ -114,9 +108,14 @@ int cmd_job(int argc, char **argv)
         case 'h':
             printf("usage: synergy job --job-id N --sched HOST:PORT [--chk-dir DIR]\n"
                    "       [--crash-once DIR | --crash-always] [--ignore-stop]\n"
-                   "A stand-in training job for deployments (reads SYNERGY_* variables).\n");
+                   "       [--startup-s S] [--cpu-work M | --iter-cost A,B]\n"
+                   "A stand-in training job for deployments (reads SYNERGY_* variables).\n"
+                   JOB_WORK_USAGE);
             return 0;
-        default: return EXIT_BAD_INPUT;
+        default:
+            if (job_work_opt(&work, c, optarg) > 0)
+                break;
+            return EXIT_BAD_INPUT;
         }
     }
     if (id < 0 || !sched) {
@@ -146,8 +145,10 @@ int cmd_job(int argc, char **argv)
             crash = true;
         }
     }
-    fprintf(stderr, "synergy job %ld: resuming at %ld of %ld, %.6f s per iteration\n", id, done,
-            total, spi);
+    fprintf(stderr, "synergy job %ld: resuming at %ld of %ld, %.6f s per iteration, scheduler %s\n",
+            id, done, total, spi, sched);
+    job_work_startup(&work);
+    job_work_start(&work);
     rpc_client_t *cl = rpc_client_create(sched);
     rpc_client_set_wait_for_ready(cl, true);
     int rc = 1;
@@ -182,7 +183,9 @@ int cmd_job(int argc, char **argv)
         double f = 1, need = (double)target * spi;
         if (need > 0 && mono() + need > deadline)
             f = deadline > mono() ? (deadline - mono()) / need : 0;
-        sleep_s((double)first * spi * f);
+        if (round == 0 && job_work_startup_round(&work, deadline - mono(), spi, &target, &f))
+            first = (long)(0.75 * (double)target);
+        job_work_steps(&work, first, spi, f);
         u.num_steps = (uint64_t)first;
         u.execution_time_s = (mono() - t0) * scale;
         if (call(cl, "UpdateIters", &u.base, &r, 10000) != RPC_STATUS_OK)
@@ -193,7 +196,7 @@ int cmd_job(int argc, char **argv)
             fprintf(stderr, "synergy job %ld: crashing on purpose at %ld\n", id, done + first);
             abort();
         }
-        sleep_s((double)(target - first) * spi * f);
+        job_work_steps(&work, target - first, spi, f);
         done += target;
         checkpoint(chk, done);
         double el = (mono() - t0) * scale;
@@ -240,5 +243,6 @@ int cmd_job(int argc, char **argv)
     }
 out:
     rpc_client_destroy(cl);
+    job_work_stop(&work);
     return rc;
 }

@@ -21,7 +21,6 @@
 
 struct sim_opts {
     const char *cluster_path;
-    const char *models_path;
     const char *trace_path;
     const char *record_path;
     const char *jobs_csv_path;
@@ -43,6 +42,8 @@ struct sim_opts {
     bool have_round;
     bool opt_compat;
     double opt_time_limit;
+    double restart_overhead;      /* --restart-overhead S */
+    bool restart_overhead_profile; /* --restart-overhead profile */
 };
 
 static void simulate_usage(FILE *f)
@@ -65,7 +66,6 @@ static void simulate_usage(FILE *f)
             "                        for a trace, exactly N jobs, reusing it cyclically\n"
             "cluster and scheduling:\n"
             "  --cluster FILE        cluster INI (default configs/default_cluster.ini)\n"
-            "  --models FILE         model profiles (default configs/models.ini)\n"
             "  --profiles SET        default | models-4 | models-5 | models-6\n"
             "  --policy P[,P...]     FIFO SRTF LAS FTF DRF TETRIS SRSF (case-insensitive; default FIFO)\n"
             "  --mode M[,M...]       fair (GPU-proportional) | greedy | tune | opt (default fair)\n"
@@ -75,6 +75,8 @@ static void simulate_usage(FILE *f)
             "  --placement KIND      first-fit (default) | consolidate (the reference's +place)\n"
             "  --round-duration S    seconds per round (default 300)\n"
             "  --static              all jobs present at start: first round at t=1, stop when idle\n"
+            "  --restart-overhead S  seconds of no progress at every (re)launch of a job, in the\n"
+            "                        round that starts it; 'profile': each model's startup_s (0)\n"
             "  --stop-on-gap         reference behaviour: a replay stops at the first round with\n"
             "                        nothing runnable, even if jobs are still to arrive\n"
             "measurement and output:\n"
@@ -116,7 +118,7 @@ struct recorder {
     FILE *plan; /* --plan-log */
 };
 
-static void record_sample(void *ctx, const struct sim_round_sample *s)
+static void record_sample(void *ctx, const struct sched_round_sample *s)
 {
     struct recorder *rec = ctx;
     results_rounds_add(&rec->rounds, s);
@@ -144,7 +146,7 @@ static void record_arrival(void *ctx, const struct job_spec *spec)
 }
 
 static void print_json(const struct sim_opts *o, const struct sim_config *cfg,
-                       const struct sim_result *r, const char *policy, const char *mode,
+                       const struct sched_result *r, const char *policy, const char *mode,
                        double wall)
 {
     double h = 3600;
@@ -176,11 +178,11 @@ static void print_json(const struct sim_opts *o, const struct sim_config *cfg,
            r->mean_mem_alloc * 100, wall, SYNERGY_VERSION);
 }
 
-static void write_jobs_csv(FILE *f, const struct sim_result *r, const char *policy,
+static void write_jobs_csv(FILE *f, const struct sched_result *r, const char *policy,
                            const char *mode)
 {
     for (size_t i = 0; i < r->jobs_measured; i++) {
-        const struct sim_job_result *j = &r->jobs[i];
+        const struct sched_job_result *j = &r->jobs[i];
         char a[64], s[64], e[64], c[64];
         format_double_shortest(a, sizeof a, j->arrival);
         format_double_shortest(s, sizeof s, j->first_start);
@@ -211,7 +213,7 @@ static int split_names(char *s, char **out, int max)
 int cmd_simulate(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"cluster", required_argument, 0, 'c'},   {"models", required_argument, 0, 'M'},
+        {"cluster", required_argument, 0, 'c'},
         {"profiles", required_argument, 0, 'P'},  {"trace", required_argument, 0, 't'},
         {"synthetic", no_argument, 0, 'S'},       {"policy", required_argument, 0, 'p'},
         {"mode", required_argument, 0, 'm'},      {"placement", required_argument, 0, 'L'},
@@ -222,15 +224,15 @@ int cmd_simulate(int argc, char **argv)
         {"round-duration", required_argument, 0, 'R'}, {"record", required_argument, 0, 'o'},
         {"check", no_argument, 0, 'C'},           {"verbose", no_argument, 0, 'v'},
         {"opt-compat", no_argument, 0, 'O'},      {"opt-time-limit", required_argument, 0, 'T'},
+        {"restart-overhead", required_argument, 0, 'Y'},
         {"db", required_argument, 0, 'D'},        {"plot", required_argument, 0, 'X'},
         {"jobs-csv", required_argument, 0, 'J'},  WL_LONGOPTS,
         {"plan-log", required_argument, 0, 'l'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    char default_cluster[4096], default_models[4096];
+    char default_cluster[4096];
     struct sim_opts o = {0};
     o.cluster_path = cli_data_path(default_cluster, sizeof default_cluster,
                                    "configs/default_cluster.ini");
-    o.models_path = cli_data_path(default_models, sizeof default_models, "configs/models.ini");
     wl_opts_init(&o.wl);
     long v;
     double d;
@@ -239,7 +241,6 @@ int cmd_simulate(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': o.cluster_path = optarg; break;
-        case 'M': o.models_path = optarg; break;
         case 'P': o.profiles = optarg; break;
         case 't': o.trace_path = optarg; break;
         case 'J': o.jobs_csv_path = optarg; break;
@@ -258,6 +259,18 @@ int cmd_simulate(int argc, char **argv)
                 return EXIT_BAD_INPUT;
             }
             o.opt_time_limit = d;
+            break;
+        case 'Y':
+            if (strcmp(optarg, "profile") == 0) {
+                o.restart_overhead_profile = true;
+            } else if (parse_double(optarg, &d) < 0 || d < 0 || d > 1e9) {
+                fprintf(stderr, "synergy simulate: --restart-overhead: '%s' must be seconds >= 0 "
+                                "or 'profile'\n", optarg);
+                return EXIT_BAD_INPUT;
+            } else {
+                o.restart_overhead = d;
+                o.restart_overhead_profile = false;
+            }
             break;
         case 'o': o.record_path = optarg; break;
         case 'D': o.db_path = optarg; break;
@@ -398,7 +411,9 @@ int cmd_simulate(int argc, char **argv)
         return EXIT_BAD_INPUT;
     }
 
-    model_zoo_t *zoo = model_zoo_load(o.models_path, o.profiles, &err);
+    model_zoo_t *zoo = wl_zoo_load(&o.wl, o.profiles, &err);
+    char models_desc[4096];
+    wl_models_describe(&o.wl, models_desc, sizeof models_desc);
     if (!zoo) {
         fprintf(stderr, "synergy simulate: %s\n", err.msg);
         return EXIT_BAD_INPUT;
@@ -478,6 +493,8 @@ int cmd_simulate(int argc, char **argv)
             cfg.sched.starvation_s = 1000 * 3600.0;
             cfg.sched.opt_compat = o.opt_compat;
             cfg.sched.opt_time_limit_s = o.opt_time_limit;
+            cfg.sched.restart_overhead_s = o.restart_overhead;
+            cfg.sched.restart_overhead_profile = o.restart_overhead_profile;
             cfg.zoo = zoo;
             cfg.is_static = o.is_static;
             cfg.stop_on_gap = o.stop_on_gap;
@@ -509,7 +526,7 @@ int cmd_simulate(int argc, char **argv)
             if (st) {
                 cfg.obs.on_sample = record_sample;
                 results_run_describe(&srun_row, &cfg, o.trace_path, &o.wl.synth, o.cluster_path,
-                                     o.models_path, o.profiles, o.placement);
+                                     models_desc, o.profiles, o.placement);
                 if (o.trace_path && o.wl.arrival)
                     snprintf(srun_row.arrival, sizeof srun_row.arrival, "%s", o.wl.arrival);
                 if (store_run_insert(st, &srun_row, &err) < 0) {
@@ -542,7 +559,7 @@ int cmd_simulate(int argc, char **argv)
                 rec.f = rec_out.f;
                 cfg.obs.on_arrival = record_arrival;
             }
-            struct sim_result res;
+            struct sched_result res;
             double t0 = now_s();
             int srun = sim_run(&cfg, &w, &res, &err);
             double wall = now_s() - t0;
@@ -559,7 +576,7 @@ int cmd_simulate(int argc, char **argv)
                 }
                 if (!ok) {
                     if (srun == 0) {
-                        sim_result_free(&res);
+                        sched_result_free(&res);
                         rc = 1;
                         goto out;
                     }
@@ -575,7 +592,7 @@ int cmd_simulate(int argc, char **argv)
                 if (stored < 0) {
                     fprintf(stderr, "synergy simulate: %s\n", serr.msg);
                     if (srun == 0)
-                        sim_result_free(&res);
+                        sched_result_free(&res);
                     rc = 1;
                     goto out;
                 }
@@ -604,7 +621,7 @@ int cmd_simulate(int argc, char **argv)
             if (jobs_csv)
                 write_jobs_csv(jobs_csv, &res, pols[pi]->name, sched_mode_name(mods[mi]));
             fflush(stdout);
-            sim_result_free(&res);
+            sched_result_free(&res);
         }
     }
     if (!o.json && np * nm > 1)

@@ -110,7 +110,11 @@ static void sweep_usage(FILE *f)
             "                         reusing the trace cyclically  [max_jobs]\n"
             "  --placement KIND       first-fit | consolidate  [placement]\n"
             "  --profiles SET         default | models-4 | models-5 | models-6  [profiles]\n"
-            "  --models FILE          model profiles (default configs/models.ini)  [models]\n"
+            "  --models FILE|DIR      more model profiles over configs/models.ini (repeatable)\n"
+            "                         [models, comma-separated]\n"
+            "  --profiles-dir DIR     a profile store (synergy profile), read last  [profiles_dir]\n"
+            "  --unknown-model M      error (default) | reference: trace models without a\n"
+            "                         profile run as alexnet  [unknown_model]\n"
             "  -j, --workers N        parallel worker processes (default: one per core)\n"
             "  --db FILE              results database (default results.db)  [db]\n"
             "  --shard K/N            run only the K-th of N deterministic slices of the grid\n"
@@ -129,6 +133,20 @@ static double mono_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The model files of the grid as the loader's options (they borrow buf,
+ * which must be as large as g->models). */
+static void sweep_model_opts(const struct sweep_grid *g, struct wl_opts *o, char *buf)
+{
+    wl_opts_init(o);
+    strcpy(buf, g->models);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t && o->n_model_files < WL_MAX_MODEL_FILES;
+         t = strtok_r(NULL, ",", &save))
+        o->model_files[o->n_model_files++] = str_trim(t);
+    o->profiles_dir = g->profiles_dir[0] ? g->profiles_dir : NULL;
+    o->unknown_reference = g->unknown_reference;
 }
 
 /* The loader's options for point p's trace: the grid's trace options, the
@@ -161,6 +179,7 @@ static void point_wl_opts(const struct sweep *sw, const struct point *p, struct 
     o->synth.seed = (uint64_t)(g->n_seeds ? g->seeds[p->seed] : env->conf.seed);
     o->synth.max_jobs = g->max_jobs;
     o->quiet = true;
+    o->unknown_reference = g->unknown_reference;
 }
 
 /* The child: simulate one point into the database. Never returns. */
@@ -183,6 +202,10 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     struct wl_opts wl;
     char arrival[64];
     point_wl_opts(sw, p, &wl, arrival, sizeof arrival);
+    struct wl_opts mo;
+    char files[sizeof g->models], models_desc[4096];
+    sweep_model_opts(g, &mo, files);
+    wl_models_describe(&mo, models_desc, sizeof models_desc);
 
     struct sim_config cfg = {0};
     cfg.sched.cluster = env->conf.cluster;
@@ -206,7 +229,7 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     struct store_run run = {.batch_id = sw->batch, .point = p->index};
     snprintf(run.grid, sizeof run.grid, "%s", sw->grid_id);
     results_run_describe(&run, &cfg, g->trace[0] ? g->trace : NULL, &synth, g->clusters[p->cluster],
-                         g->models, profiles, placement);
+                         models_desc, profiles, placement);
     if (g->trace[0] && wl.arrival) {
         snprintf(run.arrival, sizeof run.arrival, "%s", wl.arrival);
         if (g->n_loads)
@@ -223,7 +246,7 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     struct sim_workload w = {specs, n_specs, NULL};
     if (!g->trace[0] && !(w.synth = synth_create(env->zoo, &synth, &err)))
         goto out;
-    struct sim_result res;
+    struct sched_result res;
     double t0 = mono_now();
     int rc = sim_run(&cfg, &w, &res, &err);
     double wall = mono_now() - t0;
@@ -235,7 +258,7 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     rc = results_run_complete(st, &run, &res, &rounds, wall, &err);
     msg.avg_jct_s = res.avg_jct_s;
     msg.wall_s = wall;
-    sim_result_free(&res);
+    sched_result_free(&res);
     msg.ok = rc == 0;
 out:
     if (!msg.ok)
@@ -471,7 +494,10 @@ static int sweep_prepare(struct sweep *sw, struct err *err)
         synergy_config_defaults(&e->conf);
         if (synergy_config_load(g->clusters[c], &e->conf, err) < 0)
             return -1;
-        e->zoo = model_zoo_load(g->models, g->profiles[0] ? g->profiles : e->conf.profiles, err);
+        struct wl_opts mo;
+        char files[sizeof g->models];
+        sweep_model_opts(g, &mo, files);
+        e->zoo = wl_zoo_load(&mo, g->profiles[0] ? g->profiles : e->conf.profiles, err);
         if (!e->zoo)
             return -1;
         if (!g->trace[0])
@@ -509,7 +535,7 @@ int cmd_sweep(int argc, char **argv)
         {"cluster", required_argument, 0, 'c'}, {"trace", required_argument, 0, 't'},
         {"seed", required_argument, 0, 'e'},    {"measure", required_argument, 0, 'w'},
         {"max-jobs", required_argument, 0, 'n'}, {"placement", required_argument, 0, 'L'},
-        {"profiles", required_argument, 0, 'P'}, {"models", required_argument, 0, 'M'},
+        {"profiles", required_argument, 0, 'P'},
         {"workers", required_argument, 0, 'j'}, {"db", required_argument, 0, 'd'},
         {"plot", required_argument, 0, 'X'},    {"static", no_argument, 0, 's'},
         {"stop-on-gap", no_argument, 0, 'G'},   {"help", no_argument, 0, 'h'},
@@ -521,7 +547,8 @@ int cmd_sweep(int argc, char **argv)
         const char *key;
     } keys[] = {{'p', "policies"}, {'m', "modes"},    {'r', "loads"},     {'x', "splits"},
                 {'c', "clusters"}, {'t', "trace"},    {'e', "seed"},      {'w', "measure"},
-                {'n', "max_jobs"}, {'L', "placement"}, {'P', "profiles"}, {'M', "models"},
+                {'n', "max_jobs"}, {'L', "placement"}, {'P', "profiles"}, {WL_OPT_MODELS, "models"},
+                {WL_OPT_PROFILES_DIR, "profiles_dir"}, {WL_OPT_UNKNOWN_MODEL, "unknown_model"},
                 {'j', "workers"},  {'d', "db"},       {'X', "plot"},
                 {'s', "static"},   {'G', "stop_on_gap"}, {'O', "opt_compat"},
                 {'T', "opt_time_limit"}, {'K', "shard"}, {WL_OPT_FORMAT, "trace_format"},

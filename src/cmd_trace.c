@@ -35,19 +35,17 @@ static void common_usage(FILE *f)
                "  --seed N              seed of the arrival processes (default 42)\n"
                "  --split I,L,S         class split for model assignment (default 20,70,10)\n"
                "  --max-jobs N          exactly N jobs, reusing the trace cyclically\n"
-               "  --models FILE         model profiles (default configs/models.ini)\n"
                "  --profiles SET        default | models-4 | models-5 | models-6\n");
 }
 
-enum { OPT_MODELS = 400, OPT_PROFILES, OPT_JPH, OPT_SEED, OPT_SPLIT, OPT_MAXJOBS, OPT_CLUSTER };
+enum { OPT_PROFILES = 400, OPT_JPH, OPT_SEED, OPT_SPLIT, OPT_MAXJOBS, OPT_CLUSTER };
 
 struct tool_opts {
     struct wl_opts wl;
-    const char *models;
     const char *profiles;
     const char *cluster;
     const char *output;
-    char models_buf[4096], cluster_buf[4096];
+    char cluster_buf[4096];
 };
 
 /* Parse the options every subcommand shares; returns 1 on --help, 0 ok, -1 bad. */
@@ -56,7 +54,6 @@ static int parse_opts(struct tool_opts *t, int argc, char **argv, const char *cm
 {
     static const struct option longopts[] = {
         WL_LONGOPTS,
-        {"models", required_argument, 0, OPT_MODELS},
         {"profiles", required_argument, 0, OPT_PROFILES},
         {"jobs-per-hour", required_argument, 0, OPT_JPH},
         {"seed", required_argument, 0, OPT_SEED},
@@ -67,7 +64,6 @@ static int parse_opts(struct tool_opts *t, int argc, char **argv, const char *cm
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     wl_opts_init(&t->wl);
-    t->models = cli_data_path(t->models_buf, sizeof t->models_buf, "configs/models.ini");
     t->cluster = cli_data_path(t->cluster_buf, sizeof t->cluster_buf,
                                "configs/default_cluster.ini");
     int c;
@@ -78,7 +74,6 @@ static int parse_opts(struct tool_opts *t, int argc, char **argv, const char *cm
         switch (c) {
         case 'h': usage(stdout); return 1;
         case 'o': t->output = optarg; break;
-        case OPT_MODELS: t->models = optarg; break;
         case OPT_PROFILES: t->profiles = optarg; break;
         case OPT_CLUSTER: t->cluster = optarg; break;
         case OPT_JPH:
@@ -140,7 +135,7 @@ static int load(struct tool_opts *t, const char *cmd, model_zoo_t **zoo, struct 
                 size_t *n)
 {
     struct err err = {{0}};
-    *zoo = model_zoo_load(t->models, t->profiles, &err);
+    *zoo = wl_zoo_load(&t->wl, t->profiles, &err);
     if (!*zoo) {
         fprintf(stderr, "synergy trace %s: %s\n", cmd, err.msg);
         return -1;
@@ -236,6 +231,7 @@ static int trace_stats(int argc, char **argv)
     struct job_spec *jobs;
     size_t n;
     t.wl.quiet = false;
+    t.wl.unknown_reference = true; /* counted, and reported below */
     if (load(&t, "stats", &zoo, &jobs, &n) < 0)
         return EXIT_BAD_INPUT;
     double *dur = xmalloc(n * sizeof *dur);
@@ -286,8 +282,8 @@ static int trace_stats(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         sum += dur[i];
     printf("duration   h at the fair share: p50 %.3f, p90 %.3f, p99 %.3f, max %.3f, mean %.3f\n",
-           sim_quantile(dur, n, 0.5) / 3600, sim_quantile(dur, n, 0.9) / 3600,
-           sim_quantile(dur, n, 0.99) / 3600, dur[n - 1] / 3600, sum / n / 3600);
+           sched_quantile(dur, n, 0.5) / 3600, sched_quantile(dur, n, 0.9) / 3600,
+           sched_quantile(dur, n, 0.99) / 3600, dur[n - 1] / 3600, sum / n / 3600);
     printf("arrivals   %.3f h .. %.3f h (span %.3f h, %.3f jobs/h)\n", first / 3600, last / 3600,
            span_h, span_h > 0 ? (n - 1) / span_h : 0);
     printf("work       %.1f GPU-h\n", gpu_h);
@@ -396,7 +392,7 @@ static int trace_validate(int argc, char **argv)
         philly_stats_print(stdout, t.wl.trace_path, &st);
         return st.malformed + st.attempt_bad > 0 ? EXIT_BAD_INPUT : 0;
     }
-    model_zoo_t *zoo = model_zoo_load(t.models, t.profiles, &err);
+    model_zoo_t *zoo = wl_zoo_load(&t.wl, t.profiles, &err);
     if (!zoo) {
         fprintf(stderr, "synergy trace validate: %s\n", err.msg);
         return EXIT_BAD_INPUT;

@@ -19,10 +19,17 @@ static void worker_usage(FILE *f)
                "  --scheduler HOST:PORT  the scheduler (the only address allowed to call us)\n"
                "  --catalog FILE         model -> argv catalog (e.g. configs/deploy_catalog.ini)\n"
                "  --listen IP            address to serve on (default 127.0.0.1)\n"
-               "  --port N               port (default: any free one)\n"
+               "  --port N               port (default 0: any free one, reported to the scheduler)\n"
+               "  --server-id N          claim row N of the scheduler's workers file (rows with\n"
+               "                         port 0, as deploy --local makes; default: by address)\n"
                "  --topology FILE.xml    use a hwloc XML topology instead of probing\n"
                "  --gpus N               simulate N GPUs (a machine without GPUs)\n"
                "  --run-dir DIR          cwd, logs and checkpoints of jobs (default ./synergy-run)\n"
+               "  --cpu-unit core|thread a job's CPU is a whole physical core with its SMT\n"
+               "                         siblings (core, the default) or one hardware thread\n"
+               "  --reserve-cpus LIST    keep cores from jobs and run the worker on them:\n"
+               "                         core ids (0,1,8-9; one id as 5-5) or N = the first\n"
+               "                         N cores of every socket (default: none reserved)\n"
                "  -v, --verbose          log more\n");
 }
 
@@ -33,9 +40,12 @@ int cmd_worker(int argc, char **argv)
         {"listen", required_argument, 0, 'l'},    {"port", required_argument, 0, 'p'},
         {"topology", required_argument, 0, 't'},  {"gpus", required_argument, 0, 'g'},
         {"run-dir", required_argument, 0, 'r'},   {"verbose", no_argument, 0, 'v'},
+        {"cpu-unit", required_argument, 0, 'u'},  {"reserve-cpus", required_argument, 0, 'R'},
+        {"server-id", required_argument, 0, 'i'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     struct worker_options o = {.listen_ip = "127.0.0.1", .sim_gpus = -1,
-                               .run_dir = "synergy-run", .register_timeout_ms = 30000};
+                               .run_dir = "synergy-run", .register_timeout_ms = 30000,
+                               .server_id = -1};
     static char host[256];
     long v;
     int c;
@@ -65,6 +75,13 @@ int cmd_worker(int argc, char **argv)
             o.port = (int)v;
             break;
         case 't': o.topology_xml = optarg; break;
+        case 'i':
+            if (parse_long(optarg, &v) < 0 || v < 0 || v > 65535) {
+                fprintf(stderr, "synergy worker: --server-id: '%s' must be 0..65535\n", optarg);
+                return EXIT_BAD_INPUT;
+            }
+            o.server_id = (int)v;
+            break;
         case 'g':
             if (parse_long(optarg, &v) < 0 || v < 0 || v > TOPO_MAX_GPUS) {
                 fprintf(stderr, "synergy worker: --gpus: '%s' must be 0..%d\n", optarg,
@@ -74,6 +91,18 @@ int cmd_worker(int argc, char **argv)
             o.sim_gpus = (int)v;
             break;
         case 'r': o.run_dir = optarg; break;
+        case 'u':
+            if (strcmp(optarg, "core") == 0)
+                o.cpu_unit = TOPO_UNIT_CORE;
+            else if (strcmp(optarg, "thread") == 0)
+                o.cpu_unit = TOPO_UNIT_THREAD;
+            else {
+                fprintf(stderr, "synergy worker: --cpu-unit: '%s' must be core or thread\n",
+                        optarg);
+                return EXIT_BAD_INPUT;
+            }
+            break;
+        case 'R': o.reserve_cpus = optarg; break;
         case 'v': log_max_level = LOG_DEBUG; break;
         case 'h': worker_usage(stdout); return 0;
         default: worker_usage(stderr); return EXIT_BAD_INPUT;

@@ -18,6 +18,7 @@ static const struct cli_command commands[] = {
     {"deploy", cmd_deploy, "run a trace for real: scheduler server driving worker servers"},
     {"worker", cmd_worker, "worker server: launch and supervise the jobs placed on this machine"},
     {"job", cmd_job, "stand-in training job speaking the JobToScheduler protocol"},
+    {"profile", cmd_profile, "profile a model: seconds per iteration vs CPUs, modelled memory"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -32,7 +32,9 @@ struct sweep_grid {
     bool multigpu, philly_arrival, per_attempt, no_duration_filter, strict;
     bool opt_compat;           /* opt: the reference's cluster-wide formulation */
     double opt_time_limit;     /* opt: solver seconds per round; 0: the default */
-    char models[1024];
+    char models[1024];         /* more profile files or dirs, comma-separated ("" none) */
+    char profiles_dir[1024];   /* a profile store, read after them ("" none) */
+    bool unknown_reference;    /* unknown trace models run as alexnet */
     char profiles[32];
     char placement[16];
     long seeds[SWEEP_MAX];     /* the seed axis; none: the cluster file's seed */
@@ -54,8 +56,8 @@ void sweep_grid_defaults(struct sweep_grid *g, const char *default_cluster,
 /* Set one grid key ("policies", "modes", "loads", "splits", "clusters",
  * "trace", "trace_format", "arrival", "vc", "multigpu", "philly_arrival",
  * "per_attempt", "no_duration_filter", "strict", "opt_compat",
- * "opt_time_limit", "models", "profiles", "placement", "seed"/"seeds", "measure",
- * "shard" (K/N),
+ * "opt_time_limit", "models" (appends), "profiles_dir", "unknown_model", "profiles", "placement",
+ * "seed"/"seeds", "measure", "shard" (K/N),
  * "max_jobs", "static", "stop_on_gap", "workers", "db", "plot") from its text. Lists are comma-separated; splits
  * are "I,L,S" groups separated by ';'. 0, or -1 with err naming the key. */
 int sweep_grid_set(struct sweep_grid *g, const char *key, const char *value, struct err *err);

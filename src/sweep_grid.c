@@ -25,7 +25,7 @@ void sweep_grid_defaults(struct sweep_grid *g, const char *default_cluster,
     g->n_modes = 2;
     snprintf(g->clusters[0], sizeof g->clusters[0], "%s", default_cluster);
     g->n_clusters = 1;
-    snprintf(g->models, sizeof g->models, "%s", default_models);
+    (void)default_models; /* always read: sweep_prepare() loads it first */
     snprintf(g->db, sizeof g->db, "results.db");
 }
 
@@ -207,6 +207,23 @@ static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *e
         g->measure_hi = hi;
         return 0;
     }
+    if (strcmp(key, "models") == 0) {
+        /* a list that grows: each --models adds to the file's */
+        size_t len = strlen(g->models);
+        if ((size_t)snprintf(g->models + len, sizeof g->models - len, "%s%s", len ? "," : "",
+                             str_trim(v)) >= sizeof g->models - len)
+            return errprintf(err, "%s: value too long", key);
+        return 0;
+    }
+    if (strcmp(key, "unknown_model") == 0) {
+        if (strcmp(str_trim(v), "error") == 0)
+            g->unknown_reference = false;
+        else if (strcmp(str_trim(v), "reference") == 0)
+            g->unknown_reference = true;
+        else
+            return errprintf(err, "unknown_model: '%s': expected error or reference", v);
+        return 0;
+    }
     struct {
         const char *key;
         char *dst;
@@ -214,7 +231,7 @@ static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *e
     } strs[] = {{"trace", g->trace, sizeof g->trace},
                 {"arrival", g->arrival, sizeof g->arrival},
                 {"vc", g->vc, sizeof g->vc},
-                {"models", g->models, sizeof g->models},
+                {"profiles_dir", g->profiles_dir, sizeof g->profiles_dir},
                 {"profiles", g->profiles, sizeof g->profiles},
                 {"placement", g->placement, sizeof g->placement},
                 {"db", g->db, sizeof g->db},
@@ -352,12 +369,13 @@ void sweep_grid_fingerprint(const struct sweep_grid *g, char out[17])
         fnv_file(&h, g->clusters[i]);
     if (g->trace[0])
         fnv_file(&h, g->trace);
-    fnv_file(&h, g->models);
-    const char *strs[] = {g->trace_format, g->arrival, g->vc, g->profiles, g->placement};
+    const char *strs[] = {g->trace_format, g->arrival, g->vc,       g->profiles,
+                          g->placement,    g->models,  g->profiles_dir};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         fnv_str(&h, strs[i]);
     bool flags[] = {g->multigpu, g->philly_arrival, g->per_attempt, g->no_duration_filter,
-                    g->strict, g->opt_compat, g->is_static, g->stop_on_gap};
+                    g->strict, g->opt_compat, g->is_static, g->stop_on_gap,
+                    g->unknown_reference};
     fnv(&h, flags, sizeof flags);
     fnv(&h, &g->opt_time_limit, sizeof g->opt_time_limit);
     long nums[] = {g->measure_lo, g->measure_hi, g->max_jobs};

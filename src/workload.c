@@ -5,6 +5,8 @@
  */
 #include "workload.h"
 
+#include "cli.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -51,8 +53,59 @@ int wl_opt_handle(struct wl_opts *o, int c, const char *arg, const char *cmd)
     case WL_OPT_NO_DURATION_FILTER:
         o->philly.max_duration = 0;
         return 1;
+    case WL_OPT_MODELS:
+        if (o->n_model_files == WL_MAX_MODEL_FILES) {
+            fprintf(stderr, "synergy %s: --models: at most %d files (use --profiles-dir)\n", cmd,
+                    WL_MAX_MODEL_FILES);
+            return -1;
+        }
+        o->model_files[o->n_model_files++] = arg;
+        return 1;
+    case WL_OPT_PROFILES_DIR:
+        o->profiles_dir = arg;
+        return 1;
+    case WL_OPT_UNKNOWN_MODEL:
+        if (strcmp(arg, "error") == 0)
+            o->unknown_reference = false;
+        else if (strcmp(arg, "reference") == 0)
+            o->unknown_reference = true;
+        else {
+            fprintf(stderr, "synergy %s: --unknown-model: '%s': expected error or reference\n",
+                    cmd, arg);
+            return -1;
+        }
+        return 1;
     }
     return 0;
+}
+
+model_zoo_t *wl_zoo_load(const struct wl_opts *o, const char *variant, struct err *err)
+{
+    char base[4096];
+    model_zoo_t *zoo = model_zoo_load(cli_data_path(base, sizeof base, "configs/models.ini"),
+                                      variant, err);
+    if (!zoo)
+        return NULL;
+    for (int i = 0; i < o->n_model_files; i++)
+        if (model_zoo_add(zoo, o->model_files[i], err) < 0)
+            goto error;
+    if (o->profiles_dir && model_zoo_add(zoo, o->profiles_dir, err) < 0)
+        goto error;
+    return zoo;
+error:
+    model_zoo_destroy(zoo);
+    return NULL;
+}
+
+const char *wl_models_describe(const struct wl_opts *o, char *buf, size_t n)
+{
+    size_t len = strlen(cli_data_path(buf, n, "configs/models.ini"));
+    for (int i = 0; i <= o->n_model_files && len < n; i++) {
+        const char *f = i < o->n_model_files ? o->model_files[i] : o->profiles_dir;
+        if (f)
+            len += (size_t)snprintf(buf + len, n - len, ";%s", f);
+    }
+    return buf;
 }
 
 struct collect {
@@ -88,7 +141,8 @@ int wl_load(struct wl_opts *o, const model_zoo_t *zoo, struct job_spec **out, si
     FILE *f = NULL;
 
     if (o->fmt == TRACE_FMT_SYNERGY) {
-        if (trace_read_replay(o->trace_path, out, n, err) < 0)
+        if (trace_read_replay_zoo(o->trace_path, o->unknown_reference ? NULL : zoo, out, n,
+                                  err) < 0)
             goto out;
         if (arr || o->synth.max_jobs > 0) {
             /* re-time (and possibly cycle) a replay trace: keep each job's

@@ -11,7 +11,7 @@
 
 struct deploy_state {
     sqlite3 *db;
-    sqlite3_stmt *worker, *job, *lease, *count, *count_all;
+    sqlite3_stmt *worker, *job, *lease, *count, *count_all, *round;
 };
 
 static const char *schema =
@@ -23,7 +23,8 @@ static const char *schema =
     " attempt INTEGER, executed INTEGER, total INTEGER, arrival REAL, finish REAL);"
     "CREATE TABLE IF NOT EXISTS leases(job INTEGER, attempt INTEGER, server INTEGER, gpus TEXT,"
     " cpus REAL, mem REAL, t REAL, t_end REAL, state TEXT,"
-    " PRIMARY KEY(job, attempt, server, t));";
+    " PRIMARY KEY(job, attempt, server, t));"
+    "CREATE TABLE IF NOT EXISTS rounds(n INTEGER PRIMARY KEY, t REAL);";
 
 static int fail(deploy_state_t *st, struct err *err, const char *what)
 {
@@ -61,7 +62,9 @@ deploy_state_t *deploy_state_open(const char *path, struct err *err)
         sqlite3_prepare_v2(st->db, "SELECT count(*) FROM jobs WHERE state=?1", -1, &st->count,
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db, "SELECT count(*) FROM jobs", -1, &st->count_all, NULL) !=
-            SQLITE_OK) {
+            SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO rounds VALUES(?1,?2)", -1, &st->round,
+                           NULL) != SQLITE_OK) {
         fail(st, err, "prepare");
         goto error;
     }
@@ -78,6 +81,7 @@ void deploy_state_close(deploy_state_t *st)
     sqlite3_finalize(st->worker);
     sqlite3_finalize(st->job);
     sqlite3_finalize(st->lease);
+    sqlite3_finalize(st->round);
     sqlite3_finalize(st->count);
     sqlite3_finalize(st->count_all);
     sqlite3_close(st->db);
@@ -170,4 +174,15 @@ long deploy_state_count_jobs(deploy_state_t *st, const char *state)
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     return n;
+}
+
+int deploy_state_round(deploy_state_t *st, long n, double t, struct err *err)
+{
+    sqlite3_bind_int64(st->round, 1, n);
+    sqlite3_bind_double(st->round, 2, t);
+    int rc = sqlite3_step(st->round);
+    sqlite3_reset(st->round);
+    if (rc != SQLITE_DONE)
+        return fail(st, err, "round");
+    return 0;
 }

@@ -32,6 +32,10 @@ int deploy_state_job(deploy_state_t *st, int id, const char *model, const char *
 int deploy_state_lease(deploy_state_t *st, int id, int attempt, int server, const char *gpus,
                        double cpus, double mem, double t, double t_end, const char *state,
                        struct err *err);
+/* Record that round n (1, 2, ...; logical time t) is being committed: the
+ * rounds table says which round the jobs and leases rows describe (metrics
+ * scrapes compare with it). 0 or -1 + err. */
+int deploy_state_round(deploy_state_t *st, long n, double t, struct err *err);
 /* Count rows of a table (for tests): jobs in `state`, or all when NULL. */
 long deploy_state_count_jobs(deploy_state_t *st, const char *state);
 

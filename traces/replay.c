@@ -80,6 +80,12 @@ static int id_cmp(const void *a, const void *b)
 
 int trace_read_replay(const char *path, struct job_spec **out, size_t *n, struct err *err)
 {
+    return trace_read_replay_zoo(path, NULL, out, n, err);
+}
+
+int trace_read_replay_zoo(const char *path, const model_zoo_t *zoo, struct job_spec **out,
+                          size_t *n, struct err *err)
+{
     FILE *f = fopen(path, "r");
     if (!f)
         return errprintf(err, "%s: cannot open trace: %s", path, strerror(errno));
@@ -104,6 +110,12 @@ int trace_read_replay(const char *path, struct job_spec **out, size_t *n, struct
         if (trace_parse_replay_line(t, &jobs[nj], err, path, lineno) < 0)
             goto out;
         lines[nj] = lineno;
+        if (zoo && !model_zoo_find(zoo, jobs[nj].model)) {
+            errprintf(err, "%s:%d: model: '%s' has no profile (add one with --models or "
+                           "--profiles-dir, or run it as alexnet with --unknown-model reference)",
+                      path, lineno, jobs[nj].model);
+            goto out;
+        }
         nj++;
     }
     if (ferror(f)) {

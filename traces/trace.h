@@ -38,6 +38,10 @@ uint32_t pyrandom_randbelow(struct pyrandom *r, uint32_t n);
  * with err "file:line: message" for a missing file, bad field, non-positive
  * GPUs, negative arrival or iterations, duplicate id or empty trace. */
 int trace_read_replay(const char *path, struct job_spec **out, size_t *n, struct err *err);
+/* The same, and with a zoo (may be NULL) a model it has no profile of is an
+ * error too, "file:line: model: ...". */
+int trace_read_replay_zoo(const char *path, const model_zoo_t *zoo, struct job_spec **out,
+                          size_t *n, struct err *err);
 
 /* Parse one replay line (no newline). 0, or -1 with err naming the field. */
 int trace_parse_replay_line(const char *line, struct job_spec *out, struct err *err,

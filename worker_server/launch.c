@@ -214,3 +214,16 @@ void launch_cleanup(const struct launch_result *res)
     if (res->cgroup[0])
         rmdir(res->cgroup);
 }
+
+int launch_pin_self(const int *cpus, int n, struct err *err)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < n; i++)
+        if (cpus[i] >= 0 && cpus[i] < CPU_SETSIZE)
+            CPU_SET(cpus[i], &set);
+    if (sched_setaffinity(0, sizeof set, &set) < 0)
+        return errprintf(err, "--reserve-cpus: cannot run on the reserved cores' PUs: %s",
+                         strerror(errno));
+    return 0;
+}

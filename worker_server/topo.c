@@ -6,12 +6,27 @@
  * plugin, so CUDA indexes are assumed to follow PCI bus order
  * (CUDA_DEVICE_ORDER=PCI_BUS_ID, which the launcher sets).
  *
+ * CPUs are counted in physical cores (hwloc Core objects) by default: a job
+ * granted c CPUs gets c whole cores with all their SMT siblings, so it never
+ * shares a core's execution units with another job; `--cpu-unit thread`
+ * counts hardware threads instead. Cores named by --reserve-cpus are never
+ * given to jobs (the worker runs on them).
+ *
+ * Cache locality, the whole rule: within a NUMA node, take free units from
+ * the cache domain (the lowest data cache shared by several cores, usually
+ * an L3) with the most free units, then from the next one, and so on. A job
+ * that fits in one domain therefore stays in one, a larger one spans the
+ * fewest domains (greedy by size is optimal for that), and the next job goes
+ * to the emptiest domain: jobs spread over domains while capacity allows, at
+ * the price of sometimes leaving no whole empty domain for a later big job.
+ *
  * Known limit: node distances are not read from the firmware; "nearest" is
  * the node with the closest index, which matches common 2- and 4-socket
  * layouts but not every one.
  */
 #include "worker.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <hwloc.h>
 #include <stdlib.h>
@@ -40,6 +55,80 @@ static int numa_index_of(const struct topo *t, int os_index)
         if (t->numa[i].os_index == os_index)
             return i;
     return -1;
+}
+
+static int node_of_pu(const struct topo *t, int pu)
+{
+    for (int k = 0; k < t->n_numa; k++)
+        for (int c = 0; c < t->numa[k].n_cpus; c++)
+            if (t->numa[k].cpus[c] == pu)
+                return k;
+    return -1;
+}
+
+/* The cache domain object of a core: its lowest data (or unified) cache that
+ * covers more than one core; NULL when none does. */
+static hwloc_obj_t domain_of(hwloc_topology_t h, hwloc_obj_t core)
+{
+    for (hwloc_obj_t p = core->parent; p; p = p->parent)
+        if (hwloc_obj_type_is_dcache(p->type) &&
+            hwloc_get_nbobjs_inside_cpuset_by_type(h, p->cpuset, HWLOC_OBJ_CORE) > 1)
+            return p;
+    return NULL;
+}
+
+/* Cores (in PU logical order, which is core logical order), their packages,
+ * nodes and cache domains. */
+static void probe_cores(struct topo *t, hwloc_topology_t h)
+{
+    unsigned long long dom_key[TOPO_MAX_CORES];
+    hwloc_obj_t prev = NULL;
+    struct topo_core *c = NULL;
+    int npu = hwloc_get_nbobjs_by_type(h, HWLOC_OBJ_PU);
+    t->domain_kind[0] = '\0';
+    for (int i = 0; i < npu; i++) {
+        hwloc_obj_t pu = hwloc_get_obj_by_type(h, HWLOC_OBJ_PU, (unsigned)i);
+        hwloc_obj_t core = hwloc_get_ancestor_obj_by_type(h, HWLOC_OBJ_CORE, pu);
+        hwloc_obj_t key = core ? core : pu;
+        if (key != prev || !c) {
+            if (t->n_cores == TOPO_MAX_CORES)
+                break;
+            prev = key;
+            c = &t->cores[t->n_cores++];
+            memset(c, 0, sizeof *c);
+            c->os_index = (int)key->os_index;
+            hwloc_obj_t pkg = hwloc_get_ancestor_obj_by_type(h, HWLOC_OBJ_PACKAGE, pu);
+            c->package = pkg ? (int)pkg->logical_index : -1;
+            if (c->package + 1 > t->n_packages)
+                t->n_packages = c->package + 1;
+            c->numa = node_of_pu(t, (int)pu->os_index);
+            hwloc_obj_t d = domain_of(h, key);
+            unsigned long long k;
+            if (d) {
+                k = d->gp_index;
+                if (!t->domain_kind[0])
+                    hwloc_obj_type_snprintf(t->domain_kind, sizeof t->domain_kind, d, 0);
+            } else {
+                k = (1ULL << 63) | (unsigned long long)(c->numa + 1);
+            }
+            c->domain = -1;
+            for (int j = 0; j < t->n_domains && c->domain < 0; j++)
+                if (dom_key[j] == k)
+                    c->domain = j;
+            if (c->domain < 0) {
+                dom_key[t->n_domains] = k;
+                c->domain = t->n_domains++;
+            }
+            if (c->numa >= 0)
+                t->numa[c->numa].n_cores++;
+        }
+        if (c->n_pus < TOPO_MAX_SMT)
+            c->pus[c->n_pus++] = (int)pu->os_index;
+    }
+    if (!t->domain_kind[0])
+        snprintf(t->domain_kind, sizeof t->domain_kind, "NUMA");
+    if (t->n_packages == 0)
+        t->n_packages = 1;
 }
 
 int topo_probe(struct topo *t, const char *xml_path, int sim_gpus, struct err *err)
@@ -77,6 +166,7 @@ int topo_probe(struct topo *t, const char *xml_path, int sim_gpus, struct err *e
         hwloc_topology_destroy(h);
         return errprintf(err, "%s: no NUMA node found", xml_path ? xml_path : "live topology");
     }
+    probe_cores(t, h);
     struct gpu_tmp g[TOPO_MAX_GPUS];
     int ng = 0;
     for (hwloc_obj_t o = hwloc_get_next_pcidev(h, NULL); o; o = hwloc_get_next_pcidev(h, o)) {
@@ -121,6 +211,191 @@ unsigned long long topo_nodes_of_cpus(const struct topo *t, const int *cpus, int
                 if (t->numa[k].cpus[c] == cpus[i])
                     m |= 1ULL << k;
     return m;
+}
+
+/* ------------------------------------------------------------- reserve */
+
+static int parse_core_id(const char **p, long *out)
+{
+    if (!isdigit((unsigned char)**p))
+        return -1;
+    char *end;
+    errno = 0;
+    *out = strtol(*p, &end, 10);
+    if (errno || *out > 1000000)
+        return -1;
+    *p = end;
+    return 0;
+}
+
+int topo_reserve(struct topo *t, const char *spec, struct err *err)
+{
+    bool want[TOPO_MAX_CORES] = {false};
+    const char *p = spec;
+    if (!*spec)
+        return errprintf(err, "--reserve-cpus: empty list");
+    bool is_count = *p != '\0';
+    for (const char *q = spec; *q; q++)
+        if (!isdigit((unsigned char)*q))
+            is_count = false;
+    if (is_count) {
+        long n = strtol(spec, NULL, 10);
+        int seen[TOPO_MAX_CORES] = {0};
+        for (int i = 0; i < t->n_cores; i++) {
+            int pk = t->cores[i].package < 0 ? 0 : t->cores[i].package;
+            if (seen[pk]++ < n)
+                want[i] = true;
+        }
+        for (int pk = 0; pk < t->n_packages; pk++)
+            if (n > 0 && seen[pk] <= n)
+                return errprintf(err, "--reserve-cpus: %ld cores per socket leave socket %d "
+                                      "(%d cores) none for jobs", n, pk, seen[pk]);
+    } else {
+        while (*p) {
+            long a, b;
+            if (parse_core_id(&p, &a) < 0)
+                return errprintf(err, "--reserve-cpus: '%s' must be core ids like 0,1,8-9 "
+                                      "or a count of cores per socket", spec);
+            b = a;
+            if (*p == '-') {
+                p++;
+                if (parse_core_id(&p, &b) < 0 || b < a)
+                    return errprintf(err, "--reserve-cpus: '%s': bad range", spec);
+            }
+            if (*p == ',')
+                p++;
+            else if (*p)
+                return errprintf(err, "--reserve-cpus: '%s' must be core ids like 0,1,8-9 "
+                                      "or a count of cores per socket", spec);
+            if (b >= t->n_cores)
+                return errprintf(err, "--reserve-cpus: core %ld does not exist (this machine "
+                                      "has %d cores, ids 0-%d)", b, t->n_cores, t->n_cores - 1);
+            for (long i = a; i <= b; i++)
+                want[i] = true;
+        }
+    }
+    int left = 0;
+    for (int i = 0; i < t->n_cores; i++)
+        left += !want[i];
+    if (left == 0)
+        return errprintf(err, "--reserve-cpus: '%s' leaves no core for jobs", spec);
+    for (int i = 0; i < t->n_cores; i++) {
+        struct topo_core *c = &t->cores[i];
+        if (want[i] && !c->reserved && c->numa >= 0) {
+            t->numa[c->numa].n_reserved_cores++;
+            t->numa[c->numa].n_reserved_pus += c->n_pus;
+        }
+        c->reserved = c->reserved || want[i];
+    }
+    return 0;
+}
+
+static int int_cmp(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+int topo_reserved_pus(const struct topo *t, int *out)
+{
+    int n = 0;
+    for (int i = 0; i < t->n_cores; i++)
+        if (t->cores[i].reserved)
+            for (int p = 0; p < t->cores[i].n_pus && n < TOPO_MAX_CPUS; p++)
+                out[n++] = t->cores[i].pus[p];
+    qsort(out, (size_t)n, sizeof *out, int_cmp);
+    return n;
+}
+
+int topo_node_capacity(const struct topo *t, int k)
+{
+    const struct topo_numa *nd = &t->numa[k];
+    if (t->n_cores == 0)
+        return nd->n_cpus;
+    return t->unit == TOPO_UNIT_THREAD ? nd->n_cpus - nd->n_reserved_pus
+                                       : nd->n_cores - nd->n_reserved_cores;
+}
+
+/* ------------------------------------------------------------- placement */
+
+/* One unit a job can be given: a whole core (pu < 0) or one of its PUs. */
+struct unit {
+    int core, pu;
+};
+
+static bool unit_free(const struct topo *t, struct unit u, const bool *busy)
+{
+    if (!busy)
+        return true;
+    const struct topo_core *c = &t->cores[u.core];
+    if (u.pu >= 0)
+        return u.pu >= TOPO_MAX_CPUS || !busy[u.pu];
+    for (int p = 0; p < c->n_pus; p++)
+        if (c->pus[p] < TOPO_MAX_CPUS && busy[c->pus[p]])
+            return false;
+    return true;
+}
+
+/* The unreserved units of node k in core logical order (free ones only when
+ * busy is given). Returns how many. */
+static int node_units(const struct topo *t, int k, const bool *busy, struct unit *u)
+{
+    int n = 0;
+    for (int i = 0; i < t->n_cores; i++) {
+        const struct topo_core *c = &t->cores[i];
+        if (c->numa != k || c->reserved)
+            continue;
+        if (t->unit == TOPO_UNIT_CORE) {
+            struct unit x = {i, -1};
+            if (unit_free(t, x, busy))
+                u[n++] = x;
+        } else {
+            for (int p = 0; p < c->n_pus; p++) {
+                struct unit x = {i, c->pus[p]};
+                if (unit_free(t, x, busy))
+                    u[n++] = x;
+            }
+        }
+    }
+    return n;
+}
+
+static int emit(const struct topo *t, struct unit u, int *out, int got)
+{
+    if (u.pu >= 0) {
+        out[got++] = u.pu;
+        return got;
+    }
+    const struct topo_core *c = &t->cores[u.core];
+    for (int p = 0; p < c->n_pus; p++)
+        out[got++] = c->pus[p];
+    return got;
+}
+
+/* Take k of the n free units u[] of one node, by the cache rule above:
+ * domains with the most free units first, lowest domain index on ties. */
+static int take_by_domain(const struct topo *t, struct unit *u, int n, int k, int *out, int got)
+{
+    int free_in[TOPO_MAX_CORES];
+    memset(free_in, 0, sizeof(int) * (size_t)(t->n_domains > 0 ? t->n_domains : 1));
+    for (int i = 0; i < n; i++)
+        free_in[t->cores[u[i].core].domain]++;
+    while (k > 0) {
+        int best = -1;
+        for (int d = 0; d < t->n_domains; d++)
+            if (free_in[d] > 0 && (best < 0 || free_in[d] > free_in[best]))
+                best = d;
+        if (best < 0)
+            break;
+        for (int i = 0; i < n && k > 0; i++)
+            if (u[i].core >= 0 && t->cores[u[i].core].domain == best) {
+                got = emit(t, u[i], out, got);
+                u[i].core = -1;
+                k--;
+            }
+        free_in[best] = 0;
+    }
+    return got;
 }
 
 int topo_cpus_for_gpus(const struct topo *t, const int *gpus, int n_gpus, int n_cpus,
@@ -173,19 +448,20 @@ int topo_cpus_for_gpus(const struct topo *t, const int *gpus, int n_gpus, int n_
         used[best] = true;
         order[n_order++] = best;
     }
-    int got = 0;
-    for (int i = 0; i < n_order && got < n_cpus; i++) {
-        const struct topo_numa *nd = &t->numa[order[i]];
-        for (int c = 0; c < nd->n_cpus && got < n_cpus; c++) {
-            int pu = nd->cpus[c];
-            if (!busy || pu >= TOPO_MAX_CPUS || !busy[pu])
-                out[got++] = pu;
-        }
+    struct unit u[TOPO_MAX_CPUS];
+    int got = 0, left = n_cpus;
+    for (int i = 0; i < n_order && left > 0; i++) {
+        int n = node_units(t, order[i], busy, u);
+        int k = n < left ? n : left;
+        got = take_by_domain(t, u, n, k, out, got);
+        left -= k;
     }
-    if (got == 0) { /* everything busy: share the home node's PUs */
-        const struct topo_numa *nd = &t->numa[order[0]];
-        for (int c = 0; c < nd->n_cpus && got < n_cpus; c++)
-            out[got++] = nd->cpus[c];
+    /* everything busy: share the unreserved units of the first node (in
+     * the order above) that has any */
+    for (int i = 0; i < n_order && got == 0; i++) {
+        int n = node_units(t, order[i], NULL, u);
+        for (int c = 0; c < n && c < n_cpus; c++)
+            got = emit(t, u[c], out, got);
     }
     return got;
 }

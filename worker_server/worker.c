@@ -11,18 +11,23 @@
  */
 #include "worker.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "notify.h"
 #include "rpc.h"
 #include "synergy_worker.pb-c.h"
 
@@ -50,7 +55,9 @@ struct worker {
     unsigned server_id;
     unsigned heartbeat_ms;
     char synergy_path[PATH_MAX];
-    char sched_ip[64];
+    char sched_ips[8][256];
+    int n_sched_ips;
+    bool sched_is_local;
     pthread_mutex_t mu;
     pthread_cond_t child_cv; /* a child was launched / stop */
     pthread_cond_t lease_cv; /* leases changed / stop */
@@ -81,14 +88,76 @@ static struct wjob *find_job(struct worker *w, long id)
     return NULL;
 }
 
+/* Whether `ip` is an address of this machine: binding it succeeds. */
+static bool ip_is_local(const char *ip)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t len;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        len = sizeof *a4;
+    } else if (inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        len = sizeof *a6;
+    } else {
+        return false;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool ok = bind(fd, (struct sockaddr *)&ss, len) == 0;
+    close(fd);
+    return ok;
+}
+
+/* The scheduler's addresses (its --scheduler host resolved), and whether one
+ * of them is on this machine. */
+static void resolve_scheduler(struct worker *w)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    w->n_sched_ips = 0;
+    char host[256];
+    snprintf(host, sizeof host, "%s", w->o->sched_addr + (w->o->sched_addr[0] == '['));
+    char *rb = strchr(host, ']');
+    if (rb)
+        *rb = '\0';
+    if (getaddrinfo(host, NULL, &hints, &res) == 0) {
+        for (struct addrinfo *a = res; a && w->n_sched_ips < 8; a = a->ai_next) {
+            char buf[INET6_ADDRSTRLEN];
+            const void *src = a->ai_family == AF_INET
+                                  ? (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr
+                                  : (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
+            if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) ||
+                !inet_ntop(a->ai_family, src, buf, sizeof buf))
+                continue;
+            snprintf(w->sched_ips[w->n_sched_ips++], sizeof w->sched_ips[0], "%s", buf);
+        }
+        freeaddrinfo(res);
+    }
+    if (w->n_sched_ips == 0)
+        snprintf(w->sched_ips[w->n_sched_ips++], sizeof w->sched_ips[0], "%s", host);
+    for (int i = 0; i < w->n_sched_ips; i++)
+        w->sched_is_local |= ip_is_local(w->sched_ips[i]);
+}
+
+/* Only the scheduler may call: a peer with one of its addresses, or, when the
+ * scheduler runs on this machine, any address of this machine (the kernel
+ * picks the source address: a scheduler on 127.0.0.2 calls 127.0.0.3 from
+ * 127.0.0.1). An address check, not authentication (see README). */
 static bool peer_allowed(struct worker *w, rpc_call_t *call)
 {
     char ip[128];
     rpc_call_peer_ip(call, ip, sizeof ip);
-    if (strcmp(ip, w->sched_ip) == 0)
+    for (int i = 0; i < w->n_sched_ips; i++)
+        if (strcmp(ip, w->sched_ips[i]) == 0)
+            return true;
+    if (w->sched_is_local && ip_is_local(ip))
         return true;
     LOG(LOG_WARN, "worker", "refused a call from %s: only the scheduler (%s) may call",
-        rpc_call_peer(call), w->sched_ip);
+        rpc_call_peer(call), w->o->sched_addr);
     rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED, "caller is not the scheduler");
     return false;
 }
@@ -429,6 +498,10 @@ static int register_worker(struct worker *w, struct err *err)
     req.ip = (char *)(w->o->listen_ip ? w->o->listen_ip : "127.0.0.1");
     req.port = (uint32_t)w->port;
     req.simulated_gpus = w->topo.simulated_gpus;
+    if (w->o->server_id >= 0) {
+        req.server_id_opt_case = SYNERGY__V1__REGISTER_WORKER_REQUEST__SERVER_ID_OPT_SERVER_ID;
+        req.server_id = (uint32_t)w->o->server_id;
+    }
     Synergy__V1__NumaNode nodes[TOPO_MAX_NUMA], *np[TOPO_MAX_NUMA];
     uint32_t *cpu_lists[TOPO_MAX_NUMA];
     for (int i = 0; i < w->topo.n_numa; i++) {
@@ -436,10 +509,16 @@ static int register_worker(struct worker *w, struct err *err)
         nodes[i].os_index = (uint32_t)w->topo.numa[i].os_index;
         nodes[i].mem_bytes = w->topo.numa[i].mem_bytes;
         cpu_lists[i] = xmalloc(sizeof(uint32_t) * ((size_t)w->topo.numa[i].n_cpus + 1));
-        for (int c = 0; c < w->topo.numa[i].n_cpus; c++)
-            cpu_lists[i][c] = (uint32_t)w->topo.numa[i].cpus[c];
-        nodes[i].n_cpus = (size_t)w->topo.numa[i].n_cpus;
+        size_t nc = 0;
+        for (int k = 0; k < w->topo.n_cores; k++) /* the PUs jobs may use */
+            if (w->topo.cores[k].numa == i && !w->topo.cores[k].reserved)
+                for (int c = 0; c < w->topo.cores[k].n_pus; c++)
+                    cpu_lists[i][nc++] = (uint32_t)w->topo.cores[k].pus[c];
+        nodes[i].n_cpus = nc;
         nodes[i].cpus = cpu_lists[i];
+        nodes[i].cores = (uint32_t)(w->topo.numa[i].n_cores - w->topo.numa[i].n_reserved_cores);
+        nodes[i].threads = (uint32_t)nc;
+        nodes[i].reserved_cores = (uint32_t)w->topo.numa[i].n_reserved_cores;
         np[i] = &nodes[i];
     }
     Synergy__V1__Gpu gpus[TOPO_MAX_GPUS], *gp[TOPO_MAX_GPUS];
@@ -455,6 +534,7 @@ static int register_worker(struct worker *w, struct err *err)
     req.numa = np;
     req.n_gpus = (size_t)w->topo.n_gpus;
     req.gpus = gp;
+    req.cpu_unit = w->topo.unit == TOPO_UNIT_THREAD ? "thread" : "core";
     long long give_up = mono_ns() + (long long)w->o->register_timeout_ms * 1000000LL;
     int rc = -1;
     for (;;) {
@@ -494,6 +574,7 @@ static void *heartbeat(void *arg)
         pthread_cond_timedwait(&w->stop_cv, &w->mu, &ts);
         if (w->stop)
             break;
+        notify_watchdog();
         pthread_mutex_unlock(&w->mu);
         Synergy__V1__HeartbeatRequest req = SYNERGY__V1__HEARTBEAT_REQUEST__INIT;
         req.server_id = w->server_id;
@@ -515,6 +596,23 @@ static void *heartbeat(void *arg)
     return NULL;
 }
 
+/* Count CPUs in the configured unit, hold the --reserve-cpus cores back
+ * from jobs and move the worker onto them. This runs before any thread
+ * exists (affinity is per thread and inherited), so gRPC's threads, the
+ * reaper, lease and heartbeat threads all stay on the reserved cores; a job
+ * sets its own cpuset between fork and exec. Nothing reserved: no pinning. */
+static int reserve_and_pin(struct worker *w, struct err *err)
+{
+    w->topo.unit = w->o->cpu_unit;
+    if (!w->o->reserve_cpus)
+        return 0;
+    if (topo_reserve(&w->topo, w->o->reserve_cpus, err) < 0)
+        return -1;
+    int pus[TOPO_MAX_CPUS];
+    int n = topo_reserved_pus(&w->topo, pus);
+    return n > 0 ? launch_pin_self(pus, n, err) : 0;
+}
+
 int worker_main(const struct worker_options *o)
 {
     struct worker *w = xcalloc(1, sizeof *w);
@@ -531,6 +629,11 @@ int worker_main(const struct worker_options *o)
         free(w);
         return 2;
     }
+    if (reserve_and_pin(w, &err) < 0) {
+        fprintf(stderr, "synergy worker: %s\n", err.msg);
+        free(w);
+        return 2;
+    }
     w->cat = catalog_load(o->catalog_path, &err);
     if (!w->cat) {
         fprintf(stderr, "synergy worker: %s\n", err.msg);
@@ -544,7 +647,7 @@ int worker_main(const struct worker_options *o)
         if (n > 0)
             w->synergy_path[n] = '\0';
     }
-    snprintf(w->sched_ip, sizeof w->sched_ip, "%s", o->sched_addr);
+    resolve_scheduler(w);
     mkdirs(o->run_dir);
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t ca;
@@ -584,15 +687,27 @@ int worker_main(const struct worker_options *o)
         rc = 1;
         goto out_client;
     }
-    LOG(LOG_INFO, "worker", "server %u on port %d: %d NUMA node(s), %d %sGPU(s)", w->server_id,
-        w->port, w->topo.n_numa, w->topo.n_gpus, w->topo.simulated_gpus ? "simulated " : "");
+    int units = 0, reserved = 0;
+    for (int k = 0; k < w->topo.n_numa; k++) {
+        units += topo_node_capacity(&w->topo, k);
+        reserved += w->topo.numa[k].n_reserved_cores;
+    }
+    LOG(LOG_INFO, "worker",
+        "server %u on port %d: %d NUMA node(s), %d %sGPU(s), %d %s(s) for jobs in %d %s "
+        "domain(s), %d core(s) reserved", w->server_id, w->port, w->topo.n_numa, w->topo.n_gpus,
+        w->topo.simulated_gpus ? "simulated " : "", units,
+        w->topo.unit == TOPO_UNIT_THREAD ? "thread" : "core", w->topo.n_domains,
+        w->topo.domain_kind, reserved);
     pthread_t th_reap, th_lease, th_hb;
     pthread_create(&th_reap, NULL, reaper, w);
     pthread_create(&th_lease, NULL, lease_thread, w);
     pthread_create(&th_hb, NULL, heartbeat, w);
+    notify_ready("server %u registered with %s:%d; serving on port %d, %d GPU(s)", w->server_id,
+                 o->sched_addr, o->sched_port, w->port, w->topo.n_gpus);
     int sig;
     sigwait(&sigs, &sig);
     LOG(LOG_INFO, "worker", "signal %d: stopping", sig);
+    notify_stopping("signal %d: stopping, killing the jobs", sig);
     pthread_mutex_lock(&w->mu);
     w->stop = true;
     for (int i = 0; i < MAX_JOBS; i++)

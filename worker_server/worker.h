@@ -20,12 +20,31 @@
 
 #define TOPO_MAX_NUMA 64
 #define TOPO_MAX_GPUS 64
-#define TOPO_MAX_CPUS 1024
+#define TOPO_MAX_CPUS 1024  /* PUs (hardware threads) */
+#define TOPO_MAX_CORES 1024
+#define TOPO_MAX_SMT 8      /* PUs kept per core */
+
+/* What one "CPU" of a job is: a whole physical core with its SMT siblings
+ * (the default), or one hardware thread (`worker --cpu-unit thread`). */
+enum topo_unit { TOPO_UNIT_CORE = 0, TOPO_UNIT_THREAD };
+
+struct topo_core {
+    int os_index;         /* as the OS numbers it (restarts on every socket) */
+    int package;          /* package logical index, -1 unknown */
+    int numa;             /* index into topo.numa[], -1 unknown */
+    int domain;           /* cache domain, index into 0..topo.n_domains-1 */
+    bool reserved;        /* held back for infrastructure (--reserve-cpus) */
+    int n_pus;
+    int pus[TOPO_MAX_SMT]; /* PU OS indexes, ascending */
+};
 
 struct topo_numa {
     int os_index;
     int n_cpus;
-    int cpus[TOPO_MAX_CPUS]; /* PU OS indexes, ascending */
+    int cpus[TOPO_MAX_CPUS]; /* PU OS indexes, ascending (reserved ones included) */
+    int n_cores;             /* cores whose PUs are on this node */
+    int n_reserved_cores;
+    int n_reserved_pus;
     unsigned long long mem_bytes;
 };
 
@@ -42,20 +61,54 @@ struct topo {
     struct topo_gpu gpus[TOPO_MAX_GPUS];
     bool simulated_gpus;
     int n_cpus_total;
+    /* cores in hwloc logical order: core id i (what --reserve-cpus takes,
+     * `lstopo --logical` shows and `hwloc-calc core:i` names) is cores[i] */
+    int n_cores;
+    struct topo_core cores[TOPO_MAX_CORES];
+    int n_packages;
+    int n_domains;
+    char domain_kind[8];  /* "L3", "L2", ... or "NUMA" when no cache is shared */
+    enum topo_unit unit;  /* TOPO_UNIT_CORE unless set after the probe */
 };
 
 /* Probe the topology with hwloc: from `xml_path`, or the live machine when
  * NULL. NVIDIA GPUs are PCI devices with vendor 0x10de and class 0x03xx.
  * sim_gpus >= 0 replaces the GPUs found by that many simulated ones, spread
- * over the NUMA nodes in contiguous blocks. Returns 0 or -1 with err. */
+ * over the NUMA nodes in contiguous blocks. Cores are hwloc Core objects (a
+ * PU without one is its own core); a core's cache domain is its lowest data
+ * cache shared with another core (the L3 on most x86 servers, the L2 where
+ * cores share L2 in clusters), or its NUMA node when no cache is shared.
+ * Returns 0 or -1 with err. */
 int topo_probe(struct topo *t, const char *xml_path, int sim_gpus, struct err *err);
 
-/* Choose n_cpus PUs for a job on `gpus` (local indexes): free PUs of the GPUs'
- * NUMA nodes first, spilling to the nearest other nodes only when those run
- * out. busy[] (indexed by PU OS index, may be NULL) marks PUs held by other
- * jobs. When fewer free PUs exist than asked, the grant is short; with none
- * free it shares the GPUs' node PUs. Returns the number chosen (>= 1), or -1
- * (EINVAL) for a GPU index out of range. out must hold n_cpus ints. */
+/* Reserve cores for infrastructure: `spec` is a list of core ids
+ * ("0,1,8-9"; one id alone is written "5-5" or "5,"), or a bare count N =
+ * the first N cores of every socket (Slurm's CoreSpecCount). Jobs never get
+ * reserved cores. Returns 0, or -1 with err "--reserve-cpus: ..." for a bad
+ * spec, an id that does not exist, or a reservation that leaves no core. */
+int topo_reserve(struct topo *t, const char *spec, struct err *err);
+
+/* The PU OS indexes of the reserved cores, ascending, into out (which must
+ * hold TOPO_MAX_CPUS ints). Returns how many (0 when nothing is reserved). */
+int topo_reserved_pus(const struct topo *t, int *out);
+
+/* Units (cores or threads, as t->unit says) node k offers jobs: reserved
+ * cores left out. */
+int topo_node_capacity(const struct topo *t, int k);
+
+/* Choose the CPUs of a job asking for n_cpus units (t->unit) on `gpus`
+ * (local indexes), and write their PUs (OS indexes) to out: with the core
+ * unit every chosen core brings all its PUs. Reserved cores are never chosen.
+ * Nodes: the GPUs' NUMA nodes first, spilling to the nearest other nodes only
+ * when those run out. Within a node, cache domains: the domain with the most
+ * free units is filled first, then the next, so a job spans as few domains as
+ * possible and consecutive jobs land on different, emptier domains. busy[]
+ * (indexed by PU OS index, may be NULL) marks PUs held by other jobs; a core
+ * with any busy PU is not free. When fewer free units exist than asked, the
+ * grant is short; with none free it shares the home node's unreserved units.
+ * Returns the number of PUs written (>= 1), or -1 (EINVAL) for a GPU index
+ * out of range. out must hold TOPO_MAX_CPUS ints (n_cpus * PUs per core
+ * suffice). */
 int topo_cpus_for_gpus(const struct topo *t, const int *gpus, int n_gpus, int n_cpus,
                        const bool *busy, int *out);
 
@@ -113,6 +166,11 @@ struct launch_result {
  * and memory limit of `spec`. Returns 0 once the exec succeeded, or -1 with
  * err (and the child reaped) if any step in the child failed. */
 int launch_job(const struct launch_spec *spec, struct launch_result *res, struct err *err);
+/* Pin the calling thread, and so every thread and child it creates later,
+ * to the PUs cpus[0..n-1] (the worker's reserved cores; jobs then set their
+ * own affinity between fork and exec). Call it before any thread exists.
+ * Returns 0, or -1 with err when none of those PUs is available here. */
+int launch_pin_self(const int *cpus, int n, struct err *err);
 /* Remove the job's cgroup (after it exited). */
 void launch_cleanup(const struct launch_result *res);
 
@@ -128,7 +186,7 @@ void env_free(struct env_builder *e);
 /* -------------------------------------------------------- worker server */
 
 struct worker_options {
-    const char *sched_addr;   /* scheduler host (also the only allowed caller) */
+    const char *sched_addr;   /* scheduler host (its addresses are the allowed callers) */
     int sched_port;
     const char *listen_ip;    /* default 127.0.0.1 */
     int port;                 /* 0 = pick */
@@ -138,6 +196,9 @@ struct worker_options {
     const char *run_dir;      /* job cwd, logs, checkpoints, cgroups name */
     const char *synergy_path; /* {synergy}; default /proc/self/exe */
     int register_timeout_ms;  /* give up registering after this long */
+    int server_id;            /* the workers-file row claimed; -1 = by address alone */
+    enum topo_unit cpu_unit;  /* what a job's "CPU" is (default: a whole core) */
+    const char *reserve_cpus; /* --reserve-cpus spec; NULL = nothing reserved */
 };
 
 /* Run a worker until SIGTERM/SIGINT or until the scheduler goes away for good.

@@ -1,5 +1,6 @@
 /* libFuzzer harness: the cluster INI reader (inih with line numbers and the
- * declarative key table) and the model-profile reader, through a memfd. */
+ * declarative key table) and the model-profile reader (a base file and a file
+ * added over the shipped one), through a memfd. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -23,6 +24,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     synergy_config_defaults(&c);
     (void)synergy_config_load(path, &c, &err);
     model_zoo_destroy(model_zoo_load(path, NULL, &err));
+    /* a file added over the shipped profiles: any [<model>:1] section */
+    model_zoo_t *zoo = model_zoo_load(SYNERGY_SOURCE_DIR "/configs/models.ini", NULL, &err);
+    if (zoo)
+        (void)model_zoo_add(zoo, path, &err);
+    model_zoo_destroy(zoo);
     close(fd);
     return 0;
 }

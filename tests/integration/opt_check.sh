@@ -29,4 +29,16 @@ check --trace "$trace" --static --policy FIFO,SRTF,LAS,FTF
 check --trace "$trace" --static --policy FIFO,LAS --opt-compat
 check --synthetic --cluster "$src/configs/static_trace.ini" --jobs-per-hour 3 --max-jobs 60 --measure 0:40 \
       --policy FIFO,SRTF
+# A time limit no solve can meet: every round falls back to TUNE, so the run
+# must be the reference's FIFO/tune row 21 (static trace, 32 GPUs): avg JCT
+# 5.082764 h, p99 10.587751 h, makespan 11.000278 h (FIFO/fair would be 5.631097).
+out=$("$synergy" simulate --trace "$trace" --static --cluster "$src/configs/static_trace.ini" \
+      --policy FIFO --mode opt --opt-time-limit 1e-9 --json 2>/dev/null) ||
+  { echo "FAIL: --opt-time-limit 1e-9 exited $?"; fail=1; }
+for want in '"avg_jct_h":5.082764' '"p99_jct_h":10.587751' '"makespan_h":11.000277'; do
+  grep -q "$want" <<<"$out" || { echo "FAIL: --opt-time-limit 1e-9: want $want (TUNE's row 21): $out"; fail=1; }
+done
+awk -v out="$out" 'BEGIN { if (!match(out, /"opt_fallbacks":[0-9]+/)) exit 1
+                           v = substr(out, RSTART + 16, RLENGTH - 16); exit !(v + 0 > 0) }' ||
+  { echo "FAIL: --opt-time-limit 1e-9 counted no fallback: $out"; fail=1; }
 exit $fail

@@ -6,6 +6,7 @@ set -u
 bin=$1 src=$2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+command -v xmllint > /dev/null || fail "xmllint is not installed (libxml2-utils): run scripts/install-deps.sh"
 check() { # dir name
     local png=$1/$2.png svg=$1/$2.svg
     [ -s "$png" ] || fail "$png missing"
@@ -15,7 +16,7 @@ check() { # dir name
     head -c 5 "$svg" | grep -q '<?xml' || fail "$svg: no XML declaration"
     grep -q '<svg' "$svg" || fail "$svg: no <svg> element"
     tail -c 20 "$svg" | grep -q '</svg>' || fail "$svg: not closed"
-    if command -v xmllint > /dev/null; then xmllint --noout "$svg" || fail "$svg: not well-formed"; fi
+    xmllint --noout "$svg" || fail "$svg: not well-formed"
 }
 trace=$src/traces/synergy-deploy/static_100job_6_3_1100.0
 cluster=$src/configs/static_trace.ini

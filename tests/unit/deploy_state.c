@@ -42,6 +42,12 @@ static void workers_file(void **state)
     assert_int_equal(w[1].numa, 0);
     free(w);
     unlink(p);
+    /* port 0: the worker reports the port it bound (issue 9) */
+    p = write_tmp("10.0.0.5,0,0,0,1\n");
+    assert_int_equal(deploy_workers_read(p, &w, &n, &err), 0);
+    assert_int_equal(w[0].port, 0);
+    free(w);
+    unlink(p);
     p = write_tmp("10.0.0.5,16000,0,0,1\n10.0.0.6,99999,0,0,1\n");
     assert_int_equal(deploy_workers_read(p, &w, &n, &err), -1);
     assert_non_null(strstr(err.msg, ":2: expected ip,port,start_gpu,start_cpu,numa"));

@@ -2,7 +2,9 @@
  * rpc: the gRPC core wrapper on loopback. Table-driven unary handlers, a
  * RoundEnd long-poll parked without a thread and answered from another
  * thread, client deadlines, UNIMPLEMENTED for a method without a handler,
- * the peer address, and a server shutdown with a call still parked.
+ * the peer address, a server shutdown with a call still parked, and a
+ * port that a second server cannot share (no SO_REUSEPORT: issue 9, two
+ * --local workers were given the same port).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -153,9 +155,38 @@ static void long_poll_answered_from_another_thread(void **state)
     rpc_server_destroy(s); /* must not hang on the parked call */
 }
 
+/* Two servers on one port: the second must fail, not share it. With gRPC's
+ * default SO_REUSEPORT both bind and the kernel splits connections. Also,
+ * 64 servers on port 0 get 64 different ports. */
+static void port_is_not_shared(void **state)
+{
+    struct err err = {{0}};
+    int port = 0, p2 = 0;
+    rpc_server_t *a = rpc_server_create("127.0.0.1:0", &port, &err);
+    assert_non_null(a);
+    assert_true(port > 0);
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    rpc_server_t *b = rpc_server_create(addr, &p2, &err);
+    assert_null(b);
+    assert_non_null(strstr(err.msg, "cannot listen"));
+    rpc_server_destroy(a);
+    rpc_server_t *many[64];
+    int ports[64];
+    for (int i = 0; i < 64; i++) {
+        many[i] = rpc_server_create("127.0.0.1:0", &ports[i], &err);
+        assert_non_null(many[i]);
+        for (int k = 0; k < i; k++)
+            assert_int_not_equal(ports[i], ports[k]);
+    }
+    for (int i = 0; i < 64; i++)
+        rpc_server_destroy(many[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(port_is_not_shared),
         cmocka_unit_test(unary_and_errors),
         cmocka_unit_test(long_poll_answered_from_another_thread),
     };

@@ -249,21 +249,41 @@ static void test_opt_compat_is_cluster_wide(void **state)
 /*
  * A round whose time limit is already spent runs TUNE instead: the jobs are
  * placed by Tune (no OPT point; A gets its ideal demand, 3 CPUs x 2 GPUs, and
- * Tune's speedup 1), and the fallback is counted.
+ * Tune's speedup 1), and the fallback is counted. I's ideal is not its fair
+ * share (6 CPUs per GPU, speedup 2), so this is Tune and not Fair: A takes
+ * GPUs 0-1 (6 CPUs) and L GPU 2 (3 CPUs) of server 0, which has 3 CPUs left,
+ * so I's ideal 6 CPUs only fit on server 1: GPU 4, and it runs twice as fast,
+ * 300 / (1.0 / 2) = 600 iterations. (Fair would put I on GPU 3 with 3 CPUs
+ * at 300 iterations.)
  */
 static void test_opt_time_limit_falls_back_to_tune(void **state)
 {
     (void)state;
     struct world w;
     world_init(&w, 2, 4, 12, 250, false, 1e-12);
+    struct model_profile model_i;
+    profile_init(&model_i, "I");
+    model_i.cpus = 6;
+    model_i.speedup = 2;
+    for (int r = 0; r < TPUT_ROWS; r++)
+        for (int c = 0; c < TPUT_COLS; c++)
+            model_i.tput[r][c] = a_cpu[r];
     struct job *a = world_add(&w, &model_a, 2);
     struct job *l = world_add(&w, &model_l, 1);
-    assert_int_equal(world_round(&w), 2);
+    struct job *i = world_add(&w, &model_i, 1);
+    assert_int_equal(world_round(&w), 3);
     assert_int_equal(a->opt_row, -1);
     assert_float_equal(a->opt_tput, 0, 0);
     assert_float_equal(a->cpus, 6, 1e-9);
     assert_int_equal(l->n_alloc, 1);
+    assert_int_equal(l->alloc_gpus[0], 2);
     assert_int_equal(sched_job_round_iters(w.s, a), 300);
+    assert_int_equal(i->opt_row, -1);
+    assert_int_equal(i->n_alloc, 1);
+    assert_int_equal(i->alloc_gpus[0], 4);
+    assert_float_equal(i->cpus, 6, 1e-9);
+    assert_false(i->run_fair);
+    assert_int_equal(sched_job_round_iters(w.s, i), 600);
     struct sched_opt_stats st;
     sched_opt_stats(w.s, &st);
     assert_int_equal(st.fallbacks, 1);

@@ -64,7 +64,7 @@ struct scenario {
 
 static int run(const struct scenario *sc, const char *policy, const char *mode,
                enum placement placement, bool legacy, struct trace_log *log,
-               struct sim_result *res)
+               struct sched_result *res)
 {
     struct sim_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -114,7 +114,7 @@ static void compare(const struct scenario *sc)
             for (int pl = 0; pl < 2; pl++) {
                 const char *pol = sched_policies[p]->name;
                 struct trace_log a, b;
-                struct sim_result ra, rb;
+                struct sched_result ra, rb;
                 assert_int_equal(run(sc, pol, modes[m], pl, true, &a, &ra), 0);
                 assert_int_equal(run(sc, pol, modes[m], pl, false, &b, &rb), 0);
                 if (a.h != b.h || a.rounds != b.rounds || ra.rounds != rb.rounds ||
@@ -122,15 +122,15 @@ static void compare(const struct scenario *sc)
                     fail_msg("%s %s/%s/%s: plans differ (%zu vs %zu rounds)", sc->name, pol,
                              modes[m], pl ? "consolidate" : "first-fit", a.rounds, b.rounds);
                 for (size_t i = 0; i < ra.jobs_measured; i++) {
-                    const struct sim_job_result *x = &ra.jobs[i], *y = &rb.jobs[i];
+                    const struct sched_job_result *x = &ra.jobs[i], *y = &rb.jobs[i];
                     if (x->id != y->id || x->first_start != y->first_start ||
                         x->finish != y->finish || x->preemptions != y->preemptions ||
                         x->rounds_demoted != y->rounds_demoted)
                         fail_msg("%s %s/%s: job %d differs", sc->name, pol, modes[m], x->id);
                 }
                 assert_true(ra.jobs_measured > 0);
-                sim_result_free(&ra);
-                sim_result_free(&rb);
+                sched_result_free(&ra);
+                sched_result_free(&rb);
                 checked++;
             }
     assert_int_equal(checked, 7 * 3 * 2);

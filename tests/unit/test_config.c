@@ -101,11 +101,57 @@ static void test_models(void **state)
     assert_true(m->cpus == 12 && m->mem == 125 && m->speedup == 2.94 && m->iter_time == 0.6);
     assert_true(m->tput[2][1] == 1 && m->tput[8][4] == 2.94);
     assert_true(model_zoo_find(z, "gnmt")->mem == 20);
-    assert_null(model_zoo_find(z, "bert")); /* not in the reference zoo */
+    /* outside the reference zoo: a model, in no task's rotation */
+    const struct model_profile *bert = model_zoo_find(z, "bert");
+    assert_non_null(bert);
+    assert_true(bert->iter_time == 0.011 && bert->task == TASK_NONE);
+    assert_null(model_zoo_find(z, "shufflenet_12")); /* [shufflenet:12]: not a :1 section */
     const struct model_profile *const *image;
     assert_int_equal(model_zoo_task_models(z, TASK_IMAGE, &image), 5);
     assert_string_equal(image[4]->name, "shufflenet");
+    for (int t = 0; t < TASK_COUNT; t++) {
+        const struct model_profile *const *ms;
+        size_t n = model_zoo_task_models(z, (enum model_task)t, &ms);
+        for (size_t i = 0; i < n; i++)
+            assert_string_not_equal(ms[i]->name, "bert");
+    }
+    assert_string_equal(model_zoo_at(z, 0)->name, "alexnet");
+    assert_true(model_zoo_count(z) == 12); /* the ten, bert, vae */
+
+    /* an added file: a new model, and a zoo model replaced as a whole */
+    char path[] = "/tmp/synergy-test-models-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("[mine:1]\ncpus = 6\nmem = 10\nspeedup = 1.5\niter_time = 0.2\nstartup_s = 4.5\n"
+          "[mine:2]\nbogus = 1\n"          /* not a :1 section: never read */
+          "[res18:1]\ncpus = 3\nmem = 62.5\nspeedup = 1\niter_time = 2\n", f);
+    fclose(f);
+    assert_int_equal(model_zoo_add(z, path, &err), 0);
+    const struct model_profile *mine = model_zoo_find(z, "mine");
+    assert_non_null(mine);
+    assert_true(mine->cpus == 6 && mine->mem == 10 && mine->speedup == 1.5 &&
+                mine->iter_time == 0.2 && mine->startup_s == 4.5 && !mine->has_tput &&
+                mine->placement_penalty == 1 && mine->batch == 512);
+    const struct model_profile *r18 = model_zoo_find(z, "res18");
+    assert_true(r18->iter_time == 2 && !r18->has_tput && r18->task == TASK_IMAGE);
+    assert_ptr_equal(image[1], r18); /* same slot in the rotation */
     model_zoo_destroy(z);
+    /* under a profile set, a model without an @set section keeps its plain one */
+    z = model_zoo_load(SYNERGY_SOURCE_DIR "/configs/models.ini", "models-4", &err);
+    assert_non_null(z);
+    assert_int_equal(model_zoo_add(z, path, &err), 0);
+    assert_true(model_zoo_find(z, "mine")->iter_time == 0.2);
+    model_zoo_destroy(z);
+    /* errors name the file and line */
+    f = fopen(path, "w");
+    fputs("[mine:1]\ncpus = 6\nmem = 10\nspeedup = 0\n", f);
+    fclose(f);
+    z = model_zoo_load(SYNERGY_SOURCE_DIR "/configs/models.ini", NULL, &err);
+    assert_int_equal(model_zoo_add(z, path, &err), -1);
+    assert_non_null(strstr(err.msg, ":4: speedup must be greater than 0"));
+    model_zoo_destroy(z);
+    unlink(path);
     z = model_zoo_load(SYNERGY_SOURCE_DIR "/configs/models.ini", "models-4", &err);
     assert_non_null(z);
     assert_true(model_zoo_find(z, "alexnet")->iter_time == 0.48);

@@ -211,6 +211,86 @@ static void test_starvation_bump(void **state)
     done();
 }
 
+/* The starvation clock runs from the end of the job's last lease, and from
+ * its arrival only before it first ran. 1 GPU, threshold 1000 h. J0 arrived
+ * at 0 and last ran until 500 h; J1 arrived at 10 s and never ran.
+ * At 1000 h + 20 s: J1 waited 1000 h + 10 s (bumped); J0 has waited 500 h + 20 s
+ * since its last run (not bumped, although it arrived 1000 h + 20 s ago).
+ * At 1500 h + 5 s: J0 has waited 1000 h + 5 s since its last run (bumped). */
+static void test_starvation_counts_from_last_run(void **state)
+{
+    const double h = 3600.0;
+    make(1, 1, 3, 62, 62, "SRTF", "fair");
+    struct job *a = add("gnmt", 1, 0);
+    struct job *b = add("gnmt", 1, 10);
+    a->last_exec = 500 * h;
+    struct job **placed;
+    size_t n = round_at(1000 * h + 20, &placed);
+    assert_int_equal(a->priority, 0);
+    assert_int_equal(b->priority, 1);
+    for (size_t i = 0; i < n; i++)
+        sched_job_release(s, placed[i]);
+    n = round_at(1500 * h, &placed);
+    assert_int_equal(a->priority, 0); /* exactly 1000 h since the last run: not more */
+    for (size_t i = 0; i < n; i++)
+        sched_job_release(s, placed[i]);
+    round_at(1500 * h + 5, &placed);
+    assert_int_equal(a->priority, 1);
+    done();
+}
+
+/* LAS under tune places the walked jobs largest deficit first (the reference's
+ * re-sort, las_synergy_new.py:63-66). 2 servers x 4 GPUs; J0 gnmt x1 (arrival
+ * 0) leads LAS's order, J1 gnmt x4 (arrival 1) follows. Re-sorted, J1 is
+ * placed first and takes GPUs 0-3 of server 0, and J0 takes GPU 4. In LAS's
+ * own order J0 would take GPU 0 and J1 GPUs 1-4 across both servers. Under
+ * greedy there is no re-sort: that is exactly what happens. */
+static void test_las_tune_places_largest_deficit_first(void **state)
+{
+    const char *mode[] = {"tune", "greedy"};
+    for (int m = 0; m < 2; m++) {
+        make(2, 4, 12, 250, 250, "LAS", mode[m]);
+        struct job *small = add("gnmt", 1, 0);
+        struct job *big = add("gnmt", 4, 1);
+        struct job **placed;
+        assert_int_equal(round_at(0, &placed), 2);
+        if (m == 0) {
+            assert_ptr_equal(placed[0], big);
+            assert_ptr_equal(placed[1], small);
+            for (int k = 0; k < 4; k++)
+                assert_int_equal(big->alloc_gpus[k], k);
+            assert_int_equal(big->n_shares, 1);
+            assert_int_equal(small->alloc_gpus[0], 4);
+        } else {
+            assert_ptr_equal(placed[0], small);
+            assert_int_equal(small->alloc_gpus[0], 0);
+            for (int k = 0; k < 4; k++)
+                assert_int_equal(big->alloc_gpus[k], k + 1);
+            assert_int_equal(big->n_shares, 2);
+        }
+        done();
+    }
+}
+
+/* TETRIS's memory term decides who gets the only GPU. 1 server: 1 GPU,
+ * 24 CPUs, 500 GB; fair mode; both jobs have 1920 s left (m5 3200 x 0.6,
+ * res18 3000 x 0.64). Weighted demand, 1920 x (g/1 + cpu/24 + mem/500):
+ * m5 (6 CPUs, 187.5 GB) 1 + 0.25 + 0.375 = 1.625; res18 (9, 62.5) 1 + 0.375
+ * + 0.125 = 1.5. res18 runs; without the memory term m5 (1.25 < 1.375) would. */
+static void test_tetris_memory_picks_the_job(void **state)
+{
+    make(1, 1, 24, 500, 500, "TETRIS", "fair");
+    struct job *m5 = add("m5", 1, 0);
+    struct job *res18 = add("res18", 1, 1);
+    m5->total_iters = 3200;
+    res18->total_iters = 3000;
+    struct job **placed;
+    assert_int_equal(round_at(0, &placed), 1);
+    assert_ptr_equal(placed[0], res18);
+    assert_int_equal(m5->n_alloc, 0);
+    done();
+}
+
 static void test_mode_registry(void **state)
 {
     assert_non_null(sched_mode_find("TUNE"));
@@ -227,6 +307,9 @@ int main(void)
         cmocka_unit_test(test_las_no_backfill_fifo_backfills),
         cmocka_unit_test(test_demand_caps),
         cmocka_unit_test(test_starvation_bump),
+        cmocka_unit_test(test_starvation_counts_from_last_run),
+        cmocka_unit_test(test_las_tune_places_largest_deficit_first),
+        cmocka_unit_test(test_tetris_memory_picks_the_job),
         cmocka_unit_test(test_mode_registry),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -161,6 +161,42 @@ static void test_tetris(void **state)
     ASSERT_ORDER(o, 0, 1, 3, 2);
 }
 
+/* SRTF outside fair mode divides the remaining time by the speedup, and here
+ * that moves a job: J2 (alexnet, speedup 2.94) with 300 iterations left.
+ * Fair:     J1 39, J3 110, J0 120, J2 0.6 x 300 = 180 s  -> 1, 3, 0, 2.
+ * Not fair: J1 39/1.15 = 33.9, J2 180/2.94 = 61.2, J3 110, J0 120 -> 1, 2, 3, 0. */
+static void test_srtf_speedup_moves_a_job_when_not_fair(void **state)
+{
+    build();
+    jobs[2].priority = 0;
+    jobs[2].executed = 9700;
+    int o[4];
+    order("SRTF", &view, o);
+    ASSERT_ORDER(o, 1, 3, 0, 2);
+    struct sched_view v = view;
+    v.fair = false;
+    order("SRTF", &v, o);
+    ASSERT_ORDER(o, 1, 2, 3, 0);
+}
+
+/* TETRIS counts memory: give J0 400 GB (of 500). Without the memory term J0
+ * would lead (120 x (1/8 + 1/24) = 20.0 < J1 39 x (2/8 + 8/24) = 22.75);
+ * with it J0 weighs 120 x (0.125 + 0.0417 + 0.8) = 116.0, behind J1 32.5 and
+ * J3 110 x (0.5 + 0.1667 + 0.16) = 90.9; J2 (5250) stays last. */
+static void test_tetris_memory_moves_a_job(void **state)
+{
+    build();
+    jobs[2].priority = 0;
+    jobs[0].mem_demand = 400;
+    int o[4];
+    order("TETRIS", &view, o);
+    ASSERT_ORDER(o, 1, 3, 0, 2);
+    /* the same queue with J0 at 20 GB: J0 24.8 leads */
+    jobs[0].mem_demand = 20;
+    order("TETRIS", &view, o);
+    ASSERT_ORDER(o, 0, 1, 3, 2);
+}
+
 static void test_srsf(void **state)
 {
     build();
@@ -195,6 +231,8 @@ int main(void)
         cmocka_unit_test(test_drf),
         cmocka_unit_test(test_tetris),
         cmocka_unit_test(test_srsf),
+        cmocka_unit_test(test_srtf_speedup_moves_a_job_when_not_fair),
+        cmocka_unit_test(test_tetris_memory_moves_a_job),
         cmocka_unit_test(test_registry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,14 @@
 /*
  * worker_server: topology probe from checked-in hwloc XML files, NUMA-aware
- * CPU choice, the catalog, and the launcher (the affinity it applied is read
- * back from the running process with sched_getaffinity).
+ * CPU choice (whole cores with their SMT siblings, or threads; reserved
+ * cores; cache domains), the catalog, and the launcher (the affinity it
+ * applied is read back from the running process with sched_getaffinity).
+ *
+ * Expected PU lists are worked out by hand from the topologies' layouts
+ * (tests/topologies/README.md): in 2socket-smt-8gpu.xml core i has PUs i and
+ * i+16, cores 0-3 | 4-7 share an L3 on socket 0 and 8-11 | 12-15 on socket
+ * 1; in 1socket-smt-4gpu.xml core k has PUs 2k and 2k+1 and each run of 4
+ * cores shares an L3.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +17,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -115,10 +123,10 @@ static void catalog_refuses_unknown_models(void **state)
 
 static void launch_applies_affinity_and_clean_env(void **state)
 {
-    if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
-        skip();
-        return;
-    }
+    /* the topology puts GPUs 4-5 next to CPU 1: the host must have a CPU 1 */
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        fail_msg("this test needs at least 2 online CPUs (it pins a job to CPU 1); "
+                 "found %ld", sysconf(_SC_NPROCESSORS_ONLN));
     struct topo t;
     struct err err = {{0}};
     assert_int_equal(topo_probe(&t, TOPO("2socket-8gpu.xml"), -1, &err), 0);
@@ -166,6 +174,369 @@ static void launch_applies_affinity_and_clean_env(void **state)
     assert_non_null(strstr(err.msg, "execve"));
 }
 
+/* ------------------------------------------------- SMT, reserve, caches */
+
+static void load(struct topo *t, const char *file, enum topo_unit unit)
+{
+    struct err err = {{0}};
+    assert_int_equal(topo_probe(t, file, -1, &err), 0);
+    t->unit = unit;
+}
+
+/* out[0..n) equals want[0..nw) as sets */
+static void assert_pus(const int *out, int n, const int *want, int nw)
+{
+    assert_int_equal(n, nw);
+    for (int i = 0; i < nw; i++) {
+        bool found = false;
+        for (int j = 0; j < n; j++)
+            found |= out[j] == want[i];
+        if (!found)
+            fail_msg("PU %d missing from the grant", want[i]);
+    }
+}
+
+static void mark(bool *busy, const int *pus, int n)
+{
+    for (int i = 0; i < n; i++)
+        busy[pus[i]] = true;
+}
+
+static void smt_two_socket_probe(void **state)
+{
+    struct topo t;
+    load(&t, TOPO("2socket-smt-8gpu.xml"), TOPO_UNIT_CORE);
+    assert_int_equal(t.n_numa, 2);
+    assert_int_equal(t.n_packages, 2);
+    /* 8 GPUs: the NVSwitch (vendor 0x10de, class 0680), NVMe and NIC are not */
+    assert_int_equal(t.n_gpus, 8);
+    for (int g = 0; g < 8; g++)
+        assert_int_equal(t.gpus[g].numa, g < 4 ? 0 : 1);
+    assert_string_equal(t.gpus[0].pci_bus_id, "0000:18:00.0");
+    assert_int_equal(t.n_cores, 16);
+    assert_int_equal(t.n_domains, 4);
+    assert_string_equal(t.domain_kind, "L3"); /* the private L2s are not domains */
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(t.numa[k].n_cpus, 16);
+        assert_int_equal(t.numa[k].n_cores, 8);
+        assert_int_equal(topo_node_capacity(&t, k), 8);
+    }
+    for (int i = 0; i < 16; i++) {
+        assert_int_equal(t.cores[i].n_pus, 2);
+        assert_int_equal(t.cores[i].pus[0], i);
+        assert_int_equal(t.cores[i].pus[1], i + 16);
+        assert_int_equal(t.cores[i].package, i / 8);
+        assert_int_equal(t.cores[i].os_index, i % 8); /* restarts per socket */
+        assert_int_equal(t.cores[i].numa, i / 8);
+        assert_int_equal(t.cores[i].domain, i / 4);
+    }
+    t.unit = TOPO_UNIT_THREAD;
+    assert_int_equal(topo_node_capacity(&t, 1), 16);
+    /* the machines without SMT or shared caches still probe */
+    load(&t, TOPO("2socket-8gpu.xml"), TOPO_UNIT_CORE);
+    assert_int_equal(t.n_cores, 2);
+    assert_string_equal(t.domain_kind, "NUMA");
+    load(&t, TOPO("1socket-smt-4gpu.xml"), TOPO_UNIT_CORE);
+    assert_int_equal(t.n_gpus, 4);
+    assert_int_equal(t.n_cores, 16);
+    assert_int_equal(t.n_domains, 4);
+    assert_int_equal(t.cores[5].pus[0], 10);
+    assert_int_equal(t.cores[5].pus[1], 11);
+}
+
+static void four_cpus_are_four_whole_cores_on_the_gpus_socket(void **state)
+{
+    struct topo t;
+    load(&t, TOPO("2socket-smt-8gpu.xml"), TOPO_UNIT_CORE);
+    int gpus[2] = {4, 5}, out[TOPO_MAX_CPUS];
+    /* cores 8-11 (socket 1's first L3) with their siblings 24-27 */
+    int n = topo_cpus_for_gpus(&t, gpus, 2, 4, NULL, out);
+    assert_pus(out, n, (int[]){8, 9, 10, 11, 24, 25, 26, 27}, 8);
+    /* socket 0 GPUs: cores 0-3 and 16-19 */
+    int g0[1] = {2};
+    n = topo_cpus_for_gpus(&t, g0, 1, 4, NULL, out);
+    assert_pus(out, n, (int[]){0, 1, 2, 3, 16, 17, 18, 19}, 8);
+    /* --cpu-unit thread: 4 threads, whole cores' siblings taken together */
+    t.unit = TOPO_UNIT_THREAD;
+    n = topo_cpus_for_gpus(&t, gpus, 2, 4, NULL, out);
+    assert_pus(out, n, (int[]){8, 24, 9, 25}, 4);
+    /* a core with one busy thread is not free in core mode */
+    t.unit = TOPO_UNIT_CORE;
+    bool busy[TOPO_MAX_CPUS] = {false};
+    busy[24] = true; /* core 8's sibling */
+    n = topo_cpus_for_gpus(&t, gpus, 2, 1, busy, out);
+    /* core 8 is half busy: domain 3 (cores 12-15) has the most free cores */
+    assert_pus(out, n, (int[]){12, 28}, 2);
+    /* the single-socket machine: core 0 is PUs 0 and 1 */
+    load(&t, TOPO("1socket-smt-4gpu.xml"), TOPO_UNIT_CORE);
+    n = topo_cpus_for_gpus(&t, (int[]){3}, 1, 4, NULL, out);
+    assert_pus(out, n, (int[]){0, 1, 2, 3, 4, 5, 6, 7}, 8);
+    t.unit = TOPO_UNIT_THREAD;
+    n = topo_cpus_for_gpus(&t, (int[]){3}, 1, 4, NULL, out);
+    assert_pus(out, n, (int[]){0, 1, 2, 3}, 4);
+}
+
+static void jobs_on_one_socket_take_different_l3_domains(void **state)
+{
+    struct topo t;
+    load(&t, TOPO("2socket-smt-8gpu.xml"), TOPO_UNIT_CORE);
+    bool busy[TOPO_MAX_CPUS] = {false};
+    int out[TOPO_MAX_CPUS], n;
+    /* job A, 3 cores on socket 0: the first L3 (cores 0-2) */
+    n = topo_cpus_for_gpus(&t, (int[]){0}, 1, 3, busy, out);
+    assert_pus(out, n, (int[]){0, 1, 2, 16, 17, 18}, 6);
+    mark(busy, out, n);
+    /* job B, 3 cores: fits in one L3, and the second is empty: cores 4-6
+     * (first-free would have given 3-5, across both) */
+    n = topo_cpus_for_gpus(&t, (int[]){1}, 1, 3, busy, out);
+    assert_pus(out, n, (int[]){4, 5, 6, 20, 21, 22}, 6);
+    mark(busy, out, n);
+    /* job C, 2 cores: only one free per domain is left, so it spans both */
+    n = topo_cpus_for_gpus(&t, (int[]){2}, 1, 2, busy, out);
+    assert_pus(out, n, (int[]){3, 7, 19, 23}, 4);
+    /* two one-core jobs spread over both domains too */
+    memset(busy, 0, sizeof busy);
+    n = topo_cpus_for_gpus(&t, (int[]){0}, 1, 1, busy, out);
+    assert_pus(out, n, (int[]){0, 16}, 2);
+    mark(busy, out, n);
+    n = topo_cpus_for_gpus(&t, (int[]){0}, 1, 1, busy, out);
+    assert_pus(out, n, (int[]){4, 20}, 2);
+}
+
+static void a_job_larger_than_a_domain_spans_the_fewest(void **state)
+{
+    struct topo t;
+    load(&t, TOPO("1socket-smt-4gpu.xml"), TOPO_UNIT_CORE);
+    bool busy[TOPO_MAX_CPUS] = {false};
+    int out[TOPO_MAX_CPUS], n;
+    /* X: 2 cores in domain 0 (cores 0-1); Y: 1 core in the emptiest, domain 1 */
+    n = topo_cpus_for_gpus(&t, (int[]){0}, 1, 2, busy, out);
+    assert_pus(out, n, (int[]){0, 1, 2, 3}, 4);
+    mark(busy, out, n);
+    n = topo_cpus_for_gpus(&t, (int[]){0}, 1, 1, busy, out);
+    assert_pus(out, n, (int[]){8, 9}, 2);
+    mark(busy, out, n);
+    /* Z: 7 cores, free per domain 2,3,4,4: two domains suffice (cores 8-11
+     * and 12-14), where first-free (cores 2,3,5,6,7,8,9) spans three */
+    n = topo_cpus_for_gpus(&t, (int[]){1}, 1, 7, busy, out);
+    int want[14];
+    for (int i = 0; i < 7; i++) {
+        want[2 * i] = 2 * (8 + i);
+        want[2 * i + 1] = 2 * (8 + i) + 1;
+    }
+    assert_pus(out, n, want, 14);
+    /* larger than the whole node: a short grant of every free core */
+    n = topo_cpus_for_gpus(&t, (int[]){1}, 1, 40, busy, out);
+    assert_int_equal(n, 2 * 13);
+}
+
+static void reserved_cores_are_never_granted(void **state)
+{
+    struct topo t;
+    struct err err = {{0}};
+    int pus[TOPO_MAX_CPUS], out[TOPO_MAX_CPUS];
+    for (int unit = TOPO_UNIT_CORE; unit <= TOPO_UNIT_THREAD; unit++) {
+        load(&t, TOPO("2socket-smt-8gpu.xml"), (enum topo_unit)unit);
+        /* N = the first N cores of every socket: cores 0 and 8 */
+        assert_int_equal(topo_reserve(&t, "1", &err), 0);
+        assert_int_equal(topo_reserved_pus(&t, pus), 4);
+        assert_pus(pus, 4, (int[]){0, 8, 16, 24}, 4);
+        assert_int_equal(topo_node_capacity(&t, 0), unit == TOPO_UNIT_CORE ? 7 : 14);
+        assert_int_equal(topo_node_capacity(&t, 1), unit == TOPO_UNIT_CORE ? 7 : 14);
+        /* fill the machine with 3-CPU jobs on GPU 0, then keep going: once
+         * everything is busy, jobs share, but never a reserved core */
+        bool busy[TOPO_MAX_CPUS] = {false};
+        int granted = 0;
+        for (int job = 0; job < 20; job++) {
+            int n = topo_cpus_for_gpus(&t, (int[]){job % 8}, 1, 3, busy, out);
+            assert_true(n >= 1);
+            for (int i = 0; i < n; i++) {
+                if (out[i] % 8 == 0) /* PUs 0, 8, 16, 24 */
+                    fail_msg("job %d got reserved PU %d", job, out[i]);
+                granted += !busy[out[i]];
+            }
+            mark(busy, out, n);
+        }
+        assert_int_equal(granted, 28); /* every unreserved PU, once */
+    }
+    /* a list of core ids */
+    load(&t, TOPO("2socket-smt-8gpu.xml"), TOPO_UNIT_CORE);
+    assert_int_equal(topo_reserve(&t, "0,1,8-9", &err), 0);
+    assert_int_equal(topo_reserved_pus(&t, pus), 8);
+    assert_pus(pus, 8, (int[]){0, 1, 8, 9, 16, 17, 24, 25}, 8);
+    assert_int_equal(topo_node_capacity(&t, 1), 6);
+    load(&t, TOPO("2socket-smt-8gpu.xml"), TOPO_UNIT_CORE);
+    assert_int_equal(topo_reserve(&t, "5-5", &err), 0);
+    assert_int_equal(topo_reserved_pus(&t, pus), 2);
+    assert_pus(pus, 2, (int[]){5, 21}, 2);
+    load(&t, TOPO("2socket-smt-8gpu.xml"), TOPO_UNIT_CORE);
+    assert_int_equal(topo_reserve(&t, "5,", &err), 0);
+    assert_int_equal(topo_reserved_pus(&t, pus), 2);
+    /* bad specs */
+    assert_int_equal(topo_reserve(&t, "2,40", &err), -1);
+    assert_string_equal(err.msg, "--reserve-cpus: core 40 does not exist (this machine has 16 "
+                                 "cores, ids 0-15)");
+    assert_int_equal(topo_reserve(&t, "8", &err), -1);
+    assert_non_null(strstr(err.msg, "leave socket 0 (8 cores) none for jobs"));
+    assert_int_equal(topo_reserve(&t, "0-15", &err), -1);
+    assert_non_null(strstr(err.msg, "leaves no core for jobs"));
+    assert_int_equal(topo_reserve(&t, "a,b", &err), -1);
+    assert_int_equal(topo_reserve(&t, "3-1", &err), -1);
+    assert_int_equal(topo_reserve(&t, "", &err), -1);
+    /* a socket whose cores are all reserved sends its GPUs' jobs next door */
+    load(&t, TOPO("2socket-smt-8gpu.xml"), TOPO_UNIT_CORE);
+    assert_int_equal(topo_reserve(&t, "0-7", &err), 0);
+    int n = topo_cpus_for_gpus(&t, (int[]){0}, 1, 1, NULL, out);
+    assert_pus(out, n, (int[]){8, 24}, 2);
+}
+
+/* ------------------------------------------------ applied affinity */
+
+/* The PUs this test process may run on (the host's CPUs). */
+static cpu_set_t host_cpus;
+
+/* The kernel's view of pid's affinity equals want[] restricted to the
+ * host's CPUs (an XML topology may name CPUs this host lacks: those are
+ * checked by the placement tests above, and here on a host that has them). */
+static void assert_affinity(pid_t pid, const int *want, int nw)
+{
+    cpu_set_t set, exp;
+    CPU_ZERO(&exp);
+    int missing = 0;
+    for (int i = 0; i < nw; i++) {
+        if (CPU_ISSET(want[i], &host_cpus))
+            CPU_SET(want[i], &exp);
+        else
+            missing++;
+    }
+    assert_true(CPU_COUNT(&exp) > 0);
+    assert_int_equal(sched_getaffinity(pid, sizeof set, &set), 0);
+    assert_true(CPU_EQUAL(&set, &exp));
+    if (missing)
+        print_message("    affinity of pid %d: checked %d of %d PUs, the other %d are not "
+                      "on this %d-CPU host\n", (int)pid, nw - missing, nw, missing,
+                      CPU_COUNT(&host_cpus));
+}
+
+static pid_t launch_sleep(const int *cpus, int n)
+{
+    struct err err = {{0}};
+    char *argv[] = {"/bin/sleep", "30", NULL};
+    char *envp[] = {NULL};
+    struct launch_spec sp = {.argv = argv, .envp = envp, .cpus = cpus, .n_cpus = n};
+    struct launch_result lr;
+    assert_int_equal(launch_job(&sp, &lr, &err), 0);
+    return lr.pid;
+}
+
+static void stop(pid_t pid)
+{
+    kill(-pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+static void applied_cpuset_is_whole_cores_or_threads(void **state)
+{
+    if (CPU_COUNT(&host_cpus) < 2 || !CPU_ISSET(0, &host_cpus) || !CPU_ISSET(1, &host_cpus))
+        fail_msg("this test needs CPUs 0 and 1 (the host has %d CPUs)", CPU_COUNT(&host_cpus));
+    struct topo t;
+    int out[TOPO_MAX_CPUS];
+    /* single socket, siblings adjacent: one core is PUs 0 and 1, both applied */
+    load(&t, TOPO("1socket-smt-4gpu.xml"), TOPO_UNIT_CORE);
+    int n = topo_cpus_for_gpus(&t, (int[]){0}, 1, 1, NULL, out);
+    pid_t pid = launch_sleep(out, n);
+    assert_affinity(pid, (int[]){0, 1}, 2);
+    stop(pid);
+    t.unit = TOPO_UNIT_THREAD; /* one thread: PU 0 alone */
+    n = topo_cpus_for_gpus(&t, (int[]){0}, 1, 1, NULL, out);
+    pid = launch_sleep(out, n);
+    assert_affinity(pid, (int[]){0}, 1);
+    stop(pid);
+    /* 2 sockets: 4 CPUs for socket-0 GPUs are cores 0-3 with siblings 16-19 */
+    load(&t, TOPO("2socket-smt-8gpu.xml"), TOPO_UNIT_CORE);
+    n = topo_cpus_for_gpus(&t, (int[]){0, 1}, 2, 4, NULL, out);
+    pid = launch_sleep(out, n);
+    assert_affinity(pid, (int[]){0, 1, 2, 3, 16, 17, 18, 19}, 8);
+    stop(pid);
+    t.unit = TOPO_UNIT_THREAD;
+    n = topo_cpus_for_gpus(&t, (int[]){0, 1}, 2, 4, NULL, out);
+    pid = launch_sleep(out, n);
+    assert_affinity(pid, (int[]){0, 16, 1, 17}, 4);
+    stop(pid);
+    /* with core 0 reserved, a job never runs there even on a full node */
+    load(&t, TOPO("2socket-smt-8gpu.xml"), TOPO_UNIT_CORE);
+    struct err err = {{0}};
+    assert_int_equal(topo_reserve(&t, "1", &err), 0);
+    bool busy[TOPO_MAX_CPUS];
+    memset(busy, 1, sizeof busy);
+    n = topo_cpus_for_gpus(&t, (int[]){0}, 1, 1, busy, out);
+    pid = launch_sleep(out, n);
+    assert_affinity(pid, (int[]){1, 17}, 2);
+    stop(pid);
+}
+
+static void *thread_affinity(void *arg)
+{
+    cpu_set_t *set = arg;
+    sched_getaffinity(0, sizeof *set, set);
+    return NULL;
+}
+
+static void worker_pins_itself_to_reserved_cores(void **state)
+{
+    if (!CPU_ISSET(0, &host_cpus) || CPU_COUNT(&host_cpus) < 2)
+        fail_msg("this test needs CPU 0 and another (the host has %d CPUs)",
+                 CPU_COUNT(&host_cpus));
+    struct topo t;
+    struct err err = {{0}};
+    load(&t, TOPO("2socket-smt-8gpu.xml"), TOPO_UNIT_CORE);
+    assert_int_equal(topo_reserve(&t, "1", &err), 0);
+    int pus[TOPO_MAX_CPUS];
+    int n = topo_reserved_pus(&t, pus);
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) { /* the worker's order: pin, then start threads */
+        struct err e = {{0}};
+        int ok = launch_pin_self(pus, n, &e) == 0;
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        pthread_t th;
+        pthread_create(&th, NULL, thread_affinity, &set);
+        pthread_join(th, NULL);
+        ssize_t w1 = write(pfd[1], &ok, sizeof ok);
+        ssize_t w2 = write(pfd[1], &set, sizeof set);
+        _exit(w1 == sizeof ok && w2 == sizeof set ? 0 : 1);
+    }
+    close(pfd[1]);
+    int ok = 0;
+    cpu_set_t th_set;
+    assert_int_equal(read(pfd[0], &ok, sizeof ok), (int)sizeof ok);
+    assert_int_equal(read(pfd[0], &th_set, sizeof th_set), (int)sizeof th_set);
+    close(pfd[0]);
+    int st;
+    assert_int_equal(waitpid(child, &st, 0), child);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_true(ok);
+    /* the thread started after pinning runs on the reserved PUs (0, 8, 16,
+     * 24 restricted to this host), not on the host's other CPUs */
+    cpu_set_t exp;
+    CPU_ZERO(&exp);
+    for (int i = 0; i < n; i++)
+        if (CPU_ISSET(pus[i], &host_cpus))
+            CPU_SET(pus[i], &exp);
+    assert_true(CPU_ISSET(0, &exp));
+    assert_true(CPU_EQUAL(&th_set, &exp));
+    assert_false(CPU_ISSET(1, &th_set));
+    /* a job launched afterwards resets to its own cpuset: see
+     * applied_cpuset_is_whole_cores_or_threads; reserving PUs that are not on
+     * the host fails clearly */
+    int absent = CPU_SETSIZE - 1;
+    assert_int_equal(launch_pin_self(&absent, 1, &err), -1);
+    assert_non_null(strstr(err.msg, "--reserve-cpus"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +545,14 @@ int main(void)
         cmocka_unit_test(single_socket_and_simulated),
         cmocka_unit_test(catalog_refuses_unknown_models),
         cmocka_unit_test(launch_applies_affinity_and_clean_env),
+        cmocka_unit_test(smt_two_socket_probe),
+        cmocka_unit_test(four_cpus_are_four_whole_cores_on_the_gpus_socket),
+        cmocka_unit_test(jobs_on_one_socket_take_different_l3_domains),
+        cmocka_unit_test(a_job_larger_than_a_domain_spans_the_fewest),
+        cmocka_unit_test(reserved_cores_are_never_granted),
+        cmocka_unit_test(applied_cpuset_is_whole_cores_or_threads),
+        cmocka_unit_test(worker_pins_itself_to_reserved_cores),
     };
+    sched_getaffinity(0, sizeof host_cpus, &host_cpus);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,31 +1,16 @@
 /*
- * Run metrics shared by every driver (the simulator and the deployment):
- * per-job result rows, JCT mean and percentiles (pandas' linear
+ * Run metrics shared by every driver (the simulator and the deployment),
+ * computed from the round ledger's result rows: JCT mean and percentiles (pandas' linear
  * interpolation at (n-1)q), makespan (the last measured finish, from t=0) and
  * the mean per-round allocation.
  */
-#include "sim.h"
+#include "scheduler.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-void sim_job_result_fill(struct sim_job_result *o, const struct job *j, double finish)
-{
-    o->id = j->id;
-    snprintf(o->model, sizeof o->model, "%s", j->model->name);
-    o->gpus = j->gpus;
-    o->arrival = j->arrival;
-    o->first_start = j->first_start;
-    o->finish = finish;
-    o->jct = finish - j->arrival;
-    o->attained = j->attained;
-    o->rounds_run = j->rounds_run;
-    o->rounds_demoted = j->rounds_demoted;
-    o->preemptions = j->preemptions;
-}
-
-double sim_quantile(const double *a, size_t n, double q)
+double sched_quantile(const double *a, size_t n, double q)
 {
     if (n == 0)
         return NAN;
@@ -46,11 +31,17 @@ static int dbl_cmp(const void *a, const void *b)
 
 static int res_cmp(const void *a, const void *b)
 {
-    const struct sim_job_result *x = a, *y = b;
+    const struct sched_job_result *x = a, *y = b;
     return (x->id > y->id) - (x->id < y->id);
 }
 
-void sim_result_summarize(struct sim_result *res, const double util_sum[3])
+void sched_result_free(struct sched_result *res)
+{
+    free(res->jobs);
+    res->jobs = NULL;
+}
+
+void sched_result_summarize(struct sched_result *res, const double util_sum[3])
 {
     size_t n = res->jobs_measured;
     if (n > 0) {
@@ -64,9 +55,9 @@ void sim_result_summarize(struct sim_result *res, const double util_sum[3])
         }
         qsort(jct, n, sizeof *jct, dbl_cmp);
         res->avg_jct_s = sum / (double)n;
-        res->p50_jct_s = sim_quantile(jct, n, 0.5);
-        res->p99_jct_s = sim_quantile(jct, n, 0.99);
-        res->p999_jct_s = sim_quantile(jct, n, 0.999);
+        res->p50_jct_s = sched_quantile(jct, n, 0.5);
+        res->p99_jct_s = sched_quantile(jct, n, 0.99);
+        res->p999_jct_s = sched_quantile(jct, n, 0.999);
         res->max_jct_s = jct[n - 1];
         res->makespan_s = mk;
         free(jct);

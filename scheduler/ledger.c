@@ -1,0 +1,435 @@
+/*
+ * The round ledger (scheduler.h): the bookkeeping of a run that both drivers
+ * share, so that `simulate` and `deploy` cannot drift apart. It owns the jobs
+ * of the run (in arrival order: a job's `order`, its final tie-break, is its
+ * index here), each job's credit for the current round, the previous round's
+ * placed list (the one preemption mechanism), the measured window and the
+ * result rows. It knows no clock: every call takes the driver's `now`.
+ */
+#include "scheduler.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum rjob_state { RJ_RUNNABLE = 0, RJ_FINISHED, RJ_FAILED };
+
+struct rjob {
+    struct job *j;
+    long base;   /* executed before the current round */
+    long budget; /* iterations the current round's plan credited */
+    enum rjob_state st;
+    /* the placement of the last plan that placed it (restart overhead) */
+    bool placed_prev;
+    int *sig_gpus, sig_n_gpus;
+    struct job_share *sig_shares;
+    int sig_n_shares;
+};
+
+struct sched_run {
+    struct sched_run_params p;
+    sched_t *sched;
+    struct rjob *jobs; /* in arrival order; jobs[j->order].j == j */
+    size_t n_jobs, cap_jobs;
+    struct job **prev; /* jobs placed by the previous plan */
+    size_t n_prev, cap_prev;
+    long lo, hi;
+    size_t window_size, window_done;
+    struct sched_job_result *res;
+    size_t n_res, cap_res;
+    size_t rounds;
+    double util_sum[3];
+    bool warned_unknown;
+};
+
+static struct rjob *rj_of(const sched_run_t *r, const struct job *j)
+{
+    return &r->jobs[j->order];
+}
+
+sched_run_t *sched_run_create(const struct sched_run_params *p, struct err *err)
+{
+    sched_run_t *r = xcalloc(1, sizeof *r);
+    r->p = *p;
+    if (!r->p.log_tag)
+        r->p.log_tag = "sched";
+    r->sched = sched_create(&p->sched, err);
+    if (!r->sched) {
+        free(r);
+        return NULL;
+    }
+    if (p->measure_hi > p->measure_lo) {
+        r->lo = p->measure_lo;
+        r->hi = p->measure_hi;
+    } else if (p->trace && p->n_trace > 0) {
+        r->lo = p->trace[0].id;
+        r->hi = p->trace[0].id + 1L;
+        for (size_t i = 0; i < p->n_trace; i++) {
+            if (p->trace[i].id < r->lo)
+                r->lo = p->trace[i].id;
+            if (p->trace[i].id + 1L > r->hi)
+                r->hi = p->trace[i].id + 1L;
+        }
+    } else {
+        r->lo = 4000;
+        r->hi = 5000;
+    }
+    if (p->trace) {
+        for (size_t i = 0; i < p->n_trace; i++)
+            r->window_size += sched_run_measured(r, p->trace[i].id);
+    } else {
+        r->window_size = (size_t)(r->hi - r->lo);
+    }
+    return r;
+}
+
+void sched_run_destroy(sched_run_t *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_jobs; i++) {
+        job_destroy(r->jobs[i].j);
+        free(r->jobs[i].sig_gpus);
+        free(r->jobs[i].sig_shares);
+    }
+    free(r->jobs);
+    free(r->prev);
+    free(r->res);
+    sched_destroy(r->sched);
+    free(r);
+}
+
+sched_t *sched_run_sched(sched_run_t *r)
+{
+    return r->sched;
+}
+
+size_t sched_run_window_size(const sched_run_t *r)
+{
+    return r->window_size;
+}
+
+bool sched_run_measured(const sched_run_t *r, int id)
+{
+    return id >= r->lo && id < r->hi;
+}
+
+/* Build the job and append it to the run (not yet runnable). */
+static struct job *job_new(sched_run_t *r, const struct job_spec *spec, struct err *err)
+{
+    const struct model_profile *m = model_zoo_find(r->p.zoo, spec->model);
+    if (!m) {
+        /* reference rule (model_zoo.py): unknown names become alexnet */
+        if (!r->warned_unknown)
+            LOG(LOG_WARN, r->p.log_tag,
+                "job %d: unknown model '%s' runs as alexnet (reference rule)", spec->id,
+                spec->model);
+        r->warned_unknown = true;
+        m = model_zoo_find(r->p.zoo, "alexnet");
+    }
+    struct job *j = job_create(r->sched, spec, m, (int)r->n_jobs, err);
+    if (!j)
+        return NULL;
+    xgrow((void **)&r->jobs, &r->cap_jobs, r->n_jobs + 1, sizeof *r->jobs);
+    r->jobs[r->n_jobs++] = (struct rjob){.j = j, .base = 0, .budget = 0, .st = RJ_RUNNABLE};
+    return j;
+}
+
+struct job *sched_run_arrive(sched_run_t *r, const struct job_spec *spec, struct err *err)
+{
+    struct job *j = job_new(r, spec, err);
+    if (j)
+        sched_job_add(r->sched, j);
+    return j;
+}
+
+static void add_result(sched_run_t *r, const struct job *j, double finish)
+{
+    xgrow((void **)&r->res, &r->cap_res, r->n_res + 1, sizeof *r->res);
+    struct sched_job_result *o = &r->res[r->n_res++];
+    o->id = j->id;
+    snprintf(o->model, sizeof o->model, "%s", j->model->name);
+    o->gpus = j->gpus;
+    o->arrival = j->arrival;
+    o->first_start = j->first_start;
+    o->finish = finish;
+    o->jct = finish - j->arrival;
+    o->attained = j->attained;
+    o->rounds_run = j->rounds_run;
+    o->rounds_demoted = j->rounds_demoted;
+    o->preemptions = j->preemptions;
+    r->window_done++;
+}
+
+struct job *sched_run_restore(sched_run_t *r, const struct job_spec *spec,
+                              const struct sched_job_saved *s, struct err *err)
+{
+    struct job *j = job_new(r, spec, err);
+    if (!j)
+        return NULL;
+    struct rjob *rj = rj_of(r, j);
+    j->executed = s->executed;
+    j->attained = s->attained;
+    j->priority = s->priority;
+    j->last_exec = s->last_exec;
+    j->first_start = s->first_start;
+    j->finish = s->finish;
+    j->rounds_run = s->rounds_run;
+    j->rounds_demoted = s->rounds_demoted;
+    j->preemptions = s->preemptions;
+    rj->base = s->round_base;
+    rj->budget = s->executed - s->round_base;
+    if (s->finish >= 0) {
+        rj->st = RJ_FINISHED;
+        if (sched_run_measured(r, j->id))
+            add_result(r, j, s->finish);
+    } else if (s->failed) {
+        rj->st = RJ_FAILED;
+    } else {
+        sched_job_add(r->sched, j);
+        if (s->placed_last_round) {
+            xgrow((void **)&r->prev, &r->cap_prev, r->n_prev + 1, sizeof *r->prev);
+            r->prev[r->n_prev++] = j;
+        }
+    }
+    return j;
+}
+
+void sched_run_save(const sched_run_t *r, const struct job *j, struct sched_job_saved *out)
+{
+    const struct rjob *rj = rj_of(r, j);
+    memset(out, 0, sizeof *out);
+    out->executed = j->executed;
+    out->round_base = rj->base;
+    out->attained = j->attained;
+    out->priority = j->priority;
+    out->last_exec = j->last_exec;
+    out->first_start = j->first_start;
+    out->finish = rj->st == RJ_FINISHED ? j->finish : -1;
+    out->failed = rj->st == RJ_FAILED;
+    out->rounds_run = j->rounds_run;
+    out->rounds_demoted = j->rounds_demoted;
+    out->preemptions = j->preemptions;
+    for (size_t i = 0; i < r->n_prev; i++)
+        if (r->prev[i] == j)
+            out->placed_last_round = true;
+}
+
+long sched_run_runnable_rank(const sched_run_t *r, const struct job *j)
+{
+    size_t n;
+    struct job *const *run = sched_runnable_jobs(r->sched, &n);
+    for (size_t i = 0; i < n; i++)
+        if (run[i] == j)
+            return (long)i;
+    return -1;
+}
+
+/* Was j placed by the previous plan exactly as now (same GPUs, same CPUs and
+ * memory per server: the deployment's lease rule, so it keeps running)? */
+static bool same_placement(const struct rjob *rj)
+{
+    const struct job *j = rj->j;
+    if (!rj->placed_prev || j->n_alloc != rj->sig_n_gpus || j->n_shares != rj->sig_n_shares)
+        return false;
+    if (memcmp(j->alloc_gpus, rj->sig_gpus, sizeof(int) * (size_t)j->n_alloc) != 0)
+        return false;
+    for (int i = 0; i < j->n_shares; i++) {
+        const struct job_share *a = &j->shares[i], *b = &rj->sig_shares[i];
+        if (a->server != b->server || a->cpu != b->cpu || a->mem != b->mem)
+            return false;
+    }
+    return true;
+}
+
+static void remember_placement(struct rjob *rj)
+{
+    const struct job *j = rj->j;
+    rj->placed_prev = true;
+    rj->sig_gpus = xrealloc(rj->sig_gpus, sizeof(int) * (size_t)(j->n_alloc + 1));
+    memcpy(rj->sig_gpus, j->alloc_gpus, sizeof(int) * (size_t)j->n_alloc);
+    rj->sig_n_gpus = j->n_alloc;
+    rj->sig_shares = xrealloc(rj->sig_shares, sizeof *rj->sig_shares * (size_t)(j->n_shares + 1));
+    memcpy(rj->sig_shares, j->shares, sizeof *rj->sig_shares * (size_t)j->n_shares);
+    rj->sig_n_shares = j->n_shares;
+}
+
+/* Iterations a placed job is credited this round: the whole round, less the
+ * restart overhead when this round (re)launches it. */
+static long round_iters(const sched_run_t *r, const struct rjob *rj)
+{
+    const struct sched_params *p = &r->p.sched;
+    double ov = p->restart_overhead_profile ? rj->j->model->startup_s : p->restart_overhead_s;
+    if (!(ov > 0) || same_placement(rj))
+        return sched_job_round_iters(r->sched, rj->j); /* exactly the reference's rule */
+    double left = p->round_duration - ov;
+    return left > 0 ? (long)floor(left / sched_job_iter_time(r->sched, rj->j)) : 0;
+}
+
+int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t *n_out,
+                   struct sched_round_sample *smp, struct err *err)
+{
+    double round = r->p.sched.round_duration;
+    struct job **placed;
+    size_t n_placed;
+    struct sched_round_sample local;
+    if (!smp)
+        smp = &local;
+    memset(smp, 0, sizeof *smp);
+    smp->now = now;
+    sched_round(r->sched, now, &placed, &n_placed);
+    *placed_out = placed;
+    *n_out = n_placed;
+    if (sched_round_error(r->sched, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n_placed; i++) {
+        struct job *j = placed[i];
+        struct rjob *rj = rj_of(r, j);
+        smp->started += j->first_start < 0;
+        smp->demoted += j->demoted;
+        long it = round_iters(r, rj);
+        j->attained += round;
+        rj->base = j->executed;
+        j->executed += it;
+        if (j->executed > j->total_iters)
+            j->executed = j->total_iters;
+        rj->budget = j->executed - rj->base;
+        j->rounds_run++;
+        if (j->demoted)
+            j->rounds_demoted++;
+        if (j->first_start < 0)
+            j->first_start = now;
+    }
+    if (r->p.check_invariants && sched_check_invariants(r->sched, err) < 0)
+        return -1;
+
+    /* a job placed by the previous plan, still runnable, not placed now */
+    for (size_t i = 0; i < r->n_prev; i++) {
+        struct job *j = r->prev[i];
+        if (rj_of(r, j)->st == RJ_RUNNABLE && j->n_alloc == 0) {
+            j->preemptions++;
+            smp->preempted++;
+        }
+    }
+    if (r->p.sched.restart_overhead_s > 0 || r->p.sched.restart_overhead_profile) {
+        for (size_t i = 0; i < r->n_prev; i++)
+            rj_of(r, r->prev[i])->placed_prev = false;
+        for (size_t i = 0; i < n_placed; i++)
+            remember_placement(rj_of(r, placed[i]));
+    }
+    xgrow((void **)&r->prev, &r->cap_prev, n_placed + 1, sizeof *r->prev);
+    memcpy(r->prev, placed, n_placed * sizeof *placed);
+    r->n_prev = n_placed;
+
+    sched_alloc_fraction(r->sched, smp->alloc);
+    for (int k = 0; k < 3; k++)
+        r->util_sum[k] += smp->alloc[k];
+    r->rounds++;
+    if (smp == &local)
+        return 0;
+
+    /* the sample: demand over the whole queue, and true utilisation */
+    size_t n_run;
+    struct job *const *run = sched_runnable_jobs(r->sched, &n_run);
+    double total[3];
+    for (size_t i = 0; i < n_run; i++) {
+        const struct job *j = run[i];
+        smp->demand[0] += j->gpus;
+        smp->demand[1] += j->cpu_demand;
+        smp->demand[2] += j->mem_demand;
+    }
+    for (size_t i = 0; i < n_placed; i++) {
+        const struct job *j = placed[i];
+        smp->util[0] += j->n_alloc;
+        smp->util[1] += j->cpus < j->cpu_demand ? j->cpus : j->cpu_demand;
+        smp->util[2] += j->mem < j->mem_demand ? j->mem : j->mem_demand;
+    }
+    const struct cluster_config *c = &r->p.sched.cluster;
+    int ns = c->racks * c->servers_per_rack;
+    total[0] = (double)c->gpus_per_server * ns;
+    total[1] = (double)c->cpus_per_server * ns;
+    total[2] = (double)c->dram_per_server * ns;
+    smp->runnable = n_run;
+    smp->placed = n_placed;
+    for (int k = 0; k < 3; k++) {
+        smp->demand[k] /= total[k];
+        smp->util[k] /= total[k];
+    }
+    return 0;
+}
+
+void sched_run_round_credit(const sched_run_t *r, const struct job *j, long *base, long *budget)
+{
+    const struct rjob *rj = rj_of(r, j);
+    *base = rj->base;
+    *budget = rj->budget;
+}
+
+void sched_run_credit(sched_run_t *r, struct job *j, long steps)
+{
+    struct rjob *rj = rj_of(r, j);
+    if (steps > rj->budget)
+        steps = rj->budget;
+    if (steps < 0)
+        steps = 0;
+    j->executed = rj->base + steps;
+    if (j->executed > j->total_iters)
+        j->executed = j->total_iters;
+}
+
+bool sched_run_lease_end(sched_run_t *r, struct job *j, double now)
+{
+    sched_job_release(r->sched, j);
+    j->last_exec = now;
+    return j->executed >= j->total_iters;
+}
+
+bool sched_run_finish(sched_run_t *r, struct job *j, double finish)
+{
+    struct rjob *rj = rj_of(r, j);
+    j->finish = finish;
+    rj->st = RJ_FINISHED;
+    sched_job_remove(r->sched, j);
+    if (!sched_run_measured(r, j->id))
+        return false;
+    add_result(r, j, finish);
+    return r->window_done == r->window_size;
+}
+
+void sched_run_fail(sched_run_t *r, struct job *j)
+{
+    sched_job_release(r->sched, j);
+    rj_of(r, j)->st = RJ_FAILED;
+    sched_job_remove(r->sched, j);
+}
+
+void sched_run_result(sched_run_t *r, double end_time, struct sched_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->jobs_arrived = r->n_jobs;
+    for (size_t i = 0; i < r->n_jobs; i++)
+        res->jobs_finished += r->jobs[i].st == RJ_FINISHED;
+    res->jobs_measured = r->n_res;
+    res->window_size = r->window_size;
+    res->window_complete = r->window_done == r->window_size;
+    res->end_time_s = end_time;
+    res->rounds = r->rounds;
+    res->jobs = r->res;
+    r->res = NULL;
+    r->n_res = r->cap_res = 0;
+    sched_result_summarize(res, r->util_sum);
+    sched_opt_stats(r->sched, &res->opt);
+}
+
+void sched_run_totals_get(const sched_run_t *r, struct sched_run_totals *out)
+{
+    out->rounds = r->rounds;
+    memcpy(out->util_sum, r->util_sum, sizeof out->util_sum);
+}
+
+void sched_run_totals_set(sched_run_t *r, const struct sched_run_totals *in)
+{
+    r->rounds = in->rounds;
+    memcpy(r->util_sum, in->util_sum, sizeof r->util_sum);
+}

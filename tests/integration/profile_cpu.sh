@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# synergy profile through a real worker (issue 11):
+#  1. the stand-in's CPU-work mode (real multi-threaded work over its cpuset):
+#     the profile recovers the 1 -> 2 core speedup, between 1.6 and 2.1 on a
+#     2-core machine (needs CPU time: the machine's load is printed);
+#  2. `simulate --profiles-dir` and `--models` run the written profile: a job's
+#     JCT follows from its iter_time by hand;
+#  3. a job whose cost is known by construction (--iter-cost A,B sleeps
+#     A + B / cpus a step): every measured point within 10 %, the start-up time
+#     at least its --startup-s, and the plot files are written.
+# `speedup` runs 1 and 2 (ctest label `measure`: it needs idle cores, see
+# README "Tests"); `exact` runs 3 and 2 on the known-cost profile.
+# usage: profile_cpu.sh SYNERGY_BIN SOURCE_DIR speedup|exact
+set -u
+bin=$1 src=$2 what=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass+1)); }
+no() { echo "FAIL $1"; fail=$((fail+1)); }
+ncpu=$(nproc)
+cat > "$tmp/catalog.ini" <<INI
+[burn]
+argv = {synergy} job --job-id {job_id} --sched {sched_addr}:{sched_port} --chk-dir {chk_dir} --cpu-work 20
+[cost]
+argv = {synergy} job --job-id {job_id} --sched {sched_addr}:{sched_port} --chk-dir {chk_dir} --iter-cost 0.1,0.4 --startup-s 0.5
+INI
+echo "machine: $ncpu CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# simulate_uses PROFILE_FILE MODEL: 20000 iterations at floor(300 / iter_time) a round
+simulate_uses() {
+    local prof=$1 model=$2 it want got how
+    it=$(sed -n 's/^iter_time = //p' "$prof")
+    want=$(awk -v it="$it" 'BEGIN {per = int(300 / it); r = int((20000 + per - 1) / per); print 1 + 300 * r}')
+    echo "0,$model,0,20000,1" > "$tmp/t"
+    mkdir -p "$tmp/sim-store"
+    cp "$prof" "$tmp/sim-store/$model.ini"
+    for how in "--profiles-dir $tmp/sim-store" "--models $prof"; do
+        # shellcheck disable=SC2086
+        "$bin" simulate --trace "$tmp/t" --static $how --jobs-csv "$tmp/j.csv" > /dev/null 2> "$tmp/sim.err"
+        got=$(awk -F, 'NR == 2 {print $9}' "$tmp/j.csv")
+        [ "$got" = "$want" ] && { echo "simulate $how: JCT $got s as computed from iter_time $it"; ok; } ||
+            no "simulate $how: JCT $got, want $want (iter_time $it): $(cat "$tmp/sim.err")"
+    done
+}
+
+if [ "$what" = speedup ]; then
+# 1. real CPU work: speedup from 1 to 2 cores
+"$bin" profile --model burn --catalog "$tmp/catalog.ini" --profiles-dir "$tmp/store" \
+    --max-cpus 2 --timeout 120 --run-dir "$tmp/run1" > "$tmp/burn.out" 2> "$tmp/burn.err" ||
+    { cat "$tmp/burn.err"; no "profile burn"; }
+cat "$tmp/burn.out"
+measured=$(sed -n 's/^measured = //p' "$tmp/store/burn.ini")
+t1=$(tr ',' '\n' <<< "$measured" | awk -F: '$1+0 == 1 {print $2}')
+t2=$(tr ',' '\n' <<< "$measured" | awk -F: '$1+0 == 2 {print $2}')
+echo "burn: 1 CPU $t1 s/iter, 2 CPUs $t2 s/iter"
+if [ -n "$t1" ] && [ -n "$t2" ]; then
+    sp=$(awk -v a="$t1" -v b="$t2" 'BEGIN {printf "%.3f", a / b}')
+    echo "burn: speedup 1 -> 2 cores: $sp (load now $(cut -d' ' -f1 /proc/loadavg))"
+    awk -v s="$sp" 'BEGIN {exit !(s >= 1.6 && s <= 2.1)}' && ok || no "speedup $sp not in 1.6..2.1"
+else
+    no "burn: the search did not measure 2 and 1 CPUs: $measured"
+fi
+
+# 2. the simulator runs the profile
+simulate_uses "$tmp/store/burn.ini" burn
+else
+# 3. a cost known by construction: 0.1 + 0.4 / c seconds a step (3 steps a report)
+"$bin" profile --model cost --catalog "$tmp/catalog.ini" --output "$tmp/cost.ini" --steps 3 \
+    --plot "$tmp/plot" --max-cpus 2 --timeout 120 --run-dir "$tmp/run2" > "$tmp/cost.out" \
+    2> "$tmp/cost.err" || { cat "$tmp/cost.err"; no "profile cost"; }
+cat "$tmp/cost.out"
+measured=$(sed -n 's/^measured = //p' "$tmp/cost.ini")
+n=0
+for pt in $(tr -d ' ' <<< "$measured" | tr ',' ' '); do
+    c=${pt%%:*} t=${pt#*:}
+    want=$(awk -v c="$c" 'BEGIN {print 0.1 + 0.4 / c}')
+    n=$((n+1))
+    awk -v t="$t" -v w="$want" 'BEGIN {d = (t - w) / w; if (d < 0) d = -d; exit !(d <= 0.10)}' &&
+        { echo "cost: $c CPUs: $t s/iter, by construction $want"; ok; } ||
+        no "cost: $c CPUs: $t s/iter, by construction $want (more than 10 % off)"
+done
+[ $n -eq 2 ] && ok || no "cost: $n points measured, expected 2 (2 and 1 CPUs): $measured"
+su=$(sed -n 's/^startup_s = //p' "$tmp/cost.ini")
+awk -v s="$su" 'BEGIN {exit !(s >= 0.5 && s < 10)}' && ok || no "start-up $su s: the job sleeps 0.5 s"
+[ -s "$tmp/plot/cost-profile.dat" ] && [ -s "$tmp/plot/cost-profile.gp" ] && ok || no "plot files"
+if command -v gnuplot > /dev/null; then [ -s "$tmp/plot/cost-profile.png" ] && ok || no "plot png"; fi
+# a model the worker's catalog does not list: a runtime failure, nothing written
+"$bin" profile --model nosuch --catalog "$tmp/catalog.ini" --output "$tmp/no.ini" --timeout 20 \
+    --run-dir "$tmp/run3" > /dev/null 2> "$tmp/no.err"
+rc=$?
+[ $rc -eq 1 ] && [ ! -e "$tmp/no.ini" ] && ok || no "unknown catalog model: rc $rc, $(cat "$tmp/no.err")"
+# 2. the simulator runs the profile
+simulate_uses "$tmp/cost.ini" cost
+fi
+echo "profile: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The systemd units (contrib/systemd) pass `systemd-analyze verify` with no
+# complaint: the build tree's copies, whose ExecStart= is this build's binary
+# (verify needs it to exist), and the worker template as an instance. They
+# are Type=notify with a watchdog, restart on failure and carry the
+# hardening the docs promise. A unit whose ExecStart= does not exist must
+# fail the same check (so the check can fail at all).
+# usage: systemd_units.sh SYNERGY SRCDIR BUILD_UNIT_DIR
+set -euo pipefail
+bin=$1 src=$2 units=$3
+command -v systemd-analyze >/dev/null ||
+    { echo "systemd-analyze missing: scripts/install-deps.sh installs systemd"; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp "$units/synergy-scheduler.service" "$tmp/"
+cp "$units/synergy-worker@.service" "$tmp/synergy-worker@0.service"
+cd "$tmp"
+verify() { # verify UNIT...: exit 0 and not a word on stderr or stdout
+    local out rc=0
+    out=$(systemd-analyze verify --man=no "$@" 2>&1) || rc=$?
+    [ "$rc" -eq 0 ] && [ -z "$out" ] || { echo "systemd-analyze verify $*: rc $rc"; echo "$out"; return 1; }
+}
+verify ./synergy-scheduler.service ./synergy-worker@0.service
+for u in synergy-scheduler.service synergy-worker@0.service; do
+    grep -q "^ExecStart=$bin " "$u" || { echo "$u: ExecStart is not $bin"; exit 1; }
+    for key in Type=notify NotifyAccess=main Restart=on-failure WatchdogSec=30 \
+               NoNewPrivileges=yes ProtectSystem= EnvironmentFile=/etc/synergy/; do
+        grep -q "^$key" "$u" || { echo "$u: no $key"; exit 1; }
+    done
+done
+grep -q '^ProtectSystem=strict' synergy-scheduler.service
+grep -q '^DynamicUser=yes' synergy-scheduler.service
+grep -q '^EnvironmentFile=/etc/synergy/worker-%i.conf' synergy-worker@0.service
+# the check can fail: a unit whose binary is missing
+sed "s|^ExecStart=$bin |ExecStart=$tmp/no-such-synergy |" synergy-scheduler.service > broken.service
+if verify ./broken.service >/dev/null 2>&1; then
+    echo "verify accepted a unit whose ExecStart does not exist"; exit 1
+fi
+echo "ok: systemd-analyze verify passes on synergy-scheduler.service and synergy-worker@.service"
