@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # cmake drives its own make: hand it a clean environment (no "Entering directory" noise)
 CMAKE_BUILD = env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS cmake --build
 
-.PHONY: all deps configure build run test test-measure test-asan test-tsan test-slurm bench clean fuzz mutate
+.PHONY: all deps configure build run test test-measure test-asan test-tsan test-slurm bench clean fuzz mutate install
 
 all: build
 
@@ -17,6 +17,16 @@ configure: deps
 
 build: configure
 	@$(CMAKE_BUILD) $(BUILD) -j $(JOBS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: bin/synergy, share/synergy/{configs,
+# traces}, man1/synergy.1, bash completion. PREFIX is compiled in (the last place the
+# binary looks for its configs), so changing it reconfigures and rebuilds.
+PREFIX ?= /usr/local
+install:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@$(CMAKE_BUILD) $(BUILD) -j $(JOBS) --target synergy synergy_docs
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD) >/dev/null
+	@echo "installed under $(DESTDIR)$(PREFIX)"
 
 run: build
 	@bash scripts/main-job.sh $(BUILD)/synergy

@@ -136,3 +136,52 @@ int results_run_complete(store_t *st, struct store_run *run, const struct sched_
         snprintf(run->status, sizeof run->status, "complete");
     return rc;
 }
+
+void results_jobs_csv_write(FILE *f, const struct sched_result *r, const char *policy,
+                            const char *mode)
+{
+    for (size_t i = 0; i < r->jobs_measured; i++) {
+        const struct sched_job_result *j = &r->jobs[i];
+        char a[64], s[64], e[64], c[64];
+        format_double_shortest(a, sizeof a, j->arrival);
+        format_double_shortest(s, sizeof s, j->first_start);
+        format_double_shortest(e, sizeof e, j->finish);
+        format_double_shortest(c, sizeof c, j->jct);
+        fprintf(f, "%s,%s,%d,%s,%d,%s,%s,%s,%s\n", policy, mode, j->id, j->model, j->gpus, a, s,
+                e, c);
+    }
+}
+
+void results_json_write(FILE *f, const struct results_json *o, const struct sched_result *r,
+                        const char *extra)
+{
+    double h = 3600;
+    fprintf(f, "{\"policy\":\"%s\",\"mode\":\"%s\",\"placement\":\"%s\",\"seed\":%lu,"
+               "\"workload\":\"%s\",\"cluster\":\"%s\",\"gpus\":%d,"
+               "\"jobs_arrived\":%zu,\"jobs_finished\":%zu,\"jobs_measured\":%zu,"
+               "\"window_complete\":%s,",
+            o->policy, o->mode, o->placement, o->seed, o->workload, o->cluster, o->gpus,
+            r->jobs_arrived, r->jobs_finished, r->jobs_measured,
+            r->window_complete ? "true" : "false");
+    if (r->jobs_measured > 0)
+        fprintf(f, "\"avg_jct_h\":%.9f,\"p50_jct_h\":%.9f,\"p99_jct_h\":%.9f,"
+                   "\"p999_jct_h\":%.9f,\"max_jct_h\":%.9f,\"makespan_h\":%.9f,",
+                r->avg_jct_s / h, r->p50_jct_s / h, r->p99_jct_s / h, r->p999_jct_s / h,
+                r->max_jct_s / h, r->makespan_s / h);
+    else
+        fprintf(f, "\"avg_jct_h\":null,\"p50_jct_h\":null,\"p99_jct_h\":null,"
+                   "\"p999_jct_h\":null,\"max_jct_h\":null,\"makespan_h\":null,");
+    if (r->opt.rounds > 0)
+        fprintf(f, "\"opt_compat\":%s,\"opt_rounds\":%ld,\"opt_fallbacks\":%ld,"
+                   "\"opt_lowered\":%ld,\"opt_unplaced\":%ld,\"opt_packed\":%ld,"
+                   "\"opt_solve_mean_s\":%.6f,\"opt_solve_max_s\":%.6f,",
+                o->opt_compat ? "true" : "false", r->opt.rounds, r->opt.fallbacks,
+                r->opt.lowered, r->opt.unplaced, r->opt.packed,
+                r->opt.solve_s_sum / (double)r->opt.rounds, r->opt.solve_s_max);
+    fprintf(f, "\"end_time_h\":%.9f,\"rounds\":%zu,\"gpu_alloc_pct\":%.4f,"
+               "\"cpu_alloc_pct\":%.4f,\"mem_alloc_pct\":%.4f,\"wall_s\":%.3f,"
+               "\"version\":\"%s\"%s%s}\n",
+            r->end_time_s / h, r->rounds, r->mean_gpu_alloc * 100, r->mean_cpu_alloc * 100,
+            r->mean_mem_alloc * 100, o->wall_s, SYNERGY_VERSION, extra ? "," : "",
+            extra ? extra : "");
+}

@@ -32,4 +32,22 @@ void results_run_describe(struct store_run *run, const struct sim_config *cfg,
 int results_run_complete(store_t *st, struct store_run *run, const struct sched_result *res,
                          const struct results_rounds *rr, double wall_s, struct err *err);
 
+/* --jobs-csv: the header line, and one line per measured job of res. */
+#define RESULTS_JOBS_CSV_HEADER "policy,mode,id,model,gpus,arrival_s,first_start_s,finish_s,jct_s\n"
+void results_jobs_csv_write(FILE *f, const struct sched_result *res, const char *policy,
+                            const char *mode);
+
+/* The JSON summary of one run (simulate --json, deploy --json): one object on
+ * one line. `extra` (may be NULL) is appended as further members, e.g.
+ * "\"deploy\":{...}". */
+struct results_json {
+    const char *policy, *mode, *placement, *workload, *cluster;
+    unsigned long seed;
+    int gpus;
+    bool opt_compat;
+    double wall_s;
+};
+void results_json_write(FILE *f, const struct results_json *j, const struct sched_result *r,
+                        const char *extra);
+
 #endif

@@ -7,6 +7,7 @@
 #include "scheduler.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include "ini_lines.h"
 #include <stdio.h>
 #include <string.h>
@@ -86,6 +87,7 @@ struct ctx {
     const char *path;
     struct err *err;
     int failed;
+    int keys; /* settings read */
 };
 
 static int handler(void *user, const char *section, const char *key, const char *value, int line)
@@ -114,6 +116,7 @@ static int handler(void *user, const char *section, const char *key, const char 
         return 0;
     }
     char *dst = (char *)x->c + k->offset;
+    x->keys++;
     long lv;
     double dv;
     switch (k->type) {
@@ -152,6 +155,12 @@ static int handler(void *user, const char *section, const char *key, const char 
             goto bad;
         }
         snprintf(dst, k->size, "%s", value);
+        if (strcasecmp(k->key, "policy") == 0)
+            x->c->policy_line = line;
+        else if (strcasecmp(k->key, "mode") == 0)
+            x->c->mode_line = line;
+        else if (strcasecmp(k->key, "placement") == 0)
+            x->c->placement_line = line;
         return 1;
     case T_SPLIT:
         if (parse_split(value, (int *)dst) < 0) {
@@ -171,15 +180,89 @@ int synergy_config_load(const char *path, struct synergy_config *c, struct err *
     FILE *f = fopen(path, "r");
     if (!f)
         return errprintf(err, "%s: cannot open cluster config: %s", path, strerror(errno));
-    struct ctx x = {c, path, err, 0};
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return errprintf(err, "%s: cannot open cluster config: %s", path, strerror(EISDIR));
+    }
+    snprintf(c->path, sizeof c->path, "%s", path);
+    struct ctx x = {c, path, err, 0, 0};
     int rc = ini_parse_file_lines(f, handler, &x);
+    bool read_error = ferror(f);
     fclose(f);
     if (x.failed)
         return -1;
     if (rc > 0)
         return errprintf(err, "%s:%d: syntax error (expected [section] or key = value)", path,
                          rc);
-    if (rc < 0)
+    if (rc < 0 || read_error)
         return errprintf(err, "%s: cannot read cluster config", path);
+    /* an empty file is a mistake (a truncated copy, the wrong path), never
+     * a request for the built-in default cluster */
+    if (x.keys == 0)
+        return errprintf(err, "%s: the cluster config has no settings (leave out --cluster for "
+                              "the default cluster)", path);
+    return 0;
+}
+
+/* "file:line: KEY: " when the file set the key, else "--FLAG: ". */
+static void origin(char *buf, size_t n, const struct synergy_config *c, int line,
+                   const char *key, bool from_flag)
+{
+    if (from_flag)
+        snprintf(buf, n, "--%s: ", key);
+    else if (line > 0)
+        snprintf(buf, n, "%s:%d: %s: ", c->path, line, key);
+    else
+        snprintf(buf, n, "%s: ", key);
+}
+
+int sched_params_build(const struct synergy_config *conf, const struct sched_overrides *ov,
+                       const struct sched_policy_ops *const *policies, struct sched_params *out,
+                       struct err *err)
+{
+    static const struct sched_overrides none = {0};
+    if (!ov)
+        ov = &none;
+    char where[1200];
+    memset(out, 0, sizeof *out);
+    out->cluster = conf->cluster;
+    out->round_duration = ov->round_duration > 0 ? ov->round_duration : conf->round_duration;
+    out->starvation_s = 1000 * 3600.0; /* the reference's priority bump, never reached */
+    out->opt_compat = ov->opt_compat;
+    out->opt_time_limit_s = ov->opt_time_limit_s;
+    out->restart_overhead_s = ov->restart_overhead_s;
+    out->restart_overhead_profile = ov->restart_overhead_profile;
+
+    const char *name = ov->policy ? ov->policy : conf->policy;
+    for (size_t i = 0; policies[i] && !out->policy; i++)
+        if (str_ieq(policies[i]->name, name))
+            out->policy = policies[i];
+    if (!out->policy) {
+        origin(where, sizeof where, conf, conf->policy_line, "policy", ov->policy != NULL);
+        char list[256] = "";
+        size_t len = 0;
+        for (size_t i = 0; policies[i] && len < sizeof list; i++)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                                    policies[i]->name);
+        return errprintf(err, "%sunknown policy '%s' (expected one of: %s)", where, name, list);
+    }
+    name = ov->mode ? ov->mode : conf->mode;
+    out->mode = sched_mode_find(name);
+    if (!out->mode) {
+        origin(where, sizeof where, conf, conf->mode_line, "mode", ov->mode != NULL);
+        return errprintf(err, "%sunknown mode '%s' (expected fair, greedy, tune or opt)", where,
+                         name);
+    }
+    name = ov->placement ? ov->placement : conf->placement;
+    if (str_ieq(name, "first-fit"))
+        out->placement = PLACEMENT_FIRST_FIT;
+    else if (str_ieq(name, "consolidate"))
+        out->placement = PLACEMENT_CONSOLIDATE;
+    else {
+        origin(where, sizeof where, conf, conf->placement_line, "placement",
+               ov->placement != NULL);
+        return errprintf(err, "%splacement '%s': expected first-fit or consolidate", where, name);
+    }
     return 0;
 }

@@ -474,7 +474,32 @@ struct synergy_config {
     int split[TASK_COUNT]; /* [WORKLOAD] split = image,language,speech (20,70,10) */
     long seed;             /* [WORKLOAD] seed (42) */
     char profiles[32];     /* [WORKLOAD] profiles: default | models-4 | models-5 | models-6 */
+    /* where the [SCHEDULER] names came from, for file:line errors (0: default) */
+    char path[1024];
+    int policy_line, mode_line, placement_line;
 };
+
+/* What the command line overrides in the config file (NULL or 0: the file's). */
+struct sched_overrides {
+    const char *policy;       /* one policy name */
+    const char *mode;         /* one mode name */
+    const char *placement;    /* first-fit | consolidate */
+    double round_duration;    /* seconds, > 0 */
+    bool opt_compat;          /* opt only */
+    double opt_time_limit_s;  /* opt only, > 0 */
+    double restart_overhead_s;     /* seconds of no progress at every (re)launch */
+    bool restart_overhead_profile; /* each model's startup_s instead */
+};
+
+/* The one place sched_params are assembled, for simulate, sweep and deploy:
+ * the config's cluster and [SCHEDULER] values, overridden by `ov`; the
+ * policy looked up (case-insensitive) in `policies` (NULL-terminated
+ * registry), the mode in sched_modes. 0, or -1 with err naming the bad value
+ * and where it came from ("file:line: policy: ..." or "--policy: ..."), or
+ * the OPT flags without the opt mode. */
+int sched_params_build(const struct synergy_config *conf, const struct sched_overrides *ov,
+                       const struct sched_policy_ops *const *policies, struct sched_params *out,
+                       struct err *err);
 
 void synergy_config_defaults(struct synergy_config *c);
 /* Read an INI file over the defaults. 0, or -1 with err "file:line: ..." for a

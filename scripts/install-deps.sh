@@ -7,7 +7,10 @@ pkgs=(build-essential cmake pkg-config clang
       libyajl-dev libglpk-dev gnuplot-nox
       libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
       libhwloc-dev hwloc libnuma-dev numactl valgrind time
-      libsystemd-dev systemd libmicrohttpd-dev python3)
+      libsystemd-dev systemd libmicrohttpd-dev python3
+      python3-grpcio python3-protobuf python3-grpc-tools python3-numpy)
+# more packages for one suite: install-deps.sh PKG... (e.g. python3-torch)
+pkgs+=("$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

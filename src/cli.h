@@ -31,8 +31,11 @@ int cmd_worker(int argc, char **argv);
 int cmd_job(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 
-/* Where the shipped configs and traces live: $SYNERGY_DATA_DIR, else the
- * source tree this binary was built from. Writes "<dir>/<rel>" into buf. */
+/* Where the shipped configs and traces live (datadir.c): the first of
+ * $SYNERGY_CONFIG_DIR (if set, only it), ../share/synergy next to the binary,
+ * the source tree when the binary runs from its build tree (a marker file
+ * next to it says so), and the compiled-in install prefix that holds `rel`.
+ * Writes "<dir>/<rel>" into buf and returns buf. */
 const char *cli_data_path(char *buf, size_t n, const char *rel);
 
 #endif

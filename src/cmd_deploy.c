@@ -6,9 +6,9 @@
  * "deploy" object of its own added at the end.
  */
 #include "cli.h"
+#include "options.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "policies.h"
+#include "results.h"
 #include "trace.h"
 #include "workload.h"
 
@@ -38,55 +39,6 @@ struct local_workers {
     int gpus;
     bool verbose;
 };
-
-static void deploy_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: synergy deploy --trace FILE (--workers FILE | --local N) [options]\n"
-            "\n"
-            "Run a trace for real: a scheduler server plans rounds with the same core as\n"
-            "`simulate` and launches the jobs on worker servers (synergy worker).\n"
-            "\n"
-            "  --trace FILE          any trace `simulate` reads: synergy replay\n"
-            "                        (id,model,arrival_s,iterations,gpus), philly, pollux, gavel\n"
-            "  --workers FILE        rows ip,port,start_gpu,start_cpu,numa; row i = server i;\n"
-            "                        a worker is the row of the ip and port it listens on\n"
-            "                        (port 0: the port it reports when it registers)\n"
-            "  --local N             start N workers on 127.0.0.1 (simulated GPUs; each binds\n"
-            "                        a free port and reports it)\n"
-            "  --catalog FILE        catalog for --local workers (default configs/deploy_catalog.ini)\n"
-            "  --topology FILE.xml   hwloc topology for --local workers (default: this machine)\n"
-            "  --run-dir DIR         where --local workers keep logs and checkpoints\n"
-            "  --time-scale K        divide every duration by K (a 300 s round takes 300/K s)\n"
-            "  --cluster FILE        cluster INI (default configs/default_cluster.ini)\n"
-            "  --profiles SET        default | models-4 | models-5 | models-6\n"
-            "  --policy P            FIFO SRTF LAS FTF DRF TETRIS SRSF (default FIFO)\n"
-            "  --mode M              fair | greedy | tune (default fair)\n"
-            "  --placement KIND      first-fit | consolidate\n"
-            "  --round-duration S    seconds per round (default 300)\n"
-            "  --static              all jobs present at start (first round at t=1)\n"
-            "  --listen IP           address the scheduler binds (default 127.0.0.1;\n"
-            "                        0.0.0.0 or :: for every interface, with --advertise)\n"
-            "  --advertise HOST      address jobs and workers are told to call (default: the\n"
-            "                        --listen address)\n"
-            "  --port N              scheduler port (default: any free one)\n"
-            "  --state FILE          SQLite file for jobs, leases and workers (default in memory)\n"
-            "  --max-retries N       relaunches after crashes before a job fails (default 3)\n"
-            "  --heartbeat-ms N      worker heartbeat period (default 200)\n"
-            "  --worker-timeout-ms N a worker silent this long is lost (default 1500)\n"
-            "  --wait-workers N      start planning once N workers registered (default: all);\n"
-            "                        the others join planning when they register\n"
-            "  --plan-log FILE       write each round's placed job ids (as simulate --plan-log)\n"
-            "  --metrics-listen IP:PORT  serve Prometheus metrics at http://IP:PORT/metrics\n"
-            "                        (port 0: any free one, printed on stderr)\n"
-            "  --json                print the summary as JSON\n"
-            "  --seed N              seed of the arrival process and model assignment (the\n"
-            "                        cluster file's, 42)\n"
-            "  --max-jobs N          exactly N jobs, reusing the trace cyclically\n"
-            "  --jobs-per-hour R     philly: Poisson rate of the default arrivals\n"
-            "workload options (as for simulate):\n" WL_USAGE
-            "  -v, --verbose         log more\n");
-}
 
 /* The environment for helper processes: ours without the service manager's
  * notify variables, so a local worker never speaks for the scheduler's
@@ -183,41 +135,21 @@ static void stop_local_workers(struct local_workers *lw)
             waitpid(lw->pids[i], NULL, 0);
 }
 
-static void print_json(const char *trace, const char *cluster, const char *policy,
-                       const char *mode, const char *placement, unsigned long seed, int gpus,
-                       const struct sched_result *r, const struct deploy_stats *st, double wall,
-                       double scale)
+/* The "deploy" member of the JSON summary. */
+static void deploy_json(char *buf, size_t n, const struct deploy_stats *st, double scale)
 {
-    double h = 3600;
-    printf("{\"policy\":\"%s\",\"mode\":\"%s\",\"placement\":\"%s\",\"seed\":%lu,"
-           "\"workload\":\"%s\",\"cluster\":\"%s\",\"gpus\":%d,"
-           "\"jobs_arrived\":%zu,\"jobs_finished\":%zu,\"jobs_measured\":%zu,"
-           "\"window_complete\":%s,",
-           policy, mode, placement, seed, trace, cluster, gpus, r->jobs_arrived, r->jobs_finished,
-           r->jobs_measured, r->window_complete ? "true" : "false");
-    if (r->jobs_measured > 0)
-        printf("\"avg_jct_h\":%.9f,\"p50_jct_h\":%.9f,\"p99_jct_h\":%.9f,\"p999_jct_h\":%.9f,"
-               "\"max_jct_h\":%.9f,\"makespan_h\":%.9f,",
-               r->avg_jct_s / h, r->p50_jct_s / h, r->p99_jct_s / h, r->p999_jct_s / h,
-               r->max_jct_s / h, r->makespan_s / h);
-    else
-        printf("\"avg_jct_h\":null,\"p50_jct_h\":null,\"p99_jct_h\":null,\"p999_jct_h\":null,"
-               "\"max_jct_h\":null,\"makespan_h\":null,");
-    printf("\"end_time_h\":%.9f,\"rounds\":%zu,\"gpu_alloc_pct\":%.4f,\"cpu_alloc_pct\":%.4f,"
-           "\"mem_alloc_pct\":%.4f,\"wall_s\":%.3f,\"version\":\"%s\",",
-           r->end_time_s / h, r->rounds, r->mean_gpu_alloc * 100, r->mean_cpu_alloc * 100,
-           r->mean_mem_alloc * 100, wall, SYNERGY_VERSION);
-    printf("\"deploy\":{\"time_scale\":%g,\"jobs_failed\":%zu,\"crashes\":%zu,\"relaunches\":%zu,"
-           "\"lease_kills\":%zu,\"stops_ignored\":%zu,\"delays\":%zu,\"workers_lost\":%zu,"
-           "\"preemptions\":%zu,"
-           "\"max_lateness_ms\":%.3f,\"plan_ms_max\":%.3f,\"plan_ms_mean\":%.3f,"
-           "\"dispatch_ms_max\":%.3f,\"dispatch_ms_mean\":%.3f}}\n",
-           scale, st->jobs_failed, st->crashes, st->relaunches, st->lease_kills,
-           st->stops_ignored, st->delays, st->workers_lost,
-           st->preemptions, st->max_lateness_ms, st->plan_ms_max,
-           st->dispatch_rounds ? st->plan_ms_sum / (double)st->dispatch_rounds : 0,
-           st->dispatch_ms_max,
-           st->dispatch_rounds ? st->dispatch_ms_sum / (double)st->dispatch_rounds : 0);
+    snprintf(buf, n,
+             "\"deploy\":{\"time_scale\":%g,\"jobs_failed\":%zu,\"crashes\":%zu,\"relaunches\":%zu,"
+             "\"lease_kills\":%zu,\"stops_ignored\":%zu,\"delays\":%zu,\"workers_lost\":%zu,"
+             "\"preemptions\":%zu,"
+             "\"max_lateness_ms\":%.3f,\"plan_ms_max\":%.3f,\"plan_ms_mean\":%.3f,"
+             "\"dispatch_ms_max\":%.3f,\"dispatch_ms_mean\":%.3f}",
+             scale, st->jobs_failed, st->crashes, st->relaunches, st->lease_kills,
+             st->stops_ignored, st->delays, st->workers_lost,
+             st->preemptions, st->max_lateness_ms, st->plan_ms_max,
+             st->dispatch_rounds ? st->plan_ms_sum / (double)st->dispatch_rounds : 0,
+             st->dispatch_ms_max,
+             st->dispatch_rounds ? st->dispatch_ms_sum / (double)st->dispatch_rounds : 0);
 }
 
 static double now_s(void)
@@ -235,25 +167,6 @@ static int bad(const char *opt, const char *val, const char *what)
 
 int cmd_deploy(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"trace", required_argument, 0, 't'},    {"workers", required_argument, 0, 'W'},
-        {"local", required_argument, 0, 'n'},    {"catalog", required_argument, 0, 'C'},
-        {"topology", required_argument, 0, 'T'}, {"run-dir", required_argument, 0, 'D'},
-        {"time-scale", required_argument, 0, 'k'}, {"cluster", required_argument, 0, 'c'},
-        {"profiles", required_argument, 0, 'P'},
-        {"policy", required_argument, 0, 'p'},   {"mode", required_argument, 0, 'm'},
-        {"placement", required_argument, 0, 'L'}, {"round-duration", required_argument, 0, 'R'},
-        {"static", no_argument, 0, 's'},         {"port", required_argument, 0, 'o'},
-        {"state", required_argument, 0, 'S'},    {"max-retries", required_argument, 0, 'x'},
-        {"heartbeat-ms", required_argument, 0, 'b'}, {"worker-timeout-ms", required_argument, 0, 'w'},
-        {"wait-workers", required_argument, 0, 'Q'},
-        {"plan-log", required_argument, 0, 'l'}, {"json", no_argument, 0, 'j'},
-        {"verbose", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
-        {"seed", required_argument, 0, 'e'},     {"max-jobs", required_argument, 0, 'N'},
-        {"jobs-per-hour", required_argument, 0, 'r'}, {"listen", required_argument, 0, 'I'},
-        {"advertise", required_argument, 0, 'A'}, {"metrics-listen", required_argument, 0, 'X'},
-        WL_LONGOPTS,
-        {0, 0, 0, 0}};
     char def_cluster[4096], def_catalog[4096];
     const char *cluster = cli_data_path(def_cluster, sizeof def_cluster, "configs/default_cluster.ini");
     const char *catalog = cli_data_path(def_catalog, sizeof def_catalog, "configs/deploy_catalog.ini");
@@ -266,104 +179,64 @@ int cmd_deploy(int argc, char **argv)
     bool is_static = false, json = false, verbose = false;
     struct wl_opts wl;
     wl_opts_init(&wl);
+    bool opt_compat = false;
+    double opt_time_limit = 0;
+    const char *jobs_csv_path = NULL;
+    struct cli_parser p;
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+    cli_parser_init(&p, CLI_DEPLOY, argc, argv);
+    while ((c = cli_next(&p)) >= 0) {
         switch (c) {
-        case 't': trace = optarg; break;
-        case 'W': workers_path = optarg; break;
-        case 'n':
-            if (parse_long(optarg, &local) < 0 || local < 1 || local > 1024)
-                return bad("--local", optarg, "must be 1..1024");
-            break;
-        case 'C': catalog = optarg; break;
-        case 'T': topology = optarg; break;
-        case 'D': run_dir = optarg; break;
-        case 'k':
-            if (parse_double(optarg, &scale) < 0 || !(scale > 0))
-                return bad("--time-scale", optarg, "must be a positive number");
-            break;
-        case 'c': cluster = optarg; break;
-        case 'P': profiles = optarg; break;
-        case 'p': policy = optarg; break;
-        case 'm': mode = optarg; break;
-        case 'L': placement_s = optarg; break;
-        case 'R':
-            if (parse_double(optarg, &round) < 0 || !(round > 0))
-                return bad("--round-duration", optarg, "must be a positive number");
-            break;
-        case 's': is_static = true; break;
-        case 'o':
-            if (parse_long(optarg, &port) < 0 || port < 0 || port > 65535)
-                return bad("--port", optarg, "must be 0..65535");
-            break;
-        case 'S': state = optarg; break;
-        case 'I': {
+        case OPT_TRACE: trace = p.arg; break;
+        case OPT_DEPLOY_WORKERS: workers_path = p.arg; break;
+        case OPT_LOCAL: local = p.lnum; break;
+        case OPT_CATALOG: catalog = p.arg; break;
+        case OPT_TOPOLOGY: topology = p.arg; break;
+        case OPT_RUN_DIR: run_dir = p.arg; break;
+        case OPT_TIME_SCALE: scale = p.num; break;
+        case OPT_CLUSTER: cluster = p.arg; break;
+        case OPT_PROFILES: profiles = p.arg; break;
+        case OPT_POLICY: policy = p.arg; break;
+        case OPT_MODE: mode = p.arg; break;
+        case OPT_PLACEMENT: placement_s = p.arg; break;
+        case OPT_ROUND_DURATION: round = p.num; break;
+        case OPT_STATIC: is_static = true; break;
+        case OPT_PORT: port = p.lnum; break;
+        case OPT_STATE: state = p.arg; break;
+        case OPT_LISTEN: {
             unsigned char buf[sizeof(struct in6_addr)];
-            if (inet_pton(AF_INET, optarg, buf) != 1 && inet_pton(AF_INET6, optarg, buf) != 1)
-                return bad("--listen", optarg, "must be a numeric IPv4 or IPv6 address");
-            listen_ip = optarg;
+            if (inet_pton(AF_INET, p.arg, buf) != 1 && inet_pton(AF_INET6, p.arg, buf) != 1)
+                return cli_bad(&p, "--listen: '%s' must be a numeric IPv4 or IPv6 address",
+                               p.arg);
+            listen_ip = p.arg;
             break;
         }
-        case 'A':
-            if (!*optarg || strlen(optarg) > 255 || strpbrk(optarg, " ,/"))
-                return bad("--advertise", optarg, "must be a host name or address");
-            advertise = optarg;
+        case OPT_ADVERTISE:
+            if (!*p.arg || strlen(p.arg) > 255 || strpbrk(p.arg, " ,/"))
+                return cli_bad(&p, "--advertise: '%s' must be a host name or address", p.arg);
+            advertise = p.arg;
             break;
-        case 'x':
-            if (parse_long(optarg, &retries) < 0 || retries < 0)
-                return bad("--max-retries", optarg, "must be a non-negative integer");
-            break;
-        case 'b':
-            if (parse_long(optarg, &hb) < 0 || hb < 10)
-                return bad("--heartbeat-ms", optarg, "must be at least 10");
-            break;
-        case 'w':
-            if (parse_long(optarg, &wto) < 0 || wto < 50)
-                return bad("--worker-timeout-ms", optarg, "must be at least 50");
-            break;
-        case 'Q':
-            if (parse_long(optarg, &wait_workers) < 0 || wait_workers < 1)
-                return bad("--wait-workers", optarg, "must be a positive integer");
-            break;
-        case 'l': plan_log = optarg; break;
-        case 'X': metrics_listen = optarg; break;
-        case 'j': json = true; break;
-        case 'v': verbose = true; log_max_level = LOG_DEBUG; break;
-        case 'h': deploy_usage(stdout); return 0;
-        case 'e': {
-            long v;
-            if (parse_long(optarg, &v) < 0 || v < 0)
-                return bad("--seed", optarg, "must be a non-negative integer");
-            wl.synth.seed = (uint64_t)v;
-            wl.have_seed = true;
-            break;
-        }
-        case 'N': {
-            long v;
-            if (parse_long(optarg, &v) < 0 || v < 1)
-                return bad("--max-jobs", optarg, "must be a positive integer");
-            wl.synth.max_jobs = v;
-            break;
-        }
-        case 'r': {
-            double d;
-            if (parse_double(optarg, &d) < 0 || !(d > 0))
-                return bad("--jobs-per-hour", optarg, "must be a positive number");
-            wl.synth.jobs_per_hour = d;
-            wl.have_jph = true;
-            break;
-        }
-        default: {
-            int h = wl_opt_handle(&wl, c, optarg, "deploy");
-            if (h < 0)
+        case OPT_MAX_RETRIES: retries = p.lnum; break;
+        case OPT_HEARTBEAT_MS: hb = p.lnum; break;
+        case OPT_WORKER_TIMEOUT_MS: wto = p.lnum; break;
+        case OPT_WAIT_WORKERS: wait_workers = p.lnum; break;
+        case OPT_METRICS_LISTEN: metrics_listen = p.arg; break;
+        case OPT_PLAN_LOG: plan_log = p.arg; break;
+        case OPT_JSON: json = true; break;
+        case OPT_JOBS_CSV: jobs_csv_path = p.arg; break;
+        case OPT_OPT_COMPAT: opt_compat = true; break;
+        case OPT_OPT_TIME_LIMIT: opt_time_limit = p.num; break;
+        case OPT_VERBOSE: verbose = true; log_max_level = LOG_DEBUG; break;
+        default:
+            if (wl_opt_handle(&wl, &p) < 0)
                 return EXIT_BAD_INPUT;
-            if (h == 0) {
-                deploy_usage(stderr);
-                return EXIT_BAD_INPUT;
-            }
         }
-        }
+    }
+    if (c == CLI_EXIT)
+        return p.exit_code;
+    if (p.optind < argc) {
+        fprintf(stderr, "synergy deploy: unexpected argument '%s'\n", argv[p.optind]);
+        return EXIT_BAD_INPUT;
     }
     if (!trace || (!workers_path && !local) || (workers_path && local)) {
         fprintf(stderr, "synergy deploy: give --trace and one of --workers or --local\n");
@@ -405,10 +278,12 @@ int cmd_deploy(int argc, char **argv)
     cfg.sched.mode = sched_mode_find(mode);
     cfg.sched.round_duration = round;
     cfg.sched.starvation_s = 1000 * 3600.0;
+    cfg.sched.opt_compat = opt_compat;
+    cfg.sched.opt_time_limit_s = opt_time_limit;
     if (!cfg.sched.policy)
         return bad("--policy", policy, "is not a known policy");
     if (!cfg.sched.mode)
-        return bad("--mode", mode, "must be fair, greedy or tune");
+        return bad("--mode", mode, "must be fair, greedy, tune or opt");
     if (str_ieq(placement_s, "first-fit"))
         cfg.sched.placement = PLACEMENT_FIRST_FIT;
     else if (str_ieq(placement_s, "consolidate"))
@@ -529,9 +404,13 @@ int cmd_deploy(int argc, char **argv)
     }
     int gpus = conf.cluster.gpus_per_server * conf.cluster.servers_per_rack;
     if (json) {
-        print_json(trace, cluster, cfg.sched.policy->name, mode, placement_s,
-                   (unsigned long)wl.synth.seed, gpus, &res, &st,
-                   wall, scale);
+        char extra[1024];
+        deploy_json(extra, sizeof extra, &st, scale);
+        struct results_json js = {.policy = cfg.sched.policy->name, .mode = mode,
+                                  .placement = placement_s, .seed = (unsigned long)wl.synth.seed,
+                                  .workload = trace, .cluster = cluster, .gpus = gpus,
+                                  .opt_compat = opt_compat, .wall_s = wall};
+        results_json_write(stdout, &js, &res, extra);
     } else {
         printf("deployed %s on %zu workers (time scale %g): %zu of %zu jobs finished, "
                "%zu failed\n",
@@ -542,6 +421,21 @@ int cmd_deploy(int argc, char **argv)
                st.crashes, st.lease_kills, st.workers_lost, wall);
     }
     rc = res.window_complete ? 0 : 1;
+    if (jobs_csv_path) {
+        struct out_file of;
+        if (out_file_open(&of, jobs_csv_path) < 0) {
+            fprintf(stderr, "synergy deploy: %s: %s\n", of.atomic ? of.tmp : jobs_csv_path,
+                    strerror(errno));
+            rc = 1;
+        } else {
+            fputs(RESULTS_JOBS_CSV_HEADER, of.f);
+            results_jobs_csv_write(of.f, &res, cfg.sched.policy->name, mode);
+            if (out_file_commit(&of) < 0) {
+                fprintf(stderr, "synergy deploy: %s: %s\n", jobs_csv_path, strerror(errno));
+                rc = 1;
+            }
+        }
+    }
     sched_result_free(&res);
 out:
     metrics_destroy(metrics);

@@ -3,21 +3,18 @@
  * trace, so that it can be inspected, shared and replayed.
  */
 #include "cli.h"
+#include "options.h"
 
-#include <getopt.h>
+#include <errno.h>
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "trace.h"
+#include "workload.h"
 
 int cmd_generate(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"jobs", required_argument, 0, 'n'},     {"jobs-per-hour", required_argument, 0, 'r'},
-        {"split", required_argument, 0, 'x'},    {"seed", required_argument, 0, 'e'},
-        {"models", required_argument, 0, 'M'},   {"profiles", required_argument, 0, 'P'},
-        {"arrival", required_argument, 0, 'a'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     char default_models[4096];
     const char *base = cli_data_path(default_models, sizeof default_models, "configs/models.ini");
     const char *models = NULL; /* --models: more profiles over the base file */
@@ -25,55 +22,34 @@ int cmd_generate(int argc, char **argv)
     const char *arrival = NULL;
     struct synth_params p;
     synth_params_defaults(&p);
-    long n = 1000, v;
-    double d;
+    const char *output = NULL;
+    long n = 1000;
+    struct cli_parser cp;
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    cli_parser_init(&cp, CLI_GENERATE, argc, argv);
+    while ((c = cli_next(&cp)) >= 0) {
         switch (c) {
-        case 'n':
-            if (parse_long(optarg, &n) < 0 || n < 1) {
-                fprintf(stderr, "synergy generate: --jobs: '%s' must be a positive integer\n", optarg);
-                return EXIT_BAD_INPUT;
-            }
+        case OPT_JOBS: n = cp.lnum; break;
+        case OPT_JOBS_PER_HOUR:
+            if (parse_double(cp.arg, &p.jobs_per_hour) < 0 || !(p.jobs_per_hour > 0))
+                return cli_bad(&cp, "--jobs-per-hour: '%s' must be a positive number", cp.arg);
             break;
-        case 'r':
-            if (parse_double(optarg, &d) < 0 || !(d > 0)) {
-                fprintf(stderr, "synergy generate: --jobs-per-hour: '%s' must be a positive number\n", optarg);
-                return EXIT_BAD_INPUT;
-            }
-            p.jobs_per_hour = d;
+        case OPT_SPLIT:
+            if (parse_split(cp.arg, p.split) < 0)
+                return cli_bad(&cp, "--split: '%s' must be three percentages adding up to 100",
+                               cp.arg);
             break;
-        case 'x':
-            if (parse_split(optarg, p.split) < 0) {
-                fprintf(stderr, "synergy generate: --split: '%s' must be three percentages adding up to 100\n", optarg);
-                return EXIT_BAD_INPUT;
-            }
-            break;
-        case 'e':
-            if (parse_long(optarg, &v) < 0 || v < 0) {
-                fprintf(stderr, "synergy generate: --seed: '%s' must be a non-negative integer\n", optarg);
-                return EXIT_BAD_INPUT;
-            }
-            p.seed = (uint64_t)v;
-            break;
-        case 'M': models = optarg; break;
-        case 'P': profiles = optarg; break;
-        case 'a': arrival = optarg; break;
-        case 'h':
-            printf("usage: synergy trace generate [--jobs N] [--jobs-per-hour R] [--split I,L,S]\n"
-                   "                              [--seed N] [--arrival SPEC] [--models FILE]\n"
-                   "                              [--profiles SET]\n\n"
-                   "Write the first N jobs (default 1000) of the reference's synthetic workload\n"
-                   "to stdout in the replay format (id,model,arrival_s,iterations,gpus).\n"
-                   "--arrival poisson:R | fixed-rate:R | schedule:R,FACTOR,PERIOD_S | deltas:FILE\n"
-                   "re-times the jobs (their models, lengths and GPUs do not change).\n"
-                   "`synergy generate` is an alias.\n");
-            return 0;
-        default:
-            return EXIT_BAD_INPUT;
+        case OPT_SEED: p.seed = (uint64_t)cp.lnum; break;
+        case OPT_MODELS: models = cp.arg; break;
+        case OPT_PROFILES: profiles = cp.arg; break;
+        case OPT_ARRIVAL: arrival = cp.arg; break;
+        case OPT_OUTPUT: output = cp.arg; break;
         }
     }
+    if (c == CLI_EXIT)
+        return cp.exit_code;
+    if (cp.optind < argc)
+        return cli_bad(&cp, "unexpected argument '%s'", argv[cp.optind]);
     struct err err = {{0}};
     model_zoo_t *zoo = model_zoo_load(base, profiles, &err);
     if (zoo && models && model_zoo_add(zoo, models, &err) < 0) {
@@ -101,14 +77,35 @@ int cmd_generate(int argc, char **argv)
         model_zoo_destroy(zoo);
         return EXIT_BAD_INPUT;
     }
+    struct out_file of = {.f = stdout};
+    if (output && out_file_open(&of, output) < 0) {
+        fprintf(stderr, "synergy generate: %s: %s\n", of.atomic ? of.tmp : output,
+                strerror(errno));
+        synth_destroy(g);
+        arrival_destroy(arr);
+        model_zoo_destroy(zoo);
+        return 1;
+    }
     double t = 0;
     struct job_spec s;
     for (long i = 0; i < n && synth_next(g, t, &s) == 0; i++) {
-        trace_write_replay_line(stdout, &s);
+        trace_write_replay_line(of.f, &s);
         t = s.arrival;
     }
     synth_destroy(g);
     arrival_destroy(arr);
     model_zoo_destroy(zoo);
-    return fflush(stdout) == 0 ? 0 : 1;
+    int rc = 0;
+    if (output) {
+        if (ferror(of.f) || out_file_commit(&of) < 0) {
+            fprintf(stderr, "synergy generate: %s: %s\n", output, strerror(errno));
+            if (of.f)
+                out_file_abort(&of);
+            rc = 1;
+        }
+    } else if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "synergy generate: writing the trace: %s\n", strerror(errno));
+        rc = 1;
+    }
+    return rc;
 }

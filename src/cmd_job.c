@@ -16,9 +16,9 @@
  * Fault switches for tests: --crash-once DIR, --crash-always, --ignore-stop.
  */
 #include "cli.h"
+#include "options.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -80,44 +80,35 @@ static int call(rpc_client_t *c, const char *m, const ProtobufCMessage *rq, Prot
 
 int cmd_job(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"job-id", required_argument, 0, 'i'}, {"sched", required_argument, 0, 's'},
-        {"chk-dir", required_argument, 0, 'c'}, {"crash-once", required_argument, 0, 'o'},
-        {"crash-always", no_argument, 0, 'a'},  {"ignore-stop", no_argument, 0, 'g'},
-        {"help", no_argument, 0, 'h'},          JOB_WORK_LONGOPTS,
-        {0, 0, 0, 0}};
-    struct job_work work = {0};
     long id = -1;
     const char *sched = NULL, *chk = NULL, *crash_dir = NULL;
     bool crash_always = false, ignore_stop = false;
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    struct job_work work = {0};
+    struct cli_parser p;
+    cli_parser_init(&p, CLI_JOB, argc, argv);
+    while ((c = cli_next(&p)) >= 0) {
         switch (c) {
-        case 'i':
-            if (parse_long(optarg, &id) < 0 || id < 0) {
-                fprintf(stderr, "synergy job: --job-id: '%s' must be a non-negative integer\n", optarg);
+        case OPT_JOB_ID: id = p.lnum; break;
+        case OPT_SCHED: sched = p.arg; break;
+        case OPT_CHK_DIR: chk = p.arg; break;
+        case OPT_CRASH_ONCE: crash_dir = p.arg; break;
+        case OPT_CRASH_ALWAYS: crash_always = true; break;
+        case OPT_IGNORE_STOP: ignore_stop = true; break;
+        case OPT_STARTUP_S:
+        case OPT_CPU_WORK:
+        case OPT_ITER_COST:
+            if (job_work_opt(&work, c == OPT_STARTUP_S ? JOB_OPT_STARTUP
+                                    : c == OPT_CPU_WORK ? JOB_OPT_CPU_WORK : JOB_OPT_ITER_COST,
+                             p.arg) < 0)
                 return EXIT_BAD_INPUT;
-            }
             break;
-        case 's': sched = optarg; break;
-        case 'c': chk = optarg; break;
-        case 'o': crash_dir = optarg; break;
-        case 'a': crash_always = true; break;
-        case 'g': ignore_stop = true; break;
-        case 'h':
-            printf("usage: synergy job --job-id N --sched HOST:PORT [--chk-dir DIR]\n"
-                   "       [--crash-once DIR | --crash-always] [--ignore-stop]\n"
-                   "       [--startup-s S] [--cpu-work M | --iter-cost A,B]\n"
-                   "A stand-in training job for deployments (reads SYNERGY_* variables).\n"
-                   JOB_WORK_USAGE);
-            return 0;
-        default:
-            if (job_work_opt(&work, c, optarg) > 0)
-                break;
-            return EXIT_BAD_INPUT;
         }
     }
+    if (c == CLI_EXIT)
+        return p.exit_code;
+    if (p.optind < argc)
+        return cli_bad(&p, "unexpected argument '%s'", argv[p.optind]);
     if (id < 0 || !sched) {
         fprintf(stderr, "synergy job: --job-id and --sched are required\n");
         return EXIT_BAD_INPUT;

@@ -5,9 +5,9 @@
  * profile (into a profile store or a file) plus a gnuplot figure.
  */
 #include "cli.h"
+#include "options.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -17,40 +17,6 @@
 
 #include "profiler.h"
 
-static void profile_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: synergy profile --model NAME (--profiles-dir DIR | --output FILE) [options]\n"
-            "\n"
-            "Profile a catalog model on this machine, as Synergy's optimistic profiler: run it\n"
-            "through a worker's own launch path (GPUs, cpuset, memory limit, environment) at\n"
-            "the CPU counts of the reference's search (all cores; within 10%% of the previous\n"
-            "point: halve, else step down by the GPU count), read seconds per iteration from\n"
-            "the job's own reports, model the memory axis from the dataset size and measured\n"
-            "memory and disk bandwidth, and write a models.ini profile and a plot.\n"
-            "\n"
-            "  --model NAME          the catalog model to run (also the profile's name)\n"
-            "  --gpus N              GPUs the job gets (default 1)\n"
-            "  --catalog FILE        worker catalog (default configs/deploy_catalog.ini)\n"
-            "  --profiles-dir DIR    profile store: write DIR/NAME.ini (read by simulate,\n"
-            "                        sweep and deploy --profiles-dir)\n"
-            "  --output FILE         write the profile to FILE instead\n"
-            "  --plot DIR            where NAME-profile.{dat,gp,png} go (default: beside the\n"
-            "                        profile)\n"
-            "  --data DIR            the job's data directory: dataset size, disk bandwidth\n"
-            "  --epoch-iters N       iterations per epoch (default: files in --data / (GPUs x\n"
-            "                        batch), or 1)\n"
-            "  --batch N             batch size recorded in the profile (default 32)\n"
-            "  --max-cpus N          first CPU count (default: every CPU we may use)\n"
-            "  --mem-gb G            the job's memory limit (default: none)\n"
-            "  --steps N             steps per progress report (default 10)\n"
-            "  --warmup N            reports discarded per point as warm-up (default 1)\n"
-            "  --reports N           reports averaged per point (default 3)\n"
-            "  --timeout S           give up on a point after S seconds (default 600)\n"
-            "  --run-dir DIR         the worker's run directory (default: a new one in /tmp)\n"
-            "  --real-gpus           use this machine's GPUs (default: simulate N GPUs)\n"
-            "  -v, --verbose         log every report\n");
-}
 
 static int bad(const char *flag, const char *v, const char *why)
 {
@@ -58,30 +24,9 @@ static int bad(const char *flag, const char *v, const char *why)
     return EXIT_BAD_INPUT;
 }
 
-static int int_arg(const char *flag, const char *v, long lo, long hi, int *out)
-{
-    long x;
-    if (parse_long(v, &x) < 0 || x < lo || x > hi) {
-        fprintf(stderr, "synergy profile: %s: '%s' must be %ld..%ld\n", flag, v, lo, hi);
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
-}
 
 int cmd_profile(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"model", required_argument, 0, 'm'},     {"gpus", required_argument, 0, 'g'},
-        {"catalog", required_argument, 0, 'c'},   {"profiles-dir", required_argument, 0, 'P'},
-        {"output", required_argument, 0, 'o'},    {"plot", required_argument, 0, 'X'},
-        {"data", required_argument, 0, 'd'},      {"epoch-iters", required_argument, 0, 'E'},
-        {"batch", required_argument, 0, 'b'},     {"max-cpus", required_argument, 0, 'C'},
-        {"mem-gb", required_argument, 0, 'M'},    {"steps", required_argument, 0, 's'},
-        {"warmup", required_argument, 0, 'w'},    {"reports", required_argument, 0, 'r'},
-        {"timeout", required_argument, 0, 'T'},   {"run-dir", required_argument, 0, 'D'},
-        {"real-gpus", no_argument, 0, 'R'},       {"verbose", no_argument, 0, 'v'},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     char def_catalog[4096], self[4096];
     struct prof_options o = {.gpus = 1, .batch = 32, .steps = 10, .warmup = 1, .reports = 3,
                              .timeout_s = 600};
@@ -89,45 +34,34 @@ int cmd_profile(int argc, char **argv)
     const char *store = NULL, *output = NULL, *plot_dir = NULL, *data = NULL;
     int epoch_iters = 0;
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+    struct cli_parser p;
+    cli_parser_init(&p, CLI_PROFILE, argc, argv);
+    while ((c = cli_next(&p)) >= 0) {
         switch (c) {
-        case 'm': o.model = optarg; break;
-        case 'g': if (int_arg("--gpus", optarg, 1, 64, &o.gpus) < 0) return EXIT_BAD_INPUT; break;
-        case 'c': o.catalog = optarg; break;
-        case 'P': store = optarg; break;
-        case 'o': output = optarg; break;
-        case 'X': plot_dir = optarg; break;
-        case 'd': data = optarg; break;
-        case 'E':
-            if (int_arg("--epoch-iters", optarg, 1, 1000000000, &epoch_iters) < 0)
-                return EXIT_BAD_INPUT;
-            break;
-        case 'b': if (int_arg("--batch", optarg, 1, 1 << 20, &o.batch) < 0) return EXIT_BAD_INPUT; break;
-        case 'C':
-            if (int_arg("--max-cpus", optarg, 1, 4096, &o.max_cpus) < 0)
-                return EXIT_BAD_INPUT;
-            break;
-        case 'M':
-            if (parse_double(optarg, &o.mem_gb) < 0 || !(o.mem_gb > 0))
-                return bad("--mem-gb", optarg, "must be a positive number of GB");
-            break;
-        case 's': if (int_arg("--steps", optarg, 1, 1000000, &o.steps) < 0) return EXIT_BAD_INPUT; break;
-        case 'w': if (int_arg("--warmup", optarg, 0, 1000, &o.warmup) < 0) return EXIT_BAD_INPUT; break;
-        case 'r': if (int_arg("--reports", optarg, 1, 1000, &o.reports) < 0) return EXIT_BAD_INPUT; break;
-        case 'T':
-            if (parse_double(optarg, &o.timeout_s) < 0 || !(o.timeout_s > 0))
-                return bad("--timeout", optarg, "must be a positive number of seconds");
-            break;
-        case 'D': o.run_dir = optarg; break;
-        case 'R': o.real_gpus = true; break;
-        case 'v': o.verbose = true; log_max_level = LOG_DEBUG; break;
-        case 'h': profile_usage(stdout); return 0;
-        default: profile_usage(stderr); return EXIT_BAD_INPUT;
+        case OPT_MODEL: o.model = p.arg; break;
+        case OPT_PROFILE_GPUS: o.gpus = (int)p.lnum; break;
+        case OPT_CATALOG: o.catalog = p.arg; break;
+        case OPT_PROFILES_DIR: store = p.arg; break;
+        case OPT_OUTPUT: output = p.arg; break;
+        case OPT_PLOT: plot_dir = p.arg; break;
+        case OPT_DATA: data = p.arg; break;
+        case OPT_EPOCH_ITERS: epoch_iters = (int)p.lnum; break;
+        case OPT_PROFILE_BATCH: o.batch = (int)p.lnum; break;
+        case OPT_MAX_CPUS: o.max_cpus = (int)p.lnum; break;
+        case OPT_MEM_GB: o.mem_gb = p.num; break;
+        case OPT_STEPS: o.steps = (int)p.lnum; break;
+        case OPT_WARMUP: o.warmup = (int)p.lnum; break;
+        case OPT_REPORTS: o.reports = (int)p.lnum; break;
+        case OPT_TIMEOUT: o.timeout_s = p.num; break;
+        case OPT_RUN_DIR: o.run_dir = p.arg; break;
+        case OPT_REAL_GPUS: o.real_gpus = true; break;
+        case OPT_VERBOSE: o.verbose = true; log_max_level = LOG_DEBUG; break;
         }
     }
-    if (optind < argc)
-        return bad("argument", argv[optind], "is unexpected");
+    if (c == CLI_EXIT)
+        return p.exit_code;
+    if (p.optind < argc)
+        return bad("argument", argv[p.optind], "is unexpected");
     if (!o.model || (!store == !output)) {
         fprintf(stderr, "synergy profile: give --model and one of --profiles-dir or --output\n");
         return EXIT_BAD_INPUT;

@@ -4,8 +4,8 @@
  * sweep - of results.db).
  */
 #include "cli.h"
+#include "options.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,35 +14,6 @@
 #include "report.h"
 #include "store.h"
 
-static void report_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: synergy report [options]\n"
-            "\n"
-            "Report recorded runs: a JCT table (NUM MED MEAN P99 P99.5 P99.9, hours) with\n"
-            "makespan and utilization, per-model and per-GPU-count breakdowns, and each run\n"
-            "against a baseline as ratios (by default the same policy in fair mode, i.e.\n"
-            "GPU-proportional).\n"
-            "\n"
-            "  --db FILE          results database (default results.db)\n"
-            "  --run ID[,ID...]   these runs (default: the newest batch's complete runs)\n"
-            "  --batch ID         the runs of this batch (a simulate or sweep invocation)\n"
-            "  --all              every complete run in the database\n"
-            "  --baseline ID      compare every run with run ID instead\n"
-            "  --format F         text (default) | csv | json (one object per run and line)\n"
-            "  --brief            leave out the per-model and per-GPU-count breakdowns\n"
-            "  --telemetry DIR    write run<ID>_jobs.tsv and run<ID>_rounds.tsv into DIR\n"
-            "  --plot DIR         draw the runs (PNG and SVG) into DIR\n"
-            "  --list             list the runs of the selection with their status and exit\n"
-            "  --merge A.db [B.db ...]\n"
-            "                     merge the databases of a sharded sweep (sweep --shard K/N)\n"
-            "                     into --db: complete runs with their jobs and rounds, each\n"
-            "                     once (repeating a merge adds nothing); shards of different\n"
-            "                     grids are refused\n"
-            "\n"
-            "Runs repeated over seeds (sweep --seed 1,2,3) also get a table of means with\n"
-            "95%% confidence intervals (Student t), and --plot draws them with error bars.\n");
-}
 
 static int parse_ids(const char *s, int64_t **ids, size_t *n)
 {
@@ -80,14 +51,6 @@ static int run_order(const void *a, const void *b)
 
 int cmd_report(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"db", required_argument, 0, 'd'},       {"run", required_argument, 0, 'r'},
-        {"batch", required_argument, 0, 'b'},    {"all", no_argument, 0, 'a'},
-        {"baseline", required_argument, 0, 'B'}, {"format", required_argument, 0, 'f'},
-        {"brief", no_argument, 0, 'q'},          {"telemetry", required_argument, 0, 't'},
-        {"plot", required_argument, 0, 'p'},     {"list", no_argument, 0, 'l'},
-        {"merge", required_argument, 0, 'M'},    {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
     const char *db = "results.db", *telemetry = NULL, *plot_dir = NULL;
     struct report_opts o = {.format = REPORT_TEXT, .breakdowns = true};
     struct store_filter f = {.batch_id = STORE_LAST_BATCH};
@@ -95,60 +58,49 @@ int cmd_report(int argc, char **argv)
     size_t n_ids = 0;
     bool list = false;
     const char *merge_first = NULL;
-    long v;
     int c, rc = EXIT_BAD_INPUT;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    struct cli_parser p;
+    cli_parser_init(&p, CLI_REPORT, argc, argv);
+    while ((c = cli_next(&p)) >= 0) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 'a': f.batch_id = 0; break;
-        case 'q': o.breakdowns = false; break;
-        case 't': telemetry = optarg; break;
-        case 'p': plot_dir = optarg; break;
-        case 'l': list = true; break;
-        case 'M': merge_first = optarg; break;
-        case 'h': report_usage(stdout); return 0;
-        case 'r':
-            if (parse_ids(optarg, &ids, &n_ids) < 0) {
-                fprintf(stderr, "synergy report: --run: '%s' must be run ids (1,2,...)\n", optarg);
+        case OPT_DB: db = p.arg; break;
+        case OPT_ALL: f.batch_id = 0; break;
+        case OPT_BRIEF: o.breakdowns = false; break;
+        case OPT_TELEMETRY: telemetry = p.arg; break;
+        case OPT_PLOT: plot_dir = p.arg; break;
+        case OPT_LIST: list = true; break;
+        case OPT_MERGE: merge_first = p.arg; break;
+        case OPT_BATCH: f.batch_id = p.lnum; break;
+        case OPT_BASELINE: o.baseline = p.lnum; break;
+        case OPT_RUN:
+            if (parse_ids(p.arg, &ids, &n_ids) < 0) {
+                cli_bad(&p, "--run: '%s' must be run ids (1,2,...)", p.arg);
                 goto out;
             }
             break;
-        case 'b':
-        case 'B':
-            if (parse_long(optarg, &v) < 0 || v < 1) {
-                fprintf(stderr, "synergy report: --%s: '%s' must be a positive id\n",
-                        c == 'b' ? "batch" : "baseline", optarg);
-                goto out;
-            }
-            if (c == 'b')
-                f.batch_id = v;
-            else
-                o.baseline = v;
-            break;
-        case 'f':
-            if (strcmp(optarg, "text") == 0)
+        case OPT_FORMAT:
+            if (strcmp(p.arg, "text") == 0)
                 o.format = REPORT_TEXT;
-            else if (strcmp(optarg, "csv") == 0)
+            else if (strcmp(p.arg, "csv") == 0)
                 o.format = REPORT_CSV;
-            else if (strcmp(optarg, "json") == 0)
+            else if (strcmp(p.arg, "json") == 0)
                 o.format = REPORT_JSON;
             else {
-                fprintf(stderr, "synergy report: --format: '%s': expected text, csv or json\n",
-                        optarg);
+                cli_bad(&p, "--format: '%s': expected text, csv or json", p.arg);
                 goto out;
             }
             break;
-        default:
-            report_usage(stderr);
-            goto out;
         }
     }
-    if (merge_first) { /* --merge A.db B.db ...: the shards are the operands */
+    if (c == CLI_EXIT) {
+        rc = p.exit_code;
+        goto out;
+    }
+    if (merge_first) { /* --merge A.db B.db ...: the other shards are the operands */
         size_t ns = 0;
-        const char **srcs = xcalloc((size_t)(argc - optind) + 2, sizeof *srcs);
+        const char **srcs = xcalloc((size_t)(argc - p.optind) + 2, sizeof *srcs);
         srcs[ns++] = merge_first;
-        for (int i = optind; i < argc; i++)
+        for (int i = p.optind; i < argc; i++)
             srcs[ns++] = argv[i];
         struct err merr = {{0}};
         int mrc = report_merge(db, srcs, ns, stdout, &merr);
@@ -158,8 +110,8 @@ int cmd_report(int argc, char **argv)
         rc = mrc == 0 ? 0 : mrc == -2 ? EXIT_BAD_INPUT : 1;
         goto out;
     }
-    if (optind < argc) {
-        fprintf(stderr, "synergy report: unexpected argument '%s'\n", argv[optind]);
+    if (p.optind < argc) {
+        fprintf(stderr, "synergy report: unexpected argument '%s'\n", argv[p.optind]);
         goto out;
     }
     if (access(db, F_OK) != 0) {

@@ -15,9 +15,9 @@
  * kills the runs in flight and keeps the finished ones.
  */
 #include "cli.h"
+#include "options.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -65,67 +65,12 @@ struct point_msg {
 };
 
 static volatile sig_atomic_t stop_signal;
+/* progress and the closing lines: stdout, or stderr with --json */
+static FILE *info;
 
 static void on_stop(int sig)
 {
     stop_signal = sig;
-}
-
-static void sweep_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: synergy sweep [EXPERIMENT.ini] [options]\n"
-            "\n"
-            "Run every combination of policies x modes x loads x splits x clusters in parallel,\n"
-            "record all runs in one results database, and print the comparison table.\n"
-            "Options override the experiment file's [sweep] keys of the same name.\n"
-            "\n"
-            "  --policy P[,P...]      policies (default FIFO)            [policies]\n"
-            "  --mode M[,M...]        fair | greedy | tune | opt (default fair,tune)  [modes]\n"
-            "  --jobs-per-hour R[,R]  loads in jobs/h (default: the cluster file's)  [loads]\n"
-            "  --split I,L,S[;I,L,S]  class splits (default: the cluster file's)  [splits]\n"
-            "  --cluster F[,F...]     cluster INI files (default configs/default_cluster.ini)\n"
-            "  --trace FILE           simulate FILE (any format simulate reads) instead of the\n"
-            "                         synthetic workload  [trace]\n"
-            "  --jobs-per-hour with --trace re-times the trace's jobs with Poisson arrivals at\n"
-            "  each load (as simulate --arrival poisson:R), so a trace can be swept over loads.\n"
-            "  Without loads a replay trace keeps its arrivals.\n"
-            "  --trace-format F       synergy | philly | pollux | gavel (default: detected)\n"
-            "                                                        [trace_format]\n"
-            "  --arrival SPEC         one arrival process for the trace, as simulate; not with\n"
-            "                         loads  [arrival]\n"
-            "  --vc ID                pollux: only this virtual cluster  [vc]\n"
-            "  --multigpu, --philly-arrival, --per-attempt, --strict, --no-duration-filter\n"
-            "                         the Philly reader's switches, as simulate  [multigpu, ...]\n"
-            "  --static, --stop-on-gap   as for simulate (traces only)  [static, stop_on_gap]\n"
-            "  --opt-compat           opt: the reference's cluster-wide formulation  [opt_compat]\n"
-            "  --opt-time-limit S     opt: solver seconds per round before TUNE plans it (10)\n"
-            "                                                        [opt_time_limit]\n"
-            "  --seed N[,N...]        seeds of the synthetic jobs and of arrivals (default: the\n"
-            "                         cluster file's, 42); several: every point runs once per\n"
-            "                         seed and the report adds means with 95%% confidence\n"
-            "                         intervals  [seed, seeds]\n"
-            "  --measure LO:HI        measured job ids (default as simulate)  [measure]\n"
-            "  --max-jobs N           at most N synthetic jobs; with --trace exactly N jobs,\n"
-            "                         reusing the trace cyclically  [max_jobs]\n"
-            "  --placement KIND       first-fit | consolidate  [placement]\n"
-            "  --profiles SET         default | models-4 | models-5 | models-6  [profiles]\n"
-            "  --models FILE|DIR      more model profiles over configs/models.ini (repeatable)\n"
-            "                         [models, comma-separated]\n"
-            "  --profiles-dir DIR     a profile store (synergy profile), read last  [profiles_dir]\n"
-            "  --unknown-model M      error (default) | reference: trace models without a\n"
-            "                         profile run as alexnet  [unknown_model]\n"
-            "  -j, --workers N        parallel worker processes (default: one per core)\n"
-            "  --db FILE              results database (default results.db)  [db]\n"
-            "  --shard K/N            run only the K-th of N deterministic slices of the grid\n"
-            "                         (points i with i mod N = K-1) into --db; merge the shards\n"
-            "                         with 'synergy report --merge A.db B.db ... --db ALL.db'\n"
-            "                         (contrib/slurm/sweep.sbatch runs them as a Slurm array)\n"
-            "                                                        [shard]\n"
-            "  --plot DIR             draw the sweep's plots (PNG and SVG) into DIR  [plot]\n"
-            "\n"
-            "Ctrl-C stops cleanly: finished runs stay in the database, the interrupted ones\n"
-            "are marked incomplete. Exit 130 then.\n");
 }
 
 static double mono_now(void)
@@ -167,6 +112,10 @@ static void point_wl_opts(const struct sweep *sw, const struct point *p, struct 
         o->arrival = g->arrival;
     }
     o->vc = g->vc[0] ? g->vc : NULL;
+    o->fmt_given = g->trace_format[0] != '\0';
+    o->philly_flag = g->multigpu ? "multigpu" : g->philly_arrival ? "philly_arrival"
+                     : g->per_attempt ? "per_attempt" : g->strict ? "strict"
+                     : g->no_duration_filter ? "no_duration_filter" : NULL;
     o->philly.multigpu = g->multigpu;
     o->philly.philly_arrival = g->philly_arrival;
     o->philly.per_attempt = g->per_attempt;
@@ -208,20 +157,22 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     wl_models_describe(&mo, models_desc, sizeof models_desc);
 
     struct sim_config cfg = {0};
-    cfg.sched.cluster = env->conf.cluster;
-    cfg.sched.policy = policy_find(g->policies[p->policy]);
-    cfg.sched.mode = sched_mode_find(g->modes[p->mode]);
-    cfg.sched.placement =
-        str_ieq(placement, "consolidate") ? PLACEMENT_CONSOLIDATE : PLACEMENT_FIRST_FIT;
-    cfg.sched.round_duration = env->conf.round_duration;
-    cfg.sched.starvation_s = 1000 * 3600.0;
-    cfg.sched.opt_compat = g->opt_compat;
-    cfg.sched.opt_time_limit_s = g->opt_time_limit;
+    struct sched_overrides ov = {.policy = g->policies[p->policy], .mode = g->modes[p->mode],
+                                 .placement = placement, .round_duration = g->round_duration,
+                                 .opt_compat = g->opt_compat,
+                                 .opt_time_limit_s = g->opt_time_limit};
+    if (sched_params_build(&env->conf, &ov, sched_policies, &cfg.sched, &err) < 0) {
+        snprintf(msg.err, sizeof msg.err, "%s", err.msg); /* checked in sweep_prepare */
+        ssize_t wr = write(fd, &msg, sizeof msg);
+        (void)wr;
+        _exit(1);
+    }
     cfg.zoo = env->zoo;
     cfg.is_static = g->is_static;
     cfg.stop_on_gap = g->stop_on_gap;
     cfg.measure_lo = g->measure_lo;
     cfg.measure_hi = g->measure_hi;
+    cfg.check_invariants = g->check;
     struct results_rounds rounds = {0};
     cfg.obs.ctx = &rounds;
     cfg.obs.on_sample = results_rounds_add;
@@ -306,11 +257,11 @@ static void progress_show(struct progress *pr, const char *label, const struct p
     }
     if (!pr->tty) {
         if (m->ok)
-            printf("[%zu/%zu] run %lld %s: avg JCT %.3f h (%.2f s)\n", pr->done, pr->total,
+            fprintf(info, "[%zu/%zu] run %lld %s: avg JCT %.3f h (%.2f s)\n", pr->done, pr->total,
                    (long long)m->run_id, label, m->avg_jct_s / 3600, m->wall_s);
         else
-            printf("[%zu/%zu] %s: failed: %s\n", pr->done, pr->total, label, m->err);
-        fflush(stdout);
+            fprintf(info, "[%zu/%zu] %s: failed: %s\n", pr->done, pr->total, label, m->err);
+        fflush(info);
         return;
     }
     if (!m->ok)
@@ -420,7 +371,37 @@ static long run_points(struct sweep *sw, int workers)
     return (long)pr.failed;
 }
 
-/* The grid's points, or this shard's share of them. */
+/* --jobs-csv: the measured jobs of every run, as simulate --jobs-csv writes them. */
+static int write_jobs_csv(store_t *st, const struct store_run *runs, size_t n, const char *path,
+                          struct err *err)
+{
+    struct out_file of;
+    if (out_file_open(&of, path) < 0)
+        return errprintf(err, "%s: %s", of.atomic ? of.tmp : path, strerror(errno));
+    fprintf(of.f, "policy,mode,id,model,gpus,arrival_s,first_start_s,finish_s,jct_s\n");
+    for (size_t r = 0; r < n; r++) {
+        struct store_job *jobs = NULL;
+        size_t nj = 0;
+        if (store_jobs_load(st, runs[r].id, &jobs, &nj, err) < 0) {
+            out_file_abort(&of);
+            return -1;
+        }
+        for (size_t i = 0; i < nj; i++) {
+            char a[64], b[64], e[64], j[64];
+            format_double_shortest(a, sizeof a, jobs[i].arrival);
+            format_double_shortest(b, sizeof b, jobs[i].first_start);
+            format_double_shortest(e, sizeof e, jobs[i].finish);
+            format_double_shortest(j, sizeof j, jobs[i].jct);
+            fprintf(of.f, "%s,%s,%d,%s,%d,%s,%s,%s,%s\n", runs[r].policy, runs[r].mode,
+                    jobs[i].id, jobs[i].model, jobs[i].gpus, a, b, e, j);
+        }
+        free(jobs);
+    }
+    if (out_file_commit(&of) < 0)
+        return errprintf(err, "%s: %s", path, strerror(errno));
+    return 0;
+}
+
 static int build_points(struct sweep *sw)
 {
     size_t n;
@@ -489,6 +470,12 @@ static int sweep_prepare(struct sweep *sw, struct err *err)
     if (g->placement[0] && !str_ieq(g->placement, "first-fit") &&
         !str_ieq(g->placement, "consolidate"))
         return errprintf(err, "placement '%s': expected first-fit or consolidate", g->placement);
+    bool any_opt = false;
+    for (int m = 0; m < g->n_modes; m++)
+        any_opt |= str_ieq(g->modes[m], "opt");
+    if ((g->opt_compat || g->opt_time_limit > 0) && !any_opt)
+        return errprintf(err, "%s applies to the opt mode only (modes: opt)",
+                         g->opt_compat ? "opt_compat" : "opt_time_limit");
     for (int c = 0; c < g->n_clusters; c++) {
         struct cluster_env *e = &sw->env[c];
         synergy_config_defaults(&e->conf);
@@ -512,15 +499,14 @@ static int sweep_prepare(struct sweep *sw, struct err *err)
             size_t n = 0;
             point_wl_opts(sw, &p, &wl, arrival, sizeof arrival);
             wl.quiet = c > 0 || l > 0; /* the Philly reader's summary, once */
+            wl.max_gpus = gpus;
+            wl.cluster_path = g->clusters[c];
             if (wl_load(&wl, e->zoo, &specs, &n, NULL, err) < 0)
                 return -1;
-            for (size_t i = 0; i < n; i++)
-                if (specs[i].gpus > gpus) {
-                    errprintf(err, "%s: job %d needs %d GPUs but %s has %d", g->trace, specs[i].id,
-                              specs[i].gpus, g->clusters[c], gpus);
-                    free(specs);
-                    return -1;
-                }
+            if (wl_check_window(&wl, specs, n, g->measure_lo, g->measure_hi, err) < 0) {
+                free(specs);
+                return -1;
+            }
             free(specs);
         }
     }
@@ -529,33 +515,6 @@ static int sweep_prepare(struct sweep *sw, struct err *err)
 
 int cmd_sweep(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"policy", required_argument, 0, 'p'},  {"mode", required_argument, 0, 'm'},
-        {"jobs-per-hour", required_argument, 0, 'r'}, {"split", required_argument, 0, 'x'},
-        {"cluster", required_argument, 0, 'c'}, {"trace", required_argument, 0, 't'},
-        {"seed", required_argument, 0, 'e'},    {"measure", required_argument, 0, 'w'},
-        {"max-jobs", required_argument, 0, 'n'}, {"placement", required_argument, 0, 'L'},
-        {"profiles", required_argument, 0, 'P'},
-        {"workers", required_argument, 0, 'j'}, {"db", required_argument, 0, 'd'},
-        {"plot", required_argument, 0, 'X'},    {"static", no_argument, 0, 's'},
-        {"stop-on-gap", no_argument, 0, 'G'},   {"help", no_argument, 0, 'h'},
-        {"opt-compat", no_argument, 0, 'O'},    {"opt-time-limit", required_argument, 0, 'T'},
-        {"shard", required_argument, 0, 'K'},
-        WL_LONGOPTS,                            {0, 0, 0, 0}};
-    static const struct {
-        int opt;
-        const char *key;
-    } keys[] = {{'p', "policies"}, {'m', "modes"},    {'r', "loads"},     {'x', "splits"},
-                {'c', "clusters"}, {'t', "trace"},    {'e', "seed"},      {'w', "measure"},
-                {'n', "max_jobs"}, {'L', "placement"}, {'P', "profiles"}, {WL_OPT_MODELS, "models"},
-                {WL_OPT_PROFILES_DIR, "profiles_dir"}, {WL_OPT_UNKNOWN_MODEL, "unknown_model"},
-                {'j', "workers"},  {'d', "db"},       {'X', "plot"},
-                {'s', "static"},   {'G', "stop_on_gap"}, {'O', "opt_compat"},
-                {'T', "opt_time_limit"}, {'K', "shard"}, {WL_OPT_FORMAT, "trace_format"},
-                {WL_OPT_ARRIVAL, "arrival"}, {WL_OPT_PHILLY_ARRIVAL, "philly_arrival"},
-                {WL_OPT_PER_ATTEMPT, "per_attempt"}, {WL_OPT_MULTIGPU, "multigpu"},
-                {WL_OPT_STRICT, "strict"}, {WL_OPT_NO_DURATION_FILTER, "no_duration_filter"},
-                {WL_OPT_VC, "vc"}};
     char default_cluster[4096], default_models[4096];
     struct sweep *sw = xcalloc(1, sizeof *sw);
     sweep_grid_defaults(&sw->g, cli_data_path(default_cluster, sizeof default_cluster,
@@ -566,50 +525,59 @@ int cmd_sweep(int argc, char **argv)
     store_t *st = NULL;
     struct store_run *runs = NULL;
     size_t n = 0;
-    /* the experiment file first, so that flags override it */
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-') {
-            bool takes_value = strcmp(argv[i], "-j") == 0;
-            if (argv[i][1] == '-' && !strchr(argv[i], '='))
-                for (size_t q = 0; longopts[q].name; q++)
-                    if (strcmp(argv[i] + 2, longopts[q].name) == 0)
-                        takes_value = longopts[q].has_arg == required_argument;
-            if (takes_value)
-                i++; /* skip the option's value */
-            continue;
-        }
-        if (sweep_grid_load(&sw->g, argv[i], &err) < 0) {
-            fprintf(stderr, "synergy sweep: %s\n", err.msg);
-            goto out;
-        }
-    }
+    /* parse everything first: the experiment file is applied before the
+     * flags, which override its keys */
+    struct cli_parser cp;
+    const struct cli_option *given[256];
+    const char *values[256];
+    size_t n_given = 0;
+    bool json = false, synthetic = false;
+    const char *jobs_csv_path = NULL;
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "j:h", longopts, NULL)) != -1) {
-        if (c == 'h') {
-            sweep_usage(stdout);
-            rc = 0;
-            goto out;
+    cli_parser_init(&cp, CLI_SWEEP, argc, argv);
+    while ((c = cli_next(&cp)) >= 0) {
+        switch (c) {
+        case OPT_JSON: json = true; break;
+        case OPT_SYNTHETIC: synthetic = true; break;
+        case OPT_JOBS_CSV: jobs_csv_path = cp.arg; break;
+        case OPT_VERBOSE: log_max_level = LOG_DEBUG; break;
+        default:
+            if (!cp.opt->key) {
+                cli_bad(&cp, "--%s has no experiment-file key (a bug in the option table)",
+                        cp.opt->name);
+                goto out;
+            }
+            if (n_given == sizeof given / sizeof given[0]) {
+                cli_bad(&cp, "too many options");
+                goto out;
+            }
+            given[n_given] = cp.opt;
+            values[n_given++] = cp.arg ? cp.arg : "yes";
         }
-        size_t k = 0;
-        while (k < sizeof keys / sizeof keys[0] && keys[k].opt != c)
-            k++;
-        if (k == sizeof keys / sizeof keys[0]) {
-            sweep_usage(stderr);
-            goto out;
-        }
-        if (sweep_grid_set(&sw->g, keys[k].key, optarg ? optarg : "yes", &err) < 0) {
+    }
+    if (c == CLI_EXIT) {
+        rc = cp.exit_code;
+        goto out;
+    }
+    if (cp.optind < argc - 1) {
+        fprintf(stderr, "synergy sweep: give at most one experiment file\n");
+        goto out;
+    }
+    if (cp.optind == argc - 1 && sweep_grid_load(&sw->g, argv[cp.optind], &err) < 0) {
+        fprintf(stderr, "synergy sweep: %s\n", err.msg);
+        goto out;
+    }
+    for (size_t i = 0; i < n_given; i++) {
+        if (sweep_grid_set(&sw->g, given[i]->key, values[i], &err) < 0) {
             /* the message names the file key; name the flag instead */
-            const char *name = keys[k].key, *rest = strstr(err.msg, ": ");
-            for (size_t q = 0; longopts[q].name; q++)
-                if (longopts[q].val == c)
-                    name = longopts[q].name;
-            fprintf(stderr, "synergy sweep: --%s%s\n", name, rest ? rest : err.msg);
+            const char *rest = strstr(err.msg, ": ");
+            fprintf(stderr, "synergy sweep: --%s%s\n", given[i]->name, rest ? rest : err.msg);
             goto out;
         }
     }
-    if (optind < argc - 1) {
-        fprintf(stderr, "synergy sweep: give at most one experiment file\n");
+    info = json ? stderr : stdout;
+    if (synthetic && sw->g.trace[0]) {
+        fprintf(stderr, "synergy sweep: give a trace or --synthetic, not both\n");
         goto out;
     }
     if (sweep_prepare(sw, &err) < 0) {
@@ -638,8 +606,9 @@ int cmd_sweep(int argc, char **argv)
     store_close(st); /* never carry a SQLite connection across fork() */
     st = NULL;
     if (sw->g.shard_n > 0)
-        printf("sweep: shard %d/%d of grid %s\n", sw->g.shard_k, sw->g.shard_n, sw->grid_id);
-    printf("sweep: %zu runs on %d worker%s into %s (batch %lld)\n", sw->n_points, workers,
+        fprintf(info, "sweep: shard %d/%d of grid %s\n", sw->g.shard_k, sw->g.shard_n,
+                sw->grid_id);
+    fprintf(info, "sweep: %zu runs on %d worker%s into %s (batch %lld)\n", sw->n_points, workers,
            workers == 1 ? "" : "s", sw->g.db, (long long)sw->batch);
 
     struct sigaction sa = {.sa_handler = on_stop}, old_int, old_term;
@@ -665,13 +634,18 @@ int cmd_sweep(int argc, char **argv)
     sort_grid = &sw->g;
     qsort(runs, n, sizeof *runs, run_cmp);
     if (n > 0) {
-        printf("\n");
-        struct report_opts ro = {.format = REPORT_TEXT};
+        if (!json)
+            printf("\n");
+        struct report_opts ro = {.format = json ? REPORT_JSON : REPORT_TEXT};
         if (report_print(stdout, st, runs, n, &ro, &err) < 0)
             fprintf(stderr, "synergy sweep: %s\n", err.msg);
     }
-    printf("\n%zu runs in %.2f s wall; 'synergy report --db %s --batch %lld' shows them again.\n",
+    fprintf(info, "\n%zu runs in %.2f s wall; 'synergy report --db %s --batch %lld' shows them again.\n",
            n, wall, sw->g.db, (long long)sw->batch);
+    if (jobs_csv_path && write_jobs_csv(st, runs, n, jobs_csv_path, &err) < 0) {
+        fprintf(stderr, "synergy sweep: %s\n", err.msg);
+        goto out;
+    }
     if (sw->g.plot[0] && n > 0) {
         /* plot in table order: the first run picks the allocation plots */
         struct store_filter pf = {.ids = xcalloc(n, sizeof(int64_t)), .n_ids = n};
@@ -683,7 +657,7 @@ int cmd_sweep(int argc, char **argv)
             fprintf(stderr, "synergy sweep: %s\n", err.msg);
             goto out;
         }
-        printf("plots in %s/\n", sw->g.plot);
+        fprintf(info, "plots in %s/\n", sw->g.plot);
     }
     rc = failed < 0 ? 128 + (stop_signal ? (int)stop_signal : SIGINT) : failed > 0 ? 1 : 0;
 out:

@@ -8,6 +8,7 @@
  * `synergy generate`, still accepted as an alias).
  */
 #include "cli.h"
+#include "options.h"
 
 #include <errno.h>
 #include <math.h>
@@ -28,18 +29,6 @@ static void trace_usage(FILE *f)
                "'synergy trace <sub> --help' describes each.\n");
 }
 
-static void common_usage(FILE *f)
-{
-    fprintf(f, "workload options (as for simulate):\n" WL_USAGE
-               "  --jobs-per-hour R     Poisson rate for Philly's default arrivals (default 9)\n"
-               "  --seed N              seed of the arrival processes (default 42)\n"
-               "  --split I,L,S         class split for model assignment (default 20,70,10)\n"
-               "  --max-jobs N          exactly N jobs, reusing the trace cyclically\n"
-               "  --profiles SET        default | models-4 | models-5 | models-6\n");
-}
-
-enum { OPT_PROFILES = 400, OPT_JPH, OPT_SEED, OPT_SPLIT, OPT_MAXJOBS, OPT_CLUSTER };
-
 struct tool_opts {
     struct wl_opts wl;
     const char *profiles;
@@ -48,88 +37,36 @@ struct tool_opts {
     char cluster_buf[4096];
 };
 
-/* Parse the options every subcommand shares; returns 1 on --help, 0 ok, -1 bad. */
-static int parse_opts(struct tool_opts *t, int argc, char **argv, const char *cmd,
-                      void (*usage)(FILE *))
+/* Parse the options every subcommand shares; returns 1 on --help or
+ * --version, 0 ok, -1 bad. */
+static int parse_opts(struct tool_opts *t, int argc, char **argv, unsigned cmd)
 {
-    static const struct option longopts[] = {
-        WL_LONGOPTS,
-        {"profiles", required_argument, 0, OPT_PROFILES},
-        {"jobs-per-hour", required_argument, 0, OPT_JPH},
-        {"seed", required_argument, 0, OPT_SEED},
-        {"split", required_argument, 0, OPT_SPLIT},
-        {"max-jobs", required_argument, 0, OPT_MAXJOBS},
-        {"cluster", required_argument, 0, OPT_CLUSTER},
-        {"output", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
     wl_opts_init(&t->wl);
     t->cluster = cli_data_path(t->cluster_buf, sizeof t->cluster_buf,
                                "configs/default_cluster.ini");
+    struct cli_parser p;
     int c;
-    long v;
-    double d;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+    cli_parser_init(&p, cmd, argc, argv);
+    while ((c = cli_next(&p)) >= 0) {
         switch (c) {
-        case 'h': usage(stdout); return 1;
-        case 'o': t->output = optarg; break;
-        case OPT_PROFILES: t->profiles = optarg; break;
-        case OPT_CLUSTER: t->cluster = optarg; break;
-        case OPT_JPH:
-            if (parse_double(optarg, &d) < 0 || !(d > 0)) {
-                fprintf(stderr, "synergy trace %s: --jobs-per-hour: '%s' must be a positive number\n", cmd, optarg);
+        case OPT_OUTPUT: t->output = p.arg; break;
+        case OPT_PROFILES: t->profiles = p.arg; break;
+        case OPT_CLUSTER: t->cluster = p.arg; break;
+        default:
+            if (wl_opt_handle(&t->wl, &p) < 0)
                 return -1;
-            }
-            t->wl.synth.jobs_per_hour = d;
-            break;
-        case OPT_SEED:
-            if (parse_long(optarg, &v) < 0 || v < 0) {
-                fprintf(stderr, "synergy trace %s: --seed: '%s' must be a non-negative integer\n", cmd, optarg);
-                return -1;
-            }
-            t->wl.synth.seed = (uint64_t)v;
-            break;
-        case OPT_SPLIT:
-            if (parse_split(optarg, t->wl.synth.split) < 0) {
-                fprintf(stderr, "synergy trace %s: --split: '%s' must be three percentages adding up to 100\n", cmd, optarg);
-                return -1;
-            }
-            break;
-        case OPT_MAXJOBS:
-            if (parse_long(optarg, &v) < 0 || v < 1 || v > 100000000) {
-                fprintf(stderr, "synergy trace %s: --max-jobs: '%s' must be a positive integer\n", cmd, optarg);
-                return -1;
-            }
-            t->wl.synth.max_jobs = v;
-            break;
-        default: {
-            int h = wl_opt_handle(&t->wl, c, optarg, "trace");
-            if (h > 0)
-                break;
-            if (h == 0)
-                usage(stderr);
-            return -1;
-        }
         }
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "synergy trace %s: give exactly one trace file\n", cmd);
+    if (c == CLI_EXIT)
+        return p.exit_code == 0 ? 1 : -1;
+    if (p.optind != argc - 1) {
+        cli_bad(&p, "give exactly one trace file");
         return -1;
     }
-    t->wl.trace_path = argv[optind];
+    t->wl.trace_path = argv[p.optind];
     return 0;
 }
 
-static void convert_usage(FILE *f)
-{
-    fprintf(f, "usage: synergy trace convert [options] INPUT [-o OUTPUT]\n\n"
-               "Write INPUT's jobs in the replay format (id,model,arrival_s,iterations,gpus),\n"
-               "exactly as `simulate --trace INPUT` with the same options would run them.\n"
-               "A replay trace converts to itself.\n\n"
-               "  -o, --output FILE     write here (atomically) instead of stdout\n");
-    common_usage(f);
-}
 
 static int load(struct tool_opts *t, const char *cmd, model_zoo_t **zoo, struct job_spec **jobs,
                 size_t *n)
@@ -152,7 +89,7 @@ static int load(struct tool_opts *t, const char *cmd, model_zoo_t **zoo, struct 
 static int trace_convert(int argc, char **argv)
 {
     struct tool_opts t = {0};
-    int p = parse_opts(&t, argc, argv, "convert", convert_usage);
+    int p = parse_opts(&t, argc, argv, CLI_CONVERT);
     if (p != 0)
         return p > 0 ? 0 : EXIT_BAD_INPUT;
     model_zoo_t *zoo;
@@ -188,16 +125,6 @@ out:
     return rc;
 }
 
-static void stats_usage(FILE *f)
-{
-    fprintf(f, "usage: synergy trace stats [options] FILE\n\n"
-               "Summarise the jobs that `simulate --trace FILE` would run: count, GPU-demand\n"
-               "histogram, duration percentiles (iterations x the model's iteration time at\n"
-               "the fair share), span of arrivals, and the offered load: GPU-hours asked for\n"
-               "per hour of arrivals, divided by the cluster's GPUs (above 1 = overloaded).\n\n"
-               "  --cluster FILE        cluster INI (default configs/default_cluster.ini)\n");
-    common_usage(f);
-}
 
 /* The cluster's GPU count from --cluster, or -1 (message printed). */
 static int load_cluster_gpus(const struct tool_opts *t, const char *cmd)
@@ -221,7 +148,7 @@ static int dbl_cmp(const void *a, const void *b)
 static int trace_stats(int argc, char **argv)
 {
     struct tool_opts t = {0};
-    int p = parse_opts(&t, argc, argv, "stats", stats_usage);
+    int p = parse_opts(&t, argc, argv, CLI_STATS);
     if (p != 0)
         return p > 0 ? 0 : EXIT_BAD_INPUT;
     int cluster_gpus = load_cluster_gpus(&t, "stats");
@@ -305,17 +232,6 @@ static int trace_stats(int argc, char **argv)
     return 0;
 }
 
-static void validate_usage(FILE *f)
-{
-    fprintf(f, "usage: synergy trace validate [options] FILE\n\n"
-               "Check a trace. Problems are printed as file:line: message; exit 2 if any.\n"
-               "Replay traces: every field, duplicate ids, models that are not profiled (the\n"
-               "reference would silently run them as alexnet) and jobs larger than --cluster.\n"
-               "Philly logs are streamed: malformed records are listed (the first five) and\n"
-               "counted; None times are normal in the real log and not an error.\n\n"
-               "  --cluster FILE        cluster INI (default configs/default_cluster.ini)\n");
-    common_usage(f);
-}
 
 static int validate_replay(const char *path, const model_zoo_t *zoo, int cluster_gpus)
 {
@@ -364,7 +280,7 @@ static int validate_replay(const char *path, const model_zoo_t *zoo, int cluster
 static int trace_validate(int argc, char **argv)
 {
     struct tool_opts t = {0};
-    int p = parse_opts(&t, argc, argv, "validate", validate_usage);
+    int p = parse_opts(&t, argc, argv, CLI_VALIDATE);
     if (p != 0)
         return p > 0 ? 0 : EXIT_BAD_INPUT;
     struct err err = {{0}};
@@ -432,6 +348,10 @@ int cmd_trace(int argc, char **argv)
     const char *sub = argv[1];
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
         trace_usage(stdout);
+        return 0;
+    }
+    if (strcmp(sub, "--version") == 0) {
+        cli_print_version();
         return 0;
     }
     if (strcmp(sub, "convert") == 0)

@@ -3,6 +3,7 @@
  * gets the closest known one suggested.
  */
 #include "cli.h"
+#include "options.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +23,6 @@ static const struct cli_command commands[] = {
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-const char *cli_data_path(char *buf, size_t n, const char *rel)
-{
-    const char *dir = getenv("SYNERGY_DATA_DIR");
-    if (!dir || !*dir)
-        dir = SYNERGY_DATA_DIR;
-    snprintf(buf, n, "%s/%s", dir, rel);
-    return buf;
-}
 
 void cli_command_line(char *buf, size_t n, int argc, char **argv, const char *cmd)
 {
@@ -60,8 +53,17 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(name, "--version") == 0) {
-        printf("synergy %s\n", SYNERGY_VERSION);
+        cli_print_version();
         return 0;
+    }
+    /* hidden: the build generates synergy.1 and the completion from the table */
+    if (strcmp(name, "--man") == 0) {
+        cli_print_man(stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    if (strcmp(name, "--bash-completion") == 0) {
+        cli_print_completion(stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
     }
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (strcmp(commands[i].name, name) == 0)

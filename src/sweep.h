@@ -44,6 +44,8 @@ struct sweep_grid {
     long max_jobs;
     bool is_static;            /* replay: all jobs at t=0, first round at t=1 */
     bool stop_on_gap;          /* replay: stop at the first idle round */
+    double round_duration;     /* seconds per round; 0: the cluster file's */
+    bool check;                /* verify no server is oversubscribed after every round */
     int workers;               /* 0: one per core */
     char db[1024];
     char plot[1024];
@@ -56,9 +58,10 @@ void sweep_grid_defaults(struct sweep_grid *g, const char *default_cluster,
 /* Set one grid key ("policies", "modes", "loads", "splits", "clusters",
  * "trace", "trace_format", "arrival", "vc", "multigpu", "philly_arrival",
  * "per_attempt", "no_duration_filter", "strict", "opt_compat",
- * "opt_time_limit", "models" (appends), "profiles_dir", "unknown_model", "profiles", "placement",
- * "seed"/"seeds", "measure", "shard" (K/N),
- * "max_jobs", "static", "stop_on_gap", "workers", "db", "plot") from its text. Lists are comma-separated; splits
+ * "opt_time_limit", "models" (appends), "profiles_dir", "unknown_model", "profiles",
+ * "placement", "seed"/"seeds", "shard" (K/N), "measure",
+ * "max_jobs", "static", "stop_on_gap", "round_duration", "check", "workers", "db",
+ * "plot") from its text. Lists are comma-separated; splits
  * are "I,L,S" groups separated by ';'. 0, or -1 with err naming the key. */
 int sweep_grid_set(struct sweep_grid *g, const char *key, const char *value, struct err *err);
 

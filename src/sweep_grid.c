@@ -159,7 +159,8 @@ static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *e
                  {"per_attempt", &g->per_attempt},
                  {"no_duration_filter", &g->no_duration_filter},
                  {"strict", &g->strict},
-                 {"opt_compat", &g->opt_compat}};
+                 {"opt_compat", &g->opt_compat},
+                 {"check", &g->check}};
     bool *dst = NULL;
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (strcmp(key, flags[i].key) == 0)
@@ -187,6 +188,13 @@ static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *e
         if (parse_double(v, &d) < 0 || !(d > 0))
             return errprintf(err, "opt_time_limit: '%s' must be a positive number of seconds", v);
         g->opt_time_limit = d;
+        return 0;
+    }
+    if (strcmp(key, "round_duration") == 0) {
+        double d;
+        if (parse_double(v, &d) < 0 || !(d > 0))
+            return errprintf(err, "round_duration: '%s' must be a positive number", v);
+        g->round_duration = d;
         return 0;
     }
     if (strcmp(key, "workers") == 0) {

@@ -7,8 +7,8 @@
  * the nasty cases (None end time, missing key, garbage time, not an object).
  */
 #include "cli.h"
+#include "options.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -45,50 +45,24 @@ static int parse_size(const char *s, long long *out)
 
 int trace_gen_philly(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"bytes", required_argument, 0, 'b'},
-                                             {"jobs", required_argument, 0, 'n'},
-                                             {"seed", required_argument, 0, 's'},
-                                             {"bad-every", required_argument, 0, 'x'},
-                                             {"help", no_argument, 0, 'h'},
-                                             {0, 0, 0, 0}};
     long long bytes = 0;
     long jobs = 0, seed = 1, bad_every = 0;
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    struct cli_parser p;
+    cli_parser_init(&p, CLI_GENPHILLY, argc, argv);
+    while ((c = cli_next(&p)) >= 0) {
         switch (c) {
-        case 'b':
-            if (parse_size(optarg, &bytes) < 0) {
-                fprintf(stderr, "synergy trace gen-philly: --bytes: '%s' must be a size (e.g. 1G)\n", optarg);
-                return EXIT_BAD_INPUT;
-            }
+        case OPT_BYTES:
+            if (parse_size(p.arg, &bytes) < 0)
+                return cli_bad(&p, "--bytes: '%s' must be a size (e.g. 1G)", p.arg);
             break;
-        case 'n':
-            if (parse_long(optarg, &jobs) < 0 || jobs < 1) {
-                fprintf(stderr, "synergy trace gen-philly: --jobs: must be a positive integer\n");
-                return EXIT_BAD_INPUT;
-            }
-            break;
-        case 's':
-            if (parse_long(optarg, &seed) < 0 || seed < 0) {
-                fprintf(stderr, "synergy trace gen-philly: --seed: must be a non-negative integer\n");
-                return EXIT_BAD_INPUT;
-            }
-            break;
-        case 'x':
-            if (parse_long(optarg, &bad_every) < 0 || bad_every < 0) {
-                fprintf(stderr, "synergy trace gen-philly: --bad-every: must be a non-negative integer\n");
-                return EXIT_BAD_INPUT;
-            }
-            break;
-        case 'h':
-            printf("usage: synergy trace gen-philly (--bytes SIZE | --jobs N) [--seed N] [--bad-every K]\n\n"
-                   "Write a synthetic Philly cluster_job_log to stdout (for benchmarks).\n");
-            return 0;
-        default:
-            return EXIT_BAD_INPUT;
+        case OPT_JOBS: jobs = p.lnum; break;
+        case OPT_SEED: seed = p.lnum; break;
+        case OPT_BAD_EVERY: bad_every = p.lnum; break;
         }
     }
+    if (c == CLI_EXIT)
+        return p.exit_code;
     if (!bytes && !jobs) {
         fprintf(stderr, "synergy trace gen-philly: give --bytes or --jobs\n");
         return EXIT_BAD_INPUT;

@@ -6,6 +6,7 @@
 #include "workload.h"
 
 #include "cli.h"
+#include "options.h"
 
 #include <errno.h>
 #include <math.h>
@@ -21,62 +22,59 @@ void wl_opts_init(struct wl_opts *o)
     synth_params_defaults(&o->synth);
 }
 
-int wl_opt_handle(struct wl_opts *o, int c, const char *arg, const char *cmd)
+int wl_opt_handle(struct wl_opts *o, const struct cli_parser *p)
 {
-    switch (c) {
-    case WL_OPT_FORMAT:
+    const char *arg = p->arg;
+    switch (p->opt->id) {
+    case OPT_TRACE_FORMAT:
         o->fmt = trace_format_parse(arg);
-        if (o->fmt == TRACE_FMT_UNKNOWN) {
-            fprintf(stderr, "synergy %s: --trace-format: '%s': expected synergy, philly, "
-                            "pollux or gavel\n", cmd, arg);
-            return -1;
-        }
+        if (o->fmt == TRACE_FMT_UNKNOWN)
+            return cli_bad(p, "--trace-format: '%s': expected synergy, philly, pollux or gavel",
+                           arg), -1;
+        o->fmt_given = true;
         return 1;
-    case WL_OPT_ARRIVAL:
-        o->arrival = arg;
+    case OPT_ARRIVAL: o->arrival = arg; return 1;
+    case OPT_PHILLY_ARRIVAL: o->philly.philly_arrival = true; if (!o->philly_flag) o->philly_flag = "--philly-arrival"; return 1;
+    case OPT_PER_ATTEMPT: o->philly.per_attempt = true; if (!o->philly_flag) o->philly_flag = "--per-attempt"; return 1;
+    case OPT_MULTIGPU: o->philly.multigpu = true; if (!o->philly_flag) o->philly_flag = "--multigpu"; return 1;
+    case OPT_STRICT: o->philly.strict = true; if (!o->philly_flag) o->philly_flag = "--strict"; return 1;
+    case OPT_NO_DURATION_FILTER: o->philly.max_duration = 0; if (!o->philly_flag) o->philly_flag = "--no-duration-filter"; return 1;
+    case OPT_VC: o->vc = arg; return 1;
+    case OPT_JOBS_PER_HOUR:
+        if (parse_double(arg, &o->synth.jobs_per_hour) < 0 || !(o->synth.jobs_per_hour > 0))
+            return cli_bad(p, "--jobs-per-hour: '%s' must be a positive number", arg), -1;
+        o->have_jph = true;
         return 1;
-    case WL_OPT_PHILLY_ARRIVAL:
-        o->philly.philly_arrival = true;
+    case OPT_SPLIT:
+        if (parse_split(arg, o->synth.split) < 0)
+            return cli_bad(p, "--split: '%s' must be three percentages adding up to 100", arg), -1;
+        o->have_split = true;
         return 1;
-    case WL_OPT_PER_ATTEMPT:
-        o->philly.per_attempt = true;
+    case OPT_SEED:
+        o->synth.seed = (uint64_t)p->lnum;
+        o->have_seed = true;
         return 1;
-    case WL_OPT_MULTIGPU:
-        o->philly.multigpu = true;
-        return 1;
-    case WL_OPT_STRICT:
-        o->philly.strict = true;
-        return 1;
-    case WL_OPT_VC:
-        o->vc = arg;
-        return 1;
-    case WL_OPT_NO_DURATION_FILTER:
-        o->philly.max_duration = 0;
-        return 1;
-    case WL_OPT_MODELS:
-        if (o->n_model_files == WL_MAX_MODEL_FILES) {
-            fprintf(stderr, "synergy %s: --models: at most %d files (use --profiles-dir)\n", cmd,
-                    WL_MAX_MODEL_FILES);
-            return -1;
-        }
+    case OPT_MAX_JOBS: o->synth.max_jobs = p->lnum; return 1;
+    case OPT_MODELS:
+        if (o->n_model_files == WL_MAX_MODEL_FILES)
+            return cli_bad(p, "--models: at most %d files (use --profiles-dir)",
+                           WL_MAX_MODEL_FILES), -1;
         o->model_files[o->n_model_files++] = arg;
         return 1;
-    case WL_OPT_PROFILES_DIR:
-        o->profiles_dir = arg;
-        return 1;
-    case WL_OPT_UNKNOWN_MODEL:
+    case OPT_PROFILES_DIR: o->profiles_dir = arg; return 1;
+    case OPT_UNKNOWN_MODEL:
         if (strcmp(arg, "error") == 0)
             o->unknown_reference = false;
         else if (strcmp(arg, "reference") == 0)
             o->unknown_reference = true;
-        else {
-            fprintf(stderr, "synergy %s: --unknown-model: '%s': expected error or reference\n",
-                    cmd, arg);
-            return -1;
-        }
+        else
+            return cli_bad(p, "--unknown-model: '%s': expected error or reference", arg), -1;
         return 1;
+    default:
+        cli_bad(p, "--%s is not handled (a bug: the option table gives it to this command)",
+                p->opt->name);
+        return -1;
     }
-    return 0;
 }
 
 model_zoo_t *wl_zoo_load(const struct wl_opts *o, const char *variant, struct err *err)
@@ -108,6 +106,100 @@ const char *wl_models_describe(const struct wl_opts *o, char *buf, size_t n)
     return buf;
 }
 
+const char *wl_trace_only_option(const struct wl_opts *o)
+{
+    if (o->fmt_given)
+        return "--trace-format";
+    if (o->vc)
+        return "--vc";
+    return o->philly_flag;
+}
+
+int wl_check_window(const struct wl_opts *o, const struct job_spec *specs, size_t n, long lo,
+                    long hi, struct err *err)
+{
+    if (!o->trace_path) {
+        bool dflt = hi <= lo;
+        if (dflt) { /* the synthetic default window (scheduler/ledger.c) */
+            lo = 4000;
+            hi = 5000;
+        }
+        if (o->synth.max_jobs > 0 && hi > o->synth.max_jobs)
+            return errprintf(err, "--measure %ld:%ld%s: --max-jobs %ld makes only ids 0..%ld", lo,
+                             hi, dflt ? " (the synthetic default)" : "", o->synth.max_jobs,
+                             o->synth.max_jobs - 1);
+        return 0;
+    }
+    if (hi <= lo)
+        return 0;
+    size_t in = 0;
+    int min_id = 0, max_id = 0;
+    for (size_t i = 0; i < n; i++) {
+        in += specs[i].id >= lo && specs[i].id < hi;
+        if (i == 0 || specs[i].id < min_id)
+            min_id = specs[i].id;
+        if (i == 0 || specs[i].id > max_id)
+            max_id = specs[i].id;
+    }
+    if (in < (size_t)(hi - lo))
+        return errprintf(err, "--measure %ld:%ld: %s has %zu of these %ld job ids (its ids are "
+                              "%d..%d)", lo, hi, o->trace_path, in, hi - lo, min_id, max_id);
+    return 0;
+}
+
+/* The line of a replay trace's job number `index` (blank and # lines skipped). */
+static int replay_line_of(const char *path, size_t index)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char *line = NULL;
+    size_t cap = 0, jobs = 0;
+    int lineno = 0, found = 0;
+    while (!found && getline(&line, &cap, f) >= 0) {
+        lineno++;
+        char *t = str_trim(line);
+        if (*t && *t != '#' && jobs++ == index)
+            found = lineno;
+    }
+    free(line);
+    fclose(f);
+    return found;
+}
+
+/* Jobs larger than the cluster: an error naming the trace line when known. */
+static int check_gpus(const struct wl_opts *o, const struct job_spec *jobs, size_t n, bool replay,
+                      struct err *err)
+{
+    if (o->max_gpus <= 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i].gpus <= o->max_gpus)
+            continue;
+        int line = replay ? replay_line_of(o->trace_path, i) : 0;
+        char where[64] = "";
+        if (line > 0)
+            snprintf(where, sizeof where, ":%d", line);
+        return errprintf(err, "%s%s: gpus: job %d needs %d GPUs but %s has %d", o->trace_path,
+                         where, jobs[i].id, jobs[i].gpus,
+                         o->cluster_path ? o->cluster_path : "the cluster", o->max_gpus);
+    }
+    return 0;
+}
+
+/* Options given that the trace's format does not read: an error, never ignored. */
+static int check_format_options(const struct wl_opts *o, struct err *err)
+{
+    const char *name = trace_format_name(o->fmt);
+    if (o->vc && o->fmt != TRACE_FMT_POLLUX)
+        return errprintf(err, "--vc applies to pollux traces; %s is a %s trace", o->trace_path,
+                         name);
+    if (o->philly_flag && o->fmt != TRACE_FMT_PHILLY)
+        return errprintf(err, "%s applies to philly traces; %s is a %s trace", o->philly_flag,
+                         o->trace_path, name);
+    return 0;
+}
+
 struct collect {
     struct raw_job *jobs;
     size_t n, cap;
@@ -125,6 +217,8 @@ int wl_load(struct wl_opts *o, const model_zoo_t *zoo, struct job_spec **out, si
             struct philly_stats *pst, struct err *err)
 {
     if (o->fmt == TRACE_FMT_UNKNOWN && trace_format_detect(o->trace_path, &o->fmt, err) < 0)
+        return -1;
+    if (check_format_options(o, err) < 0)
         return -1;
     bool trace_arrivals = o->arrival && strcmp(o->arrival, "trace") == 0;
     arrival_t *arr = NULL;
@@ -144,6 +238,11 @@ int wl_load(struct wl_opts *o, const model_zoo_t *zoo, struct job_spec **out, si
         if (trace_read_replay_zoo(o->trace_path, o->unknown_reference ? NULL : zoo, out, n,
                                   err) < 0)
             goto out;
+        if (check_gpus(o, *out, *n, true, err) < 0) {
+            free(*out);
+            *out = NULL;
+            goto out;
+        }
         if (arr || o->synth.max_jobs > 0) {
             /* re-time (and possibly cycle) a replay trace: keep each job's
              * model, iterations and GPUs, in arrival order */
@@ -209,6 +308,11 @@ int wl_load(struct wl_opts *o, const model_zoo_t *zoo, struct job_spec **out, si
     }
     if (trace_import_finish(zoo, c.jobs, c.n, &ip, out, n, err) < 0)
         goto out;
+    if (check_gpus(o, *out, *n, false, err) < 0) {
+        free(*out);
+        *out = NULL;
+        goto out;
+    }
     rc = 0;
 out:
     if (f)

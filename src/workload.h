@@ -6,7 +6,6 @@
 #ifndef SYNERGY_WORKLOAD_H
 #define SYNERGY_WORKLOAD_H
 
-#include <getopt.h>
 #include <stdbool.h>
 
 #include "trace.h"
@@ -20,6 +19,10 @@ struct wl_opts {
     const char *vc;          /* pollux: keep one virtual cluster */
     struct philly_opts philly;
     bool philly_arrival_given;
+    bool fmt_given;          /* --trace-format given */
+    const char *philly_flag; /* the first Philly-only switch given ("--multigpu"), or NULL */
+    int max_gpus;            /* > 0: a job asking for more is an error naming its line */
+    const char *cluster_path; /* for that error */
     struct synth_params synth;
     bool have_jph, have_split, have_seed;
     bool quiet;              /* no Philly summary on stderr */
@@ -31,52 +34,25 @@ struct wl_opts {
     bool unknown_reference;  /* --unknown-model reference: unknown names run as alexnet */
 };
 
-/* getopt_long codes of the shared options (>= 300, no short forms). */
-enum {
-    WL_OPT_FORMAT = 300, WL_OPT_ARRIVAL, WL_OPT_PHILLY_ARRIVAL, WL_OPT_PER_ATTEMPT,
-    WL_OPT_MULTIGPU, WL_OPT_STRICT, WL_OPT_NO_DURATION_FILTER, WL_OPT_VC,
-    WL_OPT_MODELS, WL_OPT_PROFILES_DIR, WL_OPT_UNKNOWN_MODEL,
-};
-
-#define WL_LONGOPTS                                                                                \
-    {"trace-format", required_argument, 0, WL_OPT_FORMAT},                                         \
-        {"arrival", required_argument, 0, WL_OPT_ARRIVAL},                                         \
-        {"philly-arrival", no_argument, 0, WL_OPT_PHILLY_ARRIVAL},                                 \
-        {"per-attempt", no_argument, 0, WL_OPT_PER_ATTEMPT},                                       \
-        {"multigpu", no_argument, 0, WL_OPT_MULTIGPU},                                             \
-        {"strict", no_argument, 0, WL_OPT_STRICT},                                                 \
-        {"no-duration-filter", no_argument, 0, WL_OPT_NO_DURATION_FILTER},                         \
-        {"vc", required_argument, 0, WL_OPT_VC},                                                   \
-        {"models", required_argument, 0, WL_OPT_MODELS},                                           \
-        {"profiles-dir", required_argument, 0, WL_OPT_PROFILES_DIR},                               \
-        {"unknown-model", required_argument, 0, WL_OPT_UNKNOWN_MODEL}
-
-#define WL_USAGE                                                                                   \
-    "  --trace-format F      synergy | philly | pollux | gavel (default: detected)\n"              \
-    "  --arrival SPEC        poisson:R | fixed-rate:R | schedule:R,FACTOR,PERIOD_S |\n"            \
-    "                        deltas:FILE (<delay_ms>,<tag> lines) | trace; R in jobs/h\n"          \
-    "  --philly-arrival      philly: keep the trace's submit times (default: Poisson at\n"         \
-    "                        --jobs-per-hour, reusing the jobs cyclically)\n"                      \
-    "  --per-attempt         philly: one job per attempt (default: sum the attempts)\n"            \
-    "  --multigpu            philly: keep GPU counts (default: every job gets 1 GPU)\n"            \
-    "  --strict              philly: the first malformed record is an error\n"                    \
-    "  --no-duration-filter  philly: keep every duration (default: 10^1.5..10^4 min)\n"            \
-    "  --vc ID               pollux: only this virtual cluster (e.g. ee9e8c)\n"              \
-    "  --models FILE|DIR     more model profiles (models.ini format; a directory: its *.ini);\n" \
-    "                        repeatable, later files win; configs/models.ini is always read\n"  \
-    "  --profiles-dir DIR    a profile store (as written by `synergy profile`), read last\n"   \
-    "  --unknown-model M     error (default): a trace job naming a model without a profile is\n"\
-    "                        a file:line error | reference: it runs as alexnet, like the reference\n"
-
 void wl_opts_init(struct wl_opts *o);
 /* The profiles: configs/models.ini (the reference ten, in set `variant`), then
  * o->model_files, then o->profiles_dir. NULL + err on a bad file. */
 model_zoo_t *wl_zoo_load(const struct wl_opts *o, const char *variant, struct err *err);
 /* The files wl_zoo_load() reads, ";"-separated, for the results store. */
 const char *wl_models_describe(const struct wl_opts *o, char *buf, size_t n);
-/* Handle one shared option. 1 handled, 0 not a shared option, -1 bad value
- * (message printed, prefixed with `cmd`). */
-int wl_opt_handle(struct wl_opts *o, int c, const char *arg, const char *cmd);
+/* The first option given that only a trace can use (--trace-format, --vc, a
+ * Philly switch), or NULL; for the synthetic workload that is an error. */
+const char *wl_trace_only_option(const struct wl_opts *o);
+/* The measured window [lo, hi) against the workload: every id in it must
+ * exist (a trace's jobs; the synthetic --max-jobs cap), or the run would
+ * silently measure fewer jobs than asked. hi <= lo: no window. 0 or -1+err. */
+int wl_check_window(const struct wl_opts *o, const struct job_spec *specs, size_t n, long lo,
+                    long hi, struct err *err);
+struct cli_parser;
+/* Handle the workload option the parser just returned (trace format, arrival,
+ * the Philly and Pollux switches, rate, split, seed, max jobs, model files). 1 handled;
+ * -1 bad value or not a workload option (message printed). */
+int wl_opt_handle(struct wl_opts *o, const struct cli_parser *p);
 
 /* Read o->trace_path in its format and build the jobs (caller frees *out).
  * A replay trace without --arrival is returned as written. `pst` (may be

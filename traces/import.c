@@ -361,9 +361,11 @@ int trace_import_finish(const model_zoo_t *zoo, struct raw_job *raw, size_t n,
         if (r->model >= 0) {
             m = model_zoo_find(zoo, r->model_name);
             if (!m) {
+                /* the message names r, which lives in sorted: free after it */
+                errprintf(err, "model '%s' is not in the model zoo", r->model_name);
                 free(jobs);
                 free(sorted);
-                return errprintf(err, "model '%s' is not in the model zoo", r->model_name);
+                return -1;
             }
         } else {
             m = model_assigner_next(&as);

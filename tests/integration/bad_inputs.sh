@@ -45,6 +45,10 @@ printf '0,alexnet,0,10x0,1\n' > "$tmp/iters.trace"
 printf '# only a comment\n\n' > "$tmp/empty.trace"
 : > "$tmp/zero.trace"
 printf '0,alexnet,0,100,3\n' > "$tmp/big.trace"
+printf '# two jobs\n0,alexnet,0,100,1\n1,res18,5,100,200\n' > "$tmp/big2.trace"
+: > "$tmp/empty.ini"
+mkcfg policy.ini '[SCHEDULER]\npolicy = FIFOO\n'
+mkcfg placement.ini '[SCHEDULER]\n\nplacement = spread\n' 
 printf '\x00\x01\x02garbage\n' > "$tmp/binary.trace"
 sed 's/^speedup = 2.94$/speedup = fast/' "$src/configs/models.ini" > "$tmp/models.ini"
 
@@ -65,7 +69,22 @@ check long_line "long.trace:1: expected 5 comma-separated fields" -- simulate --
 check bad_iterations "iters.trace:1: iterations: '10x0' is not an integer" -- simulate --cluster "$cl" --trace "$tmp/iters.trace"
 check empty_trace "empty.trace:2: trace has no jobs" -- simulate --cluster "$cl" --trace "$tmp/empty.trace"
 check zero_byte_trace "zero.trace:0: trace has no jobs" -- simulate --cluster "$cl" --trace "$tmp/zero.trace"
-check gpus_exceed_cluster "big.trace: job 0 needs 3 GPUs but $tmp/tiny.ini has 2" -- simulate --cluster "$tmp/tiny.ini" --trace "$tmp/big.trace"
+check gpus_exceed_cluster "big.trace:1: gpus: job 0 needs 3 GPUs but $tmp/tiny.ini has 2" -- simulate --cluster "$tmp/tiny.ini" --trace "$tmp/big.trace"
+# issue 13 defects: each failed before its fix
+check gpus_exceed_line "big2.trace:3: gpus: job 1 needs 200 GPUs" -- simulate --trace "$tmp/big2.trace"
+check cluster_is_directory "$tmp: cannot open cluster config: Is a directory" -- simulate --cluster "$tmp" --trace "$tr"
+check empty_cluster "empty.ini: the cluster config has no settings" -- simulate --cluster "$tmp/empty.ini" --trace "$tr"
+check policy_in_config "policy.ini:2: policy: unknown policy 'FIFOO'" -- simulate --cluster "$tmp/policy.ini" --trace "$tr"
+check placement_in_config "placement.ini:3: placement: placement 'spread'" -- simulate --cluster "$tmp/placement.ini" --trace "$tr"
+check vc_on_replay "--vc applies to pollux traces" -- simulate --trace "$tr" --vc ee9e8c
+check multigpu_on_replay "--multigpu applies to philly traces" -- simulate --trace "$tr" --multigpu
+check multigpu_on_synthetic "--multigpu applies to a trace" -- simulate --synthetic --multigpu
+check opt_compat_without_opt "--opt-compat applies to the opt mode only" -- simulate --trace "$tr" --mode fair,tune --opt-compat
+check opt_compat_sweep "opt_compat applies to the opt mode only" -- sweep --trace "$tr" --mode tune --opt-compat --db "$tmp/x.db"
+check vc_deploy "--vc applies to pollux traces" -- deploy --trace "$tr" --local 16 --vc ee9e8c
+check measure_beyond_trace "--measure 0:100: $tr has 8 of these 100 job ids" -- simulate --trace "$tr" --measure 0:100
+check measure_beyond_max_jobs "--max-jobs 300 makes only ids 0..299" -- simulate --synthetic --max-jobs 300
+check max_jobs_guard "--max-jobs: '100000000' must be an integer in 1..1000000" -- simulate --synthetic --max-jobs 100000000
 check binary_trace "binary.trace:1: line contains a NUL byte" -- simulate --cluster "$cl" --trace "$tmp/binary.trace"
 check bad_profile "models.ini:" -- simulate --cluster "$cl" --trace "$tr" --models "$tmp/models.ini"
 check unknown_policy "unknown policy 'fifoo'" -- simulate --trace "$tr" --policy fifoo

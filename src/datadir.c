@@ -1,0 +1,78 @@
+/*
+ * Where the binary finds its default configs (cluster, model profiles,
+ * deployment catalog) and shipped traces. The search order, documented in
+ * synergy.1 (FILES) and the README:
+ *   1. an explicit flag (--cluster, --models, --catalog): callers never ask;
+ *   2. $SYNERGY_CONFIG_DIR: when set, the only place looked at;
+ *   3. ../share/synergy next to the binary (an installed or relocated tree);
+ *   4. the source tree, only when the binary runs from its build tree: CMake
+ *      writes the marker file `synergy-source-dir` next to the built binary,
+ *      and `make install` never copies it, so a copied or installed binary
+ *      never reads another machine's build tree;
+ *   5. the compiled-in install prefix (SYNERGY_INSTALL_DATADIR).
+ * The first directory holding the file wins; when none does, the path is the
+ * first candidate's, so the error names a sensible place.
+ */
+#include "cli.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_CANDIDATES 4
+
+/* The directory of the running binary into buf; -1 if unknown. */
+static int exe_dir(char *buf, size_t n)
+{
+    ssize_t l = readlink("/proc/self/exe", buf, n - 1);
+    if (l <= 0)
+        return -1;
+    buf[l] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    return 0;
+}
+
+/* The source directory named by the build tree's marker next to the binary. */
+static int build_tree_source(const char *dir, char *buf, size_t n)
+{
+    char marker[PATH_MAX + 32];
+    snprintf(marker, sizeof marker, "%s/synergy-source-dir", dir);
+    FILE *f = fopen(marker, "r");
+    if (!f)
+        return -1;
+    int ok = fgets(buf, (int)n, f) != NULL;
+    fclose(f);
+    if (!ok)
+        return -1;
+    buf[strcspn(buf, "\n")] = '\0';
+    return buf[0] ? 0 : -1;
+}
+
+const char *cli_data_path(char *buf, size_t n, const char *rel)
+{
+    const char *env = getenv("SYNERGY_CONFIG_DIR");
+    if (env && *env) {
+        snprintf(buf, n, "%s/%s", env, rel);
+        return buf;
+    }
+    static char cand[MAX_CANDIDATES][PATH_MAX];
+    int nc = 0;
+    char dir[PATH_MAX];
+    if (exe_dir(dir, sizeof dir) == 0) {
+        snprintf(cand[nc++], PATH_MAX, "%.*s/../share/synergy", PATH_MAX - 32, dir);
+        if (build_tree_source(dir, cand[nc], PATH_MAX) == 0)
+            nc++;
+    }
+    snprintf(cand[nc++], PATH_MAX, "%s", SYNERGY_INSTALL_DATADIR);
+    for (int i = 0; i < nc; i++) {
+        snprintf(buf, n, "%s/%s", cand[i], rel);
+        if (access(buf, R_OK) == 0)
+            return buf;
+    }
+    snprintf(buf, n, "%s/%s", cand[0], rel);
+    return buf;
+}

@@ -1,0 +1,791 @@
+/*
+ * The option table and the parser every command uses (see options.h for how
+ * to add a flag). Help, man page and completion are printed from these rows.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "policies.h"
+#include "trace.h"
+
+#define W "workload"
+#define S "cluster and scheduling"
+#define O "measurement and output"
+#define D "deployment"
+#define G "options"
+#define PLOT_HELP "draw JCT CDFs and allocation-vs-demand plots (PNG, SVG) into DIR"
+#define TR (CLI_SIMULATE | CLI_SWEEP | CLI_DEPLOY | CLI_TRACE_TOOLS) /* trace readers */
+
+/* clang-format off */
+const struct cli_option cli_options[] = {
+    /* workload */
+    {OPT_TRACE, "trace", 0, "FILE", ARG_STR, 0, 0, CLI_RUNS, W,
+     "a trace in any supported format ({formats}); detected from its content", "trace"},
+    {OPT_SYNTHETIC, "synthetic", 0, NULL, ARG_NONE, 0, 0, CLI_SIMULATE | CLI_SWEEP, W,
+     "the reference's synthetic workload (the default without --trace)", NULL},
+    {OPT_TRACE_FORMAT, "trace-format", 0, "F", ARG_STR, 0, 0, TR, W,
+     "{formats} (default: detected)", "trace_format"},
+    {OPT_ARRIVAL, "arrival", 0, "SPEC", ARG_STR, 0, 0, TR | CLI_GENERATE, W,
+     "re-time the jobs: poisson:R | fixed-rate:R | schedule:R,FACTOR,PERIOD_S | deltas:FILE "
+     "(<delay_ms>,<tag> lines) | trace; R in jobs/h", "arrival"},
+    {OPT_PHILLY_ARRIVAL, "philly-arrival", 0, NULL, ARG_NONE, 0, 0, TR, W,
+     "philly: keep the trace's submit times (default: Poisson at --jobs-per-hour, reusing "
+     "the jobs cyclically)", "philly_arrival"},
+    {OPT_PER_ATTEMPT, "per-attempt", 0, NULL, ARG_NONE, 0, 0, TR, W,
+     "philly: one job per attempt (default: sum the attempts)", "per_attempt"},
+    {OPT_MULTIGPU, "multigpu", 0, NULL, ARG_NONE, 0, 0, TR, W,
+     "philly: keep GPU counts (default: every job gets 1 GPU)", "multigpu"},
+    {OPT_STRICT, "strict", 0, NULL, ARG_NONE, 0, 0, TR, W,
+     "philly: the first malformed record is an error", "strict"},
+    {OPT_NO_DURATION_FILTER, "no-duration-filter", 0, NULL, ARG_NONE, 0, 0, TR, W,
+     "philly: keep every duration (default: 10^1.5..10^4 min)", "no_duration_filter"},
+    {OPT_VC, "vc", 0, "ID", ARG_STR, 0, 0, TR, W,
+     "pollux: only this virtual cluster (e.g. ee9e8c)", "vc"},
+    {OPT_JOBS_PER_HOUR, "jobs-per-hour", 0, "R", ARG_STR, 0, 0, TR | CLI_GENERATE, W,
+     "synthetic and Philly Poisson rate in jobs/h (default 9, or the cluster file's "
+     "[WORKLOAD]){sweep:; a comma-separated list of loads, which re-time a trace}", "loads"},
+    {OPT_SPLIT, "split", 0, "I,L,S", ARG_STR, 0, 0, TR | CLI_GENERATE, W,
+     "image,language,speech % for synthetic jobs and traces without model names (default "
+     "20,70,10){sweep:; several, separated by ';'}", "splits"},
+    {OPT_SEED, "seed", 0, "N", ARG_INT, 0, LONG_MAX, (TR & ~CLI_SWEEP) | CLI_GENERATE | CLI_GENPHILLY,
+     W, "seed of the synthetic workload and the arrival processes (default 42, or the cluster "
+     "file's)", "seed"},
+    {OPT_SEEDS, "seed", 0, "N[,N...]", ARG_STR, 0, 0, CLI_SWEEP, W,
+     "seeds of the synthetic workload and the arrival processes (default 42, or the cluster "
+     "file's); with several, every point runs once per seed and the report and plots add "
+     "means with 95% confidence intervals", "seeds"},
+    {OPT_MAX_JOBS, "max-jobs", 0, "N", ARG_INT, 1, 1000000, TR, W,
+     "generate at most N synthetic jobs (default: unlimited); for a trace, exactly N jobs, "
+     "reusing it cyclically", "max_jobs"},
+    {OPT_JOBS, "jobs", 0, "N", ARG_INT, 1, 100000000, CLI_GENERATE | CLI_GENPHILLY, W,
+     "number of jobs to write{generate: (default 1000)}", NULL},
+    /* cluster and scheduling */
+    {OPT_CLUSTER, "cluster", 0, "FILE", ARG_STR, 0, 0, TR, S,
+     "cluster INI (default: configs/default_cluster.ini from the config directory)"
+     "{sweep:; a comma-separated list}", "clusters"},
+    {OPT_MODELS, "models", 0, "FILE|DIR", ARG_STR, 0, 0, TR | CLI_GENERATE, S,
+     "more model profiles (models.ini format; a directory: its *.ini) over "
+     "configs/models.ini, which is always read{generate:}{simulate:; repeatable, later files "
+     "win}{sweep:; repeatable}{deploy:; repeatable}", "models"},
+    {OPT_PROFILES_DIR, "profiles-dir", 0, "DIR", ARG_STR, 0, 0, TR | CLI_PROFILE, S,
+     "{profile:profile store: write DIR/NAME.ini (read by simulate, sweep and deploy "
+     "--profiles-dir)}{simulate:a profile store (as written by `synergy profile`), read "
+     "last}{sweep:a profile store (as written by `synergy profile`), read last}{deploy:a "
+     "profile store (as written by `synergy profile`), read last}{trace convert:a profile "
+     "store, read last}{trace stats:a profile store, read last}{trace validate:a profile "
+     "store, read last}", "profiles_dir"},
+    {OPT_UNKNOWN_MODEL, "unknown-model", 0, "M", ARG_STR, 0, 0, TR, S,
+     "error (default): a trace job naming a model without a profile is a file:line error | "
+     "reference: it runs as alexnet, like the reference", "unknown_model"},
+    {OPT_PROFILES, "profiles", 0, "SET", ARG_STR, 0, 0, TR | CLI_GENERATE, S,
+     "default | models-4 | models-5 | models-6", "profiles"},
+    {OPT_POLICY, "policy", 0, "P[,P...]", ARG_STR, 0, 0, CLI_RUNS, S,
+     "{policies} (case-insensitive; default FIFO{deploy:; one})", "policies"},
+    {OPT_MODE, "mode", 0, "M[,M...]", ARG_STR, 0, 0, CLI_RUNS, S,
+     "{modes} (fair = GPU-proportional; default fair{deploy:; one})", "modes"},
+    {OPT_OPT_COMPAT, "opt-compat", 0, NULL, ARG_NONE, 0, 0, CLI_RUNS, S,
+     "opt: the reference's cluster-wide formulation, placement ignored by progress "
+     "(docs/opt.md)", "opt_compat"},
+    {OPT_OPT_TIME_LIMIT, "opt-time-limit", 0, "S", ARG_POS, 0, 0, CLI_RUNS, S,
+     "opt: solver seconds per round before TUNE plans it (10)", "opt_time_limit"},
+    {OPT_RESTART_OVERHEAD, "restart-overhead", 0, "S", ARG_STR, 0, 0, CLI_SIMULATE, S,
+     "seconds of no progress at every (re)launch of a job, in the round that starts it; "
+     "'profile': each model's startup_s (default 0)", NULL},
+    {OPT_PLACEMENT, "placement", 0, "KIND", ARG_STR, 0, 0, CLI_RUNS, S,
+     "first-fit (default) | consolidate (the reference's +place)", "placement"},
+    {OPT_ROUND_DURATION, "round-duration", 0, "S", ARG_POS, 0, 0, CLI_RUNS, S,
+     "seconds per round (default 300, or the cluster file's)", "round_duration"},
+    {OPT_STATIC, "static", 0, NULL, ARG_NONE, 0, 0, CLI_RUNS, S,
+     "all jobs present at start: first round at t=1, stop when idle (traces only)", "static"},
+    {OPT_STOP_ON_GAP, "stop-on-gap", 0, NULL, ARG_NONE, 0, 0, CLI_SIMULATE | CLI_SWEEP, S,
+     "reference behaviour: a replay stops at the first round with nothing runnable, even "
+     "if jobs are still to arrive", "stop_on_gap"},
+    /* measurement and output */
+    {OPT_MEASURE, "measure", 0, "LO:HI", ARG_STR, 0, 0, CLI_RUNS, O,
+     "job ids [LO,HI) are measured; the run ends when they have all finished (default: "
+     "every trace id; 4000:5000 for synthetic)", "measure"},
+    {OPT_JSON, "json", 0, NULL, ARG_NONE, 0, 0, CLI_RUNS, O,
+     "one JSON summary object per run (per line)", NULL},
+    {OPT_RECORD, "record", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE, O,
+     "write the jobs as simulated, in the replay format", NULL},
+    {OPT_DB, "db", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_SWEEP | CLI_REPORT, O,
+     "results database (SQLite{sweep:; default results.db}{report:; default results.db})", "db"},
+    {OPT_PLOT, "plot", 0, "DIR", ARG_STR, 0, 0, CLI_SIMULATE | CLI_SWEEP | CLI_REPORT | CLI_PROFILE, O,
+     "{profile:where NAME-profile.dat, .gp and .png go (default: beside the profile)}"
+     "{simulate:" PLOT_HELP "; records the runs into --db, default results.db}"
+     "{sweep:" PLOT_HELP "}{report:" PLOT_HELP "}", "plot"},
+    {OPT_JOBS_CSV, "jobs-csv", 0, "FILE", ARG_STR, 0, 0, CLI_RUNS, O,
+     "per-job results of every run: policy,mode,id,model,gpus,arrival_s,first_start_s,"
+     "finish_s,jct_s (measured jobs)", NULL},
+    {OPT_PLAN_LOG, "plan-log", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_DEPLOY, O,
+     "write each round's placed job ids, \"time: id id ...\", and \"finish ID JCT_S\" as "
+     "jobs finish", NULL},
+    {OPT_CHECK, "check", 0, NULL, ARG_NONE, 0, 0, CLI_SIMULATE | CLI_SWEEP, O,
+     "verify no server is oversubscribed after every round", "check"},
+    {OPT_OUTPUT, "output", 'o', "FILE", ARG_STR, 0, 0, CLI_CONVERT | CLI_GENERATE | CLI_PROFILE, O,
+     "{profile:write the profile to FILE instead}{trace convert:write here (atomically) "
+     "instead of stdout}{generate:write here (atomically) instead of stdout}", NULL},
+    {OPT_SHARD, "shard", 0, "K/N", ARG_STR, 0, 0, CLI_SWEEP, O,
+     "run only the K-th of N deterministic slices of the grid (points i with i mod N = K-1) "
+     "into --db; merge the shards with `synergy report --merge A.db B.db ... --db ALL.db` "
+     "(contrib/slurm/sweep.sbatch runs them as a Slurm job array)", "shard"},
+    {OPT_SWEEP_WORKERS, "workers", 'j', "N", ARG_INT, 1, 1024, CLI_SWEEP, O,
+     "parallel worker processes (default: one per core)", "workers"},
+    {OPT_VERBOSE, "verbose", 'v', NULL, ARG_NONE, 0, 0,
+     CLI_RUNS | CLI_WORKER | CLI_PROFILE, O, "log more", NULL},
+    /* deployment */
+    {OPT_DEPLOY_WORKERS, "workers", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY, D,
+     "rows ip,port,start_gpu,start_cpu,numa; row i = server i; a worker is the row of the "
+     "ip and port it listens on (port 0: the port it reports when it registers)", NULL},
+    {OPT_LOCAL, "local", 0, "N", ARG_INT, 1, 1024, CLI_DEPLOY, D,
+     "start N workers on 127.0.0.1 (simulated GPUs; each binds a free port and reports it)",
+     NULL},
+    {OPT_CATALOG, "catalog", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER | CLI_PROFILE, D,
+     "model -> argv catalog{deploy: for --local workers (default configs/deploy_catalog.ini)}"
+     "{profile: (default configs/deploy_catalog.ini)}", NULL},
+    {OPT_TOPOLOGY, "topology", 0, "FILE.xml", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER, D,
+     "hwloc XML topology for the (--local) workers (default: probe this machine)", NULL},
+    {OPT_RUN_DIR, "run-dir", 0, "DIR", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER | CLI_PROFILE, D,
+     "cwd, logs and checkpoints of the jobs{worker: (default ./synergy-run)}{deploy: of --local "
+     "workers}{profile: (the worker's; default: a new one in /tmp)}", NULL},
+    {OPT_TIME_SCALE, "time-scale", 0, "K", ARG_POS, 0, 0, CLI_DEPLOY, D,
+     "divide every duration by K (a 300 s round takes 300/K s)", NULL},
+    {OPT_PORT, "port", 0, "N", ARG_INT, 0, 65535, CLI_DEPLOY | CLI_WORKER, D,
+     "port to serve on (default: any free one{worker:, reported to the scheduler})", NULL},
+    {OPT_STATE, "state", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY, D,
+     "SQLite file for jobs, leases and workers (default in memory)", NULL},
+    {OPT_MAX_RETRIES, "max-retries", 0, "N", ARG_INT, 0, INT_MAX, CLI_DEPLOY, D,
+     "relaunches after crashes before a job fails (default 3)", NULL},
+    {OPT_HEARTBEAT_MS, "heartbeat-ms", 0, "N", ARG_INT, 10, INT_MAX, CLI_DEPLOY, D,
+     "worker heartbeat period (default 200)", NULL},
+    {OPT_WORKER_TIMEOUT_MS, "worker-timeout-ms", 0, "N", ARG_INT, 50, INT_MAX, CLI_DEPLOY, D,
+     "a worker silent this long is lost (default 1500)", NULL},
+    {OPT_METRICS_LISTEN, "metrics-listen", 0, "IP:PORT", ARG_STR, 0, 0, CLI_DEPLOY, D,
+     "serve Prometheus metrics at http://IP:PORT/metrics (port 0: any free one)", NULL},
+    {OPT_WAIT_WORKERS, "wait-workers", 0, "N", ARG_INT, 1, 1024, CLI_DEPLOY, D,
+     "start planning once N workers registered (default: all); the others join planning "
+     "when they register", NULL},
+    /* worker */
+    {OPT_SCHEDULER, "scheduler", 0, "HOST:PORT", ARG_STR, 0, 0, CLI_WORKER, G,
+     "the scheduler (the only address allowed to call us)", NULL},
+    {OPT_LISTEN, "listen", 0, "IP", ARG_STR, 0, 0, CLI_WORKER | CLI_DEPLOY, D,
+     "address to serve on (default 127.0.0.1){deploy:; 0.0.0.0 or :: for every interface, "
+     "with --advertise}", NULL},
+    {OPT_ADVERTISE, "advertise", 0, "HOST", ARG_STR, 0, 0, CLI_DEPLOY, D,
+     "address jobs and workers are told to call (default: the --listen address)", NULL},
+    {OPT_SERVER_ID, "server-id", 0, "N", ARG_INT, 0, 65535, CLI_WORKER, G,
+     "claim row N of the scheduler's workers file (rows with port 0, as deploy --local "
+     "makes; default: by address)", NULL},
+    {OPT_GPUS, "gpus", 0, "N", ARG_INT, 0, 1024, CLI_WORKER, G,
+     "simulate N GPUs (a machine without GPUs)", NULL},
+    {OPT_CPU_UNIT, "cpu-unit", 0, "core|thread", ARG_STR, 0, 0, CLI_WORKER, G,
+     "a job's CPU is a whole physical core with its SMT siblings (core, the default) or one "
+     "hardware thread", NULL},
+    {OPT_RESERVE_CPUS, "reserve-cpus", 0, "LIST", ARG_STR, 0, 0, CLI_WORKER, G,
+     "keep cores from jobs and run the worker on them: core ids (0,1,8-9; one id as 5-5) or "
+     "N = the first N cores of every socket (default: none reserved)", NULL},
+    /* job */
+    {OPT_JOB_ID, "job-id", 0, "N", ARG_INT, 0, LONG_MAX, CLI_JOB, G, "the job's id", NULL},
+    {OPT_SCHED, "sched", 0, "HOST:PORT", ARG_STR, 0, 0, CLI_JOB, G,
+     "the scheduler's JobToScheduler service", NULL},
+    {OPT_CHK_DIR, "chk-dir", 0, "DIR", ARG_STR, 0, 0, CLI_JOB, G,
+     "checkpoint directory (progress survives relaunches)", NULL},
+    {OPT_CRASH_ONCE, "crash-once", 0, "DIR", ARG_STR, 0, 0, CLI_JOB, G,
+     "fault drill: crash once half-way, remembering it in DIR", NULL},
+    {OPT_CRASH_ALWAYS, "crash-always", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
+     "fault drill: crash half-way every time", NULL},
+    {OPT_IGNORE_STOP, "ignore-stop", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
+     "fault drill: ignore SIGTERM at lease end", NULL},
+    {OPT_STARTUP_S, "startup-s", 0, "S", ARG_STR, 0, 0, CLI_JOB, G,
+     "sleep S wall seconds before the first step (start-up cost)", NULL},
+    {OPT_CPU_WORK, "cpu-work", 0, "M", ARG_STR, 0, 0, CLI_JOB, G,
+     "each step does M million floating-point steps of real CPU work, spread over the CPUs "
+     "the job may use (sched_getaffinity)", NULL},
+    {OPT_ITER_COST, "iter-cost", 0, "A,B", ARG_STR, 0, 0, CLI_JOB, G,
+     "each step sleeps A + B / (CPUs allowed) wall seconds (default: SYNERGY_ITER_TIME_S / "
+     "SYNERGY_TIME_SCALE)", NULL},
+    /* profile */
+    {OPT_MODEL, "model", 0, "NAME", ARG_STR, 0, 0, CLI_PROFILE, G,
+     "the catalog model to run (also the profile's name)", NULL},
+    {OPT_PROFILE_GPUS, "gpus", 0, "N", ARG_INT, 1, 64, CLI_PROFILE, G,
+     "GPUs the job gets (default 1)", NULL},
+    {OPT_DATA, "data", 0, "DIR", ARG_STR, 0, 0, CLI_PROFILE, G,
+     "the job's data directory: dataset size, disk bandwidth", NULL},
+    {OPT_EPOCH_ITERS, "epoch-iters", 0, "N", ARG_INT, 1, 1000000000, CLI_PROFILE, G,
+     "iterations per epoch (default: files in --data / (GPUs x batch), or 1)", NULL},
+    {OPT_PROFILE_BATCH, "batch", 0, "N", ARG_INT, 1, 1 << 20, CLI_PROFILE, G,
+     "batch size recorded in the profile (default 32)", NULL},
+    {OPT_MAX_CPUS, "max-cpus", 0, "N", ARG_INT, 1, 4096, CLI_PROFILE, G,
+     "first CPU count (default: every CPU we may use)", NULL},
+    {OPT_MEM_GB, "mem-gb", 0, "G", ARG_POS, 0, 0, CLI_PROFILE, G,
+     "the job's memory limit (default: none)", NULL},
+    {OPT_STEPS, "steps", 0, "N", ARG_INT, 1, 1000000, CLI_PROFILE, G,
+     "steps per progress report (default 10)", NULL},
+    {OPT_WARMUP, "warmup", 0, "N", ARG_INT, 0, 1000, CLI_PROFILE, G,
+     "reports discarded per point as warm-up (default 1)", NULL},
+    {OPT_REPORTS, "reports", 0, "N", ARG_INT, 1, 1000, CLI_PROFILE, G,
+     "reports averaged per point (default 3)", NULL},
+    {OPT_TIMEOUT, "timeout", 0, "S", ARG_POS, 0, 0, CLI_PROFILE, G,
+     "give up on a point after S seconds (default 600)", NULL},
+    {OPT_REAL_GPUS, "real-gpus", 0, NULL, ARG_NONE, 0, 0, CLI_PROFILE, G,
+     "use this machine's GPUs (default: simulate N GPUs)", NULL},
+    /* report */
+    {OPT_RUN, "run", 0, "ID[,ID...]", ARG_STR, 0, 0, CLI_REPORT, G,
+     "these runs (default: the newest batch's complete runs)", NULL},
+    {OPT_BATCH, "batch", 0, "ID", ARG_INT, 1, LONG_MAX, CLI_REPORT, G,
+     "the runs of this batch (a simulate or sweep invocation)", NULL},
+    {OPT_ALL, "all", 0, NULL, ARG_NONE, 0, 0, CLI_REPORT, G,
+     "every complete run in the database", NULL},
+    {OPT_BASELINE, "baseline", 0, "ID", ARG_INT, 1, LONG_MAX, CLI_REPORT, G,
+     "compare every run with run ID instead", NULL},
+    {OPT_FORMAT, "format", 0, "F", ARG_STR, 0, 0, CLI_REPORT, G,
+     "text (default) | csv | json (one object per run and line)", NULL},
+    {OPT_BRIEF, "brief", 0, NULL, ARG_NONE, 0, 0, CLI_REPORT, G,
+     "leave out the per-model and per-GPU-count breakdowns", NULL},
+    {OPT_TELEMETRY, "telemetry", 0, "DIR", ARG_STR, 0, 0, CLI_REPORT, G,
+     "write run<ID>_jobs.tsv and run<ID>_rounds.tsv into DIR", NULL},
+    {OPT_LIST, "list", 0, NULL, ARG_NONE, 0, 0, CLI_REPORT, G,
+     "list the runs of the selection with their status and exit", NULL},
+    {OPT_MERGE, "merge", 0, "A.db", ARG_STR, 0, 0, CLI_REPORT, G,
+     "merge the databases of a sharded sweep (sweep --shard K/N; more shard files follow as "
+     "operands) into --db: every complete run once with its jobs and rounds; merging again "
+     "adds nothing; shards of different grids are refused", NULL},
+    /* trace gen-philly */
+    {OPT_BYTES, "bytes", 0, "SIZE", ARG_STR, 0, 0, CLI_GENPHILLY, G,
+     "write about SIZE bytes (K, M, G suffixes)", NULL},
+    {OPT_BAD_EVERY, "bad-every", 0, "N", ARG_INT, 0, LONG_MAX, CLI_GENPHILLY, G,
+     "every Nth record is malformed", NULL},
+    /* every command */
+    {OPT_HELP, "help", 'h', NULL, ARG_NONE, 0, 0, CLI_ALL, "general",
+     "print this help and exit", NULL},
+    {OPT_VERSION, "version", 0, NULL, ARG_NONE, 0, 0, CLI_ALL, "general",
+     "print the version and exit", NULL},
+};
+/* clang-format on */
+const size_t cli_n_options = sizeof cli_options / sizeof cli_options[0];
+
+const struct cli_command_info cli_commands[] = {
+    {CLI_SIMULATE, "simulate", "[options] (--trace FILE | --synthetic)",
+     "Simulate round-based scheduling on a cluster and report job completion times. "
+     "Several policies and modes run every combination, shown side by side.",
+     NULL, false},
+    {CLI_SWEEP, "sweep", "[EXPERIMENT.ini] [options]",
+     "Run every combination of policies x modes x loads x splits x clusters x seeds in parallel, "
+     "record all runs in one results database, and print the comparison table. Options "
+     "override the experiment file's [sweep] keys of the same name (shown as [key]); paths "
+     "in the experiment file are relative to the file.",
+     "Ctrl-C stops cleanly: finished runs stay in the database, the interrupted ones are "
+     "marked incomplete. Exit 130 then.",
+     false},
+    {CLI_DEPLOY, "deploy", "--trace FILE (--workers FILE | --local N) [options]",
+     "Run a trace for real: a scheduler server plans rounds with the same core as "
+     "`simulate` and launches the jobs on worker servers (synergy worker).",
+     NULL, false},
+    {CLI_CONVERT, "trace convert", "[options] INPUT [-o OUTPUT]",
+     "Write INPUT's jobs in the replay format (id,model,arrival_s,iterations,gpus), exactly "
+     "as `simulate --trace INPUT` with the same options would run them. A replay trace "
+     "converts to itself.",
+     NULL, false},
+    {CLI_STATS, "trace stats", "[options] FILE",
+     "Summarise the jobs that `simulate --trace FILE` would run: count, GPU-demand "
+     "histogram, duration percentiles (iterations x the model's iteration time at the fair "
+     "share), span of arrivals, and the offered load: GPU-hours asked for per hour of "
+     "arrivals, divided by the cluster's GPUs (above 1 = overloaded).",
+     NULL, false},
+    {CLI_VALIDATE, "trace validate", "[options] FILE",
+     "Check a trace. Problems are printed as file:line: message; exit 2 if any. Replay "
+     "traces: every field, duplicate ids, models that are not profiled (the reference would "
+     "silently run them as alexnet) and jobs larger than --cluster. Philly logs are "
+     "streamed: malformed records are listed (the first five) and counted; None times are "
+     "normal in the real log and not an error.",
+     NULL, false},
+    {CLI_GENERATE, "generate", "[options]",
+     "Write the first N jobs of the reference's synthetic workload in the replay format "
+     "(id,model,arrival_s,iterations,gpus). --arrival re-times the jobs (their models, "
+     "lengths and GPUs do not change). Also `synergy trace generate`.",
+     NULL, false},
+    {CLI_REPORT, "report", "[options]",
+     "Report recorded runs: a JCT table (NUM MED MEAN P99 P99.5 P99.9, hours) with makespan "
+     "and utilization, per-model and per-GPU-count breakdowns, and each run against a "
+     "baseline as ratios (by default the same policy in fair mode, i.e. GPU-proportional).",
+     "Runs that differ only in their seed (sweep --seed 1,2,3) also get a table of means "
+     "with 95% confidence intervals (Student t), and --plot draws them with error bars.",
+     false},
+    {CLI_WORKER, "worker", "--scheduler HOST:PORT --catalog FILE [options]",
+     "Run a worker server: register with the scheduler, launch the jobs it places here "
+     "with their GPUs, NUMA-local CPU cores and memory, supervise them.",
+     NULL, false},
+    {CLI_JOB, "job", "--job-id N --sched HOST:PORT [options]",
+     "A stand-in training job for deployments (reads the SYNERGY_* variables).", NULL,
+     false},
+    {CLI_PROFILE, "profile", "--model NAME (--profiles-dir DIR | --output FILE) [options]",
+     "Profile a catalog model on this machine, as Synergy's optimistic profiler: run it "
+     "through a worker's own launch path (GPUs, cpuset, memory limit, environment) at the CPU "
+     "counts of the reference's search (all cores; within 10% of the previous point: halve, "
+     "else step down by the GPU count), read seconds per iteration from the job's own "
+     "reports, model the memory axis from the dataset size and measured memory and disk "
+     "bandwidth, and write a models.ini profile and a plot.",
+     NULL, false},
+    {CLI_GENPHILLY, "trace gen-philly", "(--bytes SIZE | --jobs N) [options]",
+     "Write a synthetic Philly cluster_job_log for benchmarks.", NULL, true},
+};
+const size_t cli_n_commands = sizeof cli_commands / sizeof cli_commands[0];
+
+static const struct cli_command_info *command_info(unsigned cmd)
+{
+    for (size_t i = 0; i < cli_n_commands; i++)
+        if (cli_commands[i].bit == cmd)
+            return &cli_commands[i];
+    return NULL;
+}
+
+const struct cli_option *cli_option_for(unsigned cmd, enum cli_opt_id id)
+{
+    for (size_t i = 0; i < cli_n_options; i++)
+        if (cli_options[i].id == id && (cli_options[i].cmds & cmd))
+            return &cli_options[i];
+    return NULL;
+}
+
+bool cli_takes(unsigned cmd, enum cli_opt_id id)
+{
+    return cli_option_for(cmd, id) != NULL;
+}
+
+void cli_parser_init(struct cli_parser *p, unsigned cmd, int argc, char **argv)
+{
+    memset(p, 0, sizeof *p);
+    p->cmd = cmd;
+    p->info = command_info(cmd);
+    p->argc = argc;
+    p->argv = argv;
+    size_t n = 0, s = 0;
+    p->shortopts[s++] = ':'; /* a missing value returns ':' */
+    for (size_t i = 0; i < cli_n_options && n < CLI_MAX_ROWS; i++) {
+        const struct cli_option *o = &cli_options[i];
+        if (!(o->cmds & cmd))
+            continue;
+        p->rows[n] = o;
+        p->longopts[n] = (struct option){o->name, o->metavar ? required_argument : no_argument,
+                                         NULL, 256 + (int)n};
+        if (o->short_name && s + 3 < sizeof p->shortopts) {
+            p->shortopts[s++] = o->short_name;
+            if (o->metavar)
+                p->shortopts[s++] = ':';
+        }
+        n++;
+    }
+    p->longopts[n] = (struct option){0, 0, 0, 0};
+    p->shortopts[s] = '\0';
+    optind = 0; /* GNU getopt: start over, forget the last argv's permutation */
+    opterr = 0;
+}
+
+static const char *cmd_name(const struct cli_parser *p)
+{
+    return p->info ? p->info->name : "?";
+}
+
+int cli_bad(const struct cli_parser *p, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "synergy %s: ", cmd_name(p));
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return EXIT_BAD_INPUT;
+}
+
+/* The commands (other than p's) that take option `name`, for the error. */
+static void others_taking(const char *name, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t c = 0; c < cli_n_commands; c++) {
+        if (cli_commands[c].hidden)
+            continue;
+        for (size_t i = 0; i < cli_n_options; i++)
+            if (strcmp(cli_options[i].name, name) == 0 && (cli_options[i].cmds & cli_commands[c].bit)) {
+                len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s%s", len ? ", " : "",
+                                        cli_commands[c].name);
+                break;
+            }
+        if (len >= n)
+            break;
+    }
+}
+
+static int bad_option(struct cli_parser *p, const char *arg)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s", arg);
+    char *eq = strchr(name, '=');
+    if (eq)
+        *eq = '\0';
+    char others[512];
+    others_taking(name[0] == '-' && name[1] == '-' ? name + 2 : "", others, sizeof others);
+    if (others[0])
+        cli_bad(p, "option '%s' does not apply here (it is an option of: %s)", name, others);
+    else
+        cli_bad(p, "unknown option '%s' (see 'synergy %s --help')", name, cmd_name(p));
+    p->exit_code = EXIT_BAD_INPUT;
+    return CLI_EXIT;
+}
+
+static int check_value(struct cli_parser *p, const struct cli_option *o)
+{
+    if (o->type == ARG_POS) {
+        if (parse_double(p->arg, &p->num) < 0 || !(p->num > 0))
+            goto bad;
+    } else if (o->type == ARG_INT) {
+        if (parse_long(p->arg, &p->lnum) < 0 || p->lnum < o->min || p->lnum > o->max)
+            goto bad;
+    }
+    return 0;
+bad:
+    if (o->type == ARG_POS)
+        cli_bad(p, "--%s: '%s' must be a positive number", o->name, p->arg);
+    else if (o->max == LONG_MAX || o->max == INT_MAX)
+        cli_bad(p, "--%s: '%s' must be %s", o->name, p->arg,
+                o->min == 0 ? "a non-negative integer"
+                : o->min == 1 ? "a positive integer" : "a larger integer");
+    else
+        cli_bad(p, "--%s: '%s' must be an integer in %ld..%ld", o->name, p->arg, o->min, o->max);
+    p->exit_code = EXIT_BAD_INPUT;
+    return CLI_EXIT;
+}
+
+int cli_next(struct cli_parser *p)
+{
+    int idx = -1;
+    int c = getopt_long(p->argc, p->argv, p->shortopts, p->longopts, &idx);
+    p->optind = optind;
+    p->arg = optarg;
+    if (c == -1)
+        return CLI_END;
+    if (c == '?') {
+        char sh[3] = {'-', (char)optopt, 0};
+        return bad_option(p, optopt > 0 && optopt < 128 ? sh : p->argv[optind - 1]);
+    }
+    if (c == ':') {
+        if (optopt >= 256 && optopt - 256 < CLI_MAX_ROWS && p->rows[optopt - 256])
+            cli_bad(p, "--%s needs a value", p->rows[optopt - 256]->name);
+        else
+            cli_bad(p, "-%c needs a value", optopt);
+        p->exit_code = EXIT_BAD_INPUT;
+        return CLI_EXIT;
+    }
+    const struct cli_option *o = NULL;
+    if (c >= 256)
+        o = p->rows[c - 256];
+    else
+        for (size_t i = 0; i < CLI_MAX_ROWS && p->rows[i]; i++)
+            if (p->rows[i]->short_name == c)
+                o = p->rows[i];
+    if (!o)
+        return bad_option(p, p->argv[optind - 1]);
+    p->opt = o;
+    if (o->id == OPT_HELP) {
+        cli_usage(stdout, p->cmd);
+        p->exit_code = 0;
+        return CLI_EXIT;
+    }
+    if (o->id == OPT_VERSION) {
+        cli_print_version();
+        p->exit_code = 0;
+        return CLI_EXIT;
+    }
+    if (o->metavar && check_value(p, o) < 0)
+        return CLI_EXIT;
+    return (int)o->id;
+}
+
+void cli_print_version(void)
+{
+    printf("synergy %s\n", SYNERGY_VERSION);
+}
+
+/* ---- help, man page, completion ---- */
+
+/* Expand {policies}, {modes} and {formats} from the registries; "{CMD: text}"
+ * is kept only in command CMD's help (cmd 0, the man page: "(CMD: text)"). */
+static void expand(char *out, size_t n, const char *help, const char *sep, unsigned cmd)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (const char *s = help; *s && len + 1 < n;) {
+        const char *names[32];
+        size_t k = 0;
+        const char *colon = s[0] == '{' ? strchr(s, ':') : NULL;
+        const char *close = colon ? strchr(colon, '}') : NULL;
+        if (colon && close && colon - s < 24) {
+            const struct cli_command_info *ci = NULL;
+            for (size_t c = 0; c < cli_n_commands; c++)
+                if (strncmp(cli_commands[c].name, s + 1, (size_t)(colon - s - 1)) == 0 &&
+                    cli_commands[c].name[colon - s - 1] == '\0')
+                    ci = &cli_commands[c];
+            int tl = (int)(close - colon - 1);
+            if (ci && cmd == ci->bit)
+                len += (size_t)snprintf(out + len, n - len, "%.*s", tl, colon + 1);
+            else if (ci && cmd == 0)
+                len += (size_t)snprintf(out + len, n - len, "(%s:%.*s)", ci->name, tl, colon + 1);
+            if (len >= n)
+                len = n - 1;
+            s = close + 1;
+            continue;
+        }
+        if (strncmp(s, "{policies}", 10) == 0) {
+            for (size_t i = 0; sched_policies[i] && k < 32; i++)
+                names[k++] = sched_policies[i]->name;
+            s += 10;
+        } else if (strncmp(s, "{modes}", 7) == 0) {
+            for (size_t i = 0; sched_modes[i] && k < 32; i++)
+                names[k++] = sched_mode_name(sched_modes[i]);
+            s += 7;
+        } else if (strncmp(s, "{formats}", 9) == 0) {
+            for (int f = TRACE_FMT_UNKNOWN + 1; f <= TRACE_FMT_GAVEL && k < 32; f++)
+                names[k++] = trace_format_name((enum trace_format)f);
+            s += 9;
+        } else {
+            out[len++] = *s++;
+            out[len] = '\0';
+            continue;
+        }
+        for (size_t i = 0; i < k; i++)
+            len += (size_t)snprintf(out + len, len < n ? n - len : 0, "%s%s", i ? sep : "",
+                                    names[i]);
+        if (len >= n)
+            len = n - 1;
+    }
+}
+
+/* Print `text` wrapped at 79 columns, continuation lines indented by `indent`;
+ * the first line starts at column `col`. */
+static void wrap(FILE *f, const char *text, int indent, int col)
+{
+    const char *s = text;
+    while (*s) {
+        while (*s == ' ')
+            s++;
+        size_t w = strcspn(s, " ");
+        if (col > indent && col + 1 + (int)w > 79) {
+            fprintf(f, "\n%*s", indent, "");
+            col = indent;
+        } else if (col > indent) {
+            fputc(' ', f);
+            col++;
+        }
+        fwrite(s, 1, w, f);
+        col += (int)w;
+        s += w;
+    }
+    fputc('\n', f);
+}
+
+static void option_head(char *buf, size_t n, const struct cli_option *o)
+{
+    if (o->short_name)
+        snprintf(buf, n, "-%c, --%s%s%s", o->short_name, o->name, o->metavar ? " " : "",
+                 o->metavar ? o->metavar : "");
+    else
+        snprintf(buf, n, "--%s%s%s", o->name, o->metavar ? " " : "",
+                 o->metavar ? o->metavar : "");
+}
+
+void cli_usage(FILE *f, unsigned cmd)
+{
+    const struct cli_command_info *c = command_info(cmd);
+    if (!c)
+        return;
+    fprintf(f, "usage: synergy %s %s\n\n", c->name, c->synopsis);
+    wrap(f, c->about, 0, 0);
+    const char *groups[16];
+    size_t ng = 0;
+    for (size_t i = 0; i < cli_n_options; i++) {
+        if (!(cli_options[i].cmds & cmd))
+            continue;
+        size_t g = 0;
+        while (g < ng && strcmp(groups[g], cli_options[i].group) != 0)
+            g++;
+        if (g == ng && ng < 16)
+            groups[ng++] = cli_options[i].group;
+    }
+    for (size_t g = 0; g < ng; g++) {
+        fprintf(f, "\n%s:\n", groups[g]);
+        for (size_t i = 0; i < cli_n_options; i++) {
+            const struct cli_option *o = &cli_options[i];
+            if (!(o->cmds & cmd) || strcmp(o->group, groups[g]) != 0)
+                continue;
+            char head[96], help[1024];
+            option_head(head, sizeof head, o);
+            expand(help, sizeof help, o->help, " | ", cmd);
+            if (cmd == CLI_SWEEP && o->key) {
+                size_t l = strlen(help);
+                snprintf(help + l, sizeof help - l, "  [%s]", o->key);
+            }
+            int col = fprintf(f, "  %-21s", head);
+            if (col > 23) {
+                fprintf(f, "\n%*s", 24, "");
+                col = 24;
+            } else {
+                fputc(' ', f);
+                col++;
+            }
+            wrap(f, help, 24, col);
+        }
+    }
+    if (c->epilogue) {
+        fputc('\n', f);
+        wrap(f, c->epilogue, 0, 0);
+    }
+}
+
+/* roff: escape backslashes and leading dots/quotes, '-' as \- */
+static void roff(FILE *f, const char *s)
+{
+    if (*s == '.' || *s == '\'')
+        fputs("\\&", f);
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\e", f);
+        else if (*s == '-')
+            fputs("\\-", f);
+        else
+            fputc(*s, f);
+    }
+}
+
+void cli_print_man(FILE *f)
+{
+    fprintf(f, ".TH SYNERGY 1 \"\" \"synergy %s\" \"User Commands\"\n", SYNERGY_VERSION);
+    fprintf(f, ".SH NAME\nsynergy \\- resource\\-sensitive scheduling of DNN training jobs on "
+               "GPU clusters\n");
+    fprintf(f, ".SH SYNOPSIS\n.B synergy\n.I command\n[\\fIoptions\\fR]\n");
+    fprintf(f, ".SH DESCRIPTION\nSynergy (OSDI'22) allocates CPU and memory to DNN training "
+               "jobs in proportion to how much each job gains from them. "
+               "This binary simulates it on traces, sweeps experiments, reports results "
+               "and deploys it on real machines.\n"
+               "Every command takes \\fB\\-\\-help\\fR and \\fB\\-\\-version\\fR.\n");
+    fprintf(f, ".SH COMMANDS\n");
+    for (size_t c = 0; c < cli_n_commands; c++) {
+        const struct cli_command_info *ci = &cli_commands[c];
+        if (ci->hidden)
+            continue;
+        fprintf(f, ".SS \"synergy %s\"\n.B synergy %s\n", ci->name, ci->name);
+        roff(f, ci->synopsis);
+        fprintf(f, "\n.PP\n");
+        roff(f, ci->about);
+        fputc('\n', f);
+        for (size_t i = 0; i < cli_n_options; i++) {
+            const struct cli_option *o = &cli_options[i];
+            if (!(o->cmds & ci->bit))
+                continue;
+            char head[96], help[1024];
+            option_head(head, sizeof head, o);
+            expand(help, sizeof help, o->help, " | ", ci->bit);
+            fprintf(f, ".TP\n.B ");
+            roff(f, head);
+            fputc('\n', f);
+            roff(f, help);
+            fputc('\n', f);
+        }
+        if (ci->epilogue) {
+            fprintf(f, ".PP\n");
+            roff(f, ci->epilogue);
+            fputc('\n', f);
+        }
+    }
+    fprintf(f, ".SH FILES\n"
+               "The default configs (cluster INI, model profiles, deployment catalog) are "
+               "looked up in this order, the first directory that has \\fIconfigs/\\fR "
+               "wins:\n"
+               ".IP 1. 4\nan explicit flag (\\fB\\-\\-cluster\\fR, \\fB\\-\\-models\\fR, "
+               "\\fB\\-\\-catalog\\fR);\n"
+               ".IP 2. 4\n\\fB$SYNERGY_CONFIG_DIR\\fR;\n"
+               ".IP 3. 4\n\\fI../share/synergy\\fR next to the binary;\n"
+               ".IP 4. 4\nthe build tree, only when the binary runs from it;\n"
+               ".IP 5. 4\nthe compiled\\-in install prefix, \\fI%s\\fR.\n",
+            SYNERGY_INSTALL_DATADIR);
+    fprintf(f, ".SH ENVIRONMENT\n.TP\n.B SYNERGY_CONFIG_DIR\n"
+               "directory holding \\fIconfigs/\\fR and \\fItraces/\\fR (see FILES).\n");
+    fprintf(f, ".SH EXIT STATUS\n0 success, 1 runtime failure, 2 bad input (usage, config, "
+               "trace), 128+N after signal N.\n");
+}
+
+void cli_print_completion(FILE *f)
+{
+    fprintf(f, "# bash completion for synergy (generated from the option table)\n"
+               "_synergy()\n{\n"
+               "    local cur prev cmd opts\n"
+               "    cur=${COMP_WORDS[COMP_CWORD]}\n"
+               "    prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+               "    if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+               "        COMPREPLY=($(compgen -W \"simulate generate trace sweep report deploy "
+               "worker job --help --version\" -- \"$cur\"))\n"
+               "        return\n    fi\n"
+               "    cmd=${COMP_WORDS[1]}\n"
+               "    if [ \"$cmd\" = trace ]; then\n"
+               "        if [ \"$COMP_CWORD\" -eq 2 ]; then\n"
+               "            COMPREPLY=($(compgen -W \"convert stats validate generate\" -- "
+               "\"$cur\"))\n            return\n        fi\n"
+               "        cmd=\"trace ${COMP_WORDS[2]}\"\n    fi\n");
+    char pol[512], mod[512], fmt[512];
+    expand(pol, sizeof pol, "{policies}", " ", 0);
+    expand(mod, sizeof mod, "{modes}", " ", 0);
+    expand(fmt, sizeof fmt, "{formats}", " ", 0);
+    fprintf(f, "    case $prev in\n"
+               "        --policy) COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")); return;;\n"
+               "        --mode) COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")); return;;\n"
+               "        --trace-format) COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")); return;;\n"
+               "        --placement) COMPREPLY=($(compgen -W \"first-fit consolidate\" -- "
+               "\"$cur\")); return;;\n"
+               "        --profiles) COMPREPLY=($(compgen -W \"default models-4 models-5 "
+               "models-6\" -- \"$cur\")); return;;\n"
+               "        --format) COMPREPLY=($(compgen -W \"text csv json\" -- \"$cur\")); "
+               "return;;\n",
+            pol, mod, fmt);
+    /* options whose value is a file or directory */
+    fprintf(f, "        ");
+    bool first = true;
+    for (size_t i = 0; i < cli_n_options; i++) {
+        const struct cli_option *o = &cli_options[i];
+        if (o->metavar && (strstr(o->metavar, "FILE") || strstr(o->metavar, "DIR"))) {
+            fprintf(f, "%s--%s", first ? "" : "|", o->name);
+            first = false;
+        }
+    }
+    fprintf(f, ") COMPREPLY=($(compgen -f -- \"$cur\")); return;;\n    esac\n");
+    fprintf(f, "    case $cmd in\n");
+    for (size_t c = 0; c < cli_n_commands; c++) {
+        const struct cli_command_info *ci = &cli_commands[c];
+        if (ci->hidden)
+            continue;
+        fprintf(f, "        \"%s\"%s) opts=\"", ci->name,
+                ci->bit == CLI_GENERATE ? "|\"trace generate\"" : "");
+        bool sp = false;
+        for (size_t i = 0; i < cli_n_options; i++) {
+            const struct cli_option *o = &cli_options[i];
+            if (!(o->cmds & ci->bit))
+                continue;
+            fprintf(f, "%s--%s", sp ? " " : "", o->name);
+            sp = true;
+            if (o->short_name)
+                fprintf(f, " -%c", o->short_name);
+        }
+        fprintf(f, "\";;\n");
+    }
+    fprintf(f, "        *) opts=\"--help --version\";;\n    esac\n"
+               "    if [[ $cur == -* ]]; then\n"
+               "        COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
+               "    else\n"
+               "        COMPREPLY=($(compgen -f -- \"$cur\"))\n"
+               "    fi\n}\n"
+               "complete -F _synergy synergy\n");
+}

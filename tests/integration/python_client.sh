@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The Python client (issue 11, clients/python/synergy_client): a deployment
+# whose jobs are real NumPy training loops (tests/python/numpy_job.py).
+#  - the checked-in job_to_scheduler_pb2.py is what grpc_tools makes of proto/;
+#  - standalone (no SYNERGY_* env) the loop runs from 0 to its total;
+#  - LAS preemption: four 1-GPU jobs on 2 GPUs; every job finishes with
+#    executed == total, and every resumed attempt's loss (on a fixed
+#    evaluation set) equals the loss its previous attempt checkpointed, at the
+#    step the scheduler says it resumes from; the final loss is below the first.
+# usage: python_client.sh SYNERGY_BIN SOURCE_DIR
+set -u
+bin=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass+1)); }
+no() { echo "FAIL $1"; fail=$((fail+1)); }
+py=/usr/bin/python3
+if ! $py -c 'import grpc, google.protobuf, numpy, grpc_tools' 2> /dev/null; then
+    echo "installing python3-grpcio python3-protobuf python3-numpy python3-grpc-tools"
+    bash "$src/scripts/install-deps.sh" python3-grpcio python3-protobuf python3-numpy \
+        python3-grpc-tools > /dev/null || { echo "FAIL cannot install the Python packages"; exit 1; }
+fi
+
+# the generated module is current
+if $py -c 'import grpc_tools' 2> /dev/null; then
+    $py -m grpc_tools.protoc -I"$src/proto" --python_out="$tmp" "$src/proto/job_to_scheduler.proto"
+    cmp -s "$tmp/job_to_scheduler_pb2.py" "$src/clients/python/synergy_client/job_to_scheduler_pb2.py" &&
+        ok || no "clients/python/synergy_client/job_to_scheduler_pb2.py is out of date (see its README)"
+else
+    no "python3-grpc-tools missing: cannot check job_to_scheduler_pb2.py"
+fi
+
+# standalone: no synergy, the same script
+env -i PATH=/usr/bin:/bin $py "$src/tests/python/numpy_job.py" --chk-dir "$tmp/alone" --total 50 > "$tmp/alone.log" 2>&1
+grep -q '^final attempt=0 rank=0 step=50 ' "$tmp/alone.log" && ok || no "standalone: $(cat "$tmp/alone.log")"
+
+# a deployment under LAS with preemptions
+printf '[CLUSTER]\nservers_per_rack = 1\ngpus_per_server = 2\ncpus_per_server = 6\ndram_per_server = 125\nsspeed_per_server = 500\n' > "$tmp/c.ini"
+printf '0,res18,0,1000,1\n1,res18,0,1000,1\n2,res18,0,1000,1\n3,res18,0,1000,1\n' > "$tmp/t"
+printf '[res18]\nargv = %s %s/tests/python/numpy_job.py --chk-dir {chk_dir}\n' "$py" "$src" > "$tmp/catalog.ini"
+timeout 150 "$bin" deploy --trace "$tmp/t" --cluster "$tmp/c.ini" --static --policy LAS --mode fair \
+    --local 1 --time-scale 100 --catalog "$tmp/catalog.ini" --run-dir "$tmp/run" --json \
+    > "$tmp/dep.json" 2> "$tmp/dep.err" || { echo "deploy failed:"; tail -20 "$tmp/dep.err"; exit 1; }
+cat "$tmp/dep.json"
+grep -q '"jobs_finished":4,' "$tmp/dep.json" && grep -q '"jobs_failed":0,' "$tmp/dep.json" && ok ||
+    no "not every job finished"
+logs=$tmp/run/worker-0/logs
+resumed=0
+for id in 0 1 2 3; do
+    files=$(ls "$logs"/job-$id-attempt-*.log 2> /dev/null | sort -t- -k4 -n)
+    [ -n "$files" ] || { no "job $id: no logs"; continue; }
+    prev_ck= first_loss= last=
+    for f in $files; do
+        line=$(grep -E '^(start|resume) ' "$f" | head -1)
+        [ -n "$line" ] || { no "job $id: $f has no start line: $(head -3 "$f")"; continue; }
+        step=$(sed -n 's/.* step=\([0-9]*\) .*/\1/p' <<< "$line")
+        elapsed=$(sed -n 's/.* elapsed=\([0-9]*\) .*/\1/p' <<< "$line")
+        loss=$(sed -n 's/.* loss=\(.*\)$/\1/p' <<< "$line")
+        [ -z "$first_loss" ] && first_loss=$loss
+        if [ -n "$prev_ck" ]; then
+            resumed=$((resumed+1))
+            ck_step=$(sed -n 's/.* step=\([0-9]*\) .*/\1/p' <<< "$prev_ck")
+            ck_loss=$(sed -n 's/.* loss=\(.*\)$/\1/p' <<< "$prev_ck")
+            [[ $line == resume* ]] && [ "$step" = "$ck_step" ] && [ "$loss" = "$ck_loss" ] &&
+                [ "$elapsed" = "$step" ] &&
+                { echo "job $id: $(basename "$f") resumes at step $step, loss $loss = checkpoint's"; ok; } ||
+                no "job $id: $(basename "$f"): '$line' does not continue from '$prev_ck'"
+        fi
+        prev_ck=$(grep '^checkpoint ' "$f" | tail -1)
+        last=$f
+    done
+    fin=$(grep '^final ' "$last")
+    fstep=$(sed -n 's/.* step=\([0-9]*\) .*/\1/p' <<< "$fin")
+    floss=$(sed -n 's/.* loss=\(.*\)$/\1/p' <<< "$fin")
+    [ "$fstep" = 1000 ] && ok || no "job $id: final step '$fstep', want 1000 (executed == total)"
+    awk -v a="$floss" -v b="$first_loss" 'BEGIN {exit !(a < b)}' && ok ||
+        no "job $id: final loss $floss not below the first $first_loss"
+done
+[ $resumed -gt 0 ] && ok || no "no job was preempted and resumed"
+echo "python client: $resumed resumed attempts; $pass passed, $fail failed"
+[ $fail -eq 0 ]
