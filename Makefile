@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # cmake drives its own make: hand it a clean environment (no "Entering directory" noise)
 CMAKE_BUILD = env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS cmake --build
 
-.PHONY: all deps configure build run test test-measure test-asan test-tsan test-slurm bench clean fuzz mutate install
+.PHONY: all deps configure build run test test-measure test-torch test-asan test-tsan test-slurm bench clean fuzz mutate install figures
 
 all: build
 
@@ -33,6 +33,11 @@ run: build
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'measure|slurm'
+
+# the PyTorch example under a deployment (examples/pytorch, ~4 min; installs python3-torch)
+test-torch: build
+	@bash scripts/install-deps.sh python3-torch
+	@bash tests/torch/torch_example.sh $(BUILD)/synergy $(CURDIR)
 
 # measurements that need idle cores (the profiler's real CPU speedup)
 test-measure: build
@@ -66,6 +71,10 @@ test-tsan: deps
 # not part of `test`). MUTANTS="M5 M6" runs only those.
 mutate: deps
 	@bash tests/mutation/run.sh $(MUTANTS)
+
+# the Synergy paper's simulation figures -> docs/paper-figures.md (configs/experiments/)
+figures: build
+	@bash scripts/figures.sh $(BUILD)/synergy
 
 bench: build
 	@bash bench/run.sh $(BUILD)/synergy

@@ -126,6 +126,13 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
         rk->exited = true;
         dj->n_exited++;
         bool clean = code == 0 && sig == 0;
+        if (dj->restored && dj->state == DJ_RUNNING && !dj->terminated) {
+            /* it ended while the scheduler was away (its lease ran out) */
+            dj->lost = true;
+            LOG(LOG_INFO, "deploy", "job %d attempt %d ended while the scheduler was away: "
+                                    "relaunched without a charge", dj->spec->id, dj->launch);
+            break;
+        }
         if (lease_kill) {
             d->st->lease_kills++;
             dj->lease_killed = true;
@@ -150,32 +157,11 @@ void deploy__job_heard(struct deploy *d, struct djob *dj)
 {
     long long now = deploy__mono_ns();
     dj->last_msg_ns = now;
+    dj->restored = false;
     if (!dj->first_report_ns && dj->state == DJ_RUNNING) {
         dj->first_report_ns = now;
         dj->startup_s = (double)(now - dj->launched_ns) / 1e9;
     }
-}
-
-/* A worker's report of its running jobs. Today: a registration of a worker
- * that was lost keeps it out of planning (as before); nothing is reconciled
- * yet and nothing killed. d9a owns this function (issue 9: adoption,
- * unknown jobs killed, missing expected jobs treated as exited). */
-int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
-                          const struct deploy_running *run, size_t n, struct deploy_kill *kill,
-                          size_t cap, size_t *n_kill)
-{
-    (void)run;
-    (void)n;
-    (void)kill;
-    (void)cap;
-    *n_kill = 0;
-    struct dworker *w = &d->workers[server];
-    if (kind == DEPLOY_REPORT_HEARTBEAT)
-        return w->registered ? 0 : -1;
-    if (w->lost)
-        LOG(LOG_WARN, "deploy", "server %d re-registered after being lost; it stays out of "
-                                "planning for this run", server);
-    return 0;
 }
 
 /* Lose workers whose heartbeat is overdue; their ranks count as gone. */
@@ -252,21 +238,15 @@ static void timed_wait(struct deploy *d, long long until_ns)
 
 static bool round_ended(const struct djob *dj)
 {
-    return dj->n_parked + dj->n_lease_ended >= dj->n_ranks || dj->n_exited >= dj->n_ranks ||
+    return dj->n_parked + dj->n_lease_ended >= dj->n_procs || dj->n_exited >= dj->n_ranks ||
            dj->crashed || dj->lost;
 }
 
 static void answer_parked(struct djob *dj, bool terminate)
 {
-    RoundEndResponse resp = ROUND_END_RESPONSE__INIT;
-    resp.terminate_lease = terminate;
-    for (int i = 0; i < dj->n_parked; i++)
-        rpc_call_reply(dj->parked[i], &resp.base);
-    dj->n_parked = 0;
-    if (terminate && !dj->terminated) {
-        dj->terminated = true;
+    if (terminate && !dj->terminated)
         dj->stop_ns = deploy__mono_ns();
-    }
+    deploy__answer_parked(dj, terminate);
 }
 
 /* --------------------------------------------------------- placements */
@@ -274,9 +254,9 @@ static void answer_parked(struct djob *dj, bool terminate)
 static void save_signature(struct djob *dj)
 {
     struct job *j = dj->j;
-    free(dj->sig_shares);
+    xgrow((void **)&dj->sig_shares, &dj->sig_cap, (size_t)j->n_shares + 1,
+          sizeof *dj->sig_shares);
     dj->sig_n_shares = j->n_shares;
-    dj->sig_shares = xmalloc(sizeof(struct job_share) * (size_t)(j->n_shares + 1));
     memcpy(dj->sig_shares, j->shares, sizeof(struct job_share) * (size_t)j->n_shares);
 }
 
@@ -305,9 +285,8 @@ static bool same_placement(const struct djob *dj)
 static void reset_round(struct djob *dj)
 {
     dj->ended_ns = 0;
-    dj->n_parked = 0;
+    deploy__reset_reports(dj);
     dj->round_end_steps = -1;
-    dj->n_lease_ended = 0;
     dj->lease_end_steps = 0;
     dj->progress_steps = 0;
 }
@@ -364,6 +343,7 @@ struct pending_run {
     Synergy__V1__RunJobRequest req;
     uint32_t gpus[64];
     int status;
+    unsigned processes; /* iterator processes the worker launched */
     char err[512];
 };
 
@@ -422,6 +402,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
     int gps = d->cfg->sched.cluster.gpus_per_server;
     dj->launch++;
     dj->n_ranks = j->n_shares;
+    dj->n_procs = dj->n_ranks; /* more if a worker launches one process per GPU */
     for (int i = 0; i < j->n_shares; i++) {
         struct drank *rk = &dj->ranks[i];
         memset(rk, 0, sizeof *rk);
@@ -443,6 +424,9 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
     dj->last_msg_ns = 0;
     dj->stop_ns = 0;
     dj->startup_s = -1;
+    dj->startup_saved = false;
+    dj->restored = false;
+    dj->lease_b = b;
     dj->lease_until_ns = lease_until_ns;
     save_signature(dj);
     double it = sched_job_iter_time(d->sched, j);
@@ -479,6 +463,10 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
         req.sched_port = (uint32_t)d->port;
         req.rank = (uint32_t)r;
         req.world = (uint32_t)dj->n_ranks;
+        /* one process per GPU: its RANK is rank_base + LOCAL_RANK of job_gpus */
+        for (int k = 0; k < r; k++)
+            req.rank_base += (uint32_t)dj->ranks[k].n_gpus;
+        req.job_gpus = (uint32_t)j->n_alloc;
         req.time_scale = d->cfg->time_scale;
         p->req = req;
     }
@@ -503,8 +491,10 @@ static void *run_sender(void *arg)
         p->status = rpc_client_call(cl, &synergy__v1__scheduler_to_worker__descriptor, "RunJob",
                                     &p->req.base, &resp, 5000, &err);
         snprintf(p->err, sizeof p->err, "%s", err.msg);
-        if (resp)
+        if (resp) {
+            p->processes = ((Synergy__V1__RunJobResponse *)resp)->processes;
             protobuf_c_message_free_unpacked(resp, NULL);
+        }
     }
 }
 
@@ -531,8 +521,11 @@ static void send_runs(struct deploy *d, struct pending_run *q, size_t n)
         struct pending_run *p = &q[i];
         struct djob *dj = p->dj;
         struct drank *rk = &dj->ranks[p->rank];
-        if (p->status == RPC_STATUS_OK)
+        if (p->status == RPC_STATUS_OK) {
+            if (p->processes > 1 && dj->n_procs + (int)p->processes - 1 <= DJ_MAX_PROCS)
+                dj->n_procs += (int)p->processes - 1;
             continue;
+        }
         if (p->status == RPC_STATUS_UNAVAILABLE || p->status == RPC_STATUS_DEADLINE_EXCEEDED) {
             lose_worker(d, rk->server, p->err);
         } else if (p->status == RPC_STATUS_FAILED_PRECONDITION && !rk->exited) {
@@ -568,7 +561,7 @@ static void extend_lease(struct deploy *d, struct djob *dj, long long until_ns)
         ProtobufCMessage *resp = NULL;
         struct err err = {{0}};
         int server = dj->ranks[r].server;
-        if (d->workers[server].lost || dj->ranks[r].exited)
+        if (d->workers[server].lost || !d->workers[server].cl || dj->ranks[r].exited)
             continue;
         int st = worker_call(d, server, "ExtendLease", &req.base, &resp, &err);
         if (resp)
@@ -591,7 +584,7 @@ static void kill_job(struct deploy *d, struct djob *dj)
 {
     for (int r = 0; r < dj->n_ranks; r++) {
         int server = dj->ranks[r].server;
-        if (dj->ranks[r].exited || d->workers[server].lost)
+        if (dj->ranks[r].exited || d->workers[server].lost || !d->workers[server].cl)
             continue;
         Synergy__V1__KillJobRequest req = SYNERGY__V1__KILL_JOB_REQUEST__INIT;
         req.job_id = (uint64_t)dj->spec->id;
@@ -683,11 +676,21 @@ static int wait_registration(struct deploy *d, struct err *err)
     }
     for (size_t i = 0; i < d->n_workers; i++) {
         struct dworker *w = &d->workers[i];
-        if (!w->registered) {
-            LOG(LOG_WARN, "deploy", "server %zu (%s:%d) not registered: out of planning until it is",
-                i, w->a.ip, w->a.port);
-            sched_server_set_down(d->sched, (int)i, true);
-            w->marked_down = true;
+        if (w->registered)
+            continue;
+        LOG(LOG_WARN, "deploy", "server %zu (%s:%d) not registered: out of planning until it is",
+            i, w->a.ip, w->a.port);
+        sched_server_set_down(d->sched, (int)i, true);
+        w->marked_down = true;
+        /* a restarted scheduler's jobs there are gone for now */
+        for (size_t k = 0; k < d->n_jobs; k++) {
+            struct djob *dj = &d->jobs[k];
+            for (int r = 0; r < dj->n_ranks; r++)
+                if (dj->ranks[r].server == (int)i && !dj->ranks[r].exited) {
+                    dj->ranks[r].exited = true;
+                    dj->n_exited++;
+                    dj->lost = true;
+                }
         }
     }
     return 0;
@@ -737,7 +740,7 @@ static void phase_a_round_end(struct deploy *d, double b)
             if (!round_ended(dj)) {
                 LOG(LOG_WARN, "deploy", "job %d: no round end and no exit by its lease's end "
                                         "(%d/%d parked, %d exited): charged as a crash",
-                    dj->spec->id, dj->n_parked, dj->n_ranks, dj->n_exited);
+                    dj->spec->id, dj->n_parked, dj->n_procs, dj->n_exited);
                 dj->crashed = true;
                 d->st->crashes++;
             }
@@ -783,7 +786,8 @@ static bool phase_b_credit(struct deploy *d, double b)
             answer_parked(dj, true);
             finish_job(d, dj, b);
         } else if (dj->crashed && !dj->lost) {
-            if (++dj->crashes > d->cfg->max_retries)
+            dj->crashes++;
+            if (dj->crashes > d->cfg->max_retries)
                 fail_job(d, dj);
         }
     }
@@ -858,7 +862,7 @@ static int phase_c_plan(struct deploy *d, double b, struct err *err)
         }
         if (dj->state != DJ_RUNNING)
             continue;
-        bool healthy = !dj->crashed && !dj->lost && dj->n_parked == dj->n_ranks;
+        bool healthy = !dj->crashed && !dj->lost && dj->n_parked == dj->n_procs;
         if (dj->j->n_alloc > 0 && healthy && same_placement(dj)) {
             extend(d, dj, b, d->lease_until_ns);
             continue;
@@ -996,6 +1000,7 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
         deploy_state_begin(d->db, NULL);
         if (phase_b_credit(d, b)) {
             wait_last_exits(d);
+            deploy__persist(d, true);
             deploy_state_round(d->db, (long)st->dispatch_rounds, b, NULL);
             deploy_state_commit(d->db, NULL);
             deploy__publish(d, b, d->late_ms, (long)st->dispatch_rounds);
@@ -1005,10 +1010,16 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
             deploy_state_commit(d->db, NULL);
             return -1;
         }
+        /* the plan and its extensions are an event that matters */
+        d->next_b = b + d->round_s;
+        deploy__persist(d, false);
+        deploy_state_commit(d->db, NULL);
+        deploy_state_begin(d->db, NULL);
         long long t_stop = deploy__mono_ns();
         phase_d_stop_wait(d, b);
         double stop_ms = (double)(deploy__mono_ns() - t_stop) / 1e6;
         phase_e_launch(d, b);
+        deploy__persist(d, false);
         st->plan_ms_sum += d->plan_ms;
         st->dispatch_ms_sum += d->dispatch_ms;
         st->dispatch_rounds++;
@@ -1024,8 +1035,12 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
                                  "dispatch %.1f ms",
             b, d->n_placed, d->plan_ms, stop_ms, d->dispatch_ms);
         if (sched_runnable_count(d->sched) == 0 &&
-            (d->cfg->is_static || d->next_arrival == d->n_jobs))
+            (d->cfg->is_static || d->next_arrival == d->n_jobs)) {
+            deploy_state_begin(d->db, NULL);
+            deploy__persist(d, true);
+            deploy_state_commit(d->db, NULL);
             break;
+        }
         b += d->round_s;
     }
     d->end_b = b;
@@ -1083,13 +1098,21 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
     d->db = deploy_state_open(cfg->state_path ? cfg->state_path : ":memory:", err);
     if (!d->db)
         goto out_free;
+    d->round_ns = (long long)(d->round_s / cfg->time_scale * 1e9);
+    d->grace_ns = d->round_ns / 2 > 400000000LL ? d->round_ns / 2 : 400000000LL;
+    d->slack_ns = 2 * d->grace_ns > 2000000000LL ? 2 * d->grace_ns : 2000000000LL;
+    d->exit_margin_ns = d->grace_ns > 1000000000LL ? d->grace_ns : 1000000000LL;
+    d->silence_ns = 2 * (d->round_ns + d->slack_ns);
+    if (deploy__restore(d, err) < 0)
+        goto out_free;
     pthread_mutex_init(&d->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&d->cv, &ca);
     pthread_condattr_destroy(&ca);
-    d->t0_ns = deploy__mono_ns();
+    if (!d->restarted)
+        deploy__set_t0(d);
     if (deploy__serve(d, err) < 0)
         goto out_sync;
     if (cfg->on_listening)
@@ -1102,16 +1125,19 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
         goto out_srv;
     }
     /* heartbeats restart now: registration may have taken a while */
-    d->t0_ns = deploy__mono_ns();
+    double b;
+    if (d->restarted) {
+        b = d->next_b;
+    } else {
+        deploy__set_t0(d);
+        b = cfg->is_static ? 1 : ceil(cfg->jobs[0].arrival / d->round_s) * d->round_s;
+        d->next_b = b;
+        deploy_state_begin(d->db, NULL);
+        deploy__persist(d, false);
+        deploy_state_commit(d->db, NULL);
+    }
     for (size_t i = 0; i < d->n_workers; i++)
-        d->workers[i].last_hb_ns = d->t0_ns;
-
-    d->round_ns = (long long)(d->round_s / cfg->time_scale * 1e9);
-    d->grace_ns = d->round_ns / 2 > 400000000LL ? d->round_ns / 2 : 400000000LL;
-    d->slack_ns = 2 * d->grace_ns > 2000000000LL ? 2 * d->grace_ns : 2000000000LL;
-    d->exit_margin_ns = d->grace_ns > 1000000000LL ? d->grace_ns : 1000000000LL;
-    d->silence_ns = 2 * (d->round_ns + d->slack_ns);
-    double b = cfg->is_static ? 1 : ceil(cfg->jobs[0].arrival / d->round_s) * d->round_s;
+        d->workers[i].last_hb_ns = deploy__mono_ns();
     int loop = run_rounds(d, b, err);
     pthread_mutex_unlock(&d->mu);
     if (loop < 0)

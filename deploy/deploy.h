@@ -44,7 +44,9 @@ struct deploy_config {
     const char *listen_ip;   /* the scheduler binds this (default 127.0.0.1) */
     const char *advertise;   /* the address jobs and workers are told (default listen_ip) */
     int port;                /* 0 = pick one */
-    const char *state_path;  /* SQLite file; NULL = in memory */
+    const char *state_path;  /* SQLite file; NULL = in memory. An unfinished run in it
+                                of the same arguments is continued (deploy_restore.c) */
+    bool fresh;              /* discard an unfinished run in state_path */
     int max_retries;         /* relaunches after crashes before a job is failed (3) */
     int heartbeat_ms;        /* workers' heartbeat period (wall; default 200) */
     int worker_timeout_ms;   /* a silent worker is lost after this (default 1500) */

@@ -13,7 +13,8 @@
 #include "deploy_state.h"
 #include "rpc.h"
 
-#define DJ_MAX_RANKS 64
+#define DJ_MAX_RANKS 64   /* servers of one job (struct drank: one RunJob each) */
+#define DJ_MAX_PROCS 256  /* iterator processes of one job (one per GPU: spec §6 items 3-4) */
 
 enum djob_state { DJ_PENDING = 0, DJ_QUEUED, DJ_RUNNING, DJ_DONE, DJ_FAILED };
 
@@ -24,6 +25,7 @@ struct drank {
     int cpus;
     double mem;
     bool exited;
+    bool adopted;  /* reported by its worker after a scheduler restart */
 };
 
 struct djob {
@@ -37,8 +39,14 @@ struct djob {
     struct drank ranks[DJ_MAX_RANKS];
     long budget;          /* steps this round (the plan's credit) */
     long base;            /* executed before this round */
-    rpc_call_t *parked[DJ_MAX_RANKS];
+    /* iterator processes of the current lease: n_ranks, plus the extra
+     * processes workers reported launching (RunJobResponse.processes) */
+    int n_procs;
+    /* parked RoundEnds by process rank (a process that sends no rank, like
+     * the stock iterator, takes a free slot); every slot is answered alike */
+    rpc_call_t *parked[DJ_MAX_PROCS];
     int n_parked;
+    bool lease_ended_rank[DJ_MAX_PROCS]; /* ranks that sent LeaseEnded this round */
     long round_end_steps; /* min over this round's RoundEnd reports, -1 none */
     int n_lease_ended;    /* LeaseEnded before we ended the lease (job done) */
     long lease_end_steps;
@@ -49,7 +57,11 @@ struct djob {
     bool stop_ignored;    /* told to stop, killed at its lease's end (charged) */
     /* the placement of the current lease, to tell extension from move */
     int sig_n_shares;
+    size_t sig_cap;
     struct job_share *sig_shares;
+    double lease_b;           /* round time the current lease started */
+    bool restored;            /* running when the scheduler restarted; not heard since */
+    bool startup_saved;
     double finish;
     long long ended_ns;       /* when the round's last report came in, 0 until then */
     long long launched_ns;    /* when the current lease's RunJobs were sent */
@@ -107,6 +119,9 @@ struct deploy {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     long long t0_ns;      /* wall (monotonic) time of logical 0 */
+    double t0_real;       /* the same instant on CLOCK_REALTIME (survives a restart) */
+    bool restarted;       /* continuing a run from the state file */
+    double next_b;        /* the next round boundary to process (saved) */
     double round_s;       /* logical round length */
     double cur_b;         /* logical time of the current round */
     double late_ms;       /* how late the current round's boundary was processed */
@@ -142,6 +157,20 @@ void deploy__job_heard(struct deploy *d, struct djob *dj);
 int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
                           const struct deploy_running *run, size_t n, struct deploy_kill *kill,
                           size_t cap, size_t *n_kill);
+/* deploy_restore.c: write what a restarted scheduler needs, in the current
+ * transaction (finished: the run is complete). 0 or -1. */
+int deploy__persist(struct deploy *d, bool finished);
+/* Continue the run the state file holds: 1 restored, 0 nothing to continue
+ * (a new run; the file is reset), -1 + err (refused or unreadable). Before
+ * the RPC server starts. */
+int deploy__restore(struct deploy *d, struct err *err);
+/* Logical time 0 is now. */
+void deploy__set_t0(struct deploy *d);
+/* Answer every parked RoundEnd of the job alike (terminate or extend) and
+ * clear its slots; terminate also sets dj->terminated. Under d->mu. */
+void deploy__answer_parked(struct djob *dj, bool terminate);
+/* Forget this round's per-process reports (parked slots must be answered). */
+void deploy__reset_reports(struct djob *dj);
 /* Note a job exit (worker report) under d->mu. */
 /* At a round boundary b (-1 before the first), with d->mu held and the
  * round's state committed: publish the metrics snapshot (cfg->metrics),

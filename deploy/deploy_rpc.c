@@ -34,6 +34,49 @@ static bool peer_allowed(struct deploy *d, rpc_call_t *call)
     return false;
 }
 
+/* A message of an attempt that is over (a relaunch happened since): it must
+ * never be credited. attempt 0 = not sent (the stock iterator). */
+static bool stale(const struct djob *dj, uint32_t attempt, const char *what)
+{
+    if (attempt == 0 || (int)attempt == dj->launch)
+        return false;
+    LOG(LOG_INFO, "deploy", "job %d: %s of attempt %u ignored (current attempt %d)",
+        dj->spec->id, what, attempt, dj->launch);
+    return true;
+}
+
+/* A message of the current attempt (or one that does not say). */
+static bool current(const struct djob *dj, uint32_t attempt)
+{
+    return attempt == 0 || (int)attempt == dj->launch;
+}
+
+/* rank of a request: its rank field, or -1 when not sent */
+#define RANK_OF(req, PFX) ((req)->rank_opt_case == PFX##__RANK_OPT_RANK ? (int)(req)->rank : -1)
+
+void deploy__answer_parked(struct djob *dj, bool terminate)
+{
+    RoundEndResponse resp = ROUND_END_RESPONSE__INIT;
+    resp.terminate_lease = terminate;
+    for (int i = 0; i < DJ_MAX_PROCS && dj->n_parked > 0; i++)
+        if (dj->parked[i]) {
+            rpc_call_reply(dj->parked[i], &resp.base);
+            dj->parked[i] = NULL;
+            dj->n_parked--;
+        }
+    dj->n_parked = 0;
+    if (terminate)
+        dj->terminated = true;
+}
+
+void deploy__reset_reports(struct djob *dj)
+{
+    if (dj->n_parked > 0) /* never leave a call parked with nobody to answer it */
+        deploy__answer_parked(dj, true);
+    dj->n_lease_ended = 0;
+    memset(dj->lease_ended_rank, 0, sizeof dj->lease_ended_rank);
+}
+
 static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                       ProtobufCMessage *rs)
 {
@@ -44,12 +87,17 @@ static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const Protobuf
         return RPC_FAILED;
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
+    bool old = dj && stale(dj, req->attempt, "RegisterJob");
     double el = deploy__logical_now(d) - d->cur_b;
-    if (dj)
+    if (dj && !old)
         deploy__job_heard(d, dj);
     pthread_mutex_unlock(&d->mu);
     if (!dj) {
         rpc_call_set_status(call, RPC_STATUS_NOT_FOUND, "unknown job");
+        return RPC_FAILED;
+    }
+    if (old) {
+        rpc_call_set_status(call, RPC_STATUS_FAILED_PRECONDITION, "this attempt is over");
         return RPC_FAILED;
     }
     resp->time_elapsed_this_round_s = el > 0 ? (uint64_t)el : 0;
@@ -57,6 +105,8 @@ static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const Protobuf
     return RPC_REPLY;
 }
 
+/* Every rank asks; every rank gets the same budget: the round's, fixed by the
+ * plan before any RoundEnd of the round is answered. */
 static enum rpc_result h_update_iters(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                       ProtobufCMessage *rs)
 {
@@ -67,7 +117,7 @@ static enum rpc_result h_update_iters(void *ud, rpc_call_t *call, const Protobuf
         return RPC_FAILED;
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
-    if (dj && dj->state == DJ_RUNNING) {
+    if (dj && dj->state == DJ_RUNNING && !stale(dj, req->attempt, "UpdateIters")) {
         deploy__job_heard(d, dj);
         if ((long)req->num_steps > dj->progress_steps)
             dj->progress_steps = (long)req->num_steps;
@@ -77,6 +127,9 @@ static enum rpc_result h_update_iters(void *ud, rpc_call_t *call, const Protobuf
     return RPC_REPLY;
 }
 
+/* Parked per process: each rank in its own slot (a retried call of a rank
+ * replaces its earlier one), so a job with one process per GPU ends its round
+ * when all of them are in, and all get the same answer. */
 static enum rpc_result h_round_end(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                    ProtobufCMessage *rs)
 {
@@ -85,22 +138,44 @@ static enum rpc_result h_round_end(void *ud, rpc_call_t *call, const ProtobufCMe
     RoundEndResponse *resp = (void *)rs;
     if (!peer_allowed(d, call))
         return RPC_FAILED;
+    int rank = RANK_OF(req, ROUND_END_REQUEST);
+    if (rank >= DJ_MAX_PROCS) {
+        rpc_call_set_status(call, RPC_STATUS_INVALID_ARGUMENT, "rank out of range");
+        return RPC_FAILED;
+    }
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
-    if (dj && dj->state == DJ_RUNNING)
+    const char *why = !dj                                       ? "unknown"
+                      : dj->state != DJ_RUNNING                 ? "not running"
+                      : dj->terminated                          ? "stopped"
+                      : stale(dj, req->attempt, "RoundEnd")     ? "stale attempt"
+                                                                : NULL;
+    if (dj && dj->state == DJ_RUNNING && current(dj, req->attempt))
         deploy__job_heard(d, dj);
-    if (dj && dj->state == DJ_RUNNING && !dj->terminated && dj->n_parked < dj->n_ranks) {
+    int slot = rank;
+    if (!why && slot < 0)
+        for (int i = 0; i < DJ_MAX_PROCS && slot < 0; i++)
+            if (!dj->parked[i])
+                slot = i;
+    if (!why && slot < 0)
+        why = "all parked";
+    if (!why) {
+        if (dj->parked[slot]) { /* the rank retried: its earlier call is gone or will be */
+            rpc_call_fail(dj->parked[slot], RPC_STATUS_CANCELLED, "replaced by a retried RoundEnd");
+            dj->parked[slot] = NULL;
+            dj->n_parked--;
+        }
         long s = (long)req->num_steps;
         if (dj->round_end_steps < 0 || s < dj->round_end_steps)
             dj->round_end_steps = s;
-        dj->parked[dj->n_parked++] = call;
+        dj->parked[slot] = call;
+        dj->n_parked++;
         pthread_cond_broadcast(&d->cv);
         pthread_mutex_unlock(&d->mu);
         return RPC_PARKED;
     }
     LOG(LOG_DEBUG, "deploy", "RoundEnd of job %lu answered at once: %s", (unsigned long)req->job_id,
-        !dj ? "unknown" : dj->state != DJ_RUNNING ? "not running" : dj->terminated ? "stopped"
-                                                                                  : "all parked");
+        why);
     pthread_mutex_unlock(&d->mu);
     resp->terminate_lease = true;
     return RPC_REPLY;
@@ -113,13 +188,18 @@ static enum rpc_result h_lease_ended(void *ud, rpc_call_t *call, const ProtobufC
     const LeaseEndedRequest *req = (const void *)rq;
     if (!peer_allowed(d, call))
         return RPC_FAILED;
+    int rank = RANK_OF(req, LEASE_ENDED_REQUEST);
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
-    if (dj && dj->state == DJ_RUNNING)
+    if (dj && dj->state == DJ_RUNNING && current(dj, req->attempt))
         deploy__job_heard(d, dj);
     /* after a RoundEnd the iterator's counters restart at 0: only a lease
      * that ends without one (the job reached its total) carries progress */
-    if (dj && dj->state == DJ_RUNNING && !dj->terminated && dj->n_parked == 0) {
+    if (dj && dj->state == DJ_RUNNING && !dj->terminated && dj->n_parked == 0 &&
+        !stale(dj, req->attempt, "LeaseEnded") &&
+        (rank < 0 || rank >= DJ_MAX_PROCS || !dj->lease_ended_rank[rank])) {
+        if (rank >= 0 && rank < DJ_MAX_PROCS)
+            dj->lease_ended_rank[rank] = true;
         long s = (long)req->num_steps;
         if (dj->n_lease_ended == 0 || s < dj->lease_end_steps)
             dj->lease_end_steps = s;

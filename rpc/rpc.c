@@ -13,6 +13,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@ struct rpc_call {
     grpc_slice details;
     int cancelled;
     char *peer;
+    char *identity;
     struct arena *arena;
     int status;
     char status_msg[160];
@@ -63,7 +65,86 @@ struct rpc_server {
     pthread_mutex_t mu;
     struct rpc_call parked; /* list head */
     int shutdown_tag;
+    bool tls;
 };
+
+/* ---------------------------------------------------------------- tls */
+
+struct rpc_tls {
+    char *ca, *cert, *key;
+};
+
+static char *read_pem(const char *path, const char *what, struct err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        errprintf(err, "%s:0: %s: cannot open: %s", path, what, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = xmalloc(cap);
+    size_t r;
+    while ((r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += r;
+        if (n + 1 >= cap) {
+            if (cap > (1u << 20)) {
+                fclose(f);
+                free(buf);
+                errprintf(err, "%s:0: %s: larger than 1 MiB, not a PEM file", path, what);
+                return NULL;
+            }
+            cap *= 2;
+            buf = xrealloc(buf, cap);
+        }
+    }
+    fclose(f);
+    buf[n] = '\0';
+    const char *want = strcmp(what, "key") == 0 ? "PRIVATE KEY-----" : "-----BEGIN ";
+    if (!strstr(buf, "-----BEGIN ") || !strstr(buf, want) || strlen(buf) != n) {
+        free(buf);
+        errprintf(err, "%s:1: %s: not a PEM %s", path, what,
+                  strcmp(what, "key") == 0 ? "private key" : "certificate");
+        return NULL;
+    }
+    return buf;
+}
+
+rpc_tls_t *rpc_tls_load(const char *ca, const char *cert, const char *key, struct err *err)
+{
+    rpc_tls_t *t = xcalloc(1, sizeof *t);
+    if (!(t->ca = read_pem(ca, "ca", err)) || (cert && !(t->cert = read_pem(cert, "cert", err))) ||
+        (key && !(t->key = read_pem(key, "key", err))) || (!cert != !key)) {
+        if (!cert != !key && !err->msg[0])
+            errprintf(err, "%s:0: %s: a certificate needs its key", cert ? cert : key,
+                      cert ? "key" : "cert");
+        rpc_tls_free(t);
+        return NULL;
+    }
+    if (!strstr(t->ca, "CERTIFICATE-----")) {
+        errprintf(err, "%s:1: ca: not a PEM certificate", ca);
+        rpc_tls_free(t);
+        return NULL;
+    }
+    if (t->cert && !strstr(t->cert, "CERTIFICATE-----")) {
+        errprintf(err, "%s:1: cert: not a PEM certificate", cert);
+        rpc_tls_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void rpc_tls_free(rpc_tls_t *t)
+{
+    if (!t)
+        return;
+    free(t->ca);
+    free(t->cert);
+    if (t->key) {
+        memset(t->key, 0, strlen(t->key));
+        free(t->key);
+    }
+    free(t);
+}
 
 static void set_log_level(void)
 {
@@ -119,6 +200,12 @@ static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *d, grpc_byte_b
 
 rpc_server_t *rpc_server_create(const char *addr, int *port, struct err *err)
 {
+    return rpc_server_create_tls(addr, NULL, port, err);
+}
+
+rpc_server_t *rpc_server_create_tls(const char *addr, const rpc_tls_t *tls, int *port,
+                                    struct err *err)
+{
     rpc_global_init();
     rpc_server_t *s = xcalloc(1, sizeof *s);
     pthread_mutex_init(&s->mu, NULL);
@@ -132,11 +219,24 @@ rpc_server_t *rpc_server_create(const char *addr, int *port, struct err *err)
     grpc_channel_args sargs = {1, &arg};
     s->srv = grpc_server_create(&sargs, NULL);
     grpc_server_register_completion_queue(s->srv, s->cq, NULL);
-    grpc_server_credentials *cr = grpc_insecure_server_credentials_create();
-    int p = grpc_server_add_http2_port(s->srv, addr, cr);
-    grpc_server_credentials_release(cr);
+    grpc_server_credentials *cr;
+    if (tls && !tls->cert) {
+        errprintf(err, "%s: a TLS server needs a certificate and key", addr);
+        cr = NULL;
+    } else if (tls) {
+        grpc_ssl_pem_key_cert_pair pair = {tls->key, tls->cert};
+        cr = grpc_ssl_server_credentials_create_ex(
+            tls->ca, &pair, 1, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, NULL);
+        s->tls = true;
+    } else {
+        cr = grpc_insecure_server_credentials_create();
+    }
+    int p = cr ?  grpc_server_add_http2_port(s->srv, addr, cr) : 0;
+    if (cr)
+        grpc_server_credentials_release(cr);
     if (p == 0) {
-        errprintf(err, "cannot listen on %s", addr);
+        if (cr || !tls)
+            errprintf(err, "cannot listen on %s", addr);
         grpc_server_destroy(s->srv);
         grpc_completion_queue_shutdown(s->cq);
         while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
@@ -179,6 +279,7 @@ static void call_free(struct rpc_call *c)
     grpc_slice_unref(c->details);
     if (c->peer)
         gpr_free(c->peer);
+    free(c->identity);
     if (c->call)
         grpc_call_unref(c->call);
     while (c->arena) {
@@ -371,6 +472,66 @@ const char *rpc_call_peer_ip(rpc_call_t *c, char *buf, size_t n)
     return buf;
 }
 
+static char *auth_property(grpc_auth_context *ac, const char *name)
+{
+    grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(ac, name);
+    const grpc_auth_property *p = grpc_auth_property_iterator_next(&it);
+    if (!p || !p->value)
+        return NULL;
+    char *v = xmalloc(p->value_length + 1);
+    memcpy(v, p->value, p->value_length);
+    v[p->value_length] = '\0';
+    if (strlen(v) != p->value_length) { /* an embedded NUL is no identity */
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+const char *rpc_call_identity(rpc_call_t *c)
+{
+    if (c->identity)
+        return c->identity;
+    char *id = NULL;
+    if (c->s->tls) {
+        grpc_auth_context *ac = grpc_call_auth_context(c->call);
+        if (ac) {
+            if (grpc_auth_context_peer_is_authenticated(ac)) {
+                id = auth_property(ac, GRPC_X509_CN_PROPERTY_NAME);
+                if (!id || !*id) {
+                    free(id);
+                    id = auth_property(ac, GRPC_X509_SAN_PROPERTY_NAME);
+                }
+            }
+            grpc_auth_context_release(ac);
+        }
+    }
+    c->identity = id ? id : xstrdup("");
+    return c->identity;
+}
+
+bool rpc_call_metadata(rpc_call_t *c, const char *key, char *buf, size_t n)
+{
+    size_t kl = strlen(key);
+    for (size_t i = 0; i < c->md.count; i++) {
+        grpc_slice k = c->md.metadata[i].key;
+        if (GRPC_SLICE_LENGTH(k) == kl && memcmp(GRPC_SLICE_START_PTR(k), key, kl) == 0) {
+            grpc_slice v = c->md.metadata[i].value;
+            size_t vl = GRPC_SLICE_LENGTH(v);
+            if (!buf || n == 0)
+                return true;
+            if (vl >= n)
+                vl = n - 1;
+            memcpy(buf, GRPC_SLICE_START_PTR(v), vl);
+            buf[vl] = '\0';
+            return true;
+        }
+    }
+    if (buf && n)
+        buf[0] = '\0';
+    return false;
+}
+
 void *rpc_call_alloc(rpc_call_t *c, size_t n)
 {
     struct arena *a = xcalloc(1, sizeof *a + n);
@@ -420,9 +581,16 @@ struct rpc_client {
     grpc_completion_queue *cq;
     pthread_mutex_t mu;
     bool wait_for_ready;
+    grpc_metadata *md;
+    size_t n_md, cap_md;
 };
 
 rpc_client_t *rpc_client_create(const char *target)
+{
+    return rpc_client_create_tls(target, NULL);
+}
+
+rpc_client_t *rpc_client_create_tls(const char *target, const rpc_tls_t *tls)
 {
     rpc_global_init();
     rpc_client_t *c = xcalloc(1, sizeof *c);
@@ -434,7 +602,13 @@ rpc_client_t *rpc_client_create(const char *target)
     args[1].key = (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
     args[1].value.integer = 1000;
     grpc_channel_args ca = {2, args};
-    grpc_channel_credentials *cr = grpc_insecure_credentials_create();
+    grpc_channel_credentials *cr;
+    if (tls) {
+        grpc_ssl_pem_key_cert_pair pair = {tls->key, tls->cert};
+        cr = grpc_ssl_credentials_create(tls->ca, tls->cert ? &pair : NULL, NULL, NULL);
+    } else {
+        cr = grpc_insecure_credentials_create();
+    }
     c->ch = grpc_channel_create(target, cr, &ca);
     grpc_channel_credentials_release(cr);
     c->cq = grpc_completion_queue_create_for_pluck(NULL);
@@ -447,10 +621,33 @@ void rpc_client_set_wait_for_ready(rpc_client_t *c, bool on)
     c->wait_for_ready = on;
 }
 
+void rpc_client_set_metadata(rpc_client_t *c, const char *key, const char *value)
+{
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->n_md; i++)
+        if (grpc_slice_str_cmp(c->md[i].key, key) == 0) {
+            grpc_slice_unref(c->md[i].value);
+            c->md[i].value = grpc_slice_from_copied_string(value);
+            pthread_mutex_unlock(&c->mu);
+            return;
+        }
+    xgrow((void **)&c->md, &c->cap_md, c->n_md + 1, sizeof *c->md);
+    memset(&c->md[c->n_md], 0, sizeof *c->md);
+    c->md[c->n_md].key = grpc_slice_from_copied_string(key);
+    c->md[c->n_md].value = grpc_slice_from_copied_string(value);
+    c->n_md++;
+    pthread_mutex_unlock(&c->mu);
+}
+
 void rpc_client_destroy(rpc_client_t *c)
 {
     if (!c)
         return;
+    for (size_t i = 0; i < c->n_md; i++) {
+        grpc_slice_unref(c->md[i].key);
+        grpc_slice_unref(c->md[i].value);
+    }
+    free(c->md);
     grpc_channel_destroy(c->ch);
     grpc_completion_queue_shutdown(c->cq);
     while (grpc_completion_queue_pluck(c->cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
@@ -493,6 +690,8 @@ int rpc_client_call(rpc_client_t *c, const ProtobufCServiceDescriptor *sd, const
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = c->n_md;
+    ops[0].data.send_initial_metadata.metadata = c->md;
     if (c->wait_for_ready)
         ops[0].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY |
                        GRPC_INITIAL_METADATA_WAIT_FOR_READY_EXPLICITLY_SET;

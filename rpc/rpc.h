@@ -10,7 +10,11 @@
  *  - a client with one persistent channel per peer and a deadline on every
  *    call.
  *
- * Nothing here authenticates: channels are plaintext (see README "Deployment").
+ *  - mutual TLS (issue 10): with an rpc_tls_t, servers require and verify a
+ *    client certificate signed by the CA, clients verify the server's
+ *    certificate (its SAN must name the address dialled), and a handler reads
+ *    the peer's identity (certificate CN, else first SAN) and call metadata.
+ *    Without one, channels are plaintext and rpc_call_identity() is "".
  */
 #ifndef SYNERGY_RPC_H
 #define SYNERGY_RPC_H
@@ -35,6 +39,15 @@ enum {
 };
 
 typedef struct rpc_server rpc_server_t;
+typedef struct rpc_tls rpc_tls_t;
+
+/* Load a CA bundle, a certificate and its private key (PEM files). NULL +
+ * err "FILE:LINE: ca|cert|key: problem" naming the bad file. The files are
+ * only read here: gRPC checks that key and certificate match when a
+ * connection is made. cert and key both NULL: a client that presents no
+ * certificate (servers refuse it; tests use it to show that). */
+rpc_tls_t *rpc_tls_load(const char *ca, const char *cert, const char *key, struct err *err);
+void rpc_tls_free(rpc_tls_t *t);
 typedef struct rpc_call rpc_call_t;
 
 /* What a handler did with its call. */
@@ -52,6 +65,10 @@ typedef enum rpc_result (*rpc_handler_fn)(void *ud, rpc_call_t *call, const Prot
 /* Create a server listening on `addr` ("127.0.0.1:0" picks a port). NULL +
  * err if the address cannot be bound. *port gets the bound port. */
 rpc_server_t *rpc_server_create(const char *addr, int *port, struct err *err);
+/* The same with mutual TLS when tls is not NULL (plaintext when NULL). The
+ * server keeps no reference to tls. */
+rpc_server_t *rpc_server_create_tls(const char *addr, const rpc_tls_t *tls, int *port,
+                                    struct err *err);
 /* Serve every method of `sd` with handlers[i] (NULL: UNIMPLEMENTED). Call
  * before rpc_server_start. */
 void rpc_server_add_service(rpc_server_t *s, const ProtobufCServiceDescriptor *sd,
@@ -66,6 +83,12 @@ void rpc_server_destroy(rpc_server_t *s);
 const char *rpc_call_peer(rpc_call_t *c);
 /* The peer's IP alone, e.g. "127.0.0.1" (written into buf). */
 const char *rpc_call_peer_ip(rpc_call_t *c, char *buf, size_t n);
+/* The authenticated peer's identity: its certificate's CN, else its first
+ * SAN; "" on a plaintext server. Borrowed, valid for the call. */
+const char *rpc_call_identity(rpc_call_t *c);
+/* Copy the value of request metadata `key` (lower case) into buf (truncated,
+ * NUL-terminated). false (and buf "") when the call has no such key. */
+bool rpc_call_metadata(rpc_call_t *c, const char *key, char *buf, size_t n);
 /* Memory freed with the call. */
 void *rpc_call_alloc(rpc_call_t *c, size_t n);
 /* Set the status a RPC_FAILED handler answers. */
@@ -82,6 +105,11 @@ typedef struct rpc_client rpc_client_t;
 /* One persistent channel to `target` ("host:port"). Never fails to create:
  * connection errors show up per call. */
 rpc_client_t *rpc_client_create(const char *target);
+/* The same over mutual TLS when tls is not NULL; no reference is kept. */
+rpc_client_t *rpc_client_create_tls(const char *target, const rpc_tls_t *tls);
+/* Send `key: value` (key lower case) as metadata on every later call;
+ * setting a key again replaces its value. */
+void rpc_client_set_metadata(rpc_client_t *c, const char *key, const char *value);
 void rpc_client_destroy(rpc_client_t *c);
 /* Wait for the server to come up instead of failing fast (job -> scheduler). */
 void rpc_client_set_wait_for_ready(rpc_client_t *c, bool on);

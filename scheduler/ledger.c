@@ -216,6 +216,30 @@ void sched_run_save(const sched_run_t *r, const struct job *j, struct sched_job_
             out->placed_last_round = true;
 }
 
+void sched_run_set_runnable_order(sched_run_t *r, struct job *const *jobs, size_t n)
+{
+    size_t n_run;
+    struct job *const *run = sched_runnable_jobs(r->sched, &n_run);
+    struct job **rest = xmalloc(sizeof *rest * (n_run + 1));
+    size_t n_rest = 0;
+    for (size_t i = 0; i < n_run; i++) {
+        bool listed = false;
+        for (size_t k = 0; k < n && !listed; k++)
+            listed = jobs[k] == run[i];
+        if (!listed)
+            rest[n_rest++] = run[i];
+    }
+    for (size_t i = 0; i < n; i++)
+        sched_job_remove(r->sched, jobs[i]);
+    for (size_t i = 0; i < n_rest; i++)
+        sched_job_remove(r->sched, rest[i]);
+    for (size_t i = 0; i < n; i++)
+        sched_job_add(r->sched, jobs[i]);
+    for (size_t i = 0; i < n_rest; i++)
+        sched_job_add(r->sched, rest[i]);
+    free(rest);
+}
+
 long sched_run_runnable_rank(const sched_run_t *r, const struct job *j)
 {
     size_t n;

@@ -403,10 +403,14 @@ struct job *sched_run_arrive(sched_run_t *r, const struct job_spec *spec, struct
  * original arrival order, finished jobs included, so tie-breaks and result
  * rows are those of the uninterrupted run), then takes the saved progress and
  * counters. A finished job gets its result row; a failed one stays out of
- * planning. Runnable jobs join the runnable list in the order of the calls:
- * call them in the order of sched_run_runnable_rank(). */
+ * planning. Runnable jobs join the runnable list in the order of the calls;
+ * sched_run_set_runnable_order() then restores their saved order. */
 struct job *sched_run_restore(sched_run_t *r, const struct job_spec *spec,
                               const struct sched_job_saved *saved, struct err *err);
+/* Put the runnable jobs in this order (a restored run's saved tie-break
+ * order, by sched_run_runnable_rank()); jobs not listed keep their place
+ * after the listed ones. */
+void sched_run_set_runnable_order(sched_run_t *r, struct job *const *jobs, size_t n);
 /* What to save of a job for sched_run_restore(). */
 void sched_run_save(const sched_run_t *r, const struct job *j, struct sched_job_saved *out);
 /* The job's position in the runnable list (its tie-break order), -1 if it is

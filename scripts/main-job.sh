@@ -11,7 +11,12 @@ set -euo pipefail
 bin=${1:-build/synergy}
 src=$(cd "$(dirname "$0")/.." && pwd)
 trace=$src/traces/pollux-philly/philly.csv
-"$bin" simulate --trace "$trace" --vc 6214e9 --policy FIFO --mode fair,tune
+# the plots (JCT CDFs, GPU/CPU/memory allocated against demand) and the runs
+# go next to the binary, so a newcomer can open them at once
+out=$(cd "$(dirname "$bin")" && pwd)
+rm -rf "$out/run-plots" "$out/run.db"
+"$bin" simulate --trace "$trace" --vc 6214e9 --policy FIFO --mode fair,tune \
+    --db "$out/run.db" --plot "$out/run-plots"
 cat <<EOT
 
 Next:

@@ -176,7 +176,7 @@ int cmd_deploy(int argc, char **argv)
     const char *metrics_listen = NULL;
     long local = 0, port = 0, retries = 3, hb = 200, wto = 1500, wait_workers = 0;
     double scale = 1, round = -1;
-    bool is_static = false, json = false, verbose = false;
+    bool is_static = false, json = false, verbose = false, fresh = false;
     struct wl_opts wl;
     wl_opts_init(&wl);
     bool opt_compat = false;
@@ -220,6 +220,7 @@ int cmd_deploy(int argc, char **argv)
         case OPT_HEARTBEAT_MS: hb = p.lnum; break;
         case OPT_WORKER_TIMEOUT_MS: wto = p.lnum; break;
         case OPT_WAIT_WORKERS: wait_workers = p.lnum; break;
+        case OPT_FRESH: fresh = true; break;
         case OPT_METRICS_LISTEN: metrics_listen = p.arg; break;
         case OPT_PLAN_LOG: plan_log = p.arg; break;
         case OPT_JSON: json = true; break;
@@ -386,6 +387,7 @@ int cmd_deploy(int argc, char **argv)
     cfg.worker_timeout_ms = (int)wto;
     cfg.register_timeout_ms = 30000;
     cfg.wait_workers = (int)wait_workers;
+    cfg.fresh = fresh;
     cfg.plan_log = plan;
     cfg.metrics = metrics;
     signal(SIGPIPE, SIG_IGN);

@@ -13,7 +13,15 @@
  * the phase), compressing a round that started late, so launch and RPC
  * overheads do not pile up from round to round as they would for a job
  * that only counts steps.
- * Fault switches for tests: --crash-once DIR, --crash-always, --ignore-stop.
+ * Every call carries the attempt (SYNERGY_ATTEMPT) and the process's rank,
+ * and is retried with backoff while the scheduler cannot be reached (a
+ * scheduler restart does not kill the job; its worker kills it if its lease
+ * ends first). --ranks runs one iterator process per GPU of this server, as
+ * the reference launches jobs (torch.distributed.launch --nproc_per_node=G):
+ * each with LOCAL_RANK, RANK and WORLD_SIZE, each speaking the protocol;
+ * every rank logs its budget and RoundEnd answer per round.
+ * Fault switches for tests: --crash-once DIR, --crash-always, --ignore-stop,
+ * --spawn-daemon FILE (leaves daemonised grandchildren behind).
  */
 #include "cli.h"
 #include "options.h"
@@ -23,7 +31,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,100 +78,155 @@ static void checkpoint(const char *dir, long done)
         rename(tmp, p);
 }
 
-static int call(rpc_client_t *c, const char *m, const ProtobufCMessage *rq, ProtobufCMessage **rs,
+/* The job's link to the scheduler: the client, and what every request carries. */
+struct link {
+    rpc_client_t *cl;
+    long id;
+    unsigned attempt; /* 0: not known (launched by hand) */
+    int rank;         /* -1: not sent */
+    char tag[48];     /* "job 3" or "job 3 rank 1" */
+    double down_since;
+};
+
+#define SET_IDS(req, l, PFX)                                                                       \
+    do {                                                                                           \
+        (req).job_id = (uint64_t)(l)->id;                                                          \
+        (req).attempt = (l)->attempt;                                                              \
+        if ((l)->rank >= 0) {                                                                      \
+            (req).rank_opt_case = PFX##__RANK_OPT_RANK;                                            \
+            (req).rank = (uint32_t)(l)->rank;                                                      \
+        }                                                                                          \
+    } while (0)
+
+/* One call, retried with backoff (100 ms doubling to 2 s) as long as the
+ * scheduler cannot be reached or does not answer in time: it may be
+ * restarting. Other errors (unknown job, stale attempt, refused) are final. */
+static int call(struct link *l, const char *m, const ProtobufCMessage *rq, ProtobufCMessage **rs,
                 int ms)
 {
-    struct err err = {{0}};
-    int st = rpc_client_call(c, &job_to_scheduler__descriptor, m, rq, rs, ms, &err);
-    if (st != RPC_STATUS_OK)
-        fprintf(stderr, "synergy job: %s\n", err.msg);
-    return st;
+    double backoff = 0.1;
+    for (;;) {
+        struct err err = {{0}};
+        int st = rpc_client_call(l->cl, &job_to_scheduler__descriptor, m, rq, rs, ms, &err);
+        if (st == RPC_STATUS_OK) {
+            if (l->down_since > 0)
+                fprintf(stderr, "synergy %s: scheduler back after %.1f s\n", l->tag,
+                        mono() - l->down_since);
+            l->down_since = 0;
+            return st;
+        }
+        if (st != RPC_STATUS_UNAVAILABLE && st != RPC_STATUS_DEADLINE_EXCEEDED &&
+            st != RPC_STATUS_CANCELLED) {
+            fprintf(stderr, "synergy %s: %s\n", l->tag, err.msg);
+            return st;
+        }
+        if (l->down_since == 0) {
+            l->down_since = mono();
+            fprintf(stderr, "synergy %s: %s; retrying with backoff\n", l->tag, err.msg);
+        }
+        job_sleep_s(backoff);
+        backoff = backoff * 2 > 2 ? 2 : backoff * 2;
+    }
 }
 
-int cmd_job(int argc, char **argv)
+struct job_opts {
+    long id;
+    const char *sched, *chk, *crash_dir, *daemon_file;
+    bool crash_always, ignore_stop, ranks;
+    struct job_work work;
+};
+
+/* --spawn-daemon FILE: leave two daemonised grandchildren (setsid + double
+ * fork) that outlive this job unless its supervisor kills them: one keeps
+ * the job's environment, one execs sleep with an empty environment. Their
+ * pids are appended to FILE. */
+static void spawn_daemons(const char *file)
 {
-    long id = -1;
-    const char *sched = NULL, *chk = NULL, *crash_dir = NULL;
-    bool crash_always = false, ignore_stop = false;
-    int c;
-    struct job_work work = {0};
-    struct cli_parser p;
-    cli_parser_init(&p, CLI_JOB, argc, argv);
-    while ((c = cli_next(&p)) >= 0) {
-        switch (c) {
-        case OPT_JOB_ID: id = p.lnum; break;
-        case OPT_SCHED: sched = p.arg; break;
-        case OPT_CHK_DIR: chk = p.arg; break;
-        case OPT_CRASH_ONCE: crash_dir = p.arg; break;
-        case OPT_CRASH_ALWAYS: crash_always = true; break;
-        case OPT_IGNORE_STOP: ignore_stop = true; break;
-        case OPT_STARTUP_S:
-        case OPT_CPU_WORK:
-        case OPT_ITER_COST:
-            if (job_work_opt(&work, c == OPT_STARTUP_S ? JOB_OPT_STARTUP
-                                    : c == OPT_CPU_WORK ? JOB_OPT_CPU_WORK : JOB_OPT_ITER_COST,
-                             p.arg) < 0)
-                return EXIT_BAD_INPUT;
-            break;
+    pid_t p = fork();
+    if (p < 0)
+        return;
+    if (p == 0) {
+        setsid();
+        for (int k = 0; k < 2; k++) {
+            if (fork() != 0)
+                continue;
+            int fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+            char line[32];
+            int n = snprintf(line, sizeof line, "%d\n", (int)getpid());
+            if (fd >= 0 && write(fd, line, (size_t)n) == n)
+                close(fd);
+            if (k == 1) {
+                char *av[] = {"sleep", "100000", NULL}, *ev[] = {NULL};
+                execve("/bin/sleep", av, ev);
+                execve("/usr/bin/sleep", av, ev);
+            }
+            for (;;)
+                pause();
         }
+        _exit(0);
     }
-    if (c == CLI_EXIT)
-        return p.exit_code;
-    if (p.optind < argc)
-        return cli_bad(&p, "unexpected argument '%s'", argv[p.optind]);
-    if (id < 0 || !sched) {
-        fprintf(stderr, "synergy job: --job-id and --sched are required\n");
-        return EXIT_BAD_INPUT;
-    }
+    waitpid(p, NULL, 0);
+}
+
+/* One iterator process: the protocol loop. rank -1: a job of one process
+ * per server (rank = SYNERGY_RANK when it spans servers); local: this
+ * process's index on this server (only local 0 writes the checkpoint). */
+static int job_process(struct job_opts *o, int rank, int local)
+{
+    long id = o->id;
     long total = env_long("SYNERGY_TOTAL_ITERS", -1);
     long done = env_long("SYNERGY_ELAPSED_ITERS", 0);
     double scale = env_double("SYNERGY_TIME_SCALE", 1);
     double it = env_double("SYNERGY_ITER_TIME_S", -1);
-    if (total < 0 || !(it > 0) || !(scale > 0)) {
-        fprintf(stderr, "synergy job: SYNERGY_TOTAL_ITERS, SYNERGY_ITER_TIME_S and "
-                        "SYNERGY_TIME_SCALE must be set\n");
-        return EXIT_BAD_INPUT;
-    }
     double spi = it / scale;
     double t_start = mono();
-    bool crash = crash_always;
-    if (crash_dir) {
+    const char *chk = local == 0 ? o->chk : NULL;
+    struct link lk = {.id = id, .attempt = (unsigned)env_long("SYNERGY_ATTEMPT", 0), .rank = rank};
+    if (rank >= 0 && o->ranks)
+        snprintf(lk.tag, sizeof lk.tag, "job %ld rank %d", id, rank);
+    else
+        snprintf(lk.tag, sizeof lk.tag, "job %ld", id);
+    if (lk.rank < 0) /* one process per server: its server's rank */
+        lk.rank = (int)env_long("SYNERGY_RANK", 0);
+    bool crash = o->crash_always;
+    if (o->crash_dir) {
         char marker[4096];
-        snprintf(marker, sizeof marker, "%s/job-%ld", crash_dir, id);
-        struct stat sb;
-        if (stat(marker, &sb) < 0) {
-            FILE *f = fopen(marker, "w");
-            if (f)
-                fclose(f);
+        snprintf(marker, sizeof marker, "%s/job-%ld", o->crash_dir, id);
+        int fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0) { /* the first process of the job to get here crashes, once */
+            close(fd);
             crash = true;
         }
     }
-    fprintf(stderr, "synergy job %ld: resuming at %ld of %ld, %.6f s per iteration, scheduler %s\n",
-            id, done, total, spi, sched);
-    job_work_startup(&work);
-    job_work_start(&work);
-    rpc_client_t *cl = rpc_client_create(sched);
-    rpc_client_set_wait_for_ready(cl, true);
+    fprintf(stderr, "synergy %s: resuming at %ld of %ld, %.6f s per iteration, scheduler %s\n",
+            lk.tag, done, total, spi, o->sched);
+    job_work_startup(&o->work);
+    job_work_start(&o->work);
+    if (o->daemon_file && local == 0)
+        spawn_daemons(o->daemon_file);
+    lk.cl = rpc_client_create(o->sched);
+    rpc_client_set_wait_for_ready(lk.cl, true);
+    bool trace = getenv("SYNERGY_JOB_TRACE") || o->ranks;
     int rc = 1;
     RegisterJobRequest rj = REGISTER_JOB_REQUEST__INIT;
-    rj.job_id = (uint64_t)id;
+    SET_IDS(rj, &lk, REGISTER_JOB_REQUEST);
     ProtobufCMessage *r = NULL;
-    if (call(cl, "RegisterJob", &rj.base, &r, 10000) != RPC_STATUS_OK)
+    if (call(&lk, "RegisterJob", &rj.base, &r, 10000) != RPC_STATUS_OK)
         goto out;
     double round_wall = (double)((RegisterJobResponse *)r)->round_duration_s / scale;
     /* the round clock: this lease's rounds end at origin + k * round_wall */
     double origin = mono() - (double)((RegisterJobResponse *)r)->time_elapsed_this_round_s / scale;
     if (getenv("SYNERGY_JOB_TRACE"))
-        fprintf(stderr, "synergy job %ld: registered after %.3f s\n", id, mono() - t_start);
+        fprintf(stderr, "synergy %s: registered after %.3f s\n", lk.tag, mono() - t_start);
     protobuf_c_message_free_unpacked(r, NULL);
     int poll_ms = (int)(round_wall * 4 * 1000) + 30000;
     for (uint64_t round = 0;; round++) {
         double t0 = mono();
         UpdateItersRequest u = UPDATE_ITERS_REQUEST__INIT;
-        u.job_id = (uint64_t)id;
+        SET_IDS(u, &lk, UPDATE_ITERS_REQUEST);
         u.extend_lease = true;
         u.round_num = round;
-        if (call(cl, "UpdateIters", &u.base, &r, 10000) != RPC_STATUS_OK)
+        if (call(&lk, "UpdateIters", &u.base, &r, 10000) != RPC_STATUS_OK)
             goto out;
         long budget = (long)((UpdateItersResponse *)r)->num_steps_per_round;
         protobuf_c_message_free_unpacked(r, NULL);
@@ -174,66 +239,169 @@ int cmd_job(int argc, char **argv)
         double f = 1, need = (double)target * spi;
         if (need > 0 && mono() + need > deadline)
             f = deadline > mono() ? (deadline - mono()) / need : 0;
-        if (round == 0 && job_work_startup_round(&work, deadline - mono(), spi, &target, &f))
+        if (round == 0 && job_work_startup_round(&o->work, deadline - mono(), spi, &target, &f))
             first = (long)(0.75 * (double)target);
-        job_work_steps(&work, first, spi, f);
+        job_work_steps(&o->work, first, spi, f);
         u.num_steps = (uint64_t)first;
         u.execution_time_s = (mono() - t0) * scale;
-        if (call(cl, "UpdateIters", &u.base, &r, 10000) != RPC_STATUS_OK)
+        if (call(&lk, "UpdateIters", &u.base, &r, 10000) != RPC_STATUS_OK)
             goto out;
         protobuf_c_message_free_unpacked(r, NULL);
         checkpoint(chk, done + first);
         if (crash) {
-            fprintf(stderr, "synergy job %ld: crashing on purpose at %ld\n", id, done + first);
+            fprintf(stderr, "synergy %s: crashing on purpose at %ld\n", lk.tag, done + first);
             abort();
         }
-        job_work_steps(&work, target - first, spi, f);
+        job_work_steps(&o->work, target - first, spi, f);
         done += target;
         checkpoint(chk, done);
         double el = (mono() - t0) * scale;
         if (getenv("SYNERGY_JOB_TRACE"))
-            fprintf(stderr, "synergy job %ld: round %lu: %ld steps in %.3f s wall (budget %ld)\n", id,
-                    (unsigned long)round, target, mono() - t0, budget);
+            fprintf(stderr, "synergy %s: round %lu: %ld steps in %.3f s wall (budget %ld)\n",
+                    lk.tag, (unsigned long)round, target, mono() - t0, budget);
         if (done >= total) {
             LeaseEndedRequest le = LEASE_ENDED_REQUEST__INIT;
-            le.job_id = (uint64_t)id;
+            SET_IDS(le, &lk, LEASE_ENDED_REQUEST);
             le.num_steps = (uint64_t)target;
             le.execution_time_s = el;
             le.round_num = round;
-            if (call(cl, "LeaseEnded", &le.base, &r, 10000) == RPC_STATUS_OK) {
+            if (trace)
+                fprintf(stderr, "synergy %s: round %lu budget %ld answer complete\n", lk.tag,
+                        (unsigned long)round, budget);
+            if (call(&lk, "LeaseEnded", &le.base, &r, 10000) == RPC_STATUS_OK) {
                 protobuf_c_message_free_unpacked(r, NULL);
                 rc = 0;
             }
-            fprintf(stderr, "synergy job %ld: complete at %ld\n", id, done);
+            fprintf(stderr, "synergy %s: complete at %ld\n", lk.tag, done);
             goto out;
         }
         RoundEndRequest re = ROUND_END_REQUEST__INIT;
-        re.job_id = (uint64_t)id;
+        SET_IDS(re, &lk, ROUND_END_REQUEST);
         re.num_steps = (uint64_t)target;
         re.execution_time_s = el;
-        if (call(cl, "RoundEnd", &re.base, &r, poll_ms) != RPC_STATUS_OK)
+        if (call(&lk, "RoundEnd", &re.base, &r, poll_ms) != RPC_STATUS_OK)
             goto out;
         bool stop = ((RoundEndResponse *)r)->terminate_lease;
         protobuf_c_message_free_unpacked(r, NULL);
+        if (trace)
+            fprintf(stderr, "synergy %s: round %lu budget %ld answer %s\n", lk.tag,
+                    (unsigned long)round, budget, stop ? "stop" : "extend");
         if (stop) {
-            if (ignore_stop) {
-                fprintf(stderr, "synergy job %ld: ignoring the end of the lease\n", id);
+            if (o->ignore_stop) {
+                fprintf(stderr, "synergy %s: ignoring the end of the lease\n", lk.tag);
                 for (;;)
                     pause();
             }
             LeaseEndedRequest le = LEASE_ENDED_REQUEST__INIT;
-            le.job_id = (uint64_t)id;
+            SET_IDS(le, &lk, LEASE_ENDED_REQUEST);
             le.round_num = round + 1;
-            if (call(cl, "LeaseEnded", &le.base, &r, 10000) == RPC_STATUS_OK) {
+            if (call(&lk, "LeaseEnded", &le.base, &r, 10000) == RPC_STATUS_OK) {
                 protobuf_c_message_free_unpacked(r, NULL);
                 rc = 0;
             }
-            fprintf(stderr, "synergy job %ld: lease ended at %ld\n", id, done);
+            fprintf(stderr, "synergy %s: lease ended at %ld\n", lk.tag, done);
             goto out;
         }
     }
 out:
-    rpc_client_destroy(cl);
-    job_work_stop(&work);
+    rpc_client_destroy(lk.cl);
+    job_work_stop(&o->work);
     return rc;
+}
+
+/* --ranks: one iterator process per GPU of this server (SYNERGY_PROCS_THIS_SERVER,
+ * else SYNERGY_GPU_THIS_SERVER), rank SYNERGY_RANK_BASE + local of
+ * SYNERGY_JOB_GPUS, like torch.distributed.launch. The job ends when every
+ * rank has; if one fails, the others are killed (their collectives would
+ * hang) and the job fails. */
+static int job_ranks(struct job_opts *o)
+{
+    long n = env_long("SYNERGY_PROCS_THIS_SERVER", env_long("SYNERGY_GPU_THIS_SERVER", 1));
+    long base = env_long("SYNERGY_RANK_BASE", 0);
+    long world = env_long("SYNERGY_JOB_GPUS", n);
+    if (n < 1 || n > 256) {
+        fprintf(stderr, "synergy job: --ranks: %ld processes per server is out of range\n", n);
+        return EXIT_BAD_INPUT;
+    }
+    pid_t kids[256];
+    for (long i = 0; i < n; i++) {
+        kids[i] = fork();
+        if (kids[i] < 0) {
+            fprintf(stderr, "synergy job %ld: fork: %s\n", o->id, strerror(errno));
+            for (long k = 0; k < i; k++)
+                kill(kids[k], SIGKILL);
+            return 1;
+        }
+        if (kids[i] == 0) {
+            char v[32];
+            snprintf(v, sizeof v, "%ld", i);
+            setenv("LOCAL_RANK", v, 1);
+            snprintf(v, sizeof v, "%ld", base + i);
+            setenv("RANK", v, 1);
+            snprintf(v, sizeof v, "%ld", world);
+            setenv("WORLD_SIZE", v, 1);
+            _exit(job_process(o, (int)(base + i), (int)i));
+        }
+    }
+    int rc = 0;
+    for (long left = n; left > 0; left--) {
+        int status;
+        pid_t p = wait(&status);
+        if (p < 0)
+            break;
+        bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (!ok && rc == 0) {
+            rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            fprintf(stderr, "synergy job %ld: a rank failed (%s %d); stopping the others\n", o->id,
+                    WIFEXITED(status) ? "exit code" : "signal",
+                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+            for (long k = 0; k < n; k++)
+                if (kids[k] != p)
+                    kill(kids[k], SIGKILL);
+        }
+    }
+    return rc;
+}
+
+int cmd_job(int argc, char **argv)
+{
+    struct job_opts o = {.id = -1};
+    int c;
+    struct cli_parser p;
+    cli_parser_init(&p, CLI_JOB, argc, argv);
+    while ((c = cli_next(&p)) >= 0) {
+        switch (c) {
+        case OPT_JOB_ID: o.id = p.lnum; break;
+        case OPT_SCHED: o.sched = p.arg; break;
+        case OPT_CHK_DIR: o.chk = p.arg; break;
+        case OPT_CRASH_ONCE: o.crash_dir = p.arg; break;
+        case OPT_CRASH_ALWAYS: o.crash_always = true; break;
+        case OPT_IGNORE_STOP: o.ignore_stop = true; break;
+        case OPT_RANKS: o.ranks = true; break;
+        case OPT_SPAWN_DAEMON: o.daemon_file = p.arg; break;
+        case OPT_STARTUP_S:
+        case OPT_CPU_WORK:
+        case OPT_ITER_COST:
+            if (job_work_opt(&o.work, c == OPT_STARTUP_S ? JOB_OPT_STARTUP
+                                      : c == OPT_CPU_WORK ? JOB_OPT_CPU_WORK : JOB_OPT_ITER_COST,
+                             p.arg) < 0)
+                return EXIT_BAD_INPUT;
+            break;
+        }
+    }
+    if (c == CLI_EXIT)
+        return p.exit_code;
+    if (p.optind < argc)
+        return cli_bad(&p, "unexpected argument '%s'", argv[p.optind]);
+    if (o.id < 0 || !o.sched) {
+        fprintf(stderr, "synergy job: --job-id and --sched are required\n");
+        return EXIT_BAD_INPUT;
+    }
+    if (env_long("SYNERGY_TOTAL_ITERS", -1) < 0 || !(env_double("SYNERGY_ITER_TIME_S", -1) > 0) ||
+        !(env_double("SYNERGY_TIME_SCALE", 1) > 0)) {
+        fprintf(stderr, "synergy job: SYNERGY_TOTAL_ITERS, SYNERGY_ITER_TIME_S and "
+                        "SYNERGY_TIME_SCALE must be set\n");
+        return EXIT_BAD_INPUT;
+    }
+    return o.ranks ? job_ranks(&o) : job_process(&o, -1, 0);
 }

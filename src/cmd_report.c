@@ -49,6 +49,38 @@ static int run_order(const void *a, const void *b)
     return c;
 }
 
+/* --batch N selected nothing: say whether the batch does not exist (exit 2)
+ * or has no complete run. */
+static int report_missing_batch(store_t *st, const char *db, const struct store_filter *f)
+{
+    struct store_filter any = *f;
+    any.all_statuses = true;
+    struct store_run *runs = NULL;
+    size_t n = 0;
+    struct err err = {{0}};
+    if (store_runs_select(st, &any, &runs, &n, &err) == 0 && n > 0) {
+        fprintf(stderr, "synergy report: %s: batch %lld has %zu runs but none complete "
+                        "(--list shows them)\n", db, (long long)f->batch_id, n);
+        store_runs_free(runs, n);
+        return 1;
+    }
+    store_runs_free(runs, n);
+    struct store_filter all = {.batch_id = 0, .all_statuses = true};
+    int64_t last = 0;
+    if (store_runs_select(st, &all, &runs, &n, &err) == 0)
+        for (size_t i = 0; i < n; i++)
+            if (runs[i].batch_id > last)
+                last = runs[i].batch_id;
+    store_runs_free(runs, n);
+    if (last > 0)
+        fprintf(stderr, "synergy report: %s: there is no batch %lld (batches 1..%lld)\n", db,
+                (long long)f->batch_id, (long long)last);
+    else
+        fprintf(stderr, "synergy report: %s: there is no batch %lld (no runs recorded)\n", db,
+                (long long)f->batch_id);
+    return EXIT_BAD_INPUT;
+}
+
 int cmd_report(int argc, char **argv)
 {
     const char *db = "results.db", *telemetry = NULL, *plot_dir = NULL;
@@ -144,7 +176,10 @@ int cmd_report(int argc, char **argv)
         goto fail;
     }
     if (n == 0) {
-        fprintf(stderr, "synergy report: %s: no complete runs selected\n", db);
+        if (f.batch_id > 0)
+            rc = report_missing_batch(st, db, &f);
+        else
+            fprintf(stderr, "synergy report: %s: no complete runs selected\n", db);
         goto done;
     }
     if (n_ids == 0) /* each batch by setting and load, not by start order */

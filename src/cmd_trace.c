@@ -211,10 +211,18 @@ static int trace_stats(int argc, char **argv)
     printf("duration   h at the fair share: p50 %.3f, p90 %.3f, p99 %.3f, max %.3f, mean %.3f\n",
            sched_quantile(dur, n, 0.5) / 3600, sched_quantile(dur, n, 0.9) / 3600,
            sched_quantile(dur, n, 0.99) / 3600, dur[n - 1] / 3600, sum / n / 3600);
-    printf("arrivals   %.3f h .. %.3f h (span %.3f h, %.3f jobs/h)\n", first / 3600, last / 3600,
-           span_h, span_h > 0 ? (n - 1) / span_h : 0);
+    /* A static trace (every job within one 300 s round of the first, like the
+     * reference's static_* traces staggered by 1 ms) has no arrival rate: a
+     * rate over its tiny span read as millions of jobs per hour. */
+    bool at_once = span_h * 3600 < 300;
+    if (at_once)
+        printf("arrivals   all within %.3f s of %.3f h: a static trace (simulate --static), no "
+               "arrival rate\n", last - first, first / 3600);
+    else
+        printf("arrivals   %.3f h .. %.3f h (span %.3f h, %.3f jobs/h)\n", first / 3600,
+               last / 3600, span_h, (n - 1) / span_h);
     printf("work       %.1f GPU-h\n", gpu_h);
-    if (span_h > 0)
+    if (!at_once)
         printf("load       %.3f of %s (%d GPUs): %.1f GPUs asked for on average\n",
                gpu_h / span_h / cluster_gpus, t.cluster, cluster_gpus, gpu_h / span_h);
     else

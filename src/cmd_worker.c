@@ -54,6 +54,7 @@ int cmd_worker(int argc, char **argv)
             break;
         case OPT_RESERVE_CPUS: o.reserve_cpus = p.arg; break;
         case OPT_SERVER_ID: o.server_id = (int)p.lnum; break;
+        case OPT_NO_CGROUP: o.no_cgroup = true; break;
         }
     }
     if (c == CLI_EXIT)

@@ -159,7 +159,10 @@ const struct cli_option cli_options[] = {
     {OPT_PORT, "port", 0, "N", ARG_INT, 0, 65535, CLI_DEPLOY | CLI_WORKER, D,
      "port to serve on (default: any free one{worker:, reported to the scheduler})", NULL},
     {OPT_STATE, "state", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY, D,
-     "SQLite file for jobs, leases and workers (default in memory)", NULL},
+     "SQLite state (default in memory); an unfinished run in it with the same arguments is "
+     "continued (a scheduler restart)", NULL},
+    {OPT_FRESH, "fresh", 0, NULL, ARG_NONE, 0, 0, CLI_DEPLOY, D,
+     "discard an unfinished run in --state and start over", NULL},
     {OPT_MAX_RETRIES, "max-retries", 0, "N", ARG_INT, 0, INT_MAX, CLI_DEPLOY, D,
      "relaunches after crashes before a job fails (default 3)", NULL},
     {OPT_HEARTBEAT_MS, "heartbeat-ms", 0, "N", ARG_INT, 10, INT_MAX, CLI_DEPLOY, D,
@@ -182,6 +185,9 @@ const struct cli_option cli_options[] = {
     {OPT_SERVER_ID, "server-id", 0, "N", ARG_INT, 0, 65535, CLI_WORKER, G,
      "claim row N of the scheduler's workers file (rows with port 0, as deploy --local "
      "makes; default: by address)", NULL},
+    {OPT_NO_CGROUP, "no-cgroup", 0, NULL, ARG_NONE, 0, 0, CLI_WORKER, G,
+     "never put jobs in a cgroup (memory limits not enforced; supervision still kills "
+     "everything a job starts)", NULL},
     {OPT_GPUS, "gpus", 0, "N", ARG_INT, 0, 1024, CLI_WORKER, G,
      "simulate N GPUs (a machine without GPUs)", NULL},
     {OPT_CPU_UNIT, "cpu-unit", 0, "core|thread", ARG_STR, 0, 0, CLI_WORKER, G,
@@ -202,6 +208,12 @@ const struct cli_option cli_options[] = {
      "fault drill: crash half-way every time", NULL},
     {OPT_IGNORE_STOP, "ignore-stop", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
      "fault drill: ignore SIGTERM at lease end", NULL},
+    {OPT_RANKS, "ranks", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
+     "one process per GPU of this server (LOCAL_RANK, RANK, WORLD_SIZE set), as "
+     "torch.distributed.launch does; give the model `ranks = per-gpu` in the worker catalog",
+     NULL},
+    {OPT_SPAWN_DAEMON, "spawn-daemon", 0, "FILE", ARG_STR, 0, 0, CLI_JOB, G,
+     "fault drill: leave two daemonised grandchildren, their pids appended to FILE", NULL},
     {OPT_STARTUP_S, "startup-s", 0, "S", ARG_STR, 0, 0, CLI_JOB, G,
      "sleep S wall seconds before the first step (start-up cost)", NULL},
     {OPT_CPU_WORK, "cpu-work", 0, "M", ARG_STR, 0, 0, CLI_JOB, G,

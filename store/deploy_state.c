@@ -6,12 +6,15 @@
 #include "deploy_state.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct deploy_state {
     sqlite3 *db;
     sqlite3_stmt *worker, *job, *lease, *count, *count_all, *round;
+    sqlite3_stmt *run_put, *run_get, *saved_put, *saved_get, *rank_del, *rank_put, *rank_get,
+        *attempt_put;
 };
 
 static const char *schema =
@@ -24,6 +27,21 @@ static const char *schema =
     "CREATE TABLE IF NOT EXISTS leases(job INTEGER, attempt INTEGER, server INTEGER, gpus TEXT,"
     " cpus REAL, mem REAL, t REAL, t_end REAL, state TEXT,"
     " PRIMARY KEY(job, attempt, server, t));"
+    /* what a restarted scheduler continues from (deploy_state.h) */
+    "CREATE TABLE IF NOT EXISTS run(id INTEGER PRIMARY KEY CHECK(id = 1), args TEXT,"
+    " finished INTEGER, t0_real REAL, b REAL, next_arrival INTEGER, rounds INTEGER,"
+    " util0 REAL, util1 REAL, util2 REAL, stats TEXT);"
+    "CREATE TABLE IF NOT EXISTS saved_jobs(id INTEGER PRIMARY KEY, state INTEGER,"
+    " attempt INTEGER, crashes INTEGER, terminated INTEGER, executed INTEGER,"
+    " round_base INTEGER, attained REAL, priority INTEGER, last_exec REAL, first_start REAL,"
+    " finish REAL, failed INTEGER, rounds_run INTEGER, rounds_demoted INTEGER,"
+    " preemptions INTEGER, placed_last INTEGER, runnable_rank INTEGER, lease_t REAL);"
+    "CREATE TABLE IF NOT EXISTS saved_ranks(job INTEGER, rank INTEGER, server INTEGER,"
+    " gpus TEXT, cpus INTEGER, mem REAL, share_gpu REAL, share_cpu REAL, share_mem REAL,"
+    " share_sspeed REAL, PRIMARY KEY(job, rank));"
+    "CREATE TABLE IF NOT EXISTS attempts(job INTEGER, attempt INTEGER, launched REAL,"
+    " startup_s REAL, PRIMARY KEY(job, attempt));"
+
     "CREATE TABLE IF NOT EXISTS rounds(n INTEGER PRIMARY KEY, t REAL);";
 
 static int fail(deploy_state_t *st, struct err *err, const char *what)
@@ -64,7 +82,32 @@ deploy_state_t *deploy_state_open(const char *path, struct err *err)
         sqlite3_prepare_v2(st->db, "SELECT count(*) FROM jobs", -1, &st->count_all, NULL) !=
             SQLITE_OK ||
         sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO rounds VALUES(?1,?2)", -1, &st->round,
-                           NULL) != SQLITE_OK) {
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT OR REPLACE INTO run VALUES(1,?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                           -1, &st->run_put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "SELECT args, finished, t0_real, b, next_arrival, rounds, util0, util1,"
+                           " util2, stats FROM run WHERE id = 1",
+                           -1, &st->run_get, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT OR REPLACE INTO saved_jobs VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,"
+                           "?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
+                           -1, &st->saved_put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "SELECT * FROM saved_jobs ORDER BY id", -1, &st->saved_get,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "DELETE FROM saved_ranks WHERE job = ?1", -1, &st->rank_del,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT OR REPLACE INTO saved_ranks VALUES(?1,?2,?3,?4,?5,?6,?7,?8,"
+                           "?9,?10)",
+                           -1, &st->rank_put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "SELECT * FROM saved_ranks ORDER BY job, rank", -1,
+                           &st->rank_get, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO attempts VALUES(?1,?2,?3,?4) ON CONFLICT(job, attempt)"
+                           " DO UPDATE SET startup_s = coalesce(?4, startup_s)",
+                           -1, &st->attempt_put, NULL) != SQLITE_OK) {
         fail(st, err, "prepare");
         goto error;
     }
@@ -84,6 +127,14 @@ void deploy_state_close(deploy_state_t *st)
     sqlite3_finalize(st->round);
     sqlite3_finalize(st->count);
     sqlite3_finalize(st->count_all);
+    sqlite3_finalize(st->run_put);
+    sqlite3_finalize(st->run_get);
+    sqlite3_finalize(st->saved_put);
+    sqlite3_finalize(st->saved_get);
+    sqlite3_finalize(st->rank_del);
+    sqlite3_finalize(st->rank_put);
+    sqlite3_finalize(st->rank_get);
+    sqlite3_finalize(st->attempt_put);
     sqlite3_close(st->db);
     free(st);
 }
@@ -174,6 +225,189 @@ long deploy_state_count_jobs(deploy_state_t *st, const char *state)
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     return n;
+}
+
+int deploy_state_reset(deploy_state_t *st, struct err *err)
+{
+    return exec(st, "DELETE FROM workers; DELETE FROM jobs; DELETE FROM leases; DELETE FROM run;"
+                    " DELETE FROM saved_jobs; DELETE FROM saved_ranks; DELETE FROM attempts;"
+                    " DELETE FROM rounds;",
+                err);
+}
+
+int deploy_state_run_put(deploy_state_t *st, const struct deploy_state_run *r, struct err *err)
+{
+    sqlite3_stmt *s = st->run_put;
+    sqlite3_bind_text(s, 1, r->args, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 2, r->finished);
+    sqlite3_bind_double(s, 3, r->t0_real);
+    sqlite3_bind_double(s, 4, r->b);
+    sqlite3_bind_int64(s, 5, r->next_arrival);
+    sqlite3_bind_int64(s, 6, r->rounds);
+    for (int k = 0; k < 3; k++)
+        sqlite3_bind_double(s, 7 + k, r->util_sum[k]);
+    char stats[256] = "";
+    for (int k = 0; k < DEPLOY_STATE_STATS; k++)
+        snprintf(stats + strlen(stats), sizeof stats - strlen(stats), "%s%ld", k ? " " : "",
+                 r->stats[k]);
+    sqlite3_bind_text(s, 10, stats, -1, SQLITE_TRANSIENT);
+    return step(st, s, err, "run");
+}
+
+int deploy_state_run_get(deploy_state_t *st, struct deploy_state_run *r, struct err *err)
+{
+    sqlite3_stmt *s = st->run_get;
+    memset(r, 0, sizeof *r);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *a = sqlite3_column_text(s, 0);
+        snprintf(r->args, sizeof r->args, "%s", a ? (const char *)a : "");
+        r->finished = sqlite3_column_int(s, 1);
+        r->t0_real = sqlite3_column_double(s, 2);
+        r->b = sqlite3_column_double(s, 3);
+        r->next_arrival = sqlite3_column_int64(s, 4);
+        r->rounds = sqlite3_column_int64(s, 5);
+        for (int k = 0; k < 3; k++)
+            r->util_sum[k] = sqlite3_column_double(s, 6 + k);
+        const char *p = (const char *)sqlite3_column_text(s, 9);
+        for (int k = 0; k < DEPLOY_STATE_STATS && p && *p; k++) {
+            char *end;
+            r->stats[k] = strtol(p, &end, 10);
+            p = end;
+        }
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return fail(st, err, "run");
+}
+
+int deploy_state_saved_put(deploy_state_t *st, const struct deploy_state_job *j, struct err *err)
+{
+    sqlite3_stmt *s = st->saved_put;
+    sqlite3_bind_int(s, 1, j->id);
+    sqlite3_bind_int(s, 2, j->state);
+    sqlite3_bind_int(s, 3, j->attempt);
+    sqlite3_bind_int(s, 4, j->crashes);
+    sqlite3_bind_int(s, 5, j->terminated);
+    sqlite3_bind_int64(s, 6, j->executed);
+    sqlite3_bind_int64(s, 7, j->round_base);
+    sqlite3_bind_double(s, 8, j->attained);
+    sqlite3_bind_int(s, 9, j->priority);
+    sqlite3_bind_double(s, 10, j->last_exec);
+    sqlite3_bind_double(s, 11, j->first_start);
+    sqlite3_bind_double(s, 12, j->finish);
+    sqlite3_bind_int(s, 13, j->failed);
+    sqlite3_bind_int(s, 14, j->rounds_run);
+    sqlite3_bind_int(s, 15, j->rounds_demoted);
+    sqlite3_bind_int(s, 16, j->preemptions);
+    sqlite3_bind_int(s, 17, j->placed_last);
+    sqlite3_bind_int64(s, 18, j->runnable_rank);
+    sqlite3_bind_double(s, 19, j->lease_t);
+    return step(st, s, err, "saved_jobs");
+}
+
+int deploy_state_saved_each(deploy_state_t *st,
+                            int (*fn)(void *ctx, const struct deploy_state_job *j), void *ctx,
+                            struct err *err)
+{
+    sqlite3_stmt *s = st->saved_get;
+    int rc, out = 0;
+    while (out == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct deploy_state_job j = {
+            .id = sqlite3_column_int(s, 0),
+            .state = sqlite3_column_int(s, 1),
+            .attempt = sqlite3_column_int(s, 2),
+            .crashes = sqlite3_column_int(s, 3),
+            .terminated = sqlite3_column_int(s, 4) != 0,
+            .executed = sqlite3_column_int64(s, 5),
+            .round_base = sqlite3_column_int64(s, 6),
+            .attained = sqlite3_column_double(s, 7),
+            .priority = sqlite3_column_int(s, 8),
+            .last_exec = sqlite3_column_double(s, 9),
+            .first_start = sqlite3_column_double(s, 10),
+            .finish = sqlite3_column_double(s, 11),
+            .failed = sqlite3_column_int(s, 12) != 0,
+            .rounds_run = sqlite3_column_int(s, 13),
+            .rounds_demoted = sqlite3_column_int(s, 14),
+            .preemptions = sqlite3_column_int(s, 15),
+            .placed_last = sqlite3_column_int(s, 16) != 0,
+            .runnable_rank = sqlite3_column_int64(s, 17),
+            .lease_t = sqlite3_column_double(s, 18),
+        };
+        out = fn(ctx, &j);
+    }
+    sqlite3_reset(s);
+    if (out == 0 && rc != SQLITE_DONE)
+        return fail(st, err, "saved_jobs");
+    return out;
+}
+
+int deploy_state_ranks_put(deploy_state_t *st, int job, const struct deploy_state_rank *r,
+                           int n, struct err *err)
+{
+    sqlite3_bind_int(st->rank_del, 1, job);
+    if (step(st, st->rank_del, err, "saved_ranks") < 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        sqlite3_stmt *s = st->rank_put;
+        sqlite3_bind_int(s, 1, job);
+        sqlite3_bind_int(s, 2, i);
+        sqlite3_bind_int(s, 3, r[i].server);
+        sqlite3_bind_text(s, 4, r[i].gpus, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(s, 5, r[i].cpus);
+        sqlite3_bind_double(s, 6, r[i].mem);
+        sqlite3_bind_double(s, 7, r[i].share_gpu);
+        sqlite3_bind_double(s, 8, r[i].share_cpu);
+        sqlite3_bind_double(s, 9, r[i].share_mem);
+        sqlite3_bind_double(s, 10, r[i].share_sspeed);
+        if (step(st, s, err, "saved_ranks") < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int deploy_state_ranks_each(deploy_state_t *st,
+                            int (*fn)(void *ctx, int job, int rank,
+                                      const struct deploy_state_rank *r),
+                            void *ctx, struct err *err)
+{
+    sqlite3_stmt *s = st->rank_get;
+    int rc, out = 0;
+    while (out == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct deploy_state_rank r = {
+            .server = sqlite3_column_int(s, 2),
+            .cpus = sqlite3_column_int(s, 4),
+            .mem = sqlite3_column_double(s, 5),
+            .share_gpu = sqlite3_column_double(s, 6),
+            .share_cpu = sqlite3_column_double(s, 7),
+            .share_mem = sqlite3_column_double(s, 8),
+            .share_sspeed = sqlite3_column_double(s, 9),
+        };
+        const unsigned char *g = sqlite3_column_text(s, 3);
+        snprintf(r.gpus, sizeof r.gpus, "%s", g ? (const char *)g : "");
+        out = fn(ctx, sqlite3_column_int(s, 0), sqlite3_column_int(s, 1), &r);
+    }
+    sqlite3_reset(s);
+    if (out == 0 && rc != SQLITE_DONE)
+        return fail(st, err, "saved_ranks");
+    return out;
+}
+
+int deploy_state_attempt(deploy_state_t *st, int job, int attempt, double launched,
+                         double startup_s, struct err *err)
+{
+    sqlite3_stmt *s = st->attempt_put;
+    sqlite3_bind_int(s, 1, job);
+    sqlite3_bind_int(s, 2, attempt);
+    sqlite3_bind_double(s, 3, launched);
+    if (startup_s >= 0)
+        sqlite3_bind_double(s, 4, startup_s);
+    else
+        sqlite3_bind_null(s, 4);
+    return step(st, s, err, "attempts");
 }
 
 int deploy_state_round(deploy_state_t *st, long n, double t, struct err *err)

@@ -2,11 +2,14 @@
  * store/deploy_state: the deployment scheduler's durable state in SQLite
  * (WAL): workers, jobs (state, attempt, progress) and leases (who holds
  * which GPUs until when), written as they change. One writer: the deploy
- * driver. Lets an operator see what ran where after a crash; resuming a run
- * from it is not implemented yet.
+ * driver. Lets an operator see what ran where after a crash, and holds what
+ * a restarted scheduler needs to continue the run (the run row, saved_jobs,
+ * saved_ranks), plus each attempt's measured start-up time (attempts).
  */
 #ifndef SYNERGY_DEPLOY_STATE_H
 #define SYNERGY_DEPLOY_STATE_H
+
+#include <stdbool.h>
 
 #include "common.h"
 
@@ -32,6 +35,70 @@ int deploy_state_job(deploy_state_t *st, int id, const char *model, const char *
 int deploy_state_lease(deploy_state_t *st, int id, int attempt, int server, const char *gpus,
                        double cpus, double mem, double t, double t_end, const char *state,
                        struct err *err);
+/* Forget everything (a fresh run over an old file). */
+int deploy_state_reset(deploy_state_t *st, struct err *err);
+
+/* The run: what the restarted scheduler checks (args) and continues from. */
+#define DEPLOY_STATE_STATS 8
+struct deploy_state_run {
+    char args[1024];    /* the run's identity: trace, cluster, policy, mode, scale */
+    int finished;       /* the run completed */
+    double t0_real;     /* CLOCK_REALTIME seconds of logical time 0 */
+    double b;           /* the last round processed (logical seconds) */
+    long next_arrival;  /* arrivals so far */
+    long rounds;        /* rounds planned, and their allocation sums */
+    double util_sum[3];
+    long stats[DEPLOY_STATE_STATS]; /* the driver's counters */
+};
+int deploy_state_run_put(deploy_state_t *st, const struct deploy_state_run *r, struct err *err);
+/* 1 and *r filled, 0 when the file holds no run, -1 + err. */
+int deploy_state_run_get(deploy_state_t *st, struct deploy_state_run *r, struct err *err);
+
+/* A job as a restarted scheduler needs it (the ledger's saved fields plus the
+ * driver's: state, attempt, crashes). */
+struct deploy_state_job {
+    int id;
+    int state;          /* the driver's job state (deploy_internal.h enum) */
+    int attempt, crashes;
+    bool terminated;    /* told to stop in the saved round */
+    long executed, round_base;
+    double attained;
+    int priority;
+    double last_exec, first_start, finish;
+    bool failed;
+    int rounds_run, rounds_demoted, preemptions;
+    bool placed_last;
+    long runnable_rank; /* -1: not runnable */
+    double lease_t;     /* round time of the current lease */
+};
+int deploy_state_saved_put(deploy_state_t *st, const struct deploy_state_job *j, struct err *err);
+/* Call fn for every saved job, by id; stops at fn's first non-zero return,
+ * which it returns. -1 + err on a database error. */
+int deploy_state_saved_each(deploy_state_t *st,
+                            int (*fn)(void *ctx, const struct deploy_state_job *j), void *ctx,
+                            struct err *err);
+
+/* One rank (server share) of a running job's lease. */
+struct deploy_state_rank {
+    int server;
+    char gpus[256];     /* physical GPUs, "0,1" */
+    int cpus;
+    double mem;
+    double share_gpu, share_cpu, share_mem, share_sspeed; /* the plan's share */
+};
+/* Replace the job's saved ranks (n = 0: none). */
+int deploy_state_ranks_put(deploy_state_t *st, int job, const struct deploy_state_rank *r,
+                           int n, struct err *err);
+int deploy_state_ranks_each(deploy_state_t *st,
+                            int (*fn)(void *ctx, int job, int rank,
+                                      const struct deploy_state_rank *r),
+                            void *ctx, struct err *err);
+
+/* An attempt: launched at round time `launched`; startup_s (launch until its
+ * first message, wall seconds) once known, < 0 before. */
+int deploy_state_attempt(deploy_state_t *st, int job, int attempt, double launched,
+                         double startup_s, struct err *err);
+
 /* Record that round n (1, 2, ...; logical time t) is being committed: the
  * rounds table says which round the jobs and leases rows describe (metrics
  * scrapes compare with it). 0 or -1 + err. */

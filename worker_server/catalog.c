@@ -16,7 +16,8 @@
 
 struct entry {
     char model[64];
-    char *tmpl;
+    char *tmpl;   /* NULL until the section's argv is read */
+    bool per_gpu; /* ranks = per-gpu: the command runs one process per GPU */
     int line;
 };
 
@@ -49,13 +50,37 @@ static int check_template(const char *t)
     return 0;
 }
 
+static struct entry *entry_of(catalog_t *c, const char *section, int line)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->e[i].model, section) == 0)
+            return &c->e[i];
+    xgrow((void **)&c->e, &c->cap, c->n + 1, sizeof *c->e);
+    struct entry *e = &c->e[c->n++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->model, sizeof e->model, "%s", section);
+    e->line = line;
+    return e;
+}
+
 static int on_kv(void *user, const char *section, const char *key, const char *value, int line)
 {
     catalog_t *c = user;
     if (c->failed)
         return 0;
+    if (strcmp(key, "ranks") == 0) {
+        /* how many iterator processes the command starts: one, or one per GPU
+         * (torch.distributed.launch --nproc_per_node=G, the reference's model) */
+        if (strcmp(value, "one") != 0 && strcmp(value, "per-gpu") != 0) {
+            errprintf(c->err, "%s:%d: ranks must be one or per-gpu", c->path, line);
+            c->failed = 1;
+            return 0;
+        }
+        entry_of(c, section, line)->per_gpu = strcmp(value, "per-gpu") == 0;
+        return 1;
+    }
     if (strcmp(key, "argv") != 0) {
-        errprintf(c->err, "%s:%d: unknown key '%s' (expected argv)", c->path, line, key);
+        errprintf(c->err, "%s:%d: unknown key '%s' (expected argv or ranks)", c->path, line, key);
         c->failed = 1;
         return 0;
     }
@@ -69,15 +94,12 @@ static int on_kv(void *user, const char *section, const char *key, const char *v
         c->failed = 1;
         return 0;
     }
-    for (size_t i = 0; i < c->n; i++)
-        if (strcmp(c->e[i].model, section) == 0) {
-            errprintf(c->err, "%s:%d: model '%s' listed twice", c->path, line, section);
-            c->failed = 1;
-            return 0;
-        }
-    xgrow((void **)&c->e, &c->cap, c->n + 1, sizeof *c->e);
-    struct entry *e = &c->e[c->n++];
-    snprintf(e->model, sizeof e->model, "%s", section);
+    struct entry *e = entry_of(c, section, line);
+    if (e->tmpl) {
+        errprintf(c->err, "%s:%d: model '%s' listed twice", c->path, line, section);
+        c->failed = 1;
+        return 0;
+    }
     e->tmpl = xstrdup(value);
     e->line = line;
     return 1;
@@ -103,6 +125,11 @@ catalog_t *catalog_load(const char *path, struct err *err)
         errprintf(err, "%s: the catalog lists no model", path);
         c->failed = 1;
     }
+    for (size_t i = 0; i < c->n && !c->failed; i++)
+        if (!c->e[i].tmpl) {
+            errprintf(err, "%s:%d: model '%s' has no argv", path, c->e[i].line, c->e[i].model);
+            c->failed = 1;
+        }
     if (c->failed) {
         catalog_destroy(c);
         return NULL;
@@ -132,6 +159,12 @@ static const struct entry *find(const catalog_t *c, const char *model)
 bool catalog_has(const catalog_t *c, const char *model)
 {
     return find(c, model) != NULL;
+}
+
+unsigned catalog_processes(const catalog_t *c, const char *model, unsigned n_gpus)
+{
+    const struct entry *e = find(c, model);
+    return e && e->per_gpu && n_gpus > 0 ? n_gpus : 1;
 }
 
 static void var_value(const struct catalog_vars *v, const char *name, size_t len, char *buf,

@@ -42,7 +42,25 @@ struct wjob {
     int cpus[TOPO_MAX_CPUS];
     long long deadline_ns; /* CLOCK_MONOTONIC */
     bool killed_lease;
+    unsigned processes;    /* iterator processes of this launch */
     struct launch_result lr;
+};
+
+/* An exit the scheduler has not acknowledged yet: kept and re-sent, also
+ * across a scheduler restart. */
+struct pending_exit {
+    long job_id;
+    unsigned attempt;
+    int status;
+    bool lease;
+};
+
+/* RegisterWorker's topology part, built once. */
+struct reg_msg {
+    Synergy__V1__RegisterWorkerRequest req;
+    Synergy__V1__NumaNode nodes[TOPO_MAX_NUMA], *np[TOPO_MAX_NUMA];
+    uint32_t *cpu_lists[TOPO_MAX_NUMA];
+    Synergy__V1__Gpu gpus[TOPO_MAX_GPUS], *gp[TOPO_MAX_GPUS];
 };
 
 struct worker {
@@ -61,11 +79,16 @@ struct worker {
     pthread_mutex_t mu;
     pthread_cond_t child_cv; /* a child was launched / stop */
     pthread_cond_t lease_cv; /* leases changed / stop */
-    pthread_cond_t stop_cv;
+    pthread_cond_t stop_cv;  /* stop / an exit to report (the scheduler link thread) */
     struct wjob jobs[MAX_JOBS];
     int n_live;
+    unsigned long child_gen;  /* bumped at every launch (wakes the reaper) */
     bool stop;
     bool warned_mem_limit;
+    bool registered;          /* false: the scheduler does not know us (register again) */
+    struct pending_exit *exits;
+    size_t n_exits, cap_exits;
+    struct reg_msg reg;
 };
 
 static long long mono_ns(void)
@@ -214,6 +237,7 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
         if (same) { /* a retried RunJob: already running */
             resp->accepted = true;
             resp->pid = old->pid;
+            resp->processes = old->processes;
             return RPC_REPLY;
         }
         rpc_call_set_status(call, RPC_STATUS_FAILED_PRECONDITION,
@@ -290,6 +314,11 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
     env_add(&env, "SYNERGY_ITER_TIME_S", "%.17g", req->iter_time_s);
     env_add(&env, "SYNERGY_TIME_SCALE", "%.17g", req->time_scale > 0 ? req->time_scale : 1.0);
     env_add(&env, "SYNERGY_ATTEMPT", "%u", req->attempt);
+    /* one process per GPU (catalog ranks = per-gpu): RANK = rank_base + LOCAL_RANK */
+    unsigned procs = catalog_processes(w->cat, req->model, (unsigned)req->n_gpus);
+    env_add(&env, "SYNERGY_PROCS_THIS_SERVER", "%u", procs);
+    env_add(&env, "SYNERGY_RANK_BASE", "%u", req->rank_base);
+    env_add(&env, "SYNERGY_JOB_GPUS", "%u", req->job_gpus ? req->job_gpus : (unsigned)req->n_gpus);
     if (getenv("SYNERGY_JOB_TRACE")) /* debugging aid, passed through on purpose */
         env_add(&env, "SYNERGY_JOB_TRACE", "1");
     if (req->world > 1) {
@@ -305,6 +334,8 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
     for (int k = 0; k < w->topo.n_numa && k < 64; k++)
         if ((nodes >> k) & 1ULL)
             sp.membind_nodes |= 1ULL << w->topo.numa[k].os_index;
+    if (w->o->no_cgroup)
+        sp.cgroup_dir = NULL;
     int rc = argv ? launch_job(&sp, &j->lr, &err) : -1;
     env_free(&env);
     catalog_argv_free(argv);
@@ -322,11 +353,14 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
     memcpy(j->cpus, cpus, sizeof(int) * (size_t)nc);
     j->deadline_ns = mono_ns() + (long long)(req->lease_ms ? req->lease_ms : 3600000) * 1000000LL;
     j->killed_lease = false;
+    j->processes = procs;
     w->n_live++;
+    w->child_gen++;
     pthread_cond_signal(&w->child_cv);
     pthread_cond_signal(&w->lease_cv);
     resp->accepted = true;
     resp->pid = j->pid;
+    resp->processes = procs;
     resp->mem_bound = j->lr.mem_bound;
     resp->mem_limit_enforced = j->lr.mem_limit_enforced;
     uint32_t *ca = rpc_call_alloc(call, sizeof(uint32_t) * (size_t)nc);
@@ -384,54 +418,56 @@ static enum rpc_result h_kill(void *ud, rpc_call_t *call, const ProtobufCMessage
     return RPC_REPLY;
 }
 
-static void report_exit(struct worker *w, long job_id, unsigned attempt, int status, bool lease)
+/* Kill the orphans (children that are not job leaders, re-parented to us as
+ * subreaper) that belong to no running job. See supervise.c. */
+static void sweep_orphans(struct worker *w)
 {
-    Synergy__V1__JobExitedRequest req = SYNERGY__V1__JOB_EXITED_REQUEST__INIT;
-    req.server_id = w->server_id;
-    req.job_id = (uint64_t)job_id;
-    req.attempt = attempt;
-    req.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    req.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-    req.killed_at_lease_end = lease;
-    for (int tries = 0; tries < 5; tries++) {
-        ProtobufCMessage *resp = NULL;
-        struct err err = {{0}};
-        int st = rpc_client_call(w->sched, &synergy__v1__worker_to_scheduler__descriptor,
-                                 "JobExited", &req.base, &resp, 2000, &err);
-        if (resp)
-            protobuf_c_message_free_unpacked(resp, NULL);
-        if (st == RPC_STATUS_OK)
-            return;
-        LOG(LOG_WARN, "worker", "reporting job %ld's exit: %s", job_id, err.msg);
-        if (st != RPC_STATUS_UNAVAILABLE && st != RPC_STATUS_DEADLINE_EXCEEDED)
-            return;
-        struct timespec ts = {0, 200 * 1000000L};
-        nanosleep(&ts, NULL);
+    pid_t kids[1024];
+    int n = supervise_children(kids, 1024);
+    for (int i = 0; i < n; i++) {
+        long id = -1;
+        unsigned att = 0;
+        bool tagged = supervise_job_of(kids[i], &id, &att);
+        bool keep = false;
+        pthread_mutex_lock(&w->mu);
+        for (int k = 0; k < MAX_JOBS && !keep; k++) {
+            const struct wjob *j = &w->jobs[k];
+            keep = j->used && (j->pid == kids[i] || (tagged && j->job_id == id && j->attempt == att));
+        }
+        pthread_mutex_unlock(&w->mu);
+        if (keep)
+            continue;
+        if (tagged)
+            LOG(LOG_INFO, "worker", "killing pid %d, left behind by job %ld attempt %u",
+                (int)kids[i], id, att);
+        else
+            LOG(LOG_INFO, "worker", "killing pid %d, an orphan of no running job", (int)kids[i]);
+        supervise_kill(kids[i]);
     }
 }
 
+/* Reap every child: job leaders (their exit is queued for the scheduler, and
+ * what they leave behind is killed) and orphans re-parented to us. */
 static void *reaper(void *arg)
 {
     struct worker *w = arg;
     for (;;) {
         pthread_mutex_lock(&w->mu);
-        while (w->n_live == 0 && !w->stop)
-            pthread_cond_wait(&w->child_cv, &w->mu);
-        bool stop = w->stop && w->n_live == 0;
+        unsigned long gen = w->child_gen;
         pthread_mutex_unlock(&w->mu);
-        if (stop)
-            return NULL;
         int status;
         pid_t pid = waitpid(-1, &status, 0);
         if (pid < 0) {
-            if (errno == ECHILD) { /* a launch failure reaped its own child */
-                pthread_mutex_lock(&w->mu);
-                int live = 0;
-                for (int i = 0; i < MAX_JOBS; i++)
-                    live += w->jobs[i].used;
-                w->n_live = live;
-                pthread_mutex_unlock(&w->mu);
-            }
+            if (errno == EINTR)
+                continue;
+            /* no child at all: wait for a launch (or stop) */
+            pthread_mutex_lock(&w->mu);
+            while (w->child_gen == gen && !w->stop)
+                pthread_cond_wait(&w->child_cv, &w->mu);
+            bool stop = w->stop && w->child_gen == gen;
+            pthread_mutex_unlock(&w->mu);
+            if (stop)
+                return NULL;
             continue;
         }
         pthread_mutex_lock(&w->mu);
@@ -439,8 +475,9 @@ static void *reaper(void *arg)
         for (int i = 0; i < MAX_JOBS && !j; i++)
             if (w->jobs[i].used && w->jobs[i].pid == pid)
                 j = &w->jobs[i];
-        if (!j) {
+        if (!j) { /* an orphan, or a child of a failed launch */
             pthread_mutex_unlock(&w->mu);
+            sweep_orphans(w);
             continue;
         }
         long id = j->job_id;
@@ -451,13 +488,17 @@ static void *reaper(void *arg)
         launch_cleanup(&j->lr);
         j->used = false;
         w->n_live--;
+        xgrow((void **)&w->exits, &w->cap_exits, w->n_exits + 1, sizeof *w->exits);
+        w->exits[w->n_exits++] = (struct pending_exit){id, attempt, status, lease};
         pthread_cond_signal(&w->lease_cv);
+        pthread_cond_broadcast(&w->stop_cv);
         pthread_mutex_unlock(&w->mu);
+        /* and nothing it started elsewhere (setsid, double fork) */
+        sweep_orphans(w);
         LOG(LOG_INFO, "worker", "job %ld attempt %u exited: %s %d%s", id, attempt,
             WIFEXITED(status) ? "code" : "signal",
             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
             lease ? " (killed at lease expiry)" : "");
-        report_exit(w, id, attempt, status, lease);
     }
 }
 
@@ -491,105 +532,305 @@ static void *lease_thread(void *arg)
     return NULL;
 }
 
-static int register_worker(struct worker *w, struct err *err)
+/* Build RegisterWorker's topology part once. */
+static void reg_init(struct worker *w)
 {
-    Synergy__V1__RegisterWorkerRequest req = SYNERGY__V1__REGISTER_WORKER_REQUEST__INIT;
-    req.version = 1;
-    req.ip = (char *)(w->o->listen_ip ? w->o->listen_ip : "127.0.0.1");
-    req.port = (uint32_t)w->port;
-    req.simulated_gpus = w->topo.simulated_gpus;
+    struct reg_msg *m = &w->reg;
+    Synergy__V1__RegisterWorkerRequest *req = &m->req;
+    synergy__v1__register_worker_request__init(req);
+    req->version = 1;
+    req->ip = (char *)(w->o->listen_ip ? w->o->listen_ip : "127.0.0.1");
+    req->port = (uint32_t)w->port;
+    req->simulated_gpus = w->topo.simulated_gpus;
     if (w->o->server_id >= 0) {
-        req.server_id_opt_case = SYNERGY__V1__REGISTER_WORKER_REQUEST__SERVER_ID_OPT_SERVER_ID;
-        req.server_id = (uint32_t)w->o->server_id;
+        req->server_id_opt_case = SYNERGY__V1__REGISTER_WORKER_REQUEST__SERVER_ID_OPT_SERVER_ID;
+        req->server_id = (uint32_t)w->o->server_id;
     }
-    Synergy__V1__NumaNode nodes[TOPO_MAX_NUMA], *np[TOPO_MAX_NUMA];
-    uint32_t *cpu_lists[TOPO_MAX_NUMA];
     for (int i = 0; i < w->topo.n_numa; i++) {
-        synergy__v1__numa_node__init(&nodes[i]);
-        nodes[i].os_index = (uint32_t)w->topo.numa[i].os_index;
-        nodes[i].mem_bytes = w->topo.numa[i].mem_bytes;
-        cpu_lists[i] = xmalloc(sizeof(uint32_t) * ((size_t)w->topo.numa[i].n_cpus + 1));
+        Synergy__V1__NumaNode *nd = &m->nodes[i];
+        synergy__v1__numa_node__init(nd);
+        nd->os_index = (uint32_t)w->topo.numa[i].os_index;
+        nd->mem_bytes = w->topo.numa[i].mem_bytes;
+        m->cpu_lists[i] = xmalloc(sizeof(uint32_t) * ((size_t)w->topo.numa[i].n_cpus + 1));
         size_t nc = 0;
         for (int k = 0; k < w->topo.n_cores; k++) /* the PUs jobs may use */
             if (w->topo.cores[k].numa == i && !w->topo.cores[k].reserved)
                 for (int c = 0; c < w->topo.cores[k].n_pus; c++)
-                    cpu_lists[i][nc++] = (uint32_t)w->topo.cores[k].pus[c];
-        nodes[i].n_cpus = nc;
-        nodes[i].cpus = cpu_lists[i];
-        nodes[i].cores = (uint32_t)(w->topo.numa[i].n_cores - w->topo.numa[i].n_reserved_cores);
-        nodes[i].threads = (uint32_t)nc;
-        nodes[i].reserved_cores = (uint32_t)w->topo.numa[i].n_reserved_cores;
-        np[i] = &nodes[i];
+                    m->cpu_lists[i][nc++] = (uint32_t)w->topo.cores[k].pus[c];
+        nd->n_cpus = nc;
+        nd->cpus = m->cpu_lists[i];
+        nd->cores = (uint32_t)(w->topo.numa[i].n_cores - w->topo.numa[i].n_reserved_cores);
+        nd->threads = (uint32_t)nc;
+        nd->reserved_cores = (uint32_t)w->topo.numa[i].n_reserved_cores;
+        m->np[i] = nd;
     }
-    Synergy__V1__Gpu gpus[TOPO_MAX_GPUS], *gp[TOPO_MAX_GPUS];
     for (int i = 0; i < w->topo.n_gpus; i++) {
-        synergy__v1__gpu__init(&gpus[i]);
-        gpus[i].index = (uint32_t)w->topo.gpus[i].index;
+        synergy__v1__gpu__init(&m->gpus[i]);
+        m->gpus[i].index = (uint32_t)w->topo.gpus[i].index;
         int k = w->topo.gpus[i].numa;
-        gpus[i].numa = k < 0 ? -1 : w->topo.numa[k].os_index;
-        gpus[i].pci_bus_id = w->topo.gpus[i].pci_bus_id;
-        gp[i] = &gpus[i];
+        m->gpus[i].numa = k < 0 ? -1 : w->topo.numa[k].os_index;
+        m->gpus[i].pci_bus_id = w->topo.gpus[i].pci_bus_id;
+        m->gp[i] = &m->gpus[i];
     }
-    req.n_numa = (size_t)w->topo.n_numa;
-    req.numa = np;
-    req.n_gpus = (size_t)w->topo.n_gpus;
-    req.gpus = gp;
-    req.cpu_unit = w->topo.unit == TOPO_UNIT_THREAD ? "thread" : "core";
-    long long give_up = mono_ns() + (long long)w->o->register_timeout_ms * 1000000LL;
-    int rc = -1;
-    for (;;) {
-        ProtobufCMessage *r = NULL;
-        int st = rpc_client_call(w->sched, &synergy__v1__worker_to_scheduler__descriptor,
-                                 "RegisterWorker", &req.base, &r, 2000, err);
-        if (st == RPC_STATUS_OK) {
-            Synergy__V1__RegisterWorkerResponse *resp = (void *)r;
-            if (resp->success) {
-                w->server_id = resp->server_id;
-                w->heartbeat_ms = resp->heartbeat_ms ? resp->heartbeat_ms : 500;
-                rc = 0;
-            } else {
-                errprintf(err, "the scheduler refused the registration: %s", resp->error);
-            }
-            protobuf_c_message_free_unpacked(r, NULL);
-            break;
+    req->n_numa = (size_t)w->topo.n_numa;
+    req->numa = m->np;
+    req->n_gpus = (size_t)w->topo.n_gpus;
+    req->gpus = m->gp;
+    req->cpu_unit = w->topo.unit == TOPO_UNIT_THREAD ? "thread" : "core";
+}
+
+static void reg_free(struct worker *w)
+{
+    for (int i = 0; i < w->topo.n_numa; i++)
+        free(w->reg.cpu_lists[i]);
+}
+
+/* The running jobs, for a registration or heartbeat. */
+struct running_set {
+    Synergy__V1__RunningJob rj[MAX_JOBS], *rp[MAX_JOBS];
+    uint64_t ids[MAX_JOBS];
+    size_t n;
+};
+
+static void running_snapshot(struct worker *w, struct running_set *rs)
+{
+    rs->n = 0;
+    long long now = mono_ns();
+    pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < MAX_JOBS; i++) {
+        const struct wjob *j = &w->jobs[i];
+        if (!j->used)
+            continue;
+        Synergy__V1__RunningJob *r = &rs->rj[rs->n];
+        synergy__v1__running_job__init(r);
+        r->job_id = (uint64_t)j->job_id;
+        r->attempt = j->attempt;
+        r->pid = j->pid;
+        r->processes = j->processes;
+        long long left = (j->deadline_ns - now) / 1000000LL;
+        r->lease_left_ms = left > 0 ? (uint32_t)(left < UINT32_MAX ? left : UINT32_MAX) : 0;
+        rs->rp[rs->n] = r;
+        rs->ids[rs->n++] = (uint64_t)j->job_id;
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Kill what the scheduler says it does not know (after its restart, or jobs
+ * it moved elsewhere while it had lost us). */
+static void apply_kills(struct worker *w, Synergy__V1__JobRef *const *k, size_t n)
+{
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < n; i++) {
+        struct wjob *j = find_job(w, (long)k[i]->job_id);
+        if (!j || (k[i]->attempt && k[i]->attempt != j->attempt))
+            continue;
+        LOG(LOG_WARN, "worker", "job %ld attempt %u: killed, the scheduler does not run it",
+            j->job_id, j->attempt);
+        kill(-j->pid, SIGKILL);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* One RegisterWorker call. Returns the gRPC status; *refused is set with err
+ * when the scheduler answered but refused. */
+static int register_once(struct worker *w, bool *refused, struct err *err)
+{
+    struct running_set *rs = xmalloc(sizeof *rs);
+    running_snapshot(w, rs);
+    w->reg.req.n_running = rs->n;
+    w->reg.req.running = rs->rp;
+    ProtobufCMessage *r = NULL;
+    *refused = false;
+    int st = rpc_client_call(w->sched, &synergy__v1__worker_to_scheduler__descriptor,
+                             "RegisterWorker", &w->reg.req.base, &r, 2000, err);
+    if (st == RPC_STATUS_OK) {
+        Synergy__V1__RegisterWorkerResponse *resp = (void *)r;
+        if (resp->success) {
+            pthread_mutex_lock(&w->mu);
+            w->server_id = resp->server_id;
+            w->heartbeat_ms = resp->heartbeat_ms ? resp->heartbeat_ms : 500;
+            w->registered = true;
+            pthread_mutex_unlock(&w->mu);
+            apply_kills(w, resp->kill, resp->n_kill);
+        } else {
+            *refused = true;
+            errprintf(err, "the scheduler refused the registration: %s", resp->error);
         }
+        protobuf_c_message_free_unpacked(r, NULL);
+    }
+    free(rs);
+    return st;
+}
+
+/* The first registration: retried while the scheduler is not up, for at
+ * most register_timeout_ms; a refusal is final. 0 or -1 + err. */
+static int register_first(struct worker *w, struct err *err)
+{
+    long long give_up = mono_ns() + (long long)w->o->register_timeout_ms * 1000000LL;
+    for (;;) {
+        bool refused;
+        int st = register_once(w, &refused, err);
+        if (st == RPC_STATUS_OK)
+            return refused ? -1 : 0;
         if ((st != RPC_STATUS_UNAVAILABLE && st != RPC_STATUS_DEADLINE_EXCEEDED) ||
             mono_ns() > give_up)
-            break;
+            return -1;
         struct timespec ts = {0, 200 * 1000000L};
         nanosleep(&ts, NULL);
     }
-    for (int i = 0; i < w->topo.n_numa; i++)
-        free(cpu_lists[i]);
-    return rc;
 }
 
-static void *heartbeat(void *arg)
+static bool transport_error(int st)
 {
-    struct worker *w = arg;
-    int failures = 0;
-    pthread_mutex_lock(&w->mu);
-    while (!w->stop) {
-        struct timespec ts = ns_to_ts(mono_ns() + (long long)w->heartbeat_ms * 1000000LL);
-        pthread_cond_timedwait(&w->stop_cv, &w->mu, &ts);
-        if (w->stop)
-            break;
-        notify_watchdog();
+    return st == RPC_STATUS_UNAVAILABLE || st == RPC_STATUS_DEADLINE_EXCEEDED ||
+           st == RPC_STATUS_CANCELLED;
+}
+
+/* Send the queued exit reports in order. Returns a transport error status if
+ * the scheduler could not be reached (the rest stay queued), else 0. */
+static int send_exits(struct worker *w)
+{
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        if (w->n_exits == 0 || !w->registered) {
+            pthread_mutex_unlock(&w->mu);
+            return 0;
+        }
+        struct pending_exit e = w->exits[0];
+        unsigned sid = w->server_id;
         pthread_mutex_unlock(&w->mu);
-        Synergy__V1__HeartbeatRequest req = SYNERGY__V1__HEARTBEAT_REQUEST__INIT;
-        req.server_id = w->server_id;
-        ProtobufCMessage *r = NULL;
+        Synergy__V1__JobExitedRequest req = SYNERGY__V1__JOB_EXITED_REQUEST__INIT;
+        req.server_id = sid;
+        req.job_id = (uint64_t)e.job_id;
+        req.attempt = e.attempt;
+        req.exit_code = WIFEXITED(e.status) ? WEXITSTATUS(e.status) : -1;
+        req.signal = WIFSIGNALED(e.status) ? WTERMSIG(e.status) : 0;
+        req.killed_at_lease_end = e.lease;
+        ProtobufCMessage *resp = NULL;
         struct err err = {{0}};
         int st = rpc_client_call(w->sched, &synergy__v1__worker_to_scheduler__descriptor,
-                                 "Heartbeat", &req.base, &r, (int)w->heartbeat_ms * 2, &err);
-        if (r)
-            protobuf_c_message_free_unpacked(r, NULL);
-        failures = st == RPC_STATUS_OK ? 0 : failures + 1;
+                                 "JobExited", &req.base, &resp, 2000, &err);
+        if (resp)
+            protobuf_c_message_free_unpacked(resp, NULL);
+        if (transport_error(st))
+            return st;
+        if (st != RPC_STATUS_OK) /* refused for good: drop it */
+            LOG(LOG_WARN, "worker", "reporting job %ld's exit: %s", e.job_id, err.msg);
         pthread_mutex_lock(&w->mu);
-        if (failures >= 20) {
-            LOG(LOG_WARN, "worker", "scheduler unreachable (%s); stopping", err.msg);
-            kill(getpid(), SIGTERM);
-            failures = 0;
+        memmove(w->exits, w->exits + 1, (w->n_exits - 1) * sizeof *w->exits);
+        w->n_exits--;
+        pthread_mutex_unlock(&w->mu);
+    }
+}
+
+/* One heartbeat with the running jobs. Returns the gRPC status; on OK,
+ * *known says whether the scheduler knows us. */
+static int heartbeat_once(struct worker *w, bool *known)
+{
+    struct running_set *rs = xmalloc(sizeof *rs);
+    running_snapshot(w, rs);
+    Synergy__V1__HeartbeatRequest req = SYNERGY__V1__HEARTBEAT_REQUEST__INIT;
+    pthread_mutex_lock(&w->mu);
+    req.server_id = w->server_id;
+    int timeout = (int)w->heartbeat_ms * 2;
+    pthread_mutex_unlock(&w->mu);
+    req.n_running_jobs = rs->n;
+    req.running_jobs = rs->ids;
+    req.n_running = rs->n;
+    req.running = rs->rp;
+    ProtobufCMessage *r = NULL;
+    struct err err = {{0}};
+    int st = rpc_client_call(w->sched, &synergy__v1__worker_to_scheduler__descriptor, "Heartbeat",
+                             &req.base, &r, timeout < 1000 ? 1000 : timeout, &err);
+    if (st == RPC_STATUS_OK) {
+        Synergy__V1__HeartbeatResponse *resp = (void *)r;
+        *known = resp->known;
+        if (resp->known)
+            apply_kills(w, resp->kill, resp->n_kill);
+    }
+    if (r)
+        protobuf_c_message_free_unpacked(r, NULL);
+    free(rs);
+    return st;
+}
+
+/* The link to the scheduler: heartbeats, exit reports, and registering again
+ * when the scheduler does not know us (it restarted, or declared us lost).
+ * While it cannot be reached, jobs keep running until their leases end and
+ * every call is retried with exponential backoff (heartbeat period .. 5 s);
+ * one line says so, one more when it is back. */
+static void *sched_link(void *arg)
+{
+    struct worker *w = arg;
+    long long backoff_ms = 0, down_since = 0, next_hb = 0;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        long long now = mono_ns();
+        long long wake = backoff_ms ? now + backoff_ms * 1000000LL
+                                    : (next_hb > now ? next_hb : now);
+        /* exits are sent as soon as they are queued, unless we are backing off */
+        while (!w->stop && mono_ns() < wake && !(backoff_ms == 0 && w->n_exits > 0 && w->registered)) {
+            struct timespec ts = ns_to_ts(wake);
+            pthread_cond_timedwait(&w->stop_cv, &w->mu, &ts);
+        }
+        if (w->stop)
+            break;
+        notify_watchdog(); /* alive, whether or not the scheduler is there */
+        bool registered = w->registered;
+        int live = w->n_live;
+        pthread_mutex_unlock(&w->mu);
+        struct err err = {{0}};
+        int st;
+        if (!registered) {
+            bool refused;
+            st = register_once(w, &refused, &err);
+            if (st == RPC_STATUS_OK && refused) {
+                LOG(LOG_WARN, "worker", "%s; retrying", err.msg);
+                st = RPC_STATUS_UNAVAILABLE; /* back off and retry */
+            } else if (st == RPC_STATUS_OK) {
+                LOG(LOG_INFO, "worker", "registered again as server %u with %d running job(s)",
+                    w->server_id, live);
+            }
+        } else {
+            st = send_exits(w);
+            if (st == 0 && mono_ns() >= next_hb) {
+                bool known = true;
+                st = heartbeat_once(w, &known);
+                next_hb = mono_ns() + (long long)w->heartbeat_ms * 1000000LL;
+                if (st == RPC_STATUS_OK && !known) {
+                    LOG(LOG_WARN, "worker", "the scheduler does not know this worker (it "
+                                            "restarted, or lost us): registering again");
+                    pthread_mutex_lock(&w->mu);
+                    w->registered = false;
+                    pthread_mutex_unlock(&w->mu);
+                    next_hb = 0;
+                }
+            }
+            if (st != 0 && st != RPC_STATUS_OK && !transport_error(st))
+                st = RPC_STATUS_OK; /* an answer: the scheduler is there */
+            if (st == 0)
+                st = RPC_STATUS_OK;
+        }
+        pthread_mutex_lock(&w->mu);
+        now = mono_ns();
+        if (st != RPC_STATUS_OK) {
+            if (!down_since) {
+                down_since = now;
+                LOG(LOG_WARN, "worker", "scheduler %s:%d unreachable (%s); keeping %d job(s) "
+                                        "running until their leases end, retrying with backoff",
+                    w->o->sched_addr, w->o->sched_port, err.msg[0] ? err.msg : "no answer",
+                    w->n_live);
+            }
+            long long hb = w->heartbeat_ms ? w->heartbeat_ms : 200;
+            backoff_ms = backoff_ms ? backoff_ms * 2 : hb;
+            if (backoff_ms > 5000)
+                backoff_ms = 5000;
+        } else {
+            if (down_since)
+                LOG(LOG_WARN, "worker", "scheduler reachable again after %.1f s",
+                    (double)(now - down_since) / 1e9);
+            down_since = 0;
+            backoff_ms = 0;
         }
     }
     pthread_mutex_unlock(&w->mu);
@@ -680,9 +921,14 @@ int worker_main(const struct worker_options *o)
         rc = 1;
         goto out_srv;
     }
+    /* orphans of our jobs (setsid + fork) come to us, not to init */
+    if (supervise_become_subreaper() < 0)
+        LOG(LOG_WARN, "worker", "PR_SET_CHILD_SUBREAPER: %s; a job's daemonised processes may "
+                                "escape", strerror(errno));
     snprintf(addr, sizeof addr, "%s:%d", o->sched_addr, o->sched_port);
     w->sched = rpc_client_create(addr);
-    if (register_worker(w, &err) < 0) {
+    reg_init(w);
+    if (register_first(w, &err) < 0) {
         fprintf(stderr, "synergy worker: %s\n", err.msg);
         rc = 1;
         goto out_client;
@@ -701,7 +947,7 @@ int worker_main(const struct worker_options *o)
     pthread_t th_reap, th_lease, th_hb;
     pthread_create(&th_reap, NULL, reaper, w);
     pthread_create(&th_lease, NULL, lease_thread, w);
-    pthread_create(&th_hb, NULL, heartbeat, w);
+    pthread_create(&th_hb, NULL, sched_link, w);
     notify_ready("server %u registered with %s:%d; serving on port %d, %d GPU(s)", w->server_id,
                  o->sched_addr, o->sched_port, w->port, w->topo.n_gpus);
     int sig;
@@ -717,12 +963,24 @@ int worker_main(const struct worker_options *o)
     pthread_cond_broadcast(&w->lease_cv);
     pthread_cond_broadcast(&w->stop_cv);
     pthread_mutex_unlock(&w->mu);
+    /* everything below us goes: job groups, then orphans as they come to us */
+    for (int round = 0; round < 40; round++) {
+        pid_t kids[1024];
+        int n = supervise_children(kids, 1024);
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n; i++)
+            supervise_kill(kids[i]);
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     pthread_join(th_hb, NULL);
     pthread_join(th_lease, NULL);
     pthread_join(th_reap, NULL);
     rc = 0;
 out_client:
     rpc_client_destroy(w->sched);
+    reg_free(w);
 out_srv:
     rpc_server_destroy(w->srv);
 out_cat:

@@ -123,10 +123,15 @@ typedef struct catalog catalog_t;
  * separated argv template whose tokens may contain {synergy} {job_id}
  * {sched_addr} {sched_port} {chk_dir} {log_dir} {model} {batch_size}
  * {total_iters} {elapsed_iters} {time_scale}. argv[0] must be an absolute path
- * or {synergy}. NULL + err "file:line: ..." on a bad file. */
+ * or {synergy}. Optional key `ranks` = one | per-gpu (see catalog_processes).
+ * NULL + err "file:line: ..." on a bad file. */
 catalog_t *catalog_load(const char *path, struct err *err);
 void catalog_destroy(catalog_t *c);
 bool catalog_has(const catalog_t *c, const char *model);
+/* Iterator processes a launch of `model` on n_gpus GPUs runs: n_gpus when its
+ * section says `ranks = per-gpu` (the command starts one process per GPU,
+ * like torch.distributed.launch), else 1. */
+unsigned catalog_processes(const catalog_t *c, const char *model, unsigned n_gpus);
 
 struct catalog_vars {
     const char *synergy, *sched_addr, *chk_dir, *log_dir, *model;
@@ -183,6 +188,19 @@ void env_add(struct env_builder *e, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void env_free(struct env_builder *e);
 
+/* ---------------------------------------------------------- supervision */
+
+/* Make this process a child subreaper: orphans below it come to it, not to
+ * init. 0 or -1 (errno). */
+int supervise_become_subreaper(void);
+/* This process's children (all threads'), at most cap. Returns the count or -1. */
+int supervise_children(pid_t *out, int cap);
+/* The job a process belongs to, from SYNERGY_JOB_ID and SYNERGY_ATTEMPT in
+ * the environment it was exec'd with. false when it has neither. */
+bool supervise_job_of(pid_t pid, long *job_id, unsigned *attempt);
+/* SIGKILL a process and its process group (never our own group). */
+void supervise_kill(pid_t pid);
+
 /* -------------------------------------------------------- worker server */
 
 struct worker_options {
@@ -197,6 +215,7 @@ struct worker_options {
     const char *synergy_path; /* {synergy}; default /proc/self/exe */
     int register_timeout_ms;  /* give up registering after this long */
     int server_id;            /* the workers-file row claimed; -1 = by address alone */
+    bool no_cgroup;           /* never create job cgroups (tests the cgroup-less path) */
     enum topo_unit cpu_unit;  /* what a job's "CPU" is (default: a whole core) */
     const char *reserve_cpus; /* --reserve-cpus spec; NULL = nothing reserved */
 };

@@ -3,7 +3,8 @@
 # whose jobs are real NumPy training loops (tests/python/numpy_job.py).
 #  - the checked-in job_to_scheduler_pb2.py is what grpc_tools makes of proto/;
 #  - standalone (no SYNERGY_* env) the loop runs from 0 to its total;
-#  - LAS preemption: four 1-GPU jobs on 2 GPUs; every job finishes with
+#  - LAS preemption: four 1-GPU jobs on 2 GPUs, then a 2-GPU job of two ranks
+#    (one process per GPU) beside a 1-GPU job; every job finishes with
 #    executed == total, and every resumed attempt's loss (on a fixed
 #    evaluation set) equals the loss its previous attempt checkpointed, at the
 #    step the scheduler says it resumes from; the final loss is below the first.
@@ -78,5 +79,45 @@ for id in 0 1 2 3; do
         no "job $id: final loss $floss not below the first $first_loss"
 done
 [ $resumed -gt 0 ] && ok || no "no job was preempted and resumed"
+
+# a 2-GPU job with two ranks (one process per GPU: catalog ranks = per-gpu,
+# synergy_client.run_ranks) beside a 1-GPU job under LAS: planned in rounds
+# 1, 5 and 6, it is preempted once; both ranks resume from rank 0's
+# checkpoint, take the same steps and finish at the total
+printf '0,res50,0,1000,2\n1,res18,0,1000,1\n' > "$tmp/t2"
+{ printf '[res50]\nargv = %s %s/tests/python/numpy_job.py --ranks --chk-dir {chk_dir}\nranks = per-gpu\n' "$py" "$src"
+  printf '[res18]\nargv = %s %s/tests/python/numpy_job.py --chk-dir {chk_dir}\n' "$py" "$src"; } > "$tmp/catalog2.ini"
+timeout 150 "$bin" deploy --trace "$tmp/t2" --cluster "$tmp/c.ini" --static --policy LAS --mode fair \
+    --local 1 --time-scale 100 --catalog "$tmp/catalog2.ini" --run-dir "$tmp/run2" --json \
+    > "$tmp/dep2.json" 2> "$tmp/dep2.err" || { echo "deploy (ranks) failed:"; tail -20 "$tmp/dep2.err"; exit 1; }
+cat "$tmp/dep2.json"
+grep -q '"jobs_finished":2,' "$tmp/dep2.json" && grep -q '"jobs_failed":0,' "$tmp/dep2.json" && ok ||
+    no "ranks: not every job finished"
+files=$(ls "$tmp"/run2/worker-0/logs/job-0-attempt-*.log 2> /dev/null | sort -t- -k4 -n)
+[ "$(wc -w <<< "$files")" -ge 2 ] && ok || no "ranks: the 2-GPU job was not preempted ($files)"
+prev_ck=
+for f in $files; do
+    r0=$(grep -E '^(start|resume) .* rank=0 ' "$f" | head -1)
+    r1=$(grep -E '^(start|resume) .* rank=1 ' "$f" | head -1)
+    [ -n "$r0" ] && [ -n "$r1" ] || { no "ranks: $(basename "$f") lacks a rank's start line"; continue; }
+    [ "${r0#* step=}" = "${r1#* step=}" ] && ok || no "ranks: $(basename "$f"): ranks disagree: '$r0' / '$r1'"
+    e0=$(sed -n 's/.* elapsed=\([0-9]*\) step=\([0-9]*\) .*/\1 \2/p' <<< "$r0")
+    [ "${e0% *}" = "${e0#* }" ] && ok || no "ranks: $(basename "$f"): resumes at a step the scheduler did not credit: '$r0'"
+    # both ranks stopped on the same step
+    s0=$(sed -n 's/.*job 0 rank 0: \(lease ended\|complete\) at \([0-9]*\)$/\2/p' "$f")
+    s1=$(sed -n 's/.*job 0 rank 1: \(lease ended\|complete\) at \([0-9]*\)$/\2/p' "$f")
+    [ -n "$s0" ] && [ "$s0" = "$s1" ] && ok || no "ranks: $(basename "$f"): rank 0 stopped at '$s0', rank 1 at '$s1'"
+    if [ -n "$prev_ck" ]; then
+        [ "${r0#* step=}" = "${prev_ck#* step=}" ] &&
+            { echo "2-GPU job: $(basename "$f"): both ranks resume at step ${r0#* step=}, as checkpointed"; ok; } ||
+            no "ranks: $(basename "$f"): '$r0' does not continue from '$prev_ck'"
+    fi
+    grep -q '^warning' "$f" && no "ranks: $(basename "$f"): $(grep '^warning' "$f" | head -1)"
+    prev_ck=$(grep '^checkpoint .* rank=0 ' "$f" | tail -1)
+    last=$f
+done
+for r in 0 1; do
+    grep -q "^final attempt=[0-9]* rank=$r step=1000 " "$last" && ok || no "ranks: rank $r did not reach 1000"
+done
 echo "python client: $resumed resumed attempts; $pass passed, $fail failed"
 [ $fail -eq 0 ]

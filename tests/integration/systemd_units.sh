@@ -4,7 +4,9 @@
 # (verify needs it to exist), and the worker template as an instance. They
 # are Type=notify with a watchdog, restart on failure and carry the
 # hardening the docs promise. A unit whose ExecStart= does not exist must
-# fail the same check (so the check can fail at all).
+# fail the same check (so the check can fail at all). The install rules put
+# both units under PREFIX/lib/systemd/system with ExecStart=PREFIX/bin/synergy
+# for the prefix given at install time (DESTDIR staging, PREFIX=/usr).
 # usage: systemd_units.sh SYNERGY SRCDIR BUILD_UNIT_DIR
 set -euo pipefail
 bin=$1 src=$2 units=$3
@@ -36,4 +38,17 @@ sed "s|^ExecStart=$bin |ExecStart=$tmp/no-such-synergy |" synergy-scheduler.serv
 if verify ./broken.service >/dev/null 2>&1; then
     echo "verify accepted a unit whose ExecStart does not exist"; exit 1
 fi
+# installed: contrib/systemd's install rules alone, PREFIX=/usr into a DESTDIR
+build=$(dirname "$bin")
+DESTDIR=$tmp/stage cmake -DCMAKE_INSTALL_PREFIX=/usr \
+    -P "$build/contrib/systemd/cmake_install.cmake" > /dev/null
+for u in synergy-scheduler.service synergy-worker@.service; do
+    f=$tmp/stage/usr/lib/systemd/system/$u
+    [ -f "$f" ] || { echo "not installed: /usr/lib/systemd/system/$u"; exit 1; }
+    grep -q "^ExecStart=/usr/bin/synergy " "$f" || { echo "$u: ExecStart is not /usr/bin/synergy"; exit 1; }
+    # the same unit as the build tree's, but for the binary's path
+    diff <(sed "s|^ExecStart=/usr/bin/synergy |ExecStart=$bin |" "$f") "$units/$u" ||
+        { echo "$u: installed unit differs from the build tree's"; exit 1; }
+done
+[ -f "$tmp/stage/usr/share/synergy/systemd/scheduler.conf.example" ]
 echo "ok: systemd-analyze verify passes on synergy-scheduler.service and synergy-worker@.service"

@@ -119,6 +119,36 @@ static void catalog_refuses_unknown_models(void **state)
     assert_null(catalog_load(path, &err));
     assert_non_null(strstr(err.msg, ":2: argv[0] must be an absolute path"));
     unlink(path);
+
+    /* ranks = per-gpu: one iterator process per GPU (issue 9), before or after argv */
+    char p2[] = "/tmp/synergy-catalog-XXXXXX";
+    fd = mkstemp(p2);
+    const char *ok = "[res18]\nranks = per-gpu\nargv = /bin/true\n[gnmt]\nargv = /bin/true\n"
+                     "ranks = one\n";
+    assert_int_equal(write(fd, ok, strlen(ok)), (int)strlen(ok));
+    close(fd);
+    c = catalog_load(p2, &err);
+    assert_non_null(c);
+    assert_int_equal(catalog_processes(c, "res18", 4), 4);
+    assert_int_equal(catalog_processes(c, "gnmt", 4), 1);
+    catalog_destroy(c);
+    unlink(p2);
+    char p3[] = "/tmp/synergy-catalog-XXXXXX";
+    fd = mkstemp(p3);
+    const char *bad2 = "[res18]\nargv = /bin/true\nranks = two\n[vae]\nranks = one\n";
+    assert_int_equal(write(fd, bad2, strlen(bad2)), (int)strlen(bad2));
+    close(fd);
+    assert_null(catalog_load(p3, &err));
+    assert_non_null(strstr(err.msg, ":3: ranks must be one or per-gpu"));
+    unlink(p3);
+    char p4[] = "/tmp/synergy-catalog-XXXXXX";
+    fd = mkstemp(p4);
+    const char *bad3 = "[vae]\nranks = one\n";
+    assert_int_equal(write(fd, bad3, strlen(bad3)), (int)strlen(bad3));
+    close(fd);
+    assert_null(catalog_load(p4, &err));
+    assert_non_null(strstr(err.msg, ":2: model 'vae' has no argv"));
+    unlink(p4);
 }
 
 static void launch_applies_affinity_and_clean_env(void **state)

@@ -205,12 +205,15 @@ class Job:
             budget = self._call("UpdateIters", u, 10).num_steps_per_round
             target = min(budget, self.total - self.step)
             first = int(0.75 * target)
-            # a real job runs at its own pace: it stops at the round's end even
-            # short of its budget, and reports what it did
+            # a real job runs at its own pace: one process stops at the round's
+            # end even short of its budget, and reports what it did. Ranks of
+            # one job must stop on the same step (their collectives would
+            # hang), and only the budget is the same for all: they run it out.
             deadline = origin + (rnd + 1) * round_wall - 0.05 * round_wall
+            timed = self.world_size <= 1
             done = 0
             reported = False
-            while done < target and time.monotonic() < deadline:
+            while done < target and (not timed or time.monotonic() < deadline):
                 b = next(batches)
                 yield self.step, b
                 self.step += 1

