@@ -346,6 +346,7 @@ struct pending_run {
     uint32_t gpus[64];
     int status;
     unsigned processes; /* iterator processes the worker launched */
+    long long until_ns; /* the lease's end, fixed when the RunJob is sent */
     char err[512];
 };
 
@@ -355,6 +356,7 @@ struct run_batch {
     size_t n;
     size_t next; /* guarded by mu */
     pthread_mutex_t mu;
+    long long t_start; /* when the requests' lease_ms were computed */
 };
 
 /* Physical GPUs (local indexes on the worker) for a new lease on `server`:
@@ -488,6 +490,13 @@ static void *run_sender(void *arg)
             return NULL;
         struct pending_run *p = &rb->p[i];
         p->req.gpus = p->gpus;
+        /* a slow fan-out must not eat the lease: a round plus the slack
+         * from the moment this RunJob leaves, at least */
+        long long now = deploy__mono_ns(), min_until = now + rb->d->round_ns + rb->d->slack_ns;
+        p->until_ns = (long long)p->req.lease_ms * 1000000LL + rb->t_start;
+        if (p->until_ns < min_until)
+            p->until_ns = min_until;
+        p->req.lease_ms = (uint32_t)((p->until_ns - now) / 1000000LL);
         ProtobufCMessage *resp = NULL;
         struct err err = {{0}};
         rpc_client_t *cl = rb->d->workers[p->dj->ranks[p->rank].server].cl;
@@ -508,7 +517,7 @@ static void send_runs(struct deploy *d, struct pending_run *q, size_t n)
 {
     if (n == 0)
         return;
-    struct run_batch rb = {.d = d, .p = q, .n = n};
+    struct run_batch rb = {.d = d, .p = q, .n = n, .t_start = deploy__mono_ns()};
     pthread_mutex_init(&rb.mu, NULL);
     pthread_t th[8];
     int nt = n < 8 ? (int)n : 8;
@@ -525,6 +534,8 @@ static void send_runs(struct deploy *d, struct pending_run *q, size_t n)
         struct djob *dj = p->dj;
         struct drank *rk = &dj->ranks[p->rank];
         if (p->status == RPC_STATUS_OK) {
+            if (p->until_ns > dj->lease_until_ns)
+                dj->lease_until_ns = p->until_ns;
             if (p->processes > 1 && dj->n_procs + (int)p->processes - 1 <= DJ_MAX_PROCS)
                 dj->n_procs += (int)p->processes - 1;
             continue;
