@@ -690,6 +690,7 @@ static int wait_registration(struct deploy *d, struct err *err)
         pthread_cond_timedwait(&d->cv, &d->mu, &ts);
         deploy__publish(d, -1, 0, 0); /* workers up; a watchdog ping */
     }
+    d->st->registration_s = (double)(deploy__mono_ns() - start) / 1e9;
     for (size_t i = 0; i < d->n_workers; i++) {
         struct dworker *w = &d->workers[i];
         if (w->registered)
@@ -1035,7 +1036,7 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
         if (phase_b_credit(d, b)) {
             wait_last_exits(d);
             deploy__persist(d, true);
-            deploy_state_round(d->db, (long)st->dispatch_rounds, b, NULL);
+            deploy_state_round(d->db, (long)st->dispatch_rounds + 1, b, true, NULL);
             deploy_state_commit(d->db, NULL);
             deploy__publish(d, b, d->late_ms, (long)st->dispatch_rounds);
             break;
@@ -1047,6 +1048,7 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
         /* the plan and its extensions are an event that matters */
         d->next_b = b + d->round_s;
         deploy__persist(d, false);
+        deploy_state_round(d->db, (long)st->dispatch_rounds + 1, b, false, NULL);
         deploy_state_commit(d->db, NULL);
         deploy_state_begin(d->db, NULL);
         long long t_stop = deploy__mono_ns();
@@ -1062,7 +1064,7 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
             st->plan_ms_max = d->plan_ms;
         if (d->dispatch_ms > st->dispatch_ms_max)
             st->dispatch_ms_max = d->dispatch_ms;
-        deploy_state_round(d->db, (long)st->dispatch_rounds, b, NULL);
+        deploy_state_round(d->db, (long)st->dispatch_rounds, b, true, NULL);
         deploy_state_commit(d->db, NULL);
         /* the snapshot of the round just committed (metrics, STATUS, watchdog) */
         deploy__publish(d, b, d->late_ms, (long)st->dispatch_rounds);

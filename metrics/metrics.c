@@ -219,6 +219,17 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *l
     return 0;
 }
 
+int metrics_check_listen(const char *listen, struct err *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (parse_listen(listen, &ss, &len, err) < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return 0;
+}
+
 metrics_t *metrics_create(const char *listen, struct err *err)
 {
     struct sockaddr_storage ss;

@@ -54,6 +54,9 @@ typedef struct metrics metrics_t;
  * address is malformed or cannot be bound. Until the first publish the
  * endpoint serves an all-zero snapshot with synergy_round_time_seconds -1. */
 metrics_t *metrics_create(const char *listen, struct err *err);
+/* Check an "IP:PORT" / "[IPv6]:PORT" address without binding it: 0, or -1
+ * with err ("--metrics-listen: ...") and errno EINVAL. */
+int metrics_check_listen(const char *listen, struct err *err);
 /* The bound port (useful with port 0). */
 int metrics_port(const metrics_t *m);
 /* Copy s as the snapshot to serve. m NULL: no-op. */

@@ -243,8 +243,31 @@ int sweep_grid_set(struct sweep_grid *g, const char *key, const char *value, str
 struct load_ctx {
     struct sweep_grid *g;
     const char *path;
+    char dir[1024]; /* the file's directory, "" for the current one */
     struct err *err;
 };
+
+/* Input paths in an experiment file are relative to the file, so it works
+ * from any directory (and installed). Outputs (db, plot) stay relative to
+ * the current directory: an installed experiment's directory is read-only. */
+static const char *const path_keys[] = {"trace", "clusters", "cluster", "models",
+                                        "profiles_dir", NULL};
+
+/* value's comma-separated items, each relative one prefixed with dir. */
+static int rebase(const char *dir, const char *value, char *out, size_t n)
+{
+    char *buf = xstrdup(value), *save = NULL;
+    size_t len = 0;
+    out[0] = '\0';
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        t = str_trim(t);
+        len += (size_t)snprintf(out + len, len < n ? n - len : 0, "%s%s%s%s", len ? "," : "",
+                                t[0] == '/' || !dir[0] ? "" : dir, t[0] == '/' || !dir[0] ? "" : "/",
+                                t);
+    }
+    free(buf);
+    return len < n ? 0 : -1;
+}
 
 static int on_ini(void *user, const char *section, const char *key, const char *value, int line)
 {
@@ -255,6 +278,15 @@ static int on_ini(void *user, const char *section, const char *key, const char *
                   section);
         return 0;
     }
+    char rebased[4096];
+    for (size_t i = 0; path_keys[i]; i++)
+        if (strcmp(key, path_keys[i]) == 0 && c->dir[0]) {
+            if (rebase(c->dir, value, rebased, sizeof rebased) < 0) {
+                errprintf(c->err, "%s:%d: %s: value too long", c->path, line, key);
+                return 0;
+            }
+            value = rebased;
+        }
     if (sweep_grid_set(c->g, key, value, &e) < 0) {
         errprintf(c->err, "%s:%d: %s", c->path, line, e.msg);
         return 0;
@@ -267,7 +299,10 @@ int sweep_grid_load(struct sweep_grid *g, const char *path, struct err *err)
     FILE *f = fopen(path, "r");
     if (!f)
         return errprintf(err, "%s: %s", path, strerror(errno));
-    struct load_ctx c = {g, path, err};
+    struct load_ctx c = {.g = g, .path = path, .err = err};
+    const char *slash = strrchr(path, '/');
+    if (slash)
+        snprintf(c.dir, sizeof c.dir, "%.*s", (int)(slash - path == 0 ? 1 : slash - path), path);
     err->msg[0] = '\0';
     int rc = ini_parse_file_lines(f, on_ini, &c);
     fclose(f);

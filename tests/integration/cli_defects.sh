@@ -11,6 +11,7 @@
 #   11 the columns stay put beyond 1000 h
 #   13 report --batch N for a batch that does not exist says so
 #   16 a long simulate shows progress on a terminal
+# and input paths in an experiment file resolve relative to the file.
 # usage: cli_defects.sh SYNERGY_BIN SOURCE_DIR
 set -u
 bin=$1 src=$2
@@ -93,6 +94,14 @@ script -qefc "'$bin' simulate --synthetic --mode tune > /dev/null" typescript > 
 grep -q "h simulated, .* jobs finished" typescript && ok || bad "16: no progress line: $(tr -d '\r' < typescript | head -3)"
 "$bin" simulate --synthetic --mode tune 2> noprog.err > /dev/null
 [ ! -s noprog.err ] && ok || bad "16: progress written when stderr is not a terminal"
+
+# experiment files: input paths are relative to the file, not the current directory
+mkdir -p exp/sub elsewhere
+cp "$tr" exp/sub/jobs.trace
+cp "$src/configs/default_cluster.ini" exp/c.ini
+printf '[sweep]\ntrace = sub/jobs.trace\nclusters = c.ini\nmodes = fair\nworkers = 1\n' > exp/e.ini
+(cd elsewhere && "$bin" sweep ../exp/e.ini --db s.db > out 2>&1) && ok || bad "experiment paths: $(cat elsewhere/out)"
+[ -s elsewhere/s.db ] && ok || bad "experiment db: outputs are relative to the current directory"
 
 echo "cli defects: $pass passed, $fail failed"
 [ $fail -eq 0 ]
