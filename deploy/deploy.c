@@ -674,6 +674,7 @@ static int wait_registration(struct deploy *d, struct err *err)
         pthread_cond_timedwait(&d->cv, &d->mu, &ts);
         deploy__publish(d, -1, 0, 0); /* workers up; a watchdog ping */
     }
+    d->st->registration_s = (double)(deploy__mono_ns() - start) / 1e9;
     for (size_t i = 0; i < d->n_workers; i++) {
         struct dworker *w = &d->workers[i];
         if (w->registered)

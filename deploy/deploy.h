@@ -72,6 +72,7 @@ struct deploy_stats {
     double plan_ms_max, dispatch_ms_max; /* sched_round, and RunJob/ExtendLease fan-out */
     double plan_ms_sum, dispatch_ms_sum;
     size_t dispatch_rounds;
+    double registration_s;   /* from listening until planning could start (workers registered) */
 };
 
 /* Run the trace to completion on the workers. 0 with *res filled like

@@ -143,13 +143,14 @@ static void deploy_json(char *buf, size_t n, const struct deploy_stats *st, doub
              "\"lease_kills\":%zu,\"stops_ignored\":%zu,\"delays\":%zu,\"workers_lost\":%zu,"
              "\"preemptions\":%zu,"
              "\"max_lateness_ms\":%.3f,\"plan_ms_max\":%.3f,\"plan_ms_mean\":%.3f,"
-             "\"dispatch_ms_max\":%.3f,\"dispatch_ms_mean\":%.3f}",
+             "\"dispatch_ms_max\":%.3f,\"dispatch_ms_mean\":%.3f,\"registration_s\":%.3f}",
              scale, st->jobs_failed, st->crashes, st->relaunches, st->lease_kills,
              st->stops_ignored, st->delays, st->workers_lost,
              st->preemptions, st->max_lateness_ms, st->plan_ms_max,
              st->dispatch_rounds ? st->plan_ms_sum / (double)st->dispatch_rounds : 0,
              st->dispatch_ms_max,
-             st->dispatch_rounds ? st->dispatch_ms_sum / (double)st->dispatch_rounds : 0);
+             st->dispatch_rounds ? st->dispatch_ms_sum / (double)st->dispatch_rounds : 0,
+             st->registration_s);
 }
 
 static double now_s(void)
@@ -175,6 +176,7 @@ int cmd_deploy(int argc, char **argv)
     const char *state = NULL, *plan_log = NULL, *listen_ip = "127.0.0.1", *advertise = NULL;
     const char *metrics_listen = NULL;
     long local = 0, port = 0, retries = 3, hb = 200, wto = 1500, wait_workers = 0;
+    bool hb_given = false, wto_given = false;
     double scale = 1, round = -1;
     bool is_static = false, json = false, verbose = false, fresh = false;
     struct wl_opts wl;
@@ -217,8 +219,8 @@ int cmd_deploy(int argc, char **argv)
             advertise = p.arg;
             break;
         case OPT_MAX_RETRIES: retries = p.lnum; break;
-        case OPT_HEARTBEAT_MS: hb = p.lnum; break;
-        case OPT_WORKER_TIMEOUT_MS: wto = p.lnum; break;
+        case OPT_HEARTBEAT_MS: hb = p.lnum; hb_given = true; break;
+        case OPT_WORKER_TIMEOUT_MS: wto = p.lnum; wto_given = true; break;
         case OPT_WAIT_WORKERS: wait_workers = p.lnum; break;
         case OPT_FRESH: fresh = true; break;
         case OPT_METRICS_LISTEN: metrics_listen = p.arg; break;
@@ -383,9 +385,20 @@ int cmd_deploy(int argc, char **argv)
     cfg.port = (int)port;
     cfg.state_path = state;
     cfg.max_retries = (int)retries;
+    /* many --local workers share this machine's CPUs with the scheduler:
+     * 128 workers heartbeating every 200 ms are 640 calls a second. Unless
+     * told otherwise, slow the heartbeat with their number (8 ms a worker)
+     * and keep the timeout at 6 heartbeats */
+    if (local > 25 && !hb_given)
+        hb = local * 8;
+    if (!wto_given && wto < 6 * hb)
+        wto = 6 * hb;
     cfg.heartbeat_ms = (int)hb;
     cfg.worker_timeout_ms = (int)wto;
-    cfg.register_timeout_ms = 30000;
+    /* --local workers start on this machine, all at once: each probes the
+     * topology and initialises gRPC, so on a small host 128 of them take
+     * tens of seconds; give them 30 s plus 1 s each */
+    cfg.register_timeout_ms = 30000 + (int)local * 1000;
     cfg.wait_workers = (int)wait_workers;
     cfg.fresh = fresh;
     cfg.plan_log = plan;

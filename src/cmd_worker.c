@@ -13,7 +13,7 @@
 int cmd_worker(int argc, char **argv)
 {
     struct worker_options o = {.listen_ip = "127.0.0.1", .sim_gpus = -1,
-                               .run_dir = "synergy-run", .register_timeout_ms = 30000,
+                               .run_dir = "synergy-run", .register_timeout_ms = 0,
                                .server_id = -1};
     static char host[256];
     long v;

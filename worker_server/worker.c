@@ -641,8 +641,9 @@ static int register_once(struct worker *w, bool *refused, struct err *err)
     w->reg.req.running = rs->rp;
     ProtobufCMessage *r = NULL;
     *refused = false;
+    /* a busy scheduler (many workers registering at once) may take a while */
     int st = rpc_client_call(w->sched, &synergy__v1__worker_to_scheduler__descriptor,
-                             "RegisterWorker", &w->reg.req.base, &r, 2000, err);
+                             "RegisterWorker", &w->reg.req.base, &r, 10000, err);
     if (st == RPC_STATUS_OK) {
         Synergy__V1__RegisterWorkerResponse *resp = (void *)r;
         if (resp->success) {
@@ -662,28 +663,37 @@ static int register_once(struct worker *w, bool *refused, struct err *err)
     return st;
 }
 
-/* The first registration: retried while the scheduler is not up, for at
- * most register_timeout_ms; a refusal is final. 0 or -1 + err. */
+static bool transport_error(int st)
+{
+    return st == RPC_STATUS_UNAVAILABLE || st == RPC_STATUS_DEADLINE_EXCEEDED ||
+           st == RPC_STATUS_CANCELLED;
+}
+
+/* The first registration: retried with backoff (200 ms doubling to 2 s)
+ * while the scheduler is not up or too busy to answer, for at most
+ * register_timeout_ms (0: for ever); a refusal is final. 0 or -1 + err. */
 static int register_first(struct worker *w, struct err *err)
 {
-    long long give_up = mono_ns() + (long long)w->o->register_timeout_ms * 1000000LL;
+    long long start = mono_ns();
+    long long give_up = start + (long long)w->o->register_timeout_ms * 1000000LL;
+    long long backoff_ms = 200;
+    bool said = false;
     for (;;) {
         bool refused;
         int st = register_once(w, &refused, err);
         if (st == RPC_STATUS_OK)
             return refused ? -1 : 0;
-        if ((st != RPC_STATUS_UNAVAILABLE && st != RPC_STATUS_DEADLINE_EXCEEDED) ||
-            mono_ns() > give_up)
+        if (!transport_error(st) || (w->o->register_timeout_ms > 0 && mono_ns() > give_up))
             return -1;
-        struct timespec ts = {0, 200 * 1000000L};
+        if (!said && mono_ns() - start > 5000000000LL) {
+            LOG(LOG_WARN, "worker", "scheduler %s:%d not answering yet (%s); still trying",
+                w->o->sched_addr, w->o->sched_port, err->msg);
+            said = true;
+        }
+        struct timespec ts = ns_to_ts(backoff_ms * 1000000LL);
         nanosleep(&ts, NULL);
+        backoff_ms = backoff_ms * 2 > 2000 ? 2000 : backoff_ms * 2;
     }
-}
-
-static bool transport_error(int st)
-{
-    return st == RPC_STATUS_UNAVAILABLE || st == RPC_STATUS_DEADLINE_EXCEEDED ||
-           st == RPC_STATUS_CANCELLED;
 }
 
 /* Send the queued exit reports in order. Returns a transport error status if

@@ -213,7 +213,7 @@ struct worker_options {
     const char *catalog_path;
     const char *run_dir;      /* job cwd, logs, checkpoints, cgroups name */
     const char *synergy_path; /* {synergy}; default /proc/self/exe */
-    int register_timeout_ms;  /* give up registering after this long */
+    int register_timeout_ms;  /* give up the first registration after this long (0: never) */
     int server_id;            /* the workers-file row claimed; -1 = by address alone */
     bool no_cgroup;           /* never create job cgroups (tests the cgroup-less path) */
     enum topo_unit cpu_unit;  /* what a job's "CPU" is (default: a whole core) */
