@@ -88,6 +88,8 @@ struct report_cli {
     int64_t *ids;
     size_t n_ids;
     bool list;
+    const char *merge_first; /* --merge A.db; the other shards are the operands */
+    int optind;
 };
 
 /* -1 to go on, else the exit code. */
@@ -104,6 +106,7 @@ static int report_parse(struct report_cli *r, int argc, char **argv)
         case OPT_TELEMETRY: r->telemetry = p.arg; break;
         case OPT_PLOT: r->plot_dir = p.arg; break;
         case OPT_LIST: r->list = true; break;
+        case OPT_MERGE: r->merge_first = p.arg; break;
         case OPT_BATCH: r->f.batch_id = p.lnum; break;
         case OPT_BASELINE: r->o.baseline = p.lnum; break;
         case OPT_RUN:
@@ -124,9 +127,26 @@ static int report_parse(struct report_cli *r, int argc, char **argv)
     }
     if (c == CLI_EXIT)
         return p.exit_code;
-    if (p.optind < argc)
+    r->optind = p.optind;
+    if (p.optind < argc && !r->merge_first)
         return cli_bad(&p, "unexpected argument '%s'", argv[p.optind]);
     return -1;
+}
+
+/* report --merge A.db B.db ... --db ALL.db: the exit code. */
+static int report_merge_cmd(const struct report_cli *r, int argc, char **argv)
+{
+    size_t ns = 0;
+    const char **srcs = xcalloc((size_t)(argc - r->optind) + 2, sizeof *srcs);
+    srcs[ns++] = r->merge_first;
+    for (int i = r->optind; i < argc; i++)
+        srcs[ns++] = argv[i];
+    struct err merr = {{0}};
+    int mrc = report_merge(r->db, srcs, ns, stdout, &merr);
+    free(srcs);
+    if (mrc < 0)
+        fprintf(stderr, "synergy report: --merge: %s\n", merr.msg);
+    return mrc == 0 ? 0 : mrc == -2 ? EXIT_BAD_INPUT : 1;
 }
 
 int cmd_report(int argc, char **argv)
@@ -135,6 +155,8 @@ int cmd_report(int argc, char **argv)
                            .o = {.format = REPORT_TEXT, .breakdowns = true},
                            .f = {.batch_id = STORE_LAST_BATCH}};
     int rc = report_parse(&r, argc, argv);
+    if (rc < 0 && r.merge_first)
+        rc = report_merge_cmd(&r, argc, argv);
     if (rc >= 0) {
         free(r.ids);
         return rc;
