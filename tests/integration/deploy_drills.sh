@@ -36,13 +36,13 @@ printf '127.0.0.1,%d,0,0,1\n127.0.0.1,%d,0,0,1\n' $(( port + 1 )) $(( port + 2 )
 catalog=$src/tests/deploy/catalog.ini
 workers() { # start both workers
     for i in 0 1; do
-        "$bin" worker --scheduler "127.0.0.1:$port" --port $(( port + 1 + i )) --gpus 8 \
+        "$bin" worker --insecure --job-user "$(id -un)" --scheduler "127.0.0.1:$port" --port $(( port + 1 + i )) --gpus 8 \
             --catalog "$catalog" --run-dir "$tmp/w$i" 2>> "$tmp/w$i.err" &
         pids+=($!)
     done
 }
 deploy() { # extra args...; the scheduler's own pid is $!
-    "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --workers "$tmp/workers" \
+    "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --insecure --workers "$tmp/workers" \
         --port "$port" --state "$tmp/state.db" --time-scale "$scale" --policy LAS -v --json \
         "$@" >> "$tmp/dep.json" 2>> "$tmp/dep.err" &
     pids+=($!)
