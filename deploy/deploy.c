@@ -1002,7 +1002,7 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
         if (phase_b_credit(d, b)) {
             wait_last_exits(d);
             deploy__persist(d, true);
-            deploy_state_round(d->db, (long)st->dispatch_rounds, b, NULL);
+            deploy_state_round(d->db, (long)st->dispatch_rounds + 1, b, true, NULL);
             deploy_state_commit(d->db, NULL);
             deploy__publish(d, b, d->late_ms, (long)st->dispatch_rounds);
             break;
@@ -1014,6 +1014,7 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
         /* the plan and its extensions are an event that matters */
         d->next_b = b + d->round_s;
         deploy__persist(d, false);
+        deploy_state_round(d->db, (long)st->dispatch_rounds + 1, b, false, NULL);
         deploy_state_commit(d->db, NULL);
         deploy_state_begin(d->db, NULL);
         long long t_stop = deploy__mono_ns();
@@ -1028,7 +1029,7 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
             st->plan_ms_max = d->plan_ms;
         if (d->dispatch_ms > st->dispatch_ms_max)
             st->dispatch_ms_max = d->dispatch_ms;
-        deploy_state_round(d->db, (long)st->dispatch_rounds, b, NULL);
+        deploy_state_round(d->db, (long)st->dispatch_rounds, b, true, NULL);
         deploy_state_commit(d->db, NULL);
         /* the snapshot of the round just committed (metrics, STATUS, watchdog) */
         deploy__publish(d, b, d->late_ms, (long)st->dispatch_rounds);

@@ -42,7 +42,7 @@ static const char *schema =
     "CREATE TABLE IF NOT EXISTS attempts(job INTEGER, attempt INTEGER, launched REAL,"
     " startup_s REAL, PRIMARY KEY(job, attempt));"
 
-    "CREATE TABLE IF NOT EXISTS rounds(n INTEGER PRIMARY KEY, t REAL);";
+    "CREATE TABLE IF NOT EXISTS rounds(n INTEGER PRIMARY KEY, t REAL, done INTEGER);";
 
 static int fail(deploy_state_t *st, struct err *err, const char *what)
 {
@@ -81,7 +81,7 @@ deploy_state_t *deploy_state_open(const char *path, struct err *err)
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db, "SELECT count(*) FROM jobs", -1, &st->count_all, NULL) !=
             SQLITE_OK ||
-        sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO rounds VALUES(?1,?2)", -1, &st->round,
+        sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO rounds VALUES(?1,?2,?3)", -1, &st->round,
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db,
                            "INSERT OR REPLACE INTO run VALUES(1,?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
@@ -410,10 +410,11 @@ int deploy_state_attempt(deploy_state_t *st, int job, int attempt, double launch
     return step(st, s, err, "attempts");
 }
 
-int deploy_state_round(deploy_state_t *st, long n, double t, struct err *err)
+int deploy_state_round(deploy_state_t *st, long n, double t, bool done, struct err *err)
 {
     sqlite3_bind_int64(st->round, 1, n);
     sqlite3_bind_double(st->round, 2, t);
+    sqlite3_bind_int(st->round, 3, done);
     int rc = sqlite3_step(st->round);
     sqlite3_reset(st->round);
     if (rc != SQLITE_DONE)

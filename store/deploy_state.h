@@ -99,10 +99,13 @@ int deploy_state_ranks_each(deploy_state_t *st,
 int deploy_state_attempt(deploy_state_t *st, int job, int attempt, double launched,
                          double startup_s, struct err *err);
 
-/* Record that round n (1, 2, ...; logical time t) is being committed: the
- * rounds table says which round the jobs and leases rows describe (metrics
- * scrapes compare with it). 0 or -1 + err. */
-int deploy_state_round(deploy_state_t *st, long n, double t, struct err *err);
+/* Record, in the transaction being committed, which round boundary (number
+ * n, logical time t) the jobs and leases rows describe: done = false for a
+ * commit in the middle of the round (the plan), true once the round's
+ * launches are in. The metrics snapshot is published at the done commits,
+ * so a scrape compares with the DB when the latest row is done and has its
+ * round time. 0 or -1 + err. */
+int deploy_state_round(deploy_state_t *st, long n, double t, bool done, struct err *err);
 /* Count rows of a table (for tests): jobs in `state`, or all when NULL. */
 long deploy_state_count_jobs(deploy_state_t *st, const char *state);
 

@@ -3,8 +3,9 @@
 # 127.0.0.1:0 --state DB` runs 6 one-GPU jobs under LAS on a 4-GPU server
 # (8 rounds, jobs preempted and resumed); a scraper polls /metrics all along
 # and reads the state DB right after each scrape. Whenever both describe the
-# same round (synergy_round_time_seconds = the DB's latest rounds.t: the
-# driver publishes right after committing a round), jobs running, queued and
+# same round (synergy_round_time_seconds = the DB's latest rounds.t, and
+# that round is done: the driver publishes right after committing a round's
+# launches; a commit in mid-round has done = 0), jobs running, queued and
 # finished must equal the DB's counts; the GPU, CPU and memory totals must
 # be the cluster's at every scrape; counters never go down; every scrape is
 # valid text exposition format. At the end every job has executed == total.
@@ -81,7 +82,8 @@ def parse(text):
 def db_state():
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
     try:
-        t = con.execute("select max(t) from rounds").fetchone()[0]
+        row = con.execute("select t, done from rounds order by t desc limit 1").fetchone()
+        t = row[0] if row and row[1] else None  # None: a round is half committed
         counts = dict(con.execute("select state, count(*) from jobs group by state").fetchall())
     finally:
         con.close()

@@ -2,9 +2,9 @@
 # sd_notify, end to end. The scheduler (`deploy`) and a worker each run with
 # NOTIFY_SOCKET at a unix datagram socket this test listens on
 # (notify_listen.py, which records each datagram's sender pid as systemd
-# does) and WATCHDOG_USEC=4000000, as systemd sets them for WatchdogSec=4.
+# does) and WATCHDOG_USEC=6000000, as systemd sets them for WatchdogSec=6.
 # Each must send READY=1 once it serves (the scheduler listens / the worker
-# has registered), STATUS= lines, WATCHDOG=1 at least every 4 s from READY
+# has registered), STATUS= lines, WATCHDOG=1 at least every 6 s from READY
 # to STOPPING (what systemd enforces), and STOPPING=1 when it stops, all from
 # its own pid. Then `deploy --local 1` without WATCHDOG_USEC: only the
 # scheduler speaks (its local worker does not inherit the socket) and it
@@ -40,11 +40,11 @@ echo "127.0.0.1,$wport,0,0,1" > "$tmp/workers.csv"
 listen sched
 listen worker
 trace=$src/tests/deploy/notify3_trace
-NOTIFY_SOCKET=$tmp/sched.sock WATCHDOG_USEC=4000000 \
+NOTIFY_SOCKET=$tmp/sched.sock WATCHDOG_USEC=6000000 \
     "$bin" deploy --trace "$trace" --cluster "$tmp/cluster.ini" --static --port "$sport" \
     --workers "$tmp/workers.csv" --time-scale 100 > "$tmp/dep.out" 2> "$tmp/dep.err" &
 dpid=$!
-NOTIFY_SOCKET=$tmp/worker.sock WATCHDOG_USEC=4000000 \
+NOTIFY_SOCKET=$tmp/worker.sock WATCHDOG_USEC=6000000 \
     "$bin" worker --scheduler "127.0.0.1:$sport" --port "$wport" --gpus 8 \
     --catalog "$src/tests/deploy/catalog.ini" --run-dir "$tmp/run" 2> "$tmp/worker.err" &
 wpid=$!
@@ -92,8 +92,8 @@ if not watchdog:
     sys.exit(0)
 marks = [ready] + [t for t in pings if ready < t < stopping] + [stopping]
 gap = max(b - a for a, b in zip(marks, marks[1:]))
-if len(pings) < 2 or gap >= 4.0:
-    fail(f"{len(pings)} WATCHDOG=1, longest gap {gap:.2f} s (WatchdogSec=4)")
+if len(pings) < 2 or gap >= 6.0:
+    fail(f"{len(pings)} WATCHDOG=1, longest gap {gap:.2f} s (WatchdogSec=6)")
 print(f"{what}: READY, {len(status)} STATUS lines (e.g. {status[-1]!r}), {len(pings)} "
       f"WATCHDOG=1 (longest gap {gap:.2f} s), STOPPING: ok")
 PY
