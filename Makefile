@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # cmake drives its own make: hand it a clean environment (no "Entering directory" noise)
 CMAKE_BUILD = env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS cmake --build
 
-.PHONY: all deps configure build run test test-measure test-torch test-asan test-tsan bench clean fuzz mutate install figures
+.PHONY: all deps configure build run test test-measure test-torch test-asan test-tsan test-slurm bench clean fuzz mutate install figures
 
 all: build
 
@@ -32,7 +32,7 @@ run: build
 	@bash scripts/main-job.sh $(BUILD)/synergy
 
 test: build
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE measure
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'measure|slurm'
 
 # the PyTorch example under a deployment (examples/pytorch, ~4 min; installs python3-torch)
 test-torch: build
@@ -43,10 +43,15 @@ test-torch: build
 test-measure: build
 	@cd $(BUILD) && ctest --output-on-failure -L measure
 
+# a sharded sweep on a single-node Slurm started for the test (root; installs
+# slurm-wlm and munge if missing)
+test-slurm: build
+	@cd $(BUILD) && ctest --output-on-failure -L slurm
+
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSYNERGY_SANITIZE=ON >/dev/null
 	@$(CMAKE_BUILD) $(ASAN_BUILD) -j $(JOBS)
-	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'slow|measure'
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'slow|measure|slurm'
 
 # libFuzzer harnesses (tests/fuzz), clang + ASan/UBSan, FUZZ_SECONDS each
 FUZZ_BUILD ?= build-fuzz

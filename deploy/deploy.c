@@ -31,6 +31,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -126,8 +127,9 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
         rk->exited = true;
         dj->n_exited++;
         bool clean = code == 0 && sig == 0;
-        if (dj->restored && dj->state == DJ_RUNNING && !dj->terminated) {
-            /* it ended while the scheduler was away (its lease ran out) */
+        if (lease_kill && !dj->lease_ours && dj->state == DJ_RUNNING && !dj->terminated) {
+            /* a restored job whose lease ran out before this scheduler could
+             * extend it (the outage, or its worker re-registering late) */
             dj->lost = true;
             LOG(LOG_INFO, "deploy", "job %d attempt %d ended while the scheduler was away: "
                                     "relaunched without a charge", dj->spec->id, dj->launch);
@@ -344,6 +346,7 @@ struct pending_run {
     uint32_t gpus[64];
     int status;
     unsigned processes; /* iterator processes the worker launched */
+    long long until_ns; /* the lease's end, fixed when the RunJob is sent */
     char err[512];
 };
 
@@ -353,6 +356,7 @@ struct run_batch {
     size_t n;
     size_t next; /* guarded by mu */
     pthread_mutex_t mu;
+    long long t_start; /* when the requests' lease_ms were computed */
 };
 
 /* Physical GPUs (local indexes on the worker) for a new lease on `server`:
@@ -426,6 +430,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
     dj->startup_s = -1;
     dj->startup_saved = false;
     dj->restored = false;
+    dj->lease_ours = true;
     dj->lease_b = b;
     dj->lease_until_ns = lease_until_ns;
     save_signature(dj);
@@ -485,6 +490,13 @@ static void *run_sender(void *arg)
             return NULL;
         struct pending_run *p = &rb->p[i];
         p->req.gpus = p->gpus;
+        /* a slow fan-out must not eat the lease: a round plus the slack
+         * from the moment this RunJob leaves, at least */
+        long long now = deploy__mono_ns(), min_until = now + rb->d->round_ns + rb->d->slack_ns;
+        p->until_ns = (long long)p->req.lease_ms * 1000000LL + rb->t_start;
+        if (p->until_ns < min_until)
+            p->until_ns = min_until;
+        p->req.lease_ms = (uint32_t)((p->until_ns - now) / 1000000LL);
         ProtobufCMessage *resp = NULL;
         struct err err = {{0}};
         rpc_client_t *cl = rb->d->workers[p->dj->ranks[p->rank].server].cl;
@@ -505,7 +517,7 @@ static void send_runs(struct deploy *d, struct pending_run *q, size_t n)
 {
     if (n == 0)
         return;
-    struct run_batch rb = {.d = d, .p = q, .n = n};
+    struct run_batch rb = {.d = d, .p = q, .n = n, .t_start = deploy__mono_ns()};
     pthread_mutex_init(&rb.mu, NULL);
     pthread_t th[8];
     int nt = n < 8 ? (int)n : 8;
@@ -522,6 +534,8 @@ static void send_runs(struct deploy *d, struct pending_run *q, size_t n)
         struct djob *dj = p->dj;
         struct drank *rk = &dj->ranks[p->rank];
         if (p->status == RPC_STATUS_OK) {
+            if (p->until_ns > dj->lease_until_ns)
+                dj->lease_until_ns = p->until_ns;
             if (p->processes > 1 && dj->n_procs + (int)p->processes - 1 <= DJ_MAX_PROCS)
                 dj->n_procs += (int)p->processes - 1;
             continue;
@@ -566,6 +580,8 @@ static void extend_lease(struct deploy *d, struct djob *dj, long long until_ns)
         int st = worker_call(d, server, "ExtendLease", &req.base, &resp, &err);
         if (resp)
             protobuf_c_message_free_unpacked(resp, NULL);
+        if (st == RPC_STATUS_OK)
+            dj->lease_ours = true;
         if (st == RPC_STATUS_UNAVAILABLE || st == RPC_STATUS_DEADLINE_EXCEEDED)
             lose_worker(d, server, err.msg);
     }
@@ -990,6 +1006,23 @@ static void wait_last_exits(struct deploy *d)
     }
 }
 
+/* Fault drills (tests/integration/deploy_drills.sh): SYNERGY_TEST_CRASH_AT=P:N
+ * makes the scheduler SIGKILL itself at point P of the N-th round it
+ * processes: 'b' at the boundary (before any credit), 'e' during the launches
+ * (RunJobs sent, not yet committed). A test hook, like SQLite's: inert
+ * unless the variable is set. */
+static void crash_point(struct deploy *d, char point)
+{
+    const char *at = getenv("SYNERGY_TEST_CRASH_AT");
+    if (!at || at[0] != point || at[1] != ':')
+        return;
+    if (atol(at + 2) != (long)d->st->dispatch_rounds + 1)
+        return;
+    LOG(LOG_WARN, "deploy", "SYNERGY_TEST_CRASH_AT=%s: killing the scheduler", at);
+    fflush(NULL);
+    raise(SIGKILL);
+}
+
 /* The round loop, from the first boundary to the end. 0, or -1 + err.
  * Called with d->mu held. */
 static int run_rounds(struct deploy *d, double b, struct err *err)
@@ -998,6 +1031,7 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
     for (;;) {
         wait_boundary(d, b);
         phase_a_round_end(d, b);
+        crash_point(d, 'b');
         deploy_state_begin(d->db, NULL);
         if (phase_b_credit(d, b)) {
             wait_last_exits(d);
@@ -1021,6 +1055,7 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
         phase_d_stop_wait(d, b);
         double stop_ms = (double)(deploy__mono_ns() - t_stop) / 1e6;
         phase_e_launch(d, b);
+        crash_point(d, 'e');
         deploy__persist(d, false);
         st->plan_ms_sum += d->plan_ms;
         st->dispatch_ms_sum += d->dispatch_ms;
@@ -1102,7 +1137,9 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
         goto out_free;
     d->round_ns = (long long)(d->round_s / cfg->time_scale * 1e9);
     d->grace_ns = d->round_ns / 2 > 400000000LL ? d->round_ns / 2 : 400000000LL;
-    d->slack_ns = 2 * d->grace_ns > 2000000000LL ? 2 * d->grace_ns : 2000000000LL;
+    /* long enough for a restarted scheduler to adopt running jobs: workers
+     * retry registration with a backoff of up to 5 s */
+    d->slack_ns = 2 * d->grace_ns > 5000000000LL ? 2 * d->grace_ns : 5000000000LL;
     d->exit_margin_ns = d->grace_ns > 1000000000LL ? d->grace_ns : 1000000000LL;
     d->silence_ns = 2 * (d->round_ns + d->slack_ns);
     if (deploy__restore(d, err) < 0)

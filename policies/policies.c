@@ -97,7 +97,10 @@ static const struct sched_policy_ops las = {
     .place_round_jobs_only = true,
     .tune_largest_first = true};
 static const struct sched_policy_ops ftf = {
-    .name = "FTF", .summary = "finish-time fairness (Themis)", .key = ftf_key};
+    .name = "FTF",
+    .summary = "finish-time fairness (Themis)",
+    .key = ftf_key,
+    .key_grows_with_now = true};
 static const struct sched_policy_ops drf = {
     .name = "DRF", .summary = "smallest dominant demand first", .key = drf_key};
 static const struct sched_policy_ops tetris = {

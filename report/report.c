@@ -413,6 +413,7 @@ int report_print(FILE *out, store_t *st, const struct store_run *runs, size_t n,
                 }
         }
     }
+    report_seed_print(out, runs, n, o->format);
     rc = 0;
 out:
     for (size_t i = 0; i < n; i++)

@@ -37,6 +37,34 @@ int report_print(FILE *out, store_t *st, const struct store_run *runs, size_t n,
 int report_telemetry(store_t *st, const struct store_run *runs, size_t n, const char *dir,
                      struct err *err);
 
+/* Merge the sharded sweep databases srcs[0..n) into dst_path (created if
+ * missing), printing one line per shard to out. Refuses (-1 with err, nothing
+ * written) shards of different grids, or of another grid than dst's runs.
+ * Idempotent: runs already in dst are not copied again. 0 on success, -2
+ * for bad input (nothing written), -1 for a failure while merging. */
+int report_merge(const char *dst_path, const char *const *srcs, size_t n, FILE *out,
+                 struct err *err);
+
+/* Runs that differ only in their seed, and their means over the seeds with
+ * the half-width of the 95% confidence interval (Student t, n-1 degrees of
+ * freedom), in hours: [0] average JCT, [1] p99 JCT, [2] makespan. */
+struct report_seed_group {
+    char label[96];  /* the runs' label without the seed */
+    size_t *runs, n; /* indexes into the runs array */
+    double mean[3], half[3];
+};
+/* Groups of at least two runs with different seeds, in run order (caller
+ * frees with report_seed_groups_free). Returns how many. */
+size_t report_seed_groups(const struct store_run *runs, size_t n, struct report_seed_group **out);
+void report_seed_groups_free(struct report_seed_group *g, size_t n);
+/* The over-seeds table (text), objects (JSON lines) or a second CSV table
+ * after a blank line; nothing when no run was repeated over seeds. */
+void report_seed_print(FILE *out, const struct store_run *runs, size_t n, enum report_format fmt);
+/* mean and 95% half-width of v[0..n) (half NaN for n < 2) */
+void report_ci95(const double *v, size_t n, double *mean, double *half);
+/* Student's t quantile 0.975 with dof degrees of freedom */
+double report_t975(int dof);
+
 /* mkdir -p. 0 or -1 with err. */
 int report_mkdirs(const char *dir, struct err *err);
 

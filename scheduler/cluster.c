@@ -214,7 +214,16 @@ void sched__commit(sched_t *s, struct job *j, const int *gpus, int n_gpus,
     }
     j->run_fair = run_fair;
     s->n_fail_memo = 0;
-    /* remove the GPUs from the round's free list, keeping its order */
+    /* remove the GPUs from the round's free list, keeping its order; first
+     * fit usually takes the first free GPUs, which only moves the start */
+    int lead = 0;
+    while (lead < s->n_free && lead < n_gpus && s->gpu_owner[s->free_gpus[lead]] >= 0)
+        lead++;
+    if (lead == n_gpus) {
+        s->free_gpus += lead;
+        s->n_free -= lead;
+        return;
+    }
     int w = 0;
     for (int k = 0; k < s->n_free; k++)
         if (s->gpu_owner[s->free_gpus[k]] < 0)

@@ -51,11 +51,14 @@ sched_t *sched_create(const struct sched_params *p, struct err *err)
         memcpy(s->servers[i].cap, s->size, sizeof s->size);
     int ng = s->n_servers * s->gpus_per_server;
     s->gpu_owner = xmalloc(sizeof *s->gpu_owner * (size_t)ng);
-    s->free_gpus = xmalloc(sizeof *s->free_gpus * (size_t)ng);
+    s->free_base = s->free_gpus = xmalloc(sizeof *s->free_gpus * (size_t)ng);
     for (int g = 0; g < ng; g++)
         s->gpu_owner[g] = -1;
     s->scratch_gpus = xmalloc(sizeof *s->scratch_gpus * (size_t)ng);
     s->scratch_shares = xmalloc(sizeof *s->scratch_shares * (size_t)ng);
+    /* OPT's solver takes the whole ordered queue: it keeps the plain re-sort */
+    s->legacy = p->mode->plan != NULL || p->legacy_order;
+    sched__queue_init(s);
     return s;
 }
 
@@ -67,13 +70,14 @@ void sched_destroy(sched_t *s)
         free(s->servers[i].jobs);
     free(s->servers);
     free(s->gpu_owner);
-    free(s->free_gpus);
+    free(s->free_base);
     free(s->runnable);
     free(s->placed);
     free(s->round_jobs);
     free(s->sort_items);
     free(s->scratch_gpus);
     free(s->scratch_shares);
+    sched__queue_free(s);
     free(s);
 }
 
@@ -175,11 +179,23 @@ void job_destroy(struct job *j)
 void sched_job_add(sched_t *s, struct job *j)
 {
     xgrow((void **)&s->runnable, &s->cap_runnable, s->n_runnable + 1, sizeof *s->runnable);
+    j->q.run_pos = (int)s->n_runnable;
     s->runnable[s->n_runnable++] = j;
+    if (!s->legacy)
+        sched__queue_add(s, j);
 }
 
 void sched_job_remove(sched_t *s, struct job *j)
 {
+    if (!s->legacy) {
+        size_t i = (size_t)j->q.run_pos;
+        if (i >= s->n_runnable || s->runnable[i] != j)
+            return;
+        sched__queue_remove(s, j);
+        s->runnable[i] = s->runnable[--s->n_runnable];
+        s->runnable[i]->q.run_pos = (int)i;
+        return;
+    }
     for (size_t i = 0; i < s->n_runnable; i++) {
         if (s->runnable[i] == j) {
             memmove(&s->runnable[i], &s->runnable[i + 1],
@@ -357,6 +373,65 @@ static int deficit_desc_cmp(const void *a, const void *b)
     return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
+/* LAS: the jobs chosen by the GPU-count walk, re-ordered largest first under Tune. */
+static void tune_largest_first(sched_t *s, size_t n_round)
+{
+    xgrow((void **)&s->sort_items, &s->cap_sort, n_round + 1, sizeof *s->sort_items);
+    for (size_t i = 0; i < n_round; i++)
+        s->sort_items[i] = (struct sort_item){{0, 0, 0}, i, s->round_jobs[i]};
+    qsort(s->sort_items, n_round, sizeof *s->sort_items, deficit_desc_cmp);
+    for (size_t i = 0; i < n_round; i++)
+        s->round_jobs[i] = s->sort_items[i].j;
+}
+
+/* The round over the incremental queue (queue.c): the same decisions as the
+ * legacy walk below, visiting only the jobs up to the last one that could
+ * still get GPUs. stop_ok: no job held GPUs when the round began, so every
+ * job's deficit is its GPU count and the Fenwick tree knows what can fit. */
+static void round_queued(sched_t *s, const struct sched_view *v, bool stop_ok)
+{
+    const struct sched_mode_ops *mode = s->p.mode;
+    sched__queue_begin(s, v);
+    if (s->p.policy->place_round_jobs_only) {
+        size_t n_round = 0;
+        int free_count = s->n_free;
+        while (free_count > 0) {
+            if (stop_ok && !sched__queue_any_fits(s, free_count))
+                break;
+            struct job *j = sched__queue_next(s, v);
+            if (!j)
+                break;
+            int deficit = j->gpus - j->n_alloc;
+            if (deficit > 0 && free_count >= deficit) {
+                xgrow((void **)&s->round_jobs, &s->cap_round, n_round + 1,
+                      sizeof *s->round_jobs);
+                s->round_jobs[n_round++] = j;
+                free_count -= deficit;
+            }
+        }
+        if (s->p.policy->tune_largest_first && strcmp(mode->name, "tune") == 0)
+            tune_largest_first(s, n_round);
+        for (size_t i = 0; i < n_round && s->n_free > 0; i++) {
+            struct job *j = s->round_jobs[i];
+            int deficit = j->gpus - j->n_alloc;
+            if (deficit > 0 && s->n_free >= deficit && mode->allocate(s, j, deficit) == 0)
+                sched__placed_add(s, j);
+        }
+    } else {
+        while (s->n_free > 0) {
+            if (stop_ok && !sched__queue_any_fits(s, s->n_free))
+                break;
+            struct job *j = sched__queue_next(s, v);
+            if (!j)
+                break;
+            int deficit = j->gpus - j->n_alloc;
+            if (deficit > 0 && s->n_free >= deficit && mode->allocate(s, j, deficit) == 0)
+                sched__placed_add(s, j);
+        }
+    }
+    sched__queue_end(s, v);
+}
+
 void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
 {
     struct sched_view v = {now, s->p.mode->fair, s->totals[0], s->totals[1], s->totals[2]};
@@ -364,14 +439,26 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     /* every lease has ended: the round starts from an empty cluster */
     int ng = sched_total_gpus(s);
     s->n_free = 0;
-    for (int g = 0; g < ng; g++)
+    s->free_gpus = s->free_base;
+    bool held = false;
+    for (int g = 0; g < ng; g++) {
         if (s->gpu_owner[g] == -1) /* -2: on a server that is down */
             s->free_gpus[s->n_free++] = g;
+        else if (s->gpu_owner[g] >= 0)
+            held = true;
+    }
     for (int i = 0; i < s->n_servers; i++)
         s->servers[i].n_jobs = 0;
     s->n_placed = 0;
     s->n_fail_memo = 0;
     s->round_failed = false;
+
+    if (!s->legacy) {
+        round_queued(s, &v, !held);
+        *placed = s->placed;
+        *n_placed = s->n_placed;
+        return;
+    }
 
     order_runnable(s, &v);
 
@@ -412,14 +499,8 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     struct job **walk = s->runnable;
     size_t n_walk = n;
     if (s->p.policy->place_round_jobs_only) {
-        if (s->p.policy->tune_largest_first && strcmp(mode->name, "tune") == 0) {
-            xgrow((void **)&s->sort_items, &s->cap_sort, n_round + 1, sizeof *s->sort_items);
-            for (size_t i = 0; i < n_round; i++)
-                s->sort_items[i] = (struct sort_item){{0, 0, 0}, i, s->round_jobs[i]};
-            qsort(s->sort_items, n_round, sizeof *s->sort_items, deficit_desc_cmp);
-            for (size_t i = 0; i < n_round; i++)
-                s->round_jobs[i] = s->sort_items[i].j;
-        }
+        if (s->p.policy->tune_largest_first && strcmp(mode->name, "tune") == 0)
+            tune_largest_first(s, n_round);
         walk = s->round_jobs;
         n_walk = n_round;
     }

@@ -156,6 +156,20 @@ struct job {
     int rounds_run;
     int rounds_demoted;
     int preemptions;       /* rounds after a run in which it did not run */
+    /* planner bookkeeping, owned by the scheduler (queue.c): where the job
+     * sits in the incremental order and in the starvation heap */
+    struct job_queue_state {
+        double key[3];   /* policy key as of key_time */
+        double key_time;
+        long long tie;   /* order among equal keys: the stable sort's memory */
+        double bump_ref; /* starvation heap key (may lag last_exec) */
+        int heap_pos;    /* in the cold heap, or -1 */
+        int hot_pos;     /* in the hot list, or -1 */
+        int bump_pos;    /* in the starvation heap, or -1 */
+        int run_pos;     /* in the runnable array */
+        bool fresh;      /* arrived since the last round: no key yet */
+        bool keep_hot;   /* its key changes next round although it did not run */
+    } q;
 };
 
 /* ----------------------------------------------------------------- planner */
@@ -180,6 +194,10 @@ struct sched_policy_ops {
     bool place_round_jobs_only;
     /* With Tune, re-order the chosen jobs by GPU demand, largest first. */
     bool tune_largest_first;
+    /* The key of a job that does not run still changes with `now` (FTF). It
+     * must never decrease as `now` grows: the planner keeps stale keys of
+     * waiting jobs as lower bounds and refreshes only those it reaches. */
+    bool key_grows_with_now;
 };
 
 struct sched_mode_ops;
@@ -196,6 +214,10 @@ struct sched_params {
     /* OPT only (docs/opt.md) */
     bool opt_compat;          /* the reference's formulation: cluster-wide, placement ignored */
     double opt_time_limit_s;  /* solver wall-clock limit per round; <= 0: 10 s */
+    /* Re-sort and walk every runnable job every round, as the reference
+     * does (OPT always does). The same plans, slower: kept so that tests can
+     * compare the incremental queue against it. */
+    bool legacy_order;
     /* Start-up and restore cost, charged by the round ledger at every
      * (re)launch: a job placed this round that was not placed by the previous
      * plan on the same GPUs, CPUs and memory makes no progress for this many
@@ -252,7 +274,7 @@ void sched_job_add(sched_t *s, struct job *j);
 /* Remove a finished job from the runnable list. */
 void sched_job_remove(sched_t *s, struct job *j);
 size_t sched_runnable_count(const sched_t *s);
-/* The runnable jobs (arrived, not finished) in the order of the last round. Borrowed. */
+/* The runnable jobs (arrived, not finished), in no particular order. Borrowed. */
 struct job *const *sched_runnable_jobs(const sched_t *s, size_t *n);
 
 /* Plan one round at time `now` from an empty cluster: orders the runnable

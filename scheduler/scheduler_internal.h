@@ -35,6 +35,14 @@ extern const struct sched_mode_ops *const sched__mode_fallback;
 /* Append a job to this round's placed list. */
 void sched__placed_add(sched_t *s, struct job *j);
 
+/* A cold queue entry: the job's key and tie, copied for cache-friendly sifting. */
+struct qent {
+    double k[3];
+    long long tie;
+    struct job *j;
+};
+struct qitem;
+
 #define FAIL_MEMO_MAX 32
 
 struct fail_memo {
@@ -51,11 +59,31 @@ struct sched {
     double totals[3];        /* cluster gpus, cpus, mem */
     struct server *servers;
     int *gpu_owner;          /* job id or -1, by global GPU id */
-    int *free_gpus;          /* free GPU ids in id order, during a round */
+    int *free_gpus;          /* free GPU ids in id order, during a round (points
+                                into free_base: taking the first ones moves it) */
+    int *free_base;
     int n_free;
 
-    struct job **runnable;   /* in the order of the last sort */
+    /* legacy (OPT, whose solver wants the whole ordered queue): the runnable
+     * list in the order of the last sort. Otherwise: in no order, and the
+     * order lives in the queue below (queue.c). */
+    bool legacy;
+    struct job **runnable;
     size_t n_runnable, cap_runnable;
+    struct qent *cold;       /* heap of waiting jobs by (key, tie) */
+    size_t n_cold, cap_cold;
+    struct job **hot;        /* this round's re-keyed jobs, sorted */
+    size_t n_hot, cap_hot, hot_i;
+    struct job **hot_next;   /* walked or arrived: re-keyed next round */
+    size_t n_hot_next, cap_hot_next;
+    size_t n_walked;
+    struct job **bump;       /* heap of priority-0 jobs by last-run time */
+    size_t n_bump, cap_bump;
+    long *fen;               /* Fenwick tree: jobs not walked yet, by GPUs */
+    int fen_n;
+    struct qitem *qitems;
+    size_t cap_qitems;
+    long long tie_lo, tie_hi;
     struct job **placed;
     size_t n_placed, cap_placed;
     struct job **round_jobs; /* scratch: jobs chosen by the GPU-count walk */
@@ -83,5 +111,19 @@ void sched__demand_vector(const struct job *j, double d[RES_COUNT]);
 void sched__commit(sched_t *s, struct job *j, const int *gpus, int n_gpus,
                    const struct job_share *shares, int n_shares, bool run_fair,
                    bool add_to_servers);
+
+/* The incremental queue (queue.c). */
+void sched__queue_init(sched_t *s);
+void sched__queue_free(sched_t *s);
+void sched__queue_add(sched_t *s, struct job *j);
+void sched__queue_remove(sched_t *s, struct job *j);
+/* Round start: re-key the hot jobs, sort them, reset what modes set. */
+void sched__queue_begin(sched_t *s, const struct sched_view *v);
+/* The next job in policy order this round, or NULL when all were walked. */
+struct job *sched__queue_next(sched_t *s, const struct sched_view *v);
+/* Whether a job not walked yet asks for at most free_gpus GPUs. */
+bool sched__queue_any_fits(const sched_t *s, int free_gpus);
+/* Round end: unwalked jobs go cold, starved jobs are bumped. */
+void sched__queue_end(sched_t *s, const struct sched_view *v);
 
 #endif

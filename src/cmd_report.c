@@ -89,6 +89,7 @@ int cmd_report(int argc, char **argv)
     int64_t *ids = NULL;
     size_t n_ids = 0;
     bool list = false;
+    const char *merge_first = NULL;
     int c, rc = EXIT_BAD_INPUT;
     struct cli_parser p;
     cli_parser_init(&p, CLI_REPORT, argc, argv);
@@ -100,6 +101,7 @@ int cmd_report(int argc, char **argv)
         case OPT_TELEMETRY: telemetry = p.arg; break;
         case OPT_PLOT: plot_dir = p.arg; break;
         case OPT_LIST: list = true; break;
+        case OPT_MERGE: merge_first = p.arg; break;
         case OPT_BATCH: f.batch_id = p.lnum; break;
         case OPT_BASELINE: o.baseline = p.lnum; break;
         case OPT_RUN:
@@ -124,6 +126,20 @@ int cmd_report(int argc, char **argv)
     }
     if (c == CLI_EXIT) {
         rc = p.exit_code;
+        goto out;
+    }
+    if (merge_first) { /* --merge A.db B.db ...: the other shards are the operands */
+        size_t ns = 0;
+        const char **srcs = xcalloc((size_t)(argc - p.optind) + 2, sizeof *srcs);
+        srcs[ns++] = merge_first;
+        for (int i = p.optind; i < argc; i++)
+            srcs[ns++] = argv[i];
+        struct err merr = {{0}};
+        int mrc = report_merge(db, srcs, ns, stdout, &merr);
+        free(srcs);
+        if (mrc < 0)
+            fprintf(stderr, "synergy report: --merge: %s\n", merr.msg);
+        rc = mrc == 0 ? 0 : mrc == -2 ? EXIT_BAD_INPUT : 1;
         goto out;
     }
     if (p.optind < argc) {

@@ -37,7 +37,8 @@
 #include "workload.h"
 
 struct point {
-    int cluster, split, load, policy, mode; /* indexes into the grid */
+    int cluster, split, load, seed, policy, mode; /* indexes into the grid */
+    long index; /* the point's number in the whole grid (sweep_grid_points) */
 };
 
 /* Per cluster: its config and model zoo, loaded once before forking. */
@@ -52,6 +53,7 @@ struct sweep {
     struct point *points;
     size_t n_points;
     int64_t batch;
+    char grid_id[17]; /* sweep_grid_fingerprint */
 };
 
 /* What a child tells the parent about its run. */
@@ -123,7 +125,7 @@ static void point_wl_opts(const struct sweep *sw, const struct point *p, struct 
     o->synth.jobs_per_hour = env->conf.jobs_per_hour;
     memcpy(o->synth.split, g->n_splits ? g->splits[p->split] : env->conf.split,
            sizeof o->synth.split);
-    o->synth.seed = (uint64_t)(g->seed >= 0 ? g->seed : env->conf.seed);
+    o->synth.seed = (uint64_t)(g->n_seeds ? g->seeds[p->seed] : env->conf.seed);
     o->synth.max_jobs = g->max_jobs;
     o->quiet = true;
     o->unknown_reference = g->unknown_reference;
@@ -140,7 +142,7 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     synth_params_defaults(&synth);
     synth.jobs_per_hour = g->n_loads ? g->loads[p->load] : env->conf.jobs_per_hour;
     memcpy(synth.split, g->n_splits ? g->splits[p->split] : env->conf.split, sizeof synth.split);
-    synth.seed = (uint64_t)(g->seed >= 0 ? g->seed : env->conf.seed);
+    synth.seed = (uint64_t)(g->n_seeds ? g->seeds[p->seed] : env->conf.seed);
     synth.max_jobs = g->max_jobs;
     const char *placement = g->placement[0] ? g->placement : env->conf.placement;
     const char *profiles = g->profiles[0] ? g->profiles : env->conf.profiles;
@@ -175,7 +177,8 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     cfg.obs.ctx = &rounds;
     cfg.obs.on_sample = results_rounds_add;
 
-    struct store_run run = {.batch_id = sw->batch};
+    struct store_run run = {.batch_id = sw->batch, .point = p->index};
+    snprintf(run.grid, sizeof run.grid, "%s", sw->grid_id);
     results_run_describe(&run, &cfg, g->trace[0] ? g->trace : NULL, &synth, g->clusters[p->cluster],
                          models_desc, profiles, placement);
     if (g->trace[0] && wl.arrival) {
@@ -231,8 +234,10 @@ static void point_label(const struct sweep *sw, const struct point *p, char *buf
                                g->splits[p->split][1], g->splits[p->split][2]);
     if (g->n_clusters > 1 && at < n) {
         const char *c = strrchr(g->clusters[p->cluster], '/');
-        snprintf(buf + at, n - at, " %s", c ? c + 1 : g->clusters[p->cluster]);
+        at += (size_t)snprintf(buf + at, n - at, " %s", c ? c + 1 : g->clusters[p->cluster]);
     }
+    if (g->n_seeds > 1 && at < n)
+        snprintf(buf + at, n - at, " seed %ld", g->seeds[p->seed]);
 }
 
 struct progress {
@@ -399,28 +404,17 @@ static int write_jobs_csv(store_t *st, const struct store_run *runs, size_t n, c
 
 static int build_points(struct sweep *sw)
 {
-    const struct sweep_grid *g = &sw->g;
-    int nl = g->n_loads ? g->n_loads : 1, ns = g->n_splits ? g->n_splits : 1;
-    sw->n_points = (size_t)g->n_clusters * ns * nl * g->n_policies * g->n_modes;
-    sw->points = xcalloc(sw->n_points, sizeof *sw->points);
-    size_t k = 0;
-    /* Heaviest loads first: the longest runs start early and the workers
-     * finish together (longest-processing-time-first). */
-    int load_order[SWEEP_MAX];
-    for (int l = 0; l < nl; l++)
-        load_order[l] = l;
-    for (int a = 1; a < g->n_loads; a++)
-        for (int b = a; b > 0 && g->loads[load_order[b]] > g->loads[load_order[b - 1]]; b--) {
-            int t = load_order[b];
-            load_order[b] = load_order[b - 1];
-            load_order[b - 1] = t;
-        }
-    for (int c = 0; c < g->n_clusters; c++)
-        for (int s = 0; s < ns; s++)
-            for (int li = 0; li < nl; li++)
-                for (int p = 0; p < g->n_policies; p++)
-                    for (int m = 0; m < g->n_modes; m++)
-                        sw->points[k++] = (struct point){c, s, load_order[li], p, m};
+    size_t n;
+    struct sweep_point *all = sweep_grid_points(&sw->g, &n);
+    sw->points = xcalloc(n + 1, sizeof *sw->points);
+    sw->n_points = 0;
+    for (size_t i = 0; i < n; i++)
+        if (sweep_grid_in_shard(&sw->g, i))
+            sw->points[sw->n_points++] = (struct point){all[i].cluster, all[i].split, all[i].load,
+                                                        all[i].seed,    all[i].policy, all[i].mode,
+                                                        (long)i};
+    free(all);
+    sweep_grid_fingerprint(&sw->g, sw->grid_id);
     return 0;
 }
 
@@ -446,6 +440,8 @@ static int run_cmp(const void *a, const void *b)
         return c;
     if (x->jobs_per_hour != y->jobs_per_hour)
         return x->jobs_per_hour < y->jobs_per_hour ? -1 : 1;
+    if (x->seed != y->seed)
+        return x->seed < y->seed ? -1 : 1;
     c = index_of(g->policies, g->n_policies, x->policy) -
         index_of(g->policies, g->n_policies, y->policy);
     if (c)
@@ -596,6 +592,8 @@ int cmd_sweep(int argc, char **argv)
     }
     if ((size_t)workers > sw->n_points)
         workers = (int)sw->n_points;
+    if (workers < 1)
+        workers = 1; /* a shard with no point of its own still records its batch */
 
     rc = 1;
     char cmdline[4096];
@@ -607,6 +605,9 @@ int cmd_sweep(int argc, char **argv)
     }
     store_close(st); /* never carry a SQLite connection across fork() */
     st = NULL;
+    if (sw->g.shard_n > 0)
+        fprintf(info, "sweep: shard %d/%d of grid %s\n", sw->g.shard_k, sw->g.shard_n,
+                sw->grid_id);
     fprintf(info, "sweep: %zu runs on %d worker%s into %s (batch %lld)\n", sw->n_points, workers,
            workers == 1 ? "" : "s", sw->g.db, (long long)sw->batch);
 

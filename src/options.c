@@ -53,9 +53,13 @@ const struct cli_option cli_options[] = {
     {OPT_SPLIT, "split", 0, "I,L,S", ARG_STR, 0, 0, TR | CLI_GENERATE, W,
      "image,language,speech % for synthetic jobs and traces without model names (default "
      "20,70,10){sweep:; several, separated by ';'}", "splits"},
-    {OPT_SEED, "seed", 0, "N", ARG_INT, 0, LONG_MAX, TR | CLI_GENERATE | CLI_GENPHILLY, W,
-     "seed of the synthetic workload and the arrival processes (default 42, or the cluster "
+    {OPT_SEED, "seed", 0, "N", ARG_INT, 0, LONG_MAX, (TR & ~CLI_SWEEP) | CLI_GENERATE | CLI_GENPHILLY,
+     W, "seed of the synthetic workload and the arrival processes (default 42, or the cluster "
      "file's)", "seed"},
+    {OPT_SEEDS, "seed", 0, "N[,N...]", ARG_STR, 0, 0, CLI_SWEEP, W,
+     "seeds of the synthetic workload and the arrival processes (default 42, or the cluster "
+     "file's); with several, every point runs once per seed and the report and plots add "
+     "means with 95% confidence intervals", "seeds"},
     {OPT_MAX_JOBS, "max-jobs", 0, "N", ARG_INT, 1, 1000000, TR, W,
      "generate at most N synthetic jobs (default: unlimited); for a trace, exactly N jobs, "
      "reusing it cyclically", "max_jobs"},
@@ -127,6 +131,10 @@ const struct cli_option cli_options[] = {
     {OPT_OUTPUT, "output", 'o', "FILE", ARG_STR, 0, 0, CLI_CONVERT | CLI_GENERATE | CLI_PROFILE, O,
      "{profile:write the profile to FILE instead}{trace convert:write here (atomically) "
      "instead of stdout}{generate:write here (atomically) instead of stdout}", NULL},
+    {OPT_SHARD, "shard", 0, "K/N", ARG_STR, 0, 0, CLI_SWEEP, O,
+     "run only the K-th of N deterministic slices of the grid (points i with i mod N = K-1) "
+     "into --db; merge the shards with `synergy report --merge A.db B.db ... --db ALL.db` "
+     "(contrib/slurm/sweep.sbatch runs them as a Slurm job array)", "shard"},
     {OPT_SWEEP_WORKERS, "workers", 'j', "N", ARG_INT, 1, 1024, CLI_SWEEP, O,
      "parallel worker processes (default: one per core)", "workers"},
     {OPT_VERBOSE, "verbose", 'v', NULL, ARG_NONE, 0, 0,
@@ -256,6 +264,10 @@ const struct cli_option cli_options[] = {
      "write run<ID>_jobs.tsv and run<ID>_rounds.tsv into DIR", NULL},
     {OPT_LIST, "list", 0, NULL, ARG_NONE, 0, 0, CLI_REPORT, G,
      "list the runs of the selection with their status and exit", NULL},
+    {OPT_MERGE, "merge", 0, "A.db", ARG_STR, 0, 0, CLI_REPORT, G,
+     "merge the databases of a sharded sweep (sweep --shard K/N; more shard files follow as "
+     "operands) into --db: every complete run once with its jobs and rounds; merging again "
+     "adds nothing; shards of different grids are refused", NULL},
     /* trace gen-philly */
     {OPT_BYTES, "bytes", 0, "SIZE", ARG_STR, 0, 0, CLI_GENPHILLY, G,
      "write about SIZE bytes (K, M, G suffixes)", NULL},
@@ -276,7 +288,7 @@ const struct cli_command_info cli_commands[] = {
      "Several policies and modes run every combination, shown side by side.",
      NULL, false},
     {CLI_SWEEP, "sweep", "[EXPERIMENT.ini] [options]",
-     "Run every combination of policies x modes x loads x splits x clusters in parallel, "
+     "Run every combination of policies x modes x loads x splits x clusters x seeds in parallel, "
      "record all runs in one results database, and print the comparison table. Options "
      "override the experiment file's [sweep] keys of the same name (shown as [key]); paths "
      "in the experiment file are relative to the file.",
@@ -314,7 +326,9 @@ const struct cli_command_info cli_commands[] = {
      "Report recorded runs: a JCT table (NUM MED MEAN P99 P99.5 P99.9, hours) with makespan "
      "and utilization, per-model and per-GPU-count breakdowns, and each run against a "
      "baseline as ratios (by default the same policy in fair mode, i.e. GPU-proportional).",
-     NULL, false},
+     "Runs that differ only in their seed (sweep --seed 1,2,3) also get a table of means "
+     "with 95% confidence intervals (Student t), and --plot draws them with error bars.",
+     false},
     {CLI_WORKER, "worker", "--scheduler HOST:PORT --catalog FILE [options]",
      "Run a worker server: register with the scheduler, launch the jobs it places here "
      "with their GPUs, NUMA-local CPU cores and memory, supervise them.",

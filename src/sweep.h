@@ -37,7 +37,9 @@ struct sweep_grid {
     bool unknown_reference;    /* unknown trace models run as alexnet */
     char profiles[32];
     char placement[16];
-    long seed;                 /* -1: the cluster file's */
+    long seeds[SWEEP_MAX];     /* the seed axis; none: the cluster file's seed */
+    int n_seeds;
+    int shard_k, shard_n;      /* run only points i with i % n == k - 1; 0/0: all */
     long measure_lo, measure_hi;
     long max_jobs;
     bool is_static;            /* replay: all jobs at t=0, first round at t=1 */
@@ -57,7 +59,7 @@ void sweep_grid_defaults(struct sweep_grid *g, const char *default_cluster,
  * "trace", "trace_format", "arrival", "vc", "multigpu", "philly_arrival",
  * "per_attempt", "no_duration_filter", "strict", "opt_compat",
  * "opt_time_limit", "models" (appends), "profiles_dir", "unknown_model", "profiles",
- * "placement", "seed", "measure",
+ * "placement", "seed"/"seeds", "shard" (K/N), "measure",
  * "max_jobs", "static", "stop_on_gap", "round_duration", "check", "workers", "db",
  * "plot") from its text. Lists are comma-separated; splits
  * are "I,L,S" groups separated by ';'. 0, or -1 with err naming the key. */
@@ -66,5 +68,24 @@ int sweep_grid_set(struct sweep_grid *g, const char *key, const char *value, str
 /* Read an experiment file: keys of sweep_grid_set under [sweep]. 0, or -1
  * with err "file:line: ...". */
 int sweep_grid_load(struct sweep_grid *g, const char *path, struct err *err);
+
+/* The grid's points in their fixed order: cluster, split, load (heaviest
+ * first), seed, policy, mode. Every shard and every machine numbers them the
+ * same way, which is what lets shards be merged. */
+struct sweep_point {
+    int cluster, split, load, seed, policy, mode; /* indexes into the grid's axes */
+};
+
+/* All points of the grid (caller frees) and their number. */
+struct sweep_point *sweep_grid_points(const struct sweep_grid *g, size_t *n);
+
+/* Whether point number i belongs to the grid's shard (always without one). */
+bool sweep_grid_in_shard(const struct sweep_grid *g, size_t i);
+
+/* A fingerprint of what the grid computes (axes, workload, cluster and model
+ * files with their contents, measurement), not of how it is run (shard,
+ * workers, db, plot): 16 hex digits into out[17]. Shards of one grid share it;
+ * `report --merge` refuses to mix fingerprints. */
+void sweep_grid_fingerprint(const struct sweep_grid *g, char out[17]);
 
 #endif

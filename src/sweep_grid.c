@@ -26,7 +26,6 @@ void sweep_grid_defaults(struct sweep_grid *g, const char *default_cluster,
     snprintf(g->clusters[0], sizeof g->clusters[0], "%s", default_cluster);
     g->n_clusters = 1;
     (void)default_models; /* always read: sweep_prepare() loads it first */
-    g->seed = -1;
     snprintf(g->db, sizeof g->db, "results.db");
 }
 
@@ -116,10 +115,32 @@ static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *e
         g->n_clusters = k;
         return 0;
     }
-    if (strcmp(key, "seed") == 0) {
-        if (parse_long(v, &l) < 0 || l < 0)
-            return errprintf(err, "seed: '%s' must be a non-negative integer", v);
-        g->seed = l;
+    if (strcmp(key, "seed") == 0 || strcmp(key, "seeds") == 0) {
+        int k = split_list(v, ",", items, SWEEP_MAX);
+        if (k <= 0)
+            return errprintf(err, "%s: give 1 to %d comma-separated seeds", key, SWEEP_MAX);
+        for (int i = 0; i < k; i++) {
+            if (parse_long(items[i], &l) < 0 || l < 0)
+                return errprintf(err, "%s: '%s' must be a non-negative integer", key, items[i]);
+            for (int q = 0; q < i; q++)
+                if (g->seeds[q] == l)
+                    return errprintf(err, "%s: seed %ld given twice", key, l);
+            g->seeds[i] = l;
+        }
+        g->n_seeds = k;
+        return 0;
+    }
+    if (strcmp(key, "shard") == 0) {
+        char *slash = strchr(v, '/');
+        long k, n;
+        if (!slash)
+            return errprintf(err, "shard: '%s' must be K/N with 1 <= K <= N", v);
+        *slash = '\0';
+        if (parse_long(str_trim(v), &k) < 0 || parse_long(str_trim(slash + 1), &n) < 0 || n < 1 ||
+            k < 1 || k > n || n > 1000000)
+            return errprintf(err, "shard: '%s/%s' must be K/N with 1 <= K <= N", v, slash + 1);
+        g->shard_k = (int)k;
+        g->shard_n = (int)n;
         return 0;
     }
     if (strcmp(key, "max_jobs") == 0) {
@@ -311,4 +332,96 @@ int sweep_grid_load(struct sweep_grid *g, const char *path, struct err *err)
     if (!err->msg[0])
         errprintf(err, "%s:%d: syntax error", path, rc);
     return -1;
+}
+
+struct sweep_point *sweep_grid_points(const struct sweep_grid *g, size_t *n_out)
+{
+    int nl = g->n_loads ? g->n_loads : 1, ns = g->n_splits ? g->n_splits : 1;
+    int nseed = g->n_seeds ? g->n_seeds : 1;
+    size_t n = (size_t)g->n_clusters * ns * nl * nseed * g->n_policies * g->n_modes;
+    struct sweep_point *pts = xcalloc(n + 1, sizeof *pts);
+    /* Heaviest loads first: the longest runs start early and the workers
+     * finish together (longest-processing-time-first). */
+    int load_order[SWEEP_MAX];
+    for (int l = 0; l < nl; l++)
+        load_order[l] = l;
+    for (int a = 1; a < g->n_loads; a++)
+        for (int b = a; b > 0 && g->loads[load_order[b]] > g->loads[load_order[b - 1]]; b--) {
+            int t = load_order[b];
+            load_order[b] = load_order[b - 1];
+            load_order[b - 1] = t;
+        }
+    size_t k = 0;
+    for (int c = 0; c < g->n_clusters; c++)
+        for (int s = 0; s < ns; s++)
+            for (int li = 0; li < nl; li++)
+                for (int e = 0; e < nseed; e++)
+                    for (int p = 0; p < g->n_policies; p++)
+                        for (int m = 0; m < g->n_modes; m++)
+                            pts[k++] = (struct sweep_point){c, s, load_order[li], e, p, m};
+    *n_out = n;
+    return pts;
+}
+
+bool sweep_grid_in_shard(const struct sweep_grid *g, size_t i)
+{
+    return g->shard_n <= 0 || i % (size_t)g->shard_n == (size_t)(g->shard_k - 1);
+}
+
+static void fnv(uint64_t *h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        *h = (*h ^ b[i]) * 1099511628211ULL;
+}
+
+static void fnv_str(uint64_t *h, const char *s)
+{
+    fnv(h, s, strlen(s) + 1);
+}
+
+/* The file's bytes (a shard on another machine must see the same cluster). */
+static void fnv_file(uint64_t *h, const char *path)
+{
+    fnv_str(h, path);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    char buf[8192];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        fnv(h, buf, got);
+    fclose(f);
+}
+
+void sweep_grid_fingerprint(const struct sweep_grid *g, char out[17])
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (int i = 0; i < g->n_policies; i++)
+        fnv_str(&h, g->policies[i]);
+    fnv(&h, "|", 1);
+    for (int i = 0; i < g->n_modes; i++)
+        fnv_str(&h, g->modes[i]);
+    fnv(&h, &g->n_loads, sizeof g->n_loads);
+    fnv(&h, g->loads, sizeof g->loads[0] * (size_t)g->n_loads);
+    fnv(&h, &g->n_splits, sizeof g->n_splits);
+    fnv(&h, g->splits, sizeof g->splits[0] * (size_t)g->n_splits);
+    fnv(&h, &g->n_seeds, sizeof g->n_seeds);
+    fnv(&h, g->seeds, sizeof g->seeds[0] * (size_t)g->n_seeds);
+    for (int i = 0; i < g->n_clusters; i++)
+        fnv_file(&h, g->clusters[i]);
+    if (g->trace[0])
+        fnv_file(&h, g->trace);
+    const char *strs[] = {g->trace_format, g->arrival, g->vc,       g->profiles,
+                          g->placement,    g->models,  g->profiles_dir};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        fnv_str(&h, strs[i]);
+    bool flags[] = {g->multigpu, g->philly_arrival, g->per_attempt, g->no_duration_filter,
+                    g->strict, g->opt_compat, g->is_static, g->stop_on_gap,
+                    g->unknown_reference};
+    fnv(&h, flags, sizeof flags);
+    fnv(&h, &g->opt_time_limit, sizeof g->opt_time_limit);
+    long nums[] = {g->measure_lo, g->measure_hi, g->max_jobs};
+    fnv(&h, nums, sizeof nums);
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
 }

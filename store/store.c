@@ -70,6 +70,10 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN opt_packed INTEGER;"
     "ALTER TABLE runs ADD COLUMN opt_solve_mean_s REAL;"
     "ALTER TABLE runs ADD COLUMN opt_solve_max_s REAL;",
+    /* 2 -> 3: a sweep run's grid fingerprint and point number (shards, merge) */
+    "ALTER TABLE runs ADD COLUMN grid TEXT;"
+    "ALTER TABLE runs ADD COLUMN point INTEGER;"
+    "CREATE INDEX runs_grid_point ON runs(grid, point);",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -193,9 +197,9 @@ int store_run_insert(store_t *st, struct store_run *run, struct err *err)
         " placement, workload, jobs_per_hour, split_image, split_language, split_speech, seed,"
         " max_jobs, cluster, cluster_ini, servers, gpus_per_server, cpus_per_server,"
         " mem_per_server, gpus, models, profiles, round_duration_s, measure_lo, measure_hi,"
-        " static, stop_on_gap, arrival, opt_compat, opt_time_limit_s)"
+        " static, stop_on_gap, arrival, opt_compat, opt_time_limit_s, grid, point)"
         " VALUES (?1,'running',?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,"
-        "?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32)";
+        "?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34)";
     sqlite3_stmt *s;
     utc_now(run->started_at, sizeof run->started_at);
     if (!run->version[0])
@@ -240,6 +244,11 @@ int store_run_insert(store_t *st, struct store_run *run, struct err *err)
     i++;
     sqlite3_bind_int(s, i++, run->opt_compat);
     sqlite3_bind_double(s, i++, run->opt_time_limit_s);
+    if (run->grid[0]) {
+        sqlite3_bind_text(s, i, run->grid, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, i + 1, run->point);
+    }
+    i += 2;
     int rc = sqlite3_step(s);
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)

@@ -24,7 +24,7 @@
 typedef struct store store_t;
 
 /* The schema version this build writes; older files migrate forward. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* A run: its configuration (set before insert) and summary (from complete). */
 struct store_run {
@@ -61,6 +61,10 @@ struct store_run {
      * round was planned by the solver; the means are NaN then) */
     long opt_rounds, opt_fallbacks, opt_lowered, opt_unplaced, opt_packed;
     double opt_solve_mean_s, opt_solve_max_s;
+    /* a sweep's run: its grid's fingerprint and its point number in the grid
+     * ("" and -1 otherwise); (grid, point) identifies it across shards */
+    char grid[17];
+    long point;
 };
 
 /* One measured job of a run. */
@@ -127,5 +131,25 @@ int store_jobs_load(store_t *st, int64_t run_id, struct store_job **out, size_t 
                     struct err *err);
 int store_rounds_load(store_t *st, int64_t run_id, struct store_round **out, size_t *n,
                       struct err *err);
+
+/* What store_merge() did. */
+struct store_merge_stats {
+    long added;   /* complete runs copied in */
+    long present; /* complete runs the destination already had (same grid and point) */
+    long skipped; /* runs not complete in the source: not copied */
+};
+
+/* The sweep grid fingerprint of the database at path ("" when it holds no
+ * runs). -1 with err if it holds runs of several grids or runs that are not
+ * from a sweep. */
+int store_sweep_grid(const char *path, char grid[17], struct err *err);
+
+/* Copy every complete sweep run of the database at src_path (a shard) into st,
+ * with its jobs and rounds, in one transaction. A run whose (grid, point)
+ * st already holds is not copied again, so merging is idempotent. Refuses
+ * (-1 with err) a source whose runs come from another grid than st's runs,
+ * or runs that are not from a sweep. 0 and *stats on success. */
+int store_merge(store_t *st, const char *src_path, struct store_merge_stats *stats,
+                struct err *err);
 
 #endif

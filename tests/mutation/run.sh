@@ -43,8 +43,18 @@ mkdir "$tree"
 [ -e "$src/../shared" ] && ln -s "$(readlink -f "$src/../shared")" "$scratch/shared"
 
 # every pattern must match exactly one line, before anything is built
-count() { # file pattern -> lines containing the fixed string
-    P=$2 awk 'index($0, ENVIRON["P"]) { n++ } END { print n + 0 }' "$1"
+# A pattern is a fixed string found anywhere in a line; one that starts with ^
+# must be the whole line, leading and trailing blanks aside.
+# (awk: hit(line) says whether the line matches; at(line) where the pattern starts)
+match_awk='
+    function at(line,   p, t) {
+        p = ENVIRON["P"]
+        if (substr(p, 1, 1) != "^") return index(line, p)
+        t = line; sub(/^[ \t]+/, "", t); sub(/[ \t]+$/, "", t)
+        return t == substr(p, 2) ? index(line, t) : 0
+    }'
+count() { # file pattern -> lines it matches
+    P=$2 awk "$match_awk"' at($0) { n++ } END { print n + 0 }' "$1"
 }
 bad=0
 for id in "${ids[@]}"; do
@@ -95,9 +105,9 @@ survived=()
 for id in "${ids[@]}"; do
     f=$tree/${file[$id]}
     cp -p "$f" "$scratch/orig"
-    P=${pat[$id]} R=${rep[$id]} awk '{
-        i = index($0, ENVIRON["P"])
-        if (i) $0 = substr($0, 1, i - 1) ENVIRON["R"] substr($0, i + length(ENVIRON["P"]))
+    P=${pat[$id]} R=${rep[$id]} awk "$match_awk"' {
+        i = at($0); p = ENVIRON["P"]; sub(/^\^/, "", p)
+        if (i) $0 = substr($0, 1, i - 1) ENVIRON["R"] substr($0, i + length(p))
         print }' "$scratch/orig" > "$f"
     cmp -s "$f" "$scratch/orig" && die "$id: the replacement changes nothing"
     t0=$(date +%s)

@@ -239,6 +239,12 @@ static void test_migrate_v1_to_v2(void **state)
     store_close(st);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    /* what migration 2 -> 3 added, too */
+    assert_int_equal(sqlite3_exec(db, "DROP INDEX runs_grid_point;"
+                                      "ALTER TABLE runs DROP COLUMN grid;"
+                                      "ALTER TABLE runs DROP COLUMN point;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
     static const char *const added[] = {"arrival", "opt_compat", "opt_time_limit_s",
                                         "opt_rounds", "opt_fallbacks", "opt_lowered",
                                         "opt_unplaced", "opt_packed", "opt_solve_mean_s",
@@ -263,6 +269,8 @@ static void test_migrate_v1_to_v2(void **state)
     assert_int_equal(runs[0].opt_rounds, 0);
     assert_true(isnan(runs[0].opt_solve_mean_s));
     assert_string_equal(runs[0].arrival, "");
+    assert_string_equal(runs[0].grid, ""); /* not a sweep run */
+    assert_int_equal(runs[0].point, -1);
     store_runs_free(runs, n);
 
     struct store_run o = sample_run();

@@ -1,0 +1,473 @@
+/*
+ * The runnable queue, kept in policy order incrementally, so that a round
+ * costs what it decides rather than what is waiting.
+ *
+ * The reference re-sorts every runnable job every round (a stable sort: equal
+ * keys keep the previous round's order), walks the whole list, and bumps the
+ * priority of every job that has starved for 1000 h. Here the same order is
+ * produced lazily:
+ *
+ *  - A waiting job's key only changes when something happens to it: it runs
+ *    (progress, attained service, last_exec), a mode touches it (Tune drops
+ *    its speedup; the next round resets it), or it is bumped. Such jobs are
+ *    "hot": re-keyed at the start of the next round. Everyone else is "cold",
+ *    in a binary heap ordered by (key, tie). FTF's key also grows with `now`;
+ *    a cold FTF key is a lower bound (the key never decreases while the job
+ *    waits) and is refreshed only when it reaches the top of the heap.
+ *  - The walk merges the sorted hot list with the cold heap and stops as soon
+ *    as no job left can fit the free GPUs (a Fenwick tree counts the jobs not
+ *    yet walked by GPU demand), or no GPU is left.
+ *  - `tie` reproduces the stable sort: it orders jobs with equal keys. A job
+ *    whose key did not change keeps it; a job whose key grew was, in the last
+ *    round's order, before every unchanged job now equal to it, so it gets a
+ *    tie smaller than any in use; one whose key shrank gets one larger than
+ *    any (in the last order's sequence, so several movers keep their order);
+ *    new arrivals come after all of them, as appended jobs do.
+ *  - Starvation candidates come from a heap on last-run time (lazily updated:
+ *    a stale entry only ever lags, so it surfaces early and is re-filed).
+ *
+ * Known limit (FTF only): two waiting FTF jobs of the same arrival time whose
+ * keys are equal in one round but not in the previous one are ordered as if
+ * they had been equal before too. Jobs with identical parameters, and every
+ * other policy, are exact. The reference runs and the Pollux fixture check
+ * the results.
+ */
+#include "scheduler_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ comparisons */
+
+static int key_cmp(const double *a, long long ta, const double *b, long long tb)
+{
+    for (int i = 0; i < 3; i++)
+        if (a[i] != b[i])
+            return a[i] < b[i] ? -1 : 1;
+    return ta < tb ? -1 : ta > tb;
+}
+
+/* ------------------------------------------------------------ cold heap */
+
+static bool cold_less(const struct qent *x, const struct qent *y)
+{
+    return key_cmp(x->k, x->tie, y->k, y->tie) < 0;
+}
+
+static void cold_set(sched_t *s, size_t i, struct qent e)
+{
+    s->cold[i] = e;
+    e.j->q.heap_pos = (int)i;
+}
+
+static void cold_up(sched_t *s, size_t i)
+{
+    struct qent e = s->cold[i];
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!cold_less(&e, &s->cold[p]))
+            break;
+        cold_set(s, i, s->cold[p]);
+        i = p;
+    }
+    cold_set(s, i, e);
+}
+
+static void cold_down(sched_t *s, size_t i)
+{
+    struct qent e = s->cold[i];
+    size_t n = s->n_cold;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && cold_less(&s->cold[c + 1], &s->cold[c]))
+            c++;
+        if (!cold_less(&s->cold[c], &e))
+            break;
+        cold_set(s, i, s->cold[c]);
+        i = c;
+    }
+    cold_set(s, i, e);
+}
+
+static void cold_push(sched_t *s, struct job *j)
+{
+    xgrow((void **)&s->cold, &s->cap_cold, s->n_cold + 1, sizeof *s->cold);
+    struct qent e = {{j->q.key[0], j->q.key[1], j->q.key[2]}, j->q.tie, j};
+    s->cold[s->n_cold++] = e;
+    j->q.heap_pos = (int)(s->n_cold - 1);
+    cold_up(s, s->n_cold - 1);
+}
+
+static void cold_remove(sched_t *s, struct job *j)
+{
+    size_t i = (size_t)j->q.heap_pos;
+    j->q.heap_pos = -1;
+    s->n_cold--;
+    if (i == s->n_cold)
+        return;
+    cold_set(s, i, s->cold[s->n_cold]);
+    if (i > 0 && cold_less(&s->cold[i], &s->cold[(i - 1) / 2]))
+        cold_up(s, i);
+    else
+        cold_down(s, i);
+}
+
+/* ------------------------------------------------------- starvation heap */
+
+static double bump_ref_of(const struct job *j)
+{
+    return j->last_exec != -1 ? j->last_exec : j->arrival;
+}
+
+static void bump_set(sched_t *s, size_t i, struct job *j)
+{
+    s->bump[i] = j;
+    j->q.bump_pos = (int)i;
+}
+
+static void bump_up(sched_t *s, size_t i)
+{
+    struct job *j = s->bump[i];
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!(j->q.bump_ref < s->bump[p]->q.bump_ref))
+            break;
+        bump_set(s, i, s->bump[p]);
+        i = p;
+    }
+    bump_set(s, i, j);
+}
+
+static void bump_down(sched_t *s, size_t i)
+{
+    struct job *j = s->bump[i];
+    size_t n = s->n_bump;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && s->bump[c + 1]->q.bump_ref < s->bump[c]->q.bump_ref)
+            c++;
+        if (!(s->bump[c]->q.bump_ref < j->q.bump_ref))
+            break;
+        bump_set(s, i, s->bump[c]);
+        i = c;
+    }
+    bump_set(s, i, j);
+}
+
+static void bump_remove(sched_t *s, struct job *j)
+{
+    size_t i = (size_t)j->q.bump_pos;
+    j->q.bump_pos = -1;
+    s->n_bump--;
+    if (i == s->n_bump)
+        return;
+    bump_set(s, i, s->bump[s->n_bump]);
+    if (i > 0 && s->bump[i]->q.bump_ref < s->bump[(i - 1) / 2]->q.bump_ref)
+        bump_up(s, i);
+    else
+        bump_down(s, i);
+}
+
+/* ------------------------------------------- jobs not yet walked, by GPUs */
+
+static void fen_add(sched_t *s, int g, int d)
+{
+    for (int i = g; i <= s->fen_n; i += i & -i)
+        s->fen[i] += d;
+}
+
+static long fen_prefix(const sched_t *s, int g)
+{
+    long sum = 0;
+    if (g > s->fen_n)
+        g = s->fen_n;
+    for (int i = g; i > 0; i -= i & -i)
+        sum += s->fen[i];
+    return sum;
+}
+
+bool sched__queue_any_fits(const sched_t *s, int free_gpus)
+{
+    return fen_prefix(s, free_gpus) > 0;
+}
+
+/* ---------------------------------------------------------- nearly sorted */
+
+struct qitem {
+    double k[3];
+    long long tie;
+    struct job *j;
+};
+
+static int qitem_cmp(const struct qitem *x, const struct qitem *y)
+{
+    return key_cmp(x->k, x->tie, y->k, y->tie);
+}
+
+/* Sort ascending (desc = false) or descending. The lists here are close to
+ * sorted (last round's order): insertion sort with a budget, then a natural
+ * merge sort if that runs out. */
+static void qitem_sort(struct qitem *a, size_t n, struct qitem *tmp, bool desc)
+{
+    int sgn = desc ? -1 : 1;
+    size_t budget = 8 * n + 64;
+    for (size_t i = 1; i < n && budget > 0; i++) {
+        struct qitem x = a[i];
+        size_t k = i;
+        while (k > 0 && sgn * qitem_cmp(&a[k - 1], &x) > 0 && budget > 0) {
+            a[k] = a[k - 1];
+            k--;
+            budget--;
+        }
+        a[k] = x;
+    }
+    if (budget > 0)
+        return;
+    while (n > 1) {
+        size_t out = 0, i = 0, runs = 0;
+        while (i < n) {
+            size_t mid = i + 1;
+            while (mid < n && sgn * qitem_cmp(&a[mid - 1], &a[mid]) <= 0)
+                mid++;
+            size_t end = mid;
+            if (mid < n) {
+                end = mid + 1;
+                while (end < n && sgn * qitem_cmp(&a[end - 1], &a[end]) <= 0)
+                    end++;
+            }
+            size_t x = i, y = mid;
+            while (x < mid && y < end)
+                tmp[out++] = sgn * qitem_cmp(&a[y], &a[x]) < 0 ? a[y++] : a[x++];
+            while (x < mid)
+                tmp[out++] = a[x++];
+            while (y < end)
+                tmp[out++] = a[y++];
+            i = end;
+            runs++;
+        }
+        memcpy(a, tmp, n * sizeof *a);
+        if (runs == 1)
+            break;
+    }
+}
+
+/* ------------------------------------------------------------ membership */
+
+void sched__queue_init(sched_t *s)
+{
+    s->fen_n = sched_total_gpus(s);
+    s->fen = xcalloc((size_t)s->fen_n + 1, sizeof *s->fen);
+}
+
+void sched__queue_free(sched_t *s)
+{
+    free(s->cold);
+    free(s->bump);
+    free(s->hot);
+    free(s->hot_next);
+    free(s->qitems);
+    free(s->fen);
+}
+
+static void hot_append(sched_t *s, struct job *j)
+{
+    xgrow((void **)&s->hot_next, &s->cap_hot_next, s->n_hot_next + 1, sizeof *s->hot_next);
+    j->q.hot_pos = (int)s->n_hot_next;
+    s->hot_next[s->n_hot_next++] = j;
+}
+
+void sched__queue_add(sched_t *s, struct job *j)
+{
+    j->q.heap_pos = j->q.hot_pos = j->q.bump_pos = -1;
+    j->q.fresh = true;
+    j->q.keep_hot = false;
+    /* new arrivals wait in hot_next (the list the next round starts from) */
+    hot_append(s, j);
+    if (j->priority == 0) {
+        xgrow((void **)&s->bump, &s->cap_bump, s->n_bump + 1, sizeof *s->bump);
+        j->q.bump_ref = bump_ref_of(j);
+        s->bump[s->n_bump++] = j;
+        j->q.bump_pos = (int)(s->n_bump - 1);
+        bump_up(s, s->n_bump - 1);
+    }
+    fen_add(s, j->gpus <= s->fen_n ? j->gpus : s->fen_n, 1);
+}
+
+void sched__queue_remove(sched_t *s, struct job *j)
+{
+    if (j->q.heap_pos >= 0)
+        cold_remove(s, j);
+    if (j->q.hot_pos >= 0) {
+        s->hot_next[j->q.hot_pos] = NULL; /* between rounds only hot_next is live */
+        j->q.hot_pos = -1;
+    }
+    if (j->q.bump_pos >= 0)
+        bump_remove(s, j);
+    fen_add(s, j->gpus <= s->fen_n ? j->gpus : s->fen_n, -1);
+}
+
+/* ----------------------------------------------------------------- round */
+
+static void reset_for_round(struct job *j)
+{
+    if (j->speedup != j->speedup_orig)
+        j->q.keep_hot = true; /* the key it gets now is not next round's */
+    j->speedup = j->speedup_orig;
+    j->demoted = false;
+    j->run_fair = false;
+    j->opt_row = j->opt_col = -1;
+    j->opt_tput = 0;
+    j->opt_no_penalty = false;
+}
+
+void sched__queue_begin(sched_t *s, const struct sched_view *v)
+{
+    const struct sched_policy_ops *pol = s->p.policy;
+    /* swap: hot_next becomes this round's hot list */
+    struct job **t = s->hot;
+    size_t cap = s->cap_hot;
+    s->hot = s->hot_next;
+    s->cap_hot = s->cap_hot_next;
+    s->hot_next = t;
+    s->cap_hot_next = cap;
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_hot_next; i++)
+        if (s->hot[i])
+            s->hot[n++] = s->hot[i];
+    s->n_hot = n;
+    s->n_hot_next = 0;
+    s->hot_i = 0;
+    s->n_walked = 0;
+
+    xgrow((void **)&s->qitems, &s->cap_qitems, 3 * n + 3, sizeof *s->qitems);
+    struct qitem *below = s->qitems, *above = below + n, *tmp = above + n;
+    size_t nb = 0, na = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = s->hot[i];
+        if (j->q.fresh)
+            continue;
+        double k[3];
+        pol->key(v, j, k);
+        int c = key_cmp(j->q.key, 0, k, 0);
+        if (c < 0)
+            below[nb++] = (struct qitem){{j->q.key[0], j->q.key[1], j->q.key[2]}, j->q.tie, j};
+        else if (c > 0)
+            above[na++] = (struct qitem){{j->q.key[0], j->q.key[1], j->q.key[2]}, j->q.tie, j};
+        memcpy(j->q.key, k, sizeof k);
+        j->q.key_time = v->now;
+    }
+    /* grew: before every job now equal to it, in last round's order */
+    qitem_sort(below, nb, tmp, true);
+    for (size_t i = 0; i < nb; i++)
+        below[i].j->q.tie = --s->tie_lo;
+    /* shrank: after every job now equal to it, in last round's order */
+    qitem_sort(above, na, tmp, false);
+    for (size_t i = 0; i < na; i++)
+        above[i].j->q.tie = ++s->tie_hi;
+    /* arrivals: after all of them, in arrival order */
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = s->hot[i];
+        if (!j->q.fresh)
+            continue;
+        pol->key(v, j, j->q.key);
+        j->q.key_time = v->now;
+        j->q.tie = ++s->tie_hi;
+        j->q.fresh = false;
+    }
+    struct qitem *it = s->qitems;
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = s->hot[i];
+        it[i] = (struct qitem){{j->q.key[0], j->q.key[1], j->q.key[2]}, j->q.tie, j};
+    }
+    qitem_sort(it, n, it + n, false);
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = it[i].j;
+        s->hot[i] = j;
+        j->q.hot_pos = -1;
+        j->q.keep_hot = false;
+        reset_for_round(j);
+    }
+}
+
+/* Bring the cold heap's top up to date (FTF: its key may be stale). */
+static void cold_refresh_top(sched_t *s, const struct sched_view *v)
+{
+    if (!s->p.policy->key_grows_with_now)
+        return;
+    while (s->n_cold > 0) {
+        struct job *j = s->cold[0].j;
+        if (j->q.key_time == v->now)
+            return;
+        s->p.policy->key(v, j, j->q.key);
+        j->q.key_time = v->now;
+        memcpy(s->cold[0].k, j->q.key, sizeof j->q.key);
+        cold_down(s, 0);
+    }
+}
+
+struct job *sched__queue_next(sched_t *s, const struct sched_view *v)
+{
+    cold_refresh_top(s, v);
+    struct job *h = s->hot_i < s->n_hot ? s->hot[s->hot_i] : NULL;
+    struct job *j;
+    if (s->n_cold > 0 &&
+        (!h || key_cmp(s->cold[0].k, s->cold[0].tie, h->q.key, h->q.tie) < 0)) {
+        j = s->cold[0].j;
+        cold_remove(s, j);
+    } else if (h) {
+        j = h;
+        s->hot_i++;
+    } else {
+        return NULL;
+    }
+    hot_append(s, j); /* walked: re-keyed next round */
+    s->n_walked++;
+    fen_add(s, j->gpus <= s->fen_n ? j->gpus : s->fen_n, -1);
+    return j;
+}
+
+void sched__queue_end(sched_t *s, const struct sched_view *v)
+{
+    for (size_t i = 0; i < s->n_hot_next; i++) {
+        struct job *j = s->hot_next[i];
+        fen_add(s, j->gpus <= s->fen_n ? j->gpus : s->fen_n, 1);
+    }
+    /* not reached this round: cold again, unless the reset changed its key */
+    for (size_t i = s->hot_i; i < s->n_hot; i++) {
+        struct job *j = s->hot[i];
+        if (j->q.keep_hot)
+            hot_append(s, j);
+        else
+            cold_push(s, j);
+    }
+    s->n_hot = s->hot_i = 0;
+
+    /* the starvation bump: every job idle for longer than starvation_s */
+    double now = v->now;
+    while (s->n_bump > 0) {
+        struct job *j = s->bump[0];
+        double ref = bump_ref_of(j);
+        if (now - ref > s->p.starvation_s) {
+            bump_remove(s, j);
+            if (j->priority != 0)
+                continue;
+            if (j->q.heap_pos >= 0) {
+                /* its key now, before the bump: what it is compared by next round */
+                cold_remove(s, j);
+                s->p.policy->key(v, j, j->q.key);
+                j->q.key_time = now;
+                hot_append(s, j);
+            }
+            j->priority = 1;
+        } else if (ref != j->q.bump_ref) {
+            j->q.bump_ref = ref; /* it ran since it was filed */
+            bump_down(s, 0);
+        } else {
+            break;
+        }
+    }
+}

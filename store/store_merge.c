@@ -1,0 +1,198 @@
+/*
+ * store: merging the databases of a sharded sweep (`synergy report --merge`).
+ * Each shard of `sweep --shard K/N` writes its own SQLite file (on the node's
+ * local disk: never one file on NFS for many writers); the merge copies their
+ * complete runs, with jobs and rounds, into one database. A run is identified
+ * by its grid's fingerprint and its point number, so a merge never duplicates
+ * a run and can be repeated; shards of different grids are refused.
+ */
+#include "store_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The one grid fingerprint of db's runs ("" if it has none); -1 with err if
+ * runs of several grids, or runs from outside a sweep, are mixed in. */
+static int grid_of(store_t *st, const char *schema, char grid[17], struct err *err)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT grid, COUNT(*) FROM %s.runs GROUP BY grid ORDER BY grid IS NULL, grid", schema);
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return store__fail(st, err, "reading the runs' grids");
+    int n = 0, rc = 0;
+    bool plain = false;
+    grid[0] = '\0';
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const unsigned char *g = sqlite3_column_text(s, 0);
+        if (!g)
+            plain = true;
+        else if (n++ == 0)
+            snprintf(grid, 17, "%s", (const char *)g);
+    }
+    sqlite3_finalize(s);
+    if (n > 1)
+        rc = errprintf(err, "runs of %d different sweep grids", n);
+    else if (plain && n > 0)
+        rc = errprintf(err, "sweep runs mixed with runs that are not from a sweep");
+    else if (plain)
+        rc = errprintf(err, "runs that are not from a sweep (nothing to merge by)");
+    return rc;
+}
+
+int store_sweep_grid(const char *path, char grid[17], struct err *err)
+{
+    store_t *st = store_open(path, err); /* migrates, and reaps dead 'running' rows */
+    if (!st)
+        return -1;
+    struct err e = {{0}};
+    int rc = grid_of(st, "main", grid, &e);
+    if (rc < 0)
+        errprintf(err, "%s: %s", path, e.msg);
+    store_close(st);
+    return rc;
+}
+
+/* "a, b, c" of the runs table's columns other than id and batch_id. */
+static int run_columns(store_t *st, char *buf, size_t n, struct err *err)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA main.table_info(runs)", -1, &s, NULL) != SQLITE_OK)
+        return store__fail(st, err, "reading the runs table");
+    size_t at = 0;
+    buf[0] = '\0';
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *c = (const char *)sqlite3_column_text(s, 1);
+        if (strcmp(c, "id") == 0 || strcmp(c, "batch_id") == 0)
+            continue;
+        at += (size_t)snprintf(buf + at, n > at ? n - at : 0, "%s%s", at ? ", " : "", c);
+    }
+    sqlite3_finalize(s);
+    return at < n ? 0 : errprintf(err, "runs table: too many columns");
+}
+
+int store_merge(store_t *st, const char *src_path, struct store_merge_stats *stats,
+                struct err *err)
+{
+    memset(stats, 0, sizeof *stats);
+    char src_grid[17], dst_grid[17];
+    if (store_sweep_grid(src_path, src_grid, err) < 0)
+        return -1;
+    struct err e = {{0}};
+    if (grid_of(st, "main", dst_grid, &e) < 0)
+        return errprintf(err, "%s: %s; merge into a new file", st->path, e.msg);
+    if (dst_grid[0] && src_grid[0] && strcmp(dst_grid, src_grid) != 0)
+        return errprintf(err, "%s: runs of sweep grid %s, but %s holds grid %s: shards of "
+                              "different grids are not merged",
+                         src_path, src_grid, st->path, dst_grid);
+    if (!src_grid[0])
+        return 0; /* an empty shard */
+
+    char cols[4096];
+    if (run_columns(st, cols, sizeof cols, err) < 0)
+        return -1;
+    sqlite3_stmt *att;
+    if (sqlite3_prepare_v2(st->db, "ATTACH DATABASE ?1 AS src", -1, &att, NULL) != SQLITE_OK)
+        return store__fail(st, err, "attaching the shard");
+    sqlite3_bind_text(att, 1, src_path, -1, SQLITE_TRANSIENT);
+    int arc = sqlite3_step(att);
+    sqlite3_finalize(att);
+    if (arc != SQLITE_DONE)
+        return store__fail(st, err, "attaching the shard");
+
+    int rc = -1;
+    sqlite3_stmt *sel = NULL, *ins = NULL, *jobs = NULL, *rounds = NULL;
+    if (store__exec(st, "BEGIN IMMEDIATE", err) < 0)
+        goto detach;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT r.id, r.status,"
+                           " EXISTS(SELECT 1 FROM main.runs m WHERE m.grid = r.grid AND"
+                           "        m.point = r.point AND m.status = 'complete')"
+                           " FROM src.runs r ORDER BY r.point, r.id",
+                           -1, &sel, NULL) != SQLITE_OK) {
+        store__fail(st, err, "reading the shard's runs");
+        goto rollback;
+    }
+    char sql[8192];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO main.runs(batch_id, %s) SELECT ?2, %s FROM src.runs WHERE id = ?1", cols,
+             cols);
+    if (sqlite3_prepare_v2(st->db, sql, -1, &ins, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO main.jobs SELECT ?2, job_id, model, gpus, arrival_s,"
+                           " first_start_s, finish_s, jct_s, attained_s, rounds_run,"
+                           " rounds_demoted, preemptions FROM src.jobs WHERE run_id = ?1",
+                           -1, &jobs, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO main.rounds SELECT ?2, round, t_s, runnable, placed,"
+                           " started, preempted, demoted, gpu_alloc, cpu_alloc, mem_alloc,"
+                           " gpu_util, cpu_util, mem_util, gpu_demand, cpu_demand, mem_demand"
+                           " FROM src.rounds WHERE run_id = ?1",
+                           -1, &rounds, NULL) != SQLITE_OK) {
+        store__fail(st, err, "preparing the merge");
+        goto rollback;
+    }
+    int64_t batch = 0;
+    int step;
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(sel, 0);
+        const char *status = (const char *)sqlite3_column_text(sel, 1);
+        if (strcmp(status, "complete") != 0) {
+            stats->skipped++;
+            continue;
+        }
+        if (sqlite3_column_int(sel, 2)) {
+            stats->present++;
+            continue;
+        }
+        if (batch == 0) {
+            char cmd[1200];
+            snprintf(cmd, sizeof cmd, "report --merge %s", src_path);
+            if ((batch = store_batch_insert(st, "merge", cmd, err)) < 0)
+                goto rollback;
+        }
+        sqlite3_reset(ins);
+        sqlite3_bind_int64(ins, 1, id);
+        sqlite3_bind_int64(ins, 2, batch);
+        if (sqlite3_step(ins) != SQLITE_DONE) {
+            store__fail(st, err, "copying a run");
+            goto rollback;
+        }
+        int64_t nid = sqlite3_last_insert_rowid(st->db);
+        sqlite3_stmt *kids[2] = {jobs, rounds};
+        for (int k = 0; k < 2; k++) {
+            sqlite3_reset(kids[k]);
+            sqlite3_bind_int64(kids[k], 1, id);
+            sqlite3_bind_int64(kids[k], 2, nid);
+            if (sqlite3_step(kids[k]) != SQLITE_DONE) {
+                store__fail(st, err, k ? "copying a run's rounds" : "copying a run's jobs");
+                goto rollback;
+            }
+        }
+        stats->added++;
+    }
+    if (step != SQLITE_DONE) {
+        store__fail(st, err, "reading the shard's runs");
+        goto rollback;
+    }
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(jobs);
+    sqlite3_finalize(rounds);
+    sel = ins = jobs = rounds = NULL;
+    if (store__exec(st, "COMMIT", err) < 0)
+        goto rollback;
+    rc = 0;
+    goto detach;
+rollback:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(jobs);
+    sqlite3_finalize(rounds);
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+detach:
+    sqlite3_exec(st->db, "DETACH DATABASE src", NULL, NULL, NULL);
+    return rc;
+}
