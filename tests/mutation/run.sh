@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation harness: apply each one-line mutation of tests/mutation/mutants.tsv
 # to a scratch copy of the tree (never the real one), rebuild it, run the fast
-# tests (ctest -LE 'e2e|measure': unit + integration) plus the e2e tests the row names,
+# tests (ctest -LE 'e2e|measure|slow': unit + integration) plus the e2e tests the row names,
 # and report which tests caught it. A mutant that no test catches fails the
 # run; so does a pattern that matches no line or several lines (the list must
 # follow the code when it moves), and a baseline that does not pass.
@@ -86,7 +86,7 @@ echo "mutate: building the scratch copy ($tree)"
 cmake -S "$tree" -B "$tree/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$scratch/configure.log" 2>&1 ||
     die "configure failed: $(tail -5 "$scratch/configure.log")"
 build || die "the unmutated tree does not build: $(tail -20 "$scratch/build.log")"
-base=$(failing -LE 'e2e|measure')
+base=$(failing -LE 'e2e|measure|slow')
 [ -z "$base" ] || die "the unmutated tree fails: $base"
 echo "mutate: baseline passes; $(grep -c 'Test *#' "$scratch/ctest.log") fast tests"
 # the e2e tests the rows name must pass unmutated too (a deployment that fails
@@ -115,7 +115,7 @@ for id in "${ids[@]}"; do
         caught="(does not compile: fix the row)"
         survived+=("$id")
     else
-        caught=$(failing -LE 'e2e|measure' | tr '\n' ' ')
+        caught=$(failing -LE 'e2e|measure|slow' | tr '\n' ' ')
         if [ "${e2e[$id]}" != - ]; then
             caught+=$(failing -L e2e -R "${e2e[$id]}" | tr '\n' ' ')
         fi
