@@ -98,12 +98,27 @@ static bool job_allowed(struct deploy *d, rpc_call_t *call, uint64_t job_id, uin
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, job_id);
     bool ok = false;
+    /* a restarted scheduler learns a running attempt's token from its worker
+     * when it re-registers: until then, "try again" (changes nothing) */
+    if (dj && dj->state == DJ_RUNNING && dj->token_launch != dj->launch) {
+        pthread_mutex_unlock(&d->mu);
+        rpc_call_set_status(call, RPC_STATUS_UNAVAILABLE,
+                            "this attempt's token is not known yet (scheduler restarted)");
+        return false;
+    }
     if (dj && dj->token[0]) {
         if (token_eq(tok, dj->token))
             ok = attempt == 0 || (int)attempt == dj->token_launch;
         else if (token_eq(tok, dj->prev_token))
             ok = attempt != 0 && (int)attempt < dj->token_launch;
     }
+    /* after a scheduler restart, an attempt it does not know (launched but
+     * never committed: a number past its own, or one it has not heard since)
+     * cannot be checked: it goes on to the stale handling, which credits
+     * nothing and tells it to stop */
+    if (!ok && dj && attempt != 0 &&
+        ((int)attempt > dj->launch || (dj->restored && (int)attempt != dj->launch)))
+        ok = true;
     pthread_mutex_unlock(&d->mu);
     if (!ok) {
         LOG(LOG_WARN, "deploy", "refused a call for job %lu attempt %u from %s: wrong job token",

@@ -134,7 +134,7 @@ forge)
         for j in 0 1 2 3; do
             echo "PERMISSION_DENIED $S $noc $JS LeaseEnded job_id=$j num_steps=0"
             echo "PERMISSION_DENIED $S $noc $JS RoundEnd job_id=$j num_steps=0 --token $fake"
-            echo "PERMISSION_DENIED $S $w1 $JS UpdateIters job_id=$j num_steps=999999 attempt=1 --token $fake"
+            echo "PERMISSION_DENIED $S $w1 $JS UpdateIters job_id=$j num_steps=999999 --token $fake"
         done
         echo "PERMISSION_DENIED $S $w1 $WS JobExited server_id=0 job_id=$running attempt=1 exit_code=1"
         echo "PERMISSION_DENIED $S $w1 $WS Heartbeat server_id=0"
