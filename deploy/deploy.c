@@ -31,6 +31,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -126,8 +127,9 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
         rk->exited = true;
         dj->n_exited++;
         bool clean = code == 0 && sig == 0;
-        if (dj->restored && dj->state == DJ_RUNNING && !dj->terminated) {
-            /* it ended while the scheduler was away (its lease ran out) */
+        if (lease_kill && !dj->lease_ours && dj->state == DJ_RUNNING && !dj->terminated) {
+            /* a restored job whose lease ran out before this scheduler could
+             * extend it (the outage, or its worker re-registering late) */
             dj->lost = true;
             LOG(LOG_INFO, "deploy", "job %d attempt %d ended while the scheduler was away: "
                                     "relaunched without a charge", dj->spec->id, dj->launch);
@@ -196,6 +198,14 @@ static void check_workers(struct deploy *d)
 static void extend_lease(struct deploy *d, struct djob *dj, long long until_ns);
 static bool round_ended(const struct djob *dj);
 
+/* How far past its round a lease reaches: the slack, plus twice the slowest
+ * stop-and-launch fan-out seen so far (on a loaded machine RunJobs take
+ * seconds, and no lease is kept alive while they are sent). */
+static long long lease_slack(const struct deploy *d)
+{
+    return d->slack_ns + (long long)(2e6 * (d->st->dispatch_ms_max + d->stop_ms_max));
+}
+
 /* Keep the leases of jobs that are slow, not hung: a job parked in RoundEnd
  * (it waits for us), one that still talks in its round, one that talks after
  * its stop (winding down). A job silent for d->silence_ns, or one that
@@ -207,7 +217,7 @@ static void keep_leases(struct deploy *d)
     for (size_t i = 0; i < d->n_jobs; i++) {
         struct djob *dj = &d->jobs[i];
         if (dj->state != DJ_RUNNING || dj->n_exited >= dj->n_ranks || dj->crashed || dj->lost ||
-            dj->lease_until_ns - now >= d->slack_ns / 2)
+            dj->lease_until_ns - now >= lease_slack(d) / 2)
             continue;
         bool alive;
         if (dj->terminated) {
@@ -219,7 +229,7 @@ static void keep_leases(struct deploy *d)
         }
         if (!alive)
             continue;
-        extend_lease(d, dj, now + d->slack_ns);
+        extend_lease(d, dj, now + lease_slack(d));
         now = deploy__mono_ns();
     }
 }
@@ -344,6 +354,7 @@ struct pending_run {
     uint32_t gpus[64];
     int status;
     unsigned processes; /* iterator processes the worker launched */
+    long long until_ns; /* the lease's end, fixed when the RunJob is sent */
     char err[512];
 };
 
@@ -353,6 +364,7 @@ struct run_batch {
     size_t n;
     size_t next; /* guarded by mu */
     pthread_mutex_t mu;
+    long long t_start; /* when the requests' lease_ms were computed */
 };
 
 /* Physical GPUs (local indexes on the worker) for a new lease on `server`:
@@ -426,6 +438,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
     dj->startup_s = -1;
     dj->startup_saved = false;
     dj->restored = false;
+    dj->lease_ours = true;
     dj->lease_b = b;
     dj->lease_until_ns = lease_until_ns;
     save_signature(dj);
@@ -485,6 +498,13 @@ static void *run_sender(void *arg)
             return NULL;
         struct pending_run *p = &rb->p[i];
         p->req.gpus = p->gpus;
+        /* a slow fan-out must not eat the lease: a round plus the slack
+         * from the moment this RunJob leaves, at least */
+        long long now = deploy__mono_ns(), min_until = now + rb->d->round_ns + lease_slack(rb->d);
+        p->until_ns = (long long)p->req.lease_ms * 1000000LL + rb->t_start;
+        if (p->until_ns < min_until)
+            p->until_ns = min_until;
+        p->req.lease_ms = (uint32_t)((p->until_ns - now) / 1000000LL);
         ProtobufCMessage *resp = NULL;
         struct err err = {{0}};
         rpc_client_t *cl = rb->d->workers[p->dj->ranks[p->rank].server].cl;
@@ -505,7 +525,7 @@ static void send_runs(struct deploy *d, struct pending_run *q, size_t n)
 {
     if (n == 0)
         return;
-    struct run_batch rb = {.d = d, .p = q, .n = n};
+    struct run_batch rb = {.d = d, .p = q, .n = n, .t_start = deploy__mono_ns()};
     pthread_mutex_init(&rb.mu, NULL);
     pthread_t th[8];
     int nt = n < 8 ? (int)n : 8;
@@ -522,6 +542,8 @@ static void send_runs(struct deploy *d, struct pending_run *q, size_t n)
         struct djob *dj = p->dj;
         struct drank *rk = &dj->ranks[p->rank];
         if (p->status == RPC_STATUS_OK) {
+            if (p->until_ns > dj->lease_until_ns)
+                dj->lease_until_ns = p->until_ns;
             if (p->processes > 1 && dj->n_procs + (int)p->processes - 1 <= DJ_MAX_PROCS)
                 dj->n_procs += (int)p->processes - 1;
             continue;
@@ -566,6 +588,8 @@ static void extend_lease(struct deploy *d, struct djob *dj, long long until_ns)
         int st = worker_call(d, server, "ExtendLease", &req.base, &resp, &err);
         if (resp)
             protobuf_c_message_free_unpacked(resp, NULL);
+        if (st == RPC_STATUS_OK)
+            dj->lease_ours = true;
         if (st == RPC_STATUS_UNAVAILABLE || st == RPC_STATUS_DEADLINE_EXCEEDED)
             lose_worker(d, server, err.msg);
     }
@@ -853,7 +877,7 @@ static int phase_c_plan(struct deploy *d, double b, struct err *err)
     long long t_dispatch = deploy__mono_ns();
     /* a late scheduler gives the next round its full length from now */
     long long next = wall_ns(d, b + d->round_s), min_next = deploy__mono_ns() + d->round_ns;
-    d->lease_until_ns = (next > min_next ? next : min_next) + d->slack_ns;
+    d->lease_until_ns = (next > min_next ? next : min_next) + lease_slack(d);
     for (size_t i = 0; i < d->n_jobs; i++) {
         struct djob *dj = &d->jobs[i];
         d->relaunch[i] = false;
@@ -944,7 +968,7 @@ static void phase_d_stop_wait(struct deploy *d, double b)
 static void phase_e_launch(struct deploy *d, double b)
 {
     long long t_launch = deploy__mono_ns();
-    long long lease = t_launch + d->round_ns + d->slack_ns;
+    long long lease = t_launch + d->round_ns + lease_slack(d);
     if (lease < d->lease_until_ns)
         lease = d->lease_until_ns;
     /* the physical GPUs the kept leases hold */
@@ -990,6 +1014,23 @@ static void wait_last_exits(struct deploy *d)
     }
 }
 
+/* Fault drills (tests/integration/deploy_drills.sh): SYNERGY_TEST_CRASH_AT=P:N
+ * makes the scheduler SIGKILL itself at point P of the N-th round it
+ * processes: 'b' at the boundary (before any credit), 'e' during the launches
+ * (RunJobs sent, not yet committed). A test hook, like SQLite's: inert
+ * unless the variable is set. */
+static void crash_point(struct deploy *d, char point)
+{
+    const char *at = getenv("SYNERGY_TEST_CRASH_AT");
+    if (!at || at[0] != point || at[1] != ':')
+        return;
+    if (atol(at + 2) != (long)d->st->dispatch_rounds + 1)
+        return;
+    LOG(LOG_WARN, "deploy", "SYNERGY_TEST_CRASH_AT=%s: killing the scheduler", at);
+    fflush(NULL);
+    raise(SIGKILL);
+}
+
 /* The round loop, from the first boundary to the end. 0, or -1 + err.
  * Called with d->mu held. */
 static int run_rounds(struct deploy *d, double b, struct err *err)
@@ -998,6 +1039,7 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
     for (;;) {
         wait_boundary(d, b);
         phase_a_round_end(d, b);
+        crash_point(d, 'b');
         deploy_state_begin(d->db, NULL);
         if (phase_b_credit(d, b)) {
             wait_last_exits(d);
@@ -1020,7 +1062,10 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
         long long t_stop = deploy__mono_ns();
         phase_d_stop_wait(d, b);
         double stop_ms = (double)(deploy__mono_ns() - t_stop) / 1e6;
+        if (stop_ms > d->stop_ms_max)
+            d->stop_ms_max = stop_ms;
         phase_e_launch(d, b);
+        crash_point(d, 'e');
         deploy__persist(d, false);
         st->plan_ms_sum += d->plan_ms;
         st->dispatch_ms_sum += d->dispatch_ms;
@@ -1102,7 +1147,9 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
         goto out_free;
     d->round_ns = (long long)(d->round_s / cfg->time_scale * 1e9);
     d->grace_ns = d->round_ns / 2 > 400000000LL ? d->round_ns / 2 : 400000000LL;
-    d->slack_ns = 2 * d->grace_ns > 2000000000LL ? 2 * d->grace_ns : 2000000000LL;
+    /* long enough for a restarted scheduler to adopt running jobs: workers
+     * retry registration with a backoff of up to 5 s */
+    d->slack_ns = 2 * d->grace_ns > 5000000000LL ? 2 * d->grace_ns : 5000000000LL;
     d->exit_margin_ns = d->grace_ns > 1000000000LL ? d->grace_ns : 1000000000LL;
     d->silence_ns = 2 * (d->round_ns + d->slack_ns);
     if (deploy__restore(d, err) < 0)

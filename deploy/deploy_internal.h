@@ -25,6 +25,7 @@ struct drank {
     int cpus;
     double mem;
     bool exited;
+    bool restored; /* from the state file: to be adopted */
     bool adopted;  /* reported by its worker after a scheduler restart */
 };
 
@@ -61,6 +62,7 @@ struct djob {
     struct job_share *sig_shares;
     double lease_b;           /* round time the current lease started */
     bool restored;            /* running when the scheduler restarted; not heard since */
+    bool lease_ours;          /* this scheduler process launched or extended the lease */
     bool startup_saved;
     double finish;
     long long ended_ns;       /* when the round's last report came in, 0 until then */
@@ -136,6 +138,7 @@ struct deploy {
     long long silence_ns; /* a running job silent this long is hung: its lease may end */
     long long lease_until_ns; /* this round's lease end for extended jobs */
     double plan_ms, dispatch_ms;
+    double stop_ms_max;   /* the slowest phase D so far */
     size_t n_placed;
     double end_b;         /* the last round processed */
 };

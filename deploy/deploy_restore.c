@@ -178,6 +178,7 @@ static int take_rank(void *ctx, int job, int rank, const struct deploy_state_ran
     struct drank *rk = &dj->ranks[rank];
     memset(rk, 0, sizeof *rk);
     rk->server = r->server;
+    rk->restored = true;
     rk->cpus = r->cpus;
     rk->mem = r->mem;
     char buf[256];
@@ -384,7 +385,7 @@ int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
         struct drank *rk = dj ? rank_on(dj, server) : NULL;
         bool current = dj && rk && (int)run[i].attempt == dj->launch;
         if (current && !rk->exited && dj->state == DJ_RUNNING && !dj->terminated) {
-            if (dj->restored && !rk->adopted) {
+            if (rk->restored && !rk->adopted) {
                 rk->adopted = true;
                 long long until = now + (long long)run[i].lease_left_ms * 1000000LL;
                 dj->lease_until_ns = until;

@@ -25,6 +25,46 @@ static int bad(const char *flag, const char *v, const char *why)
 }
 
 
+struct profile_cli {
+    const char *store, *output, *plot_dir, *data;
+    int epoch_iters;
+};
+
+/* -1 to go on, else the exit code. */
+static int profile_parse(struct prof_options *o, struct profile_cli *pc, int argc, char **argv)
+{
+    int c;
+    struct cli_parser p;
+    cli_parser_init(&p, CLI_PROFILE, argc, argv);
+    while ((c = cli_next(&p)) >= 0) {
+        switch (c) {
+        case OPT_MODEL: o->model = p.arg; break;
+        case OPT_PROFILE_GPUS: o->gpus = (int)p.lnum; break;
+        case OPT_CATALOG: o->catalog = p.arg; break;
+        case OPT_PROFILES_DIR: pc->store = p.arg; break;
+        case OPT_OUTPUT: pc->output = p.arg; break;
+        case OPT_PLOT: pc->plot_dir = p.arg; break;
+        case OPT_DATA: pc->data = p.arg; break;
+        case OPT_EPOCH_ITERS: pc->epoch_iters = (int)p.lnum; break;
+        case OPT_PROFILE_BATCH: o->batch = (int)p.lnum; break;
+        case OPT_MAX_CPUS: o->max_cpus = (int)p.lnum; break;
+        case OPT_MEM_GB: o->mem_gb = p.num; break;
+        case OPT_STEPS: o->steps = (int)p.lnum; break;
+        case OPT_WARMUP: o->warmup = (int)p.lnum; break;
+        case OPT_REPORTS: o->reports = (int)p.lnum; break;
+        case OPT_TIMEOUT: o->timeout_s = p.num; break;
+        case OPT_RUN_DIR: o->run_dir = p.arg; break;
+        case OPT_REAL_GPUS: o->real_gpus = true; break;
+        case OPT_VERBOSE: o->verbose = true; log_max_level = LOG_DEBUG; break;
+        }
+    }
+    if (c == CLI_EXIT)
+        return p.exit_code;
+    if (p.optind < argc)
+        return bad("argument", argv[p.optind], "is unexpected");
+    return -1;
+}
+
 int cmd_profile(int argc, char **argv)
 {
     char def_catalog[4096], self[4096];
@@ -33,35 +73,15 @@ int cmd_profile(int argc, char **argv)
     o.catalog = cli_data_path(def_catalog, sizeof def_catalog, "configs/deploy_catalog.ini");
     const char *store = NULL, *output = NULL, *plot_dir = NULL, *data = NULL;
     int epoch_iters = 0;
-    int c;
-    struct cli_parser p;
-    cli_parser_init(&p, CLI_PROFILE, argc, argv);
-    while ((c = cli_next(&p)) >= 0) {
-        switch (c) {
-        case OPT_MODEL: o.model = p.arg; break;
-        case OPT_PROFILE_GPUS: o.gpus = (int)p.lnum; break;
-        case OPT_CATALOG: o.catalog = p.arg; break;
-        case OPT_PROFILES_DIR: store = p.arg; break;
-        case OPT_OUTPUT: output = p.arg; break;
-        case OPT_PLOT: plot_dir = p.arg; break;
-        case OPT_DATA: data = p.arg; break;
-        case OPT_EPOCH_ITERS: epoch_iters = (int)p.lnum; break;
-        case OPT_PROFILE_BATCH: o.batch = (int)p.lnum; break;
-        case OPT_MAX_CPUS: o.max_cpus = (int)p.lnum; break;
-        case OPT_MEM_GB: o.mem_gb = p.num; break;
-        case OPT_STEPS: o.steps = (int)p.lnum; break;
-        case OPT_WARMUP: o.warmup = (int)p.lnum; break;
-        case OPT_REPORTS: o.reports = (int)p.lnum; break;
-        case OPT_TIMEOUT: o.timeout_s = p.num; break;
-        case OPT_RUN_DIR: o.run_dir = p.arg; break;
-        case OPT_REAL_GPUS: o.real_gpus = true; break;
-        case OPT_VERBOSE: o.verbose = true; log_max_level = LOG_DEBUG; break;
-        }
-    }
-    if (c == CLI_EXIT)
-        return p.exit_code;
-    if (p.optind < argc)
-        return bad("argument", argv[p.optind], "is unexpected");
+    struct profile_cli pc = {0};
+    int prc = profile_parse(&o, &pc, argc, argv);
+    if (prc >= 0)
+        return prc;
+    store = pc.store;
+    output = pc.output;
+    plot_dir = pc.plot_dir;
+    data = pc.data;
+    epoch_iters = pc.epoch_iters;
     if (!o.model || (!store == !output)) {
         fprintf(stderr, "synergy profile: give --model and one of --profiles-dir or --output\n");
         return EXIT_BAD_INPUT;

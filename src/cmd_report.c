@@ -81,71 +81,93 @@ static int report_missing_batch(store_t *st, const char *db, const struct store_
     return EXIT_BAD_INPUT;
 }
 
-int cmd_report(int argc, char **argv)
+struct report_cli {
+    const char *db, *telemetry, *plot_dir;
+    struct report_opts o;
+    struct store_filter f;
+    int64_t *ids;
+    size_t n_ids;
+    bool list;
+    const char *merge_first; /* --merge A.db; the other shards are the operands */
+    int optind;
+};
+
+/* -1 to go on, else the exit code. */
+static int report_parse(struct report_cli *r, int argc, char **argv)
 {
-    const char *db = "results.db", *telemetry = NULL, *plot_dir = NULL;
-    struct report_opts o = {.format = REPORT_TEXT, .breakdowns = true};
-    struct store_filter f = {.batch_id = STORE_LAST_BATCH};
-    int64_t *ids = NULL;
-    size_t n_ids = 0;
-    bool list = false;
-    const char *merge_first = NULL;
-    int c, rc = EXIT_BAD_INPUT;
+    int c;
     struct cli_parser p;
     cli_parser_init(&p, CLI_REPORT, argc, argv);
     while ((c = cli_next(&p)) >= 0) {
         switch (c) {
-        case OPT_DB: db = p.arg; break;
-        case OPT_ALL: f.batch_id = 0; break;
-        case OPT_BRIEF: o.breakdowns = false; break;
-        case OPT_TELEMETRY: telemetry = p.arg; break;
-        case OPT_PLOT: plot_dir = p.arg; break;
-        case OPT_LIST: list = true; break;
-        case OPT_MERGE: merge_first = p.arg; break;
-        case OPT_BATCH: f.batch_id = p.lnum; break;
-        case OPT_BASELINE: o.baseline = p.lnum; break;
+        case OPT_DB: r->db = p.arg; break;
+        case OPT_ALL: r->f.batch_id = 0; break;
+        case OPT_BRIEF: r->o.breakdowns = false; break;
+        case OPT_TELEMETRY: r->telemetry = p.arg; break;
+        case OPT_PLOT: r->plot_dir = p.arg; break;
+        case OPT_LIST: r->list = true; break;
+        case OPT_MERGE: r->merge_first = p.arg; break;
+        case OPT_BATCH: r->f.batch_id = p.lnum; break;
+        case OPT_BASELINE: r->o.baseline = p.lnum; break;
         case OPT_RUN:
-            if (parse_ids(p.arg, &ids, &n_ids) < 0) {
-                cli_bad(&p, "--run: '%s' must be run ids (1,2,...)", p.arg);
-                goto out;
-            }
+            if (parse_ids(p.arg, &r->ids, &r->n_ids) < 0)
+                return cli_bad(&p, "--run: '%s' must be run ids (1,2,...)", p.arg);
             break;
         case OPT_FORMAT:
             if (strcmp(p.arg, "text") == 0)
-                o.format = REPORT_TEXT;
+                r->o.format = REPORT_TEXT;
             else if (strcmp(p.arg, "csv") == 0)
-                o.format = REPORT_CSV;
+                r->o.format = REPORT_CSV;
             else if (strcmp(p.arg, "json") == 0)
-                o.format = REPORT_JSON;
-            else {
-                cli_bad(&p, "--format: '%s': expected text, csv or json", p.arg);
-                goto out;
-            }
+                r->o.format = REPORT_JSON;
+            else
+                return cli_bad(&p, "--format: '%s': expected text, csv or json", p.arg);
             break;
         }
     }
-    if (c == CLI_EXIT) {
-        rc = p.exit_code;
-        goto out;
+    if (c == CLI_EXIT)
+        return p.exit_code;
+    r->optind = p.optind;
+    if (p.optind < argc && !r->merge_first)
+        return cli_bad(&p, "unexpected argument '%s'", argv[p.optind]);
+    return -1;
+}
+
+/* report --merge A.db B.db ... --db ALL.db: the exit code. */
+static int report_merge_cmd(const struct report_cli *r, int argc, char **argv)
+{
+    size_t ns = 0;
+    const char **srcs = xcalloc((size_t)(argc - r->optind) + 2, sizeof *srcs);
+    srcs[ns++] = r->merge_first;
+    for (int i = r->optind; i < argc; i++)
+        srcs[ns++] = argv[i];
+    struct err merr = {{0}};
+    int mrc = report_merge(r->db, srcs, ns, stdout, &merr);
+    free(srcs);
+    if (mrc < 0)
+        fprintf(stderr, "synergy report: --merge: %s\n", merr.msg);
+    return mrc == 0 ? 0 : mrc == -2 ? EXIT_BAD_INPUT : 1;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    struct report_cli r = {.db = "results.db",
+                           .o = {.format = REPORT_TEXT, .breakdowns = true},
+                           .f = {.batch_id = STORE_LAST_BATCH}};
+    int rc = report_parse(&r, argc, argv);
+    if (rc < 0 && r.merge_first)
+        rc = report_merge_cmd(&r, argc, argv);
+    if (rc >= 0) {
+        free(r.ids);
+        return rc;
     }
-    if (merge_first) { /* --merge A.db B.db ...: the other shards are the operands */
-        size_t ns = 0;
-        const char **srcs = xcalloc((size_t)(argc - p.optind) + 2, sizeof *srcs);
-        srcs[ns++] = merge_first;
-        for (int i = p.optind; i < argc; i++)
-            srcs[ns++] = argv[i];
-        struct err merr = {{0}};
-        int mrc = report_merge(db, srcs, ns, stdout, &merr);
-        free(srcs);
-        if (mrc < 0)
-            fprintf(stderr, "synergy report: --merge: %s\n", merr.msg);
-        rc = mrc == 0 ? 0 : mrc == -2 ? EXIT_BAD_INPUT : 1;
-        goto out;
-    }
-    if (p.optind < argc) {
-        fprintf(stderr, "synergy report: unexpected argument '%s'\n", argv[p.optind]);
-        goto out;
-    }
+    rc = EXIT_BAD_INPUT;
+    const char *db = r.db, *telemetry = r.telemetry, *plot_dir = r.plot_dir;
+    struct report_opts o = r.o;
+    struct store_filter f = r.f;
+    int64_t *ids = r.ids;
+    size_t n_ids = r.n_ids;
+    bool list = r.list;
     if (access(db, F_OK) != 0) {
         fprintf(stderr, "synergy report: %s: no such results database\n", db);
         goto out;

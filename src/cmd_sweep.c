@@ -513,6 +513,53 @@ static int sweep_prepare(struct sweep *sw, struct err *err)
     return 0;
 }
 
+/* The options and the experiment file into sw->g (the file first: flags
+ * override its keys). -1 to go on, else the exit code. */
+static int sweep_parse(struct sweep *sw, int argc, char **argv, bool *json,
+                       const char **jobs_csv_path)
+{
+    struct cli_parser cp;
+    const struct cli_option *given[256];
+    const char *values[256];
+    size_t n_given = 0;
+    bool synthetic = false;
+    struct err err = {{0}};
+    int c;
+    cli_parser_init(&cp, CLI_SWEEP, argc, argv);
+    while ((c = cli_next(&cp)) >= 0) {
+        switch (c) {
+        case OPT_JSON: *json = true; break;
+        case OPT_SYNTHETIC: synthetic = true; break;
+        case OPT_JOBS_CSV: *jobs_csv_path = cp.arg; break;
+        case OPT_VERBOSE: log_max_level = LOG_DEBUG; break;
+        default:
+            if (!cp.opt->key)
+                return cli_bad(&cp, "--%s has no experiment-file key (a bug in the option "
+                                    "table)", cp.opt->name);
+            if (n_given == sizeof given / sizeof given[0])
+                return cli_bad(&cp, "too many options");
+            given[n_given] = cp.opt;
+            values[n_given++] = cp.arg ? cp.arg : "yes";
+        }
+    }
+    if (c == CLI_EXIT)
+        return cp.exit_code;
+    if (cp.optind < argc - 1)
+        return cli_bad(&cp, "give at most one experiment file");
+    if (cp.optind == argc - 1 && sweep_grid_load(&sw->g, argv[cp.optind], &err) < 0)
+        return cli_bad(&cp, "%s", err.msg);
+    for (size_t i = 0; i < n_given; i++)
+        if (sweep_grid_set(&sw->g, given[i]->key, values[i], &err) < 0) {
+            /* the message names the file key; name the flag instead */
+            const char *rest = strstr(err.msg, ": ");
+            return cli_bad(&cp, "--%s%s", given[i]->name, rest ? rest : err.msg);
+        }
+    info = *json ? stderr : stdout;
+    if (synthetic && sw->g.trace[0])
+        return cli_bad(&cp, "give a trace or --synthetic, not both");
+    return -1;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
     char default_cluster[4096], default_models[4096];
@@ -525,61 +572,12 @@ int cmd_sweep(int argc, char **argv)
     store_t *st = NULL;
     struct store_run *runs = NULL;
     size_t n = 0;
-    /* parse everything first: the experiment file is applied before the
-     * flags, which override its keys */
-    struct cli_parser cp;
-    const struct cli_option *given[256];
-    const char *values[256];
-    size_t n_given = 0;
-    bool json = false, synthetic = false;
+    bool json = false;
     const char *jobs_csv_path = NULL;
-    int c;
-    cli_parser_init(&cp, CLI_SWEEP, argc, argv);
-    while ((c = cli_next(&cp)) >= 0) {
-        switch (c) {
-        case OPT_JSON: json = true; break;
-        case OPT_SYNTHETIC: synthetic = true; break;
-        case OPT_JOBS_CSV: jobs_csv_path = cp.arg; break;
-        case OPT_VERBOSE: log_max_level = LOG_DEBUG; break;
-        default:
-            if (!cp.opt->key) {
-                cli_bad(&cp, "--%s has no experiment-file key (a bug in the option table)",
-                        cp.opt->name);
-                goto out;
-            }
-            if (n_given == sizeof given / sizeof given[0]) {
-                cli_bad(&cp, "too many options");
-                goto out;
-            }
-            given[n_given] = cp.opt;
-            values[n_given++] = cp.arg ? cp.arg : "yes";
-        }
-    }
-    if (c == CLI_EXIT) {
-        rc = cp.exit_code;
+    rc = sweep_parse(sw, argc, argv, &json, &jobs_csv_path);
+    if (rc >= 0)
         goto out;
-    }
-    if (cp.optind < argc - 1) {
-        fprintf(stderr, "synergy sweep: give at most one experiment file\n");
-        goto out;
-    }
-    if (cp.optind == argc - 1 && sweep_grid_load(&sw->g, argv[cp.optind], &err) < 0) {
-        fprintf(stderr, "synergy sweep: %s\n", err.msg);
-        goto out;
-    }
-    for (size_t i = 0; i < n_given; i++) {
-        if (sweep_grid_set(&sw->g, given[i]->key, values[i], &err) < 0) {
-            /* the message names the file key; name the flag instead */
-            const char *rest = strstr(err.msg, ": ");
-            fprintf(stderr, "synergy sweep: --%s%s\n", given[i]->name, rest ? rest : err.msg);
-            goto out;
-        }
-    }
-    info = json ? stderr : stdout;
-    if (synthetic && sw->g.trace[0]) {
-        fprintf(stderr, "synergy sweep: give a trace or --synthetic, not both\n");
-        goto out;
-    }
+    rc = EXIT_BAD_INPUT;
     if (sweep_prepare(sw, &err) < 0) {
         fprintf(stderr, "synergy sweep: %s\n", err.msg);
         goto out;

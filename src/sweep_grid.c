@@ -76,7 +76,8 @@ static int set_names(char (*dst)[16], int *n, const char *key, char *value, stru
     return 0;
 }
 
-static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *err)
+/* The grid's axes and numbers: 0 set, -1 bad value (err), 1 not one of these keys. */
+static int set_axis(struct sweep_grid *g, const char *key, char *v, struct err *err)
 {
     char *items[SWEEP_MAX];
     long l;
@@ -149,6 +150,15 @@ static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *e
         g->max_jobs = l;
         return 0;
     }
+    return 1;
+}
+
+static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *err)
+{
+    long l;
+    int r = set_axis(g, key, v, err);
+    if (r <= 0)
+        return r;
     struct {
         const char *key;
         bool *dst;

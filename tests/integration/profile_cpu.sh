@@ -84,7 +84,8 @@ done
 su=$(sed -n 's/^startup_s = //p' "$tmp/cost.ini")
 awk -v s="$su" 'BEGIN {exit !(s >= 0.5 && s < 10)}' && ok || no "start-up $su s: the job sleeps 0.5 s"
 [ -s "$tmp/plot/cost-profile.dat" ] && [ -s "$tmp/plot/cost-profile.gp" ] && ok || no "plot files"
-if command -v gnuplot > /dev/null; then [ -s "$tmp/plot/cost-profile.png" ] && ok || no "plot png"; fi
+command -v gnuplot > /dev/null || no "gnuplot is not installed (gnuplot-nox): run scripts/install-deps.sh"
+[ -s "$tmp/plot/cost-profile.png" ] && ok || no "plot png"
 # a model the worker's catalog does not list: a runtime failure, nothing written
 "$bin" profile --model nosuch --catalog "$tmp/catalog.ini" --output "$tmp/no.ini" --timeout 20 \
     --run-dir "$tmp/run3" > /dev/null 2> "$tmp/no.err"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation harness: apply each one-line mutation of tests/mutation/mutants.tsv
 # to a scratch copy of the tree (never the real one), rebuild it, run the fast
-# tests (ctest -LE 'e2e|measure': unit + integration) plus the e2e tests the row names,
+# tests (ctest -LE 'e2e|measure|slow': unit + integration) plus the e2e tests the row names,
 # and report which tests caught it. A mutant that no test catches fails the
 # run; so does a pattern that matches no line or several lines (the list must
 # follow the code when it moves), and a baseline that does not pass.
@@ -43,8 +43,18 @@ mkdir "$tree"
 [ -e "$src/../shared" ] && ln -s "$(readlink -f "$src/../shared")" "$scratch/shared"
 
 # every pattern must match exactly one line, before anything is built
-count() { # file pattern -> lines containing the fixed string
-    P=$2 awk 'index($0, ENVIRON["P"]) { n++ } END { print n + 0 }' "$1"
+# A pattern is a fixed string found anywhere in a line; one that starts with ^
+# must be the whole line, leading and trailing blanks aside.
+# (awk: hit(line) says whether the line matches; at(line) where the pattern starts)
+match_awk='
+    function at(line,   p, t) {
+        p = ENVIRON["P"]
+        if (substr(p, 1, 1) != "^") return index(line, p)
+        t = line; sub(/^[ \t]+/, "", t); sub(/[ \t]+$/, "", t)
+        return t == substr(p, 2) ? index(line, t) : 0
+    }'
+count() { # file pattern -> lines it matches
+    P=$2 awk "$match_awk"' at($0) { n++ } END { print n + 0 }' "$1"
 }
 bad=0
 for id in "${ids[@]}"; do
@@ -76,7 +86,7 @@ echo "mutate: building the scratch copy ($tree)"
 cmake -S "$tree" -B "$tree/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$scratch/configure.log" 2>&1 ||
     die "configure failed: $(tail -5 "$scratch/configure.log")"
 build || die "the unmutated tree does not build: $(tail -20 "$scratch/build.log")"
-base=$(failing -LE 'e2e|measure')
+base=$(failing -LE 'e2e|measure|slow')
 [ -z "$base" ] || die "the unmutated tree fails: $base"
 echo "mutate: baseline passes; $(grep -c 'Test *#' "$scratch/ctest.log") fast tests"
 # the e2e tests the rows name must pass unmutated too (a deployment that fails
@@ -95,9 +105,9 @@ survived=()
 for id in "${ids[@]}"; do
     f=$tree/${file[$id]}
     cp -p "$f" "$scratch/orig"
-    P=${pat[$id]} R=${rep[$id]} awk '{
-        i = index($0, ENVIRON["P"])
-        if (i) $0 = substr($0, 1, i - 1) ENVIRON["R"] substr($0, i + length(ENVIRON["P"]))
+    P=${pat[$id]} R=${rep[$id]} awk "$match_awk"' {
+        i = at($0); p = ENVIRON["P"]; sub(/^\^/, "", p)
+        if (i) $0 = substr($0, 1, i - 1) ENVIRON["R"] substr($0, i + length(p))
         print }' "$scratch/orig" > "$f"
     cmp -s "$f" "$scratch/orig" && die "$id: the replacement changes nothing"
     t0=$(date +%s)
@@ -105,7 +115,7 @@ for id in "${ids[@]}"; do
         caught="(does not compile: fix the row)"
         survived+=("$id")
     else
-        caught=$(failing -LE 'e2e|measure' | tr '\n' ' ')
+        caught=$(failing -LE 'e2e|measure|slow' | tr '\n' ' ')
         if [ "${e2e[$id]}" != - ]; then
             caught+=$(failing -L e2e -R "${e2e[$id]}" | tr '\n' ' ')
         fi

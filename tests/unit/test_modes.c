@@ -291,6 +291,29 @@ static void test_tetris_memory_picks_the_job(void **state)
     done();
 }
 
+/* Tune's fair share is exactly the per-GPU slice: memory below it is raised,
+ * not kept (reference _make_fair_share). 1 server: 4 GPUs, 12 CPUs, 500 GB,
+ * so the slice is 3 CPUs and 125 GB. alexnet takes its ideal 12 CPUs and
+ * 125 GB. res18 (ideal 9 CPUs, 62.5 GB) finds no CPU: it drops to the fair
+ * share (3 CPUs, 125 GB: memory raised), still finds no CPU, so alexnet (9
+ * CPUs above its share) is shrunk to 3 CPUs, 125 GB, and res18 is placed at
+ * 3 CPUs and 125 GB. */
+static void test_tune_fair_share_raises_memory(void **state)
+{
+    make(1, 4, 12, 500, 500, "FIFO", "tune");
+    struct job *alex = add("alexnet", 1, 0);
+    struct job *res18 = add("res18", 1, 1);
+    struct job **placed;
+    assert_int_equal(round_at(0, &placed), 2);
+    assert_float_equal(alex->cpus, 3, 1e-9);
+    assert_float_equal(alex->mem, 125, 1e-9);
+    assert_true(alex->run_fair);
+    assert_float_equal(res18->cpus, 3, 1e-9);
+    assert_float_equal(res18->mem, 125, 1e-9);
+    assert_float_equal(res18->speedup, 1, 0);
+    done();
+}
+
 static void test_mode_registry(void **state)
 {
     assert_non_null(sched_mode_find("TUNE"));
@@ -310,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_starvation_counts_from_last_run),
         cmocka_unit_test(test_las_tune_places_largest_deficit_first),
         cmocka_unit_test(test_tetris_memory_picks_the_job),
+        cmocka_unit_test(test_tune_fair_share_raises_memory),
         cmocka_unit_test(test_mode_registry),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
