@@ -16,7 +16,7 @@ n=${2:-128}
 runs=${3:-10}
 scale=${4:-1000}
 src=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d)
+tmp=$(mktemp -d -p "${TMPDIR:-/tmp}" synergy-local128.XXXXXX)
 # a copied binary finds no configs of its own (src/datadir.c): use the source tree's
 export SYNERGY_CONFIG_DIR=${SYNERGY_CONFIG_DIR:-$src}
 trap 'rm -rf "$tmp"' EXIT
@@ -70,7 +70,12 @@ for r in $(seq 1 "$runs"); do
     wall=$(sed -n 's/.*"wall_s":\([0-9.]*\).*/\1/p' "$tmp/out.$r")
     rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$tmp/time.$r")
     echo "$r $ok ${reg:--} ${wall:--} $rss $(awk -v k="$peak" 'BEGIN {printf "%.0f", k / 1024}') $load"
-    [ $ok = pass ] || { echo "--- run $r (rc $rc):"; grep -v '^\[debug\]' "$tmp/err.$r" | tail -8; }
+    if [ $ok = fail ]; then
+        echo "--- run $r (rc $rc):"
+        cat "$tmp/out.$r"
+        grep -v '^\[debug\]\|^\[info\]\|^\[warn\] worker' "$tmp/err.$r" | tail -12
+        [ -n "${KEEP:-}" ] && cp "$tmp/err.$r" "$KEEP/local128-err.$r"
+    fi
     rm -rf "$tmp/run.$r"
 done
 echo "$pass of $runs runs of deploy --local $n passed"

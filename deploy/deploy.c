@@ -198,6 +198,14 @@ static void check_workers(struct deploy *d)
 static void extend_lease(struct deploy *d, struct djob *dj, long long until_ns);
 static bool round_ended(const struct djob *dj);
 
+/* How far past its round a lease reaches: the slack, plus twice the slowest
+ * stop-and-launch fan-out seen so far (on a loaded machine RunJobs take
+ * seconds, and no lease is kept alive while they are sent). */
+static long long lease_slack(const struct deploy *d)
+{
+    return d->slack_ns + (long long)(2e6 * (d->st->dispatch_ms_max + d->stop_ms_max));
+}
+
 /* Keep the leases of jobs that are slow, not hung: a job parked in RoundEnd
  * (it waits for us), one that still talks in its round, one that talks after
  * its stop (winding down). A job silent for d->silence_ns, or one that
@@ -209,7 +217,7 @@ static void keep_leases(struct deploy *d)
     for (size_t i = 0; i < d->n_jobs; i++) {
         struct djob *dj = &d->jobs[i];
         if (dj->state != DJ_RUNNING || dj->n_exited >= dj->n_ranks || dj->crashed || dj->lost ||
-            dj->lease_until_ns - now >= d->slack_ns / 2)
+            dj->lease_until_ns - now >= lease_slack(d) / 2)
             continue;
         bool alive;
         if (dj->terminated) {
@@ -221,7 +229,7 @@ static void keep_leases(struct deploy *d)
         }
         if (!alive)
             continue;
-        extend_lease(d, dj, now + d->slack_ns);
+        extend_lease(d, dj, now + lease_slack(d));
         now = deploy__mono_ns();
     }
 }
@@ -492,7 +500,7 @@ static void *run_sender(void *arg)
         p->req.gpus = p->gpus;
         /* a slow fan-out must not eat the lease: a round plus the slack
          * from the moment this RunJob leaves, at least */
-        long long now = deploy__mono_ns(), min_until = now + rb->d->round_ns + rb->d->slack_ns;
+        long long now = deploy__mono_ns(), min_until = now + rb->d->round_ns + lease_slack(rb->d);
         p->until_ns = (long long)p->req.lease_ms * 1000000LL + rb->t_start;
         if (p->until_ns < min_until)
             p->until_ns = min_until;
@@ -869,7 +877,7 @@ static int phase_c_plan(struct deploy *d, double b, struct err *err)
     long long t_dispatch = deploy__mono_ns();
     /* a late scheduler gives the next round its full length from now */
     long long next = wall_ns(d, b + d->round_s), min_next = deploy__mono_ns() + d->round_ns;
-    d->lease_until_ns = (next > min_next ? next : min_next) + d->slack_ns;
+    d->lease_until_ns = (next > min_next ? next : min_next) + lease_slack(d);
     for (size_t i = 0; i < d->n_jobs; i++) {
         struct djob *dj = &d->jobs[i];
         d->relaunch[i] = false;
@@ -960,7 +968,7 @@ static void phase_d_stop_wait(struct deploy *d, double b)
 static void phase_e_launch(struct deploy *d, double b)
 {
     long long t_launch = deploy__mono_ns();
-    long long lease = t_launch + d->round_ns + d->slack_ns;
+    long long lease = t_launch + d->round_ns + lease_slack(d);
     if (lease < d->lease_until_ns)
         lease = d->lease_until_ns;
     /* the physical GPUs the kept leases hold */
@@ -1054,6 +1062,8 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
         long long t_stop = deploy__mono_ns();
         phase_d_stop_wait(d, b);
         double stop_ms = (double)(deploy__mono_ns() - t_stop) / 1e6;
+        if (stop_ms > d->stop_ms_max)
+            d->stop_ms_max = stop_ms;
         phase_e_launch(d, b);
         crash_point(d, 'e');
         deploy__persist(d, false);

@@ -138,6 +138,7 @@ struct deploy {
     long long silence_ns; /* a running job silent this long is hung: its lease may end */
     long long lease_until_ns; /* this round's lease end for extended jobs */
     double plan_ms, dispatch_ms;
+    double stop_ms_max;   /* the slowest phase D so far */
     size_t n_placed;
     double end_b;         /* the last round processed */
 };

@@ -113,6 +113,48 @@ ranks)
     grep -hq "answer extend" $logs || fail "no lease extension seen by the ranks"
     grep -hq "answer stop" $logs || fail "no preemption seen by the ranks"
     ;;
+restart|sigstop)
+    cp "$src/tests/deploy/catalog.ini" "$tmp/catalog.ini"
+    # 4 jobs x 4 GPUs on 2 servers x 8: with server 0 gone, two of them wait
+    printf '0,alexnet,0,8000,4\n1,res18,0,8000,4\n2,alexnet,0,8000,4\n3,res18,0,8000,4\n' > "$tmp/trace"
+    start_deploy "$tmp/trace" 2 --time-scale 500 --worker-timeout-ms 1000 -v
+    start_worker 0 -v; w0=$wpid
+    start_worker 1 -v
+    for _ in $(seq 200); do
+        ls "$tmp/w0/logs" 2>/dev/null | grep -q . && break; sleep 0.05
+    done
+    sleep 1
+    if [ "$case" = restart ]; then
+        kill -9 "$w0"
+    else
+        kill -STOP "$w0"
+    fi
+    for _ in $(seq 100); do grep -q "server 0 .* lost" "$tmp/dep.err" && break; sleep 0.05; done
+    grep -q "server 0 .* lost" "$tmp/dep.err" || fail "server 0 was not declared lost"
+    if [ "$case" = restart ]; then
+        : > "$tmp/w0.err"
+        start_worker 0 -v     # a new process, a new port, the same row
+    else
+        sleep 1
+        kill -CONT "$w0"
+    fi
+    wait "$dep" || fail "deploy failed"
+    cat "$tmp/dep.json"
+    grep -q '"jobs_finished":4,' "$tmp/dep.json" || fail "every job should finish"
+    grep -q '"jobs_failed":0,' "$tmp/dep.json" || fail "no job may fail"
+    check_counts
+    grep -q "server 0 is back after being lost" "$tmp/dep.err" || fail "server 0 did not rejoin"
+    # its capacity came back: the rejoined worker launched jobs again
+    if [ "$case" = restart ]; then
+        grep -q "job [0-9]* attempt [0-9]*: pid" "$tmp/w0.err" ||
+            fail "no job ran on the restarted worker"
+    else
+        grep -q "registered again as server 0" "$tmp/w0.err" ||
+            fail "the stopped worker did not register again"
+        awk '/registered again as server 0/ { back = 1 } back && /job [0-9]* attempt [0-9]*: pid/ { ran = 1 }
+             END { exit !ran }' "$tmp/w0.err" || fail "no job ran on the worker after it came back"
+    fi
+    ;;
 *) echo "unknown case $case"; exit 2 ;;
 esac
 echo "ok: $case"
