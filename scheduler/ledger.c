@@ -354,15 +354,10 @@ int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t 
         return 0;
 
     /* the sample: demand over the whole queue, and true utilisation */
-    size_t n_run;
-    struct job *const *run = sched_runnable_jobs(r->sched, &n_run);
+    /* (kept by the scheduler as jobs come and go: no walk over the queue) */
+    size_t n_run = sched_runnable_count(r->sched);
     double total[3];
-    for (size_t i = 0; i < n_run; i++) {
-        const struct job *j = run[i];
-        smp->demand[0] += j->gpus;
-        smp->demand[1] += j->cpu_demand;
-        smp->demand[2] += j->mem_demand;
-    }
+    sched_runnable_demand(r->sched, smp->demand);
     for (size_t i = 0; i < n_placed; i++) {
         const struct job *j = placed[i];
         smp->util[0] += j->n_alloc;

@@ -181,8 +181,25 @@ void sched_job_add(sched_t *s, struct job *j)
     xgrow((void **)&s->runnable, &s->cap_runnable, s->n_runnable + 1, sizeof *s->runnable);
     j->q.run_pos = (int)s->n_runnable;
     s->runnable[s->n_runnable++] = j;
+    s->demand_sum[0] += j->gpus;
+    s->demand_sum[1] += j->cpu_demand;
+    s->demand_sum[2] += j->mem_demand;
     if (!s->legacy)
         sched__queue_add(s, j);
+}
+
+static void demand_drop(sched_t *s, const struct job *j)
+{
+    s->demand_sum[0] -= j->gpus;
+    s->demand_sum[1] -= j->cpu_demand;
+    s->demand_sum[2] -= j->mem_demand;
+    if (s->n_runnable == 0) /* nothing waits: no rounding left over */
+        s->demand_sum[0] = s->demand_sum[1] = s->demand_sum[2] = 0;
+}
+
+void sched_runnable_demand(const sched_t *s, double out[3])
+{
+    memcpy(out, s->demand_sum, sizeof s->demand_sum);
 }
 
 void sched_job_remove(sched_t *s, struct job *j)
@@ -194,6 +211,7 @@ void sched_job_remove(sched_t *s, struct job *j)
         sched__queue_remove(s, j);
         s->runnable[i] = s->runnable[--s->n_runnable];
         s->runnable[i]->q.run_pos = (int)i;
+        demand_drop(s, j);
         return;
     }
     for (size_t i = 0; i < s->n_runnable; i++) {
@@ -201,6 +219,7 @@ void sched_job_remove(sched_t *s, struct job *j)
             memmove(&s->runnable[i], &s->runnable[i + 1],
                     (s->n_runnable - i - 1) * sizeof *s->runnable);
             s->n_runnable--;
+            demand_drop(s, j);
             return;
         }
     }

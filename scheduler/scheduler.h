@@ -274,6 +274,9 @@ void sched_job_add(sched_t *s, struct job *j);
 /* Remove a finished job from the runnable list. */
 void sched_job_remove(sched_t *s, struct job *j);
 size_t sched_runnable_count(const sched_t *s);
+/* What the runnable jobs ask for in total: GPUs, CPUs, memory (GB). Kept as
+ * jobs come and go, so a per-round sample does not walk the queue. */
+void sched_runnable_demand(const sched_t *s, double out[3]);
 /* The runnable jobs (arrived, not finished), in no particular order. Borrowed. */
 struct job *const *sched_runnable_jobs(const sched_t *s, size_t *n);
 

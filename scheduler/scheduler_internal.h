@@ -68,6 +68,7 @@ struct sched {
      * list in the order of the last sort. Otherwise: in no order, and the
      * order lives in the queue below (queue.c). */
     bool legacy;
+    double demand_sum[3];    /* GPUs, CPUs, memory asked for by the runnable jobs */
     struct job **runnable;
     size_t n_runnable, cap_runnable;
     struct qent *cold;       /* heap of waiting jobs by (key, tie) */
