@@ -25,7 +25,8 @@ tr=$src/traces/synergy-deploy/test_trace
 
 # 4: Ctrl-C
 echo "keep" > G
-"$bin" simulate --synthetic --measure 4000:9000 --mode tune --record F --jobs-csv G 2> err4 &
+# a run far longer than the 1 s before the signal, however fast the simulator gets
+"$bin" simulate --synthetic --measure 4000:400000 --mode tune --record F --jobs-csv G 2> err4 &
 pid=$!
 sleep 1
 kill -INT $pid
