@@ -343,7 +343,8 @@ int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t 
             remember_placement(rj_of(r, placed[i]));
     }
     xgrow((void **)&r->prev, &r->cap_prev, n_placed + 1, sizeof *r->prev);
-    memcpy(r->prev, placed, n_placed * sizeof *placed);
+    if (n_placed > 0) /* placed may be NULL on an empty round */
+        memcpy(r->prev, placed, n_placed * sizeof *placed);
     r->n_prev = n_placed;
 
     sched_alloc_fraction(r->sched, smp->alloc);

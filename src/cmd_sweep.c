@@ -630,7 +630,8 @@ int cmd_sweep(int argc, char **argv)
         goto out;
     }
     sort_grid = &sw->g;
-    qsort(runs, n, sizeof *runs, run_cmp);
+    if (n > 0)
+        qsort(runs, n, sizeof *runs, run_cmp);
     if (n > 0) {
         if (!json)
             printf("\n");
