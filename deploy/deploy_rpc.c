@@ -545,5 +545,6 @@ int deploy__serve(struct deploy *d, struct err *err)
     static const rpc_handler_fn worker_h[] = {h_register_worker, h_heartbeat, h_job_exited};
     rpc_server_add_service(d->srv, &job_to_scheduler__descriptor, job_h, d);
     rpc_server_add_service(d->srv, &synergy__v1__worker_to_scheduler__descriptor, worker_h, d);
+    deploy__admin_add_service(d);
     return rpc_server_start(d->srv, err);
 }

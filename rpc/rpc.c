@@ -52,6 +52,7 @@ struct rpc_call {
     int status;
     char status_msg[160];
     bool answered, linked;
+    void (*cleanup)(ProtobufCMessage *resp);
     struct rpc_call *prev, *next; /* parked list */
 };
 
@@ -357,6 +358,7 @@ static void dispatch(rpc_server_t *s, struct rpc_call *c)
     ProtobufCMessage *resp = xcalloc(1, m->md->output->sizeof_message);
     protobuf_c_message_init(m->md->output, resp);
     enum rpc_result r = m->fn(m->ud, c, req, resp);
+    void (*cleanup)(ProtobufCMessage *) = r == RPC_PARKED ? NULL : c->cleanup;
     protobuf_c_message_free_unpacked(req, NULL);
     if (r == RPC_REPLY) {
         finish(c, resp, RPC_STATUS_OK, NULL);
@@ -373,6 +375,8 @@ static void dispatch(rpc_server_t *s, struct rpc_call *c)
         }
         pthread_mutex_unlock(&s->mu);
     }
+    if (cleanup)
+        cleanup(resp);
     free(resp);
 }
 
@@ -547,6 +551,11 @@ void *rpc_call_alloc(rpc_call_t *c, size_t n)
     a->next = c->arena;
     c->arena = a;
     return a->data;
+}
+
+void rpc_call_set_cleanup(rpc_call_t *c, void (*fn)(ProtobufCMessage *resp))
+{
+    c->cleanup = fn;
 }
 
 void rpc_call_set_status(rpc_call_t *c, int code, const char *msg)
