@@ -293,8 +293,10 @@ static int check_submit(const struct deploy *d, const Synergy__Admin__V1__Submit
     const char *name = r->name ? r->name : "";
     *mp = m;
     if (!m) {
-        snprintf(msg, n, "unknown model '%.40s' (see the profiles: `synergy profile --list`)",
-                 r->model ? r->model : "");
+        int l = snprintf(msg, n, "unknown model '%.40s'; known:", r->model ? r->model : "");
+        size_t nz = model_zoo_count(d->cfg->zoo);
+        for (size_t i = 0; i < nz && l > 0 && (size_t)l < n; i++)
+            l += snprintf(msg + l, n - (size_t)l, " %s", model_zoo_at(d->cfg->zoo, i)->name);
         return RPC_STATUS_INVALID_ARGUMENT;
     }
     if (r->gpus == 0) {
@@ -715,8 +717,8 @@ static enum rpc_result h_nodes(void *ud, rpc_call_t *call, const ProtobufCMessag
     return RPC_REPLY;
 }
 
-void deploy__admin_add_service(struct deploy *d)
+void deploy__admin_add_service(struct deploy *d, rpc_server_t *srv)
 {
     static const rpc_handler_fn h[] = {h_submit, h_queue, h_cancel, h_nodes};
-    rpc_server_add_service(d->srv, &synergy__admin__v1__admin__descriptor, h, d);
+    rpc_server_add_service(srv, &synergy__admin__v1__admin__descriptor, h, d);
 }
