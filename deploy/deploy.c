@@ -1103,15 +1103,9 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
     return 0;
 }
 
-int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct deploy_stats *st,
-               struct err *err)
+struct deploy *deploy__new(const struct deploy_config *cfg, struct deploy_stats *st,
+                           struct err *err)
 {
-    memset(res, 0, sizeof *res);
-    memset(st, 0, sizeof *st);
-    if (cfg->n_jobs == 0)
-        return errprintf(err, "the trace has no jobs");
-    if (!(cfg->time_scale > 0))
-        return errprintf(err, "the time scale must be positive");
     struct deploy *d = xcalloc(1, sizeof *d);
     d->cfg = cfg;
     d->advertise = cfg->advertise     ? cfg->advertise
@@ -1119,7 +1113,12 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
                                     : "127.0.0.1";
     d->st = st;
     d->round_s = cfg->sched.round_duration;
-    int rc = -1;
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->cv, &ca);
+    pthread_condattr_destroy(&ca);
 
     struct sched_run_params rp = {
         .sched = cfg->sched,
@@ -1130,16 +1129,16 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
     };
     d->ledger = sched_run_create(&rp, err);
     if (!d->ledger)
-        goto out_free;
+        goto fail;
     d->sched = sched_run_sched(d->ledger);
     if ((size_t)sched_num_servers(d->sched) != cfg->n_workers) {
         errprintf(err, "the cluster has %d servers but the workers file lists %zu",
                   sched_num_servers(d->sched), cfg->n_workers);
-        goto out_free;
+        goto fail;
     }
     d->n_jobs = cfg->n_jobs;
-    d->jobs = xcalloc(cfg->n_jobs, sizeof *d->jobs);
-    d->relaunch = xcalloc(cfg->n_jobs, sizeof *d->relaunch);
+    d->jobs = xcalloc(cfg->n_jobs + 1, sizeof *d->jobs);
+    d->relaunch = xcalloc(cfg->n_jobs + 1, sizeof *d->relaunch);
     for (size_t i = 0; i < cfg->n_jobs; i++) {
         d->jobs[i].spec = &cfg->jobs[i];
         d->jobs[i].round_end_steps = -1;
@@ -1153,7 +1152,7 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
         d->workers[i].a = cfg->workers[i];
     d->db = deploy_state_open(cfg->state_path ? cfg->state_path : ":memory:", err);
     if (!d->db)
-        goto out_free;
+        goto fail;
     d->round_ns = (long long)(d->round_s / cfg->time_scale * 1e9);
     d->grace_ns = d->round_ns / 2 > 400000000LL ? d->round_ns / 2 : 400000000LL;
     /* long enough for a restarted scheduler to adopt running jobs: workers
@@ -1162,17 +1161,52 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
     d->exit_margin_ns = d->grace_ns > 1000000000LL ? d->grace_ns : 1000000000LL;
     d->silence_ns = 2 * (d->round_ns + d->slack_ns);
     if (deploy__restore(d, err) < 0)
-        goto out_free;
-    pthread_mutex_init(&d->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&d->cv, &ca);
-    pthread_condattr_destroy(&ca);
+        goto fail;
     if (!d->restarted)
         deploy__set_t0(d);
+    return d;
+fail:
+    deploy__free(d);
+    return NULL;
+}
+
+void deploy__free(struct deploy *d)
+{
+    if (!d)
+        return;
+    rpc_server_destroy(d->srv); /* fails the calls still parked */
+    for (size_t i = 0; i < d->n_workers; i++)
+        rpc_client_destroy(d->workers[i].cl);
+    for (size_t i = 0; i < d->n_dead_cl; i++)
+        rpc_client_destroy(d->dead_cl[i]);
+    free(d->dead_cl);
+    pthread_cond_destroy(&d->cv);
+    pthread_mutex_destroy(&d->mu);
+    deploy_state_close(d->db);
+    for (size_t i = 0; i < d->n_jobs; i++)
+        free(d->jobs[i].sig_shares);
+    free(d->jobs);
+    free(d->relaunch);
+    free(d->workers);
+    sched_run_destroy(d->ledger);
+    free(d);
+}
+
+int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct deploy_stats *st,
+               struct err *err)
+{
+    memset(res, 0, sizeof *res);
+    memset(st, 0, sizeof *st);
+    if (cfg->n_jobs == 0)
+        return errprintf(err, "the trace has no jobs");
+    if (!(cfg->time_scale > 0))
+        return errprintf(err, "the time scale must be positive");
+    struct deploy *d = deploy__new(cfg, st, err);
+    if (!d)
+        return -1;
+    int rc = -1;
     if (deploy__serve(d, err) < 0)
-        goto out_sync;
+        goto out_free;
     if (cfg->on_listening)
         cfg->on_listening(cfg->ctx, d->port);
 
@@ -1208,23 +1242,7 @@ out_srv:
     for (size_t i = 0; i < d->n_jobs; i++)
         answer_parked(&d->jobs[i], true);
     pthread_mutex_unlock(&d->mu);
-    rpc_server_destroy(d->srv);
-    for (size_t i = 0; i < d->n_workers; i++)
-        rpc_client_destroy(d->workers[i].cl);
-    for (size_t i = 0; i < d->n_dead_cl; i++)
-        rpc_client_destroy(d->dead_cl[i]);
-    free(d->dead_cl);
-out_sync:
-    pthread_cond_destroy(&d->cv);
-    pthread_mutex_destroy(&d->mu);
 out_free:
-    deploy_state_close(d->db);
-    for (size_t i = 0; i < d->n_jobs; i++)
-        free(d->jobs[i].sig_shares);
-    free(d->jobs);
-    free(d->relaunch);
-    free(d->workers);
-    sched_run_destroy(d->ledger);
-    free(d);
+    deploy__free(d);
     return rc;
 }

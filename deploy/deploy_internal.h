@@ -158,6 +158,17 @@ double deploy__logical_now(const struct deploy *d);
 struct djob *deploy__find_job(struct deploy *d, uint64_t id);
 /* Start the scheduler's RPC server with both services. 0 or -1 + err. */
 int deploy__serve(struct deploy *d, struct err *err);
+/* Register the scheduler's services (every handler, d as their context) on
+ * srv: deploy__serve's server, or an in-process one (rpc_server_create_local)
+ * that tests and the fuzz harness call directly. */
+void deploy__add_services(struct deploy *d, rpc_server_t *srv);
+/* The driver's state for cfg, before any RPC server or round: the ledger,
+ * the job and worker tables, the state file (restored when it holds this
+ * run), logical time 0. NULL + err. deploy__free() ends it (and d->srv,
+ * the worker channels). */
+struct deploy *deploy__new(const struct deploy_config *cfg, struct deploy_stats *st,
+                           struct err *err);
+void deploy__free(struct deploy *d);
 /* A message of the job's current attempt came in (any JobToScheduler call);
  * call under d->mu. Keeps a slow job's lease alive and times its start-up. */
 void deploy__job_heard(struct deploy *d, struct djob *dj);

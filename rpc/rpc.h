@@ -103,6 +103,29 @@ void rpc_call_set_status(rpc_call_t *c, int code, const char *msg);
 void rpc_call_reply(rpc_call_t *c, const ProtobufCMessage *resp);
 void rpc_call_fail(rpc_call_t *c, int code, const char *msg);
 
+/* ----------------------------------------------- in-process calls */
+
+/* For tests and fuzzing: a server with no network. Services are added with
+ * rpc_server_add_service() as usual, and rpc_server_call_local() runs one
+ * call through the same path as a call from the network: the request bytes
+ * are decoded (protobuf-c), the real handler runs, its response is packed.
+ * With tls, rpc_call_identity() answers the identity the call claims, as if
+ * its certificate had been verified. rpc_server_destroy() fails the calls
+ * still parked. */
+rpc_server_t *rpc_server_create_local(bool tls);
+struct rpc_local_call {
+    const char *peer;              /* "ipv4:ADDR:PORT" (default ipv4:127.0.0.1:1) */
+    const char *identity;          /* certificate identity, tls servers only */
+    const char *const *metadata;   /* n_metadata key, value pairs (keys lower case) */
+    size_t n_metadata;
+};
+/* Run one call of `path` ("/<service>/<method>") with request bytes data[0,len);
+ * lc may be NULL. Returns the status answered (RPC_STATUS_OK, ..., and
+ * RPC_STATUS_INVALID_ARGUMENT when the bytes do not decode), or -1 when the
+ * handler parked the call (it is answered, and freed, later as usual). */
+int rpc_server_call_local(rpc_server_t *s, const char *path, const uint8_t *data, size_t len,
+                          const struct rpc_local_call *lc);
+
 /* ------------------------------------------------------------- client */
 
 typedef struct rpc_client rpc_client_t;
