@@ -26,7 +26,7 @@
 #include "rpc.h"
 #include "results.h"
 #include "trace.h"
-#include "workload.h"
+#include "workload_cli.h"
 
 struct deploy_opts {
     char def_cluster[4096], def_catalog[4096];
@@ -242,7 +242,7 @@ static int deploy_load(struct deploy_opts *o, struct deploy_env *e, struct err *
         memcpy(o->wl.synth.split, e->conf.split, sizeof e->conf.split);
     if (!o->wl.have_seed)
         o->wl.synth.seed = (uint64_t)e->conf.seed;
-    if (o->trace && wl_load(&o->wl, e->zoo, &e->specs, &e->n_specs, NULL, err) < 0)
+    if (o->trace && wl_load(&o->wl, e->zoo, &e->specs, &e->n_specs, err) < 0)
         return EXIT_BAD_INPUT;
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "policies.h"
 #include "trace.h"
+#include "workload.h"
 
 #define W "workload"
 #define S "cluster and scheduling"
@@ -639,8 +640,8 @@ static void expand(char *out, size_t n, const char *help, const char *sep, unsig
                 names[k++] = sched_mode_name(sched_modes[i]);
             s += 7;
         } else if (strncmp(s, "{formats}", 9) == 0) {
-            for (int f = TRACE_FMT_UNKNOWN + 1; f <= TRACE_FMT_GAVEL && k < 32; f++)
-                names[k++] = trace_format_name((enum trace_format)f);
+            for (size_t i = 0; trace_formats[i] && k < 32; i++)
+                names[k++] = trace_formats[i]->name;
             s += 9;
         } else {
             out[len++] = *s++;
