@@ -551,4 +551,5 @@ void deploy__add_services(struct deploy *d, rpc_server_t *srv)
     static const rpc_handler_fn worker_h[] = {h_register_worker, h_heartbeat, h_job_exited};
     rpc_server_add_service(srv, &job_to_scheduler__descriptor, job_h, d);
     rpc_server_add_service(srv, &synergy__v1__worker_to_scheduler__descriptor, worker_h, d);
+    deploy__admin_add_service(d, srv);
 }

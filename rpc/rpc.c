@@ -57,6 +57,7 @@ struct rpc_call {
     int status;
     char status_msg[160];
     bool answered, linked;
+    void (*cleanup)(ProtobufCMessage *resp);
     struct rpc_call *prev, *next; /* parked list */
 };
 
@@ -394,6 +395,7 @@ static int handle(rpc_server_t *s, struct rpc_call *c, ProtobufCMessage *req)
         ProtobufCMessage *resp = xcalloc(1, m->md->output->sizeof_message);
         protobuf_c_message_init(m->md->output, resp);
         r = m->fn(m->ud, c, req, resp);
+        void (*cleanup)(ProtobufCMessage *) = r == RPC_PARKED ? NULL : c->cleanup;
         protobuf_c_message_free_unpacked(req, NULL);
         if (r == RPC_REPLY) {
             code = RPC_STATUS_OK;
@@ -412,6 +414,8 @@ static int handle(rpc_server_t *s, struct rpc_call *c, ProtobufCMessage *req)
             }
             pthread_mutex_unlock(&s->mu);
         }
+        if (cleanup)
+            cleanup(resp);
         free(resp);
     }
     if (c->local) { /* no completion queue frees it: the last of handler and answer does */
@@ -614,6 +618,11 @@ void *rpc_call_alloc(rpc_call_t *c, size_t n)
     a->next = c->arena;
     c->arena = a;
     return a->data;
+}
+
+void rpc_call_set_cleanup(rpc_call_t *c, void (*fn)(ProtobufCMessage *resp))
+{
+    c->cleanup = fn;
 }
 
 void rpc_call_set_status(rpc_call_t *c, int code, const char *msg)

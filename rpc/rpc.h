@@ -96,6 +96,9 @@ const char *rpc_call_identity(rpc_call_t *c);
 bool rpc_call_metadata(rpc_call_t *c, const char *key, char *buf, size_t n);
 /* Memory freed with the call. */
 void *rpc_call_alloc(rpc_call_t *c, size_t n);
+/* Call fn(resp) once the handler's response is packed (or dropped, for
+ * RPC_FAILED): for responses that point to heap memory. Not for RPC_PARKED. */
+void rpc_call_set_cleanup(rpc_call_t *c, void (*fn)(ProtobufCMessage *resp));
 /* Set the status a RPC_FAILED handler answers. */
 void rpc_call_set_status(rpc_call_t *c, int code, const char *msg);
 /* Answer a parked call (any thread, once). The response is packed before

@@ -26,14 +26,14 @@
 #include "rpc.h"
 #include "results.h"
 #include "trace.h"
-#include "workload.h"
+#include "workload_cli.h"
 
 struct deploy_opts {
     char def_cluster[4096], def_catalog[4096];
     const char *cluster, *catalog, *trace, *workers_path, *topology, *run_dir, *profiles;
     const char *state, *plan_log, *listen_ip, *advertise, *metrics_listen, *jobs_csv;
     const char *record, *db;
-    const char *tls_ca, *tls_cert, *tls_key, *job_user;
+    const char *tls_ca, *tls_cert, *tls_key, *job_user, *admins;
     bool insecure, allow_legacy, is_static, json, verbose, fresh, any_tls;
     long local, port, retries, hb, wto, wait_workers; /* hb, wto: 0 unless given */
     double scale;
@@ -61,7 +61,49 @@ struct deploy_env {
     char adv_buf[300], self_user[64];
     store_t *st;                  /* --db */
     struct results_rounds rounds; /* --db: the planned rounds (deploy_config.on_sample) */
+    char **admins;
+    size_t n_admins;
 };
+
+/* A service (no --trace) stops at SIGTERM or SIGINT. */
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static bool loopback(const char *ip)
+{
+    return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0;
+}
+
+/* The admin service: who may call it. 0, or an exit code. */
+static int deploy_admin_setup(const struct deploy_opts *o, struct deploy_env *e,
+                              struct err *err)
+{
+    if (o->admins && deploy_admins_read(o->admins, &e->admins, &e->n_admins, err) < 0)
+        return EXIT_BAD_INPUT;
+    e->cfg.admins = e->admins;
+    e->cfg.n_admins = e->n_admins;
+    e->cfg.admin_plaintext = !e->tls && loopback(o->listen_ip);
+    e->cfg.service = !o->trace;
+    e->cfg.stop = &stop_flag;
+    if (e->tls)
+        fprintf(stderr, "synergy deploy: admin service (submit, queue, cancel, nodes): %zu "
+                        "admin identit%s from %s\n", e->n_admins, e->n_admins == 1 ? "y" : "ies",
+                o->admins ? o->admins : "(no --admins: nobody)");
+    else if (e->cfg.admin_plaintext)
+        fprintf(stderr, "synergy deploy: admin service in PLAINTEXT on loopback: any local "
+                        "user may submit, list and cancel jobs\n");
+    else
+        fprintf(stderr, "synergy deploy: admin service refuses every call: plaintext on a "
+                        "non-loopback address (use --tls-* and --admins)\n");
+    if (o->admins && !e->tls)
+        fprintf(stderr, "synergy deploy: --admins is unused without mutual TLS\n");
+    return 0;
+}
 
 static double now_s(void)
 {
@@ -104,7 +146,9 @@ static int deploy_store(const struct deploy_opts *o, struct deploy_env *e,
         return 1;
     struct sim_config sc = {.sched = e->cfg.sched, .is_static = o->is_static};
     struct store_run row = {.batch_id = batch};
-    results_run_describe(&row, &sc, o->trace, &o->wl.synth, o->cluster,
+    /* a service's workload is what it recorded (or was submitted online) */
+    const char *workload = o->trace ? o->trace : o->record ? o->record : "online";
+    results_run_describe(&row, &sc, workload, &o->wl.synth, o->cluster,
                          wl_models_describe(&o->wl, models, sizeof models),
                          o->profiles ? o->profiles : e->conf.profiles,
                          sc.sched.placement == PLACEMENT_CONSOLIDATE ? "consolidate"
@@ -169,6 +213,7 @@ static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
         case OPT_INSECURE: o->insecure = true; break;
         case OPT_JOB_USER: o->job_user = p.arg; break;
         case OPT_ALLOW_LEGACY_JOBS: o->allow_legacy = true; break;
+        case OPT_ADMINS: o->admins = p.arg; break;
         case OPT_PLAN_LOG: o->plan_log = p.arg; break;
         case OPT_JSON: o->json = true; break;
         case OPT_JOBS_CSV: o->jobs_csv = p.arg; break;
@@ -192,8 +237,9 @@ static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
 /* The flags against each other. 0, or -1 with err. */
 static int deploy_check(struct deploy_opts *o, struct err *err)
 {
-    if (!o->trace || (!o->workers_path && !o->local) || (o->workers_path && o->local))
-        return errprintf(err, "give --trace and one of --workers or --local");
+    if ((!o->workers_path && !o->local) || (o->workers_path && o->local))
+        return errprintf(err, "give one of --workers or --local (and --trace, or none to run "
+                              "as a service)");
     o->any_tls = o->tls_ca || o->tls_cert || o->tls_key;
     if (o->insecure && o->any_tls)
         return errprintf(err, "--insecure and --tls-* exclude each other");
@@ -241,7 +287,7 @@ static int deploy_load(struct deploy_opts *o, struct deploy_env *e, struct err *
         memcpy(o->wl.synth.split, e->conf.split, sizeof e->conf.split);
     if (!o->wl.have_seed)
         o->wl.synth.seed = (uint64_t)e->conf.seed;
-    if (wl_load(&o->wl, e->zoo, &e->specs, &e->n_specs, NULL, err) < 0)
+    if (o->trace && wl_load(&o->wl, e->zoo, &e->specs, &e->n_specs, err) < 0)
         return EXIT_BAD_INPUT;
     return 0;
 }
@@ -354,7 +400,7 @@ static int deploy_report(const struct deploy_opts *o, const struct deploy_env *e
         struct results_json js = {
             .policy = sp->policy->name, .mode = mode,
             .placement = sp->placement == PLACEMENT_CONSOLIDATE ? "consolidate" : "first-fit",
-            .seed = (unsigned long)o->wl.synth.seed, .workload = o->trace,
+            .seed = (unsigned long)o->wl.synth.seed, .workload = o->trace ? o->trace : "service",
             .cluster = o->cluster,
             .gpus = e->conf.cluster.gpus_per_server * e->conf.cluster.servers_per_rack,
             .opt_compat = o->ov.opt_compat, .wall_s = wall};
@@ -362,13 +408,14 @@ static int deploy_report(const struct deploy_opts *o, const struct deploy_env *e
     } else {
         printf("deployed %s on %zu workers (time scale %g): %zu of %zu jobs finished, "
                "%zu failed\n",
-               o->trace, e->n_addrs, o->scale, res->jobs_finished, e->n_specs, st->jobs_failed);
+               o->trace ? o->trace : "a service", e->n_addrs, o->scale, res->jobs_finished,
+               o->trace ? e->n_specs : res->jobs_arrived, st->jobs_failed);
         printf("avg JCT %.4f h, makespan %.4f h, %zu rounds, %zu preemptions, %zu crashes, "
                "%zu lease kills, %zu workers lost, wall %.1f s\n",
                res->avg_jct_s / 3600, res->makespan_s / 3600, res->rounds, st->preemptions,
                st->crashes, st->lease_kills, st->workers_lost, wall);
     }
-    int rc = res->window_complete ? 0 : 1;
+    int rc = res->window_complete || !o->trace ? 0 : 1; /* a service ends when stopped */
     if (!o->jobs_csv)
         return rc;
     struct out_file of;
@@ -397,6 +444,7 @@ static void deploy_env_free(struct deploy_env *e)
         fclose(e->plan);
     free(e->addrs);
     free(e->specs);
+    deploy_admins_free(e->admins, e->n_admins);
     model_zoo_destroy(e->zoo);
 }
 
@@ -409,17 +457,26 @@ static int deploy_main(struct deploy_opts *o, struct deploy_env *e)
         rc = deploy_workers(o, e, &err);
     if (!rc)
         rc = deploy_configure(o, e, &err);
+    if (!rc)
+        rc = deploy_admin_setup(o, e, &err);
     if (rc) {
         fprintf(stderr, "synergy deploy: %s\n", err.msg);
         return rc;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (!o->trace) {
+        struct sigaction sa = {.sa_handler = on_stop_signal};
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        fprintf(stderr, "synergy deploy: no --trace: running as a service; SIGTERM or SIGINT "
+                        "stops it\n");
+    }
     struct sched_result res;
     struct deploy_stats st;
     double t0 = now_s();
     int r = deploy_run(&e->cfg, &res, &st, &err);
     double wall = now_s() - t0;
-    notify_stopping("%s", r < 0 ? err.msg : "the trace is done");
+    notify_stopping("%s", r < 0 ? err.msg : o->trace ? "the trace is done" : "stopped");
     deploy_local_stop(&e->lw);
     if (r < 0) {
         fprintf(stderr, "synergy deploy: %s\n", err.msg);
