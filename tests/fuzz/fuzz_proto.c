@@ -1,5 +1,6 @@
 /* libFuzzer harness: the protobuf-c decoders of every message of
- * proto/job_to_scheduler.proto and proto/synergy_worker.proto, i.e. what
+ * proto/job_to_scheduler.proto, proto/synergy_worker.proto and
+ * proto/synergy_admin.proto, i.e. what
  * rpc.c runs on each request (servers) and reply (clients) from the network.
  * The first byte picks the message; the rest is its wire bytes. A message
  * that decodes must pass protobuf_c_message_check and pack again to exactly
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "job_to_scheduler.pb-c.h"
+#include "synergy_admin.pb-c.h"
 #include "synergy_worker.pb-c.h"
 
 static const ProtobufCMessageDescriptor *const msgs[] = {
@@ -40,6 +42,17 @@ static const ProtobufCMessageDescriptor *const msgs[] = {
     &synergy__v1__extend_lease_request__descriptor,
     &synergy__v1__kill_job_request__descriptor,
     &synergy__v1__job_ack__descriptor,
+    /* proto/synergy_admin.proto (23..) */
+    &synergy__admin__v1__submit_request__descriptor,
+    &synergy__admin__v1__submit_response__descriptor,
+    &synergy__admin__v1__job_info__descriptor,
+    &synergy__admin__v1__queue_request__descriptor,
+    &synergy__admin__v1__queue_response__descriptor,
+    &synergy__admin__v1__cancel_request__descriptor,
+    &synergy__admin__v1__cancel_response__descriptor,
+    &synergy__admin__v1__node_info__descriptor,
+    &synergy__admin__v1__nodes_request__descriptor,
+    &synergy__admin__v1__nodes_response__descriptor,
 };
 
 /* Whether m, or a message inside it, kept unknown fields. */

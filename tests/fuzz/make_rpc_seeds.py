@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the seed inputs of fuzz_proto, fuzz_sched_rpc and fuzz_worker_rpc
+"""Write the seed inputs of fuzz_proto, fuzz_sched_rpc, fuzz_worker_rpc and fuzz_admin_rpc
 (tests/fuzz/corpus/<harness>/): well-formed requests of each RPC, in each
 harness's input layout (see the harness's header comment). Run from the
 repository root; a tiny protobuf encoder, so it needs no generated code."""
@@ -97,3 +97,19 @@ write("worker_rpc", "run_extend_kill", b"\x00" + call(0, 0, run_job) + call(1, 0
       call(2, 0, kill) + call(0, 2, run_job))
 write("worker_rpc", "run_extend_kill_tls", b"\x01" + call(0, 0, run_job) +
       call(0, 1 << 2, run_job) + call(1, 0, extend) + call(2, 0, kill))
+
+# synergy.admin.v1.Admin
+submit_it = f_bytes(1, "res18") + f_varint(2, 2) + f_varint(3, 900) + f_bytes(5, "first")
+submit_h = f_bytes(1, "alexnet") + f_varint(2, 1) + f_double(4, 0.5) + f_varint(6, 7)
+submit_bad = f_bytes(1, "res18") + f_varint(2, 0) + f_varint(3, 0) + f_bytes(5, "a b")
+queue_all = f_varint(1, 1)
+cancel = packed(1, [1, 3])
+for i, body in [(23, submit_it), (24, submit_h), (26, queue_all), (28, cancel)]:
+    write("proto", "msg%02d" % i, bytes([i]) + body)
+# fuzz_admin_rpc: method 0..3 Submit Queue Cancel Nodes, 4 a boundary; caller = identity
+write("admin_rpc", "plain", b"\x02" + call(0, 0, submit_it) + call(0, 0, submit_h) +
+      call(1, 0, queue_all) + call(4, 0, b"") + call(2, 0, cancel) + call(4, 0, b"") +
+      call(3, 0, b"") + call(1, 0, b""))
+write("admin_rpc", "tls_txn", b"\x05" + call(0, 0, submit_it) + call(0, 1, submit_h) +
+      call(0, 3, submit_bad) + call(0, 0, submit_it) + call(4, 0, b"") + call(2, 2, cancel) +
+      call(1, 3, queue_all) + call(3, 1, b""))
