@@ -406,7 +406,7 @@ static void tune_largest_first(sched_t *s, size_t n_round)
 /* The round over the incremental queue (queue.c): the same decisions as the
  * legacy walk below, visiting only the jobs up to the last one that could
  * still get GPUs. stop_ok: no job held GPUs when the round began, so every
- * job's deficit is its GPU count and the Fenwick tree knows what can fit. */
+ * job's deficit is its GPU count and the unwalked counts know what can fit. */
 static void round_queued(sched_t *s, const struct sched_view *v, bool stop_ok)
 {
     const struct sched_mode_ops *mode = s->p.mode;
