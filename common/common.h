@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* A user-facing error: one line, usually "file:line: message". */
 struct err {
@@ -68,5 +69,24 @@ bool str_ieq(const char *a, const char *b);
 
 /* Levenshtein distance, for "did you mean" suggestions. */
 int str_distance(const char *a, const char *b);
+
+/* An output file written atomically when it is (or will be) a regular file:
+ * data goes to "<path>.tmp.<pid>" and out_file_commit() renames it into
+ * place, so a failed run never leaves half a file. Anything else that exists
+ * (/dev/null, a pipe, a terminal) is written directly: renaming over it
+ * would replace the device with a regular file. */
+struct out_file {
+    FILE *f;
+    const char *path;
+    char tmp[4096];
+    bool atomic;
+};
+
+/* 0, or -1 with errno (f NULL). */
+int out_file_open(struct out_file *o, const char *path);
+/* Close and move into place. 0, or -1 with errno (the temporary is removed). */
+int out_file_commit(struct out_file *o);
+/* Close and discard (a direct write stays as far as it got). */
+void out_file_abort(struct out_file *o);
 
 #endif

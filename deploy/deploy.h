@@ -65,6 +65,15 @@ struct deploy_config {
      * allow_legacy_jobs */
     const struct rpc_tls *tls;
     bool allow_legacy_jobs;
+    /* the admin service (issue 10: submit, queue, cancel, nodes). Under
+     * mutual TLS only these certificate identities may call it; in plaintext
+     * only when admin_plaintext (deploy allows it on a loopback listener) */
+    char *const *admins;
+    size_t n_admins;
+    bool admin_plaintext;
+    /* a service: keep running with no jobs left (no --trace), until *stop */
+    bool service;
+    volatile const int *stop; /* set (by a signal handler) to end the run at the next wake */
     /* called once the server listens (e.g. to start local workers) */
     void (*on_listening)(void *ctx, int port);
     void *ctx;
@@ -85,6 +94,12 @@ struct deploy_stats {
     size_t dispatch_rounds;
     double registration_s;   /* from listening until planning could start (workers registered) */
 };
+
+/* Read an admins file: one certificate identity (CN or SAN) per line, '#'
+ * comments and blank lines allowed. 0, or -1 + err "file:line: ...". Free
+ * with deploy_admins_free. */
+int deploy_admins_read(const char *path, char ***out, size_t *n, struct err *err);
+void deploy_admins_free(char **v, size_t n);
 
 /* Run the trace to completion on the workers. 0 with *res filled like
  * sim_run (free with sched_result_free), or -1 with err. */

@@ -227,6 +227,9 @@ int deploy__restore(struct deploy *d, struct err *err)
         return deploy_state_reset(d->db, err) < 0 ? -1 : 0;
     }
 
+    /* the jobs submitted online take their places in jobs[] first */
+    if (deploy__admin_load(d, err) < 0)
+        return -1;
     struct restore_ctx rc = {.d = d};
     rc.rows = xcalloc(d->n_jobs, sizeof *rc.rows);
     rc.have = xcalloc(d->n_jobs, sizeof *rc.have);

@@ -42,7 +42,11 @@ static const char *schema =
     "CREATE TABLE IF NOT EXISTS attempts(job INTEGER, attempt INTEGER, launched REAL,"
     " startup_s REAL, PRIMARY KEY(job, attempt));"
 
-    "CREATE TABLE IF NOT EXISTS rounds(n INTEGER PRIMARY KEY, t REAL, done INTEGER);";
+    "CREATE TABLE IF NOT EXISTS rounds(n INTEGER PRIMARY KEY, t REAL, done INTEGER);"
+    /* online submissions and cancellations (admin service) */
+    "CREATE TABLE IF NOT EXISTS admin_jobs(id INTEGER PRIMARY KEY, name TEXT, user TEXT,"
+    " model TEXT, gpus INTEGER, iterations INTEGER, arrival REAL, priority INTEGER,"
+    " submitted INTEGER, cancelled INTEGER);";
 
 static int fail(deploy_state_t *st, struct err *err, const char *what)
 {
@@ -231,7 +235,7 @@ int deploy_state_reset(deploy_state_t *st, struct err *err)
 {
     return exec(st, "DELETE FROM workers; DELETE FROM jobs; DELETE FROM leases; DELETE FROM run;"
                     " DELETE FROM saved_jobs; DELETE FROM saved_ranks; DELETE FROM attempts;"
-                    " DELETE FROM rounds;",
+                    " DELETE FROM rounds; DELETE FROM admin_jobs;",
                 err);
 }
 
@@ -420,4 +424,71 @@ int deploy_state_round(deploy_state_t *st, long n, double t, bool done, struct e
     if (rc != SQLITE_DONE)
         return fail(st, err, "round");
     return 0;
+}
+
+bool deploy_state_in_txn(deploy_state_t *st)
+{
+    return sqlite3_get_autocommit(st->db) == 0;
+}
+
+int deploy_state_admin_put(deploy_state_t *st, const struct deploy_state_admin *a,
+                           struct err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT OR REPLACE INTO admin_jobs VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,"
+                           "?10)",
+                           -1, &s, NULL) != SQLITE_OK)
+        return fail(st, err, "admin_jobs");
+    sqlite3_bind_int(s, 1, a->id);
+    sqlite3_bind_text(s, 2, a->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, a->user, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 4, a->model, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 5, a->gpus);
+    sqlite3_bind_int64(s, 6, a->iterations);
+    sqlite3_bind_double(s, 7, a->arrival);
+    sqlite3_bind_int(s, 8, a->priority);
+    sqlite3_bind_int(s, 9, a->submitted);
+    sqlite3_bind_int(s, 10, a->cancelled);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return fail(st, err, "admin_jobs");
+    return 0;
+}
+
+static void col_text(sqlite3_stmt *s, int i, char *buf, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    snprintf(buf, n, "%s", t ? (const char *)t : "");
+}
+
+int deploy_state_admin_each(deploy_state_t *st,
+                            int (*fn)(void *ctx, const struct deploy_state_admin *a), void *ctx,
+                            struct err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT * FROM admin_jobs ORDER BY id", -1, &s, NULL) !=
+        SQLITE_OK)
+        return fail(st, err, "admin_jobs");
+    int rc, out = 0;
+    while (out == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct deploy_state_admin a = {
+            .id = sqlite3_column_int(s, 0),
+            .gpus = sqlite3_column_int(s, 4),
+            .iterations = sqlite3_column_int64(s, 5),
+            .arrival = sqlite3_column_double(s, 6),
+            .priority = sqlite3_column_int(s, 7),
+            .submitted = sqlite3_column_int(s, 8) != 0,
+            .cancelled = sqlite3_column_int(s, 9) != 0,
+        };
+        col_text(s, 1, a.name, sizeof a.name);
+        col_text(s, 2, a.user, sizeof a.user);
+        col_text(s, 3, a.model, sizeof a.model);
+        out = fn(ctx, &a);
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = fail(st, err, "admin_jobs");
+    sqlite3_finalize(s);
+    return out;
 }

@@ -102,6 +102,7 @@ struct worker {
     bool set_user;            /* jobs run as uid/gid (--job-user) */
     uid_t job_uid;
     gid_t job_gid;
+    worker_launch_fn launch;  /* launch_job (tests: a stand-in for fork + exec) */
 };
 
 /* A lease longer than this many rounds is refused (unscaled round length:
@@ -397,7 +398,7 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
             sp.membind_nodes |= 1ULL << w->topo.numa[k].os_index;
     if (w->o->no_cgroup)
         sp.cgroup_dir = NULL;
-    int rc = argv ? launch_job(&sp, &j->lr, &err) : -1;
+    int rc = argv ? w->launch(&sp, &j->lr, &err) : -1;
     env_free(&env);
     catalog_argv_free(argv);
     if (rc < 0) {
@@ -943,10 +944,45 @@ static int reserve_and_pin(struct worker *w, struct err *err)
     return n > 0 ? launch_pin_self(pus, n, err) : 0;
 }
 
+void worker_add_service(struct worker *w, rpc_server_t *srv)
+{
+    static const rpc_handler_fn handlers[] = {h_run_job, h_extend, h_kill};
+    rpc_server_add_service(srv, &synergy__v1__scheduler_to_worker__descriptor, handlers, w);
+}
+
+struct worker *worker_test_new(const struct worker_options *o, const struct topo *t,
+                               catalog_t *cat, worker_launch_fn launch)
+{
+    struct worker *w = xcalloc(1, sizeof *w);
+    w->o = o;
+    w->topo = *t;
+    w->cat = cat;
+    w->launch = launch;
+    snprintf(w->synergy_path, sizeof w->synergy_path, "/bin/true");
+    w->max_lease_ms = DEFAULT_MAX_LEASE_MS;
+    resolve_scheduler(w);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->child_cv, NULL);
+    pthread_cond_init(&w->lease_cv, NULL);
+    pthread_cond_init(&w->stop_cv, NULL);
+    return w;
+}
+
+void worker_test_free(struct worker *w)
+{
+    pthread_cond_destroy(&w->child_cv);
+    pthread_cond_destroy(&w->lease_cv);
+    pthread_cond_destroy(&w->stop_cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w->exits);
+    free(w);
+}
+
 int worker_main(const struct worker_options *o)
 {
     struct worker *w = xcalloc(1, sizeof *w);
     w->o = o;
+    w->launch = launch_job;
     struct err err = {{0}};
     int rc = 2;
     if (topo_probe(&w->topo, o->topology_xml, o->sim_gpus, &err) < 0) {
@@ -1033,8 +1069,7 @@ int worker_main(const struct worker_options *o)
         rc = 1;
         goto out_cat;
     }
-    static const rpc_handler_fn handlers[] = {h_run_job, h_extend, h_kill};
-    rpc_server_add_service(w->srv, &synergy__v1__scheduler_to_worker__descriptor, handlers, w);
+    worker_add_service(w, w->srv);
     if (rpc_server_start(w->srv, &err) < 0) {
         fprintf(stderr, "synergy worker: %s\n", err.msg);
         rc = 1;
