@@ -884,6 +884,16 @@ static int phase_c_plan(struct deploy *d, double b, struct err *err)
         return -1;
     d->plan_ms = (double)(deploy__mono_ns() - t_plan) / 1e6;
     d->n_placed = n_placed;
+    struct deploy_state_sample ds = {.t = b, .runnable = (long)smp.runnable,
+                                     .placed = (long)smp.placed, .started = (long)smp.started,
+                                     .preempted = (long)smp.preempted,
+                                     .demoted = (long)smp.demoted};
+    for (int k = 0; k < 3; k++) {
+        ds.alloc[k] = smp.alloc[k];
+        ds.util[k] = smp.util[k];
+        ds.demand[k] = smp.demand[k];
+    }
+    deploy_state_sample(d->db, &ds, NULL); /* committed with the plan */
     if (cfg->plan_log) {
         fprintf(cfg->plan_log, "%.6f:", b);
         for (size_t i = 0; i < n_placed; i++)
@@ -1079,6 +1089,8 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
             commit(d);
             return -1;
         }
+        deploy__record_sync(d); /* recorded arrivals before the state that has them */
+        crash_point(d, 'r');    /* tests: recorded, not committed (the arrivals come again) */
         /* the plan and its extensions are an event that matters */
         d->next_b = b + d->round_s;
         deploy__persist(d, false);
@@ -1120,6 +1132,23 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
     return 0;
 }
 
+/* deploy_state_samples_each -> cfg->on_sample */
+static int give_sample(void *ctx, const struct deploy_state_sample *ds)
+{
+    const struct deploy_config *cfg = ctx;
+    struct sched_round_sample s = {.now = ds->t, .runnable = (size_t)ds->runnable,
+                                   .placed = (size_t)ds->placed, .started = (size_t)ds->started,
+                                   .preempted = (size_t)ds->preempted,
+                                   .demoted = (size_t)ds->demoted};
+    for (int k = 0; k < 3; k++) {
+        s.alloc[k] = ds->alloc[k];
+        s.util[k] = ds->util[k];
+        s.demand[k] = ds->demand[k];
+    }
+    cfg->on_sample(cfg->ctx, &s);
+    return 0;
+}
+
 struct deploy *deploy__new(const struct deploy_config *cfg, struct deploy_stats *st,
                            struct err *err)
 {
@@ -1143,7 +1172,10 @@ struct deploy *deploy__new(const struct deploy_config *cfg, struct deploy_stats 
         .trace = cfg->jobs,
         .n_trace = cfg->n_jobs,
         .log_tag = "deploy",
+        .on_arrive = deploy__record_arrival,
+        .arrive_ctx = d,
     };
+    d->rec_fd = -1;
     /* jobs submitted online are measured too (ids after the trace's) */
     rp.measure_lo = 0;
     for (size_t i = 0; i < cfg->n_jobs; i++)
@@ -1188,6 +1220,8 @@ struct deploy *deploy__new(const struct deploy_config *cfg, struct deploy_stats 
     if (deploy__restore(d, err) < 0)
         goto fail;
     deploy__admin_init(d);
+    if (deploy__record_open(d, err) < 0)
+        goto fail;
     if (!d->restarted)
         deploy__set_t0(d);
     return d;
@@ -1206,6 +1240,7 @@ void deploy__free(struct deploy *d)
     for (size_t i = 0; i < d->n_dead_cl; i++)
         rpc_client_destroy(d->dead_cl[i]);
     free(d->dead_cl);
+    deploy__record_close(d, NULL);
     pthread_cond_destroy(&d->cv);
     pthread_mutex_destroy(&d->mu);
     deploy_state_close(d->db);
@@ -1264,6 +1299,11 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
     int loop = run_rounds(d, b, err);
     pthread_mutex_unlock(&d->mu);
     if (loop < 0)
+        goto out_srv;
+    if (deploy__record_close(d, err) < 0)
+        goto out_srv;
+    if (cfg->on_sample &&
+        deploy_state_samples_each(d->db, give_sample, (void *)cfg, err) < 0)
         goto out_srv;
     sched_run_result(d->ledger, d->end_b, res);
     rc = 0;

@@ -59,6 +59,8 @@ struct deploy_config {
     int register_timeout_ms; /* wait_workers must register within this (default 30000) */
     int wait_workers;        /* planning starts once this many registered (0: all) */
     FILE *plan_log;          /* "time: id id ..." per round, like simulate --plan-log */
+    const char *record_path; /* --record: every arriving job appended to this replay trace
+                                (deploy_record.c); NULL none */
     struct metrics *metrics; /* publish a snapshot per round here (metrics.h); NULL none */
     /* security (issue 10): mutual TLS with these credentials (NULL: plaintext);
      * jobs without a token are heard (on the address check) only with
@@ -76,6 +78,10 @@ struct deploy_config {
     volatile const int *stop; /* set (by a signal handler) to end the run at the next wake */
     /* called once the server listens (e.g. to start local workers) */
     void (*on_listening)(void *ctx, int port);
+    /* called when the run has completed, for every round it planned, in
+     * order, those before a scheduler restart included (they are kept in
+     * the state file): deploy --db. NULL none */
+    void (*on_sample)(void *ctx, const struct sched_round_sample *s);
     void *ctx;
 };
 

@@ -176,6 +176,13 @@ struct deploy {
     double stop_ms_max;   /* the slowest phase D so far */
     size_t n_placed;
     double end_b;         /* the last round processed */
+    /* --record (deploy_record.c): the file, and the ids written to it */
+    int rec_fd;           /* -1: not recording */
+    int rec_errno;        /* a write failed: recording stopped (the run fails at its end) */
+    bool rec_dirty;       /* written since the last fdatasync */
+    int *rec_ids;
+    bool *rec_used;
+    size_t rec_n, rec_cap;
 };
 
 long long deploy__mono_ns(void);
@@ -217,6 +224,22 @@ int deploy__persist(struct deploy *d, bool finished);
  * (a new run; the file is reset), -1 + err (refused or unreadable). Before
  * the RPC server starts. */
 int deploy__restore(struct deploy *d, struct err *err);
+/* deploy --record (deploy_record.c). Open cfg->record_path once the state
+ * is restored (d->restarted known): a new run starts it empty, a continued
+ * one keeps it, cuts a torn last line and adds the restored jobs it lacks.
+ * 0 or -1 + err. */
+int deploy__record_open(struct deploy *d, struct err *err);
+/* The ledger's arrival hook (sched_run_params.on_arrive, ctx = d): append the
+ * job's line unless its id is in the file already. Every driver path that
+ * makes a job arrive (trace, online submission) goes through the ledger, so
+ * through this. Under d->mu or from the round loop. */
+void deploy__record_arrival(void *ctx, const struct job_spec *spec);
+/* fdatasync what was appended: before the round's state is committed.
+ * 0, or -1 when recording has failed. */
+int deploy__record_sync(struct deploy *d);
+/* Sync, close and forget; 0, or -1 + err if any write failed during the run
+ * (err may be NULL). */
+int deploy__record_close(struct deploy *d, struct err *err);
 /* Logical time 0 is now. */
 void deploy__set_t0(struct deploy *d);
 /* Answer every parked RoundEnd of the job alike (terminate or extend) and

@@ -183,8 +183,11 @@ static struct job *job_new(sched_run_t *r, const struct job_spec *spec, struct e
 struct job *sched_run_arrive(sched_run_t *r, const struct job_spec *spec, struct err *err)
 {
     struct job *j = job_new(r, spec, err);
-    if (j)
+    if (j) {
         sched_job_add(r->sched, j);
+        if (r->p.on_arrive)
+            r->p.on_arrive(r->p.arrive_ctx, spec);
+    }
     return j;
 }
 

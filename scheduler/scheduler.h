@@ -348,6 +348,10 @@ struct sched_run_params {
                                     trace, or ids [4000, 5000) without one */
     bool check_invariants;       /* verify capacities after every plan */
     const char *log_tag;         /* subsystem tag for log lines ("sim", "deploy") */
+    /* called by sched_run_arrive() for each job that arrives, after it joined
+     * the run (never by sched_run_restore()); NULL none. deploy --record */
+    void (*on_arrive)(void *ctx, const struct job_spec *spec);
+    void *arrive_ctx;
 };
 
 /* One scheduling round as the results store records it: what the round did

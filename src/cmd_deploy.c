@@ -32,12 +32,15 @@ struct deploy_opts {
     char def_cluster[4096], def_catalog[4096];
     const char *cluster, *catalog, *trace, *workers_path, *topology, *run_dir, *profiles;
     const char *state, *plan_log, *listen_ip, *advertise, *metrics_listen, *jobs_csv;
+    const char *record, *db;
     const char *tls_ca, *tls_cert, *tls_key, *job_user, *admins;
     bool insecure, allow_legacy, is_static, json, verbose, fresh, any_tls;
     long local, port, retries, hb, wto, wait_workers; /* hb, wto: 0 unless given */
     double scale;
     struct sched_overrides ov; /* --policy, --mode, --placement, --round-duration, OPT */
     struct wl_opts wl;
+    int argc;                  /* the command line, for the --db batch */
+    char **argv;
 };
 
 /* What one deployment holds while it runs; released by deploy_env_free. */
@@ -56,6 +59,8 @@ struct deploy_env {
     rpc_tls_t *tls;
     char tmp_dir[32];
     char adv_buf[300], self_user[64];
+    store_t *st;                  /* --db */
+    struct results_rounds rounds; /* --db: the planned rounds (deploy_config.on_sample) */
     char **admins;
     size_t n_admins;
 };
@@ -121,6 +126,44 @@ static void on_listening(void *ctx, int port)
                         "unreadable\n");
 }
 
+/* --db: every planned round, handed over at the end of the run */
+static void on_sample(void *ctx, const struct sched_round_sample *s)
+{
+    struct deploy_env *e = ctx;
+    results_rounds_add(&e->rounds, s);
+}
+
+/* --db: the deployment as one complete run of the results store (batch kind
+ * "deploy"), described like a simulation of the same trace and settings so
+ * that `report` puts the two side by side. 0, or 1 with err. */
+static int deploy_store(const struct deploy_opts *o, struct deploy_env *e,
+                        const struct sched_result *res, double wall, struct err *err)
+{
+    char cmdline[4096], models[4096];
+    cli_command_line(cmdline, sizeof cmdline, o->argc, o->argv, "deploy");
+    int64_t batch = store_batch_insert(e->st, "deploy", cmdline, err);
+    if (batch < 0)
+        return 1;
+    struct sim_config sc = {.sched = e->cfg.sched, .is_static = o->is_static};
+    struct store_run row = {.batch_id = batch};
+    /* a service's workload is what it recorded (or was submitted online) */
+    const char *workload = o->trace ? o->trace : o->record ? o->record : "online";
+    results_run_describe(&row, &sc, workload, &o->wl.synth, o->cluster,
+                         wl_models_describe(&o->wl, models, sizeof models),
+                         o->profiles ? o->profiles : e->conf.profiles,
+                         sc.sched.placement == PLACEMENT_CONSOLIDATE ? "consolidate"
+                                                                     : "first-fit");
+    if (o->wl.arrival)
+        snprintf(row.arrival, sizeof row.arrival, "%s", o->wl.arrival);
+    int rc = store_run_insert(e->st, &row, err) < 0 ||
+             results_run_complete(e->st, &row, res, &e->rounds, wall, err) < 0;
+    if (!rc && !o->json)
+        printf("recorded in %s (batch %lld, run %lld)\n", o->db, (long long)batch,
+               (long long)row.id);
+    free(row.cluster_ini);
+    return rc;
+}
+
 /* The flags into o. -1 to go on, else the exit code. */
 static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
 {
@@ -174,6 +217,8 @@ static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
         case OPT_PLAN_LOG: o->plan_log = p.arg; break;
         case OPT_JSON: o->json = true; break;
         case OPT_JOBS_CSV: o->jobs_csv = p.arg; break;
+        case OPT_RECORD: o->record = p.arg; break;
+        case OPT_DB: o->db = p.arg; break;
         case OPT_OPT_COMPAT: o->ov.opt_compat = true; break;
         case OPT_OPT_TIME_LIMIT: o->ov.opt_time_limit_s = p.num; break;
         case OPT_VERBOSE: o->verbose = true; log_max_level = LOG_DEBUG; break;
@@ -305,6 +350,8 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
         return errprintf(err, "%s: %s", o->plan_log, strerror(errno)), 1;
     if (o->any_tls && !(e->tls = rpc_tls_load(o->tls_ca, o->tls_cert, o->tls_key, err)))
         return EXIT_BAD_INPUT;
+    if (o->db && !(e->st = store_open(o->db, err))) /* before the run, not hours into it */
+        return 1;
     cfg->zoo = e->zoo;
     cfg->jobs = e->specs;
     cfg->n_jobs = e->n_specs;
@@ -320,9 +367,11 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
     cfg->wait_workers = (int)o->wait_workers;
     cfg->fresh = o->fresh;
     cfg->plan_log = e->plan;
+    cfg->record_path = o->record;
     cfg->metrics = e->metrics;
     cfg->allow_legacy_jobs = o->allow_legacy;
     cfg->on_listening = on_listening; /* says where it listens, starts --local workers */
+    cfg->on_sample = o->db ? on_sample : NULL;
     cfg->ctx = e;
     if (e->tls) {
         rpc_tls_set_client_cert_optional(e->tls, true); /* jobs show tokens, not certificates */
@@ -387,6 +436,8 @@ static int deploy_report(const struct deploy_opts *o, const struct deploy_env *e
 static void deploy_env_free(struct deploy_env *e)
 {
     deploy_local_free(&e->lw);
+    store_close(e->st);
+    results_rounds_free(&e->rounds);
     rpc_tls_free(e->tls);
     metrics_destroy(e->metrics);
     if (e->plan)
@@ -432,6 +483,10 @@ static int deploy_main(struct deploy_opts *o, struct deploy_env *e)
         return 1;
     }
     rc = deploy_report(o, e, &res, &st, wall);
+    if (e->st && deploy_store(o, e, &res, wall, &err)) {
+        fprintf(stderr, "synergy deploy: %s: %s\n", o->db, err.msg);
+        rc = 1;
+    }
     sched_result_free(&res);
     return rc;
 }
@@ -446,6 +501,8 @@ int cmd_deploy(int argc, char **argv)
     o.retries = 3;
     o.scale = 1;
     wl_opts_init(&o.wl);
+    o.argc = argc;
+    o.argv = argv;
     int rc = deploy_parse(&o, argc, argv);
     if (rc >= 0)
         return rc;

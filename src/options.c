@@ -113,10 +113,15 @@ const struct cli_option cli_options[] = {
      "every trace id; 4000:5000 for synthetic)", "measure"},
     {OPT_JSON, "json", 0, NULL, ARG_NONE, 0, 0, CLI_RUNS, O,
      "one JSON summary object per run (per line)", NULL},
-    {OPT_RECORD, "record", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE, O,
-     "write the jobs as simulated, in the replay format", NULL},
-    {OPT_DB, "db", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_SWEEP | CLI_REPORT, O,
-     "results database (SQLite{sweep:; default results.db}{report:; default results.db})", "db"},
+    {OPT_RECORD, "record", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_DEPLOY, O,
+     "{simulate:write the jobs as simulated, in the replay format}"
+     "{deploy:append every job that arrives (trace or submitted online) with its arrival on "
+     "the run's clock, in the replay format, for simulate --trace; a run continued from "
+     "--state keeps appending}", NULL},
+    {OPT_DB, "db", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_SWEEP | CLI_REPORT | CLI_DEPLOY,
+     O, "results database (SQLite{sweep:; default results.db}{report:; default results.db}"
+     "{deploy:; the deployment is stored as one run, its jobs and rounds, once it completes})",
+     "db"},
     {OPT_PLOT, "plot", 0, "DIR", ARG_STR, 0, 0, CLI_SIMULATE | CLI_SWEEP | CLI_REPORT | CLI_PROFILE, O,
      "{profile:where NAME-profile.dat, .gp and .png go (default: beside the profile)}"
      "{simulate:" PLOT_HELP "; records the runs into --db, default results.db}"

@@ -43,6 +43,11 @@ static const char *schema =
     " startup_s REAL, PRIMARY KEY(job, attempt));"
 
     "CREATE TABLE IF NOT EXISTS rounds(n INTEGER PRIMARY KEY, t REAL, done INTEGER);"
+    /* each planned round's sample, for deploy --db (deploy_state_sample) */
+    "CREATE TABLE IF NOT EXISTS samples(t REAL PRIMARY KEY, runnable INTEGER, placed INTEGER,"
+    " started INTEGER, preempted INTEGER, demoted INTEGER, alloc0 REAL, alloc1 REAL,"
+    " alloc2 REAL, util0 REAL, util1 REAL, util2 REAL, demand0 REAL, demand1 REAL,"
+    " demand2 REAL);"
     /* online submissions and cancellations (admin service) */
     "CREATE TABLE IF NOT EXISTS admin_jobs(id INTEGER PRIMARY KEY, name TEXT, user TEXT,"
     " model TEXT, gpus INTEGER, iterations INTEGER, arrival REAL, priority INTEGER,"
@@ -235,7 +240,7 @@ int deploy_state_reset(deploy_state_t *st, struct err *err)
 {
     return exec(st, "DELETE FROM workers; DELETE FROM jobs; DELETE FROM leases; DELETE FROM run;"
                     " DELETE FROM saved_jobs; DELETE FROM saved_ranks; DELETE FROM attempts;"
-                    " DELETE FROM rounds; DELETE FROM admin_jobs;",
+                    " DELETE FROM rounds; DELETE FROM samples; DELETE FROM admin_jobs;",
                 err);
 }
 
@@ -424,6 +429,56 @@ int deploy_state_round(deploy_state_t *st, long n, double t, bool done, struct e
     if (rc != SQLITE_DONE)
         return fail(st, err, "round");
     return 0;
+}
+
+int deploy_state_sample(deploy_state_t *st, const struct deploy_state_sample *r, struct err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO samples VALUES(?1,?2,?3,?4,?5,?6,?7,"
+                                   "?8,?9,?10,?11,?12,?13,?14,?15)", -1, &s, NULL) != SQLITE_OK)
+        return fail(st, err, "sample");
+    sqlite3_bind_double(s, 1, r->t);
+    sqlite3_bind_int64(s, 2, r->runnable);
+    sqlite3_bind_int64(s, 3, r->placed);
+    sqlite3_bind_int64(s, 4, r->started);
+    sqlite3_bind_int64(s, 5, r->preempted);
+    sqlite3_bind_int64(s, 6, r->demoted);
+    for (int k = 0; k < 3; k++) {
+        sqlite3_bind_double(s, 7 + k, r->alloc[k]);
+        sqlite3_bind_double(s, 10 + k, r->util[k]);
+        sqlite3_bind_double(s, 13 + k, r->demand[k]);
+    }
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : fail(st, err, "sample");
+}
+
+int deploy_state_samples_each(deploy_state_t *st,
+                              int (*fn)(void *ctx, const struct deploy_state_sample *r),
+                              void *ctx, struct err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT * FROM samples ORDER BY t", -1, &s, NULL) !=
+        SQLITE_OK)
+        return fail(st, err, "samples");
+    int rc, out = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct deploy_state_sample r = {
+            .t = sqlite3_column_double(s, 0), .runnable = sqlite3_column_int64(s, 1),
+            .placed = sqlite3_column_int64(s, 2), .started = sqlite3_column_int64(s, 3),
+            .preempted = sqlite3_column_int64(s, 4), .demoted = sqlite3_column_int64(s, 5)};
+        for (int k = 0; k < 3; k++) {
+            r.alloc[k] = sqlite3_column_double(s, 6 + k);
+            r.util[k] = sqlite3_column_double(s, 9 + k);
+            r.demand[k] = sqlite3_column_double(s, 12 + k);
+        }
+        if ((out = fn(ctx, &r)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = fail(st, err, "samples");
+    sqlite3_finalize(s);
+    return out;
 }
 
 bool deploy_state_in_txn(deploy_state_t *st)
