@@ -16,6 +16,12 @@
 #           with every job exactly once, byte for byte the clean record, and
 #           the --db run has every job and every planned round, the rounds
 #           before the restart included.
+#  service  deploy without --trace (a service) on 2 local workers, 4 jobs
+#           submitted online at different times (`synergy submit`), stopped
+#           with SIGTERM once they finished: the record holds the 4 with their
+#           submission times, and its replay places the same jobs in every
+#           round that placed any (the service also plans idle rounds, which
+#           the simulator skips); --db holds the service run beside the replay.
 # usage: deploy_record.sh SYNERGY SRCDIR CASE
 set -euo pipefail
 bin=$1 src=$2 case=$3
@@ -121,6 +127,53 @@ restart)
         fail "the store holds $(sqlite3 "$tmp/r.db" "select count(*) from rounds") rounds, the run planned $rounds"
     [ "$(sqlite3 "$tmp/r.db" "select min(t_s) from rounds")" = 0.0 ] || fail "the rounds before the restart are missing"
     echo "ok: crash after recording round 4's arrivals, torn line: the record is every job once; the store has $n jobs, $rounds rounds"
+    ;;
+service)
+    "$bin" deploy --cluster "$tmp/c.ini" --policy LAS --mode tune --local 2 --time-scale 300 \
+        --run-dir "$tmp/run" --state "$tmp/state.db" --catalog "$catalog" --record "$tmp/dep.rec" \
+        --db "$tmp/r.db" --plan-log "$tmp/dep.plan" > "$tmp/dep.out" 2> "$tmp/dep.err" &
+    dep=$!; pids+=("$dep")
+    port=
+    for _ in $(seq 300); do
+        port=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' "$tmp/dep.err")
+        [ -n "$port" ] && break; sleep 0.05
+    done
+    [ -n "$port" ] || fail "deploy did not say where it listens"
+    adm() { "$bin" "$1" --scheduler "127.0.0.1:$port" --insecure "${@:2}"; }
+    k=0
+    for spec in "res18 4 3000" "alexnet 8 2000" "res18 2 1500" "alexnet 4 1000"; do
+        set -- $spec
+        for _ in $(seq 100); do # the first waits for the workers to register
+            adm submit --model "$1" --gpus "$2" --iterations "$3" > /dev/null 2>&1 && break
+            sleep 0.2
+        done
+        k=$((k + 1))
+        sleep 0.7
+    done
+    for _ in $(seq 300); do
+        [ "$(adm queue --all --json | grep -o '"state":"finished"' | wc -l)" -eq 4 ] && break
+        sleep 0.2
+    done
+    [ "$(adm queue --all --json | grep -o '"state":"finished"' | wc -l)" -eq 4 ] || fail "the 4 jobs did not finish"
+    kill -TERM "$dep"
+    wait "$dep" || fail "the service did not stop cleanly"
+    cat "$tmp/dep.out"
+    [ "$(wc -l < "$tmp/dep.rec")" -eq 4 ] || fail "the record holds $(wc -l < "$tmp/dep.rec") jobs, want 4"
+    cut -d, -f1,2,4,5 "$tmp/dep.rec" | tr '\n' ' ' | grep -q '^1,res18,3000,4 2,alexnet,2000,8 3,res18,1500,2 4,alexnet,1000,4 $' ||
+        fail "the record is not the submitted jobs: $(cat "$tmp/dep.rec")"
+    # submitted at increasing times after the service started, each in its own round or later
+    awk -F, 'NR > 1 && $3 <= prev { exit 1 } { prev = $3 } END { exit !(prev > 0) }' "$tmp/dep.rec" ||
+        fail "the arrivals are not the submission times: $(cut -d, -f3 "$tmp/dep.rec" | tr '\n' ' ')"
+    "$bin" simulate --trace "$tmp/dep.rec" --cluster "$tmp/c.ini" --policy LAS --mode tune \
+        --plan-log "$tmp/sim.plan" --db "$tmp/r.db" > /dev/null
+    diff <(grep -v '^finish' "$tmp/sim.plan" | grep -v ':$') <(grep -v '^finish' "$tmp/dep.plan" | grep -v ':$') ||
+        fail "the replayed record placed jobs differently from the service"
+    placed=$(grep -v '^finish' "$tmp/sim.plan" | grep -vc ':$')
+    [ "$placed" -ge 4 ] || fail "only $placed rounds placed jobs"
+    "$bin" report --db "$tmp/r.db" --run 1,2 --brief | tee "$tmp/report.txt"
+    grep -Eq '^ +1 +LAS/tune deployed +4 ' "$tmp/report.txt" || fail "report: no deployed row of 4 jobs"
+    grep -Eq '^ +2 +LAS/tune +4 ' "$tmp/report.txt" || fail "report: no simulated row of 4 jobs"
+    echo "ok: 4 online submissions recorded; the replay placed them as the service did in $placed rounds"
     ;;
 *) echo "unknown case $case"; exit 2 ;;
 esac
