@@ -488,8 +488,6 @@ int deploy__admin_queue(struct deploy *d, const ProtobufCMessage *rq, ProtobufCM
     for (size_t i = d->n_merged; i < d->n_subs; i++) {
         struct djob tmp = {.spec = &d->subs[i]->spec, .sub = d->subs[i],
                            .cancel_req = d->subs[i]->cancel, .finish = -1};
-        if (!r->all && tmp.cancel_req)
-            continue;
         resp->jobs[resp->n_jobs++] = job_info(d, &tmp, false, now);
     }
     resp->now_s = now;

@@ -3,9 +3,10 @@
 # without --trace on 2 local workers (stand-in jobs, 5 s rounds at time scale
 # 60) and its admin clients.
 #  e2e  submit 6 jobs at different times, see them in `queue` (table and
-#       --json, parsed with /usr/bin/python3), cancel one and see it leave the
-#       queue, list `nodes`; the other 5 finish with executed == total;
-#       SIGTERM stops the service cleanly.
+#       --json, parsed with /usr/bin/python3), cancel one (the last, an 8-GPU
+#       job still waiting for the whole cluster, so it never ran) and see it
+#       leave the queue, list `nodes`; the other 5 finish with executed ==
+#       total; SIGTERM stops the service cleanly.
 #  bad  11 kinds of bad submission and 2 bad cancels against a deployment
 #       running jobs: each gets a one-line error and exit 2, and the queue
 #       (ids, names, models, sizes; nothing cancelled) is unchanged after
@@ -30,7 +31,9 @@ scale=60
 wait_port() {
     port=
     for _ in $(seq 300); do
-        port=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' "$tmp/dep.err")
+        # (the background deploy may not have opened dep.err yet)
+        port=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' \
+               "$tmp/dep.err" 2>/dev/null || true)
         [ -n "$port" ] && return 0; sleep 0.05
     done
     fail "deploy did not say where it listens"
@@ -66,7 +69,7 @@ e2e)
     ids+=("$(submit_first --model res18 --gpus 2 --iterations 900 --name first)")
     # the others at different times, every 1.5 s (about a third of a round)
     for spec in "alexnet 1 --iterations 700" "res50 4 --hours 0.25" "gnmt 2 --iterations 600" \
-                "lstm 1 --iterations 800" "mobilenet 2 --iterations 700"; do
+                "lstm 1 --iterations 800" "mobilenet 8 --iterations 700"; do
         sleep 1.5
         set -- $spec
         id=$(adm submit --model "$1" --gpus "$2" "$3" "$4" --name "job-$1") || fail "submit $spec"
@@ -88,7 +91,7 @@ q = json.load(open(sys.argv[1]))
 jobs = {j["id"]: j for j in q["jobs"]}
 assert sorted(jobs) == [1, 2, 3, 4, 5, 6], sorted(jobs)
 want = {1: ("res18", 2, 900), 2: ("alexnet", 1, 700), 4: ("gnmt", 2, 600), 5: ("lstm", 1, 800),
-        6: ("mobilenet", 2, 700)}
+        6: ("mobilenet", 8, 700)}
 for i, (m, g, t) in want.items():
     assert (jobs[i]["model"], jobs[i]["gpus"], jobs[i]["total"]) == (m, g, t), jobs[i]
 assert jobs[3]["model"] == "res50" and jobs[3]["gpus"] == 4 and jobs[3]["total"] > 0
@@ -98,18 +101,19 @@ for j in q["jobs"]:
     assert j["user"] == "local" and j["state"] in ("pending", "queued", "running"), j
 print("queue --json: 6 jobs, arrivals %s" % ["%.0f" % a for a in arr])
 PY
-    # job 3 (the 4-GPU one) is cancelled and leaves the queue
-    adm cancel 3 | grep -qx "cancelled 3" || fail "cancel 3"
+    # job 6 (8 GPUs: it waits for the whole cluster) is cancelled and leaves the queue
+    adm cancel 6 | grep -qx "cancelled 6" || fail "cancel 6"
     gone=
     for _ in $(seq 100); do
-        if ! qjson | "$py" -c "import json,sys; sys.exit(any(j['id']==3 for j in json.load(sys.stdin)['jobs']))"; then
+        if ! qjson | "$py" -c "import json,sys; sys.exit(any(j['id']==6 for j in json.load(sys.stdin)['jobs']))"; then
             :
         else gone=1; break; fi
         sleep 0.2
     done
-    [ -n "$gone" ] || fail "job 3 still in the queue after its cancel"
-    [ "$(jfield 3 state)" = cancelled ] || fail "job 3 is $(jfield 3 state), not cancelled"
-    echo "job 3 cancelled and gone from the queue (queue --all: cancelled)"
+    [ -n "$gone" ] || fail "job 6 still in the queue after its cancel"
+    [ "$(jfield 6 state)" = cancelled ] || fail "job 6 is $(jfield 6 state), not cancelled"
+    [ "$(jfield 6 attempt)" = 0 ] && [ "$(jfield 6 executed)" = 0 ] || fail "job 6 ran"
+    echo "job 6 cancelled before it ran and gone from the queue (queue --all: cancelled)"
     nodes=$(adm nodes)
     echo "$nodes"
     [ "$(grep -cE '^ +[01] 127\.0\.0\.1:[0-9]+ +- +up +[0-4]/4 ' <<<"$nodes")" = 2 ] ||
@@ -135,7 +139,8 @@ assert len(n)==2 and all(x['gpus_total']==4 and x['cpus_total']==12 and x['mem_t
     grep -q "deployed a service on 2 workers (time scale $scale): 5 of 6 jobs finished" \
         "$tmp/dep.out" || fail "summary: $(cat "$tmp/dep.out")"
     # every finished job's rounds are in the plan log
-    for i in 1 2 4 5 6; do grep -q "^finish $i " "$tmp/dep.plan" || fail "no finish $i in the plan log"; done
+    for i in 1 2 3 4 5; do grep -q "^finish $i " "$tmp/dep.plan" || fail "no finish $i in the plan log"; done
+    ! grep -qE "^[0-9.]+:.* 6( |\$)" "$tmp/dep.plan" || fail "the cancelled job 6 was placed"
     echo "PASS: 6 submitted, 1 cancelled, 5 finished with executed == total"
     ;;
 bad)
