@@ -878,6 +878,8 @@ static int phase_b_arrivals(struct deploy *d, double b, struct err *err)
     deploy__admin_merge(d);
     while (d->next_arrival < d->n_jobs && d->jobs[d->next_arrival].spec->arrival <= b) {
         struct djob *dj = &d->jobs[d->next_arrival++];
+        if (deploy__admin_cancelled_before_arrival(d, dj))
+            continue; /* never enters the ledger (nor the --record replay trace) */
         dj->j = sched_run_arrive(d->ledger, dj->spec, err);
         if (!dj->j)
             return -1;
@@ -1335,6 +1337,12 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
         deploy_state_samples_each(d->db, give_sample, (void *)cfg, err) < 0)
         goto out_srv;
     sched_run_result(d->ledger, d->end_b, res);
+    if (cfg->service) { /* a service's window: the jobs that arrived, bar failed and cancelled */
+        res->window_size = res->jobs_measured;
+        for (size_t i = 0; i < d->next_arrival; i++)
+            res->window_size += d->jobs[i].state != DJ_DONE && d->jobs[i].state != DJ_FAILED;
+        res->window_complete = res->window_size == res->jobs_measured;
+    }
     rc = 0;
 out_srv:
     /* nothing may stay parked: tell any leftover job to stop */

@@ -204,6 +204,18 @@ int deploy__admin_load(struct deploy *d, struct err *err)
 
 /* ------------------------------------------------------------ cancel */
 
+bool deploy__admin_cancelled_before_arrival(struct deploy *d, struct djob *dj)
+{
+    if (!dj->cancel_req)
+        return false;
+    dj->state = DJ_FAILED;
+    dj->cancelled = true;
+    LOG(LOG_INFO, "deploy", "job %d cancelled before it arrived", dj->spec->id);
+    deploy_state_job(d->db, dj->spec->id, dj->spec->model, "cancelled", 0, 0,
+                     dj->spec->iterations, dj->spec->arrival, -1, NULL);
+    return true;
+}
+
 void deploy__admin_cancel(struct deploy *d)
 {
     for (size_t i = 0; i < d->next_arrival; i++) {
@@ -455,7 +467,7 @@ static Synergy__Admin__V1__JobInfo *job_info(const struct deploy *d, const struc
     ji->attained_s = j ? j->attained : 0;
     double start = j && j->first_start >= 0 ? j->first_start : -1;
     double end = dj->finish >= 0 ? dj->finish : now;
-    ji->wait_s = arrived ? (start >= 0 ? start : end) - dj->spec->arrival : 0;
+    ji->wait_s = arrived && j ? (start >= 0 ? start : end) - dj->spec->arrival : 0;
     if (ji->wait_s < 0)
         ji->wait_s = 0;
     ji->run_s = j ? j->rounds_run * d->round_s : 0;
