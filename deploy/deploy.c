@@ -680,6 +680,32 @@ static size_t n_registered(const struct deploy *d)
     return n;
 }
 
+/* "server 0 at 10.0.0.1:50051, server 3 (--local), ... and 5 more": the
+ * servers not registered yet, for the waiting line. */
+static void missing_workers(const struct deploy *d, char *buf, size_t n)
+{
+    size_t len = 0, shown = 0, left = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < d->n_workers; i++) {
+        const struct dworker *w = &d->workers[i];
+        if (w->registered && !w->lost)
+            continue;
+        if (shown == 8 || len >= n) {
+            left++;
+            continue;
+        }
+        if (w->a.port)
+            len += (size_t)snprintf(buf + len, n - len, "%sserver %zu at %s:%d", shown ? ", " : "",
+                                    i, w->a.ip, w->a.port);
+        else
+            len += (size_t)snprintf(buf + len, n - len, "%sserver %zu (--local)", shown ? ", " : "",
+                                    i);
+        shown++;
+    }
+    if (left && len < n)
+        snprintf(buf + len, n - len, " and %zu more", left);
+}
+
 /* Wait until cfg->wait_workers workers (all when 0) registered; servers still
  * missing then stay out of planning until they register. 0, or -1 + err on
  * the registration timeout. Called with d->mu held. */
@@ -701,9 +727,12 @@ static int wait_registration(struct deploy *d, struct err *err)
             return errprintf(err, "only %zu of %zu workers registered within %d ms (waiting for %zu)",
                              n, d->n_workers, cfg->register_timeout_ms, need);
         if (now >= next_log) {
-            LOG(LOG_INFO, "deploy", "waiting for workers: %zu of %zu registered, planning starts at %zu",
-                n, d->n_workers, need);
-            next_log = now + 2000000000LL;
+            char missing[512];
+            missing_workers(d, missing, sizeof missing);
+            LOG(LOG_WARN, "deploy", "waiting for workers: %zu of %zu registered (missing: %s); "
+                "planning starts at %zu, giving up in %.0f s", n, d->n_workers, missing, need,
+                (double)(deadline - now) / 1e9);
+            next_log = now + 5000000000LL;
         }
         long long until = deadline < next_log ? deadline : next_log;
         if (until > now + 1000000000LL)
