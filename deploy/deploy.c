@@ -160,7 +160,21 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
         }
         break;
     }
+    deploy__note_round_end(dj);
     pthread_cond_broadcast(&d->cv);
+}
+
+static bool round_ended(const struct djob *dj);
+
+/* Stamp the moment a job's round ended (its last rank parked, its lease
+ * ended, or it exited), when the report comes in: the driver may reach the
+ * boundary late (a long stop-and-launch round on a loaded machine), and that
+ * lateness is the scheduler's, not the job's; it must not be charged to the
+ * job's JCT or counted as the job's delay. */
+void deploy__note_round_end(struct djob *dj)
+{
+    if (dj->state == DJ_RUNNING && !dj->ended_ns && round_ended(dj))
+        dj->ended_ns = deploy__mono_ns();
 }
 
 void deploy__job_heard(struct deploy *d, struct djob *dj)
@@ -204,7 +218,6 @@ static void check_workers(struct deploy *d)
 }
 
 static void extend_lease(struct deploy *d, struct djob *dj, long long until_ns);
-static bool round_ended(const struct djob *dj);
 
 /* How far past its round a lease reaches: the slack, plus twice the slowest
  * stop-and-launch fan-out seen so far (on a loaded machine RunJobs take

@@ -161,6 +161,7 @@ int deploy__serve(struct deploy *d, struct err *err);
 /* A message of the job's current attempt came in (any JobToScheduler call);
  * call under d->mu. Keeps a slow job's lease alive and times its start-up. */
 void deploy__job_heard(struct deploy *d, struct djob *dj);
+void deploy__note_round_end(struct djob *dj);
 /* A worker reports what it runs (deploy_rpc.c parses, the round loop decides).
  * Called with d->mu held on the rpc thread: no RPCs, no blocking. `server` is
  * the worker's row; for DEPLOY_REPORT_REGISTER the handler has already set
