@@ -143,6 +143,19 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
                                     "relaunched without a charge", dj->spec->id, dj->launch);
             break;
         }
+        if (lease_kill && dj->state == DJ_RUNNING && !dj->terminated && !dj->let_lapse) {
+            /* nobody decided to let this lease go: the scheduler was too late
+             * to extend it (starved of CPU, stalled). Its lateness, not the
+             * job's fault: relaunched, not charged. A job left silent near
+             * its lease's end (keep_leases) is charged below. */
+            dj->lost = true;
+            d->st->lease_kills++;
+            dj->lease_killed = true;
+            LOG(LOG_WARN, "deploy", "job %d attempt %d: its lease ran out before the scheduler "
+                                    "extended it (scheduler late): relaunched without a charge",
+                dj->spec->id, dj->launch);
+            break;
+        }
         if (lease_kill) {
             d->st->lease_kills++;
             dj->lease_killed = true;
@@ -248,6 +261,7 @@ static void keep_leases(struct deploy *d)
                 dj->last_msg_ns > dj->launched_ns ? dj->last_msg_ns : dj->launched_ns;
             alive = round_ended(dj) || now - heard < d->silence_ns;
         }
+        dj->let_lapse = !alive;
         if (!alive)
             continue;
         extend_lease(d, dj, now + lease_slack(d));
@@ -451,6 +465,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
     reset_round(dj);
     dj->n_exited = 0;
     dj->crashed = dj->lost = dj->terminated = dj->lease_killed = dj->stop_ignored = false;
+    dj->let_lapse = false;
     dj->state = DJ_RUNNING;
     dj->launched_ns = deploy__mono_ns();
     dj->first_report_ns = 0;

@@ -56,6 +56,7 @@ struct djob {
     bool terminated;      /* we answered terminate_lease */
     bool crashed, lost, lease_killed;
     bool stop_ignored;    /* told to stop, killed at its lease's end (charged) */
+    bool let_lapse;       /* silent near its lease's end: not extended on purpose */
     /* the placement of the current lease, to tell extension from move */
     int sig_n_shares;
     size_t sig_cap;
