@@ -30,6 +30,7 @@
 #include "deploy_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -661,12 +662,16 @@ static void kill_job(struct deploy *d, struct djob *dj)
 
 /* ---------------------------------------------------------------- run */
 
-static int arrival_cmp(const void *a, const void *b)
+/* Commit the round's writes; the Submits they made durable are answered. */
+static void commit(struct deploy *d)
 {
-    const struct djob *x = a, *y = b;
-    if (x->spec->arrival != y->spec->arrival)
-        return x->spec->arrival < y->spec->arrival ? -1 : 1;
-    return (x->spec > y->spec) - (x->spec < y->spec);
+    deploy_state_commit(d->db, NULL);
+    deploy__admin_committed(d);
+}
+
+static bool stop_asked(const struct deploy *d)
+{
+    return d->cfg->stop && *d->cfg->stop;
 }
 
 static void finish_job(struct deploy *d, struct djob *dj, double b)
@@ -703,6 +708,32 @@ static size_t n_registered(const struct deploy *d)
     return n;
 }
 
+/* "server 0 at 10.0.0.1:50051, server 3 (--local), ... and 5 more": the
+ * servers not registered yet, for the waiting line. */
+static void missing_workers(const struct deploy *d, char *buf, size_t n)
+{
+    size_t len = 0, shown = 0, left = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < d->n_workers; i++) {
+        const struct dworker *w = &d->workers[i];
+        if (w->registered && !w->lost)
+            continue;
+        if (shown == 8 || len >= n) {
+            left++;
+            continue;
+        }
+        if (w->a.port)
+            len += (size_t)snprintf(buf + len, n - len, "%sserver %zu at %s:%d", shown ? ", " : "",
+                                    i, w->a.ip, w->a.port);
+        else
+            len += (size_t)snprintf(buf + len, n - len, "%sserver %zu (--local)", shown ? ", " : "",
+                                    i);
+        shown++;
+    }
+    if (left && len < n)
+        snprintf(buf + len, n - len, " and %zu more", left);
+}
+
 /* Wait until cfg->wait_workers workers (all when 0) registered; servers still
  * missing then stay out of planning until they register. 0, or -1 + err on
  * the registration timeout. Called with d->mu held. */
@@ -724,9 +755,12 @@ static int wait_registration(struct deploy *d, struct err *err)
             return errprintf(err, "only %zu of %zu workers registered within %d ms (waiting for %zu)",
                              n, d->n_workers, cfg->register_timeout_ms, need);
         if (now >= next_log) {
-            LOG(LOG_INFO, "deploy", "waiting for workers: %zu of %zu registered, planning starts at %zu",
-                n, d->n_workers, need);
-            next_log = now + 2000000000LL;
+            char missing[512];
+            missing_workers(d, missing, sizeof missing);
+            LOG(LOG_WARN, "deploy", "waiting for workers: %zu of %zu registered (missing: %s); "
+                "planning starts at %zu, giving up in %.0f s", n, d->n_workers, missing, need,
+                (double)(deadline - now) / 1e9);
+            next_log = now + 5000000000LL;
         }
         long long until = deadline < next_log ? deadline : next_log;
         if (until > now + 1000000000LL)
@@ -758,15 +792,20 @@ static int wait_registration(struct deploy *d, struct err *err)
     return 0;
 }
 
-static void wait_boundary(struct deploy *d, double b)
+/* Wait for boundary b; false if a stop was asked meanwhile. */
+static bool wait_boundary(struct deploy *d, double b)
 {
-    while (deploy__mono_ns() < wall_ns(d, b))
+    while (deploy__mono_ns() < wall_ns(d, b)) {
+        if (stop_asked(d))
+            return false;
         timed_wait(d, wall_ns(d, b));
+    }
     double late_ms = (double)(deploy__mono_ns() - wall_ns(d, b)) / 1e6;
     if (late_ms > d->st->max_lateness_ms)
         d->st->max_lateness_ms = late_ms;
     d->late_ms = late_ms;
     d->cur_b = b;
+    return true;
 }
 
 /* A: every running lease ends its round (all ranks parked in RoundEnd, or
@@ -853,8 +892,9 @@ static bool phase_b_credit(struct deploy *d, double b)
                 fail_job(d, dj);
         }
     }
-    /* like the simulator: the run ends the moment every job is done */
-    bool over = d->next_arrival == d->n_jobs;
+    /* like the simulator: the run ends the moment every job is done (a
+     * service runs on, for the next submissions) */
+    bool over = !d->cfg->service && d->next_arrival == d->n_jobs && d->n_merged == d->n_subs;
     for (size_t i = 0; i < d->n_jobs && over; i++)
         over = d->jobs[i].state == DJ_DONE || d->jobs[i].state == DJ_FAILED;
     return over;
@@ -863,14 +903,18 @@ static bool phase_b_credit(struct deploy *d, double b)
 /* B, continued: arrivals up to b, and the servers' planning status. 0 or -1 + err. */
 static int phase_b_arrivals(struct deploy *d, double b, struct err *err)
 {
+    deploy__admin_merge(d);
     while (d->next_arrival < d->n_jobs && d->jobs[d->next_arrival].spec->arrival <= b) {
         struct djob *dj = &d->jobs[d->next_arrival++];
+        if (deploy__admin_cancelled_before_arrival(d, dj))
+            continue; /* never enters the ledger (nor the --record replay trace) */
         dj->j = sched_run_arrive(d->ledger, dj->spec, err);
         if (!dj->j)
             return -1;
         dj->state = DJ_QUEUED;
         job_persist(d, dj, "queued");
     }
+    deploy__admin_cancel(d);
     for (size_t i = 0; i < d->n_workers; i++) {
         struct dworker *w = &d->workers[i];
         bool up = w->registered && !w->lost;
@@ -899,6 +943,16 @@ static int phase_c_plan(struct deploy *d, double b, struct err *err)
         return -1;
     d->plan_ms = (double)(deploy__mono_ns() - t_plan) / 1e6;
     d->n_placed = n_placed;
+    struct deploy_state_sample ds = {.t = b, .runnable = (long)smp.runnable,
+                                     .placed = (long)smp.placed, .started = (long)smp.started,
+                                     .preempted = (long)smp.preempted,
+                                     .demoted = (long)smp.demoted};
+    for (int k = 0; k < 3; k++) {
+        ds.alloc[k] = smp.alloc[k];
+        ds.util[k] = smp.util[k];
+        ds.demand[k] = smp.demand[k];
+    }
+    deploy_state_sample(d->db, &ds, NULL); /* committed with the plan */
     if (cfg->plan_log) {
         fprintf(cfg->plan_log, "%.6f:", b);
         for (size_t i = 0; i < n_placed; i++)
@@ -1074,7 +1128,11 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
 {
     struct deploy_stats *st = d->st;
     for (;;) {
-        wait_boundary(d, b);
+        if (!wait_boundary(d, b)) {
+            LOG(LOG_INFO, "deploy", "stopping at logical time %.0f as asked; the state holds "
+                                    "the run (--state continues it)", deploy__logical_now(d));
+            break;
+        }
         phase_a_round_end(d, b);
         crash_point(d, 'b');
         deploy_state_begin(d->db, NULL);
@@ -1082,19 +1140,21 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
             wait_last_exits(d);
             deploy__persist(d, true);
             deploy_state_round(d->db, (long)st->dispatch_rounds + 1, b, true, NULL);
-            deploy_state_commit(d->db, NULL);
+            commit(d);
             deploy__publish(d, b, d->late_ms, (long)st->dispatch_rounds);
             break;
         }
         if (phase_b_arrivals(d, b, err) < 0 || phase_c_plan(d, b, err) < 0) {
-            deploy_state_commit(d->db, NULL);
+            commit(d);
             return -1;
         }
+        deploy__record_sync(d); /* recorded arrivals before the state that has them */
+        crash_point(d, 'r');    /* tests: recorded, not committed (the arrivals come again) */
         /* the plan and its extensions are an event that matters */
         d->next_b = b + d->round_s;
         deploy__persist(d, false);
         deploy_state_round(d->db, (long)st->dispatch_rounds + 1, b, false, NULL);
-        deploy_state_commit(d->db, NULL);
+        commit(d);
         deploy_state_begin(d->db, NULL);
         long long t_stop = deploy__mono_ns();
         phase_d_stop_wait(d, b);
@@ -1112,17 +1172,17 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
         if (d->dispatch_ms > st->dispatch_ms_max)
             st->dispatch_ms_max = d->dispatch_ms;
         deploy_state_round(d->db, (long)st->dispatch_rounds, b, true, NULL);
-        deploy_state_commit(d->db, NULL);
+        commit(d);
         /* the snapshot of the round just committed (metrics, STATUS, watchdog) */
         deploy__publish(d, b, d->late_ms, (long)st->dispatch_rounds);
         LOG(LOG_DEBUG, "deploy", "round %.0f: %zu placed, plan %.2f ms, stop-wait %.1f ms, "
                                  "dispatch %.1f ms",
             b, d->n_placed, d->plan_ms, stop_ms, d->dispatch_ms);
-        if (sched_runnable_count(d->sched) == 0 &&
-            (d->cfg->is_static || d->next_arrival == d->n_jobs)) {
+        if (sched_runnable_count(d->sched) == 0 && !d->cfg->service &&
+            (d->cfg->is_static || d->next_arrival == d->n_jobs) && d->n_merged == d->n_subs) {
             deploy_state_begin(d->db, NULL);
             deploy__persist(d, true);
-            deploy_state_commit(d->db, NULL);
+            commit(d);
             break;
         }
         b += d->round_s;
@@ -1131,15 +1191,26 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
     return 0;
 }
 
-int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct deploy_stats *st,
-               struct err *err)
+/* deploy_state_samples_each -> cfg->on_sample */
+static int give_sample(void *ctx, const struct deploy_state_sample *ds)
 {
-    memset(res, 0, sizeof *res);
-    memset(st, 0, sizeof *st);
-    if (cfg->n_jobs == 0)
-        return errprintf(err, "the trace has no jobs");
-    if (!(cfg->time_scale > 0))
-        return errprintf(err, "the time scale must be positive");
+    const struct deploy_config *cfg = ctx;
+    struct sched_round_sample s = {.now = ds->t, .runnable = (size_t)ds->runnable,
+                                   .placed = (size_t)ds->placed, .started = (size_t)ds->started,
+                                   .preempted = (size_t)ds->preempted,
+                                   .demoted = (size_t)ds->demoted};
+    for (int k = 0; k < 3; k++) {
+        s.alloc[k] = ds->alloc[k];
+        s.util[k] = ds->util[k];
+        s.demand[k] = ds->demand[k];
+    }
+    cfg->on_sample(cfg->ctx, &s);
+    return 0;
+}
+
+struct deploy *deploy__new(const struct deploy_config *cfg, struct deploy_stats *st,
+                           struct err *err)
+{
     struct deploy *d = xcalloc(1, sizeof *d);
     d->cfg = cfg;
     d->advertise = cfg->advertise     ? cfg->advertise
@@ -1147,7 +1218,12 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
                                     : "127.0.0.1";
     d->st = st;
     d->round_s = cfg->sched.round_duration;
-    int rc = -1;
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->cv, &ca);
+    pthread_condattr_destroy(&ca);
 
     struct sched_run_params rp = {
         .sched = cfg->sched,
@@ -1155,33 +1231,44 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
         .trace = cfg->jobs,
         .n_trace = cfg->n_jobs,
         .log_tag = "deploy",
+        .on_arrive = deploy__record_arrival,
+        .arrive_ctx = d,
     };
+    d->rec_fd = -1;
+    /* jobs submitted online are measured too (ids after the trace's) */
+    rp.measure_lo = 0;
+    for (size_t i = 0; i < cfg->n_jobs; i++)
+        if (i == 0 || cfg->jobs[i].id < rp.measure_lo)
+            rp.measure_lo = cfg->jobs[i].id;
+    rp.measure_hi = INT_MAX;
     d->ledger = sched_run_create(&rp, err);
     if (!d->ledger)
-        goto out_free;
+        goto fail;
     d->sched = sched_run_sched(d->ledger);
     if ((size_t)sched_num_servers(d->sched) != cfg->n_workers) {
         errprintf(err, "the cluster has %d servers but the workers file lists %zu",
                   sched_num_servers(d->sched), cfg->n_workers);
-        goto out_free;
+        goto fail;
     }
     d->n_jobs = cfg->n_jobs;
-    d->jobs = xcalloc(cfg->n_jobs, sizeof *d->jobs);
-    d->relaunch = xcalloc(cfg->n_jobs, sizeof *d->relaunch);
+    d->cap_jobs = cfg->n_jobs + 1;
+    d->jobs = xcalloc(d->cap_jobs, sizeof *d->jobs);
+    d->relaunch = xcalloc(d->cap_jobs, sizeof *d->relaunch);
     for (size_t i = 0; i < cfg->n_jobs; i++) {
         d->jobs[i].spec = &cfg->jobs[i];
         d->jobs[i].round_end_steps = -1;
         d->jobs[i].finish = -1;
     }
     /* arrivals in (time, trace order), like the simulator's event heap */
-    qsort(d->jobs, d->n_jobs, sizeof *d->jobs, arrival_cmp);
+    if (d->n_jobs > 0)
+        qsort(d->jobs, d->n_jobs, sizeof *d->jobs, deploy__arrival_cmp);
     d->n_workers = cfg->n_workers;
     d->workers = xcalloc(cfg->n_workers, sizeof *d->workers);
     for (size_t i = 0; i < cfg->n_workers; i++)
         d->workers[i].a = cfg->workers[i];
     d->db = deploy_state_open(cfg->state_path ? cfg->state_path : ":memory:", err);
     if (!d->db)
-        goto out_free;
+        goto fail;
     d->round_ns = (long long)(d->round_s / cfg->time_scale * 1e9);
     d->grace_ns = d->round_ns / 2 > 400000000LL ? d->round_ns / 2 : 400000000LL;
     /* long enough for a restarted scheduler to adopt running jobs: workers
@@ -1190,17 +1277,57 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
     d->exit_margin_ns = d->grace_ns > 1000000000LL ? d->grace_ns : 1000000000LL;
     d->silence_ns = 2 * (d->round_ns + d->slack_ns);
     if (deploy__restore(d, err) < 0)
-        goto out_free;
-    pthread_mutex_init(&d->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&d->cv, &ca);
-    pthread_condattr_destroy(&ca);
+        goto fail;
+    deploy__admin_init(d);
+    if (deploy__record_open(d, err) < 0)
+        goto fail;
     if (!d->restarted)
         deploy__set_t0(d);
+    return d;
+fail:
+    deploy__free(d);
+    return NULL;
+}
+
+void deploy__free(struct deploy *d)
+{
+    if (!d)
+        return;
+    rpc_server_destroy(d->srv); /* fails the calls still parked */
+    for (size_t i = 0; i < d->n_workers; i++)
+        rpc_client_destroy(d->workers[i].cl);
+    for (size_t i = 0; i < d->n_dead_cl; i++)
+        rpc_client_destroy(d->dead_cl[i]);
+    free(d->dead_cl);
+    deploy__record_close(d, NULL);
+    pthread_cond_destroy(&d->cv);
+    pthread_mutex_destroy(&d->mu);
+    deploy_state_close(d->db);
+    for (size_t i = 0; i < d->n_jobs; i++)
+        free(d->jobs[i].sig_shares);
+    free(d->jobs);
+    free(d->relaunch);
+    free(d->workers);
+    deploy__admin_free(d);
+    sched_run_destroy(d->ledger);
+    free(d);
+}
+
+int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct deploy_stats *st,
+               struct err *err)
+{
+    memset(res, 0, sizeof *res);
+    memset(st, 0, sizeof *st);
+    if (cfg->n_jobs == 0 && !cfg->service)
+        return errprintf(err, "the trace has no jobs");
+    if (!(cfg->time_scale > 0))
+        return errprintf(err, "the time scale must be positive");
+    struct deploy *d = deploy__new(cfg, st, err);
+    if (!d)
+        return -1;
+    int rc = -1;
     if (deploy__serve(d, err) < 0)
-        goto out_sync;
+        goto out_free;
     if (cfg->on_listening)
         cfg->on_listening(cfg->ctx, d->port);
 
@@ -1216,43 +1343,44 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
         b = d->next_b;
     } else {
         deploy__set_t0(d);
-        b = cfg->is_static ? 1 : ceil(cfg->jobs[0].arrival / d->round_s) * d->round_s;
+        b = cfg->is_static ? 1
+            : cfg->n_jobs ? ceil(d->jobs[0].spec->arrival / d->round_s) * d->round_s
+                          : 0;
         d->next_b = b;
         deploy_state_begin(d->db, NULL);
         deploy__persist(d, false);
-        deploy_state_commit(d->db, NULL);
+        commit(d);
     }
     for (size_t i = 0; i < d->n_workers; i++)
         d->workers[i].last_hb_ns = deploy__mono_ns();
+    d->accepting = true;
+    d->end_b = b;
     int loop = run_rounds(d, b, err);
     pthread_mutex_unlock(&d->mu);
     if (loop < 0)
         goto out_srv;
+    if (deploy__record_close(d, err) < 0)
+        goto out_srv;
+    if (cfg->on_sample &&
+        deploy_state_samples_each(d->db, give_sample, (void *)cfg, err) < 0)
+        goto out_srv;
     sched_run_result(d->ledger, d->end_b, res);
+    if (cfg->service) { /* a service's window: the jobs that arrived, bar failed and cancelled */
+        res->window_size = res->jobs_measured;
+        for (size_t i = 0; i < d->next_arrival; i++)
+            res->window_size += d->jobs[i].state != DJ_DONE && d->jobs[i].state != DJ_FAILED;
+        res->window_complete = res->window_size == res->jobs_measured;
+    }
     rc = 0;
 out_srv:
     /* nothing may stay parked: tell any leftover job to stop */
     pthread_mutex_lock(&d->mu);
     for (size_t i = 0; i < d->n_jobs; i++)
         answer_parked(&d->jobs[i], true);
+    d->accepting = false;
+    deploy__admin_committed(d); /* what the last commit made durable */
     pthread_mutex_unlock(&d->mu);
-    rpc_server_destroy(d->srv);
-    for (size_t i = 0; i < d->n_workers; i++)
-        rpc_client_destroy(d->workers[i].cl);
-    for (size_t i = 0; i < d->n_dead_cl; i++)
-        rpc_client_destroy(d->dead_cl[i]);
-    free(d->dead_cl);
-out_sync:
-    pthread_cond_destroy(&d->cv);
-    pthread_mutex_destroy(&d->mu);
 out_free:
-    deploy_state_close(d->db);
-    for (size_t i = 0; i < d->n_jobs; i++)
-        free(d->jobs[i].sig_shares);
-    free(d->jobs);
-    free(d->relaunch);
-    free(d->workers);
-    sched_run_destroy(d->ledger);
-    free(d);
+    deploy__free(d);
     return rc;
 }

@@ -59,14 +59,29 @@ struct deploy_config {
     int register_timeout_ms; /* wait_workers must register within this (default 30000) */
     int wait_workers;        /* planning starts once this many registered (0: all) */
     FILE *plan_log;          /* "time: id id ..." per round, like simulate --plan-log */
+    const char *record_path; /* --record: every arriving job appended to this replay trace
+                                (deploy_record.c); NULL none */
     struct metrics *metrics; /* publish a snapshot per round here (metrics.h); NULL none */
     /* security (issue 10): mutual TLS with these credentials (NULL: plaintext);
      * jobs without a token are heard (on the address check) only with
      * allow_legacy_jobs */
     const struct rpc_tls *tls;
     bool allow_legacy_jobs;
+    /* the admin service (issue 10: submit, queue, cancel, nodes). Under
+     * mutual TLS only these certificate identities may call it; in plaintext
+     * only when admin_plaintext (deploy allows it on a loopback listener) */
+    char *const *admins;
+    size_t n_admins;
+    bool admin_plaintext;
+    /* a service: keep running with no jobs left (no --trace), until *stop */
+    bool service;
+    volatile const int *stop; /* set (by a signal handler) to end the run at the next wake */
     /* called once the server listens (e.g. to start local workers) */
     void (*on_listening)(void *ctx, int port);
+    /* called when the run has completed, for every round it planned, in
+     * order, those before a scheduler restart included (they are kept in
+     * the state file): deploy --db. NULL none */
+    void (*on_sample)(void *ctx, const struct sched_round_sample *s);
     void *ctx;
 };
 
@@ -85,6 +100,12 @@ struct deploy_stats {
     size_t dispatch_rounds;
     double registration_s;   /* from listening until planning could start (workers registered) */
 };
+
+/* Read an admins file: one certificate identity (CN or SAN) per line, '#'
+ * comments and blank lines allowed. 0, or -1 + err "file:line: ...". Free
+ * with deploy_admins_free. */
+int deploy_admins_read(const char *path, char ***out, size_t *n, struct err *err);
+void deploy_admins_free(char **v, size_t n);
 
 /* Run the trace to completion on the workers. 0 with *res filled like
  * sim_run (free with sched_result_free), or -1 with err. */

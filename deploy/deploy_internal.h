@@ -29,8 +29,21 @@ struct drank {
     bool adopted;  /* reported by its worker after a scheduler restart */
 };
 
+/* A job submitted online (deploy_admin.c). Owned by d->subs; the round loop
+ * moves it into jobs[] at the next boundary (deploy__admin_merge). */
+struct dsub {
+    struct job_spec spec;
+    char name[64];
+    char user[128];
+    int priority;
+    bool cancel;  /* cancelled before it was merged */
+};
+
 struct djob {
     const struct job_spec *spec;
+    const struct dsub *sub;   /* submitted online; NULL for a trace job */
+    bool cancel_req;          /* `synergy cancel` asked; done at the next boundary */
+    bool cancelled;
     struct job *j;
     enum djob_state state;
     int launch;           /* RunJob attempt number of the current lease */
@@ -111,8 +124,24 @@ enum deploy_report {
     DEPLOY_REPORT_HEARTBEAT,
 };
 
+/* A Submit answered once its row is committed (deploy__admin_committed). */
+struct dsub_wait {
+    rpc_call_t *call;
+    uint64_t id, iterations;
+    double arrival;
+};
+
 struct deploy {
     const struct deploy_config *cfg;
+    /* the admin service (deploy_admin.c): every online submission, by id;
+     * subs[n_merged..] are not in jobs[] yet */
+    struct dsub **subs;
+    size_t n_subs, cap_subs, n_merged;
+    int next_id;          /* the next submission's id */
+    bool accepting;       /* the round loop runs: submissions get an arrival time */
+    struct dsub_wait *sub_wait;
+    size_t n_sub_wait, cap_sub_wait;
+    size_t cap_jobs;
     sched_run_t *ledger;  /* the run's bookkeeping (owns the jobs) */
     sched_t *sched;       /* the ledger's scheduler, borrowed */
     struct djob *jobs;
@@ -148,6 +177,13 @@ struct deploy {
     double stop_ms_max;   /* the slowest phase D so far */
     size_t n_placed;
     double end_b;         /* the last round processed */
+    /* --record (deploy_record.c): the file, and the ids written to it */
+    int rec_fd;           /* -1: not recording */
+    int rec_errno;        /* a write failed: recording stopped (the run fails at its end) */
+    bool rec_dirty;       /* written since the last fdatasync */
+    int *rec_ids;
+    bool *rec_used;
+    size_t rec_n, rec_cap;
 };
 
 long long deploy__mono_ns(void);
@@ -159,6 +195,17 @@ double deploy__logical_now(const struct deploy *d);
 struct djob *deploy__find_job(struct deploy *d, uint64_t id);
 /* Start the scheduler's RPC server with both services. 0 or -1 + err. */
 int deploy__serve(struct deploy *d, struct err *err);
+/* Register the scheduler's services (every handler, d as their context) on
+ * srv: deploy__serve's server, or an in-process one (rpc_server_create_local)
+ * that tests and the fuzz harness call directly. */
+void deploy__add_services(struct deploy *d, rpc_server_t *srv);
+/* The driver's state for cfg, before any RPC server or round: the ledger,
+ * the job and worker tables, the state file (restored when it holds this
+ * run), logical time 0. NULL + err. deploy__free() ends it (and d->srv,
+ * the worker channels). */
+struct deploy *deploy__new(const struct deploy_config *cfg, struct deploy_stats *st,
+                           struct err *err);
+void deploy__free(struct deploy *d);
 /* A message of the job's current attempt came in (any JobToScheduler call);
  * call under d->mu. Keeps a slow job's lease alive and times its start-up. */
 void deploy__job_heard(struct deploy *d, struct djob *dj);
@@ -179,6 +226,22 @@ int deploy__persist(struct deploy *d, bool finished);
  * (a new run; the file is reset), -1 + err (refused or unreadable). Before
  * the RPC server starts. */
 int deploy__restore(struct deploy *d, struct err *err);
+/* deploy --record (deploy_record.c). Open cfg->record_path once the state
+ * is restored (d->restarted known): a new run starts it empty, a continued
+ * one keeps it, cuts a torn last line and adds the restored jobs it lacks.
+ * 0 or -1 + err. */
+int deploy__record_open(struct deploy *d, struct err *err);
+/* The ledger's arrival hook (sched_run_params.on_arrive, ctx = d): append the
+ * job's line unless its id is in the file already. Every driver path that
+ * makes a job arrive (trace, online submission) goes through the ledger, so
+ * through this. Under d->mu or from the round loop. */
+void deploy__record_arrival(void *ctx, const struct job_spec *spec);
+/* fdatasync what was appended: before the round's state is committed.
+ * 0, or -1 when recording has failed. */
+int deploy__record_sync(struct deploy *d);
+/* Sync, close and forget; 0, or -1 + err if any write failed during the run
+ * (err may be NULL). */
+int deploy__record_close(struct deploy *d, struct err *err);
 /* Logical time 0 is now. */
 void deploy__set_t0(struct deploy *d);
 /* Answer every parked RoundEnd of the job alike (terminate or extend) and
@@ -194,5 +257,41 @@ void deploy__reset_reports(struct djob *dj);
 void deploy__publish(struct deploy *d, double b, double late_ms, long rounds);
 void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code, int sig,
                         bool lease_kill);
+
+/* deploy_admin.c: the admin service (Submit, Queue, Cancel, Nodes). */
+void deploy__admin_add_service(struct deploy *d, rpc_server_t *srv);
+/* Restart: read the state file's submissions into d->subs and jobs[] (all of
+ * them, in arrival order), and its cancellations. 0 or -1 + err. */
+int deploy__admin_load(struct deploy *d, struct err *err);
+/* Sets next_id past every id known (trace and submissions). */
+void deploy__admin_init(struct deploy *d);
+/* Round loop, phase B under d->mu: move new submissions into jobs[] (in
+ * arrival order, after the jobs already arrived). */
+void deploy__admin_merge(struct deploy *d);
+/* A job cancelled before its arrival: it is marked cancelled (state
+ * DJ_FAILED, no ledger job) and does not arrive. Under d->mu. */
+bool deploy__admin_cancelled_before_arrival(struct deploy *d, struct djob *dj);
+/* Round loop, after the arrivals: cancel the jobs asked for (a running one
+ * is told to stop; phase D waits for its exit). */
+void deploy__admin_cancel(struct deploy *d);
+/* After each commit of the state: answer the Submits whose rows it made durable. */
+void deploy__admin_committed(struct deploy *d);
+/* Free the submissions (after the RPC server is gone). */
+void deploy__admin_free(struct deploy *d);
+/* Comparator of jobs[] (arrival, then trace jobs in trace order, then
+ * submissions by id). */
+int deploy__arrival_cmp(const void *a, const void *b);
+/* Core of each handler, without the transport's caller check (fuzzed
+ * directly): status (RPC_STATUS_*) and msg on an error. `user` is the
+ * caller's identity. Call without d->mu. */
+int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMessage *req,
+                         ProtobufCMessage *resp, rpc_call_t *park, char *msg, size_t n);
+int deploy__admin_queue(struct deploy *d, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                        char *msg, size_t n);
+int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *req,
+                             ProtobufCMessage *resp, char *msg, size_t n);
+int deploy__admin_nodes(struct deploy *d, ProtobufCMessage *resp);
+/* Free what deploy__admin_queue/nodes allocated into resp. */
+void deploy__admin_resp_free(ProtobufCMessage *resp);
 
 #endif

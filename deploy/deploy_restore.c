@@ -227,6 +227,9 @@ int deploy__restore(struct deploy *d, struct err *err)
         return deploy_state_reset(d->db, err) < 0 ? -1 : 0;
     }
 
+    /* the jobs submitted online take their places in jobs[] first */
+    if (deploy__admin_load(d, err) < 0)
+        return -1;
     struct restore_ctx rc = {.d = d};
     rc.rows = xcalloc(d->n_jobs, sizeof *rc.rows);
     rc.have = xcalloc(d->n_jobs, sizeof *rc.have);
@@ -247,6 +250,10 @@ int deploy__restore(struct deploy *d, struct err *err)
     size_t n_runnable = 0;
     for (size_t i = 0; i < d->next_arrival; i++) {
         struct djob *dj = &d->jobs[i];
+        if (!rc.have[i] && dj->cancel_req) { /* cancelled before it arrived */
+            deploy__admin_cancelled_before_arrival(d, dj);
+            continue;
+        }
         if (!rc.have[i]) {
             errprintf(err, "%s: job %d arrived but was not saved", d->cfg->state_path,
                       dj->spec->id);

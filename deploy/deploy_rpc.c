@@ -546,10 +546,16 @@ int deploy__serve(struct deploy *d, struct err *err)
     d->srv = rpc_server_create_tls(addr, d->cfg->tls, &d->port, err);
     if (!d->srv)
         return -1;
+    deploy__add_services(d, d->srv);
+    return rpc_server_start(d->srv, err);
+}
+
+void deploy__add_services(struct deploy *d, rpc_server_t *srv)
+{
     static const rpc_handler_fn job_h[] = {h_register_job, h_update_iters, h_round_end,
                                            h_lease_ended};
     static const rpc_handler_fn worker_h[] = {h_register_worker, h_heartbeat, h_job_exited};
-    rpc_server_add_service(d->srv, &job_to_scheduler__descriptor, job_h, d);
-    rpc_server_add_service(d->srv, &synergy__v1__worker_to_scheduler__descriptor, worker_h, d);
-    return rpc_server_start(d->srv, err);
+    rpc_server_add_service(srv, &job_to_scheduler__descriptor, job_h, d);
+    rpc_server_add_service(srv, &synergy__v1__worker_to_scheduler__descriptor, worker_h, d);
+    deploy__admin_add_service(d, srv);
 }

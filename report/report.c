@@ -82,7 +82,9 @@ void report_run_label(const struct store_run *runs, size_t n, size_t i, char *bu
     if (workload && at < len)
         at += (size_t)snprintf(buf + at, len - at, " %s", base_name(r->workload));
     if (seed && at < len)
-        snprintf(buf + at, len - at, " seed %lu", (unsigned long)r->seed);
+        at += (size_t)snprintf(buf + at, len - at, " seed %lu", (unsigned long)r->seed);
+    if (strcmp(r->kind, "deploy") == 0 && at < len) /* beside its simulation */
+        snprintf(buf + at, len - at, " deployed");
 }
 
 /* Same experiment (workload, load, cluster, ...) apart from policy and mode. */

@@ -28,6 +28,7 @@ struct method_reg {
     const ProtobufCMethodDescriptor *md;
     rpc_handler_fn fn;
     void *ud;
+    char path[256];       /* "/<service>/<method>" */
 };
 
 struct arena {
@@ -48,10 +49,15 @@ struct rpc_call {
     int cancelled;
     char *peer;
     char *identity;
+    bool local;           /* rpc_server_call_local: no grpc_call behind it */
+    bool handler_done;    /* local: its handler returned (then an answer frees it) */
+    char **local_md;      /* its metadata, key/value pairs (owned) */
+    size_t n_local_md;
     struct arena *arena;
     int status;
     char status_msg[160];
     bool answered, linked;
+    void (*cleanup)(ProtobufCMessage *resp);
     struct rpc_call *prev, *next; /* parked list */
 };
 
@@ -66,6 +72,7 @@ struct rpc_server {
     struct rpc_call parked; /* list head */
     int shutdown_tag;
     bool tls;
+    bool local;           /* rpc_server_create_local: no network at all */
 };
 
 /* ---------------------------------------------------------------- tls */
@@ -271,15 +278,32 @@ void rpc_server_add_service(rpc_server_t *s, const ProtobufCServiceDescriptor *s
         char path[256];
         snprintf(path, sizeof path, "/%s/%s", sd->name, sd->methods[i].name);
         m->md = &sd->methods[i];
+        snprintf(m->path, sizeof m->path, "%s", path);
         m->fn = handlers[i];
         m->ud = ud;
-        m->handle = grpc_server_register_method(s->srv, path, NULL,
-                                                GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+        m->handle = s->local ? NULL
+                             : grpc_server_register_method(s->srv, path, NULL,
+                                                           GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+                                                           0);
     }
 }
 
 static void call_free(struct rpc_call *c)
 {
+    if (c->local) {
+        free(c->peer);
+        free(c->identity);
+        for (size_t i = 0; i < c->n_local_md; i++)
+            free(c->local_md[i]);
+        free(c->local_md);
+        while (c->arena) {
+            struct arena *a = c->arena;
+            c->arena = a->next;
+            free(a);
+        }
+        free(c);
+        return;
+    }
     if (c->payload)
         grpc_byte_buffer_destroy(c->payload);
     if (c->reply)
@@ -314,6 +338,19 @@ static void arm(rpc_server_t *s, struct method_reg *m)
 /* Start the final batch of a call: reply (or status) and wait for close. */
 static void finish(struct rpc_call *c, const ProtobufCMessage *resp, int code, const char *msg)
 {
+    if (c->local) { /* pack the answer as the network path would, then done */
+        c->status = code;
+        if (resp && code == RPC_STATUS_OK) {
+            size_t n = protobuf_c_message_get_packed_size(resp);
+            uint8_t *buf = xmalloc(n + 1);
+            protobuf_c_message_pack(resp, buf);
+            free(buf);
+        }
+        (void)msg;
+        if (c->handler_done)
+            call_free(c);
+        return;
+    }
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
     int n = 0;
@@ -340,40 +377,62 @@ static void finish(struct rpc_call *c, const ProtobufCMessage *resp, int code, c
         LOG(LOG_ERROR, "rpc", "start_batch failed (%d)", (int)e);
 }
 
-static void dispatch(rpc_server_t *s, struct rpc_call *c)
+/* Run the handler of c's method on req (NULL: it did not decode) and answer,
+ * or park, the call. Returns the status answered, or -1 when parked. */
+static int handle(rpc_server_t *s, struct rpc_call *c, ProtobufCMessage *req)
 {
     struct method_reg *m = c->m;
-    c->state = ST_IN_HANDLER;
-    ProtobufCMessage *req = unpack(m->md->input, c->payload);
+    int code = -1;
+    enum rpc_result r = RPC_FAILED;
     if (!req) {
-        finish(c, NULL, RPC_STATUS_INVALID_ARGUMENT, "malformed request");
-        return;
-    }
-    if (!m->fn) {
+        code = RPC_STATUS_INVALID_ARGUMENT;
+        finish(c, NULL, code, "malformed request");
+    } else if (!m->fn) {
         protobuf_c_message_free_unpacked(req, NULL);
-        finish(c, NULL, RPC_STATUS_UNIMPLEMENTED, "not implemented");
-        return;
-    }
-    ProtobufCMessage *resp = xcalloc(1, m->md->output->sizeof_message);
-    protobuf_c_message_init(m->md->output, resp);
-    enum rpc_result r = m->fn(m->ud, c, req, resp);
-    protobuf_c_message_free_unpacked(req, NULL);
-    if (r == RPC_REPLY) {
-        finish(c, resp, RPC_STATUS_OK, NULL);
-    } else if (r == RPC_FAILED) {
-        finish(c, NULL, c->status ? c->status : RPC_STATUS_UNAVAILABLE, c->status_msg);
+        code = RPC_STATUS_UNIMPLEMENTED;
+        finish(c, NULL, code, "not implemented");
     } else {
-        pthread_mutex_lock(&s->mu);
-        if (!c->answered) {
-            c->linked = true;
-            c->next = &s->parked;
-            c->prev = s->parked.prev;
-            s->parked.prev->next = c;
-            s->parked.prev = c;
+        ProtobufCMessage *resp = xcalloc(1, m->md->output->sizeof_message);
+        protobuf_c_message_init(m->md->output, resp);
+        r = m->fn(m->ud, c, req, resp);
+        void (*cleanup)(ProtobufCMessage *) = r == RPC_PARKED ? NULL : c->cleanup;
+        protobuf_c_message_free_unpacked(req, NULL);
+        if (r == RPC_REPLY) {
+            code = RPC_STATUS_OK;
+            finish(c, resp, RPC_STATUS_OK, NULL);
+        } else if (r == RPC_FAILED) {
+            code = c->status ? c->status : RPC_STATUS_UNAVAILABLE;
+            finish(c, NULL, code, c->status_msg);
+        } else {
+            pthread_mutex_lock(&s->mu);
+            if (!c->answered) {
+                c->linked = true;
+                c->next = &s->parked;
+                c->prev = s->parked.prev;
+                s->parked.prev->next = c;
+                s->parked.prev = c;
+            }
+            pthread_mutex_unlock(&s->mu);
         }
-        pthread_mutex_unlock(&s->mu);
+        if (cleanup)
+            cleanup(resp);
+        free(resp);
     }
-    free(resp);
+    if (c->local) { /* no completion queue frees it: the last of handler and answer does */
+        pthread_mutex_lock(&s->mu);
+        c->handler_done = true;
+        bool done = r != RPC_PARKED || c->answered;
+        pthread_mutex_unlock(&s->mu);
+        if (done)
+            call_free(c);
+    }
+    return code;
+}
+
+static void dispatch(rpc_server_t *s, struct rpc_call *c)
+{
+    c->state = ST_IN_HANDLER;
+    handle(s, c, unpack(c->m->md->input, c->payload));
 }
 
 static void *cq_thread(void *arg)
@@ -436,6 +495,12 @@ void rpc_server_destroy(rpc_server_t *s)
         finish(c, NULL, RPC_STATUS_UNAVAILABLE, "server shutting down");
     }
     pthread_mutex_unlock(&s->mu);
+    if (s->local) {
+        pthread_mutex_destroy(&s->mu);
+        free(s->methods);
+        free(s);
+        return;
+    }
     grpc_server_shutdown_and_notify(s->srv, s->cq, &s->shutdown_tag);
     grpc_server_cancel_all_calls(s->srv);
     if (s->started) {
@@ -454,7 +519,7 @@ void rpc_server_destroy(rpc_server_t *s)
 
 const char *rpc_call_peer(rpc_call_t *c)
 {
-    if (!c->peer)
+    if (!c->peer && !c->local)
         c->peer = grpc_call_get_peer(c->call);
     return c->peer ? c->peer : "";
 }
@@ -502,7 +567,7 @@ const char *rpc_call_identity(rpc_call_t *c)
     if (c->identity)
         return c->identity;
     char *id = NULL;
-    if (c->s->tls) {
+    if (c->s->tls && !c->local) {
         grpc_auth_context *ac = grpc_call_auth_context(c->call);
         if (ac) {
             if (grpc_auth_context_peer_is_authenticated(ac)) {
@@ -522,6 +587,12 @@ const char *rpc_call_identity(rpc_call_t *c)
 bool rpc_call_metadata(rpc_call_t *c, const char *key, char *buf, size_t n)
 {
     size_t kl = strlen(key);
+    for (size_t i = 0; i + 1 < c->n_local_md; i += 2)
+        if (strcmp(c->local_md[i], key) == 0) {
+            if (buf && n)
+                snprintf(buf, n, "%s", c->local_md[i + 1]);
+            return true;
+        }
     for (size_t i = 0; i < c->md.count; i++) {
         grpc_slice k = c->md.metadata[i].key;
         if (GRPC_SLICE_LENGTH(k) == kl && memcmp(GRPC_SLICE_START_PTR(k), key, kl) == 0) {
@@ -547,6 +618,11 @@ void *rpc_call_alloc(rpc_call_t *c, size_t n)
     a->next = c->arena;
     c->arena = a;
     return a->data;
+}
+
+void rpc_call_set_cleanup(rpc_call_t *c, void (*fn)(ProtobufCMessage *resp))
+{
+    c->cleanup = fn;
 }
 
 void rpc_call_set_status(rpc_call_t *c, int code, const char *msg)
@@ -581,6 +657,44 @@ void rpc_call_reply(rpc_call_t *c, const ProtobufCMessage *resp)
 void rpc_call_fail(rpc_call_t *c, int code, const char *msg)
 {
     answer(c, NULL, code, msg);
+}
+
+/* ----------------------------------------------- in-process calls */
+
+rpc_server_t *rpc_server_create_local(bool tls)
+{
+    rpc_server_t *s = xcalloc(1, sizeof *s);
+    s->local = true;
+    s->tls = tls;
+    pthread_mutex_init(&s->mu, NULL);
+    s->parked.next = s->parked.prev = &s->parked;
+    return s;
+}
+
+int rpc_server_call_local(rpc_server_t *s, const char *path, const uint8_t *data, size_t len,
+                          const struct rpc_local_call *lc)
+{
+    struct method_reg *m = NULL;
+    for (size_t i = 0; i < s->n_methods && !m; i++)
+        if (strcmp(s->methods[i].path, path) == 0)
+            m = &s->methods[i];
+    if (!m)
+        return RPC_STATUS_UNIMPLEMENTED;
+    struct rpc_call *c = xcalloc(1, sizeof *c);
+    c->s = s;
+    c->m = m;
+    c->local = true;
+    c->state = ST_IN_HANDLER;
+    c->peer = xstrdup(lc && lc->peer ? lc->peer : "ipv4:127.0.0.1:1");
+    c->identity = xstrdup(s->tls && lc && lc->identity ? lc->identity : "");
+    if (lc && lc->n_metadata) {
+        c->n_local_md = lc->n_metadata * 2;
+        c->local_md = xcalloc(c->n_local_md, sizeof *c->local_md);
+        for (size_t i = 0; i < c->n_local_md; i++)
+            c->local_md[i] = xstrdup(lc->metadata[i]);
+    }
+    return handle(s, c, protobuf_c_message_unpack(m->md->input, NULL, len, data ? data
+                                                  : (const uint8_t *)""));
 }
 
 /* ------------------------------------------------------------- client */

@@ -96,12 +96,38 @@ const char *rpc_call_identity(rpc_call_t *c);
 bool rpc_call_metadata(rpc_call_t *c, const char *key, char *buf, size_t n);
 /* Memory freed with the call. */
 void *rpc_call_alloc(rpc_call_t *c, size_t n);
+/* Call fn(resp) once the handler's response is packed (or dropped, for
+ * RPC_FAILED): for responses that point to heap memory. Not for RPC_PARKED. */
+void rpc_call_set_cleanup(rpc_call_t *c, void (*fn)(ProtobufCMessage *resp));
 /* Set the status a RPC_FAILED handler answers. */
 void rpc_call_set_status(rpc_call_t *c, int code, const char *msg);
 /* Answer a parked call (any thread, once). The response is packed before
  * returning, so it may live on the caller's stack. */
 void rpc_call_reply(rpc_call_t *c, const ProtobufCMessage *resp);
 void rpc_call_fail(rpc_call_t *c, int code, const char *msg);
+
+/* ----------------------------------------------- in-process calls */
+
+/* For tests and fuzzing: a server with no network. Services are added with
+ * rpc_server_add_service() as usual, and rpc_server_call_local() runs one
+ * call through the same path as a call from the network: the request bytes
+ * are decoded (protobuf-c), the real handler runs, its response is packed.
+ * With tls, rpc_call_identity() answers the identity the call claims, as if
+ * its certificate had been verified. rpc_server_destroy() fails the calls
+ * still parked. */
+rpc_server_t *rpc_server_create_local(bool tls);
+struct rpc_local_call {
+    const char *peer;              /* "ipv4:ADDR:PORT" (default ipv4:127.0.0.1:1) */
+    const char *identity;          /* certificate identity, tls servers only */
+    const char *const *metadata;   /* n_metadata key, value pairs (keys lower case) */
+    size_t n_metadata;
+};
+/* Run one call of `path` ("/<service>/<method>") with request bytes data[0,len);
+ * lc may be NULL. Returns the status answered (RPC_STATUS_OK, ..., and
+ * RPC_STATUS_INVALID_ARGUMENT when the bytes do not decode), or -1 when the
+ * handler parked the call (it is answered, and freed, later as usual). */
+int rpc_server_call_local(rpc_server_t *s, const char *path, const uint8_t *data, size_t len,
+                          const struct rpc_local_call *lc);
 
 /* ------------------------------------------------------------- client */
 

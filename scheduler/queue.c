@@ -15,7 +15,7 @@
  *    a cold FTF key is a lower bound (the key never decreases while the job
  *    waits) and is refreshed only when it reaches the top of the heap.
  *  - The walk merges the sorted hot list with the cold heap and stops as soon
- *    as no job left can fit the free GPUs (a Fenwick tree counts the jobs not
+ *    as no job left can fit the free GPUs (a count of the jobs not
  *    yet walked by GPU demand), or no GPU is left.
  *  - `tie` reproduces the stable sort: it orders jobs with equal keys. A job
  *    whose key did not change keeps it; a job whose key grew was, in the last
@@ -174,25 +174,25 @@ static void bump_remove(sched_t *s, struct job *j)
 
 /* ------------------------------------------- jobs not yet walked, by GPUs */
 
-static void fen_add(sched_t *s, int g, int d)
+/* Jobs not walked yet, counted by GPU demand, and a lower bound on the
+ * smallest demand counted: adding lowers it, removing leaves it, and the
+ * question "does any fit?" raises it past empty counts. Within a walk jobs
+ * only leave, so a round scans each demand value at most once. */
+static void unwalked_add(sched_t *s, const struct job *j, int d)
 {
-    for (int i = g; i <= s->fen_n; i += i & -i)
-        s->fen[i] += d;
+    int g = j->gpus <= s->unwalked_n ? j->gpus : s->unwalked_n;
+    s->unwalked[g] += d;
+    if (d > 0 && g < s->unwalked_lo)
+        s->unwalked_lo = g;
 }
 
-static long fen_prefix(const sched_t *s, int g)
+bool sched__queue_any_fits(sched_t *s, int free_gpus)
 {
-    long sum = 0;
-    if (g > s->fen_n)
-        g = s->fen_n;
-    for (int i = g; i > 0; i -= i & -i)
-        sum += s->fen[i];
-    return sum;
-}
-
-bool sched__queue_any_fits(const sched_t *s, int free_gpus)
-{
-    return fen_prefix(s, free_gpus) > 0;
+    if (free_gpus > s->unwalked_n)
+        free_gpus = s->unwalked_n;
+    while (s->unwalked_lo <= free_gpus && s->unwalked[s->unwalked_lo] == 0)
+        s->unwalked_lo++;
+    return s->unwalked_lo <= free_gpus;
 }
 
 /* ---------------------------------------------------------- nearly sorted */
@@ -259,8 +259,9 @@ static void qitem_sort(struct qitem *a, size_t n, struct qitem *tmp, bool desc)
 
 void sched__queue_init(sched_t *s)
 {
-    s->fen_n = sched_total_gpus(s);
-    s->fen = xcalloc((size_t)s->fen_n + 1, sizeof *s->fen);
+    s->unwalked_n = sched_total_gpus(s);
+    s->unwalked = xcalloc((size_t)s->unwalked_n + 2, sizeof *s->unwalked);
+    s->unwalked_lo = s->unwalked_n + 1;
 }
 
 void sched__queue_free(sched_t *s)
@@ -270,7 +271,7 @@ void sched__queue_free(sched_t *s)
     free(s->hot);
     free(s->hot_next);
     free(s->qitems);
-    free(s->fen);
+    free(s->unwalked);
 }
 
 static void hot_append(sched_t *s, struct job *j)
@@ -294,7 +295,7 @@ void sched__queue_add(sched_t *s, struct job *j)
         j->q.bump_pos = (int)(s->n_bump - 1);
         bump_up(s, s->n_bump - 1);
     }
-    fen_add(s, j->gpus <= s->fen_n ? j->gpus : s->fen_n, 1);
+    unwalked_add(s, j, 1);
 }
 
 void sched__queue_remove(sched_t *s, struct job *j)
@@ -307,7 +308,7 @@ void sched__queue_remove(sched_t *s, struct job *j)
     }
     if (j->q.bump_pos >= 0)
         bump_remove(s, j);
-    fen_add(s, j->gpus <= s->fen_n ? j->gpus : s->fen_n, -1);
+    unwalked_add(s, j, -1);
 }
 
 /* ----------------------------------------------------------------- round */
@@ -426,7 +427,7 @@ struct job *sched__queue_next(sched_t *s, const struct sched_view *v)
     }
     hot_append(s, j); /* walked: re-keyed next round */
     s->n_walked++;
-    fen_add(s, j->gpus <= s->fen_n ? j->gpus : s->fen_n, -1);
+    unwalked_add(s, j, -1);
     return j;
 }
 
@@ -434,7 +435,7 @@ void sched__queue_end(sched_t *s, const struct sched_view *v)
 {
     for (size_t i = 0; i < s->n_hot_next; i++) {
         struct job *j = s->hot_next[i];
-        fen_add(s, j->gpus <= s->fen_n ? j->gpus : s->fen_n, 1);
+        unwalked_add(s, j, 1);
     }
     /* not reached this round: cold again, unless the reset changed its key */
     for (size_t i = s->hot_i; i < s->n_hot; i++) {
@@ -446,9 +447,12 @@ void sched__queue_end(sched_t *s, const struct sched_view *v)
     }
     s->n_hot = s->hot_i = 0;
 
-    /* the starvation bump: every job idle for longer than starvation_s */
+    /* the starvation bump: every job idle for longer than starvation_s. A
+     * filed reference only lags the job's own (last_exec only grows), so
+     * once the smallest filed one is recent enough, no job can be starved:
+     * stale entries are re-filed only when they look starved. */
     double now = v->now;
-    while (s->n_bump > 0) {
+    while (s->n_bump > 0 && now - s->bump[0]->q.bump_ref > s->p.starvation_s) {
         struct job *j = s->bump[0];
         double ref = bump_ref_of(j);
         if (now - ref > s->p.starvation_s) {
@@ -463,11 +467,9 @@ void sched__queue_end(sched_t *s, const struct sched_view *v)
                 hot_append(s, j);
             }
             j->priority = 1;
-        } else if (ref != j->q.bump_ref) {
+        } else {
             j->q.bump_ref = ref; /* it ran since it was filed */
             bump_down(s, 0);
-        } else {
-            break;
         }
     }
 }

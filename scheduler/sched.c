@@ -96,20 +96,67 @@ int sched_total_gpus(const sched_t *s)
     return s->n_servers * s->gpus_per_server;
 }
 
-/* Reference add_synergy_profile (workload.py): cap each demand at one server,
- * and interpolate the speedup on the CPU axis when the CPU demand was capped. */
+/* A job's block: the struct, its GPU ids, its shares (each part 8-aligned). */
+static size_t round8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+static size_t gpus_offset(void)
+{
+    return round8(sizeof(struct job));
+}
+
+static size_t shares_offset(int gpus)
+{
+    return gpus_offset() + round8(sizeof(int) * (size_t)gpus);
+}
+
+size_t job_block_size(int gpus)
+{
+    if (gpus < 1)
+        gpus = 1;
+    return shares_offset(gpus) + sizeof(struct job_share) * (size_t)gpus;
+}
+
+static struct job_share *inline_shares(struct job *j)
+{
+    return (struct job_share *)((char *)j + shares_offset(j->gpus));
+}
+
+/* A job that can never run here: 0 GPUs, or more than the cluster has. */
+static int job_check(const sched_t *s, const struct job_spec *spec, struct err *err)
+{
+    if (spec->gpus < 1)
+        return errprintf(err, "job %d: gpus must be at least 1", spec->id);
+    if (spec->gpus > sched_total_gpus(s))
+        return errprintf(err, "job %d: needs %d GPUs but the cluster has %d", spec->id,
+                         spec->gpus, sched_total_gpus(s));
+    return 0;
+}
+
 struct job *job_create(const sched_t *s, const struct job_spec *spec,
                        const struct model_profile *m, int order, struct err *err)
 {
-    if (spec->gpus < 1) {
-        errprintf(err, "job %d: gpus must be at least 1", spec->id);
+    if (job_check(s, spec, err) < 0)
+        return NULL;
+    void *block = xcalloc(1, job_block_size(spec->gpus));
+    struct job *j = job_create_in(block, s, spec, m, order, err);
+    if (!j) {
+        free(block);
         return NULL;
     }
-    if (spec->gpus > sched_total_gpus(s)) {
-        errprintf(err, "job %d: needs %d GPUs but the cluster has %d", spec->id, spec->gpus,
-                  sched_total_gpus(s));
+    j->own_block = true;
+    return j;
+}
+
+/* Reference add_synergy_profile (workload.py): cap each demand at one server,
+ * and interpolate the speedup on the CPU axis when the CPU demand was capped. */
+struct job *job_create_in(void *block, const sched_t *s, const struct job_spec *spec,
+                          const struct model_profile *m, int order, struct err *err)
+{
+    if (job_check(s, spec, err) < 0)
         return NULL;
-    }
     const double *S = s->size;
     int g = spec->gpus;
     double cpu = g * m->cpus, mem = g * m->mem, ss = g * 62.5, speedup = m->speedup;
@@ -147,7 +194,7 @@ struct job *job_create(const sched_t *s, const struct job_spec *spec,
             speedup = 1 + (speedup - 1) / (ideal - fairc) * (cpu - fairc);
         /* (the reference raises ValueError when ideal == fairc; keep the speedup) */
     }
-    struct job *j = xcalloc(1, sizeof *j);
+    struct job *j = block;
     j->id = spec->id;
     j->model = m;
     j->arrival = spec->arrival;
@@ -162,18 +209,28 @@ struct job *job_create(const sched_t *s, const struct job_spec *spec,
     j->last_exec = -1;
     j->first_start = -1;
     j->finish = -1;
-    j->alloc_gpus = xmalloc(sizeof *j->alloc_gpus * (size_t)g);
-    j->shares = xmalloc(sizeof *j->shares * (size_t)g);
+    j->alloc_gpus = (int *)((char *)j + gpus_offset());
+    j->shares = inline_shares(j);
     return j;
+}
+
+void job_reserve_shares(struct job *j, int n)
+{
+    if (n <= j->gpus)
+        return;
+    if (j->shares != inline_shares(j))
+        free(j->shares);
+    j->shares = xmalloc(sizeof *j->shares * (size_t)n);
 }
 
 void job_destroy(struct job *j)
 {
     if (!j)
         return;
-    free(j->alloc_gpus);
-    free(j->shares);
-    free(j);
+    if (j->shares != inline_shares(j))
+        free(j->shares);
+    if (j->own_block)
+        free(j);
 }
 
 void sched_job_add(sched_t *s, struct job *j)
@@ -406,7 +463,7 @@ static void tune_largest_first(sched_t *s, size_t n_round)
 /* The round over the incremental queue (queue.c): the same decisions as the
  * legacy walk below, visiting only the jobs up to the last one that could
  * still get GPUs. stop_ok: no job held GPUs when the round began, so every
- * job's deficit is its GPU count and the Fenwick tree knows what can fit. */
+ * job's deficit is its GPU count and the unwalked counts know what can fit. */
 static void round_queued(sched_t *s, const struct sched_view *v, bool stop_ok)
 {
     const struct sched_mode_ops *mode = s->p.mode;

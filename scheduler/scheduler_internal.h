@@ -80,8 +80,8 @@ struct sched {
     size_t n_walked;
     struct job **bump;       /* heap of priority-0 jobs by last-run time */
     size_t n_bump, cap_bump;
-    long *fen;               /* Fenwick tree: jobs not walked yet, by GPUs */
-    int fen_n;
+    long *unwalked;          /* jobs not walked yet, by GPUs (queue.c) */
+    int unwalked_n, unwalked_lo;
     struct qitem *qitems;
     size_t cap_qitems;
     long long tie_lo, tie_hi;
@@ -123,7 +123,7 @@ void sched__queue_begin(sched_t *s, const struct sched_view *v);
 /* The next job in policy order this round, or NULL when all were walked. */
 struct job *sched__queue_next(sched_t *s, const struct sched_view *v);
 /* Whether a job not walked yet asks for at most free_gpus GPUs. */
-bool sched__queue_any_fits(const sched_t *s, int free_gpus);
+bool sched__queue_any_fits(sched_t *s, int free_gpus);
 /* Round end: unwalked jobs go cold, starved jobs are bumped. */
 void sched__queue_end(sched_t *s, const struct sched_view *v);
 

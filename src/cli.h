@@ -30,6 +30,11 @@ int cmd_deploy(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_job(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+/* cmd_admin.c: clients of a deployment's admin service */
+int cmd_submit(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_nodes(int argc, char **argv);
 
 /* Where the shipped configs and traces live (datadir.c): the first of
  * $SYNERGY_CONFIG_DIR (if set, only it), ../share/synergy next to the binary,

@@ -9,155 +9,100 @@
 #include "options.h"
 
 #include <errno.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "deploy.h"
+#include "deploy_local.h"
 #include "metrics.h"
 #include "notify.h"
 #include "policies.h"
 #include "rpc.h"
 #include "results.h"
 #include "trace.h"
-#include "workload.h"
+#include "workload_cli.h"
 
-struct local_workers {
-    int n;
-    int n_servers;
-    pid_t *pids;
-    struct deploy_worker_addr *addrs;
-    const char *catalog, *topology, *run_dir, *sched_host, *listen_ip;
-    int gpus;
-    bool verbose;
-    const char *job_user;
+struct deploy_opts {
+    char def_cluster[4096], def_catalog[4096];
+    const char *cluster, *catalog, *trace, *workers_path, *topology, *run_dir, *profiles;
+    const char *state, *plan_log, *listen_ip, *advertise, *metrics_listen, *jobs_csv;
+    const char *record, *db;
+    const char *tls_ca, *tls_cert, *tls_key, *job_user, *admins;
+    bool insecure, allow_legacy, is_static, json, verbose, fresh, any_tls;
+    long local, port, retries, hb, wto, wait_workers; /* hb, wto: 0 unless given */
+    double scale;
+    struct sched_overrides ov; /* --policy, --mode, --placement, --round-duration, OPT */
+    struct wl_opts wl;
+    int argc;                  /* the command line, for the --db batch */
+    char **argv;
 };
 
-/* The environment for helper processes: ours without the service manager's
- * notify variables, so a local worker never speaks for the scheduler's
- * service. Borrowed strings; caller frees the array. */
-static char **helper_environ(void)
+/* What one deployment holds while it runs; released by deploy_env_free. */
+struct deploy_env {
+    struct synergy_config conf;
+    struct deploy_config cfg;
+    model_zoo_t *zoo;
+    struct job_spec *specs;
+    size_t n_specs;
+    struct deploy_worker_addr *addrs;
+    size_t n_addrs;
+    struct deploy_local lw;
+    const char *listen_ip;
+    FILE *plan;
+    metrics_t *metrics;
+    rpc_tls_t *tls;
+    char tmp_dir[32];
+    char adv_buf[300], self_user[64];
+    store_t *st;                  /* --db */
+    struct results_rounds rounds; /* --db: the planned rounds (deploy_config.on_sample) */
+    char **admins;
+    size_t n_admins;
+};
+
+/* A service (no --trace) stops at SIGTERM or SIGINT. */
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop_signal(int sig)
 {
-    extern char **environ;
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **env = xcalloc(n + 1, sizeof *env);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool drop = false;
-        for (const char *const *v = notify_env_vars; *v && !drop; v++) {
-            size_t l = strlen(*v);
-            drop = strncmp(environ[i], *v, l) == 0 && environ[i][l] == '=';
-        }
-        if (!drop)
-            env[k++] = environ[i];
-    }
-    return env;
+    (void)sig;
+    stop_flag = 1;
 }
 
-static void start_local_workers(void *ctx, int port)
+static bool loopback(const char *ip)
 {
-    struct local_workers *lw = ctx;
-    fprintf(stderr, "synergy deploy: listening on %s port %d; workers and jobs call %s:%d\n",
-            lw->listen_ip, port, lw->sched_host, port);
-    notify_ready("listening on %s:%d; waiting for %d worker(s)", lw->listen_ip, port,
-                 lw->n_servers);
-    if (lw->n == 0)
-        return;
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return;
-    self[n] = '\0';
-    char sched[300], gpus[16];
-    snprintf(sched, sizeof sched, "%s:%d", lw->sched_host, port);
-    snprintf(gpus, sizeof gpus, "%d", lw->gpus);
-    for (int i = 0; i < lw->n; i++) {
-        char sid[16], dir[4096];
-        snprintf(sid, sizeof sid, "%d", i);
-        snprintf(dir, sizeof dir, "%s/worker-%d", lw->run_dir, i);
-        char *argv[24];
-        int k = 0;
-        argv[k++] = self;
-        argv[k++] = "worker";
-        argv[k++] = "--scheduler";
-        argv[k++] = sched;
-        /* port 0: each worker binds a free port and reports it; it claims
-         * its row by number (every row is 127.0.0.1 with port 0) */
-        argv[k++] = "--port";
-        argv[k++] = "0";
-        argv[k++] = "--server-id";
-        argv[k++] = sid;
-        argv[k++] = "--gpus";
-        argv[k++] = gpus;
-        argv[k++] = "--catalog";
-        argv[k++] = (char *)lw->catalog;
-        argv[k++] = "--run-dir";
-        argv[k++] = dir;
-        if (lw->topology) {
-            argv[k++] = "--topology";
-            argv[k++] = (char *)lw->topology;
-        }
-        if (lw->verbose)
-            argv[k++] = "-v";
-        /* local workers are plaintext on loopback, like their deploy */
-        argv[k++] = "--insecure";
-        argv[k++] = "--job-user";
-        argv[k++] = (char *)lw->job_user;
-        argv[k] = NULL;
-        char **env = helper_environ();
-        pid_t parent = getpid();
-        pid_t pid = fork();
-        if (pid == 0) {
-            /* local workers die with their deploy (and their jobs with them) */
-            prctl(PR_SET_PDEATHSIG, SIGTERM);
-            if (getppid() != parent)
-                _exit(127);
-            execve(self, argv, env);
-            _exit(127);
-        }
-        free(env);
-        lw->pids[i] = pid;
-    }
+    return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0;
 }
 
-static void stop_local_workers(struct local_workers *lw)
+/* The admin service: who may call it. 0, or an exit code. */
+static int deploy_admin_setup(const struct deploy_opts *o, struct deploy_env *e,
+                              struct err *err)
 {
-    for (int i = 0; i < lw->n; i++)
-        if (lw->pids[i] > 0)
-            kill(lw->pids[i], SIGTERM);
-    for (int i = 0; i < lw->n; i++)
-        if (lw->pids[i] > 0)
-            waitpid(lw->pids[i], NULL, 0);
-}
-
-/* The "deploy" member of the JSON summary. */
-static void deploy_json(char *buf, size_t n, const struct deploy_stats *st, double scale)
-{
-    snprintf(buf, n,
-             "\"deploy\":{\"time_scale\":%g,\"jobs_failed\":%zu,\"crashes\":%zu,\"relaunches\":%zu,"
-             "\"lease_kills\":%zu,\"stops_ignored\":%zu,\"delays\":%zu,\"workers_lost\":%zu,"
-             "\"preemptions\":%zu,"
-             "\"max_lateness_ms\":%.3f,\"plan_ms_max\":%.3f,\"plan_ms_mean\":%.3f,"
-             "\"dispatch_ms_max\":%.3f,\"dispatch_ms_mean\":%.3f,\"registration_s\":%.3f}",
-             scale, st->jobs_failed, st->crashes, st->relaunches, st->lease_kills,
-             st->stops_ignored, st->delays, st->workers_lost,
-             st->preemptions, st->max_lateness_ms, st->plan_ms_max,
-             st->dispatch_rounds ? st->plan_ms_sum / (double)st->dispatch_rounds : 0,
-             st->dispatch_ms_max,
-             st->dispatch_rounds ? st->dispatch_ms_sum / (double)st->dispatch_rounds : 0,
-             st->registration_s);
+    if (o->admins && deploy_admins_read(o->admins, &e->admins, &e->n_admins, err) < 0)
+        return EXIT_BAD_INPUT;
+    e->cfg.admins = e->admins;
+    e->cfg.n_admins = e->n_admins;
+    e->cfg.admin_plaintext = !e->tls && loopback(o->listen_ip);
+    e->cfg.service = !o->trace;
+    e->cfg.stop = &stop_flag;
+    if (e->tls)
+        fprintf(stderr, "synergy deploy: admin service (submit, queue, cancel, nodes): %zu "
+                        "admin identit%s from %s\n", e->n_admins, e->n_admins == 1 ? "y" : "ies",
+                o->admins ? o->admins : "(no --admins: nobody)");
+    else if (e->cfg.admin_plaintext)
+        fprintf(stderr, "synergy deploy: admin service in PLAINTEXT on loopback: any local "
+                        "user may submit, list and cancel jobs\n");
+    else
+        fprintf(stderr, "synergy deploy: admin service refuses every call: plaintext on a "
+                        "non-loopback address (use --tls-* and --admins)\n");
+    if (o->admins && !e->tls)
+        fprintf(stderr, "synergy deploy: --admins is unused without mutual TLS\n");
+    return 0;
 }
 
 static double now_s(void)
@@ -167,366 +112,415 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int bad(const char *opt, const char *val, const char *what)
+/* Once the server listens: say where (READY=1 to a service manager), then
+ * start the --local workers. */
+static void on_listening(void *ctx, int port)
 {
-    fprintf(stderr, "synergy deploy: %s: '%s' %s\n", opt, val, what);
-    return EXIT_BAD_INPUT;
+    struct deploy_env *e = ctx;
+    fprintf(stderr, "synergy deploy: listening on %s port %d; workers and jobs call %s:%d\n",
+            e->listen_ip, port, e->cfg.advertise, port);
+    notify_ready("listening on %s:%d; waiting for %zu worker(s)", e->listen_ip, port,
+                 e->n_addrs);
+    if (deploy_local_start(&e->lw, port) < 0)
+        fprintf(stderr, "synergy deploy: cannot start the local workers: /proc/self/exe "
+                        "unreadable\n");
 }
 
-int cmd_deploy(int argc, char **argv)
+/* --db: every planned round, handed over at the end of the run */
+static void on_sample(void *ctx, const struct sched_round_sample *s)
 {
-    char def_cluster[4096], def_catalog[4096];
-    const char *cluster = cli_data_path(def_cluster, sizeof def_cluster, "configs/default_cluster.ini");
-    const char *catalog = cli_data_path(def_catalog, sizeof def_catalog, "configs/deploy_catalog.ini");
-    const char *trace = NULL, *workers_path = NULL, *topology = NULL, *run_dir = NULL;
-    const char *profiles = NULL, *policy = NULL, *mode = NULL, *placement_s = NULL;
-    const char *state = NULL, *plan_log = NULL, *listen_ip = "127.0.0.1", *advertise = NULL;
-    const char *metrics_listen = NULL;
-    const char *tls_ca = NULL, *tls_cert = NULL, *tls_key = NULL, *job_user = NULL;
-    bool insecure = false, allow_legacy = false;
-    rpc_tls_t *tls = NULL;
-    long local = 0, port = 0, retries = 3, hb = 200, wto = 1500, wait_workers = 0;
-    bool hb_given = false, wto_given = false;
-    double scale = 1, round = -1;
-    bool is_static = false, json = false, verbose = false, fresh = false;
-    struct wl_opts wl;
-    wl_opts_init(&wl);
-    bool opt_compat = false;
-    double opt_time_limit = 0;
-    const char *jobs_csv_path = NULL;
+    struct deploy_env *e = ctx;
+    results_rounds_add(&e->rounds, s);
+}
+
+/* --db: the deployment as one complete run of the results store (batch kind
+ * "deploy"), described like a simulation of the same trace and settings so
+ * that `report` puts the two side by side. 0, or 1 with err. */
+static int deploy_store(const struct deploy_opts *o, struct deploy_env *e,
+                        const struct sched_result *res, double wall, struct err *err)
+{
+    char cmdline[4096], models[4096];
+    cli_command_line(cmdline, sizeof cmdline, o->argc, o->argv, "deploy");
+    int64_t batch = store_batch_insert(e->st, "deploy", cmdline, err);
+    if (batch < 0)
+        return 1;
+    struct sim_config sc = {.sched = e->cfg.sched, .is_static = o->is_static};
+    struct store_run row = {.batch_id = batch};
+    /* a service's workload is what it recorded (or was submitted online) */
+    const char *workload = o->trace ? o->trace : o->record ? o->record : "online";
+    results_run_describe(&row, &sc, workload, &o->wl.synth, o->cluster,
+                         wl_models_describe(&o->wl, models, sizeof models),
+                         o->profiles ? o->profiles : e->conf.profiles,
+                         sc.sched.placement == PLACEMENT_CONSOLIDATE ? "consolidate"
+                                                                     : "first-fit");
+    if (o->wl.arrival)
+        snprintf(row.arrival, sizeof row.arrival, "%s", o->wl.arrival);
+    int rc = store_run_insert(e->st, &row, err) < 0 ||
+             results_run_complete(e->st, &row, res, &e->rounds, wall, err) < 0;
+    if (!rc && !o->json)
+        printf("recorded in %s (batch %lld, run %lld)\n", o->db, (long long)batch,
+               (long long)row.id);
+    free(row.cluster_ini);
+    return rc;
+}
+
+/* The flags into o. -1 to go on, else the exit code. */
+static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
+{
     struct cli_parser p;
     int c;
     cli_parser_init(&p, CLI_DEPLOY, argc, argv);
     while ((c = cli_next(&p)) >= 0) {
         switch (c) {
-        case OPT_TRACE: trace = p.arg; break;
-        case OPT_DEPLOY_WORKERS: workers_path = p.arg; break;
-        case OPT_LOCAL: local = p.lnum; break;
-        case OPT_CATALOG: catalog = p.arg; break;
-        case OPT_TOPOLOGY: topology = p.arg; break;
-        case OPT_RUN_DIR: run_dir = p.arg; break;
-        case OPT_TIME_SCALE: scale = p.num; break;
-        case OPT_CLUSTER: cluster = p.arg; break;
-        case OPT_PROFILES: profiles = p.arg; break;
-        case OPT_POLICY: policy = p.arg; break;
-        case OPT_MODE: mode = p.arg; break;
-        case OPT_PLACEMENT: placement_s = p.arg; break;
-        case OPT_ROUND_DURATION: round = p.num; break;
-        case OPT_STATIC: is_static = true; break;
-        case OPT_PORT: port = p.lnum; break;
-        case OPT_STATE: state = p.arg; break;
+        case OPT_TRACE: o->trace = p.arg; break;
+        case OPT_DEPLOY_WORKERS: o->workers_path = p.arg; break;
+        case OPT_LOCAL: o->local = p.lnum; break;
+        case OPT_CATALOG: o->catalog = p.arg; break;
+        case OPT_TOPOLOGY: o->topology = p.arg; break;
+        case OPT_RUN_DIR: o->run_dir = p.arg; break;
+        case OPT_TIME_SCALE: o->scale = p.num; break;
+        case OPT_CLUSTER: o->cluster = p.arg; break;
+        case OPT_PROFILES: o->profiles = p.arg; break;
+        case OPT_POLICY: o->ov.policy = p.arg; break;
+        case OPT_MODE: o->ov.mode = p.arg; break;
+        case OPT_PLACEMENT: o->ov.placement = p.arg; break;
+        case OPT_ROUND_DURATION: o->ov.round_duration = p.num; break;
+        case OPT_STATIC: o->is_static = true; break;
+        case OPT_PORT: o->port = p.lnum; break;
+        case OPT_STATE: o->state = p.arg; break;
         case OPT_LISTEN: {
             unsigned char buf[sizeof(struct in6_addr)];
             if (inet_pton(AF_INET, p.arg, buf) != 1 && inet_pton(AF_INET6, p.arg, buf) != 1)
                 return cli_bad(&p, "--listen: '%s' must be a numeric IPv4 or IPv6 address",
                                p.arg);
-            listen_ip = p.arg;
+            o->listen_ip = p.arg;
             break;
         }
         case OPT_ADVERTISE:
             if (!*p.arg || strlen(p.arg) > 255 || strpbrk(p.arg, " ,/"))
                 return cli_bad(&p, "--advertise: '%s' must be a host name or address", p.arg);
-            advertise = p.arg;
+            o->advertise = p.arg;
             break;
-        case OPT_MAX_RETRIES: retries = p.lnum; break;
-        case OPT_HEARTBEAT_MS: hb = p.lnum; hb_given = true; break;
-        case OPT_WORKER_TIMEOUT_MS: wto = p.lnum; wto_given = true; break;
-        case OPT_WAIT_WORKERS: wait_workers = p.lnum; break;
-        case OPT_FRESH: fresh = true; break;
-        case OPT_METRICS_LISTEN: metrics_listen = p.arg; break;
-        case OPT_TLS_CA: tls_ca = p.arg; break;
-        case OPT_TLS_CERT: tls_cert = p.arg; break;
-        case OPT_TLS_KEY: tls_key = p.arg; break;
-        case OPT_INSECURE: insecure = true; break;
-        case OPT_JOB_USER: job_user = p.arg; break;
-        case OPT_ALLOW_LEGACY_JOBS: allow_legacy = true; break;
-        case OPT_PLAN_LOG: plan_log = p.arg; break;
-        case OPT_JSON: json = true; break;
-        case OPT_JOBS_CSV: jobs_csv_path = p.arg; break;
-        case OPT_OPT_COMPAT: opt_compat = true; break;
-        case OPT_OPT_TIME_LIMIT: opt_time_limit = p.num; break;
-        case OPT_VERBOSE: verbose = true; log_max_level = LOG_DEBUG; break;
+        case OPT_MAX_RETRIES: o->retries = p.lnum; break;
+        case OPT_HEARTBEAT_MS: o->hb = p.lnum; break;
+        case OPT_WORKER_TIMEOUT_MS: o->wto = p.lnum; break;
+        case OPT_WAIT_WORKERS: o->wait_workers = p.lnum; break;
+        case OPT_FRESH: o->fresh = true; break;
+        case OPT_METRICS_LISTEN: o->metrics_listen = p.arg; break;
+        case OPT_TLS_CA: o->tls_ca = p.arg; break;
+        case OPT_TLS_CERT: o->tls_cert = p.arg; break;
+        case OPT_TLS_KEY: o->tls_key = p.arg; break;
+        case OPT_INSECURE: o->insecure = true; break;
+        case OPT_JOB_USER: o->job_user = p.arg; break;
+        case OPT_ALLOW_LEGACY_JOBS: o->allow_legacy = true; break;
+        case OPT_ADMINS: o->admins = p.arg; break;
+        case OPT_PLAN_LOG: o->plan_log = p.arg; break;
+        case OPT_JSON: o->json = true; break;
+        case OPT_JOBS_CSV: o->jobs_csv = p.arg; break;
+        case OPT_RECORD: o->record = p.arg; break;
+        case OPT_DB: o->db = p.arg; break;
+        case OPT_OPT_COMPAT: o->ov.opt_compat = true; break;
+        case OPT_OPT_TIME_LIMIT: o->ov.opt_time_limit_s = p.num; break;
+        case OPT_VERBOSE: o->verbose = true; log_max_level = LOG_DEBUG; break;
         default:
-            if (wl_opt_handle(&wl, &p) < 0)
+            if (wl_opt_handle(&o->wl, &p) < 0)
                 return EXIT_BAD_INPUT;
         }
     }
     if (c == CLI_EXIT)
         return p.exit_code;
-    if (p.optind < argc) {
-        fprintf(stderr, "synergy deploy: unexpected argument '%s'\n", argv[p.optind]);
-        return EXIT_BAD_INPUT;
-    }
-    if (!trace || (!workers_path && !local) || (workers_path && local)) {
-        fprintf(stderr, "synergy deploy: give --trace and one of --workers or --local\n");
-        return EXIT_BAD_INPUT;
-    }
-    bool any_tls = tls_ca || tls_cert || tls_key;
-    if (insecure && any_tls) {
-        fprintf(stderr, "synergy deploy: --insecure and --tls-* exclude each other\n");
-        return EXIT_BAD_INPUT;
-    }
-    if (any_tls && !(tls_ca && tls_cert && tls_key)) {
-        fprintf(stderr, "synergy deploy: mutual TLS needs all of --tls-ca, --tls-cert and "
-                        "--tls-key\n");
-        return EXIT_BAD_INPUT;
-    }
-    if (local && any_tls) {
-        fprintf(stderr, "synergy deploy: --local runs plaintext on loopback; for TLS start the "
-                        "workers yourself (--workers FILE)\n");
-        return EXIT_BAD_INPUT;
-    }
-    if (workers_path && !any_tls && !insecure) {
-        fprintf(stderr, "synergy deploy: give --tls-ca, --tls-cert and --tls-key (mutual TLS), "
-                        "or --insecure for plaintext\n");
-        return EXIT_BAD_INPUT;
-    }
-    if (job_user && !local) {
-        fprintf(stderr, "synergy deploy: --job-user is for --local workers (give it to each "
-                        "worker)\n");
-        return EXIT_BAD_INPUT;
-    }
-    if (!advertise) {
-        if (strcmp(listen_ip, "0.0.0.0") == 0 || strcmp(listen_ip, "::") == 0) {
-            fprintf(stderr, "synergy deploy: --listen %s: give --advertise HOST, the address "
-                            "jobs and workers can reach\n", listen_ip);
-            return EXIT_BAD_INPUT;
-        }
-        advertise = listen_ip;
-    }
-    static char adv_buf[300];
-    if (strchr(advertise, ':') && advertise[0] != '[') { /* IPv6 literal: [addr]:port */
-        snprintf(adv_buf, sizeof adv_buf, "[%s]", advertise);
-        advertise = adv_buf;
-    }
-    struct err err = {{0}};
-    struct synergy_config conf;
-    synergy_config_defaults(&conf);
-    if (synergy_config_load(cluster, &conf, &err) < 0) {
-        fprintf(stderr, "synergy deploy: %s\n", err.msg);
-        return EXIT_BAD_INPUT;
-    }
-    if (!policy)
-        policy = conf.policy;
-    if (!mode)
-        mode = conf.mode;
-    if (!placement_s)
-        placement_s = conf.placement;
-    if (!profiles)
-        profiles = conf.profiles;
-    if (round < 0)
-        round = conf.round_duration;
-    struct deploy_config cfg = {0};
-    cfg.sched.cluster = conf.cluster;
-    cfg.sched.policy = policy_find(policy);
-    cfg.sched.mode = sched_mode_find(mode);
-    cfg.sched.round_duration = round;
-    cfg.sched.starvation_s = 1000 * 3600.0;
-    cfg.sched.opt_compat = opt_compat;
-    cfg.sched.opt_time_limit_s = opt_time_limit;
-    if (!cfg.sched.policy)
-        return bad("--policy", policy, "is not a known policy");
-    if (!cfg.sched.mode)
-        return bad("--mode", mode, "must be fair, greedy, tune or opt");
-    if (str_ieq(placement_s, "first-fit"))
-        cfg.sched.placement = PLACEMENT_FIRST_FIT;
-    else if (str_ieq(placement_s, "consolidate"))
-        cfg.sched.placement = PLACEMENT_CONSOLIDATE;
-    else
-        return bad("--placement", placement_s, "must be first-fit or consolidate");
+    if (p.optind < argc)
+        return cli_bad(&p, "unexpected argument '%s'", argv[p.optind]);
+    return -1;
+}
 
-    model_zoo_t *zoo = wl_zoo_load(&wl, profiles, &err);
-    if (!zoo) {
-        fprintf(stderr, "synergy deploy: %s\n", err.msg);
+/* The flags against each other. 0, or -1 with err. */
+static int deploy_check(struct deploy_opts *o, struct err *err)
+{
+    if ((!o->workers_path && !o->local) || (o->workers_path && o->local))
+        return errprintf(err, "give one of --workers or --local (and --trace, or none to run "
+                              "as a service)");
+    o->any_tls = o->tls_ca || o->tls_cert || o->tls_key;
+    if (o->insecure && o->any_tls)
+        return errprintf(err, "--insecure and --tls-* exclude each other");
+    if (o->any_tls && !(o->tls_ca && o->tls_cert && o->tls_key))
+        return errprintf(err, "mutual TLS needs all of --tls-ca, --tls-cert and --tls-key");
+    if (o->local && o->any_tls)
+        return errprintf(err, "--local runs plaintext on loopback; for TLS start the workers "
+                              "yourself (--workers FILE)");
+    if (o->workers_path && !o->any_tls && !o->insecure)
+        return errprintf(err, "give --tls-ca, --tls-cert and --tls-key (mutual TLS), or "
+                              "--insecure for plaintext");
+    if (o->job_user && !o->local)
+        return errprintf(err, "--job-user is for --local workers (give it to each worker)");
+    if (!o->advertise) {
+        if (strcmp(o->listen_ip, "0.0.0.0") == 0 || strcmp(o->listen_ip, "::") == 0)
+            return errprintf(err, "--listen %s: give --advertise HOST, the address jobs and "
+                                  "workers can reach", o->listen_ip);
+        o->advertise = o->listen_ip;
+    }
+    return 0;
+}
+
+/* The config, sched_params (shared with simulate and sweep), the zoo and the
+ * trace. 0, or an exit code with the message printed. */
+static int deploy_load(struct deploy_opts *o, struct deploy_env *e, struct err *err)
+{
+    synergy_config_defaults(&e->conf);
+    if (synergy_config_load(o->cluster, &e->conf, err) < 0)
         return EXIT_BAD_INPUT;
-    }
-    int rc = EXIT_BAD_INPUT;
-    struct job_spec *specs = NULL;
-    size_t n_specs = 0;
-    struct deploy_worker_addr *addrs = NULL;
-    size_t n_addrs = 0;
-    struct local_workers lw = {0};
-    FILE *plan = NULL;
-    metrics_t *metrics = NULL;
-    char tmp_dir[] = "/tmp/synergy-deploy-XXXXXX";
+    if (sched_params_build(&e->conf, &o->ov, sched_policies, &e->cfg.sched, err) < 0)
+        return EXIT_BAD_INPUT;
+    if ((o->ov.opt_compat || o->ov.opt_time_limit_s > 0) &&
+        strcmp(sched_mode_name(e->cfg.sched.mode), "opt") != 0)
+        return errprintf(err, "%s applies to the opt mode only (--mode opt)",
+                         o->ov.opt_compat ? "--opt-compat" : "--opt-time-limit"),
+               EXIT_BAD_INPUT;
+    e->zoo = wl_zoo_load(&o->wl, o->profiles ? o->profiles : e->conf.profiles, err);
+    if (!e->zoo)
+        return EXIT_BAD_INPUT;
     /* the same loader and defaults as simulate: any format, re-timed arrivals */
-    wl.trace_path = trace;
-    if (!wl.have_jph)
-        wl.synth.jobs_per_hour = conf.jobs_per_hour;
-    memcpy(wl.synth.split, conf.split, sizeof conf.split);
-    if (!wl.have_seed)
-        wl.synth.seed = (uint64_t)conf.seed;
-    if (wl_load(&wl, zoo, &specs, &n_specs, NULL, &err) < 0) {
-        fprintf(stderr, "synergy deploy: %s\n", err.msg);
-        goto out;
+    o->wl.trace_path = o->trace;
+    if (!o->wl.have_jph)
+        o->wl.synth.jobs_per_hour = e->conf.jobs_per_hour;
+    if (!o->wl.have_split)
+        memcpy(o->wl.synth.split, e->conf.split, sizeof e->conf.split);
+    if (!o->wl.have_seed)
+        o->wl.synth.seed = (uint64_t)e->conf.seed;
+    if (o->trace && wl_load(&o->wl, e->zoo, &e->specs, &e->n_specs, err) < 0)
+        return EXIT_BAD_INPUT;
+    return 0;
+}
+
+/* The workers: a workers file, or --local rows (and their run directory).
+ * 0, or an exit code. */
+static int deploy_workers(struct deploy_opts *o, struct deploy_env *e, struct err *err)
+{
+    int servers = e->conf.cluster.racks * e->conf.cluster.servers_per_rack;
+    if (o->workers_path)
+        return deploy_workers_read(o->workers_path, &e->addrs, &e->n_addrs, err) < 0
+                   ? EXIT_BAD_INPUT
+                   : 0;
+    if (o->local != servers)
+        return errprintf(err, "--local %ld: %s has %d servers", o->local, o->cluster, servers),
+               EXIT_BAD_INPUT;
+    e->n_addrs = (size_t)o->local;
+    e->addrs = xcalloc(e->n_addrs, sizeof *e->addrs);
+    for (size_t i = 0; i < e->n_addrs; i++) {
+        snprintf(e->addrs[i].ip, sizeof e->addrs[i].ip, "127.0.0.1");
+        e->addrs[i].port = 0; /* the worker reports the port it bound */
+        e->addrs[i].numa = 1;
     }
-    int servers = conf.cluster.racks * conf.cluster.servers_per_rack;
-    if (workers_path) {
-        if (deploy_workers_read(workers_path, &addrs, &n_addrs, &err) < 0) {
-            fprintf(stderr, "synergy deploy: %s\n", err.msg);
-            goto out;
-        }
-    } else {
-        if (local != servers) {
-            fprintf(stderr, "synergy deploy: --local %ld: %s has %d servers\n", local, cluster,
-                    servers);
-            goto out;
-        }
-        n_addrs = (size_t)local;
-        addrs = xcalloc(n_addrs, sizeof *addrs);
-        for (size_t i = 0; i < n_addrs; i++) {
-            snprintf(addrs[i].ip, sizeof addrs[i].ip, "127.0.0.1");
-            addrs[i].port = 0; /* the worker reports the port it bound */
-            addrs[i].numa = 1;
-        }
-        if (!run_dir) {
-            if (!mkdtemp(tmp_dir)) {
-                fprintf(stderr, "synergy deploy: mkdtemp: %s\n", strerror(errno));
-                rc = 1;
-                goto out;
-            }
-            run_dir = tmp_dir;
-        }
-        lw = (struct local_workers){.n = (int)local, .pids = xcalloc((size_t)local, sizeof(pid_t)),
-                                    .addrs = addrs, .catalog = catalog, .topology = topology,
-                                    .run_dir = run_dir, .gpus = conf.cluster.gpus_per_server,
-                                    .sched_host = advertise,
-                                    .verbose = verbose};
+    const char *run_dir = o->run_dir;
+    if (!run_dir) {
+        snprintf(e->tmp_dir, sizeof e->tmp_dir, "/tmp/synergy-deploy-XXXXXX");
+        if (!mkdtemp(e->tmp_dir))
+            return errprintf(err, "mkdtemp: %s", strerror(errno)), 1;
+        run_dir = e->tmp_dir;
     }
-    lw.listen_ip = listen_ip;
     /* deploy --local: its workers run jobs as the user who started it unless told */
-    static char self_user[64];
+    const char *job_user = o->job_user;
     if (!job_user) {
         struct passwd *pw = getpwuid(geteuid());
-        snprintf(self_user, sizeof self_user, "%s", pw ? pw->pw_name : "root");
-        job_user = self_user;
+        snprintf(e->self_user, sizeof e->self_user, "%s", pw ? pw->pw_name : "root");
+        job_user = e->self_user;
     }
-    lw.job_user = job_user;
-    lw.sched_host = advertise;
-    lw.n_servers = (int)n_addrs;
-    cfg.on_listening = start_local_workers; /* says where it listens (READY=1), starts --local workers */
-    cfg.ctx = &lw;
-    if (metrics_listen) {
-        metrics = metrics_create(metrics_listen, &err);
-        if (!metrics) {
-            fprintf(stderr, "synergy deploy: %s\n", err.msg);
-            rc = errno == EINVAL ? EXIT_BAD_INPUT : 1;
-            goto out;
-        }
-        const char *colon = strrchr(metrics_listen, ':');
+    e->lw = (struct deploy_local){.n = (int)o->local, .catalog = o->catalog,
+                                  .topology = o->topology, .run_dir = run_dir,
+                                  .gpus = e->conf.cluster.gpus_per_server,
+                                  .sched_host = e->cfg.advertise, .job_user = job_user,
+                                  .verbose = o->verbose};
+    return 0;
+}
+
+/* Metrics endpoint, plan log, TLS and the rest of the deploy_config. 0, or
+ * an exit code. */
+static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct err *err)
+{
+    struct deploy_config *cfg = &e->cfg;
+    if (o->metrics_listen) {
+        e->metrics = metrics_create(o->metrics_listen, err);
+        if (!e->metrics)
+            return errno == EINVAL ? EXIT_BAD_INPUT : 1;
+        const char *colon = strrchr(o->metrics_listen, ':');
         fprintf(stderr, "synergy deploy: metrics at http://%.*s:%d/metrics\n",
-                (int)(colon - metrics_listen), metrics_listen, metrics_port(metrics));
+                (int)(colon - o->metrics_listen), o->metrics_listen, metrics_port(e->metrics));
     }
-    if (plan_log && !(plan = fopen(plan_log, "w"))) {
-        fprintf(stderr, "synergy deploy: %s: %s\n", plan_log, strerror(errno));
-        rc = 1;
-        goto out;
-    }
-    cfg.zoo = zoo;
-    cfg.jobs = specs;
-    cfg.n_jobs = n_specs;
-    cfg.workers = addrs;
-    cfg.n_workers = n_addrs;
-    cfg.time_scale = scale;
-    cfg.is_static = is_static;
-    cfg.listen_ip = listen_ip;
-    cfg.advertise = advertise;
-    cfg.port = (int)port;
-    cfg.state_path = state;
-    cfg.max_retries = (int)retries;
-    /* many --local workers share this machine's CPUs with the scheduler:
-     * 128 workers heartbeating every 200 ms are 640 calls a second. Unless
-     * told otherwise, slow the heartbeat with their number (8 ms a worker)
-     * and keep the timeout at 6 heartbeats */
-    if (local > 25 && !hb_given)
-        hb = local * 8;
-    if (!wto_given && wto < 6 * hb)
-        wto = 6 * hb;
-    cfg.heartbeat_ms = (int)hb;
-    cfg.worker_timeout_ms = (int)wto;
-    /* --local workers start on this machine, all at once: each probes the
-     * topology and initialises gRPC, so on a small host 128 of them take
-     * tens of seconds; give them 30 s plus 1 s each */
-    cfg.register_timeout_ms = 30000 + (int)local * 1000;
-    cfg.wait_workers = (int)wait_workers;
-    cfg.fresh = fresh;
-    cfg.plan_log = plan;
-    cfg.metrics = metrics;
-    cfg.allow_legacy_jobs = allow_legacy;
-    if (any_tls) {
-        tls = rpc_tls_load(tls_ca, tls_cert, tls_key, &err);
-        if (!tls) {
-            fprintf(stderr, "%s\n", err.msg);
-            rc = EXIT_BAD_INPUT;
-            goto out;
-        }
-        rpc_tls_set_client_cert_optional(tls, true); /* jobs show tokens, not certificates */
-        cfg.tls = tls;
+    if (o->plan_log && !(e->plan = fopen(o->plan_log, "w")))
+        return errprintf(err, "%s: %s", o->plan_log, strerror(errno)), 1;
+    if (o->any_tls && !(e->tls = rpc_tls_load(o->tls_ca, o->tls_cert, o->tls_key, err)))
+        return EXIT_BAD_INPUT;
+    if (o->db && !(e->st = store_open(o->db, err))) /* before the run, not hours into it */
+        return 1;
+    cfg->zoo = e->zoo;
+    cfg->jobs = e->specs;
+    cfg->n_jobs = e->n_specs;
+    cfg->workers = e->addrs;
+    cfg->n_workers = e->n_addrs;
+    cfg->time_scale = o->scale;
+    cfg->is_static = o->is_static;
+    cfg->listen_ip = o->listen_ip;
+    cfg->port = (int)o->port;
+    cfg->state_path = o->state;
+    cfg->max_retries = (int)o->retries;
+    deploy_local_timing(cfg, (int)o->local, (int)o->hb, (int)o->wto);
+    cfg->wait_workers = (int)o->wait_workers;
+    cfg->fresh = o->fresh;
+    cfg->plan_log = e->plan;
+    cfg->record_path = o->record;
+    cfg->metrics = e->metrics;
+    cfg->allow_legacy_jobs = o->allow_legacy;
+    cfg->on_listening = on_listening; /* says where it listens, starts --local workers */
+    cfg->on_sample = o->db ? on_sample : NULL;
+    cfg->ctx = e;
+    if (e->tls) {
+        rpc_tls_set_client_cert_optional(e->tls, true); /* jobs show tokens, not certificates */
+        cfg->tls = e->tls;
         fprintf(stderr, "synergy deploy: mutual TLS: workers are authenticated by certificate, "
-                        "jobs by token%s\n", allow_legacy ? " (and legacy jobs by address)" : "");
+                        "jobs by token%s\n", o->allow_legacy ? " (and legacy jobs by address)" : "");
     } else {
         fprintf(stderr, "synergy deploy: PLAINTEXT gRPC (%s): workers are checked by address "
                         "only, not authenticated; jobs by token%s\n",
-                local ? "--local on loopback" : "--insecure",
-                allow_legacy ? " (and legacy jobs by address)" : "");
+                o->local ? "--local on loopback" : "--insecure",
+                o->allow_legacy ? " (and legacy jobs by address)" : "");
     }
-    signal(SIGPIPE, SIG_IGN);
-    struct sched_result res;
-    struct deploy_stats st;
-    double t0 = now_s();
-    int r = deploy_run(&cfg, &res, &st, &err);
-    double wall = now_s() - t0;
-    notify_stopping("%s", r < 0 ? err.msg : "the trace is done");
-    if (lw.n)
-        stop_local_workers(&lw);
-    if (r < 0) {
-        fprintf(stderr, "synergy deploy: %s\n", err.msg);
-        rc = 1;
-        goto out;
-    }
-    int gpus = conf.cluster.gpus_per_server * conf.cluster.servers_per_rack;
-    if (json) {
+    return 0;
+}
+
+/* The summary (table line or JSON) and --jobs-csv. The exit code. */
+static int deploy_report(const struct deploy_opts *o, const struct deploy_env *e,
+                         const struct sched_result *res, const struct deploy_stats *st,
+                         double wall)
+{
+    const struct sched_params *sp = &e->cfg.sched;
+    const char *mode = sched_mode_name(sp->mode);
+    if (o->json) {
         char extra[1024];
-        deploy_json(extra, sizeof extra, &st, scale);
-        struct results_json js = {.policy = cfg.sched.policy->name, .mode = mode,
-                                  .placement = placement_s, .seed = (unsigned long)wl.synth.seed,
-                                  .workload = trace, .cluster = cluster, .gpus = gpus,
-                                  .opt_compat = opt_compat, .wall_s = wall};
-        results_json_write(stdout, &js, &res, extra);
+        deploy_stats_json(extra, sizeof extra, st, o->scale);
+        struct results_json js = {
+            .policy = sp->policy->name, .mode = mode,
+            .placement = sp->placement == PLACEMENT_CONSOLIDATE ? "consolidate" : "first-fit",
+            .seed = (unsigned long)o->wl.synth.seed, .workload = o->trace ? o->trace : "service",
+            .cluster = o->cluster,
+            .gpus = e->conf.cluster.gpus_per_server * e->conf.cluster.servers_per_rack,
+            .opt_compat = o->ov.opt_compat, .wall_s = wall};
+        results_json_write(stdout, &js, res, extra);
     } else {
         printf("deployed %s on %zu workers (time scale %g): %zu of %zu jobs finished, "
                "%zu failed\n",
-               trace, n_addrs, scale, res.jobs_finished, n_specs, st.jobs_failed);
+               o->trace ? o->trace : "a service", e->n_addrs, o->scale, res->jobs_finished,
+               o->trace ? e->n_specs : res->jobs_arrived, st->jobs_failed);
         printf("avg JCT %.4f h, makespan %.4f h, %zu rounds, %zu preemptions, %zu crashes, "
                "%zu lease kills, %zu workers lost, wall %.1f s\n",
-               res.avg_jct_s / 3600, res.makespan_s / 3600, res.rounds, st.preemptions,
-               st.crashes, st.lease_kills, st.workers_lost, wall);
+               res->avg_jct_s / 3600, res->makespan_s / 3600, res->rounds, st->preemptions,
+               st->crashes, st->lease_kills, st->workers_lost, wall);
     }
-    rc = res.window_complete ? 0 : 1;
-    if (jobs_csv_path) {
-        struct out_file of;
-        if (out_file_open(&of, jobs_csv_path) < 0) {
-            fprintf(stderr, "synergy deploy: %s: %s\n", of.atomic ? of.tmp : jobs_csv_path,
-                    strerror(errno));
-            rc = 1;
-        } else {
-            fputs(RESULTS_JOBS_CSV_HEADER, of.f);
-            results_jobs_csv_write(of.f, &res, cfg.sched.policy->name, mode);
-            if (out_file_commit(&of) < 0) {
-                fprintf(stderr, "synergy deploy: %s: %s\n", jobs_csv_path, strerror(errno));
-                rc = 1;
-            }
-        }
+    int rc = res->window_complete || !o->trace ? 0 : 1; /* a service ends when stopped */
+    if (!o->jobs_csv)
+        return rc;
+    struct out_file of;
+    if (out_file_open(&of, o->jobs_csv) < 0) {
+        fprintf(stderr, "synergy deploy: %s: %s\n", of.atomic ? of.tmp : o->jobs_csv,
+                strerror(errno));
+        return 1;
+    }
+    fputs(RESULTS_JOBS_CSV_HEADER, of.f);
+    results_jobs_csv_write(of.f, res, sp->policy->name, mode);
+    if (out_file_commit(&of) < 0) {
+        fprintf(stderr, "synergy deploy: %s: %s\n", o->jobs_csv, strerror(errno));
+        return 1;
+    }
+    return rc;
+}
+
+static void deploy_env_free(struct deploy_env *e)
+{
+    deploy_local_free(&e->lw);
+    store_close(e->st);
+    results_rounds_free(&e->rounds);
+    rpc_tls_free(e->tls);
+    metrics_destroy(e->metrics);
+    if (e->plan)
+        fclose(e->plan);
+    free(e->addrs);
+    free(e->specs);
+    deploy_admins_free(e->admins, e->n_admins);
+    model_zoo_destroy(e->zoo);
+}
+
+/* Set up, run the trace on the workers, report. The exit code. */
+static int deploy_main(struct deploy_opts *o, struct deploy_env *e)
+{
+    struct err err = {{0}};
+    int rc = deploy_load(o, e, &err);
+    if (!rc)
+        rc = deploy_workers(o, e, &err);
+    if (!rc)
+        rc = deploy_configure(o, e, &err);
+    if (!rc)
+        rc = deploy_admin_setup(o, e, &err);
+    if (rc) {
+        fprintf(stderr, "synergy deploy: %s\n", err.msg);
+        return rc;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (!o->trace) {
+        struct sigaction sa = {.sa_handler = on_stop_signal};
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        fprintf(stderr, "synergy deploy: no --trace: running as a service; SIGTERM or SIGINT "
+                        "stops it\n");
+    }
+    struct sched_result res;
+    struct deploy_stats st;
+    double t0 = now_s();
+    int r = deploy_run(&e->cfg, &res, &st, &err);
+    double wall = now_s() - t0;
+    notify_stopping("%s", r < 0 ? err.msg : o->trace ? "the trace is done" : "stopped");
+    deploy_local_stop(&e->lw);
+    if (r < 0) {
+        fprintf(stderr, "synergy deploy: %s\n", err.msg);
+        return 1;
+    }
+    rc = deploy_report(o, e, &res, &st, wall);
+    if (e->st && deploy_store(o, e, &res, wall, &err)) {
+        fprintf(stderr, "synergy deploy: %s: %s\n", o->db, err.msg);
+        rc = 1;
     }
     sched_result_free(&res);
-out:
-    rpc_tls_free(tls);
-    metrics_destroy(metrics);
-    if (plan)
-        fclose(plan);
-    free(lw.pids);
-    free(addrs);
-    free(specs);
-    model_zoo_destroy(zoo);
+    return rc;
+}
+
+int cmd_deploy(int argc, char **argv)
+{
+    struct deploy_opts o;
+    memset(&o, 0, sizeof o);
+    o.cluster = cli_data_path(o.def_cluster, sizeof o.def_cluster, "configs/default_cluster.ini");
+    o.catalog = cli_data_path(o.def_catalog, sizeof o.def_catalog, "configs/deploy_catalog.ini");
+    o.listen_ip = "127.0.0.1";
+    o.retries = 3;
+    o.scale = 1;
+    wl_opts_init(&o.wl);
+    o.argc = argc;
+    o.argv = argv;
+    int rc = deploy_parse(&o, argc, argv);
+    if (rc >= 0)
+        return rc;
+    struct err err = {{0}};
+    if (deploy_check(&o, &err) < 0) {
+        fprintf(stderr, "synergy deploy: %s\n", err.msg);
+        return EXIT_BAD_INPUT;
+    }
+    struct deploy_env e;
+    memset(&e, 0, sizeof e);
+    e.listen_ip = o.listen_ip;
+    e.cfg.listen_ip = o.listen_ip;
+    e.cfg.advertise = o.advertise;
+    if (strchr(o.advertise, ':') && o.advertise[0] != '[') { /* IPv6 literal: [addr]:port */
+        snprintf(e.adv_buf, sizeof e.adv_buf, "[%s]", o.advertise);
+        e.cfg.advertise = e.adv_buf;
+    }
+    rc = deploy_main(&o, &e);
+    deploy_env_free(&e);
     return rc;
 }

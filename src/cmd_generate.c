@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "trace.h"
-#include "workload.h"
+#include "workload_cli.h"
 
 int cmd_generate(int argc, char **argv)
 {

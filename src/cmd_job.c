@@ -168,159 +168,214 @@ static void spawn_daemons(const char *file)
     waitpid(p, NULL, 0);
 }
 
-/* One iterator process: the protocol loop. rank -1: a job of one process
- * per server (rank = SYNERGY_RANK when it spans servers); local: this
- * process's index on this server (only local 0 writes the checkpoint). */
-static int job_process(struct job_opts *o, int rank, int local)
+/* One iterator process's state across rounds. */
+struct job_run {
+    struct job_opts *o;
+    struct link lk;
+    long total, done;
+    double scale, spi;
+    double origin, round_wall; /* this lease's rounds end at origin + k * round_wall */
+    int poll_ms;
+    const char *chk; /* the checkpoint directory (local rank 0 only) */
+    bool crash, trace;
+};
+
+/* The first process of the job to reach --crash-once's marker crashes, once. */
+static bool crash_once(const char *dir, long id)
 {
-    long id = o->id;
-    long total = env_long("SYNERGY_TOTAL_ITERS", -1);
-    long done = env_long("SYNERGY_ELAPSED_ITERS", 0);
-    double scale = env_double("SYNERGY_TIME_SCALE", 1);
-    double it = env_double("SYNERGY_ITER_TIME_S", -1);
-    double spi = it / scale;
-    double t_start = mono();
-    const char *chk = local == 0 ? o->chk : NULL;
-    struct link lk = {.id = id, .attempt = (unsigned)env_long("SYNERGY_ATTEMPT", 0), .rank = rank};
-    if (rank >= 0 && o->ranks)
-        snprintf(lk.tag, sizeof lk.tag, "job %ld rank %d", id, rank);
-    else
-        snprintf(lk.tag, sizeof lk.tag, "job %ld", id);
-    if (lk.rank < 0) /* one process per server: its server's rank */
-        lk.rank = (int)env_long("SYNERGY_RANK", 0);
-    bool crash = o->crash_always;
-    if (o->crash_dir) {
-        char marker[4096];
-        snprintf(marker, sizeof marker, "%s/job-%ld", o->crash_dir, id);
-        int fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd >= 0) { /* the first process of the job to get here crashes, once */
-            close(fd);
-            crash = true;
-        }
-    }
-    fprintf(stderr, "synergy %s: resuming at %ld of %ld, %.6f s per iteration, scheduler %s\n",
-            lk.tag, done, total, spi, o->sched);
-    job_work_startup(&o->work);
-    job_work_start(&o->work);
-    if (o->daemon_file && local == 0)
-        spawn_daemons(o->daemon_file);
-    /* issue 10: verify the scheduler with the CA the worker hands us (jobs
-     * have no certificate) and prove who we are with this attempt's token */
+    if (!dir)
+        return false;
+    char marker[4096];
+    snprintf(marker, sizeof marker, "%s/job-%ld", dir, id);
+    int fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
+/* The client to the scheduler. Issue 10: verify the scheduler with the CA
+ * the worker hands us (jobs have no certificate) and prove who we are with
+ * this attempt's token. 0 or -1. */
+static int job_connect(struct job_run *j)
+{
     const char *ca = getenv("SYNERGY_TLS_CA");
     rpc_tls_t *tls = NULL;
     if (ca && *ca) {
         struct err terr = {{0}};
         tls = rpc_tls_load(ca, NULL, NULL, &terr);
         if (!tls) {
-            fprintf(stderr, "synergy %s: SYNERGY_TLS_CA: %s\n", lk.tag, terr.msg);
-            return 1;
+            fprintf(stderr, "synergy %s: SYNERGY_TLS_CA: %s\n", j->lk.tag, terr.msg);
+            return -1;
         }
     }
-    lk.cl = rpc_client_create_tls(o->sched, tls);
+    j->lk.cl = rpc_client_create_tls(j->o->sched, tls);
     rpc_tls_free(tls);
     const char *token = getenv("SYNERGY_JOB_TOKEN");
     if (token && *token)
-        rpc_client_set_metadata(lk.cl, "synergy-job-token", token);
-    rpc_client_set_wait_for_ready(lk.cl, true);
-    bool trace = getenv("SYNERGY_JOB_TRACE") || o->ranks;
-    int rc = 1;
+        rpc_client_set_metadata(j->lk.cl, "synergy-job-token", token);
+    rpc_client_set_wait_for_ready(j->lk.cl, true);
+    return 0;
+}
+
+/* RegisterJob: the round length and where in the round we are. 0 or -1. */
+static int job_register(struct job_run *j, double t_start)
+{
     RegisterJobRequest rj = REGISTER_JOB_REQUEST__INIT;
-    SET_IDS(rj, &lk, REGISTER_JOB_REQUEST);
+    SET_IDS(rj, &j->lk, REGISTER_JOB_REQUEST);
     ProtobufCMessage *r = NULL;
-    if (call(&lk, "RegisterJob", &rj.base, &r, 10000) != RPC_STATUS_OK)
-        goto out;
-    double round_wall = (double)((RegisterJobResponse *)r)->round_duration_s / scale;
-    /* the round clock: this lease's rounds end at origin + k * round_wall */
-    double origin = mono() - (double)((RegisterJobResponse *)r)->time_elapsed_this_round_s / scale;
+    if (call(&j->lk, "RegisterJob", &rj.base, &r, 10000) != RPC_STATUS_OK)
+        return -1;
+    j->round_wall = (double)((RegisterJobResponse *)r)->round_duration_s / j->scale;
+    j->origin =
+        mono() - (double)((RegisterJobResponse *)r)->time_elapsed_this_round_s / j->scale;
     if (getenv("SYNERGY_JOB_TRACE"))
-        fprintf(stderr, "synergy %s: registered after %.3f s\n", lk.tag, mono() - t_start);
+        fprintf(stderr, "synergy %s: registered after %.3f s\n", j->lk.tag, mono() - t_start);
     protobuf_c_message_free_unpacked(r, NULL);
-    int poll_ms = (int)(round_wall * 4 * 1000) + 30000;
-    for (uint64_t round = 0;; round++) {
-        double t0 = mono();
-        UpdateItersRequest u = UPDATE_ITERS_REQUEST__INIT;
-        SET_IDS(u, &lk, UPDATE_ITERS_REQUEST);
-        u.extend_lease = true;
-        u.round_num = round;
-        if (call(&lk, "UpdateIters", &u.base, &r, 10000) != RPC_STATUS_OK)
-            goto out;
-        long budget = (long)((UpdateItersResponse *)r)->num_steps_per_round;
-        protobuf_c_message_free_unpacked(r, NULL);
-        long target = budget < total - done ? budget : total - done;
-        long first = (long)(0.75 * (double)target);
-        /* keep up with the round clock: a round that started late (launch,
-         * RPC and scheduling overheads) is compressed to end on time, as the
-         * simulator assumes; a job on its own pace never is */
-        double deadline = origin + (double)(round + 1) * round_wall - 0.05 * round_wall;
-        double f = 1, need = (double)target * spi;
-        if (need > 0 && mono() + need > deadline)
-            f = deadline > mono() ? (deadline - mono()) / need : 0;
-        if (round == 0 && job_work_startup_round(&o->work, deadline - mono(), spi, &target, &f))
-            first = (long)(0.75 * (double)target);
-        job_work_steps(&o->work, first, spi, f);
-        u.num_steps = (uint64_t)first;
-        u.execution_time_s = (mono() - t0) * scale;
-        if (call(&lk, "UpdateIters", &u.base, &r, 10000) != RPC_STATUS_OK)
-            goto out;
-        protobuf_c_message_free_unpacked(r, NULL);
-        checkpoint(chk, done + first);
-        if (crash) {
-            fprintf(stderr, "synergy %s: crashing on purpose at %ld\n", lk.tag, done + first);
-            abort();
-        }
-        job_work_steps(&o->work, target - first, spi, f);
-        done += target;
-        checkpoint(chk, done);
-        double el = (mono() - t0) * scale;
-        if (getenv("SYNERGY_JOB_TRACE"))
-            fprintf(stderr, "synergy %s: round %lu: %ld steps in %.3f s wall (budget %ld)\n",
-                    lk.tag, (unsigned long)round, target, mono() - t0, budget);
-        if (done >= total) {
-            LeaseEndedRequest le = LEASE_ENDED_REQUEST__INIT;
-            SET_IDS(le, &lk, LEASE_ENDED_REQUEST);
-            le.num_steps = (uint64_t)target;
-            le.execution_time_s = el;
-            le.round_num = round;
-            if (trace)
-                fprintf(stderr, "synergy %s: round %lu budget %ld answer complete\n", lk.tag,
-                        (unsigned long)round, budget);
-            if (call(&lk, "LeaseEnded", &le.base, &r, 10000) == RPC_STATUS_OK) {
-                protobuf_c_message_free_unpacked(r, NULL);
-                rc = 0;
-            }
-            fprintf(stderr, "synergy %s: complete at %ld\n", lk.tag, done);
-            goto out;
-        }
-        RoundEndRequest re = ROUND_END_REQUEST__INIT;
-        SET_IDS(re, &lk, ROUND_END_REQUEST);
-        re.num_steps = (uint64_t)target;
-        re.execution_time_s = el;
-        if (call(&lk, "RoundEnd", &re.base, &r, poll_ms) != RPC_STATUS_OK)
-            goto out;
-        bool stop = ((RoundEndResponse *)r)->terminate_lease;
-        protobuf_c_message_free_unpacked(r, NULL);
-        if (trace)
-            fprintf(stderr, "synergy %s: round %lu budget %ld answer %s\n", lk.tag,
-                    (unsigned long)round, budget, stop ? "stop" : "extend");
-        if (stop) {
-            if (o->ignore_stop) {
-                fprintf(stderr, "synergy %s: ignoring the end of the lease\n", lk.tag);
-                for (;;)
-                    pause();
-            }
-            LeaseEndedRequest le = LEASE_ENDED_REQUEST__INIT;
-            SET_IDS(le, &lk, LEASE_ENDED_REQUEST);
-            le.round_num = round + 1;
-            if (call(&lk, "LeaseEnded", &le.base, &r, 10000) == RPC_STATUS_OK) {
-                protobuf_c_message_free_unpacked(r, NULL);
-                rc = 0;
-            }
-            fprintf(stderr, "synergy %s: lease ended at %ld\n", lk.tag, done);
-            goto out;
-        }
+    j->poll_ms = (int)(j->round_wall * 4 * 1000) + 30000;
+    return 0;
+}
+
+/* LeaseEnded for round_num. 0 if the scheduler took it, else 1. */
+static int job_lease_ended(struct job_run *j, uint64_t round_num, long steps, double el)
+{
+    LeaseEndedRequest le = LEASE_ENDED_REQUEST__INIT;
+    SET_IDS(le, &j->lk, LEASE_ENDED_REQUEST);
+    le.num_steps = (uint64_t)steps;
+    le.execution_time_s = el;
+    le.round_num = round_num;
+    ProtobufCMessage *r = NULL;
+    if (call(&j->lk, "LeaseEnded", &le.base, &r, 10000) != RPC_STATUS_OK)
+        return 1;
+    protobuf_c_message_free_unpacked(r, NULL);
+    return 0;
+}
+
+/* The round's work: its budget, 75 % of it, a progress report, the rest.
+ * The steps done, or -1 if the scheduler could not be reached. */
+static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
+{
+    double t0 = mono();
+    ProtobufCMessage *r = NULL;
+    UpdateItersRequest u = UPDATE_ITERS_REQUEST__INIT;
+    SET_IDS(u, &j->lk, UPDATE_ITERS_REQUEST);
+    u.extend_lease = true;
+    u.round_num = round;
+    if (call(&j->lk, "UpdateIters", &u.base, &r, 10000) != RPC_STATUS_OK)
+        return -1;
+    long budget = (long)((UpdateItersResponse *)r)->num_steps_per_round;
+    protobuf_c_message_free_unpacked(r, NULL);
+    *budget_out = budget;
+    long target = budget < j->total - j->done ? budget : j->total - j->done;
+    long first = (long)(0.75 * (double)target);
+    /* keep up with the round clock: a round that started late (launch,
+     * RPC and scheduling overheads) is compressed to end on time, as the
+     * simulator assumes; a job on its own pace never is */
+    double deadline = j->origin + (double)(round + 1) * j->round_wall - 0.05 * j->round_wall;
+    double f = 1, need = (double)target * j->spi;
+    if (need > 0 && mono() + need > deadline)
+        f = deadline > mono() ? (deadline - mono()) / need : 0;
+    if (round == 0 &&
+        job_work_startup_round(&j->o->work, deadline - mono(), j->spi, &target, &f))
+        first = (long)(0.75 * (double)target);
+    job_work_steps(&j->o->work, first, j->spi, f);
+    u.num_steps = (uint64_t)first;
+    u.execution_time_s = (mono() - t0) * j->scale;
+    if (call(&j->lk, "UpdateIters", &u.base, &r, 10000) != RPC_STATUS_OK)
+        return -1;
+    protobuf_c_message_free_unpacked(r, NULL);
+    checkpoint(j->chk, j->done + first);
+    if (j->crash) {
+        fprintf(stderr, "synergy %s: crashing on purpose at %ld\n", j->lk.tag, j->done + first);
+        abort();
     }
-out:
-    rpc_client_destroy(lk.cl);
+    job_work_steps(&j->o->work, target - first, j->spi, f);
+    j->done += target;
+    checkpoint(j->chk, j->done);
+    if (getenv("SYNERGY_JOB_TRACE"))
+        fprintf(stderr, "synergy %s: round %lu: %ld steps in %.3f s wall (budget %ld)\n",
+                j->lk.tag, (unsigned long)round, target, mono() - t0, budget);
+    return target;
+}
+
+/* One round: the work, then LeaseEnded (complete) or RoundEnd, whose answer
+ * says whether the lease goes on. -1: go on; else the process's exit code. */
+static int job_round(struct job_run *j, uint64_t round)
+{
+    double t0 = mono();
+    long budget;
+    long target = job_round_work(j, round, &budget);
+    if (target < 0)
+        return 1;
+    double el = (mono() - t0) * j->scale;
+    const char *tag = j->lk.tag;
+    if (j->done >= j->total) {
+        if (j->trace)
+            fprintf(stderr, "synergy %s: round %lu budget %ld answer complete\n", tag,
+                    (unsigned long)round, budget);
+        int rc = job_lease_ended(j, round, target, el);
+        fprintf(stderr, "synergy %s: complete at %ld\n", tag, j->done);
+        return rc;
+    }
+    RoundEndRequest re = ROUND_END_REQUEST__INIT;
+    SET_IDS(re, &j->lk, ROUND_END_REQUEST);
+    re.num_steps = (uint64_t)target;
+    re.execution_time_s = el;
+    ProtobufCMessage *r = NULL;
+    if (call(&j->lk, "RoundEnd", &re.base, &r, j->poll_ms) != RPC_STATUS_OK)
+        return 1;
+    bool stop = ((RoundEndResponse *)r)->terminate_lease;
+    protobuf_c_message_free_unpacked(r, NULL);
+    if (j->trace)
+        fprintf(stderr, "synergy %s: round %lu budget %ld answer %s\n", tag,
+                (unsigned long)round, budget, stop ? "stop" : "extend");
+    if (!stop)
+        return -1;
+    if (j->o->ignore_stop) {
+        fprintf(stderr, "synergy %s: ignoring the end of the lease\n", tag);
+        for (;;)
+            pause();
+    }
+    int rc = job_lease_ended(j, round + 1, 0, 0);
+    fprintf(stderr, "synergy %s: lease ended at %ld\n", tag, j->done);
+    return rc;
+}
+
+/* One iterator process: the protocol loop. rank -1: a job of one process
+ * per server (rank = SYNERGY_RANK when it spans servers); local: this
+ * process's index on this server (only local 0 writes the checkpoint). */
+static int job_process(struct job_opts *o, int rank, int local)
+{
+    long id = o->id;
+    struct job_run j = {.o = o, .total = env_long("SYNERGY_TOTAL_ITERS", -1),
+                        .done = env_long("SYNERGY_ELAPSED_ITERS", 0),
+                        .scale = env_double("SYNERGY_TIME_SCALE", 1),
+                        .chk = local == 0 ? o->chk : NULL};
+    j.spi = env_double("SYNERGY_ITER_TIME_S", -1) / j.scale;
+    double t_start = mono();
+    j.lk = (struct link){.id = id, .attempt = (unsigned)env_long("SYNERGY_ATTEMPT", 0),
+                         .rank = rank};
+    if (rank >= 0 && o->ranks)
+        snprintf(j.lk.tag, sizeof j.lk.tag, "job %ld rank %d", id, rank);
+    else
+        snprintf(j.lk.tag, sizeof j.lk.tag, "job %ld", id);
+    if (j.lk.rank < 0) /* one process per server: its server's rank */
+        j.lk.rank = (int)env_long("SYNERGY_RANK", 0);
+    j.crash = o->crash_always || crash_once(o->crash_dir, id);
+    fprintf(stderr, "synergy %s: resuming at %ld of %ld, %.6f s per iteration, scheduler %s\n",
+            j.lk.tag, j.done, j.total, j.spi, o->sched);
+    job_work_startup(&o->work);
+    job_work_start(&o->work);
+    if (o->daemon_file && local == 0)
+        spawn_daemons(o->daemon_file);
+    if (job_connect(&j) < 0)
+        return 1;
+    j.trace = getenv("SYNERGY_JOB_TRACE") || o->ranks;
+    int rc = 1;
+    if (job_register(&j, t_start) == 0)
+        for (uint64_t round = 0; (rc = job_round(&j, round)) < 0; round++)
+            ;
+    rpc_client_destroy(j.lk.cl);
     job_work_stop(&o->work);
     return rc;
 }

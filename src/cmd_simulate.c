@@ -23,7 +23,7 @@
 #include "policies.h"
 #include "results.h"
 #include "sim.h"
-#include "workload.h"
+#include "workload_cli.h"
 
 #define MAX_NAMES 16
 
@@ -241,7 +241,7 @@ static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err
     o->wl.max_gpus = e->conf.cluster.gpus_per_server * e->conf.cluster.servers_per_rack *
                      e->conf.cluster.racks;
     o->wl.cluster_path = o->cluster_path;
-    if (o->trace_path && wl_load(&o->wl, e->zoo, &e->specs, &e->n_specs, NULL, err) < 0)
+    if (o->trace_path && wl_load(&o->wl, e->zoo, &e->specs, &e->n_specs, err) < 0)
         return EXIT_BAD_INPUT;
     if (wl_check_window(&o->wl, e->specs, e->n_specs, o->measure_lo, o->measure_hi, err) < 0)
         return EXIT_BAD_INPUT;
@@ -478,7 +478,7 @@ static void table_header(const struct sim_env *e)
     const struct sim_opts *o = &e->o;
     const struct cluster_config *c = &e->conf.cluster;
     if (o->trace_path)
-        printf("workload  %s (%s, %zu jobs)\n", o->trace_path, trace_format_name(o->wl.fmt),
+        printf("workload  %s (%s, %zu jobs)\n", o->trace_path, o->wl.fmt->name,
                e->n_specs);
     else
         printf("workload  synthetic\n          %.4g jobs/h, split %d/%d/%d, seed %lu%s\n",

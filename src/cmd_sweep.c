@@ -34,7 +34,7 @@
 #include "sim.h"
 #include "store.h"
 #include "sweep.h"
-#include "workload.h"
+#include "workload_cli.h"
 
 struct point {
     int cluster, split, load, seed, policy, mode; /* indexes into the grid */
@@ -104,7 +104,7 @@ static void point_wl_opts(const struct sweep *sw, const struct point *p, struct 
     const struct cluster_env *env = &sw->env[p->cluster];
     wl_opts_init(o);
     o->trace_path = g->trace;
-    o->fmt = g->trace_format[0] ? trace_format_parse(g->trace_format) : TRACE_FMT_UNKNOWN;
+    o->fmt = g->trace_format[0] ? trace_format_find(g->trace_format) : NULL;
     if (g->n_loads) {
         snprintf(arrival_buf, n, "poisson:%.17g", g->loads[p->load]);
         o->arrival = arrival_buf;
@@ -190,7 +190,7 @@ static void child_run(const struct sweep *sw, const struct point *p, int fd)
     if (!st || store_run_insert(st, &run, &err) < 0)
         goto out;
     msg.run_id = run.id;
-    if (g->trace[0] && wl_load(&wl, env->zoo, &specs, &n_specs, NULL, &err) < 0) {
+    if (g->trace[0] && wl_load(&wl, env->zoo, &specs, &n_specs, &err) < 0) {
         store_run_abandon(st, run.id, NULL);
         goto out;
     }
@@ -501,7 +501,7 @@ static int sweep_prepare(struct sweep *sw, struct err *err)
             wl.quiet = c > 0 || l > 0; /* the Philly reader's summary, once */
             wl.max_gpus = gpus;
             wl.cluster_path = g->clusters[c];
-            if (wl_load(&wl, e->zoo, &specs, &n, NULL, err) < 0)
+            if (wl_load(&wl, e->zoo, &specs, &n, err) < 0)
                 return -1;
             if (wl_check_window(&wl, specs, n, g->measure_lo, g->measure_hi, err) < 0) {
                 free(specs);

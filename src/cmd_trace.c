@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "sim.h"
-#include "workload.h"
+#include "workload_cli.h"
 
 static void trace_usage(FILE *f)
 {
@@ -77,7 +77,7 @@ static int load(struct tool_opts *t, const char *cmd, model_zoo_t **zoo, struct 
         fprintf(stderr, "synergy trace %s: %s\n", cmd, err.msg);
         return -1;
     }
-    if (wl_load(&t->wl, *zoo, jobs, n, NULL, &err) < 0) {
+    if (wl_load(&t->wl, *zoo, jobs, n, &err) < 0) {
         fprintf(stderr, "synergy trace %s: %s\n", cmd, err.msg);
         model_zoo_destroy(*zoo);
         *zoo = NULL;
@@ -199,7 +199,7 @@ static int trace_stats(int argc, char **argv)
             long tc = gc[b]; gc[b] = gc[b - 1]; gc[b - 1] = tc;
         }
     double span_h = (last - first) / 3600;
-    printf("trace      %s (%s)\n", t.wl.trace_path, trace_format_name(t.wl.fmt));
+    printf("trace      %s (%s)\n", t.wl.trace_path, t.wl.fmt->name);
     printf("jobs       %zu\n", n);
     printf("gpus       ");
     for (int k = 0; k < ng; k++)
@@ -241,50 +241,6 @@ static int trace_stats(int argc, char **argv)
 }
 
 
-static int validate_replay(const char *path, const model_zoo_t *zoo, int cluster_gpus)
-{
-    struct job_spec *jobs;
-    size_t n;
-    struct err err = {{0}};
-    if (trace_read_replay(path, &jobs, &n, &err) < 0) {
-        fprintf(stderr, "%s\n", err.msg);
-        return EXIT_BAD_INPUT;
-    }
-    free(jobs);
-    /* second pass for line numbers of semantic problems */
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "%s: %s\n", path, strerror(errno));
-        return EXIT_BAD_INPUT;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0, problems = 0;
-    while (getline(&line, &cap, f) >= 0) {
-        lineno++;
-        char *t = str_trim(line);
-        if (*t == '\0' || *t == '#')
-            continue;
-        struct job_spec j;
-        if (trace_parse_replay_line(t, &j, &err, path, lineno) < 0)
-            continue;
-        if (!model_zoo_find(zoo, j.model) && problems++ < 20)
-            fprintf(stderr, "%s:%d: model: '%s' is not a profiled model (the reference runs it "
-                            "as alexnet)\n", path, lineno, j.model);
-        if (j.gpus > cluster_gpus && problems++ < 20)
-            fprintf(stderr, "%s:%d: gpus: %d is more than the cluster's %d\n", path, lineno,
-                    j.gpus, cluster_gpus);
-    }
-    free(line);
-    fclose(f);
-    if (problems) {
-        fprintf(stderr, "%s: %d problem%s\n", path, problems, problems == 1 ? "" : "s");
-        return EXIT_BAD_INPUT;
-    }
-    printf("%s: ok, %zu jobs\n", path, n);
-    return 0;
-}
-
 static int trace_validate(int argc, char **argv)
 {
     struct tool_opts t = {0};
@@ -295,56 +251,16 @@ static int trace_validate(int argc, char **argv)
     int cluster_gpus = load_cluster_gpus(&t, "validate");
     if (cluster_gpus < 0)
         return EXIT_BAD_INPUT;
-    if (t.wl.fmt == TRACE_FMT_UNKNOWN && trace_format_detect(t.wl.trace_path, &t.wl.fmt, &err) < 0) {
-        fprintf(stderr, "%s\n", err.msg);
-        return EXIT_BAD_INPUT;
-    }
-    if (t.wl.fmt == TRACE_FMT_PHILLY) {
-        /* streamed, nothing kept: this is also the reader's benchmark */
-        FILE *f = fopen(t.wl.trace_path, "r");
-        if (!f) {
-            fprintf(stderr, "%s: cannot open trace: %s\n", t.wl.trace_path, strerror(errno));
-            return EXIT_BAD_INPUT;
-        }
-        struct philly_stats st;
-        int r = trace_philly_read(f, t.wl.trace_path, &t.wl.philly, NULL, NULL, &st, &err);
-        fclose(f);
-        if (r < 0) {
-            fprintf(stderr, "%s\n", err.msg);
-            return EXIT_BAD_INPUT;
-        }
-        philly_stats_print(stdout, t.wl.trace_path, &st);
-        return st.malformed + st.attempt_bad > 0 ? EXIT_BAD_INPUT : 0;
-    }
     model_zoo_t *zoo = wl_zoo_load(&t.wl, t.profiles, &err);
     if (!zoo) {
         fprintf(stderr, "synergy trace validate: %s\n", err.msg);
         return EXIT_BAD_INPUT;
     }
-    int rc;
-    if (t.wl.fmt == TRACE_FMT_SYNERGY) {
-        rc = validate_replay(t.wl.trace_path, zoo, cluster_gpus);
-    } else {
-        struct job_spec *jobs;
-        size_t n;
-        t.wl.philly_arrival_given = true;
-        if (wl_load(&t.wl, zoo, &jobs, &n, NULL, &err) < 0) {
-            fprintf(stderr, "%s\n", err.msg);
-            rc = EXIT_BAD_INPUT;
-        } else {
-            size_t big = 0;
-            for (size_t i = 0; i < n; i++)
-                big += jobs[i].gpus > cluster_gpus;
-            if (big)
-                printf("%s: note: %zu jobs ask for more than the cluster's %d GPUs\n",
-                       t.wl.trace_path, big, cluster_gpus);
-            printf("%s: ok, %zu jobs (%s)\n", t.wl.trace_path, n, trace_format_name(t.wl.fmt));
-            free(jobs);
-            rc = 0;
-        }
-    }
+    int r = wl_validate(&t.wl, zoo, cluster_gpus, stdout, stderr, &err);
+    if (r < 0)
+        fprintf(stderr, "%s\n", err.msg);
     model_zoo_destroy(zoo);
-    return rc;
+    return r == 0 ? 0 : EXIT_BAD_INPUT;
 }
 
 int cmd_trace(int argc, char **argv)

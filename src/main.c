@@ -20,6 +20,10 @@ static const struct cli_command commands[] = {
     {"worker", cmd_worker, "worker server: launch and supervise the jobs placed on this machine"},
     {"job", cmd_job, "stand-in training job speaking the JobToScheduler protocol"},
     {"profile", cmd_profile, "profile a model: seconds per iteration vs CPUs, modelled memory"},
+    {"submit", cmd_submit, "submit a job to a running deployment (prints its id)"},
+    {"queue", cmd_queue, "list a deployment's jobs, like squeue"},
+    {"cancel", cmd_cancel, "cancel jobs of a deployment"},
+    {"nodes", cmd_nodes, "list a deployment's servers, like sinfo"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "policies.h"
 #include "trace.h"
+#include "workload.h"
 
 #define W "workload"
 #define S "cluster and scheduling"
@@ -112,10 +113,15 @@ const struct cli_option cli_options[] = {
      "every trace id; 4000:5000 for synthetic)", "measure"},
     {OPT_JSON, "json", 0, NULL, ARG_NONE, 0, 0, CLI_RUNS, O,
      "one JSON summary object per run (per line)", NULL},
-    {OPT_RECORD, "record", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE, O,
-     "write the jobs as simulated, in the replay format", NULL},
-    {OPT_DB, "db", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_SWEEP | CLI_REPORT, O,
-     "results database (SQLite{sweep:; default results.db}{report:; default results.db})", "db"},
+    {OPT_RECORD, "record", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_DEPLOY, O,
+     "{simulate:write the jobs as simulated, in the replay format}"
+     "{deploy:append every job that arrives (trace or submitted online) with its arrival on "
+     "the run's clock, in the replay format, for simulate --trace; a run continued from "
+     "--state keeps appending}", NULL},
+    {OPT_DB, "db", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_SWEEP | CLI_REPORT | CLI_DEPLOY,
+     O, "results database (SQLite{sweep:; default results.db}{report:; default results.db}"
+     "{deploy:; the deployment is stored as one run, its jobs and rounds, once it completes})",
+     "db"},
     {OPT_PLOT, "plot", 0, "DIR", ARG_STR, 0, 0, CLI_SIMULATE | CLI_SWEEP | CLI_REPORT | CLI_PROFILE, O,
      "{profile:where NAME-profile.dat, .gp and .png go (default: beside the profile)}"
      "{simulate:" PLOT_HELP "; records the runs into --db, default results.db}"
@@ -216,6 +222,39 @@ const struct cli_option cli_options[] = {
     {OPT_ALLOW_LEGACY_JOBS, "allow-legacy-jobs", 0, NULL, ARG_NONE, 0, 0, CLI_DEPLOY, D,
      "accept JobToScheduler calls without a job token (the stock reference iterator) on "
      "the address check alone: see README, Security", NULL},
+    {OPT_ADMINS, "admins", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY, D,
+     "certificate identities (one per line, '#' comments) that may use the admin service "
+     "(submit, queue, cancel, nodes) under mutual TLS; without TLS, only a loopback "
+     "listener takes admin calls", NULL},
+    /* admin clients */
+    {OPT_ADMIN_SCHEDULER, "scheduler", 0, "HOST:PORT", ARG_STR, 0, 0, CLI_ADMIN, G,
+     "the scheduler (synergy deploy) to ask", NULL},
+    {OPT_TLS_CA, "tls-ca", 0, "FILE", ARG_STR, 0, 0, CLI_ADMIN, G,
+     "mutual TLS: the CA (PEM) that signed the scheduler's certificate", NULL},
+    {OPT_TLS_CERT, "tls-cert", 0, "FILE", ARG_STR, 0, 0, CLI_ADMIN, G,
+     "mutual TLS: our certificate (PEM); its CN must be in the scheduler's --admins file",
+     NULL},
+    {OPT_TLS_KEY, "tls-key", 0, "FILE", ARG_STR, 0, 0, CLI_ADMIN, G,
+     "mutual TLS: our private key (PEM)", NULL},
+    {OPT_INSECURE, "insecure", 0, NULL, ARG_NONE, 0, 0, CLI_ADMIN, G,
+     "plaintext gRPC (instead of --tls-*); the scheduler takes it on loopback only", NULL},
+    {OPT_SUBMIT_MODEL, "model", 0, "NAME", ARG_STR, 0, 0, CLI_SUBMIT, G,
+     "the job's model (a profiled model of the scheduler's zoo)", NULL},
+    {OPT_SUBMIT_GPUS, "gpus", 0, "N", ARG_INT, 0, 1000000, CLI_SUBMIT, G,
+     "GPUs the job asks for", NULL},
+    {OPT_ITERATIONS, "iterations", 0, "N", ARG_STR, 0, 0, CLI_SUBMIT, G,
+     "iterations to run (or --hours)", NULL},
+    {OPT_HOURS, "hours", 0, "H", ARG_STR, 0, 0, CLI_SUBMIT, G,
+     "hours at the model's profiled time per iteration (fair share), turned into iterations",
+     NULL},
+    {OPT_NAME, "name", 0, "S", ARG_STR, 0, 0, CLI_SUBMIT, G,
+     "a name: up to 63 of [A-Za-z0-9._-], unique among the jobs not finished", NULL},
+    {OPT_PRIORITY, "priority", 0, "P", ARG_STR, 0, 0, CLI_SUBMIT, G,
+     "0 to 100 (default 0): a label shown by queue; the policy orders the jobs", NULL},
+    {OPT_ADMIN_JSON, "json", 0, NULL, ARG_NONE, 0, 0, CLI_QUEUE | CLI_NODES, G,
+     "one JSON object instead of the table", NULL},
+    {OPT_ADMIN_ALL, "all", 0, NULL, ARG_NONE, 0, 0, CLI_QUEUE, G,
+     "also the finished, failed and cancelled jobs", NULL},
     /* job */
     {OPT_JOB_ID, "job-id", 0, "N", ARG_INT, 0, LONG_MAX, CLI_JOB, G, "the job's id", NULL},
     {OPT_SCHED, "sched", 0, "HOST:PORT", ARG_STR, 0, 0, CLI_JOB, G,
@@ -315,9 +354,11 @@ const struct cli_command_info cli_commands[] = {
      "Ctrl-C stops cleanly: finished runs stay in the database, the interrupted ones are "
      "marked incomplete. Exit 130 then.",
      false},
-    {CLI_DEPLOY, "deploy", "--trace FILE (--workers FILE | --local N) [options]",
+    {CLI_DEPLOY, "deploy", "[--trace FILE] (--workers FILE | --local N) [options]",
      "Run a trace for real: a scheduler server plans rounds with the same core as "
-     "`simulate` and launches the jobs on worker servers (synergy worker).",
+     "`simulate` and launches the jobs on worker servers (synergy worker). It also takes "
+     "jobs submitted online (synergy submit, queue, cancel, nodes); without --trace it runs "
+     "as a service, waiting for submissions, until SIGTERM or SIGINT.",
      NULL, false},
     {CLI_CONVERT, "trace convert", "[options] INPUT [-o OUTPUT]",
      "Write INPUT's jobs in the replay format (id,model,arrival_s,iterations,gpus), exactly "
@@ -363,6 +404,28 @@ const struct cli_command_info cli_commands[] = {
      "else step down by the GPU count), read seconds per iteration from the job's own "
      "reports, model the memory axis from the dataset size and measured memory and disk "
      "bandwidth, and write a models.ini profile and a plot.",
+     NULL, false},
+    {CLI_SUBMIT, "submit",
+     "--scheduler HOST:PORT --model M --gpus G (--iterations N | --hours H) [options]",
+     "Submit a job to a running deployment (synergy deploy) through its admin service and "
+     "print the new job's id. It arrives now, on the run's clock, and is then scheduled "
+     "like a trace job. A bad submission is refused with a one-line reason and changes "
+     "nothing.",
+     "Exit 0; 2 when refused (bad input, not an admin); 1 when the scheduler cannot be "
+     "reached.", false},
+    {CLI_QUEUE, "queue", "--scheduler HOST:PORT [options]",
+     "List a deployment's jobs, like squeue: id, name, user, model, state "
+     "(pending|queued|running|cancelling; with --all also finished|failed|cancelled), GPUs "
+     "and where they run (server:GPUs), CPUs, memory, progress, attained service, wait and "
+     "run time (on the run's clock).",
+     NULL, false},
+    {CLI_CANCEL, "cancel", "--scheduler HOST:PORT [options] ID...",
+     "Cancel jobs of a deployment. All ids must be jobs not finished, or nothing is "
+     "cancelled. A running job is stopped at the next round boundary.",
+     NULL, false},
+    {CLI_NODES, "nodes", "--scheduler HOST:PORT [options]",
+     "List a deployment's servers, like sinfo: state (up|down|lost|unregistered), GPUs "
+     "used/total, CPU and memory allocation, jobs, and the age of the last heartbeat.",
      NULL, false},
     {CLI_GENPHILLY, "trace gen-philly", "(--bytes SIZE | --jobs N) [options]",
      "Write a synthetic Philly cluster_job_log for benchmarks.", NULL, true},
@@ -582,8 +645,8 @@ static void expand(char *out, size_t n, const char *help, const char *sep, unsig
                 names[k++] = sched_mode_name(sched_modes[i]);
             s += 7;
         } else if (strncmp(s, "{formats}", 9) == 0) {
-            for (int f = TRACE_FMT_UNKNOWN + 1; f <= TRACE_FMT_GAVEL && k < 32; f++)
-                names[k++] = trace_format_name((enum trace_format)f);
+            for (size_t i = 0; trace_formats[i] && k < 32; i++)
+                names[k++] = trace_formats[i]->name;
             s += 9;
         } else {
             out[len++] = *s++;

@@ -38,7 +38,12 @@ enum cli_cmd {
     CLI_JOB = 1u << 9,
     CLI_GENPHILLY = 1u << 10, /* trace gen-philly (hidden) */
     CLI_PROFILE = 1u << 11,   /* profile (issue 11) */
+    CLI_SUBMIT = 1u << 12,    /* the admin clients (issue 10) */
+    CLI_QUEUE = 1u << 13,
+    CLI_CANCEL = 1u << 14,
+    CLI_NODES = 1u << 15,
 };
+#define CLI_ADMIN (CLI_SUBMIT | CLI_QUEUE | CLI_CANCEL | CLI_NODES)
 #define CLI_TRACE_TOOLS (CLI_CONVERT | CLI_STATS | CLI_VALIDATE)
 #define CLI_RUNS (CLI_SIMULATE | CLI_SWEEP | CLI_DEPLOY) /* commands that schedule */
 #define CLI_ALL 0xffffffu
@@ -64,7 +69,10 @@ enum cli_opt_id {
     OPT_SERVER_ID, OPT_NO_CGROUP,
     /* security (issue 10) */
     OPT_TLS_CA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_INSECURE, OPT_SCHEDULER_IDENTITY, OPT_JOB_USER,
-    OPT_ALLOW_LEGACY_JOBS,
+    OPT_ALLOW_LEGACY_JOBS, OPT_ADMINS,
+    /* admin clients: submit, queue, cancel, nodes */
+    OPT_ADMIN_SCHEDULER, OPT_SUBMIT_MODEL, OPT_SUBMIT_GPUS, OPT_ITERATIONS, OPT_HOURS, OPT_NAME,
+    OPT_PRIORITY, OPT_ADMIN_JSON, OPT_ADMIN_ALL,
     /* job */
     OPT_JOB_ID, OPT_SCHED, OPT_CHK_DIR, OPT_CRASH_ONCE, OPT_CRASH_ALWAYS, OPT_IGNORE_STOP,
     OPT_STARTUP_S, OPT_CPU_WORK, OPT_ITER_COST, OPT_RANKS, OPT_SPAWN_DAEMON,

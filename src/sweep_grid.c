@@ -13,6 +13,7 @@
 #include "policies.h"
 #include "scheduler.h"
 #include "trace.h"
+#include "workload.h"
 
 void sweep_grid_defaults(struct sweep_grid *g, const char *default_cluster,
                          const char *default_models)
@@ -187,9 +188,10 @@ static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *e
     }
     if (strcmp(key, "trace_format") == 0) {
         char *t = str_trim(v);
-        if (trace_format_parse(t) == TRACE_FMT_UNKNOWN)
-            return errprintf(err, "trace_format: '%s': expected synergy, philly, pollux or gavel",
-                             t);
+        char list[256];
+        if (!trace_format_find(t))
+            return errprintf(err, "trace_format: '%s': expected one of: %s", t,
+                             trace_format_list(list, sizeof list, ", "));
         snprintf(g->trace_format, sizeof g->trace_format, "%s", t);
         return 0;
     }

@@ -42,7 +42,16 @@ static const char *schema =
     "CREATE TABLE IF NOT EXISTS attempts(job INTEGER, attempt INTEGER, launched REAL,"
     " startup_s REAL, PRIMARY KEY(job, attempt));"
 
-    "CREATE TABLE IF NOT EXISTS rounds(n INTEGER PRIMARY KEY, t REAL, done INTEGER);";
+    "CREATE TABLE IF NOT EXISTS rounds(n INTEGER PRIMARY KEY, t REAL, done INTEGER);"
+    /* each planned round's sample, for deploy --db (deploy_state_sample) */
+    "CREATE TABLE IF NOT EXISTS samples(t REAL PRIMARY KEY, runnable INTEGER, placed INTEGER,"
+    " started INTEGER, preempted INTEGER, demoted INTEGER, alloc0 REAL, alloc1 REAL,"
+    " alloc2 REAL, util0 REAL, util1 REAL, util2 REAL, demand0 REAL, demand1 REAL,"
+    " demand2 REAL);"
+    /* online submissions and cancellations (admin service) */
+    "CREATE TABLE IF NOT EXISTS admin_jobs(id INTEGER PRIMARY KEY, name TEXT, user TEXT,"
+    " model TEXT, gpus INTEGER, iterations INTEGER, arrival REAL, priority INTEGER,"
+    " submitted INTEGER, cancelled INTEGER);";
 
 static int fail(deploy_state_t *st, struct err *err, const char *what)
 {
@@ -231,7 +240,7 @@ int deploy_state_reset(deploy_state_t *st, struct err *err)
 {
     return exec(st, "DELETE FROM workers; DELETE FROM jobs; DELETE FROM leases; DELETE FROM run;"
                     " DELETE FROM saved_jobs; DELETE FROM saved_ranks; DELETE FROM attempts;"
-                    " DELETE FROM rounds;",
+                    " DELETE FROM rounds; DELETE FROM samples; DELETE FROM admin_jobs;",
                 err);
 }
 
@@ -420,4 +429,121 @@ int deploy_state_round(deploy_state_t *st, long n, double t, bool done, struct e
     if (rc != SQLITE_DONE)
         return fail(st, err, "round");
     return 0;
+}
+
+int deploy_state_sample(deploy_state_t *st, const struct deploy_state_sample *r, struct err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO samples VALUES(?1,?2,?3,?4,?5,?6,?7,"
+                                   "?8,?9,?10,?11,?12,?13,?14,?15)", -1, &s, NULL) != SQLITE_OK)
+        return fail(st, err, "sample");
+    sqlite3_bind_double(s, 1, r->t);
+    sqlite3_bind_int64(s, 2, r->runnable);
+    sqlite3_bind_int64(s, 3, r->placed);
+    sqlite3_bind_int64(s, 4, r->started);
+    sqlite3_bind_int64(s, 5, r->preempted);
+    sqlite3_bind_int64(s, 6, r->demoted);
+    for (int k = 0; k < 3; k++) {
+        sqlite3_bind_double(s, 7 + k, r->alloc[k]);
+        sqlite3_bind_double(s, 10 + k, r->util[k]);
+        sqlite3_bind_double(s, 13 + k, r->demand[k]);
+    }
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : fail(st, err, "sample");
+}
+
+int deploy_state_samples_each(deploy_state_t *st,
+                              int (*fn)(void *ctx, const struct deploy_state_sample *r),
+                              void *ctx, struct err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT * FROM samples ORDER BY t", -1, &s, NULL) !=
+        SQLITE_OK)
+        return fail(st, err, "samples");
+    int rc, out = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct deploy_state_sample r = {
+            .t = sqlite3_column_double(s, 0), .runnable = sqlite3_column_int64(s, 1),
+            .placed = sqlite3_column_int64(s, 2), .started = sqlite3_column_int64(s, 3),
+            .preempted = sqlite3_column_int64(s, 4), .demoted = sqlite3_column_int64(s, 5)};
+        for (int k = 0; k < 3; k++) {
+            r.alloc[k] = sqlite3_column_double(s, 6 + k);
+            r.util[k] = sqlite3_column_double(s, 9 + k);
+            r.demand[k] = sqlite3_column_double(s, 12 + k);
+        }
+        if ((out = fn(ctx, &r)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = fail(st, err, "samples");
+    sqlite3_finalize(s);
+    return out;
+}
+
+bool deploy_state_in_txn(deploy_state_t *st)
+{
+    return sqlite3_get_autocommit(st->db) == 0;
+}
+
+int deploy_state_admin_put(deploy_state_t *st, const struct deploy_state_admin *a,
+                           struct err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT OR REPLACE INTO admin_jobs VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,"
+                           "?10)",
+                           -1, &s, NULL) != SQLITE_OK)
+        return fail(st, err, "admin_jobs");
+    sqlite3_bind_int(s, 1, a->id);
+    sqlite3_bind_text(s, 2, a->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, a->user, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 4, a->model, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 5, a->gpus);
+    sqlite3_bind_int64(s, 6, a->iterations);
+    sqlite3_bind_double(s, 7, a->arrival);
+    sqlite3_bind_int(s, 8, a->priority);
+    sqlite3_bind_int(s, 9, a->submitted);
+    sqlite3_bind_int(s, 10, a->cancelled);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return fail(st, err, "admin_jobs");
+    return 0;
+}
+
+static void col_text(sqlite3_stmt *s, int i, char *buf, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    snprintf(buf, n, "%s", t ? (const char *)t : "");
+}
+
+int deploy_state_admin_each(deploy_state_t *st,
+                            int (*fn)(void *ctx, const struct deploy_state_admin *a), void *ctx,
+                            struct err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT * FROM admin_jobs ORDER BY id", -1, &s, NULL) !=
+        SQLITE_OK)
+        return fail(st, err, "admin_jobs");
+    int rc, out = 0;
+    while (out == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct deploy_state_admin a = {
+            .id = sqlite3_column_int(s, 0),
+            .gpus = sqlite3_column_int(s, 4),
+            .iterations = sqlite3_column_int64(s, 5),
+            .arrival = sqlite3_column_double(s, 6),
+            .priority = sqlite3_column_int(s, 7),
+            .submitted = sqlite3_column_int(s, 8) != 0,
+            .cancelled = sqlite3_column_int(s, 9) != 0,
+        };
+        col_text(s, 1, a.name, sizeof a.name);
+        col_text(s, 2, a.user, sizeof a.user);
+        col_text(s, 3, a.model, sizeof a.model);
+        out = fn(ctx, &a);
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = fail(st, err, "admin_jobs");
+    sqlite3_finalize(s);
+    return out;
 }

@@ -106,6 +106,47 @@ int deploy_state_attempt(deploy_state_t *st, int job, int attempt, double launch
  * so a scrape compares with the DB when the latest row is done and has its
  * round time. 0 or -1 + err. */
 int deploy_state_round(deploy_state_t *st, long n, double t, bool done, struct err *err);
+/* One planned round as deploy --db stores it (the results store's rounds
+ * row; fractions of the cluster's GPUs, CPUs and memory). */
+struct deploy_state_sample {
+    double t;
+    long runnable, placed, started, preempted, demoted;
+    double alloc[3], util[3], demand[3];
+};
+/* Record (replace) the sample of the round at r->t, in the current
+ * transaction. 0 or -1 + err. */
+int deploy_state_sample(deploy_state_t *st, const struct deploy_state_sample *r,
+                        struct err *err);
+/* Call fn for every sample, by round time (also those of the run before a
+ * restart); stops at fn's first non-zero return, which it returns. -1 + err. */
+int deploy_state_samples_each(deploy_state_t *st,
+                              int (*fn)(void *ctx, const struct deploy_state_sample *r),
+                              void *ctx, struct err *err);
+/* Inside a deploy_state_begin() transaction (a write now is durable only
+ * at its commit)? */
+bool deploy_state_in_txn(deploy_state_t *st);
+
+/* A job the admin service touched (deploy_admin.c): an online submission
+ * (submitted: its whole spec), or a trace job that was cancelled. */
+struct deploy_state_admin {
+    int id;
+    char name[64];
+    char user[128];
+    char model[32];
+    int gpus;
+    long iterations;
+    double arrival;     /* logical seconds */
+    int priority;
+    bool submitted;
+    bool cancelled;     /* a cancel was asked for */
+};
+int deploy_state_admin_put(deploy_state_t *st, const struct deploy_state_admin *a,
+                           struct err *err);
+/* fn for every row, by id; stops at fn's first non-zero return (returned). */
+int deploy_state_admin_each(deploy_state_t *st,
+                            int (*fn)(void *ctx, const struct deploy_state_admin *a), void *ctx,
+                            struct err *err);
+
 /* Count rows of a table (for tests): jobs in `state`, or all when NULL. */
 long deploy_state_count_jobs(deploy_state_t *st, const char *state);
 

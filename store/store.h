@@ -65,6 +65,9 @@ struct store_run {
      * ("" and -1 otherwise); (grid, point) identifies it across shards */
     char grid[17];
     long point;
+    /* read back only: its batch's kind, "simulate" | "sweep" | "deploy" (a
+     * deployment: deploy --db) */
+    char kind[16];
 };
 
 /* One measured job of a run. */
@@ -90,7 +93,7 @@ store_t *store_open(const char *path, struct err *err);
 void store_close(store_t *st);
 
 /* Start a batch (one simulate or sweep invocation). Returns its id (> 0) or
- * -1 with err. kind: "simulate" | "sweep"; command: the command line. */
+ * -1 with err. kind: "simulate" | "sweep" | "deploy"; command: the command line. */
 int64_t store_batch_insert(store_t *st, const char *kind, const char *command, struct err *err);
 
 /* Insert run's configuration as 'running' in its own transaction, owned by

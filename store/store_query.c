@@ -18,7 +18,8 @@
     " jobs_finished, jobs_measured, window_size, window_complete, avg_jct_s, p50_jct_s,"        \
     " p99_jct_s, p999_jct_s, max_jct_s, makespan_s, end_time_s, rounds, gpu_alloc, cpu_alloc,"  \
     " mem_alloc, wall_s, arrival, opt_compat, opt_time_limit_s, opt_rounds, opt_fallbacks,"     \
-    " opt_lowered, opt_unplaced, opt_packed, opt_solve_mean_s, opt_solve_max_s, grid, point"
+    " opt_lowered, opt_unplaced, opt_packed, opt_solve_mean_s, opt_solve_max_s, grid, point,"   \
+    " (SELECT kind FROM batches WHERE batches.id = runs.batch_id)"
 
 static double col_real(sqlite3_stmt *s, int i)
 {
@@ -94,6 +95,7 @@ static void read_run(sqlite3_stmt *s, struct store_run *r)
     col_text(s, i++, r->grid, sizeof r->grid);
     r->point = sqlite3_column_type(s, i) == SQLITE_NULL ? -1 : (long)sqlite3_column_int64(s, i);
     i++;
+    col_text(s, i++, r->kind, sizeof r->kind);
 }
 
 void store_runs_free(struct store_run *runs, size_t n)

@@ -16,48 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *format_names[] = {"unknown", "synergy", "philly", "pollux", "gavel"};
-
-enum trace_format trace_format_parse(const char *name)
-{
-    for (int i = 1; i < 5; i++)
-        if (str_ieq(name, format_names[i]))
-            return (enum trace_format)i;
-    return TRACE_FMT_UNKNOWN;
-}
-
-const char *trace_format_name(enum trace_format f)
-{
-    return (unsigned)f < 5 ? format_names[f] : "unknown";
-}
-
-int trace_format_detect(const char *path, enum trace_format *out, struct err *err)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errprintf(err, "%s: cannot open trace: %s", path, strerror(errno));
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    size_t i = 0;
-    while (i < n && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
-        i++;
-    if (n >= 3 && (unsigned char)buf[0] == 0xEF && (unsigned char)buf[1] == 0xBB &&
-        (unsigned char)buf[2] == 0xBF)
-        i = 3;
-    if (buf[i] == '[')
-        *out = TRACE_FMT_PHILLY;
-    else if (strncmp(buf + i, "timestamp,duration,num_gpus", 27) == 0)
-        *out = TRACE_FMT_POLLUX;
-    else {
-        char *nl = strchr(buf + i, '\n');
-        size_t ll = nl ? (size_t)(nl - (buf + i)) : strlen(buf + i);
-        *out = memchr(buf + i, '\t', ll) ? TRACE_FMT_GAVEL : TRACE_FMT_SYNERGY;
-    }
-    return 0;
-}
-
 static int digits(const char *s, int n, int *v)
 {
     int x = 0;

@@ -123,15 +123,7 @@ int synth_next(synth_t *g, double now, struct job_spec *out);
 
 /* ------------------------------------------------------ imported traces */
 
-enum trace_format { TRACE_FMT_UNKNOWN = 0, TRACE_FMT_SYNERGY, TRACE_FMT_PHILLY,
-                    TRACE_FMT_POLLUX, TRACE_FMT_GAVEL };
-
-/* "synergy", "philly", "pollux", "gavel" -> format; UNKNOWN otherwise. */
-enum trace_format trace_format_parse(const char *name);
-const char *trace_format_name(enum trace_format f);
-/* Guess a file's format from its first bytes: '[' philly, a pollux header,
- * tab-separated lines gavel, else synergy. -1 with err if unreadable. */
-int trace_format_detect(const char *path, enum trace_format *out, struct err *err);
+/* The formats themselves are a registry: workload.h. */
 
 /* "YYYY-MM-DD HH:MM:SS" (exactly) to seconds since 1970 (UTC, proleptic
  * Gregorian). 0, or -1 when malformed or out of range. */

@@ -102,6 +102,7 @@ struct worker {
     bool set_user;            /* jobs run as uid/gid (--job-user) */
     uid_t job_uid;
     gid_t job_gid;
+    worker_launch_fn launch;  /* launch_job (tests: a stand-in for fork + exec) */
 };
 
 /* A lease longer than this many rounds is refused (unscaled round length:
@@ -397,7 +398,7 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
             sp.membind_nodes |= 1ULL << w->topo.numa[k].os_index;
     if (w->o->no_cgroup)
         sp.cgroup_dir = NULL;
-    int rc = argv ? launch_job(&sp, &j->lr, &err) : -1;
+    int rc = argv ? w->launch(&sp, &j->lr, &err) : -1;
     env_free(&env);
     catalog_argv_free(argv);
     if (rc < 0) {
@@ -750,27 +751,34 @@ static bool transport_error(int st)
 
 /* The first registration: retried with backoff (200 ms doubling to 2 s)
  * while the scheduler is not up or too busy to answer, for at most
- * register_timeout_ms (0: for ever); a refusal is final. 0 or -1 + err. */
-static int register_first(struct worker *w, struct err *err)
+ * register_timeout_ms (0: for ever); a refusal is final. While it waits, a
+ * line every 10 s (the first after 5 s) says the scheduler is unreachable,
+ * and SIGTERM/SIGINT (blocked, in `stop`) end the wait. 0, -1 + err, or -2
+ * on a stop signal. */
+static int register_first(struct worker *w, const sigset_t *stop, struct err *err)
 {
     long long start = mono_ns();
     long long give_up = start + (long long)w->o->register_timeout_ms * 1000000LL;
-    long long backoff_ms = 200;
-    bool said = false;
+    long long backoff_ms = 200, next_say = start + 5000000000LL;
     for (;;) {
         bool refused;
         int st = register_once(w, &refused, err);
         if (st == RPC_STATUS_OK)
             return refused ? -1 : 0;
-        if (!transport_error(st) || (w->o->register_timeout_ms > 0 && mono_ns() > give_up))
+        long long now = mono_ns();
+        if (!transport_error(st) || (w->o->register_timeout_ms > 0 && now > give_up))
             return -1;
-        if (!said && mono_ns() - start > 5000000000LL) {
-            LOG(LOG_WARN, "worker", "scheduler %s:%d not answering yet (%s); still trying",
-                w->o->sched_addr, w->o->sched_port, err->msg);
-            said = true;
+        if (now >= next_say) {
+            LOG(LOG_WARN, "worker", "scheduler at %s:%d unreachable for %.0f s (%s); retrying",
+                w->o->sched_addr, w->o->sched_port, (double)(now - start) / 1e9, err->msg);
+            next_say = now + 10000000000LL;
         }
         struct timespec ts = ns_to_ts(backoff_ms * 1000000LL);
-        nanosleep(&ts, NULL);
+        int sig = sigtimedwait(stop, NULL, &ts);
+        if (sig > 0) {
+            LOG(LOG_INFO, "worker", "signal %d before registering: stopping", sig);
+            return -2;
+        }
         backoff_ms = backoff_ms * 2 > 2000 ? 2000 : backoff_ms * 2;
     }
 }
@@ -851,7 +859,7 @@ static int heartbeat_once(struct worker *w, bool *known)
 static void *sched_link(void *arg)
 {
     struct worker *w = arg;
-    long long backoff_ms = 0, down_since = 0, next_hb = 0;
+    long long backoff_ms = 0, down_since = 0, next_hb = 0, next_say = 0;
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
         long long now = mono_ns();
@@ -905,10 +913,17 @@ static void *sched_link(void *arg)
         if (st != RPC_STATUS_OK) {
             if (!down_since) {
                 down_since = now;
+                next_say = now + 10000000000LL;
                 LOG(LOG_WARN, "worker", "scheduler %s:%d unreachable (%s); keeping %d job(s) "
                                         "running until their leases end, retrying with backoff",
                     w->o->sched_addr, w->o->sched_port, err.msg[0] ? err.msg : "no answer",
                     w->n_live);
+            } else if (now >= next_say) { /* and again every 10 s while it is */
+                next_say = now + 10000000000LL;
+                LOG(LOG_WARN, "worker", "scheduler at %s:%d still unreachable after %.0f s (%s); "
+                                        "%d job(s) running, retrying",
+                    w->o->sched_addr, w->o->sched_port, (double)(now - down_since) / 1e9,
+                    err.msg[0] ? err.msg : "no answer", w->n_live);
             }
             long long hb = w->heartbeat_ms ? w->heartbeat_ms : 200;
             backoff_ms = backoff_ms ? backoff_ms * 2 : hb;
@@ -943,10 +958,45 @@ static int reserve_and_pin(struct worker *w, struct err *err)
     return n > 0 ? launch_pin_self(pus, n, err) : 0;
 }
 
+void worker_add_service(struct worker *w, rpc_server_t *srv)
+{
+    static const rpc_handler_fn handlers[] = {h_run_job, h_extend, h_kill};
+    rpc_server_add_service(srv, &synergy__v1__scheduler_to_worker__descriptor, handlers, w);
+}
+
+struct worker *worker_test_new(const struct worker_options *o, const struct topo *t,
+                               catalog_t *cat, worker_launch_fn launch)
+{
+    struct worker *w = xcalloc(1, sizeof *w);
+    w->o = o;
+    w->topo = *t;
+    w->cat = cat;
+    w->launch = launch;
+    snprintf(w->synergy_path, sizeof w->synergy_path, "/bin/true");
+    w->max_lease_ms = DEFAULT_MAX_LEASE_MS;
+    resolve_scheduler(w);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->child_cv, NULL);
+    pthread_cond_init(&w->lease_cv, NULL);
+    pthread_cond_init(&w->stop_cv, NULL);
+    return w;
+}
+
+void worker_test_free(struct worker *w)
+{
+    pthread_cond_destroy(&w->child_cv);
+    pthread_cond_destroy(&w->lease_cv);
+    pthread_cond_destroy(&w->stop_cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w->exits);
+    free(w);
+}
+
 int worker_main(const struct worker_options *o)
 {
     struct worker *w = xcalloc(1, sizeof *w);
     w->o = o;
+    w->launch = launch_job;
     struct err err = {{0}};
     int rc = 2;
     if (topo_probe(&w->topo, o->topology_xml, o->sim_gpus, &err) < 0) {
@@ -1033,8 +1083,7 @@ int worker_main(const struct worker_options *o)
         rc = 1;
         goto out_cat;
     }
-    static const rpc_handler_fn handlers[] = {h_run_job, h_extend, h_kill};
-    rpc_server_add_service(w->srv, &synergy__v1__scheduler_to_worker__descriptor, handlers, w);
+    worker_add_service(w, w->srv);
     if (rpc_server_start(w->srv, &err) < 0) {
         fprintf(stderr, "synergy worker: %s\n", err.msg);
         rc = 1;
@@ -1047,9 +1096,11 @@ int worker_main(const struct worker_options *o)
     snprintf(addr, sizeof addr, "%s:%d", o->sched_addr, o->sched_port);
     w->sched = rpc_client_create_tls(addr, o->tls);
     reg_init(w);
-    if (register_first(w, &err) < 0) {
-        fprintf(stderr, "synergy worker: %s\n", err.msg);
-        rc = 1;
+    int reg = register_first(w, &sigs, &err);
+    if (reg < 0) {
+        if (reg == -1)
+            fprintf(stderr, "synergy worker: %s\n", err.msg);
+        rc = reg == -1 ? 1 : 0;
         goto out_client;
     }
     int units = 0, reserved = 0;

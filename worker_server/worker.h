@@ -232,6 +232,23 @@ struct worker_options {
     const char *job_user;
 };
 
+/* The launcher a worker uses: launch_job, or a stand-in in tests. */
+typedef int (*worker_launch_fn)(const struct launch_spec *spec, struct launch_result *res,
+                                struct err *err);
+struct worker;
+struct rpc_server;
+/* Register the worker's SchedulerToWorker handlers (RunJob, ExtendLease,
+ * KillJob) on srv, w as their context. */
+void worker_add_service(struct worker *w, struct rpc_server *srv);
+/* For tests and the fuzz harness: a worker over topology t and catalog cat
+ * (borrowed) whose handlers launch with `launch` instead of fork + exec, with
+ * no threads, no scheduler link and no server of its own; call its handlers
+ * through worker_add_service() on an in-process server
+ * (rpc_server_create_local). The handler code is the real one. */
+struct worker *worker_test_new(const struct worker_options *o, const struct topo *t,
+                               catalog_t *cat, worker_launch_fn launch);
+void worker_test_free(struct worker *w);
+
 /* Run a worker until SIGTERM/SIGINT or until the scheduler goes away for good.
  * Returns 0 on a clean stop, 2 on bad input, 1 on runtime failure. */
 int worker_main(const struct worker_options *o);

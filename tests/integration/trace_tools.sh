@@ -38,7 +38,9 @@ expect "simulate philly" 0 "nasty.json: 17 records, 2 jobs kept" "$bin" simulate
 expect "simulate philly strict" 2 "nasty.json:5: record 2: not an object" "$bin" simulate --trace "$fx/nasty.json" --strict
 expect "simulate gavel explicit" 0 "FIFO    fair" "$bin" simulate --trace "$src/traces/gavel-msr-philly-vc/seed=0/795a4c.trace" --trace-format gavel
 expect "simulate wrong format" 2 "expected the header" "$bin" simulate --trace "$src/traces/synergy-deploy/test_trace" --trace-format pollux
-expect "bad format name" 2 "expected synergy, philly, pollux or gavel" "$bin" simulate --trace x --trace-format csv
+# --help lists the registered formats (traces/formats.c) on --trace-format's line
+expect "help lists formats" 0 "--trace-format F      synergy | philly | pollux | gavel (default: detected)" "$bin" simulate --help
+expect "bad format name" 2 "expected one of: synergy, philly, pollux, gavel" "$bin" simulate --trace x --trace-format csv
 # Philly default arrivals: Poisson at 9 jobs/h (seed 42) over the kept jobs
 "$bin" trace convert "$fx/nasty.json" -o "$tmp/n.trace" 2>/dev/null
 expect "philly poisson arrivals" 0 "" cmp "$tmp/n.trace" - <<'EOT'

@@ -74,11 +74,56 @@ static void state_round_trip(void **state)
     assert_null(deploy_state_open("/nonexistent/dir/x.db", &err));
 }
 
+static int collect(void *ctx, const struct deploy_state_sample *r)
+{
+    struct deploy_state_sample *out = ctx;
+    int k = 0;
+    while (out[k].t >= 0)
+        k++;
+    out[k] = *r;
+    return 0;
+}
+
+/* deploy --db's rounds: a re-planned round (after a restart) replaces its
+ * sample, they come back by time, and a fresh run forgets them */
+static void samples(void **state)
+{
+    struct err err = {{0}};
+    deploy_state_t *st = deploy_state_open(":memory:", &err);
+    assert_non_null(st);
+    struct deploy_state_sample a = {.t = 300, .runnable = 4, .placed = 3, .started = 1,
+                                    .preempted = 2, .demoted = 1, .alloc = {0.5, 0.25, 0.125},
+                                    .util = {0.5, 0.2, 0.1}, .demand = {1.5, 0.75, 0.5}};
+    struct deploy_state_sample b = a;
+    b.t = 0;
+    b.placed = 2;
+    assert_int_equal(deploy_state_sample(st, &a, &err), 0);
+    assert_int_equal(deploy_state_sample(st, &b, &err), 0);
+    b.placed = 4; /* the round at 0 planned again */
+    assert_int_equal(deploy_state_sample(st, &b, &err), 0);
+    struct deploy_state_sample got[4];
+    for (int i = 0; i < 4; i++)
+        got[i].t = -1;
+    assert_int_equal(deploy_state_samples_each(st, collect, got, &err), 0);
+    assert_true(got[0].t == 0 && got[0].placed == 4);
+    assert_true(got[1].t == 300 && got[1].runnable == 4 && got[1].placed == 3 &&
+                got[1].started == 1 && got[1].preempted == 2 && got[1].demoted == 1);
+    assert_true(got[1].alloc[2] == 0.125 && got[1].util[1] == 0.2 && got[1].demand[0] == 1.5);
+    assert_true(got[2].t == -1);
+    assert_int_equal(deploy_state_reset(st, &err), 0);
+    for (int i = 0; i < 4; i++)
+        got[i].t = -1;
+    assert_int_equal(deploy_state_samples_each(st, collect, got, &err), 0);
+    assert_true(got[0].t == -1);
+    deploy_state_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(workers_file),
         cmocka_unit_test(state_round_trip),
+        cmocka_unit_test(samples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,10 @@
  * thread, client deadlines, UNIMPLEMENTED for a method without a handler,
  * the peer address, a server shutdown with a call still parked, and a
  * port that a second server cannot share (no SO_REUSEPORT: issue 9, two
- * --local workers were given the same port).
+ * --local workers were given the same port). And the in-process server the
+ * fuzz harnesses use (rpc_server_create_local): the same decode, handler and
+ * status path, the caller's claimed peer, identity and metadata, parked
+ * calls answered later or failed at destroy.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -183,12 +186,81 @@ static void port_is_not_shared(void **state)
         rpc_server_destroy(many[i]);
 }
 
+struct local_seen {
+    char peer[64], id[64], token[64];
+    bool has_token;
+    rpc_call_t *parked;
+};
+
+static enum rpc_result h_local(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                               ProtobufCMessage *rs)
+{
+    struct local_seen *s = ud;
+    rpc_call_peer_ip(call, s->peer, sizeof s->peer);
+    snprintf(s->id, sizeof s->id, "%s", rpc_call_identity(call));
+    s->has_token = rpc_call_metadata(call, "synergy-job-token", s->token, sizeof s->token);
+    ((RegisterJobResponse *)rs)->round_duration_s = 300 + ((const RegisterJobRequest *)rq)->job_id;
+    return RPC_REPLY;
+}
+
+static enum rpc_result h_local_park(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                                    ProtobufCMessage *rs)
+{
+    ((struct local_seen *)ud)->parked = call;
+    return RPC_PARKED;
+}
+
+static void local_calls(void **state)
+{
+    struct local_seen seen = {0};
+    const rpc_handler_fn h[] = {h_local, NULL, h_local_park, h_lease_ended};
+    for (int tls = 0; tls < 2; tls++) {
+        rpc_server_t *s = rpc_server_create_local(tls);
+        rpc_server_add_service(s, &job_to_scheduler__descriptor, h, &seen);
+        RegisterJobRequest req = REGISTER_JOB_REQUEST__INIT;
+        req.job_id = 42;
+        uint8_t buf[64];
+        size_t n = protobuf_c_message_pack(&req.base, buf);
+        const char *md[] = {"synergy-job-token", "abc"};
+        struct rpc_local_call lc = {.peer = "ipv4:10.1.2.3:999", .identity = "worker-1",
+                                    .metadata = md, .n_metadata = 1};
+        assert_int_equal(rpc_server_call_local(s, "/JobToScheduler/RegisterJob", buf, n, &lc),
+                         RPC_STATUS_OK);
+        assert_string_equal(seen.peer, "10.1.2.3");
+        assert_string_equal(seen.id, tls ? "worker-1" : ""); /* plaintext: no identity */
+        assert_true(seen.has_token);
+        assert_string_equal(seen.token, "abc");
+        lc.n_metadata = 0;
+        assert_int_equal(rpc_server_call_local(s, "/JobToScheduler/RegisterJob", buf, n, &lc),
+                         RPC_STATUS_OK);
+        assert_false(seen.has_token);
+        /* bytes that do not decode: field 1 as a length-delimited run past the end */
+        const uint8_t junk[] = {0x0a, 0x7f, 0x01};
+        assert_int_equal(rpc_server_call_local(s, "/JobToScheduler/RegisterJob", junk,
+                                               sizeof junk, NULL),
+                         RPC_STATUS_INVALID_ARGUMENT);
+        assert_int_equal(rpc_server_call_local(s, "/JobToScheduler/UpdateIters", NULL, 0, NULL),
+                         RPC_STATUS_UNIMPLEMENTED);
+        assert_int_equal(rpc_server_call_local(s, "/JobToScheduler/NoSuch", NULL, 0, NULL),
+                         RPC_STATUS_UNIMPLEMENTED);
+        assert_int_equal(rpc_server_call_local(s, "/JobToScheduler/LeaseEnded", NULL, 0, NULL),
+                         RPC_STATUS_PERMISSION_DENIED);
+        /* parked: answered later (freed then), or failed by destroy (ASan: no leak) */
+        assert_int_equal(rpc_server_call_local(s, "/JobToScheduler/RoundEnd", NULL, 0, NULL), -1);
+        RoundEndResponse resp = ROUND_END_RESPONSE__INIT;
+        rpc_call_reply(seen.parked, &resp.base);
+        assert_int_equal(rpc_server_call_local(s, "/JobToScheduler/RoundEnd", NULL, 0, NULL), -1);
+        rpc_server_destroy(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(port_is_not_shared),
         cmocka_unit_test(unary_and_errors),
         cmocka_unit_test(long_poll_answered_from_another_thread),
+        cmocka_unit_test(local_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -216,27 +216,44 @@ static void test_starvation_bump(void **state)
  * at 0 and last ran until 500 h; J1 arrived at 10 s and never ran.
  * At 1000 h + 20 s: J1 waited 1000 h + 10 s (bumped); J0 has waited 500 h + 20 s
  * since its last run (not bumped, although it arrived 1000 h + 20 s ago).
- * At 1500 h + 5 s: J0 has waited 1000 h + 5 s since its last run (bumped). */
+ * At 1500 h + 5 s: J0 has waited 1000 h + 5 s since its last run (bumped).
+ *
+ * Who gets the one GPU: the first job in SRTF's order (-priority, remaining
+ * time, arrival). Both have 1e6 iterations left (no progress is credited
+ * here, and last_exec stays as set), so between equal priorities J0 leads on
+ * arrival. A round sorts before it bumps (as the reference does), so a bump
+ * decides the next round:
+ *   1000 h + 20 s  J0 (no one bumped yet); then J1 is bumped
+ *   1500 h         J1 (priority 1)
+ *   1500 h + 5 s   J1; then J0 is bumped
+ *   1500 h + 10 s  J0 (both priority 1, J0 arrived first)
+ * With no bump J0 would run every round; with the clock counting from
+ * arrival both would be bumped after the first round and J0 would run in
+ * all four. Run in fair mode (the incremental queue's bump, queue.c) and in
+ * opt mode (the legacy walk's bump, sched.c): both copies must agree. */
 static void test_starvation_counts_from_last_run(void **state)
 {
     const double h = 3600.0;
-    make(1, 1, 3, 62, 62, "SRTF", "fair");
-    struct job *a = add("gnmt", 1, 0);
-    struct job *b = add("gnmt", 1, 10);
-    a->last_exec = 500 * h;
-    struct job **placed;
-    size_t n = round_at(1000 * h + 20, &placed);
-    assert_int_equal(a->priority, 0);
-    assert_int_equal(b->priority, 1);
-    for (size_t i = 0; i < n; i++)
-        sched_job_release(s, placed[i]);
-    n = round_at(1500 * h, &placed);
-    assert_int_equal(a->priority, 0); /* exactly 1000 h since the last run: not more */
-    for (size_t i = 0; i < n; i++)
-        sched_job_release(s, placed[i]);
-    round_at(1500 * h + 5, &placed);
-    assert_int_equal(a->priority, 1);
-    done();
+    const char *mode[] = {"fair", "opt"};
+    const double t[] = {1000 * h + 20, 1500 * h, 1500 * h + 5, 1500 * h + 10};
+    const int want_run[] = {0, 1, 1, 0};
+    const int want_a_prio[] = {0, 0, 1, 1};
+    for (int m = 0; m < 2; m++) {
+        make(1, 1, 3, 62, 62, "SRTF", mode[m]);
+        struct job *a = add("gnmt", 1, 0);
+        add("gnmt", 1, 10);
+        a->last_exec = 500 * h;
+        for (int r = 0; r < 4; r++) {
+            struct job **placed;
+            size_t n = round_at(t[r], &placed);
+            assert_int_equal(n, 1);
+            assert_ptr_equal(placed[0], jobs[want_run[r]]);
+            assert_int_equal(a->priority, want_a_prio[r]);
+            assert_int_equal(jobs[1]->priority, 1);
+            sched_job_release(s, placed[0]);
+        }
+        done();
+    }
 }
 
 /* LAS under tune places the walked jobs largest deficit first (the reference's

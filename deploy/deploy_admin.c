@@ -1,0 +1,736 @@
+/*
+ * The admin service of a deployment (issue 10, online submission):
+ * synergy.admin.v1.Admin, served next to the jobs' and workers' services.
+ *
+ *  - Submit: a new job. Checked against the cluster and the model zoo, given
+ *    the next id and its arrival on the run's logical clock (now), written to
+ *    the state file and answered once that write is committed (so an id a
+ *    client saw survives a scheduler restart). The round loop moves it into
+ *    jobs[] at the next boundary: from then on it is a job like a trace job
+ *    (the same ledger, policy and mode).
+ *  - Queue: the jobs, like squeue. Cancel: marks jobs; the round loop cancels
+ *    them at the next boundary (a running one is told to stop). Nodes: the
+ *    servers, like sinfo.
+ *
+ * Who may call: under mutual TLS the certificate identity (CN, else first
+ * SAN) must be listed in the --admins file; in plaintext only when the
+ * scheduler listens on loopback (cfg->admin_plaintext). A refused call, like
+ * a bad submission, changes nothing.
+ */
+#include "deploy_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "synergy_admin.pb-c.h"
+
+#define ADMIN_MAX_PRIORITY 100
+#define ADMIN_MAX_ITERS 1000000000000L /* 1e12 */
+#define ADMIN_MAX_HOURS (24.0 * 366 * 10)
+
+/* ------------------------------------------------------------ admins file */
+
+static bool identity_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n < 128 &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-@:") == n;
+}
+
+int deploy_admins_read(const char *path, char ***out, size_t *n, struct err *err)
+{
+    *out = NULL;
+    *n = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errprintf(err, "%s: %s", path, strerror(errno));
+    char line[512];
+    int ln = 0;
+    size_t cap = 0;
+    while (fgets(line, sizeof line, f)) {
+        ln++;
+        char *s = str_trim(line);
+        if (!*s || *s == '#')
+            continue;
+        if (!identity_ok(s)) {
+            fclose(f);
+            deploy_admins_free(*out, *n);
+            *out = NULL;
+            *n = 0;
+            return errprintf(err, "%s:%d: expected one certificate identity per line "
+                                  "([A-Za-z0-9._@:-], at most 127 characters)", path, ln);
+        }
+        xgrow((void **)out, &cap, *n + 1, sizeof **out);
+        (*out)[(*n)++] = xstrdup(s);
+    }
+    fclose(f);
+    return 0;
+}
+
+void deploy_admins_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* May this call use the admin service? Sets the status and logs if not. */
+static bool admin_allowed(struct deploy *d, rpc_call_t *call, const char **user)
+{
+    const struct deploy_config *c = d->cfg;
+    if (!c->tls) {
+        if (c->admin_plaintext) {
+            *user = "local";
+            return true;
+        }
+        LOG(LOG_WARN, "deploy", "admin call from %s refused: plaintext admin calls are only "
+                                "taken on a loopback listener", rpc_call_peer(call));
+        rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED,
+                            "admin calls need mutual TLS (plaintext only on loopback)");
+        return false;
+    }
+    const char *who = rpc_call_identity(call);
+    for (size_t i = 0; who[0] && i < c->n_admins; i++)
+        if (strcmp(c->admins[i], who) == 0) {
+            *user = who;
+            return true;
+        }
+    LOG(LOG_WARN, "deploy", "admin call from %s refused: identity '%s' is not an admin",
+        rpc_call_peer(call), who);
+    char m[200];
+    snprintf(m, sizeof m, "identity '%.100s' is not in the scheduler's --admins file", who);
+    rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED, m);
+    return false;
+}
+
+/* ------------------------------------------------------------ jobs table */
+
+int deploy__arrival_cmp(const void *a, const void *b)
+{
+    const struct djob *x = a, *y = b;
+    if (x->spec->arrival != y->spec->arrival)
+        return x->spec->arrival < y->spec->arrival ? -1 : 1;
+    if (!x->sub != !y->sub)
+        return x->sub ? 1 : -1; /* trace jobs first */
+    if (x->sub)
+        return (x->spec->id > y->spec->id) - (x->spec->id < y->spec->id);
+    return (x->spec > y->spec) - (x->spec < y->spec);
+}
+
+/* Insert a submission into jobs[] at its place in arrival order, never
+ * before a job that has arrived. Under d->mu, from the round loop (or before
+ * the RPC server starts). */
+static void insert_job(struct deploy *d, const struct dsub *s)
+{
+    xgrow((void **)&d->jobs, &d->cap_jobs, d->n_jobs + 1, sizeof *d->jobs);
+    d->relaunch = xrealloc(d->relaunch, (d->n_jobs + 1) * sizeof *d->relaunch);
+    struct djob nj = {.spec = &s->spec, .sub = s, .cancel_req = s->cancel, .round_end_steps = -1,
+                      .finish = -1};
+    size_t pos = d->n_jobs;
+    while (pos > d->next_arrival && deploy__arrival_cmp(&d->jobs[pos - 1], &nj) > 0)
+        pos--;
+    memmove(&d->jobs[pos + 1], &d->jobs[pos], (d->n_jobs - pos) * sizeof *d->jobs);
+    d->jobs[pos] = nj;
+    d->n_jobs++;
+    memset(d->relaunch, 0, d->n_jobs * sizeof *d->relaunch);
+}
+
+void deploy__admin_merge(struct deploy *d)
+{
+    while (d->n_merged < d->n_subs)
+        insert_job(d, d->subs[d->n_merged++]);
+}
+
+void deploy__admin_init(struct deploy *d)
+{
+    int next = 1;
+    for (size_t i = 0; i < d->n_jobs; i++) {
+        if (d->jobs[i].spec->id >= next)
+            next = d->jobs[i].spec->id + 1;
+        /* restored: a job cancelled before the restart */
+        if (d->jobs[i].cancel_req && d->jobs[i].state == DJ_FAILED)
+            d->jobs[i].cancelled = true;
+    }
+    for (size_t i = 0; i < d->n_subs; i++)
+        if (d->subs[i]->spec.id >= next)
+            next = d->subs[i]->spec.id + 1;
+    d->next_id = next;
+}
+
+static struct dsub *sub_new(struct deploy *d, int id, const char *model, int gpus, long iters,
+                            double arrival, const char *name, const char *user, int prio)
+{
+    struct dsub *s = xcalloc(1, sizeof *s);
+    s->spec.id = id;
+    snprintf(s->spec.model, sizeof s->spec.model, "%s", model);
+    s->spec.gpus = gpus;
+    s->spec.iterations = iters;
+    s->spec.arrival = arrival;
+    snprintf(s->name, sizeof s->name, "%s", name);
+    snprintf(s->user, sizeof s->user, "%s", user);
+    s->priority = prio;
+    xgrow((void **)&d->subs, &d->cap_subs, d->n_subs + 1, sizeof *d->subs);
+    d->subs[d->n_subs++] = s;
+    return s;
+}
+
+static int load_row(void *ctx, const struct deploy_state_admin *a)
+{
+    struct deploy *d = ctx;
+    if (a->submitted)
+        sub_new(d, a->id, a->model, a->gpus, a->iterations, a->arrival, a->name, a->user,
+                a->priority);
+    return 0;
+}
+
+static int load_cancel(void *ctx, const struct deploy_state_admin *a)
+{
+    struct deploy *d = ctx;
+    if (a->cancelled)
+        for (size_t i = 0; i < d->n_jobs; i++)
+            if (d->jobs[i].spec->id == a->id)
+                d->jobs[i].cancel_req = true;
+    return 0;
+}
+
+int deploy__admin_load(struct deploy *d, struct err *err)
+{
+    if (deploy_state_admin_each(d->db, load_row, d, err) < 0)
+        return -1;
+    deploy__admin_merge(d);
+    if (deploy_state_admin_each(d->db, load_cancel, d, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ cancel */
+
+bool deploy__admin_cancelled_before_arrival(struct deploy *d, struct djob *dj)
+{
+    if (!dj->cancel_req)
+        return false;
+    dj->state = DJ_FAILED;
+    dj->cancelled = true;
+    LOG(LOG_INFO, "deploy", "job %d cancelled before it arrived", dj->spec->id);
+    deploy_state_job(d->db, dj->spec->id, dj->spec->model, "cancelled", 0, 0,
+                     dj->spec->iterations, dj->spec->arrival, -1, NULL);
+    return true;
+}
+
+void deploy__admin_cancel(struct deploy *d)
+{
+    for (size_t i = 0; i < d->next_arrival; i++) {
+        struct djob *dj = &d->jobs[i];
+        if (!dj->cancel_req || dj->cancelled || !dj->j)
+            continue;
+        if (dj->state == DJ_DONE || dj->state == DJ_FAILED) {
+            dj->cancelled = dj->state == DJ_FAILED && dj->crashes <= d->cfg->max_retries;
+            continue;
+        }
+        deploy__answer_parked(dj, true);
+        if (dj->state == DJ_RUNNING && !dj->stop_ns)
+            dj->stop_ns = deploy__mono_ns();
+        sched_run_fail(d->ledger, dj->j);
+        dj->state = DJ_FAILED;
+        dj->cancelled = true;
+        LOG(LOG_INFO, "deploy", "job %d cancelled (%ld of %ld iterations done)", dj->spec->id,
+            dj->j->executed, dj->j->total_iters);
+        deploy_state_job(d->db, dj->spec->id, dj->j->model->name, "cancelled", dj->launch,
+                         dj->j->executed, dj->j->total_iters, dj->spec->arrival, -1, NULL);
+    }
+}
+
+/* ------------------------------------------------------------ submit */
+
+void deploy__admin_committed(struct deploy *d)
+{
+    for (size_t i = 0; i < d->n_sub_wait; i++) {
+        struct dsub_wait *w = &d->sub_wait[i];
+        Synergy__Admin__V1__SubmitResponse r = SYNERGY__ADMIN__V1__SUBMIT_RESPONSE__INIT;
+        r.job_id = w->id;
+        r.iterations = w->iterations;
+        r.arrival_s = w->arrival;
+        rpc_call_reply(w->call, &r.base);
+    }
+    d->n_sub_wait = 0;
+}
+
+void deploy__admin_free(struct deploy *d)
+{
+    free(d->sub_wait); /* empty: answered at the last commit (deploy_run) */
+    d->sub_wait = NULL;
+    d->n_sub_wait = 0;
+    for (size_t i = 0; i < d->n_subs; i++)
+        free(d->subs[i]);
+    free(d->subs);
+    d->subs = NULL;
+    d->n_subs = 0;
+}
+
+static bool name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n < 64 &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n &&
+           (n == 0 || s[0] != '-');
+}
+
+static bool job_active(const struct djob *dj)
+{
+    return dj->state != DJ_DONE && dj->state != DJ_FAILED && !dj->cancel_req;
+}
+
+/* Is `name` taken by a job still pending, queued or running? */
+static bool name_taken(const struct deploy *d, const char *name)
+{
+    for (size_t i = 0; i < d->n_jobs; i++)
+        if (d->jobs[i].sub && job_active(&d->jobs[i]) && strcmp(d->jobs[i].sub->name, name) == 0)
+            return true;
+    for (size_t i = d->n_merged; i < d->n_subs; i++)
+        if (!d->subs[i]->cancel && strcmp(d->subs[i]->name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Check a submission against the zoo and the cluster: 0, or a status and
+ * msg. *iters gets the job's iterations. */
+static int check_submit(const struct deploy *d, const Synergy__Admin__V1__SubmitRequest *r,
+                        const struct model_profile **mp, long *iters, char *msg, size_t n)
+{
+    const struct cluster_config *cl = &d->cfg->sched.cluster;
+    long total_gpus = (long)cl->racks * cl->servers_per_rack * cl->gpus_per_server;
+    const struct model_profile *m = r->model && r->model[0] && strlen(r->model) < 32
+                                        ? model_zoo_find(d->cfg->zoo, r->model)
+                                        : NULL;
+    int prio = r->priority_opt_case ? r->priority : 0;
+    const char *name = r->name ? r->name : "";
+    *mp = m;
+    if (!m) {
+        int l = snprintf(msg, n, "unknown model '%.40s'; known:", r->model ? r->model : "");
+        size_t nz = model_zoo_count(d->cfg->zoo);
+        for (size_t i = 0; i < nz && l > 0 && (size_t)l < n; i++)
+            l += snprintf(msg + l, n - (size_t)l, " %s", model_zoo_at(d->cfg->zoo, i)->name);
+        return RPC_STATUS_INVALID_ARGUMENT;
+    }
+    if (r->gpus == 0) {
+        snprintf(msg, n, "a job needs at least 1 GPU");
+        return RPC_STATUS_INVALID_ARGUMENT;
+    }
+    if ((long)r->gpus > total_gpus || r->gpus > DJ_MAX_PROCS) {
+        snprintf(msg, n, "%u GPUs: the cluster has %ld (%d per server)", r->gpus, total_gpus,
+                 cl->gpus_per_server);
+        return RPC_STATUS_INVALID_ARGUMENT;
+    }
+    if (r->amount_case == SYNERGY__ADMIN__V1__SUBMIT_REQUEST__AMOUNT_ITERATIONS) {
+        if (r->iterations == 0 || r->iterations > (uint64_t)ADMIN_MAX_ITERS) {
+            snprintf(msg, n, "iterations must be 1 to %ld", ADMIN_MAX_ITERS);
+            return RPC_STATUS_INVALID_ARGUMENT;
+        }
+        *iters = (long)r->iterations;
+    } else if (r->amount_case == SYNERGY__ADMIN__V1__SUBMIT_REQUEST__AMOUNT_HOURS) {
+        if (!(r->hours > 0) || !(r->hours <= ADMIN_MAX_HOURS)) {
+            snprintf(msg, n, "hours must be more than 0 and at most %g", ADMIN_MAX_HOURS);
+            return RPC_STATUS_INVALID_ARGUMENT;
+        }
+        double it = m->iter_time > 0 ? r->hours * 3600.0 / m->iter_time : 0;
+        *iters = it < 1 ? 1 : (long)llround(it);
+        if (*iters > ADMIN_MAX_ITERS) {
+            snprintf(msg, n, "%g hours of %s is more than %ld iterations", r->hours, m->name,
+                     ADMIN_MAX_ITERS);
+            return RPC_STATUS_INVALID_ARGUMENT;
+        }
+    } else {
+        snprintf(msg, n, "give the job's iterations or hours");
+        return RPC_STATUS_INVALID_ARGUMENT;
+    }
+    if (prio < 0 || prio > ADMIN_MAX_PRIORITY) {
+        snprintf(msg, n, "priority %d: must be 0 to %d", prio, ADMIN_MAX_PRIORITY);
+        return RPC_STATUS_INVALID_ARGUMENT;
+    }
+    if (!name_ok(name)) {
+        snprintf(msg, n, "name: at most 63 characters of [A-Za-z0-9._-], not starting with '-'");
+        return RPC_STATUS_INVALID_ARGUMENT;
+    }
+    if (name[0] && name_taken(d, name)) {
+        snprintf(msg, n, "name '%s' is taken by a job not finished", name);
+        return 6; /* ALREADY_EXISTS */
+    }
+    return 0;
+}
+
+int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMessage *rq,
+                         ProtobufCMessage *rs, rpc_call_t *park, char *msg, size_t n)
+{
+    const Synergy__Admin__V1__SubmitRequest *r = (const void *)rq;
+    Synergy__Admin__V1__SubmitResponse *resp = (void *)rs;
+    const struct model_profile *m;
+    long iters = 0;
+    pthread_mutex_lock(&d->mu);
+    int st = check_submit(d, r, &m, &iters, msg, n);
+    if (st == 0 && !d->accepting) {
+        snprintf(msg, n, "the scheduler is not running rounds yet (waiting for workers)");
+        st = RPC_STATUS_UNAVAILABLE;
+    }
+    if (st != 0) {
+        pthread_mutex_unlock(&d->mu);
+        return st;
+    }
+    double arrival = deploy__logical_now(d);
+    if (arrival < d->cur_b)
+        arrival = d->cur_b;
+    struct dsub *s = sub_new(d, d->next_id++, m->name, (int)r->gpus, iters, arrival,
+                             r->name ? r->name : "", user,
+                             r->priority_opt_case ? r->priority : 0);
+    struct deploy_state_admin row = {.id = s->spec.id, .gpus = s->spec.gpus,
+                                     .iterations = iters, .arrival = arrival,
+                                     .priority = s->priority, .submitted = true};
+    snprintf(row.name, sizeof row.name, "%s", s->name);
+    snprintf(row.user, sizeof row.user, "%s", s->user);
+    snprintf(row.model, sizeof row.model, "%s", s->spec.model);
+    struct err e = {{0}};
+    if (deploy_state_admin_put(d->db, &row, &e) < 0) {
+        free(d->subs[--d->n_subs]);
+        d->next_id--;
+        pthread_mutex_unlock(&d->mu);
+        snprintf(msg, n, "%s", e.msg);
+        return RPC_STATUS_UNAVAILABLE;
+    }
+    LOG(LOG_INFO, "deploy", "job %d submitted by %s: %s, %d GPU(s), %ld iterations%s%s",
+        s->spec.id, user, s->spec.model, s->spec.gpus, iters, s->name[0] ? ", name " : "",
+        s->name);
+    resp->job_id = (uint64_t)s->spec.id;
+    resp->iterations = (uint64_t)iters;
+    resp->arrival_s = arrival;
+    bool wait = park && deploy_state_in_txn(d->db);
+    if (wait) { /* durable at the round loop's next commit: answered then */
+        xgrow((void **)&d->sub_wait, &d->cap_sub_wait, d->n_sub_wait + 1, sizeof *d->sub_wait);
+        d->sub_wait[d->n_sub_wait++] =
+            (struct dsub_wait){.call = park, .id = resp->job_id, .iterations = resp->iterations,
+                               .arrival = arrival};
+    }
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    return wait ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ queue */
+
+static const char *job_state(const struct djob *dj, bool arrived)
+{
+    if (dj->cancelled)
+        return "cancelled";
+    if (dj->state == DJ_DONE)
+        return "finished";
+    if (dj->state == DJ_FAILED)
+        return "failed";
+    if (dj->cancel_req)
+        return "cancelling";
+    if (!arrived || dj->state == DJ_PENDING)
+        return "pending";
+    return dj->state == DJ_RUNNING ? "running" : "queued";
+}
+
+static char *servers_of(const struct djob *dj)
+{
+    char buf[1024] = "";
+    size_t l = 0;
+    for (int r = 0; dj->state == DJ_RUNNING && r < dj->n_ranks && l < sizeof buf - 16; r++) {
+        l += (size_t)snprintf(buf + l, sizeof buf - l, "%s%d:", r ? ";" : "", dj->ranks[r].server);
+        for (int k = 0; k < dj->ranks[r].n_gpus && l < sizeof buf - 16; k++)
+            l += (size_t)snprintf(buf + l, sizeof buf - l, "%s%d", k ? "," : "",
+                                  dj->ranks[r].gpus[k]);
+    }
+    return xstrdup(buf);
+}
+
+static Synergy__Admin__V1__JobInfo *job_info(const struct deploy *d, const struct djob *dj,
+                                             bool arrived, double now)
+{
+    Synergy__Admin__V1__JobInfo *ji = xcalloc(1, sizeof *ji);
+    synergy__admin__v1__job_info__init(ji);
+    const struct job *j = dj->j;
+    ji->job_id = (uint64_t)dj->spec->id;
+    ji->name = xstrdup(dj->sub ? dj->sub->name : "");
+    ji->user = xstrdup(dj->sub ? dj->sub->user : "trace");
+    ji->model = xstrdup(j ? j->model->name : dj->spec->model);
+    ji->state = xstrdup(job_state(dj, arrived));
+    ji->gpus = (uint32_t)dj->spec->gpus;
+    ji->servers = servers_of(dj);
+    for (int r = 0; dj->state == DJ_RUNNING && r < dj->n_ranks; r++) {
+        ji->cpus += dj->ranks[r].cpus;
+        ji->mem_gb += dj->ranks[r].mem;
+    }
+    long done = j ? j->executed : 0;
+    if (j && dj->state == DJ_RUNNING)
+        done = dj->base + dj->progress_steps;
+    ji->executed = (uint64_t)(done > 0 ? done : 0);
+    ji->total = (uint64_t)dj->spec->iterations;
+    ji->attained_s = j ? j->attained : 0;
+    double start = j && j->first_start >= 0 ? j->first_start : -1;
+    double end = dj->finish >= 0 ? dj->finish : now;
+    ji->wait_s = arrived && j ? (start >= 0 ? start : end) - dj->spec->arrival : 0;
+    if (ji->wait_s < 0)
+        ji->wait_s = 0;
+    ji->run_s = j ? j->rounds_run * d->round_s : 0;
+    ji->arrival_s = dj->spec->arrival;
+    ji->priority = dj->sub ? dj->sub->priority : 0;
+    ji->attempt = (uint32_t)dj->launch;
+    return ji;
+}
+
+int deploy__admin_queue(struct deploy *d, const ProtobufCMessage *rq, ProtobufCMessage *rs,
+                        char *msg, size_t n)
+{
+    (void)msg;
+    (void)n;
+    const Synergy__Admin__V1__QueueRequest *r = (const void *)rq;
+    Synergy__Admin__V1__QueueResponse *resp = (void *)rs;
+    pthread_mutex_lock(&d->mu);
+    double now = d->accepting ? deploy__logical_now(d) : 0;
+    size_t cap = d->n_jobs + (d->n_subs - d->n_merged);
+    resp->jobs = xcalloc(cap + 1, sizeof *resp->jobs);
+    for (size_t i = 0; i < d->n_jobs; i++) {
+        const struct djob *dj = &d->jobs[i];
+        bool arrived = i < d->next_arrival;
+        if (!arrived && !dj->sub && !(d->accepting && dj->spec->arrival <= now))
+            continue; /* a trace job of the future */
+        if (!r->all && !job_active(dj) && !(dj->cancel_req && !dj->cancelled))
+            continue;
+        resp->jobs[resp->n_jobs++] = job_info(d, dj, arrived, now);
+    }
+    for (size_t i = d->n_merged; i < d->n_subs; i++) {
+        struct djob tmp = {.spec = &d->subs[i]->spec, .sub = d->subs[i],
+                           .cancel_req = d->subs[i]->cancel, .finish = -1};
+        resp->jobs[resp->n_jobs++] = job_info(d, &tmp, false, now);
+    }
+    resp->now_s = now;
+    resp->round_s = d->round_s;
+    pthread_mutex_unlock(&d->mu);
+    return 0;
+}
+
+/* ------------------------------------------------------------ cancel */
+
+int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *rq, ProtobufCMessage *rs,
+                             char *msg, size_t n)
+{
+    const Synergy__Admin__V1__CancelRequest *r = (const void *)rq;
+    Synergy__Admin__V1__CancelResponse *resp = (void *)rs;
+    if (r->n_job_ids == 0) {
+        snprintf(msg, n, "no job ids");
+        return RPC_STATUS_INVALID_ARGUMENT;
+    }
+    if (r->n_job_ids > 4096) {
+        snprintf(msg, n, "at most 4096 job ids at once");
+        return RPC_STATUS_INVALID_ARGUMENT;
+    }
+    pthread_mutex_lock(&d->mu);
+    struct djob **hit = xcalloc(r->n_job_ids, sizeof *hit);
+    struct dsub **hit_sub = xcalloc(r->n_job_ids, sizeof *hit_sub);
+    int st = 0;
+    for (size_t k = 0; k < r->n_job_ids && st == 0; k++) {
+        uint64_t id = r->job_ids[k];
+        for (size_t i = 0; i < d->n_jobs && !hit[k]; i++)
+            if ((uint64_t)d->jobs[i].spec->id == id &&
+                (i < d->next_arrival || d->jobs[i].sub ||
+                 (d->accepting && d->jobs[i].spec->arrival <= deploy__logical_now(d))))
+                hit[k] = &d->jobs[i];
+        for (size_t i = d->n_merged; i < d->n_subs && !hit[k]; i++)
+            if ((uint64_t)d->subs[i]->spec.id == id)
+                hit_sub[k] = d->subs[i];
+        if (!hit[k] && !hit_sub[k]) {
+            snprintf(msg, n, "no job %llu", (unsigned long long)id);
+            st = RPC_STATUS_NOT_FOUND;
+        } else if ((hit[k] && !job_active(hit[k])) || (hit_sub[k] && hit_sub[k]->cancel)) {
+            snprintf(msg, n, "job %llu is already %s", (unsigned long long)id,
+                     hit[k] ? job_state(hit[k], true) : "cancelling");
+            st = RPC_STATUS_FAILED_PRECONDITION;
+        }
+    }
+    if (st == 0) {
+        resp->cancelled = xcalloc(r->n_job_ids, sizeof *resp->cancelled);
+        for (size_t k = 0; k < r->n_job_ids; k++) {
+            const struct dsub *s = hit[k] ? hit[k]->sub : hit_sub[k];
+            const struct job_spec *sp = hit[k] ? hit[k]->spec : &hit_sub[k]->spec;
+            struct deploy_state_admin row = {.id = sp->id, .gpus = sp->gpus,
+                                             .iterations = sp->iterations, .arrival = sp->arrival,
+                                             .priority = s ? s->priority : 0,
+                                             .submitted = s != NULL, .cancelled = true};
+            snprintf(row.name, sizeof row.name, "%s", s ? s->name : "");
+            snprintf(row.user, sizeof row.user, "%s", s ? s->user : "trace");
+            snprintf(row.model, sizeof row.model, "%s", sp->model);
+            deploy_state_admin_put(d->db, &row, NULL);
+            if (hit[k])
+                hit[k]->cancel_req = true;
+            else /* not in jobs[] yet: marked when merged */
+                hit_sub[k]->cancel = true;
+            resp->cancelled[resp->n_cancelled++] = (uint64_t)sp->id;
+            LOG(LOG_INFO, "deploy", "job %d: cancel asked", sp->id);
+        }
+        pthread_cond_broadcast(&d->cv);
+    }
+    pthread_mutex_unlock(&d->mu);
+    free(hit);
+    free(hit_sub);
+    return st;
+}
+
+/* ------------------------------------------------------------ nodes */
+
+int deploy__admin_nodes(struct deploy *d, ProtobufCMessage *rs)
+{
+    Synergy__Admin__V1__NodesResponse *resp = (void *)rs;
+    const struct cluster_config *cl = &d->cfg->sched.cluster;
+    pthread_mutex_lock(&d->mu);
+    long long now = deploy__mono_ns();
+    resp->nodes = xcalloc(d->n_workers + 1, sizeof *resp->nodes);
+    for (size_t i = 0; i < d->n_workers; i++) {
+        const struct dworker *w = &d->workers[i];
+        Synergy__Admin__V1__NodeInfo *ni = xcalloc(1, sizeof *ni);
+        synergy__admin__v1__node_info__init(ni);
+        ni->server_id = (uint32_t)i;
+        char addr[128];
+        snprintf(addr, sizeof addr, "%s:%d", w->a.ip, w->a.port);
+        ni->address = xstrdup(addr);
+        ni->identity = xstrdup(d->cfg->tls ? w->a.identity : "");
+        ni->state = xstrdup(!w->registered ? "unregistered"
+                            : w->lost      ? "lost"
+                            : w->marked_down ? "down"
+                                             : "up");
+        ni->gpus_total = (uint32_t)cl->gpus_per_server;
+        ni->cpus_total = cl->cpus_per_server;
+        ni->mem_total_gb = cl->dram_per_server;
+        for (size_t k = 0; k < d->n_jobs; k++) {
+            const struct djob *dj = &d->jobs[k];
+            bool here = false;
+            for (int r = 0; dj->state == DJ_RUNNING && r < dj->n_ranks; r++) {
+                const struct drank *rk = &dj->ranks[r];
+                if (rk->server != (int)i || rk->exited)
+                    continue;
+                ni->gpus_used += (uint32_t)rk->n_gpus;
+                ni->cpus_used += rk->cpus;
+                ni->mem_used_gb += rk->mem;
+                here = true;
+            }
+            ni->jobs += here;
+        }
+        ni->heartbeat_age_s = w->registered ? (double)(now - w->last_hb_ns) / 1e9 : -1;
+        resp->nodes[resp->n_nodes++] = ni;
+    }
+    pthread_mutex_unlock(&d->mu);
+    return 0;
+}
+
+void deploy__admin_resp_free(ProtobufCMessage *rs)
+{
+    if (rs->descriptor == &synergy__admin__v1__queue_response__descriptor) {
+        Synergy__Admin__V1__QueueResponse *r = (void *)rs;
+        for (size_t i = 0; i < r->n_jobs; i++) {
+            Synergy__Admin__V1__JobInfo *j = r->jobs[i];
+            free(j->name);
+            free(j->user);
+            free(j->model);
+            free(j->state);
+            free(j->servers);
+            free(j);
+        }
+        free(r->jobs);
+        r->jobs = NULL;
+        r->n_jobs = 0;
+    } else if (rs->descriptor == &synergy__admin__v1__nodes_response__descriptor) {
+        Synergy__Admin__V1__NodesResponse *r = (void *)rs;
+        for (size_t i = 0; i < r->n_nodes; i++) {
+            free(r->nodes[i]->address);
+            free(r->nodes[i]->identity);
+            free(r->nodes[i]->state);
+            free(r->nodes[i]);
+        }
+        free(r->nodes);
+        r->nodes = NULL;
+        r->n_nodes = 0;
+    } else if (rs->descriptor == &synergy__admin__v1__cancel_response__descriptor) {
+        Synergy__Admin__V1__CancelResponse *r = (void *)rs;
+        free(r->cancelled);
+        r->cancelled = NULL;
+        r->n_cancelled = 0;
+    }
+}
+
+/* ------------------------------------------------------------ transport */
+
+/* Queue, Cancel and Nodes fill their responses with heap memory, freed by
+ * deploy__admin_resp_free once rpc has packed the reply. */
+static enum rpc_result finish_call(rpc_call_t *call, ProtobufCMessage *resp, int st,
+                                   const char *msg)
+{
+    rpc_call_set_cleanup(call, deploy__admin_resp_free);
+    if (st == 0)
+        return RPC_REPLY;
+    rpc_call_set_status(call, st, msg); /* copied (up to 159 characters) */
+    return RPC_FAILED;
+}
+
+static enum rpc_result h_submit(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                                ProtobufCMessage *rs)
+{
+    struct deploy *d = ud;
+    const char *user;
+    if (!admin_allowed(d, call, &user))
+        return RPC_FAILED;
+    char msg[256] = "";
+    int st = deploy__admin_submit(d, user, rq, rs, call, msg, sizeof msg);
+    if (st < 0)
+        return RPC_PARKED;
+    if (st != 0)
+        LOG(LOG_INFO, "deploy", "submission by %s refused: %s", user, msg);
+    return finish_call(call, rs, st, msg);
+}
+
+static enum rpc_result h_queue(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                               ProtobufCMessage *rs)
+{
+    struct deploy *d = ud;
+    const char *user;
+    if (!admin_allowed(d, call, &user))
+        return RPC_FAILED;
+    char msg[256] = "";
+    int st = deploy__admin_queue(d, rq, rs, msg, sizeof msg);
+    return finish_call(call, rs, st, msg);
+}
+
+static enum rpc_result h_cancel(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                                ProtobufCMessage *rs)
+{
+    struct deploy *d = ud;
+    const char *user;
+    if (!admin_allowed(d, call, &user))
+        return RPC_FAILED;
+    char msg[256] = "";
+    int st = deploy__admin_cancel_ids(d, rq, rs, msg, sizeof msg);
+    if (st == 0)
+        LOG(LOG_INFO, "deploy", "cancel by %s of %zu job(s)", user,
+            ((Synergy__Admin__V1__CancelResponse *)rs)->n_cancelled);
+    return finish_call(call, rs, st, msg);
+}
+
+static enum rpc_result h_nodes(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                               ProtobufCMessage *rs)
+{
+    (void)rq;
+    struct deploy *d = ud;
+    const char *user;
+    if (!admin_allowed(d, call, &user))
+        return RPC_FAILED;
+    rpc_call_set_cleanup(call, deploy__admin_resp_free);
+    deploy__admin_nodes(d, rs);
+    return RPC_REPLY;
+}
+
+void deploy__admin_add_service(struct deploy *d, rpc_server_t *srv)
+{
+    static const rpc_handler_fn h[] = {h_submit, h_queue, h_cancel, h_nodes};
+    rpc_server_add_service(srv, &synergy__admin__v1__admin__descriptor, h, d);
+}

@@ -1,0 +1,369 @@
+/*
+ * `synergy submit`, `queue`, `cancel`, `nodes`: clients of a deployment's
+ * admin service (synergy.admin.v1.Admin, deploy/deploy_admin.c), in the
+ * habits of Slurm's sbatch, squeue, scancel and sinfo. They only wire the
+ * option table to one RPC and print its answer; the scheduler checks
+ * everything that depends on the cluster (models, GPUs, names, ids).
+ */
+#include "cli.h"
+#include "options.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc.h"
+#include "synergy_admin.pb-c.h"
+
+struct admin_opts {
+    unsigned cmd;
+    const char *name_of_cmd;
+    const char *sched, *ca, *cert, *key;
+    bool insecure, json, all;
+    const char *model, *name, *iters, *hours, *prio;
+    long gpus;
+    bool gpus_set;
+    int first_arg; /* cancel: the ids, argv[first_arg..] */
+};
+
+static int admin_bad(const struct admin_opts *o, const char *msg)
+{
+    fprintf(stderr, "synergy %s: %s\n", o->name_of_cmd, msg);
+    return EXIT_BAD_INPUT;
+}
+
+/* The flags. -1 to go on, else the exit code. */
+static int admin_parse(struct admin_opts *o, int argc, char **argv)
+{
+    struct cli_parser p;
+    int c;
+    cli_parser_init(&p, o->cmd, argc, argv);
+    while ((c = cli_next(&p)) >= 0) {
+        switch (c) {
+        case OPT_ADMIN_SCHEDULER: o->sched = p.arg; break;
+        case OPT_TLS_CA: o->ca = p.arg; break;
+        case OPT_TLS_CERT: o->cert = p.arg; break;
+        case OPT_TLS_KEY: o->key = p.arg; break;
+        case OPT_INSECURE: o->insecure = true; break;
+        case OPT_ADMIN_JSON: o->json = true; break;
+        case OPT_ADMIN_ALL: o->all = true; break;
+        case OPT_SUBMIT_MODEL: o->model = p.arg; break;
+        case OPT_SUBMIT_GPUS: o->gpus = p.lnum; o->gpus_set = true; break;
+        case OPT_ITERATIONS: o->iters = p.arg; break;
+        case OPT_HOURS: o->hours = p.arg; break;
+        case OPT_NAME: o->name = p.arg; break;
+        case OPT_PRIORITY: o->prio = p.arg; break;
+        default: break;
+        }
+    }
+    if (c == CLI_EXIT)
+        return p.exit_code;
+    o->first_arg = p.optind;
+    if (o->cmd != CLI_CANCEL && p.optind < argc)
+        return cli_bad(&p, "unexpected argument '%s'", argv[p.optind]);
+    if (o->cmd == CLI_CANCEL && p.optind >= argc)
+        return cli_bad(&p, "give the ids of the jobs to cancel");
+    if (!o->sched || !*o->sched || !strchr(o->sched, ':'))
+        return cli_bad(&p, "give --scheduler HOST:PORT (where synergy deploy listens)");
+    bool any_tls = o->ca || o->cert || o->key;
+    if (o->insecure && any_tls)
+        return cli_bad(&p, "--insecure and --tls-* exclude each other");
+    if (!o->insecure && !(o->ca && o->cert && o->key))
+        return cli_bad(&p, "give --tls-ca, --tls-cert and --tls-key (mutual TLS), or "
+                           "--insecure for plaintext");
+    return -1;
+}
+
+/* One call; the answer in *resp. 0, or the exit code with a one-line error
+ * printed (2: refused, 1: could not ask). */
+static int admin_call(const struct admin_opts *o, const char *method, const ProtobufCMessage *req,
+                      ProtobufCMessage **resp)
+{
+    struct err err = {{0}};
+    rpc_tls_t *tls = NULL;
+    if (!o->insecure && !(tls = rpc_tls_load(o->ca, o->cert, o->key, &err))) {
+        fprintf(stderr, "synergy %s: %s\n", o->name_of_cmd, err.msg);
+        return EXIT_BAD_INPUT;
+    }
+    rpc_client_t *cl = rpc_client_create_tls(o->sched, tls);
+    int st = rpc_client_call(cl, &synergy__admin__v1__admin__descriptor, method, req, resp, 15000,
+                             &err);
+    rpc_client_destroy(cl);
+    rpc_tls_free(tls);
+    if (st == RPC_STATUS_OK)
+        return 0;
+    /* "Method: status N: details" -> the details */
+    const char *d = strstr(err.msg, ": status ");
+    d = d ? strstr(d + 9, ": ") : NULL;
+    d = d ? d + 2 : err.msg;
+    bool refused = st == RPC_STATUS_INVALID_ARGUMENT || st == RPC_STATUS_NOT_FOUND ||
+                   st == RPC_STATUS_PERMISSION_DENIED || st == RPC_STATUS_FAILED_PRECONDITION ||
+                   st == 6 /* ALREADY_EXISTS */;
+    if (st == RPC_STATUS_UNAVAILABLE || st == RPC_STATUS_DEADLINE_EXCEEDED)
+        fprintf(stderr, "synergy %s: %s: cannot reach the scheduler (status %d: %s)\n",
+                o->name_of_cmd, o->sched, st, *d ? d : "no details");
+    else
+        fprintf(stderr, "synergy %s: %s%s\n", o->name_of_cmd,
+                st == RPC_STATUS_PERMISSION_DENIED ? "permission denied: " : "", d);
+    return refused ? EXIT_BAD_INPUT : 1;
+}
+
+/* ------------------------------------------------------------- submit */
+
+/* The amount and priority flags into req. -1 to go on, else the exit code. */
+static int submit_request(const struct admin_opts *o, Synergy__Admin__V1__SubmitRequest *req)
+{
+    if (!o->model || !o->gpus_set)
+        return admin_bad(o, "give --model M and --gpus G");
+    if (!o->iters == !o->hours)
+        return admin_bad(o, "give exactly one of --iterations N and --hours H");
+    req->model = (char *)o->model;
+    req->gpus = (uint32_t)o->gpus;
+    req->name = (char *)(o->name ? o->name : "");
+    if (o->iters) {
+        long v;
+        if (parse_long(o->iters, &v) < 0 || v < 0)
+            return admin_bad(o, "--iterations: must be a whole number");
+        req->amount_case = SYNERGY__ADMIN__V1__SUBMIT_REQUEST__AMOUNT_ITERATIONS;
+        req->iterations = (uint64_t)v;
+    } else {
+        char *end;
+        double h = strtod(o->hours, &end);
+        if (end == o->hours || *end || !isfinite(h))
+            return admin_bad(o, "--hours: must be a number");
+        req->amount_case = SYNERGY__ADMIN__V1__SUBMIT_REQUEST__AMOUNT_HOURS;
+        req->hours = h;
+    }
+    if (o->prio) {
+        long v;
+        if (parse_long(o->prio, &v) < 0 || v < INT32_MIN || v > INT32_MAX)
+            return admin_bad(o, "--priority: must be a whole number (0 to 100)");
+        req->priority_opt_case = SYNERGY__ADMIN__V1__SUBMIT_REQUEST__PRIORITY_OPT_PRIORITY;
+        req->priority = (int32_t)v;
+    }
+    return -1;
+}
+
+static int admin_submit(struct admin_opts *o)
+{
+    Synergy__Admin__V1__SubmitRequest req = SYNERGY__ADMIN__V1__SUBMIT_REQUEST__INIT;
+    int rc = submit_request(o, &req);
+    if (rc >= 0)
+        return rc;
+    ProtobufCMessage *resp = NULL;
+    if ((rc = admin_call(o, "Submit", &req.base, &resp)) != 0)
+        return rc;
+    const Synergy__Admin__V1__SubmitResponse *r = (const void *)resp;
+    printf("%llu\n", (unsigned long long)r->job_id);
+    fprintf(stderr, "synergy submit: job %llu: %llu iterations, arrives at %.0f s of the run\n",
+            (unsigned long long)r->job_id, (unsigned long long)r->iterations, r->arrival_s);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return 0;
+}
+
+/* ------------------------------------------------------------- queue */
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static const char *hms(char *buf, size_t n, double s)
+{
+    long t = s > 0 ? lround(s) : 0;
+    if (t >= 86400)
+        snprintf(buf, n, "%ld-%02ld:%02ld:%02ld", t / 86400, t / 3600 % 24, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    return buf;
+}
+
+static void queue_json(const Synergy__Admin__V1__QueueResponse *r)
+{
+    printf("{\"now_s\":%.3f,\"round_s\":%g,\"jobs\":[", r->now_s, r->round_s);
+    for (size_t i = 0; i < r->n_jobs; i++) {
+        const Synergy__Admin__V1__JobInfo *j = r->jobs[i];
+        printf("%s{\"id\":%llu,\"name\":", i ? "," : "", (unsigned long long)j->job_id);
+        json_str(stdout, j->name);
+        printf(",\"user\":");
+        json_str(stdout, j->user);
+        printf(",\"model\":");
+        json_str(stdout, j->model);
+        printf(",\"state\":");
+        json_str(stdout, j->state);
+        printf(",\"gpus\":%u,\"servers\":", j->gpus);
+        json_str(stdout, j->servers);
+        printf(",\"cpus\":%g,\"mem_gb\":%g,\"executed\":%llu,\"total\":%llu,"
+               "\"attained_s\":%.3f,\"wait_s\":%.3f,\"run_s\":%.3f,\"arrival_s\":%.3f,"
+               "\"priority\":%d,\"attempt\":%u}",
+               j->cpus, j->mem_gb, (unsigned long long)j->executed,
+               (unsigned long long)j->total, j->attained_s, j->wait_s, j->run_s, j->arrival_s,
+               j->priority, j->attempt);
+    }
+    printf("]}\n");
+}
+
+static void queue_table(const Synergy__Admin__V1__QueueResponse *r)
+{
+    printf("%6s %-16s %-12s %-12s %-10s %4s %-14s %5s %7s %20s %10s %10s %10s\n", "ID", "NAME",
+           "USER", "MODEL", "STATE", "GPUS", "SERVER:GPUS", "CPUS", "MEM_GB", "PROGRESS",
+           "ATTAINED", "WAIT", "RUN");
+    for (size_t i = 0; i < r->n_jobs; i++) {
+        const Synergy__Admin__V1__JobInfo *j = r->jobs[i];
+        char prog[64], a[32], w[32], t[32];
+        snprintf(prog, sizeof prog, "%llu/%llu %3.0f%%", (unsigned long long)j->executed,
+                 (unsigned long long)j->total,
+                 j->total ? 100.0 * (double)j->executed / (double)j->total : 0.0);
+        printf("%6llu %-16.16s %-12.12s %-12.12s %-10s %4u %-14s %5g %7g %20s %10s %10s %10s\n",
+               (unsigned long long)j->job_id, j->name[0] ? j->name : "-", j->user, j->model,
+               j->state, j->gpus, j->servers[0] ? j->servers : "-", j->cpus, j->mem_gb, prog,
+               hms(a, sizeof a, j->attained_s), hms(w, sizeof w, j->wait_s),
+               hms(t, sizeof t, j->run_s));
+    }
+}
+
+static int admin_queue(struct admin_opts *o)
+{
+    Synergy__Admin__V1__QueueRequest req = SYNERGY__ADMIN__V1__QUEUE_REQUEST__INIT;
+    req.all = o->all;
+    ProtobufCMessage *resp = NULL;
+    int rc = admin_call(o, "Queue", &req.base, &resp);
+    if (rc != 0)
+        return rc;
+    if (o->json)
+        queue_json((const void *)resp);
+    else
+        queue_table((const void *)resp);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* ------------------------------------------------------------- cancel */
+
+static int admin_cancel(struct admin_opts *o, int argc, char **argv)
+{
+    size_t n = (size_t)(argc - o->first_arg);
+    uint64_t *ids = xcalloc(n, sizeof *ids);
+    for (size_t i = 0; i < n; i++) {
+        long v;
+        if (parse_long(argv[o->first_arg + (int)i], &v) < 0 || v < 0) {
+            fprintf(stderr, "synergy cancel: '%s' is not a job id\n", argv[o->first_arg + (int)i]);
+            free(ids);
+            return EXIT_BAD_INPUT;
+        }
+        ids[i] = (uint64_t)v;
+    }
+    Synergy__Admin__V1__CancelRequest req = SYNERGY__ADMIN__V1__CANCEL_REQUEST__INIT;
+    req.job_ids = ids;
+    req.n_job_ids = n;
+    ProtobufCMessage *resp = NULL;
+    int rc = admin_call(o, "Cancel", &req.base, &resp);
+    free(ids);
+    if (rc != 0)
+        return rc;
+    const Synergy__Admin__V1__CancelResponse *r = (const void *)resp;
+    for (size_t i = 0; i < r->n_cancelled; i++)
+        printf("cancelled %llu\n", (unsigned long long)r->cancelled[i]);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return 0;
+}
+
+/* ------------------------------------------------------------- nodes */
+
+static void nodes_print(const Synergy__Admin__V1__NodesResponse *r, bool json)
+{
+    if (json)
+        printf("{\"nodes\":[");
+    else
+        printf("%6s %-22s %-12s %-12s %9s %13s %15s %4s %9s\n", "SERVER", "ADDRESS", "IDENTITY",
+               "STATE", "GPUS", "CPUS", "MEM_GB", "JOBS", "HEARTBEAT");
+    for (size_t i = 0; i < r->n_nodes; i++) {
+        const Synergy__Admin__V1__NodeInfo *n = r->nodes[i];
+        if (json) {
+            printf("%s{\"server\":%u,\"address\":", i ? "," : "", n->server_id);
+            json_str(stdout, n->address);
+            printf(",\"identity\":");
+            json_str(stdout, n->identity);
+            printf(",\"state\":");
+            json_str(stdout, n->state);
+            printf(",\"gpus_used\":%u,\"gpus_total\":%u,\"cpus_used\":%g,\"cpus_total\":%g,"
+                   "\"mem_used_gb\":%g,\"mem_total_gb\":%g,\"jobs\":%u,\"heartbeat_age_s\":%.3f}",
+                   n->gpus_used, n->gpus_total, n->cpus_used, n->cpus_total, n->mem_used_gb,
+                   n->mem_total_gb, n->jobs, n->heartbeat_age_s);
+            continue;
+        }
+        char g[32], c[32], m[48], hb[32];
+        snprintf(g, sizeof g, "%u/%u", n->gpus_used, n->gpus_total);
+        snprintf(c, sizeof c, "%g/%g", n->cpus_used, n->cpus_total);
+        snprintf(m, sizeof m, "%g/%g", n->mem_used_gb, n->mem_total_gb);
+        if (n->heartbeat_age_s < 0)
+            snprintf(hb, sizeof hb, "never");
+        else
+            snprintf(hb, sizeof hb, "%.1fs ago", n->heartbeat_age_s);
+        printf("%6u %-22s %-12s %-12s %9s %13s %15s %4u %9s\n", n->server_id, n->address,
+               n->identity[0] ? n->identity : "-", n->state, g, c, m, n->jobs, hb);
+    }
+    if (json)
+        printf("]}\n");
+}
+
+static int admin_nodes(struct admin_opts *o)
+{
+    Synergy__Admin__V1__NodesRequest req = SYNERGY__ADMIN__V1__NODES_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    int rc = admin_call(o, "Nodes", &req.base, &resp);
+    if (rc != 0)
+        return rc;
+    nodes_print((const void *)resp, o->json);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* ------------------------------------------------------------- entry */
+
+static int admin_main(unsigned cmd, const char *name, int argc, char **argv)
+{
+    struct admin_opts o;
+    memset(&o, 0, sizeof o);
+    o.cmd = cmd;
+    o.name_of_cmd = name;
+    int rc = admin_parse(&o, argc, argv);
+    if (rc >= 0)
+        return rc;
+    switch (cmd) {
+    case CLI_SUBMIT: return admin_submit(&o);
+    case CLI_QUEUE: return admin_queue(&o);
+    case CLI_CANCEL: return admin_cancel(&o, argc, argv);
+    default: return admin_nodes(&o);
+    }
+}
+
+int cmd_submit(int argc, char **argv)
+{
+    return admin_main(CLI_SUBMIT, "submit", argc, argv);
+}
+
+int cmd_queue(int argc, char **argv)
+{
+    return admin_main(CLI_QUEUE, "queue", argc, argv);
+}
+
+int cmd_cancel(int argc, char **argv)
+{
+    return admin_main(CLI_CANCEL, "cancel", argc, argv);
+}
+
+int cmd_nodes(int argc, char **argv)
+{
+    return admin_main(CLI_NODES, "nodes", argc, argv);
+}
