@@ -15,6 +15,12 @@
 #       running jobs: each gets a one-line error and exit 2, and the queue
 #       (ids, names, models, sizes; nothing cancelled) is unchanged after
 #       each; the next good submission gets the next id (none was used up).
+#  restart  submissions survive a scheduler crash: 3 jobs submitted (one
+#       cancelled), the scheduler SIGKILLed while they run and restarted with
+#       the same command and --state: the queue lists the same jobs (ids,
+#       names, users, models, sizes, arrivals; the cancelled one still
+#       cancelled), the two others finish with executed == total, and the next
+#       submission gets the next id.
 #  tls  under mutual TLS (scripts/make-certs.sh) the admin's certificate may
 #       use the service; a worker's certificate (not in --admins) is refused
 #       PERMISSION_DENIED and changes nothing; a plaintext client is refused.
@@ -210,6 +216,41 @@ print(sorted((j['id'],j['name'],j['user'],j['model'],j['gpus'],j['total'],round(
     next=$(adm submit --model res18 --gpus 1 --iterations 10 --name keep2)
     [ "$next" = $((first + 2)) ] || fail "the next id is $next, not $((first + 2))"
     echo "PASS: the next submission got id $next"
+    ;;
+restart)
+    start_local
+    submit_first --model res18 --gpus 2 --iterations 1500 --name r1 > /dev/null
+    adm submit --model alexnet --gpus 4 --iterations 1200 --name r2 > /dev/null
+    adm submit --model res50 --gpus 8 --hours 3 --name r3 > /dev/null
+    adm cancel 3 > /dev/null
+    ident() { qjson --all | "$py" -c "
+import json,sys
+print(sorted((j['id'],j['name'],j['user'],j['model'],j['gpus'],j['total'],round(j['arrival_s'],3),j['state'] in ('cancelled','cancelling')) for j in json.load(sys.stdin)['jobs']))"; }
+    for _ in $(seq 100); do
+        [ "$(jfield 1 state)" = running ] && [ "$(jfield 2 state)" = running ] && break
+        sleep 0.2
+    done
+    [ "$(jfield 1 state)" = running ] || fail "job 1 did not start"
+    before=$(ident)
+    echo "before the crash: $before"
+    kill -9 "$dep"
+    wait "$dep" 2>/dev/null || true
+    : > "$tmp/dep.err"
+    start_local -v
+    grep -q "continuing the run at round" "$tmp/dep.err" || fail "the restart did not continue the run"
+    after=$(ident)
+    echo "after the restart: $after"
+    [ "$before" = "$after" ] || fail "the queue changed across the restart"
+    [ "$(jfield 3 state)" = cancelled ] || fail "job 3 is $(jfield 3 state) after the restart"
+    for _ in $(seq 300); do
+        n=$(qjson --all | "$py" -c "import json,sys; print(sum(j['state']=='finished' and j['executed']==j['total'] for j in json.load(sys.stdin)['jobs']))")
+        [ "$n" = 2 ] && break
+        sleep 0.5
+    done
+    [ "$n" = 2 ] || { adm queue --all; fail "jobs 1 and 2 did not finish after the restart"; }
+    next=$(adm submit --model res18 --gpus 1 --iterations 10)
+    [ "$next" = 4 ] || fail "the next id after the restart is $next, not 4"
+    echo "PASS: 3 submissions survived a SIGKILL; 1 and 2 finished, 3 stayed cancelled, next id 4"
     ;;
 tls)
     command -v openssl >/dev/null || fail "openssl is not installed"
