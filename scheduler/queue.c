@@ -116,11 +116,6 @@ static void cold_remove(sched_t *s, struct job *j)
 
 /* ------------------------------------------------------- starvation heap */
 
-static double bump_ref_of(const struct job *j)
-{
-    return j->last_exec != -1 ? j->last_exec : j->arrival;
-}
-
 static void bump_set(sched_t *s, size_t i, struct job *j)
 {
     s->bump[i] = j;
@@ -197,21 +192,15 @@ bool sched__queue_any_fits(sched_t *s, int free_gpus)
 
 /* ---------------------------------------------------------- nearly sorted */
 
-struct qitem {
-    double k[3];
-    long long tie;
-    struct job *j;
-};
-
 static int qitem_cmp(const struct qitem *x, const struct qitem *y)
 {
     return key_cmp(x->k, x->tie, y->k, y->tie);
 }
 
-/* Sort ascending (desc = false) or descending. The lists here are close to
- * sorted (last round's order): insertion sort with a budget, then a natural
- * merge sort if that runs out. */
-static void qitem_sort(struct qitem *a, size_t n, struct qitem *tmp, bool desc)
+/* Sort ascending (desc = false) or descending by (key, tie). The lists here
+ * are close to sorted (last round's order): insertion sort, O(n + crossings),
+ * with a budget, then a natural merge sort, O(n log runs), if that runs out. */
+void sched__sort_nearly(struct qitem *a, size_t n, struct qitem *tmp, bool desc)
 {
     int sgn = desc ? -1 : 1;
     size_t budget = 8 * n + 64;
@@ -290,7 +279,7 @@ void sched__queue_add(sched_t *s, struct job *j)
     hot_append(s, j);
     if (j->priority == 0) {
         xgrow((void **)&s->bump, &s->cap_bump, s->n_bump + 1, sizeof *s->bump);
-        j->q.bump_ref = bump_ref_of(j);
+        j->q.bump_ref = sched__starve_ref(j);
         s->bump[s->n_bump++] = j;
         j->q.bump_pos = (int)(s->n_bump - 1);
         bump_up(s, s->n_bump - 1);
@@ -362,11 +351,11 @@ void sched__queue_begin(sched_t *s, const struct sched_view *v)
         j->q.key_time = v->now;
     }
     /* grew: before every job now equal to it, in last round's order */
-    qitem_sort(below, nb, tmp, true);
+    sched__sort_nearly(below, nb, tmp, true);
     for (size_t i = 0; i < nb; i++)
         below[i].j->q.tie = --s->tie_lo;
     /* shrank: after every job now equal to it, in last round's order */
-    qitem_sort(above, na, tmp, false);
+    sched__sort_nearly(above, na, tmp, false);
     for (size_t i = 0; i < na; i++)
         above[i].j->q.tie = ++s->tie_hi;
     /* arrivals: after all of them, in arrival order */
@@ -384,7 +373,7 @@ void sched__queue_begin(sched_t *s, const struct sched_view *v)
         struct job *j = s->hot[i];
         it[i] = (struct qitem){{j->q.key[0], j->q.key[1], j->q.key[2]}, j->q.tie, j};
     }
-    qitem_sort(it, n, it + n, false);
+    sched__sort_nearly(it, n, it + n, false);
     for (size_t i = 0; i < n; i++) {
         struct job *j = it[i].j;
         s->hot[i] = j;
@@ -452,10 +441,10 @@ void sched__queue_end(sched_t *s, const struct sched_view *v)
      * once the smallest filed one is recent enough, no job can be starved:
      * stale entries are re-filed only when they look starved. */
     double now = v->now;
-    while (s->n_bump > 0 && now - s->bump[0]->q.bump_ref > s->p.starvation_s) {
+    while (s->n_bump > 0 && sched__starved(s, s->bump[0]->q.bump_ref, now)) {
         struct job *j = s->bump[0];
-        double ref = bump_ref_of(j);
-        if (now - ref > s->p.starvation_s) {
+        double ref = sched__starve_ref(j);
+        if (sched__starved(s, ref, now)) {
             bump_remove(s, j);
             if (j->priority != 0)
                 continue;
