@@ -266,6 +266,9 @@ void deploy__admin_init(struct deploy *d);
 /* Round loop, phase B under d->mu: move new submissions into jobs[] (in
  * arrival order, after the jobs already arrived). */
 void deploy__admin_merge(struct deploy *d);
+/* A job cancelled before its arrival: it is marked cancelled (state
+ * DJ_FAILED, no ledger job) and does not arrive. Under d->mu. */
+bool deploy__admin_cancelled_before_arrival(struct deploy *d, struct djob *dj);
 /* Round loop, after the arrivals: cancel the jobs asked for (a running one
  * is told to stop; phase D waits for its exit). */
 void deploy__admin_cancel(struct deploy *d);

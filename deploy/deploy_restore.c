@@ -250,6 +250,10 @@ int deploy__restore(struct deploy *d, struct err *err)
     size_t n_runnable = 0;
     for (size_t i = 0; i < d->next_arrival; i++) {
         struct djob *dj = &d->jobs[i];
+        if (!rc.have[i] && dj->cancel_req) { /* cancelled before it arrived */
+            deploy__admin_cancelled_before_arrival(d, dj);
+            continue;
+        }
         if (!rc.have[i]) {
             errprintf(err, "%s: job %d arrived but was not saved", d->cfg->state_path,
                       dj->spec->id);

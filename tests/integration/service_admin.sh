@@ -6,11 +6,21 @@
 #       --json, parsed with /usr/bin/python3), cancel one (the last, an 8-GPU
 #       job still waiting for the whole cluster, so it never ran) and see it
 #       leave the queue, list `nodes`; the other 5 finish with executed ==
-#       total; SIGTERM stops the service cleanly.
+#       total; SIGTERM stops the service cleanly. The service runs with
+#       --record and --db: the record holds the jobs that arrived, with their
+#       submission times; `simulate --trace RECORD --plan-log` places the same
+#       jobs as `deploy --plan-log` in every round that placed any; `report`
+#       shows the deployment and the replay side by side from one --db.
 #  bad  11 kinds of bad submission and 2 bad cancels against a deployment
 #       running jobs: each gets a one-line error and exit 2, and the queue
 #       (ids, names, models, sizes; nothing cancelled) is unchanged after
 #       each; the next good submission gets the next id (none was used up).
+#  restart  submissions survive a scheduler crash: 3 jobs submitted (one
+#       cancelled), the scheduler SIGKILLed while they run and restarted with
+#       the same command and --state: the queue lists the same jobs (ids,
+#       names, users, models, sizes, arrivals; the cancelled one still
+#       cancelled), the two others finish with executed == total, and the next
+#       submission gets the next id.
 #  tls  under mutual TLS (scripts/make-certs.sh) the admin's certificate may
 #       use the service; a worker's certificate (not in --admins) is refused
 #       PERMISSION_DENIED and changes nothing; a plaintext client is refused.
@@ -62,7 +72,7 @@ jfield() { qjson --all | "$py" -c "import json,sys; q=json.load(sys.stdin); prin
 
 case $case in
 e2e)
-    start_local
+    start_local --record "$tmp/dep.rec" --db "$tmp/r.db"
     grep -q "admin service in PLAINTEXT on loopback" "$tmp/dep.err" || fail "no plaintext warning"
     grep -q "no --trace: running as a service" "$tmp/dep.err" || fail "no service notice"
     ids=()
@@ -136,11 +146,33 @@ assert len(n)==2 and all(x['gpus_total']==4 and x['cpus_total']==12 and x['mem_t
     kill -TERM "$dep"
     rc=0; wait "$dep" || rc=$?
     [ $rc = 0 ] || fail "deploy exited $rc after SIGTERM"
-    grep -q "deployed a service on 2 workers (time scale $scale): 5 of 6 jobs finished" \
+    # 5 of the jobs that arrived: 5, or 6 when job 6 arrived before its cancel
+    grep -qE "deployed a service on 2 workers \(time scale $scale\): 5 of [56] jobs finished" \
         "$tmp/dep.out" || fail "summary: $(cat "$tmp/dep.out")"
     # every finished job's rounds are in the plan log
     for i in 1 2 3 4 5; do grep -q "^finish $i " "$tmp/dep.plan" || fail "no finish $i in the plan log"; done
     ! grep -qE "^[0-9.]+:.* 6( |\$)" "$tmp/dep.plan" || fail "the cancelled job 6 was placed"
+    # the record: jobs 1-5 as submitted (and 6 only if it arrived before its cancel)
+    cut -d, -f1,2,4,5 "$tmp/dep.rec" | head -5 | tr '\n' ' ' |
+        grep -q '^1,res18,900,2 2,alexnet,700,1 3,res50,[0-9]*,4 4,gnmt,600,2 5,lstm,800,1 $' ||
+        fail "the record is not the submitted jobs: $(cat "$tmp/dep.rec")"
+    nrec=$(wc -l < "$tmp/dep.rec")
+    [ "$nrec" = 5 ] || { [ "$nrec" = 6 ] && grep -q '^6,mobilenet,' "$tmp/dep.rec"; } ||
+        fail "the record holds $nrec jobs"
+    "$bin" simulate --trace "$tmp/dep.rec" --cluster "$tmp/c.ini" --plan-log "$tmp/sim.plan" \
+        --db "$tmp/r.db" > /dev/null
+    # rounds that placed jobs (the service also plans idle rounds, the simulator does
+    # not); job 6, when it arrived before its cancel, runs alone after the others in the
+    # replay (FIFO, 8 GPUs): left out
+    placing() { grep -v '^finish' "$1" | sed -E 's/ 6( |$)/\1/' | grep -v ':$'; }
+    diff <(placing "$tmp/sim.plan") <(placing "$tmp/dep.plan") ||
+        fail "the replayed record placed jobs differently from the service"
+    echo "replay of the record ($nrec jobs): the same placements in $(placing "$tmp/dep.plan" | wc -l) rounds"
+    "$bin" report --db "$tmp/r.db" --run 1,2 --brief | tee "$tmp/report.txt"
+    grep -Eq '^ +1 +FIFO/fair deployed +5 ' "$tmp/report.txt" || fail "report: no deployed row of 5 jobs"
+    ! grep -q 'window incomplete' "$tmp/report.txt" || fail "report: a window incomplete"
+    grep -Eq "^ +2 +FIFO/fair( +dep.rec)? +$((nrec)) " "$tmp/report.txt" ||
+        fail "report: no simulated row of $nrec jobs"
     echo "PASS: 6 submitted, 1 cancelled, 5 finished with executed == total"
     ;;
 bad)
@@ -184,6 +216,41 @@ print(sorted((j['id'],j['name'],j['user'],j['model'],j['gpus'],j['total'],round(
     next=$(adm submit --model res18 --gpus 1 --iterations 10 --name keep2)
     [ "$next" = $((first + 2)) ] || fail "the next id is $next, not $((first + 2))"
     echo "PASS: the next submission got id $next"
+    ;;
+restart)
+    start_local
+    submit_first --model res18 --gpus 2 --iterations 1500 --name r1 > /dev/null
+    adm submit --model alexnet --gpus 4 --iterations 1200 --name r2 > /dev/null
+    adm submit --model res50 --gpus 8 --hours 3 --name r3 > /dev/null
+    adm cancel 3 > /dev/null
+    ident() { qjson --all | "$py" -c "
+import json,sys
+print(sorted((j['id'],j['name'],j['user'],j['model'],j['gpus'],j['total'],round(j['arrival_s'],3),j['state'] in ('cancelled','cancelling')) for j in json.load(sys.stdin)['jobs']))"; }
+    for _ in $(seq 100); do
+        [ "$(jfield 1 state)" = running ] && [ "$(jfield 2 state)" = running ] && break
+        sleep 0.2
+    done
+    [ "$(jfield 1 state)" = running ] || fail "job 1 did not start"
+    before=$(ident)
+    echo "before the crash: $before"
+    kill -9 "$dep"
+    wait "$dep" 2>/dev/null || true
+    : > "$tmp/dep.err"
+    start_local -v
+    grep -q "continuing the run at round" "$tmp/dep.err" || fail "the restart did not continue the run"
+    after=$(ident)
+    echo "after the restart: $after"
+    [ "$before" = "$after" ] || fail "the queue changed across the restart"
+    [ "$(jfield 3 state)" = cancelled ] || fail "job 3 is $(jfield 3 state) after the restart"
+    for _ in $(seq 300); do
+        n=$(qjson --all | "$py" -c "import json,sys; print(sum(j['state']=='finished' and j['executed']==j['total'] for j in json.load(sys.stdin)['jobs']))")
+        [ "$n" = 2 ] && break
+        sleep 0.5
+    done
+    [ "$n" = 2 ] || { adm queue --all; fail "jobs 1 and 2 did not finish after the restart"; }
+    next=$(adm submit --model res18 --gpus 1 --iterations 10)
+    [ "$next" = 4 ] || fail "the next id after the restart is $next, not 4"
+    echo "PASS: 3 submissions survived a SIGKILL; 1 and 2 finished, 3 stayed cancelled, next id 4"
     ;;
 tls)
     command -v openssl >/dev/null || fail "openssl is not installed"
