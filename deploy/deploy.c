@@ -1380,6 +1380,8 @@ out_srv:
     d->accepting = false;
     deploy__admin_committed(d); /* what the last commit made durable */
     pthread_mutex_unlock(&d->mu);
+    if (cfg->on_finished)
+        cfg->on_finished(cfg->ctx);
 out_free:
     deploy__free(d);
     return rc;

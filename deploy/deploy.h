@@ -78,6 +78,10 @@ struct deploy_config {
     volatile const int *stop; /* set (by a signal handler) to end the run at the next wake */
     /* called once the server listens (e.g. to start local workers) */
     void (*on_listening)(void *ctx, int port);
+    /* called once the run is over (done or failed) while the server still
+     * answers, so that workers stopped here (local ones) see no refused
+     * calls on their way out */
+    void (*on_finished)(void *ctx);
     /* called when the run has completed, for every round it planned, in
      * order, those before a scheduler restart included (they are kept in
      * the state file): deploy --db. NULL none */

@@ -126,6 +126,29 @@ static void on_listening(void *ctx, int port)
                         "unreadable\n");
 }
 
+/* The run is over, the server still answers: stop the --local workers now,
+ * so that none of them sees its scheduler go away. */
+static void on_finished(void *ctx)
+{
+    struct deploy_env *e = ctx;
+    deploy_local_stop(&e->lw);
+}
+
+/* Ctrl-C (or SIGTERM) of a deploy --local with a trace: stop its workers
+ * (and so their jobs) before dying of the signal, so nothing outlives it. */
+static const struct deploy_local *interrupt_lw;
+
+static void on_interrupt(int sig)
+{
+    static const char msg[] = "\nsynergy deploy: interrupted; stopping the local workers\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+    if (interrupt_lw)
+        deploy_local_interrupt(interrupt_lw);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 /* --db: every planned round, handed over at the end of the run */
 static void on_sample(void *ctx, const struct sched_round_sample *s)
 {
@@ -371,6 +394,7 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
     cfg->metrics = e->metrics;
     cfg->allow_legacy_jobs = o->allow_legacy;
     cfg->on_listening = on_listening; /* says where it listens, starts --local workers */
+    cfg->on_finished = on_finished;   /* stops them */
     cfg->on_sample = o->db ? on_sample : NULL;
     cfg->ctx = e;
     if (e->tls) {
@@ -470,6 +494,14 @@ static int deploy_main(struct deploy_opts *o, struct deploy_env *e)
         sigaction(SIGINT, &sa, NULL);
         fprintf(stderr, "synergy deploy: no --trace: running as a service; SIGTERM or SIGINT "
                         "stops it\n");
+    } else if (e->lw.n) {
+        struct sigaction sa = {.sa_handler = on_interrupt};
+        sigemptyset(&sa.sa_mask);
+        sigaddset(&sa.sa_mask, SIGINT);
+        sigaddset(&sa.sa_mask, SIGTERM);
+        interrupt_lw = &e->lw;
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
     }
     struct sched_result res;
     struct deploy_stats st;
