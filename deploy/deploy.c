@@ -1241,6 +1241,10 @@ struct deploy *deploy__new(const struct deploy_config *cfg, struct deploy_stats 
         if (i == 0 || cfg->jobs[i].id < rp.measure_lo)
             rp.measure_lo = cfg->jobs[i].id;
     rp.measure_hi = INT_MAX;
+    if (cfg->measure_hi > cfg->measure_lo) {
+        rp.measure_lo = cfg->measure_lo;
+        rp.measure_hi = cfg->measure_hi;
+    }
     d->ledger = sched_run_create(&rp, err);
     if (!d->ledger)
         goto fail;
