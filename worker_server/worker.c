@@ -920,6 +920,8 @@ static void *sched_link(void *arg)
                 st = RPC_STATUS_OK;
         }
         pthread_mutex_lock(&w->mu);
+        if (w->stop)
+            break; /* stopping: a scheduler gone first is no news */
         now = mono_ns();
         if (st != RPC_STATUS_OK) {
             if (!down_since) {
