@@ -100,8 +100,8 @@ static bool admin_allowed(struct deploy *d, rpc_call_t *call, const char **user)
         }
     LOG(LOG_WARN, "deploy", "admin call from %s refused: identity '%s' is not an admin",
         rpc_call_peer(call), who);
-    char *m = rpc_call_alloc(call, 200);
-    snprintf(m, 200, "identity '%.100s' is not in the scheduler's --admins file", who);
+    char m[200];
+    snprintf(m, sizeof m, "identity '%.100s' is not in the scheduler's --admins file", who);
     rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED, m);
     return false;
 }
@@ -147,9 +147,13 @@ void deploy__admin_merge(struct deploy *d)
 void deploy__admin_init(struct deploy *d)
 {
     int next = 1;
-    for (size_t i = 0; i < d->n_jobs; i++)
+    for (size_t i = 0; i < d->n_jobs; i++) {
         if (d->jobs[i].spec->id >= next)
             next = d->jobs[i].spec->id + 1;
+        /* restored: a job cancelled before the restart */
+        if (d->jobs[i].cancel_req && d->jobs[i].state == DJ_FAILED)
+            d->jobs[i].cancelled = true;
+    }
     for (size_t i = 0; i < d->n_subs; i++)
         if (d->subs[i]->spec.id >= next)
             next = d->subs[i]->spec.id + 1;
@@ -665,9 +669,7 @@ static enum rpc_result finish_call(rpc_call_t *call, ProtobufCMessage *resp, int
     rpc_call_set_cleanup(call, deploy__admin_resp_free);
     if (st == 0)
         return RPC_REPLY;
-    char *m = rpc_call_alloc(call, strlen(msg) + 1);
-    memcpy(m, msg, strlen(msg) + 1);
-    rpc_call_set_status(call, st, m);
+    rpc_call_set_status(call, st, msg); /* copied (up to 159 characters) */
     return RPC_FAILED;
 }
 
