@@ -144,6 +144,19 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
                                     "relaunched without a charge", dj->spec->id, dj->launch);
             break;
         }
+        if (lease_kill && dj->state == DJ_RUNNING && !dj->terminated && !dj->let_lapse) {
+            /* nobody decided to let this lease go: the scheduler was too late
+             * to extend it (starved of CPU, stalled). Its lateness, not the
+             * job's fault: relaunched, not charged. A job left silent near
+             * its lease's end (keep_leases) is charged below. */
+            dj->lost = true;
+            d->st->lease_kills++;
+            dj->lease_killed = true;
+            LOG(LOG_WARN, "deploy", "job %d attempt %d: its lease ran out before the scheduler "
+                                    "extended it (scheduler late): relaunched without a charge",
+                dj->spec->id, dj->launch);
+            break;
+        }
         if (lease_kill) {
             d->st->lease_kills++;
             dj->lease_killed = true;
@@ -161,7 +174,21 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
         }
         break;
     }
+    deploy__note_round_end(dj);
     pthread_cond_broadcast(&d->cv);
+}
+
+static bool round_ended(const struct djob *dj);
+
+/* Stamp the moment a job's round ended (its last rank parked, its lease
+ * ended, or it exited), when the report comes in: the driver may reach the
+ * boundary late (a long stop-and-launch round on a loaded machine), and that
+ * lateness is the scheduler's, not the job's; it must not be charged to the
+ * job's JCT or counted as the job's delay. */
+void deploy__note_round_end(struct djob *dj)
+{
+    if (dj->state == DJ_RUNNING && !dj->ended_ns && round_ended(dj))
+        dj->ended_ns = deploy__mono_ns();
 }
 
 void deploy__job_heard(struct deploy *d, struct djob *dj)
@@ -205,7 +232,6 @@ static void check_workers(struct deploy *d)
 }
 
 static void extend_lease(struct deploy *d, struct djob *dj, long long until_ns);
-static bool round_ended(const struct djob *dj);
 
 /* How far past its round a lease reaches: the slack, plus twice the slowest
  * stop-and-launch fan-out seen so far (on a loaded machine RunJobs take
@@ -236,6 +262,7 @@ static void keep_leases(struct deploy *d)
                 dj->last_msg_ns > dj->launched_ns ? dj->last_msg_ns : dj->launched_ns;
             alive = round_ended(dj) || now - heard < d->silence_ns;
         }
+        dj->let_lapse = !alive;
         if (!alive)
             continue;
         extend_lease(d, dj, now + lease_slack(d));
@@ -439,6 +466,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
     reset_round(dj);
     dj->n_exited = 0;
     dj->crashed = dj->lost = dj->terminated = dj->lease_killed = dj->stop_ignored = false;
+    dj->let_lapse = false;
     dj->state = DJ_RUNNING;
     dj->launched_ns = deploy__mono_ns();
     dj->first_report_ns = 0;
@@ -1213,6 +1241,10 @@ struct deploy *deploy__new(const struct deploy_config *cfg, struct deploy_stats 
         if (i == 0 || cfg->jobs[i].id < rp.measure_lo)
             rp.measure_lo = cfg->jobs[i].id;
     rp.measure_hi = INT_MAX;
+    if (cfg->measure_hi > cfg->measure_lo) {
+        rp.measure_lo = cfg->measure_lo;
+        rp.measure_hi = cfg->measure_hi;
+    }
     d->ledger = sched_run_create(&rp, err);
     if (!d->ledger)
         goto fail;

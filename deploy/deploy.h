@@ -47,6 +47,9 @@ struct deploy_config {
     size_t n_workers;
     double time_scale;       /* every duration is divided by this (>= 1 in tests) */
     bool is_static;          /* first round at t=1, like simulate --static */
+    long measure_lo, measure_hi; /* --measure: ids [lo, hi) are measured (the run still
+                                    goes to the end); hi <= lo: every job, the trace's
+                                    and those submitted online */
     const char *listen_ip;   /* the scheduler binds this (default 127.0.0.1) */
     const char *advertise;   /* the address jobs and workers are told (default listen_ip) */
     int port;                /* 0 = pick one */

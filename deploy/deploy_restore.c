@@ -323,6 +323,9 @@ int deploy__restore(struct deploy *d, struct err *err)
             dj->state = DJ_QUEUED; /* no lease was saved: it runs again when planned */
             dj->restored = false;
         }
+        /* one iterator process per rank until its worker reports more
+         * (adoption): a round ends when all of them are in */
+        dj->n_procs = dj->n_ranks;
         n_adopt += dj->state == DJ_RUNNING;
     }
     struct sched_run_totals tot = {.rounds = (size_t)run.rounds};
@@ -403,6 +406,9 @@ int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
                 }
                 long long until = now + (long long)run[i].lease_left_ms * 1000000LL;
                 dj->lease_until_ns = until;
+                if (run[i].processes > 1 &&
+                    dj->n_procs + (int)run[i].processes - 1 <= DJ_MAX_PROCS)
+                    dj->n_procs += (int)run[i].processes - 1;
                 LOG(LOG_INFO, "deploy", "job %d attempt %d adopted on server %d (lease %u ms left)",
                     dj->spec->id, dj->launch, server, run[i].lease_left_ms);
             }

@@ -36,6 +36,7 @@ struct deploy_opts {
     const char *tls_ca, *tls_cert, *tls_key, *job_user, *admins;
     bool insecure, allow_legacy, is_static, json, verbose, fresh, any_tls;
     long local, port, retries, hb, wto, wait_workers; /* hb, wto: 0 unless given */
+    long measure_lo, measure_hi; /* --measure (hi <= lo: every job) */
     double scale;
     struct sched_overrides ov; /* --policy, --mode, --placement, --round-duration, OPT */
     struct wl_opts wl;
@@ -240,6 +241,10 @@ static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
         case OPT_PLAN_LOG: o->plan_log = p.arg; break;
         case OPT_JSON: o->json = true; break;
         case OPT_JOBS_CSV: o->jobs_csv = p.arg; break;
+        case OPT_MEASURE:
+            if (cli_parse_measure(p.arg, &o->measure_lo, &o->measure_hi) < 0)
+                return cli_bad(&p, "--measure: '%s' must be LO:HI with 0 <= LO < HI", p.arg);
+            break;
         case OPT_RECORD: o->record = p.arg; break;
         case OPT_DB: o->db = p.arg; break;
         case OPT_OPT_COMPAT: o->ov.opt_compat = true; break;
@@ -312,6 +317,10 @@ static int deploy_load(struct deploy_opts *o, struct deploy_env *e, struct err *
         o->wl.synth.seed = (uint64_t)e->conf.seed;
     if (o->trace && wl_load(&o->wl, e->zoo, &e->specs, &e->n_specs, err) < 0)
         return EXIT_BAD_INPUT;
+    /* every measured id must be in the trace, as for simulate */
+    if (o->trace && wl_check_window(&o->wl, e->specs, e->n_specs, o->measure_lo, o->measure_hi,
+                                    err) < 0)
+        return EXIT_BAD_INPUT;
     return 0;
 }
 
@@ -382,6 +391,8 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
     cfg->n_workers = e->n_addrs;
     cfg->time_scale = o->scale;
     cfg->is_static = o->is_static;
+    cfg->measure_lo = o->measure_lo;
+    cfg->measure_hi = o->measure_hi;
     cfg->listen_ip = o->listen_ip;
     cfg->port = (int)o->port;
     cfg->state_path = o->state;

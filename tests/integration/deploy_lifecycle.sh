@@ -8,6 +8,7 @@
 #            worker (or job) process behind shortly after; a deploy that runs
 #            to its normal end prints no "Connection refused" and no warning
 #            from its workers.
+#  measure   deploy --measure LO:HI measures those ids only (JSON, --jobs-csv).
 # usage: deploy_lifecycle.sh SYNERGY SRCDIR CASE
 set -uo pipefail
 bin=$1 src=$2 case=$3
@@ -126,7 +127,32 @@ shutdown)
             fail "$phase: workers complained about their scheduler while being stopped"
     done
     ;;
+measure)
+    # deploy --measure LO:HI (issue 13: it was listed in deploy --help, but
+    # refused): only ids [LO, HI) are measured, in the JSON summary and in
+    # --jobs-csv, while every job still runs; a window the trace does not
+    # hold is an error, as for simulate
+    cluster 2 > "$tmp/c.ini"
+    printf '0,alexnet,0,1500,1\n1,deepspeech,0,900,2\n2,alexnet,300,600,1\n3,gnmt,300,400,1\n' \
+        > "$tmp/t4"
+    timeout 120 "$bin" deploy --cluster "$tmp/c.ini" --trace "$tmp/t4" --local 2 \
+        --catalog "$src/tests/deploy/catalog.ini" --run-dir "$tmp/run" --time-scale 300 \
+        --measure 1:3 --json --jobs-csv "$tmp/jobs.csv" > "$tmp/m.json" 2> "$tmp/m.err" ||
+        fail "deploy --measure exited $?"
+    grep -q '"jobs_finished":4,"jobs_measured":2,"window_complete":true' "$tmp/m.json" ||
+        fail "not 4 jobs run and 2 measured: $(cat "$tmp/m.json")"
+    [ "$(cut -d, -f3 "$tmp/jobs.csv" | tail -n +2 | tr '\n' ' ')" = "1 2 " ] ||
+        fail "--jobs-csv does not hold exactly jobs 1 and 2: $(cat "$tmp/jobs.csv")"
+    avg=$(sed -n 's/.*"avg_jct_h":\([0-9.]*\).*/\1/p' "$tmp/m.json")
+    want=$(awk -F, 'NR > 1 { s += $9; n++ } END { printf "%.6f", s / n / 3600 }' "$tmp/jobs.csv")
+    [ "$(printf '%.6f' "$avg")" = "$want" ] || fail "avg JCT $avg h, the measured jobs' mean is $want h"
+    out=$("$bin" deploy --cluster "$tmp/c.ini" --trace "$tmp/t4" --local 2 --measure 3:9 2>&1); rc=$?
+    [ $rc = 2 ] && [[ $out == *"--measure 3:9: $tmp/t4 has 1 of these 6 job ids (its ids are 0..3)"* ]] ||
+        fail "a window outside the trace: exit $rc, '$out'"
+    out=$("$bin" deploy --cluster "$tmp/c.ini" --trace "$tmp/t4" --local 2 --measure 5 2>&1); rc=$?
+    [ $rc = 2 ] && [[ $out == *"--measure: '5' must be LO:HI"* ]] || fail "--measure 5: exit $rc, '$out'"
+    ;;
 *)
-    echo "usage: deploy_lifecycle.sh SYNERGY SRCDIR waiting|shutdown"; exit 2 ;;
+    echo "usage: deploy_lifecycle.sh SYNERGY SRCDIR waiting|shutdown|measure"; exit 2 ;;
 esac
 echo "deploy_lifecycle $case: ok"
