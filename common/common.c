@@ -7,10 +7,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 
 enum log_level log_max_level = LOG_WARN;
 
@@ -63,7 +65,36 @@ char *xstrdup(const char *s)
     return p;
 }
 
-void xgrow(void **arr, size_t *cap, size_t need, size_t size)
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void xadvise_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    uintptr_t lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)(HUGE_PAGE - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
+void *xmalloc_huge(size_t n)
+{
+    size_t align = n >= HUGE_PAGE ? HUGE_PAGE : 64;
+    size_t size = (n + align - 1) / align * align;
+    void *p = aligned_alloc(align, size);
+    if (!p) {
+        fprintf(stderr, "synergy: out of memory allocating %zu bytes\n", size);
+        abort();
+    }
+    if (align == HUGE_PAGE)
+        xadvise_huge(p, size);
+    return p;
+}
+
+void xgrow_slow(void **arr, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap)
         return;
@@ -72,6 +103,8 @@ void xgrow(void **arr, size_t *cap, size_t need, size_t size)
         ncap *= 2;
     *arr = xrealloc(*arr, ncap * size);
     *cap = ncap;
+    if (ncap * size >= 4 * HUGE_PAGE)
+        xadvise_huge(*arr, ncap * size);
 }
 
 void log_write(enum log_level lvl, const char *tag, const char *fmt, ...)

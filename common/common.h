@@ -28,8 +28,22 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
-/* Grow *arr (element size `size`) so that it can hold at least `need` items. */
-void xgrow(void **arr, size_t *cap, size_t need, size_t size);
+/* Grow *arr (element size `size`) so that it can hold at least `need` items.
+ * Arrays of 8 MiB and more ask for transparent huge pages (xadvise_huge). */
+void xgrow_slow(void **arr, size_t *cap, size_t need, size_t size);
+static inline void xgrow(void **arr, size_t *cap, size_t need, size_t size)
+{
+    if (need > *cap)
+        xgrow_slow(arr, cap, need, size);
+}
+
+/* Ask the kernel to back the whole 2 MiB pages inside [p, p + n) with
+ * transparent huge pages (where it allows them on request): large tables
+ * walked in no particular order then cost far fewer TLB misses. A hint only. */
+void xadvise_huge(void *p, size_t n);
+/* n bytes (not zeroed), 2 MiB-aligned when n is at least 2 MiB (and then
+ * advised as above), 64-byte aligned otherwise. Free with free(). */
+void *xmalloc_huge(size_t n);
 
 /* Logging. Level checked before the arguments are formatted. */
 enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };

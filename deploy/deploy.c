@@ -144,6 +144,19 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
                                     "relaunched without a charge", dj->spec->id, dj->launch);
             break;
         }
+        if (lease_kill && dj->state == DJ_RUNNING && !dj->terminated && !dj->let_lapse) {
+            /* nobody decided to let this lease go: the scheduler was too late
+             * to extend it (starved of CPU, stalled). Its lateness, not the
+             * job's fault: relaunched, not charged. A job left silent near
+             * its lease's end (keep_leases) is charged below. */
+            dj->lost = true;
+            d->st->lease_kills++;
+            dj->lease_killed = true;
+            LOG(LOG_WARN, "deploy", "job %d attempt %d: its lease ran out before the scheduler "
+                                    "extended it (scheduler late): relaunched without a charge",
+                dj->spec->id, dj->launch);
+            break;
+        }
         if (lease_kill) {
             d->st->lease_kills++;
             dj->lease_killed = true;
@@ -161,7 +174,21 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
         }
         break;
     }
+    deploy__note_round_end(dj);
     pthread_cond_broadcast(&d->cv);
+}
+
+static bool round_ended(const struct djob *dj);
+
+/* Stamp the moment a job's round ended (its last rank parked, its lease
+ * ended, or it exited), when the report comes in: the driver may reach the
+ * boundary late (a long stop-and-launch round on a loaded machine), and that
+ * lateness is the scheduler's, not the job's; it must not be charged to the
+ * job's JCT or counted as the job's delay. */
+void deploy__note_round_end(struct djob *dj)
+{
+    if (dj->state == DJ_RUNNING && !dj->ended_ns && round_ended(dj))
+        dj->ended_ns = deploy__mono_ns();
 }
 
 void deploy__job_heard(struct deploy *d, struct djob *dj)
@@ -205,7 +232,6 @@ static void check_workers(struct deploy *d)
 }
 
 static void extend_lease(struct deploy *d, struct djob *dj, long long until_ns);
-static bool round_ended(const struct djob *dj);
 
 /* How far past its round a lease reaches: the slack, plus twice the slowest
  * stop-and-launch fan-out seen so far (on a loaded machine RunJobs take
@@ -236,6 +262,7 @@ static void keep_leases(struct deploy *d)
                 dj->last_msg_ns > dj->launched_ns ? dj->last_msg_ns : dj->launched_ns;
             alive = round_ended(dj) || now - heard < d->silence_ns;
         }
+        dj->let_lapse = !alive;
         if (!alive)
             continue;
         extend_lease(d, dj, now + lease_slack(d));
@@ -439,6 +466,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
     reset_round(dj);
     dj->n_exited = 0;
     dj->crashed = dj->lost = dj->terminated = dj->lease_killed = dj->stop_ignored = false;
+    dj->let_lapse = false;
     dj->state = DJ_RUNNING;
     dj->launched_ns = deploy__mono_ns();
     dj->first_report_ns = 0;
@@ -680,6 +708,32 @@ static size_t n_registered(const struct deploy *d)
     return n;
 }
 
+/* "server 0 at 10.0.0.1:50051, server 3 (--local), ... and 5 more": the
+ * servers not registered yet, for the waiting line. */
+static void missing_workers(const struct deploy *d, char *buf, size_t n)
+{
+    size_t len = 0, shown = 0, left = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < d->n_workers; i++) {
+        const struct dworker *w = &d->workers[i];
+        if (w->registered && !w->lost)
+            continue;
+        if (shown == 8 || len >= n) {
+            left++;
+            continue;
+        }
+        if (w->a.port)
+            len += (size_t)snprintf(buf + len, n - len, "%sserver %zu at %s:%d", shown ? ", " : "",
+                                    i, w->a.ip, w->a.port);
+        else
+            len += (size_t)snprintf(buf + len, n - len, "%sserver %zu (--local)", shown ? ", " : "",
+                                    i);
+        shown++;
+    }
+    if (left && len < n)
+        snprintf(buf + len, n - len, " and %zu more", left);
+}
+
 /* Wait until cfg->wait_workers workers (all when 0) registered; servers still
  * missing then stay out of planning until they register. 0, or -1 + err on
  * the registration timeout. Called with d->mu held. */
@@ -701,9 +755,12 @@ static int wait_registration(struct deploy *d, struct err *err)
             return errprintf(err, "only %zu of %zu workers registered within %d ms (waiting for %zu)",
                              n, d->n_workers, cfg->register_timeout_ms, need);
         if (now >= next_log) {
-            LOG(LOG_INFO, "deploy", "waiting for workers: %zu of %zu registered, planning starts at %zu",
-                n, d->n_workers, need);
-            next_log = now + 2000000000LL;
+            char missing[512];
+            missing_workers(d, missing, sizeof missing);
+            LOG(LOG_WARN, "deploy", "waiting for workers: %zu of %zu registered (missing: %s); "
+                "planning starts at %zu, giving up in %.0f s", n, d->n_workers, missing, need,
+                (double)(deadline - now) / 1e9);
+            next_log = now + 5000000000LL;
         }
         long long until = deadline < next_log ? deadline : next_log;
         if (until > now + 1000000000LL)
@@ -849,6 +906,8 @@ static int phase_b_arrivals(struct deploy *d, double b, struct err *err)
     deploy__admin_merge(d);
     while (d->next_arrival < d->n_jobs && d->jobs[d->next_arrival].spec->arrival <= b) {
         struct djob *dj = &d->jobs[d->next_arrival++];
+        if (deploy__admin_cancelled_before_arrival(d, dj))
+            continue; /* never enters the ledger (nor the --record replay trace) */
         dj->j = sched_run_arrive(d->ledger, dj->spec, err);
         if (!dj->j)
             return -1;
@@ -1182,6 +1241,10 @@ struct deploy *deploy__new(const struct deploy_config *cfg, struct deploy_stats 
         if (i == 0 || cfg->jobs[i].id < rp.measure_lo)
             rp.measure_lo = cfg->jobs[i].id;
     rp.measure_hi = INT_MAX;
+    if (cfg->measure_hi > cfg->measure_lo) {
+        rp.measure_lo = cfg->measure_lo;
+        rp.measure_hi = cfg->measure_hi;
+    }
     d->ledger = sched_run_create(&rp, err);
     if (!d->ledger)
         goto fail;
@@ -1306,6 +1369,12 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
         deploy_state_samples_each(d->db, give_sample, (void *)cfg, err) < 0)
         goto out_srv;
     sched_run_result(d->ledger, d->end_b, res);
+    if (cfg->service) { /* a service's window: the jobs that arrived, bar failed and cancelled */
+        res->window_size = res->jobs_measured;
+        for (size_t i = 0; i < d->next_arrival; i++)
+            res->window_size += d->jobs[i].state != DJ_DONE && d->jobs[i].state != DJ_FAILED;
+        res->window_complete = res->window_size == res->jobs_measured;
+    }
     rc = 0;
 out_srv:
     /* nothing may stay parked: tell any leftover job to stop */
@@ -1315,6 +1384,8 @@ out_srv:
     d->accepting = false;
     deploy__admin_committed(d); /* what the last commit made durable */
     pthread_mutex_unlock(&d->mu);
+    if (cfg->on_finished)
+        cfg->on_finished(cfg->ctx);
 out_free:
     deploy__free(d);
     return rc;

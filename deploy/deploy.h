@@ -47,6 +47,9 @@ struct deploy_config {
     size_t n_workers;
     double time_scale;       /* every duration is divided by this (>= 1 in tests) */
     bool is_static;          /* first round at t=1, like simulate --static */
+    long measure_lo, measure_hi; /* --measure: ids [lo, hi) are measured (the run still
+                                    goes to the end); hi <= lo: every job, the trace's
+                                    and those submitted online */
     const char *listen_ip;   /* the scheduler binds this (default 127.0.0.1) */
     const char *advertise;   /* the address jobs and workers are told (default listen_ip) */
     int port;                /* 0 = pick one */
@@ -78,6 +81,10 @@ struct deploy_config {
     volatile const int *stop; /* set (by a signal handler) to end the run at the next wake */
     /* called once the server listens (e.g. to start local workers) */
     void (*on_listening)(void *ctx, int port);
+    /* called once the run is over (done or failed) while the server still
+     * answers, so that workers stopped here (local ones) see no refused
+     * calls on their way out */
+    void (*on_finished)(void *ctx);
     /* called when the run has completed, for every round it planned, in
      * order, those before a scheduler restart included (they are kept in
      * the state file): deploy --db. NULL none */

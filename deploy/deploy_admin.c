@@ -100,8 +100,8 @@ static bool admin_allowed(struct deploy *d, rpc_call_t *call, const char **user)
         }
     LOG(LOG_WARN, "deploy", "admin call from %s refused: identity '%s' is not an admin",
         rpc_call_peer(call), who);
-    char *m = rpc_call_alloc(call, 200);
-    snprintf(m, 200, "identity '%.100s' is not in the scheduler's --admins file", who);
+    char m[200];
+    snprintf(m, sizeof m, "identity '%.100s' is not in the scheduler's --admins file", who);
     rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED, m);
     return false;
 }
@@ -147,9 +147,13 @@ void deploy__admin_merge(struct deploy *d)
 void deploy__admin_init(struct deploy *d)
 {
     int next = 1;
-    for (size_t i = 0; i < d->n_jobs; i++)
+    for (size_t i = 0; i < d->n_jobs; i++) {
         if (d->jobs[i].spec->id >= next)
             next = d->jobs[i].spec->id + 1;
+        /* restored: a job cancelled before the restart */
+        if (d->jobs[i].cancel_req && d->jobs[i].state == DJ_FAILED)
+            d->jobs[i].cancelled = true;
+    }
     for (size_t i = 0; i < d->n_subs; i++)
         if (d->subs[i]->spec.id >= next)
             next = d->subs[i]->spec.id + 1;
@@ -203,6 +207,18 @@ int deploy__admin_load(struct deploy *d, struct err *err)
 }
 
 /* ------------------------------------------------------------ cancel */
+
+bool deploy__admin_cancelled_before_arrival(struct deploy *d, struct djob *dj)
+{
+    if (!dj->cancel_req)
+        return false;
+    dj->state = DJ_FAILED;
+    dj->cancelled = true;
+    LOG(LOG_INFO, "deploy", "job %d cancelled before it arrived", dj->spec->id);
+    deploy_state_job(d->db, dj->spec->id, dj->spec->model, "cancelled", 0, 0,
+                     dj->spec->iterations, dj->spec->arrival, -1, NULL);
+    return true;
+}
 
 void deploy__admin_cancel(struct deploy *d)
 {
@@ -455,7 +471,7 @@ static Synergy__Admin__V1__JobInfo *job_info(const struct deploy *d, const struc
     ji->attained_s = j ? j->attained : 0;
     double start = j && j->first_start >= 0 ? j->first_start : -1;
     double end = dj->finish >= 0 ? dj->finish : now;
-    ji->wait_s = arrived ? (start >= 0 ? start : end) - dj->spec->arrival : 0;
+    ji->wait_s = arrived && j ? (start >= 0 ? start : end) - dj->spec->arrival : 0;
     if (ji->wait_s < 0)
         ji->wait_s = 0;
     ji->run_s = j ? j->rounds_run * d->round_s : 0;
@@ -488,8 +504,6 @@ int deploy__admin_queue(struct deploy *d, const ProtobufCMessage *rq, ProtobufCM
     for (size_t i = d->n_merged; i < d->n_subs; i++) {
         struct djob tmp = {.spec = &d->subs[i]->spec, .sub = d->subs[i],
                            .cancel_req = d->subs[i]->cancel, .finish = -1};
-        if (!r->all && tmp.cancel_req)
-            continue;
         resp->jobs[resp->n_jobs++] = job_info(d, &tmp, false, now);
     }
     resp->now_s = now;
@@ -655,9 +669,7 @@ static enum rpc_result finish_call(rpc_call_t *call, ProtobufCMessage *resp, int
     rpc_call_set_cleanup(call, deploy__admin_resp_free);
     if (st == 0)
         return RPC_REPLY;
-    char *m = rpc_call_alloc(call, strlen(msg) + 1);
-    memcpy(m, msg, strlen(msg) + 1);
-    rpc_call_set_status(call, st, m);
+    rpc_call_set_status(call, st, msg); /* copied (up to 159 characters) */
     return RPC_FAILED;
 }
 

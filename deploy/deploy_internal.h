@@ -69,6 +69,7 @@ struct djob {
     bool terminated;      /* we answered terminate_lease */
     bool crashed, lost, lease_killed;
     bool stop_ignored;    /* told to stop, killed at its lease's end (charged) */
+    bool let_lapse;       /* silent near its lease's end: not extended on purpose */
     /* the placement of the current lease, to tell extension from move */
     int sig_n_shares;
     size_t sig_cap;
@@ -208,6 +209,7 @@ void deploy__free(struct deploy *d);
 /* A message of the job's current attempt came in (any JobToScheduler call);
  * call under d->mu. Keeps a slow job's lease alive and times its start-up. */
 void deploy__job_heard(struct deploy *d, struct djob *dj);
+void deploy__note_round_end(struct djob *dj);
 /* A worker reports what it runs (deploy_rpc.c parses, the round loop decides).
  * Called with d->mu held on the rpc thread: no RPCs, no blocking. `server` is
  * the worker's row; for DEPLOY_REPORT_REGISTER the handler has already set
@@ -266,6 +268,9 @@ void deploy__admin_init(struct deploy *d);
 /* Round loop, phase B under d->mu: move new submissions into jobs[] (in
  * arrival order, after the jobs already arrived). */
 void deploy__admin_merge(struct deploy *d);
+/* A job cancelled before its arrival: it is marked cancelled (state
+ * DJ_FAILED, no ledger job) and does not arrive. Under d->mu. */
+bool deploy__admin_cancelled_before_arrival(struct deploy *d, struct djob *dj);
 /* Round loop, after the arrivals: cancel the jobs asked for (a running one
  * is told to stop; phase D waits for its exit). */
 void deploy__admin_cancel(struct deploy *d);

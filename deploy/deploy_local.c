@@ -5,11 +5,13 @@
  */
 #include "deploy_local.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "notify.h"
@@ -107,18 +109,50 @@ int deploy_local_start(struct deploy_local *lw, int port)
     return 0;
 }
 
+/* SIGTERM to each worker, reap them all within grace_ms, SIGKILL the rest.
+ * Async-signal-safe. */
+static void stop_all(pid_t *pids, int n, int grace_ms)
+{
+    for (int i = 0; i < n; i++)
+        if (pids[i] > 0)
+            kill(pids[i], SIGTERM);
+    for (int t = 0;; t += 20) {
+        int left = 0;
+        for (int i = 0; i < n; i++) {
+            if (pids[i] <= 0)
+                continue;
+            pid_t r = waitpid(pids[i], NULL, WNOHANG);
+            if (r == pids[i] || (r < 0 && errno == ECHILD))
+                pids[i] = 0;
+            else
+                left++;
+        }
+        if (left == 0)
+            return;
+        if (t >= grace_ms) {
+            for (int i = 0; i < n; i++)
+                if (pids[i] > 0) {
+                    kill(pids[i], SIGKILL);
+                    waitpid(pids[i], NULL, 0);
+                    pids[i] = 0;
+                }
+            return;
+        }
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 void deploy_local_stop(struct deploy_local *lw)
 {
-    if (!lw->pids)
-        return;
-    for (int i = 0; i < lw->n; i++)
-        if (lw->pids[i] > 0)
-            kill(lw->pids[i], SIGTERM);
-    for (int i = 0; i < lw->n; i++)
-        if (lw->pids[i] > 0)
-            waitpid(lw->pids[i], NULL, 0);
-    for (int i = 0; i < lw->n; i++)
-        lw->pids[i] = 0;
+    if (lw->pids)
+        stop_all(lw->pids, lw->n, 5000);
+}
+
+void deploy_local_interrupt(const struct deploy_local *lw)
+{
+    if (lw->pids)
+        stop_all(lw->pids, lw->n, 3000);
 }
 
 void deploy_local_free(struct deploy_local *lw)

@@ -25,8 +25,11 @@ struct deploy_local {
 /* Fork and exec the workers against sched_host:port (this binary, read from
  * /proc/self/exe). Each dies with this process (PR_SET_PDEATHSIG). 0 or -1. */
 int deploy_local_start(struct deploy_local *lw, int port);
-/* SIGTERM every worker and reap it. */
+/* SIGTERM every worker and reap it; one still there after 5 s is killed. */
 void deploy_local_stop(struct deploy_local *lw);
+/* The same from a signal handler (async-signal-safe: kill, waitpid,
+ * nanosleep), after 3 s SIGKILL. */
+void deploy_local_interrupt(const struct deploy_local *lw);
 void deploy_local_free(struct deploy_local *lw);
 
 /* Heartbeat, worker timeout and registration timeout for n_local local

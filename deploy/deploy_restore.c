@@ -250,6 +250,10 @@ int deploy__restore(struct deploy *d, struct err *err)
     size_t n_runnable = 0;
     for (size_t i = 0; i < d->next_arrival; i++) {
         struct djob *dj = &d->jobs[i];
+        if (!rc.have[i] && dj->cancel_req) { /* cancelled before it arrived */
+            deploy__admin_cancelled_before_arrival(d, dj);
+            continue;
+        }
         if (!rc.have[i]) {
             errprintf(err, "%s: job %d arrived but was not saved", d->cfg->state_path,
                       dj->spec->id);
@@ -319,6 +323,9 @@ int deploy__restore(struct deploy *d, struct err *err)
             dj->state = DJ_QUEUED; /* no lease was saved: it runs again when planned */
             dj->restored = false;
         }
+        /* one iterator process per rank until its worker reports more
+         * (adoption): a round ends when all of them are in */
+        dj->n_procs = dj->n_ranks;
         n_adopt += dj->state == DJ_RUNNING;
     }
     struct sched_run_totals tot = {.rounds = (size_t)run.rounds};
@@ -399,6 +406,9 @@ int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
                 }
                 long long until = now + (long long)run[i].lease_left_ms * 1000000LL;
                 dj->lease_until_ns = until;
+                if (run[i].processes > 1 &&
+                    dj->n_procs + (int)run[i].processes - 1 <= DJ_MAX_PROCS)
+                    dj->n_procs += (int)run[i].processes - 1;
                 LOG(LOG_INFO, "deploy", "job %d attempt %d adopted on server %d (lease %u ms left)",
                     dj->spec->id, dj->launch, server, run[i].lease_left_ms);
             }

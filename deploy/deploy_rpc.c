@@ -198,7 +198,11 @@ static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const Protobuf
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, req->job_id);
     bool old = dj && stale(dj, req->attempt, "RegisterJob");
-    double el = deploy__logical_now(d) - d->cur_b;
+    /* the phase of this lease's round clock: its rounds end at lease_b + k *
+     * round. Not the driver's current round: a launch fan-out that runs past
+     * the next boundary would make the job take the next round for its first
+     * and end its real first round a whole round late */
+    double el = deploy__logical_now(d) - (dj && !old ? dj->lease_b : d->cur_b);
     if (dj && !old)
         deploy__job_heard(d, dj);
     pthread_mutex_unlock(&d->mu);
@@ -280,6 +284,7 @@ static enum rpc_result h_round_end(void *ud, rpc_call_t *call, const ProtobufCMe
             dj->round_end_steps = s;
         dj->parked[slot] = call;
         dj->n_parked++;
+        deploy__note_round_end(dj);
         pthread_cond_broadcast(&d->cv);
         pthread_mutex_unlock(&d->mu);
         return RPC_PARKED;
@@ -314,6 +319,7 @@ static enum rpc_result h_lease_ended(void *ud, rpc_call_t *call, const ProtobufC
         if (dj->n_lease_ended == 0 || s < dj->lease_end_steps)
             dj->lease_end_steps = s;
         dj->n_lease_ended++;
+        deploy__note_round_end(dj);
         pthread_cond_broadcast(&d->cv);
     }
     pthread_mutex_unlock(&d->mu);

@@ -10,13 +10,17 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "report.h"
 
 #define H 3600.0
 #define MAX_CDF_CURVES 10 /* one JCT CDF plot of every run up to this many runs */
 #define MAX_ALLOC_PLOTS 4 /* allocation plots drawn for a large selection */
+#define MAX_ALLOC_POINTS 1000 /* rounds beyond this are averaged in bins: a 2,500 h run
+                                 has 30,000 rounds, an unreadable mass and a 4 MB SVG */
 
 static int dbl_cmp(const void *a, const void *b)
 {
@@ -53,9 +57,11 @@ static int write_cdf(store_t *st, const struct store_run *r, const char *dir, st
 }
 
 /* DIR/data/run<ID>_rounds.dat: time (h), then alloc, util, demand (%) for
- * GPU, CPU, memory. Returns the largest demand (%) in *max_demand. */
+ * GPU, CPU, memory; at most MAX_ALLOC_POINTS lines, each the mean of *bin
+ * consecutive rounds (its time the first one's). Returns the largest demand
+ * (%) of a line in *max_demand. */
 static int write_rounds(store_t *st, const struct store_run *r, const char *dir,
-                        double *max_demand, struct err *err)
+                        double *max_demand, size_t *bin, struct err *err)
 {
     struct store_round *rounds;
     size_t n;
@@ -68,22 +74,27 @@ static int write_rounds(store_t *st, const struct store_run *r, const char *dir,
         free(rounds);
         return errprintf(err, "%s: %s", path, strerror(errno));
     }
+    *bin = n > MAX_ALLOC_POINTS ? (n + MAX_ALLOC_POINTS - 1) / MAX_ALLOC_POINTS : 1;
     fprintf(f, "# t_h gpu_alloc cpu_alloc mem_alloc gpu_util cpu_util mem_util gpu_demand "
-               "cpu_demand mem_demand (%% of cluster)\n");
+               "cpu_demand mem_demand (%% of cluster)%s\n",
+            *bin > 1 ? ", each line the mean of consecutive rounds" : "");
     *max_demand = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct store_round *q = &rounds[i];
-        fprintf(f, "%.4f", q->t / H);
-        for (int k = 0; k < 3; k++)
-            fprintf(f, " %.3f", q->alloc[k] * 100);
-        for (int k = 0; k < 3; k++)
-            fprintf(f, " %.3f", q->util[k] * 100);
-        for (int k = 0; k < 3; k++) {
-            fprintf(f, " %.3f", q->demand[k] * 100);
-            if (q->demand[k] * 100 > *max_demand)
-                *max_demand = q->demand[k] * 100;
-        }
+    for (size_t i = 0; i < n; i += *bin) {
+        size_t m = n - i < *bin ? n - i : *bin;
+        double v[9] = {0};
+        for (size_t j = i; j < i + m; j++)
+            for (int k = 0; k < 3; k++) {
+                v[k] += rounds[j].alloc[k] * 100 / (double)m;
+                v[3 + k] += rounds[j].util[k] * 100 / (double)m;
+                v[6 + k] += rounds[j].demand[k] * 100 / (double)m;
+            }
+        fprintf(f, "%.4f", rounds[i].t / H);
+        for (int k = 0; k < 9; k++)
+            fprintf(f, " %.3f", v[k]);
         fputc('\n', f);
+        for (int k = 6; k < 9; k++)
+            if (v[k] > *max_demand)
+                *max_demand = v[k];
     }
     free(rounds);
     if (fclose(f) != 0)
@@ -122,11 +133,32 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
     b->n += (size_t)need;
 }
 
-static const char *const policy_colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
-                                            "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
+/* Twelve colours told apart on screen and paper (Tableau 10, black, light blue). */
+#define N_COLORS 12
+static const char *const colors[N_COLORS] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
+                                             "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
+                                             "#7f7f7f", "#bcbd22", "#000000", "#aec7e8"};
 
-/* Line style for a run: color by policy, dash by mode (tune solid, fair
- * dashed, greedy dotted), so policy x mode curves stay apart. */
+/* The dash type of a mode: tune solid, fair dashed, greedy dotted, opt
+ * dash-dot, anything else dash-dot-dot. */
+static int mode_dash(const char *mode)
+{
+    static const char *const modes[] = {"tune", "fair", "greedy", "opt"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(mode, modes[i]) == 0)
+            return i + 1;
+    return 5;
+}
+
+/* The k-th of a set of curves that share nothing: a colour each, then the
+ * colours again with the next dash type. */
+static void nth_style(size_t k, char *buf, size_t len)
+{
+    snprintf(buf, len, "lw 2 lc rgb '%s' dt %zu", colors[k % N_COLORS], 1 + (k / N_COLORS) % 5);
+}
+
+/* Line style for a run: color by policy, dash by mode (mode_dash), so
+ * policy x mode curves stay apart. */
 static void style_of(const struct store_run *runs, size_t n, size_t i, char *buf, size_t len)
 {
     /* the policy's rank among the distinct policies, in order of appearance */
@@ -139,8 +171,7 @@ static void style_of(const struct store_run *runs, size_t n, size_t i, char *buf
             seen |= strcmp(runs[q].policy, runs[k].policy) == 0;
         pi += !seen;
     }
-    int dt = strcmp(runs[i].mode, "fair") == 0 ? 2 : strcmp(runs[i].mode, "greedy") == 0 ? 3 : 1;
-    snprintf(buf, len, "lw 2 lc rgb '%s' dt %d", policy_colors[pi % 8], dt);
+    snprintf(buf, len, "lw 2 lc rgb '%s' dt %d", colors[pi % N_COLORS], mode_dash(runs[i].mode));
 }
 
 static void cdf_plot(struct sbuf *b, const struct store_run *runs, size_t n, const size_t *idx,
@@ -157,8 +188,8 @@ static void cdf_plot(struct sbuf *b, const struct store_run *runs, size_t n, con
         else
             report_run_label(runs, n, idx[k], label, sizeof label);
         style_of(runs, n, idx[k], style, sizeof style);
-        if (!short_labels) /* one color per run: runs may share policy and mode */
-            snprintf(style, sizeof style, "lw 2 lc rgb '%s'", policy_colors[k % 8]);
+        if (!short_labels) /* one style per run: runs may share policy and mode */
+            nth_style(k, style, sizeof style);
         sb_printf(b, "%s'data/run%lld_jct.dat' using 1:2 with steps %s title '%s'",
                   k ? ", \\\n     " : "", (long long)runs[idx[k]].id, style, label);
     }
@@ -166,7 +197,7 @@ static void cdf_plot(struct sbuf *b, const struct store_run *runs, size_t n, con
 }
 
 static void alloc_plot(struct sbuf *b, const struct store_run *runs, size_t n, size_t i,
-                       double max_demand)
+                       double max_demand, size_t bin)
 {
     char label[128];
     report_run_label(runs, n, i, label, sizeof label);
@@ -175,11 +206,15 @@ static void alloc_plot(struct sbuf *b, const struct store_run *runs, size_t n, s
     bool clipped = top > 300;
     if (clipped)
         top = 300;
-    sb_printf(b, "set multiplot layout 3,1 title 'run %lld, %s: allocation vs demand per round "
+    char per[64] = "per round";
+    if (bin > 1)
+        snprintf(per, sizeof per, "(means of %zu rounds)", bin);
+    sb_printf(b, "set multiplot layout 3,1 title 'run %lld, %s: allocation vs demand %s "
                  "(cluster: %d GPUs, %d CPUs, %d GB memory)'\n"
                  "set grid\nset key outside right top\nset yrange [0:%g]\n"
                  "set lmargin 10\nset rmargin 22\n",
-              (long long)runs[i].id, label, runs[i].gpus, runs[i].servers * runs[i].cpus_per_server,
+              (long long)runs[i].id, label, per, runs[i].gpus,
+              runs[i].servers * runs[i].cpus_per_server,
               runs[i].servers * runs[i].mem_per_server, top);
     for (int k = 0; k < 3; k++) {
         sb_printf(b,
@@ -271,6 +306,64 @@ static void load_plot(struct sbuf *b, const struct store_run *runs, size_t n, si
     sb_printf(b, "\n");
 }
 
+/* The trace a run replayed, for titles: its file name (quotes dropped), or
+ * NULL for the synthetic workload. */
+static const char *trace_name(const struct store_run *r, char *buf, size_t len)
+{
+    if (!r->workload[0] || strcmp(r->workload, "synthetic") == 0)
+        return NULL;
+    const char *base = strrchr(r->workload, '/');
+    base = base && base[1] ? base + 1 : r->workload;
+    size_t k = 0;
+    for (; *base && k + 1 < len; base++)
+        if (*base != '\'' && *base != '\\')
+            buf[k++] = *base;
+    buf[k] = '\0';
+    return buf;
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+/* Remove what an earlier plot_write into dir left (its figures and data
+ * files, by their names), so that no old plot stays beside the new ones.
+ * Other files are left alone. */
+static void remove_old_plots(const char *dir)
+{
+    static const char *const figs[] = {"jct_cdf", "alloc_run", "jct_vs_load", "jct_over_seeds"};
+    for (int pass = 0; pass < 2; pass++) {
+        char path[4200];
+        snprintf(path, sizeof path, pass ? "%s/data" : "%s", dir);
+        DIR *d = opendir(path);
+        if (!d)
+            continue;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            const char *s = e->d_name;
+            bool old = false;
+            if (pass == 0) {
+                for (int i = 0; i < 4 && !old; i++)
+                    old = strncmp(s, figs[i], strlen(figs[i])) == 0 &&
+                          (has_suffix(s, ".png") || has_suffix(s, ".svg"));
+            } else {
+                old = (strncmp(s, "run", 3) == 0 &&
+                       (has_suffix(s, "_jct.dat") || has_suffix(s, "_rounds.dat"))) ||
+                      (strncmp(s, "load_", 5) == 0 && has_suffix(s, ".dat")) ||
+                      strcmp(s, "seeds.dat") == 0;
+            }
+            if (old) {
+                char f[4500];
+                snprintf(f, sizeof f, "%s/%s", path, s);
+                unlink(f);
+            }
+        }
+        closedir(d);
+    }
+}
+
 static bool dir_ok(const char *dir, struct err *err)
 {
     if (strchr(dir, '\'') || strchr(dir, '\n')) {
@@ -288,6 +381,7 @@ int plot_write(store_t *st, const struct store_filter *f, const char *dir, struc
     snprintf(data_dir, sizeof data_dir, "%s/data", dir);
     if (report_mkdirs(data_dir, err) < 0)
         return -1;
+    remove_old_plots(dir);
     struct store_run *runs;
     size_t n;
     if (store_runs_select(st, f, &runs, &n, err) < 0)
@@ -315,11 +409,16 @@ int plot_write(store_t *st, const struct store_filter *f, const char *dir, struc
     if (n <= MAX_CDF_CURVES) {
         for (size_t i = 0; i < n; i++)
             idx[i] = i;
-        char title[128] = "JCT CDF per run";
-        bool one_load = true;
-        for (size_t i = 0; i < n; i++)
+        char title[512] = "JCT CDF per run", tn[256];
+        bool one_load = true, one_trace = true;
+        for (size_t i = 0; i < n; i++) {
             one_load &= runs[i].jobs_per_hour == runs[0].jobs_per_hour && runs[i].gpus == runs[0].gpus;
-        if (one_load && runs[0].jobs_per_hour > 0)
+            one_trace &= strcmp(runs[i].workload, runs[0].workload) == 0 &&
+                         runs[i].gpus == runs[0].gpus;
+        }
+        if (one_trace && trace_name(&runs[0], tn, sizeof tn))
+            snprintf(title, sizeof title, "JCT CDF per run: %s (%d GPUs)", tn, runs[0].gpus);
+        else if (one_load && runs[0].jobs_per_hour > 0)
             snprintf(title, sizeof title, "JCT CDF per run (%g jobs/h, %d GPUs)",
                      runs[0].jobs_per_hour, runs[0].gpus);
         cdf_plot(&b, runs, n, idx, n, title, false);
@@ -338,9 +437,10 @@ int plot_write(store_t *st, const struct store_filter *f, const char *dir, struc
                                      strcmp(runs[i].policy, runs[first].policy) == 0))
             continue;
         double max_demand = 0;
-        if (write_rounds(st, &runs[i], dir, &max_demand, err) < 0)
+        size_t bin = 1;
+        if (write_rounds(st, &runs[i], dir, &max_demand, &bin, err) < 0)
             goto close;
-        alloc_plot(&b, runs, n, i, max_demand);
+        alloc_plot(&b, runs, n, i, max_demand, bin);
         char name[64];
         snprintf(name, sizeof name, "alloc_run%lld", (long long)runs[i].id);
         emit(gp, name, b.s, 900);
@@ -381,10 +481,12 @@ int plot_write(store_t *st, const struct store_filter *f, const char *dir, struc
             }
         if (seen || !two_modes || m > 12)
             continue;
-        char title[128], name[96], suffix[64];
+        char title[512], name[96], suffix[64], tn[256];
         snprintf(title, sizeof title, "JCT CDF by mode (%g jobs/h, %d GPUs)",
                  runs[i].jobs_per_hour, runs[i].gpus);
-        if (runs[i].jobs_per_hour <= 0)
+        if (trace_name(&runs[i], tn, sizeof tn))
+            snprintf(title, sizeof title, "JCT CDF by mode: %s (%d GPUs)", tn, runs[i].gpus);
+        else if (runs[i].jobs_per_hour <= 0)
             snprintf(title, sizeof title, "JCT CDF by mode (%d GPUs)", runs[i].gpus);
         cdf_plot(&b, runs, n, idx, m, title, true);
         group_suffix(runs, n, i, runs[i].jobs_per_hour > 0, suffix, sizeof suffix);

@@ -741,12 +741,9 @@ static void commit_compat(struct opt_round *r)
             if (x > 1e-9)
                 sh[nsh++] = (struct job_share){i, x, x * vc, x * vm, x * s->fair[RES_SSPEED]};
         }
-        if (nsh > oj->j->gpus) {
-            /* a share per server can outnumber the GPUs here: widen the array
-             * (it holds nothing now; job_destroy frees it) */
-            free(oj->j->shares);
-            oj->j->shares = xmalloc(sizeof *oj->j->shares * (size_t)nsh);
-        }
+        /* a share per server can outnumber the GPUs here: widen the array
+         * (it holds nothing now; job_destroy frees it) */
+        job_reserve_shares(oj->j, nsh);
         set_point(oj);
         oj->j->opt_no_penalty = true;
         sched__commit(s, oj->j, gpus, oj->g, sh, nsh, false, true);

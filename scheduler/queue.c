@@ -15,7 +15,7 @@
  *    a cold FTF key is a lower bound (the key never decreases while the job
  *    waits) and is refreshed only when it reaches the top of the heap.
  *  - The walk merges the sorted hot list with the cold heap and stops as soon
- *    as no job left can fit the free GPUs (a Fenwick tree counts the jobs not
+ *    as no job left can fit the free GPUs (a count of the jobs not
  *    yet walked by GPU demand), or no GPU is left.
  *  - `tie` reproduces the stable sort: it orders jobs with equal keys. A job
  *    whose key did not change keeps it; a job whose key grew was, in the last
@@ -49,6 +49,11 @@ static int key_cmp(const double *a, long long ta, const double *b, long long tb)
 
 /* ------------------------------------------------------------ cold heap */
 
+/* A 4-ary heap: half the levels of a binary one, and each level moved costs
+ * a write into the moved job (its heap position), a cache miss in a long
+ * queue; the four children lie side by side. */
+#define COLD_D 4
+
 static bool cold_less(const struct qent *x, const struct qent *y)
 {
     return key_cmp(x->k, x->tie, y->k, y->tie) < 0;
@@ -64,7 +69,7 @@ static void cold_up(sched_t *s, size_t i)
 {
     struct qent e = s->cold[i];
     while (i > 0) {
-        size_t p = (i - 1) / 2;
+        size_t p = (i - 1) / COLD_D;
         if (!cold_less(&e, &s->cold[p]))
             break;
         cold_set(s, i, s->cold[p]);
@@ -78,11 +83,12 @@ static void cold_down(sched_t *s, size_t i)
     struct qent e = s->cold[i];
     size_t n = s->n_cold;
     for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
+        size_t first = COLD_D * i + 1, c = first;
+        if (first >= n)
             break;
-        if (c + 1 < n && cold_less(&s->cold[c + 1], &s->cold[c]))
-            c++;
+        for (size_t k = first + 1; k < first + COLD_D && k < n; k++)
+            if (cold_less(&s->cold[k], &s->cold[c]))
+                c = k;
         if (!cold_less(&s->cold[c], &e))
             break;
         cold_set(s, i, s->cold[c]);
@@ -108,18 +114,13 @@ static void cold_remove(sched_t *s, struct job *j)
     if (i == s->n_cold)
         return;
     cold_set(s, i, s->cold[s->n_cold]);
-    if (i > 0 && cold_less(&s->cold[i], &s->cold[(i - 1) / 2]))
+    if (i > 0 && cold_less(&s->cold[i], &s->cold[(i - 1) / COLD_D]))
         cold_up(s, i);
     else
         cold_down(s, i);
 }
 
 /* ------------------------------------------------------- starvation heap */
-
-static double bump_ref_of(const struct job *j)
-{
-    return j->last_exec != -1 ? j->last_exec : j->arrival;
-}
 
 static void bump_set(sched_t *s, size_t i, struct job *j)
 {
@@ -174,58 +175,66 @@ static void bump_remove(sched_t *s, struct job *j)
 
 /* ------------------------------------------- jobs not yet walked, by GPUs */
 
-static void fen_add(sched_t *s, int g, int d)
+/* Jobs not walked yet, counted by GPU demand, and a lower bound on the
+ * smallest demand counted: adding lowers it, removing leaves it, and the
+ * question "does any fit?" raises it past empty counts. Within a walk jobs
+ * only leave, so a round scans each demand value at most once. */
+static void unwalked_add(sched_t *s, const struct job *j, int d)
 {
-    for (int i = g; i <= s->fen_n; i += i & -i)
-        s->fen[i] += d;
+    int g = j->gpus <= s->unwalked_n ? j->gpus : s->unwalked_n;
+    s->unwalked[g] += d;
+    if (d > 0 && g < s->unwalked_lo)
+        s->unwalked_lo = g;
 }
 
-static long fen_prefix(const sched_t *s, int g)
+bool sched__queue_any_fits(sched_t *s, int free_gpus)
 {
-    long sum = 0;
-    if (g > s->fen_n)
-        g = s->fen_n;
-    for (int i = g; i > 0; i -= i & -i)
-        sum += s->fen[i];
-    return sum;
-}
-
-bool sched__queue_any_fits(const sched_t *s, int free_gpus)
-{
-    return fen_prefix(s, free_gpus) > 0;
+    if (free_gpus > s->unwalked_n)
+        free_gpus = s->unwalked_n;
+    while (s->unwalked_lo <= free_gpus && s->unwalked[s->unwalked_lo] == 0)
+        s->unwalked_lo++;
+    return s->unwalked_lo <= free_gpus;
 }
 
 /* ---------------------------------------------------------- nearly sorted */
-
-struct qitem {
-    double k[3];
-    long long tie;
-    struct job *j;
-};
 
 static int qitem_cmp(const struct qitem *x, const struct qitem *y)
 {
     return key_cmp(x->k, x->tie, y->k, y->tie);
 }
 
-/* Sort ascending (desc = false) or descending. The lists here are close to
- * sorted (last round's order): insertion sort with a budget, then a natural
- * merge sort if that runs out. */
-static void qitem_sort(struct qitem *a, size_t n, struct qitem *tmp, bool desc)
+/* Sort ascending (desc = false) or descending by (key, tie). The lists here
+ * are close to sorted (last round's order): binary insertion sort, one
+ * comparison per item in place and a binary search and a memmove for each
+ * one out of place (LAS: the jobs that ran overtake each other by GPU
+ * count), with a budget of items moved; past it, a natural merge sort,
+ * O(n log runs). */
+void sched__sort_nearly(struct qitem *a, size_t n, struct qitem *tmp, bool desc)
 {
     int sgn = desc ? -1 : 1;
-    size_t budget = 8 * n + 64;
-    for (size_t i = 1; i < n && budget > 0; i++) {
+    size_t budget = 32 * n + 1024;
+    size_t i = 1;
+    for (; i < n; i++) {
+        if (sgn * qitem_cmp(&a[i - 1], &a[i]) <= 0)
+            continue;
+        /* a[0..i) is sorted and a[i-1] goes after a[i]: find the first
+         * item there that goes after it */
         struct qitem x = a[i];
-        size_t k = i;
-        while (k > 0 && sgn * qitem_cmp(&a[k - 1], &x) > 0 && budget > 0) {
-            a[k] = a[k - 1];
-            k--;
-            budget--;
+        size_t lo = 0, hi = i - 1;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (sgn * qitem_cmp(&a[mid], &x) > 0)
+                hi = mid;
+            else
+                lo = mid + 1;
         }
-        a[k] = x;
+        if (i - lo > budget)
+            break;
+        budget -= i - lo;
+        memmove(&a[lo + 1], &a[lo], (i - lo) * sizeof *a);
+        a[lo] = x;
     }
-    if (budget > 0)
+    if (i >= n)
         return;
     while (n > 1) {
         size_t out = 0, i = 0, runs = 0;
@@ -259,8 +268,9 @@ static void qitem_sort(struct qitem *a, size_t n, struct qitem *tmp, bool desc)
 
 void sched__queue_init(sched_t *s)
 {
-    s->fen_n = sched_total_gpus(s);
-    s->fen = xcalloc((size_t)s->fen_n + 1, sizeof *s->fen);
+    s->unwalked_n = sched_total_gpus(s);
+    s->unwalked = xcalloc((size_t)s->unwalked_n + 2, sizeof *s->unwalked);
+    s->unwalked_lo = s->unwalked_n + 1;
 }
 
 void sched__queue_free(sched_t *s)
@@ -270,7 +280,7 @@ void sched__queue_free(sched_t *s)
     free(s->hot);
     free(s->hot_next);
     free(s->qitems);
-    free(s->fen);
+    free(s->unwalked);
 }
 
 static void hot_append(sched_t *s, struct job *j)
@@ -289,12 +299,12 @@ void sched__queue_add(sched_t *s, struct job *j)
     hot_append(s, j);
     if (j->priority == 0) {
         xgrow((void **)&s->bump, &s->cap_bump, s->n_bump + 1, sizeof *s->bump);
-        j->q.bump_ref = bump_ref_of(j);
+        j->q.bump_ref = sched__starve_ref(j);
         s->bump[s->n_bump++] = j;
         j->q.bump_pos = (int)(s->n_bump - 1);
         bump_up(s, s->n_bump - 1);
     }
-    fen_add(s, j->gpus <= s->fen_n ? j->gpus : s->fen_n, 1);
+    unwalked_add(s, j, 1);
 }
 
 void sched__queue_remove(sched_t *s, struct job *j)
@@ -307,7 +317,7 @@ void sched__queue_remove(sched_t *s, struct job *j)
     }
     if (j->q.bump_pos >= 0)
         bump_remove(s, j);
-    fen_add(s, j->gpus <= s->fen_n ? j->gpus : s->fen_n, -1);
+    unwalked_add(s, j, -1);
 }
 
 /* ----------------------------------------------------------------- round */
@@ -361,11 +371,11 @@ void sched__queue_begin(sched_t *s, const struct sched_view *v)
         j->q.key_time = v->now;
     }
     /* grew: before every job now equal to it, in last round's order */
-    qitem_sort(below, nb, tmp, true);
+    sched__sort_nearly(below, nb, tmp, true);
     for (size_t i = 0; i < nb; i++)
         below[i].j->q.tie = --s->tie_lo;
     /* shrank: after every job now equal to it, in last round's order */
-    qitem_sort(above, na, tmp, false);
+    sched__sort_nearly(above, na, tmp, false);
     for (size_t i = 0; i < na; i++)
         above[i].j->q.tie = ++s->tie_hi;
     /* arrivals: after all of them, in arrival order */
@@ -383,7 +393,7 @@ void sched__queue_begin(sched_t *s, const struct sched_view *v)
         struct job *j = s->hot[i];
         it[i] = (struct qitem){{j->q.key[0], j->q.key[1], j->q.key[2]}, j->q.tie, j};
     }
-    qitem_sort(it, n, it + n, false);
+    sched__sort_nearly(it, n, it + n, false);
     for (size_t i = 0; i < n; i++) {
         struct job *j = it[i].j;
         s->hot[i] = j;
@@ -426,7 +436,7 @@ struct job *sched__queue_next(sched_t *s, const struct sched_view *v)
     }
     hot_append(s, j); /* walked: re-keyed next round */
     s->n_walked++;
-    fen_add(s, j->gpus <= s->fen_n ? j->gpus : s->fen_n, -1);
+    unwalked_add(s, j, -1);
     return j;
 }
 
@@ -434,7 +444,7 @@ void sched__queue_end(sched_t *s, const struct sched_view *v)
 {
     for (size_t i = 0; i < s->n_hot_next; i++) {
         struct job *j = s->hot_next[i];
-        fen_add(s, j->gpus <= s->fen_n ? j->gpus : s->fen_n, 1);
+        unwalked_add(s, j, 1);
     }
     /* not reached this round: cold again, unless the reset changed its key */
     for (size_t i = s->hot_i; i < s->n_hot; i++) {
@@ -446,12 +456,15 @@ void sched__queue_end(sched_t *s, const struct sched_view *v)
     }
     s->n_hot = s->hot_i = 0;
 
-    /* the starvation bump: every job idle for longer than starvation_s */
+    /* the starvation bump: every job idle for longer than starvation_s. A
+     * filed reference only lags the job's own (last_exec only grows), so
+     * once the smallest filed one is recent enough, no job can be starved:
+     * stale entries are re-filed only when they look starved. */
     double now = v->now;
-    while (s->n_bump > 0) {
+    while (s->n_bump > 0 && sched__starved(s, s->bump[0]->q.bump_ref, now)) {
         struct job *j = s->bump[0];
-        double ref = bump_ref_of(j);
-        if (now - ref > s->p.starvation_s) {
+        double ref = sched__starve_ref(j);
+        if (sched__starved(s, ref, now)) {
             bump_remove(s, j);
             if (j->priority != 0)
                 continue;
@@ -463,11 +476,9 @@ void sched__queue_end(sched_t *s, const struct sched_view *v)
                 hot_append(s, j);
             }
             j->priority = 1;
-        } else if (ref != j->q.bump_ref) {
+        } else {
             j->q.bump_ref = ref; /* it ran since it was filed */
             bump_down(s, 0);
-        } else {
-            break;
         }
     }
 }

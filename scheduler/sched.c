@@ -96,20 +96,67 @@ int sched_total_gpus(const sched_t *s)
     return s->n_servers * s->gpus_per_server;
 }
 
-/* Reference add_synergy_profile (workload.py): cap each demand at one server,
- * and interpolate the speedup on the CPU axis when the CPU demand was capped. */
+/* A job's block: the struct, its GPU ids, its shares (each part 8-aligned). */
+static size_t round8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+static size_t gpus_offset(void)
+{
+    return round8(sizeof(struct job));
+}
+
+static size_t shares_offset(int gpus)
+{
+    return gpus_offset() + round8(sizeof(int) * (size_t)gpus);
+}
+
+size_t job_block_size(int gpus)
+{
+    if (gpus < 1)
+        gpus = 1;
+    return shares_offset(gpus) + sizeof(struct job_share) * (size_t)gpus;
+}
+
+static struct job_share *inline_shares(struct job *j)
+{
+    return (struct job_share *)((char *)j + shares_offset(j->gpus));
+}
+
+/* A job that can never run here: 0 GPUs, or more than the cluster has. */
+static int job_check(const sched_t *s, const struct job_spec *spec, struct err *err)
+{
+    if (spec->gpus < 1)
+        return errprintf(err, "job %d: gpus must be at least 1", spec->id);
+    if (spec->gpus > sched_total_gpus(s))
+        return errprintf(err, "job %d: needs %d GPUs but the cluster has %d", spec->id,
+                         spec->gpus, sched_total_gpus(s));
+    return 0;
+}
+
 struct job *job_create(const sched_t *s, const struct job_spec *spec,
                        const struct model_profile *m, int order, struct err *err)
 {
-    if (spec->gpus < 1) {
-        errprintf(err, "job %d: gpus must be at least 1", spec->id);
+    if (job_check(s, spec, err) < 0)
+        return NULL;
+    void *block = xcalloc(1, job_block_size(spec->gpus));
+    struct job *j = job_create_in(block, s, spec, m, order, err);
+    if (!j) {
+        free(block);
         return NULL;
     }
-    if (spec->gpus > sched_total_gpus(s)) {
-        errprintf(err, "job %d: needs %d GPUs but the cluster has %d", spec->id, spec->gpus,
-                  sched_total_gpus(s));
+    j->own_block = true;
+    return j;
+}
+
+/* Reference add_synergy_profile (workload.py): cap each demand at one server,
+ * and interpolate the speedup on the CPU axis when the CPU demand was capped. */
+struct job *job_create_in(void *block, const sched_t *s, const struct job_spec *spec,
+                          const struct model_profile *m, int order, struct err *err)
+{
+    if (job_check(s, spec, err) < 0)
         return NULL;
-    }
     const double *S = s->size;
     int g = spec->gpus;
     double cpu = g * m->cpus, mem = g * m->mem, ss = g * 62.5, speedup = m->speedup;
@@ -147,7 +194,7 @@ struct job *job_create(const sched_t *s, const struct job_spec *spec,
             speedup = 1 + (speedup - 1) / (ideal - fairc) * (cpu - fairc);
         /* (the reference raises ValueError when ideal == fairc; keep the speedup) */
     }
-    struct job *j = xcalloc(1, sizeof *j);
+    struct job *j = block;
     j->id = spec->id;
     j->model = m;
     j->arrival = spec->arrival;
@@ -162,18 +209,28 @@ struct job *job_create(const sched_t *s, const struct job_spec *spec,
     j->last_exec = -1;
     j->first_start = -1;
     j->finish = -1;
-    j->alloc_gpus = xmalloc(sizeof *j->alloc_gpus * (size_t)g);
-    j->shares = xmalloc(sizeof *j->shares * (size_t)g);
+    j->alloc_gpus = (int *)((char *)j + gpus_offset());
+    j->shares = inline_shares(j);
     return j;
+}
+
+void job_reserve_shares(struct job *j, int n)
+{
+    if (n <= j->gpus)
+        return;
+    if (j->shares != inline_shares(j))
+        free(j->shares);
+    j->shares = xmalloc(sizeof *j->shares * (size_t)n);
 }
 
 void job_destroy(struct job *j)
 {
     if (!j)
         return;
-    free(j->alloc_gpus);
-    free(j->shares);
-    free(j);
+    if (j->shares != inline_shares(j))
+        free(j->shares);
+    if (j->own_block)
+        free(j);
 }
 
 void sched_job_add(sched_t *s, struct job *j)
@@ -291,105 +348,45 @@ long sched_job_round_iters(const sched_t *s, const struct job *j)
 
 /* ------------------------------------------------------------ ordering */
 
-struct sort_item {
-    double k[3];
-    size_t pos;
-    struct job *j;
-};
-
-static int sort_cmp(const void *a, const void *b)
-{
-    const struct sort_item *x = a, *y = b;
-    for (int i = 0; i < 3; i++)
-        if (x->k[i] != y->k[i])
-            return x->k[i] < y->k[i] ? -1 : 1;
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
-/* Natural merge sort: stable, O(n) on a list that is already in order and
- * O(n log r) for r ascending runs. Each round re-sorts the previous round's
- * order, which moves little, so this is much cheaper than qsort here. */
-static void merge_sort_runs(struct sort_item *a, struct sort_item *tmp, size_t n)
-{
-    while (n > 1) {
-        size_t out = 0, i = 0, runs = 0;
-        while (i < n) {
-            size_t mid = i + 1;
-            while (mid < n && sort_cmp(&a[mid - 1], &a[mid]) <= 0)
-                mid++;
-            size_t end = mid;
-            if (mid < n) {
-                end = mid + 1;
-                while (end < n && sort_cmp(&a[end - 1], &a[end]) <= 0)
-                    end++;
-            }
-            size_t x = i, y = mid;
-            while (x < mid && y < end)
-                tmp[out++] = sort_cmp(&a[y], &a[x]) < 0 ? a[y++] : a[x++];
-            while (x < mid)
-                tmp[out++] = a[x++];
-            while (y < end)
-                tmp[out++] = a[y++];
-            i = end;
-            runs++;
-        }
-        memcpy(a, tmp, n * sizeof *a);
-        if (runs == 1)
-            break;
-    }
-}
-
 /* Stable sort of the runnable list by the policy key (ties keep the previous
  * round's order, as the reference's in-place Python sort does). */
 static void order_runnable(sched_t *s, const struct sched_view *v)
 {
     size_t n = s->n_runnable;
     xgrow((void **)&s->sort_items, &s->cap_sort, 2 * n + 2, sizeof *s->sort_items);
-    struct sort_item *it = s->sort_items;
-    bool sorted = true;
+    struct qitem *it = s->sort_items;
     for (size_t i = 0; i < n; i++) {
-        it[i].pos = i;
+        it[i].tie = (long long)i;
         it[i].j = s->runnable[i];
         s->p.policy->key(v, it[i].j, it[i].k);
-        if (sorted && i > 0 && sort_cmp(&it[i - 1], &it[i]) > 0)
-            sorted = false;
     }
-    if (sorted)
-        return;
-    /* Keys drift a little each round (FTF, LAS, SRTF), so few pairs cross:
-     * insertion sort costs O(n + crossings). If the list turns out to be far
-     * from the last order, finish with the merge sort. */
-    size_t budget = 8 * n + 64;
-    for (size_t i = 1; i < n && budget > 0; i++) {
-        struct sort_item x = it[i];
-        size_t k = i;
-        while (k > 0 && sort_cmp(&it[k - 1], &x) > 0 && budget > 0) {
-            it[k] = it[k - 1];
-            k--;
-            budget--;
-        }
-        it[k] = x;
-    }
-    if (budget == 0)
-        merge_sort_runs(it, it + n, n);
+    /* keys drift a little each round (FTF, LAS, SRTF): few pairs cross */
+    sched__sort_nearly(it, n, it + n, false);
     for (size_t i = 0; i < n; i++)
         s->runnable[i] = it[i].j;
 }
 
-static void bump_if_starved(const sched_t *s, struct job *j, double now)
+/* The reference's starvation clock runs from the job's last lease end, or
+ * from its arrival if it never ran. Both walks (the legacy one below and the
+ * incremental queue's heap) bump by these two functions. */
+double sched__starve_ref(const struct job *j)
 {
-    double since = now - (j->last_exec != -1 ? j->last_exec : j->arrival);
-    if (since > s->p.starvation_s)
-        j->priority = 1;
+    return j->last_exec != -1 ? j->last_exec : j->arrival;
+}
+
+bool sched__starved(const sched_t *s, double ref, double now)
+{
+    double since = now - ref;
+    return since > s->p.starvation_s;
 }
 
 static int deficit_desc_cmp(const void *a, const void *b)
 {
-    const struct sort_item *x = a, *y = b;
+    const struct qitem *x = a, *y = b;
     int dx = x->j->gpus - x->j->n_alloc, dy = y->j->gpus - y->j->n_alloc;
     if (dx != dy)
         return dx > dy ? -1 : 1;
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
+    return x->tie < y->tie ? -1 : x->tie > y->tie;
 }
 
 /* LAS: the jobs chosen by the GPU-count walk, re-ordered largest first under Tune. */
@@ -397,7 +394,7 @@ static void tune_largest_first(sched_t *s, size_t n_round)
 {
     xgrow((void **)&s->sort_items, &s->cap_sort, n_round + 1, sizeof *s->sort_items);
     for (size_t i = 0; i < n_round; i++)
-        s->sort_items[i] = (struct sort_item){{0, 0, 0}, i, s->round_jobs[i]};
+        s->sort_items[i] = (struct qitem){{0, 0, 0}, (long long)i, s->round_jobs[i]};
     qsort(s->sort_items, n_round, sizeof *s->sort_items, deficit_desc_cmp);
     for (size_t i = 0; i < n_round; i++)
         s->round_jobs[i] = s->sort_items[i].j;
@@ -406,7 +403,7 @@ static void tune_largest_first(sched_t *s, size_t n_round)
 /* The round over the incremental queue (queue.c): the same decisions as the
  * legacy walk below, visiting only the jobs up to the last one that could
  * still get GPUs. stop_ok: no job held GPUs when the round began, so every
- * job's deficit is its GPU count and the Fenwick tree knows what can fit. */
+ * job's deficit is its GPU count and the unwalked counts know what can fit. */
 static void round_queued(sched_t *s, const struct sched_view *v, bool stop_ok)
 {
     const struct sched_mode_ops *mode = s->p.mode;
@@ -501,7 +498,8 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
             s->round_jobs[n_round++] = j;
             free_count -= deficit;
         }
-        bump_if_starved(s, j, now);
+        if (sched__starved(s, sched__starve_ref(j), now))
+            j->priority = 1;
     }
 
     const struct sched_mode_ops *mode = s->p.mode;

@@ -114,48 +114,53 @@ struct job_share {
     double gpu, cpu, mem, sspeed;
 };
 
+/* The fields a round reads or writes for every job it places come first
+ * (four cache lines from a 64-byte boundary, in a run's job arena), then what
+ * only arrivals, finishes and some policies read. The allocation arrays
+ * normally sit right after the struct, in the same block (job_block_size). */
 struct job {
     /* identity, from the spec */
     int id;
-    const struct model_profile *model;
-    double arrival;
-    long total_iters;
     int gpus;
     int order; /* position in the trace: the final tie-break */
+    int priority;          /* 1 after starving for 1000 h */
+
+    /* allocation this round */
+    int n_alloc;           /* GPUs held */
+    int n_shares;
+
+    /* statistics */
+    int rounds_run;
+    int rounds_demoted;
+
+    const struct model_profile *model;
+    double arrival;
 
     /* profile applied to this cluster (reference add_synergy_profile) */
     double iter_time;
-    double cpu_demand, mem_demand, sspeed_demand;
     double speedup_orig;
     double speedup;        /* current: 1 once Tune demotes it to the fair share */
 
     /* progress and service */
+    long total_iters;
     long executed;         /* including the current round's up-front credit */
     double attained;       /* seconds of rounds run */
-    int priority;          /* 1 after starving for 1000 h */
     double last_exec;      /* end of the last lease; -1 before the first */
+    double first_start;    /* -1 until first scheduled */
 
-    /* allocation this round */
-    int n_alloc;           /* GPUs held */
     int *alloc_gpus;       /* global GPU ids, capacity `gpus` */
-    int n_shares;
     struct job_share *shares; /* capacity `gpus` */
     double cpus, mem, sspeed; /* sums over shares */
-    bool run_fair;         /* credit progress at plain iter_time this round */
-    bool demoted;          /* ran below its ideal (cpu, mem) this round */
     /* OPT only: the tput-matrix point chosen this round (row: CPUs per GPU,
      * column: GB per GPU) and its normalised throughput. opt_tput is 0 for
      * every other mode, which then keeps its own progress rule. */
-    int opt_row, opt_col;
     double opt_tput;
+    int opt_row, opt_col;
+    bool run_fair;         /* credit progress at plain iter_time this round */
+    bool demoted;          /* ran below its ideal (cpu, mem) this round */
     bool opt_no_penalty;   /* --opt-compat: progress ignores the placement */
+    bool own_block;        /* job_create's own allocation (job_destroy frees it) */
 
-    /* statistics */
-    double first_start;    /* -1 until first scheduled */
-    double finish;         /* -1 until finished */
-    int rounds_run;
-    int rounds_demoted;
-    int preemptions;       /* rounds after a run in which it did not run */
     /* planner bookkeeping, owned by the scheduler (queue.c): where the job
      * sits in the incremental order and in the starvation heap */
     struct job_queue_state {
@@ -170,6 +175,11 @@ struct job {
         bool fresh;      /* arrived since the last round: no key yet */
         bool keep_hot;   /* its key changes next round although it did not run */
     } q;
+
+    /* read when it arrives or leaves, and by some policies */
+    double cpu_demand, mem_demand, sspeed_demand;
+    double finish;         /* -1 until finished */
+    int preemptions;       /* rounds after a run in which it did not run */
 };
 
 /* ----------------------------------------------------------------- planner */
@@ -267,7 +277,15 @@ int sched_total_gpus(const sched_t *s);
  * job_destroy(). */
 struct job *job_create(const sched_t *s, const struct job_spec *spec,
                        const struct model_profile *profile, int order, struct err *err);
+/* The same in a caller's zeroed block of job_block_size(spec->gpus) bytes (a
+ * run's job arena): the job and its allocation arrays in one place. Release
+ * with job_destroy() too; it then frees only what grew outside the block. */
+size_t job_block_size(int gpus);
+struct job *job_create_in(void *block, const sched_t *s, const struct job_spec *spec,
+                          const struct model_profile *profile, int order, struct err *err);
 void job_destroy(struct job *j);
+/* Give j room for n shares (OPT can use a share per server it spans). */
+void job_reserve_shares(struct job *j, int n);
 
 /* The job arrived: it joins the runnable list (borrowed until removed). */
 void sched_job_add(sched_t *s, struct job *j);

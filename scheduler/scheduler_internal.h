@@ -41,7 +41,22 @@ struct qent {
     long long tie;
     struct job *j;
 };
-struct qitem;
+/* A job with a sort key: (k, tie) orders it (tie: unique, the stable sort's
+ * memory; in the legacy walk, the position in last round's order). */
+struct qitem {
+    double k[3];
+    long long tie;
+    struct job *j;
+};
+
+/* Sort a nearly sorted list ascending (desc: descending) by (k, tie); tmp has
+ * room for n items. Ties are unique, so any correct sort gives this order. */
+void sched__sort_nearly(struct qitem *a, size_t n, struct qitem *tmp, bool desc);
+
+/* The starvation bump (sched.c): the time the job's idle clock starts from,
+ * and whether a job idle since `ref` has starved by `now`. */
+double sched__starve_ref(const struct job *j);
+bool sched__starved(const sched_t *s, double ref, double now);
 
 #define FAIL_MEMO_MAX 32
 
@@ -80,8 +95,8 @@ struct sched {
     size_t n_walked;
     struct job **bump;       /* heap of priority-0 jobs by last-run time */
     size_t n_bump, cap_bump;
-    long *fen;               /* Fenwick tree: jobs not walked yet, by GPUs */
-    int fen_n;
+    long *unwalked;          /* jobs not walked yet, by GPUs (queue.c) */
+    int unwalked_n, unwalked_lo;
     struct qitem *qitems;
     size_t cap_qitems;
     long long tie_lo, tie_hi;
@@ -89,7 +104,7 @@ struct sched {
     size_t n_placed, cap_placed;
     struct job **round_jobs; /* scratch: jobs chosen by the GPU-count walk */
     size_t cap_round;
-    struct sort_item *sort_items;
+    struct qitem *sort_items;
     int *scratch_gpus; /* placement scratch, one slot per GPU of the cluster */
     struct job_share *scratch_shares;
     struct fail_memo fail_memo[FAIL_MEMO_MAX];
@@ -123,7 +138,7 @@ void sched__queue_begin(sched_t *s, const struct sched_view *v);
 /* The next job in policy order this round, or NULL when all were walked. */
 struct job *sched__queue_next(sched_t *s, const struct sched_view *v);
 /* Whether a job not walked yet asks for at most free_gpus GPUs. */
-bool sched__queue_any_fits(const sched_t *s, int free_gpus);
+bool sched__queue_any_fits(sched_t *s, int free_gpus);
 /* Round end: unwalked jobs go cold, starved jobs are bumped. */
 void sched__queue_end(sched_t *s, const struct sched_view *v);
 

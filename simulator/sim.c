@@ -19,6 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The lease ends of one round: all at the same instant, of the same type and
+ * pushed one after another, so in the heap's (time, type, seq) order they
+ * would pop as one unbroken block in placement order. One event carries them
+ * all: a heap operation per round instead of two per placed job. */
+struct lease_batch {
+    size_t n, cap;
+    struct job *jobs[];
+};
+
 struct run {
     const struct sim_config *cfg;
     const struct sim_workload *w;
@@ -26,7 +35,31 @@ struct run {
     struct sim_heap heap;
     size_t pending_arrivals;
     bool synth_done;
+    struct lease_batch *spare; /* a processed batch, kept for reuse */
 };
+
+static struct lease_batch *batch_new(struct run *r, struct job *const *jobs, size_t n)
+{
+    struct lease_batch *b = r->spare;
+    if (!b || b->cap < n) {
+        free(b);
+        b = xmalloc(sizeof *b + n * sizeof *b->jobs);
+        b->cap = n;
+    }
+    r->spare = NULL;
+    b->n = n;
+    memcpy(b->jobs, jobs, n * sizeof *jobs);
+    return b;
+}
+
+static void batch_done(struct run *r, struct lease_batch *b)
+{
+    if (!r->spare) {
+        r->spare = b;
+    } else {
+        free(b);
+    }
+}
 
 static int arrive(struct run *r, const struct job_spec *spec, double now, struct err *err)
 {
@@ -67,8 +100,10 @@ static int schedule(struct run *r, double now, struct err *err)
     bool sample = obs->on_round || obs->on_sample;
     if (sched_run_plan(r->ledger, now, &placed, &n_placed, sample ? &smp : NULL, err) < 0)
         return -1;
-    for (size_t i = 0; i < n_placed; i++)
-        sim_heap_push(&r->heap, now + r->cfg->sched.round_duration, EV_LEASE_END, placed[i]);
+    if (n_placed > 0) {
+        struct lease_batch *b = batch_new(r, placed, n_placed);
+        sim_heap_push(&r->heap, now + r->cfg->sched.round_duration, EV_LEASE_END, b);
+    }
     if (obs->on_plan)
         obs->on_plan(obs->ctx, now, placed, n_placed);
     if (obs->on_round)
@@ -141,9 +176,13 @@ int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct s
                 goto out;
             break;
         }
-        case EV_LEASE_END:
-            done = lease_end(&r, ev.data, now);
+        case EV_LEASE_END: {
+            struct lease_batch *b = ev.data;
+            for (size_t i = 0; i < b->n && !done; i++)
+                done = lease_end(&r, b->jobs[i], now);
+            batch_done(&r, b);
             break;
+        }
         case EV_SCHEDULE:
             if (schedule(&r, now, err) < 0)
                 goto out;
@@ -175,9 +214,10 @@ int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct s
 out:
     /* free what is left in the heap (synthetic specs we own) */
     while (sim_heap_pop(&r.heap, &ev))
-        if (ev.type == EV_ARRIVAL && !replay)
+        if ((ev.type == EV_ARRIVAL && !replay) || ev.type == EV_LEASE_END)
             free(ev.data);
     sim_heap_free(&r.heap);
+    free(r.spare);
     sched_run_destroy(r.ledger);
     return rc;
 }

@@ -36,6 +36,7 @@ struct deploy_opts {
     const char *tls_ca, *tls_cert, *tls_key, *job_user, *admins;
     bool insecure, allow_legacy, is_static, json, verbose, fresh, any_tls;
     long local, port, retries, hb, wto, wait_workers; /* hb, wto: 0 unless given */
+    long measure_lo, measure_hi; /* --measure (hi <= lo: every job) */
     double scale;
     struct sched_overrides ov; /* --policy, --mode, --placement, --round-duration, OPT */
     struct wl_opts wl;
@@ -124,6 +125,29 @@ static void on_listening(void *ctx, int port)
     if (deploy_local_start(&e->lw, port) < 0)
         fprintf(stderr, "synergy deploy: cannot start the local workers: /proc/self/exe "
                         "unreadable\n");
+}
+
+/* The run is over, the server still answers: stop the --local workers now,
+ * so that none of them sees its scheduler go away. */
+static void on_finished(void *ctx)
+{
+    struct deploy_env *e = ctx;
+    deploy_local_stop(&e->lw);
+}
+
+/* Ctrl-C (or SIGTERM) of a deploy --local with a trace: stop its workers
+ * (and so their jobs) before dying of the signal, so nothing outlives it. */
+static const struct deploy_local *interrupt_lw;
+
+static void on_interrupt(int sig)
+{
+    static const char msg[] = "\nsynergy deploy: interrupted; stopping the local workers\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+    if (interrupt_lw)
+        deploy_local_interrupt(interrupt_lw);
+    signal(sig, SIG_DFL);
+    raise(sig);
 }
 
 /* --db: every planned round, handed over at the end of the run */
@@ -217,6 +241,10 @@ static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
         case OPT_PLAN_LOG: o->plan_log = p.arg; break;
         case OPT_JSON: o->json = true; break;
         case OPT_JOBS_CSV: o->jobs_csv = p.arg; break;
+        case OPT_MEASURE:
+            if (cli_parse_measure(p.arg, &o->measure_lo, &o->measure_hi) < 0)
+                return cli_bad(&p, "--measure: '%s' must be LO:HI with 0 <= LO < HI", p.arg);
+            break;
         case OPT_RECORD: o->record = p.arg; break;
         case OPT_DB: o->db = p.arg; break;
         case OPT_OPT_COMPAT: o->ov.opt_compat = true; break;
@@ -289,6 +317,10 @@ static int deploy_load(struct deploy_opts *o, struct deploy_env *e, struct err *
         o->wl.synth.seed = (uint64_t)e->conf.seed;
     if (o->trace && wl_load(&o->wl, e->zoo, &e->specs, &e->n_specs, err) < 0)
         return EXIT_BAD_INPUT;
+    /* every measured id must be in the trace, as for simulate */
+    if (o->trace && wl_check_window(&o->wl, e->specs, e->n_specs, o->measure_lo, o->measure_hi,
+                                    err) < 0)
+        return EXIT_BAD_INPUT;
     return 0;
 }
 
@@ -359,6 +391,8 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
     cfg->n_workers = e->n_addrs;
     cfg->time_scale = o->scale;
     cfg->is_static = o->is_static;
+    cfg->measure_lo = o->measure_lo;
+    cfg->measure_hi = o->measure_hi;
     cfg->listen_ip = o->listen_ip;
     cfg->port = (int)o->port;
     cfg->state_path = o->state;
@@ -371,6 +405,7 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
     cfg->metrics = e->metrics;
     cfg->allow_legacy_jobs = o->allow_legacy;
     cfg->on_listening = on_listening; /* says where it listens, starts --local workers */
+    cfg->on_finished = on_finished;   /* stops them */
     cfg->on_sample = o->db ? on_sample : NULL;
     cfg->ctx = e;
     if (e->tls) {
@@ -470,6 +505,14 @@ static int deploy_main(struct deploy_opts *o, struct deploy_env *e)
         sigaction(SIGINT, &sa, NULL);
         fprintf(stderr, "synergy deploy: no --trace: running as a service; SIGTERM or SIGINT "
                         "stops it\n");
+    } else if (e->lw.n) {
+        struct sigaction sa = {.sa_handler = on_interrupt};
+        sigemptyset(&sa.sa_mask);
+        sigaddset(&sa.sa_mask, SIGINT);
+        sigaddset(&sa.sa_mask, SIGTERM);
+        interrupt_lw = &e->lw;
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
     }
     struct sched_result res;
     struct deploy_stats st;

@@ -90,21 +90,6 @@ static void watch_tmp(int slot, const struct out_file *f)
 
 /* ---- options ---- */
 
-static int parse_measure(const char *s, long *lo, long *hi)
-{
-    char buf[64];
-    if (strlen(s) >= sizeof buf)
-        return -1;
-    strcpy(buf, s);
-    char *colon = strchr(buf, ':');
-    if (!colon)
-        return -1;
-    *colon = '\0';
-    if (parse_long(buf, lo) < 0 || parse_long(colon + 1, hi) < 0 || *lo < 0 || *hi <= *lo)
-        return -1;
-    return 0;
-}
-
 /* -1 to go on, else the exit code. */
 static int simulate_parse(struct sim_opts *o, int argc, char **argv)
 {
@@ -147,7 +132,7 @@ static int simulate_parse(struct sim_opts *o, int argc, char **argv)
             break;
         }
         case OPT_MEASURE:
-            if (parse_measure(p.arg, &o->measure_lo, &o->measure_hi) < 0)
+            if (cli_parse_measure(p.arg, &o->measure_lo, &o->measure_hi) < 0)
                 return cli_bad(&p, "--measure: '%s' must be LO:HI with 0 <= LO < HI", p.arg);
             break;
         default:

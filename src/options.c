@@ -884,3 +884,18 @@ void cli_print_completion(FILE *f)
                "    fi\n}\n"
                "complete -F _synergy synergy\n");
 }
+
+int cli_parse_measure(const char *s, long *lo, long *hi)
+{
+    char buf[64];
+    if (strlen(s) >= sizeof buf)
+        return -1;
+    strcpy(buf, s);
+    char *colon = strchr(buf, ':');
+    if (!colon)
+        return -1;
+    *colon = '\0';
+    if (parse_long(buf, lo) < 0 || parse_long(colon + 1, hi) < 0 || *lo < 0 || *hi <= *lo)
+        return -1;
+    return 0;
+}

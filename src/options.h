@@ -153,6 +153,8 @@ void cli_parser_init(struct cli_parser *p, unsigned cmd, int argc, char **argv);
 int cli_next(struct cli_parser *p);
 /* "synergy CMD: " + message on stderr; returns 2 (EXIT_BAD_INPUT). */
 int cli_bad(const struct cli_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* --measure LO:HI (0 <= LO < HI). 0, or -1. */
+int cli_parse_measure(const char *s, long *lo, long *hi);
 /* Is option `id` valid for command `cmd`? */
 bool cli_takes(unsigned cmd, enum cli_opt_id id);
 /* The row of option `id` for command `cmd` (NULL: it does not take it). */

@@ -228,6 +228,15 @@ static void mkdirs(const char *path)
     mkdir(tmp, 0755);
 }
 
+/* The longest lease obeyed; set by a (re-)registration on the main thread. */
+static long long max_lease_ms(struct worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    long long v = w->max_lease_ms;
+    pthread_mutex_unlock(&w->mu);
+    return v;
+}
+
 static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                  ProtobufCMessage *rs)
 {
@@ -259,10 +268,11 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
         }
         gpus[i] = (int)req->gpus[i];
     }
-    if ((long long)req->lease_ms > w->max_lease_ms) {
+    long long max_lease = max_lease_ms(w);
+    if ((long long)req->lease_ms > max_lease) {
         char msg[160];
         snprintf(msg, sizeof msg, "lease of %u ms is longer than %lld ms (%d rounds)",
-                 req->lease_ms, w->max_lease_ms, MAX_LEASE_ROUNDS);
+                 req->lease_ms, max_lease, MAX_LEASE_ROUNDS);
         LOG(LOG_WARN, "worker", "job %lu refused: %s", (unsigned long)req->job_id, msg);
         rpc_call_set_status(call, RPC_STATUS_INVALID_ARGUMENT, msg);
         return RPC_FAILED;
@@ -455,10 +465,11 @@ static enum rpc_result h_extend(void *ud, rpc_call_t *call, const ProtobufCMessa
     Synergy__V1__JobAck *resp = (void *)rs;
     if (!peer_allowed(w, call))
         return RPC_FAILED;
-    if ((long long)req->lease_ms > w->max_lease_ms) {
+    long long max_lease = max_lease_ms(w);
+    if ((long long)req->lease_ms > max_lease) {
         char msg[160];
         snprintf(msg, sizeof msg, "lease of %u ms is longer than %lld ms (%d rounds)",
-                 req->lease_ms, w->max_lease_ms, MAX_LEASE_ROUNDS);
+                 req->lease_ms, max_lease, MAX_LEASE_ROUNDS);
         LOG(LOG_WARN, "worker", "ExtendLease of job %lu refused: %s",
             (unsigned long)req->job_id, msg);
         rpc_call_set_status(call, RPC_STATUS_INVALID_ARGUMENT, msg);
@@ -751,27 +762,34 @@ static bool transport_error(int st)
 
 /* The first registration: retried with backoff (200 ms doubling to 2 s)
  * while the scheduler is not up or too busy to answer, for at most
- * register_timeout_ms (0: for ever); a refusal is final. 0 or -1 + err. */
-static int register_first(struct worker *w, struct err *err)
+ * register_timeout_ms (0: for ever); a refusal is final. While it waits, a
+ * line every 10 s (the first after 5 s) says the scheduler is unreachable,
+ * and SIGTERM/SIGINT (blocked, in `stop`) end the wait. 0, -1 + err, or -2
+ * on a stop signal. */
+static int register_first(struct worker *w, const sigset_t *stop, struct err *err)
 {
     long long start = mono_ns();
     long long give_up = start + (long long)w->o->register_timeout_ms * 1000000LL;
-    long long backoff_ms = 200;
-    bool said = false;
+    long long backoff_ms = 200, next_say = start + 5000000000LL;
     for (;;) {
         bool refused;
         int st = register_once(w, &refused, err);
         if (st == RPC_STATUS_OK)
             return refused ? -1 : 0;
-        if (!transport_error(st) || (w->o->register_timeout_ms > 0 && mono_ns() > give_up))
+        long long now = mono_ns();
+        if (!transport_error(st) || (w->o->register_timeout_ms > 0 && now > give_up))
             return -1;
-        if (!said && mono_ns() - start > 5000000000LL) {
-            LOG(LOG_WARN, "worker", "scheduler %s:%d not answering yet (%s); still trying",
-                w->o->sched_addr, w->o->sched_port, err->msg);
-            said = true;
+        if (now >= next_say) {
+            LOG(LOG_WARN, "worker", "scheduler at %s:%d unreachable for %.0f s (%s); retrying",
+                w->o->sched_addr, w->o->sched_port, (double)(now - start) / 1e9, err->msg);
+            next_say = now + 10000000000LL;
         }
         struct timespec ts = ns_to_ts(backoff_ms * 1000000LL);
-        nanosleep(&ts, NULL);
+        int sig = sigtimedwait(stop, NULL, &ts);
+        if (sig > 0) {
+            LOG(LOG_INFO, "worker", "signal %d before registering: stopping", sig);
+            return -2;
+        }
         backoff_ms = backoff_ms * 2 > 2000 ? 2000 : backoff_ms * 2;
     }
 }
@@ -852,7 +870,7 @@ static int heartbeat_once(struct worker *w, bool *known)
 static void *sched_link(void *arg)
 {
     struct worker *w = arg;
-    long long backoff_ms = 0, down_since = 0, next_hb = 0;
+    long long backoff_ms = 0, down_since = 0, next_hb = 0, next_say = 0;
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
         long long now = mono_ns();
@@ -902,14 +920,23 @@ static void *sched_link(void *arg)
                 st = RPC_STATUS_OK;
         }
         pthread_mutex_lock(&w->mu);
+        if (w->stop)
+            break; /* stopping: a scheduler gone first is no news */
         now = mono_ns();
         if (st != RPC_STATUS_OK) {
             if (!down_since) {
                 down_since = now;
+                next_say = now + 10000000000LL;
                 LOG(LOG_WARN, "worker", "scheduler %s:%d unreachable (%s); keeping %d job(s) "
                                         "running until their leases end, retrying with backoff",
                     w->o->sched_addr, w->o->sched_port, err.msg[0] ? err.msg : "no answer",
                     w->n_live);
+            } else if (now >= next_say) { /* and again every 10 s while it is */
+                next_say = now + 10000000000LL;
+                LOG(LOG_WARN, "worker", "scheduler at %s:%d still unreachable after %.0f s (%s); "
+                                        "%d job(s) running, retrying",
+                    w->o->sched_addr, w->o->sched_port, (double)(now - down_since) / 1e9,
+                    err.msg[0] ? err.msg : "no answer", w->n_live);
             }
             long long hb = w->heartbeat_ms ? w->heartbeat_ms : 200;
             backoff_ms = backoff_ms ? backoff_ms * 2 : hb;
@@ -1082,9 +1109,11 @@ int worker_main(const struct worker_options *o)
     snprintf(addr, sizeof addr, "%s:%d", o->sched_addr, o->sched_port);
     w->sched = rpc_client_create_tls(addr, o->tls);
     reg_init(w);
-    if (register_first(w, &err) < 0) {
-        fprintf(stderr, "synergy worker: %s\n", err.msg);
-        rc = 1;
+    int reg = register_first(w, &sigs, &err);
+    if (reg < 0) {
+        if (reg == -1)
+            fprintf(stderr, "synergy worker: %s\n", err.msg);
+        rc = reg == -1 ? 1 : 0;
         goto out_client;
     }
     int units = 0, reserved = 0;

@@ -71,6 +71,8 @@ static void boundary(struct deploy *d, bool txn)
     deploy__admin_merge(d);
     while (d->next_arrival < d->n_jobs && d->jobs[d->next_arrival].spec->arrival <= 1e5) {
         struct djob *dj = &d->jobs[d->next_arrival++];
+        if (deploy__admin_cancelled_before_arrival(d, dj))
+            continue;
         dj->j = sched_run_arrive(d->ledger, dj->spec, &err);
         if (!dj->j)
             abort(); /* a submission the service accepted must be a valid job */

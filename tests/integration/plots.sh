@@ -50,4 +50,57 @@ grep -q 'FIFO/fair' "$tmp/sweep/jct_vs_load.svg" || fail "load plot legend lacks
 "$bin" report --db "$tmp/r.db" --run 1,2 --plot "$tmp/report" > /dev/null || fail "report --plot exited $?"
 check "$tmp/report" jct_cdf
 check "$tmp/report" alloc_run2
+# ---- defect 14 (issue 13) ----
+# the style of a curve titled T in the plot block of figure F in plots.gp
+style() { # dir figure title
+    awk -v fig="set output '$2.svg'" -v t="title '$3'" '
+        index($0, fig) { on = 1 } on && /^unset output/ { exit }
+        on && index($0, t) { sub(/.* with steps /, ""); sub(/ title .*/, ""); print; exit }' "$1/plots.gp"
+}
+# tune and opt: one policy, two modes, two different line styles
+"$bin" simulate --trace "$src/tests/deploy/static20_trace" --static --policy FIFO --mode tune,opt \
+    --db "$tmp/opt.db" --plot "$tmp/opt" > /dev/null || fail "simulate tune,opt --plot exited $?"
+a=$(style "$tmp/opt" jct_cdf_by_mode "FIFO/tune") b=$(style "$tmp/opt" jct_cdf_by_mode "FIFO/opt")
+[ -n "$a" ] && [ -n "$b" ] || fail "no FIFO/tune or FIFO/opt curve in the by-mode CDF"
+[ "$a" != "$b" ] || fail "tune and opt drawn alike: '$a'"
+# ten runs in one CDF: ten different styles; and the runs of an earlier plot
+# into the same directory are gone, other files stay
+mkdir -p "$tmp/ten/data"
+touch "$tmp/ten/alloc_run999.png" "$tmp/ten/jct_cdf_by_mode_load7.svg" "$tmp/ten/jct_vs_load.png" \
+      "$tmp/ten/data/run999_jct.dat" "$tmp/ten/notes.txt"
+"$bin" simulate --trace "$trace" --static --cluster "$cluster" --policy FIFO,SRTF,LAS,FTF,DRF \
+    --mode fair,tune --db "$tmp/ten.db" --plot "$tmp/ten" > /dev/null || fail "10 runs --plot exited $?"
+styles=$(awk '/set output .jct_cdf.svg./ { on = 1 } on && /^unset output/ { exit }
+              on && / with steps / { sub(/.* with steps /, ""); sub(/ title .*/, ""); print }' \
+         "$tmp/ten/plots.gp")
+[ "$(printf '%s\n' "$styles" | wc -l)" = 10 ] || fail "the CDF of 10 runs has not 10 curves: $styles"
+[ "$(printf '%s\n' "$styles" | sort -u | wc -l)" = 10 ] ||
+    fail "curves share a style in the CDF of 10 runs:"$'\n'"$styles"
+for old in alloc_run999.png jct_cdf_by_mode_load7.svg jct_vs_load.png data/run999_jct.dat; do
+    [ ! -e "$tmp/ten/$old" ] || fail "an old plot stays beside the new ones: $old"
+done
+[ -e "$tmp/ten/notes.txt" ] || fail "a file that is not a plot was removed"
+# a trace's CDF names the trace
+grep -qF "JCT CDF per run: static_100job_6_3_1100.0 (32 GPUs)" "$tmp/ten/jct_cdf.svg" ||
+    fail "the trace CDF's title does not name the trace"
+grep -qF "JCT CDF by mode: static_100job_6_3_1100.0" "$tmp/ten/jct_cdf_by_mode.svg" ||
+    fail "the by-mode CDF's title does not name the trace"
+# a long run (15,000 one-minute rounds): its allocation plot is drawn from at
+# most 1,000 means, and its SVG stays small
+"$bin" simulate --synthetic --max-jobs 600 --measure 0:600 --round-duration 60 --policy FIFO \
+    --mode tune --db "$tmp/long.db" --plot "$tmp/long" > /dev/null || fail "long run --plot exited $?"
+check "$tmp/long" alloc_run1
+rounds=$(sqlite3 "$tmp/long.db" "select count(*) from rounds")
+[ "$rounds" -gt 10000 ] || fail "the long run has only $rounds rounds"
+lines=$(grep -vc '^#' "$tmp/long/data/run1_rounds.dat")
+[ "$lines" -le 1000 ] && [ "$lines" -ge 500 ] || fail "$rounds rounds drawn as $lines points"
+size=$(stat -c %s "$tmp/long/alloc_run1.svg")
+[ "$size" -lt 400000 ] || fail "alloc_run1.svg of $rounds rounds is $size bytes"
+grep -qF "allocation vs demand (means of" "$tmp/long/alloc_run1.svg" ||
+    fail "the long run's allocation title does not say it shows means"
+# the README names the files --plot writes
+for f in "$tmp"/sim/*.png "$tmp"/sweep/*.png "$tmp"/ten/*.png; do
+    name=$(basename "$f" .png | sed -E 's/run[0-9]+/run<ID>/; s/load[0-9.]+/load<L>/')
+    grep -qF -- "$name" "$src/README.md" || fail "README does not name the plot file $name"
+done
 echo "ok: plots"

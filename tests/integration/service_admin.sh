@@ -3,13 +3,24 @@
 # without --trace on 2 local workers (stand-in jobs, 5 s rounds at time scale
 # 60) and its admin clients.
 #  e2e  submit 6 jobs at different times, see them in `queue` (table and
-#       --json, parsed with /usr/bin/python3), cancel one and see it leave the
-#       queue, list `nodes`; the other 5 finish with executed == total;
-#       SIGTERM stops the service cleanly.
+#       --json, parsed with /usr/bin/python3), cancel one (the last, an 8-GPU
+#       job still waiting for the whole cluster, so it never ran) and see it
+#       leave the queue, list `nodes`; the other 5 finish with executed ==
+#       total; SIGTERM stops the service cleanly. The service runs with
+#       --record and --db: the record holds the jobs that arrived, with their
+#       submission times; `simulate --trace RECORD --plan-log` places the same
+#       jobs as `deploy --plan-log` in every round that placed any; `report`
+#       shows the deployment and the replay side by side from one --db.
 #  bad  11 kinds of bad submission and 2 bad cancels against a deployment
 #       running jobs: each gets a one-line error and exit 2, and the queue
 #       (ids, names, models, sizes; nothing cancelled) is unchanged after
 #       each; the next good submission gets the next id (none was used up).
+#  restart  submissions survive a scheduler crash: 3 jobs submitted (one
+#       cancelled), the scheduler SIGKILLed while they run and restarted with
+#       the same command and --state: the queue lists the same jobs (ids,
+#       names, users, models, sizes, arrivals; the cancelled one still
+#       cancelled), the two others finish with executed == total, and the next
+#       submission gets the next id.
 #  tls  under mutual TLS (scripts/make-certs.sh) the admin's certificate may
 #       use the service; a worker's certificate (not in --admins) is refused
 #       PERMISSION_DENIED and changes nothing; a plaintext client is refused.
@@ -30,7 +41,9 @@ scale=60
 wait_port() {
     port=
     for _ in $(seq 300); do
-        port=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' "$tmp/dep.err")
+        # (the background deploy may not have opened dep.err yet)
+        port=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' \
+               "$tmp/dep.err" 2>/dev/null || true)
         [ -n "$port" ] && return 0; sleep 0.05
     done
     fail "deploy did not say where it listens"
@@ -59,14 +72,14 @@ jfield() { qjson --all | "$py" -c "import json,sys; q=json.load(sys.stdin); prin
 
 case $case in
 e2e)
-    start_local
+    start_local --record "$tmp/dep.rec" --db "$tmp/r.db"
     grep -q "admin service in PLAINTEXT on loopback" "$tmp/dep.err" || fail "no plaintext warning"
     grep -q "no --trace: running as a service" "$tmp/dep.err" || fail "no service notice"
     ids=()
     ids+=("$(submit_first --model res18 --gpus 2 --iterations 900 --name first)")
     # the others at different times, every 1.5 s (about a third of a round)
     for spec in "alexnet 1 --iterations 700" "res50 4 --hours 0.25" "gnmt 2 --iterations 600" \
-                "lstm 1 --iterations 800" "mobilenet 2 --iterations 700"; do
+                "lstm 1 --iterations 800" "mobilenet 8 --iterations 700"; do
         sleep 1.5
         set -- $spec
         id=$(adm submit --model "$1" --gpus "$2" "$3" "$4" --name "job-$1") || fail "submit $spec"
@@ -88,7 +101,7 @@ q = json.load(open(sys.argv[1]))
 jobs = {j["id"]: j for j in q["jobs"]}
 assert sorted(jobs) == [1, 2, 3, 4, 5, 6], sorted(jobs)
 want = {1: ("res18", 2, 900), 2: ("alexnet", 1, 700), 4: ("gnmt", 2, 600), 5: ("lstm", 1, 800),
-        6: ("mobilenet", 2, 700)}
+        6: ("mobilenet", 8, 700)}
 for i, (m, g, t) in want.items():
     assert (jobs[i]["model"], jobs[i]["gpus"], jobs[i]["total"]) == (m, g, t), jobs[i]
 assert jobs[3]["model"] == "res50" and jobs[3]["gpus"] == 4 and jobs[3]["total"] > 0
@@ -98,18 +111,19 @@ for j in q["jobs"]:
     assert j["user"] == "local" and j["state"] in ("pending", "queued", "running"), j
 print("queue --json: 6 jobs, arrivals %s" % ["%.0f" % a for a in arr])
 PY
-    # job 3 (the 4-GPU one) is cancelled and leaves the queue
-    adm cancel 3 | grep -qx "cancelled 3" || fail "cancel 3"
+    # job 6 (8 GPUs: it waits for the whole cluster) is cancelled and leaves the queue
+    adm cancel 6 | grep -qx "cancelled 6" || fail "cancel 6"
     gone=
     for _ in $(seq 100); do
-        if ! qjson | "$py" -c "import json,sys; sys.exit(any(j['id']==3 for j in json.load(sys.stdin)['jobs']))"; then
+        if ! qjson | "$py" -c "import json,sys; sys.exit(any(j['id']==6 for j in json.load(sys.stdin)['jobs']))"; then
             :
         else gone=1; break; fi
         sleep 0.2
     done
-    [ -n "$gone" ] || fail "job 3 still in the queue after its cancel"
-    [ "$(jfield 3 state)" = cancelled ] || fail "job 3 is $(jfield 3 state), not cancelled"
-    echo "job 3 cancelled and gone from the queue (queue --all: cancelled)"
+    [ -n "$gone" ] || fail "job 6 still in the queue after its cancel"
+    [ "$(jfield 6 state)" = cancelled ] || fail "job 6 is $(jfield 6 state), not cancelled"
+    [ "$(jfield 6 attempt)" = 0 ] && [ "$(jfield 6 executed)" = 0 ] || fail "job 6 ran"
+    echo "job 6 cancelled before it ran and gone from the queue (queue --all: cancelled)"
     nodes=$(adm nodes)
     echo "$nodes"
     [ "$(grep -cE '^ +[01] 127\.0\.0\.1:[0-9]+ +- +up +[0-4]/4 ' <<<"$nodes")" = 2 ] ||
@@ -132,10 +146,33 @@ assert len(n)==2 and all(x['gpus_total']==4 and x['cpus_total']==12 and x['mem_t
     kill -TERM "$dep"
     rc=0; wait "$dep" || rc=$?
     [ $rc = 0 ] || fail "deploy exited $rc after SIGTERM"
-    grep -q "deployed a service on 2 workers (time scale $scale): 5 of 6 jobs finished" \
+    # 5 of the jobs that arrived: 5, or 6 when job 6 arrived before its cancel
+    grep -qE "deployed a service on 2 workers \(time scale $scale\): 5 of [56] jobs finished" \
         "$tmp/dep.out" || fail "summary: $(cat "$tmp/dep.out")"
     # every finished job's rounds are in the plan log
-    for i in 1 2 4 5 6; do grep -q "^finish $i " "$tmp/dep.plan" || fail "no finish $i in the plan log"; done
+    for i in 1 2 3 4 5; do grep -q "^finish $i " "$tmp/dep.plan" || fail "no finish $i in the plan log"; done
+    ! grep -qE "^[0-9.]+:.* 6( |\$)" "$tmp/dep.plan" || fail "the cancelled job 6 was placed"
+    # the record: jobs 1-5 as submitted (and 6 only if it arrived before its cancel)
+    cut -d, -f1,2,4,5 "$tmp/dep.rec" | head -5 | tr '\n' ' ' |
+        grep -q '^1,res18,900,2 2,alexnet,700,1 3,res50,[0-9]*,4 4,gnmt,600,2 5,lstm,800,1 $' ||
+        fail "the record is not the submitted jobs: $(cat "$tmp/dep.rec")"
+    nrec=$(wc -l < "$tmp/dep.rec")
+    [ "$nrec" = 5 ] || { [ "$nrec" = 6 ] && grep -q '^6,mobilenet,' "$tmp/dep.rec"; } ||
+        fail "the record holds $nrec jobs"
+    "$bin" simulate --trace "$tmp/dep.rec" --cluster "$tmp/c.ini" --plan-log "$tmp/sim.plan" \
+        --db "$tmp/r.db" > /dev/null
+    # rounds that placed jobs (the service also plans idle rounds, the simulator does
+    # not); job 6, when it arrived before its cancel, runs alone after the others in the
+    # replay (FIFO, 8 GPUs): left out
+    placing() { grep -v '^finish' "$1" | sed -E 's/ 6( |$)/\1/' | grep -v ':$'; }
+    diff <(placing "$tmp/sim.plan") <(placing "$tmp/dep.plan") ||
+        fail "the replayed record placed jobs differently from the service"
+    echo "replay of the record ($nrec jobs): the same placements in $(placing "$tmp/dep.plan" | wc -l) rounds"
+    "$bin" report --db "$tmp/r.db" --run 1,2 --brief | tee "$tmp/report.txt"
+    grep -Eq '^ +1 +FIFO/fair deployed +5 ' "$tmp/report.txt" || fail "report: no deployed row of 5 jobs"
+    ! grep -q 'window incomplete' "$tmp/report.txt" || fail "report: a window incomplete"
+    grep -Eq "^ +2 +FIFO/fair( +dep.rec)? +$((nrec)) " "$tmp/report.txt" ||
+        fail "report: no simulated row of $nrec jobs"
     echo "PASS: 6 submitted, 1 cancelled, 5 finished with executed == total"
     ;;
 bad)
@@ -180,11 +217,62 @@ print(sorted((j['id'],j['name'],j['user'],j['model'],j['gpus'],j['total'],round(
     [ "$next" = $((first + 2)) ] || fail "the next id is $next, not $((first + 2))"
     echo "PASS: the next submission got id $next"
     ;;
+restart)
+    start_local
+    submit_first --model res18 --gpus 2 --iterations 1500 --name r1 > /dev/null
+    adm submit --model alexnet --gpus 4 --iterations 1200 --name r2 > /dev/null
+    adm submit --model res50 --gpus 8 --hours 3 --name r3 > /dev/null
+    adm cancel 3 > /dev/null
+    ident() { qjson --all | "$py" -c "
+import json,sys
+print(sorted((j['id'],j['name'],j['user'],j['model'],j['gpus'],j['total'],round(j['arrival_s'],3),j['state'] in ('cancelled','cancelling')) for j in json.load(sys.stdin)['jobs']))"; }
+    for _ in $(seq 100); do
+        [ "$(jfield 1 state)" = running ] && [ "$(jfield 2 state)" = running ] && break
+        sleep 0.2
+    done
+    [ "$(jfield 1 state)" = running ] || fail "job 1 did not start"
+    before=$(ident)
+    echo "before the crash: $before"
+    kill -9 "$dep"
+    wait "$dep" 2>/dev/null || true
+    : > "$tmp/dep.err"
+    start_local -v
+    grep -q "continuing the run at round" "$tmp/dep.err" || fail "the restart did not continue the run"
+    after=$(ident)
+    echo "after the restart: $after"
+    [ "$before" = "$after" ] || fail "the queue changed across the restart"
+    [ "$(jfield 3 state)" = cancelled ] || fail "job 3 is $(jfield 3 state) after the restart"
+    for _ in $(seq 300); do
+        n=$(qjson --all | "$py" -c "import json,sys; print(sum(j['state']=='finished' and j['executed']==j['total'] for j in json.load(sys.stdin)['jobs']))")
+        [ "$n" = 2 ] && break
+        sleep 0.5
+    done
+    [ "$n" = 2 ] || { adm queue --all; fail "jobs 1 and 2 did not finish after the restart"; }
+    next=$(adm submit --model res18 --gpus 1 --iterations 10)
+    [ "$next" = 4 ] || fail "the next id after the restart is $next, not 4"
+    echo "PASS: 3 submissions survived a SIGKILL; 1 and 2 finished, 3 stayed cancelled, next id 4"
+    ;;
 tls)
     command -v openssl >/dev/null || fail "openssl is not installed"
     "$src/scripts/make-certs.sh" -o "$tmp/certs" -w 2 -a 127.0.0.1 > /dev/null
     C=$tmp/certs
     tls() { echo "--tls-ca $C/ca.pem --tls-cert $C/$1.pem --tls-key $C/$1.key"; }
+    # a bad --admins file: file:line, exit 2, before anything starts
+    printf 'admin\nops team\n' > "$tmp/bad-admins"
+    printf '127.0.0.1,0,0,0,1\n127.0.0.1,0,0,0,1\n' > "$tmp/workers"
+    for a in "$tmp/bad-admins" "$tmp/none"; do
+        rc=0
+        "$bin" deploy --cluster "$tmp/c.ini" --workers "$tmp/workers" $(tls scheduler) \
+            --admins "$a" 2> "$tmp/adm.err" > /dev/null || rc=$?
+        err=$(grep -v '^synergy deploy: mutual TLS' "$tmp/adm.err")
+        [ $rc = 2 ] && [ "$(grep -c . <<<"$err")" = 1 ] || fail "--admins $a: exit $rc: $err"
+        case $a in
+        *bad-admins) want="$a:2: expected one certificate identity per line" ;;
+        *) want="$a: No such file or directory" ;;
+        esac
+        [[ $err == *"$want"* ]] || fail "--admins $a: '$err' lacks '$want'"
+        echo "  --admins $(basename "$a"): $err"
+    done
     printf '# admins of this test\nadmin\n' > "$tmp/admins"
     printf '127.0.0.1,0,0,0,1\n127.0.0.1,0,0,0,1\n' > "$tmp/workers"
     "$bin" deploy --cluster "$tmp/c.ini" --workers "$tmp/workers" $(tls scheduler) \

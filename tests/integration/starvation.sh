@@ -20,6 +20,20 @@
 # Preemptions: job 0 once (ran at 0, not at 300), B_100 once; 2 in all.
 # Counted from arrival instead, job 0 would be bumped a round earlier
 # (t = 3600300) and run from 3600600; with no bump it would wait for B_100.
+#
+# The same trace under --mode opt, whose rounds take the legacy walk (its own
+# copy of the bump, scheduler/sched.c). The server's 62 GB is below 62.5, so
+# the only memory column OPT can give alexnet is 20.83 GB, where its
+# throughput is 0.1 at any CPU count (configs/models.ini): 50 iterations a
+# round. Job 0 runs 50 at t=0; the B_k (60000 left at most, same model and
+# speedup) stay ahead of it (119950 left) under SRTF, and there is always one
+# waiting (each takes 1200 rounds, 360000 s), so job 0 starves as above and
+# is bumped at the end of round 3600600: it runs from 3600900. No one else is
+# bumped before 3996600 (B_11, the first B that never ran, arrived 396100),
+# and by then job 0 has 119950 - 1319 x 50 = 54000 left, less than any B's
+# 60000, so job 0 keeps the GPU for its 119950 / 50 = 2399 rounds: last
+# round 3600900 + 2398 x 300 = 4320300, JCT 4320600 s. Counted from arrival
+# it would run from 3600600.
 # usage: starvation.sh SYNERGY_BIN SOURCE_DIR
 set -euo pipefail
 bin=$1
@@ -65,3 +79,17 @@ q() { sqlite3 "$tmp/r.db" "$1"; }
         (select t_s, preempted from rounds where preempted > 0 order by round)")" = "300.0:1 3600900.0:1" ] ||
     fail "preempted rounds: $(q "select group_concat(t_s || ':' || preempted, ' ') from rounds where preempted > 0")"
 echo "ok: job 0 starved from its last run (300 s) and came back at 3600900 s; 2 preemptions"
+
+# the same under opt (the legacy walk's bump)
+"$bin" simulate --trace "$tmp/trace" --cluster "$tmp/cluster.ini" --policy SRTF --mode opt \
+    --plan-log "$tmp/plan-opt" > /dev/null || fail "simulate --mode opt exited $?"
+awk -F: '$1 !~ /^finish/ { n = split($2, ids, " "); for (i = 1; i <= n; i++) if (ids[i] == 0) print $1 + 0 }' \
+    "$tmp/plan-opt" > "$tmp/runs0-opt"
+[ "$(head -1 "$tmp/runs0-opt")" = 0 ] || fail "opt: job 0 did not run in the first round"
+second=$(sed -n 2p "$tmp/runs0-opt")
+[ "$second" = 3600900 ] ||
+    fail "opt: job 0 ran again at t=$second s, want 3600900 (bumped 1000 h after its last run, at 300)"
+[ "$(wc -l < "$tmp/runs0-opt")" -eq 2400 ] || fail "opt: job 0 ran $(wc -l < "$tmp/runs0-opt") rounds, want 2400"
+[ "$(tail -1 "$tmp/runs0-opt")" = 4320300 ] || fail "opt: job 0's last round was not at 4320300"
+grep -q '^finish 0 4320600.000$' "$tmp/plan-opt" || fail "opt: job 0's JCT is not 4320600 s"
+echo "ok: opt: job 0 came back at 3600900 s and finished at 4320600 s"
