@@ -65,7 +65,7 @@ TSAN_BUILD ?= build-tsan
 test-tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSYNERGY_TSAN=ON >/dev/null
 	@$(CMAKE_BUILD) $(TSAN_BUILD) -j $(JOBS)
-	@cd $(TSAN_BUILD) && ctest --output-on-failure -R 'deploy_tsan|worker_topo'
+	@cd $(TSAN_BUILD) && ctest --output-on-failure -R 'deploy_tsan|service_admin_tsan|worker_topo'
 
 # one-line mutants of tests/mutation/mutants.tsv, each on a scratch copy (minutes;
 # not part of `test`). MUTANTS="M5 M6" runs only those.

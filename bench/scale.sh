@@ -9,7 +9,8 @@
 #      FIFO/fair, every job measured, at 9 jobs/h per 128 GPUs (the default
 #      experiment's load per GPU, so each cluster is equally overloaded);
 #   3. the reference default experiment (synthetic, fair and tune).
-# Prints a TSV on stdout: case, jobs, gpus, wall_s, user_s, max_rss_mib, avg_jct_h.
+# Prints a TSV on stdout: case, jobs, gpus, wall_s, user_s, sys_s, max_rss_mib, avg_jct_h.
+# On a shared machine read user_s + sys_s (the run's own CPU), not wall_s.
 # usage: bench/scale.sh [SYNERGY_BIN] [pollux|synthetic|default|all] [MAX_JOBS]
 #   MAX_JOBS (default 1000000) leaves out the larger synthetic runs.
 set -u
@@ -20,19 +21,20 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "# $(date -u +%FT%TZ) on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf 'case\tjobs\tgpus\twall_s\tuser_s\tmax_rss_mib\tavg_jct_h\n'
+printf 'case\tjobs\tgpus\twall_s\tuser_s\tsys_s\tmax_rss_mib\tavg_jct_h\n'
 measure() { # label jobs gpus -- synergy args...
     local label=$1 jobs=$2 gpus=$3
     shift 4
     /usr/bin/time -v -o "$tmp/time" "$bin" "$@" --json > "$tmp/out" 2> "$tmp/err" ||
         { echo "$label: synergy failed: $(tail -2 "$tmp/err")" >&2; return; }
-    local wall user rss avg
+    local wall user sys rss avg
     wall=$(awk -F': ' '/Elapsed/ { n = split($2, t, ":"); s = 0
             for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$tmp/time")
     user=$(awk -F': ' '/User time/ { print $2 }' "$tmp/time")
+    sys=$(awk -F': ' '/System time/ { print $2 }' "$tmp/time")
     rss=$(awk -F': ' '/Maximum resident/ { printf "%.1f", $2 / 1024 }' "$tmp/time")
     avg=$(sed -n 's/.*"avg_jct_h":\([0-9.]*\).*/\1/p' "$tmp/out" | head -1)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$jobs" "$gpus" "$wall" "$user" "$rss" "$avg"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$jobs" "$gpus" "$wall" "$user" "$sys" "$rss" "$avg"
 }
 if [ "$what" = pollux ] || [ "$what" = all ]; then
     for p in FIFO SRTF LAS FTF DRF TETRIS SRSF; do

@@ -100,8 +100,9 @@ static int admin_call(const struct admin_opts *o, const char *method, const Prot
                    st == RPC_STATUS_PERMISSION_DENIED || st == RPC_STATUS_FAILED_PRECONDITION ||
                    st == 6 /* ALREADY_EXISTS */;
     if (st == RPC_STATUS_UNAVAILABLE || st == RPC_STATUS_DEADLINE_EXCEEDED)
-        fprintf(stderr, "synergy %s: %s: cannot reach the scheduler (status %d: %s)\n",
-                o->name_of_cmd, o->sched, st, *d ? d : "no details");
+        fprintf(stderr, "synergy %s: %s: %s (status %d: %s)\n", o->name_of_cmd, o->sched,
+                st == RPC_STATUS_UNAVAILABLE ? "unavailable, try again" : "no answer", st,
+                *d ? d : "no details");
     else
         fprintf(stderr, "synergy %s: %s%s\n", o->name_of_cmd,
                 st == RPC_STATUS_PERMISSION_DENIED ? "permission denied: " : "", d);

@@ -228,6 +228,15 @@ static void mkdirs(const char *path)
     mkdir(tmp, 0755);
 }
 
+/* The longest lease obeyed; set by a (re-)registration on the main thread. */
+static long long max_lease_ms(struct worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    long long v = w->max_lease_ms;
+    pthread_mutex_unlock(&w->mu);
+    return v;
+}
+
 static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                  ProtobufCMessage *rs)
 {
@@ -259,10 +268,11 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
         }
         gpus[i] = (int)req->gpus[i];
     }
-    if ((long long)req->lease_ms > w->max_lease_ms) {
+    long long max_lease = max_lease_ms(w);
+    if ((long long)req->lease_ms > max_lease) {
         char msg[160];
         snprintf(msg, sizeof msg, "lease of %u ms is longer than %lld ms (%d rounds)",
-                 req->lease_ms, w->max_lease_ms, MAX_LEASE_ROUNDS);
+                 req->lease_ms, max_lease, MAX_LEASE_ROUNDS);
         LOG(LOG_WARN, "worker", "job %lu refused: %s", (unsigned long)req->job_id, msg);
         rpc_call_set_status(call, RPC_STATUS_INVALID_ARGUMENT, msg);
         return RPC_FAILED;
@@ -455,10 +465,11 @@ static enum rpc_result h_extend(void *ud, rpc_call_t *call, const ProtobufCMessa
     Synergy__V1__JobAck *resp = (void *)rs;
     if (!peer_allowed(w, call))
         return RPC_FAILED;
-    if ((long long)req->lease_ms > w->max_lease_ms) {
+    long long max_lease = max_lease_ms(w);
+    if ((long long)req->lease_ms > max_lease) {
         char msg[160];
         snprintf(msg, sizeof msg, "lease of %u ms is longer than %lld ms (%d rounds)",
-                 req->lease_ms, w->max_lease_ms, MAX_LEASE_ROUNDS);
+                 req->lease_ms, max_lease, MAX_LEASE_ROUNDS);
         LOG(LOG_WARN, "worker", "ExtendLease of job %lu refused: %s",
             (unsigned long)req->job_id, msg);
         rpc_call_set_status(call, RPC_STATUS_INVALID_ARGUMENT, msg);

@@ -110,7 +110,7 @@ forge)
     wport=
     for _ in $(seq 300); do
         wport=$(sed -n 's/.*server 0 registered: 127.0.0.1:\([0-9]*\) .*/\1/p' "$tmp/dep.err" | head -1)
-        running=$(sed -n 's/.*job \([0-9]*\) attempt 1: pid.*/\1/p' "$tmp/w0-worker-0.err" | head -1)
+        running=$(sed -n 's/.*job \([0-9]*\) attempt 1: pid.*/\1/p' "$tmp/w0-worker-0.err" 2>/dev/null | head -1 || true)
         [ -n "$wport" ] && [ -n "$running" ] && break; sleep 0.05
     done
     [ -n "$wport" ] && [ -n "$running" ] || fail "worker 0 did not start a job"

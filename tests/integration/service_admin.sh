@@ -257,6 +257,22 @@ tls)
     "$src/scripts/make-certs.sh" -o "$tmp/certs" -w 2 -a 127.0.0.1 > /dev/null
     C=$tmp/certs
     tls() { echo "--tls-ca $C/ca.pem --tls-cert $C/$1.pem --tls-key $C/$1.key"; }
+    # a bad --admins file: file:line, exit 2, before anything starts
+    printf 'admin\nops team\n' > "$tmp/bad-admins"
+    printf '127.0.0.1,0,0,0,1\n127.0.0.1,0,0,0,1\n' > "$tmp/workers"
+    for a in "$tmp/bad-admins" "$tmp/none"; do
+        rc=0
+        "$bin" deploy --cluster "$tmp/c.ini" --workers "$tmp/workers" $(tls scheduler) \
+            --admins "$a" 2> "$tmp/adm.err" > /dev/null || rc=$?
+        err=$(grep -v '^synergy deploy: mutual TLS' "$tmp/adm.err")
+        [ $rc = 2 ] && [ "$(grep -c . <<<"$err")" = 1 ] || fail "--admins $a: exit $rc: $err"
+        case $a in
+        *bad-admins) want="$a:2: expected one certificate identity per line" ;;
+        *) want="$a: No such file or directory" ;;
+        esac
+        [[ $err == *"$want"* ]] || fail "--admins $a: '$err' lacks '$want'"
+        echo "  --admins $(basename "$a"): $err"
+    done
     printf '# admins of this test\nadmin\n' > "$tmp/admins"
     printf '127.0.0.1,0,0,0,1\n127.0.0.1,0,0,0,1\n' > "$tmp/workers"
     "$bin" deploy --cluster "$tmp/c.ini" --workers "$tmp/workers" $(tls scheduler) \
