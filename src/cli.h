@@ -24,8 +24,6 @@ int cmd_sweep(int argc, char **argv);
 /* "synergy <cmd> argv[1..]" into buf (truncated to n), for the results store. */
 void cli_command_line(char *buf, size_t n, int argc, char **argv, const char *cmd);
 int cmd_trace(int argc, char **argv);
-/* hidden `synergy trace gen-philly`: a synthetic Philly log for benchmarks */
-int trace_gen_philly(int argc, char **argv);
 int cmd_deploy(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_job(int argc, char **argv);

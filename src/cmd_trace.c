@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "sim.h"
+#include "trace.h"
 #include "workload_cli.h"
 
 static void trace_usage(FILE *f)
@@ -261,6 +262,56 @@ static int trace_validate(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
     model_zoo_destroy(zoo);
     return r == 0 ? 0 : EXIT_BAD_INPUT;
+}
+
+static int parse_size(const char *s, long long *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !(v > 0))
+        return -1;
+    double m = 1;
+    if (*end == 'K' || *end == 'k')
+        m = 1024, end++;
+    else if (*end == 'M' || *end == 'm')
+        m = 1024.0 * 1024, end++;
+    else if (*end == 'G' || *end == 'g')
+        m = 1024.0 * 1024 * 1024, end++;
+    if (*end)
+        return -1;
+    *out = (long long)(v * m);
+    return 0;
+}
+
+/* hidden `synergy trace gen-philly`: a synthetic Philly log for benchmarks */
+static int trace_gen_philly(int argc, char **argv)
+{
+    struct philly_gen_opts g = {.seed = 1};
+    int c;
+    struct cli_parser p;
+    cli_parser_init(&p, CLI_GENPHILLY, argc, argv);
+    while ((c = cli_next(&p)) >= 0) {
+        switch (c) {
+        case OPT_BYTES:
+            if (parse_size(p.arg, &g.bytes) < 0)
+                return cli_bad(&p, "--bytes: '%s' must be a size (e.g. 1G)", p.arg);
+            break;
+        case OPT_JOBS: g.jobs = p.lnum; break;
+        case OPT_SEED: g.seed = p.lnum; break;
+        case OPT_BAD_EVERY: g.bad_every = p.lnum; break;
+        }
+    }
+    if (c == CLI_EXIT)
+        return p.exit_code;
+    if (!g.bytes && !g.jobs) {
+        fprintf(stderr, "synergy trace gen-philly: give --bytes or --jobs\n");
+        return EXIT_BAD_INPUT;
+    }
+    if (trace_philly_generate(stdout, &g) < 0) {
+        fprintf(stderr, "synergy trace gen-philly: writing: %s\n", strerror(errno));
+        return 1;
+    }
+    return 0;
 }
 
 int cmd_trace(int argc, char **argv)

@@ -211,4 +211,16 @@ int trace_philly_read(FILE *f, const char *path, const struct philly_opts *o, ph
 /* Print the stats as a short human summary to f. */
 void philly_stats_print(FILE *f, const char *path, const struct philly_stats *st);
 
+/* A synthetic cluster_job_log, for benchmarking the reader (philly_gen.c). */
+struct philly_gen_opts {
+    long long bytes; /* stop once this many bytes are written; 0: no limit */
+    long jobs;       /* stop after this many records; 0: no limit */
+    long seed;
+    long bad_every;  /* every n'th record is malformed; 0: none */
+};
+
+/* Write the log to out; give bytes or jobs, or it never ends. Returns 0, or
+ * -1 with errno set when out could not be written (ENOSPC on a full disk). */
+int trace_philly_generate(FILE *out, const struct philly_gen_opts *o);
+
 #endif

@@ -1,20 +1,18 @@
 /*
- * `synergy trace gen-philly` (hidden): write a synthetic Philly
- * cluster_job_log of a given size, to the schema of docs/traces.md, for the
- * reader's memory and speed benchmark (the real 6.6 GB log is not shipped).
+ * A synthetic Philly cluster_job_log of a given size, to the schema of
+ * docs/traces.md, for the reader's memory and speed benchmark (the real
+ * 6.6 GB log is not shipped; `synergy trace gen-philly` writes it).
  * Jobs look like the real ones: 1-3 attempts, 1-16 GPUs over 1-2 servers,
- * indented like json.dump(indent=2); every --bad-every'th record is one of
+ * indented like json.dump(indent=2); every bad_every'th record is one of
  * the nasty cases (None end time, missing key, garbage time, not an object).
+ * Deterministic for a seed (pyrandom, the reference's Mersenne Twister).
  */
-#include "cli.h"
-#include "options.h"
+#include "trace.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <math.h>
 #include <time.h>
-
-#include "trace.h"
 
 static void fmt_time(char *buf, size_t n, long t)
 {
@@ -24,61 +22,20 @@ static void fmt_time(char *buf, size_t n, long t)
     strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-static int parse_size(const char *s, long long *out)
+int trace_philly_generate(FILE *out, const struct philly_gen_opts *o)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || !(v > 0))
-        return -1;
-    double m = 1;
-    if (*end == 'K' || *end == 'k')
-        m = 1024, end++;
-    else if (*end == 'M' || *end == 'm')
-        m = 1024.0 * 1024, end++;
-    else if (*end == 'G' || *end == 'g')
-        m = 1024.0 * 1024 * 1024, end++;
-    if (*end)
-        return -1;
-    *out = (long long)(v * m);
-    return 0;
-}
-
-int trace_gen_philly(int argc, char **argv)
-{
-    long long bytes = 0;
-    long jobs = 0, seed = 1, bad_every = 0;
-    int c;
-    struct cli_parser p;
-    cli_parser_init(&p, CLI_GENPHILLY, argc, argv);
-    while ((c = cli_next(&p)) >= 0) {
-        switch (c) {
-        case OPT_BYTES:
-            if (parse_size(p.arg, &bytes) < 0)
-                return cli_bad(&p, "--bytes: '%s' must be a size (e.g. 1G)", p.arg);
-            break;
-        case OPT_JOBS: jobs = p.lnum; break;
-        case OPT_SEED: seed = p.lnum; break;
-        case OPT_BAD_EVERY: bad_every = p.lnum; break;
-        }
-    }
-    if (c == CLI_EXIT)
-        return p.exit_code;
-    if (!bytes && !jobs) {
-        fprintf(stderr, "synergy trace gen-philly: give --bytes or --jobs\n");
-        return EXIT_BAD_INPUT;
-    }
     struct pyrandom r;
-    pyrandom_seed(&r, (uint64_t)seed);
+    pyrandom_seed(&r, (uint64_t)o->seed);
     static const char *status[] = {"Pass", "Killed", "Failed"};
     static const char *vcs[] = {"ee9e8c", "0e4a51", "103959", "11cb48", "23dbec",
                                 "2869ce", "51b7ef", "6214e9", "6c71a0", "795a4c"};
     static const int gpu_choice[] = {1, 1, 1, 1, 1, 1, 2, 4, 8, 16};
     long long written = 2;
-    fputs("[\n", stdout);
+    fputs("[\n", out);
     long t = 1501545600; /* 2017-08-01 00:00:00 */
     char sub[32], st[32], en[32];
     char *rec = xmalloc(1 << 16);
-    for (long i = 0; (!jobs || i < jobs) && (!bytes || written < bytes); i++) {
+    for (long i = 0; (!o->jobs || i < o->jobs) && (!o->bytes || written < o->bytes); i++) {
         t += (long)(pyrandom_random(&r) * 120);
         fmt_time(sub, sizeof sub, t);
         int len = snprintf(rec, 1 << 16,
@@ -90,7 +47,9 @@ int trace_gen_philly(int argc, char **argv)
                            vcs[pyrandom_randbelow(&r, 10)], i, sub, pyrandom_u32(&r));
         int na = 1 + (int)pyrandom_randbelow(&r, 3);
         long at = t + (long)(pyrandom_random(&r) * 600);
-        int kind = bad_every && i % bad_every == bad_every - 1 ? (int)(i / bad_every % 4) : -1;
+        int kind = o->bad_every && i % o->bad_every == o->bad_every - 1
+                       ? (int)(i / o->bad_every % 4)
+                       : -1;
         for (int a = 0; a < na; a++) {
             long d = 60 + (long)(60 * pow(10.0, pyrandom_uniform(&r, 0, 4)));
             fmt_time(st, sizeof st, at);
@@ -123,10 +82,10 @@ int trace_gen_philly(int argc, char **argv)
                            i ? ",\n" : "");
         if (kind == 3)
             len = snprintf(rec, 1 << 16, "%s  \"garbage\"", i ? ",\n" : "");
-        fwrite(rec, 1, (size_t)len, stdout);
+        fwrite(rec, 1, (size_t)len, out);
         written += len;
     }
     free(rec);
-    fputs("\n]\n", stdout);
-    return fflush(stdout) == 0 ? 0 : 1;
+    fputs("\n]\n", out);
+    return fflush(out) == 0 && !ferror(out) ? 0 : -1;
 }

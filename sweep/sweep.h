@@ -1,7 +1,8 @@
 /*
  * sweep: the grid of a `synergy sweep` (policies x modes x loads x class
  * splits x clusters), filled from an INI experiment file and then from the
- * command line, which wins. Internal to the CLI (cmd_sweep.c, sweep_grid.c).
+ * command line, which wins; its points in a fixed order, shards and
+ * fingerprint. `synergy sweep` (src/cmd_sweep.c) runs the points.
  */
 #ifndef SYNERGY_SWEEP_H
 #define SYNERGY_SWEEP_H

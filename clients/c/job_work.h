@@ -32,20 +32,8 @@ struct job_work {
     _Atomic long next, done;
 };
 
-/* getopt_long codes of the work options (>= 500, no short forms). */
+/* The work options' codes for job_work_opt. */
 enum { JOB_OPT_STARTUP = 500, JOB_OPT_CPU_WORK, JOB_OPT_ITER_COST };
-
-#define JOB_WORK_LONGOPTS                                                                          \
-    {"startup-s", required_argument, 0, JOB_OPT_STARTUP},                                          \
-        {"cpu-work", required_argument, 0, JOB_OPT_CPU_WORK},                                      \
-        {"iter-cost", required_argument, 0, JOB_OPT_ITER_COST}
-
-#define JOB_WORK_USAGE                                                                             \
-    "  --startup-s S         sleep S wall seconds before the first step (start-up cost)\n"        \
-    "  --cpu-work M          each step does M million floating-point steps of real CPU work,\n"   \
-    "                        spread over the CPUs the job may use (sched_getaffinity)\n"         \
-    "  --iter-cost A,B       each step sleeps A + B / (CPUs allowed) wall seconds\n"              \
-    "                        (default: SYNERGY_ITER_TIME_S / SYNERGY_TIME_SCALE)\n"
 
 /* Handle one work option: 1 handled, 0 not ours, -1 bad value (message printed). */
 int job_work_opt(struct job_work *w, int opt, const char *arg);
