@@ -140,12 +140,6 @@ static int load_cluster_gpus(const struct tool_opts *t, const char *cmd)
     return conf.cluster.gpus_per_server * conf.cluster.servers_per_rack * conf.cluster.racks;
 }
 
-static int dbl_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static int trace_stats(int argc, char **argv)
 {
     struct tool_opts t = {0};
@@ -162,43 +156,13 @@ static int trace_stats(int argc, char **argv)
     t.wl.unknown_reference = true; /* counted, and reported below */
     if (load(&t, "stats", &zoo, &jobs, &n) < 0)
         return EXIT_BAD_INPUT;
-    double *dur = xmalloc(n * sizeof *dur);
-    double gpu_h = 0, first = INFINITY, last = -INFINITY;
-    int gv[64];
-    long gc[64];
-    int ng = 0;
-    long unknown = 0, too_big = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct model_profile *m = model_zoo_find(zoo, jobs[i].model);
-        if (!m) {
-            unknown++;
-            m = model_zoo_find(zoo, "alexnet"); /* the reference's fallback */
-        }
-        dur[i] = (double)jobs[i].iterations * m->iter_time;
-        gpu_h += dur[i] * jobs[i].gpus / 3600;
-        if (jobs[i].arrival < first)
-            first = jobs[i].arrival;
-        if (jobs[i].arrival > last)
-            last = jobs[i].arrival;
-        if (jobs[i].gpus > cluster_gpus)
-            too_big++;
-        int k = 0;
-        while (k < ng && gv[k] != jobs[i].gpus)
-            k++;
-        if (k == ng && ng < 64) {
-            gv[ng] = jobs[i].gpus;
-            gc[ng++] = 0;
-        }
-        if (k < 64)
-            gc[k]++;
-    }
-    qsort(dur, n, sizeof *dur, dbl_cmp);
-    /* sort the histogram by GPU count */
-    for (int a = 1; a < ng; a++)
-        for (int b = a; b > 0 && gv[b] < gv[b - 1]; b--) {
-            int tv = gv[b]; gv[b] = gv[b - 1]; gv[b - 1] = tv;
-            long tc = gc[b]; gc[b] = gc[b - 1]; gc[b - 1] = tc;
-        }
+    struct trace_stats st;
+    double *dur = trace_stats_compute(jobs, n, zoo, cluster_gpus, &st);
+    const int *gv = st.gpus;
+    const long *gc = st.count;
+    int ng = st.n_gpus;
+    double gpu_h = st.gpu_h, first = st.first, last = st.last;
+    long unknown = st.unknown, too_big = st.too_big;
     double span_h = (last - first) / 3600;
     printf("trace      %s (%s)\n", t.wl.trace_path, t.wl.fmt->name);
     printf("jobs       %zu\n", n);

@@ -211,6 +211,24 @@ int trace_philly_read(FILE *f, const char *path, const struct philly_opts *o, ph
 /* Print the stats as a short human summary to f. */
 void philly_stats_print(FILE *f, const char *path, const struct philly_stats *st);
 
+/* ------------------------------------------------ a workload's summary */
+
+struct trace_stats {
+    int gpus[64];    /* the GPU counts asked for, ascending (at most 64 kinds) */
+    long count[64];  /* jobs asking for gpus[k] */
+    int n_gpus;
+    double gpu_h;    /* GPU-hours at the fair share */
+    double first, last; /* the first and last arrival, seconds */
+    long unknown;    /* jobs whose model is not profiled (counted as alexnet) */
+    long too_big;    /* jobs asking for more than cluster_gpus */
+};
+
+/* Summarise n jobs (n > 0) against a cluster of cluster_gpus GPUs into st.
+ * Returns their durations at the fair share in seconds, ascending (caller
+ * frees). The zoo must hold alexnet. */
+double *trace_stats_compute(const struct job_spec *jobs, size_t n, const model_zoo_t *zoo,
+                            int cluster_gpus, struct trace_stats *st);
+
 /* A synthetic cluster_job_log, for benchmarking the reader (philly_gen.c). */
 struct philly_gen_opts {
     long long bytes; /* stop once this many bytes are written; 0: no limit */

@@ -3,7 +3,8 @@
  * findable by name in any case, detection of each format from a file's first
  * bytes (a BOM and leading blanks skipped), options a format does not read
  * refused, and each shipped sample read through wl_load with the format
- * detected, the same as named.
+ * detected, the same as named. And `trace stats`'s summary
+ * (trace_stats_compute) of three hand-built jobs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "trace.h"
 #include "workload.h"
 
 static void registry_is_complete(void **state)
@@ -143,6 +145,36 @@ static void options_a_format_does_not_read(void **state)
     model_zoo_destroy(z);
 }
 
+/* alexnet runs 0.6 s per iteration at the fair share (configs/models.ini);
+ * a model that is not profiled counts as alexnet. */
+static void stats_of_three_jobs(void **state)
+{
+    (void)state;
+    model_zoo_t *z = zoo();
+    const struct job_spec jobs[] = {
+        {.id = 0, .model = "alexnet", .arrival = 0, .iterations = 6000, .gpus = 1},
+        {.id = 1, .model = "alexnet", .arrival = 3600, .iterations = 12000, .gpus = 4},
+        {.id = 2, .model = "no-such-model", .arrival = 1800, .iterations = 600, .gpus = 1},
+    };
+    struct trace_stats st;
+    double *dur = trace_stats_compute(jobs, 3, z, 2, &st);
+    assert_float_equal(dur[0], 360, 1e-9); /* 600 x 0.6 s, ascending */
+    assert_float_equal(dur[1], 3600, 1e-9);
+    assert_float_equal(dur[2], 7200, 1e-9);
+    assert_int_equal(st.n_gpus, 2);
+    assert_int_equal(st.gpus[0], 1);
+    assert_int_equal(st.count[0], 2);
+    assert_int_equal(st.gpus[1], 4);
+    assert_int_equal(st.count[1], 1);
+    assert_float_equal(st.gpu_h, 1 + 8 + 0.1, 1e-9);
+    assert_float_equal(st.first, 0, 0);
+    assert_float_equal(st.last, 3600, 0);
+    assert_int_equal(st.unknown, 1);
+    assert_int_equal(st.too_big, 1); /* 4 GPUs on a 2-GPU cluster */
+    free(dur);
+    model_zoo_destroy(z);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +182,7 @@ int main(void)
         cmocka_unit_test(detection),
         cmocka_unit_test(samples_load),
         cmocka_unit_test(options_a_format_does_not_read),
+        cmocka_unit_test(stats_of_three_jobs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
