@@ -36,21 +36,11 @@
 #include "sweep.h"
 #include "workload_cli.h"
 
-struct point {
-    int cluster, split, load, seed, policy, mode; /* indexes into the grid */
-    long index; /* the point's number in the whole grid (sweep_grid_points) */
-};
-
-/* Per cluster: its config and model zoo, loaded once before forking. */
-struct cluster_env {
-    struct synergy_config conf;
-    model_zoo_t *zoo;
-};
 
 struct sweep {
     struct sweep_grid g;
-    struct cluster_env env[SWEEP_MAX];
-    struct point *points;
+    struct sweep_cluster env[SWEEP_MAX]; /* loaded once before forking */
+    struct sweep_point *points;
     size_t n_points;
     int64_t batch;
     char grid_id[17]; /* sweep_grid_fingerprint */
@@ -80,150 +70,30 @@ static double mono_now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* The model files of the grid as the loader's options (they borrow buf,
- * which must be as large as g->models). */
-static void sweep_model_opts(const struct sweep_grid *g, struct wl_opts *o, char *buf)
-{
-    wl_opts_init(o);
-    strcpy(buf, g->models);
-    char *save = NULL;
-    for (char *t = strtok_r(buf, ",", &save); t && o->n_model_files < WL_MAX_MODEL_FILES;
-         t = strtok_r(NULL, ",", &save))
-        o->model_files[o->n_model_files++] = str_trim(t);
-    o->profiles_dir = g->profiles_dir[0] ? g->profiles_dir : NULL;
-    o->unknown_reference = g->unknown_reference;
-}
-
-/* The loader's options for point p's trace: the grid's trace options, the
- * point's seed and split, and at a load L a Poisson re-timing at L jobs/h.
- * arrival_buf holds the spec (the options borrow it). */
-static void point_wl_opts(const struct sweep *sw, const struct point *p, struct wl_opts *o,
-                          char *arrival_buf, size_t n)
-{
-    const struct sweep_grid *g = &sw->g;
-    const struct cluster_env *env = &sw->env[p->cluster];
-    wl_opts_init(o);
-    o->trace_path = g->trace;
-    o->fmt = g->trace_format[0] ? trace_format_find(g->trace_format) : NULL;
-    if (g->n_loads) {
-        snprintf(arrival_buf, n, "poisson:%.17g", g->loads[p->load]);
-        o->arrival = arrival_buf;
-    } else if (g->arrival[0]) {
-        o->arrival = g->arrival;
-    }
-    o->vc = g->vc[0] ? g->vc : NULL;
-    o->fmt_given = g->trace_format[0] != '\0';
-    o->philly_flag = g->multigpu ? "multigpu" : g->philly_arrival ? "philly_arrival"
-                     : g->per_attempt ? "per_attempt" : g->strict ? "strict"
-                     : g->no_duration_filter ? "no_duration_filter" : NULL;
-    o->philly.multigpu = g->multigpu;
-    o->philly.philly_arrival = g->philly_arrival;
-    o->philly.per_attempt = g->per_attempt;
-    o->philly.strict = g->strict;
-    if (g->no_duration_filter)
-        o->philly.max_duration = 0;
-    o->synth.jobs_per_hour = env->conf.jobs_per_hour;
-    memcpy(o->synth.split, g->n_splits ? g->splits[p->split] : env->conf.split,
-           sizeof o->synth.split);
-    o->synth.seed = (uint64_t)(g->n_seeds ? g->seeds[p->seed] : env->conf.seed);
-    o->synth.max_jobs = g->max_jobs;
-    o->quiet = true;
-    o->unknown_reference = g->unknown_reference;
-}
-
-/* The child: simulate one point into the database. Never returns. */
-static void child_run(const struct sweep *sw, const struct point *p, int fd)
+/* The child: simulate one point into the database, tell the parent how it
+ * went. Never returns. */
+static void child_run(const struct sweep *sw, const struct sweep_point *p, int fd)
 {
     struct point_msg msg = {0};
     struct err err = {{0}};
-    const struct sweep_grid *g = &sw->g;
-    const struct cluster_env *env = &sw->env[p->cluster];
-    struct synth_params synth;
-    synth_params_defaults(&synth);
-    synth.jobs_per_hour = g->n_loads ? g->loads[p->load] : env->conf.jobs_per_hour;
-    memcpy(synth.split, g->n_splits ? g->splits[p->split] : env->conf.split, sizeof synth.split);
-    synth.seed = (uint64_t)(g->n_seeds ? g->seeds[p->seed] : env->conf.seed);
-    synth.max_jobs = g->max_jobs;
-    const char *placement = g->placement[0] ? g->placement : env->conf.placement;
-    const char *profiles = g->profiles[0] ? g->profiles : env->conf.profiles;
-    struct job_spec *specs = NULL;
-    size_t n_specs = 0;
-    struct wl_opts wl;
-    char arrival[64];
-    point_wl_opts(sw, p, &wl, arrival, sizeof arrival);
     struct wl_opts mo;
-    char files[sizeof g->models], models_desc[4096];
-    sweep_model_opts(g, &mo, files);
+    char files[sizeof sw->g.models], models_desc[4096];
+    sweep_model_opts(&sw->g, &mo, files);
     wl_models_describe(&mo, models_desc, sizeof models_desc);
-
-    struct sim_config cfg = {0};
-    struct sched_overrides ov = {.policy = g->policies[p->policy], .mode = g->modes[p->mode],
-                                 .placement = placement, .round_duration = g->round_duration,
-                                 .opt_compat = g->opt_compat,
-                                 .opt_time_limit_s = g->opt_time_limit};
-    if (sched_params_build(&env->conf, &ov, sched_policies, &cfg.sched, &err) < 0) {
-        snprintf(msg.err, sizeof msg.err, "%s", err.msg); /* checked in sweep_prepare */
-        ssize_t wr = write(fd, &msg, sizeof msg);
-        (void)wr;
-        _exit(1);
-    }
-    cfg.zoo = env->zoo;
-    cfg.is_static = g->is_static;
-    cfg.stop_on_gap = g->stop_on_gap;
-    cfg.measure_lo = g->measure_lo;
-    cfg.measure_hi = g->measure_hi;
-    cfg.check_invariants = g->check;
-    struct results_rounds rounds = {0};
-    cfg.obs.ctx = &rounds;
-    cfg.obs.on_sample = results_rounds_add;
-
-    struct store_run run = {.batch_id = sw->batch, .point = p->index};
-    snprintf(run.grid, sizeof run.grid, "%s", sw->grid_id);
-    results_run_describe(&run, &cfg, g->trace[0] ? g->trace : NULL, &synth, g->clusters[p->cluster],
-                         models_desc, profiles, placement);
-    if (g->trace[0] && wl.arrival) {
-        snprintf(run.arrival, sizeof run.arrival, "%s", wl.arrival);
-        if (g->n_loads)
-            run.jobs_per_hour = g->loads[p->load]; /* the load axis, re-timing the trace */
-    }
-    store_t *st = store_open(g->db, &err);
-    if (!st || store_run_insert(st, &run, &err) < 0)
-        goto out;
-    msg.run_id = run.id;
-    if (g->trace[0] && wl_load(&wl, env->zoo, &specs, &n_specs, &err) < 0) {
-        store_run_abandon(st, run.id, NULL);
-        goto out;
-    }
-    struct sim_workload w = {specs, n_specs, NULL};
-    if (!g->trace[0] && !(w.synth = synth_create(env->zoo, &synth, &err)))
-        goto out;
-    struct sched_result res;
-    double t0 = mono_now();
-    int rc = sim_run(&cfg, &w, &res, &err);
-    double wall = mono_now() - t0;
-    synth_destroy(w.synth);
-    if (rc < 0) {
-        store_run_abandon(st, run.id, NULL);
-        goto out;
-    }
-    rc = results_run_complete(st, &run, &res, &rounds, wall, &err);
+    struct sweep_point_result res = {0};
+    msg.ok = sweep_point_run(&sw->g, &sw->env[p->cluster], p, sw->batch, sw->grid_id, models_desc,
+                             &res, &err) == 0;
+    msg.run_id = res.run_id;
     msg.avg_jct_s = res.avg_jct_s;
-    msg.wall_s = wall;
-    sched_result_free(&res);
-    msg.ok = rc == 0;
-out:
+    msg.wall_s = res.wall_s;
     if (!msg.ok)
         snprintf(msg.err, sizeof msg.err, "%s", err.msg);
-    store_close(st);
-    results_rounds_free(&rounds);
-    free(run.cluster_ini);
-    free(specs);
     ssize_t wr = write(fd, &msg, sizeof msg); /* < PIPE_BUF: atomic, never blocks */
     (void)wr;
     _exit(msg.ok ? 0 : 1);
 }
 
-static void point_label(const struct sweep *sw, const struct point *p, char *buf, size_t n)
+static void point_label(const struct sweep *sw, const struct sweep_point *p, char *buf, size_t n)
 {
     const struct sweep_grid *g = &sw->g;
     size_t at = (size_t)snprintf(buf, n, "%s/%s", g->policies[p->policy], g->modes[p->mode]);
@@ -410,9 +280,7 @@ static int build_points(struct sweep *sw)
     sw->n_points = 0;
     for (size_t i = 0; i < n; i++)
         if (sweep_grid_in_shard(&sw->g, i))
-            sw->points[sw->n_points++] = (struct point){all[i].cluster, all[i].split, all[i].load,
-                                                        all[i].seed,    all[i].policy, all[i].mode,
-                                                        (long)i};
+            sw->points[sw->n_points++] = all[i];
     free(all);
     sweep_grid_fingerprint(&sw->g, sw->grid_id);
     return 0;
@@ -456,28 +324,10 @@ static int run_cmp(const void *a, const void *b)
 static int sweep_prepare(struct sweep *sw, struct err *err)
 {
     struct sweep_grid *g = &sw->g;
-    bool trace_opts = g->trace_format[0] || g->arrival[0] || g->vc[0] || g->multigpu ||
-                      g->philly_arrival || g->per_attempt || g->no_duration_filter || g->strict;
-    if (!g->trace[0] && (g->is_static || g->stop_on_gap))
-        return errprintf(err, "static and stop_on_gap need a trace (--trace)");
-    if (!g->trace[0] && trace_opts)
-        return errprintf(err, "trace_format, arrival, vc and the Philly switches need a trace "
-                              "(--trace)");
-    if (g->trace[0] && g->n_loads && (g->arrival[0] || g->philly_arrival || g->is_static))
-        return errprintf(err, "loads re-time the trace with Poisson arrivals; drop %s",
-                         g->arrival[0] ? "arrival" : g->philly_arrival ? "philly_arrival"
-                                                                        : "static");
-    if (g->placement[0] && !str_ieq(g->placement, "first-fit") &&
-        !str_ieq(g->placement, "consolidate"))
-        return errprintf(err, "placement '%s': expected first-fit or consolidate", g->placement);
-    bool any_opt = false;
-    for (int m = 0; m < g->n_modes; m++)
-        any_opt |= str_ieq(g->modes[m], "opt");
-    if ((g->opt_compat || g->opt_time_limit > 0) && !any_opt)
-        return errprintf(err, "%s applies to the opt mode only (modes: opt)",
-                         g->opt_compat ? "opt_compat" : "opt_time_limit");
+    if (sweep_grid_check(g, err) < 0)
+        return -1;
     for (int c = 0; c < g->n_clusters; c++) {
-        struct cluster_env *e = &sw->env[c];
+        struct sweep_cluster *e = &sw->env[c];
         synergy_config_defaults(&e->conf);
         if (synergy_config_load(g->clusters[c], &e->conf, err) < 0)
             return -1;
@@ -492,12 +342,12 @@ static int sweep_prepare(struct sweep *sw, struct err *err)
         int gpus = e->conf.cluster.gpus_per_server * e->conf.cluster.servers_per_rack *
                    e->conf.cluster.racks;
         for (int l = 0; l < (g->n_loads ? g->n_loads : 1); l++) {
-            struct point p = {.cluster = c, .load = l};
+            struct sweep_point p = {.cluster = c, .load = l};
             struct wl_opts wl;
             char arrival[64];
             struct job_spec *specs = NULL;
             size_t n = 0;
-            point_wl_opts(sw, &p, &wl, arrival, sizeof arrival);
+            sweep_point_wl_opts(g, e, &p, &wl, arrival, sizeof arrival);
             wl.quiet = c > 0 || l > 0; /* the Philly reader's summary, once */
             wl.max_gpus = gpus;
             wl.cluster_path = g->clusters[c];

@@ -346,6 +346,31 @@ int sweep_grid_load(struct sweep_grid *g, const char *path, struct err *err)
     return -1;
 }
 
+int sweep_grid_check(const struct sweep_grid *g, struct err *err)
+{
+    bool trace_opts = g->trace_format[0] || g->arrival[0] || g->vc[0] || g->multigpu ||
+                      g->philly_arrival || g->per_attempt || g->no_duration_filter || g->strict;
+    if (!g->trace[0] && (g->is_static || g->stop_on_gap))
+        return errprintf(err, "static and stop_on_gap need a trace (--trace)");
+    if (!g->trace[0] && trace_opts)
+        return errprintf(err, "trace_format, arrival, vc and the Philly switches need a trace "
+                              "(--trace)");
+    if (g->trace[0] && g->n_loads && (g->arrival[0] || g->philly_arrival || g->is_static))
+        return errprintf(err, "loads re-time the trace with Poisson arrivals; drop %s",
+                         g->arrival[0] ? "arrival" : g->philly_arrival ? "philly_arrival"
+                                                                        : "static");
+    if (g->placement[0] && !str_ieq(g->placement, "first-fit") &&
+        !str_ieq(g->placement, "consolidate"))
+        return errprintf(err, "placement '%s': expected first-fit or consolidate", g->placement);
+    bool any_opt = false;
+    for (int m = 0; m < g->n_modes; m++)
+        any_opt |= str_ieq(g->modes[m], "opt");
+    if ((g->opt_compat || g->opt_time_limit > 0) && !any_opt)
+        return errprintf(err, "%s applies to the opt mode only (modes: opt)",
+                         g->opt_compat ? "opt_compat" : "opt_time_limit");
+    return 0;
+}
+
 struct sweep_point *sweep_grid_points(const struct sweep_grid *g, size_t *n_out)
 {
     int nl = g->n_loads ? g->n_loads : 1, ns = g->n_splits ? g->n_splits : 1;
@@ -370,7 +395,7 @@ struct sweep_point *sweep_grid_points(const struct sweep_grid *g, size_t *n_out)
                 for (int e = 0; e < nseed; e++)
                     for (int p = 0; p < g->n_policies; p++)
                         for (int m = 0; m < g->n_modes; m++)
-                            pts[k++] = (struct sweep_point){c, s, load_order[li], e, p, m};
+                            pts[k++] = (struct sweep_point){c, s, load_order[li], e, p, m, (long)k};
     *n_out = n;
     return pts;
 }

@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "scheduler.h"
+#include "workload.h"
 
 #define SWEEP_MAX 32 /* values per axis */
 
@@ -70,11 +72,17 @@ int sweep_grid_set(struct sweep_grid *g, const char *key, const char *value, str
  * with err "file:line: ...". */
 int sweep_grid_load(struct sweep_grid *g, const char *path, struct err *err);
 
+/* Check that the grid's keys fit together (trace options without a trace,
+ * loads with an arrival process, opt options without opt, the placement).
+ * 0, or -1 with err naming the keys. */
+int sweep_grid_check(const struct sweep_grid *g, struct err *err);
+
 /* The grid's points in their fixed order: cluster, split, load (heaviest
  * first), seed, policy, mode. Every shard and every machine numbers them the
  * same way, which is what lets shards be merged. */
 struct sweep_point {
     int cluster, split, load, seed, policy, mode; /* indexes into the grid's axes */
+    long index; /* the point's number in the whole grid */
 };
 
 /* All points of the grid (caller frees) and their number. */
@@ -88,5 +96,37 @@ bool sweep_grid_in_shard(const struct sweep_grid *g, size_t i);
  * workers, db, plot): 16 hex digits into out[17]. Shards of one grid share it;
  * `report --merge` refuses to mix fingerprints. */
 void sweep_grid_fingerprint(const struct sweep_grid *g, char out[17]);
+
+/* ------------------------------------------------ running a point (run.c) */
+
+/* A cluster of the grid: its config and model zoo, loaded once. */
+struct sweep_cluster {
+    struct synergy_config conf;
+    model_zoo_t *zoo;
+};
+
+/* The grid's model files as the loader's options (they borrow buf, which
+ * must be as large as g->models). */
+void sweep_model_opts(const struct sweep_grid *g, struct wl_opts *o, char *buf);
+
+/* The loader's options for point p's trace: the grid's trace options, the
+ * point's seed and split, and at a load L a Poisson re-timing at L jobs/h.
+ * arrival_buf holds the spec (the options borrow it). */
+void sweep_point_wl_opts(const struct sweep_grid *g, const struct sweep_cluster *env,
+                         const struct sweep_point *p, struct wl_opts *o, char *arrival_buf,
+                         size_t n);
+
+struct sweep_point_result {
+    int64_t run_id; /* the run's row (0 if it never got one) */
+    double avg_jct_s, wall_s;
+};
+
+/* Simulate point p of grid g on its cluster env and record the run in g->db,
+ * in batch `batch` of grid `grid_id` (sweep_grid_fingerprint); models_desc
+ * names the model files for the run's row. 0, or -1 with err (a run row
+ * already inserted is left 'running' or abandoned, never half-written). */
+int sweep_point_run(const struct sweep_grid *g, const struct sweep_cluster *env,
+                    const struct sweep_point *p, int64_t batch, const char *grid_id,
+                    const char *models_desc, struct sweep_point_result *out, struct err *err);
 
 #endif
