@@ -16,6 +16,8 @@
 #  sigstop     a worker SIGSTOPped past the worker timeout, then SIGCONTed: it
 #              re-registers with what it runs, and every job still finishes
 #              exactly once.
+# restart and sigstop also bound every job's JCT: within 5 % of an undisturbed
+# deployment's (run first, on workers of its own) plus the measured downtime.
 # usage: deploy_worker_drills.sh SYNERGY SRCDIR CASE
 set -euo pipefail
 bin=$1 src=$2 case=$3
@@ -117,6 +119,13 @@ restart|sigstop)
     cp "$src/tests/deploy/catalog.ini" "$tmp/catalog.ini"
     # 4 jobs x 4 GPUs on 2 servers x 8: with server 0 gone, two of them wait
     printf '0,alexnet,0,8000,4\n1,res18,0,8000,4\n2,alexnet,0,8000,4\n3,res18,0,8000,4\n' > "$tmp/trace"
+    # the undisturbed deployment, on workers of its own, for the JCTs
+    cluster 2 > "$tmp/c.ini"
+    "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --local 2 --time-scale 500 \
+        --catalog "$tmp/catalog.ini" --run-dir "$tmp/und" --state "$tmp/und.db" --json \
+        > "$tmp/und.json" 2> "$tmp/und.err" || fail "the undisturbed deployment failed"
+    sqlite3 "$tmp/und.db" "select id, finish - arrival from jobs order by id" | tr '|' ' ' \
+        > "$tmp/und.jct"
     start_deploy "$tmp/trace" 2 --time-scale 500 --worker-timeout-ms 1000 -v
     start_worker 0 -v; w0=$wpid
     start_worker 1 -v
@@ -124,6 +133,7 @@ restart|sigstop)
         ls "$tmp/w0/logs" 2>/dev/null | grep -q . && break; sleep 0.05
     done
     sleep 1
+    t_down=$(date +%s.%N)
     if [ "$case" = restart ]; then
         kill -9 "$w0"
     else
@@ -138,6 +148,11 @@ restart|sigstop)
         sleep 1
         kill -CONT "$w0"
     fi
+    # the downtime ends when the worker is back in planning
+    for _ in $(seq 400); do
+        grep -q "server 0 is back after being lost" "$tmp/dep.err" && break; sleep 0.025
+    done
+    t_up=$(date +%s.%N)
     wait "$dep" || fail "deploy failed"
     cat "$tmp/dep.json"
     grep -q '"jobs_finished":4,' "$tmp/dep.json" || fail "every job should finish"
@@ -154,6 +169,18 @@ restart|sigstop)
         awk '/registered again as server 0/ { back = 1 } back && /job [0-9]* attempt [0-9]*: pid/ { ran = 1 }
              END { exit !ran }' "$tmp/w0.err" || fail "no job ran on the worker after it came back"
     fi
+    # every job: JCT within 5 % of the undisturbed deployment's plus the
+    # downtime (kill or stop -> the worker back in planning) on the logical
+    # clock, and never below it
+    down=$(awk -v a="$t_down" -v b="$t_up" 'BEGIN { print b - a }')
+    echo "downtime $down s wall"
+    sql "select id, finish - arrival from jobs order by id" | tr '|' ' ' > "$tmp/dep.jct"
+    join "$tmp/und.jct" "$tmp/dep.jct" | awk -v dt="$down" -v k=500 '
+        { lim = ($2 + dt * k) * 1.05; n++
+          printf "job %d: JCT %.0f s with the fault, %.0f s undisturbed, limit %.0f s\n", $1, $3, $2, lim
+          if ($3 > lim || $3 < $2 * 0.95) bad++ }
+        END { exit !(n == 4 && bad == 0) }' ||
+        fail "a JCT is not within 5 % of the undisturbed deployment plus the downtime"
     ;;
 *) echo "unknown case $case"; exit 2 ;;
 esac
