@@ -4,6 +4,7 @@
  */
 #include "results.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,4 +185,34 @@ void results_json_write(FILE *f, const struct results_json *o, const struct sche
             r->end_time_s / h, r->rounds, r->mean_gpu_alloc * 100, r->mean_cpu_alloc * 100,
             r->mean_mem_alloc * 100, o->wall_s, SYNERGY_VERSION, extra ? "," : "",
             extra ? extra : "");
+}
+
+int results_jobs_csv_from_store(store_t *st, const struct store_run *runs, size_t n,
+                                const char *path, struct err *err)
+{
+    struct out_file of;
+    if (out_file_open(&of, path) < 0)
+        return errprintf(err, "%s: %s", of.atomic ? of.tmp : path, strerror(errno));
+    fputs(RESULTS_JOBS_CSV_HEADER, of.f);
+    for (size_t r = 0; r < n; r++) {
+        struct store_job *jobs = NULL;
+        size_t nj = 0;
+        if (store_jobs_load(st, runs[r].id, &jobs, &nj, err) < 0) {
+            out_file_abort(&of);
+            return -1;
+        }
+        for (size_t i = 0; i < nj; i++) {
+            char a[64], b[64], e[64], j[64];
+            format_double_shortest(a, sizeof a, jobs[i].arrival);
+            format_double_shortest(b, sizeof b, jobs[i].first_start);
+            format_double_shortest(e, sizeof e, jobs[i].finish);
+            format_double_shortest(j, sizeof j, jobs[i].jct);
+            fprintf(of.f, "%s,%s,%d,%s,%d,%s,%s,%s,%s\n", runs[r].policy, runs[r].mode,
+                    jobs[i].id, jobs[i].model, jobs[i].gpus, a, b, e, j);
+        }
+        free(jobs);
+    }
+    if (out_file_commit(&of) < 0)
+        return errprintf(err, "%s: %s", path, strerror(errno));
+    return 0;
 }

@@ -36,6 +36,11 @@ int results_run_complete(store_t *st, struct store_run *run, const struct sched_
 #define RESULTS_JOBS_CSV_HEADER "policy,mode,id,model,gpus,arrival_s,first_start_s,finish_s,jct_s\n"
 void results_jobs_csv_write(FILE *f, const struct sched_result *res, const char *policy,
                             const char *mode);
+/* sweep --jobs-csv: the same lines for the measured jobs of recorded runs,
+ * read back from the store, written to path atomically (a temporary renamed
+ * into place; nothing is left on failure). 0, or -1 with err. */
+int results_jobs_csv_from_store(store_t *st, const struct store_run *runs, size_t n,
+                                const char *path, struct err *err);
 
 /* The JSON summary of one run (simulate --json, deploy --json): one object on
  * one line. `extra` (may be NULL) is appended as further members, e.g.

@@ -241,37 +241,6 @@ static long run_points(struct sweep *sw, int workers)
     return (long)pr.failed;
 }
 
-/* --jobs-csv: the measured jobs of every run, as simulate --jobs-csv writes them. */
-static int write_jobs_csv(store_t *st, const struct store_run *runs, size_t n, const char *path,
-                          struct err *err)
-{
-    struct out_file of;
-    if (out_file_open(&of, path) < 0)
-        return errprintf(err, "%s: %s", of.atomic ? of.tmp : path, strerror(errno));
-    fprintf(of.f, "policy,mode,id,model,gpus,arrival_s,first_start_s,finish_s,jct_s\n");
-    for (size_t r = 0; r < n; r++) {
-        struct store_job *jobs = NULL;
-        size_t nj = 0;
-        if (store_jobs_load(st, runs[r].id, &jobs, &nj, err) < 0) {
-            out_file_abort(&of);
-            return -1;
-        }
-        for (size_t i = 0; i < nj; i++) {
-            char a[64], b[64], e[64], j[64];
-            format_double_shortest(a, sizeof a, jobs[i].arrival);
-            format_double_shortest(b, sizeof b, jobs[i].first_start);
-            format_double_shortest(e, sizeof e, jobs[i].finish);
-            format_double_shortest(j, sizeof j, jobs[i].jct);
-            fprintf(of.f, "%s,%s,%d,%s,%d,%s,%s,%s,%s\n", runs[r].policy, runs[r].mode,
-                    jobs[i].id, jobs[i].model, jobs[i].gpus, a, b, e, j);
-        }
-        free(jobs);
-    }
-    if (out_file_commit(&of) < 0)
-        return errprintf(err, "%s: %s", path, strerror(errno));
-    return 0;
-}
-
 static int build_points(struct sweep *sw)
 {
     size_t n;
@@ -491,7 +460,7 @@ int cmd_sweep(int argc, char **argv)
     }
     fprintf(info, "\n%zu runs in %.2f s wall; 'synergy report --db %s --batch %lld' shows them again.\n",
            n, wall, sw->g.db, (long long)sw->batch);
-    if (jobs_csv_path && write_jobs_csv(st, runs, n, jobs_csv_path, &err) < 0) {
+    if (jobs_csv_path && results_jobs_csv_from_store(st, runs, n, jobs_csv_path, &err) < 0) {
         fprintf(stderr, "synergy sweep: %s\n", err.msg);
         goto out;
     }

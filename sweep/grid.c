@@ -394,8 +394,8 @@ struct sweep_point *sweep_grid_points(const struct sweep_grid *g, size_t *n_out)
             for (int li = 0; li < nl; li++)
                 for (int e = 0; e < nseed; e++)
                     for (int p = 0; p < g->n_policies; p++)
-                        for (int m = 0; m < g->n_modes; m++)
-                            pts[k++] = (struct sweep_point){c, s, load_order[li], e, p, m, (long)k};
+                        for (int m = 0; m < g->n_modes; m++, k++)
+                            pts[k] = (struct sweep_point){c, s, load_order[li], e, p, m, (long)k};
     *n_out = n;
     return pts;
 }

@@ -60,6 +60,12 @@ done
 n=0
 for k in 1 2 3 4; do n=$((n + $(sqlite3 "shard$k.db" "SELECT COUNT(*) FROM runs"))); done
 [ "$n" = 24 ] || fail "the shards hold $n runs, not 24"
+# shard K of 4 holds the points numbered K-1, K+3, ... of the grid's 0..23
+for k in 1 2 3 4; do
+    got=$(sqlite3 "shard$k.db" "SELECT group_concat(point, ' ') FROM (SELECT point FROM runs ORDER BY point)")
+    want="$((k - 1)) $((k + 3)) $((k + 7)) $((k + 11)) $((k + 15)) $((k + 19))"
+    [ "$got" = "$want" ] || fail "shard $k/4 ran points '$got', not '$want'"
+done
 "$bin" report --merge shard1.db shard2.db shard3.db shard4.db --db all.db > merge.out ||
     fail "merge exited $?"
 grep -q "24 runs added" merge.out || fail "merge: $(cat merge.out)"

@@ -7,7 +7,8 @@
 # from an experiment file gives the same numbers. OPT: the store keeps the
 # solver counters, so `report --format json` of a `simulate --mode opt --db`
 # run repeats every key of its --json object, and a sweep with --opt-compat
-# records the counters of `simulate --opt-compat`.
+# records the counters of `simulate --opt-compat`. And `sweep --jobs-csv`
+# (read back from the store) holds the lines `simulate --jobs-csv` writes.
 # usage: sweep_traces.sh SYNERGY_BIN SOURCE_DIR
 set -u
 bin=$1 src=$2
@@ -94,4 +95,14 @@ grep -q '"opt_compat":true' "$tmp/optc.json" || fail "simulate --opt-compat not 
 "$bin" report --db "$tmp/os.db" --format json --brief > "$tmp/osrep.json" || fail "report exited $?"
 same_keys "sweep opt-compat" "$(cat "$tmp/optc.json")" "$(cat "$tmp/osrep.json")" \
     '^"(wall_s|opt_solve_mean_s|opt_solve_max_s)"'
-echo "ok: sweep over a Pollux slice matches simulate for $n runs; OPT counters stored and reported"
+
+# 4. sweep --jobs-csv: the measured jobs of every run, as simulate writes them
+t=$src/traces/synergy-deploy/test_trace
+"$bin" sweep --trace "$t" --policy FIFO,SRTF --mode fair,tune --workers 1 --db "$tmp/jc.db" \
+    --jobs-csv "$tmp/sweep.csv" > /dev/null || fail "sweep --jobs-csv exited $?"
+"$bin" simulate --trace "$t" --policy FIFO,SRTF --mode fair,tune --jobs-csv "$tmp/sim.csv" \
+    > /dev/null || fail "simulate --jobs-csv exited $?"
+[ "$(head -1 "$tmp/sweep.csv")" = "$(head -1 "$tmp/sim.csv")" ] || fail "jobs-csv headers differ"
+[ "$(wc -l < "$tmp/sweep.csv")" = 33 ] || fail "sweep --jobs-csv: $(wc -l < "$tmp/sweep.csv") lines, not 1 + 4 runs x 8 jobs"
+cmp -s <(sort "$tmp/sweep.csv") <(sort "$tmp/sim.csv") || fail "sweep --jobs-csv differs from simulate's"
+echo "ok: sweep over a Pollux slice matches simulate for $n runs; OPT counters stored and reported; jobs-csv"
