@@ -412,7 +412,13 @@ void sched__queue_begin(sched_t *s, const struct sched_view *v)
         memcpy(j->q.key, k, sizeof k);
         j->q.key_time = v->now;
     }
-    /* grew: before every job now equal to it, in last round's order */
+    /* grew: before every job now equal to it, in last round's order. The
+     * list is in walk order, nearly ascending: reversed, nearly descending */
+    for (size_t i = 0; i < nb / 2; i++) {
+        struct qitem x = below[i];
+        below[i] = below[nb - 1 - i];
+        below[nb - 1 - i] = x;
+    }
     sched__sort_nearly(below, nb, tmp, true);
     for (size_t i = 0; i < nb; i++)
         below[i].j->q.tie = --s->tie_lo;
