@@ -109,6 +109,26 @@ static void checks(void **state)
     assert_string_equal(err.msg, "opt_compat applies to the opt mode only (modes: opt)");
     set(g, "modes", "tune,opt");
     assert_int_equal(sweep_grid_check(g, &err), 0);
+    /* 32 clusters x 2 splits x 32 loads x 32 seeds x 7 policies x 4 modes */
+    grid(g);
+    char clusters[32 * 8], loads[32 * 4], seeds[32 * 4];
+    size_t c = 0, l = 0, s = 0;
+    for (int i = 0; i < 32; i++) {
+        c += (size_t)snprintf(clusters + c, sizeof clusters - c, "%sc%d", i ? "," : "", i);
+        l += (size_t)snprintf(loads + l, sizeof loads - l, "%s%d", i ? "," : "", i + 1);
+        s += (size_t)snprintf(seeds + s, sizeof seeds - s, "%s%d", i ? "," : "", i);
+    }
+    set(g, "clusters", clusters);
+    set(g, "splits", "50,50,0; 0,50,50");
+    set(g, "loads", loads);
+    set(g, "seeds", seeds);
+    set(g, "policies", "FIFO,SRTF,LAS,FTF,DRF,TETRIS,SRSF");
+    set(g, "modes", "fair,greedy,tune,opt");
+    assert_int_equal(sweep_grid_check(g, &err), -1);
+    assert_string_equal(err.msg, "the grid has 1835008 points (clusters x splits x loads x seeds "
+                                 "x policies x modes); at most 1000000");
+    set(g, "seeds", "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17"); /* 974848 */
+    assert_int_equal(sweep_grid_check(g, &err), 0);
     free(g);
 }
 
