@@ -11,12 +11,15 @@
  *    (progress, attained service, last_exec), a mode touches it (Tune drops
  *    its speedup; the next round resets it), or it is bumped. Such jobs are
  *    "hot": re-keyed at the start of the next round. Everyone else is "cold",
- *    in a binary heap ordered by (key, tie). FTF's key also grows with `now`;
- *    a cold FTF key is a lower bound (the key never decreases while the job
- *    waits) and is refreshed only when it reaches the top of the heap.
- *  - The walk merges the sorted hot list with the cold heap and stops as soon
- *    as no job left can fit the free GPUs (a count of the jobs not
- *    yet walked by GPU demand), or no GPU is left.
+ *    in a heap ordered by (key, tie), one per GPU demand (FTF: one). FTF's
+ *    key also grows with `now`; a cold FTF key is a lower bound (the key
+ *    never decreases while the job waits) and is refreshed only when it
+ *    reaches the top of the heap.
+ *  - The walk merges the sorted hot list with the cold heaps of the demands
+ *    that still fit (a cold job asking for more GPUs than are free would be
+ *    walked without effect) and stops as soon as no job left can fit the
+ *    free GPUs (a count of the jobs not yet walked by GPU demand), or no GPU
+ *    is left.
  *  - `tie` reproduces the stable sort: it orders jobs with equal keys. A job
  *    whose key did not change keeps it; a job whose key grew was, in the last
  *    round's order, before every unchanged job now equal to it, so it gets a
@@ -51,7 +54,13 @@ static int key_cmp(const double *a, long long ta, const double *b, long long tb)
 
 /* A 4-ary heap: half the levels of a binary one, and each level moved costs
  * a write into the moved job (its heap position), a cache miss in a long
- * queue; the four children lie side by side. */
+ * queue; the four children lie side by side.
+ *
+ * One heap per GPU demand (clamped to the cluster's size), so that a walk
+ * passes over the jobs asking for more GPUs than are free without touching
+ * them: such a job's walk changes nothing (its key is the same next round;
+ * only FTF's grows, and FTF keeps one heap). The walk takes the smallest top
+ * among the demands that fit. */
 #define COLD_D 4
 
 static bool cold_less(const struct qent *x, const struct qent *y)
@@ -59,65 +68,92 @@ static bool cold_less(const struct qent *x, const struct qent *y)
     return key_cmp(x->k, x->tie, y->k, y->tie) < 0;
 }
 
-static void cold_set(sched_t *s, size_t i, struct qent e)
+static int cold_cls(const sched_t *s, const struct job *j)
 {
-    s->cold[i] = e;
+    if (s->n_cold_cls == 1 || j->gpus <= 0)
+        return 0;
+    return j->gpus < s->n_cold_cls ? j->gpus : s->n_cold_cls - 1;
+}
+
+static void cold_set(struct cold_heap *h, size_t i, struct qent e)
+{
+    h->e[i] = e;
     e.j->q.heap_pos = (int)i;
 }
 
-static void cold_up(sched_t *s, size_t i)
+static void cold_up(struct cold_heap *h, size_t i)
 {
-    struct qent e = s->cold[i];
+    struct qent e = h->e[i];
     while (i > 0) {
         size_t p = (i - 1) / COLD_D;
-        if (!cold_less(&e, &s->cold[p]))
+        if (!cold_less(&e, &h->e[p]))
             break;
-        cold_set(s, i, s->cold[p]);
+        cold_set(h, i, h->e[p]);
         i = p;
     }
-    cold_set(s, i, e);
+    cold_set(h, i, e);
 }
 
-static void cold_down(sched_t *s, size_t i)
+static void cold_down(struct cold_heap *h, size_t i)
 {
-    struct qent e = s->cold[i];
-    size_t n = s->n_cold;
+    struct qent e = h->e[i];
+    size_t n = h->n;
     for (;;) {
         size_t first = COLD_D * i + 1, c = first;
         if (first >= n)
             break;
         for (size_t k = first + 1; k < first + COLD_D && k < n; k++)
-            if (cold_less(&s->cold[k], &s->cold[c]))
+            if (cold_less(&h->e[k], &h->e[c]))
                 c = k;
-        if (!cold_less(&s->cold[c], &e))
+        if (!cold_less(&h->e[c], &e))
             break;
-        cold_set(s, i, s->cold[c]);
+        cold_set(h, i, h->e[c]);
         i = c;
     }
-    cold_set(s, i, e);
+    cold_set(h, i, e);
 }
 
 static void cold_push(sched_t *s, struct job *j)
 {
-    xgrow((void **)&s->cold, &s->cap_cold, s->n_cold + 1, sizeof *s->cold);
+    int c = cold_cls(s, j);
+    struct cold_heap *h = &s->cold[c];
+    if (h->n == 0) { /* the demand becomes active: keep the list ascending */
+        int i = s->n_cold_act++;
+        while (i > 0 && s->cold_act[i - 1] > c) {
+            s->cold_act[i] = s->cold_act[i - 1];
+            i--;
+        }
+        s->cold_act[i] = c;
+    }
+    xgrow((void **)&h->e, &h->cap, h->n + 1, sizeof *h->e);
     struct qent e = {{j->q.key[0], j->q.key[1], j->q.key[2]}, j->q.tie, j};
-    s->cold[s->n_cold++] = e;
-    j->q.heap_pos = (int)(s->n_cold - 1);
-    cold_up(s, s->n_cold - 1);
+    h->e[h->n++] = e;
+    j->q.heap_pos = (int)(h->n - 1);
+    cold_up(h, h->n - 1);
 }
 
 static void cold_remove(sched_t *s, struct job *j)
 {
+    int c = cold_cls(s, j);
+    struct cold_heap *h = &s->cold[c];
     size_t i = (size_t)j->q.heap_pos;
     j->q.heap_pos = -1;
-    s->n_cold--;
-    if (i == s->n_cold)
+    h->n--;
+    if (h->n == 0) {
+        int a = 0;
+        while (s->cold_act[a] != c)
+            a++;
+        memmove(&s->cold_act[a], &s->cold_act[a + 1],
+                (size_t)(s->n_cold_act - a - 1) * sizeof *s->cold_act);
+        s->n_cold_act--;
+    }
+    if (i == h->n)
         return;
-    cold_set(s, i, s->cold[s->n_cold]);
-    if (i > 0 && cold_less(&s->cold[i], &s->cold[(i - 1) / COLD_D]))
-        cold_up(s, i);
+    cold_set(h, i, h->e[h->n]);
+    if (i > 0 && cold_less(&h->e[i], &h->e[(i - 1) / COLD_D]))
+        cold_up(h, i);
     else
-        cold_down(s, i);
+        cold_down(h, i);
 }
 
 /* ------------------------------------------------------- starvation heap */
@@ -269,13 +305,19 @@ void sched__sort_nearly(struct qitem *a, size_t n, struct qitem *tmp, bool desc)
 void sched__queue_init(sched_t *s)
 {
     s->unwalked_n = sched_total_gpus(s);
+    s->n_cold_cls = s->p.policy->key_grows_with_now ? 1 : s->unwalked_n + 1;
+    s->cold = xcalloc((size_t)s->n_cold_cls, sizeof *s->cold);
+    s->cold_act = xcalloc((size_t)s->n_cold_cls, sizeof *s->cold_act);
     s->unwalked = xcalloc((size_t)s->unwalked_n + 2, sizeof *s->unwalked);
     s->unwalked_lo = s->unwalked_n + 1;
 }
 
 void sched__queue_free(sched_t *s)
 {
+    for (int c = 0; c < s->n_cold_cls; c++)
+        free(s->cold[c].e);
     free(s->cold);
+    free(s->cold_act);
     free(s->bump);
     free(s->hot);
     free(s->hot_next);
@@ -370,7 +412,13 @@ void sched__queue_begin(sched_t *s, const struct sched_view *v)
         memcpy(j->q.key, k, sizeof k);
         j->q.key_time = v->now;
     }
-    /* grew: before every job now equal to it, in last round's order */
+    /* grew: before every job now equal to it, in last round's order. The
+     * list is in walk order, nearly ascending: reversed, nearly descending */
+    for (size_t i = 0; i < nb / 2; i++) {
+        struct qitem x = below[i];
+        below[i] = below[nb - 1 - i];
+        below[nb - 1 - i] = x;
+    }
     sched__sort_nearly(below, nb, tmp, true);
     for (size_t i = 0; i < nb; i++)
         below[i].j->q.tie = --s->tie_lo;
@@ -408,25 +456,32 @@ static void cold_refresh_top(sched_t *s, const struct sched_view *v)
 {
     if (!s->p.policy->key_grows_with_now)
         return;
-    while (s->n_cold > 0) {
-        struct job *j = s->cold[0].j;
+    struct cold_heap *h = &s->cold[0]; /* FTF: one heap */
+    while (h->n > 0) {
+        struct job *j = h->e[0].j;
         if (j->q.key_time == v->now)
             return;
         s->p.policy->key(v, j, j->q.key);
         j->q.key_time = v->now;
-        memcpy(s->cold[0].k, j->q.key, sizeof j->q.key);
-        cold_down(s, 0);
+        memcpy(h->e[0].k, j->q.key, sizeof j->q.key);
+        cold_down(h, 0);
     }
 }
 
-struct job *sched__queue_next(sched_t *s, const struct sched_view *v)
+struct job *sched__queue_next(sched_t *s, const struct sched_view *v, int fit)
 {
     cold_refresh_top(s, v);
     struct job *h = s->hot_i < s->n_hot ? s->hot[s->hot_i] : NULL;
     struct job *j;
-    if (s->n_cold > 0 &&
-        (!h || key_cmp(s->cold[0].k, s->cold[0].tie, h->q.key, h->q.tie) < 0)) {
-        j = s->cold[0].j;
+    /* the smallest top among the demands that fit (ascending: stop past fit) */
+    const struct qent *top = NULL;
+    for (int a = 0; a < s->n_cold_act && s->cold_act[a] <= fit; a++) {
+        const struct qent *e = &s->cold[s->cold_act[a]].e[0];
+        if (!top || cold_less(e, top))
+            top = e;
+    }
+    if (top && (!h || key_cmp(top->k, top->tie, h->q.key, h->q.tie) < 0)) {
+        j = top->j;
         cold_remove(s, j);
     } else if (h) {
         j = h;

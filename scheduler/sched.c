@@ -6,6 +6,7 @@
  */
 #include "scheduler_internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,7 +415,7 @@ static void round_queued(sched_t *s, const struct sched_view *v, bool stop_ok)
         while (free_count > 0) {
             if (stop_ok && !sched__queue_any_fits(s, free_count))
                 break;
-            struct job *j = sched__queue_next(s, v);
+            struct job *j = sched__queue_next(s, v, stop_ok ? free_count : INT_MAX);
             if (!j)
                 break;
             int deficit = j->gpus - j->n_alloc;
@@ -437,7 +438,7 @@ static void round_queued(sched_t *s, const struct sched_view *v, bool stop_ok)
         while (s->n_free > 0) {
             if (stop_ok && !sched__queue_any_fits(s, s->n_free))
                 break;
-            struct job *j = sched__queue_next(s, v);
+            struct job *j = sched__queue_next(s, v, stop_ok ? s->n_free : INT_MAX);
             if (!j)
                 break;
             int deficit = j->gpus - j->n_alloc;

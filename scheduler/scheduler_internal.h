@@ -41,6 +41,10 @@ struct qent {
     long long tie;
     struct job *j;
 };
+struct cold_heap {
+    struct qent *e;
+    size_t n, cap;
+};
 /* A job with a sort key: (k, tie) orders it (tie: unique, the stable sort's
  * memory; in the legacy walk, the position in last round's order). */
 struct qitem {
@@ -86,8 +90,11 @@ struct sched {
     double demand_sum[3];    /* GPUs, CPUs, memory asked for by the runnable jobs */
     struct job **runnable;
     size_t n_runnable, cap_runnable;
-    struct qent *cold;       /* heap of waiting jobs by (key, tie) */
-    size_t n_cold, cap_cold;
+    struct cold_heap *cold;  /* waiting jobs by (key, tie), one heap per GPU
+                                demand (FTF: one heap), queue.c */
+    int n_cold_cls;
+    int *cold_act;           /* the demands whose heap is not empty, ascending */
+    int n_cold_act;
     struct job **hot;        /* this round's re-keyed jobs, sorted */
     size_t n_hot, cap_hot, hot_i;
     struct job **hot_next;   /* walked or arrived: re-keyed next round */
@@ -135,8 +142,11 @@ void sched__queue_add(sched_t *s, struct job *j);
 void sched__queue_remove(sched_t *s, struct job *j);
 /* Round start: re-key the hot jobs, sort them, reset what modes set. */
 void sched__queue_begin(sched_t *s, const struct sched_view *v);
-/* The next job in policy order this round, or NULL when all were walked. */
-struct job *sched__queue_next(sched_t *s, const struct sched_view *v);
+/* The next job in policy order this round, or NULL when all were walked.
+ * fit: when no job held GPUs at the round's start, the free GPU count (a
+ * waiting job asking for more would be walked without effect, and may be
+ * passed over); otherwise INT_MAX. */
+struct job *sched__queue_next(sched_t *s, const struct sched_view *v, int fit);
 /* Whether a job not walked yet asks for at most free_gpus GPUs. */
 bool sched__queue_any_fits(sched_t *s, int free_gpus);
 /* Round end: unwalked jobs go cold, starved jobs are bumped. */

@@ -368,6 +368,13 @@ int sweep_grid_check(const struct sweep_grid *g, struct err *err)
     if ((g->opt_compat || g->opt_time_limit > 0) && !any_opt)
         return errprintf(err, "%s applies to the opt mode only (modes: opt)",
                          g->opt_compat ? "opt_compat" : "opt_time_limit");
+    /* 32 values on every axis would be ~10^9 points: refuse before allocating them */
+    double points = (double)g->n_clusters * (g->n_splits ? g->n_splits : 1) *
+                    (g->n_loads ? g->n_loads : 1) * (g->n_seeds ? g->n_seeds : 1) *
+                    g->n_policies * g->n_modes;
+    if (points > SWEEP_MAX_POINTS)
+        return errprintf(err, "the grid has %.0f points (clusters x splits x loads x seeds x "
+                              "policies x modes); at most %d", points, SWEEP_MAX_POINTS);
     return 0;
 }
 

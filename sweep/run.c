@@ -55,9 +55,12 @@ void sweep_point_wl_opts(const struct sweep_grid *g, const struct sweep_cluster 
     }
     o->vc = g->vc[0] ? g->vc : NULL;
     o->fmt_given = g->trace_format[0] != '\0';
-    o->philly_flag = g->multigpu ? "multigpu" : g->philly_arrival ? "philly_arrival"
-                     : g->per_attempt ? "per_attempt" : g->strict ? "strict"
-                     : g->no_duration_filter ? "no_duration_filter" : NULL;
+    o->philly_flag = g->multigpu             ? "multigpu"
+                     : g->philly_arrival     ? "philly_arrival"
+                     : g->per_attempt        ? "per_attempt"
+                     : g->strict             ? "strict"
+                     : g->no_duration_filter ? "no_duration_filter"
+                                             : NULL;
     o->philly.multigpu = g->multigpu;
     o->philly.philly_arrival = g->philly_arrival;
     o->philly.per_attempt = g->per_attempt;
@@ -94,8 +97,10 @@ int sweep_point_run(const struct sweep_grid *g, const struct sweep_cluster *env,
     sweep_point_wl_opts(g, env, p, &wl, arrival, sizeof arrival);
 
     struct sim_config cfg = {0};
-    struct sched_overrides ov = {.policy = g->policies[p->policy], .mode = g->modes[p->mode],
-                                 .placement = placement, .round_duration = g->round_duration,
+    struct sched_overrides ov = {.policy = g->policies[p->policy],
+                                 .mode = g->modes[p->mode],
+                                 .placement = placement,
+                                 .round_duration = g->round_duration,
                                  .opt_compat = g->opt_compat,
                                  .opt_time_limit_s = g->opt_time_limit};
     if (sched_params_build(&env->conf, &ov, sched_policies, &cfg.sched, err) < 0)
@@ -151,4 +156,3 @@ done:
     free(specs);
     return ok ? 0 : -1;
 }
-

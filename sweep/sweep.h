@@ -15,6 +15,7 @@
 #include "workload.h"
 
 #define SWEEP_MAX 32 /* values per axis */
+#define SWEEP_MAX_POINTS 1000000 /* points per grid (sweep_grid_check) */
 
 struct sweep_grid {
     char policies[SWEEP_MAX][16];
@@ -73,7 +74,8 @@ int sweep_grid_set(struct sweep_grid *g, const char *key, const char *value, str
 int sweep_grid_load(struct sweep_grid *g, const char *path, struct err *err);
 
 /* Check that the grid's keys fit together (trace options without a trace,
- * loads with an arrival process, opt options without opt, the placement).
+ * loads with an arrival process, opt options without opt, the placement)
+ * and that it has at most SWEEP_MAX_POINTS points.
  * 0, or -1 with err naming the keys. */
 int sweep_grid_check(const struct sweep_grid *g, struct err *err);
 

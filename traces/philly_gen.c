@@ -47,9 +47,8 @@ int trace_philly_generate(FILE *out, const struct philly_gen_opts *o)
                            vcs[pyrandom_randbelow(&r, 10)], i, sub, pyrandom_u32(&r));
         int na = 1 + (int)pyrandom_randbelow(&r, 3);
         long at = t + (long)(pyrandom_random(&r) * 600);
-        int kind = o->bad_every && i % o->bad_every == o->bad_every - 1
-                       ? (int)(i / o->bad_every % 4)
-                       : -1;
+        int kind =
+            o->bad_every && i % o->bad_every == o->bad_every - 1 ? (int)(i / o->bad_every % 4) : -1;
         for (int a = 0; a < na; a++) {
             long d = 60 + (long)(60 * pow(10.0, pyrandom_uniform(&r, 0, 4)));
             fmt_time(st, sizeof st, at);

@@ -52,8 +52,12 @@ double *trace_stats_compute(const struct job_spec *jobs, size_t n, const model_z
     /* sort the histogram by GPU count */
     for (int a = 1; a < ng; a++)
         for (int b = a; b > 0 && gv[b] < gv[b - 1]; b--) {
-            int tv = gv[b]; gv[b] = gv[b - 1]; gv[b - 1] = tv;
-            long tc = gc[b]; gc[b] = gc[b - 1]; gc[b - 1] = tc;
+            int tv = gv[b];
+            gv[b] = gv[b - 1];
+            gv[b - 1] = tv;
+            long tc = gc[b];
+            gc[b] = gc[b - 1];
+            gc[b - 1] = tc;
         }
     st->n_gpus = ng;
     st->gpu_h = gpu_h;

@@ -48,6 +48,7 @@ struct wjob {
     int cpus[TOPO_MAX_CPUS];
     long long deadline_ns; /* CLOCK_MONOTONIC */
     bool killed_lease;
+    bool sigkilled;        /* SIGKILL sent to its group: gone once reaped */
     unsigned processes;    /* iterator processes of this launch */
     int n_gpus;
     int gpus[TOPO_MAX_GPUS];
@@ -89,6 +90,7 @@ struct worker {
     pthread_cond_t child_cv; /* a child was launched / stop */
     pthread_cond_t lease_cv; /* leases changed / stop */
     pthread_cond_t stop_cv;  /* stop / an exit to report (the scheduler link thread) */
+    long long kill_wait_ms;  /* how long a launch waits for a killed job in its way */
     struct wjob jobs[MAX_JOBS];
     int n_live;
     unsigned long child_gen;  /* bumped at every launch (wakes the reaper) */
@@ -237,6 +239,40 @@ static long long max_lease_ms(struct worker *w)
     return v;
 }
 
+/* A job in the way of a launch (an earlier attempt of the same job, or a job
+ * on the same GPUs) that was already SIGKILLed is gone within milliseconds,
+ * once reaped: wait for that (at most a second) rather than refuse the launch
+ * and cost the job a round. The scheduler kills an attempt it does not know
+ * (say, launched just before it crashed) and launches the job again at once.
+ * Called with w->mu held. */
+static void wait_killed(struct worker *w, long id, unsigned attempt, const int *gpus, int n)
+{
+    long long until = mono_ns() + w->kill_wait_ms * 1000000LL;
+    for (;;) {
+        bool dying = false, blocked = false;
+        for (int i = 0; i < MAX_JOBS; i++) {
+            const struct wjob *o = &w->jobs[i];
+            if (!o->used || (o->job_id == id && o->attempt == attempt))
+                continue;
+            bool in_way = o->job_id == id;
+            for (int a = 0; a < o->n_gpus && !in_way; a++)
+                for (int b = 0; b < n && !in_way; b++)
+                    in_way = o->gpus[a] == gpus[b];
+            if (!in_way)
+                continue;
+            if (o->sigkilled)
+                dying = true;
+            else
+                blocked = true;
+        }
+        long long now = mono_ns();
+        if (!dying || blocked || now >= until)
+            return;
+        struct timespec ts = {.tv_sec = until / 1000000000LL, .tv_nsec = until % 1000000000LL};
+        pthread_cond_timedwait(&w->stop_cv, &w->mu, &ts);
+    }
+}
+
 static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                  ProtobufCMessage *rs)
 {
@@ -278,6 +314,7 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
         return RPC_FAILED;
     }
     pthread_mutex_lock(&w->mu);
+    wait_killed(w, (long)req->job_id, req->attempt, gpus, (int)req->n_gpus);
     /* a GPU held by another live job is never given twice */
     for (int i = 0; i < MAX_JOBS; i++) {
         const struct wjob *o = &w->jobs[i];
@@ -429,6 +466,7 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
     j->deadline_ns =
         mono_ns() + (req->lease_ms ? (long long)req->lease_ms : w->max_lease_ms) * 1000000LL;
     j->killed_lease = false;
+    j->sigkilled = false;
     j->processes = procs;
     w->n_live++;
     w->child_gen++;
@@ -498,6 +536,7 @@ static enum rpc_result h_kill(void *ud, rpc_call_t *call, const ProtobufCMessage
     struct wjob *j = find_job(w, (long)req->job_id);
     if (j) {
         kill(-j->pid, SIGKILL);
+        j->sigkilled = true;
         resp->known = true;
     }
     pthread_mutex_unlock(&w->mu);
@@ -603,6 +642,7 @@ static void *lease_thread(void *arg)
                     j->job_id, (int)j->pid);
                 kill(-j->pid, SIGKILL);
                 j->killed_lease = true;
+                j->sigkilled = true;
             } else if (j->deadline_ns < next) {
                 next = j->deadline_ns;
             }
@@ -716,6 +756,7 @@ static void apply_kills(struct worker *w, Synergy__V1__JobRef *const *k, size_t 
         LOG(LOG_WARN, "worker", "job %ld attempt %u: killed, the scheduler does not run it",
             j->job_id, j->attempt);
         kill(-j->pid, SIGKILL);
+        j->sigkilled = true;
     }
     pthread_mutex_unlock(&w->mu);
 }
@@ -992,6 +1033,7 @@ struct worker *worker_test_new(const struct worker_options *o, const struct topo
     pthread_cond_init(&w->child_cv, NULL);
     pthread_cond_init(&w->lease_cv, NULL);
     pthread_cond_init(&w->stop_cv, NULL);
+    w->kill_wait_ms = 0; /* no supervisor reaps here: never wait for a kill */
     return w;
 }
 
@@ -1080,6 +1122,7 @@ int worker_main(const struct worker_options *o)
     pthread_cond_init(&w->lease_cv, &ca);
     pthread_cond_init(&w->stop_cv, &ca);
     pthread_condattr_destroy(&ca);
+    w->kill_wait_ms = 1000;
 
     /* SIGTERM/SIGINT are taken by sigwait in this thread only */
     sigset_t sigs;

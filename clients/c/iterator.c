@@ -219,8 +219,7 @@ static int job_register(struct job_run *j, double t_start)
     if (call(&j->lk, "RegisterJob", &rj.base, &r, 10000) != RPC_STATUS_OK)
         return -1;
     j->round_wall = (double)((RegisterJobResponse *)r)->round_duration_s / j->scale;
-    j->origin =
-        mono() - (double)((RegisterJobResponse *)r)->time_elapsed_this_round_s / j->scale;
+    j->origin = mono() - (double)((RegisterJobResponse *)r)->time_elapsed_this_round_s / j->scale;
     if (getenv("SYNERGY_JOB_TRACE"))
         fprintf(stderr, "synergy %s: registered after %.3f s\n", j->lk.tag, mono() - t_start);
     protobuf_c_message_free_unpacked(r, NULL);
@@ -267,8 +266,7 @@ static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
     double f = 1, need = (double)target * j->spi;
     if (need > 0 && mono() + need > deadline)
         f = deadline > mono() ? (deadline - mono()) / need : 0;
-    if (round == 0 &&
-        job_work_startup_round(&j->o->work, deadline - mono(), j->spi, &target, &f))
+    if (round == 0 && job_work_startup_round(&j->o->work, deadline - mono(), j->spi, &target, &f))
         first = (long)(0.75 * (double)target);
     job_work_steps(&j->o->work, first, j->spi, f);
     u.num_steps = (uint64_t)first;
@@ -285,8 +283,8 @@ static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
     j->done += target;
     checkpoint(j->chk, j->done);
     if (getenv("SYNERGY_JOB_TRACE"))
-        fprintf(stderr, "synergy %s: round %lu: %ld steps in %.3f s wall (budget %ld)\n",
-                j->lk.tag, (unsigned long)round, target, mono() - t0, budget);
+        fprintf(stderr, "synergy %s: round %lu: %ld steps in %.3f s wall (budget %ld)\n", j->lk.tag,
+                (unsigned long)round, target, mono() - t0, budget);
     return target;
 }
 
@@ -319,8 +317,8 @@ static int job_round(struct job_run *j, uint64_t round)
     bool stop = ((RoundEndResponse *)r)->terminate_lease;
     protobuf_c_message_free_unpacked(r, NULL);
     if (j->trace)
-        fprintf(stderr, "synergy %s: round %lu budget %ld answer %s\n", tag,
-                (unsigned long)round, budget, stop ? "stop" : "extend");
+        fprintf(stderr, "synergy %s: round %lu budget %ld answer %s\n", tag, (unsigned long)round,
+                budget, stop ? "stop" : "extend");
     if (!stop)
         return -1;
     if (j->o->ignore_stop) {
@@ -339,14 +337,15 @@ static int job_round(struct job_run *j, uint64_t round)
 static int job_process(struct job_opts *o, int rank, int local)
 {
     long id = o->id;
-    struct job_run j = {.o = o, .total = env_long("SYNERGY_TOTAL_ITERS", -1),
+    struct job_run j = {.o = o,
+                        .total = env_long("SYNERGY_TOTAL_ITERS", -1),
                         .done = env_long("SYNERGY_ELAPSED_ITERS", 0),
                         .scale = env_double("SYNERGY_TIME_SCALE", 1),
                         .chk = local == 0 ? o->chk : NULL};
     j.spi = env_double("SYNERGY_ITER_TIME_S", -1) / j.scale;
     double t_start = mono();
-    j.lk = (struct link){.id = id, .attempt = (unsigned)env_long("SYNERGY_ATTEMPT", 0),
-                         .rank = rank};
+    j.lk =
+        (struct link){.id = id, .attempt = (unsigned)env_long("SYNERGY_ATTEMPT", 0), .rank = rank};
     if (rank >= 0 && o->ranks)
         snprintf(j.lk.tag, sizeof j.lk.tag, "job %ld rank %d", id, rank);
     else

@@ -15,13 +15,13 @@
 #include "job_work.h"
 
 struct job_opts {
-    long id;                               /* the job's id (required) */
-    const char *sched;                     /* the scheduler's address (required) */
-    const char *chk;                       /* checkpoint directory, or NULL */
-    const char *crash_dir, *daemon_file;   /* fault switches for tests, or NULL */
+    long id;                             /* the job's id (required) */
+    const char *sched;                   /* the scheduler's address (required) */
+    const char *chk;                     /* checkpoint directory, or NULL */
+    const char *crash_dir, *daemon_file; /* fault switches for tests, or NULL */
     bool crash_always, ignore_stop;
-    bool ranks;                            /* one process per GPU of this server */
-    struct job_work work;                  /* what a step does */
+    bool ranks;           /* one process per GPU of this server */
+    struct job_work work; /* what a step does */
 };
 
 /* Whether the environment carries what the job needs: SYNERGY_TOTAL_ITERS

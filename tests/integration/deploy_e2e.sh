@@ -65,7 +65,7 @@ timeout 150 "$bin" deploy --trace "$trace" --cluster "$tmp/cluster.ini" --mode "
 dep=$!; pids+=("$dep")
 port=
 for _ in $(seq 200); do
-    port=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' "$tmp/dep.err")
+    port=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' "$tmp/dep.err" 2>/dev/null || true)
     [ -n "$port" ] && break; sleep 0.05
 done
 [ -n "$port" ] || { echo "deploy did not say where it listens"; cat "$tmp/dep.err"; exit 1; }

@@ -135,7 +135,7 @@ service)
     dep=$!; pids+=("$dep")
     port=
     for _ in $(seq 300); do
-        port=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' "$tmp/dep.err")
+        port=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' "$tmp/dep.err" 2>/dev/null || true)
         [ -n "$port" ] && break; sleep 0.05
     done
     [ -n "$port" ] || fail "deploy did not say where it listens"

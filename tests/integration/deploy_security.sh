@@ -60,7 +60,7 @@ scale=200
 dep=$!; pids+=("$dep")
 port=
 for _ in $(seq 200); do
-    port=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' "$tmp/dep.err")
+    port=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' "$tmp/dep.err" 2>/dev/null || true)
     [ -n "$port" ] && break; sleep 0.05
 done
 [ -n "$port" ] || fail "deploy did not say where it listens"
@@ -109,7 +109,7 @@ forge)
     # worker 0's port, and a job running there
     wport=
     for _ in $(seq 300); do
-        wport=$(sed -n 's/.*server 0 registered: 127.0.0.1:\([0-9]*\) .*/\1/p' "$tmp/dep.err" | head -1)
+        wport=$(sed -n 's/.*server 0 registered: 127.0.0.1:\([0-9]*\) .*/\1/p' "$tmp/dep.err" 2>/dev/null | head -1 || true)
         running=$(sed -n 's/.*job \([0-9]*\) attempt 1: pid.*/\1/p' "$tmp/w0-worker-0.err" 2>/dev/null | head -1 || true)
         [ -n "$wport" ] && [ -n "$running" ] && break; sleep 0.05
     done

@@ -48,7 +48,7 @@ start_deploy() {
     dep=$!; pids+=("$dep")
     port=
     for _ in $(seq 200); do
-        port=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' "$tmp/dep.err")
+        port=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' "$tmp/dep.err" 2>/dev/null || true)
         [ -n "$port" ] && break; sleep 0.05
     done
     [ -n "$port" ] || fail "deploy did not say where it listens"
