@@ -31,11 +31,10 @@ install:
 run: build
 	@bash scripts/main-job.sh $(BUILD)/synergy
 
-# The e2e deployments spend most of their time waiting on job rounds (about 0.2 of a
-# core each), so twice as many run side by side as there are cores: 83 tests in about
-# 5 minutes on 2 cores instead of 12 serially (and still passing beside two CPU hogs).
-# The overload drill and the 128-worker deployment still run alone (RUN_SERIAL).
-TEST_JOBS ?= $(shell echo $$(( $$(nproc) * 2 )))
+# The e2e deployments spend most of their time waiting on job rounds, so twice as many
+# tests run side by side as there are cores (bench/README.md, "make test"); the overload
+# drill and the 128-worker deployment still run alone (RUN_SERIAL).
+TEST_JOBS ?= $(shell echo $$(( $(JOBS) * 2 )))
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(TEST_JOBS) -LE 'measure|slurm'
 

@@ -2,8 +2,7 @@
 # Mutation harness: apply each one-line mutation of tests/mutation/mutants.tsv
 # to a scratch copy of the tree (never the real one), rebuild it, run the fast
 # tests (ctest -LE 'e2e|measure|slow': unit + integration) plus the e2e tests
-# the row names,
-# and report which tests caught it. A mutant that no test catches fails the
+# the row names, and report which tests caught it. A mutant that no test catches fails the
 # run; so does a pattern that matches no line or several lines (the list must
 # follow the code when it moves), and a baseline that does not pass.
 # usage: run.sh [ID...]          (default: every row)
