@@ -255,6 +255,7 @@ static const struct sched_mode_ops mode_fair = {
     .name = "fair",
     .summary = "GPU-proportional share of CPU and memory (the baseline)",
     .fair = true,
+    .monotone = true,
     .allocate = fair_allocate,
 };
 
@@ -262,6 +263,7 @@ static const struct sched_mode_ops mode_greedy = {
     .name = "greedy",
     .summary = "Synergy-GREEDY: ideal CPU/memory or skip the job this round",
     .fair = false,
+    .monotone = true,
     .allocate = greedy_allocate,
 };
 
@@ -269,6 +271,7 @@ static const struct sched_mode_ops mode_tune = {
     .name = "tune",
     .summary = "Synergy-TUNE: ideal, else fair share, else shrink earlier jobs",
     .fair = false,
+    .largest_first = true,
     .allocate = tune_allocate,
 };
 

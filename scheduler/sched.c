@@ -426,7 +426,7 @@ static void round_queued(sched_t *s, const struct sched_view *v, bool stop_ok)
                 free_count -= deficit;
             }
         }
-        if (s->p.policy->tune_largest_first && strcmp(mode->name, "tune") == 0)
+        if (s->p.policy->tune_largest_first && mode->largest_first)
             tune_largest_first(s, n_round);
         for (size_t i = 0; i < n_round && s->n_free > 0; i++) {
             struct job *j = s->round_jobs[i];
@@ -442,8 +442,12 @@ static void round_queued(sched_t *s, const struct sched_view *v, bool stop_ok)
             if (!j)
                 break;
             int deficit = j->gpus - j->n_alloc;
-            if (deficit > 0 && s->n_free >= deficit && mode->allocate(s, j, deficit) == 0)
+            if (deficit <= 0 || s->n_free < deficit || sched__queue_class_parked(s, j))
+                continue;
+            if (mode->allocate(s, j, deficit) == 0)
                 sched__placed_add(s, j);
+            else if (stop_ok && mode->monotone)
+                sched__queue_class_failed(s, j);
         }
     }
     sched__queue_end(s, v);
@@ -517,7 +521,7 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     struct job **walk = s->runnable;
     size_t n_walk = n;
     if (s->p.policy->place_round_jobs_only) {
-        if (s->p.policy->tune_largest_first && strcmp(mode->name, "tune") == 0)
+        if (s->p.policy->tune_largest_first && mode->largest_first)
             tune_largest_first(s, n_round);
         walk = s->round_jobs;
         n_walk = n_round;
@@ -535,6 +539,7 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
 
 void sched__placed_add(sched_t *s, struct job *j)
 {
+    j->q.ran = true;
     xgrow((void **)&s->placed, &s->cap_placed, s->n_placed + 1, sizeof *s->placed);
     s->placed[s->n_placed++] = j;
 }

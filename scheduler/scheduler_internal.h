@@ -20,6 +20,13 @@ struct sched_mode_ops {
     const char *name;
     const char *summary;
     bool fair; /* progress at plain iter_time, policies see fair durations */
+    /* Allocation only ever takes resources during a round, so once a demand
+     * fails, every later job of the same demand fails too this round (the
+     * walk then passes over them: queue.c, demand classes). */
+    bool monotone;
+    /* With a policy's tune_largest_first (LAS), re-order the jobs chosen by
+     * the GPU-count walk by GPU demand, largest first. */
+    bool largest_first;
     /* Place `j` (deficit GPUs wanted). 0 on success, -1 to skip it this round. */
     int (*allocate)(sched_t *s, struct job *j, int deficit);
     /* Optional: plan the whole round at once from the jobs chosen by the
@@ -44,6 +51,14 @@ struct qent {
 struct cold_heap {
     struct qent *e;
     size_t n, cap;
+};
+/* The waiting jobs of one demand (GPUs, CPUs, memory, storage), queue.c. */
+struct qclass {
+    int gpus;
+    double cpu, mem, sspeed;
+    struct cold_heap h;
+    int top_pos; /* in the tops heap, or -1 (empty, or parked) */
+    bool parked; /* out of this round's walk */
 };
 /* A job with a sort key: (k, tie) orders it (tie: unique, the stable sort's
  * memory; in the legacy walk, the position in last round's order). */
@@ -90,11 +105,17 @@ struct sched {
     double demand_sum[3];    /* GPUs, CPUs, memory asked for by the runnable jobs */
     struct job **runnable;
     size_t n_runnable, cap_runnable;
-    struct cold_heap *cold;  /* waiting jobs by (key, tie), one heap per GPU
-                                demand (FTF: one heap), queue.c */
-    int n_cold_cls;
-    int *cold_act;           /* the demands whose heap is not empty, ascending */
-    int n_cold_act;
+    struct qclass *cls;      /* waiting jobs by (key, tie), one heap per demand */
+    int n_cls;
+    size_t cap_cls;
+    int *cls_slot;           /* hash of demands to class index + 1 */
+    size_t n_slots;
+    int *tops;               /* heap of the classes in this round's walk */
+    int n_tops;
+    size_t cap_tops;
+    int *parked;             /* classes out of this round's walk */
+    int n_parked;
+    size_t cap_parked;
     struct job **hot;        /* this round's re-keyed jobs, sorted */
     size_t n_hot, cap_hot, hot_i;
     struct job **hot_next;   /* walked or arrived: re-keyed next round */
@@ -149,6 +170,11 @@ void sched__queue_begin(sched_t *s, const struct sched_view *v);
 struct job *sched__queue_next(sched_t *s, const struct sched_view *v, int fit);
 /* Whether a job not walked yet asks for at most free_gpus GPUs. */
 bool sched__queue_any_fits(sched_t *s, int free_gpus);
+/* An allocation of j's demand failed in a monotone mode: pass over the
+ * other jobs of that demand for the rest of the round. */
+void sched__queue_class_failed(sched_t *s, const struct job *j);
+/* Whether j's demand is out of this round's walk. */
+bool sched__queue_class_parked(const sched_t *s, const struct job *j);
 /* Round end: unwalked jobs go cold, starved jobs are bumped. */
 void sched__queue_end(sched_t *s, const struct sched_view *v);
 
