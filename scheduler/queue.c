@@ -379,14 +379,18 @@ static void bump_remove(sched_t *s, struct job *j)
 
 /* ------------------------------------------- jobs not yet walked, by GPUs */
 
-/* Jobs not walked yet, counted by GPU demand, and a lower bound on the
- * smallest demand counted: adding lowers it, removing leaves it, and the
- * question "does any fit?" raises it past empty counts. Within a walk jobs
- * only leave, so a round scans each demand value at most once. */
+/* Jobs not walked yet, counted by GPU demand (a bit per demand with a
+ * count), and a lower bound on the smallest demand counted: adding lowers
+ * it, removing leaves it, and the question "does any fit?" raises it to the
+ * next demand counted, 64 demands a word. */
 static void unwalked_add(sched_t *s, const struct job *j, int d)
 {
     int g = j->gpus <= s->unwalked_n ? j->gpus : s->unwalked_n;
     s->unwalked[g] += d;
+    if (s->unwalked[g] == 0)
+        s->unwalked_bits[g / 64] &= ~((uint64_t)1 << (g % 64));
+    else
+        s->unwalked_bits[g / 64] |= (uint64_t)1 << (g % 64);
     if (d > 0 && g < s->unwalked_lo)
         s->unwalked_lo = g;
 }
@@ -395,8 +399,10 @@ bool sched__queue_any_fits(sched_t *s, int free_gpus)
 {
     if (free_gpus > s->unwalked_n)
         free_gpus = s->unwalked_n;
-    while (s->unwalked_lo <= free_gpus && s->unwalked[s->unwalked_lo] == 0)
-        s->unwalked_lo++;
+    if (s->unwalked_lo <= free_gpus && s->unwalked[s->unwalked_lo] == 0) {
+        int lo = sched__bit_next(s->unwalked_bits, s->unwalked_lo, free_gpus + 1);
+        s->unwalked_lo = lo < 0 ? free_gpus + 1 : lo;
+    }
     return s->unwalked_lo <= free_gpus;
 }
 
@@ -474,6 +480,7 @@ void sched__queue_init(sched_t *s)
 {
     s->unwalked_n = sched_total_gpus(s);
     s->unwalked = xcalloc((size_t)s->unwalked_n + 2, sizeof *s->unwalked);
+    s->unwalked_bits = xcalloc((size_t)s->unwalked_n / 64 + 2, sizeof *s->unwalked_bits);
     s->unwalked_lo = s->unwalked_n + 1;
 }
 
@@ -490,6 +497,7 @@ void sched__queue_free(sched_t *s)
     free(s->hot_next);
     free(s->qitems);
     free(s->unwalked);
+    free(s->unwalked_bits);
 }
 
 static void hot_append(sched_t *s, struct job *j)

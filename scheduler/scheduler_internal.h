@@ -7,12 +7,37 @@
 
 #include "scheduler.h"
 
+#include <stdint.h>
+
 struct server {
     double cap[RES_COUNT];
     double used[RES_COUNT];  /* net is never charged, like the reference */
     double hold[RES_COUNT];  /* scratch during one placement */
-    size_t n_jobs, cap_jobs; /* jobs placed on it this round, in order */
+    int n_free;              /* its free GPUs (freemap.c) */
+    bool down;               /* out of planning (sched_server_set_down) */
+    size_t n_jobs, cap_jobs; /* jobs placed on it in round jobs_round, in order */
+    unsigned long jobs_round;
     struct job **jobs;
+};
+
+/* A first-fit search's memory of one per-GPU vector (freemap.c). */
+struct fit_cursor {
+    double v[RES_COUNT];
+    int pos;            /* no server before it fits v */
+    unsigned epoch;     /* the slot is live when it equals the map's */
+};
+
+/* The free GPUs and the servers by free-GPU count (freemap.c). */
+struct free_map {
+    uint64_t *gpu_free; /* bit g: GPU g is free */
+    uint64_t *srv_free; /* bit i: server i has a free GPU */
+    size_t srv_words;
+    bool *excluded;     /* left out of the fewest-free question (Tune's targets) */
+    struct fit_cursor *cur; /* this round's cursors, open addressing */
+    size_t n_cur;
+    unsigned epoch;
+    int *live, n_live;  /* slots of the live cursors */
+    size_t cap_live;
 };
 
 /* An allocation mechanism: turns one job of the ordered queue into a placement. */
@@ -84,6 +109,8 @@ struct fail_memo {
     int n;
 };
 
+struct peer_key;
+
 struct sched {
     struct sched_params p;
     int n_servers;
@@ -92,11 +119,14 @@ struct sched {
     double fair[RES_COUNT];  /* per-GPU fair share (size / size[GPU]) */
     double totals[3];        /* cluster gpus, cpus, mem */
     struct server *servers;
-    int *gpu_owner;          /* job id or -1, by global GPU id */
-    int *free_gpus;          /* free GPU ids in id order, during a round (points
-                                into free_base: taking the first ones moves it) */
-    int *free_base;
-    int n_free;
+    int *gpu_owner;          /* job id, -1 (free) or -2 (server down), by GPU id */
+    int *free_ids;           /* each server's free GPU ids, ascending, from its
+                                first GPU's id on (freemap.c) */
+    int n_free;              /* free GPUs in all */
+    int n_held;              /* GPUs held by jobs */
+    int n_down;              /* servers down */
+    struct free_map fmap;
+    unsigned long round_no;  /* rounds planned */
 
     /* legacy (OPT, whose solver wants the whole ordered queue): the runnable
      * list in the order of the last sort. Otherwise: in no order, and the
@@ -124,6 +154,7 @@ struct sched {
     struct job **bump;       /* heap of priority-0 jobs by last-run time */
     size_t n_bump, cap_bump;
     long *unwalked;          /* jobs not walked yet, by GPUs (queue.c) */
+    uint64_t *unwalked_bits; /* bit g: unwalked[g] > 0 */
     int unwalked_n, unwalked_lo;
     struct qitem *qitems;
     size_t cap_qitems;
@@ -135,6 +166,13 @@ struct sched {
     struct qitem *sort_items;
     int *scratch_gpus; /* placement scratch, one slot per GPU of the cluster */
     struct job_share *scratch_shares;
+    int *scratch_tsrv, *scratch_tcnt; /* Tune's target servers, one slot per server */
+    struct job **peers;               /* Tune's peers to shrink */
+    size_t cap_peers;
+    struct peer_key *peer_keys;       /* Tune's sort of a server's jobs */
+    size_t cap_peer_keys;
+    struct job_share *peer_shares;    /* a shrunk peer's shares */
+    size_t cap_peer_shares;
     struct fail_memo fail_memo[FAIL_MEMO_MAX];
     int n_fail_memo;
     size_t cap_sort;
@@ -142,6 +180,85 @@ struct sched {
     bool round_failed;
     struct err round_err;
 };
+
+/* The first GPU id of server i, and the server of GPU g. */
+static inline int sched__server_gpu0(const sched_t *s, int i)
+{
+    return i * s->gpus_per_server;
+}
+
+static inline int sched__gpu_server(const sched_t *s, int g)
+{
+    return g / s->gpus_per_server;
+}
+
+/* A server's list of this round's jobs (empty until the round adds one). */
+static inline void sched__server_jobs_touch(const sched_t *s, struct server *sv)
+{
+    if (sv->jobs_round != s->round_no) {
+        sv->n_jobs = 0;
+        sv->jobs_round = s->round_no;
+    }
+}
+
+/* GPUs on server i: its ids are [sched__server_gpu0, + this). */
+static inline int sched__server_gpus(const sched_t *s, int i)
+{
+    (void)i;
+    return s->gpus_per_server;
+}
+
+/* The free GPUs and where placement looks for them (freemap.c). Every GPU
+ * starts free. */
+void sched__free_init(sched_t *s);
+void sched__free_destroy(sched_t *s);
+/* The first set bit of b in [from, end), or -1. */
+static inline int sched__bit_next(const uint64_t *b, int from, int end)
+{
+    if (from >= end)
+        return -1;
+    size_t w = (size_t)from / 64, last = ((size_t)end - 1) / 64;
+    uint64_t x = b[w] & (~(uint64_t)0 << (from % 64));
+    while (!x) {
+        if (++w > last)
+            return -1;
+        x = b[w];
+    }
+    int i = (int)(w * 64) + __builtin_ctzll(x);
+    return i < end ? i : -1;
+}
+
+/* Server i's first free GPU with id >= g, or its last one with id < g; -1. */
+static inline int sched__free_from(const sched_t *s, int i, int g)
+{
+    int g0 = sched__server_gpu0(s, i);
+    return sched__bit_next(s->fmap.gpu_free, g < g0 ? g0 : g, g0 + sched__server_gpus(s, i));
+}
+int sched__free_before(const sched_t *s, int i, int g);
+/* Take these GPUs off the free lists (ids not on them are ignored). */
+void sched__free_take(sched_t *s, const int *gpus, int n);
+/* GPU g is free again / no longer free (its server went down). */
+void sched__free_put(sched_t *s, int g);
+void sched__free_put_all(sched_t *s, const int *gpus, int n);
+void sched__free_drop(sched_t *s, int g);
+/* The first server at or after `from` with a free GPU and room for one
+ * per-GPU vector v (cap - used >= v in every resource); -1 if none. */
+int sched__first_fit_server(sched_t *s, int from, const double v[RES_COUNT]);
+/* Server i's free resources grew (a release, a shrink): searches look at it
+ * again. */
+void sched__server_grew(sched_t *s, int i);
+/* The round's plan is done: its first-fit memory goes. */
+void sched__fit_forget(sched_t *s);
+/* The first server with cap - used >= gpus GPUs (Tune's target); -1. */
+int sched__first_server_with_gpus(sched_t *s, double gpus);
+/* The server with the fewest free GPUs, the lowest id among equals, leaving
+ * out excluded ones; -1 if none has a free GPU. */
+int sched__fewest_free_server(sched_t *s);
+void sched__server_exclude(sched_t *s, int i, bool excluded);
+bool sched__server_excluded(const sched_t *s, int i);
+
+/* Take the job's shares off its servers (used -= share), keeping its GPUs. */
+void sched__unshare(sched_t *s, struct job *j);
 
 /* Try to place `j` with demand vector d (d[RES_GPU] = GPUs). run_fair is the
  * reference's fair flag for progress. 0 on success, -1 if it does not fit.
@@ -151,10 +268,11 @@ int sched__place(sched_t *s, struct job *j, const double d[RES_COUNT], bool run_
 /* The job's unmet demand vector (reference get_job_demand_vector). */
 void sched__demand_vector(const struct job *j, double d[RES_COUNT]);
 
-/* Give j exactly these GPUs and per-server shares, charging the servers. */
+/* Give j exactly these GPUs and per-server shares, charging the servers.
+ * fresh: the GPUs come off the free lists and the job joins its servers'
+ * lists of this round's jobs; false: j already holds them (sched__unshare). */
 void sched__commit(sched_t *s, struct job *j, const int *gpus, int n_gpus,
-                   const struct job_share *shares, int n_shares, bool run_fair,
-                   bool add_to_servers);
+                   const struct job_share *shares, int n_shares, bool run_fair, bool fresh);
 
 /* The incremental queue (queue.c). */
 void sched__queue_init(sched_t *s);
