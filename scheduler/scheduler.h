@@ -223,7 +223,7 @@ struct sched_params {
     double starvation_s;   /* priority bump after this long unscheduled (1000 h) */
     /* OPT only (docs/opt.md) */
     bool opt_compat;          /* the reference's formulation: cluster-wide, placement ignored */
-    double opt_time_limit_s;  /* solver wall-clock limit per round; <= 0: 10 s */
+    double opt_time_limit_s;  /* solver wall-clock safety cap per round; <= 0: 10 s */
     /* Re-sort and walk every runnable job every round, as the reference
      * does (OPT always does). The same plans, slower: kept so that tests can
      * compare the incremental queue against it. */
@@ -242,7 +242,10 @@ struct sched_params {
 /* What the OPT mode did so far (all zero for other modes). */
 struct sched_opt_stats {
     long rounds;         /* rounds OPT planned (solver ran) */
-    long fallbacks;      /* rounds that hit the time limit and ran TUNE instead */
+    long fallbacks;      /* rounds TUNE planned: a solver ran out of its work budget or time */
+    long capped;         /* rounds the wall-clock safety cap (opt_time_limit_s) cut short:
+                          * their plans depend on the machine's speed, so the run is not
+                          * reproducible */
     long packed;         /* rounds the rounding could not place but the stage-2 MILP did */
     long lowered;        /* job-rounds the placement rounding moved to a lower point */
     long unplaced;       /* job-rounds the rounding could not place at any point */

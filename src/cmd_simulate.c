@@ -522,6 +522,11 @@ static int simulate_policy(struct sim_env *e, int pi, bool *any_fair, struct err
             fprintf(stderr, "synergy simulate: warning: %s/%s: only %zu of the %zu measured "
                             "jobs finished before the run ended\n", e->pols[pi]->name, mode,
                     res[done].jobs_measured, res[done].window_size);
+        if (res[done].opt.capped > 0)
+            fprintf(stderr, "synergy simulate: warning: %s/%s: the --opt-time-limit safety cap "
+                            "cut %ld of %ld OPT rounds short; their plans, and so this run's "
+                            "numbers, depend on this machine's speed (opt_capped)\n",
+                    e->pols[pi]->name, mode, res[done].opt.capped, res[done].opt.rounds);
         if (strcmp(mode, "fair") == 0)
             fair_avg = res[done].avg_jct_s;
         if (e->o.json) {
