@@ -731,6 +731,10 @@ static enum rpc_result h_nodes(void *ud, rpc_call_t *call, const ProtobufCMessag
 
 void deploy__admin_add_service(struct deploy *d, rpc_server_t *srv)
 {
-    static const rpc_handler_fn h[] = {h_submit, h_queue, h_cancel, h_nodes};
+    static const struct rpc_method h[] = {{"Submit", h_submit},
+                                          {"Queue", h_queue},
+                                          {"Cancel", h_cancel},
+                                          {"Nodes", h_nodes},
+                                          {NULL, NULL}};
     rpc_server_add_service(srv, &synergy__admin__v1__admin__descriptor, h, d);
 }

@@ -1014,7 +1014,10 @@ static int reserve_and_pin(struct worker *w, struct err *err)
 
 void worker_add_service(struct worker *w, rpc_server_t *srv)
 {
-    static const rpc_handler_fn handlers[] = {h_run_job, h_extend, h_kill};
+    static const struct rpc_method handlers[] = {{"RunJob", h_run_job},
+                                                 {"ExtendLease", h_extend},
+                                                 {"KillJob", h_kill},
+                                                 {NULL, NULL}};
     rpc_server_add_service(srv, &synergy__v1__scheduler_to_worker__descriptor, handlers, w);
 }
 
