@@ -412,11 +412,7 @@ int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t 
         smp->util[1] += j->cpus < j->cpu_demand ? j->cpus : j->cpu_demand;
         smp->util[2] += j->mem < j->mem_demand ? j->mem : j->mem_demand;
     }
-    const struct cluster_config *c = &r->p.sched.cluster;
-    int ns = c->racks * c->servers_per_rack;
-    total[0] = (double)c->gpus_per_server * ns;
-    total[1] = (double)c->cpus_per_server * ns;
-    total[2] = (double)c->dram_per_server * ns;
+    sched_cluster_totals(r->sched, total);
     smp->runnable = n_run;
     smp->placed = n_placed;
     for (int k = 0; k < 3; k++) {

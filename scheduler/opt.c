@@ -707,7 +707,7 @@ static void commit_rounded(struct opt_round *r)
                 continue;
             int want = oj->cnt[i];
             for (int f = 0; f < s->n_free && want > 0; f++)
-                if (s->free_gpus[f] / s->gpus_per_server == i) {
+                if (sched__gpu_server(s, s->free_gpus[f]) == i) {
                     gpus[ng++] = s->free_gpus[f];
                     want--;
                 }
@@ -765,7 +765,7 @@ static int opt_plan(sched_t *s, struct job **jobs, size_t n, double now)
     r.cpu_av = xmalloc(sizeof *r.cpu_av * (size_t)S);
     r.mem_av = xmalloc(sizeof *r.mem_av * (size_t)S);
     for (int f = 0; f < s->n_free; f++)
-        r.free_g[s->free_gpus[f] / s->gpus_per_server]++;
+        r.free_g[sched__gpu_server(s, s->free_gpus[f])]++;
     for (int i = 0; i < S; i++) {
         r.cpu_av[i] = s->servers[i].cap[RES_CPU] - s->servers[i].used[RES_CPU];
         r.mem_av[i] = s->servers[i].cap[RES_MEM] - s->servers[i].used[RES_MEM];

@@ -34,23 +34,8 @@ sched_t *sched_create(const struct sched_params *p, struct err *err)
     }
     sched_t *s = xcalloc(1, sizeof *s);
     s->p = *p;
-    s->n_servers = c->racks * c->servers_per_rack;
-    s->gpus_per_server = c->gpus_per_server;
-    /* per_server_size = int(total / servers): the totals divide exactly here */
-    s->size[RES_GPU] = c->gpus_per_server;
-    s->size[RES_CPU] = c->cpus_per_server;
-    s->size[RES_MEM] = c->dram_per_server;
-    s->size[RES_SSPEED] = c->sspeed_per_server;
-    s->size[RES_NET] = c->net_per_server;
-    for (int i = 0; i < RES_COUNT; i++)
-        s->fair[i] = s->size[i] / s->size[RES_GPU];
-    s->totals[0] = (double)c->gpus_per_server * s->n_servers;
-    s->totals[1] = (double)c->cpus_per_server * s->n_servers;
-    s->totals[2] = (double)c->dram_per_server * s->n_servers;
-    s->servers = xcalloc((size_t)s->n_servers, sizeof *s->servers);
-    for (int i = 0; i < s->n_servers; i++)
-        memcpy(s->servers[i].cap, s->size, sizeof s->size);
-    int ng = s->n_servers * s->gpus_per_server;
+    sched__servers_build(s);
+    int ng = s->n_gpus;
     s->gpu_owner = xmalloc(sizeof *s->gpu_owner * (size_t)ng);
     s->free_base = s->free_gpus = xmalloc(sizeof *s->free_gpus * (size_t)ng);
     for (int g = 0; g < ng; g++)
@@ -67,9 +52,7 @@ void sched_destroy(sched_t *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < s->n_servers; i++)
-        free(s->servers[i].jobs);
-    free(s->servers);
+    sched__servers_free(s);
     free(s->gpu_owner);
     free(s->free_base);
     free(s->runnable);
@@ -94,7 +77,7 @@ int sched_num_servers(const sched_t *s)
 
 int sched_total_gpus(const sched_t *s)
 {
-    return s->n_servers * s->gpus_per_server;
+    return s->n_gpus;
 }
 
 /* A job's block: the struct, its GPU ids, its shares (each part 8-aligned). */
@@ -334,7 +317,8 @@ void sched_server_set_down(sched_t *s, int server, bool down)
 {
     if (server < 0 || server >= s->n_servers)
         return;
-    for (int g = server * s->gpus_per_server; g < (server + 1) * s->gpus_per_server; g++) {
+    const struct server_spec *sp = &s->spec[server];
+    for (int g = sp->first_gpu; g < sp->first_gpu + sp->gpus; g++) {
         if (down && s->gpu_owner[g] == -1)
             s->gpu_owner[g] = -2; /* not free, owned by no job */
         else if (!down && s->gpu_owner[g] == -2)

@@ -97,6 +97,19 @@ struct cluster_config {
 /* The reference's built-in defaults (4 servers of 8 GPU, 24 CPU, 500 GB, 300 MB/s, 40). */
 void cluster_config_defaults(struct cluster_config *c);
 
+/* One server of the cluster: its row of the scheduler's server table. Its
+ * GPUs have the global ids [first_gpu, first_gpu + gpus). Nothing outside
+ * cluster.c computes a server from a GPU id: ask sched_gpu_server(). */
+struct server_spec {
+    int group;        /* index of its server group (0 for a [CLUSTER]-only cluster) */
+    int gpu_type;     /* index of its GPU type (0 on an untyped cluster) */
+    int gpus;
+    double cap[RES_COUNT]; /* GPUs, CPUs, DRAM GB, storage MB/s, network */
+    int rack;         /* -1: not given */
+    int block;        /* -1: not given (kept for topology-aware placement) */
+    int first_gpu;
+};
+
 /* --------------------------------------------------------------------- jobs */
 
 /* A job as the trace gives it. */
@@ -270,6 +283,14 @@ void sched_destroy(sched_t *s);
 void sched_server_size(const sched_t *s, double out[RES_COUNT]);
 int sched_num_servers(const sched_t *s);
 int sched_total_gpus(const sched_t *s);
+/* The server table: server i's row (borrowed; i in [0, sched_num_servers)). */
+const struct server_spec *sched_server(const sched_t *s, int i);
+/* The server that GPU `gpu` (a global id) belongs to, -1 outside the cluster. */
+int sched_gpu_server(const sched_t *s, int gpu);
+/* Server i's capacity of resource res (RES_GPU ... RES_NET). */
+double sched_server_cap(const sched_t *s, int i, int res);
+/* The cluster's total GPUs, CPUs and memory (GB). */
+void sched_cluster_totals(const sched_t *s, double out[3]);
 
 /* Build a job from its spec and profile, applying the reference's demand caps
  * and speedup interpolation for this cluster. Returns NULL + err if the job can

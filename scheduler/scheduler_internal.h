@@ -72,7 +72,9 @@ struct fail_memo {
 struct sched {
     struct sched_params p;
     int n_servers;
-    int gpus_per_server;
+    int n_gpus;
+    struct server_spec *spec; /* the server table, by server id (cluster.c) */
+    int *gpu_server;         /* server of each global GPU id */
     double size[RES_COUNT];  /* per-server size (reference per_server_size) */
     double fair[RES_COUNT];  /* per-GPU fair share (size / size[GPU]) */
     double totals[3];        /* cluster gpus, cpus, mem */
@@ -121,6 +123,17 @@ struct sched {
     bool round_failed;
     struct err round_err;
 };
+
+/* Build the server table, the GPU-to-server map, the servers' capacities,
+ * the per-server size and fair share and the totals from s->p.cluster. */
+void sched__servers_build(sched_t *s);
+void sched__servers_free(sched_t *s);
+
+/* The server of a global GPU id (no range check: ids come from the scheduler). */
+static inline int sched__gpu_server(const sched_t *s, int g)
+{
+    return s->gpu_server[g];
+}
 
 /* Try to place `j` with demand vector d (d[RES_GPU] = GPUs). run_fair is the
  * reference's fair flag for progress. 0 on success, -1 if it does not fit.
