@@ -684,10 +684,11 @@ static double job_best_tput(const struct job *j)
 static void set_point(struct opt_job *oj)
 {
     struct job *j = oj->j;
-    j->opt_row = oj->point / TPUT_COLS;
-    j->opt_col = oj->point % TPUT_COLS;
-    j->opt_tput = pt_tput(j, oj->point);
-    j->demoted = j->opt_tput < job_best_tput(j);
+    struct job_priv *pv = sched__priv(j);
+    pv->opt_row = oj->point / TPUT_COLS;
+    pv->opt_col = oj->point % TPUT_COLS;
+    pv->opt_tput = pt_tput(j, oj->point);
+    j->demoted = pv->opt_tput < job_best_tput(j);
 }
 
 /* Give each job its rounded GPUs: the first free GPU ids of each server. */
@@ -745,7 +746,7 @@ static void commit_compat(struct opt_round *r)
          * (it holds nothing now; job_destroy frees it) */
         job_reserve_shares(oj->j, nsh);
         set_point(oj);
-        oj->j->opt_no_penalty = true;
+        sched__priv(oj->j)->opt_no_penalty = true;
         sched__commit(s, oj->j, gpus, oj->g, sh, nsh, false, true);
         sched__placed_add(s, oj->j);
         free(gpus);

@@ -80,20 +80,16 @@ int sched_total_gpus(const sched_t *s)
     return s->n_gpus;
 }
 
-/* A job's block: the struct, its GPU ids, its shares (each part 8-aligned). */
-static size_t round8(size_t n)
-{
-    return (n + 7) & ~(size_t)7;
-}
-
+/* A job's block: the struct, the scheduler's private part, its GPU ids, its
+ * shares (each part 8-aligned). */
 static size_t gpus_offset(void)
 {
-    return round8(sizeof(struct job));
+    return sched__round8(sizeof(struct job)) + sched__round8(sizeof(struct job_priv));
 }
 
 static size_t shares_offset(int gpus)
 {
-    return gpus_offset() + round8(sizeof(int) * (size_t)gpus);
+    return gpus_offset() + sched__round8(sizeof(int) * (size_t)gpus);
 }
 
 size_t job_block_size(int gpus)
@@ -297,11 +293,12 @@ void sched_job_release(sched_t *s, struct job *j)
 double sched_job_iter_time(const sched_t *s, const struct job *j)
 {
     double it;
-    if (j->opt_tput > 0) {
+    const struct job_priv *pv = sched__priv(j);
+    if (pv->opt_tput > 0) {
         /* OPT: the chosen tput point sets the speed (reference allocate_round),
          * and unlike the reference the real placement counts too. */
-        it = j->iter_time / j->opt_tput;
-        if (j->n_shares > 1 && !j->opt_no_penalty)
+        it = j->iter_time / pv->opt_tput;
+        if (j->n_shares > 1 && !pv->opt_no_penalty)
             it = it / j->model->placement_penalty;
         return it;
     }
@@ -472,12 +469,7 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
      * jobs whose GPU demand fits, bump the starved */
     for (size_t i = 0; i < n; i++) {
         struct job *j = s->runnable[i];
-        j->speedup = j->speedup_orig;
-        j->demoted = false;
-        j->run_fair = false;
-        j->opt_row = j->opt_col = -1;
-        j->opt_tput = 0;
-        j->opt_no_penalty = false;
+        sched__job_round_reset(j);
         int deficit = j->gpus - j->n_alloc;
         if (deficit > 0 && free_count >= deficit) {
             s->round_jobs[n_round++] = j;
@@ -515,6 +507,17 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     }
     *placed = s->placed;
     *n_placed = s->n_placed;
+}
+
+void sched__job_round_reset(struct job *j)
+{
+    struct job_priv *pv = sched__priv(j);
+    j->speedup = j->speedup_orig;
+    j->demoted = false;
+    j->run_fair = false;
+    pv->opt_row = pv->opt_col = -1;
+    pv->opt_tput = 0;
+    pv->opt_no_penalty = false;
 }
 
 void sched__placed_add(sched_t *s, struct job *j)

@@ -15,6 +15,30 @@ struct server {
     struct job **jobs;
 };
 
+/* The scheduler's own per-job state, kept out of the public struct job: it
+ * lies in the job's block right after the struct (job_block_size). */
+struct job_priv {
+    /* OPT only: the tput-matrix point chosen this round (row: CPUs per GPU,
+     * column: GB per GPU) and its normalised throughput. opt_tput is 0 for
+     * every other mode, which then keeps its own progress rule. */
+    double opt_tput;
+    int opt_row, opt_col;
+    bool opt_no_penalty; /* --opt-compat: progress ignores the placement */
+};
+
+static inline size_t sched__round8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+static inline struct job_priv *sched__priv(const struct job *j)
+{
+    return (struct job_priv *)((char *)j + sched__round8(sizeof(struct job)));
+}
+
+/* What a round resets in a job before a mode sets it again. */
+void sched__job_round_reset(struct job *j);
+
 /* An allocation mechanism: turns one job of the ordered queue into a placement. */
 struct sched_mode_ops {
     const char *name;
