@@ -215,6 +215,7 @@ static int restore_job(struct deploy *d, struct djob *dj, const struct deploy_st
         .executed = row->executed,
         .round_base = row->round_base,
         .attained = row->attained,
+        .service = -1, /* not in the saved state: exact on an untyped cluster */
         .priority = row->priority,
         .last_exec = row->last_exec,
         .first_start = row->first_start,
