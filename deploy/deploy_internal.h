@@ -87,9 +87,10 @@ struct djob {
     long long stop_ns;        /* when it was told to stop */
     long long lease_until_ns; /* the workers kill the job at this wall time */
     /* job tokens (issue 10): the secret of attempt token_launch, and of the
-     * attempt before it (so a stopping old attempt is told to stop, not
-     * refused); 32 hex digits, "" none */
-    int token_launch;
+     * attempt before it, prev_launch (so a stopping old attempt is told to
+     * stop, not refused); 32 hex digits, "" none. Saved in the state file
+     * with each launch (deploy_state_token) */
+    int token_launch, prev_launch;
     char token[33], prev_token[33];
 };
 
