@@ -267,6 +267,7 @@ int deploy__restore(struct deploy *d, struct err *err)
             .executed = row->executed,
             .round_base = row->round_base,
             .attained = row->attained,
+            .service = -1, /* not in the saved state: exact on an untyped cluster */
             .priority = row->priority,
             .last_exec = row->last_exec,
             .first_start = row->first_start,
