@@ -31,9 +31,9 @@ static bool peer_allowed(struct deploy *d, rpc_call_t *call)
 {
     char ip[128];
     rpc_call_peer_ip(call, ip, sizeof ip);
-    for (size_t i = 0; i < d->n_workers; i++)
-        if (strcmp(d->workers[i].a.ip, ip) == 0 ||
-            (d->workers[i].registered && strcmp(d->workers[i].peer_ip, ip) == 0))
+    for (size_t i = 0; i < d->reg.n_workers; i++)
+        if (strcmp(d->reg.workers[i].a.ip, ip) == 0 ||
+            (d->reg.workers[i].registered && strcmp(d->reg.workers[i].peer_ip, ip) == 0))
             return true;
     LOG(LOG_WARN, "deploy", "refused a call from %s: not a worker's address",
         rpc_call_peer(call));
@@ -135,10 +135,10 @@ static bool worker_identity_ok(struct deploy *d, rpc_call_t *call, uint32_t id)
     if (!d->cfg->tls)
         return true;
     const char *who = rpc_call_identity(call);
-    if (id < d->n_workers && strcmp(who, d->workers[id].a.identity) == 0)
+    if (id < d->reg.n_workers && strcmp(who, d->reg.workers[id].a.identity) == 0)
         return true;
     LOG(LOG_WARN, "deploy", "refused a call from %s: identity '%s' is not server %u's ('%s')",
-        rpc_call_peer(call), who, id, id < d->n_workers ? d->workers[id].a.identity : "none");
+        rpc_call_peer(call), who, id, id < d->reg.n_workers ? d->reg.workers[id].a.identity : "none");
     rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED,
                         "the caller's certificate is not this server's identity");
     return false;
@@ -328,7 +328,7 @@ static enum rpc_result h_lease_ended(void *ud, rpc_call_t *call, const ProtobufC
 
 static struct dworker *worker_of(struct deploy *d, uint32_t id)
 {
-    return id < d->n_workers ? &d->workers[id] : NULL;
+    return id < d->reg.n_workers ? &d->reg.workers[id] : NULL;
 }
 
 /* The row a registering worker is: the one whose (ip, port) it claims to
@@ -339,8 +339,8 @@ static struct dworker *row_of(struct deploy *d, const Synergy__V1__RegisterWorke
 {
     bool claim = req->server_id_opt_case == SYNERGY__V1__REGISTER_WORKER_REQUEST__SERVER_ID_OPT_SERVER_ID;
     for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < d->n_workers; i++) {
-            struct dworker *w = &d->workers[i];
+        for (size_t i = 0; i < d->reg.n_workers; i++) {
+            struct dworker *w = &d->reg.workers[i];
             int cfg_port = d->cfg->workers[i].port;
             if ((claim && req->server_id != i) || strcmp(w->a.ip, req->ip) != 0)
                 continue;
@@ -429,7 +429,7 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
     struct dworker *w = msg[0] ? NULL : row_of(d, req, msg, 256);
     if (w && d->cfg->tls && strcmp(rpc_call_identity(call), w->a.identity) != 0) {
         snprintf(msg, 256, "certificate identity '%s' is not server %d's ('%s')",
-                 rpc_call_identity(call), (int)(w - d->workers), w->a.identity);
+                 rpc_call_identity(call), (int)(w - d->reg.workers), w->a.identity);
         w = NULL;
     }
     double size[RES_COUNT];
@@ -447,7 +447,7 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
         resp->error = msg;
         return RPC_REPLY;
     }
-    int server = (int)(w - d->workers);
+    int server = (int)(w - d->reg.workers);
     bool again = w->registered;
     w->registered = true;
     w->n_gpus = (int)req->n_gpus;
@@ -455,8 +455,8 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
     snprintf(w->peer_ip, sizeof w->peer_ip, "%s", ip);
     if (!w->cl || w->a.port != (int)req->port) {
         if (w->cl) { /* restarted on a new port: a round-loop call may still hold the old one */
-            xgrow((void **)&d->dead_cl, &d->cap_dead_cl, d->n_dead_cl + 1, sizeof *d->dead_cl);
-            d->dead_cl[d->n_dead_cl++] = w->cl;
+            xgrow((void **)&d->reg.dead_cl, &d->reg.cap_dead_cl, d->reg.n_dead_cl + 1, sizeof *d->reg.dead_cl);
+            d->reg.dead_cl[d->reg.n_dead_cl++] = w->cl;
         }
         w->a.port = (int)req->port;
         char target[128];
@@ -552,9 +552,15 @@ int deploy__serve(struct deploy *d, struct err *err)
 
 void deploy__add_services(struct deploy *d, rpc_server_t *srv)
 {
-    static const rpc_handler_fn job_h[] = {h_register_job, h_update_iters, h_round_end,
-                                           h_lease_ended};
-    static const rpc_handler_fn worker_h[] = {h_register_worker, h_heartbeat, h_job_exited};
+    static const struct rpc_method job_h[] = {{"RegisterJob", h_register_job},
+                                              {"UpdateIters", h_update_iters},
+                                              {"RoundEnd", h_round_end},
+                                              {"LeaseEnded", h_lease_ended},
+                                              {NULL, NULL}};
+    static const struct rpc_method worker_h[] = {{"RegisterWorker", h_register_worker},
+                                                 {"Heartbeat", h_heartbeat},
+                                                 {"JobExited", h_job_exited},
+                                                 {NULL, NULL}};
     rpc_server_add_service(srv, &job_to_scheduler__descriptor, job_h, d);
     rpc_server_add_service(srv, &synergy__v1__worker_to_scheduler__descriptor, worker_h, d);
     deploy__admin_add_service(d, srv);
