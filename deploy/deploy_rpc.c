@@ -531,7 +531,8 @@ static enum rpc_result h_job_exited(void *ud, rpc_call_t *call, const ProtobufCM
     /* finished and failed jobs still hold their ranks until the exits are in */
     if (dj && dj->n_ranks > 0 && (int)req->attempt == dj->launch) {
         deploy__job_exited(d, dj, (int)req->server_id, req->exit_code, req->signal,
-                           req->killed_at_lease_end);
+                           req->killed_at_lease_end, req->worker_stopping,
+                           req->log_tail ? req->log_tail : "");
         resp->known = true;
     }
     pthread_mutex_unlock(&d->mu);
