@@ -234,6 +234,7 @@ void deploy__admin_cancel(struct deploy *d)
         if (dj->state == DJ_RUNNING && !dj->stop_ns)
             dj->stop_ns = deploy__mono_ns();
         sched_run_fail(d->ledger, dj->j);
+        deploy__record_cancel(d, dj->spec, d->cur_b); /* replayed at the same boundary */
         dj->state = DJ_FAILED;
         dj->cancelled = true;
         LOG(LOG_INFO, "deploy", "job %d cancelled (%ld of %ld iterations done)", dj->spec->id,

@@ -119,6 +119,11 @@ struct job_spec {
     double arrival;  /* seconds */
     long iterations; /* total iterations to run */
     int gpus;
+    /* a recorded service run's cancel (docs/traces.md): the job leaves the run
+     * at cancel_at, after that instant's lease ends and arrivals, before its
+     * round is planned. Only replay traces carry it. */
+    bool cancelled;
+    double cancel_at;
 };
 
 /* A job's share of one server in the current allocation. */
@@ -515,6 +520,12 @@ bool sched_run_lease_end(sched_run_t *r, struct job *j, double now);
 bool sched_run_finish(sched_run_t *r, struct job *j, double finish);
 /* Give up on a job (deploy: too many crashes): it leaves planning, no row. */
 void sched_run_fail(sched_run_t *r, struct job *j);
+/* The job was cancelled (a replayed record's "#cancel" line): it leaves the
+ * run as sched_run_fail() does, and the measured window, which it can no
+ * longer complete, as a service's window leaves out its cancelled jobs.
+ * Returns false, and does nothing, for a job that already finished or failed.
+ * *window_complete: the measured window is complete. */
+bool sched_run_cancel(sched_run_t *r, struct job *j, bool *window_complete);
 
 /* Fill res at the run's end: counts, result rows (caller owns them: free with
  * sched_result_free()), JCT statistics, mean allocation, OPT figures. */

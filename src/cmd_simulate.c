@@ -308,6 +308,13 @@ static void record_arrival(void *ctx, const struct job_spec *spec)
     trace_write_replay_line(rec->f, spec);
 }
 
+/* a replayed cancel is recorded again, so the record replays the same run */
+static void record_cancel(void *ctx, const struct job *j, double now)
+{
+    struct recorder *rec = ctx;
+    trace_write_replay_cancel(rec->f, j->id, now);
+}
+
 static void sim_config_fill(const struct sim_env *e, int pi, int mi, struct sim_config *cfg)
 {
     const struct sim_opts *o = &e->o;
@@ -369,6 +376,7 @@ static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *
         watch_tmp(0, rec_out);
         rec->f = rec_out->f;
         cfg->obs.on_arrival = record_arrival;
+        cfg->obs.on_cancel = record_cancel;
     }
     return 0;
 }
