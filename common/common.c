@@ -1,6 +1,6 @@
 /*
- * common: error formatting, aborting allocators, logging and strict number
- * parsing. See common.h.
+ * common: error formatting, aborting allocators, logging, strict number
+ * parsing and the monotonic clock. See common.h.
  */
 #include "common.h"
 
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <time.h>
 
 enum log_level log_max_level = LOG_WARN;
 
@@ -203,4 +204,18 @@ int str_distance(const char *a, const char *b)
     int d = row[lb];
     free(row);
     return d;
+}
+
+int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }

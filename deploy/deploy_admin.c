@@ -47,26 +47,27 @@ int deploy_admins_read(const char *path, char ***out, size_t *n, struct err *err
     FILE *f = fopen(path, "r");
     if (!f)
         return errprintf(err, "%s: %s", path, strerror(errno));
-    char line[512];
-    int ln = 0;
+    struct line_reader lr = {.f = f, .path = path, .comments = true};
+    char *s;
     size_t cap = 0;
-    while (fgets(line, sizeof line, f)) {
-        ln++;
-        char *s = str_trim(line);
-        if (!*s || *s == '#')
-            continue;
+    int got;
+    while ((got = line_next(&lr, &s, err)) > 0) {
         if (!identity_ok(s)) {
-            fclose(f);
-            deploy_admins_free(*out, *n);
-            *out = NULL;
-            *n = 0;
-            return errprintf(err, "%s:%d: expected one certificate identity per line "
-                                  "([A-Za-z0-9._@:-], at most 127 characters)", path, ln);
+            got = errprintf(err, "%s:%d: expected one certificate identity per line "
+                                 "([A-Za-z0-9._@:-], at most 127 characters)", path, lr.lineno);
+            break;
         }
         xgrow((void **)out, &cap, *n + 1, sizeof **out);
         (*out)[(*n)++] = xstrdup(s);
     }
+    line_reader_free(&lr);
     fclose(f);
+    if (got < 0) {
+        deploy_admins_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return -1;
+    }
     return 0;
 }
 
@@ -232,7 +233,7 @@ void deploy__admin_cancel(struct deploy *d)
         }
         deploy__answer_parked(dj, true);
         if (dj->state == DJ_RUNNING && !dj->stop_ns)
-            dj->stop_ns = deploy__mono_ns();
+            dj->stop_ns = mono_ns();
         sched_run_fail(d->ledger, dj->j);
         dj->state = DJ_FAILED;
         dj->cancelled = true;
@@ -585,7 +586,7 @@ int deploy__admin_nodes(struct deploy *d, ProtobufCMessage *rs)
     Synergy__Admin__V1__NodesResponse *resp = (void *)rs;
     const struct cluster_config *cl = &d->cfg->sched.cluster;
     pthread_mutex_lock(&d->mu);
-    long long now = deploy__mono_ns();
+    long long now = mono_ns();
     resp->nodes = xcalloc(d->reg.n_workers + 1, sizeof *resp->nodes);
     for (size_t i = 0; i < d->reg.n_workers; i++) {
         const struct dworker *w = &d->reg.workers[i];

@@ -158,11 +158,14 @@ void results_json_write(FILE *f, const struct results_json *o, const struct sche
 {
     double h = 3600;
     fprintf(f, "{\"policy\":\"%s\",\"mode\":\"%s\",\"placement\":\"%s\",\"seed\":%lu,"
-               "\"workload\":\"%s\",\"cluster\":\"%s\",\"gpus\":%d,"
-               "\"jobs_arrived\":%zu,\"jobs_finished\":%zu,\"jobs_measured\":%zu,"
+               "\"workload\":",
+            o->policy, o->mode, o->placement, o->seed);
+    json_write_str(f, o->workload);
+    fputs(",\"cluster\":", f);
+    json_write_str(f, o->cluster);
+    fprintf(f, ",\"gpus\":%d,\"jobs_arrived\":%zu,\"jobs_finished\":%zu,\"jobs_measured\":%zu,"
                "\"window_complete\":%s,",
-            o->policy, o->mode, o->placement, o->seed, o->workload, o->cluster, o->gpus,
-            r->jobs_arrived, r->jobs_finished, r->jobs_measured,
+            o->gpus, r->jobs_arrived, r->jobs_finished, r->jobs_measured,
             r->window_complete ? "true" : "false");
     if (r->jobs_measured > 0)
         fprintf(f, "\"avg_jct_h\":%.9f,\"p50_jct_h\":%.9f,\"p99_jct_h\":%.9f,"

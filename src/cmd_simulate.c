@@ -206,9 +206,8 @@ static int simulate_config(struct sim_env *e, struct err *err)
         e->mods[i % e->nm] = sp.mode;
         any_opt |= strcmp(sched_mode_name(sp.mode), "opt") == 0;
     }
-    if ((o->ov.opt_compat || o->ov.opt_time_limit_s > 0) && !any_opt)
-        return errprintf(err, "%s applies to the opt mode only (--mode opt)",
-                         o->ov.opt_compat ? "--opt-compat" : "--opt-time-limit");
+    if (sched_opt_options_check(o->ov.opt_compat, o->ov.opt_time_limit_s, any_opt, false, err) < 0)
+        return -1;
     if ((o->record_path || o->plan_log_path) && e->np * e->nm != 1)
         return errprintf(err, "--record and --plan-log need a single policy and mode");
     return 0;
@@ -262,13 +261,6 @@ struct recorder {
     double last_shown, t0;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void record_sample(void *ctx, const struct sched_round_sample *s)
 {
     struct recorder *rec = ctx;
@@ -276,7 +268,7 @@ static void record_sample(void *ctx, const struct sched_round_sample *s)
         results_rounds_add(&rec->rounds, s);
     if (!rec->env->tty)
         return;
-    double t = now_s();
+    double t = mono_s();
     if (t - rec->last_shown < 0.5)
         return;
     rec->last_shown = t;
@@ -414,7 +406,7 @@ static int simulate_one(struct sim_env *e, int pi, int mi, struct sched_result *
     sim_config_fill(e, pi, mi, &cfg);
     char label[64];
     snprintf(label, sizeof label, "%s/%s", e->pols[pi]->name, sched_mode_name(e->mods[mi]));
-    struct recorder rec = {.env = e, .label = label, .t0 = now_s()};
+    struct recorder rec = {.env = e, .label = label, .t0 = mono_s()};
     struct out_file rec_out = {0};
     struct store_run row = {.batch_id = e->batch};
     arrival_t *arr = NULL;
@@ -427,7 +419,7 @@ static int simulate_one(struct sim_env *e, int pi, int mi, struct sched_result *
     int srun = -1;
     if (rc == 0) {
         srun = sim_run(&cfg, &w, res, err);
-        *wall = now_s() - rec.t0;
+        *wall = mono_s() - rec.t0;
         if (e->tty)
             fprintf(stderr, "\r\033[K");
     }

@@ -36,7 +36,6 @@
 #include "sweep.h"
 #include "workload_cli.h"
 
-
 struct sweep {
     struct sweep_grid g;
     struct sweep_cluster env[SWEEP_MAX]; /* loaded once before forking */
@@ -61,13 +60,6 @@ static FILE *info;
 static void on_stop(int sig)
 {
     stop_signal = sig;
-}
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* The child: simulate one point into the database, tell the parent how it
@@ -120,7 +112,7 @@ struct progress {
 
 static void progress_show(struct progress *pr, const char *label, const struct point_msg *m)
 {
-    double el = mono_now() - pr->t0;
+    double el = mono_s() - pr->t0;
     if (m->ok && !isnan(m->avg_jct_s) && (pr->best_label[0] == '\0' || m->avg_jct_s < pr->best)) {
         pr->best = m->avg_jct_s;
         snprintf(pr->best_label, sizeof pr->best_label, "%s", label);
@@ -152,7 +144,7 @@ static long run_points(struct sweep *sw, int workers)
         int fd;
         size_t point;
     } *slots = xcalloc((size_t)workers, sizeof *slots);
-    struct progress pr = {.tty = isatty(STDERR_FILENO), .total = sw->n_points, .t0 = mono_now()};
+    struct progress pr = {.tty = isatty(STDERR_FILENO), .total = sw->n_points, .t0 = mono_s()};
     size_t next = 0;
     int running = 0;
     bool killed = false;
@@ -432,9 +424,9 @@ int cmd_sweep(int argc, char **argv)
     sigemptyset(&sa.sa_mask); /* no SA_RESTART: waitpid must see EINTR */
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    double t0 = mono_now();
+    double t0 = mono_s();
     long failed = run_points(sw, workers);
-    double wall = mono_now() - t0;
+    double wall = mono_s() - t0;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
 

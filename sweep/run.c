@@ -16,13 +16,6 @@
 #include "sim.h"
 #include "store.h"
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* The model files of the grid as the loader's options (they borrow buf,
  * which must be as large as g->models). */
 void sweep_model_opts(const struct sweep_grid *g, struct wl_opts *o, char *buf)
@@ -136,9 +129,9 @@ int sweep_point_run(const struct sweep_grid *g, const struct sweep_cluster *env,
     if (!g->trace[0] && !(w.synth = synth_create(env->zoo, &synth, err)))
         goto done;
     struct sched_result res;
-    double t0 = mono_now();
+    double t0 = mono_s();
     int rc = sim_run(&cfg, &w, &res, err);
-    double wall = mono_now() - t0;
+    double wall = mono_s() - t0;
     synth_destroy(w.synth);
     if (rc < 0) {
         store_run_abandon(st, run.id, NULL);

@@ -25,16 +25,14 @@ static int replay_line_of(const char *path, size_t index)
     FILE *f = fopen(path, "r");
     if (!f)
         return 0;
-    char *line = NULL;
-    size_t cap = 0, jobs = 0;
-    int lineno = 0, found = 0;
-    while (!found && getline(&line, &cap, f) >= 0) {
-        lineno++;
-        char *t = str_trim(line);
-        if (*t && *t != '#' && jobs++ == index)
-            found = lineno;
-    }
-    free(line);
+    struct line_reader lr = {.f = f, .path = path, .comments = true};
+    char *t;
+    size_t jobs = 0;
+    int found = 0;
+    while (!found && line_next(&lr, &t, NULL) > 0)
+        if (jobs++ == index)
+            found = lr.lineno;
+    line_reader_free(&lr);
     fclose(f);
     return found;
 }
@@ -88,14 +86,11 @@ static int synergy_validate(struct wl_opts *o, const model_zoo_t *zoo, int clust
     FILE *f = fopen(path, "r");
     if (!f)
         return errprintf(err, "%s: %s", path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0, problems = 0;
-    while (getline(&line, &cap, f) >= 0) {
-        lineno++;
-        char *t = str_trim(line);
-        if (*t == '\0' || *t == '#')
-            continue;
+    struct line_reader lr = {.f = f, .path = path, .comments = true};
+    char *t;
+    int problems = 0;
+    while (line_next(&lr, &t, NULL) > 0) {
+        int lineno = lr.lineno;
         struct job_spec j;
         if (trace_parse_replay_line(t, &j, err, path, lineno) < 0)
             continue;
@@ -106,7 +101,7 @@ static int synergy_validate(struct wl_opts *o, const model_zoo_t *zoo, int clust
             fprintf(diag, "%s:%d: gpus: %d is more than the cluster's %d\n", path, lineno,
                     j.gpus, cluster_gpus);
     }
-    free(line);
+    line_reader_free(&lr);
     fclose(f);
     if (problems) {
         fprintf(diag, "%s: %d problem%s\n", path, problems, problems == 1 ? "" : "s");

@@ -41,13 +41,6 @@
 #include "job_to_scheduler.pb-c.h"
 #include "rpc.h"
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static long env_long(const char *k, long def)
 {
     const char *v = getenv(k);
@@ -110,7 +103,7 @@ static int call(struct link *l, const char *m, const ProtobufCMessage *rq, Proto
         if (st == RPC_STATUS_OK) {
             if (l->down_since > 0)
                 fprintf(stderr, "synergy %s: scheduler back after %.1f s\n", l->tag,
-                        mono() - l->down_since);
+                        mono_s() - l->down_since);
             l->down_since = 0;
             return st;
         }
@@ -120,7 +113,7 @@ static int call(struct link *l, const char *m, const ProtobufCMessage *rq, Proto
             return st;
         }
         if (l->down_since == 0) {
-            l->down_since = mono();
+            l->down_since = mono_s();
             fprintf(stderr, "synergy %s: %s; retrying with backoff\n", l->tag, err.msg);
         }
         job_sleep_s(backoff);
@@ -219,9 +212,9 @@ static int job_register(struct job_run *j, double t_start)
     if (call(&j->lk, "RegisterJob", &rj.base, &r, 10000) != RPC_STATUS_OK)
         return -1;
     j->round_wall = (double)((RegisterJobResponse *)r)->round_duration_s / j->scale;
-    j->origin = mono() - (double)((RegisterJobResponse *)r)->time_elapsed_this_round_s / j->scale;
+    j->origin = mono_s() - (double)((RegisterJobResponse *)r)->time_elapsed_this_round_s / j->scale;
     if (getenv("SYNERGY_JOB_TRACE"))
-        fprintf(stderr, "synergy %s: registered after %.3f s\n", j->lk.tag, mono() - t_start);
+        fprintf(stderr, "synergy %s: registered after %.3f s\n", j->lk.tag, mono_s() - t_start);
     protobuf_c_message_free_unpacked(r, NULL);
     j->poll_ms = (int)(j->round_wall * 4 * 1000) + 30000;
     return 0;
@@ -246,7 +239,7 @@ static int job_lease_ended(struct job_run *j, uint64_t round_num, long steps, do
  * The steps done, or -1 if the scheduler could not be reached. */
 static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
 {
-    double t0 = mono();
+    double t0 = mono_s();
     ProtobufCMessage *r = NULL;
     UpdateItersRequest u = UPDATE_ITERS_REQUEST__INIT;
     SET_IDS(u, &j->lk, UPDATE_ITERS_REQUEST);
@@ -264,13 +257,13 @@ static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
      * simulator assumes; a job on its own pace never is */
     double deadline = j->origin + (double)(round + 1) * j->round_wall - 0.05 * j->round_wall;
     double f = 1, need = (double)target * j->spi;
-    if (need > 0 && mono() + need > deadline)
-        f = deadline > mono() ? (deadline - mono()) / need : 0;
-    if (round == 0 && job_work_startup_round(&j->o->work, deadline - mono(), j->spi, &target, &f))
+    if (need > 0 && mono_s() + need > deadline)
+        f = deadline > mono_s() ? (deadline - mono_s()) / need : 0;
+    if (round == 0 && job_work_startup_round(&j->o->work, deadline - mono_s(), j->spi, &target, &f))
         first = (long)(0.75 * (double)target);
     job_work_steps(&j->o->work, first, j->spi, f);
     u.num_steps = (uint64_t)first;
-    u.execution_time_s = (mono() - t0) * j->scale;
+    u.execution_time_s = (mono_s() - t0) * j->scale;
     if (call(&j->lk, "UpdateIters", &u.base, &r, 10000) != RPC_STATUS_OK)
         return -1;
     protobuf_c_message_free_unpacked(r, NULL);
@@ -284,7 +277,7 @@ static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
     checkpoint(j->chk, j->done);
     if (getenv("SYNERGY_JOB_TRACE"))
         fprintf(stderr, "synergy %s: round %lu: %ld steps in %.3f s wall (budget %ld)\n", j->lk.tag,
-                (unsigned long)round, target, mono() - t0, budget);
+                (unsigned long)round, target, mono_s() - t0, budget);
     return target;
 }
 
@@ -292,12 +285,12 @@ static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
  * says whether the lease goes on. -1: go on; else the process's exit code. */
 static int job_round(struct job_run *j, uint64_t round)
 {
-    double t0 = mono();
+    double t0 = mono_s();
     long budget;
     long target = job_round_work(j, round, &budget);
     if (target < 0)
         return 1;
-    double el = (mono() - t0) * j->scale;
+    double el = (mono_s() - t0) * j->scale;
     const char *tag = j->lk.tag;
     if (j->done >= j->total) {
         if (j->trace)
@@ -343,7 +336,7 @@ static int job_process(struct job_opts *o, int rank, int local)
                         .scale = env_double("SYNERGY_TIME_SCALE", 1),
                         .chk = local == 0 ? o->chk : NULL};
     j.spi = env_double("SYNERGY_ITER_TIME_S", -1) / j.scale;
-    double t_start = mono();
+    double t_start = mono_s();
     j.lk =
         (struct link){.id = id, .attempt = (unsigned)env_long("SYNERGY_ATTEMPT", 0), .rank = rank};
     if (rank >= 0 && o->ranks)
