@@ -23,6 +23,7 @@
 #include "policies.h"
 #include "results.h"
 #include "sim.h"
+#include "sweep.h"
 #include "workload_cli.h"
 
 #define MAX_NAMES 16
@@ -253,8 +254,6 @@ static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err
 struct recorder {
     struct sim_env *env;
     FILE *f; /* --record */
-    struct results_rounds rounds;
-    bool store;
     FILE *plan; /* --plan-log */
     const char *label;
     size_t finished;
@@ -264,8 +263,6 @@ struct recorder {
 static void record_sample(void *ctx, const struct sched_round_sample *s)
 {
     struct recorder *rec = ctx;
-    if (rec->store)
-        results_rounds_add(&rec->rounds, s);
     if (!rec->env->tty)
         return;
     double t = mono_s();
@@ -327,7 +324,7 @@ static synth_t *synth_for_run(struct sim_env *e, arrival_t **arr, struct err *er
     return synth_create(e->zoo, &sp, err);
 }
 
-/* Open the run's row and recorders. 0, or an exit code. */
+/* Describe the run's row and open its recorders. 0, or an exit code. */
 static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *rec,
                     struct out_file *rec_out, struct store_run *row, struct err *err)
 {
@@ -336,14 +333,11 @@ static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *
     cfg->obs.on_sample = record_sample;
     cfg->obs.on_finish = record_finish;
     if (e->st) {
-        rec->store = true;
         results_run_describe(row, cfg, o->trace_path, &o->wl.synth, o->cluster_path,
                              e->models_desc, o->profiles, cfg->sched.placement ==
                              PLACEMENT_CONSOLIDATE ? "consolidate" : "first-fit");
         if (o->trace_path && o->wl.arrival)
             snprintf(row->arrival, sizeof row->arrival, "%s", o->wl.arrival);
-        if (store_run_insert(e->st, row, err) < 0)
-            return 1;
     }
     if (o->plan_log_path) {
         if (!(rec->plan = fopen(o->plan_log_path, "w"))) {
@@ -365,10 +359,9 @@ static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *
     return 0;
 }
 
-/* Close the recorders and store the run. 0, or an exit code. */
-static int run_close(struct sim_env *e, int srun, const struct sched_result *res, double wall,
-                     struct recorder *rec, struct out_file *rec_out, struct store_run *row,
-                     struct err *err)
+/* Close the recorders. 0, or an exit code. */
+static int run_close(struct sim_env *e, int srun, struct recorder *rec, struct out_file *rec_out,
+                     struct store_run *row, struct err *err)
 {
     int rc = 0;
     if (rec->plan && fclose(rec->plan) != 0 && srun == 0) {
@@ -384,16 +377,6 @@ static int run_close(struct sim_env *e, int srun, const struct sched_result *res
         }
         watch_tmp(0, NULL);
     }
-    if (e->st) {
-        struct err serr = {{0}};
-        int stored = srun == 0 ? results_run_complete(e->st, row, res, &rec->rounds, wall, &serr)
-                               : store_run_abandon(e->st, row->id, &serr);
-        if (stored < 0 && !rc) {
-            *err = serr;
-            rc = 1;
-        }
-    }
-    results_rounds_free(&rec->rounds);
     free(row->cluster_ini);
     return rc;
 }
@@ -418,13 +401,13 @@ static int simulate_one(struct sim_env *e, int pi, int mi, struct sched_result *
     int rc = run_open(e, &cfg, &rec, &rec_out, &row, err);
     int srun = -1;
     if (rc == 0) {
-        srun = sim_run(&cfg, &w, res, err);
-        *wall = mono_s() - rec.t0;
+        /* into the results database with --db: the one way sweep records a run too */
+        srun = sweep_run_one(e->st, &row, &cfg, &w, res, wall, err);
         if (e->tty)
             fprintf(stderr, "\r\033[K");
     }
     struct err cerr = {{0}};
-    int crc = run_close(e, srun, res, *wall, &rec, &rec_out, &row, &cerr);
+    int crc = run_close(e, srun, &rec, &rec_out, &row, &cerr);
     synth_destroy(w.synth);
     arrival_destroy(arr);
     if (rc == 0 && srun < 0)
