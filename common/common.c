@@ -129,17 +129,23 @@ char *str_trim(char *s)
     return s;
 }
 
-int parse_long(const char *s, long *out)
+/* s past its leading blanks; NULL (errno EINVAL) when nothing else is left */
+static const char *num_begin(const char *s)
 {
-    char *end;
     while (isspace((unsigned char)*s))
         s++;
     if (*s == '\0') {
         errno = EINVAL;
-        return -1;
+        return NULL;
     }
     errno = 0;
-    long v = strtol(s, &end, 10);
+    return s;
+}
+
+/* Did the conversion that stopped at end take the whole string? 0, or -1
+ * with errno (ERANGE from the conversion, or EINVAL: more than blanks left). */
+static int num_end(const char *end)
+{
     if (errno == ERANGE)
         return -1;
     while (isspace((unsigned char)*end))
@@ -148,6 +154,17 @@ int parse_long(const char *s, long *out)
         errno = EINVAL;
         return -1;
     }
+    return 0;
+}
+
+int parse_long(const char *s, long *out)
+{
+    char *end;
+    if (!(s = num_begin(s)))
+        return -1;
+    long v = strtol(s, &end, 10);
+    if (num_end(end) < 0)
+        return -1;
     *out = v;
     return 0;
 }
@@ -155,19 +172,12 @@ int parse_long(const char *s, long *out)
 int parse_double(const char *s, double *out)
 {
     char *end;
-    while (isspace((unsigned char)*s))
-        s++;
-    if (*s == '\0') {
-        errno = EINVAL;
+    if (!(s = num_begin(s)))
         return -1;
-    }
-    errno = 0;
     double v = strtod(s, &end);
-    if (errno == ERANGE)
+    if (num_end(end) < 0)
         return -1;
-    while (isspace((unsigned char)*end))
-        end++;
-    if (*end != '\0' || !isfinite(v)) {
+    if (!isfinite(v)) {
         errno = EINVAL;
         return -1;
     }

@@ -95,6 +95,12 @@ struct line_reader {
 int line_next(struct line_reader *r, char **line, struct err *err);
 /* Free the reader's buffer (not the file). */
 void line_reader_free(struct line_reader *r);
+/* Open path into a zeroed reader r: 0, or -1 with err "PATH: cannot open
+ * WHAT: why" ("PATH: why" when what is NULL). Close with line_reader_close. */
+int line_reader_open(struct line_reader *r, const char *path, const char *what, bool comments,
+                     struct err *err);
+/* Close the file of line_reader_open and free the buffer. */
+void line_reader_close(struct line_reader *r);
 
 /* Write s as a JSON string, quotes included: '"' and '\' escaped, control
  * characters as \u00XX, anything else (UTF-8 included) as is. NULL is "". */

@@ -44,3 +44,21 @@ void line_reader_free(struct line_reader *r)
     r->buf = NULL;
     r->cap = 0;
 }
+
+int line_reader_open(struct line_reader *r, const char *path, const char *what, bool comments,
+                     struct err *err)
+{
+    *r = (struct line_reader){.path = path, .comments = comments};
+    if (!(r->f = fopen(path, "r")))
+        return what ? errprintf(err, "%s: cannot open %s: %s", path, what, strerror(errno))
+                    : errprintf(err, "%s: %s", path, strerror(errno));
+    return 0;
+}
+
+void line_reader_close(struct line_reader *r)
+{
+    if (r->f)
+        fclose(r->f);
+    r->f = NULL;
+    line_reader_free(r);
+}

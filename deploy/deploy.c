@@ -105,6 +105,20 @@ static bool wait_boundary(struct deploy *d, double b)
     return true;
 }
 
+/* Does dj's lease (with the margin for its exit report) still hold at now?
+ * Then *wake is pulled in to the moment it runs out; after it, the caller
+ * kills the job. */
+static bool lease_holds(const struct deploy *d, const struct djob *dj, long long now,
+                        long long *wake)
+{
+    long long give_up = dj->lease_until_ns + d->lease.exit_margin_ns;
+    if (now >= give_up)
+        return false;
+    if (give_up < *wake)
+        *wake = give_up;
+    return true;
+}
+
 /* A: every running lease ends its round (all ranks parked in RoundEnd, or
  * LeaseEnded at its total, or exited). A job that is late is waited for:
  * lateness is a delay, logged and visible in its JCT, never a crash. Only
@@ -125,11 +139,8 @@ static void phase_a_round_end(struct deploy *d, double b)
                     dj->ended_ns = now;
                 continue;
             }
-            long long give_up = dj->lease_until_ns + d->lease.exit_margin_ns;
-            if (now < give_up) {
+            if (lease_holds(d, dj, now, &wake)) {
                 all = false;
-                if (give_up < wake)
-                    wake = give_up;
                 continue;
             }
             /* past its lease and no exit report: the worker did not kill it
@@ -258,11 +269,8 @@ static void phase_d_stop_wait(struct deploy *d, double b)
             struct djob *dj = &d->jobs[i];
             if (!holds_ranks(dj))
                 continue;
-            long long give_up = dj->lease_until_ns + d->lease.exit_margin_ns;
-            if (now < give_up) {
+            if (lease_holds(d, dj, now, &wake)) {
                 all = false;
-                if (give_up < wake)
-                    wake = give_up;
                 continue;
             }
             LOG(LOG_WARN, "deploy", "job %d: no exit report by its lease's end; killing it",

@@ -18,10 +18,9 @@ int deploy_workers_read(const char *path, struct deploy_worker_addr **out, size_
 {
     *out = NULL;
     *n = 0;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errprintf(err, "%s: %s", path, strerror(errno));
-    struct line_reader lr = {.f = f, .path = path, .comments = true};
+    struct line_reader lr;
+    if (line_reader_open(&lr, path, NULL, true, err) < 0)
+        return -1;
     char *s;
     size_t cap = 0;
     int got;
@@ -57,8 +56,7 @@ int deploy_workers_read(const char *path, struct deploy_worker_addr **out, size_
         xgrow((void **)out, &cap, *n + 1, sizeof **out);
         (*out)[(*n)++] = a;
     }
-    line_reader_free(&lr);
-    fclose(f);
+    line_reader_close(&lr);
     if (got < 0) {
         free(*out);
         *out = NULL;

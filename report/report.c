@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "results.h"
 #include "sim.h"
 
 #define H 3600.0
@@ -205,15 +206,12 @@ static void print_json(FILE *out, const struct store_run *runs, size_t i,
     /* the summary, key for key and digit for digit as `simulate --json` */
     fprintf(out, "{\"run_id\":%lld,\"status\":\"%s\",\"label\":", (long long)r->id, r->status);
     json_write_str(out, v->label);
-    fprintf(out, ",\"policy\":\"%s\",\"mode\":\"%s\",\"placement\":\"%s\",\"seed\":%lu,\"workload\":",
-            r->policy, r->mode, r->placement, (unsigned long)r->seed);
-    json_write_str(out, r->workload);
-    fputs(",\"cluster\":", out);
-    json_write_str(out, r->cluster);
-    fprintf(out, ",\"gpus\":%d,\"jobs_arrived\":%ld,\"jobs_finished\":%ld,\"jobs_measured\":%ld,"
-                 "\"window_complete\":%s,",
-            r->gpus, r->jobs_arrived, r->jobs_finished, r->jobs_measured,
-            r->window_complete ? "true" : "false");
+    fputc(',', out);
+    struct results_json head = {.policy = r->policy, .mode = r->mode, .placement = r->placement,
+                                .workload = r->workload, .cluster = r->cluster,
+                                .seed = (unsigned long)r->seed, .gpus = r->gpus};
+    results_json_head(out, &head, r->jobs_arrived, r->jobs_finished, r->jobs_measured,
+                      r->window_complete);
     const char *f9 = "%.9f";
     json_num(out, "avg_jct_h", r->avg_jct_s / H, f9);
     fputc(',', out);

@@ -26,10 +26,9 @@ struct arrival {
 
 static int read_deltas(arrival_t *a, const char *path, struct err *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errprintf(err, "%s: cannot open deltas file: %s", path, strerror(errno));
-    struct line_reader lr = {.f = f, .path = path, .comments = true};
+    struct line_reader lr;
+    if (line_reader_open(&lr, path, "deltas file", true, err) < 0)
+        return -1;
     char *t;
     size_t dcap = 0;
     int got, rc = -1;
@@ -54,8 +53,7 @@ static int read_deltas(arrival_t *a, const char *path, struct err *err)
     }
     rc = 0;
 out:
-    line_reader_free(&lr);
-    fclose(f);
+    line_reader_close(&lr);
     return rc;
 }
 

@@ -86,13 +86,12 @@ int trace_read_replay(const char *path, struct job_spec **out, size_t *n, struct
 int trace_read_replay_zoo(const char *path, const model_zoo_t *zoo, struct job_spec **out,
                           size_t *n, struct err *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errprintf(err, "%s: cannot open trace: %s", path, strerror(errno));
+    struct line_reader lr;
+    if (line_reader_open(&lr, path, "trace", true, err) < 0)
+        return -1;
     struct job_spec *jobs = NULL;
     int *lines = NULL;
     size_t nj = 0, cap = 0, capl = 0;
-    struct line_reader lr = {.f = f, .path = path, .comments = true};
     char *t;
     int got, rc = -1;
     while ((got = line_next(&lr, &t, err)) > 0) {
@@ -137,10 +136,9 @@ int trace_read_replay_zoo(const char *path, const model_zoo_t *zoo, struct job_s
     jobs = NULL;
     rc = 0;
 out:
-    line_reader_free(&lr);
+    line_reader_close(&lr);
     free(lines);
     free(jobs);
-    fclose(f);
     return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -95,6 +96,31 @@ static void test_lines_nul(void **state)
     fclose(f);
 }
 
+/* open and close: a missing file names the path, what it is, and why */
+static void test_lines_open(void **state)
+{
+    (void)state;
+    struct line_reader r;
+    struct err err = {{0}};
+    assert_int_equal(line_reader_open(&r, "/nonexistent/t.trace", "trace", true, &err), -1);
+    assert_string_equal(err.msg, "/nonexistent/t.trace: cannot open trace: No such file or directory");
+    assert_int_equal(line_reader_open(&r, "/nonexistent/w.txt", NULL, true, &err), -1);
+    assert_string_equal(err.msg, "/nonexistent/w.txt: No such file or directory");
+    char path[] = "/tmp/test_common.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "# c\n x \n", 8), 8);
+    close(fd);
+    assert_int_equal(line_reader_open(&r, path, NULL, true, &err), 0);
+    char *l;
+    assert_int_equal(line_next(&r, &l, &err), 1);
+    assert_string_equal(l, "x");
+    assert_int_equal(r.lineno, 2);
+    assert_int_equal(line_next(&r, &l, &err), 0);
+    line_reader_close(&r);
+    unlink(path);
+}
+
 static void json_is(const char *in, const char *want)
 {
     char *buf = NULL;
@@ -124,6 +150,7 @@ int main(void)
         cmocka_unit_test(test_lines_comments),
         cmocka_unit_test(test_lines_raw),
         cmocka_unit_test(test_lines_nul),
+        cmocka_unit_test(test_lines_open),
         cmocka_unit_test(test_json_str),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
