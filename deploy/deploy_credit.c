@@ -162,7 +162,12 @@ bool deploy__credit_round(struct deploy *d, double b)
         if (dj->state != DJ_RUNNING)
             continue;
         struct job *j = dj->j;
+        long before = dj->base;
         sched_run_credit(d->ledger, j, measured_steps(dj));
+        LOG(LOG_DEBUG, "deploy", "job %d attempt %d round %.0f: credited %ld steps (%d of %d "
+                                 "processes in RoundEnd, %d ended)",
+            dj->spec->id, dj->launch, b, j->executed - before, dj->n_parked, dj->n_procs,
+            dj->n_lease_ended);
         if (sched_run_lease_end(d->ledger, j, b)) {
             deploy__answer_round_end(dj, true);
             deploy__finish_job(d, dj, b);
