@@ -315,8 +315,6 @@ bool deploy__credit_round(struct deploy *d, double b);
 long long deploy__lease_slack(const struct deploy *d);
 /* Extend the leases of jobs that are slow but alive (called while waiting). */
 void deploy__keep_leases(struct deploy *d);
-/* The lease rule: whether the plan keeps the job's current placement. */
-bool deploy__same_placement(const struct djob *dj);
 void deploy__lease_persist(struct deploy *d, struct djob *dj, double b, const char *state);
 /* The job keeps its placement for the next round: answer "go on", extend. */
 void deploy__extend(struct deploy *d, struct djob *dj, double b, long long lease_until_ns);
