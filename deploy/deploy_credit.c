@@ -11,8 +11,20 @@
 
 /* ------------------------------------------------------------ reports */
 
+/* The end of a crashed job's log, one scheduler log line per line. */
+static void log_tail_lines(const struct djob *dj, const char *tail)
+{
+    while (tail && *tail) {
+        const char *nl = strchr(tail, '\n');
+        int len = nl ? (int)(nl - tail) : (int)strlen(tail);
+        if (len > 0)
+            LOG(LOG_WARN, "deploy", "job %d log: %.*s", dj->spec->id, len > 300 ? 300 : len, tail);
+        tail = nl ? nl + 1 : NULL;
+    }
+}
+
 void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code, int sig,
-                        bool lease_kill)
+                        bool lease_kill, bool worker_stop, const char *log_tail)
 {
     for (int r = 0; r < dj->n_ranks; r++) {
         struct drank *rk = &dj->ranks[r];
@@ -21,6 +33,15 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
         rk->exited = true;
         dj->n_exited++;
         bool clean = code == 0 && sig == 0;
+        if (worker_stop && dj->state == DJ_RUNNING && !dj->terminated &&
+            !(clean && dj->n_lease_ended > 0)) {
+            /* its worker was told to stop (systemctl stop): the job got
+             * SIGTERM and its grace, and did not end its lease itself */
+            dj->lost = true;
+            LOG(LOG_INFO, "deploy", "job %d attempt %d stopped with server %d: relaunched "
+                                    "without a charge", dj->spec->id, dj->launch, server);
+            break;
+        }
         if (lease_kill && !dj->lease_ours && dj->state == DJ_RUNNING && !dj->terminated) {
             /* a restored job whose lease ran out before this scheduler could
              * extend it (the outage, or its worker re-registering late) */
@@ -53,9 +74,11 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
             !dj->crashed) {
             dj->crashed = true;
             d->st->crashes++;
-            LOG(LOG_WARN, "deploy", "job %d crashed on server %d (%s %d%s)", dj->spec->id,
+            LOG(LOG_WARN, "deploy", "job %d crashed on server %d (%s %d%s)%s", dj->spec->id,
                 server, sig ? "signal" : "exit code", sig ? sig : code,
-                lease_kill ? ", killed at its lease's end" : "");
+                lease_kill ? ", killed at its lease's end" : "",
+                log_tail && *log_tail ? "; the end of its log:" : "");
+            log_tail_lines(dj, log_tail);
         }
         break;
     }

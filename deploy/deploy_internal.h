@@ -96,9 +96,10 @@ struct djob {
     long long stop_ns;        /* when it was told to stop */
     long long lease_until_ns; /* the workers kill the job at this wall time */
     /* job tokens (issue 10): the secret of attempt token_launch, and of the
-     * attempt before it (so a stopping old attempt is told to stop, not
-     * refused); 32 hex digits, "" none */
-    int token_launch;
+     * attempt before it, prev_launch (so a stopping old attempt is told to
+     * stop, not refused); 32 hex digits, "" none. Saved in the state file
+     * with each launch (deploy_state_token) */
+    int token_launch, prev_launch;
     char token[33], prev_token[33];
 };
 
@@ -290,8 +291,11 @@ void deploy__reset_reports(struct djob *dj);
  * send the service manager a STATUS line and a watchdog ping
  * (deploy_metrics.c). */
 void deploy__publish(struct deploy *d, double b, double late_ms, long rounds);
+/* A rank's exit on `server` (its worker's JobExited): lease_kill, killed at
+ * its lease's end; worker_stop, stopped with its worker (not charged);
+ * log_tail, the end of a failed job's log ("" none), logged with a crash. */
 void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code, int sig,
-                        bool lease_kill);
+                        bool lease_kill, bool worker_stop, const char *log_tail);
 
 /* deploy_credit.c: what each job's reports say it did. */
 /* Whether the job's round is over: every process parked in RoundEnd or

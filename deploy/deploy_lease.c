@@ -219,6 +219,13 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
     }
     deploy__lease_persist(d, dj, b, "active");
     deploy__job_persist(d, dj, "running");
+    if (d->db) { /* a restarted scheduler checks this attempt's calls at once */
+        struct deploy_state_token t = {.job = dj->spec->id, .attempt = dj->token_launch,
+                                       .prev_attempt = dj->prev_launch};
+        memcpy(t.token, dj->token, sizeof t.token);
+        memcpy(t.prev_token, dj->prev_token, sizeof t.prev_token);
+        deploy_state_token(d->db, &t, NULL);
+    }
 }
 
 static void *run_sender(void *arg)

@@ -67,6 +67,51 @@ void worker__mkdirs(const char *path)
     mkdir(tmp, 0755);
 }
 
+void worker__exits_free(struct worker *w)
+{
+    for (size_t i = 0; i < w->n_exits; i++)
+        free(w->exits[i].log_tail);
+    free(w->exits);
+    w->exits = NULL;
+    w->n_exits = w->cap_exits = 0;
+}
+
+char *worker__file_tail(const char *path, int lines, size_t bytes)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = xmalloc(bytes + 1);
+    size_t n = 0;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long end = ftell(f);
+        long from = end > (long)bytes ? end - (long)bytes : 0;
+        if (end > 0 && fseek(f, from, SEEK_SET) == 0)
+            n = fread(buf, 1, bytes, f);
+    }
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    buf[n] = '\0';
+    size_t start = n;
+    for (int k = 0; k < lines && start > 0; k++) {
+        start--;
+        while (start > 0 && buf[start - 1] != '\n')
+            start--;
+    }
+    if (start == n) {
+        free(buf);
+        return NULL;
+    }
+    memmove(buf, buf + start, n - start + 1);
+    for (char *c = buf; *c; c++)
+        if ((unsigned char)*c < 0x20 && *c != '\n')
+            *c = '?';
+        else if ((unsigned char)*c == 0x7f)
+            *c = '?';
+    return buf;
+}
+
 /* Count CPUs in the configured unit, hold the --reserve-cpus cores back
  * from jobs and move the worker onto them. This runs before any thread
  * exists (affinity is per thread and inherited), so gRPC's threads, the
@@ -93,6 +138,7 @@ struct worker *worker_test_new(const struct worker_options *o, const struct topo
     w->cat = cat;
     w->launch = launch;
     snprintf(w->synergy_path, sizeof w->synergy_path, "/bin/true");
+    snprintf(w->run_dir, sizeof w->run_dir, "%s", o->run_dir ? o->run_dir : "");
     w->max_lease_ms = DEFAULT_MAX_LEASE_MS;
     worker__resolve_scheduler(w);
     pthread_mutex_init(&w->mu, NULL);
@@ -109,7 +155,7 @@ void worker_test_free(struct worker *w)
     pthread_cond_destroy(&w->lease_cv);
     pthread_cond_destroy(&w->stop_cv);
     pthread_mutex_destroy(&w->mu);
-    free(w->exits);
+    worker__exits_free(w);
     free(w);
 }
 
@@ -163,7 +209,16 @@ static int worker_setup(struct worker *w, struct err *err)
         "the worker's user", (int)(o->job_user ? w->job_uid : geteuid()),
         o->tls ? "over mutual TLS" : "in PLAINTEXT (--insecure): not authenticated");
     worker__resolve_scheduler(w);
+    /* jobs run in the run directory and are handed paths under it: make it
+     * absolute, or a relative one would be taken from the job's own cwd */
     worker__mkdirs(o->run_dir);
+    struct stat st;
+    if (stat(o->run_dir, &st) < 0)
+        return errprintf(err, "--run-dir %s: %s", o->run_dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return errprintf(err, "--run-dir %s: not a directory", o->run_dir);
+    if (!realpath(o->run_dir, w->run_dir))
+        return errprintf(err, "--run-dir %s: %s", o->run_dir, strerror(errno));
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -279,6 +334,7 @@ out_srv:
     rpc_server_destroy(w->srv);
 out_cat:
     catalog_destroy(w->cat);
+    worker__exits_free(w);
     free(w);
     return rc;
 }

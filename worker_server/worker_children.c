@@ -82,8 +82,14 @@ void *worker__reaper(void *arg)
         launch_cleanup(&j->lr);
         j->used = false;
         w->n_live--;
+        /* a failed job's last words go to the scheduler's log, where the
+         * operator looks first */
+        bool failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        char *tail = failed ? worker__file_tail(j->log, EXIT_TAIL_LINES, EXIT_TAIL_BYTES) : NULL;
         xgrow((void **)&w->exits, &w->cap_exits, w->n_exits + 1, sizeof *w->exits);
-        w->exits[w->n_exits++] = (struct pending_exit){id, attempt, status, lease};
+        w->exits[w->n_exits++] = (struct pending_exit){.job_id = id, .attempt = attempt,
+                                                       .status = status, .lease = lease,
+                                                       .log_tail = tail};
         pthread_cond_signal(&w->lease_cv);
         pthread_cond_broadcast(&w->stop_cv);
         pthread_mutex_unlock(&w->mu);

@@ -8,6 +8,7 @@
 #ifndef SYNERGY_WORKER_INTERNAL_H
 #define SYNERGY_WORKER_INTERNAL_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -18,6 +19,9 @@
 #include "worker.h"
 
 #define MAX_JOBS 256
+/* A failed job's exit report carries at most this much of its log's end. */
+#define EXIT_TAIL_LINES 5
+#define EXIT_TAIL_BYTES 1024
 
 struct wjob {
     bool used;
@@ -33,6 +37,7 @@ struct wjob {
     int n_gpus;
     int gpus[TOPO_MAX_GPUS];
     char token[33];        /* the attempt's job token (RunJob), "" none */
+    char log[PATH_MAX + 128]; /* this attempt's log (stdout + stderr) */
     struct launch_result lr;
 };
 
@@ -43,6 +48,8 @@ struct pending_exit {
     unsigned attempt;
     int status;
     bool lease;
+    bool worker_stop;      /* it ended because the worker is stopping */
+    char *log_tail;        /* a failed job's last log lines (owned), or NULL */
 };
 
 /* RegisterWorker's topology part, built once. */
@@ -63,6 +70,7 @@ struct worker {
     unsigned server_id;
     unsigned heartbeat_ms;
     char synergy_path[PATH_MAX];
+    char run_dir[PATH_MAX];  /* --run-dir, absolute (jobs run elsewhere) */
     char sched_ips[8][256];
     int n_sched_ips;
     bool sched_is_local;
@@ -98,6 +106,11 @@ struct timespec worker__ns_to_ts(long long ns);
 struct wjob *worker__find_job(struct worker *w, long id);
 /* mkdir -p (mode 0755); errors are left to the first use of the path. */
 void worker__mkdirs(const char *path);
+/* Free the exit reports not sent. */
+void worker__exits_free(struct worker *w);
+/* The last lines (at most `lines`, from the last `bytes` bytes) of the file
+ * at path, non-printable bytes as '?', or NULL when it has none. Caller frees. */
+char *worker__file_tail(const char *path, int lines, size_t bytes);
 
 /* worker_jobs.c */
 /* Resolve --scheduler's host into w->sched_ips (the callers allowed on a

@@ -246,15 +246,15 @@ static int pick_cpus(struct worker *w, const Synergy__V1__RunJobRequest *req, co
 /* A job's paths under --run-dir: its checkpoint directory (also HOME), the
  * log directory, this attempt's log, and its cgroup. */
 struct job_paths {
-    char chk[PATH_MAX], logdir[PATH_MAX], log[PATH_MAX + 64], cgroup[PATH_MAX];
+    char chk[PATH_MAX + 48], logdir[PATH_MAX + 8], log[PATH_MAX + 64], cgroup[PATH_MAX];
 };
 
 static void job_paths(struct worker *w, const Synergy__V1__RunJobRequest *req,
                       struct job_paths *p)
 {
-    snprintf(p->chk, sizeof p->chk, "%s/checkpoints/job_id=%lu", w->o->run_dir,
+    snprintf(p->chk, sizeof p->chk, "%s/checkpoints/job_id=%lu", w->run_dir,
              (unsigned long)req->job_id);
-    snprintf(p->logdir, sizeof p->logdir, "%s/logs", w->o->run_dir);
+    snprintf(p->logdir, sizeof p->logdir, "%s/logs", w->run_dir);
     snprintf(p->log, sizeof p->log, "%s/job-%lu-attempt-%u.log", p->logdir,
              (unsigned long)req->job_id, req->attempt);
     snprintf(p->cgroup, sizeof p->cgroup, "/sys/fs/cgroup/synergy-worker-%d-job-%lu", w->port,
@@ -341,7 +341,7 @@ static int start_job(struct worker *w, const Synergy__V1__RunJobRequest *req, co
     struct launch_spec sp = {.argv = argv, .envp = env.v, .cpus = cpus, .n_cpus = nc,
                              .membind_nodes = 0, .mem_gb = req->mem_gb,
                              .cgroup_dir = w->o->no_cgroup ? NULL : p.cgroup,
-                             .cwd = w->o->run_dir, .log_path = p.log,
+                             .cwd = w->run_dir, .log_path = p.log,
                              .set_user = w->set_user, .uid = w->job_uid, .gid = w->job_gid};
     unsigned long long nodes = topo_nodes_of_cpus(&w->topo, cpus, nc);
     for (int k = 0; k < w->topo.n_numa && k < 64; k++)
@@ -359,6 +359,7 @@ static int start_job(struct worker *w, const Synergy__V1__RunJobRequest *req, co
     j->n_cpus = nc;
     memcpy(j->cpus, cpus, sizeof(int) * (size_t)nc);
     snprintf(j->token, sizeof j->token, "%s", req->job_token ? req->job_token : "");
+    snprintf(j->log, sizeof j->log, "%s", p.log);
     j->n_gpus = (int)req->n_gpus;
     memcpy(j->gpus, gpus, sizeof(int) * req->n_gpus);
     j->deadline_ns = worker__mono_ns() +

@@ -208,6 +208,8 @@ static int send_exits(struct worker *w)
         req.exit_code = WIFEXITED(e.status) ? WEXITSTATUS(e.status) : -1;
         req.signal = WIFSIGNALED(e.status) ? WTERMSIG(e.status) : 0;
         req.killed_at_lease_end = e.lease;
+        req.log_tail = e.log_tail ? e.log_tail : "";
+        req.worker_stopping = e.worker_stop;
         ProtobufCMessage *resp = NULL;
         struct err err = {{0}};
         int st = rpc_client_call(w->sched, &synergy__v1__worker_to_scheduler__descriptor,
@@ -219,6 +221,7 @@ static int send_exits(struct worker *w)
         if (st != RPC_STATUS_OK) /* refused for good: drop it */
             LOG(LOG_WARN, "worker", "reporting job %ld's exit: %s", e.job_id, err.msg);
         pthread_mutex_lock(&w->mu);
+        free(w->exits[0].log_tail);
         memmove(w->exits, w->exits + 1, (w->n_exits - 1) * sizeof *w->exits);
         w->n_exits--;
         pthread_mutex_unlock(&w->mu);
