@@ -4,7 +4,7 @@
  * unchanged; keys are case-insensitive like Python's ConfigParser. Unknown
  * sections and keys, and out-of-range values, are "file:line" errors.
  */
-#include "scheduler.h"
+#include "scheduler_internal.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -88,6 +88,7 @@ struct ctx {
     struct err *err;
     int failed;
     int keys; /* settings read */
+    int cluster_line; /* the first [CLUSTER] key's line (0: none) */
 };
 
 static int handler(void *user, const char *section, const char *key, const char *value, int line)
@@ -95,6 +96,14 @@ static int handler(void *user, const char *section, const char *key, const char 
     struct ctx *x = user;
     if (x->failed)
         return 0;
+    int own = sched__cluster_ini_key(&x->c->cluster, section, key, value, line, x->path, x->err);
+    if (own != 0) {
+        x->failed = own < 0;
+        x->keys++;
+        return own > 0;
+    }
+    if (strcasecmp(section, "CLUSTER") == 0 && x->cluster_line == 0)
+        x->cluster_line = line;
     const struct cfg_key *k = NULL;
     bool section_known = false;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -106,7 +115,8 @@ static int handler(void *user, const char *section, const char *key, const char 
     }
     if (!section_known) {
         x->failed = 1;
-        errprintf(x->err, "%s:%d: unknown section [%s] (expected CLUSTER, SCHEDULER or WORKLOAD)",
+        errprintf(x->err, "%s:%d: unknown section [%s] (expected CLUSTER, servers NAME, gpu_types, "
+                               "SCHEDULER or WORKLOAD)",
                   x->path, line, section);
         return 0;
     }
@@ -186,7 +196,7 @@ int synergy_config_load(const char *path, struct synergy_config *c, struct err *
         return errprintf(err, "%s: cannot open cluster config: %s", path, strerror(EISDIR));
     }
     snprintf(c->path, sizeof c->path, "%s", path);
-    struct ctx x = {c, path, err, 0, 0};
+    struct ctx x = {c, path, err, 0, 0, 0};
     int rc = ini_parse_file_lines(f, handler, &x);
     bool read_error = ferror(f);
     fclose(f);
@@ -202,7 +212,7 @@ int synergy_config_load(const char *path, struct synergy_config *c, struct err *
     if (x.keys == 0)
         return errprintf(err, "%s: the cluster config has no settings (leave out --cluster for "
                               "the default cluster)", path);
-    return 0;
+    return sched__cluster_ini_finish(&c->cluster, x.cluster_line, path, err);
 }
 
 /* "file:line: KEY: " when the file set the key, else "--FLAG: ". */

@@ -31,6 +31,8 @@ enum model_task {
     TASK_COUNT = 3
 };
 
+#define GPU_TYPE_NAME 16 /* bytes of a GPU type name, with its NUL */
+
 #define TPUT_ROWS 9
 #define TPUT_COLS 5
 extern const double tput_cpu_per_gpu[TPUT_ROWS]; /* {1,2,3,4,5,6,9,12,24} */
@@ -51,7 +53,17 @@ struct model_profile {
     double tput[TPUT_ROWS][TPUT_COLS];
     double startup_s;         /* measured seconds from launch to the first step (0: unknown) */
     double checkpoint_s;      /* measured seconds to save a checkpoint (0: unknown) */
+    /* GPU types ([<m>:1:TYPE] sections, docs/heterogeneous.md): a typed
+     * profile names its type; the model's profile (the one model_zoo_find
+     * returns) chains its typed profiles. typed_only: the model has typed
+     * profiles and no [<m>:1] section, so its own figures are not a profile. */
+    char gpu_type[GPU_TYPE_NAME];
+    bool typed_only;
+    const struct model_profile *typed_next;
 };
+
+/* m's profile measured on GPU type `type` ([<m>:1:type]), or NULL. */
+const struct model_profile *model_profile_typed(const struct model_profile *m, const char *type);
 
 typedef struct model_zoo model_zoo_t;
 
@@ -84,6 +96,28 @@ const char *model_task_name(enum model_task t);
 
 enum { RES_GPU = 0, RES_CPU, RES_MEM, RES_SSPEED, RES_NET, RES_COUNT };
 
+#define CLUSTER_MAX_GROUPS 64
+#define CLUSTER_MAX_TYPES 16
+
+/* A [servers NAME] section: `count` identical servers (docs/heterogeneous.md). */
+struct server_group {
+    char name[32];
+    char gpu_type[GPU_TYPE_NAME]; /* "" : untyped */
+    int count, gpus, cpus, dram_gb, sspeed, net;
+    int rack;                     /* -1: not given */
+    int line;                     /* where the section starts (0: built) */
+};
+
+/* A [gpu_types] entry: the speed of a GPU type relative to the GPU that the
+ * models' default profiles were measured on (the reference's: V100). */
+struct gpu_type_def {
+    char name[GPU_TYPE_NAME];
+    double speed;
+    int line;
+};
+
+/* A cluster: the reference's [CLUSTER] keys (one group of identical,
+ * untyped servers), or server groups. */
 struct cluster_config {
     int racks;
     int servers_per_rack;
@@ -92,10 +126,24 @@ struct cluster_config {
     int dram_per_server;   /* GB */
     int sspeed_per_server; /* MB/s */
     int net_per_server;
+    int n_groups;          /* 0: the [CLUSTER] keys above are the one group */
+    struct server_group groups[CLUSTER_MAX_GROUPS];
+    int n_speeds;          /* [gpu_types] entries */
+    struct gpu_type_def speeds[CLUSTER_MAX_TYPES];
 };
 
 /* The reference's built-in defaults (4 servers of 8 GPU, 24 CPU, 500 GB, 300 MB/s, 40). */
 void cluster_config_defaults(struct cluster_config *c);
+/* The cluster's server groups: its [servers] groups, or the one group its
+ * [CLUSTER] keys describe (named "cluster", untyped). Returns the count. */
+int cluster_config_groups(const struct cluster_config *c, struct server_group *out);
+/* Servers and GPUs of the whole cluster. */
+int cluster_config_servers(const struct cluster_config *c);
+int cluster_config_gpus(const struct cluster_config *c);
+/* Whether its groups name GPU types. */
+bool cluster_config_typed(const struct cluster_config *c);
+/* The [gpu_types] speed factor of `type`, or 0 if it has none. */
+double cluster_config_speed(const struct cluster_config *c, const char *type);
 
 /* One server of the cluster: its row of the scheduler's server table. Its
  * GPUs have the global ids [first_gpu, first_gpu + gpus). Nothing outside
@@ -119,6 +167,7 @@ struct job_spec {
     double arrival;  /* seconds */
     long iterations; /* total iterations to run */
     int gpus;
+    char gpu_types[64]; /* the GPU types it may run on, '|'-separated; "": any */
 };
 
 /* A job's share of one server in the current allocation. */
@@ -255,6 +304,10 @@ struct sched_params {
      * does (OPT always does). The same plans, slower: kept so that tests can
      * compare the incremental queue against it. */
     bool legacy_order;
+    /* On a cluster with GPU types: place each job on the type where it runs
+     * best (aware, the default) or as a type-blind scheduler does (agnostic;
+     * docs/heterogeneous.md). No effect on an untyped cluster. */
+    enum sched_hetero { HETERO_DEFAULT = 0, HETERO_AWARE, HETERO_AGNOSTIC } hetero;
     /* Start-up and restore cost, charged by the round ledger at every
      * (re)launch: a job placed this round that was not placed by the previous
      * plan on the same GPUs, CPUs and memory makes no progress for this many
@@ -345,6 +398,13 @@ long sched_job_round_iters(const sched_t *s, const struct job *j);
 /* Seconds per iteration a placed job runs at this round: the quantity
  * sched_job_round_iters() divides the round by (deployment hands it to jobs). */
 double sched_job_iter_time(const sched_t *s, const struct job *j);
+
+/* GPU types: how many the cluster has (0 when untyped), a type's name, and
+ * the type a job is placed on this round or last ran on (-1: never placed,
+ * or an untyped cluster). */
+int sched_num_gpu_types(const sched_t *s);
+const char *sched_gpu_type_name(const sched_t *s, int t);
+int sched_job_gpu_type(const struct job *j);
 
 /* Take a server out of (down = true) or back into planning: its GPUs are not
  * offered to later rounds. For the deployment's lost workers. */
