@@ -40,6 +40,7 @@ static const struct cfg_key keys[] = {
     {"SCHEDULER", "round_duration", T_DOUBLE, OFF(round_duration), 0, 1e-3, 1e9},
     {"SCHEDULER", "mode", T_STRING, OFF(mode), SZ(mode), 0, 0},
     {"SCHEDULER", "placement", T_STRING, OFF(placement), SZ(placement), 0, 0},
+    {"SCHEDULER", "hetero", T_STRING, OFF(hetero), SZ(hetero), 0, 0},
     {"WORKLOAD", "jobs_per_hour", T_DOUBLE, OFF(jobs_per_hour), 0, 1e-6, 1e9},
     {"WORKLOAD", "split", T_SPLIT, OFF(split), 0, 0, 0},
     {"WORKLOAD", "seed", T_LONG, OFF(seed), 0, 0, 4294967295.0},
@@ -171,6 +172,8 @@ static int handler(void *user, const char *section, const char *key, const char 
             x->c->mode_line = line;
         else if (strcasecmp(k->key, "placement") == 0)
             x->c->placement_line = line;
+        else if (strcasecmp(k->key, "hetero") == 0)
+            x->c->hetero_line = line;
         return 1;
     case T_SPLIT:
         if (parse_split(value, (int *)dst) < 0) {
@@ -273,6 +276,15 @@ int sched_params_build(const struct synergy_config *conf, const struct sched_ove
         origin(where, sizeof where, conf, conf->placement_line, "placement",
                ov->placement != NULL);
         return errprintf(err, "%splacement '%s': expected first-fit or consolidate", where, name);
+    }
+    name = ov->hetero ? ov->hetero : conf->hetero;
+    if (name[0] == '\0' || str_ieq(name, "aware"))
+        out->hetero = HETERO_AWARE;
+    else if (str_ieq(name, "agnostic"))
+        out->hetero = HETERO_AGNOSTIC;
+    else {
+        origin(where, sizeof where, conf, conf->hetero_line, "hetero", ov->hetero != NULL);
+        return errprintf(err, "%shetero '%s': expected aware or agnostic", where, name);
     }
     return 0;
 }

@@ -230,40 +230,60 @@ const struct model_profile *sched__nominal_profile(const sched_t *s,
 
 /* ------------------------------------------------------------- placement */
 
-/* The speedup of a job on type tp with c CPUs per GPU: the reference's
- * interpolation on the CPU axis (add_synergy_profile) between the fair
- * share (1) and the ideal (speedup), below the fair share in proportion to
- * the CPUs. Memory is not modelled here. */
+/* The speedup of a job on type tp with c CPUs per GPU: all of it at its
+ * ideal CPUs or more; between the fair share (1) and the ideal, the
+ * reference's interpolation on the CPU axis (add_synergy_profile); below
+ * both, in proportion to the CPUs (the data loaders set the pace). Memory
+ * is not modelled here. */
 static double speed_at(const struct job_tprof *tp, double c)
 {
-    if (c >= tp->ideal_cpu || tp->ideal_cpu <= tp->fair_cpu)
-        return c >= tp->fair_cpu || tp->fair_cpu <= 0 ? tp->speedup : c / tp->fair_cpu;
-    if (c < tp->fair_cpu)
-        return c / tp->fair_cpu;
-    return 1 + (tp->speedup - 1) / (tp->ideal_cpu - tp->fair_cpu) * (c - tp->fair_cpu);
+    if (c >= tp->ideal_cpu)
+        return tp->speedup;
+    if (tp->ideal_cpu <= tp->fair_cpu)
+        return tp->speedup * c / tp->ideal_cpu;
+    if (c >= tp->fair_cpu)
+        return 1 + (tp->speedup - 1) / (tp->ideal_cpu - tp->fair_cpu) * (c - tp->fair_cpu);
+    return c / tp->fair_cpu;
 }
 
-/* Agnostic: the job runs at the pace of the slowest type among its GPUs. */
+/* Agnostic: the job runs at the pace of its slowest GPU, each at the
+ * speed the CPUs per GPU it got give on that GPU's type (whatever the mode
+ * meant: a type-blind fair share can starve a fast GPU). *type: that GPU's
+ * type. Iterations per second. */
+static double agnostic_rate(const sched_t *s, const struct job *j, int *type)
+{
+    const struct job_priv *pv = sched__priv(j);
+    double rate = -1, c = j->n_alloc > 0 ? j->cpus / j->n_alloc : 0;
+    for (int i = 0; i < j->n_shares; i++) {
+        int t = s->spec[j->shares[i].server].gpu_type;
+        double r = speed_at(&pv->tp[t], c) / pv->tp[t].iter_time;
+        if (rate < 0 || r < rate) {
+            rate = r;
+            *type = t;
+        }
+    }
+    return rate;
+}
+
+double sched__agnostic_iter_time(const sched_t *s, const struct job *j)
+{
+    int t = -1;
+    double it = 1 / agnostic_rate(s, j, &t);
+    if (j->n_shares > 1)
+        it = it / j->model->placement_penalty;
+    return it;
+}
+
+/* What the policies see of a job placed type-blind: the slowest type's
+ * iteration time, and the speedup its CPUs give there. */
 static void settle_agnostic(sched_t *s, struct job *j)
 {
     struct job_priv *pv = sched__priv(j);
-    double slow_it = 0, rate = -1;
-    double c = j->cpus / j->n_alloc;
     int type = -1;
-    for (int i = 0; i < j->n_shares; i++) {
-        int t = s->spec[j->shares[i].server].gpu_type;
-        const struct job_tprof *tp = &pv->tp[t];
-        double r = speed_at(tp, c) / tp->iter_time;
-        if (tp->iter_time > slow_it)
-            slow_it = tp->iter_time;
-        if (rate < 0 || r < rate) {
-            rate = r;
-            type = t;
-        }
-    }
+    double rate = agnostic_rate(s, j, &type);
     pv->type = type;
-    j->iter_time = slow_it;
-    j->speedup = j->speedup_orig = slow_it * rate;
+    j->iter_time = pv->tp[type].iter_time;
+    j->speedup = j->speedup_orig = j->iter_time * rate;
 }
 
 /* Make the job's figures those of type t (what the mode and the policies read). */
@@ -378,7 +398,15 @@ int sched__allocate(sched_t *s, const struct sched_mode_ops *mode, struct job *j
         return mode->allocate(s, j, deficit);
     if (s->aware)
         return allocate_aware(s, mode, j, deficit);
-    s->place_mask = sched__priv(j)->type_mask;
+    unsigned mask = sched__priv(j)->type_mask;
+    if (mask != (1u << s->n_types) - 1) { /* a job kept off some types: enough free GPUs left? */
+        int n = 0;
+        for (int k = 0; k < s->n_free && n < deficit; k++)
+            n += (s->servers[s->gpu_server[s->free_gpus[k]]].type_bit & mask) != 0;
+        if (n < deficit)
+            return -1;
+    }
+    s->place_mask = mask;
     int rc = mode->allocate(s, j, deficit);
     s->place_mask = ~0u;
     if (rc == 0)
@@ -435,4 +463,43 @@ const char *sched_gpu_type_name(const sched_t *s, int t)
 int sched_job_gpu_type(const struct job *j)
 {
     return sched__priv(j)->type;
+}
+
+void sched_type_alloc_fraction(const sched_t *s, int t, double out[3])
+{
+    const struct sched_type *ty = &s->types[t];
+    double used[3] = {0, 0, 0}, cap[3] = {0, 0, 0};
+    for (int i = ty->srv_lo; i < ty->srv_hi; i++) {
+        const struct server *sv = &s->servers[i];
+        used[0] += sv->used[RES_GPU];
+        used[1] += sv->used[RES_CPU];
+        used[2] += sv->used[RES_MEM];
+        cap[0] += sv->cap[RES_GPU];
+        cap[1] += sv->cap[RES_CPU];
+        cap[2] += sv->cap[RES_MEM];
+    }
+    for (int k = 0; k < 3; k++)
+        out[k] = cap[k] > 0 ? used[k] / cap[k] : 0;
+}
+
+int sched_type_gpus(const sched_t *s, int t)
+{
+    return s->types[t].gpu_hi - s->types[t].gpu_lo;
+}
+
+void sched__job_ran_on_type(struct job *j)
+{
+    struct job_priv *pv = sched__priv(j);
+    if (pv->type >= 0)
+        pv->rounds_on[pv->type]++;
+}
+
+int sched__job_main_type(const struct job *j)
+{
+    const struct job_priv *pv = sched__priv(j);
+    int best = -1;
+    for (int t = 0; t < CLUSTER_MAX_TYPES; t++)
+        if (pv->rounds_on[t] > 0 && (best < 0 || pv->rounds_on[t] > pv->rounds_on[best]))
+            best = t;
+    return best;
 }

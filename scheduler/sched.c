@@ -334,6 +334,8 @@ double sched_job_iter_time(const sched_t *s, const struct job *j)
             it = it / j->model->placement_penalty;
         return it;
     }
+    if (s->typed && !s->aware)
+        return sched__agnostic_iter_time(s, j);
     it = j->iter_time;
     if (j->n_shares > 1)
         it = it / j->model->placement_penalty;

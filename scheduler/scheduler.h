@@ -415,6 +415,9 @@ void sched_job_release(sched_t *s, struct job *j);
 
 /* Cluster-wide allocated fraction (0..1) of gpu, cpu, mem right now. */
 void sched_alloc_fraction(const sched_t *s, double out[3]);
+/* The same over the servers of GPU type t; its GPU count. */
+void sched_type_alloc_fraction(const sched_t *s, int t, double out[3]);
+int sched_type_gpus(const sched_t *s, int t);
 
 /* Check that no server is oversubscribed; returns 0 or -1 with err filled. */
 int sched_check_invariants(const sched_t *s, struct err *err);
@@ -472,6 +475,18 @@ struct sched_job_result {
     double arrival, first_start, finish, jct;
     double attained;
     int rounds_run, rounds_demoted, preemptions;
+    char gpu_type[GPU_TYPE_NAME]; /* the type it ran the most rounds on ("" untyped) */
+};
+
+/* One GPU type's part of a run (typed clusters): its measured jobs (each
+ * counted on the type it ran the most rounds on), their JCTs, and the mean
+ * per-round allocation of the type's own GPUs, CPUs and memory. */
+struct sched_type_result {
+    char name[GPU_TYPE_NAME];
+    int gpus;
+    size_t jobs;
+    double avg_jct_s, p50_jct_s, p99_jct_s;
+    double gpu_alloc, cpu_alloc, mem_alloc; /* 0..1 */
 };
 
 /* A run's results, the same for `simulate` and `deploy`. */
@@ -487,6 +502,8 @@ struct sched_result {
     double mean_gpu_alloc, mean_cpu_alloc, mean_mem_alloc; /* per round, 0..1 */
     bool window_complete;
     struct sched_opt_stats opt;  /* OPT solver figures (zero for other modes) */
+    int n_types;                 /* 0 on an untyped cluster */
+    struct sched_type_result types[CLUSTER_MAX_TYPES];
     struct sched_job_result *jobs; /* measured finished jobs, by id */
 };
 
@@ -581,6 +598,9 @@ void sched_result_free(struct sched_result *res);
 /* Fill the summary of res from its jobs[0..jobs_measured) (sorting them by
  * id) and the per-round allocation sums (divided by res->rounds). */
 void sched_result_summarize(struct sched_result *res, const double util_sum[3]);
+/* Each type's jobs and JCT figures in res->types[0..n_types) (names set),
+ * from the measured jobs' gpu_type. */
+void sched_result_by_type(struct sched_result *res);
 /* Linear-interpolated quantile at (n-1)q of sorted values (pandas/numpy). */
 double sched_quantile(const double *sorted, size_t n, double q);
 
@@ -596,13 +616,14 @@ struct synergy_config {
     double round_duration; /* [SCHEDULER] round_duration, seconds (300) */
     char mode[16];         /* [SCHEDULER] mode (fair) */
     char placement[16];    /* [SCHEDULER] placement: first-fit | consolidate */
+    char hetero[16];       /* [SCHEDULER] hetero: aware | agnostic ("": aware) */
     double jobs_per_hour;  /* [WORKLOAD] jobs_per_hour (9) */
     int split[TASK_COUNT]; /* [WORKLOAD] split = image,language,speech (20,70,10) */
     long seed;             /* [WORKLOAD] seed (42) */
     char profiles[32];     /* [WORKLOAD] profiles: default | models-4 | models-5 | models-6 */
     /* where the [SCHEDULER] names came from, for file:line errors (0: default) */
     char path[1024];
-    int policy_line, mode_line, placement_line;
+    int policy_line, mode_line, placement_line, hetero_line;
 };
 
 /* What the command line overrides in the config file (NULL or 0: the file's). */
@@ -610,6 +631,7 @@ struct sched_overrides {
     const char *policy;       /* one policy name */
     const char *mode;         /* one mode name */
     const char *placement;    /* first-fit | consolidate */
+    const char *hetero;       /* aware | agnostic (typed clusters) */
     double round_duration;    /* seconds, > 0 */
     bool opt_compat;          /* opt only */
     double opt_time_limit_s;  /* opt only, > 0 */

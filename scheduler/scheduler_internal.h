@@ -34,6 +34,7 @@ struct job_priv {
     int type;
     double dem[3];
     double best_rate;
+    int rounds_on[CLUSTER_MAX_TYPES]; /* rounds run on each type (results by type) */
 };
 
 static inline size_t sched__round8(size_t n)
@@ -238,8 +239,13 @@ int sched__allocate(sched_t *s, const struct sched_mode_ops *mode, struct job *j
 void sched__hetero_round_begin(sched_t *s);
 void sched__hetero_release(sched_t *s);
 void sched__hetero_free(sched_t *s);
+/* Seconds per iteration of a job placed type-blind on a typed cluster. */
+double sched__agnostic_iter_time(const sched_t *s, const struct job *j);
 /* How much a round of j counts as service (1 on an untyped cluster). */
 double sched__service_weight(const sched_t *s, const struct job *j);
+/* Count a round on the job's type; the type it ran the most rounds on (-1: none). */
+void sched__job_ran_on_type(struct job *j);
+int sched__job_main_type(const struct job *j);
 
 /* Try to place `j` with demand vector d (d[RES_GPU] = GPUs). run_fair is the
  * reference's fair flag for progress. 0 on success, -1 if it does not fit.
