@@ -6,7 +6,7 @@
  * placed list (the one preemption mechanism), the measured window and the
  * result rows. It knows no clock: every call takes the driver's `now`.
  */
-#include "scheduler.h"
+#include "scheduler_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -79,6 +79,7 @@ struct sched_run {
     size_t n_res, cap_res;
     size_t rounds;
     double util_sum[3];
+    double type_sum[CLUSTER_MAX_TYPES][3]; /* typed clusters: allocation per type */
     bool warned_unknown;
 };
 
@@ -204,6 +205,8 @@ static void add_result(sched_run_t *r, const struct job *j, double finish)
     o->rounds_run = j->rounds_run;
     o->rounds_demoted = j->rounds_demoted;
     o->preemptions = j->preemptions;
+    int t = sched__job_main_type(j);
+    snprintf(o->gpu_type, sizeof o->gpu_type, "%s", t >= 0 ? sched_gpu_type_name(r->sched, t) : "");
     r->window_done++;
 }
 
@@ -362,7 +365,8 @@ int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t 
         smp->demoted += j->demoted;
         long it = round_iters(r, rj);
         j->attained += round;
-        j->service += round;
+        j->service += round * sched__service_weight(r->sched, j);
+        sched__job_ran_on_type(j);
         rj->base = j->executed;
         j->executed += it;
         if (j->executed > j->total_iters)
@@ -399,6 +403,12 @@ int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t 
     sched_alloc_fraction(r->sched, smp->alloc);
     for (int k = 0; k < 3; k++)
         r->util_sum[k] += smp->alloc[k];
+    for (int t = 0; t < sched_num_gpu_types(r->sched); t++) {
+        double a[3];
+        sched_type_alloc_fraction(r->sched, t, a);
+        for (int k = 0; k < 3; k++)
+            r->type_sum[t][k] += a[k];
+    }
     r->rounds++;
     if (smp == &local)
         return 0;
@@ -411,8 +421,9 @@ int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t 
     for (size_t i = 0; i < n_placed; i++) {
         const struct job *j = placed[i];
         smp->util[0] += j->n_alloc;
-        smp->util[1] += j->cpus < j->cpu_demand ? j->cpus : j->cpu_demand;
-        smp->util[2] += j->mem < j->mem_demand ? j->mem : j->mem_demand;
+        const double *dem = sched__priv(j)->dem; /* on the type it runs on */
+        smp->util[1] += j->cpus < dem[0] ? j->cpus : dem[0];
+        smp->util[2] += j->mem < dem[1] ? j->mem : dem[1];
     }
     sched_cluster_totals(r->sched, total);
     smp->runnable = n_run;
@@ -485,6 +496,18 @@ void sched_run_result(sched_run_t *r, double end_time, struct sched_result *res)
     r->n_res = r->cap_res = 0;
     sched_result_summarize(res, r->util_sum);
     sched_opt_stats(r->sched, &res->opt);
+    res->n_types = sched_num_gpu_types(r->sched);
+    for (int t = 0; t < res->n_types; t++) {
+        struct sched_type_result *tr = &res->types[t];
+        snprintf(tr->name, sizeof tr->name, "%s", sched_gpu_type_name(r->sched, t));
+        tr->gpus = sched_type_gpus(r->sched, t);
+        if (r->rounds > 0) {
+            tr->gpu_alloc = r->type_sum[t][0] / (double)r->rounds;
+            tr->cpu_alloc = r->type_sum[t][1] / (double)r->rounds;
+            tr->mem_alloc = r->type_sum[t][2] / (double)r->rounds;
+        }
+    }
+    sched_result_by_type(res);
 }
 
 void sched_run_totals_get(const sched_run_t *r, struct sched_run_totals *out)
