@@ -76,11 +76,16 @@ void worker__resolve_scheduler(struct worker *w)
  * scheduler runs on this machine, any address of this machine (the kernel
  * picks the source address: a scheduler on 127.0.0.2 calls 127.0.0.3 from
  * 127.0.0.1). An address check, not authentication (see README). */
+const char *worker__sched_identity(const struct worker *w)
+{
+    return w->o->sched_identity ? w->o->sched_identity : "scheduler";
+}
+
 static bool peer_allowed(struct worker *w, rpc_call_t *call)
 {
     if (w->o->tls) {
         const char *id = rpc_call_identity(call);
-        const char *want = w->o->sched_identity ? w->o->sched_identity : "scheduler";
+        const char *want = worker__sched_identity(w);
         if (strcmp(id, want) == 0)
             return true;
         LOG(LOG_WARN, "worker", "refused a call from %s: identity '%s' is not the scheduler's "
@@ -294,8 +299,10 @@ static void job_env(struct worker *w, const Synergy__V1__RunJobRequest *req,
     env_add(env, "SYNERGY_ATTEMPT", "%u", req->attempt);
     if (req->job_token && req->job_token[0])
         env_add(env, "SYNERGY_JOB_TOKEN", "%s", req->job_token);
-    if (w->o->tls_ca_path) /* the CA is public: jobs verify the scheduler with it */
+    if (w->o->tls_ca_path) { /* the CA is public: jobs verify the scheduler with it */
         env_add(env, "SYNERGY_TLS_CA", "%s", w->o->tls_ca_path);
+        env_add(env, "SYNERGY_SCHED_IDENTITY", "%s", worker__sched_identity(w));
+    }
     /* one process per GPU (catalog ranks = per-gpu): RANK = rank_base + LOCAL_RANK */
     env_add(env, "SYNERGY_PROCS_THIS_SERVER", "%u", procs);
     env_add(env, "SYNERGY_RANK_BASE", "%u", req->rank_base);
