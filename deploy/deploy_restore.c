@@ -199,6 +199,21 @@ static int take_rank(void *ctx, int job, int rank, const struct deploy_state_ran
     return 0;
 }
 
+/* A job's saved tokens: its current attempt's calls are checked at once. */
+static int take_token(void *ctx, const struct deploy_state_token *t)
+{
+    struct deploy *d = ctx;
+    size_t i;
+    struct djob *dj = job_by_id(d, t->job, &i);
+    if (!dj || t->attempt != dj->launch)
+        return 0; /* an attempt launched but never committed: refused */
+    dj->token_launch = t->attempt;
+    memcpy(dj->token, t->token, sizeof dj->token);
+    dj->prev_launch = t->prev_attempt;
+    memcpy(dj->prev_token, t->prev_token, sizeof dj->prev_token);
+    return 0;
+}
+
 static int rank_cmp(const void *a, const void *b)
 {
     const struct deploy_state_job *const *x = a, *const *y = b;
@@ -368,6 +383,8 @@ int deploy__restore(struct deploy *d, struct err *err)
         dj->n_procs = dj->n_ranks;
         n_adopt += dj->state == DJ_RUNNING;
     }
+    if (deploy_state_tokens_each(d->db, take_token, d, err) != 0)
+        goto done;
     restore_totals(d, &run, now);
     LOG(LOG_INFO, "deploy", "%s: continuing the run at round %.0f (logical now %.0f): %zu of %zu "
                             "jobs arrived, %zu running to adopt",
@@ -424,6 +441,7 @@ int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
                 if (strlen(run[i].token) == 32 && dj->token_launch != dj->launch) {
                     memcpy(dj->token, run[i].token, 33);
                     dj->prev_token[0] = '\0';
+                    dj->prev_launch = 0;
                     dj->token_launch = dj->launch;
                 }
                 long long until = now + (long long)run[i].lease_left_ms * 1000000LL;

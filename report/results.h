@@ -51,6 +51,7 @@ struct results_json {
     int gpus;
     bool opt_compat;
     double wall_s;
+    const char *hetero; /* typed clusters: aware | agnostic */
 };
 void results_json_write(FILE *f, const struct results_json *j, const struct sched_result *r,
                         const char *extra);

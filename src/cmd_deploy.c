@@ -208,6 +208,7 @@ static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
         case OPT_POLICY: o->ov.policy = p.arg; break;
         case OPT_MODE: o->ov.mode = p.arg; break;
         case OPT_PLACEMENT: o->ov.placement = p.arg; break;
+        case OPT_HETERO: o->ov.hetero = p.arg; break;
         case OPT_ROUND_DURATION: o->ov.round_duration = p.num; break;
         case OPT_STATIC: o->is_static = true; break;
         case OPT_PORT: o->port = p.lnum; break;
@@ -437,7 +438,8 @@ static int deploy_report(const struct deploy_opts *o, const struct deploy_env *e
             .placement = sp->placement == PLACEMENT_CONSOLIDATE ? "consolidate" : "first-fit",
             .seed = (unsigned long)o->wl.synth.seed, .workload = o->trace ? o->trace : "service",
             .cluster = o->cluster,
-            .gpus = e->conf.cluster.gpus_per_server * e->conf.cluster.servers_per_rack,
+            .gpus = cluster_config_gpus(&e->conf.cluster),
+            .hetero = sp->hetero == HETERO_AGNOSTIC ? "agnostic" : "aware",
             .opt_compat = o->ov.opt_compat, .wall_s = wall};
         results_json_write(stdout, &js, res, extra);
     } else {

@@ -106,6 +106,7 @@ static int simulate_parse(struct sim_opts *o, int argc, char **argv)
         case OPT_POLICY: snprintf(o->policies, sizeof o->policies, "%s", p.arg); break;
         case OPT_MODE: snprintf(o->modes, sizeof o->modes, "%s", p.arg); break;
         case OPT_PLACEMENT: o->ov.placement = p.arg; break;
+        case OPT_HETERO: o->ov.hetero = p.arg; break;
         case OPT_STATIC: o->is_static = true; break;
         case OPT_STOP_ON_GAP: o->stop_on_gap = true; break;
         case OPT_JSON: o->json = true; break;
@@ -223,8 +224,7 @@ static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err
     if (!e->zoo)
         return EXIT_BAD_INPUT;
     o->wl.trace_path = o->trace_path;
-    o->wl.max_gpus = e->conf.cluster.gpus_per_server * e->conf.cluster.servers_per_rack *
-                     e->conf.cluster.racks;
+    o->wl.max_gpus = cluster_config_gpus(&e->conf.cluster);
     o->wl.cluster_path = o->cluster_path;
     if (o->trace_path && wl_load(&o->wl, e->zoo, &e->specs, &e->n_specs, err) < 0)
         return EXIT_BAD_INPUT;
@@ -322,6 +322,12 @@ static void sim_config_fill(const struct sim_env *e, int pi, int mi, struct sim_
     cfg->measure_lo = o->measure_lo;
     cfg->measure_hi = o->measure_hi;
     cfg->check_invariants = o->check;
+}
+
+static const char *hetero_name(const struct sim_env *e)
+{
+    const char *h = e->o.ov.hetero ? e->o.ov.hetero : e->conf.hetero;
+    return str_ieq(h, "agnostic") ? "agnostic" : "aware";
 }
 
 /* The synthetic generator of one run (its own arrival process). */
@@ -472,9 +478,15 @@ static void table_header(const struct sim_env *e)
                o->wl.synth.max_jobs ? ", capped" : "");
     if (o->wl.arrival)
         printf("arrivals  %s (seed %lu)\n", o->wl.arrival, (unsigned long)o->wl.synth.seed);
-    printf("cluster   %s: %d servers x %d GPUs, %d CPUs, %d GB = %d GPUs\n", o->cluster_path,
-           c->servers_per_rack * c->racks, c->gpus_per_server, c->cpus_per_server,
-           c->dram_per_server, c->gpus_per_server * c->servers_per_rack * c->racks);
+    if (c->n_groups == 0)
+        printf("cluster   %s: %d servers x %d GPUs, %d CPUs, %d GB = %d GPUs\n",
+               o->cluster_path, c->servers_per_rack * c->racks, c->gpus_per_server,
+               c->cpus_per_server, c->dram_per_server, cluster_config_gpus(c));
+    else
+        printf("cluster   %s: %d servers in %d groups = %d GPUs%s%s\n", o->cluster_path,
+               cluster_config_servers(c), c->n_groups, cluster_config_gpus(c),
+               cluster_config_typed(c) ? ", GPU types, placement " : "",
+               cluster_config_typed(c) ? hetero_name(e) : "");
     struct sim_config cfg;
     sim_config_fill(e, 0, 0, &cfg);
     printf("rounds    %g s%s%s\n\n", cfg.sched.round_duration, o->is_static ? ", static" : "",
@@ -532,7 +544,8 @@ static int simulate_policy(struct sim_env *e, int pi, bool *any_fair, struct err
                 .seed = (unsigned long)e->o.wl.synth.seed,
                 .workload = e->o.trace_path ? e->o.trace_path : "synthetic",
                 .cluster = e->o.cluster_path, .opt_compat = e->o.ov.opt_compat,
-                .wall_s = wall[done], .gpus = c->gpus_per_server * c->servers_per_rack};
+                .wall_s = wall[done], .gpus = cluster_config_gpus(c),
+                .hetero = hetero_name(e)};
             results_json_write(stdout, &js, &res[done], NULL);
             fflush(stdout);
         }

@@ -308,8 +308,7 @@ static int sweep_prepare(struct sweep *sw, struct err *err)
             return -1;
         if (!g->trace[0])
             continue;
-        int gpus = e->conf.cluster.gpus_per_server * e->conf.cluster.servers_per_rack *
-                   e->conf.cluster.racks;
+        int gpus = cluster_config_gpus(&e->conf.cluster);
         for (int l = 0; l < (g->n_loads ? g->n_loads : 1); l++) {
             struct sweep_point p = {.cluster = c, .load = l};
             struct wl_opts wl;

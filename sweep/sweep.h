@@ -41,6 +41,7 @@ struct sweep_grid {
     bool unknown_reference;    /* unknown trace models run as alexnet */
     char profiles[32];
     char placement[16];
+    char hetero[16];           /* aware | agnostic ("": the cluster file's) */
     long seeds[SWEEP_MAX];     /* the seed axis; none: the cluster file's seed */
     int n_seeds;
     int shard_k, shard_n;      /* run only points i with i % n == k - 1; 0/0: all */
