@@ -116,6 +116,18 @@ static long long max_lease_ms(struct worker *w)
     return v;
 }
 
+/* Whether a lease of lease_ms is longer than the worker obeys (RunJob and
+ * ExtendLease alike); msg says so. */
+static bool lease_too_long(struct worker *w, uint32_t lease_ms, char *msg, size_t n)
+{
+    long long max_lease = max_lease_ms(w);
+    if ((long long)lease_ms <= max_lease)
+        return false;
+    snprintf(msg, n, "lease of %u ms is longer than %lld ms (%d rounds)", lease_ms, max_lease,
+             MAX_LEASE_ROUNDS);
+    return true;
+}
+
 /* A job in the way of a launch (an earlier attempt of the same job, or a job
  * on the same GPUs) that was already SIGKILLed is gone within milliseconds,
  * once reaped: wait for that (at most a second) rather than refuse the launch
@@ -179,12 +191,8 @@ static enum rpc_result check_run_request(struct worker *w, rpc_call_t *call,
                           "GPU index out of range");
         gpus[i] = (int)req->gpus[i];
     }
-    long long max_lease = max_lease_ms(w);
-    if ((long long)req->lease_ms > max_lease) {
-        snprintf(msg, sizeof msg, "lease of %u ms is longer than %lld ms (%d rounds)",
-                 req->lease_ms, max_lease, MAX_LEASE_ROUNDS);
+    if (lease_too_long(w, req->lease_ms, msg, sizeof msg))
         return refuse(call, req->job_id, RPC_STATUS_INVALID_ARGUMENT, msg);
-    }
     return RPC_REPLY;
 }
 
@@ -440,11 +448,8 @@ static enum rpc_result h_extend(void *ud, rpc_call_t *call, const ProtobufCMessa
     Synergy__V1__JobAck *resp = (void *)rs;
     if (!peer_allowed(w, call))
         return RPC_FAILED;
-    long long max_lease = max_lease_ms(w);
-    if ((long long)req->lease_ms > max_lease) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "lease of %u ms is longer than %lld ms (%d rounds)",
-                 req->lease_ms, max_lease, MAX_LEASE_ROUNDS);
+    char msg[160];
+    if (lease_too_long(w, req->lease_ms, msg, sizeof msg)) {
         LOG(LOG_WARN, "worker", "ExtendLease of job %lu refused: %s",
             (unsigned long)req->job_id, msg);
         rpc_call_set_status(call, RPC_STATUS_INVALID_ARGUMENT, msg);
