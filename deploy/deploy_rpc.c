@@ -469,7 +469,9 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
         w->a.port = (int)req->port;
         char target[128];
         snprintf(target, sizeof target, "%s:%d", w->a.ip, w->a.port);
-        w->cl = rpc_client_create_tls(target, d->cfg->tls);
+        /* under TLS: only the row's identity is this worker, whatever
+         * other certificate of the CA answers at its address */
+        w->cl = rpc_client_create_pinned(target, d->cfg->tls, w->a.identity);
     }
     struct deploy_running *run = rpc_call_alloc(call, (req->n_running + 1) * sizeof *run);
     running_of((const Synergy__V1__RunningJob *const *)req->running, req->n_running, run);

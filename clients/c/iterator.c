@@ -202,7 +202,10 @@ static int job_connect(struct job_run *j)
             return -1;
         }
     }
-    j->lk.cl = rpc_client_create_tls(j->o->sched, tls);
+    /* the worker names the scheduler's identity: a certificate of the CA
+     * that is not the scheduler's never sees our token */
+    const char *who = getenv("SYNERGY_SCHED_IDENTITY");
+    j->lk.cl = rpc_client_create_pinned(j->o->sched, tls, tls && who && *who ? who : NULL);
     rpc_tls_free(tls);
     const char *token = getenv("SYNERGY_JOB_TOKEN");
     if (token && *token && !j->o->legacy)
