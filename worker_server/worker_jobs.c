@@ -75,7 +75,7 @@ void worker__resolve_scheduler(struct worker *w)
 /* Only the scheduler may call: a peer with one of its addresses, or, when the
  * scheduler runs on this machine, any address of this machine (the kernel
  * picks the source address: a scheduler on 127.0.0.2 calls 127.0.0.3 from
- * 127.0.0.1). An address check, not authentication (see README). */
+ * 127.0.0.1). An address check, not authentication (docs/security.md). */
 const char *worker__sched_identity(const struct worker *w)
 {
     return w->o->sched_identity ? w->o->sched_identity : "scheduler";
