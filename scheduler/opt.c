@@ -79,13 +79,6 @@ static void node_budget_cb(glp_tree *T, void *info)
     }
 }
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static double pt_cpu(int p)
 {
     return tput_cpu_per_gpu[p / TPUT_COLS];

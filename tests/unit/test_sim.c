@@ -53,7 +53,7 @@ static void config_one_gpu(struct sim_config *cfg, const char *policy, const cha
                            struct samples *smp)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->sched.cluster = (struct cluster_config){1, 1, 1, 3, 62, 62, 40};
+    cfg->sched.cluster = (struct cluster_config){.racks = 1, .servers_per_rack = 1, .gpus_per_server = 1, .cpus_per_server = 3, .dram_per_server = 62, .sspeed_per_server = 62, .net_per_server = 40};
     cfg->sched.policy = policy_find(policy);
     cfg->sched.mode = sched_mode_find(mode);
     cfg->sched.round_duration = 300;
