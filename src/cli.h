@@ -1,6 +1,6 @@
 /*
  * The synergy command line: one binary, one cmd_<name>.c per command,
- * dispatched from the table in main.c. Exit codes: 0 ok, 1 runtime failure,
+ * dispatched from the one command table in commands.c. Exit codes: 0 ok, 1 runtime failure,
  * 2 bad input (usage, config, trace).
  */
 #ifndef SYNERGY_CLI_H
@@ -10,12 +10,6 @@
 
 #define EXIT_BAD_INPUT 2
 
-struct cli_command {
-    const char *name;
-    int (*main)(int argc, char **argv);
-    const char *summary;
-};
-
 int cmd_simulate(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
@@ -23,7 +17,12 @@ int cmd_sweep(int argc, char **argv);
 
 /* "synergy <cmd> argv[1..]" into buf (truncated to n), for the results store. */
 void cli_command_line(char *buf, size_t n, int argc, char **argv, const char *cmd);
+/* cmd_trace.c: `synergy trace SUB` (cmd_trace, in commands.c, dispatches) */
 int cmd_trace(int argc, char **argv);
+int cmd_trace_convert(int argc, char **argv);
+int cmd_trace_stats(int argc, char **argv);
+int cmd_trace_validate(int argc, char **argv);
+int cmd_trace_gen_philly(int argc, char **argv);
 int cmd_deploy(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_job(int argc, char **argv);

@@ -20,16 +20,6 @@
 #include "trace.h"
 #include "workload_cli.h"
 
-static void trace_usage(FILE *f)
-{
-    fprintf(f, "usage: synergy trace <convert|stats|validate|generate> [options] [FILE]\n\n"
-               "  convert   any supported trace to the replay format (stdout, or -o FILE)\n"
-               "  stats     job count, GPU-demand histogram, duration percentiles, offered load\n"
-               "  validate  check a trace; file:line diagnostics, exit 2 on a problem\n"
-               "  generate  write the reference's synthetic workload (= synergy generate)\n\n"
-               "'synergy trace <sub> --help' describes each.\n");
-}
-
 struct tool_opts {
     struct wl_opts wl;
     const char *profiles;
@@ -87,7 +77,7 @@ static int load(struct tool_opts *t, const char *cmd, model_zoo_t **zoo, struct 
     return 0;
 }
 
-static int trace_convert(int argc, char **argv)
+int cmd_trace_convert(int argc, char **argv)
 {
     struct tool_opts t = {0};
     int p = parse_opts(&t, argc, argv, CLI_CONVERT);
@@ -116,7 +106,8 @@ static int trace_convert(int argc, char **argv)
             fprintf(stderr, "synergy trace convert: %s: %s\n", t.output, strerror(errno));
             goto out;
         }
-    } else if (fflush(stdout) != 0) {
+    } else if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "synergy trace convert: writing: %s\n", strerror(errno ? errno : EIO));
         goto out;
     }
     rc = 0;
@@ -140,7 +131,7 @@ static int load_cluster_gpus(const struct tool_opts *t, const char *cmd)
     return conf.cluster.gpus_per_server * conf.cluster.servers_per_rack * conf.cluster.racks;
 }
 
-static int trace_stats(int argc, char **argv)
+int cmd_trace_stats(int argc, char **argv)
 {
     struct tool_opts t = {0};
     int p = parse_opts(&t, argc, argv, CLI_STATS);
@@ -206,7 +197,7 @@ static int trace_stats(int argc, char **argv)
 }
 
 
-static int trace_validate(int argc, char **argv)
+int cmd_trace_validate(int argc, char **argv)
 {
     struct tool_opts t = {0};
     int p = parse_opts(&t, argc, argv, CLI_VALIDATE);
@@ -248,7 +239,7 @@ static int parse_size(const char *s, long long *out)
 }
 
 /* hidden `synergy trace gen-philly`: a synthetic Philly log for benchmarks */
-static int trace_gen_philly(int argc, char **argv)
+int cmd_trace_gen_philly(int argc, char **argv)
 {
     struct philly_gen_opts g = {.seed = 1};
     int c;
@@ -276,34 +267,4 @@ static int trace_gen_philly(int argc, char **argv)
         return 1;
     }
     return 0;
-}
-
-int cmd_trace(int argc, char **argv)
-{
-    if (argc < 2) {
-        trace_usage(stderr);
-        return EXIT_BAD_INPUT;
-    }
-    const char *sub = argv[1];
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
-        trace_usage(stdout);
-        return 0;
-    }
-    if (strcmp(sub, "--version") == 0) {
-        cli_print_version();
-        return 0;
-    }
-    if (strcmp(sub, "convert") == 0)
-        return trace_convert(argc - 1, argv + 1);
-    if (strcmp(sub, "stats") == 0)
-        return trace_stats(argc - 1, argv + 1);
-    if (strcmp(sub, "validate") == 0)
-        return trace_validate(argc - 1, argv + 1);
-    if (strcmp(sub, "generate") == 0)
-        return cmd_generate(argc - 1, argv + 1);
-    if (strcmp(sub, "gen-philly") == 0) /* hidden: the benchmark's input */
-        return trace_gen_philly(argc - 1, argv + 1);
-    fprintf(stderr, "synergy trace: unknown subcommand '%s' (convert, stats, validate, generate)\n",
-            sub);
-    return EXIT_BAD_INPUT;
 }

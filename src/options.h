@@ -110,17 +110,27 @@ struct cli_option {
 extern const struct cli_option cli_options[];
 extern const size_t cli_n_options;
 
-/* A command as the help, the man page and the completion show it. */
+/* A row of the one command table (commands.c): a command or a subcommand
+ * ("trace convert"), how it runs, and what the help, the man page and the
+ * completion show for it. */
 struct cli_command_info {
-    unsigned bit;
+    unsigned bit;         /* CLI_* bit of its option rows; 0: a group of subcommands */
     const char *name;     /* "simulate", "trace convert" */
-    const char *synopsis; /* after "usage: synergy NAME " */
+    int (*main)(int argc, char **argv); /* argv[0] is the command's own word */
+    const char *summary;  /* one line in `synergy [GROUP] --help` */
+    const char *synopsis; /* after "usage: synergy NAME "; NULL: no section of its own
+                           * (a group, or a second name of another row) */
     const char *about;    /* paragraph(s) before the options */
     const char *epilogue; /* after the options, or NULL */
-    bool hidden;          /* not in the man page or the completion */
+    bool hidden;          /* not in the lists, the man page or the completion */
 };
 extern const struct cli_command_info cli_commands[];
 extern const size_t cli_n_commands;
+/* Run the command argv[1] among the children of `parent` ("" = top level,
+ * "trace"); help, unknown names and `help CMD` handled. Its exit code. */
+int cli_dispatch(const char *parent, int argc, char **argv);
+/* Is row c a listed (not hidden) child of `parent`? Its own word into *word. */
+bool cli_command_listed(const struct cli_command_info *c, const char *parent, const char **word);
 
 #define CLI_MAX_ROWS 128
 
