@@ -39,5 +39,10 @@ int cmd_nodes(int argc, char **argv);
  * next to it says so), and the compiled-in install prefix that holds `rel`.
  * Writes "<dir>/<rel>" into buf and returns buf. */
 const char *cli_data_path(char *buf, size_t n, const char *rel);
+struct err;
+/* A default file from cli_data_path() must exist: 0, or -1 with err "REL not
+ * found (looked in: ...); set SYNERGY_CONFIG_DIR ... or give FLAG" (flag may
+ * be NULL: a file no flag replaces). */
+int cli_data_check(const char *path, const char *flag, struct err *err);
 
 #endif

@@ -88,6 +88,11 @@ int cmd_profile(int argc, char **argv)
     }
     if (strlen(o.model) >= sizeof ((struct model_profile *)0)->name || strpbrk(o.model, "/:@[] \t"))
         return bad("--model", o.model, "must be a name of 1 to 31 characters without / : @ [ ]");
+    struct err derr = {{0}};
+    if (o.catalog == def_catalog && cli_data_check(def_catalog, "--catalog", &derr) < 0) {
+        fprintf(stderr, "synergy profile: %s\n", derr.msg);
+        return EXIT_BAD_INPUT;
+    }
     if (log_max_level < LOG_INFO)
         log_max_level = LOG_INFO;
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);

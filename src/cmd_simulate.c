@@ -29,6 +29,8 @@
 
 struct sim_opts {
     const char *cluster_path;
+    bool cluster_flag; /* --cluster given (else the data directory's default) */
+    bool policy_flag, mode_flag;
     const char *trace_path;
     const char *record_path;
     const char *jobs_csv_path;
@@ -98,13 +100,19 @@ static int simulate_parse(struct sim_opts *o, int argc, char **argv)
     cli_parser_init(&p, CLI_SIMULATE, argc, argv);
     while ((c = cli_next(&p)) >= 0) {
         switch (c) {
-        case OPT_CLUSTER: o->cluster_path = p.arg; break;
+        case OPT_CLUSTER: o->cluster_path = p.arg; o->cluster_flag = true; break;
         case OPT_PROFILES: o->profiles = p.arg; break;
         case OPT_TRACE: o->trace_path = p.arg; break;
         case OPT_JOBS_CSV: o->jobs_csv_path = p.arg; break;
         case OPT_SYNTHETIC: o->synthetic = true; break;
-        case OPT_POLICY: snprintf(o->policies, sizeof o->policies, "%s", p.arg); break;
-        case OPT_MODE: snprintf(o->modes, sizeof o->modes, "%s", p.arg); break;
+        case OPT_POLICY:
+            snprintf(o->policies, sizeof o->policies, "%s", p.arg);
+            o->policy_flag = true;
+            break;
+        case OPT_MODE:
+            snprintf(o->modes, sizeof o->modes, "%s", p.arg);
+            o->mode_flag = true;
+            break;
         case OPT_PLACEMENT: o->ov.placement = p.arg; break;
         case OPT_STATIC: o->is_static = true; break;
         case OPT_STOP_ON_GAP: o->stop_on_gap = true; break;
@@ -157,14 +165,11 @@ static int simulate_parse(struct sim_opts *o, int argc, char **argv)
     return -1;
 }
 
-/* Split "a,b" into names; returns count (at most max). */
+/* Split "a,b" into names; returns count (at most max), 0 for an empty name. */
 static int split_names(char *s, char **out, int max)
 {
-    int n = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(s, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save))
-        out[n++] = str_trim(tok);
-    return n;
+    int n = str_split(s, ',', out, max);
+    return n < 0 ? 0 : n;
 }
 
 /* The config file, the flags over it, and every policy x mode checked. */
@@ -172,6 +177,8 @@ static int simulate_config(struct sim_env *e, struct err *err)
 {
     struct sim_opts *o = &e->o;
     synergy_config_defaults(&e->conf);
+    if (!o->cluster_flag && cli_data_check(o->cluster_path, "--cluster", err) < 0)
+        return -1;
     if (synergy_config_load(o->cluster_path, &e->conf, err) < 0)
         return -1;
     if (!o->wl.have_jph)
@@ -183,15 +190,19 @@ static int simulate_config(struct sim_env *e, struct err *err)
     if (!o->profiles)
         o->profiles = e->conf.profiles;
     char *pn[MAX_NAMES], *mn[MAX_NAMES];
-    bool pflag = o->policies[0], mflag = o->modes[0];
+    bool pflag = o->policy_flag, mflag = o->mode_flag;
     if (!pflag)
         snprintf(o->policies, sizeof o->policies, "%s", e->conf.policy);
     if (!mflag)
         snprintf(o->modes, sizeof o->modes, "%s", e->conf.mode);
+    char pcopy[sizeof o->policies], mcopy[sizeof o->modes];
+    snprintf(pcopy, sizeof pcopy, "%s", o->policies);
+    snprintf(mcopy, sizeof mcopy, "%s", o->modes);
     e->np = split_names(o->policies, pn, MAX_NAMES);
     e->nm = split_names(o->modes, mn, MAX_NAMES);
     if (e->np == 0 || e->nm == 0)
-        return errprintf(err, "give at least one policy and one mode");
+        return errprintf(err, "--%s: '%s': give 1 to %d comma-separated names, none empty",
+                         e->np == 0 ? "policy" : "mode", e->np == 0 ? pcopy : mcopy, MAX_NAMES);
     bool any_opt = false;
     for (int i = 0; i < e->np * e->nm; i++) {
         struct sched_overrides ov = o->ov;

@@ -397,6 +397,12 @@ int cmd_sweep(int argc, char **argv)
     if (rc >= 0)
         goto out;
     rc = EXIT_BAD_INPUT;
+    for (int k = 0; k < sw->g.n_clusters; k++)
+        if (strcmp(sw->g.clusters[k], default_cluster) == 0 &&
+            cli_data_check(default_cluster, "--cluster", &err) < 0) {
+            fprintf(stderr, "synergy sweep: %s\n", err.msg);
+            goto out;
+        }
     if (sweep_prepare(sw, &err) < 0) {
         fprintf(stderr, "synergy sweep: %s\n", err.msg);
         goto out;

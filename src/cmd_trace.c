@@ -124,7 +124,8 @@ static int load_cluster_gpus(const struct tool_opts *t, const char *cmd)
     struct err err = {{0}};
     struct synergy_config conf;
     synergy_config_defaults(&conf);
-    if (synergy_config_load(t->cluster, &conf, &err) < 0) {
+    if ((t->cluster == t->cluster_buf && cli_data_check(t->cluster, "--cluster", &err) < 0) ||
+        synergy_config_load(t->cluster, &conf, &err) < 0) {
         fprintf(stderr, "synergy trace %s: %s\n", cmd, err.msg);
         return -1;
     }

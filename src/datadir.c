@@ -15,6 +15,8 @@
  */
 #include "cli.h"
 
+#include "common.h"
+
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,14 +54,14 @@ static int build_tree_source(const char *dir, char *buf, size_t n)
     return buf[0] ? 0 : -1;
 }
 
-const char *cli_data_path(char *buf, size_t n, const char *rel)
+/* The places looked in, in order; their count. */
+static int candidates(char (*cand)[PATH_MAX])
 {
     const char *env = getenv("SYNERGY_CONFIG_DIR");
     if (env && *env) {
-        snprintf(buf, n, "%s/%s", env, rel);
-        return buf;
+        snprintf(cand[0], PATH_MAX, "%s", env);
+        return 1;
     }
-    static char cand[MAX_CANDIDATES][PATH_MAX];
     int nc = 0;
     char dir[PATH_MAX];
     if (exe_dir(dir, sizeof dir) == 0) {
@@ -68,6 +70,13 @@ const char *cli_data_path(char *buf, size_t n, const char *rel)
             nc++;
     }
     snprintf(cand[nc++], PATH_MAX, "%s", SYNERGY_INSTALL_DATADIR);
+    return nc;
+}
+
+const char *cli_data_path(char *buf, size_t n, const char *rel)
+{
+    static char cand[MAX_CANDIDATES][PATH_MAX];
+    int nc = candidates(cand);
     for (int i = 0; i < nc; i++) {
         snprintf(buf, n, "%s/%s", cand[i], rel);
         if (access(buf, R_OK) == 0)
@@ -75,4 +84,23 @@ const char *cli_data_path(char *buf, size_t n, const char *rel)
     }
     snprintf(buf, n, "%s/%s", cand[0], rel);
     return buf;
+}
+
+int cli_data_check(const char *path, const char *flag, struct err *err)
+{
+    if (access(path, R_OK) == 0)
+        return 0;
+    static char cand[MAX_CANDIDATES][PATH_MAX];
+    int nc = candidates(cand);
+    char list[MAX_CANDIDATES * 256] = "";
+    size_t len = 0;
+    for (int i = 0; i < nc && len < sizeof list; i++) {
+        char real[PATH_MAX];
+        const char *shown = realpath(cand[i], real) ? real : cand[i];
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%.250s", i ? ", " : "", shown);
+    }
+    const char *rel = strstr(path, "configs/");
+    return errprintf(err, "%s not found (looked in: %s); set SYNERGY_CONFIG_DIR to the "
+                          "directory holding configs/%s%s", rel ? rel : path, list,
+                     flag ? " or give " : "", flag ? flag : "");
 }

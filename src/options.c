@@ -49,21 +49,23 @@ const struct cli_option cli_options[] = {
     {OPT_VC, "vc", 0, "ID", ARG_STR, 0, 0, TR, W,
      "pollux: only this virtual cluster (e.g. ee9e8c)", "vc"},
     {OPT_JOBS_PER_HOUR, "jobs-per-hour", 0, "R", ARG_STR, 0, 0, TR | CLI_GENERATE, W,
-     "synthetic and Philly Poisson rate in jobs/h (default 9, or the cluster file's "
-     "[WORKLOAD]){sweep:; a comma-separated list of loads, which re-time a trace}", "loads"},
+     "synthetic and Philly Poisson rate in jobs/h (default 9{!generate:, or the cluster "
+     "file's [WORKLOAD]}){sweep:; a comma-separated list of loads, which re-time a trace}",
+     "loads"},
     {OPT_SPLIT, "split", 0, "I,L,S", ARG_STR, 0, 0, TR | CLI_GENERATE, W,
      "image,language,speech % for synthetic jobs and traces without model names (default "
      "20,70,10){sweep:; several, separated by ';'}", "splits"},
     {OPT_SEED, "seed", 0, "N", ARG_INT, 0, LONG_MAX, (TR & ~CLI_SWEEP) | CLI_GENERATE | CLI_GENPHILLY,
-     W, "seed of the synthetic workload and the arrival processes (default 42, or the cluster "
-     "file's)", "seed"},
+     W, "seed of the synthetic workload and the arrival processes (default 42{!generate:, or "
+     "the cluster file's})", "seed"},
     {OPT_SEEDS, "seed", 0, "N[,N...]", ARG_STR, 0, 0, CLI_SWEEP, W,
      "seeds of the synthetic workload and the arrival processes (default 42, or the cluster "
      "file's); with several, every point runs once per seed and the report and plots add "
      "means with 95% confidence intervals", "seeds"},
     {OPT_MAX_JOBS, "max-jobs", 0, "N", ARG_INT, 1, 1000000, TR, W,
-     "generate at most N synthetic jobs (default: unlimited); for a trace, exactly N jobs, "
-     "reusing it cyclically", "max_jobs"},
+     "{simulate:generate at most N synthetic jobs (default: unlimited); }{sweep:generate at "
+     "most N synthetic jobs (default: unlimited); }for a trace, exactly N jobs, reusing it "
+     "cyclically", "max_jobs"},
     {OPT_JOBS, "jobs", 0, "N", ARG_INT, 1, 100000000, CLI_GENERATE | CLI_GENPHILLY, W,
      "number of jobs to write{generate: (default 1000)}", NULL},
     /* cluster and scheduling */
@@ -72,8 +74,7 @@ const struct cli_option cli_options[] = {
      "{sweep:; a comma-separated list}", "clusters"},
     {OPT_MODELS, "models", 0, "FILE|DIR", ARG_STR, 0, 0, TR | CLI_GENERATE, S,
      "more model profiles (models.ini format; a directory: its *.ini) over "
-     "configs/models.ini, which is always read{generate:}{simulate:; repeatable, later files "
-     "win}{sweep:; repeatable}{deploy:; repeatable}", "models"},
+     "configs/models.ini, which is always read; repeatable, later files win", "models"},
     {OPT_PROFILES_DIR, "profiles-dir", 0, "DIR", ARG_STR, 0, 0, TR | CLI_PROFILE, S,
      "{profile:profile store: write DIR/NAME.ini (read by simulate, sweep and deploy "
      "--profiles-dir)}{simulate:a profile store (as written by `synergy profile`), read "
@@ -143,8 +144,6 @@ const struct cli_option cli_options[] = {
      "(contrib/slurm/sweep.sbatch runs them as a Slurm job array)", "shard"},
     {OPT_SWEEP_WORKERS, "workers", 'j', "N", ARG_INT, 1, 1024, CLI_SWEEP, O,
      "parallel worker processes (default: one per core)", "workers"},
-    {OPT_VERBOSE, "verbose", 'v', NULL, ARG_NONE, 0, 0,
-     CLI_RUNS | CLI_WORKER | CLI_PROFILE, O, "log more", NULL},
     /* deployment */
     {OPT_DEPLOY_WORKERS, "workers", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY, D,
      "rows ip,port,start_gpu,start_cpu,numa; row i = server i; a worker is the row of the "
@@ -153,10 +152,11 @@ const struct cli_option cli_options[] = {
      "start N workers on 127.0.0.1 (simulated GPUs; each binds a free port and reports it)",
      NULL},
     {OPT_CATALOG, "catalog", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER | CLI_PROFILE, D,
-     "model -> argv catalog{deploy: for --local workers (default configs/deploy_catalog.ini)}"
-     "{profile: (default configs/deploy_catalog.ini)}", NULL},
+     "model -> argv catalog{deploy: for --local workers} (default "
+     "configs/deploy_catalog.ini)", NULL},
     {OPT_TOPOLOGY, "topology", 0, "FILE.xml", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER, D,
-     "hwloc XML topology for the (--local) workers (default: probe this machine)", NULL},
+     "hwloc XML topology{deploy: for the --local workers} (default: probe this machine)",
+     NULL},
     {OPT_RUN_DIR, "run-dir", 0, "DIR", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER | CLI_PROFILE, D,
      "cwd, logs and checkpoints of the jobs{worker: (default ./synergy-run)}{deploy: of --local "
      "workers}{profile: (the worker's; default: a new one in /tmp)}", NULL},
@@ -333,6 +333,9 @@ const struct cli_option cli_options[] = {
     {OPT_BAD_EVERY, "bad-every", 0, "N", ARG_INT, 0, LONG_MAX, CLI_GENPHILLY, G,
      "every Nth record is malformed", NULL},
     /* every command */
+    {OPT_VERBOSE, "verbose", 'v', NULL, ARG_NONE, 0, 0,
+     CLI_RUNS | CLI_WORKER | CLI_PROFILE, "general", "log more{sweep:: a line per finished run "
+     "also on a terminal}", NULL},
     {OPT_HELP, "help", 'h', NULL, ARG_NONE, 0, 0, CLI_ALL, "general",
      "print this help and exit", NULL},
     {OPT_VERSION, "version", 0, NULL, ARG_NONE, 0, 0, CLI_ALL, "general",
@@ -467,6 +470,26 @@ bad:
     return CLI_EXIT;
 }
 
+/* Only --models may be given several times (each adds files). A single-valued option given twice with different values: which one did
+ * the user mean? Say so rather than let the last win silently. The same value
+ * twice is harmless. 0, or -1 (message printed). */
+static int repeated(struct cli_parser *p, const struct cli_option *o)
+{
+    size_t r = 0;
+    while (r < CLI_MAX_ROWS && p->rows[r] != o)
+        r++;
+    if (r == CLI_MAX_ROWS)
+        return 0;
+    if (p->seen[r] && strcmp(p->seen[r], p->arg) != 0) {
+        cli_bad(p, "--%s given twice ('%s', then '%s'): give it once", o->name, p->seen[r],
+                p->arg);
+        p->exit_code = EXIT_BAD_INPUT;
+        return -1;
+    }
+    p->seen[r] = p->arg;
+    return 0;
+}
+
 int cli_next(struct cli_parser *p)
 {
     int idx = -1;
@@ -509,6 +532,8 @@ int cli_next(struct cli_parser *p)
     }
     if (o->metavar && check_value(p, o) < 0)
         return CLI_EXIT;
+    if (o->metavar && o->id != OPT_MODELS && repeated(p, o) < 0)
+        return CLI_EXIT;
     return (int)o->id;
 }
 
@@ -531,16 +556,19 @@ static void expand(char *out, size_t n, const char *help, const char *sep, unsig
         const char *colon = s[0] == '{' ? strchr(s, ':') : NULL;
         const char *close = colon ? strchr(colon, '}') : NULL;
         if (colon && close && colon - s < 24) {
+            bool not = s[1] == '!'; /* {!CMD:text}: every command but CMD */
+            const char *nm = s + 1 + not;
             const struct cli_command_info *ci = NULL;
             for (size_t c = 0; c < cli_n_commands; c++)
-                if (strncmp(cli_commands[c].name, s + 1, (size_t)(colon - s - 1)) == 0 &&
-                    cli_commands[c].name[colon - s - 1] == '\0')
+                if (strncmp(cli_commands[c].name, nm, (size_t)(colon - nm)) == 0 &&
+                    cli_commands[c].name[colon - nm] == '\0')
                     ci = &cli_commands[c];
             int tl = (int)(close - colon - 1);
-            if (ci && cmd == ci->bit)
+            if (ci && cmd != 0 && (cmd == ci->bit) != not)
                 len += (size_t)snprintf(out + len, n - len, "%.*s", tl, colon + 1);
             else if (ci && cmd == 0)
-                len += (size_t)snprintf(out + len, n - len, "(%s:%.*s)", ci->name, tl, colon + 1);
+                len += (size_t)snprintf(out + len, n - len, "(%s%s:%.*s)", not ? "not " : "",
+                                        ci->name, tl, colon + 1);
             if (len >= n)
                 len = n - 1;
             s = close + 1;

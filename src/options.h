@@ -148,6 +148,7 @@ struct cli_parser {
     long lnum;                  /* ARG_INT */
     struct option longopts[CLI_MAX_ROWS + 1];
     const struct cli_option *rows[CLI_MAX_ROWS];
+    const char *seen[CLI_MAX_ROWS]; /* the value each row was given, for repeats */
     char shortopts[64];
 };
 

@@ -70,8 +70,9 @@ int wl_opt_handle(struct wl_opts *o, const struct cli_parser *p)
 model_zoo_t *wl_zoo_load(const struct wl_opts *o, const char *variant, struct err *err)
 {
     char base[4096];
-    model_zoo_t *zoo = model_zoo_load(cli_data_path(base, sizeof base, "configs/models.ini"),
-                                      variant, err);
+    if (cli_data_check(cli_data_path(base, sizeof base, "configs/models.ini"), NULL, err) < 0)
+        return NULL;
+    model_zoo_t *zoo = model_zoo_load(base, variant, err);
     if (!zoo)
         return NULL;
     for (int i = 0; i < o->n_model_files; i++)

@@ -30,20 +30,12 @@ void sweep_grid_defaults(struct sweep_grid *g, const char *default_cluster,
     snprintf(g->db, sizeof g->db, "results.db");
 }
 
-/* Split s at any of seps into trimmed, non-empty items (at most max). */
-static int split_list(char *s, const char *seps, char **out, int max)
+/* Split s at sep into trimmed items (at most max); an empty item ("4,,8")
+ * is an error (0 returned), never dropped. */
+static int split_list(char *s, const char *sep, char **out, int max)
 {
-    int n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(s, seps, &save); t; t = strtok_r(NULL, seps, &save)) {
-        t = str_trim(t);
-        if (!*t)
-            continue;
-        if (n == max)
-            return -1;
-        out[n++] = t;
-    }
-    return n;
+    int n = str_split(s, sep[0], out, max);
+    return n == -2 ? 0 : n;
 }
 
 static int set_names(char (*dst)[16], int *n, const char *key, char *value, struct err *err,
@@ -82,6 +74,18 @@ static int set_axis(struct sweep_grid *g, const char *key, char *v, struct err *
 {
     char *items[SWEEP_MAX];
     long l;
+    static const char *const lists[] = {"policies", "policy", "modes", "mode", "loads",
+                                        "jobs_per_hour", "clusters", "cluster", "seed", "seeds",
+                                        NULL};
+    for (size_t i = 0; lists[i]; i++) {
+        if (strcmp(key, lists[i]) != 0)
+            continue;
+        char *copy = xstrdup(v);
+        int k = str_split(copy, ',', items, SWEEP_MAX);
+        free(copy);
+        if (k == -2)
+            return errprintf(err, "%s: '%s' has an empty item", key, v);
+    }
     if (strcmp(key, "policies") == 0 || strcmp(key, "policy") == 0)
         return set_names(g->policies, &g->n_policies, key, v, err, true);
     if (strcmp(key, "modes") == 0 || strcmp(key, "mode") == 0)
