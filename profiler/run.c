@@ -322,9 +322,15 @@ int prof_measure(const struct prof_options *o, struct prof_facts *f, struct err 
     rpc_server_t *srv = rpc_server_create("127.0.0.1:0", &port, err);
     if (!srv)
         goto out;
-    static const rpc_handler_fn job_h[] = {h_register_job, h_update_iters, h_round_end,
-                                           h_lease_ended};
-    static const rpc_handler_fn worker_h[] = {h_register_worker, h_heartbeat, h_job_exited};
+    static const struct rpc_method job_h[] = {{"RegisterJob", h_register_job},
+                                              {"UpdateIters", h_update_iters},
+                                              {"RoundEnd", h_round_end},
+                                              {"LeaseEnded", h_lease_ended},
+                                              {NULL, NULL}};
+    static const struct rpc_method worker_h[] = {{"RegisterWorker", h_register_worker},
+                                                 {"Heartbeat", h_heartbeat},
+                                                 {"JobExited", h_job_exited},
+                                                 {NULL, NULL}};
     rpc_server_add_service(srv, &job_to_scheduler__descriptor, job_h, &p);
     rpc_server_add_service(srv, &synergy__v1__worker_to_scheduler__descriptor, worker_h, &p);
     if (rpc_server_start(srv, err) < 0)

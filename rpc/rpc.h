@@ -74,10 +74,21 @@ rpc_server_t *rpc_server_create(const char *addr, int *port, struct err *err);
  * server keeps no reference to tls. */
 rpc_server_t *rpc_server_create_tls(const char *addr, const rpc_tls_t *tls, int *port,
                                     struct err *err);
-/* Serve every method of `sd` with handlers[i] (NULL: UNIMPLEMENTED). Call
- * before rpc_server_start. */
+/* A handler of one method, by the method's name in its service ("RunJob"). */
+struct rpc_method {
+    const char *name;
+    rpc_handler_fn fn;
+};
+/* 0 when every name in methods[] (ended by {NULL}) is a method of `sd`, once;
+ * else -1 + err naming the first that is not. */
+int rpc_methods_check(const ProtobufCServiceDescriptor *sd, const struct rpc_method *methods,
+                      struct err *err);
+/* Serve the methods of `sd` named in methods[] (ended by {NULL}); a method
+ * not named answers UNIMPLEMENTED. A name `sd` lacks is a build defect: the
+ * process aborts with a line saying which (rpc_methods_check). Call before
+ * rpc_server_start. */
 void rpc_server_add_service(rpc_server_t *s, const ProtobufCServiceDescriptor *sd,
-                            const rpc_handler_fn *handlers, void *ud);
+                            const struct rpc_method *methods, void *ud);
 /* Start serving on a thread of its own. 0 or -1. */
 int rpc_server_start(rpc_server_t *s, struct err *err);
 /* Fail every parked call (UNAVAILABLE), shut down, join the thread, free.

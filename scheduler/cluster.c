@@ -21,6 +21,75 @@ void cluster_config_defaults(struct cluster_config *c)
     c->net_per_server = 40;
 }
 
+/* One group of identical servers from the reference's [CLUSTER] keys. The
+ * per-server size is int(total / servers) as the reference computes it; the
+ * totals divide exactly here, so it is each server's capacity. */
+void sched__servers_build(sched_t *s)
+{
+    const struct cluster_config *c = &s->p.cluster;
+    s->n_servers = c->racks * c->servers_per_rack;
+    s->spec = xcalloc((size_t)s->n_servers, sizeof *s->spec);
+    int g = 0;
+    for (int i = 0; i < s->n_servers; i++) {
+        struct server_spec *sp = &s->spec[i];
+        *sp = (struct server_spec){.group = 0, .gpu_type = 0, .gpus = c->gpus_per_server,
+                                   .rack = -1, .block = -1, .first_gpu = g};
+        sp->cap[RES_GPU] = c->gpus_per_server;
+        sp->cap[RES_CPU] = c->cpus_per_server;
+        sp->cap[RES_MEM] = c->dram_per_server;
+        sp->cap[RES_SSPEED] = c->sspeed_per_server;
+        sp->cap[RES_NET] = c->net_per_server;
+        g += sp->gpus;
+    }
+    s->n_gpus = g;
+    s->gpu_server = xmalloc(sizeof *s->gpu_server * (size_t)(g ? g : 1));
+    for (int i = 0; i < s->n_servers; i++)
+        for (int k = 0; k < s->spec[i].gpus; k++)
+            s->gpu_server[s->spec[i].first_gpu + k] = i;
+    s->servers = xcalloc((size_t)s->n_servers, sizeof *s->servers);
+    double tot[RES_COUNT] = {0};
+    for (int i = 0; i < s->n_servers; i++) {
+        memcpy(s->servers[i].cap, s->spec[i].cap, sizeof s->spec[i].cap);
+        for (int r = 0; r < RES_COUNT; r++)
+            tot[r] += s->spec[i].cap[r];
+    }
+    for (int r = 0; r < RES_COUNT; r++)
+        s->size[r] = (double)(long)(tot[r] / s->n_servers);
+    for (int r = 0; r < RES_COUNT; r++)
+        s->fair[r] = s->size[r] / s->size[RES_GPU];
+    for (int k = 0; k < 3; k++)
+        s->totals[k] = tot[k];
+}
+
+void sched__servers_free(sched_t *s)
+{
+    for (int i = 0; i < s->n_servers; i++)
+        free(s->servers[i].jobs);
+    free(s->servers);
+    free(s->spec);
+    free(s->gpu_server);
+}
+
+const struct server_spec *sched_server(const sched_t *s, int i)
+{
+    return &s->spec[i];
+}
+
+int sched_gpu_server(const sched_t *s, int gpu)
+{
+    return gpu >= 0 && gpu < s->n_gpus ? s->gpu_server[gpu] : -1;
+}
+
+double sched_server_cap(const sched_t *s, int i, int res)
+{
+    return s->spec[i].cap[res];
+}
+
+void sched_cluster_totals(const sched_t *s, double out[3])
+{
+    memcpy(out, s->totals, sizeof s->totals);
+}
+
 void sched__demand_vector(const struct job *j, double d[RES_COUNT])
 {
     d[RES_GPU] = j->gpus - j->n_alloc;
@@ -79,10 +148,10 @@ static int top_gpus_first_fit(sched_t *s, const double v[RES_COUNT], int n, int 
     int k = 0;
     while (k < s->n_free && taken < n) {
         int g = s->free_gpus[k];
-        int sv_id = g / s->gpus_per_server;
+        int sv_id = sched__gpu_server(s, g);
         struct server *sv = &s->servers[sv_id];
         if (!fits_with_hold(sv, v)) {
-            while (k < s->n_free && s->free_gpus[k] / s->gpus_per_server == sv_id)
+            while (k < s->n_free && sched__gpu_server(s, s->free_gpus[k]) == sv_id)
                 k++;
             continue;
         }
@@ -107,7 +176,7 @@ static int group_free(sched_t *s, struct server_free *out, int *ids)
 {
     int ng = 0, pos = 0;
     for (int k = 0; k < s->n_free; k++) {
-        int sv = s->free_gpus[k] / s->gpus_per_server;
+        int sv = sched__gpu_server(s, s->free_gpus[k]);
         if (ng == 0 || out[ng - 1].server != sv) {
             out[ng] = (struct server_free){sv, 0, pos};
             ng++;

@@ -218,6 +218,7 @@ struct job *sched_run_restore(sched_run_t *r, const struct job_spec *spec,
     struct rjob *rj = rj_of(r, j);
     j->executed = s->executed;
     j->attained = s->attained;
+    j->service = s->service < 0 ? s->attained : s->service;
     j->priority = s->priority;
     j->last_exec = s->last_exec;
     j->first_start = s->first_start;
@@ -250,6 +251,7 @@ void sched_run_save(const sched_run_t *r, const struct job *j, struct sched_job_
     out->executed = j->executed;
     out->round_base = rj->base;
     out->attained = j->attained;
+    out->service = j->service;
     out->priority = j->priority;
     out->last_exec = j->last_exec;
     out->first_start = j->first_start;
@@ -361,6 +363,7 @@ int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t 
         smp->demoted += j->demoted;
         long it = round_iters(r, rj);
         j->attained += round;
+        j->service += round;
         rj->base = j->executed;
         j->executed += it;
         if (j->executed > j->total_iters)
@@ -412,11 +415,7 @@ int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t 
         smp->util[1] += j->cpus < j->cpu_demand ? j->cpus : j->cpu_demand;
         smp->util[2] += j->mem < j->mem_demand ? j->mem : j->mem_demand;
     }
-    const struct cluster_config *c = &r->p.sched.cluster;
-    int ns = c->racks * c->servers_per_rack;
-    total[0] = (double)c->gpus_per_server * ns;
-    total[1] = (double)c->cpus_per_server * ns;
-    total[2] = (double)c->dram_per_server * ns;
+    sched_cluster_totals(r->sched, total);
     smp->runnable = n_run;
     smp->placed = n_placed;
     for (int k = 0; k < 3; k++) {

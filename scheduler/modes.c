@@ -55,11 +55,11 @@ static void server_avail(const struct server *sv, double out[RES_COUNT])
         out[i] = sv->cap[i] - sv->used[i];
 }
 
-static int job_gpus_on(const struct job *j, int server, int gpus_per_server)
+static int job_gpus_on(const sched_t *s, const struct job *j, int server)
 {
     int n = 0;
     for (int k = 0; k < j->n_alloc; k++)
-        n += j->alloc_gpus[k] / gpus_per_server == server;
+        n += sched__gpu_server(s, j->alloc_gpus[k]) == server;
     return n;
 }
 
@@ -117,7 +117,7 @@ static size_t pick_peers(sched_t *s, int server, double need[RES_COUNT], struct 
     size_t n = 0;
     for (size_t p = 0; p < sv->n_jobs; p++) {
         struct job *j = sv->jobs[p];
-        int kp = job_gpus_on(j, server, s->gpus_per_server);
+        int kp = job_gpus_on(s, j, server);
         double alloc[RES_COUNT] = {j->n_alloc, j->cpus, j->mem, j->sspeed, 0};
         double share = (double)kp / alloc[RES_GPU];
         double diff[RES_COUNT];
@@ -184,7 +184,7 @@ static int target_servers(sched_t *s, int deficit, int *tsrv, int *tcnt)
             }
     int *count = xcalloc((size_t)s->n_servers, sizeof *count);
     for (int k = 0; k < s->n_free; k++)
-        count[s->free_gpus[k] / s->gpus_per_server]++;
+        count[sched__gpu_server(s, s->free_gpus[k])]++;
     int nt = 0;
     while (deficit > 0) {
         int best = -1;

@@ -684,10 +684,11 @@ static double job_best_tput(const struct job *j)
 static void set_point(struct opt_job *oj)
 {
     struct job *j = oj->j;
-    j->opt_row = oj->point / TPUT_COLS;
-    j->opt_col = oj->point % TPUT_COLS;
-    j->opt_tput = pt_tput(j, oj->point);
-    j->demoted = j->opt_tput < job_best_tput(j);
+    struct job_priv *pv = sched__priv(j);
+    pv->opt_row = oj->point / TPUT_COLS;
+    pv->opt_col = oj->point % TPUT_COLS;
+    pv->opt_tput = pt_tput(j, oj->point);
+    j->demoted = pv->opt_tput < job_best_tput(j);
 }
 
 /* Give each job its rounded GPUs: the first free GPU ids of each server. */
@@ -707,7 +708,7 @@ static void commit_rounded(struct opt_round *r)
                 continue;
             int want = oj->cnt[i];
             for (int f = 0; f < s->n_free && want > 0; f++)
-                if (s->free_gpus[f] / s->gpus_per_server == i) {
+                if (sched__gpu_server(s, s->free_gpus[f]) == i) {
                     gpus[ng++] = s->free_gpus[f];
                     want--;
                 }
@@ -745,7 +746,7 @@ static void commit_compat(struct opt_round *r)
          * (it holds nothing now; job_destroy frees it) */
         job_reserve_shares(oj->j, nsh);
         set_point(oj);
-        oj->j->opt_no_penalty = true;
+        sched__priv(oj->j)->opt_no_penalty = true;
         sched__commit(s, oj->j, gpus, oj->g, sh, nsh, false, true);
         sched__placed_add(s, oj->j);
         free(gpus);
@@ -765,7 +766,7 @@ static int opt_plan(sched_t *s, struct job **jobs, size_t n, double now)
     r.cpu_av = xmalloc(sizeof *r.cpu_av * (size_t)S);
     r.mem_av = xmalloc(sizeof *r.mem_av * (size_t)S);
     for (int f = 0; f < s->n_free; f++)
-        r.free_g[s->free_gpus[f] / s->gpus_per_server]++;
+        r.free_g[sched__gpu_server(s, s->free_gpus[f])]++;
     for (int i = 0; i < S; i++) {
         r.cpu_av[i] = s->servers[i].cap[RES_CPU] - s->servers[i].used[RES_CPU];
         r.mem_av[i] = s->servers[i].cap[RES_MEM] - s->servers[i].used[RES_MEM];

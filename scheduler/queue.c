@@ -368,12 +368,7 @@ static void reset_for_round(struct job *j)
 {
     if (j->speedup != j->speedup_orig)
         j->q.keep_hot = true; /* the key it gets now is not next round's */
-    j->speedup = j->speedup_orig;
-    j->demoted = false;
-    j->run_fair = false;
-    j->opt_row = j->opt_col = -1;
-    j->opt_tput = 0;
-    j->opt_no_penalty = false;
+    sched__job_round_reset(j);
 }
 
 void sched__queue_begin(sched_t *s, const struct sched_view *v)

@@ -34,23 +34,8 @@ sched_t *sched_create(const struct sched_params *p, struct err *err)
     }
     sched_t *s = xcalloc(1, sizeof *s);
     s->p = *p;
-    s->n_servers = c->racks * c->servers_per_rack;
-    s->gpus_per_server = c->gpus_per_server;
-    /* per_server_size = int(total / servers): the totals divide exactly here */
-    s->size[RES_GPU] = c->gpus_per_server;
-    s->size[RES_CPU] = c->cpus_per_server;
-    s->size[RES_MEM] = c->dram_per_server;
-    s->size[RES_SSPEED] = c->sspeed_per_server;
-    s->size[RES_NET] = c->net_per_server;
-    for (int i = 0; i < RES_COUNT; i++)
-        s->fair[i] = s->size[i] / s->size[RES_GPU];
-    s->totals[0] = (double)c->gpus_per_server * s->n_servers;
-    s->totals[1] = (double)c->cpus_per_server * s->n_servers;
-    s->totals[2] = (double)c->dram_per_server * s->n_servers;
-    s->servers = xcalloc((size_t)s->n_servers, sizeof *s->servers);
-    for (int i = 0; i < s->n_servers; i++)
-        memcpy(s->servers[i].cap, s->size, sizeof s->size);
-    int ng = s->n_servers * s->gpus_per_server;
+    sched__servers_build(s);
+    int ng = s->n_gpus;
     s->gpu_owner = xmalloc(sizeof *s->gpu_owner * (size_t)ng);
     s->free_base = s->free_gpus = xmalloc(sizeof *s->free_gpus * (size_t)ng);
     for (int g = 0; g < ng; g++)
@@ -67,9 +52,7 @@ void sched_destroy(sched_t *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < s->n_servers; i++)
-        free(s->servers[i].jobs);
-    free(s->servers);
+    sched__servers_free(s);
     free(s->gpu_owner);
     free(s->free_base);
     free(s->runnable);
@@ -94,23 +77,19 @@ int sched_num_servers(const sched_t *s)
 
 int sched_total_gpus(const sched_t *s)
 {
-    return s->n_servers * s->gpus_per_server;
+    return s->n_gpus;
 }
 
-/* A job's block: the struct, its GPU ids, its shares (each part 8-aligned). */
-static size_t round8(size_t n)
-{
-    return (n + 7) & ~(size_t)7;
-}
-
+/* A job's block: the struct, the scheduler's private part, its GPU ids, its
+ * shares (each part 8-aligned). */
 static size_t gpus_offset(void)
 {
-    return round8(sizeof(struct job));
+    return sched__round8(sizeof(struct job)) + sched__round8(sizeof(struct job_priv));
 }
 
 static size_t shares_offset(int gpus)
 {
-    return gpus_offset() + round8(sizeof(int) * (size_t)gpus);
+    return gpus_offset() + sched__round8(sizeof(int) * (size_t)gpus);
 }
 
 size_t job_block_size(int gpus)
@@ -314,11 +293,12 @@ void sched_job_release(sched_t *s, struct job *j)
 double sched_job_iter_time(const sched_t *s, const struct job *j)
 {
     double it;
-    if (j->opt_tput > 0) {
+    const struct job_priv *pv = sched__priv(j);
+    if (pv->opt_tput > 0) {
         /* OPT: the chosen tput point sets the speed (reference allocate_round),
          * and unlike the reference the real placement counts too. */
-        it = j->iter_time / j->opt_tput;
-        if (j->n_shares > 1 && !j->opt_no_penalty)
+        it = j->iter_time / pv->opt_tput;
+        if (j->n_shares > 1 && !pv->opt_no_penalty)
             it = it / j->model->placement_penalty;
         return it;
     }
@@ -334,7 +314,8 @@ void sched_server_set_down(sched_t *s, int server, bool down)
 {
     if (server < 0 || server >= s->n_servers)
         return;
-    for (int g = server * s->gpus_per_server; g < (server + 1) * s->gpus_per_server; g++) {
+    const struct server_spec *sp = &s->spec[server];
+    for (int g = sp->first_gpu; g < sp->first_gpu + sp->gpus; g++) {
         if (down && s->gpu_owner[g] == -1)
             s->gpu_owner[g] = -2; /* not free, owned by no job */
         else if (!down && s->gpu_owner[g] == -2)
@@ -488,12 +469,7 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
      * jobs whose GPU demand fits, bump the starved */
     for (size_t i = 0; i < n; i++) {
         struct job *j = s->runnable[i];
-        j->speedup = j->speedup_orig;
-        j->demoted = false;
-        j->run_fair = false;
-        j->opt_row = j->opt_col = -1;
-        j->opt_tput = 0;
-        j->opt_no_penalty = false;
+        sched__job_round_reset(j);
         int deficit = j->gpus - j->n_alloc;
         if (deficit > 0 && free_count >= deficit) {
             s->round_jobs[n_round++] = j;
@@ -531,6 +507,17 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     }
     *placed = s->placed;
     *n_placed = s->n_placed;
+}
+
+void sched__job_round_reset(struct job *j)
+{
+    struct job_priv *pv = sched__priv(j);
+    j->speedup = j->speedup_orig;
+    j->demoted = false;
+    j->run_fair = false;
+    pv->opt_row = pv->opt_col = -1;
+    pv->opt_tput = 0;
+    pv->opt_no_penalty = false;
 }
 
 void sched__placed_add(sched_t *s, struct job *j)

@@ -97,6 +97,19 @@ struct cluster_config {
 /* The reference's built-in defaults (4 servers of 8 GPU, 24 CPU, 500 GB, 300 MB/s, 40). */
 void cluster_config_defaults(struct cluster_config *c);
 
+/* One server of the cluster: its row of the scheduler's server table. Its
+ * GPUs have the global ids [first_gpu, first_gpu + gpus). Nothing outside
+ * cluster.c computes a server from a GPU id: ask sched_gpu_server(). */
+struct server_spec {
+    int group;        /* index of its server group (0 for a [CLUSTER]-only cluster) */
+    int gpu_type;     /* index of its GPU type (0 on an untyped cluster) */
+    int gpus;
+    double cap[RES_COUNT]; /* GPUs, CPUs, DRAM GB, storage MB/s, network */
+    int rack;         /* -1: not given */
+    int block;        /* -1: not given (kept for topology-aware placement) */
+    int first_gpu;
+};
+
 /* --------------------------------------------------------------------- jobs */
 
 /* A job as the trace gives it. */
@@ -145,20 +158,15 @@ struct job {
     long total_iters;
     long executed;         /* including the current round's up-front credit */
     double attained;       /* seconds of rounds run */
+    double service;        /* attained, weighted by throughput (sched_job_service) */
     double last_exec;      /* end of the last lease; -1 before the first */
     double first_start;    /* -1 until first scheduled */
 
     int *alloc_gpus;       /* global GPU ids, capacity `gpus` */
     struct job_share *shares; /* capacity `gpus` */
     double cpus, mem, sspeed; /* sums over shares */
-    /* OPT only: the tput-matrix point chosen this round (row: CPUs per GPU,
-     * column: GB per GPU) and its normalised throughput. opt_tput is 0 for
-     * every other mode, which then keeps its own progress rule. */
-    double opt_tput;
-    int opt_row, opt_col;
     bool run_fair;         /* credit progress at plain iter_time this round */
     bool demoted;          /* ran below its ideal (cpu, mem) this round */
-    bool opt_no_penalty;   /* --opt-compat: progress ignores the placement */
     bool own_block;        /* job_create's own allocation (job_destroy frees it) */
 
     /* planner bookkeeping, owned by the scheduler (queue.c): where the job
@@ -192,6 +200,25 @@ struct sched_view {
     bool fair;          /* the mode is GPU-proportional (no speedups) */
     double total_gpus, total_cpus, total_mem;
 };
+
+/* What a policy reads of a job: quantities derived from the scheduler's view,
+ * never the job's raw speed fields (iteration time, GPUs, speedup), so that
+ * the same policy orders jobs on a cluster whose servers differ. On a
+ * cluster of one untyped server group each equals the reference's
+ * expression, operation for operation (the reference numbers stay exact). */
+
+/* GPUs the job asks for. */
+int sched_job_gpus(const struct job *j);
+/* Seconds of work left at its speed on its current (or last) placement:
+ * iteration time x iterations left, divided by its speedup unless the mode
+ * is GPU-proportional (reference job.remaining_duration). */
+double sched_job_remaining_s(const struct sched_view *v, const struct job *j);
+/* Its whole run at its plain iteration time (FTF's ideal, without sharing). */
+double sched_job_ideal_s(const struct sched_view *v, const struct job *j);
+/* Attained service in GPU-seconds, each round weighted by the job's
+ * throughput on the GPU type it ran on relative to its best type (Gavel's
+ * effective throughput; the weight is 1 on an untyped cluster). */
+double sched_job_service(const struct sched_view *v, const struct job *j);
 
 /* A scheduling policy: orders the runnable jobs. Pure: it may read the view and
  * the job, nothing else. key[] is compared lexicographically, smaller first;
@@ -270,6 +297,14 @@ void sched_destroy(sched_t *s);
 void sched_server_size(const sched_t *s, double out[RES_COUNT]);
 int sched_num_servers(const sched_t *s);
 int sched_total_gpus(const sched_t *s);
+/* The server table: server i's row (borrowed; i in [0, sched_num_servers)). */
+const struct server_spec *sched_server(const sched_t *s, int i);
+/* The server that GPU `gpu` (a global id) belongs to, -1 outside the cluster. */
+int sched_gpu_server(const sched_t *s, int gpu);
+/* Server i's capacity of resource res (RES_GPU ... RES_NET). */
+double sched_server_cap(const sched_t *s, int i, int res);
+/* The cluster's total GPUs, CPUs and memory (GB). */
+void sched_cluster_totals(const sched_t *s, double out[3]);
 
 /* Build a job from its spec and profile, applying the reference's demand caps
  * and speedup interpolation for this cluster. Returns NULL + err if the job can
@@ -400,6 +435,8 @@ struct sched_job_saved {
     long executed;          /* including the current round's up-front credit */
     long round_base;        /* executed before the current round */
     double attained;
+    double service;         /* sched_job_service's weighted seconds; < 0: unknown,
+                               taken as `attained` (exact on an untyped cluster) */
     int priority;
     double last_exec;       /* -1 before the first lease ended */
     double first_start;     /* -1 before the first round */

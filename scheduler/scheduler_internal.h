@@ -15,6 +15,30 @@ struct server {
     struct job **jobs;
 };
 
+/* The scheduler's own per-job state, kept out of the public struct job: it
+ * lies in the job's block right after the struct (job_block_size). */
+struct job_priv {
+    /* OPT only: the tput-matrix point chosen this round (row: CPUs per GPU,
+     * column: GB per GPU) and its normalised throughput. opt_tput is 0 for
+     * every other mode, which then keeps its own progress rule. */
+    double opt_tput;
+    int opt_row, opt_col;
+    bool opt_no_penalty; /* --opt-compat: progress ignores the placement */
+};
+
+static inline size_t sched__round8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+static inline struct job_priv *sched__priv(const struct job *j)
+{
+    return (struct job_priv *)((char *)j + sched__round8(sizeof(struct job)));
+}
+
+/* What a round resets in a job before a mode sets it again. */
+void sched__job_round_reset(struct job *j);
+
 /* An allocation mechanism: turns one job of the ordered queue into a placement. */
 struct sched_mode_ops {
     const char *name;
@@ -72,7 +96,9 @@ struct fail_memo {
 struct sched {
     struct sched_params p;
     int n_servers;
-    int gpus_per_server;
+    int n_gpus;
+    struct server_spec *spec; /* the server table, by server id (cluster.c) */
+    int *gpu_server;         /* server of each global GPU id */
     double size[RES_COUNT];  /* per-server size (reference per_server_size) */
     double fair[RES_COUNT];  /* per-GPU fair share (size / size[GPU]) */
     double totals[3];        /* cluster gpus, cpus, mem */
@@ -121,6 +147,17 @@ struct sched {
     bool round_failed;
     struct err round_err;
 };
+
+/* Build the server table, the GPU-to-server map, the servers' capacities,
+ * the per-server size and fair share and the totals from s->p.cluster. */
+void sched__servers_build(sched_t *s);
+void sched__servers_free(sched_t *s);
+
+/* The server of a global GPU id (no range check: ids come from the scheduler). */
+static inline int sched__gpu_server(const sched_t *s, int g)
+{
+    return s->gpu_server[g];
+}
 
 /* Try to place `j` with demand vector d (d[RES_GPU] = GPUs). run_fair is the
  * reference's fair flag for progress. 0 on success, -1 if it does not fit.

@@ -221,7 +221,7 @@ const struct cli_option cli_options[] = {
      "jobs as root){deploy:; passed to --local workers}", NULL},
     {OPT_ALLOW_LEGACY_JOBS, "allow-legacy-jobs", 0, NULL, ARG_NONE, 0, 0, CLI_DEPLOY, D,
      "accept JobToScheduler calls without a job token (the stock reference iterator) on "
-     "the address check alone: see README, Security", NULL},
+     "the address check alone: see docs/security.md", NULL},
     {OPT_ADMINS, "admins", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY, D,
      "certificate identities (one per line, '#' comments) that may use the admin service "
      "(submit, queue, cancel, nodes) under mutual TLS; without TLS, only a loopback "

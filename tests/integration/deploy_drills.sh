@@ -114,9 +114,11 @@ sched_mid|sched_boundary|sched_launch)
         ! grep -q "crashed on server" "$tmp/dep.err" || fail "a job was charged a crash"
     else
         # the first launches were never committed: the restarted scheduler
-        # refuses those attempts (the job is told its attempt is over) or has
-        # their worker kill them; they are launched again as new attempts
-        stopped=$(cat "$tmp"/w*/logs/job-*-attempt-1.log | grep -c "this attempt is over" || true)
+        # refuses those attempts (their tokens are not in its state:
+        # PERMISSION_DENIED, issue 21) or has their worker kill them; they are
+        # launched again as new attempts
+        stopped=$(cat "$tmp"/w*/logs/job-*-attempt-1.log |
+                  grep -c "job token is not this job's and attempt's" || true)
         killed=$(grep -c "does not expect there: killing it" "$tmp/dep.err" || true)
         [ $(( stopped + killed )) -ge 1 ] || fail "the launches of the lost round kept running"
         echo "uncommitted first launches: $stopped refused, $killed killed"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Worker-side drills of issue 9, each run to completion, every job ending with
+# Worker-side drills of issues 9 and 21, each run to completion, every job ending with
 # executed == total (from the SQLite state):
+#  rundir      a worker started with a relative --run-dir (from another
+#              directory) writes the job's checkpoint where the job expects it.
 #  grandchild  a job leaves two daemonised grandchildren (setsid + double
 #              fork; one keeps the job's environment, one execs sleep with an
 #              empty one) on a worker forced onto the no-cgroup path
@@ -62,6 +64,27 @@ start_worker() { # I [flags]: worker for row I; sets $wpid
 }
 
 case $case in
+rundir)
+    # a worker started with a relative --run-dir (its default, synergy-run,
+    # is one): the job runs in the run directory, and the paths it is handed
+    # (checkpoint directory, HOME, log directory) must hold from there
+    cp "$src/tests/deploy/catalog.ini" "$tmp/catalog.ini"
+    printf '0,alexnet,0,1500,1\n' > "$tmp/trace"
+    start_deploy "$tmp/trace" 1 --time-scale 500
+    mkdir "$tmp/cwd"
+    (cd "$tmp/cwd" && exec "$bin" worker --insecure --job-user "$(id -un)" \
+        --scheduler "127.0.0.1:$port" --server-id 0 --port 0 --gpus 8 \
+        --catalog "$tmp/catalog.ini" --run-dir rel 2>> "$tmp/w0.err") &
+    wpid=$!; pids+=("$wpid")
+    wait "$dep" || fail "deploy failed"
+    grep -q '"jobs_finished":1,' "$tmp/dep.json" || fail "the job did not finish"
+    check_counts
+    chk=$tmp/cwd/rel/checkpoints/job_id=0/progress
+    [ -f "$chk" ] || { find "$tmp/cwd" -name progress; fail "no checkpoint at $chk"; }
+    [ "$(cat "$chk")" = 1500 ] || fail "the checkpoint says $(cat "$chk"), not 1500"
+    env=$(ls "$tmp"/cwd/rel/logs/job-0-attempt-1.log) || fail "no job log under the run directory"
+    echo "checkpoint $chk: $(cat "$chk")"
+    ;;
 grandchild)
     { echo "[alexnet]"; echo "argv = $standin --spawn-daemon $tmp/daemons-{job_id}"; } > "$tmp/catalog.ini"
     printf '0,alexnet,0,1000,1\n' > "$tmp/trace"

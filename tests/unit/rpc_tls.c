@@ -90,7 +90,7 @@ static void mutual_tls(void **state)
     rpc_server_t *s = rpc_server_create_tls("127.0.0.1:0", srv_tls, &port, &err);
     assert_non_null(s);
     struct seen seen = {0};
-    static const rpc_handler_fn h[] = {h_register, NULL, NULL, NULL};
+    static const struct rpc_method h[] = {{"RegisterJob", h_register}, {NULL, NULL}};
     rpc_server_add_service(s, &job_to_scheduler__descriptor, h, &seen);
     assert_int_equal(rpc_server_start(s, &err), 0);
     char target[64];
@@ -164,7 +164,7 @@ static void plaintext_has_no_identity(void **state)
     int port;
     rpc_server_t *s = rpc_server_create("127.0.0.1:0", &port, &err);
     struct seen seen = {0};
-    static const rpc_handler_fn h[] = {h_register, NULL, NULL, NULL};
+    static const struct rpc_method h[] = {{"RegisterJob", h_register}, {NULL, NULL}};
     rpc_server_add_service(s, &job_to_scheduler__descriptor, h, &seen);
     assert_int_equal(rpc_server_start(s, &err), 0);
     char target[64];

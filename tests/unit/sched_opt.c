@@ -124,8 +124,8 @@ static int only_server(const struct job *j)
 
 static void assert_point(const struct job *j, int row, int col)
 {
-    assert_int_equal(j->opt_row, row);
-    assert_int_equal(j->opt_col, col);
+    assert_int_equal(sched__priv(j)->opt_row, row);
+    assert_int_equal(sched__priv(j)->opt_col, col);
 }
 
 /*
@@ -272,13 +272,13 @@ static void test_opt_time_limit_falls_back_to_tune(void **state)
     struct job *l = world_add(&w, &model_l, 1);
     struct job *i = world_add(&w, &model_i, 1);
     assert_int_equal(world_round(&w), 3);
-    assert_int_equal(a->opt_row, -1);
-    assert_float_equal(a->opt_tput, 0, 0);
+    assert_int_equal(sched__priv(a)->opt_row, -1);
+    assert_float_equal(sched__priv(a)->opt_tput, 0, 0);
     assert_float_equal(a->cpus, 6, 1e-9);
     assert_int_equal(l->n_alloc, 1);
     assert_int_equal(l->alloc_gpus[0], 2);
     assert_int_equal(sched_job_round_iters(w.s, a), 300);
-    assert_int_equal(i->opt_row, -1);
+    assert_int_equal(sched__priv(i)->opt_row, -1);
     assert_int_equal(i->n_alloc, 1);
     assert_int_equal(i->alloc_gpus[0], 4);
     assert_float_equal(i->cpus, 6, 1e-9);
@@ -346,7 +346,7 @@ static void test_opt_rounding_lowers_when_points_do_not_pack(void **state)
     assert_int_equal(world_round(&w), 8);
     for (int i = 2; i < 8; i++)
         assert_point(w.jobs[i], R1, C20);
-    assert_true(b->opt_tput + a->opt_tput <= 4.7 + 1e-9);
+    assert_true(sched__priv(b)->opt_tput + sched__priv(a)->opt_tput <= 4.7 + 1e-9);
     struct sched_opt_stats st;
     sched_opt_stats(w.s, &st);
     assert_true(st.lowered >= 1);
