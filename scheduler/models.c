@@ -91,12 +91,17 @@ static struct model_profile *section_slot(struct load_ctx *c, const char *sectio
                                           unsigned **keys)
 {
     const char *colon = strchr(section, ':');
-    if (!colon)
+    const char *at = colon ? strchr(colon, '@') : NULL;
+    size_t gl = !colon ? 0 : at ? (size_t)(at - colon - 1) : strlen(colon + 1);
+    if (!colon || gl == 0 || strspn(colon + 1, "0123456789") != gl || colon[1] == '0') {
+        /* a profile the simulator would never read: say so, not skip it */
+        errprintf(c->err, "%s:%d: section [%s] must be [model:gpus] (e.g. [%.*s:1])", c->path,
+                  line, section, colon ? (int)(colon - section) : (int)strlen(section), section);
+        c->failed = 1;
         return NULL;
-    const char *at = strchr(colon, '@');
-    size_t gl = at ? (size_t)(at - colon - 1) : strlen(colon + 1);
+    }
     if (gl != 1 || colon[1] != '1')
-        return NULL;
+        return NULL; /* the reference's multi-GPU profiles: the 1-GPU one is used */
     const char *var = at ? at + 1 : "";
     int v = var[0] != '\0';
     if (v && strcmp(var, c->variant) != 0)
@@ -239,12 +244,13 @@ static int read_file(struct load_ctx *c)
     FILE *f = fopen(c->path, "r");
     if (!f)
         return errprintf(c->err, "%s: cannot open model profiles: %s", c->path, strerror(errno));
-    int rc = ini_parse_file_lines(f, handler, c);
+    char why[160];
+    int rc = ini_parse_file_lines_why(f, handler, c, why, sizeof why);
     fclose(f);
     if (c->failed)
         return -1;
     if (rc != 0)
-        return errprintf(c->err, "%s:%d: syntax error", c->path, rc);
+        return errprintf(c->err, "%s:%d: %s", c->path, rc, why[0] ? why : "syntax error");
     return 0;
 }
 

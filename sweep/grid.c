@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ini_lines.h"
 #include "policies.h"
@@ -336,17 +337,23 @@ int sweep_grid_load(struct sweep_grid *g, const char *path, struct err *err)
     FILE *f = fopen(path, "r");
     if (!f)
         return errprintf(err, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return errprintf(err, "%s: %s (give an experiment .ini file)", path, strerror(EISDIR));
+    }
     struct load_ctx c = {.g = g, .path = path, .err = err};
     const char *slash = strrchr(path, '/');
     if (slash)
         snprintf(c.dir, sizeof c.dir, "%.*s", (int)(slash - path == 0 ? 1 : slash - path), path);
     err->msg[0] = '\0';
-    int rc = ini_parse_file_lines(f, on_ini, &c);
+    char why[160];
+    int rc = ini_parse_file_lines_why(f, on_ini, &c, why, sizeof why);
     fclose(f);
     if (rc == 0)
         return 0;
-    if (!err->msg[0])
-        errprintf(err, "%s:%d: syntax error", path, rc);
+    if (why[0] || !err->msg[0])
+        errprintf(err, "%s:%d: %s", path, rc, why[0] ? why : "syntax error");
     return -1;
 }
 
