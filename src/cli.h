@@ -6,6 +6,7 @@
 #ifndef SYNERGY_CLI_H
 #define SYNERGY_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #define EXIT_BAD_INPUT 2
@@ -44,5 +45,11 @@ struct err;
  * found (looked in: ...); set SYNERGY_CONFIG_DIR ... or give FLAG" (flag may
  * be NULL: a file no flag replaces). */
 int cli_data_check(const char *path, const char *flag, struct err *err);
+/* An output the command will write at its end (dir: a directory made with
+ * mkdir -p), checked before the work: a file's directory must exist and not
+ * be the path itself, a directory's nearest existing ancestor must be a
+ * writable directory. path NULL: nothing to check. 0, or -1 with err
+ * "FLAG: PATH: why" naming the user's path. */
+int cli_output_check(const char *flag, const char *path, bool dir, struct err *err);
 
 #endif

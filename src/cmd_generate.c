@@ -56,6 +56,10 @@ int cmd_generate(int argc, char **argv)
     if (cp.optind < argc)
         return cli_bad(&cp, "unexpected argument '%s'", argv[cp.optind]);
     struct err err = {{0}};
+    if (cli_output_check("--output", output, false, &err) < 0) {
+        fprintf(stderr, "synergy generate: %s\n", err.msg);
+        return EXIT_BAD_INPUT;
+    }
     model_zoo_t *zoo = cli_data_check(base, NULL, &err) < 0 ? NULL
                                                             : model_zoo_load(base, profiles, &err);
     for (int i = 0; zoo && i < n_models; i++)
@@ -86,8 +90,7 @@ int cmd_generate(int argc, char **argv)
     }
     struct out_file of = {.f = stdout};
     if (output && out_file_open(&of, output) < 0) {
-        fprintf(stderr, "synergy generate: %s: %s\n", of.atomic ? of.tmp : output,
-                strerror(errno));
+        fprintf(stderr, "synergy generate: %s: %s\n", output, strerror(errno));
         synth_destroy(g);
         arrival_destroy(arr);
         model_zoo_destroy(zoo);

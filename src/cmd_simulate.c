@@ -65,17 +65,33 @@ struct sim_env {
 /* ---- Ctrl-C: remove the temporaries, say so, die of the signal ---- */
 
 static char tmp_paths[2][4096];
+static char interrupt_msg[4096]; /* written before the handler is installed */
 
 static void on_interrupt(int sig)
 {
     for (int i = 0; i < 2; i++)
         if (tmp_paths[i][0])
             unlink(tmp_paths[i]);
-    static const char msg[] = "\nsynergy simulate: interrupted; no output file was written\n";
-    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    ssize_t w = write(STDERR_FILENO, interrupt_msg, strlen(interrupt_msg));
     (void)w;
     signal(sig, SIG_DFL);
     raise(sig);
+}
+
+/* What an interrupted run leaves: no output file, but a results database
+ * keeps the runs it finished and shows the one cut short as incomplete. */
+static void interrupt_say(const struct sim_opts *o)
+{
+    if (o->db_path)
+        snprintf(interrupt_msg, sizeof interrupt_msg,
+                 "\nsynergy simulate: interrupted; %sthe finished runs are in %s and the "
+                 "interrupted one is kept there as incomplete\n",
+                 o->record_path || o->jobs_csv_path || o->plan_log_path
+                     ? "--record, --jobs-csv and --plan-log were not written; " : "",
+                 o->db_path);
+    else
+        snprintf(interrupt_msg, sizeof interrupt_msg,
+                 "\nsynergy simulate: interrupted; no output file was written\n");
 }
 
 static void watch_tmp(int slot, const struct out_file *f)
@@ -241,6 +257,19 @@ static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err
         return EXIT_BAD_INPUT;
     if (wl_check_window(&o->wl, e->specs, e->n_specs, o->measure_lo, o->measure_hi, err) < 0)
         return EXIT_BAD_INPUT;
+    /* the outputs written at the end, checked before the runs */
+    if (cli_output_check("--record", o->record_path, false, err) < 0 ||
+        cli_output_check("--jobs-csv", o->jobs_csv_path, false, err) < 0 ||
+        cli_output_check("--plan-log", o->plan_log_path, false, err) < 0 ||
+        cli_output_check("--db", o->db_path, false, err) < 0 ||
+        cli_output_check("--plot", o->plot_dir, true, err) < 0)
+        return EXIT_BAD_INPUT;
+    if (!o->trace_path && o->wl.arrival) { /* a bad --arrival before the header */
+        arrival_t *a = arrival_create(o->wl.arrival, o->wl.synth.seed, err);
+        if (!a)
+            return EXIT_BAD_INPUT;
+        arrival_destroy(a);
+    }
     if (o->db_path) {
         char cmdline[4096];
         cli_command_line(cmdline, sizeof cmdline, argc, argv, "simulate");
@@ -250,8 +279,7 @@ static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err
     }
     if (o->jobs_csv_path) {
         if (out_file_open(&e->jobs_csv, o->jobs_csv_path) < 0) {
-            errprintf(err, "%s: %s",
-                      e->jobs_csv.atomic ? e->jobs_csv.tmp : o->jobs_csv_path, strerror(errno));
+            errprintf(err, "%s: %s", o->jobs_csv_path, strerror(errno));
             return 1;
         }
         watch_tmp(1, &e->jobs_csv);
@@ -373,8 +401,7 @@ static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *
     }
     if (o->record_path) {
         if (out_file_open(rec_out, o->record_path) < 0) {
-            errprintf(err, "%s: %s", rec_out->atomic ? rec_out->tmp : o->record_path,
-                      strerror(errno));
+            errprintf(err, "%s: %s", o->record_path, strerror(errno));
             return 1;
         }
         watch_tmp(0, rec_out);
@@ -605,6 +632,7 @@ int cmd_simulate(int argc, char **argv)
     if (rc >= 0)
         goto out;
     rc = EXIT_BAD_INPUT;
+    interrupt_say(o);
     struct sigaction sa = {.sa_handler = on_interrupt}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
@@ -617,6 +645,7 @@ int cmd_simulate(int argc, char **argv)
         goto fail;
     if (!o->json)
         table_header(e);
+    fflush(stdout); /* the header is not lost when the run is cut short */
     bool any_fair = false;
     rc = 0;
     for (int pi = 0; pi < e->np && rc == 0; pi++)

@@ -83,6 +83,11 @@ int cmd_trace_convert(int argc, char **argv)
     int p = parse_opts(&t, argc, argv, CLI_CONVERT);
     if (p != 0)
         return p > 0 ? 0 : EXIT_BAD_INPUT;
+    struct err oerr = {{0}};
+    if (cli_output_check("--output", t.output, false, &oerr) < 0) {
+        fprintf(stderr, "synergy trace convert: %s\n", oerr.msg);
+        return EXIT_BAD_INPUT;
+    }
     model_zoo_t *zoo;
     struct job_spec *jobs;
     size_t n;
@@ -93,8 +98,7 @@ int cmd_trace_convert(int argc, char **argv)
     struct out_file of = {0};
     if (t.output) {
         if (out_file_open(&of, t.output) < 0) {
-            fprintf(stderr, "synergy trace convert: %s: %s\n", of.atomic ? of.tmp : t.output,
-                    strerror(errno));
+            fprintf(stderr, "synergy trace convert: %s: %s\n", t.output, strerror(errno));
             goto out;
         }
         f = of.f;

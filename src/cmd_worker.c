@@ -7,7 +7,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "rpc.h"
 #include "worker.h"
@@ -80,9 +79,6 @@ int cmd_worker(int argc, char **argv)
     struct err derr = {{0}};
     if (o.catalog_path == catalog && cli_data_check(catalog, "--catalog", &derr) < 0)
         return cli_bad(&p, "%s", derr.msg);
-    struct stat st;
-    if (stat(o.run_dir, &st) == 0 && !S_ISDIR(st.st_mode))
-        return cli_bad(&p, "--run-dir: %s: Not a directory", o.run_dir);
     if (insecure && (tls_ca || tls_cert || tls_key)) {
         fprintf(stderr, "synergy worker: --insecure and --tls-* exclude each other\n");
         return EXIT_BAD_INPUT;

@@ -17,9 +17,11 @@
 
 #include "common.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_CANDIDATES 4
@@ -103,4 +105,45 @@ int cli_data_check(const char *path, const char *flag, struct err *err)
     return errprintf(err, "%s not found (looked in: %s); set SYNERGY_CONFIG_DIR to the "
                           "directory holding configs/%s%s", rel ? rel : path, list,
                      flag ? " or give " : "", flag ? flag : "");
+}
+
+int cli_output_check(const char *flag, const char *path, bool dir, struct err *err)
+{
+    if (!path)
+        return 0;
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (dir && !S_ISDIR(st.st_mode))
+            return errprintf(err, "%s: %s: Not a directory", flag, path);
+        if (!dir && S_ISDIR(st.st_mode))
+            return errprintf(err, "%s: %s: Is a directory", flag, path);
+        if (dir && access(path, W_OK) != 0)
+            return errprintf(err, "%s: %s: %s", flag, path, strerror(errno));
+        return 0;
+    }
+    /* it does not exist yet: where it would be made */
+    char up[PATH_MAX];
+    snprintf(up, sizeof up, "%s", path);
+    for (;;) {
+        char *slash = strrchr(up, '/');
+        while (slash && slash > up && slash[1] == '\0') { /* "a/b/" */
+            *slash = '\0';
+            slash = strrchr(up, '/');
+        }
+        if (!slash)
+            snprintf(up, sizeof up, ".");
+        else if (slash == up)
+            up[1] = '\0';
+        else
+            *slash = '\0';
+        if (stat(up, &st) == 0 || !dir || strcmp(up, ".") == 0 || strcmp(up, "/") == 0)
+            break;
+    }
+    if (stat(up, &st) != 0)
+        return errprintf(err, "%s: %s: %s", flag, path, strerror(ENOENT));
+    if (!S_ISDIR(st.st_mode))
+        return errprintf(err, "%s: %s: %s", flag, path, strerror(ENOTDIR));
+    if (access(up, W_OK) != 0)
+        return errprintf(err, "%s: %s: %s", flag, path, strerror(errno));
+    return 0;
 }

@@ -177,6 +177,10 @@ const struct cli_option cli_options[] = {
      "a worker silent this long is lost (default 1500)", NULL},
     {OPT_METRICS_LISTEN, "metrics-listen", 0, "IP:PORT", ARG_STR, 0, 0, CLI_DEPLOY, D,
      "serve Prometheus metrics at http://IP:PORT/metrics (port 0: any free one)", NULL},
+    {OPT_WRITE_CLIENT_CONFIG, "write-client-config", 0, NULL, ARG_NONE, 0, 0, CLI_DEPLOY, D,
+     "write the admin service's address (and TLS CA) into the user's client.ini "
+     "(~/.config/synergy/client.ini), so that submit, queue, cancel and nodes find this "
+     "scheduler without flags (docs/client.md)", NULL},
     {OPT_WAIT_WORKERS, "wait-workers", 0, "N", ARG_INT, 1, 1024, CLI_DEPLOY, D,
      "start planning once N workers registered (default: all); the others join planning "
      "when they register", NULL},
@@ -240,7 +244,7 @@ const struct cli_option cli_options[] = {
      "plaintext gRPC (instead of --tls-*); the scheduler takes it on loopback only", NULL},
     {OPT_SUBMIT_MODEL, "model", 0, "NAME", ARG_STR, 0, 0, CLI_SUBMIT, G,
      "the job's model (a profiled model of the scheduler's zoo)", NULL},
-    {OPT_SUBMIT_GPUS, "gpus", 0, "N", ARG_INT, 0, 1000000, CLI_SUBMIT, G,
+    {OPT_SUBMIT_GPUS, "gpus", 0, "N", ARG_INT, 1, 1000000, CLI_SUBMIT, G,
      "GPUs the job asks for", NULL},
     {OPT_ITERATIONS, "iterations", 0, "N", ARG_STR, 0, 0, CLI_SUBMIT, G,
      "iterations to run (or --hours)", NULL},

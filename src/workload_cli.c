@@ -9,6 +9,7 @@
 #include "options.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 int wl_opt_handle(struct wl_opts *o, const struct cli_parser *p)
 {
@@ -78,6 +79,12 @@ model_zoo_t *wl_zoo_load(const struct wl_opts *o, const char *variant, struct er
     for (int i = 0; i < o->n_model_files; i++)
         if (model_zoo_add(zoo, o->model_files[i], err) < 0)
             goto error;
+    struct stat st;
+    if (o->profiles_dir && stat(o->profiles_dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        errprintf(err, "--profiles-dir: %s: Not a directory (a profile store is a directory; "
+                       "--models reads one file)", o->profiles_dir);
+        goto error;
+    }
     if (o->profiles_dir && model_zoo_add(zoo, o->profiles_dir, err) < 0)
         goto error;
     return zoo;

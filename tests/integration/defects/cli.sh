@@ -72,7 +72,7 @@ defect_L20() {
     [ "$("$bin" help trace convert)" = "$("$bin" trace convert --help)" ] && ok || bad "synergy help trace convert"
     # the worker defaults its catalog, as deploy and profile do
     : > notadir
-    want 2 "--run-dir: notadir: Not a directory" -- "$bin" worker --scheduler 127.0.0.1:1 --insecure --gpus 1 --run-dir notadir
+    want 2 "--run-dir notadir: not a directory" -- "$bin" worker --scheduler 127.0.0.1:1 --insecure --gpus 1 --job-user nobody --run-dir notadir
     # the README says what SIGTERM gives
     grep -rn "SIGTERM.*exits 130\|exits 130.*SIGTERM" "$src/README.md" "$src/docs" && bad "docs say SIGTERM exits 130" || ok
 }
