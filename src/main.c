@@ -44,6 +44,10 @@ int main(int argc, char **argv)
         cli_print_completion(stdout);
         return stdout_flushed(0, NULL);
     }
+    if (argc == 2 && strcmp(argv[1], "--registries-md") == 0) {
+        cli_print_registries_md(stdout);
+        return stdout_flushed(0, NULL);
+    }
     int rc = cli_dispatch("", argc, argv);
     char cmd[64] = "";
     if (argc > 1)

@@ -669,6 +669,17 @@ static void registries(FILE *f, bool man)
     }
 }
 
+void cli_print_registries_md(FILE *f)
+{
+    fprintf(f, "| policy | what it does |\n|---|---|\n");
+    for (size_t i = 0; sched_policies[i]; i++)
+        fprintf(f, "| %s | %s |\n", sched_policies[i]->name, sched_policies[i]->summary);
+    fprintf(f, "\n| mode | what it does |\n|---|---|\n");
+    for (size_t i = 0; sched_modes[i]; i++)
+        fprintf(f, "| %s | %s |\n", sched_mode_name(sched_modes[i]),
+                sched_mode_summary(sched_modes[i]));
+}
+
 void cli_usage(FILE *f, unsigned cmd)
 {
     const struct cli_command_info *c = command_info(cmd);

@@ -179,5 +179,9 @@ void cli_print_version(void);
  * `synergy --man` and `synergy --bash-completion`, used by the build). */
 void cli_print_man(FILE *f);
 void cli_print_completion(FILE *f);
+/* The policies' and modes' one-line summaries as two markdown tables, for
+ * docs/simulate.md (hidden `synergy --registries-md`; a test keeps the page
+ * equal to it). */
+void cli_print_registries_md(FILE *f);
 
 #endif
