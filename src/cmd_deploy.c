@@ -109,13 +109,6 @@ static int deploy_admin_setup(const struct deploy_opts *o, struct deploy_env *e,
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* The admin clients' line to export (and, asked for, their client.ini):
  * the address this service takes submit, queue, cancel and nodes on. */
 static void deploy_client_hint(const struct deploy_env *e, int port)
@@ -249,6 +242,7 @@ static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
         case OPT_POLICY: o->ov.policy = p.arg; break;
         case OPT_MODE: o->ov.mode = p.arg; break;
         case OPT_PLACEMENT: o->ov.placement = p.arg; break;
+        case OPT_HETERO: o->ov.hetero = p.arg; break;
         case OPT_ROUND_DURATION: o->ov.round_duration = p.num; break;
         case OPT_STATIC: o->is_static = true; break;
         case OPT_PORT: o->port = p.lnum; break;
@@ -359,11 +353,10 @@ static int deploy_load(struct deploy_opts *o, struct deploy_env *e, struct err *
     local_cluster(o, &e->conf);
     if (sched_params_build(&e->conf, &o->ov, sched_policies, &e->cfg.sched, err) < 0)
         return EXIT_BAD_INPUT;
-    if ((o->ov.opt_compat || o->ov.opt_time_limit_s > 0) &&
-        strcmp(sched_mode_name(e->cfg.sched.mode), "opt") != 0)
-        return errprintf(err, "%s applies to the opt mode only (--mode opt)",
-                         o->ov.opt_compat ? "--opt-compat" : "--opt-time-limit"),
-               EXIT_BAD_INPUT;
+    if (sched_opt_options_check(o->ov.opt_compat, o->ov.opt_time_limit_s,
+                                strcmp(sched_mode_name(e->cfg.sched.mode), "opt") == 0, false,
+                                err) < 0)
+        return EXIT_BAD_INPUT;
     e->zoo = wl_zoo_load(&o->wl, o->profiles ? o->profiles : e->conf.profiles, err);
     if (!e->zoo)
         return EXIT_BAD_INPUT;
@@ -508,7 +501,8 @@ static int deploy_report(const struct deploy_opts *o, const struct deploy_env *e
             .placement = sp->placement == PLACEMENT_CONSOLIDATE ? "consolidate" : "first-fit",
             .seed = (unsigned long)o->wl.synth.seed, .workload = o->trace ? o->trace : "service",
             .cluster = o->cluster,
-            .gpus = e->conf.cluster.gpus_per_server * e->conf.cluster.servers_per_rack,
+            .gpus = cluster_config_gpus(&e->conf.cluster),
+            .hetero = sp->hetero == HETERO_AGNOSTIC ? "agnostic" : "aware",
             .opt_compat = o->ov.opt_compat, .wall_s = wall};
         results_json_write(stdout, &js, res, extra);
     } else {
@@ -595,9 +589,9 @@ static int deploy_main(struct deploy_opts *o, struct deploy_env *e)
     }
     struct sched_result res;
     struct deploy_stats st;
-    double t0 = now_s();
+    double t0 = mono_s();
     int r = deploy_run(&e->cfg, &res, &st, &err);
-    double wall = now_s() - t0;
+    double wall = mono_s() - t0;
     notify_stopping("%s", r < 0 ? err.msg : o->trace ? "the trace is done" : "stopped");
     deploy_local_stop(&e->lw);
     if (r < 0) {

@@ -133,7 +133,7 @@ static int load_cluster_gpus(const struct tool_opts *t, const char *cmd)
         fprintf(stderr, "synergy trace %s: %s\n", cmd, err.msg);
         return -1;
     }
-    return conf.cluster.gpus_per_server * conf.cluster.servers_per_rack * conf.cluster.racks;
+    return cluster_config_gpus(&conf.cluster);
 }
 
 int cmd_trace_stats(int argc, char **argv)

@@ -101,6 +101,9 @@ const struct cli_option cli_options[] = {
      "'profile': each model's startup_s (default 0)", NULL},
     {OPT_PLACEMENT, "placement", 0, "KIND", ARG_STR, 0, 0, CLI_RUNS, S,
      "first-fit (default) | consolidate (the reference's +place)", "placement"},
+    {OPT_HETERO, "hetero", 0, "KIND", ARG_STR, 0, 0, CLI_RUNS, S,
+     "on a cluster with GPU types: aware (default: each job on the type where it runs "
+     "best) | agnostic (type-blind, docs/heterogeneous.md)", "hetero"},
     {OPT_ROUND_DURATION, "round-duration", 0, "S", ARG_POS, 0, 0, CLI_RUNS, S,
      "seconds per round (default 300, or the cluster file's)", "round_duration"},
     {OPT_STATIC, "static", 0, NULL, ARG_NONE, 0, 0, CLI_RUNS, S,
@@ -274,6 +277,10 @@ const struct cli_option cli_options[] = {
     {OPT_RANKS, "ranks", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
      "one process per GPU of this server (LOCAL_RANK, RANK, WORLD_SIZE set), as "
      "torch.distributed.launch does; give the model `ranks = per-gpu` in the worker catalog",
+     NULL},
+    {OPT_LEGACY, "legacy", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
+     "speak as the stock reference iterator: no job token, attempt or rank, one UpdateIters "
+     "per round at 75 % of it (needs deploy --allow-legacy-jobs)",
      NULL},
     {OPT_SPAWN_DAEMON, "spawn-daemon", 0, "FILE", ARG_STR, 0, 0, CLI_JOB, G,
      "fault drill: leave two daemonised grandchildren, their pids appended to FILE", NULL},

@@ -259,6 +259,7 @@ static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *e
                 {"profiles_dir", g->profiles_dir, sizeof g->profiles_dir},
                 {"profiles", g->profiles, sizeof g->profiles},
                 {"placement", g->placement, sizeof g->placement},
+                {"hetero", g->hetero, sizeof g->hetero},
                 {"db", g->db, sizeof g->db},
                 {"plot", g->plot, sizeof g->plot}};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
@@ -373,12 +374,13 @@ int sweep_grid_check(const struct sweep_grid *g, struct err *err)
     if (g->placement[0] && !str_ieq(g->placement, "first-fit") &&
         !str_ieq(g->placement, "consolidate"))
         return errprintf(err, "placement '%s': expected first-fit or consolidate", g->placement);
+    if (g->hetero[0] && !str_ieq(g->hetero, "aware") && !str_ieq(g->hetero, "agnostic"))
+        return errprintf(err, "hetero '%s': expected aware or agnostic", g->hetero);
     bool any_opt = false;
     for (int m = 0; m < g->n_modes; m++)
         any_opt |= str_ieq(g->modes[m], "opt");
-    if ((g->opt_compat || g->opt_time_limit > 0) && !any_opt)
-        return errprintf(err, "%s applies to the opt mode only (modes: opt)",
-                         g->opt_compat ? "opt_compat" : "opt_time_limit");
+    if (sched_opt_options_check(g->opt_compat, g->opt_time_limit, any_opt, true, err) < 0)
+        return -1;
     /* 32 values on every axis would be ~10^9 points: refuse before allocating them */
     double points = (double)g->n_clusters * (g->n_splits ? g->n_splits : 1) *
                     (g->n_loads ? g->n_loads : 1) * (g->n_seeds ? g->n_seeds : 1) *
@@ -471,6 +473,8 @@ void sweep_grid_fingerprint(const struct sweep_grid *g, char out[17])
                           g->placement,    g->models,  g->profiles_dir};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         fnv_str(&h, strs[i]);
+    if (g->hetero[0]) /* (left out when unset: older grids keep their fingerprints) */
+        fnv_str(&h, g->hetero);
     bool flags[] = {g->multigpu, g->philly_arrival, g->per_attempt, g->no_duration_filter,
                     g->strict, g->opt_compat, g->is_static, g->stop_on_gap,
                     g->unknown_reference};

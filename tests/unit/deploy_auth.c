@@ -34,8 +34,8 @@
 
 static model_zoo_t *zoo;
 static const struct job_spec specs[] = {
-    {0, "alexnet", 0, 3000, 4},
-    {1, "res18", 0, 6000, 4},
+    {0, "alexnet", 0, 3000, 4, ""},
+    {1, "res18", 0, 6000, 4, ""},
 };
 static const struct deploy_worker_addr rows[] = {
     {"127.0.0.1", 5001, 0, 0, 1, "worker-0"},
@@ -141,7 +141,7 @@ static struct djob *launch(struct deploy *d, int id)
     dj->progress_steps = 0;
     dj->last_msg_ns = 0;
     dj->lease_ours = true;
-    dj->launched_ns = deploy__mono_ns();
+    dj->launched_ns = mono_ns();
     return dj;
 }
 
