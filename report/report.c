@@ -527,21 +527,21 @@ void report_list(FILE *out, const struct store_run *runs, size_t n, enum report_
             fprintf(out, "%lld,%lld,%s,%s,%s,%g,%s,%s,", (long long)r->id,
                     (long long)r->batch_id, r->status, r->policy, r->mode, r->jobs_per_hour,
                     split, r->started_at);
-            json_str(out, r->cluster); /* quoted: a path may hold a comma */
+            json_write_str(out, r->cluster); /* quoted: a path may hold a comma */
             fputc('\n', out);
         } else {
             fprintf(out, "{\"run\":%lld,\"batch\":%lld,\"status\":", (long long)r->id,
                     (long long)r->batch_id);
-            json_str(out, r->status);
+            json_write_str(out, r->status);
             fprintf(out, ",\"policy\":");
-            json_str(out, r->policy);
+            json_write_str(out, r->policy);
             fprintf(out, ",\"mode\":");
-            json_str(out, r->mode);
+            json_write_str(out, r->mode);
             fprintf(out, ",\"jobs_per_hour\":%.17g,\"split\":[%d,%d,%d],\"started_at\":",
                     r->jobs_per_hour, r->split[0], r->split[1], r->split[2]);
-            json_str(out, r->started_at);
+            json_write_str(out, r->started_at);
             fprintf(out, ",\"cluster\":");
-            json_str(out, r->cluster);
+            json_write_str(out, r->cluster);
             fprintf(out, "}\n");
         }
     }
