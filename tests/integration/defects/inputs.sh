@@ -21,7 +21,7 @@ defect_L11() {
 # L16: a model section the simulator would never read is an error
 defect_L16() {
     printf '[mymodel]\niter_time = abc\n' > m.ini
-    want 2 "m.ini:2: section [mymodel] must be [model:gpus] (e.g. [mymodel:1])" -- "$bin" simulate --trace "$tr" --models m.ini
+    want 2 "m.ini:2: section [mymodel] must be [model:gpus] or [model:gpus:type] (e.g. [mymodel:1])" -- "$bin" simulate --trace "$tr" --models m.ini
     printf '[mymodel:x]\niter_time = 1\n' > m2.ini
     want 2 "m2.ini:2: section [mymodel:x] must be [model:gpus]" -- "$bin" simulate --trace "$tr" --models m2.ini
     # the shipped profiles (with their multi-GPU sections) still load
