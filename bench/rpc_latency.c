@@ -74,7 +74,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "rpc_bench: %s\n", err.msg);
         return 1;
     }
-    rpc_handler_fn h[] = {NULL, h_update, NULL, NULL};
+    const struct rpc_method h[] = {{"UpdateIters", h_update}, {NULL, NULL}};
     rpc_server_add_service(s, &job_to_scheduler__descriptor, h, NULL);
     if (rpc_server_start(s, &err) < 0)
         return 1;

@@ -44,29 +44,28 @@ int deploy_admins_read(const char *path, char ***out, size_t *n, struct err *err
 {
     *out = NULL;
     *n = 0;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errprintf(err, "%s: %s", path, strerror(errno));
-    char line[512];
-    int ln = 0;
+    struct line_reader lr;
+    if (line_reader_open(&lr, path, NULL, true, err) < 0)
+        return -1;
+    char *s;
     size_t cap = 0;
-    while (fgets(line, sizeof line, f)) {
-        ln++;
-        char *s = str_trim(line);
-        if (!*s || *s == '#')
-            continue;
+    int got;
+    while ((got = line_next(&lr, &s, err)) > 0) {
         if (!identity_ok(s)) {
-            fclose(f);
-            deploy_admins_free(*out, *n);
-            *out = NULL;
-            *n = 0;
-            return errprintf(err, "%s:%d: expected one certificate identity per line "
-                                  "([A-Za-z0-9._@:-], at most 127 characters)", path, ln);
+            got = errprintf(err, "%s:%d: expected one certificate identity per line "
+                                 "([A-Za-z0-9._@:-], at most 127 characters)", path, lr.lineno);
+            break;
         }
         xgrow((void **)out, &cap, *n + 1, sizeof **out);
         (*out)[(*n)++] = xstrdup(s);
     }
-    fclose(f);
+    line_reader_close(&lr);
+    if (got < 0) {
+        deploy_admins_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return -1;
+    }
     return 0;
 }
 
@@ -140,8 +139,8 @@ static void insert_job(struct deploy *d, const struct dsub *s)
 
 void deploy__admin_merge(struct deploy *d)
 {
-    while (d->n_merged < d->n_subs)
-        insert_job(d, d->subs[d->n_merged++]);
+    while (d->adm.n_merged < d->adm.n_subs)
+        insert_job(d, d->adm.subs[d->adm.n_merged++]);
 }
 
 void deploy__admin_init(struct deploy *d)
@@ -154,10 +153,10 @@ void deploy__admin_init(struct deploy *d)
         if (d->jobs[i].cancel_req && d->jobs[i].state == DJ_FAILED)
             d->jobs[i].cancelled = true;
     }
-    for (size_t i = 0; i < d->n_subs; i++)
-        if (d->subs[i]->spec.id >= next)
-            next = d->subs[i]->spec.id + 1;
-    d->next_id = next;
+    for (size_t i = 0; i < d->adm.n_subs; i++)
+        if (d->adm.subs[i]->spec.id >= next)
+            next = d->adm.subs[i]->spec.id + 1;
+    d->adm.next_id = next;
 }
 
 static struct dsub *sub_new(struct deploy *d, int id, const char *model, int gpus, long iters,
@@ -172,8 +171,8 @@ static struct dsub *sub_new(struct deploy *d, int id, const char *model, int gpu
     snprintf(s->name, sizeof s->name, "%s", name);
     snprintf(s->user, sizeof s->user, "%s", user);
     s->priority = prio;
-    xgrow((void **)&d->subs, &d->cap_subs, d->n_subs + 1, sizeof *d->subs);
-    d->subs[d->n_subs++] = s;
+    xgrow((void **)&d->adm.subs, &d->adm.cap_subs, d->adm.n_subs + 1, sizeof *d->adm.subs);
+    d->adm.subs[d->adm.n_subs++] = s;
     return s;
 }
 
@@ -232,8 +231,9 @@ void deploy__admin_cancel(struct deploy *d)
         }
         deploy__answer_parked(dj, true);
         if (dj->state == DJ_RUNNING && !dj->stop_ns)
-            dj->stop_ns = deploy__mono_ns();
+            dj->stop_ns = mono_ns();
         sched_run_fail(d->ledger, dj->j);
+        deploy__record_cancel(d, dj->spec, d->cur_b); /* replayed at the same boundary */
         dj->state = DJ_FAILED;
         dj->cancelled = true;
         LOG(LOG_INFO, "deploy", "job %d cancelled (%ld of %ld iterations done)", dj->spec->id,
@@ -247,27 +247,27 @@ void deploy__admin_cancel(struct deploy *d)
 
 void deploy__admin_committed(struct deploy *d)
 {
-    for (size_t i = 0; i < d->n_sub_wait; i++) {
-        struct dsub_wait *w = &d->sub_wait[i];
+    for (size_t i = 0; i < d->adm.n_sub_wait; i++) {
+        struct dsub_wait *w = &d->adm.sub_wait[i];
         Synergy__Admin__V1__SubmitResponse r = SYNERGY__ADMIN__V1__SUBMIT_RESPONSE__INIT;
         r.job_id = w->id;
         r.iterations = w->iterations;
         r.arrival_s = w->arrival;
         rpc_call_reply(w->call, &r.base);
     }
-    d->n_sub_wait = 0;
+    d->adm.n_sub_wait = 0;
 }
 
 void deploy__admin_free(struct deploy *d)
 {
-    free(d->sub_wait); /* empty: answered at the last commit (deploy_run) */
-    d->sub_wait = NULL;
-    d->n_sub_wait = 0;
-    for (size_t i = 0; i < d->n_subs; i++)
-        free(d->subs[i]);
-    free(d->subs);
-    d->subs = NULL;
-    d->n_subs = 0;
+    free(d->adm.sub_wait); /* empty: answered at the last commit (deploy_run) */
+    d->adm.sub_wait = NULL;
+    d->adm.n_sub_wait = 0;
+    for (size_t i = 0; i < d->adm.n_subs; i++)
+        free(d->adm.subs[i]);
+    free(d->adm.subs);
+    d->adm.subs = NULL;
+    d->adm.n_subs = 0;
 }
 
 static bool name_ok(const char *s)
@@ -289,8 +289,8 @@ static bool name_taken(const struct deploy *d, const char *name)
     for (size_t i = 0; i < d->n_jobs; i++)
         if (d->jobs[i].sub && job_active(&d->jobs[i]) && strcmp(d->jobs[i].sub->name, name) == 0)
             return true;
-    for (size_t i = d->n_merged; i < d->n_subs; i++)
-        if (!d->subs[i]->cancel && strcmp(d->subs[i]->name, name) == 0)
+    for (size_t i = d->adm.n_merged; i < d->adm.n_subs; i++)
+        if (!d->adm.subs[i]->cancel && strcmp(d->adm.subs[i]->name, name) == 0)
             return true;
     return false;
 }
@@ -370,7 +370,7 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
     long iters = 0;
     pthread_mutex_lock(&d->mu);
     int st = check_submit(d, r, &m, &iters, msg, n);
-    if (st == 0 && !d->accepting) {
+    if (st == 0 && !d->adm.accepting) {
         snprintf(msg, n, "the scheduler is not running rounds yet (waiting for workers)");
         st = RPC_STATUS_UNAVAILABLE;
     }
@@ -381,7 +381,7 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
     double arrival = deploy__logical_now(d);
     if (arrival < d->cur_b)
         arrival = d->cur_b;
-    struct dsub *s = sub_new(d, d->next_id++, m->name, (int)r->gpus, iters, arrival,
+    struct dsub *s = sub_new(d, d->adm.next_id++, m->name, (int)r->gpus, iters, arrival,
                              r->name ? r->name : "", user,
                              r->priority_opt_case ? r->priority : 0);
     struct deploy_state_admin row = {.id = s->spec.id, .gpus = s->spec.gpus,
@@ -392,8 +392,8 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
     snprintf(row.model, sizeof row.model, "%s", s->spec.model);
     struct err e = {{0}};
     if (deploy_state_admin_put(d->db, &row, &e) < 0) {
-        free(d->subs[--d->n_subs]);
-        d->next_id--;
+        free(d->adm.subs[--d->adm.n_subs]);
+        d->adm.next_id--;
         pthread_mutex_unlock(&d->mu);
         snprintf(msg, n, "%s", e.msg);
         return RPC_STATUS_UNAVAILABLE;
@@ -406,8 +406,8 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
     resp->arrival_s = arrival;
     bool wait = park && deploy_state_in_txn(d->db);
     if (wait) { /* durable at the round loop's next commit: answered then */
-        xgrow((void **)&d->sub_wait, &d->cap_sub_wait, d->n_sub_wait + 1, sizeof *d->sub_wait);
-        d->sub_wait[d->n_sub_wait++] =
+        xgrow((void **)&d->adm.sub_wait, &d->adm.cap_sub_wait, d->adm.n_sub_wait + 1, sizeof *d->adm.sub_wait);
+        d->adm.sub_wait[d->adm.n_sub_wait++] =
             (struct dsub_wait){.call = park, .id = resp->job_id, .iterations = resp->iterations,
                                .arrival = arrival};
     }
@@ -489,21 +489,21 @@ int deploy__admin_queue(struct deploy *d, const ProtobufCMessage *rq, ProtobufCM
     const Synergy__Admin__V1__QueueRequest *r = (const void *)rq;
     Synergy__Admin__V1__QueueResponse *resp = (void *)rs;
     pthread_mutex_lock(&d->mu);
-    double now = d->accepting ? deploy__logical_now(d) : 0;
-    size_t cap = d->n_jobs + (d->n_subs - d->n_merged);
+    double now = d->adm.accepting ? deploy__logical_now(d) : 0;
+    size_t cap = d->n_jobs + (d->adm.n_subs - d->adm.n_merged);
     resp->jobs = xcalloc(cap + 1, sizeof *resp->jobs);
     for (size_t i = 0; i < d->n_jobs; i++) {
         const struct djob *dj = &d->jobs[i];
         bool arrived = i < d->next_arrival;
-        if (!arrived && !dj->sub && !(d->accepting && dj->spec->arrival <= now))
+        if (!arrived && !dj->sub && !(d->adm.accepting && dj->spec->arrival <= now))
             continue; /* a trace job of the future */
         if (!r->all && !job_active(dj) && !(dj->cancel_req && !dj->cancelled))
             continue;
         resp->jobs[resp->n_jobs++] = job_info(d, dj, arrived, now);
     }
-    for (size_t i = d->n_merged; i < d->n_subs; i++) {
-        struct djob tmp = {.spec = &d->subs[i]->spec, .sub = d->subs[i],
-                           .cancel_req = d->subs[i]->cancel, .finish = -1};
+    for (size_t i = d->adm.n_merged; i < d->adm.n_subs; i++) {
+        struct djob tmp = {.spec = &d->adm.subs[i]->spec, .sub = d->adm.subs[i],
+                           .cancel_req = d->adm.subs[i]->cancel, .finish = -1};
         resp->jobs[resp->n_jobs++] = job_info(d, &tmp, false, now);
     }
     resp->now_s = now;
@@ -536,11 +536,11 @@ int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *rq, Proto
         for (size_t i = 0; i < d->n_jobs && !hit[k]; i++)
             if ((uint64_t)d->jobs[i].spec->id == id &&
                 (i < d->next_arrival || d->jobs[i].sub ||
-                 (d->accepting && d->jobs[i].spec->arrival <= deploy__logical_now(d))))
+                 (d->adm.accepting && d->jobs[i].spec->arrival <= deploy__logical_now(d))))
                 hit[k] = &d->jobs[i];
-        for (size_t i = d->n_merged; i < d->n_subs && !hit[k]; i++)
-            if ((uint64_t)d->subs[i]->spec.id == id)
-                hit_sub[k] = d->subs[i];
+        for (size_t i = d->adm.n_merged; i < d->adm.n_subs && !hit[k]; i++)
+            if ((uint64_t)d->adm.subs[i]->spec.id == id)
+                hit_sub[k] = d->adm.subs[i];
         if (!hit[k] && !hit_sub[k]) {
             snprintf(msg, n, "no job %llu", (unsigned long long)id);
             st = RPC_STATUS_NOT_FOUND;
@@ -585,10 +585,10 @@ int deploy__admin_nodes(struct deploy *d, ProtobufCMessage *rs)
     Synergy__Admin__V1__NodesResponse *resp = (void *)rs;
     const struct cluster_config *cl = &d->cfg->sched.cluster;
     pthread_mutex_lock(&d->mu);
-    long long now = deploy__mono_ns();
-    resp->nodes = xcalloc(d->n_workers + 1, sizeof *resp->nodes);
-    for (size_t i = 0; i < d->n_workers; i++) {
-        const struct dworker *w = &d->workers[i];
+    long long now = mono_ns();
+    resp->nodes = xcalloc(d->reg.n_workers + 1, sizeof *resp->nodes);
+    for (size_t i = 0; i < d->reg.n_workers; i++) {
+        const struct dworker *w = &d->reg.workers[i];
         Synergy__Admin__V1__NodeInfo *ni = xcalloc(1, sizeof *ni);
         synergy__admin__v1__node_info__init(ni);
         ni->server_id = (uint32_t)i;
@@ -673,64 +673,76 @@ static enum rpc_result finish_call(rpc_call_t *call, ProtobufCMessage *resp, int
     return RPC_FAILED;
 }
 
+/* What every admin handler starts with: the caller's right to the service,
+ * its identity, and room for a refusal's message. */
+struct admin_call {
+    struct deploy *d;
+    const char *user;
+    char msg[256];
+};
+
+static bool admin_enter(void *ud, rpc_call_t *call, struct admin_call *a)
+{
+    a->d = ud;
+    a->msg[0] = '\0';
+    return admin_allowed(a->d, call, &a->user);
+}
+
 static enum rpc_result h_submit(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                 ProtobufCMessage *rs)
 {
-    struct deploy *d = ud;
-    const char *user;
-    if (!admin_allowed(d, call, &user))
+    struct admin_call a;
+    if (!admin_enter(ud, call, &a))
         return RPC_FAILED;
-    char msg[256] = "";
-    int st = deploy__admin_submit(d, user, rq, rs, call, msg, sizeof msg);
+    int st = deploy__admin_submit(a.d, a.user, rq, rs, call, a.msg, sizeof a.msg);
     if (st < 0)
         return RPC_PARKED;
     if (st != 0)
-        LOG(LOG_INFO, "deploy", "submission by %s refused: %s", user, msg);
-    return finish_call(call, rs, st, msg);
+        LOG(LOG_INFO, "deploy", "submission by %s refused: %s", a.user, a.msg);
+    return finish_call(call, rs, st, a.msg);
 }
 
 static enum rpc_result h_queue(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                ProtobufCMessage *rs)
 {
-    struct deploy *d = ud;
-    const char *user;
-    if (!admin_allowed(d, call, &user))
+    struct admin_call a;
+    if (!admin_enter(ud, call, &a))
         return RPC_FAILED;
-    char msg[256] = "";
-    int st = deploy__admin_queue(d, rq, rs, msg, sizeof msg);
-    return finish_call(call, rs, st, msg);
+    int st = deploy__admin_queue(a.d, rq, rs, a.msg, sizeof a.msg);
+    return finish_call(call, rs, st, a.msg);
 }
 
 static enum rpc_result h_cancel(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                 ProtobufCMessage *rs)
 {
-    struct deploy *d = ud;
-    const char *user;
-    if (!admin_allowed(d, call, &user))
+    struct admin_call a;
+    if (!admin_enter(ud, call, &a))
         return RPC_FAILED;
-    char msg[256] = "";
-    int st = deploy__admin_cancel_ids(d, rq, rs, msg, sizeof msg);
+    int st = deploy__admin_cancel_ids(a.d, rq, rs, a.msg, sizeof a.msg);
     if (st == 0)
-        LOG(LOG_INFO, "deploy", "cancel by %s of %zu job(s)", user,
+        LOG(LOG_INFO, "deploy", "cancel by %s of %zu job(s)", a.user,
             ((Synergy__Admin__V1__CancelResponse *)rs)->n_cancelled);
-    return finish_call(call, rs, st, msg);
+    return finish_call(call, rs, st, a.msg);
 }
 
 static enum rpc_result h_nodes(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                ProtobufCMessage *rs)
 {
     (void)rq;
-    struct deploy *d = ud;
-    const char *user;
-    if (!admin_allowed(d, call, &user))
+    struct admin_call a;
+    if (!admin_enter(ud, call, &a))
         return RPC_FAILED;
     rpc_call_set_cleanup(call, deploy__admin_resp_free);
-    deploy__admin_nodes(d, rs);
+    deploy__admin_nodes(a.d, rs);
     return RPC_REPLY;
 }
 
 void deploy__admin_add_service(struct deploy *d, rpc_server_t *srv)
 {
-    static const rpc_handler_fn h[] = {h_submit, h_queue, h_cancel, h_nodes};
+    static const struct rpc_method h[] = {{"Submit", h_submit},
+                                          {"Queue", h_queue},
+                                          {"Cancel", h_cancel},
+                                          {"Nodes", h_nodes},
+                                          {NULL, NULL}};
     rpc_server_add_service(srv, &synergy__admin__v1__admin__descriptor, h, d);
 }

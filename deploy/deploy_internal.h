@@ -54,8 +54,17 @@ struct djob {
     long budget;          /* steps this round (the plan's credit) */
     long base;            /* executed before this round */
     /* iterator processes of the current lease: n_ranks, plus the extra
-     * processes workers reported launching (RunJobResponse.processes) */
+     * processes workers reported launching (RunJobResponse.processes), or
+     * more when the job shows more (deploy__job_registered): a process whose
+     * rank is past the count, or more RegisterJobs of rank-less processes
+     * (the stock iterator) than the count */
     int n_procs;
+    int n_registered;     /* RegisterJobs of rank-less processes of this attempt */
+    /* the round's budget as first answered (UpdateIters of this attempt and
+     * iterator round memo_round, when memo_set): every later ask of that
+     * round gets the same number, as in the reference */
+    bool memo_set;
+    long memo_round, memo_budget;
     /* parked RoundEnds by process rank (a process that sends no rank, like
      * the stock iterator, takes a free slot); every slot is answered alike */
     rpc_call_t *parked[DJ_MAX_PROCS];
@@ -87,9 +96,10 @@ struct djob {
     long long stop_ns;        /* when it was told to stop */
     long long lease_until_ns; /* the workers kill the job at this wall time */
     /* job tokens (issue 10): the secret of attempt token_launch, and of the
-     * attempt before it (so a stopping old attempt is told to stop, not
-     * refused); 32 hex digits, "" none */
-    int token_launch;
+     * attempt before it, prev_launch (so a stopping old attempt is told to
+     * stop, not refused); 32 hex digits, "" none. Saved in the state file
+     * with each launch (deploy_state_token) */
+    int token_launch, prev_launch;
     char token[33], prev_token[33];
 };
 
@@ -131,28 +141,61 @@ struct dsub_wait {
     double arrival;
 };
 
-struct deploy {
-    const struct deploy_config *cfg;
-    /* the admin service (deploy_admin.c): every online submission, by id;
-     * subs[n_merged..] are not in jobs[] yet */
+/* The admin service's part (deploy_admin.c): every online submission, by
+ * id; subs[n_merged..] are not in jobs[] yet. */
+struct deploy_admin {
     struct dsub **subs;
     size_t n_subs, cap_subs, n_merged;
     int next_id;          /* the next submission's id */
     bool accepting;       /* the round loop runs: submissions get an arrival time */
-    struct dsub_wait *sub_wait;
+    struct dsub_wait *sub_wait; /* Submits answered at the next commit */
     size_t n_sub_wait, cap_sub_wait;
+};
+
+/* --record's part (deploy_record.c): the file, and the ids written to it. */
+struct deploy_rec {
+    int fd;               /* -1: not recording */
+    int write_errno;      /* a write failed: recording stopped (the run fails at its end) */
+    bool dirty;           /* written since the last fdatasync */
+    int *ids;
+    bool *used;
+    size_t n, cap;
+};
+
+/* The leases' part (deploy_lease.c): wall-clock lengths, fixed at start. */
+struct deploy_leases {
+    long long round_ns;   /* a round, on the wall clock */
+    long long grace_ns;   /* after a boundary, a late round end is a delay */
+    long long slack_ns;   /* a lease lasts this long past its round's end */
+    long long exit_margin_ns; /* how long an exit report may take after a lease's end */
+    long long silence_ns; /* a running job silent this long is hung: its lease may end */
+    long long until_ns;   /* this round's lease end for extended jobs */
+    double stop_ms_max;   /* the slowest phase D so far */
+};
+
+/* The worker registry's part (deploy_workers.c, deploy_rpc.c). */
+struct deploy_registry {
+    struct dworker *workers;
+    size_t n_workers;
+    rpc_client_t **dead_cl; /* replaced worker channels, freed at the end (a call may use one) */
+    size_t n_dead_cl, cap_dead_cl;
+};
+
+/* The driver: the round loop's own state (deploy.c), and the parts above. */
+struct deploy {
+    const struct deploy_config *cfg;
+    struct deploy_admin adm;
+    struct deploy_rec rec;
+    struct deploy_leases lease;
+    struct deploy_registry reg;
     size_t cap_jobs;
     sched_run_t *ledger;  /* the run's bookkeeping (owns the jobs) */
     sched_t *sched;       /* the ledger's scheduler, borrowed */
     struct djob *jobs;
     size_t n_jobs;
-    struct dworker *workers;
-    size_t n_workers;
     rpc_server_t *srv;
     int port;
     const char *advertise; /* the scheduler's address as jobs and workers reach it */
-    rpc_client_t **dead_cl; /* replaced worker channels, freed at the end (a call may use one) */
-    size_t n_dead_cl, cap_dead_cl;
     deploy_state_t *db;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -167,26 +210,11 @@ struct deploy {
     /* the round loop (deploy.c) */
     size_t next_arrival;  /* jobs[] index of the next arrival */
     bool *relaunch;       /* by jobs[] index: launch in phase E */
-    long long round_ns;   /* a round, on the wall clock */
-    long long grace_ns;   /* after a boundary, a late round end is a delay */
-    long long slack_ns;   /* a lease lasts this long past its round's end */
-    long long exit_margin_ns; /* how long an exit report may take after a lease's end */
-    long long silence_ns; /* a running job silent this long is hung: its lease may end */
-    long long lease_until_ns; /* this round's lease end for extended jobs */
     double plan_ms, dispatch_ms;
-    double stop_ms_max;   /* the slowest phase D so far */
     size_t n_placed;
     double end_b;         /* the last round processed */
-    /* --record (deploy_record.c): the file, and the ids written to it */
-    int rec_fd;           /* -1: not recording */
-    int rec_errno;        /* a write failed: recording stopped (the run fails at its end) */
-    bool rec_dirty;       /* written since the last fdatasync */
-    int *rec_ids;
-    bool *rec_used;
-    size_t rec_n, rec_cap;
 };
 
-long long deploy__mono_ns(void);
 /* The job token of the job's current attempt (made on first use from
  * getrandom: 128 bits as hex). Borrowed; call with d->mu held or from the
  * round loop. */
@@ -209,6 +237,13 @@ void deploy__free(struct deploy *d);
 /* A message of the job's current attempt came in (any JobToScheduler call);
  * call under d->mu. Keeps a slow job's lease alive and times its start-up. */
 void deploy__job_heard(struct deploy *d, struct djob *dj);
+/* A process of the job's current attempt registered (RegisterJob), with its
+ * rank or -1 (not sent): the job has at least that many processes. Under
+ * d->mu. */
+void deploy__job_registered(struct djob *dj, int rank);
+/* The round's budget for an UpdateIters of the current attempt in iterator
+ * round `round`: the first ask of the round fixes it. Under d->mu. */
+long deploy__round_budget(struct djob *dj, uint64_t round);
 void deploy__note_round_end(struct djob *dj);
 /* A worker reports what it runs (deploy_rpc.c parses, the round loop decides).
  * Called with d->mu held on the rpc thread: no RPCs, no blocking. `server` is
@@ -236,6 +271,9 @@ int deploy__record_open(struct deploy *d, struct err *err);
  * makes a job arrive (trace, online submission) goes through the ledger, so
  * through this. Under d->mu or from the round loop. */
 void deploy__record_arrival(void *ctx, const struct job_spec *spec);
+/* A job that had arrived was cancelled at boundary `at`: append its
+ * "#cancel,ID,TIME_S" line (docs/traces.md) unless the file has one. */
+void deploy__record_cancel(struct deploy *d, const struct job_spec *spec, double at);
 /* fdatasync what was appended: before the round's state is committed.
  * 0, or -1 when recording has failed. */
 int deploy__record_sync(struct deploy *d);
@@ -255,8 +293,55 @@ void deploy__reset_reports(struct djob *dj);
  * send the service manager a STATUS line and a watchdog ping
  * (deploy_metrics.c). */
 void deploy__publish(struct deploy *d, double b, double late_ms, long rounds);
+/* A rank's exit on `server` (its worker's JobExited): lease_kill, killed at
+ * its lease's end; worker_stop, stopped with its worker (not charged);
+ * log_tail, the end of a failed job's log ("" none), logged with a crash. */
 void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code, int sig,
-                        bool lease_kill);
+                        bool lease_kill, bool worker_stop, const char *log_tail);
+
+/* deploy_credit.c: what each job's reports say it did. */
+/* Whether the job's round is over: every process parked in RoundEnd or
+ * ended its lease, every rank exited, or it crashed or was lost. */
+bool deploy__round_ended(const struct djob *dj);
+/* deploy__answer_parked, noting when a job was first told to stop. */
+void deploy__answer_round_end(struct djob *dj, bool terminate);
+/* Forget the round's reports before the job's next round (new or kept lease). */
+void deploy__reset_round(struct djob *dj);
+/* Write the job's row (state: "queued", "running", ...) in the current transaction. */
+void deploy__job_persist(struct deploy *d, struct djob *dj, const char *state);
+void deploy__finish_job(struct deploy *d, struct djob *dj, double b);
+void deploy__fail_job(struct deploy *d, struct djob *dj);
+/* Phase B: replace the plan's credit with what each job did, end the leases,
+ * finish or charge jobs. Returns true when the run is over. */
+bool deploy__credit_round(struct deploy *d, double b);
+
+/* deploy_lease.c: launching, extending, keeping and killing leases. */
+/* How far past its round a lease reaches (the slack plus twice the slowest
+ * stop-and-launch fan-out seen so far). */
+long long deploy__lease_slack(const struct deploy *d);
+/* Extend the leases of jobs that are slow but alive (called while waiting). */
+void deploy__keep_leases(struct deploy *d);
+void deploy__lease_persist(struct deploy *d, struct djob *dj, double b, const char *state);
+/* The job keeps its placement for the next round: answer "go on", extend. */
+void deploy__extend(struct deploy *d, struct djob *dj, double b, long long lease_until_ns);
+/* KillJob on every live rank's worker (d->mu released during the calls). */
+void deploy__kill_job(struct deploy *d, struct djob *dj);
+/* Phase E: RunJob the new placements (d->relaunch), one call per (job, server). */
+void deploy__launch_round(struct deploy *d, double b);
+
+/* deploy_workers.c: the worker registry. */
+/* Lose workers whose heartbeat is overdue; their ranks count as gone. */
+void deploy__check_workers(struct deploy *d);
+/* Declare a worker lost now (a call to it failed), with the reason logged. */
+void deploy__lose_worker(struct deploy *d, int server, const char *why);
+/* Call a worker with d->mu released. Returns the gRPC status. */
+int deploy__worker_call(struct deploy *d, int server, const char *method,
+                        const ProtobufCMessage *req, ProtobufCMessage **resp, struct err *err);
+/* Wait for the workers cfg->wait_workers asks for; the missing ones stay out
+ * of planning until they register. 0, or -1 + err on the timeout. d->mu held. */
+int deploy__wait_registration(struct deploy *d, struct err *err);
+/* Phase B: servers that came back or went away enter or leave planning. */
+void deploy__workers_sync_planning(struct deploy *d);
 
 /* deploy_admin.c: the admin service (Submit, Queue, Cancel, Nodes). */
 void deploy__admin_add_service(struct deploy *d, rpc_server_t *srv);

@@ -67,9 +67,9 @@ void deploy__publish(struct deploy *d, double b, double late_ms, long rounds)
     s->gpus_total = sched_total_gpus(d->sched);
     s->cpus_total = size[RES_CPU] * servers;
     s->mem_total_gb = size[RES_MEM] * servers;
-    s->workers_total = (int)d->n_workers;
-    for (size_t i = 0; i < d->n_workers; i++)
-        s->workers_up += d->workers[i].registered && !d->workers[i].lost;
+    s->workers_total = (int)d->reg.n_workers;
+    for (size_t i = 0; i < d->reg.n_workers; i++)
+        s->workers_up += d->reg.workers[i].registered && !d->reg.workers[i].lost;
     s->lateness_s = isfinite(late_ms) ? late_ms / 1e3 : 0;
     s->lateness_max_s = st->max_lateness_ms / 1e3;
     s->crashes = (long)st->crashes;

@@ -2,7 +2,9 @@
  * deploy --record FILE: every job that arrives in the run's ledger, from the
  * trace or submitted online, appended to a replay trace in the Synergy
  * format (id,model,arrival,iterations,gpus) with its arrival on the run's
- * logical clock, so `simulate --trace FILE` replays the run.
+ * logical clock, and every cancel of a job that had arrived as a line
+ * "#cancel,ID,TIME_S" with the round boundary that applied it (a comment to
+ * other readers), so `simulate --trace FILE` replays the run.
  *
  * Never half-written: each job is one write(2) of one whole line to a file
  * opened O_APPEND, and the file is fdatasync'd before the round's state is
@@ -10,7 +12,9 @@
  * run continued from --state reopens the file: a torn last line (power loss)
  * is cut off, the ids already there are not written again, and jobs the
  * state holds but the file lacks are added. A new run starts the file afresh
- * (an empty file written to a temporary and renamed into place).
+ * (an empty file written to a temporary and renamed into place). Known
+ * limit: the state does not keep a cancel's time, so a cancel line cut off
+ * by a power loss is not written again.
  */
 #include "deploy_internal.h"
 
@@ -24,44 +28,50 @@
 
 #include "trace.h"
 
-/* ---- the ids already in the file: an open-addressing set of ints ---- */
+/* ---- the ids already in the file: an open-addressing set of ints ----
+ * A job's arrival line is its id; its cancel line is the key -1 - id. */
+
+static int cancel_key(int id)
+{
+    return -1 - id;
+}
 
 static size_t slot_of(const struct deploy *d, int id)
 {
-    size_t mask = d->rec_cap - 1, i = ((size_t)(unsigned)id * 2654435761u) & mask;
-    while (d->rec_used[i] && d->rec_ids[i] != id)
+    size_t mask = d->rec.cap - 1, i = ((size_t)(unsigned)id * 2654435761u) & mask;
+    while (d->rec.used[i] && d->rec.ids[i] != id)
         i = (i + 1) & mask;
     return i;
 }
 
 static bool ids_has(const struct deploy *d, int id)
 {
-    return d->rec_cap && d->rec_used[slot_of(d, id)];
+    return d->rec.cap && d->rec.used[slot_of(d, id)];
 }
 
 static void ids_add(struct deploy *d, int id)
 {
-    if (2 * (d->rec_n + 1) > d->rec_cap) {
-        int *old_ids = d->rec_ids;
-        bool *old_used = d->rec_used;
-        size_t old_cap = d->rec_cap;
-        d->rec_cap = old_cap ? 2 * old_cap : 64;
-        d->rec_ids = xcalloc(d->rec_cap, sizeof *d->rec_ids);
-        d->rec_used = xcalloc(d->rec_cap, sizeof *d->rec_used);
+    if (2 * (d->rec.n + 1) > d->rec.cap) {
+        int *old_ids = d->rec.ids;
+        bool *old_used = d->rec.used;
+        size_t old_cap = d->rec.cap;
+        d->rec.cap = old_cap ? 2 * old_cap : 64;
+        d->rec.ids = xcalloc(d->rec.cap, sizeof *d->rec.ids);
+        d->rec.used = xcalloc(d->rec.cap, sizeof *d->rec.used);
         for (size_t i = 0; i < old_cap; i++)
             if (old_used[i]) {
                 size_t s = slot_of(d, old_ids[i]);
-                d->rec_used[s] = true;
-                d->rec_ids[s] = old_ids[i];
+                d->rec.used[s] = true;
+                d->rec.ids[s] = old_ids[i];
             }
         free(old_ids);
         free(old_used);
     }
     size_t s = slot_of(d, id);
-    if (!d->rec_used[s]) {
-        d->rec_used[s] = true;
-        d->rec_ids[s] = id;
-        d->rec_n++;
+    if (!d->rec.used[s]) {
+        d->rec.used[s] = true;
+        d->rec.ids[s] = id;
+        d->rec.n++;
     }
 }
 
@@ -141,6 +151,18 @@ static int read_back(struct deploy *d, const char *path, struct err *err)
         line[n - 1] = '\0';
         if (!line[0])
             continue;
+        if (line[0] == '#') {
+            int id;
+            double at;
+            int is = trace_parse_replay_cancel(line, &id, &at, err, path, (int)lineno);
+            if (is < 0) {
+                rc = -1;
+                break;
+            }
+            if (is)
+                ids_add(d, cancel_key(id));
+            continue;
+        }
         struct job_spec js;
         if (trace_parse_replay_line(line, &js, err, path, (int)lineno) < 0) {
             rc = -1;
@@ -157,14 +179,14 @@ static int read_back(struct deploy *d, const char *path, struct err *err)
 
 int deploy__record_open(struct deploy *d, struct err *err)
 {
-    d->rec_fd = -1;
+    d->rec.fd = -1;
     const char *path = d->cfg->record_path;
     if (!path)
         return 0;
     if ((d->restarted ? read_back(d, path, err) : start_afresh(path, err)) < 0)
         return -1;
-    d->rec_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (d->rec_fd < 0)
+    d->rec.fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (d->rec.fd < 0)
         return errprintf(err, "--record: %s: %s", path, strerror(errno));
     if (d->restarted) { /* jobs the state holds but the file lacks (it was cut short) */
         for (size_t i = 0; i < d->n_jobs; i++)
@@ -174,63 +196,77 @@ int deploy__record_open(struct deploy *d, struct err *err)
     return deploy__record_sync(d);
 }
 
-void deploy__record_arrival(void *ctx, const struct job_spec *spec)
+/* Append one line (job_spec or cancel) for key unless the file has it. */
+static void append_line(struct deploy *d, int key, const struct job_spec *spec, double cancel_at)
 {
-    struct deploy *d = ctx;
-    if (d->rec_fd < 0 || ids_has(d, spec->id) || d->rec_errno)
+    if (d->rec.fd < 0 || ids_has(d, key) || d->rec.write_errno)
         return;
     char buf[256];
     FILE *m = fmemopen(buf, sizeof buf, "w");
     if (!m) {
-        d->rec_errno = errno;
+        d->rec.write_errno = errno;
         return;
     }
-    trace_write_replay_line(m, spec);
+    if (key < 0)
+        trace_write_replay_cancel(m, spec->id, cancel_at);
+    else
+        trace_write_replay_line(m, spec);
     long len = ftell(m);
     fclose(m);
     if (len <= 0 || (size_t)len >= sizeof buf || buf[len - 1] != '\n') {
-        d->rec_errno = EOVERFLOW;
+        d->rec.write_errno = EOVERFLOW;
         return;
     }
-    if (write_all(d->rec_fd, buf, (size_t)len) < 0) {
-        d->rec_errno = errno ? errno : EIO;
+    if (write_all(d->rec.fd, buf, (size_t)len) < 0) {
+        d->rec.write_errno = errno ? errno : EIO;
         LOG(LOG_ERROR, "deploy", "--record %s: %s: recording stops", d->cfg->record_path,
-            strerror(d->rec_errno));
+            strerror(d->rec.write_errno));
         return;
     }
-    ids_add(d, spec->id);
-    d->rec_dirty = true;
+    ids_add(d, key);
+    d->rec.dirty = true;
+}
+
+void deploy__record_arrival(void *ctx, const struct job_spec *spec)
+{
+    struct deploy *d = ctx;
+    append_line(d, spec->id, spec, 0);
+}
+
+void deploy__record_cancel(struct deploy *d, const struct job_spec *spec, double at)
+{
+    append_line(d, cancel_key(spec->id), spec, at);
 }
 
 int deploy__record_sync(struct deploy *d)
 {
-    if (d->rec_fd < 0 || !d->rec_dirty || d->rec_errno)
-        return d->rec_errno ? -1 : 0;
-    if (fdatasync(d->rec_fd) < 0) {
-        d->rec_errno = errno;
+    if (d->rec.fd < 0 || !d->rec.dirty || d->rec.write_errno)
+        return d->rec.write_errno ? -1 : 0;
+    if (fdatasync(d->rec.fd) < 0) {
+        d->rec.write_errno = errno;
         LOG(LOG_ERROR, "deploy", "--record %s: %s: recording stops", d->cfg->record_path,
-            strerror(d->rec_errno));
+            strerror(d->rec.write_errno));
         return -1;
     }
-    d->rec_dirty = false;
+    d->rec.dirty = false;
     return 0;
 }
 
 int deploy__record_close(struct deploy *d, struct err *err)
 {
     int rc = 0;
-    if (d->rec_fd >= 0) {
+    if (d->rec.fd >= 0) {
         deploy__record_sync(d);
-        if (close(d->rec_fd) < 0 && !d->rec_errno)
-            d->rec_errno = errno;
-        d->rec_fd = -1;
+        if (close(d->rec.fd) < 0 && !d->rec.write_errno)
+            d->rec.write_errno = errno;
+        d->rec.fd = -1;
     }
-    if (d->rec_errno && err)
-        rc = errprintf(err, "--record %s: %s", d->cfg->record_path, strerror(d->rec_errno));
-    free(d->rec_ids);
-    free(d->rec_used);
-    d->rec_ids = NULL;
-    d->rec_used = NULL;
-    d->rec_cap = d->rec_n = 0;
+    if (d->rec.write_errno && err)
+        rc = errprintf(err, "--record %s: %s", d->cfg->record_path, strerror(d->rec.write_errno));
+    free(d->rec.ids);
+    free(d->rec.used);
+    d->rec.ids = NULL;
+    d->rec.used = NULL;
+    d->rec.cap = d->rec.n = 0;
     return rc;
 }

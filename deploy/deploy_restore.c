@@ -199,10 +199,132 @@ static int take_rank(void *ctx, int job, int rank, const struct deploy_state_ran
     return 0;
 }
 
+/* A job's saved tokens: its current attempt's calls are checked at once. */
+static int take_token(void *ctx, const struct deploy_state_token *t)
+{
+    struct deploy *d = ctx;
+    size_t i;
+    struct djob *dj = job_by_id(d, t->job, &i);
+    if (!dj || t->attempt != dj->launch)
+        return 0; /* an attempt launched but never committed: refused */
+    dj->token_launch = t->attempt;
+    memcpy(dj->token, t->token, sizeof dj->token);
+    dj->prev_launch = t->prev_attempt;
+    memcpy(dj->prev_token, t->prev_token, sizeof dj->prev_token);
+    return 0;
+}
+
 static int rank_cmp(const void *a, const void *b)
 {
     const struct deploy_state_job *const *x = a, *const *y = b;
     return ((*x)->runnable_rank > (*y)->runnable_rank) - ((*x)->runnable_rank < (*y)->runnable_rank);
+}
+
+/* One saved job back into the ledger and jobs[] (it arrived before the
+ * crash). 0, or -1 + err. */
+static int restore_job(struct deploy *d, struct djob *dj, const struct deploy_state_job *row,
+                       long long now, struct err *err)
+{
+    bool running = row->state == DJ_RUNNING && !row->terminated;
+    struct sched_job_saved sv = {
+        .executed = row->executed,
+        .round_base = row->round_base,
+        .attained = row->attained,
+        .service = -1, /* not in the saved state: exact on an untyped cluster */
+        .priority = row->priority,
+        .last_exec = row->last_exec,
+        .first_start = row->first_start,
+        .finish = row->state == DJ_DONE ? row->finish : -1,
+        .failed = row->state == DJ_FAILED,
+        .rounds_run = row->rounds_run,
+        .rounds_demoted = row->rounds_demoted,
+        .preemptions = row->preemptions,
+        .placed_last_round = row->placed_last,
+    };
+    /* credited up front by the last plan, never launched: it keeps only
+     * what it had before that round */
+    if (row->placed_last && !running)
+        sv.executed = sv.round_base;
+    dj->j = sched_run_restore(d->ledger, dj->spec, &sv, err);
+    if (!dj->j)
+        return -1;
+    dj->launch = row->attempt;
+    dj->crashes = row->crashes;
+    dj->finish = row->state == DJ_DONE ? row->finish : -1;
+    dj->lease_b = row->lease_t;
+    dj->state = row->state == DJ_DONE     ? DJ_DONE
+                : row->state == DJ_FAILED ? DJ_FAILED
+                : running                 ? DJ_RUNNING
+                                          : DJ_QUEUED;
+    sched_run_round_credit(d->ledger, dj->j, &dj->base, &dj->budget);
+    if (dj->state == DJ_RUNNING) {
+        dj->restored = true;
+        dj->launched_ns = now;
+        dj->lease_until_ns = now + d->lease.slack_ns;
+        dj->round_end_steps = -1;
+        dj->startup_s = -1;
+    }
+    return 0;
+}
+
+/* The arrived jobs, and the ledger's runnable order as it was saved. 0, or
+ * -1 + err. */
+static int restore_jobs(struct deploy *d, struct restore_ctx *rc, long long now, struct err *err)
+{
+    struct deploy_state_job **runnable = xcalloc(d->n_jobs + 1, sizeof *runnable);
+    size_t n_runnable = 0;
+    int out = -1;
+    for (size_t i = 0; i < d->next_arrival; i++) {
+        struct djob *dj = &d->jobs[i];
+        if (!rc->have[i] && dj->cancel_req) { /* cancelled before it arrived */
+            deploy__admin_cancelled_before_arrival(d, dj);
+            continue;
+        }
+        if (!rc->have[i]) {
+            errprintf(err, "%s: job %d arrived but was not saved", d->cfg->state_path,
+                      dj->spec->id);
+            goto done;
+        }
+        if (restore_job(d, dj, &rc->rows[i], now, err) < 0)
+            goto done;
+        if (rc->rows[i].runnable_rank >= 0 && dj->state != DJ_DONE && dj->state != DJ_FAILED)
+            runnable[n_runnable++] = &rc->rows[i];
+    }
+    qsort(runnable, n_runnable, sizeof *runnable, rank_cmp);
+    struct job **order = xcalloc(d->n_jobs + 1, sizeof *order);
+    for (size_t k = 0; k < n_runnable; k++) {
+        size_t i;
+        order[k] = job_by_id(d, runnable[k]->id, &i)->j;
+    }
+    sched_run_set_runnable_order(d->ledger, order, n_runnable);
+    free(order);
+    out = 0;
+done:
+    free(runnable);
+    return out;
+}
+
+/* The run's totals and statistics, and its clock: the logical clock kept
+ * running while the scheduler was away. */
+static void restore_totals(struct deploy *d, const struct deploy_state_run *run, long long now)
+{
+    struct sched_run_totals tot = {.rounds = (size_t)run->rounds};
+    memcpy(tot.util_sum, run->util_sum, sizeof tot.util_sum);
+    sched_run_totals_set(d->ledger, &tot);
+    struct deploy_stats *st = d->st;
+    st->jobs_failed = (size_t)run->stats[ST_FAILED];
+    st->crashes = (size_t)run->stats[ST_CRASHES];
+    st->relaunches = (size_t)run->stats[ST_RELAUNCHES];
+    st->lease_kills = (size_t)run->stats[ST_LEASE_KILLS];
+    st->stops_ignored = (size_t)run->stats[ST_STOPS];
+    st->delays = (size_t)run->stats[ST_DELAYS];
+    st->workers_lost = (size_t)run->stats[ST_LOST];
+    st->preemptions = (size_t)run->stats[ST_PREEMPTIONS];
+    d->t0_real = run->t0_real;
+    d->t0_ns = now - (long long)((real_now() - run->t0_real) * 1e9);
+    d->next_b = run->b;
+    d->cur_b = run->b - d->round_s;
+    d->restarted = true;
 }
 
 int deploy__restore(struct deploy *d, struct err *err)
@@ -244,76 +366,9 @@ int deploy__restore(struct deploy *d, struct err *err)
         goto done;
     }
     d->next_arrival = (size_t)run.next_arrival;
-    long long now = deploy__mono_ns();
-    struct deploy_state_job **runnable = xcalloc(d->n_jobs + 1, sizeof *runnable);
-    struct job **order = xcalloc(d->n_jobs + 1, sizeof *order);
-    size_t n_runnable = 0;
-    for (size_t i = 0; i < d->next_arrival; i++) {
-        struct djob *dj = &d->jobs[i];
-        if (!rc.have[i] && dj->cancel_req) { /* cancelled before it arrived */
-            deploy__admin_cancelled_before_arrival(d, dj);
-            continue;
-        }
-        if (!rc.have[i]) {
-            errprintf(err, "%s: job %d arrived but was not saved", d->cfg->state_path,
-                      dj->spec->id);
-            free(runnable);
-            free(order);
-            goto done;
-        }
-        struct deploy_state_job *row = &rc.rows[i];
-        bool running = row->state == DJ_RUNNING && !row->terminated;
-        struct sched_job_saved sv = {
-            .executed = row->executed,
-            .round_base = row->round_base,
-            .attained = row->attained,
-            .priority = row->priority,
-            .last_exec = row->last_exec,
-            .first_start = row->first_start,
-            .finish = row->state == DJ_DONE ? row->finish : -1,
-            .failed = row->state == DJ_FAILED,
-            .rounds_run = row->rounds_run,
-            .rounds_demoted = row->rounds_demoted,
-            .preemptions = row->preemptions,
-            .placed_last_round = row->placed_last,
-        };
-        /* credited up front by the last plan, never launched: it keeps only
-         * what it had before that round */
-        if (row->placed_last && !running)
-            sv.executed = sv.round_base;
-        dj->j = sched_run_restore(d->ledger, dj->spec, &sv, err);
-        if (!dj->j) {
-            free(runnable);
-            free(order);
-            goto done;
-        }
-        dj->launch = row->attempt;
-        dj->crashes = row->crashes;
-        dj->finish = row->state == DJ_DONE ? row->finish : -1;
-        dj->lease_b = row->lease_t;
-        dj->state = row->state == DJ_DONE     ? DJ_DONE
-                    : row->state == DJ_FAILED ? DJ_FAILED
-                    : running                 ? DJ_RUNNING
-                                              : DJ_QUEUED;
-        if (row->runnable_rank >= 0 && dj->state != DJ_DONE && dj->state != DJ_FAILED)
-            runnable[n_runnable++] = row;
-        sched_run_round_credit(d->ledger, dj->j, &dj->base, &dj->budget);
-        if (dj->state == DJ_RUNNING) {
-            dj->restored = true;
-            dj->launched_ns = now;
-            dj->lease_until_ns = now + d->slack_ns;
-            dj->round_end_steps = -1;
-            dj->startup_s = -1;
-        }
-    }
-    qsort(runnable, n_runnable, sizeof *runnable, rank_cmp);
-    for (size_t k = 0; k < n_runnable; k++) {
-        size_t i;
-        order[k] = job_by_id(d, runnable[k]->id, &i)->j;
-    }
-    sched_run_set_runnable_order(d->ledger, order, n_runnable);
-    free(runnable);
-    free(order);
+    long long now = mono_ns();
+    if (restore_jobs(d, &rc, now, err) < 0)
+        goto done;
     if (deploy_state_ranks_each(d->db, take_rank, &rc, err) != 0)
         goto done;
     size_t n_adopt = 0;
@@ -328,25 +383,9 @@ int deploy__restore(struct deploy *d, struct err *err)
         dj->n_procs = dj->n_ranks;
         n_adopt += dj->state == DJ_RUNNING;
     }
-    struct sched_run_totals tot = {.rounds = (size_t)run.rounds};
-    memcpy(tot.util_sum, run.util_sum, sizeof tot.util_sum);
-    sched_run_totals_set(d->ledger, &tot);
-    struct deploy_stats *st = d->st;
-    st->jobs_failed = (size_t)run.stats[ST_FAILED];
-    st->crashes = (size_t)run.stats[ST_CRASHES];
-    st->relaunches = (size_t)run.stats[ST_RELAUNCHES];
-    st->lease_kills = (size_t)run.stats[ST_LEASE_KILLS];
-    st->stops_ignored = (size_t)run.stats[ST_STOPS];
-    st->delays = (size_t)run.stats[ST_DELAYS];
-    st->workers_lost = (size_t)run.stats[ST_LOST];
-    st->preemptions = (size_t)run.stats[ST_PREEMPTIONS];
-    /* a job planned but not launched before the crash: not running */
-    /* the logical clock kept running while the scheduler was away */
-    d->t0_real = run.t0_real;
-    d->t0_ns = now - (long long)((real_now() - run.t0_real) * 1e9);
-    d->next_b = run.b;
-    d->cur_b = run.b - d->round_s;
-    d->restarted = true;
+    if (deploy_state_tokens_each(d->db, take_token, d, err) != 0)
+        goto done;
+    restore_totals(d, &run, now);
     LOG(LOG_INFO, "deploy", "%s: continuing the run at round %.0f (logical now %.0f): %zu of %zu "
                             "jobs arrived, %zu running to adopt",
         d->cfg->state_path, run.b, deploy__logical_now(d), d->next_arrival, d->n_jobs, n_adopt);
@@ -359,7 +398,7 @@ done:
 
 void deploy__set_t0(struct deploy *d)
 {
-    d->t0_ns = deploy__mono_ns();
+    d->t0_ns = mono_ns();
     d->t0_real = real_now();
 }
 
@@ -378,7 +417,7 @@ int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
                           size_t cap, size_t *n_kill)
 {
     *n_kill = 0;
-    struct dworker *w = &d->workers[server];
+    struct dworker *w = &d->reg.workers[server];
     if (kind == DEPLOY_REPORT_HEARTBEAT && (!w->registered || w->lost))
         return -1; /* register again, with the running jobs */
     if (kind == DEPLOY_REPORT_REGISTER && w->lost) {
@@ -389,7 +428,7 @@ int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
             deploy_state_worker(d->db, server, w->a.ip, w->a.port, "registered", w->n_gpus,
                                 NULL);
     }
-    long long now = deploy__mono_ns();
+    long long now = mono_ns();
     for (size_t i = 0; i < n; i++) {
         struct djob *dj = deploy__find_job(d, run[i].job_id);
         struct drank *rk = dj ? rank_on(dj, server) : NULL;
@@ -402,6 +441,7 @@ int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
                 if (strlen(run[i].token) == 32 && dj->token_launch != dj->launch) {
                     memcpy(dj->token, run[i].token, 33);
                     dj->prev_token[0] = '\0';
+                    dj->prev_launch = 0;
                     dj->token_launch = dj->launch;
                 }
                 long long until = now + (long long)run[i].lease_left_ms * 1000000LL;

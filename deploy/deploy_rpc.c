@@ -7,8 +7,10 @@
  *
  * Caller checks (issue 10). Jobs: every JobToScheduler call must carry
  * its attempt's token (metadata synergy-job-token, handed to the job by its
- * worker); without one it is heard only with --allow-legacy-jobs, on the
- * address check below. Workers: under mutual TLS the certificate identity
+ * worker), checked before anything else (job_enter: exactly the current
+ * attempt's, or the previous attempt's to be told to stop; issue 21);
+ * without one it is heard only with --allow-legacy-jobs, on the address
+ * check below. Workers: under mutual TLS the certificate identity
  * must be the workers-file row's (the row it registers as, or the server_id
  * it reports for); in plaintext (--insecure) only addresses listed in the
  * workers file, or that a registered worker called from, may call, which is
@@ -31,9 +33,9 @@ static bool peer_allowed(struct deploy *d, rpc_call_t *call)
 {
     char ip[128];
     rpc_call_peer_ip(call, ip, sizeof ip);
-    for (size_t i = 0; i < d->n_workers; i++)
-        if (strcmp(d->workers[i].a.ip, ip) == 0 ||
-            (d->workers[i].registered && strcmp(d->workers[i].peer_ip, ip) == 0))
+    for (size_t i = 0; i < d->reg.n_workers; i++)
+        if (strcmp(d->reg.workers[i].a.ip, ip) == 0 ||
+            (d->reg.workers[i].registered && strcmp(d->reg.workers[i].peer_ip, ip) == 0))
             return true;
     LOG(LOG_WARN, "deploy", "refused a call from %s: not a worker's address",
         rpc_call_peer(call));
@@ -46,6 +48,7 @@ const char *deploy__job_token(struct djob *dj)
 {
     if (dj->token_launch != dj->launch || !dj->token[0]) {
         memcpy(dj->prev_token, dj->token, sizeof dj->token);
+        dj->prev_launch = dj->token_launch;
         unsigned char r[16];
         size_t got = 0;
         while (got < sizeof r) {
@@ -65,7 +68,8 @@ const char *deploy__job_token(struct djob *dj)
     return dj->token;
 }
 
-/* Constant-time comparison of a presented token with a known one. */
+/* Constant-time comparison of a presented token with a known one: equal
+ * lengths and every byte, and never an empty known token. */
 static bool token_eq(const char *a, const char *b)
 {
     if (!b[0] || strlen(a) != strlen(b))
@@ -76,57 +80,61 @@ static bool token_eq(const char *a, const char *b)
     return x == 0;
 }
 
-/* May this JobToScheduler call speak for job `job_id`, attempt `attempt`?
- * With a token: it must be the job's current attempt's (and the attempt, if
- * sent, that one), or the previous attempt's (then the request's attempt
- * must say so, and the handlers treat it as stale). Without one: only with
- * --allow-legacy-jobs, and then the address check. Refused calls change
- * nothing: PERMISSION_DENIED. */
-static bool job_allowed(struct deploy *d, rpc_call_t *call, uint64_t job_id, uint32_t attempt)
+/* Does `tok` speak for the job's attempt `attempt` (0: not sent)? Exactly
+ * the current attempt's token (attempt 0 or that one), or the immediately
+ * previous attempt's with that attempt's number (an attempt being stopped:
+ * the handlers answer it "stop" and credit nothing). */
+static bool token_ok(const struct djob *dj, const char *tok, uint32_t attempt)
+{
+    if (dj->token_launch == dj->launch && token_eq(tok, dj->token))
+        return attempt == 0 || (int)attempt == dj->launch;
+    if (token_eq(tok, dj->prev_token))
+        return attempt != 0 && (int)attempt == dj->prev_launch;
+    return false;
+}
+
+/* The first thing every JobToScheduler handler does: may this call speak for
+ * job `job_id`, attempt `attempt`? With a token, token_ok() must hold; a call
+ * that fails gets PERMISSION_DENIED, the same status and message whether the
+ * job exists or not, and nothing else happens. Without a token: only with
+ * --allow-legacy-jobs, on the address check. On true d->mu is held (the
+ * handler runs under the same hold: no check-then-use window) and *out is the
+ * job (NULL only for a legacy call of an unknown job). On false d->mu is not
+ * held and the call's status is set. */
+static bool job_enter(struct deploy *d, rpc_call_t *call, uint64_t job_id, uint32_t attempt,
+                      struct djob **out)
 {
     char tok[80];
+    *out = NULL;
     if (!rpc_call_metadata(call, "synergy-job-token", tok, sizeof tok)) {
-        if (d->cfg->allow_legacy_jobs)
-            return peer_allowed(d, call);
-        LOG(LOG_WARN, "deploy", "refused a call for job %lu from %s: no job token (legacy "
-                                "iterators need --allow-legacy-jobs)", (unsigned long)job_id,
-            rpc_call_peer(call));
-        rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED,
-                            "no job token (synergy-job-token metadata)");
-        return false;
+        if (!d->cfg->allow_legacy_jobs) {
+            LOG(LOG_WARN, "deploy", "refused a call for job %lu from %s: no job token (legacy "
+                                    "iterators need --allow-legacy-jobs)", (unsigned long)job_id,
+                rpc_call_peer(call));
+            rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED,
+                                "no job token (synergy-job-token metadata)");
+            return false;
+        }
+        pthread_mutex_lock(&d->mu);
+        if (!peer_allowed(d, call)) {
+            pthread_mutex_unlock(&d->mu);
+            return false;
+        }
+        *out = deploy__find_job(d, job_id);
+        return true;
     }
     pthread_mutex_lock(&d->mu);
     struct djob *dj = deploy__find_job(d, job_id);
-    bool ok = false;
-    /* a restarted scheduler learns a running attempt's token from its worker
-     * when it re-registers: until then, "try again" (changes nothing) */
-    if (dj && dj->state == DJ_RUNNING && dj->token_launch != dj->launch) {
-        pthread_mutex_unlock(&d->mu);
-        rpc_call_set_status(call, RPC_STATUS_UNAVAILABLE,
-                            "this attempt's token is not known yet (scheduler restarted)");
-        return false;
+    if (dj && token_ok(dj, tok, attempt)) {
+        *out = dj;
+        return true;
     }
-    if (dj && dj->token[0]) {
-        if (token_eq(tok, dj->token))
-            ok = attempt == 0 || (int)attempt == dj->token_launch;
-        else if (token_eq(tok, dj->prev_token))
-            ok = attempt != 0 && (int)attempt < dj->token_launch;
-    }
-    /* after a scheduler restart, an attempt it does not know (launched but
-     * never committed: a number past its own, or one it has not heard since)
-     * cannot be checked: it goes on to the stale handling, which credits
-     * nothing and tells it to stop */
-    if (!ok && dj && attempt != 0 &&
-        ((int)attempt > dj->launch || (dj->restored && (int)attempt != dj->launch)))
-        ok = true;
     pthread_mutex_unlock(&d->mu);
-    if (!ok) {
-        LOG(LOG_WARN, "deploy", "refused a call for job %lu attempt %u from %s: wrong job token",
-            (unsigned long)job_id, attempt, rpc_call_peer(call));
-        rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED,
-                            "the job token is not this job's and attempt's");
-    }
-    return ok;
+    LOG(LOG_WARN, "deploy", "refused a call for job %lu attempt %u from %s: wrong job token",
+        (unsigned long)job_id, attempt, rpc_call_peer(call));
+    rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED,
+                        "the job token is not this job's and attempt's");
+    return false;
 }
 
 /* Under mutual TLS: is the caller's certificate the identity of row `id`? */
@@ -135,10 +143,10 @@ static bool worker_identity_ok(struct deploy *d, rpc_call_t *call, uint32_t id)
     if (!d->cfg->tls)
         return true;
     const char *who = rpc_call_identity(call);
-    if (id < d->n_workers && strcmp(who, d->workers[id].a.identity) == 0)
+    if (id < d->reg.n_workers && strcmp(who, d->reg.workers[id].a.identity) == 0)
         return true;
     LOG(LOG_WARN, "deploy", "refused a call from %s: identity '%s' is not server %u's ('%s')",
-        rpc_call_peer(call), who, id, id < d->n_workers ? d->workers[id].a.identity : "none");
+        rpc_call_peer(call), who, id, id < d->reg.n_workers ? d->reg.workers[id].a.identity : "none");
     rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED,
                         "the caller's certificate is not this server's identity");
     return false;
@@ -193,10 +201,9 @@ static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const Protobuf
     struct deploy *d = ud;
     const RegisterJobRequest *req = (const void *)rq;
     RegisterJobResponse *resp = (void *)rs;
-    if (!job_allowed(d, call, req->job_id, req->attempt))
+    struct djob *dj;
+    if (!job_enter(d, call, req->job_id, req->attempt, &dj))
         return RPC_FAILED;
-    pthread_mutex_lock(&d->mu);
-    struct djob *dj = deploy__find_job(d, req->job_id);
     bool old = dj && stale(dj, req->attempt, "RegisterJob");
     /* the phase of this lease's round clock: its rounds end at lease_b + k *
      * round. Not the driver's current round: a launch fan-out that runs past
@@ -205,6 +212,8 @@ static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const Protobuf
     double el = deploy__logical_now(d) - (dj && !old ? dj->lease_b : d->cur_b);
     if (dj && !old)
         deploy__job_heard(d, dj);
+    if (dj && !old && dj->state == DJ_RUNNING && !dj->terminated)
+        deploy__job_registered(dj, RANK_OF(req, REGISTER_JOB_REQUEST));
     pthread_mutex_unlock(&d->mu);
     if (!dj) {
         rpc_call_set_status(call, RPC_STATUS_NOT_FOUND, "unknown job");
@@ -220,22 +229,22 @@ static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const Protobuf
 }
 
 /* Every rank asks; every rank gets the same budget: the round's, fixed by the
- * plan before any RoundEnd of the round is answered. */
+ * plan before any RoundEnd of the round is answered, and memoised per
+ * (attempt, iterator round) at the first ask. */
 static enum rpc_result h_update_iters(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                       ProtobufCMessage *rs)
 {
     struct deploy *d = ud;
     const UpdateItersRequest *req = (const void *)rq;
     UpdateItersResponse *resp = (void *)rs;
-    if (!job_allowed(d, call, req->job_id, req->attempt))
+    struct djob *dj;
+    if (!job_enter(d, call, req->job_id, req->attempt, &dj))
         return RPC_FAILED;
-    pthread_mutex_lock(&d->mu);
-    struct djob *dj = deploy__find_job(d, req->job_id);
     if (dj && dj->state == DJ_RUNNING && !stale(dj, req->attempt, "UpdateIters")) {
         deploy__job_heard(d, dj);
         if ((long)req->num_steps > dj->progress_steps)
             dj->progress_steps = (long)req->num_steps;
-        resp->num_steps_per_round = (uint64_t)dj->budget;
+        resp->num_steps_per_round = (uint64_t)deploy__round_budget(dj, req->round_num);
     }
     pthread_mutex_unlock(&d->mu);
     return RPC_REPLY;
@@ -250,15 +259,15 @@ static enum rpc_result h_round_end(void *ud, rpc_call_t *call, const ProtobufCMe
     struct deploy *d = ud;
     const RoundEndRequest *req = (const void *)rq;
     RoundEndResponse *resp = (void *)rs;
-    if (!job_allowed(d, call, req->job_id, req->attempt))
+    struct djob *dj;
+    if (!job_enter(d, call, req->job_id, req->attempt, &dj))
         return RPC_FAILED;
     int rank = RANK_OF(req, ROUND_END_REQUEST);
     if (rank >= DJ_MAX_PROCS) {
+        pthread_mutex_unlock(&d->mu);
         rpc_call_set_status(call, RPC_STATUS_INVALID_ARGUMENT, "rank out of range");
         return RPC_FAILED;
     }
-    pthread_mutex_lock(&d->mu);
-    struct djob *dj = deploy__find_job(d, req->job_id);
     const char *why = !dj                                       ? "unknown"
                       : dj->state != DJ_RUNNING                 ? "not running"
                       : dj->terminated                          ? "stopped"
@@ -301,11 +310,10 @@ static enum rpc_result h_lease_ended(void *ud, rpc_call_t *call, const ProtobufC
 {
     struct deploy *d = ud;
     const LeaseEndedRequest *req = (const void *)rq;
-    if (!job_allowed(d, call, req->job_id, req->attempt))
+    struct djob *dj;
+    if (!job_enter(d, call, req->job_id, req->attempt, &dj))
         return RPC_FAILED;
     int rank = RANK_OF(req, LEASE_ENDED_REQUEST);
-    pthread_mutex_lock(&d->mu);
-    struct djob *dj = deploy__find_job(d, req->job_id);
     if (dj && dj->state == DJ_RUNNING && current(dj, req->attempt))
         deploy__job_heard(d, dj);
     /* after a RoundEnd the iterator's counters restart at 0: only a lease
@@ -328,7 +336,7 @@ static enum rpc_result h_lease_ended(void *ud, rpc_call_t *call, const ProtobufC
 
 static struct dworker *worker_of(struct deploy *d, uint32_t id)
 {
-    return id < d->n_workers ? &d->workers[id] : NULL;
+    return id < d->reg.n_workers ? &d->reg.workers[id] : NULL;
 }
 
 /* The row a registering worker is: the one whose (ip, port) it claims to
@@ -339,8 +347,8 @@ static struct dworker *row_of(struct deploy *d, const Synergy__V1__RegisterWorke
 {
     bool claim = req->server_id_opt_case == SYNERGY__V1__REGISTER_WORKER_REQUEST__SERVER_ID_OPT_SERVER_ID;
     for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < d->n_workers; i++) {
-            struct dworker *w = &d->workers[i];
+        for (size_t i = 0; i < d->reg.n_workers; i++) {
+            struct dworker *w = &d->reg.workers[i];
             int cfg_port = d->cfg->workers[i].port;
             if ((claim && req->server_id != i) || strcmp(w->a.ip, req->ip) != 0)
                 continue;
@@ -429,7 +437,7 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
     struct dworker *w = msg[0] ? NULL : row_of(d, req, msg, 256);
     if (w && d->cfg->tls && strcmp(rpc_call_identity(call), w->a.identity) != 0) {
         snprintf(msg, 256, "certificate identity '%s' is not server %d's ('%s')",
-                 rpc_call_identity(call), (int)(w - d->workers), w->a.identity);
+                 rpc_call_identity(call), (int)(w - d->reg.workers), w->a.identity);
         w = NULL;
     }
     double size[RES_COUNT];
@@ -447,21 +455,23 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
         resp->error = msg;
         return RPC_REPLY;
     }
-    int server = (int)(w - d->workers);
+    int server = (int)(w - d->reg.workers);
     bool again = w->registered;
     w->registered = true;
     w->n_gpus = (int)req->n_gpus;
-    w->last_hb_ns = deploy__mono_ns();
+    w->last_hb_ns = mono_ns();
     snprintf(w->peer_ip, sizeof w->peer_ip, "%s", ip);
     if (!w->cl || w->a.port != (int)req->port) {
         if (w->cl) { /* restarted on a new port: a round-loop call may still hold the old one */
-            xgrow((void **)&d->dead_cl, &d->cap_dead_cl, d->n_dead_cl + 1, sizeof *d->dead_cl);
-            d->dead_cl[d->n_dead_cl++] = w->cl;
+            xgrow((void **)&d->reg.dead_cl, &d->reg.cap_dead_cl, d->reg.n_dead_cl + 1, sizeof *d->reg.dead_cl);
+            d->reg.dead_cl[d->reg.n_dead_cl++] = w->cl;
         }
         w->a.port = (int)req->port;
         char target[128];
         snprintf(target, sizeof target, "%s:%d", w->a.ip, w->a.port);
-        w->cl = rpc_client_create_tls(target, d->cfg->tls);
+        /* under TLS: only the row's identity is this worker, whatever
+         * other certificate of the CA answers at its address */
+        w->cl = rpc_client_create_pinned(target, d->cfg->tls, w->a.identity);
     }
     struct deploy_running *run = rpc_call_alloc(call, (req->n_running + 1) * sizeof *run);
     running_of((const Synergy__V1__RunningJob *const *)req->running, req->n_running, run);
@@ -504,7 +514,7 @@ static enum rpc_result h_heartbeat(void *ud, rpc_call_t *call, const ProtobufCMe
         deploy__worker_report(d, (int)req->server_id, DEPLOY_REPORT_HEARTBEAT, run,
                               req->n_running, kill, cap, &n_kill) == 0) {
         if (!w->lost)
-            w->last_hb_ns = deploy__mono_ns();
+            w->last_hb_ns = mono_ns();
         resp->known = true;
         resp->kill = kill_list(call, kill, n_kill);
         resp->n_kill = n_kill;
@@ -526,7 +536,8 @@ static enum rpc_result h_job_exited(void *ud, rpc_call_t *call, const ProtobufCM
     /* finished and failed jobs still hold their ranks until the exits are in */
     if (dj && dj->n_ranks > 0 && (int)req->attempt == dj->launch) {
         deploy__job_exited(d, dj, (int)req->server_id, req->exit_code, req->signal,
-                           req->killed_at_lease_end);
+                           req->killed_at_lease_end, req->worker_stopping,
+                           req->log_tail ? req->log_tail : "");
         resp->known = true;
     }
     pthread_mutex_unlock(&d->mu);
@@ -552,9 +563,15 @@ int deploy__serve(struct deploy *d, struct err *err)
 
 void deploy__add_services(struct deploy *d, rpc_server_t *srv)
 {
-    static const rpc_handler_fn job_h[] = {h_register_job, h_update_iters, h_round_end,
-                                           h_lease_ended};
-    static const rpc_handler_fn worker_h[] = {h_register_worker, h_heartbeat, h_job_exited};
+    static const struct rpc_method job_h[] = {{"RegisterJob", h_register_job},
+                                              {"UpdateIters", h_update_iters},
+                                              {"RoundEnd", h_round_end},
+                                              {"LeaseEnded", h_lease_ended},
+                                              {NULL, NULL}};
+    static const struct rpc_method worker_h[] = {{"RegisterWorker", h_register_worker},
+                                                 {"Heartbeat", h_heartbeat},
+                                                 {"JobExited", h_job_exited},
+                                                 {NULL, NULL}};
     rpc_server_add_service(srv, &job_to_scheduler__descriptor, job_h, d);
     rpc_server_add_service(srv, &synergy__v1__worker_to_scheduler__descriptor, worker_h, d);
     deploy__admin_add_service(d, srv);

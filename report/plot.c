@@ -373,6 +373,203 @@ static bool dir_ok(const char *dir, struct err *err)
     return true;
 }
 
+/* What the figures of one plot_write share: the runs, the output directory,
+ * plots.gp being written, and a buffer for one figure's body. */
+struct plot_ctx {
+    store_t *st;
+    const struct store_run *runs;
+    size_t n;
+    const char *dir;
+    FILE *gp;
+    struct sbuf b;
+    size_t *idx; /* n slots for a figure's selection of runs */
+    struct err *err;
+};
+
+/* Write the figure in c->b as NAME into plots.gp, and empty the buffer. */
+static void plot_emit(struct plot_ctx *c, const char *name, int height)
+{
+    emit(c->gp, name, c->b.s, height);
+    c->b.n = 0;
+}
+
+/* 1. JCT CDF of every run, when they fit on one plot */
+static void plot_cdf_all(struct plot_ctx *c)
+{
+    const struct store_run *runs = c->runs;
+    size_t n = c->n;
+    if (n > MAX_CDF_CURVES)
+        return;
+    for (size_t i = 0; i < n; i++)
+        c->idx[i] = i;
+    char title[512] = "JCT CDF per run", tn[256];
+    bool one_load = true, one_trace = true;
+    for (size_t i = 0; i < n; i++) {
+        one_load &= runs[i].jobs_per_hour == runs[0].jobs_per_hour && runs[i].gpus == runs[0].gpus;
+        one_trace &= strcmp(runs[i].workload, runs[0].workload) == 0 &&
+                     runs[i].gpus == runs[0].gpus;
+    }
+    if (one_trace && trace_name(&runs[0], tn, sizeof tn))
+        snprintf(title, sizeof title, "JCT CDF per run: %s (%d GPUs)", tn, runs[0].gpus);
+    else if (one_load && runs[0].jobs_per_hour > 0)
+        snprintf(title, sizeof title, "JCT CDF per run (%g jobs/h, %d GPUs)",
+                 runs[0].jobs_per_hour, runs[0].gpus);
+    cdf_plot(&c->b, runs, n, c->idx, n, title, false);
+    plot_emit(c, "jct_cdf", 600);
+}
+
+/* 2. allocation vs demand: every run of a small selection; otherwise the
+ *    first policy at the highest load of the first group, in each mode */
+static int plot_alloc(struct plot_ctx *c)
+{
+    const struct store_run *runs = c->runs;
+    size_t n = c->n, first = 0, plotted = 0;
+    for (size_t i = 0; i < n; i++)
+        if (same_group(&runs[i], &runs[0], true) && runs[i].jobs_per_hour > runs[first].jobs_per_hour)
+            first = i;
+    for (size_t i = 0; i < n && plotted < MAX_ALLOC_PLOTS; i++) {
+        if (n > MAX_ALLOC_PLOTS && !(same_group(&runs[i], &runs[first], false) &&
+                                     strcmp(runs[i].policy, runs[first].policy) == 0))
+            continue;
+        double max_demand = 0;
+        size_t bin = 1;
+        if (write_rounds(c->st, &runs[i], c->dir, &max_demand, &bin, c->err) < 0)
+            return -1;
+        alloc_plot(&c->b, runs, n, i, max_demand, bin);
+        char name[64];
+        snprintf(name, sizeof name, "alloc_run%lld", (long long)runs[i].id);
+        plot_emit(c, name, 900);
+        plotted++;
+    }
+    return 0;
+}
+
+/* Is runs[i] the first run of its group (same_group), and does the group
+ * hold a run that differs from it in load (by_load) or in mode? */
+static bool group_first_varied(const struct store_run *runs, size_t n, size_t i, bool by_load)
+{
+    bool varied = false;
+    for (size_t k = 0; k < n; k++) {
+        if (!same_group(&runs[k], &runs[i], by_load))
+            continue;
+        if (k < i)
+            return false;
+        varied |= by_load ? runs[k].jobs_per_hour != runs[i].jobs_per_hour
+                          : strcmp(runs[k].mode, runs[i].mode) != 0;
+    }
+    return varied;
+}
+
+/* 3. avg JCT vs load, per group with at least two loads */
+static int plot_vs_load(struct plot_ctx *c)
+{
+    const struct store_run *runs = c->runs;
+    size_t n = c->n;
+    for (size_t i = 0; i < n; i++) {
+        if (!group_first_varied(runs, n, i, true))
+            continue;
+        int rc = 0;
+        load_plot(&c->b, runs, n, i, c->dir, c->err, &rc);
+        if (rc < 0)
+            return -1;
+        char name[96], suffix[64];
+        group_suffix(runs, n, i, false, suffix, sizeof suffix);
+        snprintf(name, sizeof name, "jct_vs_load%s", suffix);
+        plot_emit(c, name, 600);
+    }
+    return 0;
+}
+
+/* 4. JCT CDF by mode, per group and load with at least two modes */
+static void plot_by_mode(struct plot_ctx *c)
+{
+    const struct store_run *runs = c->runs;
+    size_t n = c->n;
+    for (size_t i = 0; i < n; i++) {
+        if (!group_first_varied(runs, n, i, false))
+            continue;
+        size_t m = 0;
+        for (size_t k = 0; k < n; k++)
+            if (same_group(&runs[k], &runs[i], false))
+                c->idx[m++] = k;
+        if (m > 12)
+            continue;
+        char title[512], name[96], suffix[64], tn[256];
+        snprintf(title, sizeof title, "JCT CDF by mode (%g jobs/h, %d GPUs)",
+                 runs[i].jobs_per_hour, runs[i].gpus);
+        if (trace_name(&runs[i], tn, sizeof tn))
+            snprintf(title, sizeof title, "JCT CDF by mode: %s (%d GPUs)", tn, runs[i].gpus);
+        else if (runs[i].jobs_per_hour <= 0)
+            snprintf(title, sizeof title, "JCT CDF by mode (%d GPUs)", runs[i].gpus);
+        cdf_plot(&c->b, runs, n, c->idx, m, title, true);
+        group_suffix(runs, n, i, runs[i].jobs_per_hour > 0, suffix, sizeof suffix);
+        snprintf(name, sizeof name, "jct_cdf_by_mode%s", suffix);
+        plot_emit(c, name, 600);
+    }
+}
+
+/* 5. runs repeated over seeds: mean avg JCT with its 95% confidence interval */
+static int plot_seeds(struct plot_ctx *c)
+{
+    struct report_seed_group *sg;
+    size_t nsg = report_seed_groups(c->runs, c->n, &sg);
+    if (nsg == 0)
+        return 0;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data/seeds.dat", c->dir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        errprintf(c->err, "%s: %s", path, strerror(errno));
+        report_seed_groups_free(sg, nsg);
+        return -1;
+    }
+    fprintf(f, "# group mean_avg_jct_h ci95_half_h label\n");
+    for (size_t i = 0; i < nsg; i++)
+        fprintf(f, "%zu %.6f %.6f \"%s (%zu seeds)\"\n", i + 1, sg[i].mean[0], sg[i].half[0],
+                sg[i].label, sg[i].n);
+    fclose(f);
+    sb_printf(&c->b, "set title 'average JCT over seeds: mean and 95%% confidence interval'\n"
+                     "set ylabel 'average JCT (hours)'\nset grid ytics\nset xtics rotate by -35\n"
+                     "set xrange [0.5:%zu.5]\nset yrange [0:*]\nset bmargin 9\n"
+                     "plot 'data/seeds.dat' using 1:2:3:xtic(4) with yerrorbars pt 7 ps 1.2 "
+                     "lw 2 title 'mean +- 95%% CI'\n",
+              nsg);
+    plot_emit(c, "jct_over_seeds", 650);
+    report_seed_groups_free(sg, nsg);
+    return 0;
+}
+
+/* Every figure's data files and its part of plots.gp. */
+static int plot_figures(struct plot_ctx *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (write_cdf(c->st, &c->runs[i], c->dir, c->err) < 0)
+            return -1;
+    plot_cdf_all(c);
+    if (plot_alloc(c) < 0 || plot_vs_load(c) < 0)
+        return -1;
+    plot_by_mode(c);
+    return plot_seeds(c);
+}
+
+/* Run gnuplot on DIR/plots.gp; its last words name the error. */
+static int run_gnuplot(const char *dir, const char *script, struct err *err)
+{
+    char cmd[8600];
+    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot plots.gp 2>&1", dir);
+    FILE *p = popen(cmd, "r");
+    char line[512], first_line[512] = "";
+    while (p && fgets(line, sizeof line, p))
+        if (line[strspn(line, " \t\n^")])
+            snprintf(first_line, sizeof first_line, "%s", line);
+    int status = p ? pclose(p) : -1;
+    if (status == 0)
+        return 0;
+    first_line[strcspn(first_line, "\n")] = '\0';
+    return errprintf(err, "gnuplot failed on %s%s%s (is gnuplot-nox installed?)", script,
+                     first_line[0] ? ": " : "", first_line);
+}
+
 int plot_write(store_t *st, const struct store_filter *f, const char *dir, struct err *err)
 {
     if (!dir_ok(dir, err))
@@ -396,153 +593,19 @@ int plot_write(store_t *st, const struct store_filter *f, const char *dir, struc
     FILE *gp = fopen(script, "w");
     if (!gp) {
         errprintf(err, "%s: %s", script, strerror(errno));
-        goto out;
+        store_runs_free(runs, n);
+        return -1;
     }
     fprintf(gp, "# Written by synergy; run `gnuplot plots.gp` in this directory to redraw.\n");
-    struct sbuf b = {0};
-    size_t *idx = xcalloc(n, sizeof *idx);
-    for (size_t i = 0; i < n; i++)
-        if (write_cdf(st, &runs[i], dir, err) < 0)
-            goto close;
-
-    /* 1. JCT CDF of every run, when they fit on one plot */
-    if (n <= MAX_CDF_CURVES) {
-        for (size_t i = 0; i < n; i++)
-            idx[i] = i;
-        char title[512] = "JCT CDF per run", tn[256];
-        bool one_load = true, one_trace = true;
-        for (size_t i = 0; i < n; i++) {
-            one_load &= runs[i].jobs_per_hour == runs[0].jobs_per_hour && runs[i].gpus == runs[0].gpus;
-            one_trace &= strcmp(runs[i].workload, runs[0].workload) == 0 &&
-                         runs[i].gpus == runs[0].gpus;
-        }
-        if (one_trace && trace_name(&runs[0], tn, sizeof tn))
-            snprintf(title, sizeof title, "JCT CDF per run: %s (%d GPUs)", tn, runs[0].gpus);
-        else if (one_load && runs[0].jobs_per_hour > 0)
-            snprintf(title, sizeof title, "JCT CDF per run (%g jobs/h, %d GPUs)",
-                     runs[0].jobs_per_hour, runs[0].gpus);
-        cdf_plot(&b, runs, n, idx, n, title, false);
-        emit(gp, "jct_cdf", b.s, 600);
-        b.n = 0;
-    }
-    /* 2. allocation vs demand: every run of a small selection; otherwise the
-     *    first policy at the highest load of the first group, in each mode */
-    size_t first = 0;
-    for (size_t i = 0; i < n; i++)
-        if (same_group(&runs[i], &runs[0], true) && runs[i].jobs_per_hour > runs[first].jobs_per_hour)
-            first = i;
-    size_t plotted = 0;
-    for (size_t i = 0; i < n && plotted < MAX_ALLOC_PLOTS; i++) {
-        if (n > MAX_ALLOC_PLOTS && !(same_group(&runs[i], &runs[first], false) &&
-                                     strcmp(runs[i].policy, runs[first].policy) == 0))
-            continue;
-        double max_demand = 0;
-        size_t bin = 1;
-        if (write_rounds(st, &runs[i], dir, &max_demand, &bin, err) < 0)
-            goto close;
-        alloc_plot(&b, runs, n, i, max_demand, bin);
-        char name[64];
-        snprintf(name, sizeof name, "alloc_run%lld", (long long)runs[i].id);
-        emit(gp, name, b.s, 900);
-        b.n = 0;
-        plotted++;
-    }
-    /* 3. avg JCT vs load, per group with at least two loads */
-    for (size_t i = 0; i < n; i++) {
-        bool seen = false, two_loads = false;
-        for (size_t k = 0; k < i; k++)
-            seen |= same_group(&runs[k], &runs[i], true);
-        for (size_t k = 0; k < n; k++)
-            two_loads |= same_group(&runs[k], &runs[i], true) &&
-                         runs[k].jobs_per_hour != runs[i].jobs_per_hour;
-        if (seen || !two_loads)
-            continue;
-        rc = 0;
-        load_plot(&b, runs, n, i, dir, err, &rc);
-        if (rc < 0)
-            goto close;
-        rc = -1;
-        char name[96], suffix[64];
-        group_suffix(runs, n, i, false, suffix, sizeof suffix);
-        snprintf(name, sizeof name, "jct_vs_load%s", suffix);
-        emit(gp, name, b.s, 600);
-        b.n = 0;
-    }
-    /* 4. JCT CDF by mode, per group and load with at least two modes */
-    for (size_t i = 0; i < n; i++) {
-        bool seen = false, two_modes = false;
-        for (size_t k = 0; k < i; k++)
-            seen |= same_group(&runs[k], &runs[i], false);
-        size_t m = 0;
-        for (size_t k = 0; k < n; k++)
-            if (same_group(&runs[k], &runs[i], false)) {
-                idx[m++] = k;
-                two_modes |= strcmp(runs[k].mode, runs[i].mode) != 0;
-            }
-        if (seen || !two_modes || m > 12)
-            continue;
-        char title[512], name[96], suffix[64], tn[256];
-        snprintf(title, sizeof title, "JCT CDF by mode (%g jobs/h, %d GPUs)",
-                 runs[i].jobs_per_hour, runs[i].gpus);
-        if (trace_name(&runs[i], tn, sizeof tn))
-            snprintf(title, sizeof title, "JCT CDF by mode: %s (%d GPUs)", tn, runs[i].gpus);
-        else if (runs[i].jobs_per_hour <= 0)
-            snprintf(title, sizeof title, "JCT CDF by mode (%d GPUs)", runs[i].gpus);
-        cdf_plot(&b, runs, n, idx, m, title, true);
-        group_suffix(runs, n, i, runs[i].jobs_per_hour > 0, suffix, sizeof suffix);
-        snprintf(name, sizeof name, "jct_cdf_by_mode%s", suffix);
-        emit(gp, name, b.s, 600);
-        b.n = 0;
-    }
-    /* 5. runs repeated over seeds: mean avg JCT with its 95% confidence interval */
-    struct report_seed_group *sg;
-    size_t nsg = report_seed_groups(runs, n, &sg);
-    if (nsg > 0) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/data/seeds.dat", dir);
-        FILE *f = fopen(path, "w");
-        if (!f) {
-            errprintf(err, "%s: %s", path, strerror(errno));
-            report_seed_groups_free(sg, nsg);
-            goto close;
-        }
-        fprintf(f, "# group mean_avg_jct_h ci95_half_h label\n");
-        for (size_t i = 0; i < nsg; i++)
-            fprintf(f, "%zu %.6f %.6f \"%s (%zu seeds)\"\n", i + 1, sg[i].mean[0], sg[i].half[0],
-                    sg[i].label, sg[i].n);
-        fclose(f);
-        sb_printf(&b, "set title 'average JCT over seeds: mean and 95%% confidence interval'\n"
-                      "set ylabel 'average JCT (hours)'\nset grid ytics\nset xtics rotate by -35\n"
-                      "set xrange [0.5:%zu.5]\nset yrange [0:*]\nset bmargin 9\n"
-                      "plot 'data/seeds.dat' using 1:2:3:xtic(4) with yerrorbars pt 7 ps 1.2 "
-                      "lw 2 title 'mean +- 95%% CI'\n",
-                  nsg);
-        emit(gp, "jct_over_seeds", b.s, 650);
-        b.n = 0;
-        report_seed_groups_free(sg, nsg);
-    }
-    rc = 0;
-close:
-    free(b.s);
-    free(idx);
+    struct plot_ctx c = {.st = st, .runs = runs, .n = n, .dir = dir, .gp = gp,
+                         .idx = xcalloc(n, sizeof(size_t)), .err = err};
+    rc = plot_figures(&c);
+    free(c.b.s);
+    free(c.idx);
     if (fclose(gp) != 0 && rc == 0)
         rc = errprintf(err, "%s: write failed", script);
-    if (rc == 0) {
-        char cmd[8600];
-        snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot plots.gp 2>&1", dir);
-        FILE *p = popen(cmd, "r");
-        char line[512], first_line[512] = ""; /* gnuplot's last words: the error */
-        while (p && fgets(line, sizeof line, p))
-            if (line[strspn(line, " \t\n^")])
-                snprintf(first_line, sizeof first_line, "%s", line);
-        int status = p ? pclose(p) : -1;
-        if (status != 0) {
-            first_line[strcspn(first_line, "\n")] = '\0';
-            rc = errprintf(err, "gnuplot failed on %s%s%s (is gnuplot-nox installed?)", script,
-                           first_line[0] ? ": " : "", first_line);
-        }
-    }
-out:
+    if (rc == 0)
+        rc = run_gnuplot(dir, script, err);
     store_runs_free(runs, n);
     return rc;
 }

@@ -5,6 +5,7 @@
  * parked call answered from another thread is still freed on the CQ thread.
  */
 #include "rpc.h"
+#include "rpc_internal.h"
 
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
@@ -269,9 +270,31 @@ rpc_server_t *rpc_server_create_tls(const char *addr, const rpc_tls_t *tls, int 
     return s;
 }
 
-void rpc_server_add_service(rpc_server_t *s, const ProtobufCServiceDescriptor *sd,
-                            const rpc_handler_fn *handlers, void *ud)
+int rpc_methods_check(const ProtobufCServiceDescriptor *sd, const struct rpc_method *methods,
+                      struct err *err)
 {
+    for (const struct rpc_method *m = methods; m->name; m++) {
+        bool found = false;
+        for (unsigned i = 0; i < sd->n_methods && !found; i++)
+            found = strcmp(sd->methods[i].name, m->name) == 0;
+        if (!found)
+            return errprintf(err, "/%s has no method %s", sd->name, m->name);
+        for (const struct rpc_method *o = methods; o < m; o++)
+            if (strcmp(o->name, m->name) == 0)
+                return errprintf(err, "/%s/%s: two handlers", sd->name, m->name);
+    }
+    return 0;
+}
+
+void rpc_server_add_service(rpc_server_t *s, const ProtobufCServiceDescriptor *sd,
+                            const struct rpc_method *methods, void *ud)
+{
+    struct err err = {{0}};
+    if (rpc_methods_check(sd, methods, &err) < 0) {
+        /* a handler table that does not match its .proto: a build defect */
+        fprintf(stderr, "rpc: %s\n", err.msg);
+        abort();
+    }
     for (unsigned i = 0; i < sd->n_methods; i++) {
         xgrow((void **)&s->methods, &s->cap_methods, s->n_methods + 1, sizeof *s->methods);
         struct method_reg *m = &s->methods[s->n_methods++];
@@ -279,7 +302,10 @@ void rpc_server_add_service(rpc_server_t *s, const ProtobufCServiceDescriptor *s
         snprintf(path, sizeof path, "/%s/%s", sd->name, sd->methods[i].name);
         m->md = &sd->methods[i];
         snprintf(m->path, sizeof m->path, "%s", path);
-        m->fn = handlers[i];
+        m->fn = NULL;
+        for (const struct rpc_method *h = methods; h->name; h++)
+            if (strcmp(h->name, sd->methods[i].name) == 0)
+                m->fn = h->fn;
         m->ud = ud;
         m->handle = s->local ? NULL
                              : grpc_server_register_method(s->srv, path, NULL,
@@ -715,6 +741,18 @@ rpc_client_t *rpc_client_create(const char *target)
 
 rpc_client_t *rpc_client_create_tls(const char *target, const rpc_tls_t *tls)
 {
+    return rpc_client_create_pinned(target, tls, NULL);
+}
+
+const char *rpc_tls_identity(const rpc_tls_t *t, char *buf, size_t n)
+{
+    rpc__cert_identity(t ? t->cert : NULL, buf, n);
+    return buf;
+}
+
+rpc_client_t *rpc_client_create_pinned(const char *target, const rpc_tls_t *tls,
+                                       const char *identity)
+{
     rpc_global_init();
     rpc_client_t *c = xcalloc(1, sizeof *c);
     grpc_arg args[2];
@@ -728,7 +766,11 @@ rpc_client_t *rpc_client_create_tls(const char *target, const rpc_tls_t *tls)
     grpc_channel_credentials *cr;
     if (tls) {
         grpc_ssl_pem_key_cert_pair pair = {tls->key, tls->cert};
-        cr = grpc_ssl_credentials_create(tls->ca, tls->cert ? &pair : NULL, NULL, NULL);
+        grpc_ssl_verify_peer_options pin;
+        if (identity)
+            rpc__pin_options(&pin, identity);
+        cr = grpc_ssl_credentials_create_ex(tls->ca, tls->cert ? &pair : NULL,
+                                            identity ? &pin : NULL, NULL);
     } else {
         cr = grpc_insecure_credentials_create();
     }

@@ -12,7 +12,8 @@
  *
  *  - mutual TLS (issue 10): with an rpc_tls_t, servers require and verify a
  *    client certificate signed by the CA, clients verify the server's
- *    certificate (its SAN must name the address dialled), and a handler reads
+ *    certificate (its SAN must name the address dialled, and its identity
+ *    the one the caller expects, rpc_client_create_pinned), and a handler reads
  *    the peer's identity (certificate CN, else first SAN) and call metadata.
  *    Without one, channels are plaintext and rpc_call_identity() is "".
  */
@@ -74,10 +75,21 @@ rpc_server_t *rpc_server_create(const char *addr, int *port, struct err *err);
  * server keeps no reference to tls. */
 rpc_server_t *rpc_server_create_tls(const char *addr, const rpc_tls_t *tls, int *port,
                                     struct err *err);
-/* Serve every method of `sd` with handlers[i] (NULL: UNIMPLEMENTED). Call
- * before rpc_server_start. */
+/* A handler of one method, by the method's name in its service ("RunJob"). */
+struct rpc_method {
+    const char *name;
+    rpc_handler_fn fn;
+};
+/* 0 when every name in methods[] (ended by {NULL}) is a method of `sd`, once;
+ * else -1 + err naming the first that is not. */
+int rpc_methods_check(const ProtobufCServiceDescriptor *sd, const struct rpc_method *methods,
+                      struct err *err);
+/* Serve the methods of `sd` named in methods[] (ended by {NULL}); a method
+ * not named answers UNIMPLEMENTED. A name `sd` lacks is a build defect: the
+ * process aborts with a line saying which (rpc_methods_check). Call before
+ * rpc_server_start. */
 void rpc_server_add_service(rpc_server_t *s, const ProtobufCServiceDescriptor *sd,
-                            const rpc_handler_fn *handlers, void *ud);
+                            const struct rpc_method *methods, void *ud);
 /* Start serving on a thread of its own. 0 or -1. */
 int rpc_server_start(rpc_server_t *s, struct err *err);
 /* Fail every parked call (UNAVAILABLE), shut down, join the thread, free.
@@ -138,6 +150,16 @@ typedef struct rpc_client rpc_client_t;
 rpc_client_t *rpc_client_create(const char *target);
 /* The same over mutual TLS when tls is not NULL; no reference is kept. */
 rpc_client_t *rpc_client_create_tls(const char *target, const rpc_tls_t *tls);
+/* The same, and (with tls) the server must also be `identity`: its
+ * certificate's CN, else its first SAN (the rule rpc_call_identity applies
+ * to callers). Any other certificate of the CA fails the handshake
+ * (UNAVAILABLE, one warning line per 10 s naming both identities), before
+ * any request is sent. identity NULL: any certificate of the CA. */
+rpc_client_t *rpc_client_create_pinned(const char *target, const rpc_tls_t *tls,
+                                       const char *identity);
+/* The identity of t's own certificate (CN, else first SAN) into buf; "" when
+ * t is NULL or has no certificate. Returns buf. */
+const char *rpc_tls_identity(const rpc_tls_t *t, char *buf, size_t n);
 /* Send `key: value` (key lower case) as metadata on every later call;
  * setting a key again replaces its value. */
 void rpc_client_set_metadata(rpc_client_t *c, const char *key, const char *value);

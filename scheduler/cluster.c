@@ -7,6 +7,7 @@
  */
 #include "scheduler_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,17 +22,154 @@ void cluster_config_defaults(struct cluster_config *c)
     c->net_per_server = 40;
 }
 
+/* The server table from the cluster's groups (cluster_config_groups: one
+ * for a [CLUSTER] INI). Each GPU type's groups are kept together, types in
+ * the order they first appear, so a type's GPUs and servers have contiguous
+ * ids. The per-server size is int(total / servers) as the reference
+ * computes it where every server is the same (the totals divide exactly);
+ * where servers differ it is the smallest server's, per resource, so that
+ * a demand capped at it fits on every server. */
+static void types_build(sched_t *s, const struct server_group *grp, int ng)
+{
+    s->types = xcalloc(CLUSTER_MAX_TYPES, sizeof *s->types);
+    for (int i = 0; i < ng; i++) {
+        int t = 0;
+        while (t < s->n_types && strcmp(s->types[t].name, grp[i].gpu_type) != 0)
+            t++;
+        if (t == s->n_types) {
+            snprintf(s->types[t].name, sizeof s->types[t].name, "%s", grp[i].gpu_type);
+            s->types[t].speed = cluster_config_speed(&s->p.cluster, grp[i].gpu_type);
+            s->n_types++;
+        }
+    }
+}
+
+static void type_sizes(sched_t *s, struct sched_type *ty, int lo, int hi, bool uniform)
+{
+    double tot[RES_COUNT] = {0};
+    for (int i = lo; i < hi; i++) {
+        const struct server_spec *sp = &s->spec[i];
+        for (int r = 0; r < RES_COUNT; r++) {
+            tot[r] += sp->cap[r];
+            double f = sp->cap[r] / sp->cap[RES_GPU];
+            if (i == lo || sp->cap[r] < ty->size[r])
+                ty->size[r] = sp->cap[r];
+            if (i == lo || f < ty->fair[r])
+                ty->fair[r] = f;
+        }
+    }
+    if (!uniform)
+        return;
+    for (int r = 0; r < RES_COUNT; r++)
+        ty->size[r] = (double)(long)(tot[r] / (hi - lo));
+    for (int r = 0; r < RES_COUNT; r++)
+        ty->fair[r] = ty->size[r] / ty->size[RES_GPU];
+}
+
+void sched__servers_build(sched_t *s)
+{
+    struct server_group grp[CLUSTER_MAX_GROUPS];
+    int ng = cluster_config_groups(&s->p.cluster, grp);
+    types_build(s, grp, ng);
+    s->typed = cluster_config_typed(&s->p.cluster);
+    s->n_servers = cluster_config_servers(&s->p.cluster);
+    s->spec = xcalloc((size_t)s->n_servers, sizeof *s->spec);
+    s->servers = xcalloc((size_t)s->n_servers, sizeof *s->servers);
+    int g = 0, sv = 0;
+    for (int t = 0; t < s->n_types; t++) {
+        struct sched_type *ty = &s->types[t];
+        ty->gpu_lo = g;
+        ty->srv_lo = sv;
+        for (int k = 0; k < ng; k++) {
+            if (strcmp(grp[k].gpu_type, ty->name) != 0)
+                continue;
+            for (int c = 0; c < grp[k].count; c++, sv++) {
+                struct server_spec *sp = &s->spec[sv];
+                *sp = (struct server_spec){.group = k, .gpu_type = t, .gpus = grp[k].gpus,
+                                           .rack = grp[k].rack, .block = -1, .first_gpu = g};
+                sp->cap[RES_GPU] = grp[k].gpus;
+                sp->cap[RES_CPU] = grp[k].cpus;
+                sp->cap[RES_MEM] = grp[k].dram_gb;
+                sp->cap[RES_SSPEED] = grp[k].sspeed;
+                sp->cap[RES_NET] = grp[k].net;
+                memcpy(s->servers[sv].cap, sp->cap, sizeof sp->cap);
+                s->servers[sv].type_bit = 1u << t;
+                g += sp->gpus;
+            }
+        }
+        ty->gpu_hi = g;
+        ty->srv_hi = sv;
+    }
+    s->n_gpus = g;
+    s->place_mask = s->memo_mask = ~0u;
+    s->fail_memo = s->memo0;
+    s->n_fail_memo = &s->n_memo0;
+    s->gpu_server = xmalloc(sizeof *s->gpu_server * (size_t)(g ? g : 1));
+    for (int i = 0; i < s->n_servers; i++)
+        for (int k = 0; k < s->spec[i].gpus; k++)
+            s->gpu_server[s->spec[i].first_gpu + k] = i;
+    double tot[RES_COUNT] = {0};
+    for (int i = 0; i < s->n_servers; i++)
+        for (int r = 0; r < RES_COUNT; r++)
+            tot[r] += s->spec[i].cap[r];
+    for (int t = 0; t < s->n_types; t++)
+        type_sizes(s, &s->types[t], s->types[t].srv_lo, s->types[t].srv_hi, ng == 1);
+    struct sched_type all = {0};
+    type_sizes(s, &all, 0, s->n_servers, ng == 1);
+    memcpy(s->nom_size, all.size, sizeof all.size);
+    memcpy(s->nom_fair, all.fair, sizeof all.fair);
+    memcpy(s->size, all.size, sizeof all.size);
+    memcpy(s->fair, all.fair, sizeof all.fair);
+    for (int k = 0; k < 3; k++)
+        s->totals[k] = tot[k];
+}
+
+void sched__servers_free(sched_t *s)
+{
+    for (int i = 0; i < s->n_servers; i++)
+        free(s->servers[i].jobs);
+    free(s->servers);
+    free(s->spec);
+    free(s->gpu_server);
+    free(s->types);
+}
+
+const struct server_spec *sched_server(const sched_t *s, int i)
+{
+    return &s->spec[i];
+}
+
+int sched_gpu_server(const sched_t *s, int gpu)
+{
+    return gpu >= 0 && gpu < s->n_gpus ? s->gpu_server[gpu] : -1;
+}
+
+double sched_server_cap(const sched_t *s, int i, int res)
+{
+    return s->spec[i].cap[res];
+}
+
+void sched_cluster_totals(const sched_t *s, double out[3])
+{
+    memcpy(out, s->totals, sizeof s->totals);
+}
+
 void sched__demand_vector(const struct job *j, double d[RES_COUNT])
 {
+    const struct job_priv *pv = sched__priv(j);
     d[RES_GPU] = j->gpus - j->n_alloc;
-    d[RES_CPU] = j->cpu_demand - j->cpus;
-    d[RES_MEM] = j->mem_demand - j->mem;
-    d[RES_SSPEED] = j->sspeed_demand - j->sspeed;
+    d[RES_CPU] = pv->dem[0] - j->cpus;
+    d[RES_MEM] = pv->dem[1] - j->mem;
+    d[RES_SSPEED] = pv->dem[2] - j->sspeed;
     d[RES_NET] = 0;
 }
 
-static bool fits_with_hold(const struct server *sv, const double v[RES_COUNT])
+/* Whether server sv, of a GPU type this placement may use, still has room
+ * for v after what it holds for the job being placed. */
+static bool fits_with_hold(const sched_t *s, const struct server *sv, const double v[RES_COUNT])
 {
+    if (!(sv->type_bit & s->place_mask))
+        return false;
     for (int i = 0; i < RES_COUNT; i++)
         if ((sv->cap[i] - sv->used[i]) - sv->hold[i] < v[i])
             return false;
@@ -89,7 +227,8 @@ static int top_gpus_first_fit(sched_t *s, const double v[RES_COUNT], int n, int 
     return taken == n ? 0 : -1;
 }
 
-/* Free GPUs grouped by server, in server order (the order of the free list). */
+/* Free GPUs grouped by server, in server order (the order of the free list),
+ * over the servers placement may use (a GPU type's under --hetero aware). */
 struct server_free {
     int server;
     int n;
@@ -99,7 +238,7 @@ struct server_free {
 static int group_free(const sched_t *s, struct server_free *out)
 {
     int ng = 0;
-    for (int i = 0; i < s->n_servers; i++)
+    for (int i = s->fmap.lo; i < s->fmap.hi; i++)
         if (s->servers[i].n_free > 0)
             out[ng++] = (struct server_free){i, s->servers[i].n_free,
                                              sched__server_gpu0(s, i) + sched__server_gpus(s, i)};
@@ -151,7 +290,7 @@ static int top_gpus_consolidate(sched_t *s, struct job *j, const double d[RES_CO
     if (j->gpus > 1) {
         int target = -1;
         for (int i = 0; i < ng; i++)
-            if (fits_with_hold(&s->servers[grp[i].server], d) &&
+            if (fits_with_hold(s, &s->servers[grp[i].server], d) &&
                 (target < 0 || grp[i].n < grp[target].n))
                 target = i;
         if (target >= 0 && grp[target].n >= n) {
@@ -172,7 +311,7 @@ static int top_gpus_consolidate(sched_t *s, struct job *j, const double d[RES_CO
         if (b < 0)
             break;
         struct server *sv = &s->servers[grp[b].server];
-        if (!fits_with_hold(sv, v)) {
+        if (!fits_with_hold(s, sv, v)) {
             alive[b] = false;
             continue;
         }
@@ -224,7 +363,7 @@ void sched__commit(sched_t *s, struct job *j, const int *gpus, int n_gpus,
         }
     }
     j->run_fair = run_fair;
-    s->n_fail_memo = 0;
+    *s->n_fail_memo = 0;
 }
 
 /*
@@ -237,7 +376,7 @@ void sched__commit(sched_t *s, struct job *j, const int *gpus, int n_gpus,
  */
 static bool fail_memo_hit(const sched_t *s, const double v[RES_COUNT], int n)
 {
-    for (int m = 0; m < s->n_fail_memo; m++) {
+    for (int m = 0; m < *s->n_fail_memo; m++) {
         const struct fail_memo *f = &s->fail_memo[m];
         if (n < f->n)
             continue;
@@ -252,9 +391,9 @@ static bool fail_memo_hit(const sched_t *s, const double v[RES_COUNT], int n)
 
 static void fail_memo_add(sched_t *s, const double v[RES_COUNT], int n)
 {
-    if (s->n_fail_memo == FAIL_MEMO_MAX)
+    if (*s->n_fail_memo == FAIL_MEMO_MAX)
         return;
-    struct fail_memo *f = &s->fail_memo[s->n_fail_memo++];
+    struct fail_memo *f = &s->fail_memo[(*s->n_fail_memo)++];
     memcpy(f->v, v, sizeof f->v);
     f->n = n;
 }
@@ -265,7 +404,8 @@ int sched__place(sched_t *s, struct job *j, const double d[RES_COUNT], bool run_
     double v[RES_COUNT];
     for (int i = 0; i < RES_COUNT; i++)
         v[i] = d[i] / d[RES_GPU];
-    if (fail_memo_hit(s, v, n))
+    bool memo = s->place_mask == s->memo_mask; /* the memo is of this set of servers */
+    if (memo && fail_memo_hit(s, v, n))
         return -1;
     int *gpus = s->scratch_gpus; /* sized for the whole cluster at creation */
     struct job_share *shares = s->scratch_shares;
@@ -275,7 +415,7 @@ int sched__place(sched_t *s, struct job *j, const double d[RES_COUNT], bool run_
                  : top_gpus_first_fit(s, v, n, gpus, shares, &n_shares);
     if (rc == 0)
         sched__commit(s, j, gpus, n, shares, n_shares, run_fair, true);
-    else
+    else if (memo)
         fail_memo_add(s, v, n);
     return rc;
 }

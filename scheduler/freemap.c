@@ -76,7 +76,11 @@ static int bit_prev(const uint64_t *b, int begin, int before)
 
 static inline void set_n_free(sched_t *s, int i, int n)
 {
-    s->n_free += n - s->servers[i].n_free;
+    struct free_map *m = &s->fmap;
+    int d = n - s->servers[i].n_free;
+    m->total_free += d;
+    s->types[s->spec[i].gpu_type].n_free += d;
+    s->n_free = m->view_type < 0 ? m->total_free : s->types[m->view_type].n_free;
     s->servers[i].n_free = n;
     if (n > 0)
         bit_set(s->fmap.srv_free, i);
@@ -91,9 +95,8 @@ int sched__fewest_free_server(sched_t *s)
 {
     const struct free_map *m = &s->fmap;
     int best = -1;
-    for (int i = bit_next(m->srv_free, 0, s->n_servers); i >= 0;
-         i = bit_next(m->srv_free, i + 1, s->n_servers)) {
-        if (m->excluded[i])
+    for (int i = bit_next(m->srv_free, m->lo, m->hi); i >= 0; i = bit_next(m->srv_free, i + 1, m->hi)) {
+        if (m->excluded[i] || !(s->servers[i].type_bit & s->place_mask))
             continue;
         if (best < 0 || s->servers[i].n_free < s->servers[best].n_free)
             best = i;
@@ -125,9 +128,32 @@ void sched__free_init(sched_t *s)
     m->excluded = xcalloc((size_t)S, sizeof *m->excluded);
     for (int g = 0; g < ng; g++)
         bit_set(m->gpu_free, g);
-    s->n_free = 0;
+    m->lo = 0;
+    m->hi = S;
+    m->view_type = -1;
+    m->total_free = s->n_free = 0;
+    for (int t = 0; t < s->n_types; t++)
+        s->types[t].n_free = 0;
     for (int i = 0; i < S; i++)
         set_n_free(s, i, sched__server_gpus(s, i));
+}
+
+void sched__free_view(sched_t *s, int t)
+{
+    struct free_map *m = &s->fmap;
+    m->view_type = t;
+    m->lo = t < 0 ? 0 : s->types[t].srv_lo;
+    m->hi = t < 0 ? s->n_servers : s->types[t].srv_hi;
+    s->n_free = t < 0 ? m->total_free : s->types[t].n_free;
+}
+
+int sched__free_of_types(const sched_t *s, unsigned mask)
+{
+    int n = 0;
+    for (int t = 0; t < s->n_types; t++)
+        if (mask & (1u << t))
+            n += s->types[t].n_free;
+    return n;
 }
 
 void sched__free_destroy(sched_t *s)
@@ -210,8 +236,10 @@ void sched__free_drop(sched_t *s, int g)
 
 /* Reference fit test of one more per-GPU vector on a server (cluster.c's
  * fits_with_hold: the same expression, so the same answer bit for bit). */
-static bool fits(const struct server *sv, const double v[RES_COUNT])
+static bool fits(const sched_t *s, const struct server *sv, const double v[RES_COUNT])
 {
+    if (!(sv->type_bit & s->place_mask))
+        return false;
     for (int r = 0; r < RES_COUNT; r++)
         if ((sv->cap[r] - sv->used[r]) - sv->hold[r] < v[r])
             return false;
@@ -239,7 +267,8 @@ static bool vec_eq(const double *a, const double *b)
            a[RES_SSPEED] == b[RES_SSPEED] && a[RES_NET] == b[RES_NET];
 }
 
-/* The cursor of vector v this round (a new one starts at server 0). */
+/* The cursor of vector v in the current view this round (a new one starts
+ * at the view's first server). */
 static struct fit_cursor *cursor_get(sched_t *s, const double v[RES_COUNT])
 {
     struct free_map *m = &s->fmap;
@@ -253,30 +282,40 @@ static struct fit_cursor *cursor_get(sched_t *s, const double v[RES_COUNT])
         m->n_live = 0;
         xgrow((void **)&m->live, &m->cap_live, n, sizeof *m->live);
     }
-    size_t mask = m->n_cur - 1, k = vec_hash(v) & mask;
+    size_t mask = m->n_cur - 1, k = (vec_hash(v) + (size_t)(m->view_type + 1)) & mask;
     for (; m->cur[k].epoch == m->epoch; k = (k + 1) & mask)
-        if (vec_eq(m->cur[k].v, v))
+        if (m->cur[k].view == m->view_type && vec_eq(m->cur[k].v, v))
             return &m->cur[k];
     struct fit_cursor *c = &m->cur[k];
     memcpy(c->v, v, sizeof c->v);
-    c->pos = 0;
+    c->view = m->view_type;
+    c->pos = m->lo;
     c->epoch = m->epoch;
     m->live[m->n_live++] = (int)k;
     return c;
 }
 
+/* The search covers the servers placement may use ([lo, hi): all, or a GPU
+ * type's). A cursor belongs to a vector and a range, and speaks for the
+ * servers of the range before it; it is used when the search starts at the
+ * range's start and every server of the range may be used (not when
+ * --hetero agnostic keeps a job off some types). */
 int sched__first_fit_server(sched_t *s, int from, const double v[RES_COUNT])
 {
+    const struct free_map *m = &s->fmap;
     struct fit_cursor *c = NULL;
-    if (from == 0) {
+    if (from < m->lo)
+        from = m->lo;
+    if (from == m->lo && (s->place_mask == ~0u || m->view_type >= 0)) {
         c = cursor_get(s, v);
-        from = c->pos;
+        if (c->pos > from)
+            from = c->pos;
     }
-    int i = bit_next(s->fmap.srv_free, from, s->n_servers);
-    while (i >= 0 && !fits(&s->servers[i], v))
-        i = bit_next(s->fmap.srv_free, i + 1, s->n_servers);
-    if (c)
-        c->pos = i < 0 ? s->n_servers : i;
+    int i = bit_next(m->srv_free, from, m->hi);
+    while (i >= 0 && !fits(s, &s->servers[i], v))
+        i = bit_next(m->srv_free, i + 1, m->hi);
+    if (c) /* no server of the range before i (or its end) fits v */
+        c->pos = i >= 0 ? i : m->hi;
     return i;
 }
 
@@ -302,10 +341,12 @@ void sched__fit_forget(sched_t *s)
  * server is a candidate. */
 int sched__first_server_with_gpus(sched_t *s, double gpus)
 {
+    const struct free_map *m = &s->fmap;
     bool all = s->n_down > 0 || s->p.opt_compat;
-    for (int i = all ? 0 : bit_next(s->fmap.srv_free, 0, s->n_servers); i >= 0 && i < s->n_servers;
-         i = all ? i + 1 : bit_next(s->fmap.srv_free, i + 1, s->n_servers))
-        if (s->servers[i].cap[RES_GPU] - s->servers[i].used[RES_GPU] >= gpus)
+    for (int i = all ? m->lo : bit_next(m->srv_free, m->lo, m->hi); i >= 0 && i < m->hi;
+         i = all ? i + 1 : bit_next(m->srv_free, i + 1, m->hi))
+        if (s->servers[i].cap[RES_GPU] - s->servers[i].used[RES_GPU] >= gpus &&
+            (s->servers[i].type_bit & s->place_mask))
             return i;
     return -1;
 }

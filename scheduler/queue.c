@@ -197,18 +197,31 @@ static uint64_t dbl_bits(double x)
     return u;
 }
 
-static uint64_t class_hash(int gpus, double cpu, double mem, double sspeed)
+static uint64_t class_hash(const struct qclass *q)
 {
-    uint64_t h = mix64(0, (uint64_t)gpus);
-    h = mix64(h, dbl_bits(cpu));
-    h = mix64(h, dbl_bits(mem));
-    return mix64(h, dbl_bits(sspeed));
+    uint64_t h = mix64(0, (uint64_t)q->gpus);
+    h = mix64(h, dbl_bits(q->cpu));
+    h = mix64(h, dbl_bits(q->mem));
+    h = mix64(h, dbl_bits(q->sspeed));
+    h = mix64(h, (uint64_t)(uintptr_t)q->tp);
+    return mix64(h, q->type_mask);
 }
 
-static bool class_is(const struct qclass *q, const struct job *j)
+/* j's demand as a class key. On a cluster with GPU types a job's demand
+ * on each type comes from its (model, GPUs) table, and it may use only some
+ * types: both are part of the key. */
+static struct qclass class_key(const struct job *j)
 {
-    return q->gpus == j->gpus && q->cpu == j->cpu_demand && q->mem == j->mem_demand &&
-           q->sspeed == j->sspeed_demand;
+    const struct job_priv *pv = sched__priv(j);
+    return (struct qclass){.gpus = j->gpus, .cpu = j->cpu_demand, .mem = j->mem_demand,
+                           .sspeed = j->sspeed_demand, .tp = pv->tp, .type_mask = pv->type_mask,
+                           .top_pos = -1};
+}
+
+static bool class_eq(const struct qclass *a, const struct qclass *b)
+{
+    return a->gpus == b->gpus && a->cpu == b->cpu && a->mem == b->mem && a->sspeed == b->sspeed &&
+           a->tp == b->tp && a->type_mask == b->type_mask;
 }
 
 /* The slot table: class index + 1, or 0 for an empty slot (open addressing). */
@@ -217,8 +230,7 @@ static void class_rehash(sched_t *s)
     size_t n = s->n_slots ? 2 * s->n_slots : 64;
     int *t = xcalloc(n, sizeof *t);
     for (int c = 0; c < s->n_cls; c++) {
-        const struct qclass *q = &s->cls[c];
-        size_t i = class_hash(q->gpus, q->cpu, q->mem, q->sspeed) & (n - 1);
+        size_t i = class_hash(&s->cls[c]) & (n - 1);
         while (t[i])
             i = (i + 1) & (n - 1);
         t[i] = c + 1;
@@ -234,15 +246,14 @@ static int class_of(sched_t *s, const struct job *j)
 {
     if (2 * ((size_t)s->n_cls + 1) > s->n_slots)
         class_rehash(s);
+    struct qclass key = class_key(j);
     size_t mask = s->n_slots - 1;
-    size_t i = class_hash(j->gpus, j->cpu_demand, j->mem_demand, j->sspeed_demand) & mask;
+    size_t i = class_hash(&key) & mask;
     for (; s->cls_slot[i]; i = (i + 1) & mask)
-        if (class_is(&s->cls[s->cls_slot[i] - 1], j))
+        if (class_eq(&s->cls[s->cls_slot[i] - 1], &key))
             return s->cls_slot[i] - 1;
     xgrow((void **)&s->cls, &s->cap_cls, (size_t)s->n_cls + 1, sizeof *s->cls);
-    s->cls[s->n_cls] = (struct qclass){.gpus = j->gpus, .cpu = j->cpu_demand,
-                                       .mem = j->mem_demand, .sspeed = j->sspeed_demand,
-                                       .top_pos = -1};
+    s->cls[s->n_cls] = key;
     s->cls_slot[i] = s->n_cls + 1;
     return s->n_cls++;
 }
@@ -544,12 +555,7 @@ static void reset_for_round(struct job *j)
 {
     if (j->speedup != j->speedup_orig)
         j->q.keep_hot = true; /* the key it gets now is not next round's */
-    j->speedup = j->speedup_orig;
-    j->demoted = false;
-    j->run_fair = false;
-    j->opt_row = j->opt_col = -1;
-    j->opt_tput = 0;
-    j->opt_no_penalty = false;
+    sched__job_round_reset(j);
 }
 
 /* FTF: a waiting job's key grows with `now` alone. Every waiting job's does,

@@ -32,25 +32,16 @@ sched_t *sched_create(const struct sched_params *p, struct err *err)
         errprintf(err, "round_duration must be greater than 0");
         return NULL;
     }
+    if (cluster_config_typed(c) && p->mode->plan) {
+        errprintf(err, "mode %s: clusters with GPU types are not supported (use fair, greedy "
+                       "or tune)", p->mode->name);
+        return NULL;
+    }
     sched_t *s = xcalloc(1, sizeof *s);
     s->p = *p;
-    s->n_servers = c->racks * c->servers_per_rack;
-    s->gpus_per_server = c->gpus_per_server;
-    /* per_server_size = int(total / servers): the totals divide exactly here */
-    s->size[RES_GPU] = c->gpus_per_server;
-    s->size[RES_CPU] = c->cpus_per_server;
-    s->size[RES_MEM] = c->dram_per_server;
-    s->size[RES_SSPEED] = c->sspeed_per_server;
-    s->size[RES_NET] = c->net_per_server;
-    for (int i = 0; i < RES_COUNT; i++)
-        s->fair[i] = s->size[i] / s->size[RES_GPU];
-    s->totals[0] = (double)c->gpus_per_server * s->n_servers;
-    s->totals[1] = (double)c->cpus_per_server * s->n_servers;
-    s->totals[2] = (double)c->dram_per_server * s->n_servers;
-    s->servers = xcalloc((size_t)s->n_servers, sizeof *s->servers);
-    for (int i = 0; i < s->n_servers; i++)
-        memcpy(s->servers[i].cap, s->size, sizeof s->size);
-    int ng = s->n_servers * s->gpus_per_server;
+    sched__servers_build(s);
+    s->aware = s->typed && p->hetero != HETERO_AGNOSTIC;
+    int ng = s->n_gpus;
     s->gpu_owner = xmalloc(sizeof *s->gpu_owner * (size_t)ng);
     for (int g = 0; g < ng; g++)
         s->gpu_owner[g] = -1;
@@ -69,9 +60,8 @@ void sched_destroy(sched_t *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < s->n_servers; i++)
-        free(s->servers[i].jobs);
-    free(s->servers);
+    sched__hetero_free(s);
+    sched__servers_free(s);
     free(s->gpu_owner);
     sched__free_destroy(s);
     free(s->runnable);
@@ -101,23 +91,19 @@ int sched_num_servers(const sched_t *s)
 
 int sched_total_gpus(const sched_t *s)
 {
-    return s->n_servers * s->gpus_per_server;
+    return s->n_gpus;
 }
 
-/* A job's block: the struct, its GPU ids, its shares (each part 8-aligned). */
-static size_t round8(size_t n)
-{
-    return (n + 7) & ~(size_t)7;
-}
-
+/* A job's block: the struct, the scheduler's private part, its GPU ids, its
+ * shares (each part 8-aligned). */
 static size_t gpus_offset(void)
 {
-    return round8(sizeof(struct job));
+    return sched__round8(sizeof(struct job)) + sched__round8(sizeof(struct job_priv));
 }
 
 static size_t shares_offset(int gpus)
 {
-    return gpus_offset() + round8(sizeof(int) * (size_t)gpus);
+    return gpus_offset() + sched__round8(sizeof(int) * (size_t)gpus);
 }
 
 size_t job_block_size(int gpus)
@@ -158,15 +144,12 @@ struct job *job_create(const sched_t *s, const struct job_spec *spec,
     return j;
 }
 
-/* Reference add_synergy_profile (workload.py): cap each demand at one server,
- * and interpolate the speedup on the CPU axis when the CPU demand was capped. */
-struct job *job_create_in(void *block, const sched_t *s, const struct job_spec *spec,
-                          const struct model_profile *m, int order, struct err *err)
+/* Reference add_synergy_profile (workload.py): cap each demand at one server
+ * of size S, and interpolate the speedup on the CPU axis when the CPU demand
+ * was capped. dem: CPU, memory, storage for g GPUs of profile m. */
+void sched__profile_apply(const double S[RES_COUNT], int g, const struct model_profile *m,
+                          double dem[3], double *speedup_out)
 {
-    if (job_check(s, spec, err) < 0)
-        return NULL;
-    const double *S = s->size;
-    int g = spec->gpus;
     double cpu = g * m->cpus, mem = g * m->mem, ss = g * 62.5, speedup = m->speedup;
     bool upd = false;
     if (cpu > S[RES_CPU]) {
@@ -202,23 +185,50 @@ struct job *job_create_in(void *block, const sched_t *s, const struct job_spec *
             speedup = 1 + (speedup - 1) / (ideal - fairc) * (cpu - fairc);
         /* (the reference raises ValueError when ideal == fairc; keep the speedup) */
     }
+    dem[0] = cpu;
+    dem[1] = mem;
+    dem[2] = ss;
+    *speedup_out = speedup;
+}
+
+/* The job as the type-blind scheduler sees it (the reference's job on an
+ * untyped cluster): its model's profile with demands capped at the
+ * cluster's per-server size. Then its GPU types (hetero.c). */
+struct job *job_create_in(void *block, const sched_t *s, const struct job_spec *spec,
+                          const struct model_profile *model, int order, struct err *err)
+{
+    if (job_check(s, spec, err) < 0)
+        return NULL;
+    const struct model_profile *m = s->typed ? sched__nominal_profile(s, model) : model;
+    if (!m || m->typed_only) {
+        errprintf(err, "job %d: model %s has profiles for GPU types only ([%s:1:TYPE]) and "
+                       "the cluster has %s", spec->id, model->name, model->name,
+                       s->typed ? "none of them" : "no GPU types");
+        return NULL;
+    }
+    int g = spec->gpus;
+    double dem[3], speedup;
+    sched__profile_apply(s->nom_size, g, m, dem, &speedup);
     struct job *j = block;
     j->id = spec->id;
-    j->model = m;
+    j->model = model;
     j->arrival = spec->arrival;
     j->total_iters = spec->iterations;
     j->gpus = g;
     j->order = order;
     j->iter_time = m->iter_time;
-    j->cpu_demand = cpu;
-    j->mem_demand = mem;
-    j->sspeed_demand = ss;
+    j->cpu_demand = dem[0];
+    j->mem_demand = dem[1];
+    j->sspeed_demand = dem[2];
     j->speedup_orig = j->speedup = speedup;
+    memcpy(sched__priv(j)->dem, dem, sizeof dem);
     j->last_exec = -1;
     j->first_start = -1;
     j->finish = -1;
     j->alloc_gpus = (int *)((char *)j + gpus_offset());
     j->shares = inline_shares(j);
+    if (sched__job_types(s, j, spec, err) < 0)
+        return NULL;
     return j;
 }
 
@@ -312,7 +322,8 @@ void sched__unshare(sched_t *s, struct job *j)
         if (s->fmap.n_live > 0)
             sched__server_grew(s, j->shares[i].server);
     }
-    s->n_fail_memo = 0;
+    *s->n_fail_memo = 0;
+    sched__hetero_release(s);
     j->n_shares = 0;
     j->cpus = j->mem = j->sspeed = 0;
 }
@@ -333,14 +344,17 @@ void sched_job_release(sched_t *s, struct job *j)
 double sched_job_iter_time(const sched_t *s, const struct job *j)
 {
     double it;
-    if (j->opt_tput > 0) {
+    const struct job_priv *pv = sched__priv(j);
+    if (pv->opt_tput > 0) {
         /* OPT: the chosen tput point sets the speed (reference allocate_round),
          * and unlike the reference the real placement counts too. */
-        it = j->iter_time / j->opt_tput;
-        if (j->n_shares > 1 && !j->opt_no_penalty)
+        it = j->iter_time / pv->opt_tput;
+        if (j->n_shares > 1 && !pv->opt_no_penalty)
             it = it / j->model->placement_penalty;
         return it;
     }
+    if (s->typed && !s->aware)
+        return sched__agnostic_iter_time(s, j);
     it = j->iter_time;
     if (j->n_shares > 1)
         it = it / j->model->placement_penalty;
@@ -457,7 +471,7 @@ static void round_queued(sched_t *s, const struct sched_view *v, bool stop_ok)
         for (size_t i = 0; i < n_round && s->n_free > 0; i++) {
             struct job *j = s->round_jobs[i];
             int deficit = j->gpus - j->n_alloc;
-            if (deficit > 0 && s->n_free >= deficit && mode->allocate(s, j, deficit) == 0)
+            if (deficit > 0 && s->n_free >= deficit && sched__allocate(s, mode, j, deficit) == 0)
                 sched__placed_add(s, j);
         }
     } else {
@@ -470,7 +484,7 @@ static void round_queued(sched_t *s, const struct sched_view *v, bool stop_ok)
             int deficit = j->gpus - j->n_alloc;
             if (deficit <= 0 || s->n_free < deficit || sched__queue_class_parked(s, j))
                 continue;
-            if (mode->allocate(s, j, deficit) == 0)
+            if (sched__allocate(s, mode, j, deficit) == 0)
                 sched__placed_add(s, j);
             else if (stop_ok && mode->monotone)
                 sched__queue_class_failed(s, j);
@@ -488,7 +502,8 @@ static void round_plan(sched_t *s, double now, struct job ***placed, size_t *n_p
     bool held = s->n_held > 0;
     s->round_no++; /* every server's list of this round's jobs starts empty */
     s->n_placed = 0;
-    s->n_fail_memo = 0;
+    *s->n_fail_memo = 0;
+    sched__hetero_round_begin(s);
     s->round_failed = false;
 
     if (!s->legacy) {
@@ -509,12 +524,7 @@ static void round_plan(sched_t *s, double now, struct job ***placed, size_t *n_p
      * jobs whose GPU demand fits, bump the starved */
     for (size_t i = 0; i < n; i++) {
         struct job *j = s->runnable[i];
-        j->speedup = j->speedup_orig;
-        j->demoted = false;
-        j->run_fair = false;
-        j->opt_row = j->opt_col = -1;
-        j->opt_tput = 0;
-        j->opt_no_penalty = false;
+        sched__job_round_reset(j);
         int deficit = j->gpus - j->n_alloc;
         if (deficit > 0 && free_count >= deficit) {
             s->round_jobs[n_round++] = j;
@@ -547,7 +557,7 @@ static void round_plan(sched_t *s, double now, struct job ***placed, size_t *n_p
     for (size_t i = 0; i < n_walk && s->n_free > 0; i++) {
         struct job *j = walk[i];
         int deficit = j->gpus - j->n_alloc;
-        if (deficit > 0 && s->n_free >= deficit && mode->allocate(s, j, deficit) == 0)
+        if (deficit > 0 && s->n_free >= deficit && sched__allocate(s, mode, j, deficit) == 0)
             s->placed[s->n_placed++] = j;
     }
     *placed = s->placed;
@@ -559,6 +569,17 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     sched__fit_forget(s);
     round_plan(s, now, placed, n_placed);
     sched__fit_forget(s); /* the releases before the next round meet no cursor */
+}
+
+void sched__job_round_reset(struct job *j)
+{
+    struct job_priv *pv = sched__priv(j);
+    j->speedup = j->speedup_orig;
+    j->demoted = false;
+    j->run_fair = false;
+    pv->opt_row = pv->opt_col = -1;
+    pv->opt_tput = 0;
+    pv->opt_no_penalty = false;
 }
 
 void sched__placed_add(sched_t *s, struct job *j)

@@ -31,6 +31,8 @@ enum model_task {
     TASK_COUNT = 3
 };
 
+#define GPU_TYPE_NAME 16 /* bytes of a GPU type name, with its NUL */
+
 #define TPUT_ROWS 9
 #define TPUT_COLS 5
 extern const double tput_cpu_per_gpu[TPUT_ROWS]; /* {1,2,3,4,5,6,9,12,24} */
@@ -51,7 +53,17 @@ struct model_profile {
     double tput[TPUT_ROWS][TPUT_COLS];
     double startup_s;         /* measured seconds from launch to the first step (0: unknown) */
     double checkpoint_s;      /* measured seconds to save a checkpoint (0: unknown) */
+    /* GPU types ([<m>:1:TYPE] sections, docs/heterogeneous.md): a typed
+     * profile names its type; the model's profile (the one model_zoo_find
+     * returns) chains its typed profiles. typed_only: the model has typed
+     * profiles and no [<m>:1] section, so its own figures are not a profile. */
+    char gpu_type[GPU_TYPE_NAME];
+    bool typed_only;
+    const struct model_profile *typed_next;
 };
+
+/* m's profile measured on GPU type `type` ([<m>:1:type]), or NULL. */
+const struct model_profile *model_profile_typed(const struct model_profile *m, const char *type);
 
 typedef struct model_zoo model_zoo_t;
 
@@ -84,6 +96,28 @@ const char *model_task_name(enum model_task t);
 
 enum { RES_GPU = 0, RES_CPU, RES_MEM, RES_SSPEED, RES_NET, RES_COUNT };
 
+#define CLUSTER_MAX_GROUPS 64
+#define CLUSTER_MAX_TYPES 16
+
+/* A [servers NAME] section: `count` identical servers (docs/heterogeneous.md). */
+struct server_group {
+    char name[32];
+    char gpu_type[GPU_TYPE_NAME]; /* "" : untyped */
+    int count, gpus, cpus, dram_gb, sspeed, net;
+    int rack;                     /* -1: not given */
+    int line;                     /* where the section starts (0: built) */
+};
+
+/* A [gpu_types] entry: the speed of a GPU type relative to the GPU that the
+ * models' default profiles were measured on (the reference's: V100). */
+struct gpu_type_def {
+    char name[GPU_TYPE_NAME];
+    double speed;
+    int line;
+};
+
+/* A cluster: the reference's [CLUSTER] keys (one group of identical,
+ * untyped servers), or server groups. */
 struct cluster_config {
     int racks;
     int servers_per_rack;
@@ -92,10 +126,37 @@ struct cluster_config {
     int dram_per_server;   /* GB */
     int sspeed_per_server; /* MB/s */
     int net_per_server;
+    int n_groups;          /* 0: the [CLUSTER] keys above are the one group */
+    struct server_group groups[CLUSTER_MAX_GROUPS];
+    int n_speeds;          /* [gpu_types] entries */
+    struct gpu_type_def speeds[CLUSTER_MAX_TYPES];
 };
 
 /* The reference's built-in defaults (4 servers of 8 GPU, 24 CPU, 500 GB, 300 MB/s, 40). */
 void cluster_config_defaults(struct cluster_config *c);
+/* The cluster's server groups: its [servers] groups, or the one group its
+ * [CLUSTER] keys describe (named "cluster", untyped). Returns the count. */
+int cluster_config_groups(const struct cluster_config *c, struct server_group *out);
+/* Servers and GPUs of the whole cluster. */
+int cluster_config_servers(const struct cluster_config *c);
+int cluster_config_gpus(const struct cluster_config *c);
+/* Whether its groups name GPU types. */
+bool cluster_config_typed(const struct cluster_config *c);
+/* The [gpu_types] speed factor of `type`, or 0 if it has none. */
+double cluster_config_speed(const struct cluster_config *c, const char *type);
+
+/* One server of the cluster: its row of the scheduler's server table. Its
+ * GPUs have the global ids [first_gpu, first_gpu + gpus). Nothing outside
+ * cluster.c computes a server from a GPU id: ask sched_gpu_server(). */
+struct server_spec {
+    int group;        /* index of its server group (0 for a [CLUSTER]-only cluster) */
+    int gpu_type;     /* index of its GPU type (0 on an untyped cluster) */
+    int gpus;
+    double cap[RES_COUNT]; /* GPUs, CPUs, DRAM GB, storage MB/s, network */
+    int rack;         /* -1: not given */
+    int block;        /* -1: not given (kept for topology-aware placement) */
+    int first_gpu;
+};
 
 /* --------------------------------------------------------------------- jobs */
 
@@ -106,6 +167,12 @@ struct job_spec {
     double arrival;  /* seconds */
     long iterations; /* total iterations to run */
     int gpus;
+    char gpu_types[64]; /* the GPU types it may run on, '|'-separated; "": any */
+    /* a recorded service run's cancel (docs/traces.md): the job leaves the run
+     * at cancel_at, after that instant's lease ends and arrivals, before its
+     * round is planned. Only replay traces carry it. */
+    bool cancelled;
+    double cancel_at;
 };
 
 /* A job's share of one server in the current allocation. */
@@ -145,20 +212,15 @@ struct job {
     long total_iters;
     long executed;         /* including the current round's up-front credit */
     double attained;       /* seconds of rounds run */
+    double service;        /* attained, weighted by throughput (sched_job_service) */
     double last_exec;      /* end of the last lease; -1 before the first */
     double first_start;    /* -1 until first scheduled */
 
     int *alloc_gpus;       /* global GPU ids, capacity `gpus` */
     struct job_share *shares; /* capacity `gpus` */
     double cpus, mem, sspeed; /* sums over shares */
-    /* OPT only: the tput-matrix point chosen this round (row: CPUs per GPU,
-     * column: GB per GPU) and its normalised throughput. opt_tput is 0 for
-     * every other mode, which then keeps its own progress rule. */
-    double opt_tput;
-    int opt_row, opt_col;
     bool run_fair;         /* credit progress at plain iter_time this round */
     bool demoted;          /* ran below its ideal (cpu, mem) this round */
-    bool opt_no_penalty;   /* --opt-compat: progress ignores the placement */
     bool own_block;        /* job_create's own allocation (job_destroy frees it) */
 
     /* planner bookkeeping, owned by the scheduler (queue.c): where the job
@@ -196,6 +258,25 @@ struct sched_view {
     double total_gpus, total_cpus, total_mem;
 };
 
+/* What a policy reads of a job: quantities derived from the scheduler's view,
+ * never the job's raw speed fields (iteration time, GPUs, speedup), so that
+ * the same policy orders jobs on a cluster whose servers differ. On a
+ * cluster of one untyped server group each equals the reference's
+ * expression, operation for operation (the reference numbers stay exact). */
+
+/* GPUs the job asks for. */
+int sched_job_gpus(const struct job *j);
+/* Seconds of work left at its speed on its current (or last) placement:
+ * iteration time x iterations left, divided by its speedup unless the mode
+ * is GPU-proportional (reference job.remaining_duration). */
+double sched_job_remaining_s(const struct sched_view *v, const struct job *j);
+/* Its whole run at its plain iteration time (FTF's ideal, without sharing). */
+double sched_job_ideal_s(const struct sched_view *v, const struct job *j);
+/* Attained service in GPU-seconds, each round weighted by the job's
+ * throughput on the GPU type it ran on relative to its best type (Gavel's
+ * effective throughput; the weight is 1 on an untyped cluster). */
+double sched_job_service(const struct sched_view *v, const struct job *j);
+
 /* A scheduling policy: orders the runnable jobs. Pure: it may read the view and
  * the job, nothing else. key[] is compared lexicographically, smaller first;
  * equal keys keep the previous round's order (a stable sort). */
@@ -226,11 +307,15 @@ struct sched_params {
     double starvation_s;   /* priority bump after this long unscheduled (1000 h) */
     /* OPT only (docs/opt.md) */
     bool opt_compat;          /* the reference's formulation: cluster-wide, placement ignored */
-    double opt_time_limit_s;  /* solver wall-clock limit per round; <= 0: 10 s */
+    double opt_time_limit_s;  /* solver wall-clock safety cap per round; <= 0: 10 s */
     /* Re-sort and walk every runnable job every round, as the reference
      * does (OPT always does). The same plans, slower: kept so that tests can
      * compare the incremental queue against it. */
     bool legacy_order;
+    /* On a cluster with GPU types: place each job on the type where it runs
+     * best (aware, the default) or as a type-blind scheduler does (agnostic;
+     * docs/heterogeneous.md). No effect on an untyped cluster. */
+    enum sched_hetero { HETERO_DEFAULT = 0, HETERO_AWARE, HETERO_AGNOSTIC } hetero;
     /* Start-up and restore cost, charged by the round ledger at every
      * (re)launch: a job placed this round that was not placed by the previous
      * plan on the same GPUs, CPUs and memory makes no progress for this many
@@ -245,7 +330,10 @@ struct sched_params {
 /* What the OPT mode did so far (all zero for other modes). */
 struct sched_opt_stats {
     long rounds;         /* rounds OPT planned (solver ran) */
-    long fallbacks;      /* rounds that hit the time limit and ran TUNE instead */
+    long fallbacks;      /* rounds TUNE planned: a solver ran out of its work budget or time */
+    long capped;         /* rounds the wall-clock safety cap (opt_time_limit_s) cut short:
+                          * their plans depend on the machine's speed, so the run is not
+                          * reproducible */
     long packed;         /* rounds the rounding could not place but the stage-2 MILP did */
     long lowered;        /* job-rounds the placement rounding moved to a lower point */
     long unplaced;       /* job-rounds the rounding could not place at any point */
@@ -273,6 +361,14 @@ void sched_destroy(sched_t *s);
 void sched_server_size(const sched_t *s, double out[RES_COUNT]);
 int sched_num_servers(const sched_t *s);
 int sched_total_gpus(const sched_t *s);
+/* The server table: server i's row (borrowed; i in [0, sched_num_servers)). */
+const struct server_spec *sched_server(const sched_t *s, int i);
+/* The server that GPU `gpu` (a global id) belongs to, -1 outside the cluster. */
+int sched_gpu_server(const sched_t *s, int gpu);
+/* Server i's capacity of resource res (RES_GPU ... RES_NET). */
+double sched_server_cap(const sched_t *s, int i, int res);
+/* The cluster's total GPUs, CPUs and memory (GB). */
+void sched_cluster_totals(const sched_t *s, double out[3]);
 
 /* Build a job from its spec and profile, applying the reference's demand caps
  * and speedup interpolation for this cluster. Returns NULL + err if the job can
@@ -314,6 +410,13 @@ long sched_job_round_iters(const sched_t *s, const struct job *j);
  * sched_job_round_iters() divides the round by (deployment hands it to jobs). */
 double sched_job_iter_time(const sched_t *s, const struct job *j);
 
+/* GPU types: how many the cluster has (0 when untyped), a type's name, and
+ * the type a job is placed on this round or last ran on (-1: never placed,
+ * or an untyped cluster). */
+int sched_num_gpu_types(const sched_t *s);
+const char *sched_gpu_type_name(const sched_t *s, int t);
+int sched_job_gpu_type(const struct job *j);
+
 /* Take a server out of (down = true) or back into planning: its GPUs are not
  * offered to later rounds. For the deployment's lost workers. */
 void sched_server_set_down(sched_t *s, int server, bool down);
@@ -323,6 +426,9 @@ void sched_job_release(sched_t *s, struct job *j);
 
 /* Cluster-wide allocated fraction (0..1) of gpu, cpu, mem right now. */
 void sched_alloc_fraction(const sched_t *s, double out[3]);
+/* The same over the servers of GPU type t; its GPU count. */
+void sched_type_alloc_fraction(const sched_t *s, int t, double out[3]);
+int sched_type_gpus(const sched_t *s, int t);
 
 /* Check that no server is oversubscribed; returns 0 or -1 with err filled. */
 int sched_check_invariants(const sched_t *s, struct err *err);
@@ -380,6 +486,18 @@ struct sched_job_result {
     double arrival, first_start, finish, jct;
     double attained;
     int rounds_run, rounds_demoted, preemptions;
+    char gpu_type[GPU_TYPE_NAME]; /* the type it ran the most rounds on ("" untyped) */
+};
+
+/* One GPU type's part of a run (typed clusters): its measured jobs (each
+ * counted on the type it ran the most rounds on), their JCTs, and the mean
+ * per-round allocation of the type's own GPUs, CPUs and memory. */
+struct sched_type_result {
+    char name[GPU_TYPE_NAME];
+    int gpus;
+    size_t jobs;
+    double avg_jct_s, p50_jct_s, p99_jct_s;
+    double gpu_alloc, cpu_alloc, mem_alloc; /* 0..1 */
 };
 
 /* A run's results, the same for `simulate` and `deploy`. */
@@ -395,6 +513,8 @@ struct sched_result {
     double mean_gpu_alloc, mean_cpu_alloc, mean_mem_alloc; /* per round, 0..1 */
     bool window_complete;
     struct sched_opt_stats opt;  /* OPT solver figures (zero for other modes) */
+    int n_types;                 /* 0 on an untyped cluster */
+    struct sched_type_result types[CLUSTER_MAX_TYPES];
     struct sched_job_result *jobs; /* measured finished jobs, by id */
 };
 
@@ -403,6 +523,8 @@ struct sched_job_saved {
     long executed;          /* including the current round's up-front credit */
     long round_base;        /* executed before the current round */
     double attained;
+    double service;         /* sched_job_service's weighted seconds; < 0: unknown,
+                               taken as `attained` (exact on an untyped cluster) */
     int priority;
     double last_exec;       /* -1 before the first lease ended */
     double first_start;     /* -1 before the first round */
@@ -462,6 +584,19 @@ void sched_run_totals_set(sched_run_t *r, const struct sched_run_totals *in);
 int sched_run_plan(sched_run_t *r, double now, struct job ***placed, size_t *n_placed,
                    struct sched_round_sample *smp, struct err *err);
 
+/* The same-placement rule, owned here and asked by both drivers: a job placed
+ * now as `now` (n_now shares, one per server) is the same placement as `was`
+ * when it has the same servers and, on each, the same number of GPUs, the
+ * same CPUs and the same memory. Then its lease is extended (deploy: it keeps
+ * running, on the physical GPUs it holds) and it pays no --restart-overhead;
+ * any other change (another server, a GPU more or less, other CPUs or
+ * memory) ends the lease and counts as a relaunch. Which GPUs of a server
+ * does not matter: a plan that only renumbers a job's GPUs on a server moves
+ * nothing (the deployment maps plan GPU ids to physical ones). The order of
+ * the shares does not matter either. */
+bool sched_same_placement(const struct job_share *was, int n_was, const struct job_share *now,
+                          int n_now);
+
 /* This round's credit for a placed job: *base = executed before the round,
  * *budget = iterations the plan credited. */
 void sched_run_round_credit(const sched_run_t *r, const struct job *j, long *base,
@@ -478,6 +613,12 @@ bool sched_run_lease_end(sched_run_t *r, struct job *j, double now);
 bool sched_run_finish(sched_run_t *r, struct job *j, double finish);
 /* Give up on a job (deploy: too many crashes): it leaves planning, no row. */
 void sched_run_fail(sched_run_t *r, struct job *j);
+/* The job was cancelled (a replayed record's "#cancel" line): it leaves the
+ * run as sched_run_fail() does, and the measured window, which it can no
+ * longer complete, as a service's window leaves out its cancelled jobs.
+ * Returns false, and does nothing, for a job that already finished or failed.
+ * *window_complete: the measured window is complete. */
+bool sched_run_cancel(sched_run_t *r, struct job *j, bool *window_complete);
 
 /* Fill res at the run's end: counts, result rows (caller owns them: free with
  * sched_result_free()), JCT statistics, mean allocation, OPT figures. */
@@ -487,6 +628,9 @@ void sched_result_free(struct sched_result *res);
 /* Fill the summary of res from its jobs[0..jobs_measured) (sorting them by
  * id) and the per-round allocation sums (divided by res->rounds). */
 void sched_result_summarize(struct sched_result *res, const double util_sum[3]);
+/* Each type's jobs and JCT figures in res->types[0..n_types) (names set),
+ * from the measured jobs' gpu_type. */
+void sched_result_by_type(struct sched_result *res);
 /* Linear-interpolated quantile at (n-1)q of sorted values (pandas/numpy). */
 double sched_quantile(const double *sorted, size_t n, double q);
 
@@ -502,13 +646,14 @@ struct synergy_config {
     double round_duration; /* [SCHEDULER] round_duration, seconds (300) */
     char mode[16];         /* [SCHEDULER] mode (fair) */
     char placement[16];    /* [SCHEDULER] placement: first-fit | consolidate */
+    char hetero[16];       /* [SCHEDULER] hetero: aware | agnostic ("": aware) */
     double jobs_per_hour;  /* [WORKLOAD] jobs_per_hour (9) */
     int split[TASK_COUNT]; /* [WORKLOAD] split = image,language,speech (20,70,10) */
     long seed;             /* [WORKLOAD] seed (42) */
     char profiles[32];     /* [WORKLOAD] profiles: default | models-4 | models-5 | models-6 */
     /* where the [SCHEDULER] names came from, for file:line errors (0: default) */
     char path[1024];
-    int policy_line, mode_line, placement_line;
+    int policy_line, mode_line, placement_line, hetero_line;
 };
 
 /* What the command line overrides in the config file (NULL or 0: the file's). */
@@ -516,6 +661,7 @@ struct sched_overrides {
     const char *policy;       /* one policy name */
     const char *mode;         /* one mode name */
     const char *placement;    /* first-fit | consolidate */
+    const char *hetero;       /* aware | agnostic (typed clusters) */
     double round_duration;    /* seconds, > 0 */
     bool opt_compat;          /* opt only */
     double opt_time_limit_s;  /* opt only, > 0 */
@@ -532,6 +678,14 @@ struct sched_overrides {
 int sched_params_build(const struct synergy_config *conf, const struct sched_overrides *ov,
                        const struct sched_policy_ops *const *policies, struct sched_params *out,
                        struct err *err);
+
+/* --opt-compat and --opt-time-limit apply to the opt mode only: 0 when
+ * neither is given (opt_compat false, opt_time_limit_s <= 0) or any_opt (a run
+ * of the command plans with opt), else -1 with err "--opt-compat applies to
+ * the opt mode only (--mode opt)". With file_keys the options are named by
+ * their experiment-file keys ("opt_compat ... (modes: opt)"), as sweep's are. */
+int sched_opt_options_check(bool opt_compat, double opt_time_limit_s, bool any_opt,
+                            bool file_keys, struct err *err);
 
 void synergy_config_defaults(struct synergy_config *c);
 /* Read an INI file over the defaults. 0, or -1 with err "file:line: ..." for a

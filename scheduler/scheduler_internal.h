@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct server {
+    unsigned type_bit;       /* 1 << its GPU type */
     double cap[RES_COUNT];
     double used[RES_COUNT];  /* net is never charged, like the reference */
     double hold[RES_COUNT];  /* scratch during one placement */
@@ -23,7 +24,8 @@ struct server {
 /* A first-fit search's memory of one per-GPU vector (freemap.c). */
 struct fit_cursor {
     double v[RES_COUNT];
-    int pos;            /* no server before it fits v */
+    int view;           /* the GPU type whose servers it searched, or -1: all */
+    int pos;            /* no server of that range before it fits v */
     unsigned epoch;     /* the slot is live when it equals the map's */
 };
 
@@ -33,12 +35,49 @@ struct free_map {
     uint64_t *srv_free; /* bit i: server i has a free GPU */
     size_t srv_words;
     bool *excluded;     /* left out of the fewest-free question (Tune's targets) */
+    int lo, hi;         /* the servers placement may use: a GPU type's, or all */
+    int view_type;      /* that type, or -1 */
+    int total_free;     /* free GPUs in all (s->n_free: those of the view) */
     struct fit_cursor *cur; /* this round's cursors, open addressing */
     size_t n_cur;
     unsigned epoch;
     int *live, n_live;  /* slots of the live cursors */
     size_t cap_live;
 };
+
+/* The scheduler's own per-job state, kept out of the public struct job: it
+ * lies in the job's block right after the struct (job_block_size). */
+struct job_priv {
+    /* OPT only: the tput-matrix point chosen this round (row: CPUs per GPU,
+     * column: GB per GPU) and its normalised throughput. opt_tput is 0 for
+     * every other mode, which then keeps its own progress rule. */
+    double opt_tput;
+    int opt_row, opt_col;
+    bool opt_no_penalty; /* --opt-compat: progress ignores the placement */
+    /* GPU types (hetero.c): the job's model on each type of the cluster, the
+     * types it may use, the type it is placed on (or last ran on; -1 before
+     * its first placement), its demand there (CPU, memory, storage) and its
+     * best iteration rate on any type it may use */
+    const struct job_tprof *tp;
+    unsigned type_mask;
+    int type;
+    double dem[3];
+    double best_rate;
+    int rounds_on[CLUSTER_MAX_TYPES]; /* rounds run on each type (results by type) */
+};
+
+static inline size_t sched__round8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+static inline struct job_priv *sched__priv(const struct job *j)
+{
+    return (struct job_priv *)((char *)j + sched__round8(sizeof(struct job)));
+}
+
+/* What a round resets in a job before a mode sets it again. */
+void sched__job_round_reset(struct job *j);
 
 /* An allocation mechanism: turns one job of the ordered queue into a placement. */
 struct sched_mode_ops {
@@ -81,6 +120,8 @@ struct cold_heap {
 struct qclass {
     int gpus;
     double cpu, mem, sspeed;
+    const struct job_tprof *tp; /* GPU types: its (model, GPUs) table, and */
+    unsigned type_mask;         /* the types it may use (hetero.c) */
     struct cold_heap h;
     int top_pos; /* in the tops heap, or -1 (empty, or parked) */
     bool parked; /* out of this round's walk */
@@ -111,18 +152,53 @@ struct fail_memo {
 
 struct peer_key;
 
+/* A GPU type of the cluster (one unnamed type on an untyped cluster). Its
+ * GPUs and its servers have contiguous ids: the server table keeps each
+ * type's groups together, in the order the types first appear. */
+struct sched_type {
+    char name[GPU_TYPE_NAME];
+    double speed;            /* [gpu_types] factor; 0: none given */
+    int gpu_lo, gpu_hi, srv_lo, srv_hi;
+    double size[RES_COUNT];  /* its smallest server, per resource */
+    double fair[RES_COUNT];  /* per-GPU share: the smallest cap / GPUs of its servers */
+    /* its free GPUs (freemap.c), and during a round its failed placements */
+    int n_free;
+    struct fail_memo memo[FAIL_MEMO_MAX];
+    int n_memo;
+};
+
+/* A model with a GPU count on one GPU type (hetero.c); the jobs of the same
+ * model and GPU count share it. */
+struct job_tprof {
+    const struct model_profile *prof; /* NULL: no profile for this type */
+    double iter_time, speedup;        /* at the fair share; at the ideal */
+    double dem[3];                    /* CPU, memory, storage for its GPUs, capped
+                                         at the type's smallest server */
+    double ideal_cpu, fair_cpu;       /* CPUs per GPU at the ideal and the fair share */
+    double rate_ideal, rate_fair;     /* iterations per second at each */
+};
+
 struct sched {
     struct sched_params p;
     int n_servers;
-    int gpus_per_server;
-    double size[RES_COUNT];  /* per-server size (reference per_server_size) */
-    double fair[RES_COUNT];  /* per-GPU fair share (size / size[GPU]) */
+    int n_gpus;
+    struct server_spec *spec; /* the server table, by server id (cluster.c) */
+    int *gpu_server;         /* server of each global GPU id */
+    double size[RES_COUNT];  /* per-server size (reference per_server_size); with GPU
+                                types, that of the type being placed on */
+    double fair[RES_COUNT];  /* per-GPU fair share (size / size[GPU]), likewise */
+    double nom_size[RES_COUNT], nom_fair[RES_COUNT]; /* the whole cluster's (type-blind) */
+    int n_types;
+    struct sched_type *types;
+    bool typed;              /* the cluster's groups name GPU types */
+    bool aware;              /* typed and --hetero aware: place by type */
+    unsigned place_mask;     /* GPU types a placement may use (bits) */
+    unsigned memo_mask;      /* the types fail_memo speaks for */
+    struct tprof_cache *tpc; /* hetero.c */
     double totals[3];        /* cluster gpus, cpus, mem */
     struct server *servers;
     int *gpu_owner;          /* job id, -1 (free) or -2 (server down), by GPU id */
-    int *free_ids;           /* each server's free GPU ids, ascending, from its
-                                first GPU's id on (freemap.c) */
-    int n_free;              /* free GPUs in all */
+    int n_free;              /* free GPUs placement may use (all, or a GPU type's) */
     int n_held;              /* GPUs held by jobs */
     int n_down;              /* servers down */
     struct free_map fmap;
@@ -173,23 +249,69 @@ struct sched {
     size_t cap_peer_keys;
     struct job_share *peer_shares;    /* a shrunk peer's shares */
     size_t cap_peer_shares;
-    struct fail_memo fail_memo[FAIL_MEMO_MAX];
-    int n_fail_memo;
+    struct fail_memo memo0[FAIL_MEMO_MAX]; /* the whole cluster's */
+    int n_memo0;
+    struct fail_memo *fail_memo; /* the memo of the servers being placed on (memo0,
+                                    or a GPU type's during an aware placement) */
+    int *n_fail_memo;
     size_t cap_sort;
     struct sched_opt_stats opt;
     bool round_failed;
     struct err round_err;
 };
 
-/* The first GPU id of server i, and the server of GPU g. */
-static inline int sched__server_gpu0(const sched_t *s, int i)
-{
-    return i * s->gpus_per_server;
-}
+/* The cluster INI's [servers NAME] and [gpu_types] sections (groups.c): 1 if
+ * the key was one of theirs (and is stored), 0 if the section is another's,
+ * -1 with err "file:line: ..." for a bad key or value. */
+int sched__cluster_ini_key(struct cluster_config *c, const char *section, const char *key,
+                           const char *value, int line, const char *path, struct err *err);
+/* Check the groups once the file is read (cluster_line: the line of a
+ * [CLUSTER] key, 0 if none) and fill their defaults. 0 or -1 with err. */
+int sched__cluster_ini_finish(struct cluster_config *c, int cluster_line, const char *path,
+                              struct err *err);
+/* Whether s is a valid GPU type name. */
+bool sched__type_name_ok(const char *s);
 
+/* Build the server table, the GPU-to-server map, the servers' capacities,
+ * the per-server size and fair share and the totals from s->p.cluster. */
+void sched__servers_build(sched_t *s);
+void sched__servers_free(sched_t *s);
+
+/* The server of a global GPU id (no range check: ids come from the scheduler). */
 static inline int sched__gpu_server(const sched_t *s, int g)
 {
-    return g / s->gpus_per_server;
+    return s->gpu_server[g];
+}
+
+/* GPU types (hetero.c). */
+void sched__profile_apply(const double S[RES_COUNT], int g, const struct model_profile *m,
+                          double dem[3], double *speedup);
+const struct model_profile *sched__nominal_profile(const sched_t *s,
+                                                   const struct model_profile *m);
+/* Resolve j's GPU types from spec->gpu_types and its model's profile on each
+ * type of a typed cluster. 0, or -1 with err (a type the cluster lacks, a
+ * type with no profile, more GPUs than its types have). */
+int sched__job_types(const sched_t *s, struct job *j, const struct job_spec *spec,
+                     struct err *err);
+int sched__type_find(const sched_t *s, const char *name);
+/* What the round's walk calls to place j: mode->allocate on an untyped
+ * cluster; on a typed one by type (aware) or type-blind (agnostic). */
+int sched__allocate(sched_t *s, const struct sched_mode_ops *mode, struct job *j, int deficit);
+void sched__hetero_round_begin(sched_t *s);
+void sched__hetero_release(sched_t *s);
+void sched__hetero_free(sched_t *s);
+/* Seconds per iteration of a job placed type-blind on a typed cluster. */
+double sched__agnostic_iter_time(const sched_t *s, const struct job *j);
+/* How much a round of j counts as service (1 on an untyped cluster). */
+double sched__service_weight(const sched_t *s, const struct job *j);
+/* Count a round on the job's type; the type it ran the most rounds on (-1: none). */
+void sched__job_ran_on_type(struct job *j);
+int sched__job_main_type(const struct job *j);
+
+/* The first GPU id of server i. */
+static inline int sched__server_gpu0(const sched_t *s, int i)
+{
+    return s->spec[i].first_gpu;
 }
 
 /* A server's list of this round's jobs (empty until the round adds one). */
@@ -204,8 +326,7 @@ static inline void sched__server_jobs_touch(const sched_t *s, struct server *sv)
 /* GPUs on server i: its ids are [sched__server_gpu0, + this). */
 static inline int sched__server_gpus(const sched_t *s, int i)
 {
-    (void)i;
-    return s->gpus_per_server;
+    return s->spec[i].gpus;
 }
 
 /* The free GPUs and where placement looks for them (freemap.c). Every GPU
@@ -247,6 +368,11 @@ int sched__first_fit_server(sched_t *s, int from, const double v[RES_COUNT]);
 /* Server i's free resources grew (a release, a shrink): searches look at it
  * again. */
 void sched__server_grew(sched_t *s, int i);
+/* Restrict placement to the servers of GPU type t (t < 0: all servers):
+ * s->n_free becomes that type's free GPUs. */
+void sched__free_view(sched_t *s, int t);
+/* Free GPUs on the servers of the types in mask. */
+int sched__free_of_types(const sched_t *s, unsigned mask);
 /* The round's plan is done: its first-fit memory goes. */
 void sched__fit_forget(sched_t *s);
 /* The first server with cap - used >= gpus GPUs (Tune's target); -1. */

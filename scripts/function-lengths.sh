@@ -4,8 +4,8 @@
 # last unindented line before its opening brace) to its closing brace at
 # column 0; braces inside strings, character constants and comments are not
 # counted. With --max N, print only the functions longer than N lines and
-# exit 1 if there are any (the guard of "no src/*.c function is longer than
-# 120 lines", tests/integration/function_lengths.sh).
+# exit 1 if there are any (the guard of "no production function is longer
+# than 120 lines", tests/integration/function_lengths.sh).
 # usage: function-lengths.sh [--max N] FILE...
 set -u
 max=

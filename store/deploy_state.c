@@ -5,16 +5,18 @@
  */
 #include "deploy_state.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct deploy_state {
     sqlite3 *db;
     sqlite3_stmt *worker, *job, *lease, *count, *count_all, *round;
     sqlite3_stmt *run_put, *run_get, *saved_put, *saved_get, *rank_del, *rank_put, *rank_get,
-        *attempt_put;
+        *attempt_put, *token_put, *token_get;
 };
 
 static const char *schema =
@@ -41,6 +43,9 @@ static const char *schema =
     " share_sspeed REAL, PRIMARY KEY(job, rank));"
     "CREATE TABLE IF NOT EXISTS attempts(job INTEGER, attempt INTEGER, launched REAL,"
     " startup_s REAL, PRIMARY KEY(job, attempt));"
+    /* each job's current and previous attempt's token (deploy_state_token) */
+    "CREATE TABLE IF NOT EXISTS tokens(job INTEGER PRIMARY KEY, attempt INTEGER, token TEXT,"
+    " prev_attempt INTEGER, prev_token TEXT);"
 
     "CREATE TABLE IF NOT EXISTS rounds(n INTEGER PRIMARY KEY, t REAL, done INTEGER);"
     /* each planned round's sample, for deploy --db (deploy_state_sample) */
@@ -58,6 +63,19 @@ static int fail(deploy_state_t *st, struct err *err, const char *what)
     return errprintf(err, "sqlite: %s: %s", what, sqlite3_errmsg(st->db));
 }
 
+/* chmod 0600 the file and its -wal and -shm (when they exist). 0 or -1 + err. */
+static int owner_only(const char *path, struct err *err)
+{
+    static const char *const ext[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s%s", path, ext[i]);
+        if (chmod(p, 0600) < 0 && (i == 0 || errno != ENOENT))
+            return errprintf(err, "%s: %s", p, strerror(errno));
+    }
+    return 0;
+}
+
 deploy_state_t *deploy_state_open(const char *path, struct err *err)
 {
     deploy_state_t *st = xcalloc(1, sizeof *st);
@@ -72,6 +90,10 @@ deploy_state_t *deploy_state_open(const char *path, struct err *err)
         sqlite3_free(msg);
         goto error;
     }
+    /* it holds running jobs' tokens: the owner's alone (its -wal and -shm
+     * files take the same mode) */
+    if (strcmp(path, ":memory:") != 0 && owner_only(path, err) < 0)
+        goto error;
     if (sqlite3_prepare_v2(st->db,
                            "INSERT INTO workers VALUES(?1,?2,?3,?4,?5,julianday('now'))"
                            " ON CONFLICT(server) DO UPDATE SET ip=?2, port=?3, state=?4, gpus=?5,"
@@ -116,7 +138,11 @@ deploy_state_t *deploy_state_open(const char *path, struct err *err)
         sqlite3_prepare_v2(st->db,
                            "INSERT INTO attempts VALUES(?1,?2,?3,?4) ON CONFLICT(job, attempt)"
                            " DO UPDATE SET startup_s = coalesce(?4, startup_s)",
-                           -1, &st->attempt_put, NULL) != SQLITE_OK) {
+                           -1, &st->attempt_put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO tokens VALUES(?1,?2,?3,?4,?5)", -1,
+                           &st->token_put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "SELECT * FROM tokens ORDER BY job", -1, &st->token_get,
+                           NULL) != SQLITE_OK) {
         fail(st, err, "prepare");
         goto error;
     }
@@ -144,6 +170,8 @@ void deploy_state_close(deploy_state_t *st)
     sqlite3_finalize(st->rank_put);
     sqlite3_finalize(st->rank_get);
     sqlite3_finalize(st->attempt_put);
+    sqlite3_finalize(st->token_put);
+    sqlite3_finalize(st->token_get);
     sqlite3_close(st->db);
     free(st);
 }
@@ -240,7 +268,8 @@ int deploy_state_reset(deploy_state_t *st, struct err *err)
 {
     return exec(st, "DELETE FROM workers; DELETE FROM jobs; DELETE FROM leases; DELETE FROM run;"
                     " DELETE FROM saved_jobs; DELETE FROM saved_ranks; DELETE FROM attempts;"
-                    " DELETE FROM rounds; DELETE FROM samples; DELETE FROM admin_jobs;",
+                    " DELETE FROM rounds; DELETE FROM samples; DELETE FROM admin_jobs;"
+                    " DELETE FROM tokens;",
                 err);
 }
 
@@ -545,5 +574,37 @@ int deploy_state_admin_each(deploy_state_t *st,
     if (out == 0 && rc != SQLITE_DONE)
         out = fail(st, err, "admin_jobs");
     sqlite3_finalize(s);
+    return out;
+}
+
+int deploy_state_token(deploy_state_t *st, const struct deploy_state_token *t, struct err *err)
+{
+    sqlite3_stmt *s = st->token_put;
+    sqlite3_bind_int(s, 1, t->job);
+    sqlite3_bind_int(s, 2, t->attempt);
+    sqlite3_bind_text(s, 3, t->token, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 4, t->prev_attempt);
+    sqlite3_bind_text(s, 5, t->prev_token, -1, SQLITE_TRANSIENT);
+    return step(st, s, err, "tokens");
+}
+
+int deploy_state_tokens_each(deploy_state_t *st,
+                             int (*fn)(void *ctx, const struct deploy_state_token *t), void *ctx,
+                             struct err *err)
+{
+    sqlite3_stmt *s = st->token_get;
+    int rc, out = 0;
+    while (out == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct deploy_state_token t = {.job = sqlite3_column_int(s, 0),
+                                       .attempt = sqlite3_column_int(s, 1),
+                                       .prev_attempt = sqlite3_column_int(s, 3)};
+        const unsigned char *a = sqlite3_column_text(s, 2), *b = sqlite3_column_text(s, 4);
+        snprintf(t.token, sizeof t.token, "%s", a ? (const char *)a : "");
+        snprintf(t.prev_token, sizeof t.prev_token, "%s", b ? (const char *)b : "");
+        out = fn(ctx, &t);
+    }
+    sqlite3_reset(s);
+    if (out == 0 && rc != SQLITE_DONE)
+        return fail(st, err, "tokens");
     return out;
 }

@@ -99,6 +99,23 @@ int deploy_state_ranks_each(deploy_state_t *st,
 int deploy_state_attempt(deploy_state_t *st, int job, int attempt, double launched,
                          double startup_s, struct err *err);
 
+/* A job's tokens (issue 21): the secrets its current and previous attempts
+ * prove themselves with, so that a restarted scheduler checks a running
+ * job's calls at once, before its worker re-registers. "" none. */
+struct deploy_state_token {
+    int job;
+    int attempt;
+    char token[33];
+    int prev_attempt;
+    char prev_token[33];
+};
+/* Replace the job's row. 0 or -1 + err. */
+int deploy_state_token(deploy_state_t *st, const struct deploy_state_token *t, struct err *err);
+/* fn for every row, by job; stops at fn's first non-zero return (returned). */
+int deploy_state_tokens_each(deploy_state_t *st,
+                             int (*fn)(void *ctx, const struct deploy_state_token *t), void *ctx,
+                             struct err *err);
+
 /* Record, in the transaction being committed, which round boundary (number
  * n, logical time t) the jobs and leases rows describe: done = false for a
  * commit in the middle of the round (the plan), true once the round's

@@ -73,6 +73,111 @@ static int run_columns(store_t *st, char *buf, size_t n, struct err *err)
     return at < n ? 0 : errprintf(err, "runs table: too many columns");
 }
 
+/* The statements of one merge: the shard's runs, and copies of a run, its
+ * jobs and its rounds from src into main. */
+struct merge_stmts {
+    sqlite3_stmt *sel, *ins, *jobs, *rounds;
+};
+
+static void merge_stmts_finalize(struct merge_stmts *m)
+{
+    sqlite3_finalize(m->sel);
+    sqlite3_finalize(m->ins);
+    sqlite3_finalize(m->jobs);
+    sqlite3_finalize(m->rounds);
+    *m = (struct merge_stmts){0};
+}
+
+static int merge_prepare(store_t *st, struct merge_stmts *m, struct err *err)
+{
+    char cols[4096];
+    if (run_columns(st, cols, sizeof cols, err) < 0)
+        return -1;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT r.id, r.status,"
+                           " EXISTS(SELECT 1 FROM main.runs m WHERE m.grid = r.grid AND"
+                           "        m.point = r.point AND m.status = 'complete')"
+                           " FROM src.runs r ORDER BY r.point, r.id",
+                           -1, &m->sel, NULL) != SQLITE_OK)
+        return store__fail(st, err, "reading the shard's runs");
+    char sql[8192];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO main.runs(batch_id, %s) SELECT ?2, %s FROM src.runs WHERE id = ?1", cols,
+             cols);
+    if (sqlite3_prepare_v2(st->db, sql, -1, &m->ins, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO main.jobs SELECT ?2, job_id, model, gpus, arrival_s,"
+                           " first_start_s, finish_s, jct_s, attained_s, rounds_run,"
+                           " rounds_demoted, preemptions FROM src.jobs WHERE run_id = ?1",
+                           -1, &m->jobs, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO main.rounds SELECT ?2, round, t_s, runnable, placed,"
+                           " started, preempted, demoted, gpu_alloc, cpu_alloc, mem_alloc,"
+                           " gpu_util, cpu_util, mem_util, gpu_demand, cpu_demand, mem_demand"
+                           " FROM src.rounds WHERE run_id = ?1",
+                           -1, &m->rounds, NULL) != SQLITE_OK)
+        return store__fail(st, err, "preparing the merge");
+    return 0;
+}
+
+/* Copy src's run ID, with its jobs and rounds, into main as a run of BATCH. */
+static int merge_copy_run(store_t *st, struct merge_stmts *m, int64_t id, int64_t batch,
+                          struct err *err)
+{
+    sqlite3_reset(m->ins);
+    sqlite3_bind_int64(m->ins, 1, id);
+    sqlite3_bind_int64(m->ins, 2, batch);
+    if (sqlite3_step(m->ins) != SQLITE_DONE)
+        return store__fail(st, err, "copying a run");
+    int64_t nid = sqlite3_last_insert_rowid(st->db);
+    sqlite3_stmt *kids[2] = {m->jobs, m->rounds};
+    for (int k = 0; k < 2; k++) {
+        sqlite3_reset(kids[k]);
+        sqlite3_bind_int64(kids[k], 1, id);
+        sqlite3_bind_int64(kids[k], 2, nid);
+        if (sqlite3_step(kids[k]) != SQLITE_DONE)
+            return store__fail(st, err, k ? "copying a run's rounds" : "copying a run's jobs");
+    }
+    return 0;
+}
+
+/* Copy every complete run of the attached shard that main does not hold yet,
+ * inside the caller's transaction; the batch is made at the first copy. */
+static int merge_runs(store_t *st, const char *src_path, struct store_merge_stats *stats,
+                      struct err *err)
+{
+    struct merge_stmts m = {0};
+    int rc = merge_prepare(st, &m, err);
+    int64_t batch = 0;
+    int step = SQLITE_DONE;
+    while (rc == 0 && (step = sqlite3_step(m.sel)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(m.sel, 0);
+        const char *status = (const char *)sqlite3_column_text(m.sel, 1);
+        if (strcmp(status, "complete") != 0) {
+            stats->skipped++;
+            continue;
+        }
+        if (sqlite3_column_int(m.sel, 2)) {
+            stats->present++;
+            continue;
+        }
+        if (batch == 0) {
+            char cmd[1200];
+            snprintf(cmd, sizeof cmd, "report --merge %s", src_path);
+            if ((batch = store_batch_insert(st, "merge", cmd, err)) < 0) {
+                rc = -1;
+                break;
+            }
+        }
+        rc = merge_copy_run(st, &m, id, batch, err);
+        stats->added += rc == 0;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = store__fail(st, err, "reading the shard's runs");
+    merge_stmts_finalize(&m);
+    return rc;
+}
+
 int store_merge(store_t *st, const char *src_path, struct store_merge_stats *stats,
                 struct err *err)
 {
@@ -90,9 +195,6 @@ int store_merge(store_t *st, const char *src_path, struct store_merge_stats *sta
     if (!src_grid[0])
         return 0; /* an empty shard */
 
-    char cols[4096];
-    if (run_columns(st, cols, sizeof cols, err) < 0)
-        return -1;
     sqlite3_stmt *att;
     if (sqlite3_prepare_v2(st->db, "ATTACH DATABASE ?1 AS src", -1, &att, NULL) != SQLITE_OK)
         return store__fail(st, err, "attaching the shard");
@@ -102,97 +204,14 @@ int store_merge(store_t *st, const char *src_path, struct store_merge_stats *sta
     if (arc != SQLITE_DONE)
         return store__fail(st, err, "attaching the shard");
 
-    int rc = -1;
-    sqlite3_stmt *sel = NULL, *ins = NULL, *jobs = NULL, *rounds = NULL;
-    if (store__exec(st, "BEGIN IMMEDIATE", err) < 0)
-        goto detach;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT r.id, r.status,"
-                           " EXISTS(SELECT 1 FROM main.runs m WHERE m.grid = r.grid AND"
-                           "        m.point = r.point AND m.status = 'complete')"
-                           " FROM src.runs r ORDER BY r.point, r.id",
-                           -1, &sel, NULL) != SQLITE_OK) {
-        store__fail(st, err, "reading the shard's runs");
-        goto rollback;
+    int rc = store__exec(st, "BEGIN IMMEDIATE", err);
+    if (rc == 0) {
+        rc = merge_runs(st, src_path, stats, err);
+        if (rc == 0)
+            rc = store__exec(st, "COMMIT", err);
+        if (rc < 0)
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     }
-    char sql[8192];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO main.runs(batch_id, %s) SELECT ?2, %s FROM src.runs WHERE id = ?1", cols,
-             cols);
-    if (sqlite3_prepare_v2(st->db, sql, -1, &ins, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(st->db,
-                           "INSERT INTO main.jobs SELECT ?2, job_id, model, gpus, arrival_s,"
-                           " first_start_s, finish_s, jct_s, attained_s, rounds_run,"
-                           " rounds_demoted, preemptions FROM src.jobs WHERE run_id = ?1",
-                           -1, &jobs, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(st->db,
-                           "INSERT INTO main.rounds SELECT ?2, round, t_s, runnable, placed,"
-                           " started, preempted, demoted, gpu_alloc, cpu_alloc, mem_alloc,"
-                           " gpu_util, cpu_util, mem_util, gpu_demand, cpu_demand, mem_demand"
-                           " FROM src.rounds WHERE run_id = ?1",
-                           -1, &rounds, NULL) != SQLITE_OK) {
-        store__fail(st, err, "preparing the merge");
-        goto rollback;
-    }
-    int64_t batch = 0;
-    int step;
-    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(sel, 0);
-        const char *status = (const char *)sqlite3_column_text(sel, 1);
-        if (strcmp(status, "complete") != 0) {
-            stats->skipped++;
-            continue;
-        }
-        if (sqlite3_column_int(sel, 2)) {
-            stats->present++;
-            continue;
-        }
-        if (batch == 0) {
-            char cmd[1200];
-            snprintf(cmd, sizeof cmd, "report --merge %s", src_path);
-            if ((batch = store_batch_insert(st, "merge", cmd, err)) < 0)
-                goto rollback;
-        }
-        sqlite3_reset(ins);
-        sqlite3_bind_int64(ins, 1, id);
-        sqlite3_bind_int64(ins, 2, batch);
-        if (sqlite3_step(ins) != SQLITE_DONE) {
-            store__fail(st, err, "copying a run");
-            goto rollback;
-        }
-        int64_t nid = sqlite3_last_insert_rowid(st->db);
-        sqlite3_stmt *kids[2] = {jobs, rounds};
-        for (int k = 0; k < 2; k++) {
-            sqlite3_reset(kids[k]);
-            sqlite3_bind_int64(kids[k], 1, id);
-            sqlite3_bind_int64(kids[k], 2, nid);
-            if (sqlite3_step(kids[k]) != SQLITE_DONE) {
-                store__fail(st, err, k ? "copying a run's rounds" : "copying a run's jobs");
-                goto rollback;
-            }
-        }
-        stats->added++;
-    }
-    if (step != SQLITE_DONE) {
-        store__fail(st, err, "reading the shard's runs");
-        goto rollback;
-    }
-    sqlite3_finalize(sel);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(jobs);
-    sqlite3_finalize(rounds);
-    sel = ins = jobs = rounds = NULL;
-    if (store__exec(st, "COMMIT", err) < 0)
-        goto rollback;
-    rc = 0;
-    goto detach;
-rollback:
-    sqlite3_finalize(sel);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(jobs);
-    sqlite3_finalize(rounds);
-    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-detach:
     sqlite3_exec(st->db, "DETACH DATABASE src", NULL, NULL, NULL);
     return rc;
 }

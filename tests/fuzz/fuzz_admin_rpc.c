@@ -128,9 +128,9 @@ static struct deploy *setup(struct deploy_config *cfg, uint8_t flags)
         dj->ranks[0].gpus[g] = g;
     dj->ranks[0].cpus = 12;
     dj->ranks[0].mem = 100;
-    d->workers[0].registered = true;
-    d->workers[0].last_hb_ns = deploy__mono_ns();
-    d->accepting = true;
+    d->reg.workers[0].registered = true;
+    d->reg.workers[0].last_hb_ns = mono_ns();
+    d->adm.accepting = true;
     deploy__admin_init(d);
     return d;
 }
@@ -169,7 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pthread_mutex_lock(&d->mu);
     if (txn)
         deploy_state_commit(d->db, NULL);
-    d->accepting = false;
+    d->adm.accepting = false;
     deploy__admin_committed(d);
     pthread_mutex_unlock(&d->mu);
     deploy__free(d);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deployment faults on loopback, each run to completion:
 #  crash   a job that crashes once is reported, freed and relaunched from its
-#          last reported progress; one that always crashes, and one whose
+#          last reported progress, and the end of its log (its last words on
+#          stderr) is in the scheduler's log; one that always crashes, and one whose
 #          model is not in the worker's catalog (RunJob refused), are failed
 #          after --max-retries; the others finish.
 #  stop    a job that ignores the end of its lease is killed by its worker at
@@ -57,6 +58,13 @@ crash)
     crashed_at=$(sed -n 's/.*crashing on purpose at \([0-9]*\)/\1/p' "$log/job-0-attempt-1.log")
     resumed_at=$(sed -n 's/.*resuming at \([0-9]*\) of.*/\1/p' "$log/job-0-attempt-2.log")
     [ -n "$crashed_at" ] && [ "$crashed_at" -gt 0 ] || fail "job 0 did not crash as asked"
+    # the cause reaches the scheduler's log, not only the worker's job log
+    grep -q "job 0 crashed on server 0 (signal 6); the end of its log:" "$tmp/dep.err" ||
+        fail "the crash report does not bring the end of the job's log"
+    grep -q "job 0 log: synergy job 0: crashing on purpose at $crashed_at" "$tmp/dep.err" ||
+        fail "the scheduler's log lacks the job's last words"
+    grep -c "job 1 log: synergy job 1: crashing on purpose" "$tmp/dep.err" | grep -qx 3 ||
+        fail "job 1's three crashes do not each bring its last words"
     [ "$resumed_at" = "$crashed_at" ] ||
         fail "job 0 resumed at $resumed_at, its last reported progress was $crashed_at"
     [ "$(cat "$tmp/run/worker-0/checkpoints/job_id=0/progress")" = 2000 ] ||

@@ -98,9 +98,9 @@ size=$(stat -c %s "$tmp/long/alloc_run1.svg")
 [ "$size" -lt 400000 ] || fail "alloc_run1.svg of $rounds rounds is $size bytes"
 grep -qF "allocation vs demand (means of" "$tmp/long/alloc_run1.svg" ||
     fail "the long run's allocation title does not say it shows means"
-# the README names the files --plot writes
+# docs/results.md names the files --plot writes
 for f in "$tmp"/sim/*.png "$tmp"/sweep/*.png "$tmp"/ten/*.png; do
     name=$(basename "$f" .png | sed -E 's/run[0-9]+/run<ID>/; s/load[0-9.]+/load<L>/')
-    grep -qF -- "$name" "$src/README.md" || fail "README does not name the plot file $name"
+    grep -qF -- "$name" "$src/docs/results.md" || fail "docs/results.md does not name the plot file $name"
 done
 echo "ok: plots"

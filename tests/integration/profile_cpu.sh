@@ -9,7 +9,7 @@
 #     A + B / cpus a step): every measured point within 10 %, the start-up time
 #     at least its --startup-s, and the plot files are written.
 # `speedup` runs 1 and 2 (ctest label `measure`: it needs idle cores, see
-# README "Tests"); `exact` runs 3 and 2 on the known-cost profile.
+# docs/testing.md); `exact` runs 3 and 2 on the known-cost profile.
 # usage: profile_cpu.sh SYNERGY_BIN SOURCE_DIR speedup|exact
 set -u
 bin=$1 src=$2 what=$3

@@ -87,7 +87,10 @@ static rpc_server_t *start(struct srv_state *st, int *port)
     struct err err = {{0}};
     rpc_server_t *s = rpc_server_create("127.0.0.1:0", port, &err);
     assert_non_null(s);
-    static const rpc_handler_fn h[] = {h_register, NULL, h_round_end, h_lease_ended};
+    static const struct rpc_method h[] = {{"RegisterJob", h_register},
+                                          {"RoundEnd", h_round_end},
+                                          {"LeaseEnded", h_lease_ended},
+                                          {NULL, NULL}};
     rpc_server_add_service(s, &job_to_scheduler__descriptor, h, st);
     assert_int_equal(rpc_server_start(s, &err), 0);
     return s;
@@ -213,7 +216,10 @@ static enum rpc_result h_local_park(void *ud, rpc_call_t *call, const ProtobufCM
 static void local_calls(void **state)
 {
     struct local_seen seen = {0};
-    const rpc_handler_fn h[] = {h_local, NULL, h_local_park, h_lease_ended};
+    const struct rpc_method h[] = {{"RegisterJob", h_local},
+                                   {"RoundEnd", h_local_park},
+                                   {"LeaseEnded", h_lease_ended},
+                                   {NULL, NULL}};
     for (int tls = 0; tls < 2; tls++) {
         rpc_server_t *s = rpc_server_create_local(tls);
         rpc_server_add_service(s, &job_to_scheduler__descriptor, h, &seen);
@@ -254,6 +260,23 @@ static void local_calls(void **state)
     }
 }
 
+/* Handlers are found by method name, checked against the descriptor: a
+ * misspelt or repeated name is refused before anything is served. */
+static void methods_by_name(void **state)
+{
+    (void)state;
+    struct err err = {{0}};
+    const struct rpc_method ok[] = {{"RoundEnd", h_round_end}, {"RegisterJob", h_register},
+                                    {NULL, NULL}};
+    assert_int_equal(rpc_methods_check(&job_to_scheduler__descriptor, ok, &err), 0);
+    const struct rpc_method typo[] = {{"RoundEnds", h_round_end}, {NULL, NULL}};
+    assert_int_equal(rpc_methods_check(&job_to_scheduler__descriptor, typo, &err), -1);
+    assert_non_null(strstr(err.msg, "RoundEnds"));
+    const struct rpc_method twice[] = {{"RoundEnd", h_round_end}, {"RoundEnd", h_register},
+                                       {NULL, NULL}};
+    assert_int_equal(rpc_methods_check(&job_to_scheduler__descriptor, twice, &err), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +284,7 @@ int main(void)
         cmocka_unit_test(unary_and_errors),
         cmocka_unit_test(long_poll_answered_from_another_thread),
         cmocka_unit_test(local_calls),
+        cmocka_unit_test(methods_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,7 +49,7 @@ static void build(void)
         j->gpus = d[i].gpus;
         j->total_iters = d[i].total;
         j->executed = d[i].done;
-        j->attained = d[i].attained;
+        j->attained = j->service = d[i].attained;
         j->iter_time = d[i].m->iter_time;
         j->speedup = j->speedup_orig = d[i].m->speedup;
         j->cpu_demand = d[i].cpu;
