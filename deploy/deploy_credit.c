@@ -213,6 +213,7 @@ bool deploy__credit_round(struct deploy *d, double b)
         struct job *j = dj->j;
         long before = dj->base;
         sched_run_credit(d->ledger, j, measured_steps(dj));
+        deploy_state_reports_clear(d->db, dj->spec->id, NULL); /* consumed, in this round */
         LOG(LOG_DEBUG, "deploy", "job %d attempt %d round %.0f: credited %ld steps (%d of %d "
                                  "processes in RoundEnd, %d ended)",
             dj->spec->id, dj->launch, b, j->executed - before, dj->n_parked, dj->n_procs,
