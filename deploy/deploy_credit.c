@@ -94,12 +94,12 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
 void deploy__note_round_end(struct djob *dj)
 {
     if (dj->state == DJ_RUNNING && !dj->ended_ns && deploy__round_ended(dj))
-        dj->ended_ns = deploy__mono_ns();
+        dj->ended_ns = mono_ns();
 }
 
 void deploy__job_heard(struct deploy *d, struct djob *dj)
 {
-    long long now = deploy__mono_ns();
+    long long now = mono_ns();
     dj->last_msg_ns = now;
     dj->restored = false;
     if (!dj->first_report_ns && dj->state == DJ_RUNNING) {
@@ -110,15 +110,27 @@ void deploy__job_heard(struct deploy *d, struct djob *dj)
 
 /* The reference starts one iterator process per GPU and waits for all of
  * them (spec §2.4); a catalog entry that does not say `ranks = per-gpu`
- * makes the worker report one. Counting the processes that show up keeps a
- * round from ending on the first of them (its other ranks' reports would
- * then be credited to the next round, and the job told to stop every round). */
+ * makes the worker report one. A round that ended at the first of them would
+ * credit the other ranks' reports to the next round and tell the job to stop
+ * every round. So: a process that sends its rank shows at least rank + 1
+ * processes; one that sends none speaks the stock iterator's protocol, and
+ * then, as in the reference, the job has one process per GPU of its lease
+ * (counted at its first RegisterJob, not as they come: under load a rank
+ * may register after another one has ended its first round), or more if
+ * more register. */
 void deploy__job_registered(struct djob *dj, int rank)
 {
-    int n = rank >= 0 ? rank + 1 : ++dj->n_registered;
+    int n = rank + 1;
+    if (rank < 0) {
+        int gpus = 0;
+        for (int r = 0; r < dj->n_ranks; r++)
+            gpus += dj->ranks[r].n_gpus;
+        n = ++dj->n_registered > gpus ? dj->n_registered : gpus;
+    }
     if (n > dj->n_procs && n <= DJ_MAX_PROCS) {
-        LOG(LOG_INFO, "deploy", "job %d attempt %d: %d iterator processes, not %d as launched",
-            dj->spec->id, dj->launch, n, dj->n_procs);
+        LOG(LOG_INFO, "deploy", "job %d attempt %d: %d iterator processes, not %d as launched%s",
+            dj->spec->id, dj->launch, n, dj->n_procs,
+            rank < 0 ? " (no rank sent: one per GPU, as the reference)" : "");
         dj->n_procs = n;
     }
 }
@@ -142,7 +154,7 @@ bool deploy__round_ended(const struct djob *dj)
 void deploy__answer_round_end(struct djob *dj, bool terminate)
 {
     if (terminate && !dj->terminated)
-        dj->stop_ns = deploy__mono_ns();
+        dj->stop_ns = mono_ns();
     deploy__answer_parked(dj, terminate);
 }
 

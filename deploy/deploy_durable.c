@@ -191,12 +191,12 @@ void deploy__drill_cancel(struct deploy *d, long round, void (*wait)(struct depl
                             "a cancel comes in", n);
     fflush(NULL);
     while (d->durable.cancels_seen == 0)
-        wait(d, deploy__mono_ns() + 100000000LL);
+        wait(d, mono_ns() + 100000000LL);
     if (d->durable.cancels_acked >= d->durable.cancels_seen) {
         LOG(LOG_WARN, "deploy", "SYNERGY_TEST_CRASH_AT=c: a cancel was acknowledged before it "
                                 "was stored; holding");
         fflush(NULL);
         for (;;)
-            wait(d, deploy__mono_ns() + 100000000LL);
+            wait(d, mono_ns() + 100000000LL);
     }
 }
