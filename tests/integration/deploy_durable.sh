@@ -40,7 +40,7 @@ service() {
         --catalog "$src/tests/deploy/catalog.ini" --state "$state" "$@" > /dev/null 2> "$err" &
     dep=$!; pids+=("$dep")
     local port=
-    for _ in $(seq 300); do
+    for _ in $(seq 600); do
         port=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' "$err" 2>/dev/null || true)
         [ -n "$port" ] && break
         kill -0 "$dep" 2>/dev/null || break
@@ -53,7 +53,7 @@ adm() { "$bin" "$1" --scheduler "$S" --insecure "${@:2}"; }
 # submit until the round loop runs (submissions wait for the workers)
 submit_first() {
     local out
-    for _ in $(seq 150); do
+    for _ in $(seq 300); do
         out=$(adm submit "$@" 2> /dev/null) && { echo "$out"; return 0; }
         sleep 0.1
     done
