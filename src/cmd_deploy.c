@@ -329,7 +329,7 @@ static int deploy_load(struct deploy_opts *o, struct deploy_env *e, struct err *
  * 0, or an exit code. */
 static int deploy_workers(struct deploy_opts *o, struct deploy_env *e, struct err *err)
 {
-    int servers = e->conf.cluster.racks * e->conf.cluster.servers_per_rack;
+    int servers = cluster_config_servers(&e->conf.cluster);
     if (o->workers_path)
         return deploy_workers_read(o->workers_path, &e->addrs, &e->n_addrs, err) < 0
                    ? EXIT_BAD_INPUT
@@ -363,6 +363,16 @@ static int deploy_workers(struct deploy_opts *o, struct deploy_env *e, struct er
                                   .gpus = e->conf.cluster.gpus_per_server,
                                   .sched_host = e->cfg.advertise, .job_user = job_user,
                                   .verbose = o->verbose};
+    /* servers that differ: each worker gets its server's GPUs and type */
+    struct server_group g[CLUSTER_MAX_GROUPS];
+    int ng = cluster_config_groups_ordered(&e->conf.cluster, g), i = 0;
+    e->lw.gpus_of = xcalloc((size_t)servers, sizeof *e->lw.gpus_of);
+    e->lw.type_of = xcalloc((size_t)servers, sizeof *e->lw.type_of);
+    for (int k = 0; k < ng; k++)
+        for (int c = 0; c < g[k].count && i < servers; c++, i++) {
+            e->lw.gpus_of[i] = g[k].gpus;
+            snprintf(e->lw.type_of[i], sizeof e->lw.type_of[i], "%s", g[k].gpu_type);
+        }
     return 0;
 }
 

@@ -199,6 +199,10 @@ const struct cli_option cli_options[] = {
      "everything a job starts)", NULL},
     {OPT_GPUS, "gpus", 0, "N", ARG_INT, 0, 1024, CLI_WORKER, G,
      "simulate N GPUs (a machine without GPUs)", NULL},
+    {OPT_GPU_TYPE, "gpu-type", 0, "NAME", ARG_STR, 0, 0, CLI_WORKER | CLI_PROFILE, G,
+     "the GPUs' type, as the cluster INI names it (default: the driver's model from "
+     "/proc/driver/nvidia/gpus, shortened: Tesla V100-SXM2-16GB is V100){profile:; the "
+     "profile is then also written as [MODEL:1:NAME]}", NULL},
     {OPT_CPU_UNIT, "cpu-unit", 0, "core|thread", ARG_STR, 0, 0, CLI_WORKER, G,
      "a job's CPU is a whole physical core with its SMT siblings (core, the default) or one "
      "hardware thread", NULL},
@@ -252,6 +256,8 @@ const struct cli_option cli_options[] = {
      NULL},
     {OPT_NAME, "name", 0, "S", ARG_STR, 0, 0, CLI_SUBMIT, G,
      "a name: up to 63 of [A-Za-z0-9._-], unique among the jobs not finished", NULL},
+    {OPT_SUBMIT_GPU_TYPES, "gpu-type", 0, "T[,T...]", ARG_STR, 0, 0, CLI_SUBMIT, G,
+     "the GPU types the job may run on (default: any)", NULL},
     {OPT_PRIORITY, "priority", 0, "P", ARG_STR, 0, 0, CLI_SUBMIT, G,
      "0 to 100 (default 0): a label shown by queue; the policy orders the jobs", NULL},
     {OPT_ADMIN_JSON, "json", 0, NULL, ARG_NONE, 0, 0, CLI_QUEUE | CLI_NODES, G,
