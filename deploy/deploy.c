@@ -233,7 +233,10 @@ static int phase_c_plan(struct deploy *d, double b, struct err *err)
         if (dj->state != DJ_RUNNING)
             continue;
         bool healthy = !dj->crashed && !dj->lost && dj->n_parked == dj->n_procs;
-        if (dj->j->n_alloc > 0 && healthy && deploy__same_placement(dj)) {
+        /* the lease rule is the ledger's (sched_same_placement) */
+        if (dj->j->n_alloc > 0 && healthy &&
+            sched_same_placement(dj->sig_shares, dj->sig_n_shares, dj->j->shares,
+                                 dj->j->n_shares)) {
             deploy__extend(d, dj, b, d->lease.until_ns);
             continue;
         }

@@ -108,6 +108,31 @@ void deploy__job_heard(struct deploy *d, struct djob *dj)
     }
 }
 
+/* The reference starts one iterator process per GPU and waits for all of
+ * them (spec §2.4); a catalog entry that does not say `ranks = per-gpu`
+ * makes the worker report one. Counting the processes that show up keeps a
+ * round from ending on the first of them (its other ranks' reports would
+ * then be credited to the next round, and the job told to stop every round). */
+void deploy__job_registered(struct djob *dj, int rank)
+{
+    int n = rank >= 0 ? rank + 1 : ++dj->n_registered;
+    if (n > dj->n_procs && n <= DJ_MAX_PROCS) {
+        LOG(LOG_INFO, "deploy", "job %d attempt %d: %d iterator processes, not %d as launched",
+            dj->spec->id, dj->launch, n, dj->n_procs);
+        dj->n_procs = n;
+    }
+}
+
+long deploy__round_budget(struct djob *dj, uint64_t round)
+{
+    if (!dj->memo_set) {
+        dj->memo_set = true;
+        dj->memo_round = (long)round;
+        dj->memo_budget = dj->budget;
+    }
+    return (long)round == dj->memo_round ? dj->memo_budget : dj->budget;
+}
+
 bool deploy__round_ended(const struct djob *dj)
 {
     return dj->n_parked + dj->n_lease_ended >= dj->n_procs || dj->n_exited >= dj->n_ranks ||
@@ -128,6 +153,7 @@ void deploy__reset_round(struct djob *dj)
     dj->round_end_steps = -1;
     dj->lease_end_steps = 0;
     dj->progress_steps = 0;
+    dj->memo_set = false;
 }
 
 void deploy__job_persist(struct deploy *d, struct djob *dj, const char *state)
@@ -185,7 +211,12 @@ bool deploy__credit_round(struct deploy *d, double b)
         if (dj->state != DJ_RUNNING)
             continue;
         struct job *j = dj->j;
+        long before = dj->base;
         sched_run_credit(d->ledger, j, measured_steps(dj));
+        LOG(LOG_DEBUG, "deploy", "job %d attempt %d round %.0f: credited %ld steps (%d of %d "
+                                 "processes in RoundEnd, %d ended)",
+            dj->spec->id, dj->launch, b, j->executed - before, dj->n_parked, dj->n_procs,
+            dj->n_lease_ended);
         if (sched_run_lease_end(d->ledger, j, b)) {
             deploy__answer_round_end(dj, true);
             deploy__finish_job(d, dj, b);

@@ -63,28 +63,6 @@ static void save_signature(struct djob *dj)
     memcpy(dj->sig_shares, j->shares, sizeof(struct job_share) * (size_t)j->n_shares);
 }
 
-/* The lease rule: the same servers, and on each the same number of GPUs, CPUs
- * and memory. Which GPUs does not matter: a plan that only renumbers a job's
- * GPUs keeps it running on its physical ones (map_gpus()). */
-bool deploy__same_placement(const struct djob *dj)
-{
-    const struct job *j = dj->j;
-    if (j->n_shares != dj->sig_n_shares)
-        return false;
-    for (int i = 0; i < j->n_shares; i++) {
-        const struct job_share *a = &j->shares[i];
-        bool found = false;
-        for (int k = 0; k < dj->sig_n_shares && !found; k++) {
-            const struct job_share *b = &dj->sig_shares[k];
-            found = a->server == b->server && a->gpu == b->gpu && a->cpu == b->cpu &&
-                    a->mem == b->mem;
-        }
-        if (!found)
-            return false;
-    }
-    return true;
-}
-
 void deploy__lease_persist(struct deploy *d, struct djob *dj, double b, const char *state)
 {
     if (!d->db)
@@ -168,6 +146,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
     dj->launch++;
     dj->n_ranks = j->n_shares;
     dj->n_procs = dj->n_ranks; /* more if a worker launches one process per GPU */
+    dj->n_registered = 0;
     for (int i = 0; i < j->n_shares; i++) {
         struct drank *rk = &dj->ranks[i];
         memset(rk, 0, sizeof *rk);

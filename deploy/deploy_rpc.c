@@ -212,6 +212,8 @@ static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const Protobuf
     double el = deploy__logical_now(d) - (dj && !old ? dj->lease_b : d->cur_b);
     if (dj && !old)
         deploy__job_heard(d, dj);
+    if (dj && !old && dj->state == DJ_RUNNING && !dj->terminated)
+        deploy__job_registered(dj, RANK_OF(req, REGISTER_JOB_REQUEST));
     pthread_mutex_unlock(&d->mu);
     if (!dj) {
         rpc_call_set_status(call, RPC_STATUS_NOT_FOUND, "unknown job");
@@ -227,7 +229,8 @@ static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const Protobuf
 }
 
 /* Every rank asks; every rank gets the same budget: the round's, fixed by the
- * plan before any RoundEnd of the round is answered. */
+ * plan before any RoundEnd of the round is answered, and memoised per
+ * (attempt, iterator round) at the first ask. */
 static enum rpc_result h_update_iters(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                       ProtobufCMessage *rs)
 {
@@ -241,7 +244,7 @@ static enum rpc_result h_update_iters(void *ud, rpc_call_t *call, const Protobuf
         deploy__job_heard(d, dj);
         if ((long)req->num_steps > dj->progress_steps)
             dj->progress_steps = (long)req->num_steps;
-        resp->num_steps_per_round = (uint64_t)dj->budget;
+        resp->num_steps_per_round = (uint64_t)deploy__round_budget(dj, req->round_num);
     }
     pthread_mutex_unlock(&d->mu);
     return RPC_REPLY;
@@ -481,7 +484,9 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
         w->a.port = (int)req->port;
         char target[128];
         snprintf(target, sizeof target, "%s:%d", w->a.ip, w->a.port);
-        w->cl = rpc_client_create_tls(target, d->cfg->tls);
+        /* under TLS: only the row's identity is this worker, whatever
+         * other certificate of the CA answers at its address */
+        w->cl = rpc_client_create_pinned(target, d->cfg->tls, w->a.identity);
     }
     struct deploy_running *run = rpc_call_alloc(call, (req->n_running + 1) * sizeof *run);
     running_of((const Synergy__V1__RunningJob *const *)req->running, req->n_running, run);

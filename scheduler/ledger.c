@@ -22,7 +22,6 @@ struct rjob {
     enum rjob_state st;
     /* the placement of the last plan that placed it (restart overhead) */
     bool placed_prev;
-    int *sig_gpus, sig_n_gpus;
     struct job_share *sig_shares;
     int sig_n_shares;
 };
@@ -131,7 +130,6 @@ void sched_run_destroy(sched_run_t *r)
         return;
     for (size_t i = 0; i < r->n_jobs; i++) {
         job_destroy(r->jobs[i].j);
-        free(r->jobs[i].sig_gpus);
         free(r->jobs[i].sig_shares);
     }
     free(r->jobs);
@@ -302,18 +300,20 @@ long sched_run_runnable_rank(const sched_run_t *r, const struct job *j)
     return -1;
 }
 
-/* Was j placed by the previous plan exactly as now (same GPUs, same CPUs and
- * memory per server: the deployment's lease rule, so it keeps running)? */
-static bool same_placement(const struct rjob *rj)
+bool sched_same_placement(const struct job_share *was, int n_was, const struct job_share *now,
+                          int n_now)
 {
-    const struct job *j = rj->j;
-    if (!rj->placed_prev || j->n_alloc != rj->sig_n_gpus || j->n_shares != rj->sig_n_shares)
+    if (n_now != n_was)
         return false;
-    if (memcmp(j->alloc_gpus, rj->sig_gpus, sizeof(int) * (size_t)j->n_alloc) != 0)
-        return false;
-    for (int i = 0; i < j->n_shares; i++) {
-        const struct job_share *a = &j->shares[i], *b = &rj->sig_shares[i];
-        if (a->server != b->server || a->cpu != b->cpu || a->mem != b->mem)
+    for (int i = 0; i < n_now; i++) {
+        const struct job_share *a = &now[i];
+        bool found = false;
+        for (int k = 0; k < n_was && !found; k++) {
+            const struct job_share *b = &was[k];
+            found = a->server == b->server && a->gpu == b->gpu && a->cpu == b->cpu &&
+                    a->mem == b->mem;
+        }
+        if (!found)
             return false;
     }
     return true;
@@ -323,9 +323,6 @@ static void remember_placement(struct rjob *rj)
 {
     const struct job *j = rj->j;
     rj->placed_prev = true;
-    rj->sig_gpus = xrealloc(rj->sig_gpus, sizeof(int) * (size_t)(j->n_alloc + 1));
-    memcpy(rj->sig_gpus, j->alloc_gpus, sizeof(int) * (size_t)j->n_alloc);
-    rj->sig_n_gpus = j->n_alloc;
     rj->sig_shares = xrealloc(rj->sig_shares, sizeof *rj->sig_shares * (size_t)(j->n_shares + 1));
     memcpy(rj->sig_shares, j->shares, sizeof *rj->sig_shares * (size_t)j->n_shares);
     rj->sig_n_shares = j->n_shares;
@@ -337,7 +334,9 @@ static long round_iters(const sched_run_t *r, const struct rjob *rj)
 {
     const struct sched_params *p = &r->p.sched;
     double ov = p->restart_overhead_profile ? rj->j->model->startup_s : p->restart_overhead_s;
-    if (!(ov > 0) || same_placement(rj))
+    /* placed by the previous plan and the same placement now: it keeps running */
+    if (!(ov > 0) || (rj->placed_prev && sched_same_placement(rj->sig_shares, rj->sig_n_shares,
+                                                              rj->j->shares, rj->j->n_shares)))
         return sched_job_round_iters(r->sched, rj->j); /* exactly the reference's rule */
     double left = p->round_duration - ov;
     return left > 0 ? (long)floor(left / sched_job_iter_time(r->sched, rj->j)) : 0;

@@ -577,6 +577,19 @@ void sched_run_totals_set(sched_run_t *r, const struct sched_run_totals *in);
 int sched_run_plan(sched_run_t *r, double now, struct job ***placed, size_t *n_placed,
                    struct sched_round_sample *smp, struct err *err);
 
+/* The same-placement rule, owned here and asked by both drivers: a job placed
+ * now as `now` (n_now shares, one per server) is the same placement as `was`
+ * when it has the same servers and, on each, the same number of GPUs, the
+ * same CPUs and the same memory. Then its lease is extended (deploy: it keeps
+ * running, on the physical GPUs it holds) and it pays no --restart-overhead;
+ * any other change (another server, a GPU more or less, other CPUs or
+ * memory) ends the lease and counts as a relaunch. Which GPUs of a server
+ * does not matter: a plan that only renumbers a job's GPUs on a server moves
+ * nothing (the deployment maps plan GPU ids to physical ones). The order of
+ * the shares does not matter either. */
+bool sched_same_placement(const struct job_share *was, int n_was, const struct job_share *now,
+                          int n_now);
+
 /* This round's credit for a placed job: *base = executed before the round,
  * *budget = iterations the plan credited. */
 void sched_run_round_credit(const sched_run_t *r, const struct job *j, long *base,

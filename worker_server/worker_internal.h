@@ -117,6 +117,9 @@ char *worker__file_tail(const char *path, int lines, size_t bytes);
 /* Resolve --scheduler's host into w->sched_ips (the callers allowed on a
  * plaintext worker), and note whether one of them is on this machine. */
 void worker__resolve_scheduler(struct worker *w);
+/* The scheduler's certificate identity (--scheduler-identity, default
+ * "scheduler"): the only caller obeyed, and the only server called. */
+const char *worker__sched_identity(const struct worker *w);
 
 /* worker_children.c: threads. */
 /* Reap every child: job leaders (exits queued for the scheduler) and orphans. */
