@@ -230,6 +230,18 @@ static void origin(char *buf, size_t n, const struct synergy_config *c, int line
         snprintf(buf, n, "%s: ", key);
 }
 
+int sched_opt_options_check(bool opt_compat, double opt_time_limit_s, bool any_opt,
+                            bool file_keys, struct err *err)
+{
+    if ((!opt_compat && !(opt_time_limit_s > 0)) || any_opt)
+        return 0;
+    if (file_keys)
+        return errprintf(err, "%s applies to the opt mode only (modes: opt)",
+                         opt_compat ? "opt_compat" : "opt_time_limit");
+    return errprintf(err, "%s applies to the opt mode only (--mode opt)",
+                     opt_compat ? "--opt-compat" : "--opt-time-limit");
+}
+
 int sched_params_build(const struct synergy_config *conf, const struct sched_overrides *ov,
                        const struct sched_policy_ops *const *policies, struct sched_params *out,
                        struct err *err)

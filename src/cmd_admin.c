@@ -167,21 +167,6 @@ static int admin_submit(struct admin_opts *o)
 
 /* ------------------------------------------------------------- queue */
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 static const char *hms(char *buf, size_t n, double s)
 {
     long t = s > 0 ? lround(s) : 0;
@@ -198,15 +183,15 @@ static void queue_json(const Synergy__Admin__V1__QueueResponse *r)
     for (size_t i = 0; i < r->n_jobs; i++) {
         const Synergy__Admin__V1__JobInfo *j = r->jobs[i];
         printf("%s{\"id\":%llu,\"name\":", i ? "," : "", (unsigned long long)j->job_id);
-        json_str(stdout, j->name);
+        json_write_str(stdout, j->name);
         printf(",\"user\":");
-        json_str(stdout, j->user);
+        json_write_str(stdout, j->user);
         printf(",\"model\":");
-        json_str(stdout, j->model);
+        json_write_str(stdout, j->model);
         printf(",\"state\":");
-        json_str(stdout, j->state);
+        json_write_str(stdout, j->state);
         printf(",\"gpus\":%u,\"servers\":", j->gpus);
-        json_str(stdout, j->servers);
+        json_write_str(stdout, j->servers);
         printf(",\"cpus\":%g,\"mem_gb\":%g,\"executed\":%llu,\"total\":%llu,"
                "\"attained_s\":%.3f,\"wait_s\":%.3f,\"run_s\":%.3f,\"arrival_s\":%.3f,"
                "\"priority\":%d,\"attempt\":%u}",
@@ -295,13 +280,13 @@ static void nodes_print(const Synergy__Admin__V1__NodesResponse *r, bool json)
         const Synergy__Admin__V1__NodeInfo *n = r->nodes[i];
         if (json) {
             printf("%s{\"server\":%u,\"address\":", i ? "," : "", n->server_id);
-            json_str(stdout, n->address);
+            json_write_str(stdout, n->address);
             printf(",\"identity\":");
-            json_str(stdout, n->identity);
+            json_write_str(stdout, n->identity);
             printf(",\"state\":");
-            json_str(stdout, n->state);
+            json_write_str(stdout, n->state);
             printf(",\"gpu_type\":");
-            json_str(stdout, n->gpu_type ? n->gpu_type : "");
+            json_write_str(stdout, n->gpu_type ? n->gpu_type : "");
             printf(",\"gpus_used\":%u,\"gpus_total\":%u,\"cpus_used\":%g,\"cpus_total\":%g,"
                    "\"mem_used_gb\":%g,\"mem_total_gb\":%g,\"jobs\":%u,\"heartbeat_age_s\":%.3f}",
                    n->gpus_used, n->gpus_total, n->cpus_used, n->cpus_total, n->mem_used_gb,

@@ -106,13 +106,6 @@ static int deploy_admin_setup(const struct deploy_opts *o, struct deploy_env *e,
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Once the server listens: say where (READY=1 to a service manager), then
  * start the --local workers. */
 static void on_listening(void *ctx, int port)
@@ -300,11 +293,10 @@ static int deploy_load(struct deploy_opts *o, struct deploy_env *e, struct err *
         return EXIT_BAD_INPUT;
     if (sched_params_build(&e->conf, &o->ov, sched_policies, &e->cfg.sched, err) < 0)
         return EXIT_BAD_INPUT;
-    if ((o->ov.opt_compat || o->ov.opt_time_limit_s > 0) &&
-        strcmp(sched_mode_name(e->cfg.sched.mode), "opt") != 0)
-        return errprintf(err, "%s applies to the opt mode only (--mode opt)",
-                         o->ov.opt_compat ? "--opt-compat" : "--opt-time-limit"),
-               EXIT_BAD_INPUT;
+    if (sched_opt_options_check(o->ov.opt_compat, o->ov.opt_time_limit_s,
+                                strcmp(sched_mode_name(e->cfg.sched.mode), "opt") == 0, false,
+                                err) < 0)
+        return EXIT_BAD_INPUT;
     e->zoo = wl_zoo_load(&o->wl, o->profiles ? o->profiles : e->conf.profiles, err);
     if (!e->zoo)
         return EXIT_BAD_INPUT;
@@ -528,9 +520,9 @@ static int deploy_main(struct deploy_opts *o, struct deploy_env *e)
     }
     struct sched_result res;
     struct deploy_stats st;
-    double t0 = now_s();
+    double t0 = mono_s();
     int r = deploy_run(&e->cfg, &res, &st, &err);
-    double wall = now_s() - t0;
+    double wall = mono_s() - t0;
     notify_stopping("%s", r < 0 ? err.msg : o->trace ? "the trace is done" : "stopped");
     deploy_local_stop(&e->lw);
     if (r < 0) {

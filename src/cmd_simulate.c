@@ -23,6 +23,7 @@
 #include "policies.h"
 #include "results.h"
 #include "sim.h"
+#include "sweep.h"
 #include "workload_cli.h"
 
 #define MAX_NAMES 16
@@ -207,9 +208,8 @@ static int simulate_config(struct sim_env *e, struct err *err)
         e->mods[i % e->nm] = sp.mode;
         any_opt |= strcmp(sched_mode_name(sp.mode), "opt") == 0;
     }
-    if ((o->ov.opt_compat || o->ov.opt_time_limit_s > 0) && !any_opt)
-        return errprintf(err, "%s applies to the opt mode only (--mode opt)",
-                         o->ov.opt_compat ? "--opt-compat" : "--opt-time-limit");
+    if (sched_opt_options_check(o->ov.opt_compat, o->ov.opt_time_limit_s, any_opt, false, err) < 0)
+        return -1;
     if ((o->record_path || o->plan_log_path) && e->np * e->nm != 1)
         return errprintf(err, "--record and --plan-log need a single policy and mode");
     return 0;
@@ -254,29 +254,18 @@ static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err
 struct recorder {
     struct sim_env *env;
     FILE *f; /* --record */
-    struct results_rounds rounds;
-    bool store;
     FILE *plan; /* --plan-log */
     const char *label;
     size_t finished;
     double last_shown, t0;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void record_sample(void *ctx, const struct sched_round_sample *s)
 {
     struct recorder *rec = ctx;
-    if (rec->store)
-        results_rounds_add(&rec->rounds, s);
     if (!rec->env->tty)
         return;
-    double t = now_s();
+    double t = mono_s();
     if (t - rec->last_shown < 0.5)
         return;
     rec->last_shown = t;
@@ -341,7 +330,7 @@ static synth_t *synth_for_run(struct sim_env *e, arrival_t **arr, struct err *er
     return synth_create(e->zoo, &sp, err);
 }
 
-/* Open the run's row and recorders. 0, or an exit code. */
+/* Describe the run's row and open its recorders. 0, or an exit code. */
 static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *rec,
                     struct out_file *rec_out, struct store_run *row, struct err *err)
 {
@@ -350,14 +339,11 @@ static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *
     cfg->obs.on_sample = record_sample;
     cfg->obs.on_finish = record_finish;
     if (e->st) {
-        rec->store = true;
         results_run_describe(row, cfg, o->trace_path, &o->wl.synth, o->cluster_path,
                              e->models_desc, o->profiles, cfg->sched.placement ==
                              PLACEMENT_CONSOLIDATE ? "consolidate" : "first-fit");
         if (o->trace_path && o->wl.arrival)
             snprintf(row->arrival, sizeof row->arrival, "%s", o->wl.arrival);
-        if (store_run_insert(e->st, row, err) < 0)
-            return 1;
     }
     if (o->plan_log_path) {
         if (!(rec->plan = fopen(o->plan_log_path, "w"))) {
@@ -379,10 +365,9 @@ static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *
     return 0;
 }
 
-/* Close the recorders and store the run. 0, or an exit code. */
-static int run_close(struct sim_env *e, int srun, const struct sched_result *res, double wall,
-                     struct recorder *rec, struct out_file *rec_out, struct store_run *row,
-                     struct err *err)
+/* Close the recorders. 0, or an exit code. */
+static int run_close(struct sim_env *e, int srun, struct recorder *rec, struct out_file *rec_out,
+                     struct store_run *row, struct err *err)
 {
     int rc = 0;
     if (rec->plan && fclose(rec->plan) != 0 && srun == 0) {
@@ -398,16 +383,6 @@ static int run_close(struct sim_env *e, int srun, const struct sched_result *res
         }
         watch_tmp(0, NULL);
     }
-    if (e->st) {
-        struct err serr = {{0}};
-        int stored = srun == 0 ? results_run_complete(e->st, row, res, &rec->rounds, wall, &serr)
-                               : store_run_abandon(e->st, row->id, &serr);
-        if (stored < 0 && !rc) {
-            *err = serr;
-            rc = 1;
-        }
-    }
-    results_rounds_free(&rec->rounds);
     free(row->cluster_ini);
     return rc;
 }
@@ -420,7 +395,7 @@ static int simulate_one(struct sim_env *e, int pi, int mi, struct sched_result *
     sim_config_fill(e, pi, mi, &cfg);
     char label[64];
     snprintf(label, sizeof label, "%s/%s", e->pols[pi]->name, sched_mode_name(e->mods[mi]));
-    struct recorder rec = {.env = e, .label = label, .t0 = now_s()};
+    struct recorder rec = {.env = e, .label = label, .t0 = mono_s()};
     struct out_file rec_out = {0};
     struct store_run row = {.batch_id = e->batch};
     arrival_t *arr = NULL;
@@ -432,13 +407,13 @@ static int simulate_one(struct sim_env *e, int pi, int mi, struct sched_result *
     int rc = run_open(e, &cfg, &rec, &rec_out, &row, err);
     int srun = -1;
     if (rc == 0) {
-        srun = sim_run(&cfg, &w, res, err);
-        *wall = now_s() - rec.t0;
+        /* into the results database with --db: the one way sweep records a run too */
+        srun = sweep_run_one(e->st, &row, &cfg, &w, res, wall, err);
         if (e->tty)
             fprintf(stderr, "\r\033[K");
     }
     struct err cerr = {{0}};
-    int crc = run_close(e, srun, res, *wall, &rec, &rec_out, &row, &cerr);
+    int crc = run_close(e, srun, &rec, &rec_out, &row, &cerr);
     synth_destroy(w.synth);
     arrival_destroy(arr);
     if (rc == 0 && srun < 0)

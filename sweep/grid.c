@@ -368,9 +368,8 @@ int sweep_grid_check(const struct sweep_grid *g, struct err *err)
     bool any_opt = false;
     for (int m = 0; m < g->n_modes; m++)
         any_opt |= str_ieq(g->modes[m], "opt");
-    if ((g->opt_compat || g->opt_time_limit > 0) && !any_opt)
-        return errprintf(err, "%s applies to the opt mode only (modes: opt)",
-                         g->opt_compat ? "opt_compat" : "opt_time_limit");
+    if (sched_opt_options_check(g->opt_compat, g->opt_time_limit, any_opt, true, err) < 0)
+        return -1;
     /* 32 values on every axis would be ~10^9 points: refuse before allocating them */
     double points = (double)g->n_clusters * (g->n_splits ? g->n_splits : 1) *
                     (g->n_loads ? g->n_loads : 1) * (g->n_seeds ? g->n_seeds : 1) *

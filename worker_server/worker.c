@@ -35,13 +35,6 @@
 #include "rpc.h"
 #include "synergy_worker.pb-c.h"
 
-long long worker__mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 struct timespec worker__ns_to_ts(long long ns)
 {
     return (struct timespec){.tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL};
