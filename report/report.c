@@ -507,3 +507,42 @@ int report_telemetry(store_t *st, const struct store_run *runs, size_t n, const 
     }
     return 0;
 }
+
+void report_list(FILE *out, const struct store_run *runs, size_t n, enum report_format fmt)
+{
+    if (fmt == REPORT_TEXT)
+        fprintf(out, "%4s %6s %-10s %-7s %-7s %7s %-10s %-20s %s\n", "RUN", "BATCH", "STATUS",
+                "POLICY", "MODE", "LOAD", "SPLIT", "STARTED", "CLUSTER");
+    else if (fmt == REPORT_CSV)
+        fprintf(out, "run,batch,status,policy,mode,jobs_per_hour,split,started_at,cluster\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct store_run *r = &runs[i];
+        char split[16];
+        snprintf(split, sizeof split, "%d/%d/%d", r->split[0], r->split[1], r->split[2]);
+        if (fmt == REPORT_TEXT) {
+            fprintf(out, "%4lld %6lld %-10s %-7s %-7s %7g %-10s %-20s %s\n", (long long)r->id,
+                    (long long)r->batch_id, r->status, r->policy, r->mode, r->jobs_per_hour,
+                    split, r->started_at, r->cluster);
+        } else if (fmt == REPORT_CSV) {
+            fprintf(out, "%lld,%lld,%s,%s,%s,%g,%s,%s,", (long long)r->id,
+                    (long long)r->batch_id, r->status, r->policy, r->mode, r->jobs_per_hour,
+                    split, r->started_at);
+            json_write_str(out, r->cluster); /* quoted: a path may hold a comma */
+            fputc('\n', out);
+        } else {
+            fprintf(out, "{\"run\":%lld,\"batch\":%lld,\"status\":", (long long)r->id,
+                    (long long)r->batch_id);
+            json_write_str(out, r->status);
+            fprintf(out, ",\"policy\":");
+            json_write_str(out, r->policy);
+            fprintf(out, ",\"mode\":");
+            json_write_str(out, r->mode);
+            fprintf(out, ",\"jobs_per_hour\":%.17g,\"split\":[%d,%d,%d],\"started_at\":",
+                    r->jobs_per_hour, r->split[0], r->split[1], r->split[2]);
+            json_write_str(out, r->started_at);
+            fprintf(out, ",\"cluster\":");
+            json_write_str(out, r->cluster);
+            fprintf(out, "}\n");
+        }
+    }
+}
