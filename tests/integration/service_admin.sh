@@ -357,13 +357,13 @@ INI
 import json,sys
 n=json.load(sys.stdin)['nodes']
 assert [x['gpu_type'] for x in n] == ['V100', 'K80'], n" || fail "nodes --json: gpu_type"
-    for spec in "A100|GPU type 'A100' is not in the cluster; it has: V100 K80" \
-                "K80 --gpus 8|8 GPUs: its GPU types have at most 4" \
-                "V100,,K80|GPU type names separated by ','"; do
+    for spec in "1 A100|GPU type 'A100' is not in the cluster; it has: V100 K80" \
+                "8 K80|8 GPUs: its GPU types have at most 4" \
+                "1 V100,,K80|GPU type names separated by ','"; do
         args=${spec%%|*} want=${spec#*|}
         rc=0
-        # shellcheck disable=SC2086
-        err=$(adm submit --model res18 --gpus 1 --iterations 10 --gpu-type $args 2>&1 >/dev/null) || rc=$?
+        err=$(adm submit --model res18 --gpus "${args% *}" --iterations 10 --gpu-type "${args#* }" \
+              2>&1 >/dev/null) || rc=$?
         [ $rc = 2 ] && [[ $err == *"$want"* ]] || fail "--gpu-type $args: exit $rc: $err"
         echo "  --gpu-type $args: $err"
     done
