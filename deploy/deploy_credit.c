@@ -66,8 +66,10 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
         if (lease_kill) {
             d->st->lease_kills++;
             dj->lease_killed = true;
-            /* told to stop, still there at its lease's end: charged in D */
-            if (dj->terminated && dj->state == DJ_RUNNING)
+            /* told to stop, still there at its lease's end: charged in D,
+             * unless it then stopped cleanly on the SIGTERM (within its
+             * kill-wait): that is the graceful stop it was asked for */
+            if (dj->terminated && dj->state == DJ_RUNNING && !clean)
                 dj->stop_ignored = true;
         }
         if (dj->state == DJ_RUNNING && !dj->terminated && !(clean && dj->n_lease_ended > 0) &&
@@ -193,6 +195,11 @@ void deploy__fail_job(struct deploy *d, struct djob *dj)
 /* The steps a job's round did, from its reports. */
 static long measured_steps(const struct djob *dj)
 {
+    /* every process ended its round (RoundEnd) before it went: the round's
+     * work is done and saved (a job stopped with its worker while it waited
+     * for the answer) */
+    if ((dj->crashed || dj->lost) && dj->n_parked >= dj->n_procs && dj->round_end_steps >= 0)
+        return dj->round_end_steps;
     if (dj->crashed || dj->lost)
         return dj->progress_steps; /* the last UpdateIters before it went */
     if (dj->n_parked > 0)

@@ -169,6 +169,7 @@ struct deploy_leases {
     long long slack_ns;   /* a lease lasts this long past its round's end */
     long long exit_margin_ns; /* how long an exit report may take after a lease's end */
     long long silence_ns; /* a running job silent this long is hung: its lease may end */
+    long long kill_wait_ns; /* a stopped job's grace between SIGTERM and SIGKILL (wall) */
     long long until_ns;   /* this round's lease end for extended jobs */
     double stop_ms_max;   /* the slowest phase D so far */
 };

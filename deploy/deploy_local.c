@@ -146,13 +146,13 @@ static void stop_all(pid_t *pids, int n, int grace_ms)
 void deploy_local_stop(struct deploy_local *lw)
 {
     if (lw->pids)
-        stop_all(lw->pids, lw->n, 5000);
+        stop_all(lw->pids, lw->n, 5000 + lw->kill_wait_ms);
 }
 
 void deploy_local_interrupt(const struct deploy_local *lw)
 {
     if (lw->pids)
-        stop_all(lw->pids, lw->n, 3000);
+        stop_all(lw->pids, lw->n, 3000 + lw->kill_wait_ms);
 }
 
 void deploy_local_free(struct deploy_local *lw)

@@ -144,7 +144,7 @@ ignore_stop)
     cluster_one() { printf '[CLUSTER]\nracks = 1\nservers_per_rack = 2\ngpus_per_server = 8\n'
                     printf 'cpus_per_server = 24\ndram_per_server = 500\nsspeed_per_server = 500\n'; }
     cluster_one > "$tmp/c.ini"
-    { echo "[transformer]"; echo "argv = $standin --ignore-stop"
+    { echo "[transformer]"; echo "argv = $standin --ignore-stop --ignore-sigterm"
       echo "[alexnet]"; echo "argv = $standin"; } > "$tmp/cat.ini"
     catalog=$tmp/cat.ini
     # LAS: jobs 1 and 2 arrive with no service and preempt job 0 (16 GPUs),
