@@ -96,12 +96,12 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
 void deploy__note_round_end(struct djob *dj)
 {
     if (dj->state == DJ_RUNNING && !dj->ended_ns && deploy__round_ended(dj))
-        dj->ended_ns = deploy__mono_ns();
+        dj->ended_ns = mono_ns();
 }
 
 void deploy__job_heard(struct deploy *d, struct djob *dj)
 {
-    long long now = deploy__mono_ns();
+    long long now = mono_ns();
     dj->last_msg_ns = now;
     dj->restored = false;
     if (!dj->first_report_ns && dj->state == DJ_RUNNING) {
@@ -144,7 +144,7 @@ bool deploy__round_ended(const struct djob *dj)
 void deploy__answer_round_end(struct djob *dj, bool terminate)
 {
     if (terminate && !dj->terminated)
-        dj->stop_ns = deploy__mono_ns();
+        dj->stop_ns = mono_ns();
     deploy__answer_parked(dj, terminate);
 }
 

@@ -216,7 +216,6 @@ struct deploy {
     double end_b;         /* the last round processed */
 };
 
-long long deploy__mono_ns(void);
 /* The job token of the job's current attempt (made on first use from
  * getrandom: 128 bits as hex). Borrowed; call with d->mu held or from the
  * round loop. */

@@ -30,7 +30,7 @@ long long deploy__lease_slack(const struct deploy *d)
  * deadlines on the workers, so a late scheduler must not let them lapse. */
 void deploy__keep_leases(struct deploy *d)
 {
-    long long now = deploy__mono_ns();
+    long long now = mono_ns();
     for (size_t i = 0; i < d->n_jobs; i++) {
         struct djob *dj = &d->jobs[i];
         if (dj->state != DJ_RUNNING || dj->n_exited >= dj->n_ranks || dj->crashed || dj->lost ||
@@ -48,7 +48,7 @@ void deploy__keep_leases(struct deploy *d)
         if (!alive)
             continue;
         extend_lease(d, dj, now + deploy__lease_slack(d));
-        now = deploy__mono_ns();
+        now = mono_ns();
     }
 }
 
@@ -164,7 +164,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
     dj->crashed = dj->lost = dj->terminated = dj->lease_killed = dj->stop_ignored = false;
     dj->let_lapse = false;
     dj->state = DJ_RUNNING;
-    dj->launched_ns = deploy__mono_ns();
+    dj->launched_ns = mono_ns();
     dj->first_report_ns = 0;
     dj->last_msg_ns = 0;
     dj->stop_ns = 0;
@@ -203,7 +203,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
         req.elapsed_iters = (uint64_t)dj->base;
         req.batch_size = (uint32_t)j->model->batch;
         req.iter_time_s = it;
-        long long ms = (lease_until_ns - deploy__mono_ns()) / 1000000LL;
+        long long ms = (lease_until_ns - mono_ns()) / 1000000LL;
         req.lease_ms = (uint32_t)(ms > 1 ? ms : 1);
         req.sched_addr = (char *)d->advertise;
         req.sched_port = (uint32_t)d->port;
@@ -243,7 +243,7 @@ static void *run_sender(void *arg)
         p->req.gpus = p->gpus;
         /* a slow fan-out must not eat the lease: a round plus the slack
          * from the moment this RunJob leaves, at least */
-        long long now = deploy__mono_ns(), min_until = now + rb->d->lease.round_ns + deploy__lease_slack(rb->d);
+        long long now = mono_ns(), min_until = now + rb->d->lease.round_ns + deploy__lease_slack(rb->d);
         p->until_ns = (long long)p->req.lease_ms * 1000000LL + rb->t_start;
         if (p->until_ns < min_until)
             p->until_ns = min_until;
@@ -268,7 +268,7 @@ static void send_runs(struct deploy *d, struct pending_run *q, size_t n)
 {
     if (n == 0)
         return;
-    struct run_batch rb = {.d = d, .p = q, .n = n, .t_start = deploy__mono_ns()};
+    struct run_batch rb = {.d = d, .p = q, .n = n, .t_start = mono_ns()};
     pthread_mutex_init(&rb.mu, NULL);
     pthread_t th[8];
     int nt = n < 8 ? (int)n : 8;
@@ -321,7 +321,7 @@ static void extend_lease(struct deploy *d, struct djob *dj, long long until_ns)
     for (int r = 0; r < dj->n_ranks; r++) {
         Synergy__V1__ExtendLeaseRequest req = SYNERGY__V1__EXTEND_LEASE_REQUEST__INIT;
         req.job_id = (uint64_t)dj->spec->id;
-        long long ms = (until_ns - deploy__mono_ns()) / 1000000LL;
+        long long ms = (until_ns - mono_ns()) / 1000000LL;
         req.lease_ms = (uint32_t)(ms > 1 ? ms : 1);
         ProtobufCMessage *resp = NULL;
         struct err err = {{0}};
@@ -368,7 +368,7 @@ void deploy__kill_job(struct deploy *d, struct djob *dj)
 /* E: RunJob the new placements, one call per (job, server). */
 void deploy__launch_round(struct deploy *d, double b)
 {
-    long long t_launch = deploy__mono_ns();
+    long long t_launch = mono_ns();
     long long lease = t_launch + d->lease.round_ns + deploy__lease_slack(d);
     if (lease < d->lease.until_ns)
         lease = d->lease.until_ns;
@@ -398,5 +398,5 @@ void deploy__launch_round(struct deploy *d, double b)
     for (size_t s = 0; s < d->reg.n_workers; s++)
         free(busy[s]);
     free(busy);
-    d->dispatch_ms += (double)(deploy__mono_ns() - t_launch) / 1e6;
+    d->dispatch_ms += (double)(mono_ns() - t_launch) / 1e6;
 }

@@ -459,7 +459,7 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
     bool again = w->registered;
     w->registered = true;
     w->n_gpus = (int)req->n_gpus;
-    w->last_hb_ns = deploy__mono_ns();
+    w->last_hb_ns = mono_ns();
     snprintf(w->peer_ip, sizeof w->peer_ip, "%s", ip);
     if (!w->cl || w->a.port != (int)req->port) {
         if (w->cl) { /* restarted on a new port: a round-loop call may still hold the old one */
@@ -514,7 +514,7 @@ static enum rpc_result h_heartbeat(void *ud, rpc_call_t *call, const ProtobufCMe
         deploy__worker_report(d, (int)req->server_id, DEPLOY_REPORT_HEARTBEAT, run,
                               req->n_running, kill, cap, &n_kill) == 0) {
         if (!w->lost)
-            w->last_hb_ns = deploy__mono_ns();
+            w->last_hb_ns = mono_ns();
         resp->known = true;
         resp->kill = kill_list(call, kill, n_kill);
         resp->n_kill = n_kill;

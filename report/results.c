@@ -161,6 +161,20 @@ void results_jobs_csv_write(FILE *f, const struct sched_result *r, const char *p
     }
 }
 
+void results_json_head(FILE *f, const struct results_json *o, long arrived, long finished,
+                       long measured, bool window_complete)
+{
+    fprintf(f, "\"policy\":\"%s\",\"mode\":\"%s\",\"placement\":\"%s\",\"seed\":%lu,"
+               "\"workload\":",
+            o->policy, o->mode, o->placement, o->seed);
+    json_write_str(f, o->workload);
+    fputs(",\"cluster\":", f);
+    json_write_str(f, o->cluster);
+    fprintf(f, ",\"gpus\":%d,\"jobs_arrived\":%ld,\"jobs_finished\":%ld,\"jobs_measured\":%ld,"
+               "\"window_complete\":%s,",
+            o->gpus, arrived, finished, measured, window_complete ? "true" : "false");
+}
+
 static void json_hours(FILE *f, const char *key, double s)
 {
     if (isnan(s))
@@ -190,13 +204,9 @@ void results_json_write(FILE *f, const struct results_json *o, const struct sche
                         const char *extra)
 {
     double h = 3600;
-    fprintf(f, "{\"policy\":\"%s\",\"mode\":\"%s\",\"placement\":\"%s\",\"seed\":%lu,"
-               "\"workload\":\"%s\",\"cluster\":\"%s\",\"gpus\":%d,"
-               "\"jobs_arrived\":%zu,\"jobs_finished\":%zu,\"jobs_measured\":%zu,"
-               "\"window_complete\":%s,",
-            o->policy, o->mode, o->placement, o->seed, o->workload, o->cluster, o->gpus,
-            r->jobs_arrived, r->jobs_finished, r->jobs_measured,
-            r->window_complete ? "true" : "false");
+    fputc('{', f);
+    results_json_head(f, o, (long)r->jobs_arrived, (long)r->jobs_finished,
+                      (long)r->jobs_measured, r->window_complete);
     if (r->jobs_measured > 0)
         fprintf(f, "\"avg_jct_h\":%.9f,\"p50_jct_h\":%.9f,\"p99_jct_h\":%.9f,"
                    "\"p999_jct_h\":%.9f,\"max_jct_h\":%.9f,\"makespan_h\":%.9f,",

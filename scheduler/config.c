@@ -200,14 +200,15 @@ int synergy_config_load(const char *path, struct synergy_config *c, struct err *
     }
     snprintf(c->path, sizeof c->path, "%s", path);
     struct ctx x = {c, path, err, 0, 0, 0};
-    int rc = ini_parse_file_lines(f, handler, &x);
+    char why[160];
+    int rc = ini_parse_file_lines_why(f, handler, &x, why, sizeof why);
     bool read_error = ferror(f);
     fclose(f);
     if (x.failed)
         return -1;
     if (rc > 0)
-        return errprintf(err, "%s:%d: syntax error (expected [section] or key = value)", path,
-                         rc);
+        return errprintf(err, "%s:%d: %s", path, rc,
+                         why[0] ? why : "syntax error (expected [section] or key = value)");
     if (rc < 0 || read_error)
         return errprintf(err, "%s: cannot read cluster config", path);
     /* an empty file is a mistake (a truncated copy, the wrong path), never
@@ -228,6 +229,18 @@ static void origin(char *buf, size_t n, const struct synergy_config *c, int line
         snprintf(buf, n, "%s:%d: %s: ", c->path, line, key);
     else
         snprintf(buf, n, "%s: ", key);
+}
+
+int sched_opt_options_check(bool opt_compat, double opt_time_limit_s, bool any_opt,
+                            bool file_keys, struct err *err)
+{
+    if ((!opt_compat && !(opt_time_limit_s > 0)) || any_opt)
+        return 0;
+    if (file_keys)
+        return errprintf(err, "%s applies to the opt mode only (modes: opt)",
+                         opt_compat ? "opt_compat" : "opt_time_limit");
+    return errprintf(err, "%s applies to the opt mode only (--mode opt)",
+                     opt_compat ? "--opt-compat" : "--opt-time-limit");
 }
 
 int sched_params_build(const struct synergy_config *conf, const struct sched_overrides *ov,

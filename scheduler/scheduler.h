@@ -662,6 +662,14 @@ int sched_params_build(const struct synergy_config *conf, const struct sched_ove
                        const struct sched_policy_ops *const *policies, struct sched_params *out,
                        struct err *err);
 
+/* --opt-compat and --opt-time-limit apply to the opt mode only: 0 when
+ * neither is given (opt_compat false, opt_time_limit_s <= 0) or any_opt (a run
+ * of the command plans with opt), else -1 with err "--opt-compat applies to
+ * the opt mode only (--mode opt)". With file_keys the options are named by
+ * their experiment-file keys ("opt_compat ... (modes: opt)"), as sweep's are. */
+int sched_opt_options_check(bool opt_compat, double opt_time_limit_s, bool any_opt,
+                            bool file_keys, struct err *err);
+
 void synergy_config_defaults(struct synergy_config *c);
 /* Read an INI file over the defaults. 0, or -1 with err "file:line: ..." for a
  * missing file, syntax error, unknown section or key, or a bad value. */

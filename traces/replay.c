@@ -117,25 +117,16 @@ int trace_read_replay(const char *path, struct job_spec **out, size_t *n, struct
 int trace_read_replay_zoo(const char *path, const model_zoo_t *zoo, struct job_spec **out,
                           size_t *n, struct err *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errprintf(err, "%s: cannot open trace: %s", path, strerror(errno));
+    struct line_reader lr;
+    if (line_reader_open(&lr, path, "trace", true, err) < 0)
+        return -1;
     struct job_spec *jobs = NULL;
     int *lines = NULL;
     size_t nj = 0, cap = 0, capl = 0;
-    char *line = NULL;
-    size_t linecap = 0;
-    ssize_t len;
-    int lineno = 0, rc = -1;
-    while ((len = getline(&line, &linecap, f)) >= 0) {
-        lineno++;
-        if ((size_t)len != strlen(line)) {
-            errprintf(err, "%s:%d: line contains a NUL byte", path, lineno);
-            goto out;
-        }
-        char *t = str_trim(line);
-        if (*t == '\0' || *t == '#')
-            continue;
+    char *t;
+    int got, rc = -1;
+    while ((got = line_next(&lr, &t, err)) > 0) {
+        int lineno = lr.lineno;
         xgrow((void **)&jobs, &cap, nj + 1, sizeof *jobs);
         xgrow((void **)&lines, &capl, nj + 1, sizeof *lines);
         if (trace_parse_replay_line(t, &jobs[nj], err, path, lineno) < 0)
@@ -149,12 +140,10 @@ int trace_read_replay_zoo(const char *path, const model_zoo_t *zoo, struct job_s
         }
         nj++;
     }
-    if (ferror(f)) {
-        errprintf(err, "%s: read error: %s", path, strerror(errno));
+    if (got < 0)
         goto out;
-    }
     if (nj == 0) {
-        errprintf(err, "%s:%d: trace has no jobs", path, lineno);
+        errprintf(err, "%s:%d: trace has no jobs", path, lr.lineno);
         goto out;
     }
     /* duplicate ids: sort pointers by id and look at neighbours */
@@ -178,10 +167,9 @@ int trace_read_replay_zoo(const char *path, const model_zoo_t *zoo, struct job_s
     jobs = NULL;
     rc = 0;
 out:
-    free(line);
+    line_reader_close(&lr);
     free(lines);
     free(jobs);
-    fclose(f);
     return rc;
 }
 

@@ -148,6 +148,7 @@ struct import_params {
     long max_jobs;       /* >0: exactly this many jobs, reusing the trace cyclically */
     int split[TASK_COUNT];
     double time_zero;    /* trace arrivals are submit - time_zero; NAN: earliest submit */
+    size_t *assigned;    /* not NULL: how many jobs got a model by the split */
 };
 
 /* Turn raw jobs into job_specs: ids 0.. in submit order (stable), arrivals

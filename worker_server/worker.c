@@ -35,13 +35,6 @@
 #include "rpc.h"
 #include "synergy_worker.pb-c.h"
 
-long long worker__mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 struct timespec worker__ns_to_ts(long long ns)
 {
     return (struct timespec){.tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL};
@@ -311,7 +304,7 @@ static void stop_all(struct worker *w)
 {
     pthread_mutex_lock(&w->mu);
     w->stopping = true;
-    long long until = worker__mono_ns();
+    long long until = mono_ns();
     for (int i = 0; i < MAX_JOBS; i++) {
         struct wjob *j = &w->jobs[i];
         if (!j->used)
@@ -322,12 +315,12 @@ static void stop_all(struct worker *w)
             until = j->term_ns + j->kill_wait_ns;
     }
     until += 2000000000LL; /* SIGKILLed at their kill-wait: reaped at once */
-    while (w->n_live > 0 && worker__mono_ns() < until) {
+    while (w->n_live > 0 && mono_ns() < until) {
         struct timespec ts = worker__ns_to_ts(until);
         pthread_cond_timedwait(&w->stop_cv, &w->mu, &ts);
     }
-    long long sent_by = worker__mono_ns() + 2000000000LL; /* the exit reports, if it listens */
-    while (w->n_exits > 0 && w->registered && worker__mono_ns() < sent_by) {
+    long long sent_by = mono_ns() + 2000000000LL; /* the exit reports, if it listens */
+    while (w->n_exits > 0 && w->registered && mono_ns() < sent_by) {
         struct timespec ts = worker__ns_to_ts(sent_by);
         pthread_cond_timedwait(&w->stop_cv, &w->mu, &ts);
     }

@@ -22,7 +22,7 @@ void worker__term_job(struct worker *w, struct wjob *j, const char *why)
 {
     if (j->term_ns || j->sigkilled)
         return;
-    j->term_ns = worker__mono_ns();
+    j->term_ns = mono_ns();
     LOG(LOG_WARN, "worker", "job %ld attempt %u: %s: SIGTERM to process group %d, SIGKILL in "
                             "%.3f s if still there", j->job_id, j->attempt, why, (int)j->pid,
         (double)j->kill_wait_ns / 1e9);
@@ -156,7 +156,7 @@ void *worker__lease_thread(void *arg)
     struct worker *w = arg;
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
-        long long now = worker__mono_ns(), next = LLONG_MAX;
+        long long now = mono_ns(), next = LLONG_MAX;
         for (int i = 0; i < MAX_JOBS; i++) {
             if (!w->jobs[i].used)
                 continue;

@@ -104,7 +104,6 @@ struct worker {
 #define MAX_LEASE_ROUNDS 4
 #define DEFAULT_MAX_LEASE_MS (3600LL * 1000)
 
-long long worker__mono_ns(void);
 struct timespec worker__ns_to_ts(long long ns);
 /* The live job with this id, or NULL. Call with w->mu held. */
 struct wjob *worker__find_job(struct worker *w, long id);

@@ -75,7 +75,7 @@ void worker__resolve_scheduler(struct worker *w)
 /* Only the scheduler may call: a peer with one of its addresses, or, when the
  * scheduler runs on this machine, any address of this machine (the kernel
  * picks the source address: a scheduler on 127.0.0.2 calls 127.0.0.3 from
- * 127.0.0.1). An address check, not authentication (see README). */
+ * 127.0.0.1). An address check, not authentication (docs/security.md). */
 const char *worker__sched_identity(const struct worker *w)
 {
     return w->o->sched_identity ? w->o->sched_identity : "scheduler";
@@ -136,7 +136,7 @@ static bool lease_too_long(struct worker *w, uint32_t lease_ms, char *msg, size_
  * Called with w->mu held. */
 static void wait_killed(struct worker *w, long id, unsigned attempt, const int *gpus, int n)
 {
-    long long until = worker__mono_ns() + w->kill_wait_ms * 1000000LL;
+    long long until = mono_ns() + w->kill_wait_ms * 1000000LL;
     for (;;) {
         bool dying = false, blocked = false;
         for (int i = 0; i < MAX_JOBS; i++) {
@@ -154,7 +154,7 @@ static void wait_killed(struct worker *w, long id, unsigned attempt, const int *
             else
                 blocked = true;
         }
-        long long now = worker__mono_ns();
+        long long now = mono_ns();
         if (!dying || blocked || now >= until)
             return;
         struct timespec ts = {.tv_sec = until / 1000000000LL, .tv_nsec = until % 1000000000LL};
@@ -394,7 +394,7 @@ static int start_job(struct worker *w, const Synergy__V1__RunJobRequest *req, co
     snprintf(j->log, sizeof j->log, "%s", p.log);
     j->n_gpus = (int)req->n_gpus;
     memcpy(j->gpus, gpus, sizeof(int) * req->n_gpus);
-    j->deadline_ns = worker__mono_ns() +
+    j->deadline_ns = mono_ns() +
                      (req->lease_ms ? (long long)req->lease_ms : w->max_lease_ms) * 1000000LL;
     j->killed_lease = false;
     j->sigkilled = false;
@@ -486,7 +486,7 @@ static enum rpc_result h_extend(void *ud, rpc_call_t *call, const ProtobufCMessa
     pthread_mutex_lock(&w->mu);
     struct wjob *j = worker__find_job(w, (long)req->job_id);
     if (j && !j->killed_lease && !j->term_ns) {
-        j->deadline_ns = worker__mono_ns() + (long long)req->lease_ms * 1000000LL;
+        j->deadline_ns = mono_ns() + (long long)req->lease_ms * 1000000LL;
         resp->known = true;
         pthread_cond_signal(&w->lease_cv);
     }

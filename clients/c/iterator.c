@@ -52,13 +52,6 @@
 #include "job_to_scheduler.pb-c.h"
 #include "rpc.h"
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static long env_long(const char *k, long def)
 {
     const char *v = getenv(k);
@@ -153,7 +146,7 @@ static int call(struct link *l, const char *m, const ProtobufCMessage *rq, Proto
         if (st == RPC_STATUS_OK) {
             if (l->down_since > 0)
                 fprintf(stderr, "synergy %s: scheduler back after %.1f s\n", l->tag,
-                        mono() - l->down_since);
+                        mono_s() - l->down_since);
             l->down_since = 0;
             return st;
         }
@@ -163,7 +156,7 @@ static int call(struct link *l, const char *m, const ProtobufCMessage *rq, Proto
             return st;
         }
         if (l->down_since == 0) {
-            l->down_since = mono();
+            l->down_since = mono_s();
             fprintf(stderr, "synergy %s: %s; retrying with backoff\n", l->tag, err.msg);
         }
         job_sleep_s(backoff);
@@ -275,9 +268,9 @@ static int job_register(struct job_run *j, double t_start)
     if (call(&j->lk, "RegisterJob", &rj.base, &r, 10000) != RPC_STATUS_OK)
         return -1;
     j->round_wall = (double)((RegisterJobResponse *)r)->round_duration_s / j->scale;
-    j->origin = mono() - (double)((RegisterJobResponse *)r)->time_elapsed_this_round_s / j->scale;
+    j->origin = mono_s() - (double)((RegisterJobResponse *)r)->time_elapsed_this_round_s / j->scale;
     if (getenv("SYNERGY_JOB_TRACE"))
-        fprintf(stderr, "synergy %s: registered after %.3f s\n", j->lk.tag, mono() - t_start);
+        fprintf(stderr, "synergy %s: registered after %.3f s\n", j->lk.tag, mono_s() - t_start);
     protobuf_c_message_free_unpacked(r, NULL);
     j->poll_ms = (int)(j->round_wall * 4 * 1000) + 30000;
     return 0;
@@ -306,7 +299,7 @@ static int job_lease_ended(struct job_run *j, uint64_t round_num, long steps, do
  * stock iterator overruns). The steps done, or -1. */
 static long job_round_legacy(struct job_run *j, uint64_t round, long *budget_out)
 {
-    double t0 = mono();
+    double t0 = mono_s();
     double deadline = j->origin + (double)(round + 1) * j->round_wall - 0.05 * j->round_wall;
     long left = j->total - j->done;
     long guess = j->last_budget > 0 ? j->last_budget
@@ -326,7 +319,7 @@ static long job_round_legacy(struct job_run *j, uint64_t round, long *budget_out
     u.extend_lease = true;
     u.round_num = round;
     u.num_steps = (uint64_t)first;
-    u.execution_time_s = (mono() - t0) * j->scale;
+    u.execution_time_s = (mono_s() - t0) * j->scale;
     ProtobufCMessage *r = NULL;
     if (call(&j->lk, "UpdateIters", &u.base, &r, 10000) != RPC_STATUS_OK)
         return -1;
@@ -343,7 +336,7 @@ static long job_round_legacy(struct job_run *j, uint64_t round, long *budget_out
     if (target < first)
         target = first;
     /* the rest keeps to the round clock too (the budget may exceed the guess) */
-    double now = mono(), rest = (double)(target - first) * j->spi;
+    double now = mono_s(), rest = (double)(target - first) * j->spi;
     f = rest > 0 && now + rest > deadline ? (deadline > now ? (deadline - now) / rest : 0) : 1;
     did = job_work_steps(&j->o->work, target - first, j->spi, f);
     if (did < target - first)
@@ -359,7 +352,7 @@ static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
 {
     if (j->o->legacy)
         return job_round_legacy(j, round, budget_out);
-    double t0 = mono();
+    double t0 = mono_s();
     ProtobufCMessage *r = NULL;
     UpdateItersRequest u = UPDATE_ITERS_REQUEST__INIT;
     SET_IDS(u, &j->lk, UPDATE_ITERS_REQUEST);
@@ -377,15 +370,15 @@ static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
      * simulator assumes; a job on its own pace never is */
     double deadline = j->origin + (double)(round + 1) * j->round_wall - 0.05 * j->round_wall;
     double f = 1, need = (double)target * j->spi;
-    if (need > 0 && mono() + need > deadline)
-        f = deadline > mono() ? (deadline - mono()) / need : 0;
-    if (round == 0 && job_work_startup_round(&j->o->work, deadline - mono(), j->spi, &target, &f))
+    if (need > 0 && mono_s() + need > deadline)
+        f = deadline > mono_s() ? (deadline - mono_s()) / need : 0;
+    if (round == 0 && job_work_startup_round(&j->o->work, deadline - mono_s(), j->spi, &target, &f))
         first = (long)(0.75 * (double)target);
     long did = job_work_steps(&j->o->work, first, j->spi, f);
     if (did < first || job_work_stop_asked)
         return cut_round(j, did);
     u.num_steps = (uint64_t)first;
-    u.execution_time_s = (mono() - t0) * j->scale;
+    u.execution_time_s = (mono_s() - t0) * j->scale;
     if (call(&j->lk, "UpdateIters", &u.base, &r, 10000) != RPC_STATUS_OK)
         return -1;
     protobuf_c_message_free_unpacked(r, NULL);
@@ -401,7 +394,7 @@ static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
     checkpoint(j->chk, j->done);
     if (getenv("SYNERGY_JOB_TRACE"))
         fprintf(stderr, "synergy %s: round %lu: %ld steps in %.3f s wall (budget %ld)\n", j->lk.tag,
-                (unsigned long)round, target, mono() - t0, budget);
+                (unsigned long)round, target, mono_s() - t0, budget);
     return target;
 }
 
@@ -409,10 +402,10 @@ static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
  * says whether the lease goes on. -1: go on; else the process's exit code. */
 static int job_round(struct job_run *j, uint64_t round)
 {
-    double t0 = mono();
+    double t0 = mono_s();
     long budget = 0;
     long target = job_round_work(j, round, &budget);
-    double el = (mono() - t0) * j->scale;
+    double el = (mono_s() - t0) * j->scale;
     const char *tag = j->lk.tag;
     if (target == -2) { /* SIGTERM: save what the round did, end the lease, exit 0 */
         j->done += j->cut;
@@ -474,7 +467,7 @@ static int job_process(struct job_opts *o, int rank, int local)
                         .scale = env_double("SYNERGY_TIME_SCALE", 1),
                         .chk = local == 0 ? o->chk : NULL};
     j.spi = env_double("SYNERGY_ITER_TIME_S", -1) / j.scale;
-    double t_start = mono();
+    double t_start = mono_s();
     j.lk = (struct link){.id = id, .attempt = (unsigned)env_long("SYNERGY_ATTEMPT", 0),
                          .rank = rank, .legacy = o->legacy};
     if (rank >= 0 && o->ranks)

@@ -78,7 +78,8 @@ static void test_errors_name_line_and_key(void **state)
     expect_error("[CLUSTER]\n\ngpus_per_server = -8\n", ":3: gpus_per_server: -8 is out of range");
     expect_error("[CLUSTER]\nracks = 2\n", ":2: racks: 2 is out of range");
     expect_error("[NETWORK]\nfoo = 1\n", ":2: unknown section [NETWORK]");
-    expect_error("[CLUSTER]\nthis line has no equals sign\n", ":2: syntax error");
+    expect_error("[CLUSTER]\nthis line has no equals sign\n",
+                 ":2: 'this line has no equals sign': expected [section] or key = value");
     expect_error("[WORKLOAD]\nsplit = 50,60,10\n", ":2: split:");
     expect_error("[SCHEDULER]\nround_duration = 0\n", ":2: round_duration: 0 is out of range");
 }
