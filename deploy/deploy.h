@@ -108,6 +108,8 @@ struct deploy_stats {
     double plan_ms_sum, dispatch_ms_sum;
     size_t dispatch_rounds;
     double registration_s;   /* from listening until planning could start (workers registered) */
+    size_t jobs_late;        /* jobs whose last round ended after its boundary */
+    double late_s_max;       /* by how much, at most (logical seconds: part of their JCT) */
 };
 
 /* Read an admins file: one certificate identity (CN or SAN) per line, '#'

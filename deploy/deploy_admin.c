@@ -239,6 +239,7 @@ void deploy__admin_cancel(struct deploy *d)
         if (dj->state == DJ_RUNNING && !all_parked)
             deploy__kill_job(d, dj);
         sched_run_fail(d->ledger, dj->j);
+        deploy__record_cancel(d, dj->spec, d->cur_b); /* replayed at the same boundary */
         dj->state = DJ_FAILED;
         dj->cancelled = true;
         LOG(LOG_INFO, "deploy", "job %d cancelled (%ld of %ld iterations done)", dj->spec->id,

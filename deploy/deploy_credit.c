@@ -178,8 +178,17 @@ void deploy__finish_job(struct deploy *d, struct djob *dj, double b)
     dj->state = DJ_DONE;
     sched_run_finish(d->ledger, j, now);
     deploy__job_persist(d, dj, "finished");
+    /* the part of the JCT past its last boundary: the job's last round ended
+     * late (a slow start-up, a starved process, RPC delays on a loaded
+     * machine); the plan decided everything else */
+    double late = now - b;
+    if (late > 0) {
+        d->st->jobs_late++;
+        if (late > d->st->late_s_max)
+            d->st->late_s_max = late;
+    }
     if (d->cfg->plan_log)
-        fprintf(d->cfg->plan_log, "finish %d %.3f\n", j->id, now - j->arrival);
+        fprintf(d->cfg->plan_log, "finish %d %.3f %.3f\n", j->id, now - j->arrival, late);
 }
 
 void deploy__fail_job(struct deploy *d, struct djob *dj)

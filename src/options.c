@@ -95,7 +95,8 @@ const struct cli_option cli_options[] = {
      "opt: the reference's cluster-wide formulation, placement ignored by progress "
      "(docs/opt.md)", "opt_compat"},
     {OPT_OPT_TIME_LIMIT, "opt-time-limit", 0, "S", ARG_POS, 0, 0, CLI_RUNS, S,
-     "opt: solver seconds per round before TUNE plans it (10)", "opt_time_limit"},
+     "opt: wall-clock safety cap on the solver per round, seconds; a round that hits it "
+     "goes to TUNE and the run is marked not reproducible (10)", "opt_time_limit"},
     {OPT_RESTART_OVERHEAD, "restart-overhead", 0, "S", ARG_STR, 0, 0, CLI_SIMULATE, S,
      "seconds of no progress at every (re)launch of a job, in the round that starts it; "
      "'profile': each model's startup_s (default 0)", NULL},
