@@ -233,10 +233,17 @@ void deploy__admin_cancel(struct deploy *d)
             dj->cancelled = dj->state == DJ_FAILED && dj->crashes <= d->cfg->max_retries;
             continue;
         }
+        /* a job parked in RoundEnd is told by its answer; one in the middle
+         * of its round gets SIGTERM now (and SIGKILL after the kill-wait),
+         * as scancel does, rather than work on to the round's end */
+        bool all_parked = dj->n_parked >= dj->n_procs;
         deploy__answer_parked(dj, true);
         if (dj->state == DJ_RUNNING && !dj->stop_ns)
             dj->stop_ns = mono_ns();
+        if (dj->state == DJ_RUNNING && !all_parked)
+            deploy__kill_job(d, dj);
         sched_run_fail(d->ledger, dj->j);
+        deploy__record_cancel(d, dj->spec, d->cur_b); /* replayed at the same boundary */
         dj->state = DJ_FAILED;
         dj->cancelled = true;
         LOG(LOG_INFO, "deploy", "job %d cancelled (%ld of %ld iterations done)", dj->spec->id,

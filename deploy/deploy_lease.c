@@ -215,6 +215,8 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
             req.rank_base += (uint32_t)dj->ranks[k].n_gpus;
         req.job_gpus = (uint32_t)j->n_alloc;
         req.time_scale = d->cfg->time_scale;
+        long long kw = d->lease.kill_wait_ns / 1000000LL; /* 0 is the worker's default */
+        req.kill_wait_ms = (uint32_t)(kw > 1 ? kw : 1);
         p->req = req;
     }
     deploy__lease_persist(d, dj, b, "active");

@@ -150,13 +150,13 @@ static void stop_all(pid_t *pids, int n, int grace_ms)
 void deploy_local_stop(struct deploy_local *lw)
 {
     if (lw->pids)
-        stop_all(lw->pids, lw->n, 5000);
+        stop_all(lw->pids, lw->n, 5000 + lw->kill_wait_ms);
 }
 
 void deploy_local_interrupt(const struct deploy_local *lw)
 {
     if (lw->pids)
-        stop_all(lw->pids, lw->n, 3000);
+        stop_all(lw->pids, lw->n, 3000 + lw->kill_wait_ms);
 }
 
 void deploy_local_free(struct deploy_local *lw)
@@ -194,12 +194,13 @@ void deploy_stats_json(char *buf, size_t n, const struct deploy_stats *st, doubl
              "\"lease_kills\":%zu,\"stops_ignored\":%zu,\"delays\":%zu,\"workers_lost\":%zu,"
              "\"preemptions\":%zu,"
              "\"max_lateness_ms\":%.3f,\"plan_ms_max\":%.3f,\"plan_ms_mean\":%.3f,"
-             "\"dispatch_ms_max\":%.3f,\"dispatch_ms_mean\":%.3f,\"registration_s\":%.3f}",
+             "\"dispatch_ms_max\":%.3f,\"dispatch_ms_mean\":%.3f,\"registration_s\":%.3f,"
+             "\"jobs_late\":%zu,\"late_s_max\":%.3f}",
              scale, st->jobs_failed, st->crashes, st->relaunches, st->lease_kills,
              st->stops_ignored, st->delays, st->workers_lost,
              st->preemptions, st->max_lateness_ms, st->plan_ms_max,
              st->dispatch_rounds ? st->plan_ms_sum / (double)st->dispatch_rounds : 0,
              st->dispatch_ms_max,
              st->dispatch_rounds ? st->dispatch_ms_sum / (double)st->dispatch_rounds : 0,
-             st->registration_s);
+             st->registration_s, st->jobs_late, st->late_s_max);
 }
