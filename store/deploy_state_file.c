@@ -68,7 +68,7 @@ static const char *const migrations[] = {
     /* online submissions and cancellations (admin service) */
     "CREATE TABLE IF NOT EXISTS admin_jobs(id INTEGER PRIMARY KEY, name TEXT, user TEXT,"
     " model TEXT, gpus INTEGER, iterations INTEGER, arrival REAL, priority INTEGER,"
-    " submitted INTEGER, cancelled INTEGER);",
+    " submitted INTEGER, cancelled INTEGER, gpu_types TEXT);",
     /* 1 -> 2 (issue 20): a running lease's iterator processes; the plan
      * log's length at the last commit (-1: none); completion reports, stored
      * before they are acknowledged */
@@ -148,6 +148,25 @@ static int check_file(deploy_state_t *st, const char *path, struct err *err)
                      path, res);
 }
 
+/* Version 0 files differ: admin_jobs gained gpu_types before versions did.
+ * Version 1 has it. */
+static int fix_unversioned(deploy_state_t *st)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM pragma_table_info('admin_jobs')"
+                                   " WHERE name = 'gpu_types'",
+                           -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    int have = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    sqlite3_finalize(s);
+    if (have < 0)
+        return -1;
+    if (have)
+        return 0;
+    return sqlite3_exec(st->db, "ALTER TABLE admin_jobs ADD COLUMN gpu_types TEXT", NULL, NULL,
+                        NULL) == SQLITE_OK ? 0 : -1;
+}
+
 static int migrate(deploy_state_t *st, const char *path, struct err *err)
 {
     /* BEGIN IMMEDIATE: the version is read and raised under the write lock */
@@ -169,6 +188,7 @@ static int migrate(deploy_state_t *st, const char *path, struct err *err)
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
         if (sqlite3_exec(st->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+            (v == 0 && fix_unversioned(st) < 0) ||
             sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
             errprintf(err, "%s: migrating the state file from version %d: %s", path, v,
                       msg ? msg : sqlite3_errmsg(st->db));

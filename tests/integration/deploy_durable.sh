@@ -100,7 +100,10 @@ lock)
         runnable_rank INTEGER, lease_t REAL);
         CREATE TABLE run(id INTEGER PRIMARY KEY CHECK(id = 1), args TEXT, finished INTEGER,
         t0_real REAL, b REAL, next_arrival INTEGER, rounds INTEGER, util0 REAL, util1 REAL,
-        util2 REAL, stats TEXT);"
+        util2 REAL, stats TEXT);
+        CREATE TABLE admin_jobs(id INTEGER PRIMARY KEY, name TEXT, user TEXT, model TEXT,
+        gpus INTEGER, iterations INTEGER, arrival REAL, priority INTEGER, submitted INTEGER,
+        cancelled INTEGER);"
     [ "$(sqlite3 "$tmp/old.db" "pragma user_version")" = 0 ] || fail "old.db has a version"
     service "$tmp/old.db" "$tmp/old.err"
     id=$(submit_first --model res18 --gpus 1 --iterations 50)
@@ -108,6 +111,9 @@ lock)
     v=$(sqlite3 "$tmp/old.db" "pragma user_version")
     [ "$v" -ge 2 ] || fail "old.db is at version $v after the run"
     sqlite3 "$tmp/old.db" "select procs from saved_jobs" > /dev/null || fail "old.db lacks saved_jobs.procs"
+    [ "$(sqlite3 "$tmp/old.db" "select model from admin_jobs where id = $id")" = res18 ] ||
+        fail "old.db lost the submission"
+    sqlite3 "$tmp/old.db" "select gpu_types from admin_jobs" > /dev/null || fail "old.db lacks admin_jobs.gpu_types"
     echo "an unversioned state file was migrated to version $v"
     sqlite3 "$tmp/old.db" "pragma user_version = $((v + 1))"
     refused "$tmp/old.db" "state file version $((v + 1)) is newer than this synergy's ($v)"
