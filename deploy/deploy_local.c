@@ -44,7 +44,7 @@ static void worker_argv(const struct deploy_local *lw, int i, const char *self, 
                         char sched[300], char gpus[16], char sid[16], char dir[4096], int port)
 {
     snprintf(sched, 300, "%s:%d", lw->sched_host, port);
-    snprintf(gpus, 16, "%d", lw->gpus);
+    snprintf(gpus, 16, "%d", lw->gpus_of ? lw->gpus_of[i] : lw->gpus);
     snprintf(sid, 16, "%d", i);
     snprintf(dir, 4096, "%s/worker-%d", lw->run_dir, i);
     int k = 0;
@@ -64,6 +64,10 @@ static void worker_argv(const struct deploy_local *lw, int i, const char *self, 
     argv[k++] = (char *)lw->catalog;
     argv[k++] = "--run-dir";
     argv[k++] = dir;
+    if (lw->type_of && lw->type_of[i][0]) {
+        argv[k++] = "--gpu-type";
+        argv[k++] = lw->type_of[i];
+    }
     if (lw->topology) {
         argv[k++] = "--topology";
         argv[k++] = (char *)lw->topology;
@@ -159,6 +163,10 @@ void deploy_local_free(struct deploy_local *lw)
 {
     free(lw->pids);
     lw->pids = NULL;
+    free(lw->gpus_of);
+    lw->gpus_of = NULL;
+    free(lw->type_of);
+    lw->type_of = NULL;
 }
 
 void deploy_local_timing(struct deploy_config *cfg, int n_local, int hb_ms, int wto_ms)

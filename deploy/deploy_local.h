@@ -18,7 +18,9 @@ struct deploy_local {
     const char *run_dir;   /* worker i runs in run_dir/worker-i */
     const char *sched_host;/* the scheduler's advertised address */
     const char *job_user;  /* --job-user of each worker */
-    int gpus;              /* GPUs per worker */
+    int gpus;              /* GPUs per worker, unless gpus_of is set */
+    int *gpus_of;          /* worker i's GPUs (a cluster of server groups; owned) */
+    char (*type_of)[16];   /* worker i's --gpu-type, "" none (owned; NULL: none) */
     bool verbose;          /* -v to each worker */
     int kill_wait_ms;      /* their jobs' SIGTERM-to-SIGKILL grace (wall): a stop waits for it */
 };

@@ -137,6 +137,10 @@ void cluster_config_defaults(struct cluster_config *c);
 /* The cluster's server groups: its [servers] groups, or the one group its
  * [CLUSTER] keys describe (named "cluster", untyped). Returns the count. */
 int cluster_config_groups(const struct cluster_config *c, struct server_group *out);
+/* The same in the server table's order: each GPU type's groups together,
+ * the types in the order they first appear (server ids count up through
+ * these groups). Returns the count. */
+int cluster_config_groups_ordered(const struct cluster_config *c, struct server_group *out);
 /* Servers and GPUs of the whole cluster. */
 int cluster_config_servers(const struct cluster_config *c);
 int cluster_config_gpus(const struct cluster_config *c);
@@ -473,6 +477,10 @@ struct sched_round_sample {
     size_t preempted; /* ran last round, not this one */
     size_t demoted;   /* placed below their ideal CPU/memory */
     double alloc[3], util[3], demand[3];
+    /* a cluster with GPU types: each type's allocation of its own GPUs, CPUs
+     * and memory (0..1), types in the scheduler's order */
+    int n_types;
+    double type_alloc[CLUSTER_MAX_TYPES][3];
 };
 
 /* A finished job's result row. */

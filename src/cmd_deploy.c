@@ -64,6 +64,7 @@ struct deploy_env {
     char tmp_dir[32];
     char adv_buf[300], self_user[64];
     store_t *st;                  /* --db */
+    struct deploy_state *state;   /* --state, locked for the run */
     struct results_rounds rounds; /* --db: the planned rounds (deploy_config.on_sample) */
     char **admins;
     size_t n_admins;
@@ -387,7 +388,7 @@ static int deploy_load(struct deploy_opts *o, struct deploy_env *e, struct err *
  * 0, or an exit code. */
 static int deploy_workers(struct deploy_opts *o, struct deploy_env *e, struct err *err)
 {
-    int servers = e->conf.cluster.racks * e->conf.cluster.servers_per_rack;
+    int servers = cluster_config_servers(&e->conf.cluster);
     if (o->workers_path)
         return deploy_workers_read(o->workers_path, &e->addrs, &e->n_addrs, err) < 0
                    ? EXIT_BAD_INPUT
@@ -433,6 +434,16 @@ static int deploy_workers(struct deploy_opts *o, struct deploy_env *e, struct er
                                   .sched_host = e->cfg.advertise, .job_user = job_user,
                                   .verbose = o->verbose,
                                   .kill_wait_ms = (int)(o->kill_wait_s / o->scale * 1000)};
+    /* servers that differ: each worker gets its server's GPUs and type */
+    struct server_group g[CLUSTER_MAX_GROUPS];
+    int ng = cluster_config_groups_ordered(&e->conf.cluster, g), i = 0;
+    e->lw.gpus_of = xcalloc((size_t)servers, sizeof *e->lw.gpus_of);
+    e->lw.type_of = xcalloc((size_t)servers, sizeof *e->lw.type_of);
+    for (int k = 0; k < ng; k++)
+        for (int c = 0; c < g[k].count && i < servers; c++, i++) {
+            e->lw.gpus_of[i] = g[k].gpus;
+            snprintf(e->lw.type_of[i], sizeof e->lw.type_of[i], "%s", g[k].gpu_type);
+        }
     return 0;
 }
 
@@ -449,7 +460,13 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
         fprintf(stderr, "synergy deploy: metrics at http://%.*s:%d/metrics\n",
                 (int)(colon - o->metrics_listen), o->metrics_listen, metrics_port(e->metrics));
     }
-    if (o->plan_log && !(e->plan = fopen(o->plan_log, "w")))
+    /* the state file before anything starts: one scheduler per file, and a
+     * file that is not a good state file is refused here, never replaced */
+    if (o->state && !(e->state = deploy_state_file_open(o->state, err)))
+        return EXIT_BAD_INPUT;
+    /* appended: a continued run continues it (deploy_run empties it for a
+     * new one, and cuts what its last commit did not cover) */
+    if (o->plan_log && !(e->plan = fopen(o->plan_log, "a")))
         return errprintf(err, "%s: %s", o->plan_log, strerror(errno)), 1;
     if (o->any_tls && !(e->tls = rpc_tls_load(o->tls_ca, o->tls_cert, o->tls_key, err)))
         return EXIT_BAD_INPUT;
@@ -467,6 +484,7 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
     cfg->listen_ip = o->listen_ip;
     cfg->port = (int)o->port;
     cfg->state_path = o->state;
+    cfg->state = e->state;
     cfg->max_retries = (int)o->retries;
     cfg->kill_wait_s = o->kill_wait_s;
     deploy_local_timing(cfg, (int)o->local, (int)o->hb, (int)o->wto);
@@ -549,6 +567,7 @@ static void deploy_env_free(struct deploy_env *e)
     metrics_destroy(e->metrics);
     if (e->plan)
         fclose(e->plan);
+    deploy_state_file_close(e->state);
     free(e->addrs);
     free(e->specs);
     deploy_admins_free(e->admins, e->n_admins);

@@ -136,7 +136,8 @@ const struct cli_option cli_options[] = {
      "finish_s,jct_s (measured jobs)", NULL},
     {OPT_PLAN_LOG, "plan-log", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_DEPLOY, O,
      "write each round's placed job ids, \"time: id id ...\", and \"finish ID JCT_S\" as "
-     "jobs finish", NULL},
+     "jobs finish (deploy: flushed every round; a run continued from --state continues it)",
+     NULL},
     {OPT_CHECK, "check", 0, NULL, ARG_NONE, 0, 0, CLI_SIMULATE | CLI_SWEEP, O,
      "verify no server is oversubscribed after every round", "check"},
     {OPT_OUTPUT, "output", 'o', "FILE", ARG_STR, 0, 0, CLI_CONVERT | CLI_GENERATE | CLI_PROFILE, O,
@@ -170,7 +171,8 @@ const struct cli_option cli_options[] = {
      "port to serve on (default: any free one{worker:, reported to the scheduler})", NULL},
     {OPT_STATE, "state", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY, D,
      "SQLite state (default in memory); an unfinished run in it with the same arguments is "
-     "continued (a scheduler restart)", NULL},
+     "continued (a scheduler restart). One scheduler per file (FILE.lock); an empty or "
+     "corrupt file is refused, never replaced", NULL},
     {OPT_FRESH, "fresh", 0, NULL, ARG_NONE, 0, 0, CLI_DEPLOY, D,
      "discard an unfinished run in --state and start over", NULL},
     {OPT_MAX_RETRIES, "max-retries", 0, "N", ARG_INT, 0, INT_MAX, CLI_DEPLOY, D,
@@ -207,6 +209,10 @@ const struct cli_option cli_options[] = {
      "everything a job starts)", NULL},
     {OPT_GPUS, "gpus", 0, "N", ARG_INT, 0, 1024, CLI_WORKER, G,
      "simulate N GPUs (a machine without GPUs)", NULL},
+    {OPT_GPU_TYPE, "gpu-type", 0, "NAME", ARG_STR, 0, 0, CLI_WORKER | CLI_PROFILE, G,
+     "the GPUs' type, as the cluster INI names it (default: the driver's model from "
+     "/proc/driver/nvidia/gpus, shortened: Tesla V100-SXM2-16GB is V100){profile:; the "
+     "profile is then also written as [MODEL:1:NAME]}", NULL},
     {OPT_CPU_UNIT, "cpu-unit", 0, "core|thread", ARG_STR, 0, 0, CLI_WORKER, G,
      "a job's CPU is a whole physical core with its SMT siblings (core, the default) or one "
      "hardware thread", NULL},
@@ -260,6 +266,8 @@ const struct cli_option cli_options[] = {
      NULL},
     {OPT_NAME, "name", 0, "S", ARG_STR, 0, 0, CLI_SUBMIT, G,
      "a name: up to 63 of [A-Za-z0-9._-], unique among the jobs not finished", NULL},
+    {OPT_SUBMIT_GPU_TYPES, "gpu-type", 0, "T[,T...]", ARG_STR, 0, 0, CLI_SUBMIT, G,
+     "the GPU types the job may run on (default: any)", NULL},
     {OPT_PRIORITY, "priority", 0, "P", ARG_STR, 0, 0, CLI_SUBMIT, G,
      "0 to 100 (default 0): a label shown by queue; the policy orders the jobs", NULL},
     {OPT_ADMIN_JSON, "json", 0, NULL, ARG_NONE, 0, 0, CLI_QUEUE | CLI_NODES, G,

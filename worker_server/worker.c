@@ -266,6 +266,12 @@ static int worker_setup(struct worker *w, struct err *err)
         return -1;
     if (w->topo.n_gpus == 0)
         return errprintf(err, "no NVIDIA GPU found (use --gpus N to simulate)");
+    if (o->gpu_type)
+        snprintf(w->gpu_type, sizeof w->gpu_type, "%s", o->gpu_type);
+    else if (!w->topo.simulated_gpus &&
+             gpu_type_detect(o->gpu_proc_dir ? o->gpu_proc_dir : "/proc/driver/nvidia/gpus",
+                             w->gpu_type, sizeof w->gpu_type, err) < 0)
+        return -1;
     if (reserve_and_pin(w, err) < 0)
         return -1;
     w->cat = catalog_load(o->catalog_path, err);
@@ -319,9 +325,10 @@ static void log_started(const struct worker *w)
         reserved += w->topo.numa[k].n_reserved_cores;
     }
     LOG(LOG_INFO, "worker",
-        "server %u on port %d: %d NUMA node(s), %d %sGPU(s), %d %s(s) for jobs in %d %s "
+        "server %u on port %d: %d NUMA node(s), %d %sGPU(s)%s%s, %d %s(s) for jobs in %d %s "
         "domain(s), %d core(s) reserved", w->server_id, w->port, w->topo.n_numa, w->topo.n_gpus,
-        w->topo.simulated_gpus ? "simulated " : "", units,
+        w->topo.simulated_gpus ? "simulated " : "", w->gpu_type[0] ? " of type " : "",
+        w->gpu_type, units,
         w->topo.unit == TOPO_UNIT_THREAD ? "thread" : "core", w->topo.n_domains,
         w->topo.domain_kind, reserved);
 }

@@ -65,6 +65,7 @@ struct reg_msg {
 
 struct worker {
     const struct worker_options *o;
+    char gpu_type[WORKER_GPU_TYPE]; /* reported to the scheduler ("" none) */
     struct topo topo;
     catalog_t *cat;
     rpc_server_t *srv;

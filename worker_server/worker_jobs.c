@@ -368,6 +368,7 @@ static int start_job(struct worker *w, const Synergy__V1__RunJobRequest *req, co
     job_paths(w, req, &p);
     struct catalog_vars v = {.synergy = w->synergy_path, .sched_addr = req->sched_addr,
                              .chk_dir = p.chk, .log_dir = p.logdir, .model = req->model,
+                             .gpu_type = w->gpu_type,
                              .job_id = (long)req->job_id, .sched_port = req->sched_port,
                              .batch_size = req->batch_size, .total_iters = (long)req->total_iters,
                              .elapsed_iters = (long)req->elapsed_iters,

@@ -21,6 +21,7 @@ void worker__reg_init(struct worker *w)
     req->ip = (char *)(w->o->listen_ip ? w->o->listen_ip : "127.0.0.1");
     req->port = (uint32_t)w->port;
     req->simulated_gpus = w->topo.simulated_gpus;
+    req->gpu_type = w->gpu_type;
     if (w->o->server_id >= 0) {
         req->server_id_opt_case = SYNERGY__V1__REGISTER_WORKER_REQUEST__SERVER_ID_OPT_SERVER_ID;
         req->server_id = (uint32_t)w->o->server_id;

@@ -25,15 +25,18 @@
 # scheduler listens on SCHED only and one `synergy worker` per server listens
 # on W<i> with port 0, named in a workers file by address (rows ip,0,...):
 # workers call out from 127.0.0.1, not from the address they listen on.
+# --cluster-ini FILE (under SRCDIR): that cluster instead of SERVERS x 8 GPUs; with GPU
+# types, every worker must register with its server's type (deploy -v says so).
 # usage: deploy_e2e.sh SYNERGY SRCDIR TRACE MODE TIME_SCALE SERVERS [--hosts LIST]
-#        [--expect-preemptions N] [--expect-jct S] [extra flags...]
+#        [--cluster-ini FILE] [--expect-preemptions N] [--expect-jct S] [extra flags...]
 set -euo pipefail
 bin=$1 src=$2 trace=$src/$3 mode=$4 scale=$5 servers=$6
 shift 6
-hosts= want_preempt= want_jct=
+hosts= want_preempt= want_jct= cluster_ini=
 while [ $# -gt 0 ]; do
     case $1 in
         --hosts) hosts=$2; shift 2 ;;
+        --cluster-ini) cluster_ini=$src/$2; shift 2 ;;
         --expect-preemptions) want_preempt=$2; shift 2 ;;
         --expect-jct) want_jct=$2; shift 2 ;;
         *) break ;;
@@ -54,12 +57,17 @@ cpus_per_server = 24
 dram_per_server = 500
 sspeed_per_server = 500
 INI
+# a cluster of its own (servers that differ): its workers get their server's
+# GPUs and --gpu-type from deploy --local, and must report that type
+[ -n "$cluster_ini" ] && cp "$cluster_ini" "$tmp/cluster.ini"
+verbose=()
+grep -q '^gpu_type' "$tmp/cluster.ini" && verbose=(-v) # registrations are logged at info
 "$bin" simulate --trace "$trace" --cluster "$tmp/cluster.ini" --mode "$mode" "$@" \
     --json --plan-log "$tmp/sim.plan" --db "$tmp/sim.db" > "$tmp/sim.json"
 if [ -z "$hosts" ]; then
 timeout 150 "$bin" deploy --trace "$trace" --cluster "$tmp/cluster.ini" --mode "$mode" "$@" \
     --local "$servers" --time-scale "$scale" --run-dir "$tmp/run" --state "$tmp/state.db" \
-    --catalog "$src/tests/deploy/catalog.ini" \
+    --catalog "$src/tests/deploy/catalog.ini" "${verbose[@]}" \
     --json --plan-log "$tmp/dep.plan" > "$tmp/dep.json" 2> "$tmp/dep.err" || {
     echo "deploy failed:"; tail -20 "$tmp/dep.err"; exit 1; }
 else
@@ -97,6 +105,13 @@ grep -h "resuming at" "$tmp"/w*/logs/*.log | grep -qv "scheduler ${h[0]}:$port" 
 grep -qh "scheduler ${h[0]}:$port" "$tmp"/w1/logs/*.log || { echo "no job ran on worker 1"; exit 1; }
 fi
 cat "$tmp/dep.json"
+# servers of GPU types: each worker registered with its server's type (the
+# scheduler refuses any other), and the JSON breaks the run down by type
+if grep -q '^gpu_type' "$tmp/cluster.ini"; then
+    [ "$(grep -cE 'server [0-9]+ registered: .* GPU\(s\) of type ' "$tmp/dep.err")" -eq "$servers" ] ||
+        { echo "not every worker registered with a GPU type"; grep registered "$tmp/dep.err"; exit 1; }
+    grep -q '"by_gpu_type":{' "$tmp/dep.json" || { echo "no by_gpu_type in the JSON"; exit 1; }
+fi
 # the job count: the replay trace's lines, or --max-jobs N for any other format
 n=$(grep -c . "$trace")
 prev=

@@ -24,6 +24,11 @@
 #       names, users, models, sizes, arrivals; the cancelled one still
 #       cancelled), the two others finish with executed == total, and the next
 #       submission gets the next id.
+#  types  two servers of GPU types V100 and K80: a job submitted with --gpu-type
+#       K80 runs on the K80 server with the V100 idle, one allowed either runs
+#       on the V100; `nodes` shows each server's type; unknown types and more
+#       GPUs than the allowed types have are refused; a worker reporting K80
+#       for the V100 row is refused.
 #  tls  under mutual TLS (scripts/make-certs.sh) the admin's certificate may
 #       use the service; a worker's certificate (not in --admins) is refused
 #       PERMISSION_DENIED and changes nothing; a plaintext client is refused.
@@ -325,5 +330,62 @@ tls)
         fail "the scheduler did not log the refusal"
     echo "PASS: admin accepted; worker-0 and plaintext refused, the queue unchanged"
     ;;
-*) echo "usage: $0 SYNERGY SRCDIR e2e|bad|tls"; exit 2 ;;
+types)
+    # two servers of different GPU types; deploy --local gives each worker its type
+    cat > "$tmp/c.ini" <<'INI'
+[gpu_types]
+V100 = 1
+K80 = 0.25
+[servers v]
+count = 1
+gpu_type = V100
+gpus = 4
+cpus = 12
+dram_gb = 200
+[servers k]
+count = 1
+gpu_type = K80
+gpus = 4
+cpus = 12
+dram_gb = 200
+INI
+    start_local
+    # a job that may run on K80 only: on server 1 although the V100s are free and faster
+    id=$(submit_first --model res18 --gpus 2 --hours 5 --gpu-type K80 --name on-k80)
+    any=$(adm submit --model res18 --gpus 1 --hours 5 --gpu-type K80,V100 --name either)
+    for _ in $(seq 100); do
+        [ "$(jfield "$id" state)" = running ] && [ "$(jfield "$any" state)" = running ] && break
+        sleep 0.2
+    done
+    [ "$(jfield "$id" state)" = running ] || fail "the K80 job is not running"
+    [[ $(jfield "$id" servers) == 1:* ]] || fail "the K80 job runs on $(jfield "$id" servers)"
+    [[ $(jfield "$any" servers) == 0:* ]] || fail "the V100-or-K80 job runs on $(jfield "$any" servers), not the V100 server"
+    nodes=$(adm nodes)
+    echo "$nodes"
+    grep -qE '^ +0 127\.0\.0\.1:[0-9]+ +- +up .* V100$' <<<"$nodes" || fail "nodes: server 0 is V100"
+    grep -qE '^ +1 127\.0\.0\.1:[0-9]+ +- +up .* K80$' <<<"$nodes" || fail "nodes: server 1 is K80"
+    adm nodes --json | "$py" -c "
+import json,sys
+n=json.load(sys.stdin)['nodes']
+assert [x['gpu_type'] for x in n] == ['V100', 'K80'], n" || fail "nodes --json: gpu_type"
+    for spec in "1 A100|GPU type 'A100' is not in the cluster; it has: V100 K80" \
+                "8 K80|8 GPUs: its GPU types have at most 4" \
+                "1 V100,,K80|GPU type names separated by ','"; do
+        args=${spec%%|*} want=${spec#*|}
+        rc=0
+        err=$(adm submit --model res18 --gpus "${args% *}" --iterations 10 --gpu-type "${args#* }" \
+              2>&1 >/dev/null) || rc=$?
+        [ $rc = 2 ] && [[ $err == *"$want"* ]] || fail "--gpu-type $args: exit $rc: $err"
+        echo "  --gpu-type $args: $err"
+    done
+    # a worker of the wrong type for its row is refused, and the row keeps its worker
+    timeout 5 "$bin" worker --scheduler "$S" --server-id 0 --port 0 --gpus 4 --gpu-type K80 \
+        --insecure --job-user "$(id -un)" --catalog "$src/tests/deploy/catalog.ini" \
+        --run-dir "$tmp/wrong" 2> "$tmp/wrong.err" || true
+    grep -q "refused: server 0 has V100 GPUs; the worker reports K80" "$tmp/dep.err" ||
+        fail "the K80 worker was not refused server 0"
+    adm nodes | grep -qE '^ +0 .* +up .* V100$' || fail "server 0 lost its worker"
+    echo "PASS: placement by type, nodes show the types, bad --gpu-type refused, a worker of the wrong type refused"
+    ;;
+*) echo "usage: $0 SYNERGY SRCDIR e2e|bad|tls|restart|types"; exit 2 ;;
 esac
