@@ -165,6 +165,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
 {
     struct job *j = dj->j;
     int gps = d->cfg->sched.cluster.gpus_per_server;
+    deploy__lease_tables(dj);
     dj->launch++;
     dj->n_ranks = j->n_shares;
     dj->n_procs = dj->n_ranks; /* more if a worker launches one process per GPU */
