@@ -16,13 +16,6 @@
 #include "policies.h"
 #include "scheduler.h"
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static unsigned long long lcg;
 
 static double rnd(void)

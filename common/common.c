@@ -1,6 +1,6 @@
 /*
- * common: error formatting, aborting allocators, logging and strict number
- * parsing. See common.h.
+ * common: error formatting, aborting allocators, logging, strict number
+ * parsing and the monotonic clock. See common.h.
  */
 #include "common.h"
 
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <time.h>
 
 enum log_level log_max_level = LOG_WARN;
 
@@ -128,17 +129,23 @@ char *str_trim(char *s)
     return s;
 }
 
-int parse_long(const char *s, long *out)
+/* s past its leading blanks; NULL (errno EINVAL) when nothing else is left */
+static const char *num_begin(const char *s)
 {
-    char *end;
     while (isspace((unsigned char)*s))
         s++;
     if (*s == '\0') {
         errno = EINVAL;
-        return -1;
+        return NULL;
     }
     errno = 0;
-    long v = strtol(s, &end, 10);
+    return s;
+}
+
+/* Did the conversion that stopped at end take the whole string? 0, or -1
+ * with errno (ERANGE from the conversion, or EINVAL: more than blanks left). */
+static int num_end(const char *end)
+{
     if (errno == ERANGE)
         return -1;
     while (isspace((unsigned char)*end))
@@ -147,6 +154,17 @@ int parse_long(const char *s, long *out)
         errno = EINVAL;
         return -1;
     }
+    return 0;
+}
+
+int parse_long(const char *s, long *out)
+{
+    char *end;
+    if (!(s = num_begin(s)))
+        return -1;
+    long v = strtol(s, &end, 10);
+    if (num_end(end) < 0)
+        return -1;
     *out = v;
     return 0;
 }
@@ -154,19 +172,12 @@ int parse_long(const char *s, long *out)
 int parse_double(const char *s, double *out)
 {
     char *end;
-    while (isspace((unsigned char)*s))
-        s++;
-    if (*s == '\0') {
-        errno = EINVAL;
+    if (!(s = num_begin(s)))
         return -1;
-    }
-    errno = 0;
     double v = strtod(s, &end);
-    if (errno == ERANGE)
+    if (num_end(end) < 0)
         return -1;
-    while (isspace((unsigned char)*end))
-        end++;
-    if (*end != '\0' || !isfinite(v)) {
+    if (!isfinite(v)) {
         errno = EINVAL;
         return -1;
     }
@@ -203,4 +214,37 @@ int str_distance(const char *a, const char *b)
     int d = row[lb];
     free(row);
     return d;
+}
+
+int str_split(char *s, char sep, char **out, int max)
+{
+    int n = 0;
+    for (char *t = s;;) {
+        char *end = strchr(t, sep);
+        if (end)
+            *end = '\0';
+        char *item = str_trim(t);
+        if (!*item)
+            return -2;
+        if (n == max)
+            return -1;
+        out[n++] = item;
+        if (!end)
+            return n;
+        t = end + 1;
+    }
+}
+
+int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }

@@ -2,7 +2,9 @@
  * common: the small pieces every synergy library shares. An error struct that
  * carries a one-line message for anything a user can get wrong, allocation
  * helpers that abort on out-of-memory (so every remaining error path is real),
- * a levelled logging macro, and number parsing that reports what was wrong.
+ * a levelled logging macro, number parsing that reports what was wrong, the
+ * monotonic clock, a line reader for the text formats, JSON strings and
+ * output files written atomically.
  */
 #ifndef SYNERGY_COMMON_H
 #define SYNERGY_COMMON_H
@@ -64,11 +66,50 @@ int parse_double(const char *s, double *out);
 /* Trim leading and trailing whitespace in place; returns s. */
 char *str_trim(char *s);
 
+/* Split s in place at `sep` into trimmed items (at most max). The count;
+ * -1 when there are more than max; -2 when an item is empty ("a,,b", "a,",
+ * "" or " "): a list with a hole is a typo, never a request for a default. */
+int str_split(char *s, char sep, char **out, int max);
+
 /* Case-insensitive equality. */
 bool str_ieq(const char *a, const char *b);
 
 /* Levenshtein distance, for "did you mean" suggestions. */
 int str_distance(const char *a, const char *b);
+
+/* The monotonic clock (CLOCK_MONOTONIC): for durations, deadlines and
+ * timeouts, never a time of day. In nanoseconds, and in seconds. */
+int64_t mono_ns(void);
+double mono_s(void);
+
+/* Reading a text file line by line (lines.c): getline() with the line
+ * counted, the trailing '\n' / "\r\n" removed, and a line holding a NUL byte
+ * refused as "PATH:LINE: line contains a NUL byte". With `comments`, each
+ * line comes back trimmed of blanks and blank lines and '#' lines are
+ * skipped. Set f, path (for messages) and comments; zero the rest. */
+struct line_reader {
+    FILE *f;
+    const char *path;
+    bool comments;
+    int lineno;   /* of the line last returned */
+    char *buf;    /* internal */
+    size_t cap;   /* internal */
+};
+/* The next line in *line (borrowed: valid until the next call): 1; 0 at the
+ * end of the file; -1 with err on a NUL byte or a read error. */
+int line_next(struct line_reader *r, char **line, struct err *err);
+/* Free the reader's buffer (not the file). */
+void line_reader_free(struct line_reader *r);
+/* Open path into a zeroed reader r: 0, or -1 with err "PATH: cannot open
+ * WHAT: why" ("PATH: why" when what is NULL). Close with line_reader_close. */
+int line_reader_open(struct line_reader *r, const char *path, const char *what, bool comments,
+                     struct err *err);
+/* Close the file of line_reader_open and free the buffer. */
+void line_reader_close(struct line_reader *r);
+
+/* Write s as a JSON string, quotes included: '"' and '\' escaped, control
+ * characters as \u00XX, anything else (UTF-8 included) as is. NULL is "". */
+void json_write_str(FILE *f, const char *s);
 
 /* An output file written atomically when it is (or will be) a regular file:
  * data goes to "<path>.tmp.<pid>" and out_file_commit() renames it into

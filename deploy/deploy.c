@@ -45,16 +45,9 @@
 #include "notify.h"
 #include "synergy_worker.pb-c.h"
 
-long long deploy__mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 double deploy__logical_now(const struct deploy *d)
 {
-    return (double)(deploy__mono_ns() - d->t0_ns) / 1e9 * d->cfg->time_scale;
+    return (double)(mono_ns() - d->t0_ns) / 1e9 * d->cfg->time_scale;
 }
 
 static long long wall_ns(const struct deploy *d, double b)
@@ -132,7 +125,7 @@ void deploy__lease_tables_free(struct djob *dj)
 static void timed_wait(struct deploy *d, long long until_ns)
 {
     deploy__keep_leases(d);
-    long long cap = deploy__mono_ns() + (long long)d->cfg->heartbeat_ms * 1000000LL;
+    long long cap = mono_ns() + (long long)d->cfg->heartbeat_ms * 1000000LL;
     if (until_ns > cap)
         until_ns = cap;
     struct timespec ts = {.tv_sec = until_ns / 1000000000LL, .tv_nsec = until_ns % 1000000000LL};
@@ -161,16 +154,30 @@ static bool wait_boundary(struct deploy *d, double b)
 {
     if (stop_asked(d)) /* also when every round runs late and none waits */
         return false;
-    while (deploy__mono_ns() < wall_ns(d, b)) {
+    while (mono_ns() < wall_ns(d, b)) {
         if (stop_asked(d))
             return false;
         timed_wait(d, wall_ns(d, b));
     }
-    double late_ms = (double)(deploy__mono_ns() - wall_ns(d, b)) / 1e6;
+    double late_ms = (double)(mono_ns() - wall_ns(d, b)) / 1e6;
     if (late_ms > d->st->max_lateness_ms)
         d->st->max_lateness_ms = late_ms;
     d->late_ms = late_ms;
     d->cur_b = b;
+    return true;
+}
+
+/* Does dj's lease (with the margin for its exit report) still hold at now?
+ * Then *wake is pulled in to the moment it runs out; after it, the caller
+ * kills the job. */
+static bool lease_holds(const struct deploy *d, const struct djob *dj, long long now,
+                        long long *wake)
+{
+    long long give_up = dj->lease_until_ns + d->lease.exit_margin_ns;
+    if (now >= give_up)
+        return false;
+    if (give_up < *wake)
+        *wake = give_up;
     return true;
 }
 
@@ -184,7 +191,7 @@ static void phase_a_round_end(struct deploy *d, double b)
     long long grace_at = wall_ns(d, b) + d->lease.grace_ns;
     for (;;) {
         bool all = true;
-        long long now = deploy__mono_ns(), wake = now + 1000000000LL;
+        long long now = mono_ns(), wake = now + 1000000000LL;
         for (size_t i = 0; i < d->n_jobs; i++) {
             struct djob *dj = &d->jobs[i];
             if (dj->state != DJ_RUNNING)
@@ -194,11 +201,8 @@ static void phase_a_round_end(struct deploy *d, double b)
                     dj->ended_ns = now;
                 continue;
             }
-            long long give_up = dj->lease_until_ns + d->lease.exit_margin_ns;
-            if (now < give_up) {
+            if (lease_holds(d, dj, now, &wake)) {
                 all = false;
-                if (give_up < wake)
-                    wake = give_up;
                 continue;
             }
             /* past its lease and no exit report: the worker did not kill it
@@ -211,7 +215,7 @@ static void phase_a_round_end(struct deploy *d, double b)
                 dj->crashed = true;
                 d->st->crashes++;
             }
-            now = deploy__mono_ns();
+            now = mono_ns();
         }
         if (all)
             break;
@@ -252,13 +256,13 @@ static int phase_b_arrivals(struct deploy *d, double b, struct err *err)
 static int phase_c_plan(struct deploy *d, double b, struct err *err)
 {
     const struct deploy_config *cfg = d->cfg;
-    long long t_plan = deploy__mono_ns();
+    long long t_plan = mono_ns();
     struct job **placed;
     size_t n_placed;
     struct sched_round_sample smp;
     if (sched_run_plan(d->ledger, b, &placed, &n_placed, &smp, err) < 0)
         return -1;
-    d->plan_ms = (double)(deploy__mono_ns() - t_plan) / 1e6;
+    d->plan_ms = (double)(mono_ns() - t_plan) / 1e6;
     d->n_placed = n_placed;
     struct deploy_state_sample ds = {.t = b, .runnable = (long)smp.runnable,
                                      .placed = (long)smp.placed, .started = (long)smp.started,
@@ -282,9 +286,9 @@ static int phase_c_plan(struct deploy *d, double b, struct err *err)
     }
     d->st->preemptions += smp.preempted;
 
-    long long t_dispatch = deploy__mono_ns();
+    long long t_dispatch = mono_ns();
     /* a late scheduler gives the next round its full length from now */
-    long long next = wall_ns(d, b + d->round_s), min_next = deploy__mono_ns() + d->lease.round_ns;
+    long long next = wall_ns(d, b + d->round_s), min_next = mono_ns() + d->lease.round_ns;
     d->lease.until_ns = (next > min_next ? next : min_next) + deploy__lease_slack(d);
     for (size_t i = 0; i < d->n_jobs; i++) {
         struct djob *dj = &d->jobs[i];
@@ -296,7 +300,10 @@ static int phase_c_plan(struct deploy *d, double b, struct err *err)
         if (dj->state != DJ_RUNNING)
             continue;
         bool healthy = !dj->crashed && !dj->lost && dj->n_parked == dj->n_procs;
-        if (dj->j->n_alloc > 0 && healthy && deploy__same_placement(dj)) {
+        /* the lease rule is the ledger's (sched_same_placement) */
+        if (dj->j->n_alloc > 0 && healthy &&
+            sched_same_placement(dj->sig_shares, dj->sig_n_shares, dj->j->shares,
+                                 dj->j->n_shares)) {
             deploy__extend(d, dj, b, d->lease.until_ns);
             continue;
         }
@@ -305,7 +312,7 @@ static int phase_c_plan(struct deploy *d, double b, struct err *err)
         if (dj->crashed || dj->lost)
             d->st->relaunches += d->relaunch[i];
     }
-    d->dispatch_ms = (double)(deploy__mono_ns() - t_dispatch) / 1e6;
+    d->dispatch_ms = (double)(mono_ns() - t_dispatch) / 1e6;
     return 0;
 }
 
@@ -323,16 +330,13 @@ static void phase_d_stop_wait(struct deploy *d, double b)
 {
     for (;;) {
         bool all = true;
-        long long now = deploy__mono_ns(), wake = now + 1000000000LL;
+        long long now = mono_ns(), wake = now + 1000000000LL;
         for (size_t i = 0; i < d->n_jobs; i++) {
             struct djob *dj = &d->jobs[i];
             if (!holds_ranks(dj))
                 continue;
-            long long give_up = dj->lease_until_ns + d->lease.exit_margin_ns;
-            if (now < give_up) {
+            if (lease_holds(d, dj, now, &wake)) {
                 all = false;
-                if (give_up < wake)
-                    wake = give_up;
                 continue;
             }
             LOG(LOG_WARN, "deploy", "job %d: no exit report by its lease's end; killing it",
@@ -343,7 +347,7 @@ static void phase_d_stop_wait(struct deploy *d, double b)
             dj->n_exited = dj->n_ranks;
             if (dj->state == DJ_RUNNING)
                 dj->stop_ignored = true;
-            now = deploy__mono_ns();
+            now = mono_ns();
         }
         if (all)
             break;
@@ -376,12 +380,12 @@ static void phase_d_stop_wait(struct deploy *d, double b)
 /* The run is over: let the last exits come in before the server goes away. */
 static void wait_last_exits(struct deploy *d)
 {
-    long long until = deploy__mono_ns() + 3000000000LL;
+    long long until = mono_ns() + 3000000000LL;
     for (;;) {
         bool gone = true;
         for (size_t i = 0; i < d->n_jobs && gone; i++)
             gone = d->jobs[i].n_exited >= d->jobs[i].n_ranks;
-        if (gone || deploy__mono_ns() >= until)
+        if (gone || mono_ns() >= until)
             break;
         timed_wait(d, until);
     }
@@ -438,9 +442,9 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
         deploy_state_round(d->db, (long)st->dispatch_rounds + 1, b, false, NULL);
         commit(d);
         deploy_state_begin(d->db, NULL);
-        long long t_stop = deploy__mono_ns();
+        long long t_stop = mono_ns();
         phase_d_stop_wait(d, b);
-        double stop_ms = (double)(deploy__mono_ns() - t_stop) / 1e6;
+        double stop_ms = (double)(mono_ns() - t_stop) / 1e6;
         if (stop_ms > d->lease.stop_ms_max)
             d->lease.stop_ms_max = stop_ms;
         deploy__launch_round(d, b);
@@ -642,7 +646,7 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
         commit(d);
     }
     for (size_t i = 0; i < d->reg.n_workers; i++)
-        d->reg.workers[i].last_hb_ns = deploy__mono_ns();
+        d->reg.workers[i].last_hb_ns = mono_ns();
     d->adm.accepting = true;
     d->end_b = b;
     int loop = run_rounds(d, b, err);

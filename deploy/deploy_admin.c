@@ -51,29 +51,28 @@ int deploy_admins_read(const char *path, char ***out, size_t *n, struct err *err
 {
     *out = NULL;
     *n = 0;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errprintf(err, "%s: %s", path, strerror(errno));
-    char line[512];
-    int ln = 0;
+    struct line_reader lr;
+    if (line_reader_open(&lr, path, NULL, true, err) < 0)
+        return -1;
+    char *s;
     size_t cap = 0;
-    while (fgets(line, sizeof line, f)) {
-        ln++;
-        char *s = str_trim(line);
-        if (!*s || *s == '#')
-            continue;
+    int got;
+    while ((got = line_next(&lr, &s, err)) > 0) {
         if (!identity_ok(s)) {
-            fclose(f);
-            deploy_admins_free(*out, *n);
-            *out = NULL;
-            *n = 0;
-            return errprintf(err, "%s:%d: expected one certificate identity per line "
-                                  "([A-Za-z0-9._@:-], at most 127 characters)", path, ln);
+            got = errprintf(err, "%s:%d: expected one certificate identity per line "
+                                 "([A-Za-z0-9._@:-], at most 127 characters)", path, lr.lineno);
+            break;
         }
         xgrow((void **)out, &cap, *n + 1, sizeof **out);
         (*out)[(*n)++] = xstrdup(s);
     }
-    fclose(f);
+    line_reader_close(&lr);
+    if (got < 0) {
+        deploy_admins_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return -1;
+    }
     return 0;
 }
 
@@ -250,7 +249,7 @@ void deploy__admin_cancel(struct deploy *d)
         }
         deploy__answer_parked(dj, true);
         if (dj->state == DJ_RUNNING && !dj->stop_ns)
-            dj->stop_ns = deploy__mono_ns();
+            dj->stop_ns = mono_ns();
         sched_run_fail(d->ledger, dj->j);
         dj->state = DJ_FAILED;
         dj->cancelled = true;
@@ -644,7 +643,7 @@ int deploy__admin_nodes(struct deploy *d, ProtobufCMessage *rs)
     Synergy__Admin__V1__NodesResponse *resp = (void *)rs;
     const struct cluster_config *cl = &d->cfg->sched.cluster;
     pthread_mutex_lock(&d->mu);
-    long long now = deploy__mono_ns();
+    long long now = mono_ns();
     resp->nodes = xcalloc(d->reg.n_workers + 1, sizeof *resp->nodes);
     for (size_t i = 0; i < d->reg.n_workers; i++) {
         const struct dworker *w = &d->reg.workers[i];
@@ -732,59 +731,67 @@ static enum rpc_result finish_call(rpc_call_t *call, ProtobufCMessage *resp, int
     return RPC_FAILED;
 }
 
+/* What every admin handler starts with: the caller's right to the service,
+ * its identity, and room for a refusal's message. */
+struct admin_call {
+    struct deploy *d;
+    const char *user;
+    char msg[256];
+};
+
+static bool admin_enter(void *ud, rpc_call_t *call, struct admin_call *a)
+{
+    a->d = ud;
+    a->msg[0] = '\0';
+    return admin_allowed(a->d, call, &a->user);
+}
+
 static enum rpc_result h_submit(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                 ProtobufCMessage *rs)
 {
-    struct deploy *d = ud;
-    const char *user;
-    if (!admin_allowed(d, call, &user))
+    struct admin_call a;
+    if (!admin_enter(ud, call, &a))
         return RPC_FAILED;
-    char msg[256] = "";
-    int st = deploy__admin_submit(d, user, rq, rs, call, msg, sizeof msg);
+    int st = deploy__admin_submit(a.d, a.user, rq, rs, call, a.msg, sizeof a.msg);
     if (st < 0)
         return RPC_PARKED;
     if (st != 0)
-        LOG(LOG_INFO, "deploy", "submission by %s refused: %s", user, msg);
-    return finish_call(call, rs, st, msg);
+        LOG(LOG_INFO, "deploy", "submission by %s refused: %s", a.user, a.msg);
+    return finish_call(call, rs, st, a.msg);
 }
 
 static enum rpc_result h_queue(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                ProtobufCMessage *rs)
 {
-    struct deploy *d = ud;
-    const char *user;
-    if (!admin_allowed(d, call, &user))
+    struct admin_call a;
+    if (!admin_enter(ud, call, &a))
         return RPC_FAILED;
-    char msg[256] = "";
-    int st = deploy__admin_queue(d, rq, rs, msg, sizeof msg);
-    return finish_call(call, rs, st, msg);
+    int st = deploy__admin_queue(a.d, rq, rs, a.msg, sizeof a.msg);
+    return finish_call(call, rs, st, a.msg);
 }
 
 static enum rpc_result h_cancel(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                 ProtobufCMessage *rs)
 {
-    struct deploy *d = ud;
-    const char *user;
-    if (!admin_allowed(d, call, &user))
+    struct admin_call a;
+    if (!admin_enter(ud, call, &a))
         return RPC_FAILED;
-    char msg[256] = "";
-    int st = deploy__admin_cancel_ids(d, rq, rs, msg, sizeof msg);
+    int st = deploy__admin_cancel_ids(a.d, rq, rs, a.msg, sizeof a.msg);
     if (st == 0)
-        LOG(LOG_INFO, "deploy", "cancel by %s of %zu job(s)", user,
+        LOG(LOG_INFO, "deploy", "cancel by %s of %zu job(s)", a.user,
             ((Synergy__Admin__V1__CancelResponse *)rs)->n_cancelled);
-    return finish_call(call, rs, st, msg);
+    return finish_call(call, rs, st, a.msg);
 }
 
 static enum rpc_result h_nodes(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                ProtobufCMessage *rs)
 {
     (void)rq;
-    struct deploy *d = ud;
-    const char *user;
-    if (!admin_allowed(d, call, &user))
+    struct admin_call a;
+    if (!admin_enter(ud, call, &a))
         return RPC_FAILED;
     rpc_call_set_cleanup(call, deploy__admin_resp_free);
-    deploy__admin_nodes(d, rs);
+    deploy__admin_nodes(a.d, rs);
     return RPC_REPLY;
 }
 

@@ -52,7 +52,7 @@ int deploy__ident(struct deploy *d, const char *name)
     memset(id, 0, sizeof *id);
     snprintf(id->name, sizeof id->name, "%s", name);
     id->tokens = burst(d);
-    id->refill_ns = deploy__mono_ns();
+    id->refill_ns = mono_ns();
     return (int)a->n_idents++;
 }
 
@@ -75,7 +75,7 @@ static void log_refusal(struct dident *id, const char *msg, long long now)
 int deploy__admit(struct deploy *d, int ident, char *msg, size_t n)
 {
     struct dident *id = &d->adm.idents[ident];
-    long long now = deploy__mono_ns();
+    long long now = mono_ns();
     double r = rate(d), b = burst(d);
     if (r > 0) {
         id->tokens += r * (double)(now - id->refill_ns) / 1e9;

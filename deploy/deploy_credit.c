@@ -94,18 +94,43 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
 void deploy__note_round_end(struct djob *dj)
 {
     if (dj->state == DJ_RUNNING && !dj->ended_ns && deploy__round_ended(dj))
-        dj->ended_ns = deploy__mono_ns();
+        dj->ended_ns = mono_ns();
 }
 
 void deploy__job_heard(struct deploy *d, struct djob *dj)
 {
-    long long now = deploy__mono_ns();
+    long long now = mono_ns();
     dj->last_msg_ns = now;
     dj->restored = false;
     if (!dj->first_report_ns && dj->state == DJ_RUNNING) {
         dj->first_report_ns = now;
         dj->startup_s = (double)(now - dj->launched_ns) / 1e9;
     }
+}
+
+/* The reference starts one iterator process per GPU and waits for all of
+ * them (spec §2.4); a catalog entry that does not say `ranks = per-gpu`
+ * makes the worker report one. Counting the processes that show up keeps a
+ * round from ending on the first of them (its other ranks' reports would
+ * then be credited to the next round, and the job told to stop every round). */
+void deploy__job_registered(struct djob *dj, int rank)
+{
+    int n = rank >= 0 ? rank + 1 : ++dj->n_registered;
+    if (n > dj->n_procs && n <= DJ_MAX_PROCS) {
+        LOG(LOG_INFO, "deploy", "job %d attempt %d: %d iterator processes, not %d as launched",
+            dj->spec->id, dj->launch, n, dj->n_procs);
+        dj->n_procs = n;
+    }
+}
+
+long deploy__round_budget(struct djob *dj, uint64_t round)
+{
+    if (!dj->memo_set) {
+        dj->memo_set = true;
+        dj->memo_round = (long)round;
+        dj->memo_budget = dj->budget;
+    }
+    return (long)round == dj->memo_round ? dj->memo_budget : dj->budget;
 }
 
 bool deploy__round_ended(const struct djob *dj)
@@ -117,7 +142,7 @@ bool deploy__round_ended(const struct djob *dj)
 void deploy__answer_round_end(struct djob *dj, bool terminate)
 {
     if (terminate && !dj->terminated)
-        dj->stop_ns = deploy__mono_ns();
+        dj->stop_ns = mono_ns();
     deploy__answer_parked(dj, terminate);
 }
 
@@ -128,6 +153,7 @@ void deploy__reset_round(struct djob *dj)
     dj->round_end_steps = -1;
     dj->lease_end_steps = 0;
     dj->progress_steps = 0;
+    dj->memo_set = false;
 }
 
 void deploy__job_persist(struct deploy *d, struct djob *dj, const char *state)
@@ -185,7 +211,12 @@ bool deploy__credit_round(struct deploy *d, double b)
         if (dj->state != DJ_RUNNING)
             continue;
         struct job *j = dj->j;
+        long before = dj->base;
         sched_run_credit(d->ledger, j, measured_steps(dj));
+        LOG(LOG_DEBUG, "deploy", "job %d attempt %d round %.0f: credited %ld steps (%d of %d "
+                                 "processes in RoundEnd, %d ended)",
+            dj->spec->id, dj->launch, b, j->executed - before, dj->n_parked, dj->n_procs,
+            dj->n_lease_ended);
         if (sched_run_lease_end(d->ledger, j, b)) {
             deploy__answer_round_end(dj, true);
             deploy__finish_job(d, dj, b);

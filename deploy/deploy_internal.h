@@ -65,8 +65,17 @@ struct djob {
     long budget;          /* steps this round (the plan's credit) */
     long base;            /* executed before this round */
     /* iterator processes of the current lease: n_ranks, plus the extra
-     * processes workers reported launching (RunJobResponse.processes) */
+     * processes workers reported launching (RunJobResponse.processes), or
+     * more when the job shows more (deploy__job_registered): a process whose
+     * rank is past the count, or more RegisterJobs of rank-less processes
+     * (the stock iterator) than the count */
     int n_procs;
+    int n_registered;     /* RegisterJobs of rank-less processes of this attempt */
+    /* the round's budget as first answered (UpdateIters of this attempt and
+     * iterator round memo_round, when memo_set): every later ask of that
+     * round gets the same number, as in the reference */
+    bool memo_set;
+    long memo_round, memo_budget;
     /* parked RoundEnds by process rank (a process that sends no rank, like
      * the stock iterator, takes a free slot); every slot is answered alike */
     rpc_call_t **parked;  /* DJ_MAX_PROCS slots */
@@ -232,7 +241,6 @@ struct deploy {
     double end_b;         /* the last round processed */
 };
 
-long long deploy__mono_ns(void);
 /* Give the job (zeroed) lease tables if it has none: before it runs. */
 void deploy__lease_tables(struct djob *dj);
 /* Free them once the job holds no ranks and has nothing parked. */
@@ -263,6 +271,13 @@ void deploy__free(struct deploy *d);
 /* A message of the job's current attempt came in (any JobToScheduler call);
  * call under d->mu. Keeps a slow job's lease alive and times its start-up. */
 void deploy__job_heard(struct deploy *d, struct djob *dj);
+/* A process of the job's current attempt registered (RegisterJob), with its
+ * rank or -1 (not sent): the job has at least that many processes. Under
+ * d->mu. */
+void deploy__job_registered(struct djob *dj, int rank);
+/* The round's budget for an UpdateIters of the current attempt in iterator
+ * round `round`: the first ask of the round fixes it. Under d->mu. */
+long deploy__round_budget(struct djob *dj, uint64_t round);
 void deploy__note_round_end(struct djob *dj);
 /* A worker reports what it runs (deploy_rpc.c parses, the round loop decides).
  * Called with d->mu held on the rpc thread: no RPCs, no blocking. `server` is
@@ -340,8 +355,6 @@ bool deploy__credit_round(struct deploy *d, double b);
 long long deploy__lease_slack(const struct deploy *d);
 /* Extend the leases of jobs that are slow but alive (called while waiting). */
 void deploy__keep_leases(struct deploy *d);
-/* The lease rule: whether the plan keeps the job's current placement. */
-bool deploy__same_placement(const struct djob *dj);
 void deploy__lease_persist(struct deploy *d, struct djob *dj, double b, const char *state);
 /* The job keeps its placement for the next round: answer "go on", extend. */
 void deploy__extend(struct deploy *d, struct djob *dj, double b, long long lease_until_ns);

@@ -30,7 +30,7 @@ long long deploy__lease_slack(const struct deploy *d)
  * deadlines on the workers, so a late scheduler must not let them lapse. */
 void deploy__keep_leases(struct deploy *d)
 {
-    long long now = deploy__mono_ns();
+    long long now = mono_ns();
     for (size_t i = 0; i < d->n_jobs; i++) {
         struct djob *dj = &d->jobs[i];
         if (dj->state != DJ_RUNNING || dj->n_exited >= dj->n_ranks || dj->crashed || dj->lost ||
@@ -48,7 +48,7 @@ void deploy__keep_leases(struct deploy *d)
         if (!alive)
             continue;
         extend_lease(d, dj, now + deploy__lease_slack(d));
-        now = deploy__mono_ns();
+        now = mono_ns();
     }
 }
 
@@ -61,28 +61,6 @@ static void save_signature(struct djob *dj)
           sizeof *dj->sig_shares);
     dj->sig_n_shares = j->n_shares;
     memcpy(dj->sig_shares, j->shares, sizeof(struct job_share) * (size_t)j->n_shares);
-}
-
-/* The lease rule: the same servers, and on each the same number of GPUs, CPUs
- * and memory. Which GPUs does not matter: a plan that only renumbers a job's
- * GPUs keeps it running on its physical ones (map_gpus()). */
-bool deploy__same_placement(const struct djob *dj)
-{
-    const struct job *j = dj->j;
-    if (j->n_shares != dj->sig_n_shares)
-        return false;
-    for (int i = 0; i < j->n_shares; i++) {
-        const struct job_share *a = &j->shares[i];
-        bool found = false;
-        for (int k = 0; k < dj->sig_n_shares && !found; k++) {
-            const struct job_share *b = &dj->sig_shares[k];
-            found = a->server == b->server && a->gpu == b->gpu && a->cpu == b->cpu &&
-                    a->mem == b->mem;
-        }
-        if (!found)
-            return false;
-    }
-    return true;
 }
 
 void deploy__lease_persist(struct deploy *d, struct djob *dj, double b, const char *state)
@@ -169,6 +147,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
     dj->launch++;
     dj->n_ranks = j->n_shares;
     dj->n_procs = dj->n_ranks; /* more if a worker launches one process per GPU */
+    dj->n_registered = 0;
     for (int i = 0; i < j->n_shares; i++) {
         struct drank *rk = &dj->ranks[i];
         memset(rk, 0, sizeof *rk);
@@ -186,7 +165,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
     dj->crashed = dj->lost = dj->terminated = dj->lease_killed = dj->stop_ignored = false;
     dj->let_lapse = false;
     dj->state = DJ_RUNNING;
-    dj->launched_ns = deploy__mono_ns();
+    dj->launched_ns = mono_ns();
     dj->first_report_ns = 0;
     dj->last_msg_ns = 0;
     dj->stop_ns = 0;
@@ -225,7 +204,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
         req.elapsed_iters = (uint64_t)dj->base;
         req.batch_size = (uint32_t)j->model->batch;
         req.iter_time_s = it;
-        long long ms = (lease_until_ns - deploy__mono_ns()) / 1000000LL;
+        long long ms = (lease_until_ns - mono_ns()) / 1000000LL;
         req.lease_ms = (uint32_t)(ms > 1 ? ms : 1);
         req.sched_addr = (char *)d->advertise;
         req.sched_port = (uint32_t)d->port;
@@ -263,7 +242,7 @@ static void *run_sender(void *arg)
         p->req.gpus = p->gpus;
         /* a slow fan-out must not eat the lease: a round plus the slack
          * from the moment this RunJob leaves, at least */
-        long long now = deploy__mono_ns(), min_until = now + rb->d->lease.round_ns + deploy__lease_slack(rb->d);
+        long long now = mono_ns(), min_until = now + rb->d->lease.round_ns + deploy__lease_slack(rb->d);
         p->until_ns = (long long)p->req.lease_ms * 1000000LL + rb->t_start;
         if (p->until_ns < min_until)
             p->until_ns = min_until;
@@ -288,7 +267,7 @@ static void send_runs(struct deploy *d, struct pending_run *q, size_t n)
 {
     if (n == 0)
         return;
-    struct run_batch rb = {.d = d, .p = q, .n = n, .t_start = deploy__mono_ns()};
+    struct run_batch rb = {.d = d, .p = q, .n = n, .t_start = mono_ns()};
     pthread_mutex_init(&rb.mu, NULL);
     pthread_t th[8];
     int nt = n < 8 ? (int)n : 8;
@@ -341,7 +320,7 @@ static void extend_lease(struct deploy *d, struct djob *dj, long long until_ns)
     for (int r = 0; r < dj->n_ranks; r++) {
         Synergy__V1__ExtendLeaseRequest req = SYNERGY__V1__EXTEND_LEASE_REQUEST__INIT;
         req.job_id = (uint64_t)dj->spec->id;
-        long long ms = (until_ns - deploy__mono_ns()) / 1000000LL;
+        long long ms = (until_ns - mono_ns()) / 1000000LL;
         req.lease_ms = (uint32_t)(ms > 1 ? ms : 1);
         ProtobufCMessage *resp = NULL;
         struct err err = {{0}};
@@ -388,7 +367,7 @@ void deploy__kill_job(struct deploy *d, struct djob *dj)
 /* E: RunJob the new placements, one call per (job, server). */
 void deploy__launch_round(struct deploy *d, double b)
 {
-    long long t_launch = deploy__mono_ns();
+    long long t_launch = mono_ns();
     long long lease = t_launch + d->lease.round_ns + deploy__lease_slack(d);
     if (lease < d->lease.until_ns)
         lease = d->lease.until_ns;
@@ -418,5 +397,5 @@ void deploy__launch_round(struct deploy *d, double b)
     for (size_t s = 0; s < d->reg.n_workers; s++)
         free(busy[s]);
     free(busy);
-    d->dispatch_ms += (double)(deploy__mono_ns() - t_launch) / 1e6;
+    d->dispatch_ms += (double)(mono_ns() - t_launch) / 1e6;
 }

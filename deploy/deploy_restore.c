@@ -393,7 +393,7 @@ int deploy__restore(struct deploy *d, struct err *err)
         goto done;
     }
     d->next_arrival = (size_t)run.next_arrival;
-    long long now = deploy__mono_ns();
+    long long now = mono_ns();
     if (restore_jobs(d, &rc, now, err) < 0)
         goto done;
     if (deploy_state_ranks_each(d->db, take_rank, &rc, err) != 0)
@@ -426,7 +426,7 @@ done:
 
 void deploy__set_t0(struct deploy *d)
 {
-    d->t0_ns = deploy__mono_ns();
+    d->t0_ns = mono_ns();
     d->t0_real = real_now();
 }
 
@@ -456,7 +456,7 @@ int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
             deploy_state_worker(d->db, server, w->a.ip, w->a.port, "registered", w->n_gpus,
                                 NULL);
     }
-    long long now = deploy__mono_ns();
+    long long now = mono_ns();
     for (size_t i = 0; i < n; i++) {
         struct djob *dj = deploy__find_job(d, run[i].job_id);
         struct drank *rk = dj ? rank_on(dj, server) : NULL;

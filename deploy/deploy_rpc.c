@@ -213,6 +213,8 @@ static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const Protobuf
     double el = deploy__logical_now(d) - (dj && !old ? dj->lease_b : d->cur_b);
     if (dj && !old)
         deploy__job_heard(d, dj);
+    if (dj && !old && dj->state == DJ_RUNNING && !dj->terminated)
+        deploy__job_registered(dj, RANK_OF(req, REGISTER_JOB_REQUEST));
     pthread_mutex_unlock(&d->mu);
     if (!dj) {
         rpc_call_set_status(call, RPC_STATUS_NOT_FOUND, "unknown job");
@@ -228,7 +230,8 @@ static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const Protobuf
 }
 
 /* Every rank asks; every rank gets the same budget: the round's, fixed by the
- * plan before any RoundEnd of the round is answered. */
+ * plan before any RoundEnd of the round is answered, and memoised per
+ * (attempt, iterator round) at the first ask. */
 static enum rpc_result h_update_iters(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                       ProtobufCMessage *rs)
 {
@@ -242,7 +245,7 @@ static enum rpc_result h_update_iters(void *ud, rpc_call_t *call, const Protobuf
         deploy__job_heard(d, dj);
         if ((long)req->num_steps > dj->progress_steps)
             dj->progress_steps = (long)req->num_steps;
-        resp->num_steps_per_round = (uint64_t)dj->budget;
+        resp->num_steps_per_round = (uint64_t)deploy__round_budget(dj, req->round_num);
     }
     pthread_mutex_unlock(&d->mu);
     return RPC_REPLY;
@@ -457,7 +460,7 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
     bool again = w->registered;
     w->registered = true;
     w->n_gpus = (int)req->n_gpus;
-    w->last_hb_ns = deploy__mono_ns();
+    w->last_hb_ns = mono_ns();
     snprintf(w->peer_ip, sizeof w->peer_ip, "%s", ip);
     if (!w->cl || w->a.port != (int)req->port) {
         if (w->cl) { /* restarted on a new port: a round-loop call may still hold the old one */
@@ -467,7 +470,9 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
         w->a.port = (int)req->port;
         char target[128];
         snprintf(target, sizeof target, "%s:%d", w->a.ip, w->a.port);
-        w->cl = rpc_client_create_tls(target, d->cfg->tls);
+        /* under TLS: only the row's identity is this worker, whatever
+         * other certificate of the CA answers at its address */
+        w->cl = rpc_client_create_pinned(target, d->cfg->tls, w->a.identity);
     }
     struct deploy_running *run = rpc_call_alloc(call, (req->n_running + 1) * sizeof *run);
     running_of((const Synergy__V1__RunningJob *const *)req->running, req->n_running, run);
@@ -510,7 +515,7 @@ static enum rpc_result h_heartbeat(void *ud, rpc_call_t *call, const ProtobufCMe
         deploy__worker_report(d, (int)req->server_id, DEPLOY_REPORT_HEARTBEAT, run,
                               req->n_running, kill, cap, &n_kill) == 0) {
         if (!w->lost)
-            w->last_hb_ns = deploy__mono_ns();
+            w->last_hb_ns = mono_ns();
         resp->known = true;
         resp->kill = kill_list(call, kill, n_kill);
         resp->n_kill = n_kill;

@@ -18,17 +18,13 @@ int deploy_workers_read(const char *path, struct deploy_worker_addr **out, size_
 {
     *out = NULL;
     *n = 0;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errprintf(err, "%s: %s", path, strerror(errno));
-    char line[512];
-    int ln = 0;
+    struct line_reader lr;
+    if (line_reader_open(&lr, path, NULL, true, err) < 0)
+        return -1;
+    char *s;
     size_t cap = 0;
-    while (fgets(line, sizeof line, f)) {
-        ln++;
-        char *s = str_trim(line);
-        if (!*s || *s == '#')
-            continue;
+    int got;
+    while ((got = line_next(&lr, &s, err)) > 0) {
         struct deploy_worker_addr a = {0};
         char *fields[7];
         int nf = 0;
@@ -43,13 +39,10 @@ int deploy_workers_read(const char *path, struct deploy_worker_addr **out, size_
             parse_long(fields[2], &v[1]) < 0 || parse_long(fields[3], &v[2]) < 0 ||
             parse_long(fields[4], &v[3]) < 0 || v[0] < 0 || v[0] > 65535 || v[1] < 0 ||
             v[2] < 0 || (v[3] != 0 && v[3] != 1)) {
-            fclose(f);
-            free(*out);
-            *out = NULL;
-            *n = 0;
-            return errprintf(err, "%s:%d: expected ip,port,start_gpu,start_cpu,numa(0|1)"
-                             "[,identity] (port 0-65535; 0: the port the worker reports; "
-                             "identity: a certificate CN of [A-Za-z0-9._-])", path, ln);
+            got = errprintf(err, "%s:%d: expected ip,port,start_gpu,start_cpu,numa(0|1)"
+                            "[,identity] (port 0-65535; 0: the port the worker reports; "
+                            "identity: a certificate CN of [A-Za-z0-9._-])", path, lr.lineno);
+            break;
         }
         snprintf(a.ip, sizeof a.ip, "%s", fields[0]);
         a.port = (int)v[0];
@@ -63,7 +56,13 @@ int deploy_workers_read(const char *path, struct deploy_worker_addr **out, size_
         xgrow((void **)out, &cap, *n + 1, sizeof **out);
         (*out)[(*n)++] = a;
     }
-    fclose(f);
+    line_reader_close(&lr);
+    if (got < 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return -1;
+    }
     if (*n == 0)
         return errprintf(err, "%s: no workers listed", path);
     return 0;
@@ -72,7 +71,7 @@ int deploy_workers_read(const char *path, struct deploy_worker_addr **out, size_
 /* Lose workers whose heartbeat is overdue; their ranks count as gone. */
 void deploy__check_workers(struct deploy *d)
 {
-    long long now = deploy__mono_ns();
+    long long now = mono_ns();
     for (size_t i = 0; i < d->reg.n_workers; i++) {
         struct dworker *w = &d->reg.workers[i];
         if (!w->registered || w->lost ||
@@ -170,14 +169,17 @@ int deploy__wait_registration(struct deploy *d, struct err *err)
                       : d->reg.n_workers;
     if (cfg->service) /* --wait-workers is a start-up condition of trace runs only */
         need = d->restarted ? d->reg.n_workers : 0;
-    long long start = deploy__mono_ns();
+    long long start = mono_ns();
     long long deadline = start + (long long)cfg->register_timeout_ms * 1000000LL;
     long long next_log = start + 2000000000LL;
     for (;;) {
         size_t n = n_registered(d);
         if (n >= need)
             break;
-        long long now = deploy__mono_ns();
+        long long now = mono_ns();
+        if (cfg->stop && *cfg->stop) /* a service stopped before its workers came */
+            return errprintf(err, "stopped while waiting for workers (%zu of %zu registered)", n,
+                             d->reg.n_workers);
         if (now >= deadline && cfg->service) {
             LOG(LOG_WARN, "deploy", "only %zu of %zu workers re-registered within %d ms: "
                 "going on without the others (they join planning when they register)",
@@ -202,7 +204,7 @@ int deploy__wait_registration(struct deploy *d, struct err *err)
         pthread_cond_timedwait(&d->cv, &d->mu, &ts);
         deploy__publish(d, -1, 0, 0); /* workers up; a watchdog ping */
     }
-    d->st->registration_s = (double)(deploy__mono_ns() - start) / 1e9;
+    d->st->registration_s = (double)(mono_ns() - start) / 1e9;
     for (size_t i = 0; i < d->reg.n_workers; i++) {
         struct dworker *w = &d->reg.workers[i];
         if (w->registered)

@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <systemd/sd-daemon.h>
-#include <time.h>
+
+#include "common.h"
 
 const char *const notify_env_vars[] = {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", NULL};
 
@@ -19,13 +20,6 @@ static pthread_once_t wd_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t wd_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t wd_half_ns; /* 0: no watchdog */
 static uint64_t wd_last_ns;
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static void wd_init(void)
 {
@@ -81,7 +75,7 @@ void notify_watchdog(void)
 {
     if (!notify_watchdog_enabled())
         return;
-    uint64_t now = mono_ns();
+    uint64_t now = (uint64_t)mono_ns();
     pthread_mutex_lock(&wd_mu);
     bool due = wd_last_ns == 0 || now - wd_last_ns >= wd_half_ns;
     if (due)

@@ -20,13 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 struct copier {
     size_t bytes;
     int passes;
@@ -75,10 +68,10 @@ double prof_mem_bandwidth(int threads, int mb_per_thread, int passes)
                 started++;
         if (started == threads) {
             pthread_barrier_wait(&start);
-            double t0 = mono();
+            double t0 = mono_s();
             for (int i = 0; i < threads; i++)
                 pthread_join(t[i], NULL);
-            double el = mono() - t0;
+            double el = mono_s() - t0;
             if (el > 0)
                 gbs = (double)bytes * passes * threads / el / 1e9;
         } else {
@@ -156,12 +149,12 @@ double prof_disk_bandwidth(const char *dir, char *file, size_t n, struct err *er
     posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
     size_t cap = 1 << 20;
     char *buf = xmalloc(cap);
-    double t0 = mono(), total = 0;
+    double t0 = mono_s(), total = 0;
     ssize_t r;
     while ((r = read(fd, buf, cap)) > 0 || (r < 0 && errno == EINTR))
         if (r > 0)
             total += (double)r;
-    double el = mono() - t0;
+    double el = mono_s() - t0;
     free(buf);
     close(fd);
     if (r < 0) {

@@ -49,13 +49,6 @@ struct prof {
     int exit_code, exit_signal;
 };
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                          ProtobufCMessage *rs)
 {
@@ -129,7 +122,7 @@ static enum rpc_result h_update_iters(void *ud, rpc_call_t *call, const Protobuf
     const UpdateItersRequest *req = (const void *)rq;
     pthread_mutex_lock(&p->mu);
     if ((long)req->job_id == p->job_id && p->t_first_update == 0)
-        p->t_first_update = mono();
+        p->t_first_update = mono_s();
     pthread_mutex_unlock(&p->mu);
     ((UpdateItersResponse *)rs)->num_steps_per_round = (uint64_t)p->o->steps;
     return RPC_REPLY;
@@ -157,7 +150,7 @@ static enum rpc_result h_round_end(void *ud, rpc_call_t *call, const ProtobufCMe
                 p->n_reports <= p->o->warmup ? " (warm-up)" : "");
         resp->terminate_lease = p->n_reports >= p->o->warmup + p->o->reports;
         if (resp->terminate_lease && p->t_terminate == 0)
-            p->t_terminate = mono();
+            p->t_terminate = mono_s();
     }
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
@@ -173,7 +166,7 @@ static enum rpc_result h_lease_ended(void *ud, rpc_call_t *call, const ProtobufC
     const LeaseEndedRequest *req = (const void *)rq;
     pthread_mutex_lock(&p->mu);
     if ((long)req->job_id == p->job_id && p->t_lease_ended == 0)
-        p->t_lease_ended = mono();
+        p->t_lease_ended = mono_s();
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return RPC_REPLY;
@@ -182,7 +175,7 @@ static enum rpc_result h_lease_ended(void *ud, rpc_call_t *call, const ProtobufC
 static int wait_until(struct prof *p, bool (*done)(struct prof *), double deadline)
 {
     while (!done(p)) {
-        double left = deadline - mono();
+        double left = deadline - mono_s();
         if (left <= 0)
             return -1;
         struct timespec ts;
@@ -253,7 +246,7 @@ static int measure_point(struct prof *p, rpc_client_t *wc, int port, long job_id
     p->sum_s = p->sum_steps = 0;
     p->t_first_update = p->t_terminate = p->t_lease_ended = 0;
     p->exited = false;
-    p->t_launch = mono();
+    p->t_launch = mono_s();
     pthread_mutex_unlock(&p->mu);
 
     Synergy__V1__RunJobRequest rq = SYNERGY__V1__RUN_JOB_REQUEST__INIT;
@@ -341,7 +334,7 @@ int prof_measure(const struct prof_options *o, struct prof_facts *f, struct err 
         goto out;
     }
     pthread_mutex_lock(&p.mu);
-    int w = wait_until(&p, is_registered, mono() + 30);
+    int w = wait_until(&p, is_registered, mono_s() + 30);
     pthread_mutex_unlock(&p.mu);
     if (w < 0) {
         errprintf(err, "the worker (%s worker) did not register within 30 s", o->synergy_path);

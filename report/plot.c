@@ -444,19 +444,29 @@ static int plot_alloc(struct plot_ctx *c)
     return 0;
 }
 
+/* Is runs[i] the first run of its group (same_group), and does the group
+ * hold a run that differs from it in load (by_load) or in mode? */
+static bool group_first_varied(const struct store_run *runs, size_t n, size_t i, bool by_load)
+{
+    bool varied = false;
+    for (size_t k = 0; k < n; k++) {
+        if (!same_group(&runs[k], &runs[i], by_load))
+            continue;
+        if (k < i)
+            return false;
+        varied |= by_load ? runs[k].jobs_per_hour != runs[i].jobs_per_hour
+                          : strcmp(runs[k].mode, runs[i].mode) != 0;
+    }
+    return varied;
+}
+
 /* 3. avg JCT vs load, per group with at least two loads */
 static int plot_vs_load(struct plot_ctx *c)
 {
     const struct store_run *runs = c->runs;
     size_t n = c->n;
     for (size_t i = 0; i < n; i++) {
-        bool seen = false, two_loads = false;
-        for (size_t k = 0; k < i; k++)
-            seen |= same_group(&runs[k], &runs[i], true);
-        for (size_t k = 0; k < n; k++)
-            two_loads |= same_group(&runs[k], &runs[i], true) &&
-                         runs[k].jobs_per_hour != runs[i].jobs_per_hour;
-        if (seen || !two_loads)
+        if (!group_first_varied(runs, n, i, true))
             continue;
         int rc = 0;
         load_plot(&c->b, runs, n, i, c->dir, c->err, &rc);
@@ -476,16 +486,13 @@ static void plot_by_mode(struct plot_ctx *c)
     const struct store_run *runs = c->runs;
     size_t n = c->n;
     for (size_t i = 0; i < n; i++) {
-        bool seen = false, two_modes = false;
-        for (size_t k = 0; k < i; k++)
-            seen |= same_group(&runs[k], &runs[i], false);
+        if (!group_first_varied(runs, n, i, false))
+            continue;
         size_t m = 0;
         for (size_t k = 0; k < n; k++)
-            if (same_group(&runs[k], &runs[i], false)) {
+            if (same_group(&runs[k], &runs[i], false))
                 c->idx[m++] = k;
-                two_modes |= strcmp(runs[k].mode, runs[i].mode) != 0;
-            }
-        if (seen || !two_modes || m > 12)
+        if (m > 12)
             continue;
         char title[512], name[96], suffix[64], tn[256];
         snprintf(title, sizeof title, "JCT CDF by mode (%g jobs/h, %d GPUs)",

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "results.h"
 #include "sim.h"
 
 #define H 3600.0
@@ -189,18 +190,6 @@ struct run_view {
     long base; /* index of the baseline, or -1 */
 };
 
-static void json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', out);
-        if ((unsigned char)*s >= 0x20)
-            fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
 static void json_num(FILE *out, const char *key, double v, const char *fmt)
 {
     fprintf(out, "\"%s\":", key);
@@ -216,16 +205,13 @@ static void print_json(FILE *out, const struct store_run *runs, size_t i,
     const struct store_run *r = &runs[i];
     /* the summary, key for key and digit for digit as `simulate --json` */
     fprintf(out, "{\"run_id\":%lld,\"status\":\"%s\",\"label\":", (long long)r->id, r->status);
-    json_str(out, v->label);
-    fprintf(out, ",\"policy\":\"%s\",\"mode\":\"%s\",\"placement\":\"%s\",\"seed\":%lu,\"workload\":",
-            r->policy, r->mode, r->placement, (unsigned long)r->seed);
-    json_str(out, r->workload);
-    fputs(",\"cluster\":", out);
-    json_str(out, r->cluster);
-    fprintf(out, ",\"gpus\":%d,\"jobs_arrived\":%ld,\"jobs_finished\":%ld,\"jobs_measured\":%ld,"
-                 "\"window_complete\":%s,",
-            r->gpus, r->jobs_arrived, r->jobs_finished, r->jobs_measured,
-            r->window_complete ? "true" : "false");
+    json_write_str(out, v->label);
+    fputc(',', out);
+    struct results_json head = {.policy = r->policy, .mode = r->mode, .placement = r->placement,
+                                .workload = r->workload, .cluster = r->cluster,
+                                .seed = (unsigned long)r->seed, .gpus = r->gpus};
+    results_json_head(out, &head, r->jobs_arrived, r->jobs_finished, r->jobs_measured,
+                      r->window_complete);
     const char *f9 = "%.9f";
     json_num(out, "avg_jct_h", r->avg_jct_s / H, f9);
     fputc(',', out);
@@ -281,7 +267,7 @@ static void print_json(FILE *out, const struct store_run *runs, size_t i,
                 struct jct_stats s = stats_of(gr->jct, gr->n);
                 fprintf(out, "%s{\"%s\":", g ? "," : "", k == 0 ? "model" : "gpus");
                 if (k == 0)
-                    json_str(out, gr->key);
+                    json_write_str(out, gr->key);
                 else
                     fputs(gr->key, out);
                 fprintf(out, ",\"num\":%zu,", s.num);
@@ -520,4 +506,43 @@ int report_telemetry(store_t *st, const struct store_run *runs, size_t n, const 
             return -1;
     }
     return 0;
+}
+
+void report_list(FILE *out, const struct store_run *runs, size_t n, enum report_format fmt)
+{
+    if (fmt == REPORT_TEXT)
+        fprintf(out, "%4s %6s %-10s %-7s %-7s %7s %-10s %-20s %s\n", "RUN", "BATCH", "STATUS",
+                "POLICY", "MODE", "LOAD", "SPLIT", "STARTED", "CLUSTER");
+    else if (fmt == REPORT_CSV)
+        fprintf(out, "run,batch,status,policy,mode,jobs_per_hour,split,started_at,cluster\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct store_run *r = &runs[i];
+        char split[16];
+        snprintf(split, sizeof split, "%d/%d/%d", r->split[0], r->split[1], r->split[2]);
+        if (fmt == REPORT_TEXT) {
+            fprintf(out, "%4lld %6lld %-10s %-7s %-7s %7g %-10s %-20s %s\n", (long long)r->id,
+                    (long long)r->batch_id, r->status, r->policy, r->mode, r->jobs_per_hour,
+                    split, r->started_at, r->cluster);
+        } else if (fmt == REPORT_CSV) {
+            fprintf(out, "%lld,%lld,%s,%s,%s,%g,%s,%s,", (long long)r->id,
+                    (long long)r->batch_id, r->status, r->policy, r->mode, r->jobs_per_hour,
+                    split, r->started_at);
+            json_write_str(out, r->cluster); /* quoted: a path may hold a comma */
+            fputc('\n', out);
+        } else {
+            fprintf(out, "{\"run\":%lld,\"batch\":%lld,\"status\":", (long long)r->id,
+                    (long long)r->batch_id);
+            json_write_str(out, r->status);
+            fprintf(out, ",\"policy\":");
+            json_write_str(out, r->policy);
+            fprintf(out, ",\"mode\":");
+            json_write_str(out, r->mode);
+            fprintf(out, ",\"jobs_per_hour\":%.17g,\"split\":[%d,%d,%d],\"started_at\":",
+                    r->jobs_per_hour, r->split[0], r->split[1], r->split[2]);
+            json_write_str(out, r->started_at);
+            fprintf(out, ",\"cluster\":");
+            json_write_str(out, r->cluster);
+            fprintf(out, "}\n");
+        }
+    }
 }

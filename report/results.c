@@ -72,11 +72,19 @@ void results_run_describe(struct store_run *run, const struct sim_config *cfg,
     snprintf(run->cluster, sizeof run->cluster, "%s", cluster_path);
     free(run->cluster_ini);
     run->cluster_ini = slurp(cluster_path);
-    run->servers = c->racks * c->servers_per_rack;
-    run->gpus_per_server = c->gpus_per_server;
-    run->cpus_per_server = c->cpus_per_server;
-    run->mem_per_server = c->dram_per_server;
-    run->gpus = run->servers * c->gpus_per_server;
+    run->servers = cluster_config_servers(c);
+    run->gpus = cluster_config_gpus(c);
+    /* servers that differ: the means (the columns are per server) */
+    struct server_group grp[CLUSTER_MAX_GROUPS];
+    int ng = cluster_config_groups(c, grp);
+    long cpus = 0, mem = 0;
+    for (int i = 0; i < ng; i++) {
+        cpus += (long)grp[i].count * grp[i].cpus;
+        mem += (long)grp[i].count * grp[i].dram_gb;
+    }
+    run->gpus_per_server = run->gpus / run->servers;
+    run->cpus_per_server = (int)(cpus / run->servers);
+    run->mem_per_server = (int)(mem / run->servers);
     snprintf(run->models, sizeof run->models, "%s", models_path);
     snprintf(run->profiles, sizeof run->profiles, "%s", profiles);
     run->round_duration = cfg->sched.round_duration;
@@ -153,17 +161,52 @@ void results_jobs_csv_write(FILE *f, const struct sched_result *r, const char *p
     }
 }
 
+void results_json_head(FILE *f, const struct results_json *o, long arrived, long finished,
+                       long measured, bool window_complete)
+{
+    fprintf(f, "\"policy\":\"%s\",\"mode\":\"%s\",\"placement\":\"%s\",\"seed\":%lu,"
+               "\"workload\":",
+            o->policy, o->mode, o->placement, o->seed);
+    json_write_str(f, o->workload);
+    fputs(",\"cluster\":", f);
+    json_write_str(f, o->cluster);
+    fprintf(f, ",\"gpus\":%d,\"jobs_arrived\":%ld,\"jobs_finished\":%ld,\"jobs_measured\":%ld,"
+               "\"window_complete\":%s,",
+            o->gpus, arrived, finished, measured, window_complete ? "true" : "false");
+}
+
+static void json_hours(FILE *f, const char *key, double s)
+{
+    if (isnan(s))
+        fprintf(f, "\"%s\":null,", key);
+    else
+        fprintf(f, "\"%s\":%.9f,", key, s / 3600);
+}
+
+/* "hetero" and "by_gpu_type": each type's jobs, JCTs and allocation. */
+static void json_by_type(FILE *f, const struct results_json *o, const struct sched_result *r)
+{
+    fprintf(f, "\"hetero\":\"%s\",\"by_gpu_type\":{", o->hetero ? o->hetero : "aware");
+    for (int t = 0; t < r->n_types; t++) {
+        const struct sched_type_result *tr = &r->types[t];
+        fprintf(f, "%s\"%s\":{\"gpus\":%d,\"jobs\":%zu,", t ? "," : "", tr->name, tr->gpus,
+                tr->jobs);
+        json_hours(f, "avg_jct_h", tr->avg_jct_s);
+        json_hours(f, "p50_jct_h", tr->p50_jct_s);
+        json_hours(f, "p99_jct_h", tr->p99_jct_s);
+        fprintf(f, "\"gpu_alloc_pct\":%.4f,\"cpu_alloc_pct\":%.4f,\"mem_alloc_pct\":%.4f}",
+                tr->gpu_alloc * 100, tr->cpu_alloc * 100, tr->mem_alloc * 100);
+    }
+    fprintf(f, "},");
+}
+
 void results_json_write(FILE *f, const struct results_json *o, const struct sched_result *r,
                         const char *extra)
 {
     double h = 3600;
-    fprintf(f, "{\"policy\":\"%s\",\"mode\":\"%s\",\"placement\":\"%s\",\"seed\":%lu,"
-               "\"workload\":\"%s\",\"cluster\":\"%s\",\"gpus\":%d,"
-               "\"jobs_arrived\":%zu,\"jobs_finished\":%zu,\"jobs_measured\":%zu,"
-               "\"window_complete\":%s,",
-            o->policy, o->mode, o->placement, o->seed, o->workload, o->cluster, o->gpus,
-            r->jobs_arrived, r->jobs_finished, r->jobs_measured,
-            r->window_complete ? "true" : "false");
+    fputc('{', f);
+    results_json_head(f, o, (long)r->jobs_arrived, (long)r->jobs_finished,
+                      (long)r->jobs_measured, r->window_complete);
     if (r->jobs_measured > 0)
         fprintf(f, "\"avg_jct_h\":%.9f,\"p50_jct_h\":%.9f,\"p99_jct_h\":%.9f,"
                    "\"p999_jct_h\":%.9f,\"max_jct_h\":%.9f,\"makespan_h\":%.9f,",
@@ -179,6 +222,8 @@ void results_json_write(FILE *f, const struct results_json *o, const struct sche
                 o->opt_compat ? "true" : "false", r->opt.rounds, r->opt.fallbacks,
                 r->opt.lowered, r->opt.unplaced, r->opt.packed,
                 r->opt.solve_s_sum / (double)r->opt.rounds, r->opt.solve_s_max);
+    if (r->n_types > 0)
+        json_by_type(f, o, r);
     fprintf(f, "\"end_time_h\":%.9f,\"rounds\":%zu,\"gpu_alloc_pct\":%.4f,"
                "\"cpu_alloc_pct\":%.4f,\"mem_alloc_pct\":%.4f,\"wall_s\":%.3f,"
                "\"version\":\"%s\"%s%s}\n",

@@ -51,8 +51,13 @@ struct results_json {
     int gpus;
     bool opt_compat;
     double wall_s;
+    const char *hetero; /* typed clusters: aware | agnostic */
 };
 void results_json_write(FILE *f, const struct results_json *j, const struct sched_result *r,
                         const char *extra);
+/* The members a run's JSON starts with, from "policy" to "window_complete"
+ * and a comma: the same keys in simulate --json and report --format json. */
+void results_json_head(FILE *f, const struct results_json *j, long arrived, long finished,
+                       long measured, bool window_complete);
 
 #endif

@@ -136,7 +136,9 @@ void report_seed_print(FILE *out, const struct store_run *runs, size_t n, enum r
     } else if (fmt == REPORT_JSON) {
         static const char *names[3] = {"avg_jct_h", "p99_jct_h", "makespan_h"};
         for (size_t i = 0; i < ng; i++) {
-            fprintf(out, "{\"seed_group\":\"%s\",\"runs\":[", g[i].label);
+            fputs("{\"seed_group\":", out);
+            json_write_str(out, g[i].label);
+            fputs(",\"runs\":[", out);
             for (size_t k = 0; k < g[i].n; k++)
                 fprintf(out, "%s%lld", k ? "," : "", (long long)runs[g[i].runs[k]].id);
             fputs("],\"seeds\":[", out);

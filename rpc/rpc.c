@@ -6,6 +6,7 @@
  * on its lane's CQ thread.
  */
 #include "rpc.h"
+#include "rpc_internal.h"
 
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
@@ -776,6 +777,18 @@ rpc_client_t *rpc_client_create(const char *target)
 
 rpc_client_t *rpc_client_create_tls(const char *target, const rpc_tls_t *tls)
 {
+    return rpc_client_create_pinned(target, tls, NULL);
+}
+
+const char *rpc_tls_identity(const rpc_tls_t *t, char *buf, size_t n)
+{
+    rpc__cert_identity(t ? t->cert : NULL, buf, n);
+    return buf;
+}
+
+rpc_client_t *rpc_client_create_pinned(const char *target, const rpc_tls_t *tls,
+                                       const char *identity)
+{
     rpc_global_init();
     rpc_client_t *c = xcalloc(1, sizeof *c);
     grpc_arg args[2];
@@ -789,7 +802,11 @@ rpc_client_t *rpc_client_create_tls(const char *target, const rpc_tls_t *tls)
     grpc_channel_credentials *cr;
     if (tls) {
         grpc_ssl_pem_key_cert_pair pair = {tls->key, tls->cert};
-        cr = grpc_ssl_credentials_create(tls->ca, tls->cert ? &pair : NULL, NULL, NULL);
+        grpc_ssl_verify_peer_options pin;
+        if (identity)
+            rpc__pin_options(&pin, identity);
+        cr = grpc_ssl_credentials_create_ex(tls->ca, tls->cert ? &pair : NULL,
+                                            identity ? &pin : NULL, NULL);
     } else {
         cr = grpc_insecure_credentials_create();
     }

@@ -12,7 +12,8 @@
  *
  *  - mutual TLS (issue 10): with an rpc_tls_t, servers require and verify a
  *    client certificate signed by the CA, clients verify the server's
- *    certificate (its SAN must name the address dialled), and a handler reads
+ *    certificate (its SAN must name the address dialled, and its identity
+ *    the one the caller expects, rpc_client_create_pinned), and a handler reads
  *    the peer's identity (certificate CN, else first SAN) and call metadata.
  *    Without one, channels are plaintext and rpc_call_identity() is "".
  */
@@ -157,6 +158,16 @@ typedef struct rpc_client rpc_client_t;
 rpc_client_t *rpc_client_create(const char *target);
 /* The same over mutual TLS when tls is not NULL; no reference is kept. */
 rpc_client_t *rpc_client_create_tls(const char *target, const rpc_tls_t *tls);
+/* The same, and (with tls) the server must also be `identity`: its
+ * certificate's CN, else its first SAN (the rule rpc_call_identity applies
+ * to callers). Any other certificate of the CA fails the handshake
+ * (UNAVAILABLE, one warning line per 10 s naming both identities), before
+ * any request is sent. identity NULL: any certificate of the CA. */
+rpc_client_t *rpc_client_create_pinned(const char *target, const rpc_tls_t *tls,
+                                       const char *identity);
+/* The identity of t's own certificate (CN, else first SAN) into buf; "" when
+ * t is NULL or has no certificate. Returns buf. */
+const char *rpc_tls_identity(const rpc_tls_t *t, char *buf, size_t n);
 /* Send `key: value` (key lower case) as metadata on every later call;
  * setting a key again replaces its value. */
 void rpc_client_set_metadata(rpc_client_t *c, const char *key, const char *value);

@@ -7,6 +7,7 @@
  */
 #include "scheduler_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,42 +22,104 @@ void cluster_config_defaults(struct cluster_config *c)
     c->net_per_server = 40;
 }
 
-/* One group of identical servers from the reference's [CLUSTER] keys. The
- * per-server size is int(total / servers) as the reference computes it; the
- * totals divide exactly here, so it is each server's capacity. */
+/* The server table from the cluster's groups (cluster_config_groups: one
+ * for a [CLUSTER] INI). Each GPU type's groups are kept together, types in
+ * the order they first appear, so a type's GPUs and servers have contiguous
+ * ids. The per-server size is int(total / servers) as the reference
+ * computes it where every server is the same (the totals divide exactly);
+ * where servers differ it is the smallest server's, per resource, so that
+ * a demand capped at it fits on every server. */
+static void types_build(sched_t *s, const struct server_group *grp, int ng)
+{
+    s->types = xcalloc(CLUSTER_MAX_TYPES, sizeof *s->types);
+    for (int i = 0; i < ng; i++) {
+        int t = 0;
+        while (t < s->n_types && strcmp(s->types[t].name, grp[i].gpu_type) != 0)
+            t++;
+        if (t == s->n_types) {
+            snprintf(s->types[t].name, sizeof s->types[t].name, "%s", grp[i].gpu_type);
+            s->types[t].speed = cluster_config_speed(&s->p.cluster, grp[i].gpu_type);
+            s->n_types++;
+        }
+    }
+}
+
+static void type_sizes(sched_t *s, struct sched_type *ty, int lo, int hi, bool uniform)
+{
+    double tot[RES_COUNT] = {0};
+    for (int i = lo; i < hi; i++) {
+        const struct server_spec *sp = &s->spec[i];
+        for (int r = 0; r < RES_COUNT; r++) {
+            tot[r] += sp->cap[r];
+            double f = sp->cap[r] / sp->cap[RES_GPU];
+            if (i == lo || sp->cap[r] < ty->size[r])
+                ty->size[r] = sp->cap[r];
+            if (i == lo || f < ty->fair[r])
+                ty->fair[r] = f;
+        }
+    }
+    if (!uniform)
+        return;
+    for (int r = 0; r < RES_COUNT; r++)
+        ty->size[r] = (double)(long)(tot[r] / (hi - lo));
+    for (int r = 0; r < RES_COUNT; r++)
+        ty->fair[r] = ty->size[r] / ty->size[RES_GPU];
+}
+
 void sched__servers_build(sched_t *s)
 {
-    const struct cluster_config *c = &s->p.cluster;
-    s->n_servers = c->racks * c->servers_per_rack;
+    struct server_group grp[CLUSTER_MAX_GROUPS];
+    int ng = cluster_config_groups(&s->p.cluster, grp);
+    types_build(s, grp, ng);
+    s->typed = cluster_config_typed(&s->p.cluster);
+    s->n_servers = cluster_config_servers(&s->p.cluster);
     s->spec = xcalloc((size_t)s->n_servers, sizeof *s->spec);
-    int g = 0;
-    for (int i = 0; i < s->n_servers; i++) {
-        struct server_spec *sp = &s->spec[i];
-        *sp = (struct server_spec){.group = 0, .gpu_type = 0, .gpus = c->gpus_per_server,
-                                   .rack = -1, .block = -1, .first_gpu = g};
-        sp->cap[RES_GPU] = c->gpus_per_server;
-        sp->cap[RES_CPU] = c->cpus_per_server;
-        sp->cap[RES_MEM] = c->dram_per_server;
-        sp->cap[RES_SSPEED] = c->sspeed_per_server;
-        sp->cap[RES_NET] = c->net_per_server;
-        g += sp->gpus;
+    s->servers = xcalloc((size_t)s->n_servers, sizeof *s->servers);
+    int g = 0, sv = 0;
+    for (int t = 0; t < s->n_types; t++) {
+        struct sched_type *ty = &s->types[t];
+        ty->gpu_lo = g;
+        ty->srv_lo = sv;
+        for (int k = 0; k < ng; k++) {
+            if (strcmp(grp[k].gpu_type, ty->name) != 0)
+                continue;
+            for (int c = 0; c < grp[k].count; c++, sv++) {
+                struct server_spec *sp = &s->spec[sv];
+                *sp = (struct server_spec){.group = k, .gpu_type = t, .gpus = grp[k].gpus,
+                                           .rack = grp[k].rack, .block = -1, .first_gpu = g};
+                sp->cap[RES_GPU] = grp[k].gpus;
+                sp->cap[RES_CPU] = grp[k].cpus;
+                sp->cap[RES_MEM] = grp[k].dram_gb;
+                sp->cap[RES_SSPEED] = grp[k].sspeed;
+                sp->cap[RES_NET] = grp[k].net;
+                memcpy(s->servers[sv].cap, sp->cap, sizeof sp->cap);
+                s->servers[sv].type_bit = 1u << t;
+                g += sp->gpus;
+            }
+        }
+        ty->gpu_hi = g;
+        ty->srv_hi = sv;
     }
     s->n_gpus = g;
+    s->place_mask = s->memo_mask = ~0u;
+    s->fail_memo = s->memo0;
+    s->n_fail_memo = &s->n_memo0;
     s->gpu_server = xmalloc(sizeof *s->gpu_server * (size_t)(g ? g : 1));
     for (int i = 0; i < s->n_servers; i++)
         for (int k = 0; k < s->spec[i].gpus; k++)
             s->gpu_server[s->spec[i].first_gpu + k] = i;
-    s->servers = xcalloc((size_t)s->n_servers, sizeof *s->servers);
     double tot[RES_COUNT] = {0};
-    for (int i = 0; i < s->n_servers; i++) {
-        memcpy(s->servers[i].cap, s->spec[i].cap, sizeof s->spec[i].cap);
+    for (int i = 0; i < s->n_servers; i++)
         for (int r = 0; r < RES_COUNT; r++)
             tot[r] += s->spec[i].cap[r];
-    }
-    for (int r = 0; r < RES_COUNT; r++)
-        s->size[r] = (double)(long)(tot[r] / s->n_servers);
-    for (int r = 0; r < RES_COUNT; r++)
-        s->fair[r] = s->size[r] / s->size[RES_GPU];
+    for (int t = 0; t < s->n_types; t++)
+        type_sizes(s, &s->types[t], s->types[t].srv_lo, s->types[t].srv_hi, ng == 1);
+    struct sched_type all = {0};
+    type_sizes(s, &all, 0, s->n_servers, ng == 1);
+    memcpy(s->nom_size, all.size, sizeof all.size);
+    memcpy(s->nom_fair, all.fair, sizeof all.fair);
+    memcpy(s->size, all.size, sizeof all.size);
+    memcpy(s->fair, all.fair, sizeof all.fair);
     for (int k = 0; k < 3; k++)
         s->totals[k] = tot[k];
 }
@@ -68,6 +131,7 @@ void sched__servers_free(sched_t *s)
     free(s->servers);
     free(s->spec);
     free(s->gpu_server);
+    free(s->types);
 }
 
 const struct server_spec *sched_server(const sched_t *s, int i)
@@ -92,15 +156,20 @@ void sched_cluster_totals(const sched_t *s, double out[3])
 
 void sched__demand_vector(const struct job *j, double d[RES_COUNT])
 {
+    const struct job_priv *pv = sched__priv(j);
     d[RES_GPU] = j->gpus - j->n_alloc;
-    d[RES_CPU] = j->cpu_demand - j->cpus;
-    d[RES_MEM] = j->mem_demand - j->mem;
-    d[RES_SSPEED] = j->sspeed_demand - j->sspeed;
+    d[RES_CPU] = pv->dem[0] - j->cpus;
+    d[RES_MEM] = pv->dem[1] - j->mem;
+    d[RES_SSPEED] = pv->dem[2] - j->sspeed;
     d[RES_NET] = 0;
 }
 
-static bool fits_with_hold(const struct server *sv, const double v[RES_COUNT])
+/* Whether server sv, of a GPU type this placement may use, still has room
+ * for v after what it holds for the job being placed. */
+static bool fits_with_hold(const sched_t *s, const struct server *sv, const double v[RES_COUNT])
 {
+    if (!(sv->type_bit & s->place_mask))
+        return false;
     for (int i = 0; i < RES_COUNT; i++)
         if ((sv->cap[i] - sv->used[i]) - sv->hold[i] < v[i])
             return false;
@@ -150,7 +219,7 @@ static int top_gpus_first_fit(sched_t *s, const double v[RES_COUNT], int n, int 
         int g = s->free_gpus[k];
         int sv_id = sched__gpu_server(s, g);
         struct server *sv = &s->servers[sv_id];
-        if (!fits_with_hold(sv, v)) {
+        if (!fits_with_hold(s, sv, v)) {
             while (k < s->n_free && sched__gpu_server(s, s->free_gpus[k]) == sv_id)
                 k++;
             continue;
@@ -216,7 +285,7 @@ static int top_gpus_consolidate(sched_t *s, struct job *j, const double d[RES_CO
     if (j->gpus > 1) {
         int target = -1;
         for (int i = 0; i < ng; i++)
-            if (fits_with_hold(&s->servers[grp[i].server], d) &&
+            if (fits_with_hold(s, &s->servers[grp[i].server], d) &&
                 (target < 0 || grp[i].n < grp[target].n))
                 target = i;
         if (target >= 0 && grp[target].n >= n) {
@@ -236,7 +305,7 @@ static int top_gpus_consolidate(sched_t *s, struct job *j, const double d[RES_CO
         if (b < 0)
             break;
         struct server *sv = &s->servers[grp[b].server];
-        if (!fits_with_hold(sv, v)) {
+        if (!fits_with_hold(s, sv, v)) {
             alive[b] = false;
             continue;
         }
@@ -282,7 +351,7 @@ void sched__commit(sched_t *s, struct job *j, const int *gpus, int n_gpus,
         }
     }
     j->run_fair = run_fair;
-    s->n_fail_memo = 0;
+    *s->n_fail_memo = 0;
     /* remove the GPUs from the round's free list, keeping its order; first
      * fit usually takes the first free GPUs, which only moves the start */
     int lead = 0;
@@ -310,7 +379,7 @@ void sched__commit(sched_t *s, struct job *j, const int *gpus, int n_gpus,
  */
 static bool fail_memo_hit(const sched_t *s, const double v[RES_COUNT], int n)
 {
-    for (int m = 0; m < s->n_fail_memo; m++) {
+    for (int m = 0; m < *s->n_fail_memo; m++) {
         const struct fail_memo *f = &s->fail_memo[m];
         if (n < f->n)
             continue;
@@ -325,9 +394,9 @@ static bool fail_memo_hit(const sched_t *s, const double v[RES_COUNT], int n)
 
 static void fail_memo_add(sched_t *s, const double v[RES_COUNT], int n)
 {
-    if (s->n_fail_memo == FAIL_MEMO_MAX)
+    if (*s->n_fail_memo == FAIL_MEMO_MAX)
         return;
-    struct fail_memo *f = &s->fail_memo[s->n_fail_memo++];
+    struct fail_memo *f = &s->fail_memo[(*s->n_fail_memo)++];
     memcpy(f->v, v, sizeof f->v);
     f->n = n;
 }
@@ -338,7 +407,8 @@ int sched__place(sched_t *s, struct job *j, const double d[RES_COUNT], bool run_
     double v[RES_COUNT];
     for (int i = 0; i < RES_COUNT; i++)
         v[i] = d[i] / d[RES_GPU];
-    if (fail_memo_hit(s, v, n))
+    bool memo = s->place_mask == s->memo_mask; /* the memo is of this set of servers */
+    if (memo && fail_memo_hit(s, v, n))
         return -1;
     int *gpus = s->scratch_gpus; /* sized for the whole cluster at creation */
     struct job_share *shares = s->scratch_shares;
@@ -348,7 +418,7 @@ int sched__place(sched_t *s, struct job *j, const double d[RES_COUNT], bool run_
                  : top_gpus_first_fit(s, v, n, gpus, shares, &n_shares);
     if (rc == 0)
         sched__commit(s, j, gpus, n, shares, n_shares, run_fair, true);
-    else
+    else if (memo)
         fail_memo_add(s, v, n);
     return rc;
 }

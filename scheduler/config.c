@@ -4,7 +4,7 @@
  * unchanged; keys are case-insensitive like Python's ConfigParser. Unknown
  * sections and keys, and out-of-range values, are "file:line" errors.
  */
-#include "scheduler.h"
+#include "scheduler_internal.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -40,6 +40,7 @@ static const struct cfg_key keys[] = {
     {"SCHEDULER", "round_duration", T_DOUBLE, OFF(round_duration), 0, 1e-3, 1e9},
     {"SCHEDULER", "mode", T_STRING, OFF(mode), SZ(mode), 0, 0},
     {"SCHEDULER", "placement", T_STRING, OFF(placement), SZ(placement), 0, 0},
+    {"SCHEDULER", "hetero", T_STRING, OFF(hetero), SZ(hetero), 0, 0},
     {"WORKLOAD", "jobs_per_hour", T_DOUBLE, OFF(jobs_per_hour), 0, 1e-6, 1e9},
     {"WORKLOAD", "split", T_SPLIT, OFF(split), 0, 0, 0},
     {"WORKLOAD", "seed", T_LONG, OFF(seed), 0, 0, 4294967295.0},
@@ -88,6 +89,7 @@ struct ctx {
     struct err *err;
     int failed;
     int keys; /* settings read */
+    int cluster_line; /* the first [CLUSTER] key's line (0: none) */
 };
 
 static int handler(void *user, const char *section, const char *key, const char *value, int line)
@@ -95,6 +97,14 @@ static int handler(void *user, const char *section, const char *key, const char 
     struct ctx *x = user;
     if (x->failed)
         return 0;
+    int own = sched__cluster_ini_key(&x->c->cluster, section, key, value, line, x->path, x->err);
+    if (own != 0) {
+        x->failed = own < 0;
+        x->keys++;
+        return own > 0;
+    }
+    if (strcasecmp(section, "CLUSTER") == 0 && x->cluster_line == 0)
+        x->cluster_line = line;
     const struct cfg_key *k = NULL;
     bool section_known = false;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -106,7 +116,8 @@ static int handler(void *user, const char *section, const char *key, const char 
     }
     if (!section_known) {
         x->failed = 1;
-        errprintf(x->err, "%s:%d: unknown section [%s] (expected CLUSTER, SCHEDULER or WORKLOAD)",
+        errprintf(x->err, "%s:%d: unknown section [%s] (expected CLUSTER, servers NAME, gpu_types, "
+                               "SCHEDULER or WORKLOAD)",
                   x->path, line, section);
         return 0;
     }
@@ -161,6 +172,8 @@ static int handler(void *user, const char *section, const char *key, const char 
             x->c->mode_line = line;
         else if (strcasecmp(k->key, "placement") == 0)
             x->c->placement_line = line;
+        else if (strcasecmp(k->key, "hetero") == 0)
+            x->c->hetero_line = line;
         return 1;
     case T_SPLIT:
         if (parse_split(value, (int *)dst) < 0) {
@@ -186,15 +199,16 @@ int synergy_config_load(const char *path, struct synergy_config *c, struct err *
         return errprintf(err, "%s: cannot open cluster config: %s", path, strerror(EISDIR));
     }
     snprintf(c->path, sizeof c->path, "%s", path);
-    struct ctx x = {c, path, err, 0, 0};
-    int rc = ini_parse_file_lines(f, handler, &x);
+    struct ctx x = {c, path, err, 0, 0, 0};
+    char why[160];
+    int rc = ini_parse_file_lines_why(f, handler, &x, why, sizeof why);
     bool read_error = ferror(f);
     fclose(f);
     if (x.failed)
         return -1;
     if (rc > 0)
-        return errprintf(err, "%s:%d: syntax error (expected [section] or key = value)", path,
-                         rc);
+        return errprintf(err, "%s:%d: %s", path, rc,
+                         why[0] ? why : "syntax error (expected [section] or key = value)");
     if (rc < 0 || read_error)
         return errprintf(err, "%s: cannot read cluster config", path);
     /* an empty file is a mistake (a truncated copy, the wrong path), never
@@ -202,7 +216,7 @@ int synergy_config_load(const char *path, struct synergy_config *c, struct err *
     if (x.keys == 0)
         return errprintf(err, "%s: the cluster config has no settings (leave out --cluster for "
                               "the default cluster)", path);
-    return 0;
+    return sched__cluster_ini_finish(&c->cluster, x.cluster_line, path, err);
 }
 
 /* "file:line: KEY: " when the file set the key, else "--FLAG: ". */
@@ -215,6 +229,18 @@ static void origin(char *buf, size_t n, const struct synergy_config *c, int line
         snprintf(buf, n, "%s:%d: %s: ", c->path, line, key);
     else
         snprintf(buf, n, "%s: ", key);
+}
+
+int sched_opt_options_check(bool opt_compat, double opt_time_limit_s, bool any_opt,
+                            bool file_keys, struct err *err)
+{
+    if ((!opt_compat && !(opt_time_limit_s > 0)) || any_opt)
+        return 0;
+    if (file_keys)
+        return errprintf(err, "%s applies to the opt mode only (modes: opt)",
+                         opt_compat ? "opt_compat" : "opt_time_limit");
+    return errprintf(err, "%s applies to the opt mode only (--mode opt)",
+                     opt_compat ? "--opt-compat" : "--opt-time-limit");
 }
 
 int sched_params_build(const struct synergy_config *conf, const struct sched_overrides *ov,
@@ -263,6 +289,15 @@ int sched_params_build(const struct synergy_config *conf, const struct sched_ove
         origin(where, sizeof where, conf, conf->placement_line, "placement",
                ov->placement != NULL);
         return errprintf(err, "%splacement '%s': expected first-fit or consolidate", where, name);
+    }
+    name = ov->hetero ? ov->hetero : conf->hetero;
+    if (name[0] == '\0' || str_ieq(name, "aware"))
+        out->hetero = HETERO_AWARE;
+    else if (str_ieq(name, "agnostic"))
+        out->hetero = HETERO_AGNOSTIC;
+    else {
+        origin(where, sizeof where, conf, conf->hetero_line, "hetero", ov->hetero != NULL);
+        return errprintf(err, "%shetero '%s': expected aware or agnostic", where, name);
     }
     return 0;
 }

@@ -6,7 +6,7 @@
  * placed list (the one preemption mechanism), the measured window and the
  * result rows. It knows no clock: every call takes the driver's `now`.
  */
-#include "scheduler.h"
+#include "scheduler_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -22,7 +22,6 @@ struct rjob {
     enum rjob_state st;
     /* the placement of the last plan that placed it (restart overhead) */
     bool placed_prev;
-    int *sig_gpus, sig_n_gpus;
     struct job_share *sig_shares;
     int sig_n_shares;
 };
@@ -80,6 +79,7 @@ struct sched_run {
     size_t n_res, cap_res;
     size_t rounds;
     double util_sum[3];
+    double type_sum[CLUSTER_MAX_TYPES][3]; /* typed clusters: allocation per type */
     bool warned_unknown;
 };
 
@@ -130,7 +130,6 @@ void sched_run_destroy(sched_run_t *r)
         return;
     for (size_t i = 0; i < r->n_jobs; i++) {
         job_destroy(r->jobs[i].j);
-        free(r->jobs[i].sig_gpus);
         free(r->jobs[i].sig_shares);
     }
     free(r->jobs);
@@ -206,6 +205,8 @@ static void add_result(sched_run_t *r, const struct job *j, double finish)
     o->rounds_run = j->rounds_run;
     o->rounds_demoted = j->rounds_demoted;
     o->preemptions = j->preemptions;
+    int t = sched__job_main_type(j);
+    snprintf(o->gpu_type, sizeof o->gpu_type, "%s", t >= 0 ? sched_gpu_type_name(r->sched, t) : "");
     r->window_done++;
 }
 
@@ -306,18 +307,20 @@ long sched_run_runnable_rank(const sched_run_t *r, const struct job *j)
     return -1;
 }
 
-/* Was j placed by the previous plan exactly as now (same GPUs, same CPUs and
- * memory per server: the deployment's lease rule, so it keeps running)? */
-static bool same_placement(const struct rjob *rj)
+bool sched_same_placement(const struct job_share *was, int n_was, const struct job_share *now,
+                          int n_now)
 {
-    const struct job *j = rj->j;
-    if (!rj->placed_prev || j->n_alloc != rj->sig_n_gpus || j->n_shares != rj->sig_n_shares)
+    if (n_now != n_was)
         return false;
-    if (memcmp(j->alloc_gpus, rj->sig_gpus, sizeof(int) * (size_t)j->n_alloc) != 0)
-        return false;
-    for (int i = 0; i < j->n_shares; i++) {
-        const struct job_share *a = &j->shares[i], *b = &rj->sig_shares[i];
-        if (a->server != b->server || a->cpu != b->cpu || a->mem != b->mem)
+    for (int i = 0; i < n_now; i++) {
+        const struct job_share *a = &now[i];
+        bool found = false;
+        for (int k = 0; k < n_was && !found; k++) {
+            const struct job_share *b = &was[k];
+            found = a->server == b->server && a->gpu == b->gpu && a->cpu == b->cpu &&
+                    a->mem == b->mem;
+        }
+        if (!found)
             return false;
     }
     return true;
@@ -327,9 +330,6 @@ static void remember_placement(struct rjob *rj)
 {
     const struct job *j = rj->j;
     rj->placed_prev = true;
-    rj->sig_gpus = xrealloc(rj->sig_gpus, sizeof(int) * (size_t)(j->n_alloc + 1));
-    memcpy(rj->sig_gpus, j->alloc_gpus, sizeof(int) * (size_t)j->n_alloc);
-    rj->sig_n_gpus = j->n_alloc;
     rj->sig_shares = xrealloc(rj->sig_shares, sizeof *rj->sig_shares * (size_t)(j->n_shares + 1));
     memcpy(rj->sig_shares, j->shares, sizeof *rj->sig_shares * (size_t)j->n_shares);
     rj->sig_n_shares = j->n_shares;
@@ -341,7 +341,9 @@ static long round_iters(const sched_run_t *r, const struct rjob *rj)
 {
     const struct sched_params *p = &r->p.sched;
     double ov = p->restart_overhead_profile ? rj->j->model->startup_s : p->restart_overhead_s;
-    if (!(ov > 0) || same_placement(rj))
+    /* placed by the previous plan and the same placement now: it keeps running */
+    if (!(ov > 0) || (rj->placed_prev && sched_same_placement(rj->sig_shares, rj->sig_n_shares,
+                                                              rj->j->shares, rj->j->n_shares)))
         return sched_job_round_iters(r->sched, rj->j); /* exactly the reference's rule */
     double left = p->round_duration - ov;
     return left > 0 ? (long)floor(left / sched_job_iter_time(r->sched, rj->j)) : 0;
@@ -370,7 +372,8 @@ int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t 
         smp->demoted += j->demoted;
         long it = round_iters(r, rj);
         j->attained += round;
-        j->service += round;
+        j->service += round * sched__service_weight(r->sched, j);
+        sched__job_ran_on_type(j);
         rj->base = j->executed;
         j->executed += it;
         if (j->executed > j->total_iters)
@@ -407,6 +410,12 @@ int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t 
     sched_alloc_fraction(r->sched, smp->alloc);
     for (int k = 0; k < 3; k++)
         r->util_sum[k] += smp->alloc[k];
+    for (int t = 0; t < sched_num_gpu_types(r->sched); t++) {
+        double a[3];
+        sched_type_alloc_fraction(r->sched, t, a);
+        for (int k = 0; k < 3; k++)
+            r->type_sum[t][k] += a[k];
+    }
     r->rounds++;
     if (smp == &local)
         return 0;
@@ -419,8 +428,9 @@ int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t 
     for (size_t i = 0; i < n_placed; i++) {
         const struct job *j = placed[i];
         smp->util[0] += j->n_alloc;
-        smp->util[1] += j->cpus < j->cpu_demand ? j->cpus : j->cpu_demand;
-        smp->util[2] += j->mem < j->mem_demand ? j->mem : j->mem_demand;
+        const double *dem = sched__priv(j)->dem; /* on the type it runs on */
+        smp->util[1] += j->cpus < dem[0] ? j->cpus : dem[0];
+        smp->util[2] += j->mem < dem[1] ? j->mem : dem[1];
     }
     sched_cluster_totals(r->sched, total);
     smp->runnable = n_run;
@@ -493,6 +503,18 @@ void sched_run_result(sched_run_t *r, double end_time, struct sched_result *res)
     r->n_res = r->cap_res = 0;
     sched_result_summarize(res, r->util_sum);
     sched_opt_stats(r->sched, &res->opt);
+    res->n_types = sched_num_gpu_types(r->sched);
+    for (int t = 0; t < res->n_types; t++) {
+        struct sched_type_result *tr = &res->types[t];
+        snprintf(tr->name, sizeof tr->name, "%s", sched_gpu_type_name(r->sched, t));
+        tr->gpus = sched_type_gpus(r->sched, t);
+        if (r->rounds > 0) {
+            tr->gpu_alloc = r->type_sum[t][0] / (double)r->rounds;
+            tr->cpu_alloc = r->type_sum[t][1] / (double)r->rounds;
+            tr->mem_alloc = r->type_sum[t][2] / (double)r->rounds;
+        }
+    }
+    sched_result_by_type(res);
 }
 
 void sched_run_totals_get(const sched_run_t *r, struct sched_run_totals *out)

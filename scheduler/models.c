@@ -10,7 +10,7 @@
  * count: its figures are per GPU. A later file's section replaces an earlier
  * profile of the same name as a whole.
  */
-#include "scheduler.h"
+#include "scheduler_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -38,6 +38,8 @@ static const struct {
 struct model_zoo {
     struct model_profile **models; /* [0, ZOO_SIZE): the reference zoo, then the rest */
     size_t n, cap;
+    struct model_profile **typed;  /* [<m>:1:TYPE] profiles, chained from their model */
+    size_t n_typed, cap_typed;
     char variant[32];              /* "" for the default set */
     const struct model_profile *by_task[TASK_COUNT][ZOO_SIZE];
     size_t n_task[TASK_COUNT];
@@ -48,6 +50,7 @@ enum { K_CPUS = 1, K_MEM = 2, K_SPEEDUP = 4, K_ITER = 8, K_REQUIRED = 15 };
 /* One section read from a file: the default set's and the variant's. */
 struct pending {
     char name[32];
+    char type[GPU_TYPE_NAME]; /* [<m>:1:TYPE]; "" for the model's own profile */
     struct model_profile p[2]; /* [0] [<m>:1], [1] [<m>:1@variant] */
     unsigned keys[2];
     bool seen[2];
@@ -86,17 +89,52 @@ static void profile_defaults(struct model_profile *m, const char *name)
     m->speedup = 1;
 }
 
-/* The profile a section "name:1[@variant]" feeds, or NULL to ignore it. */
+/* The GPU type of a section "name:1:TYPE[@variant]" (after the count) into
+ * type; "" when there is none. 0, or -1 with err for a bad name. */
+static int section_type(struct load_ctx *c, const char *section, const char *p, const char *end,
+                        int line, char type[GPU_TYPE_NAME])
+{
+    type[0] = '\0';
+    if (p == end)
+        return 0;
+    size_t n = (size_t)(end - p - 1);
+    if (n < GPU_TYPE_NAME)
+        memcpy(type, p + 1, n);
+    if (n >= GPU_TYPE_NAME)
+        type[0] = '\0';
+    else
+        type[n] = '\0';
+    if (!sched__type_name_ok(type))
+        return errprintf(c->err, "%s:%d: [%s]: the GPU type must be 1 to %d letters, digits, "
+                                 "'-', '_' or '.'", c->path, line, section, GPU_TYPE_NAME - 1);
+    return 0;
+}
+
+/* The profile a section "name:1[:TYPE][@variant]" feeds, or NULL to ignore it. */
 static struct model_profile *section_slot(struct load_ctx *c, const char *section, int line,
                                           unsigned **keys)
 {
     const char *colon = strchr(section, ':');
-    if (!colon)
+    const char *at = colon ? strchr(colon, '@') : NULL;
+    const char *end = !colon ? NULL : at ? at : colon + strlen(colon);
+    const char *colon2 = colon ? memchr(colon + 1, ':', (size_t)(end - colon - 1)) : NULL;
+    const char *gend = colon2 ? colon2 : end;
+    size_t gl = colon ? (size_t)(gend - colon - 1) : 0;
+    if (!colon || gl == 0 || strspn(colon + 1, "0123456789") != gl || colon[1] == '0') {
+        /* a profile the simulator would never read: say so, not skip it */
+        errprintf(c->err, "%s:%d: section [%s] must be [model:gpus] or [model:gpus:type] (e.g. "
+                          "[%.*s:1])", c->path, line, section,
+                  colon ? (int)(colon - section) : (int)strlen(section), section);
+        c->failed = 1;
         return NULL;
-    const char *at = strchr(colon, '@');
-    size_t gl = at ? (size_t)(at - colon - 1) : strlen(colon + 1);
+    }
     if (gl != 1 || colon[1] != '1')
+        return NULL; /* the reference's multi-GPU profiles: the 1-GPU one is used */
+    char type[GPU_TYPE_NAME];
+    if (section_type(c, section, colon2 ? colon2 : end, end, line, type) < 0) {
+        c->failed = 1;
         return NULL;
+    }
     const char *var = at ? at + 1 : "";
     int v = var[0] != '\0';
     if (v && strcmp(var, c->variant) != 0)
@@ -110,16 +148,19 @@ static struct model_profile *section_slot(struct load_ctx *c, const char *sectio
     }
     struct pending *e = NULL;
     for (size_t i = 0; i < c->n && !e; i++)
-        if (strlen(c->pend[i].name) == nl && strncmp(c->pend[i].name, section, nl) == 0)
+        if (strlen(c->pend[i].name) == nl && strncmp(c->pend[i].name, section, nl) == 0 &&
+            strcmp(c->pend[i].type, type) == 0)
             e = &c->pend[i];
     if (!e) {
         xgrow((void **)&c->pend, &c->cap, c->n + 1, sizeof *c->pend);
         e = &c->pend[c->n++];
         memset(e, 0, sizeof *e);
         memcpy(e->name, section, nl);
+        memcpy(e->type, type, sizeof e->type);
     }
     if (!e->seen[v]) {
         profile_defaults(&e->p[v], e->name);
+        memcpy(e->p[v].gpu_type, e->type, sizeof e->type);
         e->seen[v] = true;
         e->line[v] = line;
     }
@@ -239,12 +280,13 @@ static int read_file(struct load_ctx *c)
     FILE *f = fopen(c->path, "r");
     if (!f)
         return errprintf(c->err, "%s: cannot open model profiles: %s", c->path, strerror(errno));
-    int rc = ini_parse_file_lines(f, handler, c);
+    char why[160];
+    int rc = ini_parse_file_lines_why(f, handler, c, why, sizeof why);
     fclose(f);
     if (c->failed)
         return -1;
     if (rc != 0)
-        return errprintf(c->err, "%s:%d: syntax error", c->path, rc);
+        return errprintf(c->err, "%s:%d: %s", c->path, rc, why[0] ? why : "syntax error");
     return 0;
 }
 
@@ -253,6 +295,51 @@ static struct model_profile *zoo_slot(model_zoo_t *zoo, const char *name)
     for (size_t i = 0; i < zoo->n; i++)
         if (strcmp(zoo->models[i]->name, name) == 0)
             return zoo->models[i];
+    return NULL;
+}
+
+/* A typed profile replaces one of the same model and type; a model known
+ * only by typed profiles gets an entry (typed_only) so that it has a name. */
+static void merge_typed(model_zoo_t *zoo, const struct model_profile *p)
+{
+    if (!zoo_slot(zoo, p->name)) {
+        xgrow((void **)&zoo->models, &zoo->cap, zoo->n + 1, sizeof *zoo->models);
+        struct model_profile *m = xmalloc(sizeof *m);
+        *m = *p;
+        m->gpu_type[0] = '\0';
+        m->typed_only = true;
+        zoo->models[zoo->n++] = m;
+    }
+    for (size_t i = 0; i < zoo->n_typed; i++) {
+        struct model_profile *q = zoo->typed[i];
+        if (strcmp(q->name, p->name) == 0 && strcmp(q->gpu_type, p->gpu_type) == 0) {
+            *q = *p;
+            return;
+        }
+    }
+    xgrow((void **)&zoo->typed, &zoo->cap_typed, zoo->n_typed + 1, sizeof *zoo->typed);
+    struct model_profile *q = xmalloc(sizeof *q);
+    *q = *p;
+    zoo->typed[zoo->n_typed++] = q;
+}
+
+/* Each model's typed profiles, chained from it in load order. */
+static void chain_typed(model_zoo_t *zoo)
+{
+    for (size_t i = 0; i < zoo->n; i++)
+        zoo->models[i]->typed_next = NULL;
+    for (size_t k = zoo->n_typed; k-- > 0;) {
+        struct model_profile *m = zoo_slot(zoo, zoo->typed[k]->name);
+        zoo->typed[k]->typed_next = m->typed_next;
+        m->typed_next = zoo->typed[k];
+    }
+}
+
+const struct model_profile *model_profile_typed(const struct model_profile *m, const char *type)
+{
+    for (const struct model_profile *p = m->typed_next; p; p = p->typed_next)
+        if (strcmp(p->gpu_type, type) == 0)
+            return p;
     return NULL;
 }
 
@@ -267,14 +354,19 @@ static int merge(model_zoo_t *zoo, struct load_ctx *c)
         if (!e->seen[v])
             continue;
         if ((e->keys[v] & K_REQUIRED) != K_REQUIRED)
-            return errprintf(c->err, "%s:%d: [%s:1%s%s] needs cpus, mem, speedup and iter_time",
-                             c->path, e->line[v], e->name, v ? "@" : "", v ? c->variant : "");
+            return errprintf(c->err, "%s:%d: [%s:1%s%s%s%s] needs cpus, mem, speedup and "
+                                     "iter_time", c->path, e->line[v], e->name,
+                             e->type[0] ? ":" : "", e->type, v ? "@" : "", v ? c->variant : "");
     }
     for (size_t i = 0; i < c->n; i++) {
         struct pending *e = &c->pend[i];
         int v = e->seen[1] ? 1 : 0;
         if (!e->seen[v])
             continue;
+        if (e->type[0]) {
+            merge_typed(zoo, &e->p[v]);
+            continue;
+        }
         struct model_profile *m = zoo_slot(zoo, e->name);
         if (m) {
             enum model_task t = m->task;
@@ -287,6 +379,7 @@ static int merge(model_zoo_t *zoo, struct load_ctx *c)
             zoo->models[zoo->n++] = m;
         }
     }
+    chain_typed(zoo);
     return 0;
 }
 
@@ -302,7 +395,7 @@ model_zoo_t *model_zoo_load(const char *path, const char *variant, struct err *e
     for (size_t i = 0; i < ZOO_SIZE; i++) {
         struct pending *e = NULL;
         for (size_t k = 0; k < c.n && !e; k++)
-            if (strcmp(c.pend[k].name, zoo_order[i].name) == 0)
+            if (strcmp(c.pend[k].name, zoo_order[i].name) == 0 && c.pend[k].type[0] == '\0')
                 e = &c.pend[k];
         /* A variant set overrides only what it holds; fall back to the default. */
         if (variant && (!e || !e->seen[1])) {
@@ -391,6 +484,9 @@ void model_zoo_destroy(model_zoo_t *zoo)
     for (size_t i = 0; i < zoo->n; i++)
         free(zoo->models[i]);
     free(zoo->models);
+    for (size_t i = 0; i < zoo->n_typed; i++)
+        free(zoo->typed[i]);
+    free(zoo->typed);
     free(zoo);
 }
 

@@ -177,14 +177,17 @@ static int target_servers(sched_t *s, int deficit, int *tsrv, int *tcnt)
 {
     if (deficit > 1)
         for (int i = 0; i < s->n_servers; i++)
-            if (s->servers[i].cap[RES_GPU] - s->servers[i].used[RES_GPU] >= deficit) {
+            if (s->servers[i].cap[RES_GPU] - s->servers[i].used[RES_GPU] >= deficit &&
+                (s->servers[i].type_bit & s->place_mask)) {
                 tsrv[0] = i;
                 tcnt[0] = deficit;
                 return 1;
             }
     int *count = xcalloc((size_t)s->n_servers, sizeof *count);
-    for (int k = 0; k < s->n_free; k++)
-        count[sched__gpu_server(s, s->free_gpus[k])]++;
+    for (int k = 0; k < s->n_free; k++) {
+        int sv = sched__gpu_server(s, s->free_gpus[k]);
+        count[sv] += (s->servers[sv].type_bit & s->place_mask) != 0;
+    }
     int nt = 0;
     while (deficit > 0) {
         int best = -1;

@@ -47,13 +47,6 @@ struct opt_round {
     bool best_fit;                    /* place_at: best fit instead of LP order */
 };
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static double pt_cpu(int p)
 {
     return tput_cpu_per_gpu[p / TPUT_COLS];

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 double sched_quantile(const double *a, size_t n, double q)
 {
@@ -39,6 +40,27 @@ void sched_result_free(struct sched_result *res)
 {
     free(res->jobs);
     res->jobs = NULL;
+}
+
+void sched_result_by_type(struct sched_result *res)
+{
+    double *jct = xmalloc(sizeof *jct * (res->jobs_measured + 1));
+    for (int t = 0; t < res->n_types; t++) {
+        struct sched_type_result *tr = &res->types[t];
+        size_t n = 0;
+        double sum = 0;
+        for (size_t i = 0; i < res->jobs_measured; i++)
+            if (strcmp(res->jobs[i].gpu_type, tr->name) == 0) {
+                jct[n++] = res->jobs[i].jct;
+                sum += res->jobs[i].jct;
+            }
+        qsort(jct, n, sizeof *jct, dbl_cmp);
+        tr->jobs = n;
+        tr->avg_jct_s = n ? sum / (double)n : NAN;
+        tr->p50_jct_s = sched_quantile(jct, n, 0.5);
+        tr->p99_jct_s = sched_quantile(jct, n, 0.99);
+    }
+    free(jct);
 }
 
 void sched_result_summarize(struct sched_result *res, const double util_sum[3])

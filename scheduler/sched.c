@@ -32,9 +32,15 @@ sched_t *sched_create(const struct sched_params *p, struct err *err)
         errprintf(err, "round_duration must be greater than 0");
         return NULL;
     }
+    if (cluster_config_typed(c) && p->mode->plan) {
+        errprintf(err, "mode %s: clusters with GPU types are not supported (use fair, greedy "
+                       "or tune)", p->mode->name);
+        return NULL;
+    }
     sched_t *s = xcalloc(1, sizeof *s);
     s->p = *p;
     sched__servers_build(s);
+    s->aware = s->typed && p->hetero != HETERO_AGNOSTIC;
     int ng = s->n_gpus;
     s->gpu_owner = xmalloc(sizeof *s->gpu_owner * (size_t)ng);
     s->free_base = s->free_gpus = xmalloc(sizeof *s->free_gpus * (size_t)ng);
@@ -52,6 +58,7 @@ void sched_destroy(sched_t *s)
 {
     if (!s)
         return;
+    sched__hetero_free(s);
     sched__servers_free(s);
     free(s->gpu_owner);
     free(s->free_base);
@@ -130,15 +137,12 @@ struct job *job_create(const sched_t *s, const struct job_spec *spec,
     return j;
 }
 
-/* Reference add_synergy_profile (workload.py): cap each demand at one server,
- * and interpolate the speedup on the CPU axis when the CPU demand was capped. */
-struct job *job_create_in(void *block, const sched_t *s, const struct job_spec *spec,
-                          const struct model_profile *m, int order, struct err *err)
+/* Reference add_synergy_profile (workload.py): cap each demand at one server
+ * of size S, and interpolate the speedup on the CPU axis when the CPU demand
+ * was capped. dem: CPU, memory, storage for g GPUs of profile m. */
+void sched__profile_apply(const double S[RES_COUNT], int g, const struct model_profile *m,
+                          double dem[3], double *speedup_out)
 {
-    if (job_check(s, spec, err) < 0)
-        return NULL;
-    const double *S = s->size;
-    int g = spec->gpus;
     double cpu = g * m->cpus, mem = g * m->mem, ss = g * 62.5, speedup = m->speedup;
     bool upd = false;
     if (cpu > S[RES_CPU]) {
@@ -174,24 +178,51 @@ struct job *job_create_in(void *block, const sched_t *s, const struct job_spec *
             speedup = 1 + (speedup - 1) / (ideal - fairc) * (cpu - fairc);
         /* (the reference raises ValueError when ideal == fairc; keep the speedup) */
     }
+    dem[0] = cpu;
+    dem[1] = mem;
+    dem[2] = ss;
+    *speedup_out = speedup;
+}
+
+/* The job as the type-blind scheduler sees it (the reference's job on an
+ * untyped cluster): its model's profile with demands capped at the
+ * cluster's per-server size. Then its GPU types (hetero.c). */
+struct job *job_create_in(void *block, const sched_t *s, const struct job_spec *spec,
+                          const struct model_profile *model, int order, struct err *err)
+{
+    if (job_check(s, spec, err) < 0)
+        return NULL;
+    const struct model_profile *m = s->typed ? sched__nominal_profile(s, model) : model;
+    if (!m || m->typed_only) {
+        errprintf(err, "job %d: model %s has profiles for GPU types only ([%s:1:TYPE]) and "
+                       "the cluster has %s", spec->id, model->name, model->name,
+                       s->typed ? "none of them" : "no GPU types");
+        return NULL;
+    }
+    int g = spec->gpus;
+    double dem[3], speedup;
+    sched__profile_apply(s->nom_size, g, m, dem, &speedup);
     struct job *j = block;
     j->id = spec->id;
-    j->model = m;
+    j->model = model;
     j->arrival = spec->arrival;
     j->total_iters = spec->iterations;
     j->gpus = g;
     j->order = order;
     j->iter_time = m->iter_time;
-    j->cpu_demand = cpu;
-    j->mem_demand = mem;
-    j->sspeed_demand = ss;
+    j->cpu_demand = dem[0];
+    j->mem_demand = dem[1];
+    j->sspeed_demand = dem[2];
     j->speedup_orig = j->speedup = speedup;
+    memcpy(sched__priv(j)->dem, dem, sizeof dem);
     j->last_exec = -1;
     j->first_start = -1;
     j->finish = -1;
     j->alloc_gpus = (int *)((char *)j + gpus_offset());
     j->shares = inline_shares(j);
     j->q.run_pos = -1; /* not runnable yet */
+    if (sched__job_types(s, j, spec, err) < 0)
+        return NULL;
     return j;
 }
 
@@ -287,7 +318,8 @@ void sched_job_release(sched_t *s, struct job *j)
     }
     for (int k = 0; k < j->n_alloc; k++)
         s->gpu_owner[j->alloc_gpus[k]] = -1;
-    s->n_fail_memo = 0;
+    *s->n_fail_memo = 0;
+    sched__hetero_release(s);
     j->n_alloc = 0;
     j->n_shares = 0;
     j->cpus = j->mem = j->sspeed = 0;
@@ -305,6 +337,8 @@ double sched_job_iter_time(const sched_t *s, const struct job *j)
             it = it / j->model->placement_penalty;
         return it;
     }
+    if (s->typed && !s->aware)
+        return sched__agnostic_iter_time(s, j);
     it = j->iter_time;
     if (j->n_shares > 1)
         it = it / j->model->placement_penalty;
@@ -415,7 +449,7 @@ static void round_queued(sched_t *s, const struct sched_view *v, bool stop_ok)
         for (size_t i = 0; i < n_round && s->n_free > 0; i++) {
             struct job *j = s->round_jobs[i];
             int deficit = j->gpus - j->n_alloc;
-            if (deficit > 0 && s->n_free >= deficit && mode->allocate(s, j, deficit) == 0)
+            if (deficit > 0 && s->n_free >= deficit && sched__allocate(s, mode, j, deficit) == 0)
                 sched__placed_add(s, j);
         }
     } else {
@@ -426,7 +460,7 @@ static void round_queued(sched_t *s, const struct sched_view *v, bool stop_ok)
             if (!j)
                 break;
             int deficit = j->gpus - j->n_alloc;
-            if (deficit > 0 && s->n_free >= deficit && mode->allocate(s, j, deficit) == 0)
+            if (deficit > 0 && s->n_free >= deficit && sched__allocate(s, mode, j, deficit) == 0)
                 sched__placed_add(s, j);
         }
     }
@@ -451,7 +485,8 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     for (int i = 0; i < s->n_servers; i++)
         s->servers[i].n_jobs = 0;
     s->n_placed = 0;
-    s->n_fail_memo = 0;
+    *s->n_fail_memo = 0;
+    sched__hetero_round_begin(s);
     s->round_failed = false;
 
     if (!s->legacy) {
@@ -505,7 +540,7 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     for (size_t i = 0; i < n_walk && s->n_free > 0; i++) {
         struct job *j = walk[i];
         int deficit = j->gpus - j->n_alloc;
-        if (deficit > 0 && s->n_free >= deficit && mode->allocate(s, j, deficit) == 0)
+        if (deficit > 0 && s->n_free >= deficit && sched__allocate(s, mode, j, deficit) == 0)
             s->placed[s->n_placed++] = j;
     }
     *placed = s->placed;

@@ -31,6 +31,8 @@ enum model_task {
     TASK_COUNT = 3
 };
 
+#define GPU_TYPE_NAME 16 /* bytes of a GPU type name, with its NUL */
+
 #define TPUT_ROWS 9
 #define TPUT_COLS 5
 extern const double tput_cpu_per_gpu[TPUT_ROWS]; /* {1,2,3,4,5,6,9,12,24} */
@@ -51,7 +53,17 @@ struct model_profile {
     double tput[TPUT_ROWS][TPUT_COLS];
     double startup_s;         /* measured seconds from launch to the first step (0: unknown) */
     double checkpoint_s;      /* measured seconds to save a checkpoint (0: unknown) */
+    /* GPU types ([<m>:1:TYPE] sections, docs/heterogeneous.md): a typed
+     * profile names its type; the model's profile (the one model_zoo_find
+     * returns) chains its typed profiles. typed_only: the model has typed
+     * profiles and no [<m>:1] section, so its own figures are not a profile. */
+    char gpu_type[GPU_TYPE_NAME];
+    bool typed_only;
+    const struct model_profile *typed_next;
 };
+
+/* m's profile measured on GPU type `type` ([<m>:1:type]), or NULL. */
+const struct model_profile *model_profile_typed(const struct model_profile *m, const char *type);
 
 typedef struct model_zoo model_zoo_t;
 
@@ -84,6 +96,28 @@ const char *model_task_name(enum model_task t);
 
 enum { RES_GPU = 0, RES_CPU, RES_MEM, RES_SSPEED, RES_NET, RES_COUNT };
 
+#define CLUSTER_MAX_GROUPS 64
+#define CLUSTER_MAX_TYPES 16
+
+/* A [servers NAME] section: `count` identical servers (docs/heterogeneous.md). */
+struct server_group {
+    char name[32];
+    char gpu_type[GPU_TYPE_NAME]; /* "" : untyped */
+    int count, gpus, cpus, dram_gb, sspeed, net;
+    int rack;                     /* -1: not given */
+    int line;                     /* where the section starts (0: built) */
+};
+
+/* A [gpu_types] entry: the speed of a GPU type relative to the GPU that the
+ * models' default profiles were measured on (the reference's: V100). */
+struct gpu_type_def {
+    char name[GPU_TYPE_NAME];
+    double speed;
+    int line;
+};
+
+/* A cluster: the reference's [CLUSTER] keys (one group of identical,
+ * untyped servers), or server groups. */
 struct cluster_config {
     int racks;
     int servers_per_rack;
@@ -92,10 +126,24 @@ struct cluster_config {
     int dram_per_server;   /* GB */
     int sspeed_per_server; /* MB/s */
     int net_per_server;
+    int n_groups;          /* 0: the [CLUSTER] keys above are the one group */
+    struct server_group groups[CLUSTER_MAX_GROUPS];
+    int n_speeds;          /* [gpu_types] entries */
+    struct gpu_type_def speeds[CLUSTER_MAX_TYPES];
 };
 
 /* The reference's built-in defaults (4 servers of 8 GPU, 24 CPU, 500 GB, 300 MB/s, 40). */
 void cluster_config_defaults(struct cluster_config *c);
+/* The cluster's server groups: its [servers] groups, or the one group its
+ * [CLUSTER] keys describe (named "cluster", untyped). Returns the count. */
+int cluster_config_groups(const struct cluster_config *c, struct server_group *out);
+/* Servers and GPUs of the whole cluster. */
+int cluster_config_servers(const struct cluster_config *c);
+int cluster_config_gpus(const struct cluster_config *c);
+/* Whether its groups name GPU types. */
+bool cluster_config_typed(const struct cluster_config *c);
+/* The [gpu_types] speed factor of `type`, or 0 if it has none. */
+double cluster_config_speed(const struct cluster_config *c, const char *type);
 
 /* One server of the cluster: its row of the scheduler's server table. Its
  * GPUs have the global ids [first_gpu, first_gpu + gpus). Nothing outside
@@ -119,6 +167,7 @@ struct job_spec {
     double arrival;  /* seconds */
     long iterations; /* total iterations to run */
     int gpus;
+    char gpu_types[64]; /* the GPU types it may run on, '|'-separated; "": any */
 };
 
 /* A job's share of one server in the current allocation. */
@@ -255,6 +304,10 @@ struct sched_params {
      * does (OPT always does). The same plans, slower: kept so that tests can
      * compare the incremental queue against it. */
     bool legacy_order;
+    /* On a cluster with GPU types: place each job on the type where it runs
+     * best (aware, the default) or as a type-blind scheduler does (agnostic;
+     * docs/heterogeneous.md). No effect on an untyped cluster. */
+    enum sched_hetero { HETERO_DEFAULT = 0, HETERO_AWARE, HETERO_AGNOSTIC } hetero;
     /* Start-up and restore cost, charged by the round ledger at every
      * (re)launch: a job placed this round that was not placed by the previous
      * plan on the same GPUs, CPUs and memory makes no progress for this many
@@ -346,6 +399,13 @@ long sched_job_round_iters(const sched_t *s, const struct job *j);
  * sched_job_round_iters() divides the round by (deployment hands it to jobs). */
 double sched_job_iter_time(const sched_t *s, const struct job *j);
 
+/* GPU types: how many the cluster has (0 when untyped), a type's name, and
+ * the type a job is placed on this round or last ran on (-1: never placed,
+ * or an untyped cluster). */
+int sched_num_gpu_types(const sched_t *s);
+const char *sched_gpu_type_name(const sched_t *s, int t);
+int sched_job_gpu_type(const struct job *j);
+
 /* Take a server out of (down = true) or back into planning: its GPUs are not
  * offered to later rounds. For the deployment's lost workers. */
 void sched_server_set_down(sched_t *s, int server, bool down);
@@ -355,6 +415,9 @@ void sched_job_release(sched_t *s, struct job *j);
 
 /* Cluster-wide allocated fraction (0..1) of gpu, cpu, mem right now. */
 void sched_alloc_fraction(const sched_t *s, double out[3]);
+/* The same over the servers of GPU type t; its GPU count. */
+void sched_type_alloc_fraction(const sched_t *s, int t, double out[3]);
+int sched_type_gpus(const sched_t *s, int t);
 
 /* Check that no server is oversubscribed; returns 0 or -1 with err filled. */
 int sched_check_invariants(const sched_t *s, struct err *err);
@@ -412,6 +475,18 @@ struct sched_job_result {
     double arrival, first_start, finish, jct;
     double attained;
     int rounds_run, rounds_demoted, preemptions;
+    char gpu_type[GPU_TYPE_NAME]; /* the type it ran the most rounds on ("" untyped) */
+};
+
+/* One GPU type's part of a run (typed clusters): its measured jobs (each
+ * counted on the type it ran the most rounds on), their JCTs, and the mean
+ * per-round allocation of the type's own GPUs, CPUs and memory. */
+struct sched_type_result {
+    char name[GPU_TYPE_NAME];
+    int gpus;
+    size_t jobs;
+    double avg_jct_s, p50_jct_s, p99_jct_s;
+    double gpu_alloc, cpu_alloc, mem_alloc; /* 0..1 */
 };
 
 /* A run's results, the same for `simulate` and `deploy`. */
@@ -427,6 +502,8 @@ struct sched_result {
     double mean_gpu_alloc, mean_cpu_alloc, mean_mem_alloc; /* per round, 0..1 */
     bool window_complete;
     struct sched_opt_stats opt;  /* OPT solver figures (zero for other modes) */
+    int n_types;                 /* 0 on an untyped cluster */
+    struct sched_type_result types[CLUSTER_MAX_TYPES];
     struct sched_job_result *jobs; /* measured finished jobs, by id */
 };
 
@@ -496,6 +573,19 @@ void sched_run_totals_set(sched_run_t *r, const struct sched_run_totals *in);
 int sched_run_plan(sched_run_t *r, double now, struct job ***placed, size_t *n_placed,
                    struct sched_round_sample *smp, struct err *err);
 
+/* The same-placement rule, owned here and asked by both drivers: a job placed
+ * now as `now` (n_now shares, one per server) is the same placement as `was`
+ * when it has the same servers and, on each, the same number of GPUs, the
+ * same CPUs and the same memory. Then its lease is extended (deploy: it keeps
+ * running, on the physical GPUs it holds) and it pays no --restart-overhead;
+ * any other change (another server, a GPU more or less, other CPUs or
+ * memory) ends the lease and counts as a relaunch. Which GPUs of a server
+ * does not matter: a plan that only renumbers a job's GPUs on a server moves
+ * nothing (the deployment maps plan GPU ids to physical ones). The order of
+ * the shares does not matter either. */
+bool sched_same_placement(const struct job_share *was, int n_was, const struct job_share *now,
+                          int n_now);
+
 /* This round's credit for a placed job: *base = executed before the round,
  * *budget = iterations the plan credited. */
 void sched_run_round_credit(const sched_run_t *r, const struct job *j, long *base,
@@ -521,6 +611,9 @@ void sched_result_free(struct sched_result *res);
 /* Fill the summary of res from its jobs[0..jobs_measured) (sorting them by
  * id) and the per-round allocation sums (divided by res->rounds). */
 void sched_result_summarize(struct sched_result *res, const double util_sum[3]);
+/* Each type's jobs and JCT figures in res->types[0..n_types) (names set),
+ * from the measured jobs' gpu_type. */
+void sched_result_by_type(struct sched_result *res);
 /* Linear-interpolated quantile at (n-1)q of sorted values (pandas/numpy). */
 double sched_quantile(const double *sorted, size_t n, double q);
 
@@ -536,13 +629,14 @@ struct synergy_config {
     double round_duration; /* [SCHEDULER] round_duration, seconds (300) */
     char mode[16];         /* [SCHEDULER] mode (fair) */
     char placement[16];    /* [SCHEDULER] placement: first-fit | consolidate */
+    char hetero[16];       /* [SCHEDULER] hetero: aware | agnostic ("": aware) */
     double jobs_per_hour;  /* [WORKLOAD] jobs_per_hour (9) */
     int split[TASK_COUNT]; /* [WORKLOAD] split = image,language,speech (20,70,10) */
     long seed;             /* [WORKLOAD] seed (42) */
     char profiles[32];     /* [WORKLOAD] profiles: default | models-4 | models-5 | models-6 */
     /* where the [SCHEDULER] names came from, for file:line errors (0: default) */
     char path[1024];
-    int policy_line, mode_line, placement_line;
+    int policy_line, mode_line, placement_line, hetero_line;
 };
 
 /* What the command line overrides in the config file (NULL or 0: the file's). */
@@ -550,6 +644,7 @@ struct sched_overrides {
     const char *policy;       /* one policy name */
     const char *mode;         /* one mode name */
     const char *placement;    /* first-fit | consolidate */
+    const char *hetero;       /* aware | agnostic (typed clusters) */
     double round_duration;    /* seconds, > 0 */
     bool opt_compat;          /* opt only */
     double opt_time_limit_s;  /* opt only, > 0 */
@@ -566,6 +661,14 @@ struct sched_overrides {
 int sched_params_build(const struct synergy_config *conf, const struct sched_overrides *ov,
                        const struct sched_policy_ops *const *policies, struct sched_params *out,
                        struct err *err);
+
+/* --opt-compat and --opt-time-limit apply to the opt mode only: 0 when
+ * neither is given (opt_compat false, opt_time_limit_s <= 0) or any_opt (a run
+ * of the command plans with opt), else -1 with err "--opt-compat applies to
+ * the opt mode only (--mode opt)". With file_keys the options are named by
+ * their experiment-file keys ("opt_compat ... (modes: opt)"), as sweep's are. */
+int sched_opt_options_check(bool opt_compat, double opt_time_limit_s, bool any_opt,
+                            bool file_keys, struct err *err);
 
 void synergy_config_defaults(struct synergy_config *c);
 /* Read an INI file over the defaults. 0, or -1 with err "file:line: ..." for a

@@ -8,6 +8,7 @@
 #include "scheduler.h"
 
 struct server {
+    unsigned type_bit;       /* 1 << its GPU type */
     double cap[RES_COUNT];
     double used[RES_COUNT];  /* net is never charged, like the reference */
     double hold[RES_COUNT];  /* scratch during one placement */
@@ -24,6 +25,16 @@ struct job_priv {
     double opt_tput;
     int opt_row, opt_col;
     bool opt_no_penalty; /* --opt-compat: progress ignores the placement */
+    /* GPU types (hetero.c): the job's model on each type of the cluster, the
+     * types it may use, the type it is placed on (or last ran on; -1 before
+     * its first placement), its demand there (CPU, memory, storage) and its
+     * best iteration rate on any type it may use */
+    const struct job_tprof *tp;
+    unsigned type_mask;
+    int type;
+    double dem[3];
+    double best_rate;
+    int rounds_on[CLUSTER_MAX_TYPES]; /* rounds run on each type (results by type) */
 };
 
 static inline size_t sched__round8(size_t n)
@@ -93,14 +104,51 @@ struct fail_memo {
     int n;
 };
 
+/* A GPU type of the cluster (one unnamed type on an untyped cluster). Its
+ * GPUs and its servers have contiguous ids: the server table keeps each
+ * type's groups together, in the order the types first appear. */
+struct sched_type {
+    char name[GPU_TYPE_NAME];
+    double speed;            /* [gpu_types] factor; 0: none given */
+    int gpu_lo, gpu_hi, srv_lo, srv_hi;
+    double size[RES_COUNT];  /* its smallest server, per resource */
+    double fair[RES_COUNT];  /* per-GPU share: the smallest cap / GPUs of its servers */
+    /* aware placement, during a round: its part of the free list (ids in
+     * [gpu_lo, gpu_hi)) and its failed placements */
+    int *free_start;
+    int n_free;
+    struct fail_memo memo[FAIL_MEMO_MAX];
+    int n_memo;
+};
+
+/* A model with a GPU count on one GPU type (hetero.c); the jobs of the same
+ * model and GPU count share it. */
+struct job_tprof {
+    const struct model_profile *prof; /* NULL: no profile for this type */
+    double iter_time, speedup;        /* at the fair share; at the ideal */
+    double dem[3];                    /* CPU, memory, storage for its GPUs, capped
+                                         at the type's smallest server */
+    double ideal_cpu, fair_cpu;       /* CPUs per GPU at the ideal and the fair share */
+    double rate_ideal, rate_fair;     /* iterations per second at each */
+};
+
 struct sched {
     struct sched_params p;
     int n_servers;
     int n_gpus;
     struct server_spec *spec; /* the server table, by server id (cluster.c) */
     int *gpu_server;         /* server of each global GPU id */
-    double size[RES_COUNT];  /* per-server size (reference per_server_size) */
-    double fair[RES_COUNT];  /* per-GPU fair share (size / size[GPU]) */
+    double size[RES_COUNT];  /* per-server size (reference per_server_size); with GPU
+                                types, that of the type being placed on */
+    double fair[RES_COUNT];  /* per-GPU fair share (size / size[GPU]), likewise */
+    double nom_size[RES_COUNT], nom_fair[RES_COUNT]; /* the whole cluster's (type-blind) */
+    int n_types;
+    struct sched_type *types;
+    bool typed;              /* the cluster's groups name GPU types */
+    bool aware;              /* typed and --hetero aware: place by type */
+    unsigned place_mask;     /* GPU types a placement may use (bits) */
+    unsigned memo_mask;      /* the types fail_memo speaks for */
+    struct tprof_cache *tpc; /* hetero.c */
     double totals[3];        /* cluster gpus, cpus, mem */
     struct server *servers;
     int *gpu_owner;          /* job id or -1, by global GPU id */
@@ -140,13 +188,28 @@ struct sched {
     struct qitem *sort_items;
     int *scratch_gpus; /* placement scratch, one slot per GPU of the cluster */
     struct job_share *scratch_shares;
-    struct fail_memo fail_memo[FAIL_MEMO_MAX];
-    int n_fail_memo;
+    struct fail_memo memo0[FAIL_MEMO_MAX]; /* the whole cluster's */
+    int n_memo0;
+    struct fail_memo *fail_memo; /* the memo of the servers being placed on (memo0,
+                                    or a GPU type's during an aware placement) */
+    int *n_fail_memo;
     size_t cap_sort;
     struct sched_opt_stats opt;
     bool round_failed;
     struct err round_err;
 };
+
+/* The cluster INI's [servers NAME] and [gpu_types] sections (groups.c): 1 if
+ * the key was one of theirs (and is stored), 0 if the section is another's,
+ * -1 with err "file:line: ..." for a bad key or value. */
+int sched__cluster_ini_key(struct cluster_config *c, const char *section, const char *key,
+                           const char *value, int line, const char *path, struct err *err);
+/* Check the groups once the file is read (cluster_line: the line of a
+ * [CLUSTER] key, 0 if none) and fill their defaults. 0 or -1 with err. */
+int sched__cluster_ini_finish(struct cluster_config *c, int cluster_line, const char *path,
+                              struct err *err);
+/* Whether s is a valid GPU type name. */
+bool sched__type_name_ok(const char *s);
 
 /* Build the server table, the GPU-to-server map, the servers' capacities,
  * the per-server size and fair share and the totals from s->p.cluster. */
@@ -158,6 +221,31 @@ static inline int sched__gpu_server(const sched_t *s, int g)
 {
     return s->gpu_server[g];
 }
+
+/* GPU types (hetero.c). */
+void sched__profile_apply(const double S[RES_COUNT], int g, const struct model_profile *m,
+                          double dem[3], double *speedup);
+const struct model_profile *sched__nominal_profile(const sched_t *s,
+                                                   const struct model_profile *m);
+/* Resolve j's GPU types from spec->gpu_types and its model's profile on each
+ * type of a typed cluster. 0, or -1 with err (a type the cluster lacks, a
+ * type with no profile, more GPUs than its types have). */
+int sched__job_types(const sched_t *s, struct job *j, const struct job_spec *spec,
+                     struct err *err);
+int sched__type_find(const sched_t *s, const char *name);
+/* What the round's walk calls to place j: mode->allocate on an untyped
+ * cluster; on a typed one by type (aware) or type-blind (agnostic). */
+int sched__allocate(sched_t *s, const struct sched_mode_ops *mode, struct job *j, int deficit);
+void sched__hetero_round_begin(sched_t *s);
+void sched__hetero_release(sched_t *s);
+void sched__hetero_free(sched_t *s);
+/* Seconds per iteration of a job placed type-blind on a typed cluster. */
+double sched__agnostic_iter_time(const sched_t *s, const struct job *j);
+/* How much a round of j counts as service (1 on an untyped cluster). */
+double sched__service_weight(const sched_t *s, const struct job *j);
+/* Count a round on the job's type; the type it ran the most rounds on (-1: none). */
+void sched__job_ran_on_type(struct job *j);
+int sched__job_main_type(const struct job *j);
 
 /* Try to place `j` with demand vector d (d[RES_GPU] = GPUs). run_fair is the
  * reference's fair flag for progress. 0 on success, -1 if it does not fit.

@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang
       libinih-dev libcmocka-dev libsqlite3-dev sqlite3 libxml2-utils
       libyajl-dev libglpk-dev gnuplot-nox
-      libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
+      libgrpc-dev libssl-dev protobuf-c-compiler libprotobuf-c-dev
       libhwloc-dev hwloc libnuma-dev numactl valgrind time
       libsystemd-dev systemd libmicrohttpd-dev python3
       python3-grpcio python3-protobuf python3-grpc-tools python3-numpy)

@@ -25,6 +25,7 @@ int cmd_job(int argc, char **argv)
         case OPT_CRASH_ALWAYS: o.crash_always = true; break;
         case OPT_IGNORE_STOP: o.ignore_stop = true; break;
         case OPT_RANKS: o.ranks = true; break;
+        case OPT_LEGACY: o.legacy = true; break;
         case OPT_SPAWN_DAEMON: o.daemon_file = p.arg; break;
         case OPT_STARTUP_S:
         case OPT_CPU_WORK:

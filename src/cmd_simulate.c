@@ -23,12 +23,15 @@
 #include "policies.h"
 #include "results.h"
 #include "sim.h"
+#include "sweep.h"
 #include "workload_cli.h"
 
 #define MAX_NAMES 16
 
 struct sim_opts {
     const char *cluster_path;
+    bool cluster_flag; /* --cluster given (else the data directory's default) */
+    bool policy_flag, mode_flag;
     const char *trace_path;
     const char *record_path;
     const char *jobs_csv_path;
@@ -63,17 +66,33 @@ struct sim_env {
 /* ---- Ctrl-C: remove the temporaries, say so, die of the signal ---- */
 
 static char tmp_paths[2][4096];
+static char interrupt_msg[4096]; /* written before the handler is installed */
 
 static void on_interrupt(int sig)
 {
     for (int i = 0; i < 2; i++)
         if (tmp_paths[i][0])
             unlink(tmp_paths[i]);
-    static const char msg[] = "\nsynergy simulate: interrupted; no output file was written\n";
-    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    ssize_t w = write(STDERR_FILENO, interrupt_msg, strlen(interrupt_msg));
     (void)w;
     signal(sig, SIG_DFL);
     raise(sig);
+}
+
+/* What an interrupted run leaves: no output file, but a results database
+ * keeps the runs it finished and shows the one cut short as incomplete. */
+static void interrupt_say(const struct sim_opts *o)
+{
+    if (o->db_path)
+        snprintf(interrupt_msg, sizeof interrupt_msg,
+                 "\nsynergy simulate: interrupted; %sthe finished runs are in %s and the "
+                 "interrupted one is kept there as incomplete\n",
+                 o->record_path || o->jobs_csv_path || o->plan_log_path
+                     ? "--record, --jobs-csv and --plan-log were not written; " : "",
+                 o->db_path);
+    else
+        snprintf(interrupt_msg, sizeof interrupt_msg,
+                 "\nsynergy simulate: interrupted; no output file was written\n");
 }
 
 static void watch_tmp(int slot, const struct out_file *f)
@@ -98,14 +117,21 @@ static int simulate_parse(struct sim_opts *o, int argc, char **argv)
     cli_parser_init(&p, CLI_SIMULATE, argc, argv);
     while ((c = cli_next(&p)) >= 0) {
         switch (c) {
-        case OPT_CLUSTER: o->cluster_path = p.arg; break;
+        case OPT_CLUSTER: o->cluster_path = p.arg; o->cluster_flag = true; break;
         case OPT_PROFILES: o->profiles = p.arg; break;
         case OPT_TRACE: o->trace_path = p.arg; break;
         case OPT_JOBS_CSV: o->jobs_csv_path = p.arg; break;
         case OPT_SYNTHETIC: o->synthetic = true; break;
-        case OPT_POLICY: snprintf(o->policies, sizeof o->policies, "%s", p.arg); break;
-        case OPT_MODE: snprintf(o->modes, sizeof o->modes, "%s", p.arg); break;
+        case OPT_POLICY:
+            snprintf(o->policies, sizeof o->policies, "%s", p.arg);
+            o->policy_flag = true;
+            break;
+        case OPT_MODE:
+            snprintf(o->modes, sizeof o->modes, "%s", p.arg);
+            o->mode_flag = true;
+            break;
         case OPT_PLACEMENT: o->ov.placement = p.arg; break;
+        case OPT_HETERO: o->ov.hetero = p.arg; break;
         case OPT_STATIC: o->is_static = true; break;
         case OPT_STOP_ON_GAP: o->stop_on_gap = true; break;
         case OPT_JSON: o->json = true; break;
@@ -157,14 +183,11 @@ static int simulate_parse(struct sim_opts *o, int argc, char **argv)
     return -1;
 }
 
-/* Split "a,b" into names; returns count (at most max). */
+/* Split "a,b" into names; returns count (at most max), 0 for an empty name. */
 static int split_names(char *s, char **out, int max)
 {
-    int n = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(s, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save))
-        out[n++] = str_trim(tok);
-    return n;
+    int n = str_split(s, ',', out, max);
+    return n < 0 ? 0 : n;
 }
 
 /* The config file, the flags over it, and every policy x mode checked. */
@@ -172,6 +195,8 @@ static int simulate_config(struct sim_env *e, struct err *err)
 {
     struct sim_opts *o = &e->o;
     synergy_config_defaults(&e->conf);
+    if (!o->cluster_flag && cli_data_check(o->cluster_path, "--cluster", err) < 0)
+        return -1;
     if (synergy_config_load(o->cluster_path, &e->conf, err) < 0)
         return -1;
     if (!o->wl.have_jph)
@@ -183,15 +208,19 @@ static int simulate_config(struct sim_env *e, struct err *err)
     if (!o->profiles)
         o->profiles = e->conf.profiles;
     char *pn[MAX_NAMES], *mn[MAX_NAMES];
-    bool pflag = o->policies[0], mflag = o->modes[0];
+    bool pflag = o->policy_flag, mflag = o->mode_flag;
     if (!pflag)
         snprintf(o->policies, sizeof o->policies, "%s", e->conf.policy);
     if (!mflag)
         snprintf(o->modes, sizeof o->modes, "%s", e->conf.mode);
+    char pcopy[sizeof o->policies], mcopy[sizeof o->modes];
+    snprintf(pcopy, sizeof pcopy, "%s", o->policies);
+    snprintf(mcopy, sizeof mcopy, "%s", o->modes);
     e->np = split_names(o->policies, pn, MAX_NAMES);
     e->nm = split_names(o->modes, mn, MAX_NAMES);
     if (e->np == 0 || e->nm == 0)
-        return errprintf(err, "give at least one policy and one mode");
+        return errprintf(err, "--%s: '%s': give 1 to %d comma-separated names, none empty",
+                         e->np == 0 ? "policy" : "mode", e->np == 0 ? pcopy : mcopy, MAX_NAMES);
     bool any_opt = false;
     for (int i = 0; i < e->np * e->nm; i++) {
         struct sched_overrides ov = o->ov;
@@ -206,9 +235,8 @@ static int simulate_config(struct sim_env *e, struct err *err)
         e->mods[i % e->nm] = sp.mode;
         any_opt |= strcmp(sched_mode_name(sp.mode), "opt") == 0;
     }
-    if ((o->ov.opt_compat || o->ov.opt_time_limit_s > 0) && !any_opt)
-        return errprintf(err, "%s applies to the opt mode only (--mode opt)",
-                         o->ov.opt_compat ? "--opt-compat" : "--opt-time-limit");
+    if (sched_opt_options_check(o->ov.opt_compat, o->ov.opt_time_limit_s, any_opt, false, err) < 0)
+        return -1;
     if ((o->record_path || o->plan_log_path) && e->np * e->nm != 1)
         return errprintf(err, "--record and --plan-log need a single policy and mode");
     return 0;
@@ -223,13 +251,25 @@ static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err
     if (!e->zoo)
         return EXIT_BAD_INPUT;
     o->wl.trace_path = o->trace_path;
-    o->wl.max_gpus = e->conf.cluster.gpus_per_server * e->conf.cluster.servers_per_rack *
-                     e->conf.cluster.racks;
+    o->wl.max_gpus = cluster_config_gpus(&e->conf.cluster);
     o->wl.cluster_path = o->cluster_path;
     if (o->trace_path && wl_load(&o->wl, e->zoo, &e->specs, &e->n_specs, err) < 0)
         return EXIT_BAD_INPUT;
     if (wl_check_window(&o->wl, e->specs, e->n_specs, o->measure_lo, o->measure_hi, err) < 0)
         return EXIT_BAD_INPUT;
+    /* the outputs written at the end, checked before the runs */
+    if (cli_output_check("--record", o->record_path, false, err) < 0 ||
+        cli_output_check("--jobs-csv", o->jobs_csv_path, false, err) < 0 ||
+        cli_output_check("--plan-log", o->plan_log_path, false, err) < 0 ||
+        cli_output_check("--db", o->db_path, false, err) < 0 ||
+        cli_output_check("--plot", o->plot_dir, true, err) < 0)
+        return EXIT_BAD_INPUT;
+    if (!o->trace_path && o->wl.arrival) { /* a bad --arrival before the header */
+        arrival_t *a = arrival_create(o->wl.arrival, o->wl.synth.seed, err);
+        if (!a)
+            return EXIT_BAD_INPUT;
+        arrival_destroy(a);
+    }
     if (o->db_path) {
         char cmdline[4096];
         cli_command_line(cmdline, sizeof cmdline, argc, argv, "simulate");
@@ -239,8 +279,7 @@ static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err
     }
     if (o->jobs_csv_path) {
         if (out_file_open(&e->jobs_csv, o->jobs_csv_path) < 0) {
-            errprintf(err, "%s: %s",
-                      e->jobs_csv.atomic ? e->jobs_csv.tmp : o->jobs_csv_path, strerror(errno));
+            errprintf(err, "%s: %s", o->jobs_csv_path, strerror(errno));
             return 1;
         }
         watch_tmp(1, &e->jobs_csv);
@@ -254,29 +293,18 @@ static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err
 struct recorder {
     struct sim_env *env;
     FILE *f; /* --record */
-    struct results_rounds rounds;
-    bool store;
     FILE *plan; /* --plan-log */
     const char *label;
     size_t finished;
     double last_shown, t0;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void record_sample(void *ctx, const struct sched_round_sample *s)
 {
     struct recorder *rec = ctx;
-    if (rec->store)
-        results_rounds_add(&rec->rounds, s);
     if (!rec->env->tty)
         return;
-    double t = now_s();
+    double t = mono_s();
     if (t - rec->last_shown < 0.5)
         return;
     rec->last_shown = t;
@@ -324,6 +352,12 @@ static void sim_config_fill(const struct sim_env *e, int pi, int mi, struct sim_
     cfg->check_invariants = o->check;
 }
 
+static const char *hetero_name(const struct sim_env *e)
+{
+    const char *h = e->o.ov.hetero ? e->o.ov.hetero : e->conf.hetero;
+    return str_ieq(h, "agnostic") ? "agnostic" : "aware";
+}
+
 /* The synthetic generator of one run (its own arrival process). */
 static synth_t *synth_for_run(struct sim_env *e, arrival_t **arr, struct err *err)
 {
@@ -335,7 +369,7 @@ static synth_t *synth_for_run(struct sim_env *e, arrival_t **arr, struct err *er
     return synth_create(e->zoo, &sp, err);
 }
 
-/* Open the run's row and recorders. 0, or an exit code. */
+/* Describe the run's row and open its recorders. 0, or an exit code. */
 static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *rec,
                     struct out_file *rec_out, struct store_run *row, struct err *err)
 {
@@ -344,14 +378,11 @@ static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *
     cfg->obs.on_sample = record_sample;
     cfg->obs.on_finish = record_finish;
     if (e->st) {
-        rec->store = true;
         results_run_describe(row, cfg, o->trace_path, &o->wl.synth, o->cluster_path,
                              e->models_desc, o->profiles, cfg->sched.placement ==
                              PLACEMENT_CONSOLIDATE ? "consolidate" : "first-fit");
         if (o->trace_path && o->wl.arrival)
             snprintf(row->arrival, sizeof row->arrival, "%s", o->wl.arrival);
-        if (store_run_insert(e->st, row, err) < 0)
-            return 1;
     }
     if (o->plan_log_path) {
         if (!(rec->plan = fopen(o->plan_log_path, "w"))) {
@@ -362,8 +393,7 @@ static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *
     }
     if (o->record_path) {
         if (out_file_open(rec_out, o->record_path) < 0) {
-            errprintf(err, "%s: %s", rec_out->atomic ? rec_out->tmp : o->record_path,
-                      strerror(errno));
+            errprintf(err, "%s: %s", o->record_path, strerror(errno));
             return 1;
         }
         watch_tmp(0, rec_out);
@@ -373,10 +403,9 @@ static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *
     return 0;
 }
 
-/* Close the recorders and store the run. 0, or an exit code. */
-static int run_close(struct sim_env *e, int srun, const struct sched_result *res, double wall,
-                     struct recorder *rec, struct out_file *rec_out, struct store_run *row,
-                     struct err *err)
+/* Close the recorders. 0, or an exit code. */
+static int run_close(struct sim_env *e, int srun, struct recorder *rec, struct out_file *rec_out,
+                     struct store_run *row, struct err *err)
 {
     int rc = 0;
     if (rec->plan && fclose(rec->plan) != 0 && srun == 0) {
@@ -392,16 +421,6 @@ static int run_close(struct sim_env *e, int srun, const struct sched_result *res
         }
         watch_tmp(0, NULL);
     }
-    if (e->st) {
-        struct err serr = {{0}};
-        int stored = srun == 0 ? results_run_complete(e->st, row, res, &rec->rounds, wall, &serr)
-                               : store_run_abandon(e->st, row->id, &serr);
-        if (stored < 0 && !rc) {
-            *err = serr;
-            rc = 1;
-        }
-    }
-    results_rounds_free(&rec->rounds);
     free(row->cluster_ini);
     return rc;
 }
@@ -414,7 +433,7 @@ static int simulate_one(struct sim_env *e, int pi, int mi, struct sched_result *
     sim_config_fill(e, pi, mi, &cfg);
     char label[64];
     snprintf(label, sizeof label, "%s/%s", e->pols[pi]->name, sched_mode_name(e->mods[mi]));
-    struct recorder rec = {.env = e, .label = label, .t0 = now_s()};
+    struct recorder rec = {.env = e, .label = label, .t0 = mono_s()};
     struct out_file rec_out = {0};
     struct store_run row = {.batch_id = e->batch};
     arrival_t *arr = NULL;
@@ -426,13 +445,13 @@ static int simulate_one(struct sim_env *e, int pi, int mi, struct sched_result *
     int rc = run_open(e, &cfg, &rec, &rec_out, &row, err);
     int srun = -1;
     if (rc == 0) {
-        srun = sim_run(&cfg, &w, res, err);
-        *wall = now_s() - rec.t0;
+        /* into the results database with --db: the one way sweep records a run too */
+        srun = sweep_run_one(e->st, &row, &cfg, &w, res, wall, err);
         if (e->tty)
             fprintf(stderr, "\r\033[K");
     }
     struct err cerr = {{0}};
-    int crc = run_close(e, srun, res, *wall, &rec, &rec_out, &row, &cerr);
+    int crc = run_close(e, srun, &rec, &rec_out, &row, &cerr);
     synth_destroy(w.synth);
     arrival_destroy(arr);
     if (rc == 0 && srun < 0)
@@ -472,9 +491,15 @@ static void table_header(const struct sim_env *e)
                o->wl.synth.max_jobs ? ", capped" : "");
     if (o->wl.arrival)
         printf("arrivals  %s (seed %lu)\n", o->wl.arrival, (unsigned long)o->wl.synth.seed);
-    printf("cluster   %s: %d servers x %d GPUs, %d CPUs, %d GB = %d GPUs\n", o->cluster_path,
-           c->servers_per_rack * c->racks, c->gpus_per_server, c->cpus_per_server,
-           c->dram_per_server, c->gpus_per_server * c->servers_per_rack * c->racks);
+    if (c->n_groups == 0)
+        printf("cluster   %s: %d servers x %d GPUs, %d CPUs, %d GB = %d GPUs\n",
+               o->cluster_path, c->servers_per_rack * c->racks, c->gpus_per_server,
+               c->cpus_per_server, c->dram_per_server, cluster_config_gpus(c));
+    else
+        printf("cluster   %s: %d servers in %d groups = %d GPUs%s%s\n", o->cluster_path,
+               cluster_config_servers(c), c->n_groups, cluster_config_gpus(c),
+               cluster_config_typed(c) ? ", GPU types, placement " : "",
+               cluster_config_typed(c) ? hetero_name(e) : "");
     struct sim_config cfg;
     sim_config_fill(e, 0, 0, &cfg);
     printf("rounds    %g s%s%s\n\n", cfg.sched.round_duration, o->is_static ? ", static" : "",
@@ -532,7 +557,8 @@ static int simulate_policy(struct sim_env *e, int pi, bool *any_fair, struct err
                 .seed = (unsigned long)e->o.wl.synth.seed,
                 .workload = e->o.trace_path ? e->o.trace_path : "synthetic",
                 .cluster = e->o.cluster_path, .opt_compat = e->o.ov.opt_compat,
-                .wall_s = wall[done], .gpus = c->gpus_per_server * c->servers_per_rack};
+                .wall_s = wall[done], .gpus = cluster_config_gpus(c),
+                .hetero = hetero_name(e)};
             results_json_write(stdout, &js, &res[done], NULL);
             fflush(stdout);
         }
@@ -594,6 +620,7 @@ int cmd_simulate(int argc, char **argv)
     if (rc >= 0)
         goto out;
     rc = EXIT_BAD_INPUT;
+    interrupt_say(o);
     struct sigaction sa = {.sa_handler = on_interrupt}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
@@ -606,6 +633,7 @@ int cmd_simulate(int argc, char **argv)
         goto fail;
     if (!o->json)
         table_header(e);
+    fflush(stdout); /* the header is not lost when the run is cut short */
     bool any_fair = false;
     rc = 0;
     for (int pi = 0; pi < e->np && rc == 0; pi++)

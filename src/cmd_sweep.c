@@ -3,16 +3,12 @@
  * clusters in parallel worker processes, record every run in one results
  * database and print the comparison table at the end.
  *
- * One forked child per point, at most `workers` at a time (default: one per
- * core). Each child opens the database itself (WAL + busy timeout serialize
- * the writers), inserts its run as 'running', simulates, and writes the
- * results in one transaction; then it sends a one-line summary to the parent
- * over a pipe. The parent only draws the progress and reaps children, so a
- * child dying can neither corrupt the parent nor leave half a run: its row
- * stays 'running' and store_open() marks it 'incomplete' once the child is
- * gone. Children die with the parent (PR_SET_PDEATHSIG), so a SIGKILLed sweep
- * leaves no orphan writing on. Ctrl-C (SIGINT) or SIGTERM stops launching,
- * kills the runs in flight and keeps the finished ones.
+ * The points run in sweep/'s pool of forked workers (sweep_pool_run), at most
+ * `workers` at a time (default: one per core). Each opens the database
+ * itself (WAL + busy timeout serialize the writers) and records its run with
+ * sweep_run_one, as `simulate --db` does; this file draws the progress.
+ * Ctrl-C (SIGINT) or SIGTERM stops launching, kills the runs in flight and
+ * keeps the finished ones.
  */
 #include "cli.h"
 #include "options.h"
@@ -22,8 +18,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,7 +30,6 @@
 #include "sweep.h"
 #include "workload_cli.h"
 
-
 struct sweep {
     struct sweep_grid g;
     struct sweep_cluster env[SWEEP_MAX]; /* loaded once before forking */
@@ -44,14 +37,6 @@ struct sweep {
     size_t n_points;
     int64_t batch;
     char grid_id[17]; /* sweep_grid_fingerprint */
-};
-
-/* What a child tells the parent about its run. */
-struct point_msg {
-    int ok;
-    int64_t run_id;
-    double avg_jct_s, wall_s;
-    char err[512];
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -63,34 +48,34 @@ static void on_stop(int sig)
     stop_signal = sig;
 }
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+struct progress {
+    bool tty;
+    size_t done, failed, total;
+    double t0;
+    double best;
+    char best_label[96];
+};
 
-/* The child: simulate one point into the database, tell the parent how it
- * went. Never returns. */
-static void child_run(const struct sweep *sw, const struct sweep_point *p, int fd)
+/* What the pool's callbacks share. */
+struct run_ctx {
+    struct sweep *sw;
+    struct progress pr;
+};
+
+/* In a pool worker: simulate point i into the database. */
+static void point_run(void *ctx, size_t i, struct sweep_point_msg *msg)
 {
-    struct point_msg msg = {0};
+    const struct sweep *sw = ((const struct run_ctx *)ctx)->sw;
+    const struct sweep_point *p = &sw->points[i];
     struct err err = {{0}};
     struct wl_opts mo;
     char files[sizeof sw->g.models], models_desc[4096];
     sweep_model_opts(&sw->g, &mo, files);
     wl_models_describe(&mo, models_desc, sizeof models_desc);
-    struct sweep_point_result res = {0};
-    msg.ok = sweep_point_run(&sw->g, &sw->env[p->cluster], p, sw->batch, sw->grid_id, models_desc,
-                             &res, &err) == 0;
-    msg.run_id = res.run_id;
-    msg.avg_jct_s = res.avg_jct_s;
-    msg.wall_s = res.wall_s;
-    if (!msg.ok)
-        snprintf(msg.err, sizeof msg.err, "%s", err.msg);
-    ssize_t wr = write(fd, &msg, sizeof msg); /* < PIPE_BUF: atomic, never blocks */
-    (void)wr;
-    _exit(msg.ok ? 0 : 1);
+    msg->ok = sweep_point_run(&sw->g, &sw->env[p->cluster], p, sw->batch, sw->grid_id,
+                              models_desc, msg, &err) == 0;
+    if (!msg->ok)
+        snprintf(msg->err, sizeof msg->err, "%s", err.msg);
 }
 
 static void point_label(const struct sweep *sw, const struct sweep_point *p, char *buf, size_t n)
@@ -110,17 +95,10 @@ static void point_label(const struct sweep *sw, const struct sweep_point *p, cha
         snprintf(buf + at, n - at, " seed %ld", g->seeds[p->seed]);
 }
 
-struct progress {
-    bool tty;
-    size_t done, failed, total;
-    double t0;
-    double best;
-    char best_label[96];
-};
-
-static void progress_show(struct progress *pr, const char *label, const struct point_msg *m)
+static void progress_show(struct progress *pr, const char *label,
+                          const struct sweep_point_msg *m)
 {
-    double el = mono_now() - pr->t0;
+    double el = mono_s() - pr->t0;
     if (m->ok && !isnan(m->avg_jct_s) && (pr->best_label[0] == '\0' || m->avg_jct_s < pr->best)) {
         pr->best = m->avg_jct_s;
         snprintf(pr->best_label, sizeof pr->best_label, "%s", label);
@@ -144,101 +122,35 @@ static void progress_show(struct progress *pr, const char *label, const struct p
     fflush(stderr);
 }
 
+/* In the parent, as point i ends. */
+static void point_done(void *ctx, size_t i, const struct sweep_point_msg *m)
+{
+    struct run_ctx *rc = ctx;
+    char label[96];
+    point_label(rc->sw, &rc->sw->points[i], label, sizeof label);
+    rc->pr.done++;
+    rc->pr.failed += !m->ok;
+    progress_show(&rc->pr, label, m);
+}
+
 /* Run every point; returns the number that failed, or -1 when stopped. */
 static long run_points(struct sweep *sw, int workers)
 {
-    struct slot {
-        pid_t pid;
-        int fd;
-        size_t point;
-    } *slots = xcalloc((size_t)workers, sizeof *slots);
-    struct progress pr = {.tty = isatty(STDERR_FILENO), .total = sw->n_points, .t0 = mono_now()};
-    size_t next = 0;
-    int running = 0;
-    bool killed = false;
-    pid_t parent = getpid();
-    fflush(stdout);
-    fflush(stderr);
-    while (next < sw->n_points || running > 0) {
-        while (!stop_signal && running < workers && next < sw->n_points) {
-            int fds[2];
-            if (pipe(fds) < 0) {
-                perror("synergy sweep: pipe");
-                stop_signal = SIGTERM;
-                break;
-            }
-            pid_t pid = fork();
-            if (pid < 0) {
-                perror("synergy sweep: fork");
-                close(fds[0]);
-                close(fds[1]);
-                stop_signal = SIGTERM;
-                break;
-            }
-            if (pid == 0) {
-                signal(SIGINT, SIG_DFL);
-                signal(SIGTERM, SIG_DFL);
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                if (getppid() != parent)
-                    _exit(1);
-                close(fds[0]);
-                child_run(sw, &sw->points[next], fds[1]);
-            }
-            close(fds[1]);
-            int s = 0;
-            while (slots[s].pid)
-                s++;
-            slots[s] = (struct slot){pid, fds[0], next++};
-            running++;
-        }
-        if (running == 0)
-            break;
-        if (stop_signal && !killed) { /* stopped while launching: end the runs in flight */
-            for (int s = 0; s < workers; s++)
-                if (slots[s].pid)
-                    kill(slots[s].pid, SIGTERM);
-            killed = true;
-        }
-        int status;
-        pid_t pid = waitpid(-1, &status, 0);
-        if (pid < 0 && errno == EINTR)
-            continue; /* a stop signal, handled at the top */
-        if (pid < 0) {
-            perror("synergy sweep: waitpid");
-            stop_signal = SIGTERM;
-            break;
-        }
-        int s = 0;
-        while (s < workers && slots[s].pid != pid)
-            s++;
-        if (s == workers)
-            continue;
-        struct point_msg m = {0};
-        if (read(slots[s].fd, &m, sizeof m) != (ssize_t)sizeof m) {
-            m.ok = 0;
-            snprintf(m.err, sizeof m.err, "worker %s",
-                     WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited without a result");
-        }
-        close(slots[s].fd);
-        char label[96];
-        point_label(sw, &sw->points[slots[s].point], label, sizeof label);
-        slots[s].pid = 0;
-        running--;
-        if (stop_signal && !m.ok)
-            continue; /* killed by us: reported as interrupted below */
-        pr.done++;
-        pr.failed += !m.ok;
-        progress_show(&pr, label, &m);
-    }
-    if (pr.tty)
+    struct run_ctx rc = {.sw = sw,
+                         .pr = {.tty = isatty(STDERR_FILENO), .total = sw->n_points,
+                                .t0 = mono_s()}};
+    struct sweep_pool pool = {.n = sw->n_points, .workers = workers, .run = point_run,
+                              .done = point_done, .ctx = &rc, .stop = &stop_signal};
+    struct err err = {{0}};
+    long failed = sweep_pool_run(&pool, &err);
+    if (rc.pr.tty)
         fputc('\n', stderr);
-    free(slots);
-    if (stop_signal) {
+    if (failed < 0 && strcmp(err.msg, "interrupted") != 0)
+        fprintf(stderr, "synergy sweep: %s\n", err.msg);
+    if (failed < 0)
         fprintf(stderr, "synergy sweep: interrupted: %zu of %zu runs finished and kept\n",
-                pr.done - pr.failed, sw->n_points);
-        return -1;
-    }
-    return (long)pr.failed;
+                rc.pr.done - rc.pr.failed, sw->n_points);
+    return failed;
 }
 
 static int build_points(struct sweep *sw)
@@ -308,8 +220,7 @@ static int sweep_prepare(struct sweep *sw, struct err *err)
             return -1;
         if (!g->trace[0])
             continue;
-        int gpus = e->conf.cluster.gpus_per_server * e->conf.cluster.servers_per_rack *
-                   e->conf.cluster.racks;
+        int gpus = cluster_config_gpus(&e->conf.cluster);
         for (int l = 0; l < (g->n_loads ? g->n_loads : 1); l++) {
             struct sweep_point p = {.cluster = c, .load = l};
             struct wl_opts wl;
@@ -397,6 +308,18 @@ int cmd_sweep(int argc, char **argv)
     if (rc >= 0)
         goto out;
     rc = EXIT_BAD_INPUT;
+    if (cli_output_check("--jobs-csv", jobs_csv_path, false, &err) < 0 ||
+        cli_output_check("--db", sw->g.db, false, &err) < 0 ||
+        cli_output_check("--plot", sw->g.plot[0] ? sw->g.plot : NULL, true, &err) < 0) {
+        fprintf(stderr, "synergy sweep: %s\n", err.msg);
+        goto out;
+    }
+    for (int k = 0; k < sw->g.n_clusters; k++)
+        if (strcmp(sw->g.clusters[k], default_cluster) == 0 &&
+            cli_data_check(default_cluster, "--cluster", &err) < 0) {
+            fprintf(stderr, "synergy sweep: %s\n", err.msg);
+            goto out;
+        }
     if (sweep_prepare(sw, &err) < 0) {
         fprintf(stderr, "synergy sweep: %s\n", err.msg);
         goto out;
@@ -432,9 +355,9 @@ int cmd_sweep(int argc, char **argv)
     sigemptyset(&sa.sa_mask); /* no SA_RESTART: waitpid must see EINTR */
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    double t0 = mono_now();
+    double t0 = mono_s();
     long failed = run_points(sw, workers);
-    double wall = mono_now() - t0;
+    double wall = mono_s() - t0;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
 

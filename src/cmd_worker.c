@@ -71,10 +71,14 @@ int cmd_worker(int argc, char **argv)
         return p.exit_code;
     if (p.optind < argc)
         return cli_bad(&p, "unexpected argument '%s'", argv[p.optind]);
-    if (!o.sched_addr || !o.catalog_path) {
-        fprintf(stderr, "synergy worker: --scheduler and --catalog are required\n");
-        return EXIT_BAD_INPUT;
-    }
+    if (!o.sched_addr)
+        return cli_bad(&p, "--scheduler HOST:PORT is required");
+    static char catalog[4096];
+    if (!o.catalog_path) /* as deploy --local and profile do */
+        o.catalog_path = cli_data_path(catalog, sizeof catalog, "configs/deploy_catalog.ini");
+    struct err derr = {{0}};
+    if (o.catalog_path == catalog && cli_data_check(catalog, "--catalog", &derr) < 0)
+        return cli_bad(&p, "%s", derr.msg);
     if (insecure && (tls_ca || tls_cert || tls_key)) {
         fprintf(stderr, "synergy worker: --insecure and --tls-* exclude each other\n");
         return EXIT_BAD_INPUT;

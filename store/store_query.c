@@ -174,84 +174,87 @@ int store_runs_select(store_t *st, const struct store_filter *f, struct store_ru
     return 0;
 }
 
-int store_jobs_load(store_t *st, int64_t run_id, struct store_job **out, size_t *n,
-                    struct err *err)
+/* The rows of `sql` (one ? for the run id), each read by `row` into the next
+ * `size`-byte element of an array: 0 with *out (caller frees) and *n, or -1
+ * with err "reading WHAT". */
+static int load_rows(store_t *st, const char *sql, int64_t run_id, size_t size,
+                     void (*row)(sqlite3_stmt *s, void *elem), void **out, size_t *n,
+                     const char *what, struct err *err)
 {
     sqlite3_stmt *s;
+    char msg[64];
+    snprintf(msg, sizeof msg, "reading %s", what);
     *out = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT job_id, model, gpus, arrival_s, first_start_s, finish_s, jct_s,"
-                           " attained_s, rounds_run, rounds_demoted, preemptions FROM jobs"
-                           " WHERE run_id=? ORDER BY job_id",
-                           -1, &s, NULL) != SQLITE_OK)
-        return store__fail(st, err, "reading jobs");
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return store__fail(st, err, msg);
     sqlite3_bind_int64(s, 1, run_id);
-    struct store_job *jobs = NULL;
+    char *rows = NULL;
     size_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        xgrow((void **)&jobs, &cap, cnt + 1, sizeof *jobs);
-        struct store_job *j = &jobs[cnt++];
-        j->id = sqlite3_column_int(s, 0);
-        col_text(s, 1, j->model, sizeof j->model);
-        j->gpus = sqlite3_column_int(s, 2);
-        j->arrival = col_real(s, 3);
-        j->first_start = col_real(s, 4);
-        j->finish = col_real(s, 5);
-        j->jct = col_real(s, 6);
-        j->attained = col_real(s, 7);
-        j->rounds_run = sqlite3_column_int(s, 8);
-        j->rounds_demoted = sqlite3_column_int(s, 9);
-        j->preemptions = sqlite3_column_int(s, 10);
+        xgrow((void **)&rows, &cap, cnt + 1, size);
+        row(s, rows + size * cnt++);
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {
-        free(jobs);
-        return store__fail(st, err, "reading jobs");
+        free(rows);
+        return store__fail(st, err, msg);
     }
-    *out = jobs;
+    *out = rows;
     *n = cnt;
     return 0;
+}
+
+static void job_row(sqlite3_stmt *s, void *elem)
+{
+    struct store_job *j = elem;
+    j->id = sqlite3_column_int(s, 0);
+    col_text(s, 1, j->model, sizeof j->model);
+    j->gpus = sqlite3_column_int(s, 2);
+    j->arrival = col_real(s, 3);
+    j->first_start = col_real(s, 4);
+    j->finish = col_real(s, 5);
+    j->jct = col_real(s, 6);
+    j->attained = col_real(s, 7);
+    j->rounds_run = sqlite3_column_int(s, 8);
+    j->rounds_demoted = sqlite3_column_int(s, 9);
+    j->preemptions = sqlite3_column_int(s, 10);
+}
+
+int store_jobs_load(store_t *st, int64_t run_id, struct store_job **out, size_t *n,
+                    struct err *err)
+{
+    return load_rows(st,
+                     "SELECT job_id, model, gpus, arrival_s, first_start_s, finish_s, jct_s,"
+                     " attained_s, rounds_run, rounds_demoted, preemptions FROM jobs"
+                     " WHERE run_id=? ORDER BY job_id",
+                     run_id, sizeof **out, job_row, (void **)out, n, "jobs", err);
+}
+
+static void round_row(sqlite3_stmt *s, void *elem)
+{
+    struct store_round *r = elem;
+    memset(r, 0, sizeof *r);
+    r->t = sqlite3_column_double(s, 0);
+    r->runnable = (long)sqlite3_column_int64(s, 1);
+    r->placed = (long)sqlite3_column_int64(s, 2);
+    r->started = (long)sqlite3_column_int64(s, 3);
+    r->preempted = (long)sqlite3_column_int64(s, 4);
+    r->demoted = (long)sqlite3_column_int64(s, 5);
+    for (int q = 0; q < 3; q++) {
+        r->alloc[q] = sqlite3_column_double(s, 6 + q);
+        r->util[q] = sqlite3_column_double(s, 9 + q);
+        r->demand[q] = sqlite3_column_double(s, 12 + q);
+    }
 }
 
 int store_rounds_load(store_t *st, int64_t run_id, struct store_round **out, size_t *n,
                       struct err *err)
 {
-    sqlite3_stmt *s;
-    *out = NULL;
-    *n = 0;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT t_s, runnable, placed, started, preempted, demoted, gpu_alloc,"
-                           " cpu_alloc, mem_alloc, gpu_util, cpu_util, mem_util, gpu_demand,"
-                           " cpu_demand, mem_demand FROM rounds WHERE run_id=? ORDER BY round",
-                           -1, &s, NULL) != SQLITE_OK)
-        return store__fail(st, err, "reading rounds");
-    sqlite3_bind_int64(s, 1, run_id);
-    struct store_round *rounds = NULL;
-    size_t cnt = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        xgrow((void **)&rounds, &cap, cnt + 1, sizeof *rounds);
-        struct store_round *r = &rounds[cnt++];
-        r->t = sqlite3_column_double(s, 0);
-        r->runnable = (long)sqlite3_column_int64(s, 1);
-        r->placed = (long)sqlite3_column_int64(s, 2);
-        r->started = (long)sqlite3_column_int64(s, 3);
-        r->preempted = (long)sqlite3_column_int64(s, 4);
-        r->demoted = (long)sqlite3_column_int64(s, 5);
-        for (int q = 0; q < 3; q++) {
-            r->alloc[q] = sqlite3_column_double(s, 6 + q);
-            r->util[q] = sqlite3_column_double(s, 9 + q);
-            r->demand[q] = sqlite3_column_double(s, 12 + q);
-        }
-    }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE) {
-        free(rounds);
-        return store__fail(st, err, "reading rounds");
-    }
-    *out = rounds;
-    *n = cnt;
-    return 0;
+    return load_rows(st,
+                     "SELECT t_s, runnable, placed, started, preempted, demoted, gpu_alloc,"
+                     " cpu_alloc, mem_alloc, gpu_util, cpu_util, mem_util, gpu_demand,"
+                     " cpu_demand, mem_demand FROM rounds WHERE run_id=? ORDER BY round",
+                     run_id, sizeof **out, round_row, (void **)out, n, "rounds", err);
 }

@@ -1,27 +1,19 @@
 /*
- * sweep: one point of a grid, run: the loader's options for its trace, its
- * scheduler parameters, a simulation of its workload, and the run recorded
- * in the grid's results database (inserted as 'running' first, so a run
- * that dies stays visible as incomplete). `synergy sweep` calls it in one
- * forked worker per point.
+ * sweep: one run simulated into a results database (sweep_run_one: inserted
+ * as 'running' first, so a run that dies stays visible as incomplete), for
+ * `simulate --db` and every sweep point; and one point of a grid, run: the
+ * loader's options for its trace, its scheduler parameters and its workload.
+ * `synergy sweep` calls sweep_point_run in one forked worker per point.
  */
 #include "sweep.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "policies.h"
 #include "results.h"
 #include "sim.h"
 #include "store.h"
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* The model files of the grid as the loader's options (they borrow buf,
  * which must be as large as g->models). */
@@ -76,12 +68,72 @@ void sweep_point_wl_opts(const struct sweep_grid *g, const struct sweep_cluster 
     o->unknown_reference = g->unknown_reference;
 }
 
+/* The run's observers: the store's round samples, then the caller's. */
+struct run_obs {
+    struct results_rounds rounds;
+    struct sim_observer inner;
+};
+
+static void obs_sample(void *ctx, const struct sched_round_sample *smp)
+{
+    struct run_obs *o = ctx;
+    results_rounds_add(&o->rounds, smp);
+    if (o->inner.on_sample)
+        o->inner.on_sample(o->inner.ctx, smp);
+}
+
+static void obs_arrival(void *ctx, const struct job_spec *spec)
+{
+    struct run_obs *o = ctx;
+    o->inner.on_arrival(o->inner.ctx, spec);
+}
+
+static void obs_finish(void *ctx, const struct job *j, bool measured)
+{
+    struct run_obs *o = ctx;
+    o->inner.on_finish(o->inner.ctx, j, measured);
+}
+
+static void obs_plan(void *ctx, double now, struct job *const *placed, size_t n)
+{
+    struct run_obs *o = ctx;
+    o->inner.on_plan(o->inner.ctx, now, placed, n);
+}
+
+int sweep_run_one(store_t *st, struct store_run *run, const struct sim_config *cfg,
+                  const struct sim_workload *w, struct sched_result *res, double *wall_s,
+                  struct err *err)
+{
+    struct sim_config c = *cfg;
+    struct run_obs o = {.inner = cfg->obs};
+    if (st) {
+        c.obs = (struct sim_observer){
+            .ctx = &o,
+            .on_sample = obs_sample,
+            .on_arrival = o.inner.on_arrival ? obs_arrival : NULL,
+            .on_finish = o.inner.on_finish ? obs_finish : NULL,
+            .on_plan = o.inner.on_plan ? obs_plan : NULL,
+        };
+        if (store_run_insert(st, run, err) < 0)
+            return -1;
+    }
+    double t0 = mono_s();
+    int rc = sim_run(&c, w, res, err);
+    *wall_s = mono_s() - t0;
+    if (st && rc < 0) {
+        store_run_abandon(st, run->id, NULL);
+    } else if (st && results_run_complete(st, run, res, &o.rounds, *wall_s, err) < 0) {
+        sched_result_free(res);
+        rc = -1;
+    }
+    results_rounds_free(&o.rounds);
+    return rc;
+}
+
 int sweep_point_run(const struct sweep_grid *g, const struct sweep_cluster *env,
                     const struct sweep_point *p, int64_t batch, const char *grid_id,
-                    const char *models_desc, struct sweep_point_result *out, struct err *err)
+                    const char *models_desc, struct sweep_point_msg *out, struct err *err)
 {
-    int ok = 0;
-    store_t *st = NULL;
     struct synth_params synth;
     synth_params_defaults(&synth);
     synth.jobs_per_hour = g->n_loads ? g->loads[p->load] : env->conf.jobs_per_hour;
@@ -90,8 +142,6 @@ int sweep_point_run(const struct sweep_grid *g, const struct sweep_cluster *env,
     synth.max_jobs = g->max_jobs;
     const char *placement = g->placement[0] ? g->placement : env->conf.placement;
     const char *profiles = g->profiles[0] ? g->profiles : env->conf.profiles;
-    struct job_spec *specs = NULL;
-    size_t n_specs = 0;
     struct wl_opts wl;
     char arrival[64];
     sweep_point_wl_opts(g, env, p, &wl, arrival, sizeof arrival);
@@ -100,6 +150,7 @@ int sweep_point_run(const struct sweep_grid *g, const struct sweep_cluster *env,
     struct sched_overrides ov = {.policy = g->policies[p->policy],
                                  .mode = g->modes[p->mode],
                                  .placement = placement,
+                                 .hetero = g->hetero[0] ? g->hetero : NULL,
                                  .round_duration = g->round_duration,
                                  .opt_compat = g->opt_compat,
                                  .opt_time_limit_s = g->opt_time_limit};
@@ -111,9 +162,16 @@ int sweep_point_run(const struct sweep_grid *g, const struct sweep_cluster *env,
     cfg.measure_lo = g->measure_lo;
     cfg.measure_hi = g->measure_hi;
     cfg.check_invariants = g->check;
-    struct results_rounds rounds = {0};
-    cfg.obs.ctx = &rounds;
-    cfg.obs.on_sample = results_rounds_add;
+
+    struct sim_workload w = {NULL, 0, NULL};
+    struct job_spec *specs = NULL;
+    size_t n_specs = 0;
+    if (g->trace[0] && wl_load(&wl, env->zoo, &specs, &n_specs, err) < 0)
+        return -1;
+    w.jobs = specs;
+    w.n_jobs = n_specs;
+    if (!g->trace[0] && !(w.synth = synth_create(env->zoo, &synth, err)))
+        return -1;
 
     struct store_run run = {.batch_id = batch, .point = p->index};
     snprintf(run.grid, sizeof run.grid, "%s", grid_id);
@@ -124,35 +182,18 @@ int sweep_point_run(const struct sweep_grid *g, const struct sweep_cluster *env,
         if (g->n_loads)
             run.jobs_per_hour = g->loads[p->load]; /* the load axis, re-timing the trace */
     }
-    st = store_open(g->db, err);
-    if (!st || store_run_insert(st, &run, err) < 0)
-        goto done;
-    out->run_id = run.id;
-    if (g->trace[0] && wl_load(&wl, env->zoo, &specs, &n_specs, err) < 0) {
-        store_run_abandon(st, run.id, NULL);
-        goto done;
-    }
-    struct sim_workload w = {specs, n_specs, NULL};
-    if (!g->trace[0] && !(w.synth = synth_create(env->zoo, &synth, err)))
-        goto done;
+    int rc = -1;
+    store_t *st = store_open(g->db, err);
     struct sched_result res;
-    double t0 = mono_now();
-    int rc = sim_run(&cfg, &w, &res, err);
-    double wall = mono_now() - t0;
-    synth_destroy(w.synth);
-    if (rc < 0) {
-        store_run_abandon(st, run.id, NULL);
-        goto done;
+    if (st && sweep_run_one(st, &run, &cfg, &w, &res, &out->wall_s, err) == 0) {
+        out->avg_jct_s = res.avg_jct_s;
+        sched_result_free(&res);
+        rc = 0;
     }
-    rc = results_run_complete(st, &run, &res, &rounds, wall, err);
-    out->avg_jct_s = res.avg_jct_s;
-    out->wall_s = wall;
-    sched_result_free(&res);
-    ok = rc == 0;
-done:
+    out->run_id = run.id;
     store_close(st);
-    results_rounds_free(&rounds);
+    synth_destroy(w.synth);
     free(run.cluster_ini);
     free(specs);
-    return ok ? 0 : -1;
+    return rc;
 }

@@ -2,11 +2,14 @@
  * sweep: the grid of a `synergy sweep` (policies x modes x loads x class
  * splits x clusters), filled from an INI experiment file and then from the
  * command line, which wins; its points in a fixed order, shards and
- * fingerprint. `synergy sweep` (src/cmd_sweep.c) runs the points.
+ * fingerprint; one run simulated into the results database (run.c), and the
+ * pool of forked workers that runs a grid's points (pool.c). `synergy sweep`
+ * and `synergy simulate --db` use them.
  */
 #ifndef SYNERGY_SWEEP_H
 #define SYNERGY_SWEEP_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -41,6 +44,7 @@ struct sweep_grid {
     bool unknown_reference;    /* unknown trace models run as alexnet */
     char profiles[32];
     char placement[16];
+    char hetero[16];           /* aware | agnostic ("": the cluster file's) */
     long seeds[SWEEP_MAX];     /* the seed axis; none: the cluster file's seed */
     int n_seeds;
     int shard_k, shard_n;      /* run only points i with i % n == k - 1; 0/0: all */
@@ -118,9 +122,13 @@ void sweep_point_wl_opts(const struct sweep_grid *g, const struct sweep_cluster 
                          const struct sweep_point *p, struct wl_opts *o, char *arrival_buf,
                          size_t n);
 
-struct sweep_point_result {
+
+/* What a point's run comes to: what a pool worker tells the parent. */
+struct sweep_point_msg {
+    int ok;
     int64_t run_id; /* the run's row (0 if it never got one) */
     double avg_jct_s, wall_s;
+    char err[512];
 };
 
 /* Simulate point p of grid g on its cluster env and record the run in g->db,
@@ -129,6 +137,48 @@ struct sweep_point_result {
  * already inserted is left 'running' or abandoned, never half-written). */
 int sweep_point_run(const struct sweep_grid *g, const struct sweep_cluster *env,
                     const struct sweep_point *p, int64_t batch, const char *grid_id,
-                    const char *models_desc, struct sweep_point_result *out, struct err *err);
+                    const char *models_desc, struct sweep_point_msg *out, struct err *err);
+
+struct store;
+struct store_run;
+struct sim_config;
+struct sim_workload;
+
+/* One simulation, timed, recorded into the results database st unless st is
+ * NULL: `run` (described by the caller, e.g. with results_run_describe) is
+ * inserted as 'running' first, so a run that dies stays visible as
+ * incomplete; then the simulation; then the run's summary, jobs and rounds in
+ * one transaction, or the row marked abandoned if the simulation failed. The
+ * rounds are collected through cfg->obs.on_sample; the caller's own observers
+ * in cfg->obs still see every event. The one way `simulate --db` and every
+ * sweep point record a run. 0 with *res (caller frees: sched_result_free)
+ * and *wall_s, or -1 with err and nothing to free. */
+int sweep_run_one(struct store *st, struct store_run *run, const struct sim_config *cfg,
+                  const struct sim_workload *w, struct sched_result *res, double *wall_s,
+                  struct err *err);
+
+/* ------------------------------------------ the pool of workers (pool.c) */
+
+/* n tasks run in forked children, at most `workers` at a time. */
+struct sweep_pool {
+    size_t n;
+    int workers;
+    /* in the child: run task i and fill *m (m->ok: it succeeded) */
+    void (*run)(void *ctx, size_t i, struct sweep_point_msg *m);
+    /* in the parent, as each task ends, in the order they end; not for the
+     * tasks killed after a stop */
+    void (*done)(void *ctx, size_t i, const struct sweep_point_msg *m);
+    void *ctx;
+    /* set by the caller's SIGINT/SIGTERM handler (installed without
+     * SA_RESTART, so that waiting is interrupted): no task starts any more,
+     * and the ones in flight get SIGTERM */
+    volatile sig_atomic_t *stop;
+};
+
+/* Run every task of p. Children die with the parent (PR_SET_PDEATHSIG) and
+ * take SIGINT and SIGTERM at their defaults. Returns the number of tasks
+ * that failed; or -1 with err when stopped: "interrupted" by *p->stop, or a
+ * failed pipe, fork or waitpid, which then sets *p->stop to SIGTERM. */
+long sweep_pool_run(const struct sweep_pool *p, struct err *err);
 
 #endif

@@ -26,41 +26,34 @@ struct arrival {
 
 static int read_deltas(arrival_t *a, const char *path, struct err *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errprintf(err, "%s: cannot open deltas file: %s", path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0, dcap = 0;
-    ssize_t len;
-    int lineno = 0, rc = -1;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        if ((size_t)len != strlen(line)) {
-            errprintf(err, "%s:%d: line contains a NUL byte", path, lineno);
-            goto out;
-        }
-        char *t = str_trim(line);
-        if (*t == '\0' || *t == '#')
-            continue;
+    struct line_reader lr;
+    if (line_reader_open(&lr, path, "deltas file", true, err) < 0)
+        return -1;
+    char *t;
+    size_t dcap = 0;
+    int got, rc = -1;
+    while ((got = line_next(&lr, &t, err)) > 0) {
         char *comma = strchr(t, ',');
         if (comma)
             *comma = '\0';
         double ms;
         if (parse_double(t, &ms) < 0 || !(ms >= 0) || !isfinite(ms)) {
-            errprintf(err, "%s:%d: delay_ms: '%s' is not a non-negative number", path, lineno, t);
+            errprintf(err, "%s:%d: delay_ms: '%s' is not a non-negative number", path, lr.lineno,
+                      t);
             goto out;
         }
         xgrow((void **)&a->deltas, &dcap, a->n_deltas + 1, sizeof *a->deltas);
         a->deltas[a->n_deltas++] = ms / 1000.0;
     }
+    if (got < 0)
+        goto out;
     if (a->n_deltas == 0) {
-        errprintf(err, "%s:%d: deltas file has no lines", path, lineno);
+        errprintf(err, "%s:%d: deltas file has no lines", path, lr.lineno);
         goto out;
     }
     rc = 0;
 out:
-    free(line);
-    fclose(f);
+    line_reader_close(&lr);
     return rc;
 }
 

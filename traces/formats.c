@@ -22,20 +22,16 @@ static int synergy_detect(const char *head, size_t n)
 /* The line of a replay trace's job number `index` (blank and # lines skipped). */
 static int replay_line_of(const char *path, size_t index)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
+    struct line_reader lr;
+    if (line_reader_open(&lr, path, NULL, true, NULL) < 0)
         return 0;
-    char *line = NULL;
-    size_t cap = 0, jobs = 0;
-    int lineno = 0, found = 0;
-    while (!found && getline(&line, &cap, f) >= 0) {
-        lineno++;
-        char *t = str_trim(line);
-        if (*t && *t != '#' && jobs++ == index)
-            found = lineno;
-    }
-    free(line);
-    fclose(f);
+    char *t;
+    size_t jobs = 0;
+    int found = 0;
+    while (!found && line_next(&lr, &t, NULL) > 0)
+        if (jobs++ == index)
+            found = lr.lineno;
+    line_reader_close(&lr);
     return found;
 }
 
@@ -85,17 +81,13 @@ static int synergy_validate(struct wl_opts *o, const model_zoo_t *zoo, int clust
         return -1;
     free(jobs);
     /* second pass for line numbers of semantic problems */
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errprintf(err, "%s: %s", path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0, problems = 0;
-    while (getline(&line, &cap, f) >= 0) {
-        lineno++;
-        char *t = str_trim(line);
-        if (*t == '\0' || *t == '#')
-            continue;
+    struct line_reader lr;
+    if (line_reader_open(&lr, path, NULL, true, err) < 0)
+        return -1;
+    char *t;
+    int problems = 0;
+    while (line_next(&lr, &t, NULL) > 0) {
+        int lineno = lr.lineno;
         struct job_spec j;
         if (trace_parse_replay_line(t, &j, err, path, lineno) < 0)
             continue;
@@ -106,8 +98,7 @@ static int synergy_validate(struct wl_opts *o, const model_zoo_t *zoo, int clust
             fprintf(diag, "%s:%d: gpus: %d is more than the cluster's %d\n", path, lineno,
                     j.gpus, cluster_gpus);
     }
-    free(line);
-    fclose(f);
+    line_reader_close(&lr);
     if (problems) {
         fprintf(diag, "%s: %d problem%s\n", path, problems, problems == 1 ? "" : "s");
         return 1;

@@ -72,39 +72,16 @@ static int split_fields(char *line, char sep, char **f, int max)
     return n;
 }
 
-/* Shared line loop: reads lines, strips '\r\n', rejects NUL bytes. */
-struct lines {
-    FILE *f;
-    const char *path;
-    char *buf;
-    size_t cap;
-    int lineno;
-};
-
-static int lines_next(struct lines *l, char **out, struct err *err)
-{
-    ssize_t len = getline(&l->buf, &l->cap, l->f);
-    if (len < 0)
-        return 0;
-    l->lineno++;
-    if ((size_t)len != strlen(l->buf))
-        return errprintf(err, "%s:%d: line contains a NUL byte", l->path, l->lineno);
-    while (len > 0 && (l->buf[len - 1] == '\n' || l->buf[len - 1] == '\r'))
-        l->buf[--len] = '\0';
-    *out = l->buf;
-    return 1;
-}
-
 int trace_read_pollux(FILE *f, const char *path, const char *vc, struct raw_job **out,
                       size_t *n, struct err *err)
 {
-    struct lines l = {.f = f, .path = path};
+    struct line_reader l = {.f = f, .path = path};
     struct raw_job *jobs = NULL;
     size_t nj = 0, cap = 0;
     char *line;
     int r, rc = -1;
     bool header = false;
-    while ((r = lines_next(&l, &line, err)) > 0) {
+    while ((r = line_next(&l, &line, err)) > 0) {
         char *t = str_trim(line);
         if (*t == '\0')
             continue;
@@ -166,7 +143,7 @@ int trace_read_pollux(FILE *f, const char *path, const char *vc, struct raw_job 
     jobs = NULL;
     rc = 0;
 out:
-    free(l.buf);
+    line_reader_free(&l);
     free(jobs);
     return rc;
 }
@@ -195,12 +172,12 @@ const char *trace_gavel_model(const char *job_type)
 int trace_read_gavel(FILE *f, const char *path, const model_zoo_t *zoo, struct raw_job **out,
                      size_t *n, struct err *err)
 {
-    struct lines l = {.f = f, .path = path};
+    struct line_reader l = {.f = f, .path = path};
     struct raw_job *jobs = NULL;
     size_t nj = 0, cap = 0;
     char *line;
     int r, rc = -1;
-    while ((r = lines_next(&l, &line, err)) > 0) {
+    while ((r = line_next(&l, &line, err)) > 0) {
         if (*str_trim(line) == '\0')
             continue;
         char *fl[7];
@@ -254,7 +231,7 @@ int trace_read_gavel(FILE *f, const char *path, const model_zoo_t *zoo, struct r
     jobs = NULL;
     rc = 0;
 out:
-    free(l.buf);
+    line_reader_free(&l);
     free(jobs);
     return rc;
 }
@@ -338,6 +315,8 @@ int trace_import_finish(const model_zoo_t *zoo, struct raw_job *raw, size_t n,
         j->gpus = r->gpus;
     }
     free(sorted);
+    if (p->assigned)
+        *p->assigned = as.assigned;
     if (total == 0) {
         free(jobs);
         return errprintf(err, "the arrival process produced no jobs");

@@ -1,6 +1,8 @@
 /*
  * The Synergy record/replay trace format: `id,model,arrival_s,iterations,gpus`
- * one job a line, no header (spec §3.5). The reader validates every field and
+ * one job a line, no header (spec §3.5), with an optional sixth field, the GPU
+ * types the job may run on, '|'-separated (`V100|P100`; synergy's own,
+ * docs/heterogeneous.md). The reader validates every field and
  * reports "file:line: field: problem". Blank lines and lines starting with '#'
  * are skipped (an extension; the reference has neither).
  */
@@ -11,12 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_FIELDS 5
+#define MAX_FIELDS 6
 
 int trace_parse_replay_line(const char *line, struct job_spec *out, struct err *err,
                             const char *path, int lineno)
 {
-    static const char *names[MAX_FIELDS] = {"id", "model", "arrival", "iterations", "gpus"};
+    static const char *names[MAX_FIELDS] = {"id",         "model", "arrival",
+                                            "iterations", "gpus",  "gpu_types"};
     char buf[512];
     if (strlen(line) >= sizeof buf)
         return errprintf(err, "%s:%d: line too long", path, lineno);
@@ -27,19 +30,19 @@ int trace_parse_replay_line(const char *line, struct job_spec *out, struct err *
     for (;;) {
         char *c = strchr(p, ',');
         if (nf == MAX_FIELDS)
-            return errprintf(err, "%s:%d: expected %d comma-separated fields "
-                                  "(id,model,arrival,iterations,gpus), got more",
-                             path, lineno, MAX_FIELDS);
+            return errprintf(err, "%s:%d: expected 5 comma-separated fields "
+                                  "(id,model,arrival,iterations,gpus[,gpu_types]), got more",
+                             path, lineno);
         field[nf++] = str_trim(p);
         if (!c)
             break;
         *c = '\0';
         p = c + 1;
     }
-    if (nf != MAX_FIELDS)
-        return errprintf(err, "%s:%d: expected %d comma-separated fields "
-                              "(id,model,arrival,iterations,gpus), got %d",
-                         path, lineno, MAX_FIELDS, nf);
+    if (nf < MAX_FIELDS - 1)
+        return errprintf(err, "%s:%d: expected 5 comma-separated fields "
+                              "(id,model,arrival,iterations,gpus[,gpu_types]), got %d",
+                         path, lineno, nf);
     long id, iters, gpus;
     double arrival;
     memset(out, 0, sizeof *out);
@@ -64,11 +67,39 @@ int trace_parse_replay_line(const char *line, struct job_spec *out, struct err *
                          field[4]);
     if (gpus < 1 || gpus > 1000000)
         return errprintf(err, "%s:%d: %s: %ld must be at least 1", path, lineno, names[4], gpus);
+    if (nf == MAX_FIELDS && trace_parse_gpu_types(field[5], out->gpu_types) < 0)
+        return errprintf(err, "%s:%d: %s: '%.60s' must be GPU type names (letters, digits, "
+                              "'-', '_', '.'; up to 15 each) separated by '|'",
+                         path, lineno, names[5], field[5]);
     out->id = (int)id;
     snprintf(out->model, sizeof out->model, "%s", field[1]);
     out->arrival = arrival;
     out->iterations = iters;
     out->gpus = (int)gpus;
+    return 0;
+}
+
+int trace_parse_gpu_types(const char *s, char out[64])
+{
+    size_t n = strlen(s), tok = 0;
+    if (n == 0 || n >= 64)
+        return -1;
+    for (size_t i = 0; i <= n; i++) {
+        char c = s[i];
+        if (c == '|' || c == ',' || c == '\0') {
+            if (tok == 0 || tok >= GPU_TYPE_NAME)
+                return -1;
+            tok = 0;
+            continue;
+        }
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.';
+        if (!ok)
+            return -1;
+        tok++;
+    }
+    for (size_t i = 0; i <= n; i++)
+        out[i] = s[i] == ',' ? '|' : s[i];
     return 0;
 }
 
@@ -86,25 +117,16 @@ int trace_read_replay(const char *path, struct job_spec **out, size_t *n, struct
 int trace_read_replay_zoo(const char *path, const model_zoo_t *zoo, struct job_spec **out,
                           size_t *n, struct err *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errprintf(err, "%s: cannot open trace: %s", path, strerror(errno));
+    struct line_reader lr;
+    if (line_reader_open(&lr, path, "trace", true, err) < 0)
+        return -1;
     struct job_spec *jobs = NULL;
     int *lines = NULL;
     size_t nj = 0, cap = 0, capl = 0;
-    char *line = NULL;
-    size_t linecap = 0;
-    ssize_t len;
-    int lineno = 0, rc = -1;
-    while ((len = getline(&line, &linecap, f)) >= 0) {
-        lineno++;
-        if ((size_t)len != strlen(line)) {
-            errprintf(err, "%s:%d: line contains a NUL byte", path, lineno);
-            goto out;
-        }
-        char *t = str_trim(line);
-        if (*t == '\0' || *t == '#')
-            continue;
+    char *t;
+    int got, rc = -1;
+    while ((got = line_next(&lr, &t, err)) > 0) {
+        int lineno = lr.lineno;
         xgrow((void **)&jobs, &cap, nj + 1, sizeof *jobs);
         xgrow((void **)&lines, &capl, nj + 1, sizeof *lines);
         if (trace_parse_replay_line(t, &jobs[nj], err, path, lineno) < 0)
@@ -118,12 +140,10 @@ int trace_read_replay_zoo(const char *path, const model_zoo_t *zoo, struct job_s
         }
         nj++;
     }
-    if (ferror(f)) {
-        errprintf(err, "%s: read error: %s", path, strerror(errno));
+    if (got < 0)
         goto out;
-    }
     if (nj == 0) {
-        errprintf(err, "%s:%d: trace has no jobs", path, lineno);
+        errprintf(err, "%s:%d: trace has no jobs", path, lr.lineno);
         goto out;
     }
     /* duplicate ids: sort pointers by id and look at neighbours */
@@ -147,10 +167,9 @@ int trace_read_replay_zoo(const char *path, const model_zoo_t *zoo, struct job_s
     jobs = NULL;
     rc = 0;
 out:
-    free(line);
+    line_reader_close(&lr);
     free(lines);
     free(jobs);
-    fclose(f);
     return rc;
 }
 
@@ -171,5 +190,9 @@ void trace_write_replay_line(FILE *f, const struct job_spec *j)
 {
     char arr[64];
     format_double_shortest(arr, sizeof arr, j->arrival);
-    fprintf(f, "%d,%s,%s,%ld,%d\n", j->id, j->model, arr, j->iterations, j->gpus);
+    if (j->gpu_types[0])
+        fprintf(f, "%d,%s,%s,%ld,%d,%s\n", j->id, j->model, arr, j->iterations, j->gpus,
+                j->gpu_types);
+    else
+        fprintf(f, "%d,%s,%s,%ld,%d\n", j->id, j->model, arr, j->iterations, j->gpus);
 }

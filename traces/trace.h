@@ -47,6 +47,10 @@ int trace_read_replay_zoo(const char *path, const model_zoo_t *zoo, struct job_s
 int trace_parse_replay_line(const char *line, struct job_spec *out, struct err *err,
                             const char *path, int lineno);
 
+/* A list of GPU type names separated by '|' or ',' into out, '|'-separated
+ * (job_spec.gpu_types). 0, or -1 if it is empty, too long or malformed. */
+int trace_parse_gpu_types(const char *s, char out[64]);
+
 /* Write one job in the replay format, the arrival as the shortest decimal
  * that reads back to the same double (integers without a decimal point,
  * like the reference's str() of its integer arrivals). */
@@ -144,6 +148,7 @@ struct import_params {
     long max_jobs;       /* >0: exactly this many jobs, reusing the trace cyclically */
     int split[TASK_COUNT];
     double time_zero;    /* trace arrivals are submit - time_zero; NAN: earliest submit */
+    size_t *assigned;    /* not NULL: how many jobs got a model by the split */
 };
 
 /* Turn raw jobs into job_specs: ids 0.. in submit order (stable), arrivals

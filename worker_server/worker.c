@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <netdb.h>
@@ -33,13 +34,6 @@
 #include "notify.h"
 #include "rpc.h"
 #include "synergy_worker.pb-c.h"
-
-long long worker__mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 struct timespec worker__ns_to_ts(long long ns)
 {
@@ -181,6 +175,60 @@ static int job_user(struct worker *w, struct err *err)
     return 0;
 }
 
+/* A worker that runs jobs as another user (--job-user, started as root):
+ * that user must be able to read the CA it hands jobs (they verify the
+ * scheduler with it) and to reach the run directory (their checkpoints are
+ * under it). Checked by a child that becomes the user, at start, so that a
+ * mistake is one line here rather than every job crashing. 0, or -1 + err. */
+static int check_job_user_access(struct worker *w, struct err *err)
+{
+    if (!w->set_user || w->job_uid == 0)
+        return 0;
+    const char *ca = w->o->tls_ca_path;
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return errprintf(err, "pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return errprintf(err, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) { /* async-signal-safe calls only */
+        int res[2] = {0, 0}, fd;
+        if (setgroups(0, NULL) < 0 || setgid(w->job_gid) < 0 || setuid(w->job_uid) < 0)
+            res[0] = 3;
+        else if (ca && (fd = open(ca, O_RDONLY | O_CLOEXEC)) < 0)
+            res[0] = 1;
+        else if (access(w->run_dir, X_OK) < 0)
+            res[0] = 2;
+        res[1] = errno;
+        ssize_t n = write(pfd[1], res, sizeof res);
+        _exit(n == (ssize_t)sizeof res ? 0 : 1);
+    }
+    close(pfd[1]);
+    int res[2] = {3, EIO};
+    ssize_t n = read(pfd[0], res, sizeof res);
+    close(pfd[0]);
+    waitpid(pid, NULL, 0);
+    if (n != (ssize_t)sizeof res)
+        res[0] = 3;
+    const char *user = w->o->job_user;
+    if (res[0] == 1)
+        return errprintf(err, "--job-user %s cannot read the CA certificate %s (%s), which jobs "
+                              "need to verify the scheduler: make it and its directories "
+                              "readable by that user (scripts/make-certs.sh does)",
+                         user, ca, strerror(res[1]));
+    if (res[0] == 2)
+        return errprintf(err, "--job-user %s cannot reach --run-dir %s (%s), where jobs keep "
+                              "their checkpoints: make it and its parent directories searchable "
+                              "(x) by that user", user, w->run_dir, strerror(res[1]));
+    if (res[0] == 3)
+        return errprintf(err, "--job-user %s: cannot become that user to check its access (%s)",
+                         user, strerror(res[1]));
+    return 0;
+}
+
 /* Everything before serving: topology, CPU reservation, catalog, the path
  * of synergy itself, the job user. 0, or -1 + err (bad input: exit 2). */
 static int worker_setup(struct worker *w, struct err *err)
@@ -219,6 +267,8 @@ static int worker_setup(struct worker *w, struct err *err)
         return errprintf(err, "--run-dir %s: not a directory", o->run_dir);
     if (!realpath(o->run_dir, w->run_dir))
         return errprintf(err, "--run-dir %s: %s", o->run_dir, strerror(errno));
+    if (check_job_user_access(w, err) < 0)
+        return -1;
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -320,7 +370,9 @@ int worker_main(const struct worker_options *o)
         LOG(LOG_WARN, "worker", "PR_SET_CHILD_SUBREAPER: %s; a job's daemonised processes may "
                                 "escape", strerror(errno));
     snprintf(addr, sizeof addr, "%s:%d", o->sched_addr, o->sched_port);
-    w->sched = rpc_client_create_tls(addr, o->tls);
+    /* the scheduler is whoever holds its identity's certificate, not any
+     * certificate of the CA (a worker's key must not pass for it) */
+    w->sched = rpc_client_create_pinned(addr, o->tls, worker__sched_identity(w));
     worker__reg_init(w);
     int reg = worker__register_first(w, &sigs, &err);
     if (reg == -1)

@@ -107,7 +107,7 @@ void *worker__lease_thread(void *arg)
     struct worker *w = arg;
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
-        long long now = worker__mono_ns(), next = LLONG_MAX;
+        long long now = mono_ns(), next = LLONG_MAX;
         for (int i = 0; i < MAX_JOBS; i++) {
             struct wjob *j = &w->jobs[i];
             if (!j->used || j->killed_lease)

@@ -100,7 +100,6 @@ struct worker {
 #define MAX_LEASE_ROUNDS 4
 #define DEFAULT_MAX_LEASE_MS (3600LL * 1000)
 
-long long worker__mono_ns(void);
 struct timespec worker__ns_to_ts(long long ns);
 /* The live job with this id, or NULL. Call with w->mu held. */
 struct wjob *worker__find_job(struct worker *w, long id);
@@ -116,6 +115,9 @@ char *worker__file_tail(const char *path, int lines, size_t bytes);
 /* Resolve --scheduler's host into w->sched_ips (the callers allowed on a
  * plaintext worker), and note whether one of them is on this machine. */
 void worker__resolve_scheduler(struct worker *w);
+/* The scheduler's certificate identity (--scheduler-identity, default
+ * "scheduler"): the only caller obeyed, and the only server called. */
+const char *worker__sched_identity(const struct worker *w);
 
 /* worker_children.c: threads. */
 /* Reap every child: job leaders (exits queued for the scheduler) and orphans. */

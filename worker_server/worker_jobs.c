@@ -75,12 +75,17 @@ void worker__resolve_scheduler(struct worker *w)
 /* Only the scheduler may call: a peer with one of its addresses, or, when the
  * scheduler runs on this machine, any address of this machine (the kernel
  * picks the source address: a scheduler on 127.0.0.2 calls 127.0.0.3 from
- * 127.0.0.1). An address check, not authentication (see README). */
+ * 127.0.0.1). An address check, not authentication (docs/security.md). */
+const char *worker__sched_identity(const struct worker *w)
+{
+    return w->o->sched_identity ? w->o->sched_identity : "scheduler";
+}
+
 static bool peer_allowed(struct worker *w, rpc_call_t *call)
 {
     if (w->o->tls) {
         const char *id = rpc_call_identity(call);
-        const char *want = w->o->sched_identity ? w->o->sched_identity : "scheduler";
+        const char *want = worker__sched_identity(w);
         if (strcmp(id, want) == 0)
             return true;
         LOG(LOG_WARN, "worker", "refused a call from %s: identity '%s' is not the scheduler's "
@@ -111,6 +116,18 @@ static long long max_lease_ms(struct worker *w)
     return v;
 }
 
+/* Whether a lease of lease_ms is longer than the worker obeys (RunJob and
+ * ExtendLease alike); msg says so. */
+static bool lease_too_long(struct worker *w, uint32_t lease_ms, char *msg, size_t n)
+{
+    long long max_lease = max_lease_ms(w);
+    if ((long long)lease_ms <= max_lease)
+        return false;
+    snprintf(msg, n, "lease of %u ms is longer than %lld ms (%d rounds)", lease_ms, max_lease,
+             MAX_LEASE_ROUNDS);
+    return true;
+}
+
 /* A job in the way of a launch (an earlier attempt of the same job, or a job
  * on the same GPUs) that was already SIGKILLed is gone within milliseconds,
  * once reaped: wait for that (at most a second) rather than refuse the launch
@@ -119,7 +136,7 @@ static long long max_lease_ms(struct worker *w)
  * Called with w->mu held. */
 static void wait_killed(struct worker *w, long id, unsigned attempt, const int *gpus, int n)
 {
-    long long until = worker__mono_ns() + w->kill_wait_ms * 1000000LL;
+    long long until = mono_ns() + w->kill_wait_ms * 1000000LL;
     for (;;) {
         bool dying = false, blocked = false;
         for (int i = 0; i < MAX_JOBS; i++) {
@@ -137,7 +154,7 @@ static void wait_killed(struct worker *w, long id, unsigned attempt, const int *
             else
                 blocked = true;
         }
-        long long now = worker__mono_ns();
+        long long now = mono_ns();
         if (!dying || blocked || now >= until)
             return;
         struct timespec ts = {.tv_sec = until / 1000000000LL, .tv_nsec = until % 1000000000LL};
@@ -174,12 +191,8 @@ static enum rpc_result check_run_request(struct worker *w, rpc_call_t *call,
                           "GPU index out of range");
         gpus[i] = (int)req->gpus[i];
     }
-    long long max_lease = max_lease_ms(w);
-    if ((long long)req->lease_ms > max_lease) {
-        snprintf(msg, sizeof msg, "lease of %u ms is longer than %lld ms (%d rounds)",
-                 req->lease_ms, max_lease, MAX_LEASE_ROUNDS);
+    if (lease_too_long(w, req->lease_ms, msg, sizeof msg))
         return refuse(call, req->job_id, RPC_STATUS_INVALID_ARGUMENT, msg);
-    }
     return RPC_REPLY;
 }
 
@@ -294,8 +307,10 @@ static void job_env(struct worker *w, const Synergy__V1__RunJobRequest *req,
     env_add(env, "SYNERGY_ATTEMPT", "%u", req->attempt);
     if (req->job_token && req->job_token[0])
         env_add(env, "SYNERGY_JOB_TOKEN", "%s", req->job_token);
-    if (w->o->tls_ca_path) /* the CA is public: jobs verify the scheduler with it */
+    if (w->o->tls_ca_path) { /* the CA is public: jobs verify the scheduler with it */
         env_add(env, "SYNERGY_TLS_CA", "%s", w->o->tls_ca_path);
+        env_add(env, "SYNERGY_SCHED_IDENTITY", "%s", worker__sched_identity(w));
+    }
     /* one process per GPU (catalog ranks = per-gpu): RANK = rank_base + LOCAL_RANK */
     env_add(env, "SYNERGY_PROCS_THIS_SERVER", "%u", procs);
     env_add(env, "SYNERGY_RANK_BASE", "%u", req->rank_base);
@@ -362,7 +377,7 @@ static int start_job(struct worker *w, const Synergy__V1__RunJobRequest *req, co
     snprintf(j->log, sizeof j->log, "%s", p.log);
     j->n_gpus = (int)req->n_gpus;
     memcpy(j->gpus, gpus, sizeof(int) * req->n_gpus);
-    j->deadline_ns = worker__mono_ns() +
+    j->deadline_ns = mono_ns() +
                      (req->lease_ms ? (long long)req->lease_ms : w->max_lease_ms) * 1000000LL;
     j->killed_lease = false;
     j->sigkilled = false;
@@ -433,11 +448,8 @@ static enum rpc_result h_extend(void *ud, rpc_call_t *call, const ProtobufCMessa
     Synergy__V1__JobAck *resp = (void *)rs;
     if (!peer_allowed(w, call))
         return RPC_FAILED;
-    long long max_lease = max_lease_ms(w);
-    if ((long long)req->lease_ms > max_lease) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "lease of %u ms is longer than %lld ms (%d rounds)",
-                 req->lease_ms, max_lease, MAX_LEASE_ROUNDS);
+    char msg[160];
+    if (lease_too_long(w, req->lease_ms, msg, sizeof msg)) {
         LOG(LOG_WARN, "worker", "ExtendLease of job %lu refused: %s",
             (unsigned long)req->job_id, msg);
         rpc_call_set_status(call, RPC_STATUS_INVALID_ARGUMENT, msg);
@@ -446,7 +458,7 @@ static enum rpc_result h_extend(void *ud, rpc_call_t *call, const ProtobufCMessa
     pthread_mutex_lock(&w->mu);
     struct wjob *j = worker__find_job(w, (long)req->job_id);
     if (j && !j->killed_lease) {
-        j->deadline_ns = worker__mono_ns() + (long long)req->lease_ms * 1000000LL;
+        j->deadline_ns = mono_ns() + (long long)req->lease_ms * 1000000LL;
         resp->known = true;
         pthread_cond_signal(&w->lease_cv);
     }

@@ -75,7 +75,7 @@ struct running_set {
 static void running_snapshot(struct worker *w, struct running_set *rs)
 {
     rs->n = 0;
-    long long now = worker__mono_ns();
+    long long now = mono_ns();
     pthread_mutex_lock(&w->mu);
     for (int i = 0; i < MAX_JOBS; i++) {
         const struct wjob *j = &w->jobs[i];
@@ -162,7 +162,7 @@ static bool transport_error(int st)
  * on a stop signal. */
 int worker__register_first(struct worker *w, const sigset_t *stop, struct err *err)
 {
-    long long start = worker__mono_ns();
+    long long start = mono_ns();
     long long give_up = start + (long long)w->o->register_timeout_ms * 1000000LL;
     long long backoff_ms = 200, next_say = start + 5000000000LL;
     for (;;) {
@@ -170,7 +170,7 @@ int worker__register_first(struct worker *w, const sigset_t *stop, struct err *e
         int st = register_once(w, &refused, err);
         if (st == RPC_STATUS_OK)
             return refused ? -1 : 0;
-        long long now = worker__mono_ns();
+        long long now = mono_ns();
         if (!transport_error(st) || (w->o->register_timeout_ms > 0 && now > give_up))
             return -1;
         if (now >= next_say) {
@@ -270,11 +270,11 @@ void *worker__sched_link(void *arg)
     long long backoff_ms = 0, down_since = 0, next_hb = 0, next_say = 0;
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
-        long long now = worker__mono_ns();
+        long long now = mono_ns();
         long long wake = backoff_ms ? now + backoff_ms * 1000000LL
                                     : (next_hb > now ? next_hb : now);
         /* exits are sent as soon as they are queued, unless we are backing off */
-        while (!w->stop && worker__mono_ns() < wake && !(backoff_ms == 0 && w->n_exits > 0 && w->registered)) {
+        while (!w->stop && mono_ns() < wake && !(backoff_ms == 0 && w->n_exits > 0 && w->registered)) {
             struct timespec ts = worker__ns_to_ts(wake);
             pthread_cond_timedwait(&w->stop_cv, &w->mu, &ts);
         }
@@ -298,10 +298,10 @@ void *worker__sched_link(void *arg)
             }
         } else {
             st = send_exits(w);
-            if (st == 0 && worker__mono_ns() >= next_hb) {
+            if (st == 0 && mono_ns() >= next_hb) {
                 bool known = true;
                 st = heartbeat_once(w, &known);
-                next_hb = worker__mono_ns() + (long long)w->heartbeat_ms * 1000000LL;
+                next_hb = mono_ns() + (long long)w->heartbeat_ms * 1000000LL;
                 if (st == RPC_STATUS_OK && !known) {
                     LOG(LOG_WARN, "worker", "the scheduler does not know this worker (it "
                                             "restarted, or lost us): registering again");
@@ -319,7 +319,7 @@ void *worker__sched_link(void *arg)
         pthread_mutex_lock(&w->mu);
         if (w->stop)
             break; /* stopping: a scheduler gone first is no news */
-        now = worker__mono_ns();
+        now = mono_ns();
         if (st != RPC_STATUS_OK) {
             if (!down_since) {
                 down_since = now;

@@ -19,7 +19,13 @@
  * ends first). --ranks runs one iterator process per GPU of this server, as
  * the reference launches jobs (torch.distributed.launch --nproc_per_node=G):
  * each with LOCAL_RANK, RANK and WORLD_SIZE, each speaking the protocol;
- * every rank logs its budget and RoundEnd answer per round.
+ * every rank logs its budget, RoundEnd answer and steps per round.
+ * --legacy speaks the protocol as the stock reference iterator does (spec
+ * §2.5-2.6): no job token, no attempt, no rank; one UpdateIters per round, at
+ * 75 % of it (of the round's time in its first round, of the last budget's
+ * steps after), whose answer is the round's budget; iterator-local round
+ * numbers. With --ranks every process of the job is then indistinguishable
+ * to the scheduler but for its address, as under torch.distributed.launch.
  * Fault switches for tests: --crash-once DIR, --crash-always, --ignore-stop,
  * --spawn-daemon FILE (leaves daemonised grandchildren behind).
  */
@@ -40,13 +46,6 @@
 #include "common.h"
 #include "job_to_scheduler.pb-c.h"
 #include "rpc.h"
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static long env_long(const char *k, long def)
 {
@@ -83,6 +82,7 @@ struct link {
     long id;
     unsigned attempt; /* 0: not known (launched by hand) */
     int rank;         /* -1: not sent */
+    bool legacy;      /* --legacy: neither attempt nor rank nor token is sent */
     char tag[48];     /* "job 3" or "job 3 rank 1" */
     double down_since;
 };
@@ -90,8 +90,8 @@ struct link {
 #define SET_IDS(req, l, PFX)                                                                       \
     do {                                                                                           \
         (req).job_id = (uint64_t)(l)->id;                                                          \
-        (req).attempt = (l)->attempt;                                                              \
-        if ((l)->rank >= 0) {                                                                      \
+        (req).attempt = (l)->legacy ? 0 : (l)->attempt;                                            \
+        if ((l)->rank >= 0 && !(l)->legacy) {                                                      \
             (req).rank_opt_case = PFX##__RANK_OPT_RANK;                                            \
             (req).rank = (uint32_t)(l)->rank;                                                      \
         }                                                                                          \
@@ -110,7 +110,7 @@ static int call(struct link *l, const char *m, const ProtobufCMessage *rq, Proto
         if (st == RPC_STATUS_OK) {
             if (l->down_since > 0)
                 fprintf(stderr, "synergy %s: scheduler back after %.1f s\n", l->tag,
-                        mono() - l->down_since);
+                        mono_s() - l->down_since);
             l->down_since = 0;
             return st;
         }
@@ -120,7 +120,7 @@ static int call(struct link *l, const char *m, const ProtobufCMessage *rq, Proto
             return st;
         }
         if (l->down_since == 0) {
-            l->down_since = mono();
+            l->down_since = mono_s();
             fprintf(stderr, "synergy %s: %s; retrying with backoff\n", l->tag, err.msg);
         }
         job_sleep_s(backoff);
@@ -167,6 +167,7 @@ struct job_run {
     long total, done;
     double scale, spi;
     double origin, round_wall; /* this lease's rounds end at origin + k * round_wall */
+    long last_budget;          /* --legacy: the previous round's answer, 0 none yet */
     int poll_ms;
     const char *chk; /* the checkpoint directory (local rank 0 only) */
     bool crash, trace;
@@ -201,10 +202,13 @@ static int job_connect(struct job_run *j)
             return -1;
         }
     }
-    j->lk.cl = rpc_client_create_tls(j->o->sched, tls);
+    /* the worker names the scheduler's identity: a certificate of the CA
+     * that is not the scheduler's never sees our token */
+    const char *who = getenv("SYNERGY_SCHED_IDENTITY");
+    j->lk.cl = rpc_client_create_pinned(j->o->sched, tls, tls && who && *who ? who : NULL);
     rpc_tls_free(tls);
     const char *token = getenv("SYNERGY_JOB_TOKEN");
-    if (token && *token)
+    if (token && *token && !j->o->legacy)
         rpc_client_set_metadata(j->lk.cl, "synergy-job-token", token);
     rpc_client_set_wait_for_ready(j->lk.cl, true);
     return 0;
@@ -219,9 +223,9 @@ static int job_register(struct job_run *j, double t_start)
     if (call(&j->lk, "RegisterJob", &rj.base, &r, 10000) != RPC_STATUS_OK)
         return -1;
     j->round_wall = (double)((RegisterJobResponse *)r)->round_duration_s / j->scale;
-    j->origin = mono() - (double)((RegisterJobResponse *)r)->time_elapsed_this_round_s / j->scale;
+    j->origin = mono_s() - (double)((RegisterJobResponse *)r)->time_elapsed_this_round_s / j->scale;
     if (getenv("SYNERGY_JOB_TRACE"))
-        fprintf(stderr, "synergy %s: registered after %.3f s\n", j->lk.tag, mono() - t_start);
+        fprintf(stderr, "synergy %s: registered after %.3f s\n", j->lk.tag, mono_s() - t_start);
     protobuf_c_message_free_unpacked(r, NULL);
     j->poll_ms = (int)(j->round_wall * 4 * 1000) + 30000;
     return 0;
@@ -242,11 +246,64 @@ static int job_lease_ended(struct job_run *j, uint64_t round_num, long steps, do
     return 0;
 }
 
+/* --legacy: the stock iterator's round. It works until 75 % of the round
+ * (of its time in the first round, when no budget is known: what fits before
+ * the round's end at our speed; of the last budget's steps after), sends its
+ * one UpdateIters with the steps and time so far, and runs to the budget it
+ * is answered (past it when the answer is below what it did already, as the
+ * stock iterator overruns). The steps done, or -1. */
+static long job_round_legacy(struct job_run *j, uint64_t round, long *budget_out)
+{
+    double t0 = mono_s();
+    double deadline = j->origin + (double)(round + 1) * j->round_wall - 0.05 * j->round_wall;
+    long left = j->total - j->done;
+    long guess = j->last_budget > 0 ? j->last_budget
+                 : deadline > t0    ? (long)floor((deadline - t0) / j->spi)
+                                    : 0;
+    if (guess > left)
+        guess = left;
+    double f = 1, need = (double)guess * j->spi;
+    if (need > 0 && t0 + need > deadline)
+        f = deadline > t0 ? (deadline - t0) / need : 0;
+    long first = (long)(0.75 * (double)guess);
+    job_work_steps(&j->o->work, first, j->spi, f);
+    UpdateItersRequest u = UPDATE_ITERS_REQUEST__INIT;
+    SET_IDS(u, &j->lk, UPDATE_ITERS_REQUEST);
+    u.extend_lease = true;
+    u.round_num = round;
+    u.num_steps = (uint64_t)first;
+    u.execution_time_s = (mono_s() - t0) * j->scale;
+    ProtobufCMessage *r = NULL;
+    if (call(&j->lk, "UpdateIters", &u.base, &r, 10000) != RPC_STATUS_OK)
+        return -1;
+    long budget = (long)((UpdateItersResponse *)r)->num_steps_per_round;
+    protobuf_c_message_free_unpacked(r, NULL);
+    *budget_out = budget;
+    j->last_budget = budget;
+    checkpoint(j->chk, j->done + first);
+    if (j->crash) {
+        fprintf(stderr, "synergy %s: crashing on purpose at %ld\n", j->lk.tag, j->done + first);
+        abort();
+    }
+    long target = budget < left ? budget : left;
+    if (target < first)
+        target = first;
+    /* the rest keeps to the round clock too (the budget may exceed the guess) */
+    double now = mono_s(), rest = (double)(target - first) * j->spi;
+    f = rest > 0 && now + rest > deadline ? (deadline > now ? (deadline - now) / rest : 0) : 1;
+    job_work_steps(&j->o->work, target - first, j->spi, f);
+    j->done += target;
+    checkpoint(j->chk, j->done);
+    return target;
+}
+
 /* The round's work: its budget, 75 % of it, a progress report, the rest.
  * The steps done, or -1 if the scheduler could not be reached. */
 static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
 {
-    double t0 = mono();
+    if (j->o->legacy)
+        return job_round_legacy(j, round, budget_out);
+    double t0 = mono_s();
     ProtobufCMessage *r = NULL;
     UpdateItersRequest u = UPDATE_ITERS_REQUEST__INIT;
     SET_IDS(u, &j->lk, UPDATE_ITERS_REQUEST);
@@ -264,13 +321,13 @@ static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
      * simulator assumes; a job on its own pace never is */
     double deadline = j->origin + (double)(round + 1) * j->round_wall - 0.05 * j->round_wall;
     double f = 1, need = (double)target * j->spi;
-    if (need > 0 && mono() + need > deadline)
-        f = deadline > mono() ? (deadline - mono()) / need : 0;
-    if (round == 0 && job_work_startup_round(&j->o->work, deadline - mono(), j->spi, &target, &f))
+    if (need > 0 && mono_s() + need > deadline)
+        f = deadline > mono_s() ? (deadline - mono_s()) / need : 0;
+    if (round == 0 && job_work_startup_round(&j->o->work, deadline - mono_s(), j->spi, &target, &f))
         first = (long)(0.75 * (double)target);
     job_work_steps(&j->o->work, first, j->spi, f);
     u.num_steps = (uint64_t)first;
-    u.execution_time_s = (mono() - t0) * j->scale;
+    u.execution_time_s = (mono_s() - t0) * j->scale;
     if (call(&j->lk, "UpdateIters", &u.base, &r, 10000) != RPC_STATUS_OK)
         return -1;
     protobuf_c_message_free_unpacked(r, NULL);
@@ -284,7 +341,7 @@ static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
     checkpoint(j->chk, j->done);
     if (getenv("SYNERGY_JOB_TRACE"))
         fprintf(stderr, "synergy %s: round %lu: %ld steps in %.3f s wall (budget %ld)\n", j->lk.tag,
-                (unsigned long)round, target, mono() - t0, budget);
+                (unsigned long)round, target, mono_s() - t0, budget);
     return target;
 }
 
@@ -292,17 +349,17 @@ static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
  * says whether the lease goes on. -1: go on; else the process's exit code. */
 static int job_round(struct job_run *j, uint64_t round)
 {
-    double t0 = mono();
+    double t0 = mono_s();
     long budget;
     long target = job_round_work(j, round, &budget);
     if (target < 0)
         return 1;
-    double el = (mono() - t0) * j->scale;
+    double el = (mono_s() - t0) * j->scale;
     const char *tag = j->lk.tag;
     if (j->done >= j->total) {
         if (j->trace)
-            fprintf(stderr, "synergy %s: round %lu budget %ld answer complete\n", tag,
-                    (unsigned long)round, budget);
+            fprintf(stderr, "synergy %s: round %lu budget %ld answer complete, %ld steps\n", tag,
+                    (unsigned long)round, budget, target);
         int rc = job_lease_ended(j, round, target, el);
         fprintf(stderr, "synergy %s: complete at %ld\n", tag, j->done);
         return rc;
@@ -317,8 +374,8 @@ static int job_round(struct job_run *j, uint64_t round)
     bool stop = ((RoundEndResponse *)r)->terminate_lease;
     protobuf_c_message_free_unpacked(r, NULL);
     if (j->trace)
-        fprintf(stderr, "synergy %s: round %lu budget %ld answer %s\n", tag, (unsigned long)round,
-                budget, stop ? "stop" : "extend");
+        fprintf(stderr, "synergy %s: round %lu budget %ld answer %s, %ld steps\n", tag,
+                (unsigned long)round, budget, stop ? "stop" : "extend", target);
     if (!stop)
         return -1;
     if (j->o->ignore_stop) {
@@ -343,9 +400,9 @@ static int job_process(struct job_opts *o, int rank, int local)
                         .scale = env_double("SYNERGY_TIME_SCALE", 1),
                         .chk = local == 0 ? o->chk : NULL};
     j.spi = env_double("SYNERGY_ITER_TIME_S", -1) / j.scale;
-    double t_start = mono();
-    j.lk =
-        (struct link){.id = id, .attempt = (unsigned)env_long("SYNERGY_ATTEMPT", 0), .rank = rank};
+    double t_start = mono_s();
+    j.lk = (struct link){.id = id, .attempt = (unsigned)env_long("SYNERGY_ATTEMPT", 0),
+                         .rank = rank, .legacy = o->legacy};
     if (rank >= 0 && o->ranks)
         snprintf(j.lk.tag, sizeof j.lk.tag, "job %ld rank %d", id, rank);
     else
@@ -372,13 +429,16 @@ static int job_process(struct job_opts *o, int rank, int local)
 }
 
 /* --ranks: one iterator process per GPU of this server (SYNERGY_PROCS_THIS_SERVER,
- * else SYNERGY_GPU_THIS_SERVER), rank SYNERGY_RANK_BASE + local of
+ * else, and always with --legacy, SYNERGY_GPU_THIS_SERVER), rank SYNERGY_RANK_BASE + local of
  * SYNERGY_JOB_GPUS, like torch.distributed.launch. The job ends when every
  * rank has; if one fails, the others are killed (their collectives would
  * hang) and the job fails. */
 static int job_ranks(struct job_opts *o)
 {
-    long n = env_long("SYNERGY_PROCS_THIS_SERVER", env_long("SYNERGY_GPU_THIS_SERVER", 1));
+    /* --legacy: as the reference's scripts, --nproc_per_node=$SYNERGY_GPU_THIS_SERVER,
+     * whatever the worker's catalog says */
+    long gpus = env_long("SYNERGY_GPU_THIS_SERVER", 1);
+    long n = o->legacy ? gpus : env_long("SYNERGY_PROCS_THIS_SERVER", gpus);
     long base = env_long("SYNERGY_RANK_BASE", 0);
     long world = env_long("SYNERGY_JOB_GPUS", n);
     if (n < 1 || n > 256) {

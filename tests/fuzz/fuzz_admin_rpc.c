@@ -130,7 +130,7 @@ static struct deploy *setup(struct deploy_config *cfg, uint8_t flags)
     dj->ranks[0].cpus = 12;
     dj->ranks[0].mem = 100;
     d->reg.workers[0].registered = true;
-    d->reg.workers[0].last_hb_ns = deploy__mono_ns();
+    d->reg.workers[0].last_hb_ns = mono_ns();
     d->adm.accepting = true;
     deploy__admin_init(d);
     return d;

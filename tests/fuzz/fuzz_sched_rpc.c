@@ -84,7 +84,7 @@ static void run_job(struct deploy *d, int id, int server, int launch)
         dj->ranks[0].gpus[g] = g;
     dj->budget = 500;
     dj->lease_ours = true;
-    dj->launched_ns = deploy__mono_ns();
+    dj->launched_ns = mono_ns();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -123,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     deploy__find_job(d, 2)->state = DJ_QUEUED;
     d->reg.workers[0].registered = true;
     snprintf(d->reg.workers[0].peer_ip, sizeof d->reg.workers[0].peer_ip, "127.0.0.1");
-    d->reg.workers[0].last_hb_ns = deploy__mono_ns();
+    d->reg.workers[0].last_hb_ns = mono_ns();
     d->reg.workers[0].n_gpus = 8;
     d->srv = rpc_server_create_local(cfg.tls != NULL);
     deploy__add_services(d, d->srv);

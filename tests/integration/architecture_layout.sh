@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The layout table of docs/architecture.md stays current (issue 23): every
-# top-level directory of the source tree has a row (| `dir/` | ...), and every
-# row names a directory that exists. Directories git ignores (build trees)
+# top-level directory of the source tree has a row (| `dir/` | ...) in the
+# table under "## Layout", and every row names a directory that exists. Directories git ignores (build trees)
 # and hidden ones (.git, .ci) are not part of the layout. First the check
 # itself on a made-up tree: a missing row and a row without its directory
 # must both fail.
@@ -19,7 +19,9 @@ check() {
             # a build tree or another ignored directory is not part of the layout
             git -C "$dir" check-ignore -q "$d/" 2>/dev/null || echo "$d"
         done > "$tmp/dirs"
-    sed -n 's/^| `\([^`/]*\)\/` |.*/\1/p' "$page" | sort > "$tmp/rows"
+    # the rows of the table under "## Layout" (other tables may name directories too)
+    awk '/^## / { inl = ($0 == "## Layout") } inl' "$page" |
+        sed -n 's/^| `\([^`/]*\)\/` |.*/\1/p' | sort > "$tmp/rows"
     local bad=0
     for d in $(comm -23 "$tmp/dirs" "$tmp/rows"); do
         echo "$d/ exists but has no row in $page"; bad=1
@@ -33,10 +35,11 @@ check() {
 
 # the check itself, on a made-up tree
 mkdir -p "$tmp/t/alpha" "$tmp/t/beta" "$tmp/t/.hidden"
-printf '| dir | what |\n|---|---|\n| `alpha/` | a |\n| `beta/` | b |\n' > "$tmp/ok.md"
-printf '| dir | what |\n|---|---|\n| `alpha/` | a |\n' > "$tmp/missing.md"
-printf '| `alpha/` | a |\n| `beta/` | b |\n| `gamma/` | c |\n' > "$tmp/absent.md"
-printf '| `alpha/` | a |\n| `beta/` | b |\n| `beta/` | b again |\n' > "$tmp/twice.md"
+L='## Layout\n'
+printf "$L"'| dir | what |\n|---|---|\n| `alpha/` | a |\n| `beta/` | b |\n## Other\n| `gamma/` | not the layout |\n' > "$tmp/ok.md"
+printf "$L"'| dir | what |\n|---|---|\n| `alpha/` | a |\n## Other\n| `beta/` | not the layout |\n' > "$tmp/missing.md"
+printf "$L"'| `alpha/` | a |\n| `beta/` | b |\n| `gamma/` | c |\n' > "$tmp/absent.md"
+printf "$L"'| `alpha/` | a |\n| `beta/` | b |\n| `beta/` | b again |\n' > "$tmp/twice.md"
 check "$tmp/t" "$tmp/ok.md" > /dev/null && pass=$((pass+1)) || { echo "FAIL: a matching table fails"; fail=$((fail+1)); }
 out=$(check "$tmp/t" "$tmp/missing.md") && { echo "FAIL: a missing row passes"; fail=$((fail+1)); } ||
     { [[ $out == *"beta/ exists but has no row"* ]] && pass=$((pass+1)) || { echo "FAIL: $out"; fail=$((fail+1)); }; }

@@ -4,8 +4,12 @@
 # second CA for an outsider):
 #  tls    a mutual-TLS run completes with the simulator's placements and JCTs
 #         (within 5 %); a plaintext client, a client with a certificate from
-#         another CA, and a worker presenting another worker's certificate
-#         are refused, and each refusal is shown.
+#         another CA, a worker presenting another worker's certificate, and
+#         a scheduler presenting a worker's certificate (refused by the
+#         worker calling it) are refused, and each refusal is shown.
+#  nobody the tls run with jobs as --job-user nobody (CI runs as root): a
+#         worker whose CA nobody cannot read refuses to start, in one line;
+#         then every job reads the CA, runs to its end and checkpoints as nobody.
 #  forge  while a TLS deployment runs, an unrelated local process sends
 #         LeaseEnded, RoundEnd and UpdateIters for other jobs (no token, a
 #         wrong token), JobExited and Heartbeat for another worker, a
@@ -67,11 +71,12 @@ done
 grep -q "mutual TLS: workers are authenticated by certificate, jobs by token" "$tmp/dep.err" ||
     fail "deploy does not say it runs mutual TLS"
 S=127.0.0.1:$port
+juser=$(id -un)
 start_worker() { # ROW CERT-IDENTITY [extra]
     local i=$1 id=$2
     shift 2
     "$bin" worker --scheduler "$S" --server-id "$i" --port 0 --gpus 8 $(tls "$id") \
-        --job-user "$(id -un)" --catalog "$src/tests/deploy/catalog.ini" --run-dir "$tmp/w$i" \
+        --job-user "$juser" --catalog "$src/tests/deploy/catalog.ini" --run-dir "$tmp/w$i" \
         -v "$@" 2> "$tmp/w$i-$id.err" &
     wpid=$!; pids+=("$wpid")
 }
@@ -98,7 +103,54 @@ tls)
     echo "  worker for row 1 with worker-0's certificate: $msg"
     grep -q "certificate identity 'worker-0' is not server 1's ('worker-1')" <<< "$msg" ||
         fail "the refusal does not name the identities"
+    # a scheduler presenting a worker's certificate (worker-1's key, the
+    # right CA, the right address): worker 0 refuses it at the handshake,
+    # before its registration (jobs' tokens included) is sent
+    "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --workers "$tmp/workers" \
+        $(tls worker-1) --time-scale $scale -v > /dev/null 2> "$tmp/fake.err" &
+    fake=$!; pids+=("$fake")
+    fport=
+    for _ in $(seq 200); do
+        fport=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' "$tmp/fake.err" 2>/dev/null || true)
+        [ -n "$fport" ] && break; sleep 0.05
+    done
+    [ -n "$fport" ] || fail "the fake scheduler did not say where it listens"
+    "$bin" worker --scheduler "127.0.0.1:$fport" --server-id 0 --port 0 --gpus 8 $(tls worker-0) \
+        --job-user "$juser" --catalog "$src/tests/deploy/catalog.ini" --run-dir "$tmp/wfake" \
+        2> "$tmp/wfake.err" &
+    wfake=$!; pids+=("$wfake")
+    for _ in $(seq 200); do grep -q "refused the server" "$tmp/wfake.err" && break; sleep 0.05; done
+    msg=$(grep -m1 "refused the server" "$tmp/wfake.err") ||
+        fail "worker 0 did not refuse a scheduler with worker-1's certificate"
+    echo "  scheduler with worker-1's certificate, seen by worker 0: $msg"
+    grep -q "its certificate is 'worker-1', not the expected 'scheduler'" <<< "$msg" ||
+        fail "the refusal does not name both identities"
+    grep -q "registration from\|registered:" "$tmp/fake.err" &&
+        fail "the fake scheduler received a registration"
+    kill "$wfake" "$fake"
     # the real workers
+    start_worker 0 worker-0
+    start_worker 1 worker-1
+    ;;
+nobody)
+    # CI runs as root: jobs run as nobody, who must read the CA (make-certs.sh
+    # makes it public) and reach the run directory
+    [ "$(id -u)" = 0 ] || fail "this case needs root (jobs run as nobody)"
+    chmod 755 "$tmp"
+    juser=nobody
+    # a CA that nobody cannot read: the worker says so at start, in one line
+    mkdir -m 700 "$tmp/private"
+    cp "$C"/ca.pem "$C"/worker-0.* "$tmp/private/"
+    rc=0
+    timeout 30 "$bin" worker --scheduler "$S" --server-id 0 --port 0 --gpus 8 --job-user nobody \
+        --tls-ca "$tmp/private/ca.pem" --tls-cert "$tmp/private/worker-0.pem" \
+        --tls-key "$tmp/private/worker-0.key" --catalog "$src/tests/deploy/catalog.ini" \
+        --run-dir "$tmp/wbad" 2> "$tmp/wbad.err" || rc=$?
+    [ $rc = 2 ] || fail "a worker whose job user cannot read the CA exited $rc, not 2"
+    [ "$(wc -l < "$tmp/wbad.err")" = 1 ] &&
+        grep -q "^synergy worker: --job-user nobody cannot read the CA certificate $tmp/private/ca.pem (Permission denied)" \
+            "$tmp/wbad.err" || { cat "$tmp/wbad.err"; fail "no one-line refusal for an unreadable CA"; }
+    echo "  refused: $(cat "$tmp/wbad.err")"
     start_worker 0 worker-0
     start_worker 1 worker-1
     ;;
@@ -170,4 +222,12 @@ join <(grep '^finish' "$tmp/sim.plan" | awk '{print $2, $3}' | sort) \
 [ "$(wc -l < "$tmp/jct")" -eq 4 ] || fail "finish records missing"
 awk '{ d = ($3 - $2) / $2; if (d < 0) d = -d; printf "job %s: JCT %s s (undisturbed %s s, %.2f %%)\n", $1, $3, $2, 100 * d
        if (d > 0.05) bad = 1 } END { exit bad }' "$tmp/jct" || fail "a JCT moved by more than 5 %"
+if [ "$case" = nobody ]; then
+    grep -q "jobs run as nobody (uid 65534)" "$tmp/w0-worker-0.err" || fail "worker 0 does not run jobs as nobody"
+    for j in 0 1 2 3; do
+        owner=$(stat -c %U "$tmp"/w*/checkpoints/job_id=$j/progress 2>/dev/null | head -1)
+        [ "$owner" = nobody ] || fail "job $j's checkpoint is owned by '$owner', not nobody"
+    done
+    echo "every job ran as nobody to its end, under mutual TLS"
+fi
 echo "ok: $case"

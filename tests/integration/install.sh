@@ -16,9 +16,10 @@ root=$tmp/root/usr
 for f in bin/synergy share/synergy/configs/default_cluster.ini share/synergy/configs/models.ini \
          share/synergy/configs/deploy_catalog.ini share/man/man1/synergy.1 \
          share/bash-completion/completions/synergy \
-         share/synergy/traces/synergy-deploy/static_100job_6_3_1100.0; do
+         share/synergy/traces/synergy-deploy/static_100job_6_3_1100.0 share/synergy/make-certs.sh; do
     [ -e "$root/$f" ] || { echo "not installed: $f"; exit 1; }
 done
+[ -x "$root/share/synergy/make-certs.sh" ] || { echo "make-certs.sh is not executable"; exit 1; }
 [ ! -e "$root/bin/synergy-source-dir" ] || { echo "the build-tree marker was installed"; exit 1; }
 mv "$tmp/build" "$tmp/build.away"           # the build tree is gone
 mkdir "$tmp/elsewhere"

@@ -32,6 +32,11 @@ for u in synergy-scheduler.service synergy-worker@0.service; do
 done
 grep -q '^ProtectSystem=strict' synergy-scheduler.service
 grep -q '^DynamicUser=yes' synergy-scheduler.service
+# the dynamic user gets its TLS key (root's, mode 0600) as a credential, at the
+# path the example configuration passes
+grep -q '^LoadCredential=tls.key:/etc/synergy/tls/scheduler.key$' synergy-scheduler.service
+grep -q -- '--tls-key /run/credentials/synergy-scheduler.service/tls.key' \
+    "$src/contrib/systemd/scheduler.conf.example"
 grep -q '^EnvironmentFile=/etc/synergy/worker-%i.conf' synergy-worker@0.service
 # the check can fail: a unit whose binary is missing
 sed "s|^ExecStart=$bin |ExecStart=$tmp/no-such-synergy |" synergy-scheduler.service > broken.service

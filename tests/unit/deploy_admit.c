@@ -16,8 +16,6 @@
 #include "deploy_fixture.h"
 #include "synergy_admin.pb-c.h"
 
-#include <time.h>
-
 static void no_rate(struct deploy_config *cfg)
 {
     cfg->submit_rate = -1;
@@ -85,13 +83,6 @@ static void test_default_queue_limit(void **state)
     assert_int_equal(submit(fx, "local", msg, sizeof msg), 0);
     assert_int_equal(submit(fx, "local", msg, sizeof msg), RPC_STATUS_RESOURCE_EXHAUSTED);
     teardown(fx);
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void test_default_rate(void **state)

@@ -38,7 +38,7 @@ static struct djob *launch(struct deploy *d, int id)
     dj->progress_steps = 0;
     dj->last_msg_ns = 0;
     dj->lease_ours = true;
-    dj->launched_ns = deploy__mono_ns();
+    dj->launched_ns = mono_ns();
     return dj;
 }
 

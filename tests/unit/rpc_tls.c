@@ -4,7 +4,8 @@
  * client's CN and its metadata; a plaintext client, a client with a
  * certificate from another CA and a client without a certificate are all
  * refused before any handler runs; a client that does not trust the
- * server's CA refuses the server. rpc_tls_load names the bad file.
+ * server's CA refuses the server, and one that expects another identity
+ * (a worker's certificate where the scheduler should be) refuses it too. rpc_tls_load names the bad file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -55,7 +56,7 @@ static int setup(void **state)
         return -1;
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
-             "%s/scripts/make-certs.sh -o %s/a -w 1 -a 127.0.0.1 >/dev/null && "
+             "%s/scripts/make-certs.sh -o %s/a -w 2 -a 127.0.0.1 >/dev/null && "
              "%s/scripts/make-certs.sh -o %s/b -w 1 -a 127.0.0.1 >/dev/null",
              SYNERGY_SOURCE_DIR, dir, SYNERGY_SOURCE_DIR, dir);
     return system(cmd) == 0 ? 0 : -1;
@@ -158,6 +159,74 @@ static void mutual_tls(void **state)
     rpc_tls_free(srv_tls);
 }
 
+/* A client that names the server it expects: the scheduler's certificate is
+ * accepted, a worker's (same CA, same address) is refused at the handshake,
+ * before the handler runs, and a client pinned to that worker reaches it. */
+static void pinned_identity(void **state)
+{
+    struct err err = {{0}};
+    rpc_tls_t *sched = rpc_tls_load(P("a", "ca.pem"), P("a", "scheduler.pem"),
+                                    P("a", "scheduler.key"), &err);
+    rpc_tls_t *w0 = rpc_tls_load(P("a", "ca.pem"), P("a", "worker-0.pem"), P("a", "worker-0.key"),
+                                 &err);
+    assert_non_null(sched);
+    assert_non_null(w0);
+    char id[64];
+    assert_string_equal(rpc_tls_identity(w0, id, sizeof id), "worker-0");
+    assert_string_equal(rpc_tls_identity(sched, id, sizeof id), "scheduler");
+    assert_string_equal(rpc_tls_identity(NULL, id, sizeof id), "");
+    struct seen seen = {0};
+    static const struct rpc_method h[] = {{"RegisterJob", h_register}, {NULL, NULL}};
+    int port_s, port_w;
+    rpc_server_t *s = rpc_server_create_tls("127.0.0.1:0", sched, &port_s, &err);
+    rpc_server_t *w = rpc_server_create_tls("127.0.0.1:0", w0, &port_w, &err);
+    assert_non_null(s);
+    assert_non_null(w);
+    rpc_server_add_service(s, &job_to_scheduler__descriptor, h, &seen);
+    rpc_server_add_service(w, &job_to_scheduler__descriptor, h, &seen);
+    assert_int_equal(rpc_server_start(s, &err), 0);
+    assert_int_equal(rpc_server_start(w, &err), 0);
+    char ts[64], tw[64];
+    snprintf(ts, sizeof ts, "127.0.0.1:%d", port_s);
+    snprintf(tw, sizeof tw, "127.0.0.1:%d", port_w);
+    /* worker-1 calls the scheduler it expects */
+    rpc_tls_t *w1 = rpc_tls_load(P("a", "ca.pem"), P("a", "worker-1.pem"), P("a", "worker-1.key"),
+                                 &err);
+    assert_non_null(w1);
+    rpc_client_t *c = rpc_client_create_pinned(ts, w1, "scheduler");
+    assert_int_equal(call(c, &err), RPC_STATUS_OK);
+    assert_int_equal(seen.calls, 1);
+    rpc_client_destroy(c);
+    /* worker-0's server posing as the scheduler: refused, nothing sent */
+    c = rpc_client_create_pinned(tw, w1, "scheduler");
+    assert_int_equal(call(c, &err), RPC_STATUS_UNAVAILABLE);
+    assert_int_equal(seen.calls, 1);
+    rpc_client_destroy(c);
+    /* unpinned, the same server is accepted (any certificate of the CA) */
+    c = rpc_client_create_tls(tw, w1);
+    assert_int_equal(call(c, &err), RPC_STATUS_OK);
+    assert_int_equal(seen.calls, 2);
+    rpc_client_destroy(c);
+    /* the scheduler pins each worker by its row's identity */
+    c = rpc_client_create_pinned(tw, sched, "worker-0");
+    assert_int_equal(call(c, &err), RPC_STATUS_OK);
+    assert_int_equal(seen.calls, 3);
+    rpc_client_destroy(c);
+    c = rpc_client_create_pinned(tw, sched, "worker-1");
+    assert_int_equal(call(c, &err), RPC_STATUS_UNAVAILABLE);
+    /* a prefix of the identity is not the identity */
+    rpc_client_destroy(c);
+    c = rpc_client_create_pinned(tw, sched, "worker-");
+    assert_int_equal(call(c, &err), RPC_STATUS_UNAVAILABLE);
+    assert_int_equal(seen.calls, 3);
+    rpc_client_destroy(c);
+    rpc_server_destroy(s);
+    rpc_server_destroy(w);
+    rpc_tls_free(w1);
+    rpc_tls_free(w0);
+    rpc_tls_free(sched);
+}
+
 static void plaintext_has_no_identity(void **state)
 {
     struct err err = {{0}};
@@ -203,6 +272,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(mutual_tls),
+        cmocka_unit_test(pinned_identity),
         cmocka_unit_test(plaintext_has_no_identity),
         cmocka_unit_test(load_names_the_bad_file),
     };

@@ -203,6 +203,40 @@ static void las_preemptions_and_restore(void **state)
     sched_run_destroy(r);
 }
 
+/* The one same-placement rule (issue 20): which changes end a lease. By
+ * hand: a job on servers 0 and 1, 2 GPUs, 4 CPUs and 50 GB on each. */
+static void same_placement_rule(void **state)
+{
+    (void)state;
+    const struct job_share was[2] = {{.server = 0, .gpu = 2, .cpu = 4, .mem = 50},
+                                     {.server = 1, .gpu = 2, .cpu = 4, .mem = 50}};
+    struct job_share now[2];
+    memcpy(now, was, sizeof now);
+    assert_true(sched_same_placement(was, 2, now, 2));
+    /* the same shares listed the other way round */
+    now[0] = was[1];
+    now[1] = was[0];
+    assert_true(sched_same_placement(was, 2, now, 2));
+    /* another server */
+    memcpy(now, was, sizeof now);
+    now[1].server = 2;
+    assert_false(sched_same_placement(was, 2, now, 2));
+    /* one GPU more on a server */
+    memcpy(now, was, sizeof now);
+    now[0].gpu = 3;
+    assert_false(sched_same_placement(was, 2, now, 2));
+    /* other CPUs, other memory */
+    memcpy(now, was, sizeof now);
+    now[1].cpu = 5;
+    assert_false(sched_same_placement(was, 2, now, 2));
+    memcpy(now, was, sizeof now);
+    now[0].mem = 25;
+    assert_false(sched_same_placement(was, 2, now, 2));
+    /* one server fewer */
+    assert_false(sched_same_placement(was, 2, was, 1));
+    assert_false(sched_same_placement(was, 1, was, 2));
+}
+
 /* numpy's linear quantile: at (n-1)q between neighbours. */
 static void quantiles(void **state)
 {
@@ -219,6 +253,7 @@ int main(void)
         cmocka_unit_test(fifo_two_jobs_with_unknown_model),
         cmocka_unit_test(las_preemptions_and_restore),
         cmocka_unit_test(quantiles),
+        cmocka_unit_test(same_placement_rule),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

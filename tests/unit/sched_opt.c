@@ -72,7 +72,7 @@ static void world_init(struct world *w, int servers, int gpus, int cpus, int mem
 {
     models_init();
     struct sched_params p = {0};
-    p.cluster = (struct cluster_config){1, servers, gpus, cpus, mem, (int)(62.5 * gpus), 40};
+    p.cluster = (struct cluster_config){.racks = 1, .servers_per_rack = servers, .gpus_per_server = gpus, .cpus_per_server = cpus, .dram_per_server = mem, .sspeed_per_server = (int)(62.5 * gpus), .net_per_server = 40};
     p.policy = policy_find("FIFO");
     p.mode = sched_mode_find("opt");
     p.placement = PLACEMENT_FIRST_FIT;

@@ -42,7 +42,7 @@ static void world_init(struct world *w, int servers, const char *mode, double cp
     model.speedup = 1;
     model.iter_time = 1;
     struct sched_params p = {0};
-    p.cluster = (struct cluster_config){1, servers, 4, 12, 250, 250, 40};
+    p.cluster = (struct cluster_config){.racks = 1, .servers_per_rack = servers, .gpus_per_server = 4, .cpus_per_server = 12, .dram_per_server = 250, .sspeed_per_server = 250, .net_per_server = 40};
     p.policy = policy_find("FIFO");
     p.mode = sched_mode_find(mode);
     p.placement = PLACEMENT_CONSOLIDATE;

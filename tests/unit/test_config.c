@@ -78,7 +78,8 @@ static void test_errors_name_line_and_key(void **state)
     expect_error("[CLUSTER]\n\ngpus_per_server = -8\n", ":3: gpus_per_server: -8 is out of range");
     expect_error("[CLUSTER]\nracks = 2\n", ":2: racks: 2 is out of range");
     expect_error("[NETWORK]\nfoo = 1\n", ":2: unknown section [NETWORK]");
-    expect_error("[CLUSTER]\nthis line has no equals sign\n", ":2: syntax error");
+    expect_error("[CLUSTER]\nthis line has no equals sign\n",
+                 ":2: 'this line has no equals sign': expected [section] or key = value");
     expect_error("[WORKLOAD]\nsplit = 50,60,10\n", ":2: split:");
     expect_error("[SCHEDULER]\nround_duration = 0\n", ":2: round_duration: 0 is out of range");
 }
@@ -166,6 +167,11 @@ static void test_replay_lines(void **state)
     assert_int_equal(trace_parse_replay_line("0,alexnet,.123,3349,4", &j, &err, "t", 1), 0);
     assert_true(j.id == 0 && j.arrival == 0.123 && j.iterations == 3349 && j.gpus == 4);
     assert_string_equal(j.model, "alexnet");
+    assert_string_equal(j.gpu_types, "");
+    /* the GPU types a job may use: a sixth field, '|'-separated */
+    assert_int_equal(trace_parse_replay_line("5,res18,1,10,2,V100|P100", &j, &err, "t", 1), 0);
+    assert_true(j.id == 5 && j.gpus == 2);
+    assert_string_equal(j.gpu_types, "V100|P100");
     struct {
         const char *line, *needle;
     } bad[] = {
@@ -176,7 +182,11 @@ static void test_replay_lines(void **state)
         {"1,alexnet,0,1,0", "t:7: gpus: 0 must be at least 1"},
         {"1,alexnet,0,1,-2", "t:7: gpus"},
         {"1,alexnet,0,1", "got 4"},
-        {"1,alexnet,0,1,1,9", "got more"},
+        {"1,alexnet,0,1,1,V100,9", "got more"},
+        {"1,alexnet,0,1,1,V 100", "t:7: gpu_types: 'V 100'"},
+        {"1,alexnet,0,1,1,V100||K80", "t:7: gpu_types"},
+        {"1,alexnet,0,1,1,", "t:7: gpu_types"},
+        {"1,alexnet,0,1,1,ABCDEFGHIJKLMNOP", "t:7: gpu_types"},
         {"1,,0,1,1", "t:7: model"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
