@@ -226,10 +226,11 @@ static void print_json(FILE *out, const struct store_run *runs, size_t i,
     json_num(out, "makespan_h", r->makespan_s / H, f9);
     if (r->opt_rounds > 0)
         fprintf(out, ",\"opt_compat\":%s,\"opt_rounds\":%ld,\"opt_fallbacks\":%ld,\"opt_lowered\":%ld,"
-                     "\"opt_unplaced\":%ld,\"opt_packed\":%ld,\"opt_solve_mean_s\":%.6f,"
-                     "\"opt_solve_max_s\":%.6f",
+                     "\"opt_unplaced\":%ld,\"opt_packed\":%ld,\"opt_capped\":%ld,"
+                     "\"opt_solve_mean_s\":%.6f,\"opt_solve_max_s\":%.6f",
                 r->opt_compat ? "true" : "false", r->opt_rounds, r->opt_fallbacks, r->opt_lowered,
-                r->opt_unplaced, r->opt_packed, r->opt_solve_mean_s, r->opt_solve_max_s);
+                r->opt_unplaced, r->opt_packed, r->opt_capped, r->opt_solve_mean_s,
+                r->opt_solve_max_s);
     fprintf(out, ",\"end_time_h\":%.9f,\"rounds\":%ld,\"gpu_alloc_pct\":%.4f,\"cpu_alloc_pct\":%.4f,"
                  "\"mem_alloc_pct\":%.4f,\"wall_s\":%.3f,\"version\":\"%s\",",
             r->end_time_s / H, r->rounds, r->gpu_alloc * 100, r->cpu_alloc * 100,

@@ -41,6 +41,7 @@ struct deploy_opts {
     long max_queued, submit_rate, submit_burst; /* 0 unless given; submit_rate -1: none */
     long measure_lo, measure_hi; /* --measure (hi <= lo: every job) */
     double scale;
+    double kill_wait_s; /* --kill-wait (unscaled) */
     struct sched_overrides ov; /* --policy, --mode, --placement, --round-duration, OPT */
     struct wl_opts wl;
     int argc;                  /* the command line, for the --db batch */
@@ -262,6 +263,11 @@ static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
             o->advertise = p.arg;
             break;
         case OPT_MAX_RETRIES: o->retries = p.lnum; break;
+        case OPT_KILL_WAIT:
+            if (parse_double(p.arg, &o->kill_wait_s) < 0 || o->kill_wait_s < 0 ||
+                o->kill_wait_s > 3600)
+                return cli_bad(&p, "--kill-wait: '%s' must be 0..3600 seconds", p.arg);
+            break;
         case OPT_HEARTBEAT_MS: o->hb = p.lnum; break;
         case OPT_WORKER_TIMEOUT_MS: o->wto = p.lnum; break;
         case OPT_WAIT_WORKERS: o->wait_workers = p.lnum; break;
@@ -385,7 +391,7 @@ static int deploy_load(struct deploy_opts *o, struct deploy_env *e, struct err *
  * 0, or an exit code. */
 static int deploy_workers(struct deploy_opts *o, struct deploy_env *e, struct err *err)
 {
-    int servers = e->conf.cluster.racks * e->conf.cluster.servers_per_rack;
+    int servers = cluster_config_servers(&e->conf.cluster);
     if (o->workers_path)
         return deploy_workers_read(o->workers_path, &e->addrs, &e->n_addrs, err) < 0
                    ? EXIT_BAD_INPUT
@@ -429,7 +435,18 @@ static int deploy_workers(struct deploy_opts *o, struct deploy_env *e, struct er
                                   .topology = o->topology, .run_dir = run_dir,
                                   .gpus = e->conf.cluster.gpus_per_server,
                                   .sched_host = e->cfg.advertise, .job_user = job_user,
-                                  .verbose = o->verbose};
+                                  .verbose = o->verbose,
+                                  .kill_wait_ms = (int)(o->kill_wait_s / o->scale * 1000)};
+    /* servers that differ: each worker gets its server's GPUs and type */
+    struct server_group g[CLUSTER_MAX_GROUPS];
+    int ng = cluster_config_groups_ordered(&e->conf.cluster, g), i = 0;
+    e->lw.gpus_of = xcalloc((size_t)servers, sizeof *e->lw.gpus_of);
+    e->lw.type_of = xcalloc((size_t)servers, sizeof *e->lw.type_of);
+    for (int k = 0; k < ng; k++)
+        for (int c = 0; c < g[k].count && i < servers; c++, i++) {
+            e->lw.gpus_of[i] = g[k].gpus;
+            snprintf(e->lw.type_of[i], sizeof e->lw.type_of[i], "%s", g[k].gpu_type);
+        }
     return 0;
 }
 
@@ -465,6 +482,7 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
     cfg->port = (int)o->port;
     cfg->state_path = o->state;
     cfg->max_retries = (int)o->retries;
+    cfg->kill_wait_s = o->kill_wait_s;
     deploy_local_timing(cfg, (int)o->local, (int)o->hb, (int)o->wto);
     cfg->wait_workers = (int)o->wait_workers;
     cfg->max_queued_jobs = o->max_queued;
@@ -623,6 +641,7 @@ int cmd_deploy(int argc, char **argv)
     o.listen_ip = "127.0.0.1";
     o.retries = 3;
     o.scale = 1;
+    o.kill_wait_s = 30;
     wl_opts_init(&o.wl);
     o.argc = argc;
     o.argv = argv;
