@@ -3,7 +3,8 @@
 # `synergy deploy` without --trace on 2 local workers (stand-in jobs, 300 s
 # rounds at time scale 500: 0.6 s), one long job (alexnet on all 8 GPUs,
 # 15000 iterations: 30 rounds by simulate), then one admin client
-# (tests/tools/admin_flood, 4 calls in flight) submitting as fast as it can.
+# (tests/tools/admin_flood, 4 calls in flight) submitting 1-GPU jobs as fast
+# as it can.
 #  flood   --max-queued-jobs 50000 --submit-rate 0: 20000 submissions, all
 #          accepted; no worker is declared lost, the long job stays on
 #          attempt 1 and its JCT is within 5 % of an undisturbed run's (its
@@ -77,7 +78,11 @@ rss0=$(rss VmRSS)
 
 n=20000
 [ "$case" = limits ] && n=3000
-"$flood" "$S" $n 4 alexnet 8 1000 > "$tmp/flood.out" || fail "admin_flood failed"
+# 1-GPU jobs (the common queued job; an 8-GPU one costs ~300 bytes more in
+# the ledger): none fits while job 1 holds every GPU (FIFO)
+# (niced: on one machine the client competes with the service for the same
+# cores, which a remote client does not)
+nice -n 10 "$flood" "$S" $n 4 alexnet 1 1000 > "$tmp/flood.out" || fail "admin_flood failed"
 cat "$tmp/flood.out"
 ok=$(sed -n 's/^ok //p' "$tmp/flood.out")
 secs=$(sed -n 's/^seconds //p' "$tmp/flood.out")
