@@ -136,7 +136,8 @@ const struct cli_option cli_options[] = {
      "finish_s,jct_s (measured jobs)", NULL},
     {OPT_PLAN_LOG, "plan-log", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_DEPLOY, O,
      "write each round's placed job ids, \"time: id id ...\", and \"finish ID JCT_S\" as "
-     "jobs finish", NULL},
+     "jobs finish (deploy: flushed every round; a run continued from --state continues it)",
+     NULL},
     {OPT_CHECK, "check", 0, NULL, ARG_NONE, 0, 0, CLI_SIMULATE | CLI_SWEEP, O,
      "verify no server is oversubscribed after every round", "check"},
     {OPT_OUTPUT, "output", 'o', "FILE", ARG_STR, 0, 0, CLI_CONVERT | CLI_GENERATE | CLI_PROFILE, O,
@@ -170,7 +171,8 @@ const struct cli_option cli_options[] = {
      "port to serve on (default: any free one{worker:, reported to the scheduler})", NULL},
     {OPT_STATE, "state", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY, D,
      "SQLite state (default in memory); an unfinished run in it with the same arguments is "
-     "continued (a scheduler restart)", NULL},
+     "continued (a scheduler restart). One scheduler per file (FILE.lock); an empty or "
+     "corrupt file is refused, never replaced", NULL},
     {OPT_FRESH, "fresh", 0, NULL, ARG_NONE, 0, 0, CLI_DEPLOY, D,
      "discard an unfinished run in --state and start over", NULL},
     {OPT_MAX_RETRIES, "max-retries", 0, "N", ARG_INT, 0, INT_MAX, CLI_DEPLOY, D,

@@ -10,6 +10,8 @@
 #                leases of running jobs extended round after round
 #  legacy4_las   4-GPU jobs under LAS on one 8-GPU server: jobs preempted and
 #                relaunched, every rank stopped alike
+# 3 s rounds (--time-scale 100): a rank that a loaded machine starts late
+# moves a JCT by a smaller share of it.
 # Checked against what simulate computes and what each rank logs:
 #  - every job finishes, every round places the same jobs as simulate, each
 #    job's JCT within 5 % of simulate's;
@@ -46,7 +48,7 @@ for m in $(cut -d, -f2 "$tmp/trace" | sort -u); do printf '[%s]\nargv = %s\n' "$
 "$bin" simulate --trace "$tmp/trace" --cluster "$tmp/c.ini" --policy "$policy" --json \
     --plan-log "$tmp/sim.plan" > "$tmp/sim.json"
 timeout 200 "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --policy "$policy" \
-    --local 1 --time-scale 250 --catalog "$tmp/catalog.ini" --run-dir "$tmp/run" \
+    --local 1 --time-scale 100 --catalog "$tmp/catalog.ini" --run-dir "$tmp/run" \
     --allow-legacy-jobs --state "$tmp/state.db" --json --plan-log "$tmp/dep.plan" -v \
     > "$tmp/dep.json" 2> "$tmp/dep.err" || fail "deploy failed"
 n=$(grep -c . "$tmp/trace")
