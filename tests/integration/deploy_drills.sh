@@ -56,12 +56,29 @@ workers() { # start both workers
 deploy() { # extra args...; the scheduler's own pid is $!
     "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --insecure --workers "$tmp/workers" \
         --port "$port" --state "$tmp/state.db" --time-scale "$scale" --policy LAS -v --json \
+        --plan-log "$tmp/dep.plan" \
         "$@" >> "$tmp/dep.json" 2>> "$tmp/dep.err" &
     pids+=($!)
 }
 check_counts() {
     [ "$(sql "select count(*) from jobs where state='finished' and executed != total")" = 0 ] ||
         fail "a finished job was credited more or less than its total"
+}
+# --plan-log across the restart: every round once, in order, 300 s apart from
+# the run's first (simulate's), and one finish line per job (a restart continues the file,
+# cutting what the last commit did not cover)
+plan_log_continued() {
+    local first=0 # (the drills without simulate: every trace starts at 0)
+    [ ! -f "$tmp/sim.plan" ] || first=$(grep -v '^finish' "$tmp/sim.plan" | head -1 | cut -d: -f1)
+    awk -F: -v first="$first" '/^finish/ { split($0, f, " "); fin[f[2]]++; next }
+        { t = $1 + 0; if (n == 0 && t != first + 0) bad = bad " starts at " t ", not " first
+          if (n > 0 && t != last + 300) bad = bad " round " t " after " last; last = t; n++ }
+        END { for (j in fin) { nf++; if (fin[j] != 1) bad = bad " job " j " finished " fin[j] " times" }
+              if (n < 2) bad = bad " only " n " rounds"
+              print bad == "" ? "ok " n " rounds, " nf " finished" : bad }' "$tmp/dep.plan" > "$tmp/plan.check"
+    grep -q "^ok " "$tmp/plan.check" || fail "--plan-log after the restart:$(cat "$tmp/plan.check")"
+    [ "$(grep -c '^finish' "$tmp/dep.plan")" = "$(grep -c . "$tmp/trace")" ] || fail "--plan-log: finish lines missing"
+    echo "--plan-log: $(cat "$tmp/plan.check")"
 }
 mean_jct() { sed -n 's/.*"avg_jct_h":\([0-9.]*\).*/\1/p' "$1" | tail -1; }
 
@@ -104,7 +121,7 @@ sched_mid|sched_boundary|sched_launch)
     t_down=$(date +%s.%N)
     [ "$(sql "select finished from run")" = 0 ] || fail "the state should hold an unfinished run"
     sleep 0.5
-    deploy --plan-log "$tmp/dep.plan" # every job finishes after the restart
+    deploy # continues the run, and its --plan-log
     dep=$!
     # the downtime ends when the restarted scheduler has its state back
     for _ in $(seq 400); do
@@ -136,6 +153,7 @@ sched_mid|sched_boundary|sched_launch)
         [ $(( stopped + killed )) -ge 1 ] || fail "the launches of the lost round kept running"
         echo "uncommitted first launches: $stopped refused, $killed killed"
     fi
+    plan_log_continued
     down=$(awk -v a="$t_down" -v b="$t_up" 'BEGIN { print b - a }')
     sim=$(mean_jct "$tmp/sim.json") dep=$(mean_jct "$tmp/dep.json")
     echo "mean JCT: simulate $sim h, deployed $dep h; downtime $down s wall; $adopted adopted"
@@ -197,6 +215,7 @@ sched_completion|sched_cancel)
     if [ "$case" = sched_completion ]; then
         [ $rc = 0 ] || fail "the restarted scheduler failed ($rc)"
         grep -q "SYNERGY_TEST_CRASH_AT=l:1: killing" "$tmp/dep.err" || fail "the drill did not fire"
+        plan_log_continued
         [ "$(sql "select count(*) from jobs where state='finished'")" = 6 ] || fail "not every job finished"
         # no job ran again once complete: one attempt completed (all its ranks,
         # at the total), and it is the job's last
