@@ -104,7 +104,8 @@ const struct cli_option cli_options[] = {
      "first-fit (default) | consolidate (the reference's +place)", "placement"},
     {OPT_HETERO, "hetero", 0, "KIND", ARG_STR, 0, 0, CLI_RUNS, S,
      "on a cluster with GPU types: aware (default: each job on the type where it runs "
-     "best) | agnostic (type-blind, docs/heterogeneous.md)", "hetero"},
+     "best) | agnostic (type-blind, docs/heterogeneous.md){sweep:; aware,agnostic runs "
+     "both}", "hetero"},
     {OPT_ROUND_DURATION, "round-duration", 0, "S", ARG_POS, 0, 0, CLI_RUNS, S,
      "seconds per round (default 300, or the cluster file's)", "round_duration"},
     {OPT_STATIC, "static", 0, NULL, ARG_NONE, 0, 0, CLI_RUNS, S,
