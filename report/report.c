@@ -58,13 +58,15 @@ static const char *base_name(const char *p)
 void report_run_label(const struct store_run *runs, size_t n, size_t i, char *buf, size_t len)
 {
     const struct store_run *r = &runs[i];
-    bool load = false, split = false, cluster = false, workload = false, seed = false;
+    bool load = false, split = false, cluster = false, workload = false, seed = false,
+         hetero = false;
     for (size_t k = 0; k < n; k++) {
         load |= runs[k].jobs_per_hour != r->jobs_per_hour;
         split |= memcmp(runs[k].split, r->split, sizeof r->split) != 0;
         cluster |= strcmp(runs[k].cluster, r->cluster) != 0;
         workload |= strcmp(runs[k].workload, r->workload) != 0;
         seed |= runs[k].seed != r->seed;
+        hetero |= strcmp(runs[k].hetero, r->hetero) != 0;
     }
     size_t at = (size_t)snprintf(buf, len, "%s/%s", r->policy, r->mode);
     if (load && at < len)
@@ -84,6 +86,8 @@ void report_run_label(const struct store_run *runs, size_t n, size_t i, char *bu
         at += (size_t)snprintf(buf + at, len - at, " %s", base_name(r->workload));
     if (seed && at < len)
         at += (size_t)snprintf(buf + at, len - at, " seed %lu", (unsigned long)r->seed);
+    if (hetero && at < len)
+        at += (size_t)snprintf(buf + at, len - at, " %s", r->hetero[0] ? r->hetero : "untyped");
     if (strcmp(r->kind, "deploy") == 0 && at < len) /* beside its simulation */
         snprintf(buf + at, len - at, " deployed");
 }
@@ -95,7 +99,8 @@ static bool same_setting(const struct store_run *a, const struct store_run *b)
            memcmp(a->split, b->split, sizeof a->split) == 0 && a->seed == b->seed &&
            strcmp(a->cluster, b->cluster) == 0 && a->measure_lo == b->measure_lo &&
            a->measure_hi == b->measure_hi && a->round_duration == b->round_duration &&
-           strcmp(a->placement, b->placement) == 0 && strcmp(a->profiles, b->profiles) == 0;
+           strcmp(a->placement, b->placement) == 0 && strcmp(a->profiles, b->profiles) == 0 &&
+           strcmp(a->hetero, b->hetero) == 0;
 }
 
 long report_baseline_of(const struct store_run *runs, size_t n, size_t i, int64_t baseline)

@@ -90,11 +90,14 @@ tdb=$tmp/typed.db
     --cluster "$src/tests/deploy/typed_cluster.ini" --policy LAS --mode tune --hetero agnostic \
     > "$tmp/typed.json" || fail "simulate (typed) exited $?"
 "$bin" sweep --trace "$src/tests/deploy/typed_trace" --cluster "$src/tests/deploy/typed_cluster.ini" \
-    --policy LAS --mode tune --hetero agnostic --workers 1 --db "$tmp/shard.db" > /dev/null ||
-    fail "sweep (typed) exited $?"
+    --policy LAS --mode tune --hetero aware,agnostic --workers 1 --db "$tmp/shard.db" \
+    > "$tmp/tsweep.log" || fail "sweep (typed) exited $?"
+grep -q 'LAS/tune aware' "$tmp/tsweep.log" && grep -q 'LAS/tune agnostic' "$tmp/tsweep.log" ||
+    fail "the sweep did not run both placements: $(cat "$tmp/tsweep.log")"
 "$bin" report --merge "$tmp/shard.db" --db "$tmp/merged.db" > /dev/null || fail "merge exited $?"
 for d in "$tdb" "$tmp/merged.db"; do
-    "$bin" report --db "$d" --format json --brief > "$tmp/typed_rep.json" || fail "report (typed) exited $?"
+    "$bin" report --db "$d" --format json --brief | grep '"hetero":"agnostic"' > "$tmp/typed_rep.json" ||
+        fail "report (typed) exited $?"
     python3 - "$tmp/typed.json" "$tmp/typed_rep.json" <<'PY' || fail "typed report ($d) differs from simulate"
 import json, sys
 s = json.loads(open(sys.argv[1]).read())
