@@ -6,12 +6,31 @@
 #include "options.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "trace.h"
 #include "workload_cli.h"
+
+/* Ctrl-C or SIGTERM while writing -o FILE: remove the temporary, say so,
+ * die of the signal (as simulate does). */
+static char gen_tmp[4096];
+
+static void on_interrupt(int sig)
+{
+    static const char kept[] = "\nsynergy generate: interrupted; nothing written\n";
+    static const char part[] = "\nsynergy generate: interrupted\n";
+    if (gen_tmp[0])
+        unlink(gen_tmp);
+    ssize_t w = gen_tmp[0] ? write(STDERR_FILENO, kept, sizeof kept - 1)
+                           : write(STDERR_FILENO, part, sizeof part - 1);
+    (void)w;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
 
 int cmd_generate(int argc, char **argv)
 {
@@ -96,12 +115,25 @@ int cmd_generate(int argc, char **argv)
         model_zoo_destroy(zoo);
         return 1;
     }
+    if (output && of.atomic)
+        snprintf(gen_tmp, sizeof gen_tmp, "%s", of.tmp);
+    struct sigaction sa = {.sa_handler = on_interrupt}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     double t = 0;
     struct job_spec s;
     for (long i = 0; i < n && synth_next(g, t, &s) == 0; i++) {
         trace_write_replay_line(of.f, &s);
         t = s.arrival;
     }
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old); /* the commit and the handler never race */
+    gen_tmp[0] = '\0';
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     synth_destroy(g);
     arrival_destroy(arr);
     model_zoo_destroy(zoo);
