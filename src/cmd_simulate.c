@@ -383,6 +383,8 @@ static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *
                              PLACEMENT_CONSOLIDATE ? "consolidate" : "first-fit");
         if (o->trace_path && o->wl.arrival)
             snprintf(row->arrival, sizeof row->arrival, "%s", o->wl.arrival);
+        if (o->trace_path && o->wl.have_jph) /* re-timed at that load, as sweep records it */
+            row->jobs_per_hour = o->wl.synth.jobs_per_hour;
     }
     if (o->plan_log_path) {
         if (!(rec->plan = fopen(o->plan_log_path, "w"))) {

@@ -23,3 +23,50 @@ defect_M6() {
         grep -q "interrupted; nothing written" err && ok || bad "SIG$sig: message: $(cat err)"
     done
 }
+
+# L3: plot titles carry the load and the trace; 1-2-5 tick labels; hidden curves are named
+defect_L3() {
+    local g=$src/traces/gavel-msr-philly-vc/seed=0/ed69ec.trace
+    "$bin" sweep --trace "$g" --jobs-per-hour 4,16 --mode fair,tune --policy FIFO --db l3.db --plot l3 > /dev/null ||
+        { bad "sweep --plot failed"; return; }
+    grep -qF "set title 'JCT CDF by mode: ed69ec.trace at 4 jobs/h (128 GPUs)'" l3/plots.gp && ok || bad "by-mode title lacks the load"
+    grep -qF "set title 'JCT CDF by mode: ed69ec.trace at 16 jobs/h (128 GPUs)'" l3/plots.gp && ok || bad "load 16"
+    grep -qF "set title 'average JCT vs load: ed69ec.trace" l3/plots.gp && ok || bad "jct_vs_load does not name the trace"
+    grep -q '"2" 2, "5" 5' l3/plots.gp && ok || bad "no 2 and 5 tick labels"
+    # two identical runs: the second is said to lie under the first
+    "$bin" simulate --trace "$tr" --mode fair --db same.db > /dev/null
+    "$bin" simulate --trace "$tr" --mode fair --db same.db > /dev/null
+    "$bin" report --db same.db --all --plot same > /dev/null || { bad "report --plot failed"; return; }
+    grep -q "title 'FIFO/fair (the JCTs of run 1: under it)'" same/plots.gp && ok ||
+        bad "the hidden curve is not named: $(grep steps same/plots.gp)"
+}
+
+# L4: a sweep over seeds names its figures by seed
+defect_L4() {
+    "$bin" sweep --synthetic --max-jobs 60 --measure 0:50 --jobs-per-hour 4,8 --seed 1,2 --mode fair,tune \
+        --db l4.db --plot l4 > /dev/null || { bad "sweep --plot failed"; return; }
+    local f
+    for f in jct_vs_load_seed1 jct_vs_load_seed2 jct_cdf_by_mode_load4_seed1 jct_cdf_by_mode_load8_seed2; do
+        [ -s "l4/$f.png" ] && [ -s "l4/$f.svg" ] && ok || bad "no $f: $(ls l4)"
+    done
+    ls l4 | grep -v '^alloc_run' | grep -q '_run[0-9]' && bad "figures named by run id: $(ls l4)" || ok
+    grep -q "jct_vs_load_seed1" "$src/docs/results.md" && ok || bad "docs/results.md does not name them"
+}
+
+# L27: a big CDF stays small, no figure repeats another, each jct_cdf curve its own colour and dash
+defect_L27() {
+    "$bin" simulate --synthetic --max-jobs 5000 --measure 0:5000 --jobs-per-hour 30 --mode fair,tune \
+        --db l27.db --plot l27 > /dev/null || { bad "simulate --plot failed"; return; }
+    local pts size
+    pts=$(grep -vc '^#' l27/data/run1_jct.dat)
+    [ "$pts" -le 2001 ] && [ "$pts" -ge 1000 ] && ok || bad "the CDF of 5000 jobs has $pts points"
+    tail -1 l27/data/run1_jct.dat | grep -q ' 1.000000$' && ok || bad "the CDF does not end at 1"
+    size=$(stat -c %s l27/jct_cdf.svg)
+    [ "$size" -lt 400000 ] && ok || bad "jct_cdf.svg is $size bytes"
+    [ ! -e l27/jct_cdf_by_mode.png ] && ok || bad "jct_cdf_by_mode.png repeats jct_cdf.png"
+    local styles
+    styles=$(awk '/set output .jct_cdf.svg./ { on = 1 } on && /^unset output/ { exit }
+                  on && / with steps / { sub(/.* with steps /, ""); sub(/ title .*/, ""); print }' l27/plots.gp)
+    [ "$(sort -u <<<"$styles" | wc -l)" = 2 ] && [ "$(grep -o 'dt [0-9]' <<<"$styles" | sort -u | wc -l)" = 2 ] &&
+        ok || bad "jct_cdf's two curves share a dash: $styles"
+}
