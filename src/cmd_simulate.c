@@ -469,12 +469,14 @@ static int simulate_one(struct sim_env *e, int pi, int mi, struct sched_result *
 
 /* ---- the table ---- */
 
-/* Hours in 11 columns: 6 decimals while they fit, fewer beyond 9999 h. */
+/* Hours in 11 columns, at most 9 characters, so that two spaces always part
+ * the columns: 3 decimals (3.6 s: --json has every digit), fewer beyond
+ * 99,999 h. */
 static const char *hours(char *buf, size_t n, double s)
 {
     double h = s / 3600;
-    for (int prec = 6; prec >= 0; prec--)
-        if (snprintf(buf, n, "%.*f", prec, h) <= 11)
+    for (int prec = 3; prec >= 0; prec--)
+        if (snprintf(buf, n, "%.*f", prec, h) <= 9)
             break;
     return buf;
 }

@@ -70,3 +70,17 @@ defect_L27() {
     [ "$(sort -u <<<"$styles" | wc -l)" = 2 ] && [ "$(grep -o 'dt [0-9]' <<<"$styles" | sort -u | wc -l)" = 2 ] &&
         ok || bad "jct_cdf's two curves share a dash: $styles"
 }
+
+# L24: tables keep two spaces between columns at 10,000 h and more, 3 decimals
+defect_L24() {
+    printf '0,alexnet,0,150000000,1\n1,res18,10,100,1\n' > long.trace
+    "$bin" simulate --trace long.trace --mode fair,tune --db l24.db > sim.txt || { bad "simulate failed"; return; }
+    grep -q ' 12500\.082 ' sim.txt && ok || bad "no 12500.082 h value: $(cat sim.txt)"
+    grep -E '^FIFO' sim.txt | grep -qE '[0-9] [0-9]' && bad "one space between columns: $(grep ^FIFO sim.txt)" || ok
+    grep -E '^FIFO' sim.txt | grep -qE '\.[0-9]{4}' && bad "more than 3 decimals: $(grep ^FIFO sim.txt)" || ok
+    "$bin" report --db l24.db --brief > rep.txt || { bad "report failed"; return; }
+    awk '/^ RUN /{on=1;next} on && /^$/{exit} on' rep.txt > rows.txt
+    [ "$(wc -l < rows.txt)" = 2 ] && ok || bad "report table: $(cat rep.txt)"
+    grep -qE '[0-9] [0-9]' rows.txt && bad "report: one space between columns: $(cat rows.txt)" || ok
+    grep -q ' 12500\.082 ' rep.txt && ok || bad "report lacks 12500.082: $(cat rep.txt)"
+}
