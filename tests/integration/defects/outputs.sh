@@ -84,3 +84,19 @@ defect_L24() {
     grep -qE '[0-9] [0-9]' rows.txt && bad "report: one space between columns: $(cat rows.txt)" || ok
     grep -q ' 12500\.082 ' rep.txt && ok || bad "report lacks 12500.082: $(cat rep.txt)"
 }
+
+# M5: the shards of one sweep, merged, are one batch: the default report shows the whole grid
+defect_M5() {
+    local k
+    for k in 1 2; do
+        "$bin" sweep --synthetic --max-jobs 60 --measure 0:50 --jobs-per-hour 4 --policy FIFO,LAS \
+            --mode fair,tune --workers 1 --shard "$k/2" --db "s$k.db" > /dev/null || { bad "shard $k"; return; }
+    done
+    "$bin" report --merge s1.db s2.db --db all.db > /dev/null || { bad "merge failed"; return; }
+    local rows
+    rows=$("$bin" report --db all.db --format json --brief | grep -c '^{"run_id"')
+    [ "$rows" = 4 ] && ok || bad "the default report of the merged sweep shows $rows of 4 runs"
+    [ "$(sqlite3 all.db 'select count(distinct batch_id) from runs')" = 1 ] && ok || bad "the shards are separate batches"
+    # every run has its GPU-proportional twin to compare with
+    "$bin" report --db all.db --brief | grep -q "than GPU-proportional (LAS/fair" && ok || bad "LAS/tune has no fair twin"
+}
