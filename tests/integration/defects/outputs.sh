@@ -100,3 +100,36 @@ defect_M5() {
     # every run has its GPU-proportional twin to compare with
     "$bin" report --db all.db --brief | grep -q "than GPU-proportional (LAS/fair" && ok || bad "LAS/tune has no fair twin"
 }
+
+# M10: idle rounds of a slow arrival process are skipped (counted, not simulated
+# one by one); a run of millions of rounds is announced before it starts
+defect_M10() {
+    local out rc
+    out=$(timeout 20 "$bin" simulate --synthetic --arrival poisson:1e-9 --max-jobs 10 --measure 0:10 --json)
+    rc=$?
+    [ $rc -eq 0 ] && [[ $out == *'"jobs_finished":10'* ]] && ok || bad "poisson:1e-9 did not finish in 20 s (rc $rc)"
+    # the same numbers as simulating every idle round (recorded from 2084638, which
+    # stepped through all 3,146 rounds): FIFO/fair at poisson:0.05
+    out=$("$bin" simulate --synthetic --arrival poisson:0.05 --max-jobs 20 --measure 0:20 --mode fair --json)
+    local f
+    for f in '"avg_jct_h":9.518680556' '"makespan_h":262.166666667' '"rounds":3146' '"gpu_alloc_pct":0.7976'; do
+        [[ $out == *"$f"* ]] && ok || bad "poisson:0.05: no $f in $out"
+    done
+    timeout 3 "$bin" simulate --trace "$tr" --round-duration 0.001 > /dev/null 2> err
+    grep -q "warning: the last job cannot end before 5.49 h: at least 2e+07 rounds of 0.001 s" err && ok ||
+        bad "no warning before a run of 2e7 rounds: $(cat err)"
+}
+
+# L5: progress says how far (measured jobs of the window, %, ETA); sweep -v and deploy say more
+defect_L5() {
+    script -qefc "'$bin' simulate --trace '$src/traces/pollux-philly/philly.csv' --vc 6214e9 --mode tune > /dev/null" ts1 > /dev/null 2>&1
+    tr '\r' '\n' < ts1 | grep -qE 'h simulated, [0-9]+/41226 measured jobs finished \([0-9]+%\), [0-9]+ running, [0-9]+ s, ETA' &&
+        ok || bad "simulate's progress: $(tr '\r' '\n' < ts1 | grep simulated | tail -2)"
+    script -qefc "'$bin' sweep --trace '$tr' --mode fair,tune --workers 1 --db s.db -v > /dev/null" ts2 > /dev/null 2>&1
+    [ "$(tr '\r' '\n' < ts2 | grep -c '^.*\[[12]/2\] run [0-9]* FIFO/')" -ge 2 ] && ok ||
+        bad "sweep -v on a terminal has no line per run: $(tr '\r' '\n' < ts2 | tail -5)"
+    two_ini
+    script -qefc "timeout 120 '$bin' deploy --local 2 --cluster two.ini --trace '$tr' --time-scale 1000 --run-dir run --catalog '$src/tests/deploy/catalog.ini' > /dev/null" ts3 > /dev/null 2>&1
+    grep -q "h on the run's clock, round [0-9]*: [0-9]* running, [0-9]* waiting" ts3 && ok ||
+        bad "deploy on a terminal says nothing while it runs: $(tail -5 ts3)"
+}
