@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "synergy_admin.pb-c.h"
+#include "trace.h"
 
 #define ADMIN_MAX_PRIORITY 100
 #define ADMIN_MAX_ITERS 1000000000000L /* 1e12 */
@@ -160,10 +161,13 @@ void deploy__admin_init(struct deploy *d)
 }
 
 static struct dsub *sub_new(struct deploy *d, int id, const char *model, int gpus, long iters,
-                            double arrival, const char *name, const char *user, int prio)
+                            double arrival, const char *name, const char *user, int prio,
+                            const char *gpu_types)
 {
     struct dsub *s = xcalloc(1, sizeof *s);
     s->spec.id = id;
+    if (gpu_types && gpu_types[0] && trace_parse_gpu_types(gpu_types, s->spec.gpu_types) < 0)
+        s->spec.gpu_types[0] = '\0'; /* checked on submission */
     snprintf(s->spec.model, sizeof s->spec.model, "%s", model);
     s->spec.gpus = gpus;
     s->spec.iterations = iters;
@@ -181,7 +185,7 @@ static int load_row(void *ctx, const struct deploy_state_admin *a)
     struct deploy *d = ctx;
     if (a->submitted)
         sub_new(d, a->id, a->model, a->gpus, a->iterations, a->arrival, a->name, a->user,
-                a->priority);
+                a->priority, a->gpu_types);
     return 0;
 }
 
@@ -229,10 +233,17 @@ void deploy__admin_cancel(struct deploy *d)
             dj->cancelled = dj->state == DJ_FAILED && dj->crashes <= d->cfg->max_retries;
             continue;
         }
+        /* a job parked in RoundEnd is told by its answer; one in the middle
+         * of its round gets SIGTERM now (and SIGKILL after the kill-wait),
+         * as scancel does, rather than work on to the round's end */
+        bool all_parked = dj->n_parked >= dj->n_procs;
         deploy__answer_parked(dj, true);
         if (dj->state == DJ_RUNNING && !dj->stop_ns)
             dj->stop_ns = mono_ns();
+        if (dj->state == DJ_RUNNING && !all_parked)
+            deploy__kill_job(d, dj);
         sched_run_fail(d->ledger, dj->j);
+        deploy__record_cancel(d, dj->spec, d->cur_b); /* replayed at the same boundary */
         dj->state = DJ_FAILED;
         dj->cancelled = true;
         LOG(LOG_INFO, "deploy", "job %d cancelled (%ld of %ld iterations done)", dj->spec->id,
@@ -244,10 +255,60 @@ void deploy__admin_cancel(struct deploy *d)
 
 /* ------------------------------------------------------------ submit */
 
-void deploy__admin_committed(struct deploy *d)
+/* A parked submission whose row was not stored: it never happened (its id
+ * is given again: no client saw it). */
+static void sub_drop(struct deploy *d, uint64_t id)
+{
+    for (size_t i = d->adm.n_merged; i < d->adm.n_subs; i++) {
+        if ((uint64_t)d->adm.subs[i]->spec.id != id)
+            continue;
+        free(d->adm.subs[i]);
+        memmove(&d->adm.subs[i], &d->adm.subs[i + 1], (d->adm.n_subs - i - 1) * sizeof *d->adm.subs);
+        d->adm.n_subs--;
+        break;
+    }
+    int next = 1;
+    for (size_t i = 0; i < d->n_jobs; i++)
+        if (d->jobs[i].spec->id >= next)
+            next = d->jobs[i].spec->id + 1;
+    for (size_t i = 0; i < d->adm.n_subs; i++)
+        if (d->adm.subs[i]->spec.id >= next)
+            next = d->adm.subs[i]->spec.id + 1;
+    d->adm.next_id = next;
+}
+
+/* A stored cancel takes effect: the jobs are marked (the round loop cancels
+ * them at its next boundary). */
+static void cancel_mark(struct deploy *d, const uint64_t *ids, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        struct djob *dj = NULL;
+        for (size_t i = 0; i < d->n_jobs && !dj; i++)
+            if ((uint64_t)d->jobs[i].spec->id == ids[k])
+                dj = &d->jobs[i];
+        if (dj) {
+            dj->cancel_req = true;
+        } else {
+            for (size_t i = d->adm.n_merged; i < d->adm.n_subs; i++)
+                if ((uint64_t)d->adm.subs[i]->spec.id == ids[k])
+                    d->adm.subs[i]->cancel = true; /* marked when merged */
+        }
+        LOG(LOG_INFO, "deploy", "job %llu: cancel asked", (unsigned long long)ids[k]);
+    }
+    d->durable.cancels_acked++;
+    pthread_cond_broadcast(&d->cv);
+}
+
+void deploy__admin_committed(struct deploy *d, const char *refused)
 {
     for (size_t i = 0; i < d->adm.n_sub_wait; i++) {
         struct dsub_wait *w = &d->adm.sub_wait[i];
+        if (refused) {
+            sub_drop(d, w->id);
+            LOG(LOG_WARN, "deploy", "a submission was refused: %s", refused);
+            rpc_call_fail(w->call, RPC_STATUS_UNAVAILABLE, refused);
+            continue;
+        }
         Synergy__Admin__V1__SubmitResponse r = SYNERGY__ADMIN__V1__SUBMIT_RESPONSE__INIT;
         r.job_id = w->id;
         r.iterations = w->iterations;
@@ -255,6 +316,19 @@ void deploy__admin_committed(struct deploy *d)
         rpc_call_reply(w->call, &r.base);
     }
     d->adm.n_sub_wait = 0;
+    for (size_t i = 0; i < d->adm.n_cancel_wait; i++) {
+        struct dcancel_wait *w = &d->adm.cancel_wait[i];
+        if (refused) {
+            rpc_call_fail(w->call, RPC_STATUS_UNAVAILABLE, refused);
+            continue;
+        }
+        cancel_mark(d, w->ids, w->n);
+        Synergy__Admin__V1__CancelResponse r = SYNERGY__ADMIN__V1__CANCEL_RESPONSE__INIT;
+        r.cancelled = w->ids;
+        r.n_cancelled = w->n;
+        rpc_call_reply(w->call, &r.base);
+    }
+    d->adm.n_cancel_wait = 0;
 }
 
 void deploy__admin_free(struct deploy *d)
@@ -262,6 +336,9 @@ void deploy__admin_free(struct deploy *d)
     free(d->adm.sub_wait); /* empty: answered at the last commit (deploy_run) */
     d->adm.sub_wait = NULL;
     d->adm.n_sub_wait = 0;
+    free(d->adm.cancel_wait);
+    d->adm.cancel_wait = NULL;
+    d->adm.n_cancel_wait = 0;
     for (size_t i = 0; i < d->adm.n_subs; i++)
         free(d->adm.subs[i]);
     free(d->adm.subs);
@@ -294,13 +371,50 @@ static bool name_taken(const struct deploy *d, const char *name)
     return false;
 }
 
+/* The GPU types a submission may use: names of the cluster's types, with
+ * room for its GPUs on one of them. 0, or -1 and msg. */
+static int check_gpu_types(const struct deploy *d, const char *types, int gpus, char *msg,
+                           size_t n)
+{
+    char list[64], buf[64];
+    int nt = sched_num_gpu_types(d->sched);
+    if (nt == 0) {
+        snprintf(msg, n, "--gpu-type: the cluster has no GPU types");
+        return -1;
+    }
+    if (trace_parse_gpu_types(types, list) < 0) {
+        snprintf(msg, n, "--gpu-type '%.60s': GPU type names separated by ','", types);
+        return -1;
+    }
+    int room = 0;
+    snprintf(buf, sizeof buf, "%s", list);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
+        int t = 0;
+        while (t < nt && strcmp(sched_gpu_type_name(d->sched, t), tok) != 0)
+            t++;
+        if (t == nt) {
+            int l = snprintf(msg, n, "GPU type '%.20s' is not in the cluster; it has:", tok);
+            for (int k = 0; k < nt && l > 0 && (size_t)l < n; k++)
+                l += snprintf(msg + l, n - (size_t)l, " %s", sched_gpu_type_name(d->sched, k));
+            return -1;
+        }
+        if (sched_type_gpus(d->sched, t) > room)
+            room = sched_type_gpus(d->sched, t);
+    }
+    if (gpus > room) {
+        snprintf(msg, n, "%d GPUs: its GPU types have at most %d", gpus, room);
+        return -1;
+    }
+    return 0;
+}
+
 /* Check a submission against the zoo and the cluster: 0, or a status and
  * msg. *iters gets the job's iterations. */
 static int check_submit(const struct deploy *d, const Synergy__Admin__V1__SubmitRequest *r,
                         const struct model_profile **mp, long *iters, char *msg, size_t n)
 {
-    const struct cluster_config *cl = &d->cfg->sched.cluster;
-    long total_gpus = (long)cl->racks * cl->servers_per_rack * cl->gpus_per_server;
+    long total_gpus = sched_total_gpus(d->sched);
     const struct model_profile *m = r->model && r->model[0] && strlen(r->model) < 32
                                         ? model_zoo_find(d->cfg->zoo, r->model)
                                         : NULL;
@@ -319,10 +433,12 @@ static int check_submit(const struct deploy *d, const Synergy__Admin__V1__Submit
         return RPC_STATUS_INVALID_ARGUMENT;
     }
     if ((long)r->gpus > total_gpus || r->gpus > DJ_MAX_PROCS) {
-        snprintf(msg, n, "%u GPUs: the cluster has %ld (%d per server)", r->gpus, total_gpus,
-                 cl->gpus_per_server);
+        snprintf(msg, n, "%u GPUs: the cluster has %ld", r->gpus, total_gpus);
         return RPC_STATUS_INVALID_ARGUMENT;
     }
+    if (r->gpu_types && r->gpu_types[0] &&
+        check_gpu_types(d, r->gpu_types, (int)r->gpus, msg, n) < 0)
+        return RPC_STATUS_INVALID_ARGUMENT;
     if (r->amount_case == SYNERGY__ADMIN__V1__SUBMIT_REQUEST__AMOUNT_ITERATIONS) {
         if (r->iterations == 0 || r->iterations > (uint64_t)ADMIN_MAX_ITERS) {
             snprintf(msg, n, "iterations must be 1 to %ld", ADMIN_MAX_ITERS);
@@ -373,6 +489,11 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
         snprintf(msg, n, "the scheduler is not running rounds yet (waiting for workers)");
         st = RPC_STATUS_UNAVAILABLE;
     }
+    if (st == 0 && deploy__state_failed(d)) {
+        snprintf(msg, n, "the scheduler cannot write its state (%.150s): submissions are "
+                         "refused until it can", deploy__state_failed(d));
+        st = RPC_STATUS_UNAVAILABLE;
+    }
     if (st != 0) {
         pthread_mutex_unlock(&d->mu);
         return st;
@@ -382,19 +503,20 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
         arrival = d->cur_b;
     struct dsub *s = sub_new(d, d->adm.next_id++, m->name, (int)r->gpus, iters, arrival,
                              r->name ? r->name : "", user,
-                             r->priority_opt_case ? r->priority : 0);
+                             r->priority_opt_case ? r->priority : 0, r->gpu_types);
     struct deploy_state_admin row = {.id = s->spec.id, .gpus = s->spec.gpus,
                                      .iterations = iters, .arrival = arrival,
                                      .priority = s->priority, .submitted = true};
     snprintf(row.name, sizeof row.name, "%s", s->name);
     snprintf(row.user, sizeof row.user, "%s", s->user);
     snprintf(row.model, sizeof row.model, "%s", s->spec.model);
+    snprintf(row.gpu_types, sizeof row.gpu_types, "%s", s->spec.gpu_types);
     struct err e = {{0}};
     if (deploy_state_admin_put(d->db, &row, &e) < 0) {
         free(d->adm.subs[--d->adm.n_subs]);
         d->adm.next_id--;
         pthread_mutex_unlock(&d->mu);
-        snprintf(msg, n, "%s", e.msg);
+        snprintf(msg, n, "the submission could not be stored (%.200s): no id was given", e.msg);
         return RPC_STATUS_UNAVAILABLE;
     }
     LOG(LOG_INFO, "deploy", "job %d submitted by %s: %s, %d GPU(s), %ld iterations%s%s",
@@ -514,7 +636,7 @@ int deploy__admin_queue(struct deploy *d, const ProtobufCMessage *rq, ProtobufCM
 /* ------------------------------------------------------------ cancel */
 
 int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *rq, ProtobufCMessage *rs,
-                             char *msg, size_t n)
+                             rpc_call_t *park, char *msg, size_t n)
 {
     const Synergy__Admin__V1__CancelRequest *r = (const void *)rq;
     Synergy__Admin__V1__CancelResponse *resp = (void *)rs;
@@ -549,27 +671,39 @@ int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *rq, Proto
             st = RPC_STATUS_FAILED_PRECONDITION;
         }
     }
-    if (st == 0) {
-        resp->cancelled = xcalloc(r->n_job_ids, sizeof *resp->cancelled);
-        for (size_t k = 0; k < r->n_job_ids; k++) {
-            const struct dsub *s = hit[k] ? hit[k]->sub : hit_sub[k];
-            const struct job_spec *sp = hit[k] ? hit[k]->spec : &hit_sub[k]->spec;
-            struct deploy_state_admin row = {.id = sp->id, .gpus = sp->gpus,
-                                             .iterations = sp->iterations, .arrival = sp->arrival,
-                                             .priority = s ? s->priority : 0,
-                                             .submitted = s != NULL, .cancelled = true};
-            snprintf(row.name, sizeof row.name, "%s", s ? s->name : "");
-            snprintf(row.user, sizeof row.user, "%s", s ? s->user : "trace");
-            snprintf(row.model, sizeof row.model, "%s", sp->model);
-            deploy_state_admin_put(d->db, &row, NULL);
-            if (hit[k])
-                hit[k]->cancel_req = true;
-            else /* not in jobs[] yet: marked when merged */
-                hit_sub[k]->cancel = true;
-            resp->cancelled[resp->n_cancelled++] = (uint64_t)sp->id;
-            LOG(LOG_INFO, "deploy", "job %d: cancel asked", sp->id);
+    /* stored first, then marked and answered: at once when no round is being
+     * written, else at the round's commit */
+    for (size_t k = 0; k < r->n_job_ids && st == 0; k++) {
+        const struct dsub *s = hit[k] ? hit[k]->sub : hit_sub[k];
+        const struct job_spec *sp = hit[k] ? hit[k]->spec : &hit_sub[k]->spec;
+        struct deploy_state_admin row = {.id = sp->id, .gpus = sp->gpus,
+                                         .iterations = sp->iterations, .arrival = sp->arrival,
+                                         .priority = s ? s->priority : 0,
+                                         .submitted = s != NULL, .cancelled = true};
+        snprintf(row.name, sizeof row.name, "%s", s ? s->name : "");
+        snprintf(row.user, sizeof row.user, "%s", s ? s->user : "trace");
+        snprintf(row.model, sizeof row.model, "%s", sp->model);
+        struct err e = {{0}};
+        if (deploy_state_admin_put(d->db, &row, &e) < 0) {
+            snprintf(msg, n, "the cancel could not be stored: %.200s", e.msg);
+            st = RPC_STATUS_UNAVAILABLE;
         }
-        pthread_cond_broadcast(&d->cv);
+    }
+    if (st == 0)
+        d->durable.cancels_seen++;
+    if (st == 0 && park && deploy_state_in_txn(d->db)) {
+        uint64_t *ids = rpc_call_alloc(park, r->n_job_ids * sizeof *ids);
+        memcpy(ids, r->job_ids, r->n_job_ids * sizeof *ids);
+        xgrow((void **)&d->adm.cancel_wait, &d->adm.cap_cancel_wait, d->adm.n_cancel_wait + 1,
+              sizeof *d->adm.cancel_wait);
+        d->adm.cancel_wait[d->adm.n_cancel_wait++] =
+            (struct dcancel_wait){.call = park, .ids = ids, .n = r->n_job_ids};
+        st = -1;
+    } else if (st == 0) {
+        resp->cancelled = xcalloc(r->n_job_ids, sizeof *resp->cancelled);
+        memcpy(resp->cancelled, r->job_ids, r->n_job_ids * sizeof *resp->cancelled);
+        resp->n_cancelled = r->n_job_ids;
+        cancel_mark(d, r->job_ids, r->n_job_ids);
     }
     pthread_mutex_unlock(&d->mu);
     free(hit);
@@ -582,7 +716,6 @@ int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *rq, Proto
 int deploy__admin_nodes(struct deploy *d, ProtobufCMessage *rs)
 {
     Synergy__Admin__V1__NodesResponse *resp = (void *)rs;
-    const struct cluster_config *cl = &d->cfg->sched.cluster;
     pthread_mutex_lock(&d->mu);
     long long now = mono_ns();
     resp->nodes = xcalloc(d->reg.n_workers + 1, sizeof *resp->nodes);
@@ -599,9 +732,13 @@ int deploy__admin_nodes(struct deploy *d, ProtobufCMessage *rs)
                             : w->lost      ? "lost"
                             : w->marked_down ? "down"
                                              : "up");
-        ni->gpus_total = (uint32_t)cl->gpus_per_server;
-        ni->cpus_total = cl->cpus_per_server;
-        ni->mem_total_gb = cl->dram_per_server;
+        ni->gpus_total = (uint32_t)sched_server_cap(d->sched, (int)i, RES_GPU);
+        ni->cpus_total = sched_server_cap(d->sched, (int)i, RES_CPU);
+        ni->mem_total_gb = sched_server_cap(d->sched, (int)i, RES_MEM);
+        ni->gpu_type = xstrdup(sched_num_gpu_types(d->sched) > 0
+                                   ? sched_gpu_type_name(d->sched,
+                                                         sched_server(d->sched, (int)i)->gpu_type)
+                                   : "");
         for (size_t k = 0; k < d->n_jobs; k++) {
             const struct djob *dj = &d->jobs[k];
             bool here = false;
@@ -645,6 +782,7 @@ void deploy__admin_resp_free(ProtobufCMessage *rs)
             free(r->nodes[i]->address);
             free(r->nodes[i]->identity);
             free(r->nodes[i]->state);
+            free(r->nodes[i]->gpu_type);
             free(r->nodes[i]);
         }
         free(r->nodes);
@@ -717,7 +855,9 @@ static enum rpc_result h_cancel(void *ud, rpc_call_t *call, const ProtobufCMessa
     struct admin_call a;
     if (!admin_enter(ud, call, &a))
         return RPC_FAILED;
-    int st = deploy__admin_cancel_ids(a.d, rq, rs, a.msg, sizeof a.msg);
+    int st = deploy__admin_cancel_ids(a.d, rq, rs, call, a.msg, sizeof a.msg);
+    if (st < 0)
+        return RPC_PARKED;
     if (st == 0)
         LOG(LOG_INFO, "deploy", "cancel by %s of %zu job(s)", a.user,
             ((Synergy__Admin__V1__CancelResponse *)rs)->n_cancelled);

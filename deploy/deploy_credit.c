@@ -66,8 +66,10 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
         if (lease_kill) {
             d->st->lease_kills++;
             dj->lease_killed = true;
-            /* told to stop, still there at its lease's end: charged in D */
-            if (dj->terminated && dj->state == DJ_RUNNING)
+            /* told to stop, still there at its lease's end: charged in D,
+             * unless it then stopped cleanly on the SIGTERM (within its
+             * kill-wait): that is the graceful stop it was asked for */
+            if (dj->terminated && dj->state == DJ_RUNNING && !clean)
                 dj->stop_ignored = true;
         }
         if (dj->state == DJ_RUNNING && !dj->terminated && !(clean && dj->n_lease_ended > 0) &&
@@ -110,15 +112,27 @@ void deploy__job_heard(struct deploy *d, struct djob *dj)
 
 /* The reference starts one iterator process per GPU and waits for all of
  * them (spec §2.4); a catalog entry that does not say `ranks = per-gpu`
- * makes the worker report one. Counting the processes that show up keeps a
- * round from ending on the first of them (its other ranks' reports would
- * then be credited to the next round, and the job told to stop every round). */
+ * makes the worker report one. A round that ended at the first of them would
+ * credit the other ranks' reports to the next round and tell the job to stop
+ * every round. So: a process that sends its rank shows at least rank + 1
+ * processes; one that sends none speaks the stock iterator's protocol, and
+ * then, as in the reference, the job has one process per GPU of its lease
+ * (counted at its first RegisterJob, not as they come: under load a rank
+ * may register after another one has ended its first round), or more if
+ * more register. */
 void deploy__job_registered(struct djob *dj, int rank)
 {
-    int n = rank >= 0 ? rank + 1 : ++dj->n_registered;
+    int n = rank + 1;
+    if (rank < 0) {
+        int gpus = 0;
+        for (int r = 0; r < dj->n_ranks; r++)
+            gpus += dj->ranks[r].n_gpus;
+        n = ++dj->n_registered > gpus ? dj->n_registered : gpus;
+    }
     if (n > dj->n_procs && n <= DJ_MAX_PROCS) {
-        LOG(LOG_INFO, "deploy", "job %d attempt %d: %d iterator processes, not %d as launched",
-            dj->spec->id, dj->launch, n, dj->n_procs);
+        LOG(LOG_INFO, "deploy", "job %d attempt %d: %d iterator processes, not %d as launched%s",
+            dj->spec->id, dj->launch, n, dj->n_procs,
+            rank < 0 ? " (no rank sent: one per GPU, as the reference)" : "");
         dj->n_procs = n;
     }
 }
@@ -176,8 +190,17 @@ void deploy__finish_job(struct deploy *d, struct djob *dj, double b)
     dj->state = DJ_DONE;
     sched_run_finish(d->ledger, j, now);
     deploy__job_persist(d, dj, "finished");
+    /* the part of the JCT past its last boundary: the job's last round ended
+     * late (a slow start-up, a starved process, RPC delays on a loaded
+     * machine); the plan decided everything else */
+    double late = now - b;
+    if (late > 0) {
+        d->st->jobs_late++;
+        if (late > d->st->late_s_max)
+            d->st->late_s_max = late;
+    }
     if (d->cfg->plan_log)
-        fprintf(d->cfg->plan_log, "finish %d %.3f\n", j->id, now - j->arrival);
+        fprintf(d->cfg->plan_log, "finish %d %.3f %.3f\n", j->id, now - j->arrival, late);
 }
 
 void deploy__fail_job(struct deploy *d, struct djob *dj)
@@ -193,6 +216,11 @@ void deploy__fail_job(struct deploy *d, struct djob *dj)
 /* The steps a job's round did, from its reports. */
 static long measured_steps(const struct djob *dj)
 {
+    /* every process ended its round (RoundEnd) before it went: the round's
+     * work is done and saved (a job stopped with its worker while it waited
+     * for the answer) */
+    if ((dj->crashed || dj->lost) && dj->n_parked >= dj->n_procs && dj->round_end_steps >= 0)
+        return dj->round_end_steps;
     if (dj->crashed || dj->lost)
         return dj->progress_steps; /* the last UpdateIters before it went */
     if (dj->n_parked > 0)
@@ -213,6 +241,7 @@ bool deploy__credit_round(struct deploy *d, double b)
         struct job *j = dj->j;
         long before = dj->base;
         sched_run_credit(d->ledger, j, measured_steps(dj));
+        deploy_state_reports_clear(d->db, dj->spec->id, NULL); /* consumed, in this round */
         LOG(LOG_DEBUG, "deploy", "job %d attempt %d round %.0f: credited %ld steps (%d of %d "
                                  "processes in RoundEnd, %d ended)",
             dj->spec->id, dj->launch, b, j->executed - before, dj->n_parked, dj->n_procs,

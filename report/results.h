@@ -59,5 +59,8 @@ void results_json_write(FILE *f, const struct results_json *j, const struct sche
  * and a comma: the same keys in simulate --json and report --format json. */
 void results_json_head(FILE *f, const struct results_json *j, long arrived, long finished,
                        long measured, bool window_complete);
+/* A typed run's "hetero":"...","by_gpu_type":{...} members, as simulate
+ * --json prints them (no comma around them). */
+void results_json_types(FILE *f, const char *hetero, const struct store_type *types, int n);
 
 #endif

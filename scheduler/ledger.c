@@ -403,8 +403,9 @@ int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t 
     sched_alloc_fraction(r->sched, smp->alloc);
     for (int k = 0; k < 3; k++)
         r->util_sum[k] += smp->alloc[k];
-    for (int t = 0; t < sched_num_gpu_types(r->sched); t++) {
-        double a[3];
+    smp->n_types = sched_num_gpu_types(r->sched);
+    for (int t = 0; t < smp->n_types; t++) {
+        double *a = smp->type_alloc[t];
         sched_type_alloc_fraction(r->sched, t, a);
         for (int k = 0; k < 3; k++)
             r->type_sum[t][k] += a[k];
@@ -478,6 +479,18 @@ void sched_run_fail(sched_run_t *r, struct job *j)
     sched_job_release(r->sched, j);
     rj_of(r, j)->st = RJ_FAILED;
     sched_job_remove(r->sched, j);
+}
+
+bool sched_run_cancel(sched_run_t *r, struct job *j, bool *window_complete)
+{
+    bool in_run = rj_of(r, j)->st == RJ_RUNNABLE;
+    if (in_run) {
+        sched_run_fail(r, j);
+        if (sched_run_measured(r, j->id) && r->window_size > 0)
+            r->window_size--;
+    }
+    *window_complete = r->window_done == r->window_size;
+    return in_run;
 }
 
 void sched_run_result(sched_run_t *r, double end_time, struct sched_result *res)

@@ -21,7 +21,7 @@ struct admin_opts {
     const char *name_of_cmd;
     struct client_config cc; /* the scheduler and TLS files: flags, environment, client.ini */
     bool json, all;
-    const char *model, *name, *iters, *hours, *prio;
+    const char *model, *name, *iters, *hours, *prio, *gpu_types;
     long gpus;
     bool gpus_set;
     int first_arg; /* cancel: the ids, argv[first_arg..] */
@@ -54,6 +54,7 @@ static int admin_parse(struct admin_opts *o, int argc, char **argv)
         case OPT_HOURS: o->hours = p.arg; break;
         case OPT_NAME: o->name = p.arg; break;
         case OPT_PRIORITY: o->prio = p.arg; break;
+        case OPT_SUBMIT_GPU_TYPES: o->gpu_types = p.arg; break;
         default: break;
         }
     }
@@ -150,6 +151,8 @@ static int submit_request(const struct admin_opts *o, Synergy__Admin__V1__Submit
         req->priority_opt_case = SYNERGY__ADMIN__V1__SUBMIT_REQUEST__PRIORITY_OPT_PRIORITY;
         req->priority = (int32_t)v;
     }
+    if (o->gpu_types)
+        req->gpu_types = (char *)o->gpu_types; /* the scheduler checks the names */
     return -1;
 }
 
@@ -283,8 +286,8 @@ static void nodes_print(const Synergy__Admin__V1__NodesResponse *r, bool json)
     if (json)
         printf("{\"nodes\":[");
     else
-        printf("%6s %-22s %-12s %-12s %9s %13s %15s %4s %9s\n", "SERVER", "ADDRESS", "IDENTITY",
-               "STATE", "GPUS", "CPUS", "MEM_GB", "JOBS", "HEARTBEAT");
+        printf("%6s %-22s %-12s %-12s %9s %13s %15s %4s %9s %s\n", "SERVER", "ADDRESS",
+               "IDENTITY", "STATE", "GPUS", "CPUS", "MEM_GB", "JOBS", "HEARTBEAT", "GPU_TYPE");
     for (size_t i = 0; i < r->n_nodes; i++) {
         const Synergy__Admin__V1__NodeInfo *n = r->nodes[i];
         if (json) {
@@ -294,6 +297,8 @@ static void nodes_print(const Synergy__Admin__V1__NodesResponse *r, bool json)
             json_write_str(stdout, n->identity);
             printf(",\"state\":");
             json_write_str(stdout, n->state);
+            printf(",\"gpu_type\":");
+            json_write_str(stdout, n->gpu_type ? n->gpu_type : "");
             printf(",\"gpus_used\":%u,\"gpus_total\":%u,\"cpus_used\":%g,\"cpus_total\":%g,"
                    "\"mem_used_gb\":%g,\"mem_total_gb\":%g,\"jobs\":%u,\"heartbeat_age_s\":%.3f}",
                    n->gpus_used, n->gpus_total, n->cpus_used, n->cpus_total, n->mem_used_gb,
@@ -308,8 +313,9 @@ static void nodes_print(const Synergy__Admin__V1__NodesResponse *r, bool json)
             snprintf(hb, sizeof hb, "never");
         else
             snprintf(hb, sizeof hb, "%.1fs ago", n->heartbeat_age_s);
-        printf("%6u %-22s %-12s %-12s %9s %13s %15s %4u %9s\n", n->server_id, n->address,
-               n->identity[0] ? n->identity : "-", n->state, g, c, m, n->jobs, hb);
+        printf("%6u %-22s %-12s %-12s %9s %13s %15s %4u %9s %s\n", n->server_id, n->address,
+               n->identity[0] ? n->identity : "-", n->state, g, c, m, n->jobs, hb,
+               n->gpu_type && n->gpu_type[0] ? n->gpu_type : "-");
     }
     if (json)
         printf("]}\n");

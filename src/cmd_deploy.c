@@ -40,6 +40,7 @@ struct deploy_opts {
     long local, port, retries, hb, wto, wait_workers; /* hb, wto: 0 unless given */
     long measure_lo, measure_hi; /* --measure (hi <= lo: every job) */
     double scale;
+    double kill_wait_s; /* --kill-wait (unscaled) */
     struct sched_overrides ov; /* --policy, --mode, --placement, --round-duration, OPT */
     struct wl_opts wl;
     int argc;                  /* the command line, for the --db batch */
@@ -63,6 +64,7 @@ struct deploy_env {
     char tmp_dir[32];
     char adv_buf[300], self_user[64];
     store_t *st;                  /* --db */
+    struct deploy_state *state;   /* --state, locked for the run */
     struct results_rounds rounds; /* --db: the planned rounds (deploy_config.on_sample) */
     bool progress;                /* a line every 10 s on a terminal (not with -v) */
     double last_progress;
@@ -273,6 +275,11 @@ static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
             o->advertise = p.arg;
             break;
         case OPT_MAX_RETRIES: o->retries = p.lnum; break;
+        case OPT_KILL_WAIT:
+            if (parse_double(p.arg, &o->kill_wait_s) < 0 || o->kill_wait_s < 0 ||
+                o->kill_wait_s > 3600)
+                return cli_bad(&p, "--kill-wait: '%s' must be 0..3600 seconds", p.arg);
+            break;
         case OPT_HEARTBEAT_MS: o->hb = p.lnum; break;
         case OPT_WORKER_TIMEOUT_MS: o->wto = p.lnum; break;
         case OPT_WAIT_WORKERS: o->wait_workers = p.lnum; break;
@@ -393,7 +400,7 @@ static int deploy_load(struct deploy_opts *o, struct deploy_env *e, struct err *
  * 0, or an exit code. */
 static int deploy_workers(struct deploy_opts *o, struct deploy_env *e, struct err *err)
 {
-    int servers = e->conf.cluster.racks * e->conf.cluster.servers_per_rack;
+    int servers = cluster_config_servers(&e->conf.cluster);
     if (o->workers_path)
         return deploy_workers_read(o->workers_path, &e->addrs, &e->n_addrs, err) < 0
                    ? EXIT_BAD_INPUT
@@ -437,7 +444,18 @@ static int deploy_workers(struct deploy_opts *o, struct deploy_env *e, struct er
                                   .topology = o->topology, .run_dir = run_dir,
                                   .gpus = e->conf.cluster.gpus_per_server,
                                   .sched_host = e->cfg.advertise, .job_user = job_user,
-                                  .verbose = o->verbose};
+                                  .verbose = o->verbose,
+                                  .kill_wait_ms = (int)(o->kill_wait_s / o->scale * 1000)};
+    /* servers that differ: each worker gets its server's GPUs and type */
+    struct server_group g[CLUSTER_MAX_GROUPS];
+    int ng = cluster_config_groups_ordered(&e->conf.cluster, g), i = 0;
+    e->lw.gpus_of = xcalloc((size_t)servers, sizeof *e->lw.gpus_of);
+    e->lw.type_of = xcalloc((size_t)servers, sizeof *e->lw.type_of);
+    for (int k = 0; k < ng; k++)
+        for (int c = 0; c < g[k].count && i < servers; c++, i++) {
+            e->lw.gpus_of[i] = g[k].gpus;
+            snprintf(e->lw.type_of[i], sizeof e->lw.type_of[i], "%s", g[k].gpu_type);
+        }
     return 0;
 }
 
@@ -454,7 +472,13 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
         fprintf(stderr, "synergy deploy: metrics at http://%.*s:%d/metrics\n",
                 (int)(colon - o->metrics_listen), o->metrics_listen, metrics_port(e->metrics));
     }
-    if (o->plan_log && !(e->plan = fopen(o->plan_log, "w")))
+    /* the state file before anything starts: one scheduler per file, and a
+     * file that is not a good state file is refused here, never replaced */
+    if (o->state && !(e->state = deploy_state_file_open(o->state, err)))
+        return EXIT_BAD_INPUT;
+    /* appended: a continued run continues it (deploy_run empties it for a
+     * new one, and cuts what its last commit did not cover) */
+    if (o->plan_log && !(e->plan = fopen(o->plan_log, "a")))
         return errprintf(err, "%s: %s", o->plan_log, strerror(errno)), 1;
     if (o->any_tls && !(e->tls = rpc_tls_load(o->tls_ca, o->tls_cert, o->tls_key, err)))
         return EXIT_BAD_INPUT;
@@ -472,7 +496,9 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
     cfg->listen_ip = o->listen_ip;
     cfg->port = (int)o->port;
     cfg->state_path = o->state;
+    cfg->state = e->state;
     cfg->max_retries = (int)o->retries;
+    cfg->kill_wait_s = o->kill_wait_s;
     deploy_local_timing(cfg, (int)o->local, (int)o->hb, (int)o->wto);
     cfg->wait_workers = (int)o->wait_workers;
     cfg->fresh = o->fresh;
@@ -555,6 +581,7 @@ static void deploy_env_free(struct deploy_env *e)
     metrics_destroy(e->metrics);
     if (e->plan)
         fclose(e->plan);
+    deploy_state_file_close(e->state);
     free(e->addrs);
     free(e->specs);
     deploy_admins_free(e->admins, e->n_admins);
@@ -630,6 +657,7 @@ int cmd_deploy(int argc, char **argv)
     o.listen_ip = "127.0.0.1";
     o.retries = 3;
     o.scale = 1;
+    o.kill_wait_s = 30;
     wl_opts_init(&o.wl);
     o.argc = argc;
     o.argv = argv;

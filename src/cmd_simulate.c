@@ -368,6 +368,13 @@ static void record_arrival(void *ctx, const struct job_spec *spec)
     trace_write_replay_line(rec->f, spec);
 }
 
+/* a replayed cancel is recorded again, so the record replays the same run */
+static void record_cancel(void *ctx, const struct job *j, double now)
+{
+    struct recorder *rec = ctx;
+    trace_write_replay_cancel(rec->f, j->id, now);
+}
+
 static void sim_config_fill(const struct sim_env *e, int pi, int mi, struct sim_config *cfg)
 {
     const struct sim_opts *o = &e->o;
@@ -433,6 +440,7 @@ static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *
         watch_tmp(0, rec_out);
         rec->f = rec_out->f;
         cfg->obs.on_arrival = record_arrival;
+        cfg->obs.on_cancel = record_cancel;
     }
     return 0;
 }
@@ -586,6 +594,11 @@ static int simulate_policy(struct sim_env *e, int pi, bool *any_fair, struct err
             fprintf(stderr, "synergy simulate: warning: %s/%s: only %zu of the %zu measured "
                             "jobs finished before the run ended\n", e->pols[pi]->name, mode,
                     res[done].jobs_measured, res[done].window_size);
+        if (res[done].opt.capped > 0)
+            fprintf(stderr, "synergy simulate: warning: %s/%s: the --opt-time-limit safety cap "
+                            "cut %ld of %ld OPT rounds short; their plans, and so this run's "
+                            "numbers, depend on this machine's speed (opt_capped)\n",
+                    e->pols[pi]->name, mode, res[done].opt.capped, res[done].opt.rounds);
         if (strcmp(mode, "fair") == 0)
             fair_avg = res[done].avg_jct_s;
         if (e->o.json) {

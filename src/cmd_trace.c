@@ -105,6 +105,9 @@ int cmd_trace_convert(int argc, char **argv)
     }
     for (size_t i = 0; i < n; i++)
         trace_write_replay_line(f, &jobs[i]);
+    for (size_t i = 0; i < n; i++) /* a recorded service run's cancels, kept */
+        if (jobs[i].cancelled)
+            trace_write_replay_cancel(f, jobs[i].id, jobs[i].cancel_at);
     if (t.output) {
         if (out_file_commit(&of) < 0) {
             fprintf(stderr, "synergy trace convert: %s: %s\n", t.output, strerror(errno));

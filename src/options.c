@@ -95,7 +95,8 @@ const struct cli_option cli_options[] = {
      "opt: the reference's cluster-wide formulation, placement ignored by progress "
      "(docs/opt.md)", "opt_compat"},
     {OPT_OPT_TIME_LIMIT, "opt-time-limit", 0, "S", ARG_POS, 0, 0, CLI_RUNS, S,
-     "opt: solver seconds per round before TUNE plans it (10)", "opt_time_limit"},
+     "opt: wall-clock safety cap on the solver per round, seconds; a round that hits it "
+     "goes to TUNE and the run is marked not reproducible (10)", "opt_time_limit"},
     {OPT_RESTART_OVERHEAD, "restart-overhead", 0, "S", ARG_STR, 0, 0, CLI_SIMULATE, S,
      "seconds of no progress at every (re)launch of a job, in the round that starts it; "
      "'profile': each model's startup_s (default 0)", NULL},
@@ -103,7 +104,8 @@ const struct cli_option cli_options[] = {
      "first-fit (default) | consolidate (the reference's +place)", "placement"},
     {OPT_HETERO, "hetero", 0, "KIND", ARG_STR, 0, 0, CLI_RUNS, S,
      "on a cluster with GPU types: aware (default: each job on the type where it runs "
-     "best) | agnostic (type-blind, docs/heterogeneous.md)", "hetero"},
+     "best) | agnostic (type-blind, docs/heterogeneous.md){sweep:; aware,agnostic runs "
+     "both}", "hetero"},
     {OPT_ROUND_DURATION, "round-duration", 0, "S", ARG_POS, 0, 0, CLI_RUNS, S,
      "seconds per round (default 300, or the cluster file's)", "round_duration"},
     {OPT_STATIC, "static", 0, NULL, ARG_NONE, 0, 0, CLI_RUNS, S,
@@ -135,7 +137,8 @@ const struct cli_option cli_options[] = {
      "finish_s,jct_s (measured jobs)", NULL},
     {OPT_PLAN_LOG, "plan-log", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_DEPLOY, O,
      "write each round's placed job ids, \"time: id id ...\", and \"finish ID JCT_S\" as "
-     "jobs finish", NULL},
+     "jobs finish (deploy: flushed every round; a run continued from --state continues it)",
+     NULL},
     {OPT_CHECK, "check", 0, NULL, ARG_NONE, 0, 0, CLI_SIMULATE | CLI_SWEEP, O,
      "verify no server is oversubscribed after every round", "check"},
     {OPT_OUTPUT, "output", 'o', "FILE", ARG_STR, 0, 0, CLI_CONVERT | CLI_GENERATE | CLI_PROFILE, O,
@@ -169,11 +172,15 @@ const struct cli_option cli_options[] = {
      "port to serve on (default: any free one{worker:, reported to the scheduler})", NULL},
     {OPT_STATE, "state", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY, D,
      "SQLite state (default in memory); an unfinished run in it with the same arguments is "
-     "continued (a scheduler restart)", NULL},
+     "continued (a scheduler restart). One scheduler per file (FILE.lock); an empty or "
+     "corrupt file is refused, never replaced", NULL},
     {OPT_FRESH, "fresh", 0, NULL, ARG_NONE, 0, 0, CLI_DEPLOY, D,
      "discard an unfinished run in --state and start over", NULL},
     {OPT_MAX_RETRIES, "max-retries", 0, "N", ARG_INT, 0, INT_MAX, CLI_DEPLOY, D,
      "relaunches after crashes before a job fails (default 3)", NULL},
+    {OPT_KILL_WAIT, "kill-wait", 0, "S", ARG_STR, 0, 0, CLI_DEPLOY, D,
+     "a job told to stop by signal gets SIGTERM, then SIGKILL S seconds later (default 30, "
+     "divided by --time-scale; like Slurm's KillWait; docs/real-jobs.md)", NULL},
     {OPT_HEARTBEAT_MS, "heartbeat-ms", 0, "N", ARG_INT, 10, INT_MAX, CLI_DEPLOY, D,
      "worker heartbeat period (default 200)", NULL},
     {OPT_WORKER_TIMEOUT_MS, "worker-timeout-ms", 0, "N", ARG_INT, 50, INT_MAX, CLI_DEPLOY, D,
@@ -203,6 +210,10 @@ const struct cli_option cli_options[] = {
      "everything a job starts)", NULL},
     {OPT_GPUS, "gpus", 0, "N", ARG_INT, 0, 1024, CLI_WORKER, G,
      "simulate N GPUs (a machine without GPUs)", NULL},
+    {OPT_GPU_TYPE, "gpu-type", 0, "NAME", ARG_STR, 0, 0, CLI_WORKER | CLI_PROFILE, G,
+     "the GPUs' type, as the cluster INI names it (default: the driver's model from "
+     "/proc/driver/nvidia/gpus, shortened: Tesla V100-SXM2-16GB is V100){profile:; the "
+     "profile is then also written as [MODEL:1:NAME]}", NULL},
     {OPT_CPU_UNIT, "cpu-unit", 0, "core|thread", ARG_STR, 0, 0, CLI_WORKER, G,
      "a job's CPU is a whole physical core with its SMT siblings (core, the default) or one "
      "hardware thread", NULL},
@@ -256,6 +267,8 @@ const struct cli_option cli_options[] = {
      NULL},
     {OPT_NAME, "name", 0, "S", ARG_STR, 0, 0, CLI_SUBMIT, G,
      "a name: up to 63 of [A-Za-z0-9._-], unique among the jobs not finished", NULL},
+    {OPT_SUBMIT_GPU_TYPES, "gpu-type", 0, "T[,T...]", ARG_STR, 0, 0, CLI_SUBMIT, G,
+     "the GPU types the job may run on (default: any)", NULL},
     {OPT_PRIORITY, "priority", 0, "P", ARG_STR, 0, 0, CLI_SUBMIT, G,
      "0 to 100 (default 0): a label shown by queue; the policy orders the jobs", NULL},
     {OPT_ADMIN_JSON, "json", 0, NULL, ARG_NONE, 0, 0, CLI_QUEUE | CLI_NODES, G,
@@ -273,7 +286,11 @@ const struct cli_option cli_options[] = {
     {OPT_CRASH_ALWAYS, "crash-always", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
      "fault drill: crash half-way every time", NULL},
     {OPT_IGNORE_STOP, "ignore-stop", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
-     "fault drill: ignore SIGTERM at lease end", NULL},
+     "fault drill: ignore the stop at the lease's end (RoundEnd's answer); SIGTERM still "
+     "stops it", NULL},
+    {OPT_IGNORE_SIGTERM, "ignore-sigterm", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
+     "fault drill: ignore SIGTERM (by default it saves its checkpoint, ends its lease and "
+     "exits 0), so only SIGKILL after the kill-wait ends it", NULL},
     {OPT_RANKS, "ranks", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
      "one process per GPU of this server (LOCAL_RANK, RANK, WORLD_SIZE set), as "
      "torch.distributed.launch does; give the model `ranks = per-gpu` in the worker catalog",

@@ -229,6 +229,34 @@ static int check_job_user_access(struct worker *w, struct err *err)
     return 0;
 }
 
+/* This run directory is ours alone (a lock); the jobs' cgroups go under a
+ * base named by our identity and the run directory; and what an earlier
+ * worker on it left behind (it was SIGKILLed, or crashed) is killed now,
+ * before we register: nothing of its jobs may run unsupervised beside ours.
+ * 0, or -1 + err. */
+static int contain(struct worker *w, struct err *err)
+{
+    const struct worker_options *o = w->o;
+    if (contain_lock(w->run_dir, err) < 0)
+        return -1;
+    char id[128];
+    if (o->tls)
+        rpc_tls_identity(o->tls, id, sizeof id);
+    else if (o->server_id >= 0)
+        snprintf(id, sizeof id, "server-%d", o->server_id);
+    else
+        snprintf(id, sizeof id, "%s-%d", o->listen_ip ? o->listen_ip : "127.0.0.1", o->port);
+    if (!o->no_cgroup)
+        contain_cgroup_base(id[0] ? id : "worker", w->run_dir, w->cg_base, sizeof w->cg_base);
+    int killed = contain_sweep(w->run_dir, w->cg_base);
+    if (killed > 0)
+        LOG(LOG_WARN, "worker", "killed %d process(es) left by an earlier worker on %s", killed,
+            w->run_dir);
+    LOG(LOG_INFO, "worker", "jobs are contained %s%s", w->cg_base[0] ? "in cgroups under " :
+        "by process group and environment (no cgroup v2 we may write)", w->cg_base);
+    return 0;
+}
+
 /* Everything before serving: topology, CPU reservation, catalog, the path
  * of synergy itself, the job user. 0, or -1 + err (bad input: exit 2). */
 static int worker_setup(struct worker *w, struct err *err)
@@ -238,6 +266,12 @@ static int worker_setup(struct worker *w, struct err *err)
         return -1;
     if (w->topo.n_gpus == 0)
         return errprintf(err, "no NVIDIA GPU found (use --gpus N to simulate)");
+    if (o->gpu_type)
+        snprintf(w->gpu_type, sizeof w->gpu_type, "%s", o->gpu_type);
+    else if (!w->topo.simulated_gpus &&
+             gpu_type_detect(o->gpu_proc_dir ? o->gpu_proc_dir : "/proc/driver/nvidia/gpus",
+                             w->gpu_type, sizeof w->gpu_type, err) < 0)
+        return -1;
     if (reserve_and_pin(w, err) < 0)
         return -1;
     w->cat = catalog_load(o->catalog_path, err);
@@ -269,6 +303,8 @@ static int worker_setup(struct worker *w, struct err *err)
         return errprintf(err, "--run-dir %s: %s", o->run_dir, strerror(errno));
     if (check_job_user_access(w, err) < 0)
         return -1;
+    if (contain(w, err) < 0)
+        return -1;
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -289,21 +325,46 @@ static void log_started(const struct worker *w)
         reserved += w->topo.numa[k].n_reserved_cores;
     }
     LOG(LOG_INFO, "worker",
-        "server %u on port %d: %d NUMA node(s), %d %sGPU(s), %d %s(s) for jobs in %d %s "
+        "server %u on port %d: %d NUMA node(s), %d %sGPU(s)%s%s, %d %s(s) for jobs in %d %s "
         "domain(s), %d core(s) reserved", w->server_id, w->port, w->topo.n_numa, w->topo.n_gpus,
-        w->topo.simulated_gpus ? "simulated " : "", units,
+        w->topo.simulated_gpus ? "simulated " : "", w->gpu_type[0] ? " of type " : "",
+        w->gpu_type, units,
         w->topo.unit == TOPO_UNIT_THREAD ? "thread" : "core", w->topo.n_domains,
         w->topo.domain_kind, reserved);
 }
 
-/* Stop: every job's group goes, then the orphans as they come to us. */
+/* Stop: every job gets SIGTERM and its kill-wait (the lease thread SIGKILLs
+ * it after), while the link to the scheduler stays up, so their exits are
+ * reported (marked as the worker's doing: not charged to the jobs); then the
+ * threads end, and the orphans go as they come to us. */
 static void stop_all(struct worker *w)
 {
     pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    long long until = mono_ns();
+    for (int i = 0; i < MAX_JOBS; i++) {
+        struct wjob *j = &w->jobs[i];
+        if (!j->used)
+            continue;
+        j->worker_stop = true;
+        worker__term_job(w, j, "the worker is stopping");
+        if (j->term_ns + j->kill_wait_ns > until)
+            until = j->term_ns + j->kill_wait_ns;
+    }
+    until += 2000000000LL; /* SIGKILLed at their kill-wait: reaped at once */
+    while (w->n_live > 0 && mono_ns() < until) {
+        struct timespec ts = worker__ns_to_ts(until);
+        pthread_cond_timedwait(&w->stop_cv, &w->mu, &ts);
+    }
+    long long sent_by = mono_ns() + 2000000000LL; /* the exit reports, if it listens */
+    while (w->n_exits > 0 && w->registered && mono_ns() < sent_by) {
+        struct timespec ts = worker__ns_to_ts(sent_by);
+        pthread_cond_timedwait(&w->stop_cv, &w->mu, &ts);
+    }
     w->stop = true;
     for (int i = 0; i < MAX_JOBS; i++)
         if (w->jobs[i].used)
-            kill(-w->jobs[i].pid, SIGKILL);
+            worker__kill_job(w, &w->jobs[i]);
     pthread_cond_broadcast(&w->child_cv);
     pthread_cond_broadcast(&w->lease_cv);
     pthread_cond_broadcast(&w->stop_cv);
@@ -333,11 +394,14 @@ static void serve(struct worker *w, sigset_t *sigs)
     int sig;
     sigwait(sigs, &sig);
     LOG(LOG_INFO, "worker", "signal %d: stopping", sig);
-    notify_stopping("signal %d: stopping, killing the jobs", sig);
+    notify_stopping("signal %d: stopping the jobs (SIGTERM, then SIGKILL after their "
+                    "kill-wait)", sig);
     stop_all(w);
     pthread_join(th_hb, NULL);
     pthread_join(th_lease, NULL);
     pthread_join(th_reap, NULL);
+    if (w->cg_base[0]) /* every job's cgroup is gone with it */
+        rmdir(w->cg_base);
 }
 
 int worker_main(const struct worker_options *o)

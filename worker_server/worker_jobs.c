@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Whether `ip` is an address of this machine: binding it succeeds. */
@@ -162,6 +163,21 @@ static void wait_killed(struct worker *w, long id, unsigned attempt, const int *
     }
 }
 
+/* A later attempt of a job whose earlier attempt is being stopped (SIGTERM
+ * sent: the scheduler killed an attempt it did not know, after its restart,
+ * and launches the job again): the earlier one's grace ends now, SIGKILL,
+ * rather than refuse the launch and cost the job a round. Its work since the
+ * scheduler last heard of it is not credited anyway. w->mu held. */
+static void supersede(struct worker *w, long id, unsigned attempt)
+{
+    struct wjob *o = worker__find_job(w, id);
+    if (o && o->attempt < attempt && o->term_ns && !o->sigkilled) {
+        LOG(LOG_INFO, "worker", "job %ld attempt %u: superseded by attempt %u: SIGKILL", id,
+            o->attempt, attempt);
+        worker__kill_job(w, o);
+    }
+}
+
 /* Refuse with `status` and a message, logged as the job's. RPC_FAILED. */
 static enum rpc_result refuse(rpc_call_t *call, uint64_t job, int status, const char *msg)
 {
@@ -192,6 +208,8 @@ static enum rpc_result check_run_request(struct worker *w, rpc_call_t *call,
         gpus[i] = (int)req->gpus[i];
     }
     if (lease_too_long(w, req->lease_ms, msg, sizeof msg))
+        return refuse(call, req->job_id, RPC_STATUS_INVALID_ARGUMENT, msg);
+    if (lease_too_long(w, req->kill_wait_ms, msg, sizeof msg)) /* a grace is a lease too */
         return refuse(call, req->job_id, RPC_STATUS_INVALID_ARGUMENT, msg);
     return RPC_REPLY;
 }
@@ -259,7 +277,7 @@ static int pick_cpus(struct worker *w, const Synergy__V1__RunJobRequest *req, co
 /* A job's paths under --run-dir: its checkpoint directory (also HOME), the
  * log directory, this attempt's log, and its cgroup. */
 struct job_paths {
-    char chk[PATH_MAX + 48], logdir[PATH_MAX + 8], log[PATH_MAX + 64], cgroup[PATH_MAX];
+    char chk[PATH_MAX + 48], logdir[PATH_MAX + 8], log[PATH_MAX + 64], cgroup[PATH_MAX + 200];
 };
 
 static void job_paths(struct worker *w, const Synergy__V1__RunJobRequest *req,
@@ -270,8 +288,13 @@ static void job_paths(struct worker *w, const Synergy__V1__RunJobRequest *req,
     snprintf(p->logdir, sizeof p->logdir, "%s/logs", w->run_dir);
     snprintf(p->log, sizeof p->log, "%s/job-%lu-attempt-%u.log", p->logdir,
              (unsigned long)req->job_id, req->attempt);
-    snprintf(p->cgroup, sizeof p->cgroup, "/sys/fs/cgroup/synergy-worker-%d-job-%lu", w->port,
-             (unsigned long)req->job_id);
+    if (w->cg_base[0]) {
+        mkdir(w->cg_base, 0755); /* the worker removes it when it has no job */
+        snprintf(p->cgroup, sizeof p->cgroup, "%s/job-%lu-attempt-%u", w->cg_base,
+                 (unsigned long)req->job_id, req->attempt);
+    }
+    else
+        p->cgroup[0] = '\0';
     worker__mkdirs(p->chk);
     worker__mkdirs(p->logdir);
     if (w->set_user && chown(p->chk, w->job_uid, w->job_gid) < 0)
@@ -299,6 +322,9 @@ static void job_env(struct worker *w, const Synergy__V1__RunJobRequest *req,
     env_add(env, "SYNERGY_TOTAL_ITERS", "%lu", (unsigned long)req->total_iters);
     env_add(env, "SYNERGY_ELAPSED_ITERS", "%lu", (unsigned long)req->elapsed_iters);
     env_add(env, "SYNERGY_LOG_DIR", "%s", p->logdir);
+    /* every process of the job inherits it: a later worker on this run
+     * directory finds what an earlier one left (contain.c) */
+    env_add(env, "SYNERGY_RUN_DIR", "%s", w->run_dir);
     env_add(env, "SYNERGY_JOB_ID", "%lu", (unsigned long)req->job_id);
     env_add(env, "SYNERGY_SCHED_ADDR", "%s", req->sched_addr);
     env_add(env, "SYNERGY_SCHED_PORT", "%u", req->sched_port);
@@ -342,6 +368,7 @@ static int start_job(struct worker *w, const Synergy__V1__RunJobRequest *req, co
     job_paths(w, req, &p);
     struct catalog_vars v = {.synergy = w->synergy_path, .sched_addr = req->sched_addr,
                              .chk_dir = p.chk, .log_dir = p.logdir, .model = req->model,
+                             .gpu_type = w->gpu_type,
                              .job_id = (long)req->job_id, .sched_port = req->sched_port,
                              .batch_size = req->batch_size, .total_iters = (long)req->total_iters,
                              .elapsed_iters = (long)req->elapsed_iters,
@@ -355,7 +382,7 @@ static int start_job(struct worker *w, const Synergy__V1__RunJobRequest *req, co
     job_env(w, req, &p, gpulist, cpulist, procs, &env);
     struct launch_spec sp = {.argv = argv, .envp = env.v, .cpus = cpus, .n_cpus = nc,
                              .membind_nodes = 0, .mem_gb = req->mem_gb,
-                             .cgroup_dir = w->o->no_cgroup ? NULL : p.cgroup,
+                             .cgroup_dir = p.cgroup[0] ? p.cgroup : NULL,
                              .cwd = w->run_dir, .log_path = p.log,
                              .set_user = w->set_user, .uid = w->job_uid, .gid = w->job_gid};
     unsigned long long nodes = topo_nodes_of_cpus(&w->topo, cpus, nc);
@@ -375,20 +402,28 @@ static int start_job(struct worker *w, const Synergy__V1__RunJobRequest *req, co
     memcpy(j->cpus, cpus, sizeof(int) * (size_t)nc);
     snprintf(j->token, sizeof j->token, "%s", req->job_token ? req->job_token : "");
     snprintf(j->log, sizeof j->log, "%s", p.log);
+    if (w->launch == launch_job)
+        contain_note_job(w->run_dir, j->job_id, j->attempt, j->pid, j->lr.cgroup);
     j->n_gpus = (int)req->n_gpus;
     memcpy(j->gpus, gpus, sizeof(int) * req->n_gpus);
     j->deadline_ns = mono_ns() +
                      (req->lease_ms ? (long long)req->lease_ms : w->max_lease_ms) * 1000000LL;
     j->killed_lease = false;
     j->sigkilled = false;
+    j->worker_stop = false;
+    j->term_ns = 0;
+    double scale = req->time_scale > 0 ? req->time_scale : 1.0;
+    j->kill_wait_ns = req->kill_wait_ms ? (long long)req->kill_wait_ms * 1000000LL
+                                        : (long long)(DEFAULT_KILL_WAIT_MS * 1e6 / scale);
     j->processes = procs;
     w->n_live++;
     w->child_gen++;
     pthread_cond_signal(&w->child_cv);
     pthread_cond_signal(&w->lease_cv);
-    LOG(LOG_INFO, "worker", "job %lu attempt %u: pid %d, GPUs %s, CPUs %s, memory limit %s",
+    LOG(LOG_INFO, "worker", "job %lu attempt %u: pid %d, GPUs %s, CPUs %s, memory limit %s, %s",
         (unsigned long)req->job_id, req->attempt, (int)j->pid, gpulist, cpulist,
-        j->lr.mem_limit_enforced ? "enforced (cgroup v2)" : "not enforced");
+        j->lr.mem_limit_enforced ? "enforced (cgroup v2)" : "not enforced",
+        j->lr.cgroup[0] ? "in its cgroup" : "in its process group");
     return 0;
 }
 
@@ -404,6 +439,12 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
     if (check_run_request(w, call, req, gpus) != RPC_REPLY)
         return RPC_FAILED;
     pthread_mutex_lock(&w->mu);
+    if (w->stopping) {
+        pthread_mutex_unlock(&w->mu);
+        rpc_call_set_status(call, RPC_STATUS_UNAVAILABLE, "the worker is stopping");
+        return RPC_FAILED;
+    }
+    supersede(w, (long)req->job_id, req->attempt);
     wait_killed(w, (long)req->job_id, req->attempt, gpus, (int)req->n_gpus);
     struct wjob *j;
     enum rpc_result r = claim_slot(w, call, req, gpus, resp, &j);
@@ -457,7 +498,7 @@ static enum rpc_result h_extend(void *ud, rpc_call_t *call, const ProtobufCMessa
     }
     pthread_mutex_lock(&w->mu);
     struct wjob *j = worker__find_job(w, (long)req->job_id);
-    if (j && !j->killed_lease) {
+    if (j && !j->killed_lease && !j->term_ns) {
         j->deadline_ns = mono_ns() + (long long)req->lease_ms * 1000000LL;
         resp->known = true;
         pthread_cond_signal(&w->lease_cv);
@@ -477,8 +518,7 @@ static enum rpc_result h_kill(void *ud, rpc_call_t *call, const ProtobufCMessage
     pthread_mutex_lock(&w->mu);
     struct wjob *j = worker__find_job(w, (long)req->job_id);
     if (j) {
-        kill(-j->pid, SIGKILL);
-        j->sigkilled = true;
+        worker__term_job(w, j, "KillJob");
         resp->known = true;
     }
     pthread_mutex_unlock(&w->mu);
