@@ -140,6 +140,7 @@ static int schedule(struct run *r, double now, struct err *err)
  * same; beyond a million idle rounds they are taken in one step. */
 static double skip_idle_rounds(struct run *r, double next, double arrival)
 {
+    const struct sim_observer *obs = &r->cfg->obs;
     double round = r->cfg->sched.round_duration;
     struct sched_run_totals t;
     sched_run_totals_get(r->ledger, &t);
@@ -148,7 +149,19 @@ static double skip_idle_rounds(struct run *r, double next, double arrival)
         next += (k - 1) * round;
         t.rounds += (size_t)(k - 1);
     }
+    /* the observers see each idle round as its plan would have shown it
+     * (nothing runnable, placed or allocated), so a --db run keeps one row
+     * per counted round; only the rounds of a step over a million are not
+     * shown */
+    struct sched_round_sample smp = {.n_types = sched_num_gpu_types(sched_run_sched(r->ledger))};
     while (next < arrival) {
+        smp.now = next;
+        if (obs->on_plan)
+            obs->on_plan(obs->ctx, next, NULL, 0);
+        if (obs->on_round)
+            obs->on_round(obs->ctx, next, 0, 0, smp.alloc, smp.demand);
+        if (obs->on_sample)
+            obs->on_sample(obs->ctx, &smp);
         next += round;
         t.rounds++;
     }
