@@ -168,6 +168,7 @@ struct job_spec {
     long iterations; /* total iterations to run */
     int gpus;
     char gpu_types[64]; /* the GPU types it may run on, '|'-separated; "": any */
+    char tenant[32];    /* its tenant ("": none; docs/tenants.md) */
 };
 
 /* A job's share of one server in the current allocation. */
@@ -317,6 +318,11 @@ struct sched_params {
      * a deployment measures the real cost. */
     double restart_overhead_s;
     bool restart_overhead_profile;
+    /* Tenants (tenants.c, docs/tenants.md): quotas, borrowing and fair share
+     * over time between the policy and the mode. NULL: one tenant, and the
+     * planner is exactly the reference's. Borrowed: it must outlive the
+     * scheduler. */
+    const struct tenants_config *tenants;
 };
 
 /* What the OPT mode did so far (all zero for other modes). */
@@ -616,6 +622,113 @@ void sched_result_summarize(struct sched_result *res, const double util_sum[3]);
 void sched_result_by_type(struct sched_result *res);
 /* Linear-interpolated quantile at (n-1)q of sorted values (pandas/numpy). */
 double sched_quantile(const double *sorted, size_t n, double q);
+
+/* ------------------------------------------------------------- tenants */
+
+/*
+ * Tenants (docs/tenants.md). A tenants file (INI) declares tenants, their
+ * nominal quotas, borrowing and lending limits and fair-share weights, and
+ * the service's users. Each round the tenant layer gives every tenant up to
+ * its nominal quota, in its policy's order; then it lends what is idle
+ * within a cohort by fair share over time (KAI's time-aware fairness: usage
+ * decayed with a half-life over a window); then, work-conserving, what is
+ * still idle, the jobs that ran last round first. A borrowed job is
+ * reclaimed (not placed) at the next round whose plan gives its GPUs to
+ * their owner.
+ */
+#define TENANT_NAME 32
+#define TENANT_USER_TENANTS 16
+
+/* A [tenant NAME] section. GPUs are whole GPUs; CPUs and memory < 0: no quota. */
+struct tenant_def {
+    char name[TENANT_NAME];
+    char cohort[TENANT_NAME]; /* "": the default cohort */
+    int gpus;                 /* nominal GPU quota */
+    int n_typed;              /* gpus.TYPE keys: nominal GPUs on a GPU type */
+    struct tenant_typed {
+        char type[GPU_TYPE_NAME];
+        int gpus;
+        int line;
+    } typed[CLUSTER_MAX_TYPES];
+    double cpus, mem_gb;      /* nominal CPUs and memory (GB); < 0: none */
+    int borrowing_limit;      /* GPUs it may hold above its quota; < 0: no limit */
+    int lending_limit;        /* GPUs of its unused quota others may hold; < 0: all */
+    double weight;            /* fair-share weight (1) */
+    long max_running_gpus;    /* service limits (deploy); < 0: none */
+    long max_queued_jobs;
+    int line;
+};
+
+/* A [user NAME] section (the service's owners of jobs). */
+struct tenant_user {
+    char name[TENANT_NAME];
+    char identity[128];       /* certificate identity (CN); default: the name */
+    char unix_user[TENANT_NAME]; /* account its jobs run as; default: the name */
+    int tenants[TENANT_USER_TENANTS]; /* indexes; the first is the default */
+    int n_tenants;
+    bool admin;               /* may cancel any job */
+    int line;
+};
+
+struct tenants_config {
+    char path[1024];
+    struct tenant_def *t;
+    int n;
+    struct tenant_user *u;
+    int n_users;
+    /* [fair_share]: P = max(0, w' + k (w' - U)), U decayed over the window */
+    double k;           /* (1) */
+    double half_life_s; /* usage half-life, seconds; 0: no decay (86400) */
+    double window_s;    /* seconds of usage counted; 0: all (604800) */
+};
+
+/* Read a tenants file. NULL with err "file:line: field: problem" on a bad
+ * file. Free with tenants_config_destroy(). */
+struct tenants_config *tenants_config_load(const char *path, struct err *err);
+void tenants_config_destroy(struct tenants_config *c);
+/* Tenants whose quotas are proportional to their GPU-time in jobs[0..n)
+ * (GPUs x iterations x the model's iteration time at its fair share; an
+ * unknown model as alexnet), rounded to cluster_gpus in all by largest
+ * remainder; weights equal to the quotas, one cohort, no limits. Every job
+ * must name a tenant. NULL with err otherwise. Caller destroys. */
+struct tenants_config *tenants_config_proportional(const struct job_spec *jobs, size_t n,
+                                                   const model_zoo_t *zoo, int cluster_gpus,
+                                                   struct err *err);
+/* Index of a tenant or user by name, -1 if none. */
+int tenants_find(const struct tenants_config *c, const char *name);
+int tenants_user_find(const struct tenants_config *c, const char *name);
+/* The user whose certificate identity is `identity`, -1 if none. */
+int tenants_user_by_identity(const struct tenants_config *c, const char *identity);
+/* Whether user u may use tenant t. */
+bool tenants_user_in(const struct tenants_config *c, int u, int t);
+
+/* A tenant's state in the current round (sched_tenant_status()). */
+struct sched_tenant_status {
+    const char *name;   /* borrowed */
+    int quota;          /* nominal GPUs */
+    int held;           /* GPUs its jobs hold this round */
+    int borrowed;       /* of those, above its quota */
+    double lent;        /* GPUs of its unused quota other tenants hold */
+    int share;          /* its over-quota share this round (GPUs) */
+    int demand;         /* GPUs its runnable jobs ask for */
+    int min_waiting;    /* GPUs of its smallest waiting job (0: none waits) */
+    int running;        /* its jobs placed this round */
+    int queued;         /* its runnable jobs not placed */
+    double usage;       /* decayed usage U, a fraction of the capacity */
+    double fair_weight; /* its normalised weight w' among all tenants */
+    double gpu_s;       /* GPU-seconds its jobs were given so far */
+};
+
+/* Tenants of the scheduler (0 without a tenants file), and tenant i's state. */
+int sched_tenants_count(const sched_t *s);
+void sched_tenant_status(const sched_t *s, int i, struct sched_tenant_status *out);
+/* The job's tenant index, -1 without tenants. */
+int sched_job_tenant(const sched_t *s, const struct job *j);
+/* Why the tenant layer held a runnable job back in the last round: its
+ * tenant was at its quota and could not borrow (over its share, its
+ * borrowing limit, or nothing lendable) (true), or not (false: it ran, or
+ * something else kept it waiting). For "why is my job waiting". */
+bool sched_job_tenant_held(const sched_t *s, const struct job *j);
 
 /* ------------------------------------------------------------- config */
 

@@ -92,7 +92,8 @@ static void test_las_turns_count_preemptions(void **state)
     struct sim_config cfg;
     config_one_gpu(&cfg, "LAS", "fair", &smp);
     cfg.is_static = true;
-    struct job_spec jobs[2] = {{0, "alexnet", 0, 1500, 1, ""}, {1, "alexnet", 0.1, 1500, 1, ""}};
+    struct job_spec jobs[2] = {{0, "alexnet", 0, 1500, 1, "", ""},
+                               {1, "alexnet", 0.1, 1500, 1, "", ""}};
     struct sim_workload w = {.jobs = jobs, .n_jobs = 2};
     struct sched_result r;
     struct err err = {{0}};
@@ -132,7 +133,8 @@ static void test_fifo_never_preempts(void **state)
     struct sim_config cfg;
     config_one_gpu(&cfg, "FIFO", "fair", &smp);
     cfg.is_static = true;
-    struct job_spec jobs[2] = {{0, "alexnet", 0, 1000, 1, ""}, {1, "alexnet", 0.1, 500, 1, ""}};
+    struct job_spec jobs[2] = {{0, "alexnet", 0, 1000, 1, "", ""},
+                               {1, "alexnet", 0.1, 500, 1, "", ""}};
     struct sim_workload w = {.jobs = jobs, .n_jobs = 2};
     struct sched_result r;
     struct err err = {{0}};
@@ -164,9 +166,9 @@ static void test_starved_job_returns_after_threshold_since_last_run(void **state
     struct sim_config cfg;
     config_one_gpu(&cfg, "SRTF", "fair", &smp);
     cfg.sched.starvation_s = 1000;
-    struct job_spec jobs[11] = {{0, "alexnet", 0, 1500, 1, ""}};
+    struct job_spec jobs[11] = {{0, "alexnet", 0, 1500, 1, "", ""}};
     for (int k = 0; k < 10; k++)
-        jobs[k + 1] = (struct job_spec){k + 1, "alexnet", 300.0 * k + 100, 500, 1, ""};
+        jobs[k + 1] = (struct job_spec){k + 1, "alexnet", 300.0 * k + 100, 500, 1, "", ""};
     struct sim_workload w = {.jobs = jobs, .n_jobs = 11};
     struct sched_result r;
     struct err err = {{0}};
