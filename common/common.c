@@ -216,6 +216,25 @@ int str_distance(const char *a, const char *b)
     return d;
 }
 
+int str_split(char *s, char sep, char **out, int max)
+{
+    int n = 0;
+    for (char *t = s;;) {
+        char *end = strchr(t, sep);
+        if (end)
+            *end = '\0';
+        char *item = str_trim(t);
+        if (!*item)
+            return -2;
+        if (n == max)
+            return -1;
+        out[n++] = item;
+        if (!end)
+            return n;
+        t = end + 1;
+    }
+}
+
 int64_t mono_ns(void)
 {
     struct timespec ts;

@@ -66,6 +66,11 @@ int parse_double(const char *s, double *out);
 /* Trim leading and trailing whitespace in place; returns s. */
 char *str_trim(char *s);
 
+/* Split s in place at `sep` into trimmed items (at most max). The count;
+ * -1 when there are more than max; -2 when an item is empty ("a,,b", "a,",
+ * "" or " "): a list with a hole is a typo, never a request for a default. */
+int str_split(char *s, char sep, char **out, int max);
+
 /* Case-insensitive equality. */
 bool str_ieq(const char *a, const char *b);
 

@@ -111,7 +111,9 @@ static bool wait_boundary(struct deploy *d, double b)
 static bool lease_holds(const struct deploy *d, const struct djob *dj, long long now,
                         long long *wake)
 {
-    long long give_up = dj->lease_until_ns + d->lease.exit_margin_ns;
+    /* its workers SIGTERM it at its lease's end and SIGKILL it the kill-wait
+     * after: its exit report may come that much later */
+    long long give_up = dj->lease_until_ns + d->lease.kill_wait_ns + d->lease.exit_margin_ns;
     if (now >= give_up)
         return false;
     if (give_up < *wake)
@@ -122,8 +124,9 @@ static bool lease_holds(const struct deploy *d, const struct djob *dj, long long
 /* A: every running lease ends its round (all ranks parked in RoundEnd, or
  * LeaseEnded at its total, or exited). A job that is late is waited for:
  * lateness is a delay, logged and visible in its JCT, never a crash. Only
- * its lease's end bounds the wait; then the worker kills it (charged, in
- * deploy__job_exited). Jobs already parked keep their leases alive. */
+ * its lease's end bounds the wait; then the worker stops it (SIGTERM, and
+ * SIGKILL after the kill-wait: charged, in deploy__job_exited). Jobs already
+ * parked keep their leases alive. */
 static void phase_a_round_end(struct deploy *d, double b)
 {
     long long grace_at = wall_ns(d, b) + d->lease.grace_ns;
@@ -261,8 +264,10 @@ static bool holds_ranks(const struct djob *dj)
 }
 
 /* D: wait until the stopped jobs' processes are gone (worker exit reports).
- * A job that ignores its stop is killed by its worker at its lease's end and
- * charged a retry; the job that waits for its GPUs only starts late. */
+ * A job that ignores its stop gets SIGTERM from its worker at its lease's
+ * end and SIGKILL after the kill-wait; unless it then exits cleanly it is
+ * charged a retry. Its GPUs are not given to anyone before it is gone: the
+ * job that waits for them only starts late. */
 static void phase_d_stop_wait(struct deploy *d, double b)
 {
     for (;;) {
@@ -502,6 +507,9 @@ struct deploy *deploy__new(const struct deploy_config *cfg, struct deploy_stats 
     d->lease.slack_ns = 2 * d->lease.grace_ns > 5000000000LL ? 2 * d->lease.grace_ns : 5000000000LL;
     d->lease.exit_margin_ns = d->lease.grace_ns > 1000000000LL ? d->lease.grace_ns : 1000000000LL;
     d->lease.silence_ns = 2 * (d->lease.round_ns + d->lease.slack_ns);
+    /* its workers SIGTERM a job at its lease's end and SIGKILL it this long
+     * after: its exit is waited for that much longer */
+    d->lease.kill_wait_ns = (long long)(cfg->kill_wait_s / cfg->time_scale * 1e9);
     if (deploy__restore(d, err) < 0)
         goto fail;
     deploy__admin_init(d);

@@ -57,6 +57,8 @@ struct deploy_config {
                                 of the same arguments is continued (deploy_restore.c) */
     bool fresh;              /* discard an unfinished run in state_path */
     int max_retries;         /* relaunches after crashes before a job is failed (3) */
+    double kill_wait_s;      /* a job stopped by signal: SIGTERM, then SIGKILL this long after
+                                (unscaled; --kill-wait, default 30; divided by time_scale) */
     int heartbeat_ms;        /* workers' heartbeat period (wall; default 200) */
     int worker_timeout_ms;   /* a silent worker is lost after this (default 1500) */
     int register_timeout_ms; /* wait_workers must register within this (default 30000) */
@@ -106,6 +108,8 @@ struct deploy_stats {
     double plan_ms_sum, dispatch_ms_sum;
     size_t dispatch_rounds;
     double registration_s;   /* from listening until planning could start (workers registered) */
+    size_t jobs_late;        /* jobs whose last round ended after its boundary */
+    double late_s_max;       /* by how much, at most (logical seconds: part of their JCT) */
 };
 
 /* Read an admins file: one certificate identity (CN or SAN) per line, '#'

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "synergy_admin.pb-c.h"
+#include "trace.h"
 
 #define ADMIN_MAX_PRIORITY 100
 #define ADMIN_MAX_ITERS 1000000000000L /* 1e12 */
@@ -160,10 +161,13 @@ void deploy__admin_init(struct deploy *d)
 }
 
 static struct dsub *sub_new(struct deploy *d, int id, const char *model, int gpus, long iters,
-                            double arrival, const char *name, const char *user, int prio)
+                            double arrival, const char *name, const char *user, int prio,
+                            const char *gpu_types)
 {
     struct dsub *s = xcalloc(1, sizeof *s);
     s->spec.id = id;
+    if (gpu_types && gpu_types[0] && trace_parse_gpu_types(gpu_types, s->spec.gpu_types) < 0)
+        s->spec.gpu_types[0] = '\0'; /* checked on submission */
     snprintf(s->spec.model, sizeof s->spec.model, "%s", model);
     s->spec.gpus = gpus;
     s->spec.iterations = iters;
@@ -181,7 +185,7 @@ static int load_row(void *ctx, const struct deploy_state_admin *a)
     struct deploy *d = ctx;
     if (a->submitted)
         sub_new(d, a->id, a->model, a->gpus, a->iterations, a->arrival, a->name, a->user,
-                a->priority);
+                a->priority, a->gpu_types);
     return 0;
 }
 
@@ -229,10 +233,17 @@ void deploy__admin_cancel(struct deploy *d)
             dj->cancelled = dj->state == DJ_FAILED && dj->crashes <= d->cfg->max_retries;
             continue;
         }
+        /* a job parked in RoundEnd is told by its answer; one in the middle
+         * of its round gets SIGTERM now (and SIGKILL after the kill-wait),
+         * as scancel does, rather than work on to the round's end */
+        bool all_parked = dj->n_parked >= dj->n_procs;
         deploy__answer_parked(dj, true);
         if (dj->state == DJ_RUNNING && !dj->stop_ns)
             dj->stop_ns = mono_ns();
+        if (dj->state == DJ_RUNNING && !all_parked)
+            deploy__kill_job(d, dj);
         sched_run_fail(d->ledger, dj->j);
+        deploy__record_cancel(d, dj->spec, d->cur_b); /* replayed at the same boundary */
         dj->state = DJ_FAILED;
         dj->cancelled = true;
         LOG(LOG_INFO, "deploy", "job %d cancelled (%ld of %ld iterations done)", dj->spec->id,
@@ -294,13 +305,50 @@ static bool name_taken(const struct deploy *d, const char *name)
     return false;
 }
 
+/* The GPU types a submission may use: names of the cluster's types, with
+ * room for its GPUs on one of them. 0, or -1 and msg. */
+static int check_gpu_types(const struct deploy *d, const char *types, int gpus, char *msg,
+                           size_t n)
+{
+    char list[64], buf[64];
+    int nt = sched_num_gpu_types(d->sched);
+    if (nt == 0) {
+        snprintf(msg, n, "--gpu-type: the cluster has no GPU types");
+        return -1;
+    }
+    if (trace_parse_gpu_types(types, list) < 0) {
+        snprintf(msg, n, "--gpu-type '%.60s': GPU type names separated by ','", types);
+        return -1;
+    }
+    int room = 0;
+    snprintf(buf, sizeof buf, "%s", list);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
+        int t = 0;
+        while (t < nt && strcmp(sched_gpu_type_name(d->sched, t), tok) != 0)
+            t++;
+        if (t == nt) {
+            int l = snprintf(msg, n, "GPU type '%.20s' is not in the cluster; it has:", tok);
+            for (int k = 0; k < nt && l > 0 && (size_t)l < n; k++)
+                l += snprintf(msg + l, n - (size_t)l, " %s", sched_gpu_type_name(d->sched, k));
+            return -1;
+        }
+        if (sched_type_gpus(d->sched, t) > room)
+            room = sched_type_gpus(d->sched, t);
+    }
+    if (gpus > room) {
+        snprintf(msg, n, "%d GPUs: its GPU types have at most %d", gpus, room);
+        return -1;
+    }
+    return 0;
+}
+
 /* Check a submission against the zoo and the cluster: 0, or a status and
  * msg. *iters gets the job's iterations. */
 static int check_submit(const struct deploy *d, const Synergy__Admin__V1__SubmitRequest *r,
                         const struct model_profile **mp, long *iters, char *msg, size_t n)
 {
-    const struct cluster_config *cl = &d->cfg->sched.cluster;
-    long total_gpus = (long)cl->racks * cl->servers_per_rack * cl->gpus_per_server;
+    long total_gpus = sched_total_gpus(d->sched);
     const struct model_profile *m = r->model && r->model[0] && strlen(r->model) < 32
                                         ? model_zoo_find(d->cfg->zoo, r->model)
                                         : NULL;
@@ -319,10 +367,12 @@ static int check_submit(const struct deploy *d, const Synergy__Admin__V1__Submit
         return RPC_STATUS_INVALID_ARGUMENT;
     }
     if ((long)r->gpus > total_gpus || r->gpus > DJ_MAX_PROCS) {
-        snprintf(msg, n, "%u GPUs: the cluster has %ld (%d per server)", r->gpus, total_gpus,
-                 cl->gpus_per_server);
+        snprintf(msg, n, "%u GPUs: the cluster has %ld", r->gpus, total_gpus);
         return RPC_STATUS_INVALID_ARGUMENT;
     }
+    if (r->gpu_types && r->gpu_types[0] &&
+        check_gpu_types(d, r->gpu_types, (int)r->gpus, msg, n) < 0)
+        return RPC_STATUS_INVALID_ARGUMENT;
     if (r->amount_case == SYNERGY__ADMIN__V1__SUBMIT_REQUEST__AMOUNT_ITERATIONS) {
         if (r->iterations == 0 || r->iterations > (uint64_t)ADMIN_MAX_ITERS) {
             snprintf(msg, n, "iterations must be 1 to %ld", ADMIN_MAX_ITERS);
@@ -382,13 +432,14 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
         arrival = d->cur_b;
     struct dsub *s = sub_new(d, d->adm.next_id++, m->name, (int)r->gpus, iters, arrival,
                              r->name ? r->name : "", user,
-                             r->priority_opt_case ? r->priority : 0);
+                             r->priority_opt_case ? r->priority : 0, r->gpu_types);
     struct deploy_state_admin row = {.id = s->spec.id, .gpus = s->spec.gpus,
                                      .iterations = iters, .arrival = arrival,
                                      .priority = s->priority, .submitted = true};
     snprintf(row.name, sizeof row.name, "%s", s->name);
     snprintf(row.user, sizeof row.user, "%s", s->user);
     snprintf(row.model, sizeof row.model, "%s", s->spec.model);
+    snprintf(row.gpu_types, sizeof row.gpu_types, "%s", s->spec.gpu_types);
     struct err e = {{0}};
     if (deploy_state_admin_put(d->db, &row, &e) < 0) {
         free(d->adm.subs[--d->adm.n_subs]);
@@ -582,7 +633,6 @@ int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *rq, Proto
 int deploy__admin_nodes(struct deploy *d, ProtobufCMessage *rs)
 {
     Synergy__Admin__V1__NodesResponse *resp = (void *)rs;
-    const struct cluster_config *cl = &d->cfg->sched.cluster;
     pthread_mutex_lock(&d->mu);
     long long now = mono_ns();
     resp->nodes = xcalloc(d->reg.n_workers + 1, sizeof *resp->nodes);
@@ -599,9 +649,13 @@ int deploy__admin_nodes(struct deploy *d, ProtobufCMessage *rs)
                             : w->lost      ? "lost"
                             : w->marked_down ? "down"
                                              : "up");
-        ni->gpus_total = (uint32_t)cl->gpus_per_server;
-        ni->cpus_total = cl->cpus_per_server;
-        ni->mem_total_gb = cl->dram_per_server;
+        ni->gpus_total = (uint32_t)sched_server_cap(d->sched, (int)i, RES_GPU);
+        ni->cpus_total = sched_server_cap(d->sched, (int)i, RES_CPU);
+        ni->mem_total_gb = sched_server_cap(d->sched, (int)i, RES_MEM);
+        ni->gpu_type = xstrdup(sched_num_gpu_types(d->sched) > 0
+                                   ? sched_gpu_type_name(d->sched,
+                                                         sched_server(d->sched, (int)i)->gpu_type)
+                                   : "");
         for (size_t k = 0; k < d->n_jobs; k++) {
             const struct djob *dj = &d->jobs[k];
             bool here = false;
@@ -645,6 +699,7 @@ void deploy__admin_resp_free(ProtobufCMessage *rs)
             free(r->nodes[i]->address);
             free(r->nodes[i]->identity);
             free(r->nodes[i]->state);
+            free(r->nodes[i]->gpu_type);
             free(r->nodes[i]);
         }
         free(r->nodes);

@@ -66,8 +66,10 @@ void deploy__job_exited(struct deploy *d, struct djob *dj, int server, int code,
         if (lease_kill) {
             d->st->lease_kills++;
             dj->lease_killed = true;
-            /* told to stop, still there at its lease's end: charged in D */
-            if (dj->terminated && dj->state == DJ_RUNNING)
+            /* told to stop, still there at its lease's end: charged in D,
+             * unless it then stopped cleanly on the SIGTERM (within its
+             * kill-wait): that is the graceful stop it was asked for */
+            if (dj->terminated && dj->state == DJ_RUNNING && !clean)
                 dj->stop_ignored = true;
         }
         if (dj->state == DJ_RUNNING && !dj->terminated && !(clean && dj->n_lease_ended > 0) &&
@@ -176,8 +178,17 @@ void deploy__finish_job(struct deploy *d, struct djob *dj, double b)
     dj->state = DJ_DONE;
     sched_run_finish(d->ledger, j, now);
     deploy__job_persist(d, dj, "finished");
+    /* the part of the JCT past its last boundary: the job's last round ended
+     * late (a slow start-up, a starved process, RPC delays on a loaded
+     * machine); the plan decided everything else */
+    double late = now - b;
+    if (late > 0) {
+        d->st->jobs_late++;
+        if (late > d->st->late_s_max)
+            d->st->late_s_max = late;
+    }
     if (d->cfg->plan_log)
-        fprintf(d->cfg->plan_log, "finish %d %.3f\n", j->id, now - j->arrival);
+        fprintf(d->cfg->plan_log, "finish %d %.3f %.3f\n", j->id, now - j->arrival, late);
 }
 
 void deploy__fail_job(struct deploy *d, struct djob *dj)
@@ -193,6 +204,11 @@ void deploy__fail_job(struct deploy *d, struct djob *dj)
 /* The steps a job's round did, from its reports. */
 static long measured_steps(const struct djob *dj)
 {
+    /* every process ended its round (RoundEnd) before it went: the round's
+     * work is done and saved (a job stopped with its worker while it waited
+     * for the answer) */
+    if ((dj->crashed || dj->lost) && dj->n_parked >= dj->n_procs && dj->round_end_steps >= 0)
+        return dj->round_end_steps;
     if (dj->crashed || dj->lost)
         return dj->progress_steps; /* the last UpdateIters before it went */
     if (dj->n_parked > 0)

@@ -169,6 +169,7 @@ struct deploy_leases {
     long long slack_ns;   /* a lease lasts this long past its round's end */
     long long exit_margin_ns; /* how long an exit report may take after a lease's end */
     long long silence_ns; /* a running job silent this long is hung: its lease may end */
+    long long kill_wait_ns; /* a stopped job's grace between SIGTERM and SIGKILL (wall) */
     long long until_ns;   /* this round's lease end for extended jobs */
     double stop_ms_max;   /* the slowest phase D so far */
 };
@@ -271,6 +272,9 @@ int deploy__record_open(struct deploy *d, struct err *err);
  * makes a job arrive (trace, online submission) goes through the ledger, so
  * through this. Under d->mu or from the round loop. */
 void deploy__record_arrival(void *ctx, const struct job_spec *spec);
+/* A job that had arrived was cancelled at boundary `at`: append its
+ * "#cancel,ID,TIME_S" line (docs/traces.md) unless the file has one. */
+void deploy__record_cancel(struct deploy *d, const struct job_spec *spec, double at);
 /* fdatasync what was appended: before the round's state is committed.
  * 0, or -1 when recording has failed. */
 int deploy__record_sync(struct deploy *d);

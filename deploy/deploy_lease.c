@@ -105,13 +105,14 @@ struct run_batch {
  * server's physical GPUs in use (kept leases and earlier launches). */
 static void map_gpus(struct deploy *d, int server, const int *plan, int n, int *out, bool *busy)
 {
-    int gps = d->cfg->sched.cluster.gpus_per_server;
+    const struct server_spec *sp = sched_server(d->sched, server);
+    int gps = sp->gpus;
     int base = d->reg.workers[server].a.start_gpu;
     bool *want = xcalloc((size_t)gps, sizeof *want);
     for (int k = 0; k < n; k++)
         out[k] = -1;
     for (int k = 0; k < n; k++) {
-        int g = plan[k] % gps;
+        int g = plan[k] - sp->first_gpu;
         if (!busy[g] && !want[g]) {
             want[g] = true;
             out[k] = g;
@@ -129,7 +130,7 @@ static void map_gpus(struct deploy *d, int server, const int *plan, int n, int *
     }
     for (int k = 0; k < n; k++) {
         if (out[k] < 0) /* cannot happen: the plan fits the server */
-            out[k] = plan[k] % gps;
+            out[k] = plan[k] - sp->first_gpu;
         busy[out[k]] = true;
         out[k] += base;
     }
@@ -142,7 +143,6 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
                    bool **busy, struct pending_run **q, size_t *nq, size_t *capq)
 {
     struct job *j = dj->j;
-    int gps = d->cfg->sched.cluster.gpus_per_server;
     dj->launch++;
     dj->n_ranks = j->n_shares;
     dj->n_procs = dj->n_ranks; /* more if a worker launches one process per GPU */
@@ -153,7 +153,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
         rk->server = j->shares[i].server;
         int plan[64];
         for (int k = 0; k < j->n_alloc; k++)
-            if (j->alloc_gpus[k] / gps == rk->server && rk->n_gpus < 64)
+            if (sched_gpu_server(d->sched, j->alloc_gpus[k]) == rk->server && rk->n_gpus < 64)
                 plan[rk->n_gpus++] = j->alloc_gpus[k];
         map_gpus(d, rk->server, plan, rk->n_gpus, rk->gpus, busy[rk->server]);
         rk->cpus = (int)lround(j->shares[i].cpu);
@@ -215,6 +215,8 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
             req.rank_base += (uint32_t)dj->ranks[k].n_gpus;
         req.job_gpus = (uint32_t)j->n_alloc;
         req.time_scale = d->cfg->time_scale;
+        long long kw = d->lease.kill_wait_ns / 1000000LL; /* 0 is the worker's default */
+        req.kill_wait_ms = (uint32_t)(kw > 1 ? kw : 1);
         p->req = req;
     }
     deploy__lease_persist(d, dj, b, "active");
@@ -371,18 +373,18 @@ void deploy__launch_round(struct deploy *d, double b)
     if (lease < d->lease.until_ns)
         lease = d->lease.until_ns;
     /* the physical GPUs the kept leases hold */
-    int gps = d->cfg->sched.cluster.gpus_per_server;
     bool **busy = xcalloc(d->reg.n_workers, sizeof *busy);
     for (size_t s = 0; s < d->reg.n_workers; s++)
-        busy[s] = xcalloc((size_t)gps, sizeof **busy);
+        busy[s] = xcalloc((size_t)sched_server(d->sched, (int)s)->gpus, sizeof **busy);
     for (size_t i = 0; i < d->n_jobs; i++) {
         const struct djob *dj = &d->jobs[i];
         if (dj->state != DJ_RUNNING)
             continue;
         for (int r = 0; r < dj->n_ranks; r++)
             for (int k = 0; k < dj->ranks[r].n_gpus; k++) {
-                int g = dj->ranks[r].gpus[k] - d->reg.workers[dj->ranks[r].server].a.start_gpu;
-                if (g >= 0 && g < gps)
+                int sv = dj->ranks[r].server;
+                int g = dj->ranks[r].gpus[k] - d->reg.workers[sv].a.start_gpu;
+                if (g >= 0 && g < sched_server(d->sched, sv)->gpus)
                     busy[dj->ranks[r].server][g] = true;
             }
     }

@@ -44,7 +44,7 @@ static void worker_argv(const struct deploy_local *lw, int i, const char *self, 
                         char sched[300], char gpus[16], char sid[16], char dir[4096], int port)
 {
     snprintf(sched, 300, "%s:%d", lw->sched_host, port);
-    snprintf(gpus, 16, "%d", lw->gpus);
+    snprintf(gpus, 16, "%d", lw->gpus_of ? lw->gpus_of[i] : lw->gpus);
     snprintf(sid, 16, "%d", i);
     snprintf(dir, 4096, "%s/worker-%d", lw->run_dir, i);
     int k = 0;
@@ -64,6 +64,10 @@ static void worker_argv(const struct deploy_local *lw, int i, const char *self, 
     argv[k++] = (char *)lw->catalog;
     argv[k++] = "--run-dir";
     argv[k++] = dir;
+    if (lw->type_of && lw->type_of[i][0]) {
+        argv[k++] = "--gpu-type";
+        argv[k++] = lw->type_of[i];
+    }
     if (lw->topology) {
         argv[k++] = "--topology";
         argv[k++] = (char *)lw->topology;
@@ -146,19 +150,23 @@ static void stop_all(pid_t *pids, int n, int grace_ms)
 void deploy_local_stop(struct deploy_local *lw)
 {
     if (lw->pids)
-        stop_all(lw->pids, lw->n, 5000);
+        stop_all(lw->pids, lw->n, 5000 + lw->kill_wait_ms);
 }
 
 void deploy_local_interrupt(const struct deploy_local *lw)
 {
     if (lw->pids)
-        stop_all(lw->pids, lw->n, 3000);
+        stop_all(lw->pids, lw->n, 3000 + lw->kill_wait_ms);
 }
 
 void deploy_local_free(struct deploy_local *lw)
 {
     free(lw->pids);
     lw->pids = NULL;
+    free(lw->gpus_of);
+    lw->gpus_of = NULL;
+    free(lw->type_of);
+    lw->type_of = NULL;
 }
 
 void deploy_local_timing(struct deploy_config *cfg, int n_local, int hb_ms, int wto_ms)
@@ -186,12 +194,13 @@ void deploy_stats_json(char *buf, size_t n, const struct deploy_stats *st, doubl
              "\"lease_kills\":%zu,\"stops_ignored\":%zu,\"delays\":%zu,\"workers_lost\":%zu,"
              "\"preemptions\":%zu,"
              "\"max_lateness_ms\":%.3f,\"plan_ms_max\":%.3f,\"plan_ms_mean\":%.3f,"
-             "\"dispatch_ms_max\":%.3f,\"dispatch_ms_mean\":%.3f,\"registration_s\":%.3f}",
+             "\"dispatch_ms_max\":%.3f,\"dispatch_ms_mean\":%.3f,\"registration_s\":%.3f,"
+             "\"jobs_late\":%zu,\"late_s_max\":%.3f}",
              scale, st->jobs_failed, st->crashes, st->relaunches, st->lease_kills,
              st->stops_ignored, st->delays, st->workers_lost,
              st->preemptions, st->max_lateness_ms, st->plan_ms_max,
              st->dispatch_rounds ? st->plan_ms_sum / (double)st->dispatch_rounds : 0,
              st->dispatch_ms_max,
              st->dispatch_rounds ? st->dispatch_ms_sum / (double)st->dispatch_rounds : 0,
-             st->registration_s);
+             st->registration_s, st->jobs_late, st->late_s_max);
 }

@@ -18,17 +18,21 @@ struct deploy_local {
     const char *run_dir;   /* worker i runs in run_dir/worker-i */
     const char *sched_host;/* the scheduler's advertised address */
     const char *job_user;  /* --job-user of each worker */
-    int gpus;              /* GPUs per worker */
+    int gpus;              /* GPUs per worker, unless gpus_of is set */
+    int *gpus_of;          /* worker i's GPUs (a cluster of server groups; owned) */
+    char (*type_of)[16];   /* worker i's --gpu-type, "" none (owned; NULL: none) */
     bool verbose;          /* -v to each worker */
+    int kill_wait_ms;      /* their jobs' SIGTERM-to-SIGKILL grace (wall): a stop waits for it */
 };
 
 /* Fork and exec the workers against sched_host:port (this binary, read from
  * /proc/self/exe). Each dies with this process (PR_SET_PDEATHSIG). 0 or -1. */
 int deploy_local_start(struct deploy_local *lw, int port);
-/* SIGTERM every worker and reap it; one still there after 5 s is killed. */
+/* SIGTERM every worker and reap it; one still there after its jobs' kill-wait
+ * and 5 s more is killed. */
 void deploy_local_stop(struct deploy_local *lw);
 /* The same from a signal handler (async-signal-safe: kill, waitpid,
- * nanosleep), after 3 s SIGKILL. */
+ * nanosleep), after the kill-wait and 3 s SIGKILL. */
 void deploy_local_interrupt(const struct deploy_local *lw);
 void deploy_local_free(struct deploy_local *lw);
 

@@ -61,12 +61,11 @@ void deploy__publish(struct deploy *d, double b, double late_ms, long rounds)
     for (size_t i = 0; i < d->n_jobs; i++)
         if (d->jobs[i].state == DJ_QUEUED)
             add_job(s, &d->jobs[i]);
-    double size[RES_COUNT];
-    sched_server_size(d->sched, size);
-    int servers = sched_num_servers(d->sched);
+    double tot[3];
+    sched_cluster_totals(d->sched, tot);
     s->gpus_total = sched_total_gpus(d->sched);
-    s->cpus_total = size[RES_CPU] * servers;
-    s->mem_total_gb = size[RES_MEM] * servers;
+    s->cpus_total = tot[1];
+    s->mem_total_gb = tot[2];
     s->workers_total = (int)d->reg.n_workers;
     for (size_t i = 0; i < d->reg.n_workers; i++)
         s->workers_up += d->reg.workers[i].registered && !d->reg.workers[i].lost;

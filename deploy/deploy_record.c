@@ -2,7 +2,9 @@
  * deploy --record FILE: every job that arrives in the run's ledger, from the
  * trace or submitted online, appended to a replay trace in the Synergy
  * format (id,model,arrival,iterations,gpus) with its arrival on the run's
- * logical clock, so `simulate --trace FILE` replays the run.
+ * logical clock, and every cancel of a job that had arrived as a line
+ * "#cancel,ID,TIME_S" with the round boundary that applied it (a comment to
+ * other readers), so `simulate --trace FILE` replays the run.
  *
  * Never half-written: each job is one write(2) of one whole line to a file
  * opened O_APPEND, and the file is fdatasync'd before the round's state is
@@ -10,7 +12,9 @@
  * run continued from --state reopens the file: a torn last line (power loss)
  * is cut off, the ids already there are not written again, and jobs the
  * state holds but the file lacks are added. A new run starts the file afresh
- * (an empty file written to a temporary and renamed into place).
+ * (an empty file written to a temporary and renamed into place). Known
+ * limit: the state does not keep a cancel's time, so a cancel line cut off
+ * by a power loss is not written again.
  */
 #include "deploy_internal.h"
 
@@ -24,7 +28,13 @@
 
 #include "trace.h"
 
-/* ---- the ids already in the file: an open-addressing set of ints ---- */
+/* ---- the ids already in the file: an open-addressing set of ints ----
+ * A job's arrival line is its id; its cancel line is the key -1 - id. */
+
+static int cancel_key(int id)
+{
+    return -1 - id;
+}
 
 static size_t slot_of(const struct deploy *d, int id)
 {
@@ -141,6 +151,18 @@ static int read_back(struct deploy *d, const char *path, struct err *err)
         line[n - 1] = '\0';
         if (!line[0])
             continue;
+        if (line[0] == '#') {
+            int id;
+            double at;
+            int is = trace_parse_replay_cancel(line, &id, &at, err, path, (int)lineno);
+            if (is < 0) {
+                rc = -1;
+                break;
+            }
+            if (is)
+                ids_add(d, cancel_key(id));
+            continue;
+        }
         struct job_spec js;
         if (trace_parse_replay_line(line, &js, err, path, (int)lineno) < 0) {
             rc = -1;
@@ -174,10 +196,10 @@ int deploy__record_open(struct deploy *d, struct err *err)
     return deploy__record_sync(d);
 }
 
-void deploy__record_arrival(void *ctx, const struct job_spec *spec)
+/* Append one line (job_spec or cancel) for key unless the file has it. */
+static void append_line(struct deploy *d, int key, const struct job_spec *spec, double cancel_at)
 {
-    struct deploy *d = ctx;
-    if (d->rec.fd < 0 || ids_has(d, spec->id) || d->rec.write_errno)
+    if (d->rec.fd < 0 || ids_has(d, key) || d->rec.write_errno)
         return;
     char buf[256];
     FILE *m = fmemopen(buf, sizeof buf, "w");
@@ -185,7 +207,10 @@ void deploy__record_arrival(void *ctx, const struct job_spec *spec)
         d->rec.write_errno = errno;
         return;
     }
-    trace_write_replay_line(m, spec);
+    if (key < 0)
+        trace_write_replay_cancel(m, spec->id, cancel_at);
+    else
+        trace_write_replay_line(m, spec);
     long len = ftell(m);
     fclose(m);
     if (len <= 0 || (size_t)len >= sizeof buf || buf[len - 1] != '\n') {
@@ -198,8 +223,19 @@ void deploy__record_arrival(void *ctx, const struct job_spec *spec)
             strerror(d->rec.write_errno));
         return;
     }
-    ids_add(d, spec->id);
+    ids_add(d, key);
     d->rec.dirty = true;
+}
+
+void deploy__record_arrival(void *ctx, const struct job_spec *spec)
+{
+    struct deploy *d = ctx;
+    append_line(d, spec->id, spec, 0);
+}
+
+void deploy__record_cancel(struct deploy *d, const struct job_spec *spec, double at)
+{
+    append_line(d, cancel_key(spec->id), spec, at);
 }
 
 int deploy__record_sync(struct deploy *d)

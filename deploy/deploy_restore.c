@@ -38,23 +38,36 @@ static void run_args(const struct deploy *d, char *buf, size_t n)
     const struct deploy_config *c = d->cfg;
     unsigned long long h = 1469598103934665603ULL; /* FNV-1a over the trace */
     for (size_t i = 0; i < c->n_jobs; i++) {
-        char row[128];
+        char row[192];
         int len = snprintf(row, sizeof row, "%d,%s,%.17g,%ld,%d;", c->jobs[i].id,
                            c->jobs[i].model, c->jobs[i].arrival, c->jobs[i].iterations,
                            c->jobs[i].gpus);
+        if (c->jobs[i].gpu_types[0]) /* (left out when empty: older states keep their hash) */
+            len += snprintf(row + len - 1, sizeof row - (size_t)len + 1, ",%s;",
+                            c->jobs[i].gpu_types) - 1;
         for (int k = 0; k < len; k++) {
             h ^= (unsigned char)row[k];
             h *= 1099511628211ULL;
         }
     }
     const struct cluster_config *cl = &c->sched.cluster;
-    snprintf(buf, n,
-             "jobs=%zu trace=%016llx policy=%s mode=%s round=%g scale=%g static=%d "
-             "cluster=%dx%dx%d/%d/%d/%d workers=%zu",
-             c->n_jobs, h, c->sched.policy ? c->sched.policy->name : "?",
-             c->sched.mode ? sched_mode_name(c->sched.mode) : "?", c->sched.round_duration,
-             c->time_scale, c->is_static, cl->racks, cl->servers_per_rack, cl->gpus_per_server,
-             cl->cpus_per_server, cl->dram_per_server, cl->sspeed_per_server, c->n_workers);
+    int len = snprintf(buf, n,
+                       "jobs=%zu trace=%016llx policy=%s mode=%s round=%g scale=%g static=%d "
+                       "cluster=%dx%dx%d/%d/%d/%d workers=%zu",
+                       c->n_jobs, h, c->sched.policy ? c->sched.policy->name : "?",
+                       c->sched.mode ? sched_mode_name(c->sched.mode) : "?",
+                       c->sched.round_duration, c->time_scale, c->is_static, cl->racks,
+                       cl->servers_per_rack, cl->gpus_per_server, cl->cpus_per_server,
+                       cl->dram_per_server, cl->sspeed_per_server, c->n_workers);
+    /* server groups (the [CLUSTER] numbers above are then the defaults) */
+    for (int i = 0; i < cl->n_groups && len > 0 && (size_t)len < n; i++) {
+        const struct server_group *g = &cl->groups[i];
+        len += snprintf(buf + len, n - (size_t)len, " %s=%dx%d/%d/%d/%s", g->name, g->count,
+                        g->gpus, g->cpus, g->dram_gb, g->gpu_type);
+    }
+    if (cl->n_groups > 0 && len > 0 && (size_t)len < n)
+        snprintf(buf + len, n - (size_t)len, " hetero=%s",
+                 c->sched.hetero == HETERO_AGNOSTIC ? "agnostic" : "aware");
 }
 
 int deploy__persist(struct deploy *d, bool finished)

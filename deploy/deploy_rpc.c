@@ -419,6 +419,20 @@ static void check_worker_cpus(const Synergy__V1__RegisterWorkerRequest *req, uns
             per_thread ? "thread" : "core", reserved ? " (after its reserved cores)" : "");
 }
 
+/* On a cluster with GPU types, a worker must run the type of its server's
+ * group (it says so with worker --gpu-type, or its driver does). */
+static void check_gpu_type(struct deploy *d, int server, const char *type, char *msg, size_t n)
+{
+    if (sched_num_gpu_types(d->sched) == 0)
+        return;
+    const char *want = sched_gpu_type_name(d->sched, sched_server(d->sched, server)->gpu_type);
+    if (!type || !type[0])
+        snprintf(msg, n, "server %d has %s GPUs; the worker reports no GPU type (worker "
+                         "--gpu-type %s)", server, want, want);
+    else if (strcmp(type, want) != 0)
+        snprintf(msg, n, "server %d has %s GPUs; the worker reports %.40s", server, want, type);
+}
+
 static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
                                          ProtobufCMessage *rs)
 {
@@ -440,13 +454,14 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
                  rpc_call_identity(call), (int)(w - d->reg.workers), w->a.identity);
         w = NULL;
     }
-    double size[RES_COUNT];
-    sched_server_size(d->sched, size);
     int need = 0;
     if (w) {
-        need = w->a.start_gpu + (int)size[RES_GPU];
+        int sv = (int)(w - d->reg.workers);
+        need = w->a.start_gpu + sched_server(d->sched, sv)->gpus;
         if ((int)req->n_gpus < need)
             snprintf(msg, 256, "worker has %zu GPUs, the cluster needs %d", req->n_gpus, need);
+        else
+            check_gpu_type(d, sv, req->gpu_type, msg, 256);
     }
     if (msg[0]) {
         pthread_mutex_unlock(&d->mu);
@@ -490,9 +505,11 @@ static enum rpc_result h_register_worker(void *ud, rpc_call_t *call, const Proto
     pthread_cond_broadcast(&d->cv);
     pthread_mutex_unlock(&d->mu);
     LOG(LOG_INFO, "deploy", "server %d %sregistered: %s:%u (calls from %s), %zu NUMA node(s), "
-        "%zu %sGPU(s), %zu running job(s)", server, again ? "re-" : "", req->ip, req->port, ip,
-        req->n_numa, req->n_gpus, req->simulated_gpus ? "simulated " : "", req->n_running);
-    check_worker_cpus(req, (unsigned)server, size[RES_CPU]);
+        "%zu %sGPU(s)%s%s, %zu running job(s)", server, again ? "re-" : "", req->ip, req->port,
+        ip, req->n_numa, req->n_gpus, req->simulated_gpus ? "simulated " : "",
+        req->gpu_type && req->gpu_type[0] ? " of type " : "", req->gpu_type ? req->gpu_type : "",
+        req->n_running);
+    check_worker_cpus(req, (unsigned)server, sched_server_cap(d->sched, server, RES_CPU));
     return RPC_REPLY;
 }
 

@@ -171,6 +171,9 @@ int deploy__wait_registration(struct deploy *d, struct err *err)
         if (n >= need)
             break;
         long long now = mono_ns();
+        if (cfg->stop && *cfg->stop) /* a service stopped before its workers came */
+            return errprintf(err, "stopped while waiting for workers (%zu of %zu registered)", n,
+                             d->reg.n_workers);
         if (now >= deadline)
             return errprintf(err, "only %zu of %zu workers registered within %d ms (waiting for %zu)",
                              n, d->reg.n_workers, cfg->register_timeout_ms, need);

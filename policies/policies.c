@@ -80,26 +80,32 @@ static void srsf_key(const struct sched_view *v, const struct job *j, double k[3
 }
 
 static const struct sched_policy_ops fifo = {
-    .name = "FIFO", .summary = "first in, first out (arrival order)", .key = fifo_key};
+    .name = "FIFO", .summary = "first in, first out: jobs run in the order they arrived", .key = fifo_key};
 static const struct sched_policy_ops srtf = {
-    .name = "SRTF", .summary = "shortest remaining time first", .key = srtf_key};
+    .name = "SRTF", .summary = "shortest remaining time first: the job with the least time left at its "
+                "current speed runs first", .key = srtf_key};
 static const struct sched_policy_ops las = {
     .name = "LAS",
-    .summary = "least attained service first (no CPU-aware backfill)",
+    .summary = "least attained service: the job that has had the fewest GPU-seconds "
+               "runs first; no CPU-aware backfill",
     .key = las_key,
     .place_round_jobs_only = true,
     .tune_largest_first = true};
 static const struct sched_policy_ops ftf = {
     .name = "FTF",
-    .summary = "finish-time fairness (Themis)",
+    .summary = "finish-time fairness (Themis): smallest (time since arrival + time "
+               "left) / time it would take alone first",
     .key = ftf_key,
     .key_grows_with_now = true};
 static const struct sched_policy_ops drf = {
-    .name = "DRF", .summary = "smallest dominant demand first", .key = drf_key};
+    .name = "DRF", .summary = "dominant resource fairness: the job whose largest share of the "
+                "cluster's GPUs, CPUs or memory is smallest runs first", .key = drf_key};
 static const struct sched_policy_ops tetris = {
-    .name = "TETRIS", .summary = "smallest remaining weighted demand first", .key = tetris_key};
+    .name = "TETRIS", .summary = "Tetris packing: smallest unmet GPU, CPU and memory "
+                "demand (shares of the cluster), weighted by time left, first", .key = tetris_key};
 static const struct sched_policy_ops srsf = {
-    .name = "SRSF", .summary = "shortest remaining service (GPU-time) first", .key = srsf_key};
+    .name = "SRSF", .summary = "shortest remaining service: the least GPU-time left (time "
+                "left x GPUs) first", .key = srsf_key};
 
 const struct sched_policy_ops *const sched_policies[] = {&fifo, &srtf, &las,  &ftf,
                                                          &drf,  &tetris, &srsf, NULL};

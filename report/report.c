@@ -226,10 +226,11 @@ static void print_json(FILE *out, const struct store_run *runs, size_t i,
     json_num(out, "makespan_h", r->makespan_s / H, f9);
     if (r->opt_rounds > 0)
         fprintf(out, ",\"opt_compat\":%s,\"opt_rounds\":%ld,\"opt_fallbacks\":%ld,\"opt_lowered\":%ld,"
-                     "\"opt_unplaced\":%ld,\"opt_packed\":%ld,\"opt_solve_mean_s\":%.6f,"
-                     "\"opt_solve_max_s\":%.6f",
+                     "\"opt_unplaced\":%ld,\"opt_packed\":%ld,\"opt_capped\":%ld,"
+                     "\"opt_solve_mean_s\":%.6f,\"opt_solve_max_s\":%.6f",
                 r->opt_compat ? "true" : "false", r->opt_rounds, r->opt_fallbacks, r->opt_lowered,
-                r->opt_unplaced, r->opt_packed, r->opt_solve_mean_s, r->opt_solve_max_s);
+                r->opt_unplaced, r->opt_packed, r->opt_capped, r->opt_solve_mean_s,
+                r->opt_solve_max_s);
     fprintf(out, ",\"end_time_h\":%.9f,\"rounds\":%ld,\"gpu_alloc_pct\":%.4f,\"cpu_alloc_pct\":%.4f,"
                  "\"mem_alloc_pct\":%.4f,\"wall_s\":%.3f,\"version\":\"%s\",",
             r->end_time_s / H, r->rounds, r->gpu_alloc * 100, r->cpu_alloc * 100,
@@ -506,4 +507,43 @@ int report_telemetry(store_t *st, const struct store_run *runs, size_t n, const 
             return -1;
     }
     return 0;
+}
+
+void report_list(FILE *out, const struct store_run *runs, size_t n, enum report_format fmt)
+{
+    if (fmt == REPORT_TEXT)
+        fprintf(out, "%4s %6s %-10s %-7s %-7s %7s %-10s %-20s %s\n", "RUN", "BATCH", "STATUS",
+                "POLICY", "MODE", "LOAD", "SPLIT", "STARTED", "CLUSTER");
+    else if (fmt == REPORT_CSV)
+        fprintf(out, "run,batch,status,policy,mode,jobs_per_hour,split,started_at,cluster\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct store_run *r = &runs[i];
+        char split[16];
+        snprintf(split, sizeof split, "%d/%d/%d", r->split[0], r->split[1], r->split[2]);
+        if (fmt == REPORT_TEXT) {
+            fprintf(out, "%4lld %6lld %-10s %-7s %-7s %7g %-10s %-20s %s\n", (long long)r->id,
+                    (long long)r->batch_id, r->status, r->policy, r->mode, r->jobs_per_hour,
+                    split, r->started_at, r->cluster);
+        } else if (fmt == REPORT_CSV) {
+            fprintf(out, "%lld,%lld,%s,%s,%s,%g,%s,%s,", (long long)r->id,
+                    (long long)r->batch_id, r->status, r->policy, r->mode, r->jobs_per_hour,
+                    split, r->started_at);
+            json_write_str(out, r->cluster); /* quoted: a path may hold a comma */
+            fputc('\n', out);
+        } else {
+            fprintf(out, "{\"run\":%lld,\"batch\":%lld,\"status\":", (long long)r->id,
+                    (long long)r->batch_id);
+            json_write_str(out, r->status);
+            fprintf(out, ",\"policy\":");
+            json_write_str(out, r->policy);
+            fprintf(out, ",\"mode\":");
+            json_write_str(out, r->mode);
+            fprintf(out, ",\"jobs_per_hour\":%.17g,\"split\":[%d,%d,%d],\"started_at\":",
+                    r->jobs_per_hour, r->split[0], r->split[1], r->split[2]);
+            json_write_str(out, r->started_at);
+            fprintf(out, ",\"cluster\":");
+            json_write_str(out, r->cluster);
+            fprintf(out, "}\n");
+        }
+    }
 }

@@ -32,6 +32,10 @@ long report_baseline_of(const struct store_run *runs, size_t n, size_t i, int64_
 int report_print(FILE *out, store_t *st, const struct store_run *runs, size_t n,
                  const struct report_opts *o, struct err *err);
 
+/* `report --list`: each run's id, batch, status, policy, mode, load, split,
+ * start time and cluster: a table, CSV, or one JSON object per run and line. */
+void report_list(FILE *out, const struct store_run *runs, size_t n, enum report_format fmt);
+
 /* Write DIR/run<ID>_jobs.tsv and DIR/run<ID>_rounds.tsv for each run.
  * 0 or -1 with err. */
 int report_telemetry(store_t *st, const struct store_run *runs, size_t n, const char *dir,

@@ -121,6 +121,7 @@ int results_run_complete(store_t *st, struct store_run *run, const struct sched_
     run->opt_lowered = res->opt.lowered;
     run->opt_unplaced = res->opt.unplaced;
     run->opt_packed = res->opt.packed;
+    run->opt_capped = res->opt.capped;
     run->opt_solve_mean_s = res->opt.rounds > 0 ? res->opt.solve_s_sum / (double)res->opt.rounds : NAN;
     run->opt_solve_max_s = res->opt.rounds > 0 ? res->opt.solve_s_max : NAN;
     struct store_job *jobs = xcalloc(res->jobs_measured + 1, sizeof *jobs);
@@ -218,9 +219,9 @@ void results_json_write(FILE *f, const struct results_json *o, const struct sche
     if (r->opt.rounds > 0)
         fprintf(f, "\"opt_compat\":%s,\"opt_rounds\":%ld,\"opt_fallbacks\":%ld,"
                    "\"opt_lowered\":%ld,\"opt_unplaced\":%ld,\"opt_packed\":%ld,"
-                   "\"opt_solve_mean_s\":%.6f,\"opt_solve_max_s\":%.6f,",
+                   "\"opt_capped\":%ld,\"opt_solve_mean_s\":%.6f,\"opt_solve_max_s\":%.6f,",
                 o->opt_compat ? "true" : "false", r->opt.rounds, r->opt.fallbacks,
-                r->opt.lowered, r->opt.unplaced, r->opt.packed,
+                r->opt.lowered, r->opt.unplaced, r->opt.packed, r->opt.capped,
                 r->opt.solve_s_sum / (double)r->opt.rounds, r->opt.solve_s_max);
     if (r->n_types > 0)
         json_by_type(f, o, r);

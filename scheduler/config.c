@@ -200,14 +200,15 @@ int synergy_config_load(const char *path, struct synergy_config *c, struct err *
     }
     snprintf(c->path, sizeof c->path, "%s", path);
     struct ctx x = {c, path, err, 0, 0, 0};
-    int rc = ini_parse_file_lines(f, handler, &x);
+    char why[160];
+    int rc = ini_parse_file_lines_why(f, handler, &x, why, sizeof why);
     bool read_error = ferror(f);
     fclose(f);
     if (x.failed)
         return -1;
     if (rc > 0)
-        return errprintf(err, "%s:%d: syntax error (expected [section] or key = value)", path,
-                         rc);
+        return errprintf(err, "%s:%d: %s", path, rc,
+                         why[0] ? why : "syntax error (expected [section] or key = value)");
     if (rc < 0 || read_error)
         return errprintf(err, "%s: cannot read cluster config", path);
     /* an empty file is a mistake (a truncated copy, the wrong path), never

@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -40,6 +41,24 @@ int cluster_config_groups(const struct cluster_config *c, struct server_group *o
                                    .net = c->net_per_server,
                                    .rack = -1};
     return 1;
+}
+
+int cluster_config_groups_ordered(const struct cluster_config *c, struct server_group *out)
+{
+    struct server_group g[CLUSTER_MAX_GROUPS];
+    int n = cluster_config_groups(c, g), k = 0;
+    bool *done = xcalloc((size_t)n, sizeof *done);
+    for (int i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        for (int j = i; j < n; j++)
+            if (!done[j] && strcmp(g[j].gpu_type, g[i].gpu_type) == 0) {
+                out[k++] = g[j];
+                done[j] = true;
+            }
+    }
+    free(done);
+    return k;
 }
 
 int cluster_config_servers(const struct cluster_config *c)

@@ -442,7 +442,7 @@ void sched__hetero_release(sched_t *s)
 
 double sched__service_weight(const sched_t *s, const struct job *j)
 {
-    if (!s->typed)
+    if (!s->aware) /* a type-blind scheduler counts time */
         return 1;
     const struct job_priv *pv = sched__priv(j);
     return 1 / (sched_job_iter_time(s, j) * pv->best_rate);

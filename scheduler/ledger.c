@@ -480,6 +480,18 @@ void sched_run_fail(sched_run_t *r, struct job *j)
     sched_job_remove(r->sched, j);
 }
 
+bool sched_run_cancel(sched_run_t *r, struct job *j, bool *window_complete)
+{
+    bool in_run = rj_of(r, j)->st == RJ_RUNNABLE;
+    if (in_run) {
+        sched_run_fail(r, j);
+        if (sched_run_measured(r, j->id) && r->window_size > 0)
+            r->window_size--;
+    }
+    *window_complete = r->window_done == r->window_size;
+    return in_run;
+}
+
 void sched_run_result(sched_run_t *r, double end_time, struct sched_result *res)
 {
     memset(res, 0, sizeof *res);

@@ -115,14 +115,21 @@ static struct model_profile *section_slot(struct load_ctx *c, const char *sectio
                                           unsigned **keys)
 {
     const char *colon = strchr(section, ':');
-    if (!colon)
-        return NULL;
-    const char *at = strchr(colon, '@');
-    const char *end = at ? at : colon + strlen(colon);
-    const char *colon2 = memchr(colon + 1, ':', (size_t)(end - colon - 1));
+    const char *at = colon ? strchr(colon, '@') : NULL;
+    const char *end = !colon ? NULL : at ? at : colon + strlen(colon);
+    const char *colon2 = colon ? memchr(colon + 1, ':', (size_t)(end - colon - 1)) : NULL;
     const char *gend = colon2 ? colon2 : end;
-    if (gend - colon - 1 != 1 || colon[1] != '1')
+    size_t gl = colon ? (size_t)(gend - colon - 1) : 0;
+    if (!colon || gl == 0 || strspn(colon + 1, "0123456789") != gl || colon[1] == '0') {
+        /* a profile the simulator would never read: say so, not skip it */
+        errprintf(c->err, "%s:%d: section [%s] must be [model:gpus] or [model:gpus:type] (e.g. "
+                          "[%.*s:1])", c->path, line, section,
+                  colon ? (int)(colon - section) : (int)strlen(section), section);
+        c->failed = 1;
         return NULL;
+    }
+    if (gl != 1 || colon[1] != '1')
+        return NULL; /* the reference's multi-GPU profiles: the 1-GPU one is used */
     char type[GPU_TYPE_NAME];
     if (section_type(c, section, colon2 ? colon2 : end, end, line, type) < 0) {
         c->failed = 1;
@@ -273,12 +280,13 @@ static int read_file(struct load_ctx *c)
     FILE *f = fopen(c->path, "r");
     if (!f)
         return errprintf(c->err, "%s: cannot open model profiles: %s", c->path, strerror(errno));
-    int rc = ini_parse_file_lines(f, handler, c);
+    char why[160];
+    int rc = ini_parse_file_lines_why(f, handler, c, why, sizeof why);
     fclose(f);
     if (c->failed)
         return -1;
     if (rc != 0)
-        return errprintf(c->err, "%s:%d: syntax error", c->path, rc);
+        return errprintf(c->err, "%s:%d: %s", c->path, rc, why[0] ? why : "syntax error");
     return 0;
 }
 

@@ -8,11 +8,16 @@
  *      decreasing; if that fails, an LP spreads each job over the servers and
  *      its fractional answer is rounded (floor, then re-place the remainders,
  *      lowering a job's point if it must), and if the rounding lowered anyone
- *      a time-sliced MILP looks for an exact packing. Every step checks what
- *      is left, so no server is ever oversubscribed.
+ *      a MILP with a fixed node budget looks for an exact packing. Every step
+ *      checks what is left, so no server is ever oversubscribed.
  * With opt_compat, stage 2 is the reference's: the LP's fractions are charged
- * as they are and progress ignores the placement. A round whose solver runs
- * past the time limit is planned by TUNE instead (logged and counted).
+ * as they are and progress ignores the placement.
+ * Every solver limit inside a round counts work (branch-and-bound nodes,
+ * simplex iterations), never time, so a round's plan does not depend on the
+ * machine or its load. A round whose stage 1 or LP exhausts its work budget
+ * is planned by TUNE (counted). The wall-clock limit (--opt-time-limit) is only
+ * a safety cap; a round it cuts short is counted apart (opt.capped), because
+ * from then on the run's numbers depend on the machine's speed.
  */
 #include "scheduler_internal.h"
 
@@ -24,6 +29,16 @@
 
 #define NPOINTS (TPUT_ROWS * TPUT_COLS)
 #define FIT_EPS 1e-9
+
+/* Work budgets (docs/opt.md, "Solver limits"). Stage 1 and the LP stay far
+ * below theirs: over the 13,445 rounds of the Philly and synthetic runs that
+ * docs/opt.md names, stage 1 took at most 21 nodes and the LP 205 iterations.
+ * The packing MILP often cannot finish. 120 nodes cost about what its former
+ * 20 ms slice did; 300 find more packings (500 instead of 334 in the synthetic
+ * run) but moved the average JCT by under 0.01% and cost more time. */
+#define STAGE1_NODE_LIMIT 5000
+#define LP_ITER_LIMIT 20000
+#define PACK_NODE_LIMIT 120
 
 struct opt_job {
     struct job *j;
@@ -42,10 +57,27 @@ struct opt_round {
     int S;
     int fair_point;
     double *free_g, *cpu_av, *mem_av; /* what is still free, per server */
-    double t_end;                     /* monotonic deadline */
-    double pack_limit_s;              /* slice for the exact stage-2 MILP */
+    double t_end;                     /* monotonic deadline: the safety cap */
+    bool capped;                      /* a solver stopped at t_end this round */
     bool best_fit;                    /* place_at: best fit instead of LP order */
 };
+
+/* glp_intopt's callback: stop the search after a fixed number of nodes. */
+struct node_budget {
+    int limit;
+    bool hit;
+};
+
+static void node_budget_cb(glp_tree *T, void *info)
+{
+    struct node_budget *b = info;
+    int active, current, total;
+    glp_ios_tree_size(T, &active, &current, &total);
+    if (total > b->limit && !b->hit) {
+        b->hit = true;
+        glp_ios_terminate(T);
+    }
+}
 
 static double pt_cpu(int p)
 {
@@ -113,7 +145,8 @@ static void job_candidates(const struct opt_round *r, struct opt_job *oj)
     }
 }
 
-/* Stage 1. 0 solved, 1 time limit, -1 error (round_err filled). */
+/* Stage 1. 0 solved, 1 out of budget or time (TUNE plans the round), -1
+ * error (round_err filled). */
 static int stage1_choose_points(struct opt_round *r, double now)
 {
     sched_t *s = r->s;
@@ -162,10 +195,14 @@ static int stage1_choose_points(struct opt_round *r, double now)
     parm.presolve = GLP_ON;
     parm.tm_lim = ms_left(r);
     parm.mip_gap = 1e-6; /* relative; far below any difference between two choices */
+    struct node_budget budget = {STAGE1_NODE_LIMIT, false};
+    parm.cb_func = node_budget_cb;
+    parm.cb_info = &budget;
     int rc = glp_intopt(P, &parm);
     int st = glp_mip_status(P);
     int ret = 0;
-    if (rc == GLP_ETMLIM) {
+    if (rc == GLP_ETMLIM || rc == GLP_ESTOP) {
+        r->capped |= rc == GLP_ETMLIM;
         ret = 1;
     } else if (rc == GLP_ENOPFS || st == GLP_NOFEAS) {
         s->round_failed = true;
@@ -202,7 +239,8 @@ static int stage1_choose_points(struct opt_round *r, double now)
     return ret;
 }
 
-/* Stage 2 LP: fraction of each job on each server. 0, 1 time limit, -1 error. */
+/* Stage 2 LP: fraction of each job on each server. 0, 1 out of iterations or
+ * time, -1 error. */
 static int stage2_spread(struct opt_round *r, double now)
 {
     sched_t *s = r->s;
@@ -244,10 +282,12 @@ static int stage2_spread(struct opt_round *r, double now)
     parm.msg_lev = GLP_MSG_OFF;
     parm.presolve = GLP_ON;
     parm.tm_lim = ms_left(r);
+    parm.it_lim = LP_ITER_LIMIT;
     int rc = glp_simplex(P, &parm);
     int st = rc == 0 ? glp_get_status(P) : GLP_UNDEF;
     int ret = 0;
-    if (rc == GLP_ETMLIM) {
+    if (rc == GLP_ETMLIM || rc == GLP_EITLIM) {
+        r->capped |= rc == GLP_ETMLIM;
         ret = 1;
     } else if (rc == GLP_ENOPFS || st == GLP_NOFEAS) {
         s->round_failed = true;
@@ -274,8 +314,11 @@ static int stage2_spread(struct opt_round *r, double now)
 
 /* Stage 2, exact: integer GPUs of each job on each server, any assignment
  * that fits every server (objective 0, so the first integer solution is
- * optimal). Gets a short slice of the round's time. 1 and fills oj->cnt if
- * found; 0 if GLPK proved there is none or ran out of its slice. */
+ * optimal). Depth first, branching on the last fractional variable (it finds
+ * the packings of the Philly and synthetic runs in fewer nodes, each node
+ * cheaper, than GLPK's default Driebeck-Tomlin rule), at most
+ * PACK_NODE_LIMIT nodes. 1 and fills oj->cnt if found; 0 if GLPK proved there
+ * is none or ran out of nodes. */
 static int stage2_pack(struct opt_round *r)
 {
     int S = r->S;
@@ -320,13 +363,17 @@ static int stage2_pack(struct opt_round *r)
     parm.msg_lev = GLP_MSG_OFF;
     parm.presolve = GLP_ON;
     parm.bt_tech = GLP_BT_DFS; /* feasibility: the first integer solution is optimal */
-    int slice = (int)(r->pack_limit_s * 1000);
-    int left = ms_left(r);
-    parm.tm_lim = slice < left ? (slice > 0 ? slice : 1) : left;
+    parm.br_tech = GLP_BR_LFV;
+    parm.tm_lim = ms_left(r);
+    struct node_budget budget = {PACK_NODE_LIMIT, false};
+    parm.cb_func = node_budget_cb;
+    parm.cb_info = &budget;
     int rc = glp_intopt(P, &parm);
     int st = glp_mip_status(P);
     int found = 0;
-    if ((rc == 0 || rc == GLP_ETMLIM) && (st == GLP_OPT || st == GLP_FEAS)) {
+    r->capped |= rc == GLP_ETMLIM;
+    /* a solution found before the budget ran out is as good as any (objective 0) */
+    if ((rc == 0 || rc == GLP_ESTOP) && (st == GLP_OPT || st == GLP_FEAS)) {
         found = 1;
         for (size_t k = 0; k < r->n && found; k++) {
             struct opt_job *oj = &r->jobs[k];
@@ -622,7 +669,7 @@ static bool stage2_ffd(struct opt_round *r)
 
 /* Stage 2 without --opt-compat: round the LP; if that had to lower or drop a
  * job, look for an exact integer packing of the stage-1 points (a MILP with a
- * short slice of the round's time) and keep it if there is one. */
+ * node budget) and keep it if there is one. */
 static void stage2_place(struct opt_round *r)
 {
     int S = r->S;
@@ -776,10 +823,10 @@ static int opt_plan(sched_t *s, struct job **jobs, size_t n, double now)
         r.jobs[k].cnt = cnt + k * (size_t)S;
         r.jobs[k].lp = lp + k * (size_t)S;
     }
-    r.pack_limit_s = limit * 0.05 < 0.02 ? limit * 0.05 : 0.02;
     glp_term_out(GLP_OFF);
     /* a limit already spent (tiny limits in tests) is a timeout, not a race */
-    int rc = mono_s() >= r.t_end ? 1 : stage1_choose_points(&r, now);
+    r.capped = mono_s() >= r.t_end;
+    int rc = r.capped ? 1 : stage1_choose_points(&r, now);
     bool ffd = false;
     if (rc == 0 && !s->p.opt_compat)
         ffd = stage2_ffd(&r);
@@ -789,6 +836,7 @@ static int opt_plan(sched_t *s, struct job **jobs, size_t n, double now)
         stage2_place(&r);
     double dt = mono_s() - t0;
     s->opt.rounds++;
+    s->opt.capped += r.capped;
     s->opt.solve_s_sum += dt;
     if (dt > s->opt.solve_s_max)
         s->opt.solve_s_max = dt;
@@ -800,12 +848,18 @@ static int opt_plan(sched_t *s, struct job **jobs, size_t n, double now)
         }
     } else if (rc == 1) {
         s->opt.fallbacks++;
-        LOG(s->opt.fallbacks == 1 ? LOG_WARN : LOG_INFO, "opt",
-            "round at t=%.0f s: the solver hit its %.3g s limit with %zu jobs; TUNE plans "
-            "this round", now, limit, n);
+        if (!r.capped)
+            LOG(s->opt.fallbacks == 1 ? LOG_WARN : LOG_INFO, "opt",
+                "round at t=%.0f s: the solver used up its work budget with %zu jobs; TUNE "
+                "plans this round", now, n);
     } else {
         LOG(LOG_ERROR, "opt", "%s", s->round_err.msg);
     }
+    if (r.capped)
+        LOG(s->opt.capped == 1 ? LOG_WARN : LOG_INFO, "opt",
+            "round at t=%.0f s: the solver hit the %.3g s safety cap (--opt-time-limit) with "
+            "%zu jobs; %s, and the run's numbers now depend on this machine's speed", now,
+            limit, n, rc == 1 ? "TUNE plans this round" : "the rounding's placement stands");
     free(cnt);
     free(lp);
     free(r.jobs);

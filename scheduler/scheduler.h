@@ -137,6 +137,10 @@ void cluster_config_defaults(struct cluster_config *c);
 /* The cluster's server groups: its [servers] groups, or the one group its
  * [CLUSTER] keys describe (named "cluster", untyped). Returns the count. */
 int cluster_config_groups(const struct cluster_config *c, struct server_group *out);
+/* The same in the server table's order: each GPU type's groups together,
+ * the types in the order they first appear (server ids count up through
+ * these groups). Returns the count. */
+int cluster_config_groups_ordered(const struct cluster_config *c, struct server_group *out);
 /* Servers and GPUs of the whole cluster. */
 int cluster_config_servers(const struct cluster_config *c);
 int cluster_config_gpus(const struct cluster_config *c);
@@ -168,6 +172,11 @@ struct job_spec {
     long iterations; /* total iterations to run */
     int gpus;
     char gpu_types[64]; /* the GPU types it may run on, '|'-separated; "": any */
+    /* a recorded service run's cancel (docs/traces.md): the job leaves the run
+     * at cancel_at, after that instant's lease ends and arrivals, before its
+     * round is planned. Only replay traces carry it. */
+    bool cancelled;
+    double cancel_at;
     char tenant[32];    /* its tenant ("": none; docs/tenants.md) */
 };
 
@@ -300,7 +309,7 @@ struct sched_params {
     double starvation_s;   /* priority bump after this long unscheduled (1000 h) */
     /* OPT only (docs/opt.md) */
     bool opt_compat;          /* the reference's formulation: cluster-wide, placement ignored */
-    double opt_time_limit_s;  /* solver wall-clock limit per round; <= 0: 10 s */
+    double opt_time_limit_s;  /* solver wall-clock safety cap per round; <= 0: 10 s */
     /* Re-sort and walk every runnable job every round, as the reference
      * does (OPT always does). The same plans, slower: kept so that tests can
      * compare the incremental queue against it. */
@@ -328,7 +337,10 @@ struct sched_params {
 /* What the OPT mode did so far (all zero for other modes). */
 struct sched_opt_stats {
     long rounds;         /* rounds OPT planned (solver ran) */
-    long fallbacks;      /* rounds that hit the time limit and ran TUNE instead */
+    long fallbacks;      /* rounds TUNE planned: a solver ran out of its work budget or time */
+    long capped;         /* rounds the wall-clock safety cap (opt_time_limit_s) cut short:
+                          * their plans depend on the machine's speed, so the run is not
+                          * reproducible */
     long packed;         /* rounds the rounding could not place but the stage-2 MILP did */
     long lowered;        /* job-rounds the placement rounding moved to a lower point */
     long unplaced;       /* job-rounds the rounding could not place at any point */
@@ -608,6 +620,12 @@ bool sched_run_lease_end(sched_run_t *r, struct job *j, double now);
 bool sched_run_finish(sched_run_t *r, struct job *j, double finish);
 /* Give up on a job (deploy: too many crashes): it leaves planning, no row. */
 void sched_run_fail(sched_run_t *r, struct job *j);
+/* The job was cancelled (a replayed record's "#cancel" line): it leaves the
+ * run as sched_run_fail() does, and the measured window, which it can no
+ * longer complete, as a service's window leaves out its cancelled jobs.
+ * Returns false, and does nothing, for a job that already finished or failed.
+ * *window_complete: the measured window is complete. */
+bool sched_run_cancel(sched_run_t *r, struct job *j, bool *window_complete);
 
 /* Fill res at the run's end: counts, result rows (caller owns them: free with
  * sched_result_free()), JCT statistics, mean allocation, OPT figures. */

@@ -7,6 +7,9 @@
  * round boundary. This file owns only the event heap, the simulated clock and
  * the termination rules; the bookkeeping is the ledger's (scheduler.h).
  *
+ * A replay trace's cancels (job_spec.cancelled, a recorded service run) are
+ * events too: the job leaves the run then, as the deployment cancelled it.
+ *
  * Termination follows the reference: a run stops the moment every job of the
  * measured id window has finished; a static or replay run also stops at a
  * round that finds nothing runnable. Unlike the reference, a replay run with a
@@ -36,6 +39,7 @@ struct run {
     size_t pending_arrivals;
     bool synth_done;
     struct lease_batch *spare; /* a processed batch, kept for reuse */
+    struct job **by_spec;      /* replay: the job of w->jobs[i], once it arrived */
 };
 
 static struct lease_batch *batch_new(struct run *r, struct job *const *jobs, size_t n)
@@ -63,8 +67,11 @@ static void batch_done(struct run *r, struct lease_batch *b)
 
 static int arrive(struct run *r, const struct job_spec *spec, double now, struct err *err)
 {
-    if (!sched_run_arrive(r->ledger, spec, err))
+    struct job *j = sched_run_arrive(r->ledger, spec, err);
+    if (!j)
         return -1;
+    if (r->by_spec)
+        r->by_spec[spec - r->w->jobs] = j;
     if (r->cfg->obs.on_arrival)
         r->cfg->obs.on_arrival(r->cfg->obs.ctx, spec);
     if (r->w->synth && !r->synth_done) {
@@ -89,6 +96,16 @@ static bool lease_end(struct run *r, struct job *j, double now)
     if (r->cfg->obs.on_finish)
         r->cfg->obs.on_finish(r->cfg->obs.ctx, j, sched_run_measured(r->ledger, j->id));
     return done;
+}
+
+/* A replayed cancel. Returns true when the measured window is complete. */
+static bool cancel(struct run *r, const struct job_spec *spec, double now)
+{
+    struct job *j = r->by_spec[spec - r->w->jobs];
+    bool complete = false;
+    if (j && sched_run_cancel(r->ledger, j, &complete) && r->cfg->obs.on_cancel)
+        r->cfg->obs.on_cancel(r->cfg->obs.ctx, j, now);
+    return complete;
 }
 
 static int schedule(struct run *r, double now, struct err *err)
@@ -142,8 +159,12 @@ int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct s
         return -1;
 
     if (replay) {
-        for (size_t i = 0; i < w->n_jobs; i++)
+        r.by_spec = xcalloc(w->n_jobs, sizeof *r.by_spec);
+        for (size_t i = 0; i < w->n_jobs; i++) {
             sim_heap_push(&r.heap, w->jobs[i].arrival, EV_ARRIVAL, (void *)&w->jobs[i]);
+            if (w->jobs[i].cancelled)
+                sim_heap_push(&r.heap, w->jobs[i].cancel_at, EV_CANCEL, (void *)&w->jobs[i]);
+        }
         r.pending_arrivals = w->n_jobs;
         double first = cfg->is_static ? 1 : ceil(w->jobs[0].arrival / round) * round;
         sim_heap_push(&r.heap, first, EV_SCHEDULE, NULL);
@@ -183,6 +204,9 @@ int sim_run(const struct sim_config *cfg, const struct sim_workload *w, struct s
             batch_done(&r, b);
             break;
         }
+        case EV_CANCEL:
+            done = cancel(&r, ev.data, now);
+            break;
         case EV_SCHEDULE:
             if (schedule(&r, now, err) < 0)
                 goto out;
@@ -218,6 +242,7 @@ out:
             free(ev.data);
     sim_heap_free(&r.heap);
     free(r.spare);
+    free(r.by_spec);
     sched_run_destroy(r.ledger);
     return rc;
 }

@@ -17,7 +17,9 @@
 
 /* ------------------------------------------------------------ event heap */
 
-enum sim_event_type { EV_ARRIVAL = 1, EV_LEASE_END = 3, EV_SCHEDULE = 4 };
+/* At one instant: arrivals, lease ends, a replayed record's cancels (after
+ * the lease ends and arrivals, as the deployment applies them), the round. */
+enum sim_event_type { EV_ARRIVAL = 1, EV_LEASE_END = 3, EV_CANCEL = 4, EV_SCHEDULE = 5 };
 
 struct sim_event {
     double time;
@@ -58,6 +60,8 @@ struct sim_observer {
     void (*on_sample)(void *ctx, const struct sched_round_sample *s);
     /* a job finished */
     void (*on_finish)(void *ctx, const struct job *j, bool measured);
+    /* a replayed record's cancel took a job out of the run at `now` */
+    void (*on_cancel)(void *ctx, const struct job *j, double now);
     /* the jobs placed by a round, in placement order (the plan log) */
     void (*on_plan)(void *ctx, double now, struct job *const *placed, size_t n);
 };

@@ -12,15 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client_config.h"
 #include "rpc.h"
 #include "synergy_admin.pb-c.h"
 
 struct admin_opts {
     unsigned cmd;
     const char *name_of_cmd;
-    const char *sched, *ca, *cert, *key;
-    bool insecure, json, all;
-    const char *model, *name, *iters, *hours, *prio;
+    struct client_config cc; /* the scheduler and TLS files: flags, environment, client.ini */
+    bool json, all;
+    const char *model, *name, *iters, *hours, *prio, *gpu_types;
     long gpus;
     bool gpus_set;
     int first_arg; /* cancel: the ids, argv[first_arg..] */
@@ -40,11 +41,11 @@ static int admin_parse(struct admin_opts *o, int argc, char **argv)
     cli_parser_init(&p, o->cmd, argc, argv);
     while ((c = cli_next(&p)) >= 0) {
         switch (c) {
-        case OPT_ADMIN_SCHEDULER: o->sched = p.arg; break;
-        case OPT_TLS_CA: o->ca = p.arg; break;
-        case OPT_TLS_CERT: o->cert = p.arg; break;
-        case OPT_TLS_KEY: o->key = p.arg; break;
-        case OPT_INSECURE: o->insecure = true; break;
+        case OPT_ADMIN_SCHEDULER: client_config_set(&o->cc, CLIENT_SCHEDULER, p.arg, "--scheduler"); break;
+        case OPT_TLS_CA: client_config_set(&o->cc, CLIENT_TLS_CA, p.arg, "--tls-ca"); break;
+        case OPT_TLS_CERT: client_config_set(&o->cc, CLIENT_TLS_CERT, p.arg, "--tls-cert"); break;
+        case OPT_TLS_KEY: client_config_set(&o->cc, CLIENT_TLS_KEY, p.arg, "--tls-key"); break;
+        case OPT_INSECURE: client_config_set(&o->cc, CLIENT_INSECURE, "yes", "--insecure"); break;
         case OPT_ADMIN_JSON: o->json = true; break;
         case OPT_ADMIN_ALL: o->all = true; break;
         case OPT_SUBMIT_MODEL: o->model = p.arg; break;
@@ -53,6 +54,7 @@ static int admin_parse(struct admin_opts *o, int argc, char **argv)
         case OPT_HOURS: o->hours = p.arg; break;
         case OPT_NAME: o->name = p.arg; break;
         case OPT_PRIORITY: o->prio = p.arg; break;
+        case OPT_SUBMIT_GPU_TYPES: o->gpu_types = p.arg; break;
         default: break;
         }
     }
@@ -63,14 +65,9 @@ static int admin_parse(struct admin_opts *o, int argc, char **argv)
         return cli_bad(&p, "unexpected argument '%s'", argv[p.optind]);
     if (o->cmd == CLI_CANCEL && p.optind >= argc)
         return cli_bad(&p, "give the ids of the jobs to cancel");
-    if (!o->sched || !*o->sched || !strchr(o->sched, ':'))
-        return cli_bad(&p, "give --scheduler HOST:PORT (where synergy deploy listens)");
-    bool any_tls = o->ca || o->cert || o->key;
-    if (o->insecure && any_tls)
-        return cli_bad(&p, "--insecure and --tls-* exclude each other");
-    if (!o->insecure && !(o->ca && o->cert && o->key))
-        return cli_bad(&p, "give --tls-ca, --tls-cert and --tls-key (mutual TLS), or "
-                           "--insecure for plaintext");
+    struct err err = {{0}};
+    if (client_config_resolve(&o->cc, client_config_system_path(), &err) < 0)
+        return cli_bad(&p, "%s", err.msg);
     return -1;
 }
 
@@ -81,11 +78,14 @@ static int admin_call(const struct admin_opts *o, const char *method, const Prot
 {
     struct err err = {{0}};
     rpc_tls_t *tls = NULL;
-    if (!o->insecure && !(tls = rpc_tls_load(o->ca, o->cert, o->key, &err))) {
+    const struct client_config *cc = &o->cc;
+    if (!cc->insecure &&
+        !(tls = rpc_tls_load(cc->s[CLIENT_TLS_CA].value, cc->s[CLIENT_TLS_CERT].value,
+                             cc->s[CLIENT_TLS_KEY].value, &err))) {
         fprintf(stderr, "synergy %s: %s\n", o->name_of_cmd, err.msg);
         return EXIT_BAD_INPUT;
     }
-    rpc_client_t *cl = rpc_client_create_tls(o->sched, tls);
+    rpc_client_t *cl = rpc_client_create_tls(cc->host_port, tls);
     int st = rpc_client_call(cl, &synergy__admin__v1__admin__descriptor, method, req, resp, 15000,
                              &err);
     rpc_client_destroy(cl);
@@ -99,8 +99,17 @@ static int admin_call(const struct admin_opts *o, const char *method, const Prot
     bool refused = st == RPC_STATUS_INVALID_ARGUMENT || st == RPC_STATUS_NOT_FOUND ||
                    st == RPC_STATUS_PERMISSION_DENIED || st == RPC_STATUS_FAILED_PRECONDITION ||
                    st == 6 /* ALREADY_EXISTS */;
-    if (st == RPC_STATUS_UNAVAILABLE || st == RPC_STATUS_DEADLINE_EXCEEDED)
-        fprintf(stderr, "synergy %s: %s: %s (status %d: %s)\n", o->name_of_cmd, o->sched,
+    if (st == RPC_STATUS_UNAVAILABLE && !strstr(d, "refused") && !strstr(d, "resolve"))
+        /* it listens but hung up: the two sides speak different transports */
+        fprintf(stderr, "synergy %s: the scheduler at %s closed the connection: %s (status "
+                        "%d: %s)\n", o->name_of_cmd, cc->host_port,
+                cc->insecure ? "does it use TLS? give --tls-ca, --tls-cert and --tls-key (or "
+                               "tls_* in client.ini)"
+                             : "does it speak plaintext (deploy --local, --insecure)? give "
+                               "--insecure",
+                st, *d ? d : "no details");
+    else if (st == RPC_STATUS_UNAVAILABLE || st == RPC_STATUS_DEADLINE_EXCEEDED)
+        fprintf(stderr, "synergy %s: %s: %s (status %d: %s)\n", o->name_of_cmd, cc->host_port,
                 st == RPC_STATUS_UNAVAILABLE ? "unavailable, try again" : "no answer", st,
                 *d ? d : "no details");
     else
@@ -123,8 +132,8 @@ static int submit_request(const struct admin_opts *o, Synergy__Admin__V1__Submit
     req->name = (char *)(o->name ? o->name : "");
     if (o->iters) {
         long v;
-        if (parse_long(o->iters, &v) < 0 || v < 0)
-            return admin_bad(o, "--iterations: must be a whole number");
+        if (parse_long(o->iters, &v) < 0 || v < 1)
+            return admin_bad(o, "--iterations: must be a whole number, at least 1");
         req->amount_case = SYNERGY__ADMIN__V1__SUBMIT_REQUEST__AMOUNT_ITERATIONS;
         req->iterations = (uint64_t)v;
     } else {
@@ -142,6 +151,8 @@ static int submit_request(const struct admin_opts *o, Synergy__Admin__V1__Submit
         req->priority_opt_case = SYNERGY__ADMIN__V1__SUBMIT_REQUEST__PRIORITY_OPT_PRIORITY;
         req->priority = (int32_t)v;
     }
+    if (o->gpu_types)
+        req->gpu_types = (char *)o->gpu_types; /* the scheduler checks the names */
     return -1;
 }
 
@@ -238,16 +249,20 @@ static int admin_queue(struct admin_opts *o)
 
 static int admin_cancel(struct admin_opts *o, int argc, char **argv)
 {
-    size_t n = (size_t)(argc - o->first_arg);
-    uint64_t *ids = xcalloc(n, sizeof *ids);
-    for (size_t i = 0; i < n; i++) {
+    size_t given = (size_t)(argc - o->first_arg), n = 0;
+    uint64_t *ids = xcalloc(given, sizeof *ids);
+    for (size_t i = 0; i < given; i++) {
         long v;
         if (parse_long(argv[o->first_arg + (int)i], &v) < 0 || v < 0) {
             fprintf(stderr, "synergy cancel: '%s' is not a job id\n", argv[o->first_arg + (int)i]);
             free(ids);
             return EXIT_BAD_INPUT;
         }
-        ids[i] = (uint64_t)v;
+        bool dup = false; /* `cancel 1 1` cancels job 1 once, as scancel does */
+        for (size_t q = 0; q < n && !dup; q++)
+            dup = ids[q] == (uint64_t)v;
+        if (!dup)
+            ids[n++] = (uint64_t)v;
     }
     Synergy__Admin__V1__CancelRequest req = SYNERGY__ADMIN__V1__CANCEL_REQUEST__INIT;
     req.job_ids = ids;
@@ -271,8 +286,8 @@ static void nodes_print(const Synergy__Admin__V1__NodesResponse *r, bool json)
     if (json)
         printf("{\"nodes\":[");
     else
-        printf("%6s %-22s %-12s %-12s %9s %13s %15s %4s %9s\n", "SERVER", "ADDRESS", "IDENTITY",
-               "STATE", "GPUS", "CPUS", "MEM_GB", "JOBS", "HEARTBEAT");
+        printf("%6s %-22s %-12s %-12s %9s %13s %15s %4s %9s %s\n", "SERVER", "ADDRESS",
+               "IDENTITY", "STATE", "GPUS", "CPUS", "MEM_GB", "JOBS", "HEARTBEAT", "GPU_TYPE");
     for (size_t i = 0; i < r->n_nodes; i++) {
         const Synergy__Admin__V1__NodeInfo *n = r->nodes[i];
         if (json) {
@@ -282,6 +297,8 @@ static void nodes_print(const Synergy__Admin__V1__NodesResponse *r, bool json)
             json_write_str(stdout, n->identity);
             printf(",\"state\":");
             json_write_str(stdout, n->state);
+            printf(",\"gpu_type\":");
+            json_write_str(stdout, n->gpu_type ? n->gpu_type : "");
             printf(",\"gpus_used\":%u,\"gpus_total\":%u,\"cpus_used\":%g,\"cpus_total\":%g,"
                    "\"mem_used_gb\":%g,\"mem_total_gb\":%g,\"jobs\":%u,\"heartbeat_age_s\":%.3f}",
                    n->gpus_used, n->gpus_total, n->cpus_used, n->cpus_total, n->mem_used_gb,
@@ -296,8 +313,9 @@ static void nodes_print(const Synergy__Admin__V1__NodesResponse *r, bool json)
             snprintf(hb, sizeof hb, "never");
         else
             snprintf(hb, sizeof hb, "%.1fs ago", n->heartbeat_age_s);
-        printf("%6u %-22s %-12s %-12s %9s %13s %15s %4u %9s\n", n->server_id, n->address,
-               n->identity[0] ? n->identity : "-", n->state, g, c, m, n->jobs, hb);
+        printf("%6u %-22s %-12s %-12s %9s %13s %15s %4u %9s %s\n", n->server_id, n->address,
+               n->identity[0] ? n->identity : "-", n->state, g, c, m, n->jobs, hb,
+               n->gpu_type && n->gpu_type[0] ? n->gpu_type : "-");
     }
     if (json)
         printf("]}\n");

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client_config.h"
 #include "deploy.h"
 #include "deploy_local.h"
 #include "metrics.h"
@@ -26,6 +27,7 @@
 #include "rpc.h"
 #include "results.h"
 #include "trace.h"
+#include "worker.h"
 #include "workload_cli.h"
 
 struct deploy_opts {
@@ -34,10 +36,11 @@ struct deploy_opts {
     const char *state, *plan_log, *listen_ip, *advertise, *metrics_listen, *jobs_csv;
     const char *record, *db;
     const char *tls_ca, *tls_cert, *tls_key, *job_user, *admins;
-    bool insecure, allow_legacy, is_static, json, verbose, fresh, any_tls;
+    bool insecure, allow_legacy, is_static, json, verbose, fresh, any_tls, write_client;
     long local, port, retries, hb, wto, wait_workers; /* hb, wto: 0 unless given */
     long measure_lo, measure_hi; /* --measure (hi <= lo: every job) */
     double scale;
+    double kill_wait_s; /* --kill-wait (unscaled) */
     struct sched_overrides ov; /* --policy, --mode, --placement, --round-duration, OPT */
     struct wl_opts wl;
     int argc;                  /* the command line, for the --db batch */
@@ -64,6 +67,7 @@ struct deploy_env {
     struct results_rounds rounds; /* --db: the planned rounds (deploy_config.on_sample) */
     char **admins;
     size_t n_admins;
+    const struct deploy_opts *o;
 };
 
 /* A service (no --trace) stops at SIGTERM or SIGINT. */
@@ -106,6 +110,32 @@ static int deploy_admin_setup(const struct deploy_opts *o, struct deploy_env *e,
     return 0;
 }
 
+/* The admin clients' line to export (and, asked for, their client.ini):
+ * the address this service takes submit, queue, cancel and nodes on. */
+static void deploy_client_hint(const struct deploy_env *e, int port)
+{
+    const struct deploy_opts *o = e->o;
+    if (!e->tls && !e->cfg.admin_plaintext)
+        return; /* it refuses every admin call */
+    char hp[320], ca[4096] = "";
+    snprintf(hp, sizeof hp, "%s:%d", e->cfg.advertise, port);
+    if (e->tls && !realpath(o->tls_ca, ca))
+        snprintf(ca, sizeof ca, "%s", o->tls_ca);
+    fprintf(stderr, "synergy deploy: for submit, queue, cancel and nodes: export "
+                    "SYNERGY_SCHEDULER=%s%s%s\n", hp, ca[0] ? " SYNERGY_TLS_CA=" : "", ca);
+    if (!o->write_client)
+        return;
+    char path[4096];
+    struct err err = {{0}};
+    if (!client_config_user_path(path, sizeof path)[0])
+        fprintf(stderr, "synergy deploy: --write-client-config: neither HOME nor "
+                        "XDG_CONFIG_HOME is set\n");
+    else if (client_config_write(path, hp, ca[0] ? ca : NULL, &err) < 0)
+        fprintf(stderr, "synergy deploy: --write-client-config: %s\n", err.msg);
+    else
+        fprintf(stderr, "synergy deploy: wrote %s (scheduler = %s)\n", path, hp);
+}
+
 /* Once the server listens: say where (READY=1 to a service manager), then
  * start the --local workers. */
 static void on_listening(void *ctx, int port)
@@ -115,6 +145,7 @@ static void on_listening(void *ctx, int port)
             e->listen_ip, port, e->cfg.advertise, port);
     notify_ready("listening on %s:%d; waiting for %zu worker(s)", e->listen_ip, port,
                  e->n_addrs);
+    deploy_client_hint(e, port);
     if (deploy_local_start(&e->lw, port) < 0)
         fprintf(stderr, "synergy deploy: cannot start the local workers: /proc/self/exe "
                         "unreadable\n");
@@ -172,6 +203,17 @@ static int deploy_store(const struct deploy_opts *o, struct deploy_env *e,
                                                                      : "first-fit");
     if (o->wl.arrival)
         snprintf(row.arrival, sizeof row.arrival, "%s", o->wl.arrival);
+    const struct cluster_config *c = &e->conf.cluster;
+    if (o->local && o->cluster == o->def_cluster) { /* local_cluster(): not the file's */
+        free(row.cluster_ini);
+        row.cluster_ini = xmalloc(512);
+        snprintf(row.cluster_ini, 512, "[CLUSTER]\nracks = %d\nservers_per_rack = %d\n"
+                 "gpus_per_server = %d\ncpus_per_server = %d\ndram_per_server = %d\n"
+                 "sspeed_per_server = %d\nnet_per_server = %d\n", c->racks,
+                 c->servers_per_rack, c->gpus_per_server, c->cpus_per_server,
+                 c->dram_per_server, c->sspeed_per_server, c->net_per_server);
+        snprintf(row.cluster, sizeof row.cluster, "--local %ld", o->local);
+    }
     int rc = store_run_insert(e->st, &row, err) < 0 ||
              results_run_complete(e->st, &row, res, &e->rounds, wall, err) < 0;
     if (!rc && !o->json)
@@ -220,10 +262,16 @@ static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
             o->advertise = p.arg;
             break;
         case OPT_MAX_RETRIES: o->retries = p.lnum; break;
+        case OPT_KILL_WAIT:
+            if (parse_double(p.arg, &o->kill_wait_s) < 0 || o->kill_wait_s < 0 ||
+                o->kill_wait_s > 3600)
+                return cli_bad(&p, "--kill-wait: '%s' must be 0..3600 seconds", p.arg);
+            break;
         case OPT_HEARTBEAT_MS: o->hb = p.lnum; break;
         case OPT_WORKER_TIMEOUT_MS: o->wto = p.lnum; break;
         case OPT_WAIT_WORKERS: o->wait_workers = p.lnum; break;
         case OPT_FRESH: o->fresh = true; break;
+        case OPT_WRITE_CLIENT_CONFIG: o->write_client = true; break;
         case OPT_METRICS_LISTEN: o->metrics_listen = p.arg; break;
         case OPT_TLS_CA: o->tls_ca = p.arg; break;
         case OPT_TLS_CERT: o->tls_cert = p.arg; break;
@@ -284,13 +332,31 @@ static int deploy_check(struct deploy_opts *o, struct err *err)
     return 0;
 }
 
+/* deploy --local N without --cluster: a cluster of N servers like the
+ * default cluster's (as `kind create cluster` sizes itself), rather than an
+ * error that the 16-server default does not match N workers. */
+static void local_cluster(const struct deploy_opts *o, struct synergy_config *conf)
+{
+    struct cluster_config *c = &conf->cluster;
+    if (!o->local || o->cluster != o->def_cluster || c->racks * c->servers_per_rack == o->local)
+        return;
+    c->racks = 1;
+    c->servers_per_rack = (int)o->local;
+    fprintf(stderr, "synergy deploy: --local %ld without --cluster: %ld servers of %d GPUs, %d "
+                    "CPUs, %d GB (the default cluster's servers)\n", o->local, o->local,
+            c->gpus_per_server, c->cpus_per_server, c->dram_per_server);
+}
+
 /* The config, sched_params (shared with simulate and sweep), the zoo and the
  * trace. 0, or an exit code with the message printed. */
 static int deploy_load(struct deploy_opts *o, struct deploy_env *e, struct err *err)
 {
     synergy_config_defaults(&e->conf);
+    if (o->cluster == o->def_cluster && cli_data_check(o->cluster, "--cluster", err) < 0)
+        return EXIT_BAD_INPUT;
     if (synergy_config_load(o->cluster, &e->conf, err) < 0)
         return EXIT_BAD_INPUT;
+    local_cluster(o, &e->conf);
     if (sched_params_build(&e->conf, &o->ov, sched_policies, &e->cfg.sched, err) < 0)
         return EXIT_BAD_INPUT;
     if (sched_opt_options_check(o->ov.opt_compat, o->ov.opt_time_limit_s,
@@ -321,13 +387,16 @@ static int deploy_load(struct deploy_opts *o, struct deploy_env *e, struct err *
  * 0, or an exit code. */
 static int deploy_workers(struct deploy_opts *o, struct deploy_env *e, struct err *err)
 {
-    int servers = e->conf.cluster.racks * e->conf.cluster.servers_per_rack;
+    int servers = cluster_config_servers(&e->conf.cluster);
     if (o->workers_path)
         return deploy_workers_read(o->workers_path, &e->addrs, &e->n_addrs, err) < 0
                    ? EXIT_BAD_INPUT
                    : 0;
     if (o->local != servers)
-        return errprintf(err, "--local %ld: %s has %d servers", o->local, o->cluster, servers),
+        return errprintf(err, "--local %ld: %s has %d servers: give a cluster INI with %ld "
+                              "([CLUSTER] racks = 1, servers_per_rack = %ld), or leave out "
+                              "--cluster for %ld servers like the default cluster's",
+                         o->local, o->cluster, servers, o->local, o->local, o->local),
                EXIT_BAD_INPUT;
     e->n_addrs = (size_t)o->local;
     e->addrs = xcalloc(e->n_addrs, sizeof *e->addrs);
@@ -350,11 +419,30 @@ static int deploy_workers(struct deploy_opts *o, struct deploy_env *e, struct er
         snprintf(e->self_user, sizeof e->self_user, "%s", pw ? pw->pw_name : "root");
         job_user = e->self_user;
     }
+    /* the local workers would refuse a bad catalog one by one, while deploy
+     * waited for them: read it here first, and fail as they would */
+    if (o->catalog == o->def_catalog && cli_data_check(o->catalog, "--catalog", err) < 0)
+        return EXIT_BAD_INPUT;
+    catalog_t *cat = catalog_load(o->catalog, err);
+    if (!cat)
+        return EXIT_BAD_INPUT;
+    catalog_destroy(cat);
     e->lw = (struct deploy_local){.n = (int)o->local, .catalog = o->catalog,
                                   .topology = o->topology, .run_dir = run_dir,
                                   .gpus = e->conf.cluster.gpus_per_server,
                                   .sched_host = e->cfg.advertise, .job_user = job_user,
-                                  .verbose = o->verbose};
+                                  .verbose = o->verbose,
+                                  .kill_wait_ms = (int)(o->kill_wait_s / o->scale * 1000)};
+    /* servers that differ: each worker gets its server's GPUs and type */
+    struct server_group g[CLUSTER_MAX_GROUPS];
+    int ng = cluster_config_groups_ordered(&e->conf.cluster, g), i = 0;
+    e->lw.gpus_of = xcalloc((size_t)servers, sizeof *e->lw.gpus_of);
+    e->lw.type_of = xcalloc((size_t)servers, sizeof *e->lw.type_of);
+    for (int k = 0; k < ng; k++)
+        for (int c = 0; c < g[k].count && i < servers; c++, i++) {
+            e->lw.gpus_of[i] = g[k].gpus;
+            snprintf(e->lw.type_of[i], sizeof e->lw.type_of[i], "%s", g[k].gpu_type);
+        }
     return 0;
 }
 
@@ -390,6 +478,7 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
     cfg->port = (int)o->port;
     cfg->state_path = o->state;
     cfg->max_retries = (int)o->retries;
+    cfg->kill_wait_s = o->kill_wait_s;
     deploy_local_timing(cfg, (int)o->local, (int)o->hb, (int)o->wto);
     cfg->wait_workers = (int)o->wait_workers;
     cfg->fresh = o->fresh;
@@ -449,8 +538,7 @@ static int deploy_report(const struct deploy_opts *o, const struct deploy_env *e
         return rc;
     struct out_file of;
     if (out_file_open(&of, o->jobs_csv) < 0) {
-        fprintf(stderr, "synergy deploy: %s: %s\n", of.atomic ? of.tmp : o->jobs_csv,
-                strerror(errno));
+        fprintf(stderr, "synergy deploy: %s: %s\n", o->jobs_csv, strerror(errno));
         return 1;
     }
     fputs(RESULTS_JOBS_CSV_HEADER, of.f);
@@ -484,6 +572,15 @@ static int deploy_main(struct deploy_opts *o, struct deploy_env *e)
     int rc = deploy_load(o, e, &err);
     if (!rc)
         rc = deploy_workers(o, e, &err);
+    if (!rc && o->wait_workers > 0 && (size_t)o->wait_workers > e->n_addrs) {
+        errprintf(&err, "--wait-workers %ld: the cluster has %zu worker%s", o->wait_workers,
+                  e->n_addrs, e->n_addrs == 1 ? "" : "s");
+        rc = EXIT_BAD_INPUT;
+    }
+    if (!rc && (cli_output_check("--jobs-csv", o->jobs_csv, false, &err) < 0 ||
+                cli_output_check("--record", o->record, false, &err) < 0 ||
+                cli_output_check("--plan-log", o->plan_log, false, &err) < 0))
+        rc = EXIT_BAD_INPUT; /* before the run, not hours into it */
     if (!rc)
         rc = deploy_configure(o, e, &err);
     if (!rc)
@@ -537,6 +634,7 @@ int cmd_deploy(int argc, char **argv)
     o.listen_ip = "127.0.0.1";
     o.retries = 3;
     o.scale = 1;
+    o.kill_wait_s = 30;
     wl_opts_init(&o.wl);
     o.argc = argc;
     o.argv = argv;
@@ -551,6 +649,7 @@ int cmd_deploy(int argc, char **argv)
     struct deploy_env e;
     memset(&e, 0, sizeof e);
     e.listen_ip = o.listen_ip;
+    e.o = &o;
     e.cfg.listen_ip = o.listen_ip;
     e.cfg.advertise = o.advertise;
     if (strchr(o.advertise, ':') && o.advertise[0] != '[') { /* IPv6 literal: [addr]:port */

@@ -17,7 +17,8 @@ int cmd_generate(int argc, char **argv)
 {
     char default_models[4096];
     const char *base = cli_data_path(default_models, sizeof default_models, "configs/models.ini");
-    const char *models = NULL; /* --models: more profiles over the base file */
+    const char *models[WL_MAX_MODEL_FILES]; /* --models: more profiles over the base file */
+    int n_models = 0;
     const char *profiles = NULL;
     const char *arrival = NULL;
     struct synth_params p;
@@ -40,7 +41,11 @@ int cmd_generate(int argc, char **argv)
                                cp.arg);
             break;
         case OPT_SEED: p.seed = (uint64_t)cp.lnum; break;
-        case OPT_MODELS: models = cp.arg; break;
+        case OPT_MODELS:
+            if (n_models == WL_MAX_MODEL_FILES)
+                return cli_bad(&cp, "--models: at most %d files", WL_MAX_MODEL_FILES);
+            models[n_models++] = cp.arg;
+            break;
         case OPT_PROFILES: profiles = cp.arg; break;
         case OPT_ARRIVAL: arrival = cp.arg; break;
         case OPT_OUTPUT: output = cp.arg; break;
@@ -51,11 +56,17 @@ int cmd_generate(int argc, char **argv)
     if (cp.optind < argc)
         return cli_bad(&cp, "unexpected argument '%s'", argv[cp.optind]);
     struct err err = {{0}};
-    model_zoo_t *zoo = model_zoo_load(base, profiles, &err);
-    if (zoo && models && model_zoo_add(zoo, models, &err) < 0) {
-        model_zoo_destroy(zoo);
-        zoo = NULL;
+    if (cli_output_check("--output", output, false, &err) < 0) {
+        fprintf(stderr, "synergy generate: %s\n", err.msg);
+        return EXIT_BAD_INPUT;
     }
+    model_zoo_t *zoo = cli_data_check(base, NULL, &err) < 0 ? NULL
+                                                            : model_zoo_load(base, profiles, &err);
+    for (int i = 0; zoo && i < n_models; i++)
+        if (model_zoo_add(zoo, models[i], &err) < 0) {
+            model_zoo_destroy(zoo);
+            zoo = NULL;
+        }
     if (!zoo) {
         fprintf(stderr, "synergy generate: %s\n", err.msg);
         return EXIT_BAD_INPUT;
@@ -79,8 +90,7 @@ int cmd_generate(int argc, char **argv)
     }
     struct out_file of = {.f = stdout};
     if (output && out_file_open(&of, output) < 0) {
-        fprintf(stderr, "synergy generate: %s: %s\n", of.atomic ? of.tmp : output,
-                strerror(errno));
+        fprintf(stderr, "synergy generate: %s: %s\n", output, strerror(errno));
         synth_destroy(g);
         arrival_destroy(arr);
         model_zoo_destroy(zoo);

@@ -24,6 +24,7 @@ int cmd_job(int argc, char **argv)
         case OPT_CRASH_ONCE: o.crash_dir = p.arg; break;
         case OPT_CRASH_ALWAYS: o.crash_always = true; break;
         case OPT_IGNORE_STOP: o.ignore_stop = true; break;
+        case OPT_IGNORE_SIGTERM: o.ignore_sigterm = true; break;
         case OPT_RANKS: o.ranks = true; break;
         case OPT_LEGACY: o.legacy = true; break;
         case OPT_SPAWN_DAEMON: o.daemon_file = p.arg; break;

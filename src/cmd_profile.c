@@ -65,6 +65,29 @@ static int profile_parse(struct prof_options *o, struct profile_cli *pc, int arg
     return -1;
 }
 
+/* The flags against each other and the files they name. -1 to go on, else
+ * the exit code. */
+static int profile_check(const struct prof_options *o, const char *store, const char *output,
+                         const char *def_catalog)
+{
+    if (!o->model || (!store == !output)) {
+        fprintf(stderr, "synergy profile: give --model and one of --profiles-dir or --output\n");
+        return EXIT_BAD_INPUT;
+    }
+    if (strlen(o->model) >= sizeof ((struct model_profile *)0)->name ||
+        strpbrk(o->model, "/:@[] \t"))
+        return bad("--model", o->model, "must be a name of 1 to 31 characters without / : @ [ ]");
+    struct stat sst;
+    if (store && stat(store, &sst) == 0 && !S_ISDIR(sst.st_mode))
+        return bad("--profiles-dir", store, "is not a directory");
+    struct err derr = {{0}};
+    if (o->catalog == def_catalog && cli_data_check(def_catalog, "--catalog", &derr) < 0) {
+        fprintf(stderr, "synergy profile: %s\n", derr.msg);
+        return EXIT_BAD_INPUT;
+    }
+    return -1;
+}
+
 int cmd_profile(int argc, char **argv)
 {
     char def_catalog[4096], self[4096];
@@ -82,12 +105,9 @@ int cmd_profile(int argc, char **argv)
     plot_dir = pc.plot_dir;
     data = pc.data;
     epoch_iters = pc.epoch_iters;
-    if (!o.model || (!store == !output)) {
-        fprintf(stderr, "synergy profile: give --model and one of --profiles-dir or --output\n");
-        return EXIT_BAD_INPUT;
-    }
-    if (strlen(o.model) >= sizeof ((struct model_profile *)0)->name || strpbrk(o.model, "/:@[] \t"))
-        return bad("--model", o.model, "must be a name of 1 to 31 characters without / : @ [ ]");
+    int crc = profile_check(&o, store, output, def_catalog);
+    if (crc >= 0)
+        return crc;
     if (log_max_level < LOG_INFO)
         log_max_level = LOG_INFO;
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);

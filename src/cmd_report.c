@@ -15,21 +15,30 @@
 #include "store.h"
 
 
+/* "3,1,3" into ids {3, 1}: each run once, in the order first given. */
 static int parse_ids(const char *s, int64_t **ids, size_t *n)
 {
-    char *buf = xstrdup(s), *save = NULL;
-    size_t cap = 0;
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    char *buf = xstrdup(s);
+    size_t max = strlen(s) / 2 + 1, cap = 0;
+    char **items = xcalloc(max, sizeof *items);
+    int k = str_split(buf, ',', items, (int)max);
+    for (int i = 0; i < k; i++) {
         long v;
-        if (parse_long(t, &v) < 0 || v < 1) {
-            free(buf);
-            return -1;
+        if (parse_long(items[i], &v) < 0 || v < 1) {
+            k = -1;
+            break;
         }
+        bool dup = false;
+        for (size_t q = 0; q < *n && !dup; q++)
+            dup = (*ids)[q] == v;
+        if (dup)
+            continue;
         xgrow((void **)ids, &cap, *n + 1, sizeof **ids);
         (*ids)[(*n)++] = v;
     }
+    free(items);
     free(buf);
-    return *n > 0 ? 0 : -1;
+    return k > 0 && *n > 0 ? 0 : -1;
 }
 
 static int run_order(const void *a, const void *b)
@@ -88,6 +97,7 @@ struct report_cli {
     int64_t *ids;
     size_t n_ids;
     bool list;
+    unsigned selections; /* --all 1, --batch 2, --run 4 */
     const char *merge_first; /* --merge A.db; the other shards are the operands */
     int optind;
 };
@@ -101,17 +111,18 @@ static int report_parse(struct report_cli *r, int argc, char **argv)
     while ((c = cli_next(&p)) >= 0) {
         switch (c) {
         case OPT_DB: r->db = p.arg; break;
-        case OPT_ALL: r->f.batch_id = 0; break;
+        case OPT_ALL: r->f.batch_id = 0; r->selections |= 1; break;
         case OPT_BRIEF: r->o.breakdowns = false; break;
         case OPT_TELEMETRY: r->telemetry = p.arg; break;
         case OPT_PLOT: r->plot_dir = p.arg; break;
         case OPT_LIST: r->list = true; break;
         case OPT_MERGE: r->merge_first = p.arg; break;
-        case OPT_BATCH: r->f.batch_id = p.lnum; break;
+        case OPT_BATCH: r->f.batch_id = p.lnum; r->selections |= 2; break;
         case OPT_BASELINE: r->o.baseline = p.lnum; break;
         case OPT_RUN:
             if (parse_ids(p.arg, &r->ids, &r->n_ids) < 0)
                 return cli_bad(&p, "--run: '%s' must be run ids (1,2,...)", p.arg);
+            r->selections |= 4;
             break;
         case OPT_FORMAT:
             if (strcmp(p.arg, "text") == 0)
@@ -127,6 +138,8 @@ static int report_parse(struct report_cli *r, int argc, char **argv)
     }
     if (c == CLI_EXIT)
         return p.exit_code;
+    if (r->selections & (r->selections - 1)) /* two of them: which runs were meant? */
+        return cli_bad(&p, "give one of --run, --batch and --all");
     r->optind = p.optind;
     if (p.optind < argc && !r->merge_first)
         return cli_bad(&p, "unexpected argument '%s'", argv[p.optind]);
@@ -168,6 +181,12 @@ int cmd_report(int argc, char **argv)
     int64_t *ids = r.ids;
     size_t n_ids = r.n_ids;
     bool list = r.list;
+    struct err oerr = {{0}};
+    if (cli_output_check("--telemetry", telemetry, true, &oerr) < 0 ||
+        cli_output_check("--plot", plot_dir, true, &oerr) < 0) {
+        fprintf(stderr, "synergy report: %s\n", oerr.msg);
+        goto out;
+    }
     if (access(db, F_OK) != 0) {
         fprintf(stderr, "synergy report: %s: no such results database\n", db);
         goto out;
@@ -218,16 +237,7 @@ int cmd_report(int argc, char **argv)
         }
     }
     if (list) {
-        printf("%4s %6s %-10s %-7s %-7s %7s %-10s %-20s %s\n", "RUN", "BATCH", "STATUS", "POLICY",
-               "MODE", "LOAD", "SPLIT", "STARTED", "CLUSTER");
-        for (size_t i = 0; i < n; i++) {
-            char split[16];
-            snprintf(split, sizeof split, "%d/%d/%d", runs[i].split[0], runs[i].split[1],
-                     runs[i].split[2]);
-            printf("%4lld %6lld %-10s %-7s %-7s %7g %-10s %-20s %s\n", (long long)runs[i].id,
-                   (long long)runs[i].batch_id, runs[i].status, runs[i].policy, runs[i].mode,
-                   runs[i].jobs_per_hour, split, runs[i].started_at, runs[i].cluster);
-        }
+        report_list(stdout, runs, n, o.format);
         rc = 0;
         goto done;
     }

@@ -30,6 +30,8 @@
 
 struct sim_opts {
     const char *cluster_path;
+    bool cluster_flag; /* --cluster given (else the data directory's default) */
+    bool policy_flag, mode_flag;
     const char *trace_path;
     const char *record_path;
     const char *jobs_csv_path;
@@ -64,17 +66,33 @@ struct sim_env {
 /* ---- Ctrl-C: remove the temporaries, say so, die of the signal ---- */
 
 static char tmp_paths[2][4096];
+static char interrupt_msg[4096]; /* written before the handler is installed */
 
 static void on_interrupt(int sig)
 {
     for (int i = 0; i < 2; i++)
         if (tmp_paths[i][0])
             unlink(tmp_paths[i]);
-    static const char msg[] = "\nsynergy simulate: interrupted; no output file was written\n";
-    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    ssize_t w = write(STDERR_FILENO, interrupt_msg, strlen(interrupt_msg));
     (void)w;
     signal(sig, SIG_DFL);
     raise(sig);
+}
+
+/* What an interrupted run leaves: no output file, but a results database
+ * keeps the runs it finished and shows the one cut short as incomplete. */
+static void interrupt_say(const struct sim_opts *o)
+{
+    if (o->db_path)
+        snprintf(interrupt_msg, sizeof interrupt_msg,
+                 "\nsynergy simulate: interrupted; %sthe finished runs are in %s and the "
+                 "interrupted one is kept there as incomplete\n",
+                 o->record_path || o->jobs_csv_path || o->plan_log_path
+                     ? "--record, --jobs-csv and --plan-log were not written; " : "",
+                 o->db_path);
+    else
+        snprintf(interrupt_msg, sizeof interrupt_msg,
+                 "\nsynergy simulate: interrupted; no output file was written\n");
 }
 
 static void watch_tmp(int slot, const struct out_file *f)
@@ -99,13 +117,19 @@ static int simulate_parse(struct sim_opts *o, int argc, char **argv)
     cli_parser_init(&p, CLI_SIMULATE, argc, argv);
     while ((c = cli_next(&p)) >= 0) {
         switch (c) {
-        case OPT_CLUSTER: o->cluster_path = p.arg; break;
+        case OPT_CLUSTER: o->cluster_path = p.arg; o->cluster_flag = true; break;
         case OPT_PROFILES: o->profiles = p.arg; break;
         case OPT_TRACE: o->trace_path = p.arg; break;
         case OPT_JOBS_CSV: o->jobs_csv_path = p.arg; break;
         case OPT_SYNTHETIC: o->synthetic = true; break;
-        case OPT_POLICY: snprintf(o->policies, sizeof o->policies, "%s", p.arg); break;
-        case OPT_MODE: snprintf(o->modes, sizeof o->modes, "%s", p.arg); break;
+        case OPT_POLICY:
+            snprintf(o->policies, sizeof o->policies, "%s", p.arg);
+            o->policy_flag = true;
+            break;
+        case OPT_MODE:
+            snprintf(o->modes, sizeof o->modes, "%s", p.arg);
+            o->mode_flag = true;
+            break;
         case OPT_PLACEMENT: o->ov.placement = p.arg; break;
         case OPT_HETERO: o->ov.hetero = p.arg; break;
         case OPT_STATIC: o->is_static = true; break;
@@ -159,14 +183,11 @@ static int simulate_parse(struct sim_opts *o, int argc, char **argv)
     return -1;
 }
 
-/* Split "a,b" into names; returns count (at most max). */
+/* Split "a,b" into names; returns count (at most max), 0 for an empty name. */
 static int split_names(char *s, char **out, int max)
 {
-    int n = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(s, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save))
-        out[n++] = str_trim(tok);
-    return n;
+    int n = str_split(s, ',', out, max);
+    return n < 0 ? 0 : n;
 }
 
 /* The config file, the flags over it, and every policy x mode checked. */
@@ -174,6 +195,8 @@ static int simulate_config(struct sim_env *e, struct err *err)
 {
     struct sim_opts *o = &e->o;
     synergy_config_defaults(&e->conf);
+    if (!o->cluster_flag && cli_data_check(o->cluster_path, "--cluster", err) < 0)
+        return -1;
     if (synergy_config_load(o->cluster_path, &e->conf, err) < 0)
         return -1;
     if (!o->wl.have_jph)
@@ -185,15 +208,19 @@ static int simulate_config(struct sim_env *e, struct err *err)
     if (!o->profiles)
         o->profiles = e->conf.profiles;
     char *pn[MAX_NAMES], *mn[MAX_NAMES];
-    bool pflag = o->policies[0], mflag = o->modes[0];
+    bool pflag = o->policy_flag, mflag = o->mode_flag;
     if (!pflag)
         snprintf(o->policies, sizeof o->policies, "%s", e->conf.policy);
     if (!mflag)
         snprintf(o->modes, sizeof o->modes, "%s", e->conf.mode);
+    char pcopy[sizeof o->policies], mcopy[sizeof o->modes];
+    snprintf(pcopy, sizeof pcopy, "%s", o->policies);
+    snprintf(mcopy, sizeof mcopy, "%s", o->modes);
     e->np = split_names(o->policies, pn, MAX_NAMES);
     e->nm = split_names(o->modes, mn, MAX_NAMES);
     if (e->np == 0 || e->nm == 0)
-        return errprintf(err, "give at least one policy and one mode");
+        return errprintf(err, "--%s: '%s': give 1 to %d comma-separated names, none empty",
+                         e->np == 0 ? "policy" : "mode", e->np == 0 ? pcopy : mcopy, MAX_NAMES);
     bool any_opt = false;
     for (int i = 0; i < e->np * e->nm; i++) {
         struct sched_overrides ov = o->ov;
@@ -230,6 +257,19 @@ static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err
         return EXIT_BAD_INPUT;
     if (wl_check_window(&o->wl, e->specs, e->n_specs, o->measure_lo, o->measure_hi, err) < 0)
         return EXIT_BAD_INPUT;
+    /* the outputs written at the end, checked before the runs */
+    if (cli_output_check("--record", o->record_path, false, err) < 0 ||
+        cli_output_check("--jobs-csv", o->jobs_csv_path, false, err) < 0 ||
+        cli_output_check("--plan-log", o->plan_log_path, false, err) < 0 ||
+        cli_output_check("--db", o->db_path, false, err) < 0 ||
+        cli_output_check("--plot", o->plot_dir, true, err) < 0)
+        return EXIT_BAD_INPUT;
+    if (!o->trace_path && o->wl.arrival) { /* a bad --arrival before the header */
+        arrival_t *a = arrival_create(o->wl.arrival, o->wl.synth.seed, err);
+        if (!a)
+            return EXIT_BAD_INPUT;
+        arrival_destroy(a);
+    }
     if (o->db_path) {
         char cmdline[4096];
         cli_command_line(cmdline, sizeof cmdline, argc, argv, "simulate");
@@ -239,8 +279,7 @@ static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err
     }
     if (o->jobs_csv_path) {
         if (out_file_open(&e->jobs_csv, o->jobs_csv_path) < 0) {
-            errprintf(err, "%s: %s",
-                      e->jobs_csv.atomic ? e->jobs_csv.tmp : o->jobs_csv_path, strerror(errno));
+            errprintf(err, "%s: %s", o->jobs_csv_path, strerror(errno));
             return 1;
         }
         watch_tmp(1, &e->jobs_csv);
@@ -295,6 +334,13 @@ static void record_arrival(void *ctx, const struct job_spec *spec)
 {
     struct recorder *rec = ctx;
     trace_write_replay_line(rec->f, spec);
+}
+
+/* a replayed cancel is recorded again, so the record replays the same run */
+static void record_cancel(void *ctx, const struct job *j, double now)
+{
+    struct recorder *rec = ctx;
+    trace_write_replay_cancel(rec->f, j->id, now);
 }
 
 static void sim_config_fill(const struct sim_env *e, int pi, int mi, struct sim_config *cfg)
@@ -354,13 +400,13 @@ static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *
     }
     if (o->record_path) {
         if (out_file_open(rec_out, o->record_path) < 0) {
-            errprintf(err, "%s: %s", rec_out->atomic ? rec_out->tmp : o->record_path,
-                      strerror(errno));
+            errprintf(err, "%s: %s", o->record_path, strerror(errno));
             return 1;
         }
         watch_tmp(0, rec_out);
         rec->f = rec_out->f;
         cfg->obs.on_arrival = record_arrival;
+        cfg->obs.on_cancel = record_cancel;
     }
     return 0;
 }
@@ -509,6 +555,11 @@ static int simulate_policy(struct sim_env *e, int pi, bool *any_fair, struct err
             fprintf(stderr, "synergy simulate: warning: %s/%s: only %zu of the %zu measured "
                             "jobs finished before the run ended\n", e->pols[pi]->name, mode,
                     res[done].jobs_measured, res[done].window_size);
+        if (res[done].opt.capped > 0)
+            fprintf(stderr, "synergy simulate: warning: %s/%s: the --opt-time-limit safety cap "
+                            "cut %ld of %ld OPT rounds short; their plans, and so this run's "
+                            "numbers, depend on this machine's speed (opt_capped)\n",
+                    e->pols[pi]->name, mode, res[done].opt.capped, res[done].opt.rounds);
         if (strcmp(mode, "fair") == 0)
             fair_avg = res[done].avg_jct_s;
         if (e->o.json) {
@@ -582,6 +633,7 @@ int cmd_simulate(int argc, char **argv)
     if (rc >= 0)
         goto out;
     rc = EXIT_BAD_INPUT;
+    interrupt_say(o);
     struct sigaction sa = {.sa_handler = on_interrupt}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
@@ -594,6 +646,7 @@ int cmd_simulate(int argc, char **argv)
         goto fail;
     if (!o->json)
         table_header(e);
+    fflush(stdout); /* the header is not lost when the run is cut short */
     bool any_fair = false;
     rc = 0;
     for (int pi = 0; pi < e->np && rc == 0; pi++)

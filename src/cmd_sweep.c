@@ -308,6 +308,18 @@ int cmd_sweep(int argc, char **argv)
     if (rc >= 0)
         goto out;
     rc = EXIT_BAD_INPUT;
+    if (cli_output_check("--jobs-csv", jobs_csv_path, false, &err) < 0 ||
+        cli_output_check("--db", sw->g.db, false, &err) < 0 ||
+        cli_output_check("--plot", sw->g.plot[0] ? sw->g.plot : NULL, true, &err) < 0) {
+        fprintf(stderr, "synergy sweep: %s\n", err.msg);
+        goto out;
+    }
+    for (int k = 0; k < sw->g.n_clusters; k++)
+        if (strcmp(sw->g.clusters[k], default_cluster) == 0 &&
+            cli_data_check(default_cluster, "--cluster", &err) < 0) {
+            fprintf(stderr, "synergy sweep: %s\n", err.msg);
+            goto out;
+        }
     if (sweep_prepare(sw, &err) < 0) {
         fprintf(stderr, "synergy sweep: %s\n", err.msg);
         goto out;

@@ -20,16 +20,6 @@
 #include "trace.h"
 #include "workload_cli.h"
 
-static void trace_usage(FILE *f)
-{
-    fprintf(f, "usage: synergy trace <convert|stats|validate|generate> [options] [FILE]\n\n"
-               "  convert   any supported trace to the replay format (stdout, or -o FILE)\n"
-               "  stats     job count, GPU-demand histogram, duration percentiles, offered load\n"
-               "  validate  check a trace; file:line diagnostics, exit 2 on a problem\n"
-               "  generate  write the reference's synthetic workload (= synergy generate)\n\n"
-               "'synergy trace <sub> --help' describes each.\n");
-}
-
 struct tool_opts {
     struct wl_opts wl;
     const char *profiles;
@@ -87,12 +77,17 @@ static int load(struct tool_opts *t, const char *cmd, model_zoo_t **zoo, struct 
     return 0;
 }
 
-static int trace_convert(int argc, char **argv)
+int cmd_trace_convert(int argc, char **argv)
 {
     struct tool_opts t = {0};
     int p = parse_opts(&t, argc, argv, CLI_CONVERT);
     if (p != 0)
         return p > 0 ? 0 : EXIT_BAD_INPUT;
+    struct err oerr = {{0}};
+    if (cli_output_check("--output", t.output, false, &oerr) < 0) {
+        fprintf(stderr, "synergy trace convert: %s\n", oerr.msg);
+        return EXIT_BAD_INPUT;
+    }
     model_zoo_t *zoo;
     struct job_spec *jobs;
     size_t n;
@@ -103,20 +98,23 @@ static int trace_convert(int argc, char **argv)
     struct out_file of = {0};
     if (t.output) {
         if (out_file_open(&of, t.output) < 0) {
-            fprintf(stderr, "synergy trace convert: %s: %s\n", of.atomic ? of.tmp : t.output,
-                    strerror(errno));
+            fprintf(stderr, "synergy trace convert: %s: %s\n", t.output, strerror(errno));
             goto out;
         }
         f = of.f;
     }
     for (size_t i = 0; i < n; i++)
         trace_write_replay_line(f, &jobs[i]);
+    for (size_t i = 0; i < n; i++) /* a recorded service run's cancels, kept */
+        if (jobs[i].cancelled)
+            trace_write_replay_cancel(f, jobs[i].id, jobs[i].cancel_at);
     if (t.output) {
         if (out_file_commit(&of) < 0) {
             fprintf(stderr, "synergy trace convert: %s: %s\n", t.output, strerror(errno));
             goto out;
         }
-    } else if (fflush(stdout) != 0) {
+    } else if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "synergy trace convert: writing: %s\n", strerror(errno ? errno : EIO));
         goto out;
     }
     rc = 0;
@@ -133,14 +131,15 @@ static int load_cluster_gpus(const struct tool_opts *t, const char *cmd)
     struct err err = {{0}};
     struct synergy_config conf;
     synergy_config_defaults(&conf);
-    if (synergy_config_load(t->cluster, &conf, &err) < 0) {
+    if ((t->cluster == t->cluster_buf && cli_data_check(t->cluster, "--cluster", &err) < 0) ||
+        synergy_config_load(t->cluster, &conf, &err) < 0) {
         fprintf(stderr, "synergy trace %s: %s\n", cmd, err.msg);
         return -1;
     }
     return cluster_config_gpus(&conf.cluster);
 }
 
-static int trace_stats(int argc, char **argv)
+int cmd_trace_stats(int argc, char **argv)
 {
     struct tool_opts t = {0};
     int p = parse_opts(&t, argc, argv, CLI_STATS);
@@ -206,7 +205,7 @@ static int trace_stats(int argc, char **argv)
 }
 
 
-static int trace_validate(int argc, char **argv)
+int cmd_trace_validate(int argc, char **argv)
 {
     struct tool_opts t = {0};
     int p = parse_opts(&t, argc, argv, CLI_VALIDATE);
@@ -248,7 +247,7 @@ static int parse_size(const char *s, long long *out)
 }
 
 /* hidden `synergy trace gen-philly`: a synthetic Philly log for benchmarks */
-static int trace_gen_philly(int argc, char **argv)
+int cmd_trace_gen_philly(int argc, char **argv)
 {
     struct philly_gen_opts g = {.seed = 1};
     int c;
@@ -276,34 +275,4 @@ static int trace_gen_philly(int argc, char **argv)
         return 1;
     }
     return 0;
-}
-
-int cmd_trace(int argc, char **argv)
-{
-    if (argc < 2) {
-        trace_usage(stderr);
-        return EXIT_BAD_INPUT;
-    }
-    const char *sub = argv[1];
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
-        trace_usage(stdout);
-        return 0;
-    }
-    if (strcmp(sub, "--version") == 0) {
-        cli_print_version();
-        return 0;
-    }
-    if (strcmp(sub, "convert") == 0)
-        return trace_convert(argc - 1, argv + 1);
-    if (strcmp(sub, "stats") == 0)
-        return trace_stats(argc - 1, argv + 1);
-    if (strcmp(sub, "validate") == 0)
-        return trace_validate(argc - 1, argv + 1);
-    if (strcmp(sub, "generate") == 0)
-        return cmd_generate(argc - 1, argv + 1);
-    if (strcmp(sub, "gen-philly") == 0) /* hidden: the benchmark's input */
-        return trace_gen_philly(argc - 1, argv + 1);
-    fprintf(stderr, "synergy trace: unknown subcommand '%s' (convert, stats, validate, generate)\n",
-            sub);
-    return EXIT_BAD_INPUT;
 }

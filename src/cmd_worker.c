@@ -9,8 +9,16 @@
 #include <string.h>
 
 #include "rpc.h"
+#include "trace.h"
 #include "worker.h"
 
+
+static bool gpu_type_ok(const char *s)
+{
+    char buf[64];
+    return strlen(s) < WORKER_GPU_TYPE && trace_parse_gpu_types(s, buf) == 0 && !strchr(s, '|') &&
+           !strchr(s, ',');
+}
 
 int cmd_worker(int argc, char **argv)
 {
@@ -57,6 +65,12 @@ int cmd_worker(int argc, char **argv)
                 return cli_bad(&p, "--cpu-unit: '%s' must be core or thread", p.arg);
             break;
         case OPT_RESERVE_CPUS: o.reserve_cpus = p.arg; break;
+        case OPT_GPU_TYPE:
+            if (!gpu_type_ok(p.arg))
+                return cli_bad(&p, "--gpu-type: '%s' must be 1 to %d letters, digits, '-', '_' "
+                                   "or '.'", p.arg, WORKER_GPU_TYPE - 1);
+            o.gpu_type = p.arg;
+            break;
         case OPT_SERVER_ID: o.server_id = (int)p.lnum; break;
         case OPT_NO_CGROUP: o.no_cgroup = true; break;
         case OPT_TLS_CA: tls_ca = p.arg; break;
@@ -71,10 +85,14 @@ int cmd_worker(int argc, char **argv)
         return p.exit_code;
     if (p.optind < argc)
         return cli_bad(&p, "unexpected argument '%s'", argv[p.optind]);
-    if (!o.sched_addr || !o.catalog_path) {
-        fprintf(stderr, "synergy worker: --scheduler and --catalog are required\n");
-        return EXIT_BAD_INPUT;
-    }
+    if (!o.sched_addr)
+        return cli_bad(&p, "--scheduler HOST:PORT is required");
+    static char catalog[4096];
+    if (!o.catalog_path) /* as deploy --local and profile do */
+        o.catalog_path = cli_data_path(catalog, sizeof catalog, "configs/deploy_catalog.ini");
+    struct err derr = {{0}};
+    if (o.catalog_path == catalog && cli_data_check(catalog, "--catalog", &derr) < 0)
+        return cli_bad(&p, "%s", derr.msg);
     if (insecure && (tls_ca || tls_cert || tls_key)) {
         fprintf(stderr, "synergy worker: --insecure and --tls-* exclude each other\n");
         return EXIT_BAD_INPUT;

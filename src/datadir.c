@@ -15,9 +15,13 @@
  */
 #include "cli.h"
 
+#include "common.h"
+
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_CANDIDATES 4
@@ -52,14 +56,14 @@ static int build_tree_source(const char *dir, char *buf, size_t n)
     return buf[0] ? 0 : -1;
 }
 
-const char *cli_data_path(char *buf, size_t n, const char *rel)
+/* The places looked in, in order; their count. */
+static int candidates(char (*cand)[PATH_MAX])
 {
     const char *env = getenv("SYNERGY_CONFIG_DIR");
     if (env && *env) {
-        snprintf(buf, n, "%s/%s", env, rel);
-        return buf;
+        snprintf(cand[0], PATH_MAX, "%s", env);
+        return 1;
     }
-    static char cand[MAX_CANDIDATES][PATH_MAX];
     int nc = 0;
     char dir[PATH_MAX];
     if (exe_dir(dir, sizeof dir) == 0) {
@@ -68,6 +72,13 @@ const char *cli_data_path(char *buf, size_t n, const char *rel)
             nc++;
     }
     snprintf(cand[nc++], PATH_MAX, "%s", SYNERGY_INSTALL_DATADIR);
+    return nc;
+}
+
+const char *cli_data_path(char *buf, size_t n, const char *rel)
+{
+    static char cand[MAX_CANDIDATES][PATH_MAX];
+    int nc = candidates(cand);
     for (int i = 0; i < nc; i++) {
         snprintf(buf, n, "%s/%s", cand[i], rel);
         if (access(buf, R_OK) == 0)
@@ -75,4 +86,64 @@ const char *cli_data_path(char *buf, size_t n, const char *rel)
     }
     snprintf(buf, n, "%s/%s", cand[0], rel);
     return buf;
+}
+
+int cli_data_check(const char *path, const char *flag, struct err *err)
+{
+    if (access(path, R_OK) == 0)
+        return 0;
+    static char cand[MAX_CANDIDATES][PATH_MAX];
+    int nc = candidates(cand);
+    char list[MAX_CANDIDATES * 256] = "";
+    size_t len = 0;
+    for (int i = 0; i < nc && len < sizeof list; i++) {
+        char real[PATH_MAX];
+        const char *shown = realpath(cand[i], real) ? real : cand[i];
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%.250s", i ? ", " : "", shown);
+    }
+    const char *rel = strstr(path, "configs/");
+    return errprintf(err, "%s not found (looked in: %s); set SYNERGY_CONFIG_DIR to the "
+                          "directory holding configs/%s%s", rel ? rel : path, list,
+                     flag ? " or give " : "", flag ? flag : "");
+}
+
+int cli_output_check(const char *flag, const char *path, bool dir, struct err *err)
+{
+    if (!path)
+        return 0;
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (dir && !S_ISDIR(st.st_mode))
+            return errprintf(err, "%s: %s: Not a directory", flag, path);
+        if (!dir && S_ISDIR(st.st_mode))
+            return errprintf(err, "%s: %s: Is a directory", flag, path);
+        if (dir && access(path, W_OK) != 0)
+            return errprintf(err, "%s: %s: %s", flag, path, strerror(errno));
+        return 0;
+    }
+    /* it does not exist yet: where it would be made */
+    char up[PATH_MAX];
+    snprintf(up, sizeof up, "%s", path);
+    for (;;) {
+        char *slash = strrchr(up, '/');
+        while (slash && slash > up && slash[1] == '\0') { /* "a/b/" */
+            *slash = '\0';
+            slash = strrchr(up, '/');
+        }
+        if (!slash)
+            snprintf(up, sizeof up, ".");
+        else if (slash == up)
+            up[1] = '\0';
+        else
+            *slash = '\0';
+        if (stat(up, &st) == 0 || !dir || strcmp(up, ".") == 0 || strcmp(up, "/") == 0)
+            break;
+    }
+    if (stat(up, &st) != 0)
+        return errprintf(err, "%s: %s: %s", flag, path, strerror(ENOENT));
+    if (!S_ISDIR(st.st_mode))
+        return errprintf(err, "%s: %s: %s", flag, path, strerror(ENOTDIR));
+    if (access(up, W_OK) != 0)
+        return errprintf(err, "%s: %s: %s", flag, path, strerror(errno));
+    return 0;
 }

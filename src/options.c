@@ -49,21 +49,23 @@ const struct cli_option cli_options[] = {
     {OPT_VC, "vc", 0, "ID", ARG_STR, 0, 0, TR, W,
      "pollux: only this virtual cluster (e.g. ee9e8c)", "vc"},
     {OPT_JOBS_PER_HOUR, "jobs-per-hour", 0, "R", ARG_STR, 0, 0, TR | CLI_GENERATE, W,
-     "synthetic and Philly Poisson rate in jobs/h (default 9, or the cluster file's "
-     "[WORKLOAD]){sweep:; a comma-separated list of loads, which re-time a trace}", "loads"},
+     "synthetic and Philly Poisson rate in jobs/h (default 9{!generate:, or the cluster "
+     "file's [WORKLOAD]}){sweep:; a comma-separated list of loads, which re-time a trace}",
+     "loads"},
     {OPT_SPLIT, "split", 0, "I,L,S", ARG_STR, 0, 0, TR | CLI_GENERATE, W,
      "image,language,speech % for synthetic jobs and traces without model names (default "
      "20,70,10){sweep:; several, separated by ';'}", "splits"},
     {OPT_SEED, "seed", 0, "N", ARG_INT, 0, LONG_MAX, (TR & ~CLI_SWEEP) | CLI_GENERATE | CLI_GENPHILLY,
-     W, "seed of the synthetic workload and the arrival processes (default 42, or the cluster "
-     "file's)", "seed"},
+     W, "seed of the synthetic workload and the arrival processes (default 42{!generate:, or "
+     "the cluster file's})", "seed"},
     {OPT_SEEDS, "seed", 0, "N[,N...]", ARG_STR, 0, 0, CLI_SWEEP, W,
      "seeds of the synthetic workload and the arrival processes (default 42, or the cluster "
      "file's); with several, every point runs once per seed and the report and plots add "
      "means with 95% confidence intervals", "seeds"},
     {OPT_MAX_JOBS, "max-jobs", 0, "N", ARG_INT, 1, 1000000, TR, W,
-     "generate at most N synthetic jobs (default: unlimited); for a trace, exactly N jobs, "
-     "reusing it cyclically", "max_jobs"},
+     "{simulate:generate at most N synthetic jobs (default: unlimited); }{sweep:generate at "
+     "most N synthetic jobs (default: unlimited); }for a trace, exactly N jobs, reusing it "
+     "cyclically", "max_jobs"},
     {OPT_JOBS, "jobs", 0, "N", ARG_INT, 1, 100000000, CLI_GENERATE | CLI_GENPHILLY, W,
      "number of jobs to write{generate: (default 1000)}", NULL},
     /* cluster and scheduling */
@@ -72,8 +74,7 @@ const struct cli_option cli_options[] = {
      "{sweep:; a comma-separated list}", "clusters"},
     {OPT_MODELS, "models", 0, "FILE|DIR", ARG_STR, 0, 0, TR | CLI_GENERATE, S,
      "more model profiles (models.ini format; a directory: its *.ini) over "
-     "configs/models.ini, which is always read{generate:}{simulate:; repeatable, later files "
-     "win}{sweep:; repeatable}{deploy:; repeatable}", "models"},
+     "configs/models.ini, which is always read; repeatable, later files win", "models"},
     {OPT_PROFILES_DIR, "profiles-dir", 0, "DIR", ARG_STR, 0, 0, TR | CLI_PROFILE, S,
      "{profile:profile store: write DIR/NAME.ini (read by simulate, sweep and deploy "
      "--profiles-dir)}{simulate:a profile store (as written by `synergy profile`), read "
@@ -94,7 +95,8 @@ const struct cli_option cli_options[] = {
      "opt: the reference's cluster-wide formulation, placement ignored by progress "
      "(docs/opt.md)", "opt_compat"},
     {OPT_OPT_TIME_LIMIT, "opt-time-limit", 0, "S", ARG_POS, 0, 0, CLI_RUNS, S,
-     "opt: solver seconds per round before TUNE plans it (10)", "opt_time_limit"},
+     "opt: wall-clock safety cap on the solver per round, seconds; a round that hits it "
+     "goes to TUNE and the run is marked not reproducible (10)", "opt_time_limit"},
     {OPT_RESTART_OVERHEAD, "restart-overhead", 0, "S", ARG_STR, 0, 0, CLI_SIMULATE, S,
      "seconds of no progress at every (re)launch of a job, in the round that starts it; "
      "'profile': each model's startup_s (default 0)", NULL},
@@ -146,8 +148,6 @@ const struct cli_option cli_options[] = {
      "(contrib/slurm/sweep.sbatch runs them as a Slurm job array)", "shard"},
     {OPT_SWEEP_WORKERS, "workers", 'j', "N", ARG_INT, 1, 1024, CLI_SWEEP, O,
      "parallel worker processes (default: one per core)", "workers"},
-    {OPT_VERBOSE, "verbose", 'v', NULL, ARG_NONE, 0, 0,
-     CLI_RUNS | CLI_WORKER | CLI_PROFILE, O, "log more", NULL},
     /* deployment */
     {OPT_DEPLOY_WORKERS, "workers", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY, D,
      "rows ip,port,start_gpu,start_cpu,numa; row i = server i; a worker is the row of the "
@@ -156,10 +156,11 @@ const struct cli_option cli_options[] = {
      "start N workers on 127.0.0.1 (simulated GPUs; each binds a free port and reports it)",
      NULL},
     {OPT_CATALOG, "catalog", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER | CLI_PROFILE, D,
-     "model -> argv catalog{deploy: for --local workers (default configs/deploy_catalog.ini)}"
-     "{profile: (default configs/deploy_catalog.ini)}", NULL},
+     "model -> argv catalog{deploy: for --local workers} (default "
+     "configs/deploy_catalog.ini)", NULL},
     {OPT_TOPOLOGY, "topology", 0, "FILE.xml", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER, D,
-     "hwloc XML topology for the (--local) workers (default: probe this machine)", NULL},
+     "hwloc XML topology{deploy: for the --local workers} (default: probe this machine)",
+     NULL},
     {OPT_RUN_DIR, "run-dir", 0, "DIR", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER | CLI_PROFILE, D,
      "cwd, logs and checkpoints of the jobs{worker: (default ./synergy-run)}{deploy: of --local "
      "workers}{profile: (the worker's; default: a new one in /tmp)}", NULL},
@@ -174,12 +175,19 @@ const struct cli_option cli_options[] = {
      "discard an unfinished run in --state and start over", NULL},
     {OPT_MAX_RETRIES, "max-retries", 0, "N", ARG_INT, 0, INT_MAX, CLI_DEPLOY, D,
      "relaunches after crashes before a job fails (default 3)", NULL},
+    {OPT_KILL_WAIT, "kill-wait", 0, "S", ARG_STR, 0, 0, CLI_DEPLOY, D,
+     "a job told to stop by signal gets SIGTERM, then SIGKILL S seconds later (default 30, "
+     "divided by --time-scale; like Slurm's KillWait; docs/real-jobs.md)", NULL},
     {OPT_HEARTBEAT_MS, "heartbeat-ms", 0, "N", ARG_INT, 10, INT_MAX, CLI_DEPLOY, D,
      "worker heartbeat period (default 200)", NULL},
     {OPT_WORKER_TIMEOUT_MS, "worker-timeout-ms", 0, "N", ARG_INT, 50, INT_MAX, CLI_DEPLOY, D,
      "a worker silent this long is lost (default 1500)", NULL},
     {OPT_METRICS_LISTEN, "metrics-listen", 0, "IP:PORT", ARG_STR, 0, 0, CLI_DEPLOY, D,
      "serve Prometheus metrics at http://IP:PORT/metrics (port 0: any free one)", NULL},
+    {OPT_WRITE_CLIENT_CONFIG, "write-client-config", 0, NULL, ARG_NONE, 0, 0, CLI_DEPLOY, D,
+     "write the admin service's address (and TLS CA) into the user's client.ini "
+     "(~/.config/synergy/client.ini), so that submit, queue, cancel and nodes find this "
+     "scheduler without flags (docs/client.md)", NULL},
     {OPT_WAIT_WORKERS, "wait-workers", 0, "N", ARG_INT, 1, 1024, CLI_DEPLOY, D,
      "start planning once N workers registered (default: all); the others join planning "
      "when they register", NULL},
@@ -199,6 +207,10 @@ const struct cli_option cli_options[] = {
      "everything a job starts)", NULL},
     {OPT_GPUS, "gpus", 0, "N", ARG_INT, 0, 1024, CLI_WORKER, G,
      "simulate N GPUs (a machine without GPUs)", NULL},
+    {OPT_GPU_TYPE, "gpu-type", 0, "NAME", ARG_STR, 0, 0, CLI_WORKER | CLI_PROFILE, G,
+     "the GPUs' type, as the cluster INI names it (default: the driver's model from "
+     "/proc/driver/nvidia/gpus, shortened: Tesla V100-SXM2-16GB is V100){profile:; the "
+     "profile is then also written as [MODEL:1:NAME]}", NULL},
     {OPT_CPU_UNIT, "cpu-unit", 0, "core|thread", ARG_STR, 0, 0, CLI_WORKER, G,
      "a job's CPU is a whole physical core with its SMT siblings (core, the default) or one "
      "hardware thread", NULL},
@@ -243,7 +255,7 @@ const struct cli_option cli_options[] = {
      "plaintext gRPC (instead of --tls-*); the scheduler takes it on loopback only", NULL},
     {OPT_SUBMIT_MODEL, "model", 0, "NAME", ARG_STR, 0, 0, CLI_SUBMIT, G,
      "the job's model (a profiled model of the scheduler's zoo)", NULL},
-    {OPT_SUBMIT_GPUS, "gpus", 0, "N", ARG_INT, 0, 1000000, CLI_SUBMIT, G,
+    {OPT_SUBMIT_GPUS, "gpus", 0, "N", ARG_INT, 1, 1000000, CLI_SUBMIT, G,
      "GPUs the job asks for", NULL},
     {OPT_ITERATIONS, "iterations", 0, "N", ARG_STR, 0, 0, CLI_SUBMIT, G,
      "iterations to run (or --hours)", NULL},
@@ -252,6 +264,8 @@ const struct cli_option cli_options[] = {
      NULL},
     {OPT_NAME, "name", 0, "S", ARG_STR, 0, 0, CLI_SUBMIT, G,
      "a name: up to 63 of [A-Za-z0-9._-], unique among the jobs not finished", NULL},
+    {OPT_SUBMIT_GPU_TYPES, "gpu-type", 0, "T[,T...]", ARG_STR, 0, 0, CLI_SUBMIT, G,
+     "the GPU types the job may run on (default: any)", NULL},
     {OPT_PRIORITY, "priority", 0, "P", ARG_STR, 0, 0, CLI_SUBMIT, G,
      "0 to 100 (default 0): a label shown by queue; the policy orders the jobs", NULL},
     {OPT_ADMIN_JSON, "json", 0, NULL, ARG_NONE, 0, 0, CLI_QUEUE | CLI_NODES, G,
@@ -269,7 +283,11 @@ const struct cli_option cli_options[] = {
     {OPT_CRASH_ALWAYS, "crash-always", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
      "fault drill: crash half-way every time", NULL},
     {OPT_IGNORE_STOP, "ignore-stop", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
-     "fault drill: ignore SIGTERM at lease end", NULL},
+     "fault drill: ignore the stop at the lease's end (RoundEnd's answer); SIGTERM still "
+     "stops it", NULL},
+    {OPT_IGNORE_SIGTERM, "ignore-sigterm", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
+     "fault drill: ignore SIGTERM (by default it saves its checkpoint, ends its lease and "
+     "exits 0), so only SIGKILL after the kill-wait ends it", NULL},
     {OPT_RANKS, "ranks", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
      "one process per GPU of this server (LOCAL_RANK, RANK, WORLD_SIZE set), as "
      "torch.distributed.launch does; give the model `ranks = per-gpu` in the worker catalog",
@@ -340,6 +358,9 @@ const struct cli_option cli_options[] = {
     {OPT_BAD_EVERY, "bad-every", 0, "N", ARG_INT, 0, LONG_MAX, CLI_GENPHILLY, G,
      "every Nth record is malformed", NULL},
     /* every command */
+    {OPT_VERBOSE, "verbose", 'v', NULL, ARG_NONE, 0, 0,
+     CLI_RUNS | CLI_WORKER | CLI_PROFILE, "general", "log more{sweep:: a line per finished run "
+     "also on a terminal}", NULL},
     {OPT_HELP, "help", 'h', NULL, ARG_NONE, 0, 0, CLI_ALL, "general",
      "print this help and exit", NULL},
     {OPT_VERSION, "version", 0, NULL, ARG_NONE, 0, 0, CLI_ALL, "general",
@@ -348,101 +369,11 @@ const struct cli_option cli_options[] = {
 /* clang-format on */
 const size_t cli_n_options = sizeof cli_options / sizeof cli_options[0];
 
-const struct cli_command_info cli_commands[] = {
-    {CLI_SIMULATE, "simulate", "[options] (--trace FILE | --synthetic)",
-     "Simulate round-based scheduling on a cluster and report job completion times. "
-     "Several policies and modes run every combination, shown side by side.",
-     NULL, false},
-    {CLI_SWEEP, "sweep", "[EXPERIMENT.ini] [options]",
-     "Run every combination of policies x modes x loads x splits x clusters x seeds in parallel, "
-     "record all runs in one results database, and print the comparison table. Options "
-     "override the experiment file's [sweep] keys of the same name (shown as [key]); paths "
-     "in the experiment file are relative to the file.",
-     "Ctrl-C stops cleanly: finished runs stay in the database, the interrupted ones are "
-     "marked incomplete. Exit 130 then.",
-     false},
-    {CLI_DEPLOY, "deploy", "[--trace FILE] (--workers FILE | --local N) [options]",
-     "Run a trace for real: a scheduler server plans rounds with the same core as "
-     "`simulate` and launches the jobs on worker servers (synergy worker). It also takes "
-     "jobs submitted online (synergy submit, queue, cancel, nodes); without --trace it runs "
-     "as a service, waiting for submissions, until SIGTERM or SIGINT.",
-     NULL, false},
-    {CLI_CONVERT, "trace convert", "[options] INPUT [-o OUTPUT]",
-     "Write INPUT's jobs in the replay format (id,model,arrival_s,iterations,gpus), exactly "
-     "as `simulate --trace INPUT` with the same options would run them. A replay trace "
-     "converts to itself.",
-     NULL, false},
-    {CLI_STATS, "trace stats", "[options] FILE",
-     "Summarise the jobs that `simulate --trace FILE` would run: count, GPU-demand "
-     "histogram, duration percentiles (iterations x the model's iteration time at the fair "
-     "share), span of arrivals, and the offered load: GPU-hours asked for per hour of "
-     "arrivals, divided by the cluster's GPUs (above 1 = overloaded).",
-     NULL, false},
-    {CLI_VALIDATE, "trace validate", "[options] FILE",
-     "Check a trace. Problems are printed as file:line: message; exit 2 if any. Replay "
-     "traces: every field, duplicate ids, models that are not profiled (the reference would "
-     "silently run them as alexnet) and jobs larger than --cluster. Philly logs are "
-     "streamed: malformed records are listed (the first five) and counted; None times are "
-     "normal in the real log and not an error.",
-     NULL, false},
-    {CLI_GENERATE, "generate", "[options]",
-     "Write the first N jobs of the reference's synthetic workload in the replay format "
-     "(id,model,arrival_s,iterations,gpus). --arrival re-times the jobs (their models, "
-     "lengths and GPUs do not change). Also `synergy trace generate`.",
-     NULL, false},
-    {CLI_REPORT, "report", "[options]",
-     "Report recorded runs: a JCT table (NUM MED MEAN P99 P99.5 P99.9, hours) with makespan "
-     "and utilization, per-model and per-GPU-count breakdowns, and each run against a "
-     "baseline as ratios (by default the same policy in fair mode, i.e. GPU-proportional).",
-     "Runs that differ only in their seed (sweep --seed 1,2,3) also get a table of means "
-     "with 95% confidence intervals (Student t), and --plot draws them with error bars.",
-     false},
-    {CLI_WORKER, "worker", "--scheduler HOST:PORT --catalog FILE [options]",
-     "Run a worker server: register with the scheduler, launch the jobs it places here "
-     "with their GPUs, NUMA-local CPU cores and memory, supervise them.",
-     NULL, false},
-    {CLI_JOB, "job", "--job-id N --sched HOST:PORT [options]",
-     "A stand-in training job for deployments (reads the SYNERGY_* variables).", NULL,
-     false},
-    {CLI_PROFILE, "profile", "--model NAME (--profiles-dir DIR | --output FILE) [options]",
-     "Profile a catalog model on this machine, as Synergy's optimistic profiler: run it "
-     "through a worker's own launch path (GPUs, cpuset, memory limit, environment) at the CPU "
-     "counts of the reference's search (all cores; within 10% of the previous point: halve, "
-     "else step down by the GPU count), read seconds per iteration from the job's own "
-     "reports, model the memory axis from the dataset size and measured memory and disk "
-     "bandwidth, and write a models.ini profile and a plot.",
-     NULL, false},
-    {CLI_SUBMIT, "submit",
-     "--scheduler HOST:PORT --model M --gpus G (--iterations N | --hours H) [options]",
-     "Submit a job to a running deployment (synergy deploy) through its admin service and "
-     "print the new job's id. It arrives now, on the run's clock, and is then scheduled "
-     "like a trace job. A bad submission is refused with a one-line reason and changes "
-     "nothing.",
-     "Exit 0; 2 when refused (bad input, not an admin); 1 when the scheduler cannot be "
-     "reached.", false},
-    {CLI_QUEUE, "queue", "--scheduler HOST:PORT [options]",
-     "List a deployment's jobs, like squeue: id, name, user, model, state "
-     "(pending|queued|running|cancelling; with --all also finished|failed|cancelled), GPUs "
-     "and where they run (server:GPUs), CPUs, memory, progress, attained service, wait and "
-     "run time (on the run's clock).",
-     NULL, false},
-    {CLI_CANCEL, "cancel", "--scheduler HOST:PORT [options] ID...",
-     "Cancel jobs of a deployment. All ids must be jobs not finished, or nothing is "
-     "cancelled. A running job is stopped at the next round boundary.",
-     NULL, false},
-    {CLI_NODES, "nodes", "--scheduler HOST:PORT [options]",
-     "List a deployment's servers, like sinfo: state (up|down|lost|unregistered), GPUs "
-     "used/total, CPU and memory allocation, jobs, and the age of the last heartbeat.",
-     NULL, false},
-    {CLI_GENPHILLY, "trace gen-philly", "(--bytes SIZE | --jobs N) [options]",
-     "Write a synthetic Philly cluster_job_log for benchmarks.", NULL, true},
-};
-const size_t cli_n_commands = sizeof cli_commands / sizeof cli_commands[0];
 
 static const struct cli_command_info *command_info(unsigned cmd)
 {
     for (size_t i = 0; i < cli_n_commands; i++)
-        if (cli_commands[i].bit == cmd)
+        if (cli_commands[i].bit == cmd && cli_commands[i].synopsis)
             return &cli_commands[i];
     return NULL;
 }
@@ -511,7 +442,7 @@ static void others_taking(const char *name, char *buf, size_t n)
     size_t len = 0;
     buf[0] = '\0';
     for (size_t c = 0; c < cli_n_commands; c++) {
-        if (cli_commands[c].hidden)
+        if (cli_commands[c].hidden || !cli_commands[c].synopsis)
             continue;
         for (size_t i = 0; i < cli_n_options; i++)
             if (strcmp(cli_options[i].name, name) == 0 && (cli_options[i].cmds & cli_commands[c].bit)) {
@@ -564,6 +495,26 @@ bad:
     return CLI_EXIT;
 }
 
+/* Only --models may be given several times (each adds files). A single-valued option given twice with different values: which one did
+ * the user mean? Say so rather than let the last win silently. The same value
+ * twice is harmless. 0, or -1 (message printed). */
+static int repeated(struct cli_parser *p, const struct cli_option *o)
+{
+    size_t r = 0;
+    while (r < CLI_MAX_ROWS && p->rows[r] != o)
+        r++;
+    if (r == CLI_MAX_ROWS)
+        return 0;
+    if (p->seen[r] && strcmp(p->seen[r], p->arg) != 0) {
+        cli_bad(p, "--%s given twice ('%s', then '%s'): give it once", o->name, p->seen[r],
+                p->arg);
+        p->exit_code = EXIT_BAD_INPUT;
+        return -1;
+    }
+    p->seen[r] = p->arg;
+    return 0;
+}
+
 int cli_next(struct cli_parser *p)
 {
     int idx = -1;
@@ -606,6 +557,8 @@ int cli_next(struct cli_parser *p)
     }
     if (o->metavar && check_value(p, o) < 0)
         return CLI_EXIT;
+    if (o->metavar && o->id != OPT_MODELS && repeated(p, o) < 0)
+        return CLI_EXIT;
     return (int)o->id;
 }
 
@@ -628,16 +581,19 @@ static void expand(char *out, size_t n, const char *help, const char *sep, unsig
         const char *colon = s[0] == '{' ? strchr(s, ':') : NULL;
         const char *close = colon ? strchr(colon, '}') : NULL;
         if (colon && close && colon - s < 24) {
+            bool not = s[1] == '!'; /* {!CMD:text}: every command but CMD */
+            const char *nm = s + 1 + not;
             const struct cli_command_info *ci = NULL;
             for (size_t c = 0; c < cli_n_commands; c++)
-                if (strncmp(cli_commands[c].name, s + 1, (size_t)(colon - s - 1)) == 0 &&
-                    cli_commands[c].name[colon - s - 1] == '\0')
+                if (strncmp(cli_commands[c].name, nm, (size_t)(colon - nm)) == 0 &&
+                    cli_commands[c].name[colon - nm] == '\0')
                     ci = &cli_commands[c];
             int tl = (int)(close - colon - 1);
-            if (ci && cmd == ci->bit)
+            if (ci && cmd != 0 && (cmd == ci->bit) != not)
                 len += (size_t)snprintf(out + len, n - len, "%.*s", tl, colon + 1);
             else if (ci && cmd == 0)
-                len += (size_t)snprintf(out + len, n - len, "(%s:%.*s)", ci->name, tl, colon + 1);
+                len += (size_t)snprintf(out + len, n - len, "(%s%s:%.*s)", not ? "not " : "",
+                                        ci->name, tl, colon + 1);
             if (len >= n)
                 len = n - 1;
             s = close + 1;
@@ -701,6 +657,50 @@ static void option_head(char *buf, size_t n, const struct cli_option *o)
                  o->metavar ? o->metavar : "");
 }
 
+static void roff(FILE *f, const char *s);
+
+/* What each policy and mode does, one line each from their registries (the
+ * help of the commands that schedule, and the man page's POLICIES and MODES). */
+static void registries(FILE *f, bool man)
+{
+    fprintf(f, man ? ".SH POLICIES\nA policy orders the jobs; ties keep the higher "
+                     "\\fIpriority\\fR first, then the earlier arrival.\n"
+                   : "\npolicies (--policy; ties: higher priority, then earlier arrival):\n");
+    for (size_t i = 0; sched_policies[i]; i++) {
+        if (man) {
+            fprintf(f, ".TP\n.B %s\n", sched_policies[i]->name);
+            roff(f, sched_policies[i]->summary);
+            fputc('\n', f);
+        } else {
+            fprintf(f, "  %-7s ", sched_policies[i]->name);
+            wrap(f, sched_policies[i]->summary, 10, 10);
+        }
+    }
+    fprintf(f, man ? ".SH MODES\nA mode gives the ordered jobs their GPUs, CPUs and memory.\n"
+                   : "\nmodes (--mode):\n");
+    for (size_t i = 0; sched_modes[i]; i++) {
+        if (man) {
+            fprintf(f, ".TP\n.B %s\n", sched_mode_name(sched_modes[i]));
+            roff(f, sched_mode_summary(sched_modes[i]));
+            fputc('\n', f);
+        } else {
+            fprintf(f, "  %-7s ", sched_mode_name(sched_modes[i]));
+            wrap(f, sched_mode_summary(sched_modes[i]), 10, 10);
+        }
+    }
+}
+
+void cli_print_registries_md(FILE *f)
+{
+    fprintf(f, "| policy | what it does |\n|---|---|\n");
+    for (size_t i = 0; sched_policies[i]; i++)
+        fprintf(f, "| %s | %s |\n", sched_policies[i]->name, sched_policies[i]->summary);
+    fprintf(f, "\n| mode | what it does |\n|---|---|\n");
+    for (size_t i = 0; sched_modes[i]; i++)
+        fprintf(f, "| %s | %s |\n", sched_mode_name(sched_modes[i]),
+                sched_mode_summary(sched_modes[i]));
+}
+
 void cli_usage(FILE *f, unsigned cmd)
 {
     const struct cli_command_info *c = command_info(cmd);
@@ -743,6 +743,8 @@ void cli_usage(FILE *f, unsigned cmd)
             wrap(f, help, 24, col);
         }
     }
+    if (cli_takes(cmd, OPT_POLICY))
+        registries(f, false);
     if (c->epilogue) {
         fputc('\n', f);
         wrap(f, c->epilogue, 0, 0);
@@ -764,6 +766,43 @@ static void roff(FILE *f, const char *s)
     }
 }
 
+/* EXAMPLES (each runs as written on an installed synergy) and SEE ALSO. */
+static void man_examples(FILE *f)
+{
+    static const char *const ex[][2] = {
+        {"Compare two policies, GPU-proportional against Synergy-TUNE, on the synthetic "
+         "workload:", "synergy simulate --synthetic --policy FIFO,LAS --mode fair,tune"},
+        {"Replay a shipped trace and print one JSON summary per run:",
+         "synergy simulate --trace %s/traces/synergy-deploy/test_trace --json"},
+        {"A sweep over two loads into a results database, then its report:",
+         "synergy sweep --jobs-per-hour 4,8 --mode fair,tune --db results.db"},
+        {NULL, "synergy report --db results.db --brief"},
+        {"Run a service on this machine with two simulated workers, 300 times faster than "
+         "real time, and talk to it (deploy prints the line to export):",
+         "synergy deploy --local 2 --time-scale 300 --write-client-config &"},
+        {NULL, "synergy submit --model res18 --gpus 1 --hours 2"},
+        {NULL, "synergy queue"},
+    };
+    fprintf(f, ".SH EXAMPLES\n");
+    for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++) {
+        if (ex[i][0]) {
+            fprintf(f, ".PP\n");
+            roff(f, ex[i][0]);
+            fputc('\n', f);
+        }
+        char line[512];
+        snprintf(line, sizeof line, ex[i][1], SYNERGY_INSTALL_DATADIR);
+        fprintf(f, ".RS 4\n.nf\n");
+        roff(f, line);
+        fprintf(f, "\n.fi\n.RE\n");
+    }
+    fprintf(f, ".SH SEE ALSO\n"
+               ".BR squeue (1),\n.BR sinfo (1),\n.BR sqlite3 (1),\n.BR systemd.service (5).\n"
+               ".PP\nThe source tree's \\fIdocs/\\fR: \\fIclient.md\\fR (the client "
+               "configuration), \\fIservice.md\\fR (running synergy as a service), "
+               "\\fItraces.md\\fR, \\fIopt.md\\fR and \\fItesting.md\\fR.\n");
+}
+
 void cli_print_man(FILE *f)
 {
     fprintf(f, ".TH SYNERGY 1 \"\" \"synergy %s\" \"User Commands\"\n", SYNERGY_VERSION);
@@ -778,7 +817,7 @@ void cli_print_man(FILE *f)
     fprintf(f, ".SH COMMANDS\n");
     for (size_t c = 0; c < cli_n_commands; c++) {
         const struct cli_command_info *ci = &cli_commands[c];
-        if (ci->hidden)
+        if (ci->hidden || !ci->synopsis)
             continue;
         fprintf(f, ".SS \"synergy %s\"\n.B synergy %s\n", ci->name, ci->name);
         roff(f, ci->synopsis);
@@ -815,29 +854,48 @@ void cli_print_man(FILE *f)
                ".IP 4. 4\nthe build tree, only when the binary runs from it;\n"
                ".IP 5. 4\nthe compiled\\-in install prefix, \\fI%s\\fR.\n",
             SYNERGY_INSTALL_DATADIR);
+    registries(f, true);
     fprintf(f, ".SH ENVIRONMENT\n.TP\n.B SYNERGY_CONFIG_DIR\n"
                "directory holding \\fIconfigs/\\fR and \\fItraces/\\fR (see FILES).\n");
     fprintf(f, ".SH EXIT STATUS\n0 success, 1 runtime failure, 2 bad input (usage, config, "
                "trace), 128+N after signal N.\n");
+    man_examples(f);
+}
+
+/* The listed children of `parent` in the command table, space-separated. */
+static void command_words(char *buf, size_t n, const char *parent)
+{
+    size_t len = 0;
+    const char *word;
+    buf[0] = '\0';
+    for (size_t c = 0; c < cli_n_commands && len < n; c++)
+        if (cli_command_listed(&cli_commands[c], parent, &word))
+            len += (size_t)snprintf(buf + len, n - len, "%s ", word);
 }
 
 void cli_print_completion(FILE *f)
 {
-    fprintf(f, "# bash completion for synergy (generated from the option table)\n"
+    char top[512], trace[256];
+    command_words(top, sizeof top, "");
+    command_words(trace, sizeof trace, "trace");
+    fprintf(f, "# bash completion for synergy (generated from the command and option tables)\n"
                "_synergy()\n{\n"
                "    local cur prev cmd opts\n"
                "    cur=${COMP_WORDS[COMP_CWORD]}\n"
                "    prev=${COMP_WORDS[COMP_CWORD-1]}\n"
                "    if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
-               "        COMPREPLY=($(compgen -W \"simulate generate trace sweep report deploy "
-               "worker job --help --version\" -- \"$cur\"))\n"
+               "        COMPREPLY=($(compgen -W \"%shelp --help --version\" -- \"$cur\"))\n"
                "        return\n    fi\n"
                "    cmd=${COMP_WORDS[1]}\n"
+               "    if [ \"$cmd\" = help ] && [ \"$COMP_CWORD\" -eq 2 ]; then\n"
+               "        COMPREPLY=($(compgen -W \"%s\" -- \"$cur\"))\n"
+               "        return\n    fi\n"
                "    if [ \"$cmd\" = trace ]; then\n"
                "        if [ \"$COMP_CWORD\" -eq 2 ]; then\n"
-               "            COMPREPLY=($(compgen -W \"convert stats validate generate\" -- "
-               "\"$cur\"))\n            return\n        fi\n"
-               "        cmd=\"trace ${COMP_WORDS[2]}\"\n    fi\n");
+               "            COMPREPLY=($(compgen -W \"%s\" -- \"$cur\"))\n"
+               "            return\n        fi\n"
+               "        cmd=\"trace ${COMP_WORDS[2]}\"\n    fi\n",
+            top, top, trace);
     char pol[512], mod[512], fmt[512];
     expand(pol, sizeof pol, "{policies}", " ", 0);
     expand(mod, sizeof mod, "{modes}", " ", 0);
@@ -867,10 +925,13 @@ void cli_print_completion(FILE *f)
     fprintf(f, "    case $cmd in\n");
     for (size_t c = 0; c < cli_n_commands; c++) {
         const struct cli_command_info *ci = &cli_commands[c];
-        if (ci->hidden)
+        if (ci->hidden || !ci->synopsis)
             continue;
-        fprintf(f, "        \"%s\"%s) opts=\"", ci->name,
-                ci->bit == CLI_GENERATE ? "|\"trace generate\"" : "");
+        fprintf(f, "        \"%s\"", ci->name);
+        for (size_t a = 0; a < cli_n_commands; a++) /* its other names */
+            if (a != c && cli_commands[a].bit == ci->bit && !cli_commands[a].synopsis)
+                fprintf(f, "|\"%s\"", cli_commands[a].name);
+        fprintf(f, ") opts=\"");
         bool sp = false;
         for (size_t i = 0; i < cli_n_options; i++) {
             const struct cli_option *o = &cli_options[i];

@@ -57,13 +57,14 @@ enum cli_opt_id {
     OPT_JOBS_PER_HOUR, OPT_SPLIT, OPT_SEED, OPT_SEEDS, OPT_MAX_JOBS, OPT_JOBS,
     /* cluster and scheduling */
     OPT_CLUSTER, OPT_MODELS, OPT_PROFILES_DIR, OPT_UNKNOWN_MODEL, OPT_PROFILES, OPT_POLICY, OPT_MODE, OPT_OPT_COMPAT,
-    OPT_OPT_TIME_LIMIT, OPT_RESTART_OVERHEAD, OPT_PLACEMENT, OPT_HETERO, OPT_ROUND_DURATION, OPT_STATIC, OPT_STOP_ON_GAP,
+    OPT_OPT_TIME_LIMIT, OPT_RESTART_OVERHEAD, OPT_PLACEMENT, OPT_HETERO, OPT_GPU_TYPE, OPT_SUBMIT_GPU_TYPES, OPT_ROUND_DURATION, OPT_STATIC, OPT_STOP_ON_GAP,
     /* measurement and output */
     OPT_MEASURE, OPT_JSON, OPT_RECORD, OPT_DB, OPT_PLOT, OPT_JOBS_CSV, OPT_PLAN_LOG,
     OPT_CHECK, OPT_OUTPUT, OPT_VERBOSE, OPT_SWEEP_WORKERS, OPT_SHARD,
     /* deployment */
     OPT_DEPLOY_WORKERS, OPT_LOCAL, OPT_CATALOG, OPT_TOPOLOGY, OPT_RUN_DIR, OPT_TIME_SCALE,
-    OPT_PORT, OPT_STATE, OPT_MAX_RETRIES, OPT_HEARTBEAT_MS, OPT_WORKER_TIMEOUT_MS, OPT_WAIT_WORKERS, OPT_FRESH, OPT_METRICS_LISTEN,
+    OPT_PORT, OPT_STATE, OPT_MAX_RETRIES, OPT_KILL_WAIT, OPT_HEARTBEAT_MS, OPT_WORKER_TIMEOUT_MS, OPT_WAIT_WORKERS, OPT_FRESH, OPT_METRICS_LISTEN,
+    OPT_WRITE_CLIENT_CONFIG,
     /* worker */
     OPT_SCHEDULER, OPT_LISTEN, OPT_ADVERTISE, OPT_GPUS, OPT_CPU_UNIT, OPT_RESERVE_CPUS,
     OPT_SERVER_ID, OPT_NO_CGROUP,
@@ -75,6 +76,7 @@ enum cli_opt_id {
     OPT_PRIORITY, OPT_ADMIN_JSON, OPT_ADMIN_ALL,
     /* job */
     OPT_JOB_ID, OPT_SCHED, OPT_CHK_DIR, OPT_CRASH_ONCE, OPT_CRASH_ALWAYS, OPT_IGNORE_STOP,
+    OPT_IGNORE_SIGTERM,
     OPT_STARTUP_S, OPT_CPU_WORK, OPT_ITER_COST, OPT_RANKS, OPT_LEGACY, OPT_SPAWN_DAEMON,
     /* profile */
     OPT_MODEL, OPT_PROFILE_GPUS, OPT_DATA, OPT_EPOCH_ITERS, OPT_PROFILE_BATCH, OPT_MAX_CPUS,
@@ -110,17 +112,27 @@ struct cli_option {
 extern const struct cli_option cli_options[];
 extern const size_t cli_n_options;
 
-/* A command as the help, the man page and the completion show it. */
+/* A row of the one command table (commands.c): a command or a subcommand
+ * ("trace convert"), how it runs, and what the help, the man page and the
+ * completion show for it. */
 struct cli_command_info {
-    unsigned bit;
+    unsigned bit;         /* CLI_* bit of its option rows; 0: a group of subcommands */
     const char *name;     /* "simulate", "trace convert" */
-    const char *synopsis; /* after "usage: synergy NAME " */
+    int (*main)(int argc, char **argv); /* argv[0] is the command's own word */
+    const char *summary;  /* one line in `synergy [GROUP] --help` */
+    const char *synopsis; /* after "usage: synergy NAME "; NULL: no section of its own
+                           * (a group, or a second name of another row) */
     const char *about;    /* paragraph(s) before the options */
     const char *epilogue; /* after the options, or NULL */
-    bool hidden;          /* not in the man page or the completion */
+    bool hidden;          /* not in the lists, the man page or the completion */
 };
 extern const struct cli_command_info cli_commands[];
 extern const size_t cli_n_commands;
+/* Run the command argv[1] among the children of `parent` ("" = top level,
+ * "trace"); help, unknown names and `help CMD` handled. Its exit code. */
+int cli_dispatch(const char *parent, int argc, char **argv);
+/* Is row c a listed (not hidden) child of `parent`? Its own word into *word. */
+bool cli_command_listed(const struct cli_command_info *c, const char *parent, const char **word);
 
 #define CLI_MAX_ROWS 128
 
@@ -138,6 +150,7 @@ struct cli_parser {
     long lnum;                  /* ARG_INT */
     struct option longopts[CLI_MAX_ROWS + 1];
     const struct cli_option *rows[CLI_MAX_ROWS];
+    const char *seen[CLI_MAX_ROWS]; /* the value each row was given, for repeats */
     char shortopts[64];
 };
 
@@ -167,5 +180,9 @@ void cli_print_version(void);
  * `synergy --man` and `synergy --bash-completion`, used by the build). */
 void cli_print_man(FILE *f);
 void cli_print_completion(FILE *f);
+/* The policies' and modes' one-line summaries as two markdown tables, for
+ * docs/simulate.md (hidden `synergy --registries-md`; a test keeps the page
+ * equal to it). */
+void cli_print_registries_md(FILE *f);
 
 #endif

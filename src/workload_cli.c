@@ -9,6 +9,7 @@
 #include "options.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 int wl_opt_handle(struct wl_opts *o, const struct cli_parser *p)
 {
@@ -70,13 +71,20 @@ int wl_opt_handle(struct wl_opts *o, const struct cli_parser *p)
 model_zoo_t *wl_zoo_load(const struct wl_opts *o, const char *variant, struct err *err)
 {
     char base[4096];
-    model_zoo_t *zoo = model_zoo_load(cli_data_path(base, sizeof base, "configs/models.ini"),
-                                      variant, err);
+    if (cli_data_check(cli_data_path(base, sizeof base, "configs/models.ini"), NULL, err) < 0)
+        return NULL;
+    model_zoo_t *zoo = model_zoo_load(base, variant, err);
     if (!zoo)
         return NULL;
     for (int i = 0; i < o->n_model_files; i++)
         if (model_zoo_add(zoo, o->model_files[i], err) < 0)
             goto error;
+    struct stat st;
+    if (o->profiles_dir && stat(o->profiles_dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        errprintf(err, "--profiles-dir: %s: Not a directory (a profile store is a directory; "
+                       "--models reads one file)", o->profiles_dir);
+        goto error;
+    }
     if (o->profiles_dir && model_zoo_add(zoo, o->profiles_dir, err) < 0)
         goto error;
     return zoo;

@@ -56,7 +56,7 @@ static const char *schema =
     /* online submissions and cancellations (admin service) */
     "CREATE TABLE IF NOT EXISTS admin_jobs(id INTEGER PRIMARY KEY, name TEXT, user TEXT,"
     " model TEXT, gpus INTEGER, iterations INTEGER, arrival REAL, priority INTEGER,"
-    " submitted INTEGER, cancelled INTEGER);";
+    " submitted INTEGER, cancelled INTEGER, gpu_types TEXT);";
 
 static int fail(deploy_state_t *st, struct err *err, const char *what)
 {
@@ -90,6 +90,9 @@ deploy_state_t *deploy_state_open(const char *path, struct err *err)
         sqlite3_free(msg);
         goto error;
     }
+    /* a state file from before GPU types: admin_jobs gains its column (the
+     * error of a file that has it already is expected) */
+    sqlite3_exec(st->db, "ALTER TABLE admin_jobs ADD COLUMN gpu_types TEXT", NULL, NULL, NULL);
     /* it holds running jobs' tokens: the owner's alone (its -wal and -shm
      * files take the same mode) */
     if (strcmp(path, ":memory:") != 0 && owner_only(path, err) < 0)
@@ -521,7 +524,7 @@ int deploy_state_admin_put(deploy_state_t *st, const struct deploy_state_admin *
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db,
                            "INSERT OR REPLACE INTO admin_jobs VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,"
-                           "?10)",
+                           "?10,?11)",
                            -1, &s, NULL) != SQLITE_OK)
         return fail(st, err, "admin_jobs");
     sqlite3_bind_int(s, 1, a->id);
@@ -534,6 +537,7 @@ int deploy_state_admin_put(deploy_state_t *st, const struct deploy_state_admin *
     sqlite3_bind_int(s, 8, a->priority);
     sqlite3_bind_int(s, 9, a->submitted);
     sqlite3_bind_int(s, 10, a->cancelled);
+    sqlite3_bind_text(s, 11, a->gpu_types, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(s);
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)
@@ -569,6 +573,7 @@ int deploy_state_admin_each(deploy_state_t *st,
         col_text(s, 1, a.name, sizeof a.name);
         col_text(s, 2, a.user, sizeof a.user);
         col_text(s, 3, a.model, sizeof a.model);
+        col_text(s, 10, a.gpu_types, sizeof a.gpu_types);
         out = fn(ctx, &a);
     }
     if (out == 0 && rc != SQLITE_DONE)

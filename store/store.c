@@ -74,6 +74,8 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN grid TEXT;"
     "ALTER TABLE runs ADD COLUMN point INTEGER;"
     "CREATE INDEX runs_grid_point ON runs(grid, point);",
+    /* 3 -> 4: OPT rounds cut short by the wall-clock safety cap (docs/opt.md) */
+    "ALTER TABLE runs ADD COLUMN opt_capped INTEGER;",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -341,7 +343,7 @@ static int update_summary(store_t *st, const struct store_run *r, struct err *er
         " p99_jct_s=?10, p999_jct_s=?11, max_jct_s=?12, makespan_s=?13, end_time_s=?14,"
         " rounds=?15, gpu_alloc=?16, cpu_alloc=?17, mem_alloc=?18, wall_s=?19,"
         " opt_rounds=?20, opt_fallbacks=?21, opt_lowered=?22, opt_unplaced=?23, opt_packed=?24,"
-        " opt_solve_mean_s=?25, opt_solve_max_s=?26"
+        " opt_solve_mean_s=?25, opt_solve_max_s=?26, opt_capped=?27"
         " WHERE id=?1 AND status='running'";
     sqlite3_stmt *s;
     char now[32];
@@ -374,6 +376,7 @@ static int update_summary(store_t *st, const struct store_run *r, struct err *er
     sqlite3_bind_int64(s, 24, r->opt_packed);
     bind_real(s, 25, r->opt_solve_mean_s);
     bind_real(s, 26, r->opt_solve_max_s);
+    sqlite3_bind_int64(s, 27, r->opt_capped);
     int rc = sqlite3_step(s);
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)

@@ -24,7 +24,7 @@
 typedef struct store store_t;
 
 /* The schema version this build writes; older files migrate forward. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* A run: its configuration (set before insert) and summary (from complete). */
 struct store_run {
@@ -61,6 +61,9 @@ struct store_run {
      * round was planned by the solver; the means are NaN then) */
     long opt_rounds, opt_fallbacks, opt_lowered, opt_unplaced, opt_packed;
     double opt_solve_mean_s, opt_solve_max_s;
+    /* rounds the wall-clock safety cap (--opt-time-limit) cut short: a run
+     * with any is not reproducible (schema 4; older runs read 0) */
+    long opt_capped;
     /* a sweep's run: its grid's fingerprint and its point number in the grid
      * ("" and -1 otherwise); (grid, point) identifies it across shards */
     char grid[17];

@@ -19,6 +19,7 @@
     " p99_jct_s, p999_jct_s, max_jct_s, makespan_s, end_time_s, rounds, gpu_alloc, cpu_alloc,"  \
     " mem_alloc, wall_s, arrival, opt_compat, opt_time_limit_s, opt_rounds, opt_fallbacks,"     \
     " opt_lowered, opt_unplaced, opt_packed, opt_solve_mean_s, opt_solve_max_s, grid, point,"   \
+    " opt_capped,"                                                                               \
     " (SELECT kind FROM batches WHERE batches.id = runs.batch_id)"
 
 static double col_real(sqlite3_stmt *s, int i)
@@ -95,6 +96,7 @@ static void read_run(sqlite3_stmt *s, struct store_run *r)
     col_text(s, i++, r->grid, sizeof r->grid);
     r->point = sqlite3_column_type(s, i) == SQLITE_NULL ? -1 : (long)sqlite3_column_int64(s, i);
     i++;
+    r->opt_capped = (long)sqlite3_column_int64(s, i++); /* NULL (schema < 4) reads 0 */
     col_text(s, i++, r->kind, sizeof r->kind);
 }
 

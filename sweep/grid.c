@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ini_lines.h"
 #include "policies.h"
@@ -30,20 +31,12 @@ void sweep_grid_defaults(struct sweep_grid *g, const char *default_cluster,
     snprintf(g->db, sizeof g->db, "results.db");
 }
 
-/* Split s at any of seps into trimmed, non-empty items (at most max). */
-static int split_list(char *s, const char *seps, char **out, int max)
+/* Split s at sep into trimmed items (at most max); an empty item ("4,,8")
+ * is an error (0 returned), never dropped. */
+static int split_list(char *s, const char *sep, char **out, int max)
 {
-    int n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(s, seps, &save); t; t = strtok_r(NULL, seps, &save)) {
-        t = str_trim(t);
-        if (!*t)
-            continue;
-        if (n == max)
-            return -1;
-        out[n++] = t;
-    }
-    return n;
+    int n = str_split(s, sep[0], out, max);
+    return n == -2 ? 0 : n;
 }
 
 static int set_names(char (*dst)[16], int *n, const char *key, char *value, struct err *err,
@@ -82,6 +75,18 @@ static int set_axis(struct sweep_grid *g, const char *key, char *v, struct err *
 {
     char *items[SWEEP_MAX];
     long l;
+    static const char *const lists[] = {"policies", "policy", "modes", "mode", "loads",
+                                        "jobs_per_hour", "clusters", "cluster", "seed", "seeds",
+                                        NULL};
+    for (size_t i = 0; lists[i]; i++) {
+        if (strcmp(key, lists[i]) != 0)
+            continue;
+        char *copy = xstrdup(v);
+        int k = str_split(copy, ',', items, SWEEP_MAX);
+        free(copy);
+        if (k == -2)
+            return errprintf(err, "%s: '%s' has an empty item", key, v);
+    }
     if (strcmp(key, "policies") == 0 || strcmp(key, "policy") == 0)
         return set_names(g->policies, &g->n_policies, key, v, err, true);
     if (strcmp(key, "modes") == 0 || strcmp(key, "mode") == 0)
@@ -333,17 +338,23 @@ int sweep_grid_load(struct sweep_grid *g, const char *path, struct err *err)
     FILE *f = fopen(path, "r");
     if (!f)
         return errprintf(err, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return errprintf(err, "%s: %s (give an experiment .ini file)", path, strerror(EISDIR));
+    }
     struct load_ctx c = {.g = g, .path = path, .err = err};
     const char *slash = strrchr(path, '/');
     if (slash)
         snprintf(c.dir, sizeof c.dir, "%.*s", (int)(slash - path == 0 ? 1 : slash - path), path);
     err->msg[0] = '\0';
-    int rc = ini_parse_file_lines(f, on_ini, &c);
+    char why[160];
+    int rc = ini_parse_file_lines_why(f, on_ini, &c, why, sizeof why);
     fclose(f);
     if (rc == 0)
         return 0;
-    if (!err->msg[0])
-        errprintf(err, "%s:%d: syntax error", path, rc);
+    if (why[0] || !err->msg[0])
+        errprintf(err, "%s:%d: %s", path, rc, why[0] ? why : "syntax error");
     return -1;
 }
 

@@ -315,6 +315,8 @@ int trace_import_finish(const model_zoo_t *zoo, struct raw_job *raw, size_t n,
         j->gpus = r->gpus;
     }
     free(sorted);
+    if (p->assigned)
+        *p->assigned = as.assigned;
     if (total == 0) {
         free(jobs);
         return errprintf(err, "the arrival process produced no jobs");

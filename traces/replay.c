@@ -4,7 +4,9 @@
  * types the job may run on, '|'-separated (`V100|P100`; synergy's own,
  * docs/heterogeneous.md). The reader validates every field and
  * reports "file:line: field: problem". Blank lines and lines starting with '#'
- * are skipped (an extension; the reference has neither).
+ * are skipped (an extension; the reference has neither), except
+ * "#cancel,ID,TIME_S": a recorded service run's cancel (docs/traces.md), a
+ * comment to readers that do not know it.
  */
 #include "trace.h"
 
@@ -103,10 +105,84 @@ int trace_parse_gpu_types(const char *s, char out[64])
     return 0;
 }
 
+#define CANCEL_PREFIX "#cancel,"
+
+int trace_parse_replay_cancel(const char *line, int *id, double *at, struct err *err,
+                              const char *path, int lineno)
+{
+    size_t np = strlen(CANCEL_PREFIX);
+    if (strncmp(line, CANCEL_PREFIX, np) != 0)
+        return 0;
+    char buf[128];
+    if (strlen(line + np) >= sizeof buf)
+        return errprintf(err, "%s:%d: cancel: line too long", path, lineno);
+    strcpy(buf, line + np);
+    char *comma = strchr(buf, ',');
+    if (!comma || strchr(comma + 1, ','))
+        return errprintf(err, "%s:%d: cancel: expected #cancel,ID,TIME_S", path, lineno);
+    *comma = '\0';
+    char *f_id = str_trim(buf), *f_at = str_trim(comma + 1);
+    long v;
+    if (parse_long(f_id, &v) < 0 || v < 0 || v > 2000000000)
+        return errprintf(err, "%s:%d: cancel: id '%s' is not a non-negative integer", path,
+                         lineno, f_id);
+    double t;
+    if (parse_double(f_at, &t) < 0 || !isfinite(t) || t < 0)
+        return errprintf(err, "%s:%d: cancel: time '%s' is not a non-negative number", path,
+                         lineno, f_at);
+    *id = (int)v;
+    *at = t;
+    return 1;
+}
+
+void trace_write_replay_cancel(FILE *f, int id, double at)
+{
+    char t[64];
+    format_double_shortest(t, sizeof t, at);
+    fprintf(f, CANCEL_PREFIX "%d,%s\n", id, t);
+}
+
 static int id_cmp(const void *a, const void *b)
 {
     const struct job_spec *const *x = a, *const *y = b;
     return ((*x)->id > (*y)->id) - ((*x)->id < (*y)->id);
+}
+
+struct cancel_line {
+    int id, lineno;
+    double at;
+};
+
+/* Mark each cancelled job (byid: the jobs sorted by id). 0, or -1 with err
+ * for a cancel of a job not in the trace, a second cancel of one job, or a
+ * cancel before the job's arrival. */
+static int resolve_cancels(const struct job_spec **byid, size_t nj, const struct cancel_line *c,
+                           size_t nc, const char *path, struct err *err)
+{
+    int *first_line = xcalloc(nj + 1, sizeof *first_line);
+    int rc = 0;
+    for (size_t k = 0; k < nc && rc == 0; k++) {
+        struct job_spec key = {.id = c[k].id}, *kp = &key;
+        const struct job_spec **hit = bsearch(&kp, byid, nj, sizeof *byid, id_cmp);
+        if (!hit) {
+            rc = errprintf(err, "%s:%d: cancel: job %d is not in the trace", path, c[k].lineno,
+                           c[k].id);
+            break;
+        }
+        struct job_spec *j = (struct job_spec *)*hit;
+        size_t at = (size_t)(hit - byid);
+        if (first_line[at])
+            rc = errprintf(err, "%s:%d: cancel: job %d is cancelled twice (first on line %d)",
+                           path, c[k].lineno, c[k].id, first_line[at]);
+        else if (c[k].at < j->arrival)
+            rc = errprintf(err, "%s:%d: cancel: at %g s, before job %d arrives (%g s)", path,
+                           c[k].lineno, c[k].at, c[k].id, j->arrival);
+        first_line[at] = c[k].lineno;
+        j->cancelled = true;
+        j->cancel_at = c[k].at;
+    }
+    free(first_line);
+    return rc;
 }
 
 int trace_read_replay(const char *path, struct job_spec **out, size_t *n, struct err *err)
@@ -117,16 +193,31 @@ int trace_read_replay(const char *path, struct job_spec **out, size_t *n, struct
 int trace_read_replay_zoo(const char *path, const model_zoo_t *zoo, struct job_spec **out,
                           size_t *n, struct err *err)
 {
-    struct line_reader lr;
-    if (line_reader_open(&lr, path, "trace", true, err) < 0)
+    struct line_reader lr; /* comments are ours to read: "#cancel" lines */
+    if (line_reader_open(&lr, path, "trace", false, err) < 0)
         return -1;
     struct job_spec *jobs = NULL;
     int *lines = NULL;
-    size_t nj = 0, cap = 0, capl = 0;
+    struct cancel_line *cancels = NULL;
+    size_t nj = 0, cap = 0, capl = 0, nc = 0, capc = 0;
     char *t;
     int got, rc = -1;
     while ((got = line_next(&lr, &t, err)) > 0) {
         int lineno = lr.lineno;
+        t = str_trim(t);
+        if (*t == '#') {
+            struct cancel_line c = {.lineno = lineno};
+            int is = trace_parse_replay_cancel(t, &c.id, &c.at, err, path, lineno);
+            if (is < 0)
+                goto out;
+            if (is) {
+                xgrow((void **)&cancels, &capc, nc + 1, sizeof *cancels);
+                cancels[nc++] = c;
+            }
+            continue;
+        }
+        if (*t == '\0')
+            continue;
         xgrow((void **)&jobs, &cap, nj + 1, sizeof *jobs);
         xgrow((void **)&lines, &capl, nj + 1, sizeof *lines);
         if (trace_parse_replay_line(t, &jobs[nj], err, path, lineno) < 0)
@@ -161,7 +252,10 @@ int trace_read_replay_zoo(const char *path, const model_zoo_t *zoo, struct job_s
             goto out;
         }
     }
+    int cancelled = resolve_cancels(byid, nj, cancels, nc, path, err);
     free(byid);
+    if (cancelled < 0)
+        goto out;
     *out = jobs;
     *n = nj;
     jobs = NULL;
@@ -169,6 +263,7 @@ int trace_read_replay_zoo(const char *path, const model_zoo_t *zoo, struct job_s
 out:
     line_reader_close(&lr);
     free(lines);
+    free(cancels);
     free(jobs);
     return rc;
 }

@@ -56,6 +56,16 @@ int trace_parse_gpu_types(const char *s, char out[64]);
  * like the reference's str() of its integer arrivals). */
 void trace_write_replay_line(FILE *f, const struct job_spec *j);
 
+/* A cancel in a replay trace is a line "#cancel,ID,TIME_S" (docs/traces.md):
+ * a comment to readers that do not know it, so they run the job to its end.
+ * Parse one trimmed line: 1 and *id, *at if it is one; 0 if it is another
+ * comment or not a comment; -1 with err "path:line: cancel: ..." if it starts
+ * "#cancel," but is malformed. */
+int trace_parse_replay_cancel(const char *line, int *id, double *at, struct err *err,
+                              const char *path, int lineno);
+/* Write "#cancel,ID,TIME_S" (the time as in trace_write_replay_line). */
+void trace_write_replay_cancel(FILE *f, int id, double at);
+
 /* Format a double as the shortest round-tripping decimal. */
 void format_double_shortest(char *buf, size_t n, double v);
 
@@ -148,6 +158,7 @@ struct import_params {
     long max_jobs;       /* >0: exactly this many jobs, reusing the trace cyclically */
     int split[TASK_COUNT];
     double time_zero;    /* trace arrivals are submit - time_zero; NAN: earliest submit */
+    size_t *assigned;    /* not NULL: how many jobs got a model by the split */
 };
 
 /* Turn raw jobs into job_specs: ids 0.. in submit order (stable), arrivals

@@ -97,6 +97,31 @@ static int check_format_options(const struct wl_opts *o, struct err *err)
     return 0;
 }
 
+/* --jobs-per-hour and --seed against what the trace does with them: a rate
+ * re-times a trace that keeps its own times (philly draws its own Poisson
+ * arrivals at that rate); a seed with nothing drawn at random is a mistake. */
+static int check_rate_seed(struct wl_opts *o, struct err *err)
+{
+    bool philly_rate = (o->fmt->options & TRACE_OPT_PHILLY) && !o->philly.philly_arrival &&
+                       !o->arrival;
+    if (o->have_jph && !philly_rate) {
+        if (o->arrival)
+            return errprintf(err, "give --jobs-per-hour or --arrival, not both");
+        if (o->philly.philly_arrival)
+            return errprintf(err, "--jobs-per-hour re-times the jobs and --philly-arrival keeps "
+                                  "the trace's times: give one");
+        snprintf(o->arrival_buf, sizeof o->arrival_buf, "poisson:%.17g",
+                 o->synth.jobs_per_hour);
+        o->arrival = o->arrival_buf;
+    }
+    bool drawn = philly_rate || (o->arrival && strcmp(o->arrival, "trace") != 0);
+    if (o->have_seed && !drawn)
+        return errprintf(err, "--seed: %s is replayed with its own times, nothing is drawn at "
+                              "random (re-time it with --jobs-per-hour R or --arrival SPEC)",
+                         o->trace_path);
+    return 0;
+}
+
 const struct trace_format_ops *trace_format_find(const char *name)
 {
     for (size_t i = 0; trace_formats[i]; i++)
@@ -148,7 +173,7 @@ int wl_load(struct wl_opts *o, const model_zoo_t *zoo, struct job_spec **out, si
     *n = 0;
     if (!o->fmt && trace_format_detect(o->trace_path, &o->fmt, err) < 0)
         return -1;
-    if (check_format_options(o, err) < 0)
+    if (check_format_options(o, err) < 0 || check_rate_seed(o, err) < 0)
         return -1;
     bool trace_arrivals = o->arrival && strcmp(o->arrival, "trace") == 0;
     arrival_t *arr = NULL;
@@ -158,8 +183,9 @@ int wl_load(struct wl_opts *o, const model_zoo_t *zoo, struct job_spec **out, si
             return -1;
     }
     int rc = -1;
+    size_t assigned = 0;
     struct import_params ip = {.arrivals = arr, .max_jobs = o->synth.max_jobs,
-                               .time_zero = NAN};
+                               .time_zero = NAN, .assigned = &assigned};
     memcpy(ip.split, o->synth.split, sizeof ip.split);
     struct trace_read rd = {.o = o, .zoo = zoo, .ip = &ip};
     if (!(o->fmt->flags & TRACE_READS_PATH) && !(rd.f = fopen(o->trace_path, "r"))) {
@@ -173,6 +199,14 @@ int wl_load(struct wl_opts *o, const model_zoo_t *zoo, struct job_spec **out, si
         *n = rd.n_specs;
         rd.specs = NULL;
     } else if (trace_import_finish(zoo, rd.jobs, rd.n, &ip, out, n, err) < 0) {
+        goto out;
+    }
+    if (o->have_split && assigned == 0) {
+        errprintf(err, "--split: every job of %s names its model; the split applies to the "
+                       "synthetic workload and to traces without model names", o->trace_path);
+        free(*out);
+        *out = NULL;
+        *n = 0;
         goto out;
     }
     if (wl_check_gpus(o, *out, *n, rd.done ? o->fmt->line_of : NULL, err) < 0) {

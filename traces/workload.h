@@ -30,7 +30,8 @@ struct wl_opts {
     int max_gpus;            /* > 0: a job asking for more is an error naming its line */
     const char *cluster_path; /* for that error */
     struct synth_params synth;
-    bool have_jph, have_split, have_seed;
+    bool have_jph, have_split, have_seed; /* given as flags */
+    char arrival_buf[64];    /* --jobs-per-hour R re-timing a trace: "poisson:R" */
     bool quiet;              /* no reader summary on stderr */
     /* model profiles beyond configs/models.ini: --models FILE|DIR (repeatable)
      * and --profiles-dir DIR, read in that order (the CLI's wl_zoo_load) */
@@ -52,7 +53,10 @@ int wl_check_window(const struct wl_opts *o, const struct job_spec *specs, size_
 
 /* Read o->trace_path in its format (o->fmt, detected when NULL) and build the
  * jobs (caller frees *out). A replay trace without --arrival is returned as
- * written. -1 with err on bad input. */
+ * written. --jobs-per-hour R given for a trace that has its own times re-times
+ * it as --arrival poisson:R (as sweep's loads do; o->arrival then points into
+ * o); a --split no job needed, or a --seed nothing random used, is an error
+ * rather than ignored. -1 with err on bad input. */
 int wl_load(struct wl_opts *o, const model_zoo_t *zoo, struct job_spec **out, size_t *n,
             struct err *err);
 /* `trace validate`: check o->trace_path in its format, the report on `out`

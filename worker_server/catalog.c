@@ -7,6 +7,7 @@
  */
 #include "worker.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +15,16 @@
 
 #include "ini_lines.h"
 
+#define MAX_TYPED 8
+
 struct entry {
     char model[64];
     char *tmpl;   /* NULL until the section's argv is read */
+    struct {
+        char type[WORKER_GPU_TYPE];
+        char *tmpl;
+    } typed[MAX_TYPED]; /* argv.TYPE: a worker of GPU type TYPE runs this */
+    int n_typed;
     bool per_gpu; /* ranks = per-gpu: the command runs one process per GPU */
     int line;
 };
@@ -31,7 +39,8 @@ struct catalog {
 
 static const char *const known_vars[] = {"synergy",   "job_id",     "sched_addr",  "sched_port",
                                          "chk_dir",   "log_dir",    "model",       "batch_size",
-                                         "total_iters", "elapsed_iters", "time_scale", NULL};
+                                         "total_iters", "elapsed_iters", "time_scale",
+                                         "gpu_type", NULL};
 
 static int check_template(const char *t)
 {
@@ -63,6 +72,38 @@ static struct entry *entry_of(catalog_t *c, const char *section, int line)
     return e;
 }
 
+static bool type_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= WORKER_GPU_TYPE)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(isalnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '_' || s[i] == '.'))
+            return false;
+    return true;
+}
+
+static int typed_argv(catalog_t *c, struct entry *e, const char *type, const char *value,
+                      int line)
+{
+    for (int i = 0; i < e->n_typed; i++)
+        if (strcmp(e->typed[i].type, type) == 0) {
+            errprintf(c->err, "%s:%d: model '%s': argv.%s given twice", c->path, line, e->model,
+                      type);
+            c->failed = 1;
+            return 0;
+        }
+    if (e->n_typed == MAX_TYPED) {
+        errprintf(c->err, "%s:%d: model '%s': at most %d argv.TYPE keys", c->path, line,
+                  e->model, MAX_TYPED);
+        c->failed = 1;
+        return 0;
+    }
+    snprintf(e->typed[e->n_typed].type, sizeof e->typed[0].type, "%s", type);
+    e->typed[e->n_typed++].tmpl = xstrdup(value);
+    return 1;
+}
+
 static int on_kv(void *user, const char *section, const char *key, const char *value, int line)
 {
     catalog_t *c = user;
@@ -79,8 +120,16 @@ static int on_kv(void *user, const char *section, const char *key, const char *v
         entry_of(c, section, line)->per_gpu = strcmp(value, "per-gpu") == 0;
         return 1;
     }
-    if (strcmp(key, "argv") != 0) {
-        errprintf(c->err, "%s:%d: unknown key '%s' (expected argv or ranks)", c->path, line, key);
+    bool typed = strncmp(key, "argv.", 5) == 0;
+    if (strcmp(key, "argv") != 0 && !typed) {
+        errprintf(c->err, "%s:%d: unknown key '%s' (expected argv, argv.TYPE or ranks)", c->path,
+                  line, key);
+        c->failed = 1;
+        return 0;
+    }
+    if (typed && !type_ok(key + 5)) {
+        errprintf(c->err, "%s:%d: %s: the GPU type must be 1 to %d letters, digits, '-', '_' "
+                          "or '.'", c->path, line, key, WORKER_GPU_TYPE - 1);
         c->failed = 1;
         return 0;
     }
@@ -95,6 +144,8 @@ static int on_kv(void *user, const char *section, const char *key, const char *v
         return 0;
     }
     struct entry *e = entry_of(c, section, line);
+    if (typed)
+        return typed_argv(c, e, key + 5, value, line);
     if (e->tmpl) {
         errprintf(c->err, "%s:%d: model '%s' listed twice", c->path, line, section);
         c->failed = 1;
@@ -142,8 +193,11 @@ void catalog_destroy(catalog_t *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->n; i++)
+    for (size_t i = 0; i < c->n; i++) {
         free(c->e[i].tmpl);
+        for (int k = 0; k < c->e[i].n_typed; k++)
+            free(c->e[i].typed[k].tmpl);
+    }
     free(c->e);
     free(c);
 }
@@ -193,6 +247,8 @@ static void var_value(const struct catalog_vars *v, const char *name, size_t len
         snprintf(buf, n, "%ld", v->elapsed_iters);
     else if (IS("time_scale"))
         snprintf(buf, n, "%.17g", v->time_scale);
+    else if (IS("gpu_type"))
+        snprintf(buf, n, "%s", v->gpu_type ? v->gpu_type : "");
     else
         buf[0] = '\0';
 #undef IS
@@ -207,7 +263,11 @@ char **catalog_argv(const catalog_t *c, const char *model, const struct catalog_
         errno = ENOENT;
         return NULL;
     }
-    char *copy = xstrdup(e->tmpl);
+    const char *tmpl = e->tmpl;
+    for (int i = 0; v->gpu_type && i < e->n_typed; i++)
+        if (strcmp(e->typed[i].type, v->gpu_type) == 0)
+            tmpl = e->typed[i].tmpl;
+    char *copy = xstrdup(tmpl);
     char **argv = NULL;
     size_t n = 0, cap = 0;
     char *save = NULL;

@@ -238,6 +238,12 @@ static int worker_setup(struct worker *w, struct err *err)
         return -1;
     if (w->topo.n_gpus == 0)
         return errprintf(err, "no NVIDIA GPU found (use --gpus N to simulate)");
+    if (o->gpu_type)
+        snprintf(w->gpu_type, sizeof w->gpu_type, "%s", o->gpu_type);
+    else if (!w->topo.simulated_gpus &&
+             gpu_type_detect(o->gpu_proc_dir ? o->gpu_proc_dir : "/proc/driver/nvidia/gpus",
+                             w->gpu_type, sizeof w->gpu_type, err) < 0)
+        return -1;
     if (reserve_and_pin(w, err) < 0)
         return -1;
     w->cat = catalog_load(o->catalog_path, err);
@@ -289,17 +295,42 @@ static void log_started(const struct worker *w)
         reserved += w->topo.numa[k].n_reserved_cores;
     }
     LOG(LOG_INFO, "worker",
-        "server %u on port %d: %d NUMA node(s), %d %sGPU(s), %d %s(s) for jobs in %d %s "
+        "server %u on port %d: %d NUMA node(s), %d %sGPU(s)%s%s, %d %s(s) for jobs in %d %s "
         "domain(s), %d core(s) reserved", w->server_id, w->port, w->topo.n_numa, w->topo.n_gpus,
-        w->topo.simulated_gpus ? "simulated " : "", units,
+        w->topo.simulated_gpus ? "simulated " : "", w->gpu_type[0] ? " of type " : "",
+        w->gpu_type, units,
         w->topo.unit == TOPO_UNIT_THREAD ? "thread" : "core", w->topo.n_domains,
         w->topo.domain_kind, reserved);
 }
 
-/* Stop: every job's group goes, then the orphans as they come to us. */
+/* Stop: every job gets SIGTERM and its kill-wait (the lease thread SIGKILLs
+ * it after), while the link to the scheduler stays up, so their exits are
+ * reported (marked as the worker's doing: not charged to the jobs); then the
+ * threads end, and the orphans go as they come to us. */
 static void stop_all(struct worker *w)
 {
     pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    long long until = mono_ns();
+    for (int i = 0; i < MAX_JOBS; i++) {
+        struct wjob *j = &w->jobs[i];
+        if (!j->used)
+            continue;
+        j->worker_stop = true;
+        worker__term_job(w, j, "the worker is stopping");
+        if (j->term_ns + j->kill_wait_ns > until)
+            until = j->term_ns + j->kill_wait_ns;
+    }
+    until += 2000000000LL; /* SIGKILLed at their kill-wait: reaped at once */
+    while (w->n_live > 0 && mono_ns() < until) {
+        struct timespec ts = worker__ns_to_ts(until);
+        pthread_cond_timedwait(&w->stop_cv, &w->mu, &ts);
+    }
+    long long sent_by = mono_ns() + 2000000000LL; /* the exit reports, if it listens */
+    while (w->n_exits > 0 && w->registered && mono_ns() < sent_by) {
+        struct timespec ts = worker__ns_to_ts(sent_by);
+        pthread_cond_timedwait(&w->stop_cv, &w->mu, &ts);
+    }
     w->stop = true;
     for (int i = 0; i < MAX_JOBS; i++)
         if (w->jobs[i].used)
@@ -333,7 +364,8 @@ static void serve(struct worker *w, sigset_t *sigs)
     int sig;
     sigwait(sigs, &sig);
     LOG(LOG_INFO, "worker", "signal %d: stopping", sig);
-    notify_stopping("signal %d: stopping, killing the jobs", sig);
+    notify_stopping("signal %d: stopping the jobs (SIGTERM, then SIGKILL after their "
+                    "kill-wait)", sig);
     stop_all(w);
     pthread_join(th_hb, NULL);
     pthread_join(th_lease, NULL);

@@ -122,8 +122,10 @@ typedef struct catalog catalog_t;
 /* Load a catalog INI: one section per model name, key `argv` = a whitespace
  * separated argv template whose tokens may contain {synergy} {job_id}
  * {sched_addr} {sched_port} {chk_dir} {log_dir} {model} {batch_size}
- * {total_iters} {elapsed_iters} {time_scale}. argv[0] must be an absolute path
- * or {synergy}. Optional key `ranks` = one | per-gpu (see catalog_processes).
+ * {total_iters} {elapsed_iters} {time_scale} {gpu_type}. argv[0] must be an
+ * absolute path or {synergy}. Optional: `argv.TYPE` = the template a worker of
+ * GPU type TYPE runs instead (docs/heterogeneous.md); `ranks` = one | per-gpu
+ * (see catalog_processes).
  * NULL + err "file:line: ..." on a bad file. */
 catalog_t *catalog_load(const char *path, struct err *err);
 void catalog_destroy(catalog_t *c);
@@ -135,6 +137,7 @@ unsigned catalog_processes(const catalog_t *c, const char *model, unsigned n_gpu
 
 struct catalog_vars {
     const char *synergy, *sched_addr, *chk_dir, *log_dir, *model;
+    const char *gpu_type;    /* the worker's GPU type: picks argv.TYPE when the model has it */
     long job_id, sched_port, batch_size, total_iters, elapsed_iters;
     double time_scale;
 };
@@ -145,6 +148,20 @@ struct catalog_vars {
 char **catalog_argv(const catalog_t *c, const char *model, const struct catalog_vars *v,
                     struct err *err);
 void catalog_argv_free(char **argv);
+
+/* ------------------------------------------------------------ GPU type */
+
+#define WORKER_GPU_TYPE 16 /* bytes of a GPU type name (the scheduler's GPU_TYPE_NAME) */
+
+/* The short GPU type name of an NVIDIA model string into out: vendor words
+ * (NVIDIA, Tesla, GeForce, Quadro) dropped, cut at the first '-', a family
+ * word joined to its number: "Tesla V100-SXM2-16GB" -> "V100", "NVIDIA H200"
+ * -> "H200", "NVIDIA GeForce RTX 3090" -> "RTX3090". "" if nothing is left. */
+void gpu_type_from_model(const char *model, char *out, size_t n);
+/* The GPU type of the machine from the driver's <dir>/<bus id>/information
+ * files (dir: /proc/driver/nvidia/gpus): 1 and the name in out, 0 when there
+ * is none (no driver, no GPU), -1 + err when GPUs of two models are there. */
+int gpu_type_detect(const char *dir, char *out, size_t n, struct err *err);
 
 /* ------------------------------------------------------------ launcher */
 
@@ -230,6 +247,10 @@ struct worker_options {
     /* jobs run as this user (--job-user); NULL = the worker's own user, which
      * worker_main refuses when that is root */
     const char *job_user;
+    /* --gpu-type: the GPU type reported to the scheduler; NULL = what the
+     * driver says (gpu_type_detect), none with simulated GPUs */
+    const char *gpu_type;
+    const char *gpu_proc_dir; /* NULL = /proc/driver/nvidia/gpus (tests) */
 };
 
 /* The launcher a worker uses: launch_job, or a stand-in in tests. */

@@ -2,8 +2,14 @@
  * The worker's children: a worker__reaper thread blocked in waitpid() (job leaders'
  * exits are queued for the scheduler, what they leave behind is killed, and
  * orphans re-parented to us as subreaper are swept), and a lease thread that
- * sleeps until the earliest lease deadline and SIGKILLs the job's process
- * group then.
+ * sleeps until the next lease deadline or kill-wait end.
+ *
+ * Every stop is graceful (docs/real-jobs.md, "How a job is stopped"): lease
+ * expiry, the scheduler's KillJob (a cancel, an attempt it does not know)
+ * and the worker's own stop send SIGTERM to the job's process group, and
+ * SIGKILL only once the job's kill-wait has passed (RunJob's kill_wait_ms,
+ * like Slurm's KillWait). Once the job's leader has exited, whatever is left
+ * of it is SIGKILLed at once: the leader was the job.
  */
 #include "worker_internal.h"
 
@@ -11,6 +17,27 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+
+void worker__term_job(struct worker *w, struct wjob *j, const char *why)
+{
+    if (j->term_ns || j->sigkilled)
+        return;
+    j->term_ns = mono_ns();
+    LOG(LOG_WARN, "worker", "job %ld attempt %u: %s: SIGTERM to process group %d, SIGKILL in "
+                            "%.3f s if still there", j->job_id, j->attempt, why, (int)j->pid,
+        (double)j->kill_wait_ns / 1e9);
+    kill(-j->pid, SIGTERM);
+    pthread_cond_signal(&w->lease_cv);
+}
+
+void worker__kill_job(struct worker *w, struct wjob *j)
+{
+    (void)w;
+    if (j->sigkilled)
+        return;
+    kill(-j->pid, SIGKILL);
+    j->sigkilled = true;
+}
 
 /* Kill the orphans (children that are not job leaders, re-parented to us as
  * subreaper) that belong to no running job. See supervise.c. */
@@ -89,6 +116,7 @@ void *worker__reaper(void *arg)
         xgrow((void **)&w->exits, &w->cap_exits, w->n_exits + 1, sizeof *w->exits);
         w->exits[w->n_exits++] = (struct pending_exit){.job_id = id, .attempt = attempt,
                                                        .status = status, .lease = lease,
+                                                       .worker_stop = j->worker_stop,
                                                        .log_tail = tail};
         pthread_cond_signal(&w->lease_cv);
         pthread_cond_broadcast(&w->stop_cv);
@@ -98,8 +126,29 @@ void *worker__reaper(void *arg)
         LOG(LOG_INFO, "worker", "job %ld attempt %u exited: %s %d%s", id, attempt,
             WIFEXITED(status) ? "code" : "signal",
             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-            lease ? " (killed at lease expiry)" : "");
+            lease ? " (stopped at lease expiry)" : "");
     }
+}
+
+/* One job's deadlines at `now`: its lease (then SIGTERM) and, once told,
+ * its kill-wait (then SIGKILL). Returns the next moment it needs us. */
+static long long job_deadlines(struct worker *w, struct wjob *j, long long now)
+{
+    if (!j->killed_lease && !j->term_ns && j->deadline_ns <= now) {
+        j->killed_lease = true;
+        worker__term_job(w, j, "lease expired");
+    }
+    if (j->term_ns && !j->sigkilled && j->term_ns + j->kill_wait_ns <= now) {
+        LOG(LOG_WARN, "worker", "job %ld attempt %u: still running %.3f s after SIGTERM: SIGKILL "
+                                "to process group %d", j->job_id, j->attempt,
+            (double)(now - j->term_ns) / 1e9, (int)j->pid);
+        worker__kill_job(w, j);
+    }
+    if (j->sigkilled)
+        return LLONG_MAX;
+    if (j->term_ns)
+        return j->term_ns + j->kill_wait_ns;
+    return j->killed_lease ? LLONG_MAX : j->deadline_ns;
 }
 
 void *worker__lease_thread(void *arg)
@@ -109,18 +158,11 @@ void *worker__lease_thread(void *arg)
     while (!w->stop) {
         long long now = mono_ns(), next = LLONG_MAX;
         for (int i = 0; i < MAX_JOBS; i++) {
-            struct wjob *j = &w->jobs[i];
-            if (!j->used || j->killed_lease)
+            if (!w->jobs[i].used)
                 continue;
-            if (j->deadline_ns <= now) {
-                LOG(LOG_WARN, "worker", "job %ld: lease expired, killing process group %d",
-                    j->job_id, (int)j->pid);
-                kill(-j->pid, SIGKILL);
-                j->killed_lease = true;
-                j->sigkilled = true;
-            } else if (j->deadline_ns < next) {
-                next = j->deadline_ns;
-            }
+            long long t = job_deadlines(w, &w->jobs[i], now);
+            if (t < next)
+                next = t;
         }
         if (next == LLONG_MAX) {
             pthread_cond_wait(&w->lease_cv, &w->mu);

@@ -31,8 +31,11 @@ struct wjob {
     int n_cpus;
     int cpus[TOPO_MAX_CPUS];
     long long deadline_ns; /* CLOCK_MONOTONIC */
-    bool killed_lease;
+    long long kill_wait_ns;/* from SIGTERM to SIGKILL (RunJob's kill_wait_ms) */
+    long long term_ns;     /* when it was sent SIGTERM, 0 not yet */
+    bool killed_lease;     /* stopped because its lease ran out */
     bool sigkilled;        /* SIGKILL sent to its group: gone once reaped */
+    bool worker_stop;      /* stopped because the worker is stopping */
     unsigned processes;    /* iterator processes of this launch */
     int n_gpus;
     int gpus[TOPO_MAX_GPUS];
@@ -62,6 +65,7 @@ struct reg_msg {
 
 struct worker {
     const struct worker_options *o;
+    char gpu_type[WORKER_GPU_TYPE]; /* reported to the scheduler ("" none) */
     struct topo topo;
     catalog_t *cat;
     rpc_server_t *srv;
@@ -83,6 +87,7 @@ struct worker {
     int n_live;
     unsigned long child_gen;  /* bumped at every launch (wakes the reaper) */
     bool stop;
+    bool stopping;            /* SIGTERM/SIGINT: jobs get their kill-wait, no new ones */
     bool warned_mem_limit;
     bool registered;          /* false: the scheduler does not know us (register again) */
     struct pending_exit *exits;
@@ -119,10 +124,20 @@ void worker__resolve_scheduler(struct worker *w);
  * "scheduler"): the only caller obeyed, and the only server called. */
 const char *worker__sched_identity(const struct worker *w);
 
-/* worker_children.c: threads. */
+/* worker_children.c: stopping jobs, and the threads. */
+/* The grace a job gets between SIGTERM and SIGKILL when RunJob names none:
+ * 30 s (Slurm's KillWait default), divided by the job's time scale. */
+#define DEFAULT_KILL_WAIT_MS 30000
+/* Stop a job: SIGTERM to its process group now, SIGKILL (worker__kill_job)
+ * once its kill-wait has passed, by the lease thread. Does nothing to a job
+ * already told. `why` is logged. Call with w->mu held. */
+void worker__term_job(struct worker *w, struct wjob *j, const char *why);
+/* SIGKILL the job's process group now. Call with w->mu held. */
+void worker__kill_job(struct worker *w, struct wjob *j);
 /* Reap every child: job leaders (exits queued for the scheduler) and orphans. */
 void *worker__reaper(void *arg);
-/* SIGKILL each job whose lease has passed; sleeps until the next deadline. */
+/* Stop (SIGTERM) each job whose lease has passed, SIGKILL each whose
+ * kill-wait after SIGTERM has; sleeps until the next such moment. */
 void *worker__lease_thread(void *arg);
 
 /* worker_link.c: the link to the scheduler. */

@@ -162,6 +162,21 @@ static void wait_killed(struct worker *w, long id, unsigned attempt, const int *
     }
 }
 
+/* A later attempt of a job whose earlier attempt is being stopped (SIGTERM
+ * sent: the scheduler killed an attempt it did not know, after its restart,
+ * and launches the job again): the earlier one's grace ends now, SIGKILL,
+ * rather than refuse the launch and cost the job a round. Its work since the
+ * scheduler last heard of it is not credited anyway. w->mu held. */
+static void supersede(struct worker *w, long id, unsigned attempt)
+{
+    struct wjob *o = worker__find_job(w, id);
+    if (o && o->attempt < attempt && o->term_ns && !o->sigkilled) {
+        LOG(LOG_INFO, "worker", "job %ld attempt %u: superseded by attempt %u: SIGKILL", id,
+            o->attempt, attempt);
+        worker__kill_job(w, o);
+    }
+}
+
 /* Refuse with `status` and a message, logged as the job's. RPC_FAILED. */
 static enum rpc_result refuse(rpc_call_t *call, uint64_t job, int status, const char *msg)
 {
@@ -192,6 +207,8 @@ static enum rpc_result check_run_request(struct worker *w, rpc_call_t *call,
         gpus[i] = (int)req->gpus[i];
     }
     if (lease_too_long(w, req->lease_ms, msg, sizeof msg))
+        return refuse(call, req->job_id, RPC_STATUS_INVALID_ARGUMENT, msg);
+    if (lease_too_long(w, req->kill_wait_ms, msg, sizeof msg)) /* a grace is a lease too */
         return refuse(call, req->job_id, RPC_STATUS_INVALID_ARGUMENT, msg);
     return RPC_REPLY;
 }
@@ -342,6 +359,7 @@ static int start_job(struct worker *w, const Synergy__V1__RunJobRequest *req, co
     job_paths(w, req, &p);
     struct catalog_vars v = {.synergy = w->synergy_path, .sched_addr = req->sched_addr,
                              .chk_dir = p.chk, .log_dir = p.logdir, .model = req->model,
+                             .gpu_type = w->gpu_type,
                              .job_id = (long)req->job_id, .sched_port = req->sched_port,
                              .batch_size = req->batch_size, .total_iters = (long)req->total_iters,
                              .elapsed_iters = (long)req->elapsed_iters,
@@ -381,6 +399,11 @@ static int start_job(struct worker *w, const Synergy__V1__RunJobRequest *req, co
                      (req->lease_ms ? (long long)req->lease_ms : w->max_lease_ms) * 1000000LL;
     j->killed_lease = false;
     j->sigkilled = false;
+    j->worker_stop = false;
+    j->term_ns = 0;
+    double scale = req->time_scale > 0 ? req->time_scale : 1.0;
+    j->kill_wait_ns = req->kill_wait_ms ? (long long)req->kill_wait_ms * 1000000LL
+                                        : (long long)(DEFAULT_KILL_WAIT_MS * 1e6 / scale);
     j->processes = procs;
     w->n_live++;
     w->child_gen++;
@@ -404,6 +427,12 @@ static enum rpc_result h_run_job(void *ud, rpc_call_t *call, const ProtobufCMess
     if (check_run_request(w, call, req, gpus) != RPC_REPLY)
         return RPC_FAILED;
     pthread_mutex_lock(&w->mu);
+    if (w->stopping) {
+        pthread_mutex_unlock(&w->mu);
+        rpc_call_set_status(call, RPC_STATUS_UNAVAILABLE, "the worker is stopping");
+        return RPC_FAILED;
+    }
+    supersede(w, (long)req->job_id, req->attempt);
     wait_killed(w, (long)req->job_id, req->attempt, gpus, (int)req->n_gpus);
     struct wjob *j;
     enum rpc_result r = claim_slot(w, call, req, gpus, resp, &j);
@@ -457,7 +486,7 @@ static enum rpc_result h_extend(void *ud, rpc_call_t *call, const ProtobufCMessa
     }
     pthread_mutex_lock(&w->mu);
     struct wjob *j = worker__find_job(w, (long)req->job_id);
-    if (j && !j->killed_lease) {
+    if (j && !j->killed_lease && !j->term_ns) {
         j->deadline_ns = mono_ns() + (long long)req->lease_ms * 1000000LL;
         resp->known = true;
         pthread_cond_signal(&w->lease_cv);
@@ -477,8 +506,7 @@ static enum rpc_result h_kill(void *ud, rpc_call_t *call, const ProtobufCMessage
     pthread_mutex_lock(&w->mu);
     struct wjob *j = worker__find_job(w, (long)req->job_id);
     if (j) {
-        kill(-j->pid, SIGKILL);
-        j->sigkilled = true;
+        worker__term_job(w, j, "KillJob");
         resp->known = true;
     }
     pthread_mutex_unlock(&w->mu);

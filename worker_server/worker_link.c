@@ -21,6 +21,7 @@ void worker__reg_init(struct worker *w)
     req->ip = (char *)(w->o->listen_ip ? w->o->listen_ip : "127.0.0.1");
     req->port = (uint32_t)w->port;
     req->simulated_gpus = w->topo.simulated_gpus;
+    req->gpu_type = w->gpu_type;
     if (w->o->server_id >= 0) {
         req->server_id_opt_case = SYNERGY__V1__REGISTER_WORKER_REQUEST__SERVER_ID_OPT_SERVER_ID;
         req->server_id = (uint32_t)w->o->server_id;
@@ -98,7 +99,7 @@ static void running_snapshot(struct worker *w, struct running_set *rs)
 }
 
 /* Kill what the scheduler says it does not know (after its restart, or jobs
- * it moved elsewhere while it had lost us). */
+ * it moved elsewhere while it had lost us), at once. */
 static void apply_kills(struct worker *w, Synergy__V1__JobRef *const *k, size_t n)
 {
     pthread_mutex_lock(&w->mu);
@@ -106,10 +107,11 @@ static void apply_kills(struct worker *w, Synergy__V1__JobRef *const *k, size_t 
         struct wjob *j = worker__find_job(w, (long)k[i]->job_id);
         if (!j || (k[i]->attempt && k[i]->attempt != j->attempt))
             continue;
-        LOG(LOG_WARN, "worker", "job %ld attempt %u: killed, the scheduler does not run it",
+        /* no grace: this attempt's work was never credited, and the
+         * scheduler may launch another job on its GPUs at once */
+        LOG(LOG_WARN, "worker", "job %ld attempt %u: the scheduler does not run it: SIGKILL",
             j->job_id, j->attempt);
-        kill(-j->pid, SIGKILL);
-        j->sigkilled = true;
+        worker__kill_job(w, j);
     }
     pthread_mutex_unlock(&w->mu);
 }
@@ -224,6 +226,7 @@ static int send_exits(struct worker *w)
         free(w->exits[0].log_tail);
         memmove(w->exits, w->exits + 1, (w->n_exits - 1) * sizeof *w->exits);
         w->n_exits--;
+        pthread_cond_broadcast(&w->stop_cv); /* a stopping worker waits for its reports */
         pthread_mutex_unlock(&w->mu);
     }
 }

@@ -26,7 +26,12 @@
  * steps after), whose answer is the round's budget; iterator-local round
  * numbers. With --ranks every process of the job is then indistinguishable
  * to the scheduler but for its address, as under torch.distributed.launch.
- * Fault switches for tests: --crash-once DIR, --crash-always, --ignore-stop,
+ * SIGTERM (docs/real-jobs.md, "How a job is stopped") is a stop: in the
+ * middle of a round the job finishes its step, writes its checkpoint, sends
+ * LeaseEnded with the round's steps and exits 0; waiting for RoundEnd's
+ * answer (its round reported, its checkpoint written) it exits 0 at once.
+ * Fault switches for tests: --crash-once DIR, --crash-always, --ignore-stop
+ * (RoundEnd's stop; SIGTERM still stops it), --ignore-sigterm,
  * --spawn-daemon FILE (leaves daemonised grandchildren behind).
  */
 #include "jobclient.h"
@@ -76,6 +81,37 @@ static void checkpoint(const char *dir, long done)
         rename(tmp, p);
 }
 
+/* SIGTERM. At a point where the job's state is saved and reported (waiting
+ * for RoundEnd's answer, or ignoring a stop) the handler says so and exits;
+ * elsewhere it only sets job_work_stop_asked, which the work loop and the
+ * round check. The line is prepared beforehand: the handler only write()s. */
+static char exit_line[256];
+static volatile sig_atomic_t exit_line_len;
+
+static void on_sigterm(int sig)
+{
+    (void)sig;
+    job_work_stop_asked = 1;
+    if (exit_line_len > 0) {
+        ssize_t w = write(2, exit_line, (size_t)exit_line_len);
+        (void)w;
+        _exit(0);
+    }
+}
+
+/* From here until saved_point_end(), SIGTERM exits at once with this line. */
+static void saved_point(const char *tag, long done, const char *where)
+{
+    int n = snprintf(exit_line, sizeof exit_line, "synergy %s: SIGTERM %s: checkpoint at %ld, "
+                                                  "exiting\n", tag, where, done);
+    exit_line_len = n > 0 && n < (int)sizeof exit_line ? n : 0;
+}
+
+static void saved_point_end(void)
+{
+    exit_line_len = 0;
+}
+
 /* The job's link to the scheduler: the client, and what every request carries. */
 struct link {
     rpc_client_t *cl;
@@ -114,8 +150,8 @@ static int call(struct link *l, const char *m, const ProtobufCMessage *rq, Proto
             l->down_since = 0;
             return st;
         }
-        if (st != RPC_STATUS_UNAVAILABLE && st != RPC_STATUS_DEADLINE_EXCEEDED &&
-            st != RPC_STATUS_CANCELLED) {
+        if ((st != RPC_STATUS_UNAVAILABLE && st != RPC_STATUS_DEADLINE_EXCEEDED &&
+             st != RPC_STATUS_CANCELLED) || job_work_stop_asked) {
             fprintf(stderr, "synergy %s: %s\n", l->tag, err.msg);
             return st;
         }
@@ -171,7 +207,16 @@ struct job_run {
     int poll_ms;
     const char *chk; /* the checkpoint directory (local rank 0 only) */
     bool crash, trace;
+    long cut; /* a round cut short by SIGTERM: its steps */
 };
+
+/* The round is cut short by SIGTERM after `steps` steps: -2 (job_round
+ * then saves and ends the lease). */
+static long cut_round(struct job_run *j, long steps)
+{
+    j->cut = steps;
+    return -2;
+}
 
 /* The first process of the job to reach --crash-once's marker crashes, once. */
 static bool crash_once(const char *dir, long id)
@@ -266,7 +311,9 @@ static long job_round_legacy(struct job_run *j, uint64_t round, long *budget_out
     if (need > 0 && t0 + need > deadline)
         f = deadline > t0 ? (deadline - t0) / need : 0;
     long first = (long)(0.75 * (double)guess);
-    job_work_steps(&j->o->work, first, j->spi, f);
+    long did = job_work_steps(&j->o->work, first, j->spi, f);
+    if (did < first || job_work_stop_asked)
+        return cut_round(j, did);
     UpdateItersRequest u = UPDATE_ITERS_REQUEST__INIT;
     SET_IDS(u, &j->lk, UPDATE_ITERS_REQUEST);
     u.extend_lease = true;
@@ -291,7 +338,9 @@ static long job_round_legacy(struct job_run *j, uint64_t round, long *budget_out
     /* the rest keeps to the round clock too (the budget may exceed the guess) */
     double now = mono_s(), rest = (double)(target - first) * j->spi;
     f = rest > 0 && now + rest > deadline ? (deadline > now ? (deadline - now) / rest : 0) : 1;
-    job_work_steps(&j->o->work, target - first, j->spi, f);
+    did = job_work_steps(&j->o->work, target - first, j->spi, f);
+    if (did < target - first)
+        return cut_round(j, first + did);
     j->done += target;
     checkpoint(j->chk, j->done);
     return target;
@@ -325,7 +374,9 @@ static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
         f = deadline > mono_s() ? (deadline - mono_s()) / need : 0;
     if (round == 0 && job_work_startup_round(&j->o->work, deadline - mono_s(), j->spi, &target, &f))
         first = (long)(0.75 * (double)target);
-    job_work_steps(&j->o->work, first, j->spi, f);
+    long did = job_work_steps(&j->o->work, first, j->spi, f);
+    if (did < first || job_work_stop_asked)
+        return cut_round(j, did);
     u.num_steps = (uint64_t)first;
     u.execution_time_s = (mono_s() - t0) * j->scale;
     if (call(&j->lk, "UpdateIters", &u.base, &r, 10000) != RPC_STATUS_OK)
@@ -336,7 +387,9 @@ static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
         fprintf(stderr, "synergy %s: crashing on purpose at %ld\n", j->lk.tag, j->done + first);
         abort();
     }
-    job_work_steps(&j->o->work, target - first, j->spi, f);
+    did = job_work_steps(&j->o->work, target - first, j->spi, f);
+    if (did < target - first)
+        return cut_round(j, first + did);
     j->done += target;
     checkpoint(j->chk, j->done);
     if (getenv("SYNERGY_JOB_TRACE"))
@@ -350,12 +403,20 @@ static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
 static int job_round(struct job_run *j, uint64_t round)
 {
     double t0 = mono_s();
-    long budget;
+    long budget = 0;
     long target = job_round_work(j, round, &budget);
-    if (target < 0)
-        return 1;
     double el = (mono_s() - t0) * j->scale;
     const char *tag = j->lk.tag;
+    if (target == -2) { /* SIGTERM: save what the round did, end the lease, exit 0 */
+        j->done += j->cut;
+        checkpoint(j->chk, j->done);
+        job_lease_ended(j, round, j->cut, el);
+        fprintf(stderr, "synergy %s: SIGTERM in round %lu after %ld steps: checkpoint at %ld, "
+                        "lease ended\n", tag, (unsigned long)round, j->cut, j->done);
+        return 0;
+    }
+    if (target < 0)
+        return 1;
     if (j->done >= j->total) {
         if (j->trace)
             fprintf(stderr, "synergy %s: round %lu budget %ld answer complete, %ld steps\n", tag,
@@ -369,17 +430,23 @@ static int job_round(struct job_run *j, uint64_t round)
     re.num_steps = (uint64_t)target;
     re.execution_time_s = el;
     ProtobufCMessage *r = NULL;
-    if (call(&j->lk, "RoundEnd", &re.base, &r, j->poll_ms) != RPC_STATUS_OK)
-        return 1;
-    bool stop = ((RoundEndResponse *)r)->terminate_lease;
+    /* the round is reported and its checkpoint written: a SIGTERM while we
+     * wait for the answer just ends the process */
+    saved_point(tag, j->done, "while waiting for the round's end");
+    int st = call(&j->lk, "RoundEnd", &re.base, &r, j->poll_ms);
+    saved_point_end();
+    if (st != RPC_STATUS_OK)
+        return job_work_stop_asked ? 0 : 1;
+    bool stop = ((RoundEndResponse *)r)->terminate_lease || job_work_stop_asked;
     protobuf_c_message_free_unpacked(r, NULL);
     if (j->trace)
         fprintf(stderr, "synergy %s: round %lu budget %ld answer %s, %ld steps\n", tag,
                 (unsigned long)round, budget, stop ? "stop" : "extend", target);
     if (!stop)
         return -1;
-    if (j->o->ignore_stop) {
+    if (j->o->ignore_stop && !job_work_stop_asked) {
         fprintf(stderr, "synergy %s: ignoring the end of the lease\n", tag);
+        saved_point(tag, j->done, "after ignoring the end of its lease");
         for (;;)
             pause();
     }
@@ -413,6 +480,10 @@ static int job_process(struct job_opts *o, int rank, int local)
     fprintf(stderr, "synergy %s: resuming at %ld of %ld, %.6f s per iteration, scheduler %s\n",
             j.lk.tag, j.done, j.total, j.spi, o->sched);
     job_work_startup(&o->work);
+    if (job_work_stop_asked) {
+        fprintf(stderr, "synergy %s: SIGTERM before its first step: exiting\n", j.lk.tag);
+        return 0;
+    }
     job_work_start(&o->work);
     if (o->daemon_file && local == 0)
         spawn_daemons(o->daemon_file);
@@ -469,6 +540,10 @@ static int job_ranks(struct job_opts *o)
     for (long left = n; left > 0; left--) {
         int status;
         pid_t p = wait(&status);
+        if (p < 0 && errno == EINTR) { /* SIGTERM: the ranks stop themselves; wait for them */
+            left++;
+            continue;
+        }
         if (p < 0)
             break;
         bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -493,5 +568,11 @@ bool job_client_env_ok(void)
 
 int job_client_run(struct job_opts *o)
 {
+    /* before --ranks forks: every rank, and the parent that waits for them */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = o->ignore_sigterm ? SIG_IGN : on_sigterm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: a sleep ends at once */
     return o->ranks ? job_ranks(o) : job_process(o, -1, 0);
 }

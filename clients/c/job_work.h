@@ -11,6 +11,7 @@
 #define SYNERGY_JOB_WORK_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -41,9 +42,14 @@ int job_work_opt(struct job_work *w, int opt, const char *arg);
 void job_work_start(struct job_work *w);
 /* Sleep the start-up time. */
 void job_work_startup(const struct job_work *w);
+/* Set (by a SIGTERM handler) to stop: job_work_steps returns early and
+ * job_sleep_s wakes. */
+extern volatile sig_atomic_t job_work_stop_asked;
 /* Run n steps. Sleep mode sleeps n * spi * f (f < 1 compresses a late
- * round); the other modes run at their own pace. */
-void job_work_steps(struct job_work *w, long n, double spi, double f);
+ * round); the other modes run at their own pace. Returns the steps done: n,
+ * or fewer when job_work_stop_asked was set meanwhile (a step is whole or
+ * not counted). */
+long job_work_steps(struct job_work *w, long n, double spi, double f);
 void job_work_stop(struct job_work *w);
 /* The first round after a --startup-s sleep (sleep mode): its cost is the
  * job's own, so the round is not compressed to make up for it; *target
@@ -51,7 +57,7 @@ void job_work_stop(struct job_work *w);
  * end, *f = 1. Returns false (nothing changed) without a start-up time. */
 bool job_work_startup_round(const struct job_work *w, double left, double spi, long *target,
                             double *f);
-/* Sleep s seconds (EINTR-safe). */
+/* Sleep s seconds (EINTR-safe; cut short once job_work_stop_asked is set). */
 void job_sleep_s(double s);
 
 #endif

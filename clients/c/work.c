@@ -18,13 +18,34 @@
 
 #include "common.h"
 
+volatile sig_atomic_t job_work_stop_asked;
+
 void job_sleep_s(double s)
 {
     if (!(s > 0))
         return;
     struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !job_work_stop_asked)
         ;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Sleep n steps of `per` seconds in one go (one sleep per step would add
+ * each sleep's overshoot); cut short, the whole steps that fit. */
+static long sleep_steps(long n, double per)
+{
+    double t0 = now_s();
+    job_sleep_s((double)n * per);
+    if (!job_work_stop_asked || !(per > 0))
+        return n;
+    long done = (long)floor((now_s() - t0) / per);
+    return done < n ? done : n;
 }
 
 int job_work_opt(struct job_work *w, int opt, const char *arg)
@@ -139,17 +160,17 @@ void job_work_startup(const struct job_work *w)
     job_sleep_s(w->startup_s);
 }
 
-void job_work_steps(struct job_work *w, long n, double spi, double f)
+long job_work_steps(struct job_work *w, long n, double spi, double f)
 {
     switch (w->kind) {
     case JOB_WORK_SLEEP:
-        job_sleep_s((double)n * spi * f);
-        return;
+        return sleep_steps(n, spi * f);
     case JOB_WORK_COST:
-        job_sleep_s((double)n * (w->cost_a + w->cost_b / w->n_cpus));
-        return;
+        return sleep_steps(n, w->cost_a + w->cost_b / w->n_cpus);
     case JOB_WORK_CPU:
         for (long i = 0; i < n; i++) {
+            if (job_work_stop_asked)
+                return i;
             /* every chunk of the last step is done: start this one */
             atomic_store(&w->done, 0);
             atomic_store(&w->next, 0);
@@ -167,8 +188,9 @@ void job_work_steps(struct job_work *w, long n, double spi, double f)
                 pthread_mutex_unlock(&w->mu);
             }
         }
-        return;
+        return n;
     }
+    return n;
 }
 
 void job_work_stop(struct job_work *w)

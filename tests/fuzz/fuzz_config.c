@@ -1,11 +1,13 @@
 /* libFuzzer harness: the cluster INI reader (inih with line numbers and the
- * declarative key table) and the model-profile reader (a base file and a file
- * added over the shipped one), through a memfd. */
+ * declarative key table), the model-profile reader (a base file and a file
+ * added over the shipped one) and the admin clients' client.ini
+ * (src/client_config.c, read and resolved), through a memfd. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "client_config.h"
 #include "scheduler.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
@@ -29,6 +31,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (zoo)
         (void)model_zoo_add(zoo, path, &err);
     model_zoo_destroy(zoo);
+    struct client_config cc = {0};
+    if (client_config_read(path, &cc, &err) == 0)
+        (void)client_config_check(&cc, NULL, &err);
     close(fd);
     return 0;
 }

@@ -58,7 +58,7 @@ check unknown_key "unknown_key.ini:3: unknown key 'gpu_per_server'" -- simulate 
 check bad_number "bad_number.ini:2: servers_per_rack: 'four' is not an integer" -- simulate --cluster "$tmp/bad_number.ini" --trace "$tr"
 check negative_cpus "negative.ini:2: cpus_per_server: -24 is out of range" -- simulate --cluster "$tmp/negative.ini" --trace "$tr"
 check unknown_section "section.ini:2: unknown section [CLUSTR]" -- simulate --cluster "$tmp/section.ini" --trace "$tr"
-check syntax "syntax.ini:2: syntax error" -- simulate --cluster "$tmp/syntax.ini" --trace "$tr"
+check syntax "syntax.ini:2: 'racks': expected [section] or key = value" -- simulate --cluster "$tmp/syntax.ini" --trace "$tr"
 check racks "racks.ini:2: racks: 3 is out of range" -- simulate --cluster "$tmp/racks.ini" --trace "$tr"
 check bad_mode_in_config "unknown mode 'fastest'" -- simulate --cluster "$tmp/mode.ini" --trace "$tr"
 check negative_gpus "neg_gpus.trace:2: gpus: -1 must be at least 1" -- simulate --cluster "$cl" --trace "$tmp/neg_gpus.trace"

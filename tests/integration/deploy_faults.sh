@@ -5,8 +5,9 @@
 #          stderr) is in the scheduler's log; one that always crashes, and one whose
 #          model is not in the worker's catalog (RunJob refused), are failed
 #          after --max-retries; the others finish.
-#  stop    a job that ignores the end of its lease is killed by its worker at
-#          lease expiry and charged a retry (not a crash), and the run goes on.
+#  stop    a job that ignores the end of its lease and SIGTERM gets SIGTERM at
+#          lease expiry and SIGKILL after the kill-wait (0.3 s, not before),
+#          and is charged a retry (not a crash), and the run goes on.
 #  worker  a worker killed with SIGKILL is detected within a bounded time and
 #          its jobs finish on the other worker.
 #  allow   a worker whose address is not in the workers file is refused; one
@@ -73,18 +74,27 @@ crash)
     ;;
 stop)
     cluster 1 > "$tmp/c.ini"
-    { echo "[transformer]"; echo "argv = $standin --ignore-stop"
+    { echo "[transformer]"; echo "argv = $standin --ignore-stop --ignore-sigterm"
       echo "[alexnet]"; echo "argv = $standin"; } > "$tmp/catalog.ini"
     # LAS: job 1 arrives with no service and preempts job 0, which ignores it
     printf '0,transformer,0,2000,8\n1,alexnet,400,1000,8\n' > "$tmp/trace"
     timeout 120 "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --local 1 \
-        --policy LAS --catalog "$tmp/catalog.ini" --run-dir "$tmp/run" \
+        --policy LAS --catalog "$tmp/catalog.ini" --run-dir "$tmp/run" --kill-wait 300 \
         --state "$tmp/state.db" --time-scale 1000 --json \
         > "$tmp/dep.json" 2> "$tmp/dep.err" || fail "deploy failed"
     cat "$tmp/dep.json"
     grep -q '"jobs_finished":2,' "$tmp/dep.json" || fail "both jobs should finish"
     grep -Eq '"lease_kills":[1-9]' "$tmp/dep.json" || fail "no job was killed at lease expiry"
-    grep -q "job 0: lease expired, killing process group" "$tmp/dep.err" || fail "no lease kill logged"
+    # SIGTERM first; the job ignores it, so SIGKILL after the kill-wait:
+    # 300 s / 1000 = 0.3 s, never before
+    grep -q "job 0 attempt 1: lease expired: SIGTERM to process group [0-9]*, SIGKILL in 0.300 s" \
+        "$tmp/dep.err" || fail "no SIGTERM at lease expiry"
+    after=$(sed -n 's/.*job 0 attempt 1: still running \([0-9.]*\) s after SIGTERM: SIGKILL.*/\1/p' \
+            "$tmp/dep.err" | head -1)
+    [ -n "$after" ] || fail "job 0 ignored SIGTERM but was not SIGKILLed"
+    awk -v a="$after" 'BEGIN { exit !(a >= 0.3 && a < 3) }' ||
+        fail "SIGKILL came $after s after SIGTERM, not after the 0.3 s kill-wait"
+    echo "job 0 ignored SIGTERM: SIGKILL $after s after it (kill-wait 0.3 s)"
     grep -q '"crashes":0,' "$tmp/dep.json" || fail "a lease kill is not a crash"
     grep -q '"stops_ignored":1,' "$tmp/dep.json" || fail "job 0 should be charged for its stop"
     check_counts

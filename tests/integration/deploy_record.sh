@@ -17,11 +17,14 @@
 #           the --db run has every job and every planned round, the rounds
 #           before the restart included.
 #  service  deploy without --trace (a service) on 2 local workers, 4 jobs
-#           submitted online at different times (`synergy submit`), stopped
-#           with SIGTERM once they finished: the record holds the 4 with their
-#           submission times, and its replay places the same jobs in every
-#           round that placed any (the service also plans idle rounds, which
-#           the simulator skips); --db holds the service run beside the replay.
+#           submitted online at different times (`synergy submit`) and a 5th,
+#           long one cancelled once it runs, stopped with SIGTERM once the 4
+#           finished: the record holds the 5 with their submission times and
+#           the 5th's cancel ("#cancel,5,T"), and its replay places the same
+#           jobs in every round that placed any (the service also plans idle
+#           rounds, which the simulator skips), the cancelled job up to its
+#           cancel and never after; --db holds the service run beside the
+#           replay.
 # usage: deploy_record.sh SYNERGY SRCDIR CASE
 set -euo pipefail
 bin=$1 src=$2 case=$3
@@ -150,6 +153,13 @@ service)
         k=$((k + 1))
         sleep 0.7
     done
+    # a 5th, long job, cancelled while it runs: the replay must stop it there too
+    adm submit --model alexnet --gpus 2 --iterations 100000 > /dev/null || fail "submit job 5"
+    state5() { adm queue --all --json | /usr/bin/python3 -c "import json,sys
+print([j['state'] for j in json.load(sys.stdin)['jobs'] if j['id'] == 5][0])"; }
+    for _ in $(seq 300); do [ "$(state5)" = running ] && break; sleep 0.2; done
+    [ "$(state5)" = running ] || fail "job 5 did not start"
+    adm cancel 5 > /dev/null || fail "cancel job 5"
     for _ in $(seq 300); do
         [ "$(adm queue --all --json | grep -o '"state":"finished"' | wc -l)" -eq 4 ] && break
         sleep 0.2
@@ -158,12 +168,20 @@ service)
     kill -TERM "$dep"
     wait "$dep" || fail "the service did not stop cleanly"
     cat "$tmp/dep.out"
-    [ "$(wc -l < "$tmp/dep.rec")" -eq 4 ] || fail "the record holds $(wc -l < "$tmp/dep.rec") jobs, want 4"
-    cut -d, -f1,2,4,5 "$tmp/dep.rec" | tr '\n' ' ' | grep -q '^1,res18,3000,4 2,alexnet,2000,8 3,res18,1500,2 4,alexnet,1000,4 $' ||
+    [ "$(grep -vc '^#' "$tmp/dep.rec")" -eq 5 ] || fail "the record holds $(grep -vc '^#' "$tmp/dep.rec") jobs, want 5"
+    grep -v '^#' "$tmp/dep.rec" | cut -d, -f1,2,4,5 | tr '\n' ' ' |
+        grep -q '^1,res18,3000,4 2,alexnet,2000,8 3,res18,1500,2 4,alexnet,1000,4 5,alexnet,100000,2 $' ||
         fail "the record is not the submitted jobs: $(cat "$tmp/dep.rec")"
     # submitted at increasing times after the service started, each in its own round or later
-    awk -F, 'NR > 1 && $3 <= prev { exit 1 } { prev = $3 } END { exit !(prev > 0) }' "$tmp/dep.rec" ||
+    grep -v '^#' "$tmp/dep.rec" | awk -F, 'NR > 1 && $3 <= prev { exit 1 } { prev = $3 } END { exit !(prev > 0) }' ||
         fail "the arrivals are not the submission times: $(cut -d, -f3 "$tmp/dep.rec" | tr '\n' ' ')"
+    # job 5's cancel, at a boundary (rounds of 300 s) after it started running
+    cancel=$(grep '^#' "$tmp/dep.rec") || fail "no cancel line: $(cat "$tmp/dep.rec")"
+    awk -v c="$cancel" 'BEGIN { n = split(c, f, ","); exit !(n == 3 && f[1] == "#cancel" && f[2] == 5 && f[3] % 300 == 0) }' ||
+        fail "job 5's cancel line is '$cancel'"
+    grep -qE "^[0-9.]+:(.* )?5( |\$)" "$tmp/dep.plan" || fail "job 5 never ran before its cancel"
+    awk -F: -v c="${cancel##*,}" '$1 !~ /^finish/ && $1 + 0 >= c + 0 && $2 ~ / 5( |$)/ { bad = 1 } END { exit bad }' \
+        "$tmp/dep.plan" || fail "job 5 was placed at or after its cancel"
     "$bin" simulate --trace "$tmp/dep.rec" --cluster "$tmp/c.ini" --policy LAS --mode tune \
         --plan-log "$tmp/sim.plan" --db "$tmp/r.db" > /dev/null
     diff <(grep -v '^finish' "$tmp/sim.plan" | grep -v ':$') <(grep -v '^finish' "$tmp/dep.plan" | grep -v ':$') ||
@@ -172,8 +190,8 @@ service)
     [ "$placed" -ge 4 ] || fail "only $placed rounds placed jobs"
     "$bin" report --db "$tmp/r.db" --run 1,2 --brief | tee "$tmp/report.txt"
     grep -Eq '^ +1 +LAS/tune deployed +4 ' "$tmp/report.txt" || fail "report: no deployed row of 4 jobs"
-    grep -Eq '^ +2 +LAS/tune +4 ' "$tmp/report.txt" || fail "report: no simulated row of 4 jobs"
-    echo "ok: 4 online submissions recorded; the replay placed them as the service did in $placed rounds"
+    grep -Eq '^ +2 +LAS/tune( +dep.rec)? +4 ' "$tmp/report.txt" || fail "report: no simulated row of 4 jobs"
+    echo "ok: 5 online submissions recorded, one cancelled while it ran ($cancel); the replay placed them as the service did in $placed rounds"
     ;;
 *) echo "unknown case $case"; exit 2 ;;
 esac

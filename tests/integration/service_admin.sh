@@ -3,14 +3,17 @@
 # without --trace on 2 local workers (stand-in jobs, 5 s rounds at time scale
 # 60) and its admin clients.
 #  e2e  submit 6 jobs at different times, see them in `queue` (table and
-#       --json, parsed with /usr/bin/python3), cancel one (the last, an 8-GPU
-#       job still waiting for the whole cluster, so it never ran) and see it
-#       leave the queue, list `nodes`; the other 5 finish with executed ==
-#       total; SIGTERM stops the service cleanly. The service runs with
-#       --record and --db: the record holds the jobs that arrived, with their
-#       submission times; `simulate --trace RECORD --plan-log` places the same
-#       jobs as `deploy --plan-log` in every round that placed any; `report`
-#       shows the deployment and the replay side by side from one --db.
+#       --json, parsed with /usr/bin/python3), cancel one once it arrived (the
+#       last, an 8-GPU job waiting for the whole cluster, so it never ran) and
+#       see it leave the queue, list `nodes`; the other 5 finish with executed
+#       == total; SIGTERM stops the service cleanly. The service runs with
+#       --record and --db: the record holds the 6 jobs that arrived, with
+#       their submission times, and job 6's cancel ("#cancel,6,T", T the
+#       boundary that applied it); `simulate --trace RECORD --plan-log` places
+#       the same jobs as `deploy --plan-log` in every round that placed any,
+#       job 6 included (without its cancel it would run alone at the end);
+#       `report` shows the deployment and the replay (5 jobs, window complete)
+#       side by side from one --db.
 #  bad  11 kinds of bad submission and 2 bad cancels against a deployment
 #       running jobs: each gets a one-line error and exit 2, and the queue
 #       (ids, names, models, sizes; nothing cancelled) is unchanged after
@@ -21,6 +24,11 @@
 #       names, users, models, sizes, arrivals; the cancelled one still
 #       cancelled), the two others finish with executed == total, and the next
 #       submission gets the next id.
+#  types  two servers of GPU types V100 and K80: a job submitted with --gpu-type
+#       K80 runs on the K80 server with the V100 idle, one allowed either runs
+#       on the V100; `nodes` shows each server's type; unknown types and more
+#       GPUs than the allowed types have are refused; a worker reporting K80
+#       for the V100 row is refused.
 #  tls  under mutual TLS (scripts/make-certs.sh) the admin's certificate may
 #       use the service; a worker's certificate (not in --admins) is refused
 #       PERMISSION_DENIED and changes nothing; a plaintext client is refused.
@@ -87,14 +95,15 @@ e2e)
     done
     echo "submitted: ${ids[*]}"
     [ "${ids[*]}" = "1 2 3 4 5 6" ] || fail "ids ${ids[*]}, expected 1 .. 6"
-    table=$(adm queue)
+    # --all: on a loaded machine the submissions are slow, and job 1 may be done already
+    table=$(adm queue --all)
     echo "$table"
     for i in "${ids[@]}"; do
         grep -qE "^ +$i " <<<"$table" || fail "job $i not in the queue table"
     done
     grep -qE "^ +1 first +local +res18 " <<<"$table" || fail "job 1's row: name, user, model"
     # the JSON: six jobs, their sizes and totals as submitted, arrivals increasing
-    qjson > "$tmp/q.json"
+    qjson --all > "$tmp/q.json"
     "$py" - "$tmp/q.json" <<'PY' || fail "queue --json"
 import json, sys
 q = json.load(open(sys.argv[1]))
@@ -108,10 +117,15 @@ assert jobs[3]["model"] == "res50" and jobs[3]["gpus"] == 4 and jobs[3]["total"]
 arr = [jobs[i]["arrival_s"] for i in range(1, 7)]
 assert arr == sorted(arr) and arr[5] - arr[0] > 4 * 60, arr   # 7.5 s wall x 60
 for j in q["jobs"]:
-    assert j["user"] == "local" and j["state"] in ("pending", "queued", "running"), j
+    assert j["user"] == "local" and j["state"] in ("pending", "queued", "running", "finished"), j
 print("queue --json: 6 jobs, arrivals %s" % ["%.0f" % a for a in arr])
 PY
-    # job 6 (8 GPUs: it waits for the whole cluster) is cancelled and leaves the queue
+    # job 6 (8 GPUs: it waits for the whole cluster) arrives, is cancelled and leaves the
+    # queue (if the machine is so slow that the others are done by then, it runs a little)
+    for _ in $(seq 100); do
+        st6=$(jfield 6 state); [ "$st6" = queued ] || [ "$st6" = running ] && break; sleep 0.2
+    done
+    [ "$st6" = queued ] || [ "$st6" = running ] || fail "job 6 is $st6, not queued (arrived)"
     adm cancel 6 | grep -qx "cancelled 6" || fail "cancel 6"
     gone=
     for _ in $(seq 100); do
@@ -122,8 +136,9 @@ PY
     done
     [ -n "$gone" ] || fail "job 6 still in the queue after its cancel"
     [ "$(jfield 6 state)" = cancelled ] || fail "job 6 is $(jfield 6 state), not cancelled"
-    [ "$(jfield 6 attempt)" = 0 ] && [ "$(jfield 6 executed)" = 0 ] || fail "job 6 ran"
-    echo "job 6 cancelled before it ran and gone from the queue (queue --all: cancelled)"
+    [ "$st6" = running ] || { [ "$(jfield 6 attempt)" = 0 ] && [ "$(jfield 6 executed)" = 0 ]; } ||
+        fail "job 6 ran"
+    echo "job 6 cancelled ($st6 when cancelled) and gone from the queue (queue --all: cancelled)"
     nodes=$(adm nodes)
     echo "$nodes"
     [ "$(grep -cE '^ +[01] 127\.0\.0\.1:[0-9]+ +- +up +[0-4]/4 ' <<<"$nodes")" = 2 ] ||
@@ -146,33 +161,34 @@ assert len(n)==2 and all(x['gpus_total']==4 and x['cpus_total']==12 and x['mem_t
     kill -TERM "$dep"
     rc=0; wait "$dep" || rc=$?
     [ $rc = 0 ] || fail "deploy exited $rc after SIGTERM"
-    # 5 of the jobs that arrived: 5, or 6 when job 6 arrived before its cancel
-    grep -qE "deployed a service on 2 workers \(time scale $scale\): 5 of [56] jobs finished" \
+    grep -qE "deployed a service on 2 workers \(time scale $scale\): 5 of 6 jobs finished" \
         "$tmp/dep.out" || fail "summary: $(cat "$tmp/dep.out")"
     # every finished job's rounds are in the plan log
     for i in 1 2 3 4 5; do grep -q "^finish $i " "$tmp/dep.plan" || fail "no finish $i in the plan log"; done
-    ! grep -qE "^[0-9.]+:.* 6( |\$)" "$tmp/dep.plan" || fail "the cancelled job 6 was placed"
-    # the record: jobs 1-5 as submitted (and 6 only if it arrived before its cancel)
-    cut -d, -f1,2,4,5 "$tmp/dep.rec" | head -5 | tr '\n' ' ' |
-        grep -q '^1,res18,900,2 2,alexnet,700,1 3,res50,[0-9]*,4 4,gnmt,600,2 5,lstm,800,1 $' ||
+    [ "$st6" = running ] || ! grep -qE "^[0-9.]+:.* 6( |\$)" "$tmp/dep.plan" ||
+        fail "the cancelled job 6 was placed"
+    # the record: jobs 1-6 as submitted, then job 6's cancel at a boundary after its arrival
+    grep -v '^#' "$tmp/dep.rec" | cut -d, -f1,2,4,5 | tr '\n' ' ' |
+        grep -q '^1,res18,900,2 2,alexnet,700,1 3,res50,[0-9]*,4 4,gnmt,600,2 5,lstm,800,1 6,mobilenet,700,8 $' ||
         fail "the record is not the submitted jobs: $(cat "$tmp/dep.rec")"
-    nrec=$(wc -l < "$tmp/dep.rec")
-    [ "$nrec" = 5 ] || { [ "$nrec" = 6 ] && grep -q '^6,mobilenet,' "$tmp/dep.rec"; } ||
-        fail "the record holds $nrec jobs"
+    nrec=$(grep -vc '^#' "$tmp/dep.rec")
+    cancel=$(grep '^#' "$tmp/dep.rec") || fail "the record has no cancel line: $(cat "$tmp/dep.rec")"
+    arr6=$(grep '^6,' "$tmp/dep.rec" | cut -d, -f3)
+    awk -v c="$cancel" -v a="$arr6" 'BEGIN { n = split(c, f, ",")
+        exit !(n == 3 && f[1] == "#cancel" && f[2] == 6 && f[3] % 300 == 0 && f[3] >= a) }' ||
+        fail "job 6's cancel line '$cancel' is not at a round boundary after its arrival ($arr6 s)"
     "$bin" simulate --trace "$tmp/dep.rec" --cluster "$tmp/c.ini" --plan-log "$tmp/sim.plan" \
         --db "$tmp/r.db" > /dev/null
-    # rounds that placed jobs (the service also plans idle rounds, the simulator does
-    # not); job 6, when it arrived before its cancel, runs alone after the others in the
-    # replay (FIFO, 8 GPUs): left out
-    placing() { grep -v '^finish' "$1" | sed -E 's/ 6( |$)/\1/' | grep -v ':$'; }
+    # rounds that placed jobs (the service also plans idle rounds, the simulator does not)
+    placing() { grep -v '^finish' "$1" | grep -v ':$'; }
     diff <(placing "$tmp/sim.plan") <(placing "$tmp/dep.plan") ||
         fail "the replayed record placed jobs differently from the service"
-    echo "replay of the record ($nrec jobs): the same placements in $(placing "$tmp/dep.plan" | wc -l) rounds"
+    echo "replay of the record ($nrec jobs, $cancel): the same placements in $(placing "$tmp/dep.plan" | wc -l) rounds"
     "$bin" report --db "$tmp/r.db" --run 1,2 --brief | tee "$tmp/report.txt"
     grep -Eq '^ +1 +FIFO/fair deployed +5 ' "$tmp/report.txt" || fail "report: no deployed row of 5 jobs"
     ! grep -q 'window incomplete' "$tmp/report.txt" || fail "report: a window incomplete"
-    grep -Eq "^ +2 +FIFO/fair( +dep.rec)? +$((nrec)) " "$tmp/report.txt" ||
-        fail "report: no simulated row of $nrec jobs"
+    grep -Eq "^ +2 +FIFO/fair( +dep.rec)? +5 " "$tmp/report.txt" ||
+        fail "report: no simulated row of 5 jobs (job 6 cancelled in the replay too)"
     echo "PASS: 6 submitted, 1 cancelled, 5 finished with executed == total"
     ;;
 bad)
@@ -314,5 +330,62 @@ tls)
         fail "the scheduler did not log the refusal"
     echo "PASS: admin accepted; worker-0 and plaintext refused, the queue unchanged"
     ;;
-*) echo "usage: $0 SYNERGY SRCDIR e2e|bad|tls"; exit 2 ;;
+types)
+    # two servers of different GPU types; deploy --local gives each worker its type
+    cat > "$tmp/c.ini" <<'INI'
+[gpu_types]
+V100 = 1
+K80 = 0.25
+[servers v]
+count = 1
+gpu_type = V100
+gpus = 4
+cpus = 12
+dram_gb = 200
+[servers k]
+count = 1
+gpu_type = K80
+gpus = 4
+cpus = 12
+dram_gb = 200
+INI
+    start_local
+    # a job that may run on K80 only: on server 1 although the V100s are free and faster
+    id=$(submit_first --model res18 --gpus 2 --hours 5 --gpu-type K80 --name on-k80)
+    any=$(adm submit --model res18 --gpus 1 --hours 5 --gpu-type K80,V100 --name either)
+    for _ in $(seq 100); do
+        [ "$(jfield "$id" state)" = running ] && [ "$(jfield "$any" state)" = running ] && break
+        sleep 0.2
+    done
+    [ "$(jfield "$id" state)" = running ] || fail "the K80 job is not running"
+    [[ $(jfield "$id" servers) == 1:* ]] || fail "the K80 job runs on $(jfield "$id" servers)"
+    [[ $(jfield "$any" servers) == 0:* ]] || fail "the V100-or-K80 job runs on $(jfield "$any" servers), not the V100 server"
+    nodes=$(adm nodes)
+    echo "$nodes"
+    grep -qE '^ +0 127\.0\.0\.1:[0-9]+ +- +up .* V100$' <<<"$nodes" || fail "nodes: server 0 is V100"
+    grep -qE '^ +1 127\.0\.0\.1:[0-9]+ +- +up .* K80$' <<<"$nodes" || fail "nodes: server 1 is K80"
+    adm nodes --json | "$py" -c "
+import json,sys
+n=json.load(sys.stdin)['nodes']
+assert [x['gpu_type'] for x in n] == ['V100', 'K80'], n" || fail "nodes --json: gpu_type"
+    for spec in "1 A100|GPU type 'A100' is not in the cluster; it has: V100 K80" \
+                "8 K80|8 GPUs: its GPU types have at most 4" \
+                "1 V100,,K80|GPU type names separated by ','"; do
+        args=${spec%%|*} want=${spec#*|}
+        rc=0
+        err=$(adm submit --model res18 --gpus "${args% *}" --iterations 10 --gpu-type "${args#* }" \
+              2>&1 >/dev/null) || rc=$?
+        [ $rc = 2 ] && [[ $err == *"$want"* ]] || fail "--gpu-type $args: exit $rc: $err"
+        echo "  --gpu-type $args: $err"
+    done
+    # a worker of the wrong type for its row is refused, and the row keeps its worker
+    timeout 5 "$bin" worker --scheduler "$S" --server-id 0 --port 0 --gpus 4 --gpu-type K80 \
+        --insecure --job-user "$(id -un)" --catalog "$src/tests/deploy/catalog.ini" \
+        --run-dir "$tmp/wrong" 2> "$tmp/wrong.err" || true
+    grep -q "refused: server 0 has V100 GPUs; the worker reports K80" "$tmp/dep.err" ||
+        fail "the K80 worker was not refused server 0"
+    adm nodes | grep -qE '^ +0 .* +up .* V100$' || fail "server 0 lost its worker"
+    echo "PASS: placement by type, nodes show the types, bad --gpu-type refused, a worker of the wrong type refused"
+    ;;
+*) echo "usage: $0 SYNERGY SRCDIR e2e|bad|tls|restart|types"; exit 2 ;;
 esac

@@ -9,11 +9,13 @@ restores them at start, and logs (stdout, the worker's job log):
     final attempt=A rank=R step=S loss=L                (reached the total)
 The loss is measured on a fixed evaluation set, so the loss a resumed attempt
 logs must equal the one its checkpoint logged.
-usage: numpy_job.py --chk-dir DIR [--ranks] [--total N]
+usage: numpy_job.py --chk-dir DIR [--ranks] [--total N] [--step-s S]
+(--step-s: each step also sleeps S seconds, a job busy all its round)
 """
 import argparse
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "clients", "python"))
@@ -62,6 +64,8 @@ def main(args):
         g = 2 * xb.T @ (xb @ w - yb) / len(yb)
         mom = 0.9 * mom + g
         w = w - 0.0002 * mom
+        if args.step_s:
+            time.sleep(args.step_s)
     if not job.lease_ended:
         print("final attempt=%d rank=%d step=%d loss=%.17g" % (job.attempt, job.rank, job.step,
                                                                loss(w)), flush=True)
@@ -73,6 +77,7 @@ if __name__ == "__main__":
     p.add_argument("--chk-dir", required=True)
     p.add_argument("--ranks", action="store_true")
     p.add_argument("--total", type=int, default=2000)
+    p.add_argument("--step-s", type=float, default=0)
     a = p.parse_args()
     os.makedirs(a.chk_dir, exist_ok=True)
     if a.ranks:

@@ -34,8 +34,8 @@
 
 static model_zoo_t *zoo;
 static const struct job_spec specs[] = {
-    {0, "alexnet", 0, 3000, 4, "", ""},
-    {1, "res18", 0, 6000, 4, "", ""},
+    {.id = 0, .model = "alexnet", .arrival = 0, .iterations = 3000, .gpus = 4},
+    {.id = 1, .model = "res18", .arrival = 0, .iterations = 6000, .gpus = 4},
 };
 static const struct deploy_worker_addr rows[] = {
     {"127.0.0.1", 5001, 0, 0, 1, "worker-0"},

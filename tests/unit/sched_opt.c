@@ -178,6 +178,7 @@ static void test_opt_points_and_packing(void **state)
     sched_opt_stats(w.s, &st);
     assert_int_equal(st.rounds, 1);
     assert_int_equal(st.fallbacks, 0);
+    assert_int_equal(st.capped, 0);
     assert_int_equal(st.lowered, 0);
     world_free(&w);
 }
@@ -287,6 +288,56 @@ static void test_opt_time_limit_falls_back_to_tune(void **state)
     struct sched_opt_stats st;
     sched_opt_stats(w.s, &st);
     assert_int_equal(st.fallbacks, 1);
+    assert_int_equal(st.capped, 1); /* the wall clock, not a work budget: counted apart */
+    world_free(&w);
+}
+
+/*
+ * First fit decreasing fails where an exact packing exists, and the packing
+ * MILP finds it within its node budget. 2 servers x (4 GPUs, 10 CPUs,
+ * 500 GB); the fair share is (2 CPUs, 125 GB) per GPU. Jobs (1 GPU each):
+ * two X, fastest from 4 CPUs (1.5; 1.0 at 3, 0.8 at 2), and four Q (1.0 from
+ * 3 CPUs, 0.95 at 2), both flat in memory.
+ * Stage 1 has 20 CPUs: X at 4 and Q at 3 is 2 x 1.5 + 4 x 1.0 = 7.0 and uses
+ * exactly 20; every other choice is slower. So CPU demands 4, 4, 3, 3, 3, 3.
+ * FFD (largest first, best fit) puts both X on server 0 (2 CPUs left), then
+ * three Q on server 1 (1 left): the fourth Q fits nowhere. The only packing
+ * is {X, Q, Q} on each server, 10 CPUs each, and no job is lowered.
+ */
+static void test_opt_packing_milp_finds_what_ffd_misses(void **state)
+{
+    (void)state;
+    static const double x_cpu[TPUT_ROWS] = {0.5, 0.8, 1.0, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5};
+    static const double q2_cpu[TPUT_ROWS] = {0.9, 0.95, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0};
+    struct model_profile model_x, model_q2;
+    profile_init(&model_x, "X");
+    profile_init(&model_q2, "Q2");
+    for (int r = 0; r < TPUT_ROWS; r++)
+        for (int c = 0; c < TPUT_COLS; c++) {
+            model_x.tput[r][c] = x_cpu[r];
+            model_q2.tput[r][c] = q2_cpu[r];
+        }
+    struct world w;
+    world_init(&w, 2, 4, 10, 500, false, 10);
+    struct job *x1 = world_add(&w, &model_x, 1), *x2 = world_add(&w, &model_x, 1);
+    for (int i = 0; i < 4; i++)
+        world_add(&w, &model_q2, 1);
+    assert_int_equal(world_round(&w), 6);
+    assert_point(x1, R4, C20);
+    assert_point(x2, R4, C20);
+    for (int i = 2; i < 6; i++)
+        assert_point(w.jobs[i], R3, C20);
+    assert_int_not_equal(only_server(x1), only_server(x2));
+    for (int i = 0; i < 2; i++) {
+        assert_float_equal(w.s->servers[i].used[RES_CPU], 10, 1e-9);
+        assert_float_equal(w.s->servers[i].used[RES_GPU], 3, 1e-9);
+    }
+    struct sched_opt_stats st;
+    sched_opt_stats(w.s, &st);
+    assert_int_equal(st.packed, 1);
+    assert_int_equal(st.lowered, 0);
+    assert_int_equal(st.fallbacks, 0);
+    assert_int_equal(st.capped, 0);
     world_free(&w);
 }
 
@@ -361,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_opt_fair_share_floor),
         cmocka_unit_test(test_opt_compat_is_cluster_wide),
         cmocka_unit_test(test_opt_time_limit_falls_back_to_tune),
+        cmocka_unit_test(test_opt_packing_milp_finds_what_ffd_misses),
         cmocka_unit_test(test_opt_runs_only_walked_jobs),
         cmocka_unit_test(test_opt_rounding_lowers_when_points_do_not_pack),
     };

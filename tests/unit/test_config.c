@@ -78,7 +78,8 @@ static void test_errors_name_line_and_key(void **state)
     expect_error("[CLUSTER]\n\ngpus_per_server = -8\n", ":3: gpus_per_server: -8 is out of range");
     expect_error("[CLUSTER]\nracks = 2\n", ":2: racks: 2 is out of range");
     expect_error("[NETWORK]\nfoo = 1\n", ":2: unknown section [NETWORK]");
-    expect_error("[CLUSTER]\nthis line has no equals sign\n", ":2: syntax error");
+    expect_error("[CLUSTER]\nthis line has no equals sign\n",
+                 ":2: 'this line has no equals sign': expected [section] or key = value");
     expect_error("[WORKLOAD]\nsplit = 50,60,10\n", ":2: split:");
     expect_error("[SCHEDULER]\nround_duration = 0\n", ":2: round_duration: 0 is out of range");
 }
@@ -195,6 +196,73 @@ static void test_replay_lines(void **state)
     }
 }
 
+/* "#cancel,ID,TIME_S" lines (docs/traces.md): parsed, resolved to their
+ * job, written back the same; bad ones name the file, line and problem. */
+static void test_replay_cancels(void **state)
+{
+    int id;
+    double at;
+    struct err err = {{0}};
+    assert_int_equal(trace_parse_replay_cancel("#cancel,6,1200", &id, &at, &err, "t", 3), 1);
+    assert_true(id == 6 && at == 1200);
+    assert_int_equal(trace_parse_replay_cancel("#cancel, 7 , 0.5", &id, &at, &err, "t", 3), 1);
+    assert_true(id == 7 && at == 0.5);
+    assert_int_equal(trace_parse_replay_cancel("# a comment", &id, &at, &err, "t", 3), 0);
+    assert_int_equal(trace_parse_replay_cancel("#cancelled,1,2", &id, &at, &err, "t", 3), 0);
+    struct {
+        const char *line, *needle;
+    } bad_lines[] = {
+        {"#cancel,6", "t:4: cancel: expected #cancel,ID,TIME_S"},
+        {"#cancel,6,1,2", "t:4: cancel: expected"},
+        {"#cancel,x,1", "t:4: cancel: id 'x'"},
+        {"#cancel,-1,1", "t:4: cancel: id '-1'"},
+        {"#cancel,6,soon", "t:4: cancel: time 'soon'"},
+        {"#cancel,6,-3", "t:4: cancel: time '-3'"},
+        {"#cancel,6,inf", "t:4: cancel: time 'inf'"},
+    };
+    for (size_t i = 0; i < sizeof bad_lines / sizeof bad_lines[0]; i++) {
+        assert_int_equal(
+            trace_parse_replay_cancel(bad_lines[i].line, &id, &at, &err, "t", 4), -1);
+        if (!strstr(err.msg, bad_lines[i].needle))
+            fail_msg("'%s': error '%s' lacks '%s'", bad_lines[i].line, err.msg,
+                     bad_lines[i].needle);
+    }
+
+    /* a whole file: the cancel resolves to its job, wherever the line is */
+    struct job_spec *jobs;
+    size_t n;
+    const char *p = write_tmp("#cancel,1,600\n0,alexnet,0,10,1\n# note\n1,res18,120.5,20,2\n");
+    assert_int_equal(trace_read_replay(p, &jobs, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_false(jobs[0].cancelled);
+    assert_true(jobs[1].cancelled && jobs[1].cancel_at == 600);
+    char buf[256] = "";
+    FILE *m = fmemopen(buf, sizeof buf, "w");
+    for (size_t i = 0; i < n; i++)
+        trace_write_replay_line(m, &jobs[i]);
+    trace_write_replay_cancel(m, jobs[1].id, jobs[1].cancel_at);
+    fclose(m);
+    assert_string_equal(buf, "0,alexnet,0,10,1\n1,res18,120.5,20,2\n#cancel,1,600\n");
+    free(jobs);
+    unlink(p);
+    struct {
+        const char *text, *needle;
+    } bad_files[] = {
+        {"0,alexnet,0,10,1\n#cancel,3,600\n", ":2: cancel: job 3 is not in the trace"},
+        {"0,alexnet,0,10,1\n#cancel,0,600\n#cancel,0,900\n",
+         ":3: cancel: job 0 is cancelled twice (first on line 2)"},
+        {"0,alexnet,700,10,1\n#cancel,0,600\n", ":2: cancel: at 600 s, before job 0 arrives (700 s)"},
+        {"0,alexnet,0,10,1\n#cancel,0\n", ":2: cancel: expected #cancel,ID,TIME_S"},
+    };
+    for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
+        p = write_tmp(bad_files[i].text);
+        assert_int_equal(trace_read_replay(p, &jobs, &n, &err), -1);
+        if (!strstr(err.msg, bad_files[i].needle))
+            fail_msg("file %zu: error '%s' lacks '%s'", i, err.msg, bad_files[i].needle);
+        unlink(p);
+    }
+}
+
 static void test_shortest_double(void **state)
 {
     char b[64];
@@ -215,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_models),
         cmocka_unit_test(test_replay_lines),
+        cmocka_unit_test(test_replay_cancels),
         cmocka_unit_test(test_shortest_double),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -92,8 +92,9 @@ static void test_las_turns_count_preemptions(void **state)
     struct sim_config cfg;
     config_one_gpu(&cfg, "LAS", "fair", &smp);
     cfg.is_static = true;
-    struct job_spec jobs[2] = {{0, "alexnet", 0, 1500, 1, "", ""},
-                               {1, "alexnet", 0.1, 1500, 1, "", ""}};
+    struct job_spec jobs[2] = {
+        {.id = 0, .model = "alexnet", .arrival = 0, .iterations = 1500, .gpus = 1},
+        {.id = 1, .model = "alexnet", .arrival = 0.1, .iterations = 1500, .gpus = 1}};
     struct sim_workload w = {.jobs = jobs, .n_jobs = 2};
     struct sched_result r;
     struct err err = {{0}};
@@ -133,8 +134,9 @@ static void test_fifo_never_preempts(void **state)
     struct sim_config cfg;
     config_one_gpu(&cfg, "FIFO", "fair", &smp);
     cfg.is_static = true;
-    struct job_spec jobs[2] = {{0, "alexnet", 0, 1000, 1, "", ""},
-                               {1, "alexnet", 0.1, 500, 1, "", ""}};
+    struct job_spec jobs[2] = {
+        {.id = 0, .model = "alexnet", .arrival = 0, .iterations = 1000, .gpus = 1},
+        {.id = 1, .model = "alexnet", .arrival = 0.1, .iterations = 500, .gpus = 1}};
     struct sim_workload w = {.jobs = jobs, .n_jobs = 2};
     struct sched_result r;
     struct err err = {{0}};
@@ -166,9 +168,14 @@ static void test_starved_job_returns_after_threshold_since_last_run(void **state
     struct sim_config cfg;
     config_one_gpu(&cfg, "SRTF", "fair", &smp);
     cfg.sched.starvation_s = 1000;
-    struct job_spec jobs[11] = {{0, "alexnet", 0, 1500, 1, "", ""}};
+    struct job_spec jobs[11] = {
+        {.id = 0, .model = "alexnet", .arrival = 0, .iterations = 1500, .gpus = 1}};
     for (int k = 0; k < 10; k++)
-        jobs[k + 1] = (struct job_spec){k + 1, "alexnet", 300.0 * k + 100, 500, 1, "", ""};
+        jobs[k + 1] = (struct job_spec){.id = k + 1,
+                                        .model = "alexnet",
+                                        .arrival = 300.0 * k + 100,
+                                        .iterations = 500,
+                                        .gpus = 1};
     struct sim_workload w = {.jobs = jobs, .n_jobs = 11};
     struct sched_result r;
     struct err err = {{0}};
@@ -185,11 +192,70 @@ static void test_starved_job_returns_after_threshold_since_last_run(void **state
     sched_result_free(&r);
 }
 
+/* on_cancel: the cancels a replay applied */
+struct cancels {
+    int n, id;
+    double now;
+};
+
+static void on_cancel(void *ctx, const struct job *j, double now)
+{
+    struct cancels *c = ctx;
+    c->n++;
+    c->id = j->id;
+    c->now = now;
+}
+
+/*
+ * A replayed record's cancel (docs/traces.md): the LAS turns above, with J1
+ * cancelled at 601, after its lease ended there and before that round is
+ * planned: J1 ran 301-601 and never again. J0 runs 1-301, waits, then runs
+ * from 601 with nobody to share: 500 + 500 + 500 iterations, done at 1201
+ * (1501 without the cancel), preempted once. J1 leaves the measured window:
+ * 1 job measured, window complete, and the run stops at J0's finish (rounds
+ * at 1, 301, 601 and 901). A cancel of J0 at 1801, after it finished, does
+ * nothing.
+ */
+static void test_replayed_cancel_stops_a_job(void **state)
+{
+    struct sim_config cfg;
+    config_one_gpu(&cfg, "LAS", "fair", NULL);
+    struct cancels c = {0};
+    cfg.obs.ctx = &c;
+    cfg.obs.on_sample = NULL;
+    cfg.obs.on_cancel = on_cancel;
+    cfg.is_static = true;
+    struct job_spec jobs[2] = {
+        {.id = 0, .model = "alexnet", .arrival = 0, .iterations = 1500, .gpus = 1,
+         .cancelled = true, .cancel_at = 1801},
+        {.id = 1, .model = "alexnet", .arrival = 0.1, .iterations = 1500, .gpus = 1,
+         .cancelled = true, .cancel_at = 601}};
+    struct sim_workload w = {.jobs = jobs, .n_jobs = 2};
+    struct sched_result r;
+    struct err err = {{0}};
+    assert_int_equal(sim_run(&cfg, &w, &r, &err), 0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.id, 1);
+    assert_float_equal(c.now, 601, 1e-9);
+    assert_int_equal(r.jobs_arrived, 2);
+    assert_int_equal(r.jobs_finished, 1);
+    assert_int_equal(r.jobs_measured, 1);
+    assert_int_equal(r.window_size, 1);
+    assert_true(r.window_complete);
+    const struct sched_job_result *j0 = result_of(&r, 0);
+    assert_float_equal(j0->finish, 1201, 1e-9);
+    assert_int_equal(j0->preemptions, 1);
+    assert_int_equal(j0->rounds_run, 3);
+    assert_int_equal(r.rounds, 4);
+    sched_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_las_turns_count_preemptions),
         cmocka_unit_test(test_fifo_never_preempts),
+        cmocka_unit_test(test_replayed_cancel_stops_a_job),
         cmocka_unit_test(test_starved_job_returns_after_threshold_since_last_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

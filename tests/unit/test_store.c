@@ -239,10 +239,11 @@ static void test_migrate_v1_to_v2(void **state)
     store_close(st);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    /* what migration 2 -> 3 added, too */
+    /* what migrations 2 -> 3 and 3 -> 4 added, too */
     assert_int_equal(sqlite3_exec(db, "DROP INDEX runs_grid_point;"
                                       "ALTER TABLE runs DROP COLUMN grid;"
-                                      "ALTER TABLE runs DROP COLUMN point;",
+                                      "ALTER TABLE runs DROP COLUMN point;"
+                                      "ALTER TABLE runs DROP COLUMN opt_capped;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     static const char *const added[] = {"arrival", "opt_compat", "opt_time_limit_s",
@@ -300,6 +301,56 @@ static void test_migrate_v1_to_v2(void **state)
     store_close(st);
 }
 
+/* A version-3 file (no opt_capped column) with a complete OPT run migrates to
+ * version 4: the old run reads back with opt_capped 0 and its other counters
+ * unchanged; a new run's opt_capped round-trips. */
+static void test_migrate_v3_to_v4(void **state)
+{
+    struct err err = {{0}};
+    store_t *st = store_open(path, &err);
+    assert_non_null(st);
+    struct store_run r = sample_run();
+    strcpy(r.mode, "opt");
+    assert_int_equal(store_run_insert(st, &r, &err), 0);
+    r.jobs_measured = 1, r.avg_jct_s = 7200, r.opt_rounds = 5, r.opt_fallbacks = 2;
+    assert_int_equal(store_run_complete(st, &r, NULL, 0, NULL, 0, &err), 0);
+    store_close(st);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE runs DROP COLUMN opt_capped;"
+                                      "PRAGMA user_version = 3",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    st = store_open(path, &err);
+    assert_non_null(st);
+    struct store_run *runs = NULL;
+    size_t n = 0;
+    struct store_filter f = {0};
+    assert_int_equal(store_runs_select(st, &f, &runs, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(runs[0].opt_rounds, 5);
+    assert_int_equal(runs[0].opt_fallbacks, 2);
+    assert_int_equal(runs[0].opt_capped, 0);
+    store_runs_free(runs, n);
+
+    struct store_run o = sample_run();
+    strcpy(o.mode, "opt");
+    assert_int_equal(store_run_insert(st, &o, &err), 0);
+    o.jobs_measured = 1, o.avg_jct_s = 3600, o.opt_rounds = 9, o.opt_fallbacks = 7;
+    o.opt_capped = 7;
+    assert_int_equal(store_run_complete(st, &o, NULL, 0, NULL, 0, &err), 0);
+    int64_t id = o.id;
+    f.ids = &id, f.n_ids = 1;
+    assert_int_equal(store_runs_select(st, &f, &runs, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(runs[0].opt_capped, 7);
+    assert_int_equal(runs[0].opt_fallbacks, 7);
+    store_runs_free(runs, n);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +358,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_abandoned_run_is_incomplete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v3_to_v4, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

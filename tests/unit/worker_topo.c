@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,6 +150,102 @@ static void catalog_refuses_unknown_models(void **state)
     assert_null(catalog_load(p4, &err));
     assert_non_null(strstr(err.msg, ":2: model 'vae' has no argv"));
     unlink(p4);
+}
+
+/* A catalog may give a GPU type its own argv (argv.TYPE); other types, and a
+ * worker without a type, run argv. */
+static void catalog_argv_per_gpu_type(void **state)
+{
+    struct err err = {{0}};
+    char p[] = "/tmp/synergy-catalog-XXXXXX";
+    int fd = mkstemp(p);
+    const char *txt = "[res18]\nargv = /bin/echo any {gpu_type}\n"
+                      "argv.H200 = /bin/echo fast --loaders 15\nargv.K80 = /bin/echo slow\n";
+    assert_int_equal(write(fd, txt, strlen(txt)), (int)strlen(txt));
+    close(fd);
+    catalog_t *c = catalog_load(p, &err);
+    assert_non_null(c);
+    const char *types[] = {"H200", "K80", "V100", NULL};
+    const char *want[] = {"fast", "slow", "any", "any"};
+    for (int i = 0; i < 4; i++) {
+        struct catalog_vars v = {.synergy = "/x", .gpu_type = types[i]};
+        char **argv = catalog_argv(c, "res18", &v, &err);
+        assert_non_null(argv);
+        assert_string_equal(argv[1], want[i]);
+        if (i == 0)
+            assert_string_equal(argv[3], "15");
+        if (i == 2)
+            assert_string_equal(argv[2], "V100"); /* {gpu_type} */
+        catalog_argv_free(argv);
+    }
+    catalog_destroy(c);
+    unlink(p);
+    const char *bads[][2] = {
+        {"[res18]\nargv = /bin/true\nargv.K80 = /bin/a\nargv.K80 = /bin/b\n",
+         ":4: model 'res18': argv.K80 given twice"},
+        {"[res18]\nargv = /bin/true\nargv.K 80 = /bin/a\n", ":3: argv.K 80: the GPU type"},
+        {"[res18]\nargv = /bin/true\nargv.K80 = sh -c x\n", ":3: argv[0] must be an absolute"},
+        {"[res18]\nargv.K80 = /bin/true\n", ":2: model 'res18' has no argv"},
+    };
+    for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++) {
+        char q[] = "/tmp/synergy-catalog-XXXXXX";
+        fd = mkstemp(q);
+        assert_int_equal(write(fd, bads[i][0], strlen(bads[i][0])), (int)strlen(bads[i][0]));
+        close(fd);
+        assert_null(catalog_load(q, &err));
+        if (!strstr(err.msg, bads[i][1]))
+            fail_msg("'%s' lacks '%s'", err.msg, bads[i][1]);
+        unlink(q);
+    }
+}
+
+/* The GPU type from the driver's model names, and from a /proc/driver/nvidia/gpus
+ * tree (the H200's line as the driver writes it). */
+static void gpu_type_from_the_driver(void **state)
+{
+    const char *cases[][2] = {
+        {"Tesla V100-SXM2-16GB", "V100"}, {"NVIDIA H200", "H200"},
+        {"Tesla K80", "K80"},             {"Tesla P100-PCIE-16GB", "P100"},
+        {"NVIDIA A100-SXM4-80GB", "A100"}, {"NVIDIA GeForce RTX 3090", "RTX3090"},
+        {"NVIDIA H100 PCIe", "H100"},     {"Quadro RTX 6000", "RTX6000"},
+        {"NVIDIA", ""},
+    };
+    char out[WORKER_GPU_TYPE];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gpu_type_from_model(cases[i][0], out, sizeof out);
+        if (strcmp(out, cases[i][1]) != 0)
+            fail_msg("'%s' -> '%s', expected '%s'", cases[i][0], out, cases[i][1]);
+    }
+    char dir[] = "/tmp/synergy-gpus-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct err err = {{0}};
+    assert_int_equal(gpu_type_detect(dir, out, sizeof out, &err), 0); /* no GPU */
+    assert_int_equal(gpu_type_detect("/nonexistent/gpus", out, sizeof out, &err), 0);
+    const char *bus[] = {"0000:1b:00.0", "0000:43:00.0", "0000:52:00.0"};
+    const char *model[] = {"NVIDIA H200", "NVIDIA H200", "Tesla V100-SXM2-32GB"};
+    char path[256];
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, bus[i]);
+        assert_int_equal(mkdir(path, 0700), 0);
+        snprintf(path, sizeof path, "%s/%s/information", dir, bus[i]);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "Model: \t\t %s\nIRQ:   \t\t 16\nGPU UUID: \t GPU-x\n", model[i]);
+        fclose(f);
+        if (i == 1) {
+            assert_int_equal(gpu_type_detect(dir, out, sizeof out, &err), 1);
+            assert_string_equal(out, "H200");
+        }
+    }
+    assert_int_equal(gpu_type_detect(dir, out, sizeof out, &err), -1);
+    assert_non_null(strstr(err.msg, "GPUs of two models"));
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s/information", dir, bus[i]);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/%s", dir, bus[i]);
+        rmdir(path);
+    }
+    rmdir(dir);
 }
 
 static void launch_applies_affinity_and_clean_env(void **state)
@@ -582,6 +679,8 @@ int main(void)
         cmocka_unit_test(reserved_cores_are_never_granted),
         cmocka_unit_test(applied_cpuset_is_whole_cores_or_threads),
         cmocka_unit_test(worker_pins_itself_to_reserved_cores),
+        cmocka_unit_test(catalog_argv_per_gpu_type),
+        cmocka_unit_test(gpu_type_from_the_driver),
     };
     sched_getaffinity(0, sizeof host_cpus, &host_cpus);
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,14 @@ checked in (tests/integration/python_client.sh checks it is current).
 Without SYNERGY_JOB_ID and SYNERGY_SCHED_ADDR in the environment the client
 does nothing: the loop runs standalone, from step 0 (or `start`) to `total`.
 
+SIGTERM (the worker's stop: its own shutdown, a cancel, a lease that ran
+out; SIGKILL follows after the kill-wait, docs/real-jobs.md) ends the loop
+at the next step: the on_lease_end hooks run (save there), LeaseEnded
+reports the round's steps, and steps() returns with lease_ended True. While
+it waits for RoundEnd's answer (the round's steps already reported) the
+hooks run at once and the process exits 0. Installed by steps() in the main
+thread, and removed when it returns.
+
     job = synergy_client.Job()
     state = load_checkpoint()                 # yours; job.start_step says where
     job.on_lease_end(lambda step: save_checkpoint(step))
@@ -21,7 +29,9 @@ does nothing: the loop runs standalone, from step 0 (or `start`) to `total`.
         train_step(batch)
 """
 import os
+import signal
 import sys
+import threading
 import time
 
 __all__ = ["Job", "run_ranks"]
@@ -86,6 +96,8 @@ class Job:
         self._log = log if log is not None else sys.stderr
         self._stub = None
         self._pb = None
+        self.stop_asked = False   # SIGTERM received
+        self._waiting = False     # in RoundEnd: the round is reported
 
     # ------------------------------------------------------------ hooks
     def on_lease_end(self, fn):
@@ -153,7 +165,8 @@ class Job:
                 return resp
             except grpc.RpcError as e:
                 code = e.code()
-                if code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                if code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) \
+                        or self.stop_asked:  # stopping: no time to wait for the scheduler
                     raise
                 if down is None:
                     down = time.monotonic()
@@ -195,6 +208,47 @@ class Job:
             return
         if self.total is None:
             raise ValueError("synergy_client: SYNERGY_TOTAL_ITERS is not set")
+        prev = None
+        if threading.current_thread() is threading.main_thread():
+            prev = signal.signal(signal.SIGTERM, self._on_sigterm)
+        try:
+            yield from self._run(iterable)
+        finally:
+            if prev is not None:
+                signal.signal(signal.SIGTERM, prev)
+            if getattr(self, "_channel", None) is not None:
+                self._channel.close()  # cancels a RoundEnd left waiting (SIGTERM)
+                self._channel = None
+
+    def _on_sigterm(self, signum, frame):
+        self.stop_asked = True
+        if self._waiting:
+            # waiting for RoundEnd's answer: the round is reported, so save
+            # at its end and go now (a gRPC call left waiting would hold
+            # the process past its kill-wait)
+            self._waiting = False
+            self.lease_ended = True
+            self._run_hooks()
+            self.note("SIGTERM while waiting for the round's end: saved at %d" % self.step)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+
+    def _stop_now(self, rnd, done, t0):
+        """SIGTERM in the middle of a round: save, report the round's steps
+        (the scheduler credits them: the next attempt starts at this step)."""
+        self.lease_ended = True
+        self._run_hooks()
+        el = (time.monotonic() - t0) * self.time_scale
+        le = self._ids(self._pb.LeaseEndedRequest(num_steps=done, execution_time_s=el,
+                                                  round_num=rnd))
+        try:
+            self._call("LeaseEnded", le, 10)
+        except self._grpc.RpcError as e:
+            self.note("SIGTERM: LeaseEnded not delivered (%s)" % e.code())
+        self.note("SIGTERM in round %d: saved at %d, lease ended" % (rnd, self.step))
+
+    def _run(self, iterable):
         self._connect()
         pb = self._pb
         t_start = time.monotonic()
@@ -220,6 +274,8 @@ class Job:
             done = 0
             reported = False
             while done < target and (not timed or time.monotonic() < deadline):
+                if self.stop_asked:
+                    break
                 b = next(batches)
                 yield self.step, b
                 self.step += 1
@@ -229,6 +285,9 @@ class Job:
                     u.execution_time_s = (time.monotonic() - t0) * self.time_scale
                     self._call("UpdateIters", u, 10)
                     reported = True
+            if self.stop_asked:
+                self._stop_now(rnd, done, t0)
+                return
             el = (time.monotonic() - t0) * self.time_scale
             if self.step >= self.total:
                 self._run_hooks()
@@ -238,7 +297,14 @@ class Job:
                 self.note("complete at %d" % self.step)
                 return
             re_ = self._ids(pb.RoundEndRequest(num_steps=done, execution_time_s=el))
-            stop = self._call("RoundEnd", re_, round_wall * 4 + 30).terminate_lease
+            self._waiting = not self.stop_asked
+            try:
+                stop = self._call("RoundEnd", re_, round_wall * 4 + 30).terminate_lease
+            finally:
+                self._waiting = False
+            if self.stop_asked and not stop:
+                self._stop_now(rnd + 1, 0, time.monotonic())
+                return
             if stop:
                 self.lease_ended = True
                 self._run_hooks()
