@@ -506,6 +506,13 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
         return;
     }
 
+    if (s->ten) { /* tenant_round.c: its own order and walk */
+        sched__tenants_round(s, &v);
+        *placed = s->placed;
+        *n_placed = s->n_placed;
+        return;
+    }
+
     order_runnable(s, &v);
 
     size_t n = s->n_runnable;
@@ -527,12 +534,6 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
             j->priority = 1;
     }
 
-    if (s->ten) {
-        sched__tenants_round(s, &v);
-        *placed = s->placed;
-        *n_placed = s->n_placed;
-        return;
-    }
     const struct sched_mode_ops *mode = s->p.mode;
     if (mode->plan) {
         int rc = mode->plan(s, s->round_jobs, n_round, now);

@@ -494,6 +494,7 @@ struct sched_job_result {
     double attained;
     int rounds_run, rounds_demoted, preemptions;
     char gpu_type[GPU_TYPE_NAME]; /* the type it ran the most rounds on ("" untyped) */
+    char tenant[32];              /* "" without tenants */
 };
 
 /* One GPU type's part of a run (typed clusters): its measured jobs (each
@@ -505,6 +506,18 @@ struct sched_type_result {
     size_t jobs;
     double avg_jct_s, p50_jct_s, p99_jct_s;
     double gpu_alloc, cpu_alloc, mem_alloc; /* 0..1 */
+};
+
+/* One tenant's part of a run (with a tenants file; docs/tenants.md): its
+ * measured finished jobs' JCTs, the GPU-hours its jobs were given, the mean
+ * GPUs it held per round, and the GPU-hours it was entitled to: each
+ * round's min(GPUs its runnable jobs asked for, its quota). */
+struct sched_tenant_result {
+    char name[32];
+    int quota;
+    size_t jobs;
+    double avg_jct_s, p50_jct_s, p99_jct_s;
+    double gpu_hours, mean_gpus, entitled_hours;
 };
 
 /* A run's results, the same for `simulate` and `deploy`. */
@@ -522,6 +535,10 @@ struct sched_result {
     struct sched_opt_stats opt;  /* OPT solver figures (zero for other modes) */
     int n_types;                 /* 0 on an untyped cluster */
     struct sched_type_result types[CLUSTER_MAX_TYPES];
+    int n_tenants;               /* 0 without tenants */
+    struct sched_tenant_result *tenants; /* freed by sched_result_free() */
+    double jain_tenants;         /* Jain's index of gpu_hours / entitled_hours over the
+                                    tenants entitled to any (1: all alike) */
     struct sched_job_result *jobs; /* measured finished jobs, by id */
 };
 
@@ -638,6 +655,9 @@ void sched_result_summarize(struct sched_result *res, const double util_sum[3]);
 /* Each type's jobs and JCT figures in res->types[0..n_types) (names set),
  * from the measured jobs' gpu_type. */
 void sched_result_by_type(struct sched_result *res);
+/* Each tenant's jobs and JCT figures in res->tenants[0..n_tenants) (names
+ * set), from the measured jobs' tenant; and Jain's index across tenants. */
+void sched_result_by_tenant(struct sched_result *res);
 /* Linear-interpolated quantile at (n-1)q of sorted values (pandas/numpy). */
 double sched_quantile(const double *sorted, size_t n, double q);
 
@@ -707,11 +727,15 @@ void tenants_config_destroy(struct tenants_config *c);
 /* Tenants whose quotas are proportional to their GPU-time in jobs[0..n)
  * (GPUs x iterations x the model's iteration time at its fair share; an
  * unknown model as alexnet), rounded to cluster_gpus in all by largest
- * remainder; weights equal to the quotas, one cohort, no limits. Every job
+ * remainder; weights the unrounded quotas, one cohort, no limits. Every job
  * must name a tenant. NULL with err otherwise. Caller destroys. */
 struct tenants_config *tenants_config_proportional(const struct job_spec *jobs, size_t n,
                                                    const model_zoo_t *zoo, int cluster_gpus,
                                                    struct err *err);
+/* Tenants names[0..n) with quotas proportional to w[] (the same rounding),
+ * weights the unrounded quotas, one cohort, no limits. Caller destroys. */
+struct tenants_config *tenants_config_shares(const char (*names)[TENANT_NAME], const double *w,
+                                             int n, int cluster_gpus);
 /* Index of a tenant or user by name, -1 if none. */
 int tenants_find(const struct tenants_config *c, const char *name);
 int tenants_user_find(const struct tenants_config *c, const char *name);
@@ -735,6 +759,8 @@ struct sched_tenant_status {
     double usage;       /* decayed usage U, a fraction of the capacity */
     double fair_weight; /* its normalised weight w' among all tenants */
     double gpu_s;       /* GPU-seconds its jobs were given so far */
+    double entitled_s;  /* GPU-seconds of min(demand, quota) so far */
+    double held_sum;    /* its GPUs summed over the rounds so far */
 };
 
 /* Tenants of the scheduler (0 without a tenants file), and tenant i's state. */

@@ -40,6 +40,7 @@ struct job_priv {
      * the previous round placed (-1: not there) */
     int tenant;
     unsigned char tstate;
+    long tround; /* the round tstate is of (older: not walked, so waiting) */
     int prev_pos;
 };
 

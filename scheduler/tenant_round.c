@@ -48,6 +48,7 @@ struct trt {
     /* this round */
     int used, borrowed, share, share_root, failed_gpus, min_waiting, running;
     int lendable, request; /* after pass 1: unused quota it lends, GPUs it asks to borrow */
+    int left;              /* pass 1: its runnable jobs the walk has not reached */
     double cpus, mem, lent;
     int type_used[CLUSTER_MAX_TYPES];
     /* usage over time: decayed sum of the window's samples, oldest first in ring */
@@ -70,13 +71,37 @@ struct sched_tenants {
     double d, d_w;             /* per-round decay; d^window */
     bool planned;              /* a round was planned (pending is set) */
     double last_now;
-    long rounds;
+    long rounds;               /* planned so far: the current round's number */
+    long waiting_round;        /* the round min_waiting was counted for (-1: none) */
     struct job **prev;         /* the jobs the previous round placed, in order */
     size_t n_prev, cap_prev;
+    struct job **touched;      /* the jobs the mode placed or tried: reset next round */
+    size_t n_touched, cap_touched;
+    /* each tenant's runnable jobs in policy order: ranks (positions in
+     * s->runnable) in rank_buf[off[i] .. off[i] + len[i]), and a pass's
+     * position in it; the tenants still in a pass, a heap by their next rank */
+    int *rank_buf, *off, *len, *cur, *heap;
+    size_t cap_rank;
+    int n_heap;
     /* scratch for the shares */
     double *x, *p;
     int *idx;
 };
+
+/* A job's state in the current round: set when the walk reaches it; a job
+ * not reached is waiting (no O(jobs) reset each round). */
+static enum tstate state_of(const struct sched_tenants *T, const struct job *j)
+{
+    const struct job_priv *pv = sched__priv(j);
+    return pv->tround == T->rounds ? (enum tstate)pv->tstate : TS_WAIT;
+}
+
+static void state_set(const struct sched_tenants *T, struct job *j, enum tstate st)
+{
+    struct job_priv *pv = sched__priv(j);
+    pv->tstate = (unsigned char)st;
+    pv->tround = T->rounds;
+}
 
 /* ------------------------------------------------------------ set-up */
 
@@ -126,6 +151,10 @@ int sched__tenants_create(sched_t *s, struct err *err)
             T->t[i].ring = xcalloc((size_t)T->window, sizeof *T->t[i].ring);
         T->cap_ring = xcalloc((size_t)T->window, sizeof *T->cap_ring);
     }
+    T->off = xcalloc((size_t)T->n + 1, sizeof *T->off);
+    T->len = xcalloc((size_t)T->n + 1, sizeof *T->len);
+    T->cur = xcalloc((size_t)T->n + 1, sizeof *T->cur);
+    T->heap = xcalloc((size_t)T->n + 1, sizeof *T->heap);
     T->x = xcalloc((size_t)T->n, sizeof *T->x);
     T->p = xcalloc((size_t)T->n, sizeof *T->p);
     T->idx = xcalloc((size_t)T->n, sizeof *T->idx);
@@ -142,6 +171,12 @@ void sched__tenants_free(sched_t *s)
     free(T->t);
     free(T->cap_ring);
     free(T->prev);
+    free(T->touched);
+    free(T->rank_buf);
+    free(T->off);
+    free(T->len);
+    free(T->cur);
+    free(T->heap);
     free(T->x);
     free(T->p);
     free(T->idx);
@@ -155,6 +190,7 @@ int sched__tenants_job_init(const sched_t *s, struct job *j, const struct job_sp
     struct job_priv *pv = sched__priv(j);
     pv->tenant = -1;
     pv->prev_pos = -1;
+    pv->tround = -1;
     if (!s->ten)
         return 0;
     if (spec->tenant[0] == '\0')
@@ -175,6 +211,7 @@ void sched__tenants_job_add(sched_t *s, struct job *j)
         return;
     T->t[i].demand += j->gpus;
     T->t[i].n_runnable++;
+    T->waiting_round = -1;
 }
 
 void sched__tenants_job_remove(sched_t *s, struct job *j)
@@ -185,6 +222,7 @@ void sched__tenants_job_remove(sched_t *s, struct job *j)
         return;
     T->t[pv->tenant].demand -= j->gpus;
     T->t[pv->tenant].n_runnable--;
+    T->waiting_round = -1;
     if (pv->prev_pos >= 0 && (size_t)pv->prev_pos < T->n_prev && T->prev[pv->prev_pos] == j)
         T->prev[pv->prev_pos] = NULL;
     pv->prev_pos = -1;
@@ -399,7 +437,7 @@ static void account(sched_t *s, struct trt *t, struct job *j, int g, int borrowe
     if (s->typed)
         for (int k = 0; k < j->n_alloc; k++)
             t->type_used[s->spec[s->gpu_server[j->alloc_gpus[k]]].gpu_type]++;
-    sched__priv(j)->tstate = TS_PLACED;
+    state_set(s->ten, j, TS_PLACED);
 }
 
 /* Place j (mask: the GPU types it may use, ~0: any). 0 or -1 (marked failed). */
@@ -409,18 +447,21 @@ static int try_place(sched_t *s, struct job *j, int g, unsigned mask)
     unsigned keep = pv->type_mask;
     if (s->typed && (keep & mask) != keep) {
         if ((keep & mask) == 0) {
-            pv->tstate = TS_FAILED;
+            state_set(s->ten, j, TS_FAILED);
             return -1;
         }
         pv->type_mask = keep & mask;
     }
+    struct sched_tenants *T = s->ten;
+    xgrow((void **)&T->touched, &T->cap_touched, T->n_touched + 1, sizeof *T->touched);
+    T->touched[T->n_touched++] = j; /* the mode may change its speedup: reset next round */
     int rc = sched__allocate(s, s->p.mode, j, g);
     pv->type_mask = keep;
     if (rc == 0) {
         sched__placed_add(s, j);
         return 0;
     }
-    pv->tstate = TS_FAILED;
+    state_set(s->ten, j, TS_FAILED);
     return -1;
 }
 
@@ -437,46 +478,122 @@ static bool pools_take(struct pools *pl, const struct trt *t, int b)
 
 /* ------------------------------------------------------------ the walk */
 
-static void pass_nominal(sched_t *s, struct job **order, size_t n)
+/* The round's order: every runnable job keyed by the policy (the reference's
+ * stable re-sort, ties in last round's order), starved jobs bumped after
+ * their key is taken (as the legacy walk does), the jobs the mode touched
+ * last round reset, and each tenant's jobs listed in that order. */
+static void order_jobs(sched_t *s, const struct sched_view *v)
 {
     struct sched_tenants *T = s->ten;
-    for (size_t k = 0; k < n && s->n_free > 0; k++) {
-        struct job *j = order[k];
-        struct trt *t = &T->t[sched__priv(j)->tenant];
-        int g = j->gpus - j->n_alloc;
-        if (g <= 0 || g > s->n_free)
-            continue;
-        if (t->used + g > t->quota || !cpu_mem_ok(s, t, j, g)) {
-            sched__priv(j)->tstate = TS_OVER;
-            continue;
-        }
-        unsigned room = s->typed ? type_room(s, t, g) : ~0u;
-        if (try_place(s, j, g, room) == 0)
-            account(s, t, j, g, 0);
-        else if (room != ~0u && (sched__priv(j)->type_mask & ~room))
-            sched__priv(j)->tstate = TS_OVER_TYPE; /* the types it could not use may lend */
-        else
-            t->failed_gpus += g;
+    size_t n = s->n_runnable;
+    xgrow((void **)&s->sort_items, &s->cap_sort, 2 * n + 2, sizeof *s->sort_items);
+    struct qitem *it = s->sort_items;
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = s->runnable[i];
+        it[i].tie = (long long)i;
+        it[i].j = j;
+        s->p.policy->key(v, j, it[i].k);
+        if (sched__starved(s, sched__starve_ref(j), v->now))
+            j->priority = 1;
     }
+    sched__sort_nearly(it, n, it + n, false);
+    for (size_t k = 0; k < T->n_touched; k++)
+        sched__job_round_reset(T->touched[k]);
+    T->n_touched = 0;
+    int o = 0;
+    for (int i = 0; i < T->n; i++) {
+        T->off[i] = o;
+        o += T->t[i].n_runnable;
+        T->len[i] = 0;
+    }
+    xgrow((void **)&T->rank_buf, &T->cap_rank, n + 1, sizeof *T->rank_buf);
+    for (size_t r = 0; r < n; r++) {
+        struct job *j = it[r].j;
+        s->runnable[r] = j;
+        int i = sched__priv(j)->tenant;
+        T->rank_buf[T->off[i] + T->len[i]++] = (int)r;
+    }
+}
+
+enum pass { PASS_NOMINAL, PASS_SHARE, PASS_REST };
+
+/* Whether tenant t can still admit a job in this pass. */
+static bool tenant_open(const struct sched_tenants *T, const struct trt *t, const struct pools *pl,
+                        enum pass p)
+{
+    switch (p) {
+    case PASS_NOMINAL:
+        return t->used < t->quota;
+    case PASS_SHARE:
+        return t->share > t->borrowed;
+    case PASS_REST:
+        return (t->borrow_limit < 0 || t->borrowed < t->borrow_limit) &&
+               pl->root_left + pl->coh_left[t->cohort] > 0;
+    }
+    (void)T;
+    return false;
+}
+
+static int heap_key(const struct sched_tenants *T, int i)
+{
+    return T->rank_buf[T->off[i] + T->cur[i]];
+}
+
+static void heap_down(struct sched_tenants *T, int k)
+{
+    int n = T->n_heap, x = T->heap[k], kx = heap_key(T, x);
+    for (;;) {
+        int c = 2 * k + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && heap_key(T, T->heap[c + 1]) < heap_key(T, T->heap[c]))
+            c++;
+        if (heap_key(T, T->heap[c]) >= kx)
+            break;
+        T->heap[k] = T->heap[c];
+        k = c;
+    }
+    T->heap[k] = x;
+}
+
+/* Pass 1: a job within its tenant's nominal quota. */
+static void admit_nominal(sched_t *s, struct trt *t, struct job *j)
+{
+    struct sched_tenants *T = s->ten;
+    int g = j->gpus - j->n_alloc;
+    if (g <= 0 || g > s->n_free)
+        return;
+    if (t->used + g > t->quota || !cpu_mem_ok(s, t, j, g)) {
+        state_set(T, j, TS_OVER);
+        return;
+    }
+    unsigned room = s->typed ? type_room(s, t, g) : ~0u;
+    if (try_place(s, j, g, room) == 0)
+        account(s, t, j, g, 0);
+    else if (room != ~0u && (sched__priv(j)->type_mask & ~room))
+        state_set(T, j, TS_OVER_TYPE); /* the types it could not use may lend */
+    else
+        t->failed_gpus += g;
 }
 
 /* Pass 2 (share) or 3 (within the borrowing limit) for one job. */
 static void borrow(sched_t *s, struct pools *pl, struct job *j, bool by_share)
 {
-    struct job_priv *pv = sched__priv(j);
-    if (pv->tstate == TS_PLACED || pv->tstate == TS_FAILED)
+    const struct sched_tenants *T = s->ten;
+    enum tstate st = state_of(T, j);
+    if (st == TS_PLACED || st == TS_FAILED)
         return;
-    struct trt *t = &s->ten->t[pv->tenant];
+    struct trt *t = &T->t[sched__priv(j)->tenant];
     int g = j->gpus - j->n_alloc;
-    if (g <= 0 || g > s->n_free || !cpu_mem_ok(s, t, j, g))
+    if (g <= 0 || g > s->n_free)
         return;
-    int b = pv->tstate == TS_OVER_TYPE ? g : over_quota(t, g);
+    int b = st == TS_OVER_TYPE ? g : over_quota(t, g);
     int limit = by_share ? t->share : t->borrow_limit;
-    if (limit >= 0 && t->borrowed + b > limit)
+    if ((limit >= 0 && t->borrowed + b > limit) || b > pl->root_left + pl->coh_left[t->cohort] ||
+        !cpu_mem_ok(s, t, j, g))
         return;
     int root0 = pl->root_left, coh0 = pl->coh_left[t->cohort];
-    if (!pools_take(pl, t, b))
-        return;
+    pools_take(pl, t, b);
     if (try_place(s, j, g, ~0u) == 0) {
         account(s, t, j, g, b);
         return;
@@ -486,20 +603,44 @@ static void borrow(sched_t *s, struct pools *pl, struct job *j, bool by_share)
     pl->coh_left[t->cohort] = coh0;
 }
 
-/* After the passes: what each tenant lent, its smallest waiting job, the
- * jobs held back by their tenant. */
-static void round_close(sched_t *s, struct job **order, size_t n, const struct pools *pl)
+/* One pass over the runnable jobs in policy order, restricted to the tenants
+ * that can still admit a job in it (a merge of their lists by rank: a tenant
+ * leaves it once it cannot admit more, so a tenant at its quota costs
+ * nothing). Stops when no GPU is free. */
+static void pass_run(sched_t *s, struct pools *pl, enum pass p)
 {
     struct sched_tenants *T = s->ten;
-    for (size_t k = 0; k < n; k++) {
-        struct job *j = order[k];
-        struct job_priv *pv = sched__priv(j);
-        struct trt *t = &T->t[pv->tenant];
-        if (pv->tstate == TS_PLACED)
-            continue;
-        if (t->min_waiting == 0 || j->gpus < t->min_waiting)
-            t->min_waiting = j->gpus;
+    T->n_heap = 0;
+    for (int i = 0; i < T->n; i++) {
+        T->cur[i] = 0;
+        if (T->len[i] > 0 && tenant_open(T, &T->t[i], pl, p))
+            T->heap[T->n_heap++] = i;
     }
+    for (int k = T->n_heap / 2 - 1; k >= 0; k--)
+        heap_down(T, k);
+    while (T->n_heap > 0 && s->n_free > 0) {
+        int i = T->heap[0];
+        struct trt *t = &T->t[i];
+        struct job *j = s->runnable[T->rank_buf[T->off[i] + T->cur[i]++]];
+        if (p == PASS_NOMINAL)
+            admit_nominal(s, t, j);
+        else
+            borrow(s, pl, j, p == PASS_SHARE);
+        if (T->cur[i] < T->len[i] && tenant_open(T, t, pl, p)) {
+            heap_down(T, 0);
+        } else {
+            T->heap[0] = T->heap[--T->n_heap];
+            if (T->n_heap > 0)
+                heap_down(T, 0);
+        }
+    }
+}
+
+/* What each tenant lent this round: its cohort's borrowed GPUs, in proportion
+ * to what each member had to lend. */
+static void round_close(sched_t *s, const struct pools *pl)
+{
+    struct sched_tenants *T = s->ten;
     for (int c = 0; c < T->n_cohorts; c++) {
         int lent = pl->coh[c] - pl->coh_left[c], lendable = 0;
         for (int i = 0; i < T->n; i++)
@@ -596,30 +737,25 @@ static void remember_placed(sched_t *s)
 void sched__tenants_round(sched_t *s, const struct sched_view *v)
 {
     struct sched_tenants *T = s->ten;
-    struct job **order = s->runnable;
-    size_t n = s->n_runnable;
+    order_jobs(s, v);
     for (int i = 0; i < T->n; i++) {
         struct trt *t = &T->t[i];
-        t->used = t->borrowed = t->failed_gpus = t->min_waiting = t->running = 0;
+        t->used = t->borrowed = t->failed_gpus = t->running = 0;
         t->cpus = t->mem = t->lent = 0;
         memset(t->type_used, 0, sizeof t->type_used);
     }
-    for (size_t k = 0; k < n; k++)
-        sched__priv(order[k])->tstate = TS_WAIT;
     struct pools pl = {0};
     pl.coh = xcalloc((size_t)T->n_cohorts + 1, sizeof *pl.coh);
     pl.coh_left = xcalloc((size_t)T->n_cohorts + 1, sizeof *pl.coh_left);
 
-    pass_nominal(s, order, n);
+    pass_run(s, &pl, PASS_NOMINAL);
     shares(s, &pl, s->n_free);
-    for (size_t k = 0; k < n && s->n_free > 0; k++)
-        borrow(s, &pl, order[k], true);
+    pass_run(s, &pl, PASS_SHARE);
     for (size_t k = 0; k < T->n_prev && s->n_free > 0; k++)
-        if (T->prev[k])
+        if (T->prev[k]) /* the jobs the previous round placed first */
             borrow(s, &pl, T->prev[k], false);
-    for (size_t k = 0; k < n && s->n_free > 0; k++)
-        borrow(s, &pl, order[k], false);
-    round_close(s, order, n, &pl);
+    pass_run(s, &pl, PASS_REST);
+    round_close(s, &pl);
     free(pl.coh);
     free(pl.coh_left);
     remember_placed(s);
@@ -633,10 +769,36 @@ int sched_tenants_count(const sched_t *s)
     return s->ten ? s->ten->n : 0;
 }
 
+/* A job's state in the last planned round. */
+static enum tstate last_state(const struct sched_tenants *T, const struct job *j)
+{
+    const struct job_priv *pv = sched__priv(j);
+    return pv->tround == T->rounds - 1 ? (enum tstate)pv->tstate : TS_WAIT;
+}
+
+/* Each tenant's smallest job waiting after the last round (one walk over the
+ * runnable jobs, the first time it is asked for in a round). */
+static void count_waiting(const sched_t *s)
+{
+    struct sched_tenants *T = s->ten;
+    if (T->waiting_round == T->rounds)
+        return;
+    T->waiting_round = T->rounds;
+    for (int i = 0; i < T->n; i++)
+        T->t[i].min_waiting = 0;
+    for (size_t k = 0; k < s->n_runnable; k++) {
+        const struct job *j = s->runnable[k];
+        struct trt *t = &T->t[sched__priv(j)->tenant];
+        if (last_state(T, j) != TS_PLACED && (t->min_waiting == 0 || j->gpus < t->min_waiting))
+            t->min_waiting = j->gpus;
+    }
+}
+
 void sched_tenant_status(const sched_t *s, int i, struct sched_tenant_status *out)
 {
     const struct sched_tenants *T = s->ten;
     const struct trt *t = &T->t[i];
+    count_waiting(s);
     double wsum = 0;
     for (int k = 0; k < T->n; k++)
         wsum += T->t[k].weight;
@@ -654,6 +816,8 @@ void sched_tenant_status(const sched_t *s, int i, struct sched_tenant_status *ou
         .usage = T->cap_num > 0 ? t->num / T->cap_num : 0,
         .fair_weight = t->weight / wsum,
         .gpu_s = t->gpu_s,
+        .entitled_s = t->entitled_s,
+        .held_sum = t->held_sum,
     };
 }
 
@@ -664,5 +828,15 @@ int sched_job_tenant(const sched_t *s, const struct job *j)
 
 bool sched_job_tenant_held(const sched_t *s, const struct job *j)
 {
-    return s->ten && (sched__priv(j)->tstate == TS_OVER || sched__priv(j)->tstate == TS_OVER_TYPE);
+    if (!s->ten)
+        return false;
+    const struct sched_tenants *T = s->ten;
+    enum tstate st = last_state(T, j);
+    if (st == TS_OVER || st == TS_OVER_TYPE)
+        return true;
+    if (st != TS_WAIT)
+        return false;
+    /* not reached by the walk: over its quota? */
+    const struct trt *t = &T->t[sched__priv(j)->tenant];
+    return t->used + j->gpus > t->quota || !cpu_mem_ok(s, t, j, j->gpus);
 }

@@ -404,14 +404,16 @@ struct tenants_config *tenants_config_load(const char *path, struct err *err)
     snprintf(c->path, sizeof c->path, "%s", path);
     struct pctx x = {.c = c, .path = path, .err = err, .section = {1}, .cur_t = -1, .cur_u = -1};
     int rc = 0;
+    char why[160] = "";
     if (scan_sections(&x, f) == 0) {
         rewind(f);
-        rc = ini_parse_file_lines(f, handler, &x);
+        rc = ini_parse_file_lines_why(f, handler, &x, why, sizeof why);
     }
     bool read_error = ferror(f);
     fclose(f);
     if (!x.failed && rc > 0)
-        errprintf(err, "%s:%d: syntax error (expected [section] or key = value)", path, rc);
+        errprintf(err, "%s:%d: %s", path, rc,
+                  why[0] ? why : "syntax error (expected [section] or key = value)");
     else if (!x.failed && (rc < 0 || read_error))
         errprintf(err, "%s: cannot read tenants file", path);
     bool ok = !x.failed && rc == 0 && !read_error && finish(&x) == 0;
@@ -502,6 +504,37 @@ static void largest_remainder(const struct tenant_time *tt, int n, double sum, i
     free(rem);
 }
 
+struct tenants_config *tenants_config_shares(const char (*names)[TENANT_NAME], const double *w,
+                                             int n, int cluster_gpus)
+{
+    struct tenant_time *tt = xcalloc((size_t)n + 1, sizeof *tt);
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(tt[i].name, sizeof tt[i].name, "%s", names[i]);
+        tt[i].gpu_s = w[i];
+        sum += w[i];
+    }
+    qsort(tt, (size_t)n, sizeof *tt, by_name);
+    int *q = xmalloc(sizeof *q * (size_t)n + 1);
+    largest_remainder(tt, n, sum, cluster_gpus, q);
+    struct tenants_config *c = xcalloc(1, sizeof *c);
+    config_defaults(c);
+    snprintf(c->path, sizeof c->path, "proportional");
+    c->t = xcalloc((size_t)n + 1, sizeof *c->t);
+    c->n = n;
+    for (int i = 0; i < n; i++) {
+        struct tenant_def *t = &c->t[i];
+        double w_exact = sum > 0 ? cluster_gpus * tt[i].gpu_s / sum : 1;
+        *t = (struct tenant_def){.gpus = q[i], .cpus = -1, .mem_gb = -1, .borrowing_limit = -1,
+                                 .lending_limit = -1, .weight = w_exact > 1e-9 ? w_exact : 1e-9,
+                                 .max_running_gpus = -1, .max_queued_jobs = -1};
+        snprintf(t->name, sizeof t->name, "%s", tt[i].name);
+    }
+    free(q);
+    free(tt);
+    return c;
+}
+
 struct tenants_config *tenants_config_proportional(const struct job_spec *jobs, size_t n,
                                                    const model_zoo_t *zoo, int cluster_gpus,
                                                    struct err *err)
@@ -536,25 +569,16 @@ struct tenants_config *tenants_config_proportional(const struct job_spec *jobs, 
         errprintf(err, "--tenants proportional: the workload has no jobs");
         return NULL;
     }
-    qsort(tt, (size_t)nt, sizeof *tt, by_name);
-    double sum = 0;
-    for (int i = 0; i < nt; i++)
-        sum += tt[i].gpu_s;
-    int *q = xmalloc(sizeof *q * (size_t)nt);
-    largest_remainder(tt, nt, sum, cluster_gpus, q);
-    struct tenants_config *c = xcalloc(1, sizeof *c);
-    config_defaults(c);
-    snprintf(c->path, sizeof c->path, "proportional");
-    c->t = xcalloc((size_t)nt, sizeof *c->t);
-    c->n = nt;
+    char(*names)[TENANT_NAME] = xmalloc(sizeof *names * (size_t)nt);
+    double *w = xmalloc(sizeof *w * (size_t)nt);
     for (int i = 0; i < nt; i++) {
-        struct tenant_def *t = &c->t[i];
-        *t = (struct tenant_def){.gpus = q[i], .cpus = -1, .mem_gb = -1, .borrowing_limit = -1,
-                                 .lending_limit = -1, .weight = q[i] > 0 ? q[i] : 1e-3,
-                                 .max_running_gpus = -1, .max_queued_jobs = -1};
-        snprintf(t->name, sizeof t->name, "%s", tt[i].name);
+        memcpy(names[i], tt[i].name, TENANT_NAME);
+        w[i] = tt[i].gpu_s;
     }
-    free(q);
+    struct tenants_config *c = tenants_config_shares((const char(*)[TENANT_NAME])names, w, nt,
+                                                     cluster_gpus);
+    free(names);
+    free(w);
     free(tt);
     return c;
 }
