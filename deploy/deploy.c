@@ -77,11 +77,11 @@ static void timed_wait(struct deploy *d, long long until_ns)
 
 /* ---------------------------------------------------------------- run */
 
-/* Commit the round's writes; the Submits they made durable are answered. */
-static void commit(struct deploy *d)
+/* Commit the round's writes (deploy__commit: what waited for them is
+ * answered; a second failure in a row stops the run). 0 or -1 + err. */
+static int commit(struct deploy *d, struct err *err)
 {
-    deploy_state_commit(d->db, NULL);
-    deploy__admin_committed(d);
+    return deploy__commit(d, err);
 }
 
 static bool stop_asked(const struct deploy *d)
@@ -362,17 +362,19 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
         }
         phase_a_round_end(d, b);
         crash_point(d, 'b');
+        deploy__drill_completion(d);
         deploy_state_begin(d->db, NULL);
         if (deploy__credit_round(d, b)) {
             wait_last_exits(d);
             deploy__persist(d, true);
             deploy_state_round(d->db, (long)st->dispatch_rounds + 1, b, true, NULL);
-            commit(d);
+            if (commit(d, err) < 0)
+                return -1;
             deploy__publish(d, b, d->late_ms, (long)st->dispatch_rounds);
             break;
         }
         if (phase_b_arrivals(d, b, err) < 0 || phase_c_plan(d, b, err) < 0) {
-            commit(d);
+            commit(d, NULL);
             return -1;
         }
         deploy__record_sync(d); /* recorded arrivals before the state that has them */
@@ -381,7 +383,8 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
         d->next_b = b + d->round_s;
         deploy__persist(d, false);
         deploy_state_round(d->db, (long)st->dispatch_rounds + 1, b, false, NULL);
-        commit(d);
+        if (commit(d, err) < 0)
+            return -1;
         deploy_state_begin(d->db, NULL);
         long long t_stop = mono_ns();
         phase_d_stop_wait(d, b);
@@ -390,6 +393,7 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
             d->lease.stop_ms_max = stop_ms;
         deploy__launch_round(d, b);
         crash_point(d, 'e');
+        deploy__drill_cancel(d, (long)st->dispatch_rounds + 1, timed_wait);
         deploy__persist(d, false);
         st->plan_ms_sum += d->plan_ms;
         st->dispatch_ms_sum += d->dispatch_ms;
@@ -399,7 +403,8 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
         if (d->dispatch_ms > st->dispatch_ms_max)
             st->dispatch_ms_max = d->dispatch_ms;
         deploy_state_round(d->db, (long)st->dispatch_rounds, b, true, NULL);
-        commit(d);
+        if (commit(d, err) < 0)
+            return -1;
         /* the snapshot of the round just committed (metrics, STATUS, watchdog) */
         deploy__publish(d, b, d->late_ms, (long)st->dispatch_rounds);
         LOG(LOG_DEBUG, "deploy", "round %.0f: %zu placed, plan %.2f ms, stop-wait %.1f ms, "
@@ -409,7 +414,8 @@ static int run_rounds(struct deploy *d, double b, struct err *err)
             (d->cfg->is_static || d->next_arrival == d->n_jobs) && d->adm.n_merged == d->adm.n_subs) {
             deploy_state_begin(d->db, NULL);
             deploy__persist(d, true);
-            commit(d);
+            if (commit(d, err) < 0)
+                return -1;
             break;
         }
         b += d->round_s;
@@ -497,7 +503,10 @@ struct deploy *deploy__new(const struct deploy_config *cfg, struct deploy_stats 
     d->reg.workers = xcalloc(cfg->n_workers, sizeof *d->reg.workers);
     for (size_t i = 0; i < cfg->n_workers; i++)
         d->reg.workers[i].a = cfg->workers[i];
-    d->db = deploy_state_open(cfg->state_path ? cfg->state_path : ":memory:", err);
+    d->plan_log_bytes = -1;
+    d->own_db = !cfg->state;
+    d->db = cfg->state ? cfg->state
+                       : deploy_state_open(cfg->state_path ? cfg->state_path : ":memory:", err);
     if (!d->db)
         goto fail;
     d->lease.round_ns = (long long)(d->round_s / cfg->time_scale * 1e9);
@@ -510,7 +519,7 @@ struct deploy *deploy__new(const struct deploy_config *cfg, struct deploy_stats 
     /* its workers SIGTERM a job at its lease's end and SIGKILL it this long
      * after: its exit is waited for that much longer */
     d->lease.kill_wait_ns = (long long)(cfg->kill_wait_s / cfg->time_scale * 1e9);
-    if (deploy__restore(d, err) < 0)
+    if (deploy__restore(d, err) < 0 || deploy__plan_log_open(d, err) < 0)
         goto fail;
     deploy__admin_init(d);
     if (deploy__record_open(d, err) < 0)
@@ -527,6 +536,7 @@ void deploy__free(struct deploy *d)
 {
     if (!d)
         return;
+    deploy__durable_free(d);    /* answers the completions still waiting */
     rpc_server_destroy(d->srv); /* fails the calls still parked */
     for (size_t i = 0; i < d->reg.n_workers; i++)
         rpc_client_destroy(d->reg.workers[i].cl);
@@ -536,7 +546,8 @@ void deploy__free(struct deploy *d)
     deploy__record_close(d, NULL);
     pthread_cond_destroy(&d->cv);
     pthread_mutex_destroy(&d->mu);
-    deploy_state_close(d->db);
+    if (d->own_db)
+        deploy_state_close(d->db);
     for (size_t i = 0; i < d->n_jobs; i++)
         free(d->jobs[i].sig_shares);
     free(d->jobs);
@@ -583,7 +594,10 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
         d->next_b = b;
         deploy_state_begin(d->db, NULL);
         deploy__persist(d, false);
-        commit(d);
+        if (commit(d, err) < 0) {
+            pthread_mutex_unlock(&d->mu);
+            goto out_srv;
+        }
     }
     for (size_t i = 0; i < d->reg.n_workers; i++)
         d->reg.workers[i].last_hb_ns = mono_ns();
@@ -612,7 +626,8 @@ out_srv:
     for (size_t i = 0; i < d->n_jobs; i++)
         deploy__answer_round_end(&d->jobs[i], true);
     d->adm.accepting = false;
-    deploy__admin_committed(d); /* what the last commit made durable */
+    if (d->adm.n_sub_wait || d->adm.n_cancel_wait) /* parked in a round never committed */
+        deploy__admin_committed(d, "the scheduler stopped before storing it");
     pthread_mutex_unlock(&d->mu);
     if (cfg->on_finished)
         cfg->on_finished(cfg->ctx);

@@ -37,6 +37,7 @@ int deploy_workers_read(const char *path, struct deploy_worker_addr **out, size_
                         struct err *err);
 
 struct rpc_tls;
+struct deploy_state;
 
 struct deploy_config {
     struct sched_params sched;
@@ -55,6 +56,9 @@ struct deploy_config {
     int port;                /* 0 = pick one */
     const char *state_path;  /* SQLite file; NULL = in memory. An unfinished run in it
                                 of the same arguments is continued (deploy_restore.c) */
+    struct deploy_state *state; /* state_path opened by deploy_state_file_open (locked,
+                                   checked) before anything started; NULL: opened by
+                                   deploy_run. Borrowed */
     bool fresh;              /* discard an unfinished run in state_path */
     int max_retries;         /* relaunches after crashes before a job is failed (3) */
     double kill_wait_s;      /* a job stopped by signal: SIGTERM, then SIGKILL this long after
@@ -117,6 +121,14 @@ struct deploy_stats {
  * with deploy_admins_free. */
 int deploy_admins_read(const char *path, char ***out, size_t *n, struct err *err);
 void deploy_admins_free(char **v, size_t n);
+
+/* Open the state file for deploy_config.state before anything starts: an
+ * exclusive lock held until deploy_state_file_close (a second scheduler on
+ * the same file is refused, told the holder's PID), an existing file checked
+ * (empty, corrupt: refused, never replaced), its schema version migrated
+ * forward (a newer one refused). NULL + err, one line naming the file. */
+struct deploy_state *deploy_state_file_open(const char *path, struct err *err);
+void deploy_state_file_close(struct deploy_state *st);
 
 /* Run the trace to completion on the workers. 0 with *res filled like
  * sim_run (free with sched_result_free), or -1 with err. */

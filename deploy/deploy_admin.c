@@ -255,10 +255,60 @@ void deploy__admin_cancel(struct deploy *d)
 
 /* ------------------------------------------------------------ submit */
 
-void deploy__admin_committed(struct deploy *d)
+/* A parked submission whose row was not stored: it never happened (its id
+ * is given again: no client saw it). */
+static void sub_drop(struct deploy *d, uint64_t id)
+{
+    for (size_t i = d->adm.n_merged; i < d->adm.n_subs; i++) {
+        if ((uint64_t)d->adm.subs[i]->spec.id != id)
+            continue;
+        free(d->adm.subs[i]);
+        memmove(&d->adm.subs[i], &d->adm.subs[i + 1], (d->adm.n_subs - i - 1) * sizeof *d->adm.subs);
+        d->adm.n_subs--;
+        break;
+    }
+    int next = 1;
+    for (size_t i = 0; i < d->n_jobs; i++)
+        if (d->jobs[i].spec->id >= next)
+            next = d->jobs[i].spec->id + 1;
+    for (size_t i = 0; i < d->adm.n_subs; i++)
+        if (d->adm.subs[i]->spec.id >= next)
+            next = d->adm.subs[i]->spec.id + 1;
+    d->adm.next_id = next;
+}
+
+/* A stored cancel takes effect: the jobs are marked (the round loop cancels
+ * them at its next boundary). */
+static void cancel_mark(struct deploy *d, const uint64_t *ids, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        struct djob *dj = NULL;
+        for (size_t i = 0; i < d->n_jobs && !dj; i++)
+            if ((uint64_t)d->jobs[i].spec->id == ids[k])
+                dj = &d->jobs[i];
+        if (dj) {
+            dj->cancel_req = true;
+        } else {
+            for (size_t i = d->adm.n_merged; i < d->adm.n_subs; i++)
+                if ((uint64_t)d->adm.subs[i]->spec.id == ids[k])
+                    d->adm.subs[i]->cancel = true; /* marked when merged */
+        }
+        LOG(LOG_INFO, "deploy", "job %llu: cancel asked", (unsigned long long)ids[k]);
+    }
+    d->durable.cancels_acked++;
+    pthread_cond_broadcast(&d->cv);
+}
+
+void deploy__admin_committed(struct deploy *d, const char *refused)
 {
     for (size_t i = 0; i < d->adm.n_sub_wait; i++) {
         struct dsub_wait *w = &d->adm.sub_wait[i];
+        if (refused) {
+            sub_drop(d, w->id);
+            LOG(LOG_WARN, "deploy", "a submission was refused: %s", refused);
+            rpc_call_fail(w->call, RPC_STATUS_UNAVAILABLE, refused);
+            continue;
+        }
         Synergy__Admin__V1__SubmitResponse r = SYNERGY__ADMIN__V1__SUBMIT_RESPONSE__INIT;
         r.job_id = w->id;
         r.iterations = w->iterations;
@@ -266,6 +316,19 @@ void deploy__admin_committed(struct deploy *d)
         rpc_call_reply(w->call, &r.base);
     }
     d->adm.n_sub_wait = 0;
+    for (size_t i = 0; i < d->adm.n_cancel_wait; i++) {
+        struct dcancel_wait *w = &d->adm.cancel_wait[i];
+        if (refused) {
+            rpc_call_fail(w->call, RPC_STATUS_UNAVAILABLE, refused);
+            continue;
+        }
+        cancel_mark(d, w->ids, w->n);
+        Synergy__Admin__V1__CancelResponse r = SYNERGY__ADMIN__V1__CANCEL_RESPONSE__INIT;
+        r.cancelled = w->ids;
+        r.n_cancelled = w->n;
+        rpc_call_reply(w->call, &r.base);
+    }
+    d->adm.n_cancel_wait = 0;
 }
 
 void deploy__admin_free(struct deploy *d)
@@ -273,6 +336,9 @@ void deploy__admin_free(struct deploy *d)
     free(d->adm.sub_wait); /* empty: answered at the last commit (deploy_run) */
     d->adm.sub_wait = NULL;
     d->adm.n_sub_wait = 0;
+    free(d->adm.cancel_wait);
+    d->adm.cancel_wait = NULL;
+    d->adm.n_cancel_wait = 0;
     for (size_t i = 0; i < d->adm.n_subs; i++)
         free(d->adm.subs[i]);
     free(d->adm.subs);
@@ -423,6 +489,11 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
         snprintf(msg, n, "the scheduler is not running rounds yet (waiting for workers)");
         st = RPC_STATUS_UNAVAILABLE;
     }
+    if (st == 0 && deploy__state_failed(d)) {
+        snprintf(msg, n, "the scheduler cannot write its state (%.150s): submissions are "
+                         "refused until it can", deploy__state_failed(d));
+        st = RPC_STATUS_UNAVAILABLE;
+    }
     if (st != 0) {
         pthread_mutex_unlock(&d->mu);
         return st;
@@ -445,7 +516,7 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
         free(d->adm.subs[--d->adm.n_subs]);
         d->adm.next_id--;
         pthread_mutex_unlock(&d->mu);
-        snprintf(msg, n, "%s", e.msg);
+        snprintf(msg, n, "the submission could not be stored (%.200s): no id was given", e.msg);
         return RPC_STATUS_UNAVAILABLE;
     }
     LOG(LOG_INFO, "deploy", "job %d submitted by %s: %s, %d GPU(s), %ld iterations%s%s",
@@ -565,7 +636,7 @@ int deploy__admin_queue(struct deploy *d, const ProtobufCMessage *rq, ProtobufCM
 /* ------------------------------------------------------------ cancel */
 
 int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *rq, ProtobufCMessage *rs,
-                             char *msg, size_t n)
+                             rpc_call_t *park, char *msg, size_t n)
 {
     const Synergy__Admin__V1__CancelRequest *r = (const void *)rq;
     Synergy__Admin__V1__CancelResponse *resp = (void *)rs;
@@ -600,27 +671,39 @@ int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *rq, Proto
             st = RPC_STATUS_FAILED_PRECONDITION;
         }
     }
-    if (st == 0) {
-        resp->cancelled = xcalloc(r->n_job_ids, sizeof *resp->cancelled);
-        for (size_t k = 0; k < r->n_job_ids; k++) {
-            const struct dsub *s = hit[k] ? hit[k]->sub : hit_sub[k];
-            const struct job_spec *sp = hit[k] ? hit[k]->spec : &hit_sub[k]->spec;
-            struct deploy_state_admin row = {.id = sp->id, .gpus = sp->gpus,
-                                             .iterations = sp->iterations, .arrival = sp->arrival,
-                                             .priority = s ? s->priority : 0,
-                                             .submitted = s != NULL, .cancelled = true};
-            snprintf(row.name, sizeof row.name, "%s", s ? s->name : "");
-            snprintf(row.user, sizeof row.user, "%s", s ? s->user : "trace");
-            snprintf(row.model, sizeof row.model, "%s", sp->model);
-            deploy_state_admin_put(d->db, &row, NULL);
-            if (hit[k])
-                hit[k]->cancel_req = true;
-            else /* not in jobs[] yet: marked when merged */
-                hit_sub[k]->cancel = true;
-            resp->cancelled[resp->n_cancelled++] = (uint64_t)sp->id;
-            LOG(LOG_INFO, "deploy", "job %d: cancel asked", sp->id);
+    /* stored first, then marked and answered: at once when no round is being
+     * written, else at the round's commit */
+    for (size_t k = 0; k < r->n_job_ids && st == 0; k++) {
+        const struct dsub *s = hit[k] ? hit[k]->sub : hit_sub[k];
+        const struct job_spec *sp = hit[k] ? hit[k]->spec : &hit_sub[k]->spec;
+        struct deploy_state_admin row = {.id = sp->id, .gpus = sp->gpus,
+                                         .iterations = sp->iterations, .arrival = sp->arrival,
+                                         .priority = s ? s->priority : 0,
+                                         .submitted = s != NULL, .cancelled = true};
+        snprintf(row.name, sizeof row.name, "%s", s ? s->name : "");
+        snprintf(row.user, sizeof row.user, "%s", s ? s->user : "trace");
+        snprintf(row.model, sizeof row.model, "%s", sp->model);
+        struct err e = {{0}};
+        if (deploy_state_admin_put(d->db, &row, &e) < 0) {
+            snprintf(msg, n, "the cancel could not be stored: %.200s", e.msg);
+            st = RPC_STATUS_UNAVAILABLE;
         }
-        pthread_cond_broadcast(&d->cv);
+    }
+    if (st == 0)
+        d->durable.cancels_seen++;
+    if (st == 0 && park && deploy_state_in_txn(d->db)) {
+        uint64_t *ids = rpc_call_alloc(park, r->n_job_ids * sizeof *ids);
+        memcpy(ids, r->job_ids, r->n_job_ids * sizeof *ids);
+        xgrow((void **)&d->adm.cancel_wait, &d->adm.cap_cancel_wait, d->adm.n_cancel_wait + 1,
+              sizeof *d->adm.cancel_wait);
+        d->adm.cancel_wait[d->adm.n_cancel_wait++] =
+            (struct dcancel_wait){.call = park, .ids = ids, .n = r->n_job_ids};
+        st = -1;
+    } else if (st == 0) {
+        resp->cancelled = xcalloc(r->n_job_ids, sizeof *resp->cancelled);
+        memcpy(resp->cancelled, r->job_ids, r->n_job_ids * sizeof *resp->cancelled);
+        resp->n_cancelled = r->n_job_ids;
+        cancel_mark(d, r->job_ids, r->n_job_ids);
     }
     pthread_mutex_unlock(&d->mu);
     free(hit);
@@ -772,7 +855,9 @@ static enum rpc_result h_cancel(void *ud, rpc_call_t *call, const ProtobufCMessa
     struct admin_call a;
     if (!admin_enter(ud, call, &a))
         return RPC_FAILED;
-    int st = deploy__admin_cancel_ids(a.d, rq, rs, a.msg, sizeof a.msg);
+    int st = deploy__admin_cancel_ids(a.d, rq, rs, call, a.msg, sizeof a.msg);
+    if (st < 0)
+        return RPC_PARKED;
     if (st == 0)
         LOG(LOG_INFO, "deploy", "cancel by %s of %zu job(s)", a.user,
             ((Synergy__Admin__V1__CancelResponse *)rs)->n_cancelled);

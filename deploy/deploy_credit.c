@@ -112,15 +112,27 @@ void deploy__job_heard(struct deploy *d, struct djob *dj)
 
 /* The reference starts one iterator process per GPU and waits for all of
  * them (spec §2.4); a catalog entry that does not say `ranks = per-gpu`
- * makes the worker report one. Counting the processes that show up keeps a
- * round from ending on the first of them (its other ranks' reports would
- * then be credited to the next round, and the job told to stop every round). */
+ * makes the worker report one. A round that ended at the first of them would
+ * credit the other ranks' reports to the next round and tell the job to stop
+ * every round. So: a process that sends its rank shows at least rank + 1
+ * processes; one that sends none speaks the stock iterator's protocol, and
+ * then, as in the reference, the job has one process per GPU of its lease
+ * (counted at its first RegisterJob, not as they come: under load a rank
+ * may register after another one has ended its first round), or more if
+ * more register. */
 void deploy__job_registered(struct djob *dj, int rank)
 {
-    int n = rank >= 0 ? rank + 1 : ++dj->n_registered;
+    int n = rank + 1;
+    if (rank < 0) {
+        int gpus = 0;
+        for (int r = 0; r < dj->n_ranks; r++)
+            gpus += dj->ranks[r].n_gpus;
+        n = ++dj->n_registered > gpus ? dj->n_registered : gpus;
+    }
     if (n > dj->n_procs && n <= DJ_MAX_PROCS) {
-        LOG(LOG_INFO, "deploy", "job %d attempt %d: %d iterator processes, not %d as launched",
-            dj->spec->id, dj->launch, n, dj->n_procs);
+        LOG(LOG_INFO, "deploy", "job %d attempt %d: %d iterator processes, not %d as launched%s",
+            dj->spec->id, dj->launch, n, dj->n_procs,
+            rank < 0 ? " (no rank sent: one per GPU, as the reference)" : "");
         dj->n_procs = n;
     }
 }
@@ -229,6 +241,7 @@ bool deploy__credit_round(struct deploy *d, double b)
         struct job *j = dj->j;
         long before = dj->base;
         sched_run_credit(d->ledger, j, measured_steps(dj));
+        deploy_state_reports_clear(d->db, dj->spec->id, NULL); /* consumed, in this round */
         LOG(LOG_DEBUG, "deploy", "job %d attempt %d round %.0f: credited %ld steps (%d of %d "
                                  "processes in RoundEnd, %d ended)",
             dj->spec->id, dj->launch, b, j->executed - before, dj->n_parked, dj->n_procs,

@@ -60,6 +60,7 @@ struct djob {
      * (the stock iterator) than the count */
     int n_procs;
     int n_registered;     /* RegisterJobs of rank-less processes of this attempt */
+    bool procs_restored;  /* n_procs read back from the state file (restart) */
     /* the round's budget as first answered (UpdateIters of this attempt and
      * iterator round memo_round, when memo_set): every later ask of that
      * round gets the same number, as in the reference */
@@ -141,6 +142,13 @@ struct dsub_wait {
     double arrival;
 };
 
+/* A Cancel answered once its rows are committed (ids: the call's memory). */
+struct dcancel_wait {
+    rpc_call_t *call;
+    uint64_t *ids;
+    size_t n;
+};
+
 /* The admin service's part (deploy_admin.c): every online submission, by
  * id; subs[n_merged..] are not in jobs[] yet. */
 struct deploy_admin {
@@ -150,6 +158,28 @@ struct deploy_admin {
     bool accepting;       /* the round loop runs: submissions get an arrival time */
     struct dsub_wait *sub_wait; /* Submits answered at the next commit */
     size_t n_sub_wait, cap_sub_wait;
+    struct dcancel_wait *cancel_wait; /* Cancels marked and answered at the next commit */
+    size_t n_cancel_wait, cap_cancel_wait;
+};
+
+/* A completion report (LeaseEnded at the job's total) stored in the round's
+ * transaction: applied and answered at its commit (deploy_durable.c). */
+struct dack {
+    rpc_call_t *call;
+    int job, attempt, rank;
+    long steps;
+};
+
+/* Durable or refused (deploy_durable.c): the reports waiting for a commit,
+ * and whether the state file could not be written. */
+struct deploy_durable {
+    char failed[400];     /* the last commit failed, with this reason ("" none) */
+    double failed_b;      /* the round whose commit failed first */
+    bool rewrite;         /* write every job's row again at the next commit */
+    struct dack *wait;
+    size_t n_wait, cap_wait;
+    /* for the drills (deploy__drill_*): acknowledged completions and cancels */
+    long completions_acked, cancels_seen, cancels_acked;
 };
 
 /* --record's part (deploy_record.c): the file, and the ids written to it. */
@@ -189,6 +219,7 @@ struct deploy {
     struct deploy_rec rec;
     struct deploy_leases lease;
     struct deploy_registry reg;
+    struct deploy_durable durable;
     size_t cap_jobs;
     sched_run_t *ledger;  /* the run's bookkeeping (owns the jobs) */
     sched_t *sched;       /* the ledger's scheduler, borrowed */
@@ -198,6 +229,8 @@ struct deploy {
     int port;
     const char *advertise; /* the scheduler's address as jobs and workers reach it */
     deploy_state_t *db;
+    bool own_db;          /* opened here (not cfg->state): closed by deploy__free */
+    long plan_log_bytes;  /* restart: --plan-log's length at the last commit, -1 none */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     long long t0_ns;      /* wall (monotonic) time of logical 0 */
@@ -262,6 +295,10 @@ int deploy__persist(struct deploy *d, bool finished);
  * (a new run; the file is reset), -1 + err (refused or unreadable). Before
  * the RPC server starts. */
 int deploy__restore(struct deploy *d, struct err *err);
+/* --plan-log continues the run's (after deploy__restore): a new run starts it
+ * empty, a continued one keeps what its last commit covered (lines of a
+ * round done again after the restart are cut). 0 or -1 + err. */
+int deploy__plan_log_open(struct deploy *d, struct err *err);
 /* deploy --record (deploy_record.c). Open cfg->record_path once the state
  * is restored (d->restarted known): a new run starts it empty, a continued
  * one keeps it, cuts a torn last line and adds the restored jobs it lacks.
@@ -344,6 +381,30 @@ int deploy__wait_registration(struct deploy *d, struct err *err);
 /* Phase B: servers that came back or went away enter or leave planning. */
 void deploy__workers_sync_planning(struct deploy *d);
 
+/* deploy_durable.c: acknowledged only once stored; a state file that cannot
+ * be written. */
+/* Commit the round's transaction and answer what waited for it. A failed
+ * commit: logged, what waited refused, submissions refused until a commit
+ * works again; 0. -1 + err when the previous commit failed too (the run
+ * must stop). */
+int deploy__commit(struct deploy *d, struct err *err);
+/* The reason the state could not be written, or NULL. */
+const char *deploy__state_failed(const struct deploy *d);
+/* A completion report of the job's current lease (LeaseEnded at its total,
+ * from process `rank`, -1 not sent): stored, then applied and answered
+ * (RPC_REPLY), or parked until the commit (RPC_PARKED), or refused
+ * (RPC_FAILED, status set) when it cannot be stored. Under d->mu. */
+enum rpc_result deploy__completion(struct deploy *d, rpc_call_t *call, struct djob *dj, int rank,
+                                   long steps);
+/* Restart: a stored completion report of a restored running job. */
+void deploy__restore_completion(struct deploy *d, struct djob *dj, int rank, long steps);
+/* Answer what still waits (the run is over) and free. */
+void deploy__durable_free(struct deploy *d);
+/* SYNERGY_TEST_CRASH_AT drills 'l' and 'c' (deploy_durable.c). wait: the
+ * round loop's bounded wait (d->mu released). */
+void deploy__drill_completion(struct deploy *d);
+void deploy__drill_cancel(struct deploy *d, long round, void (*wait)(struct deploy *, long long));
+
 /* deploy_admin.c: the admin service (Submit, Queue, Cancel, Nodes). */
 void deploy__admin_add_service(struct deploy *d, rpc_server_t *srv);
 /* Restart: read the state file's submissions into d->subs and jobs[] (all of
@@ -360,8 +421,10 @@ bool deploy__admin_cancelled_before_arrival(struct deploy *d, struct djob *dj);
 /* Round loop, after the arrivals: cancel the jobs asked for (a running one
  * is told to stop; phase D waits for its exit). */
 void deploy__admin_cancel(struct deploy *d);
-/* After each commit of the state: answer the Submits whose rows it made durable. */
-void deploy__admin_committed(struct deploy *d);
+/* After each commit of the state: answer the Submits and Cancels whose rows
+ * it made durable; refused != NULL: the commit failed, they are answered
+ * UNAVAILABLE with that reason (a Submit's id is given again). */
+void deploy__admin_committed(struct deploy *d, const char *refused);
 /* Free the submissions (after the RPC server is gone). */
 void deploy__admin_free(struct deploy *d);
 /* Comparator of jobs[] (arrival, then trace jobs in trace order, then
@@ -374,8 +437,9 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
                          ProtobufCMessage *resp, rpc_call_t *park, char *msg, size_t n);
 int deploy__admin_queue(struct deploy *d, const ProtobufCMessage *req, ProtobufCMessage *resp,
                         char *msg, size_t n);
+/* Returns -1 (like submit) when the call was parked until the commit. */
 int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *req,
-                             ProtobufCMessage *resp, char *msg, size_t n);
+                             ProtobufCMessage *resp, rpc_call_t *park, char *msg, size_t n);
 int deploy__admin_nodes(struct deploy *d, ProtobufCMessage *resp);
 /* Free what deploy__admin_queue/nodes allocated into resp. */
 void deploy__admin_resp_free(ProtobufCMessage *resp);

@@ -147,6 +147,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
     dj->n_ranks = j->n_shares;
     dj->n_procs = dj->n_ranks; /* more if a worker launches one process per GPU */
     dj->n_registered = 0;
+    dj->procs_restored = false;
     for (int i = 0; i < j->n_shares; i++) {
         struct drank *rk = &dj->ranks[i];
         memset(rk, 0, sizeof *rk);

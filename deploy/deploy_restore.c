@@ -15,10 +15,13 @@
  */
 #include "deploy_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 enum {
     ST_FAILED = 0, ST_CRASHES, ST_RELAUNCHES, ST_LEASE_KILLS, ST_STOPS, ST_DELAYS, ST_LOST,
@@ -70,11 +73,55 @@ static void run_args(const struct deploy *d, char *buf, size_t n)
                  c->sched.hetero == HETERO_AGNOSTIC ? "agnostic" : "aware");
 }
 
+/* --plan-log flushed (its lines go before the commit that covers them); its
+ * length, or -1 (none, or not a file). */
+static long plan_log_mark(struct deploy *d)
+{
+    FILE *f = d->cfg->plan_log;
+    if (!f || fflush(f) != 0)
+        return -1;
+    off_t at = ftello(f);
+    return at >= 0 ? (long)at : -1;
+}
+
+int deploy__plan_log_open(struct deploy *d, struct err *err)
+{
+    FILE *f = d->cfg->plan_log;
+    if (!f)
+        return 0;
+    fflush(f);
+    struct stat sb;
+    if (fstat(fileno(f), &sb) < 0 || !S_ISREG(sb.st_mode))
+        return 0; /* a pipe or a terminal: nothing to cut */
+    off_t keep = !d->restarted ? 0
+                 : d->plan_log_bytes >= 0 && d->plan_log_bytes < sb.st_size ? d->plan_log_bytes
+                                                                           : sb.st_size;
+    if (keep < sb.st_size && ftruncate(fileno(f), keep) < 0)
+        return errprintf(err, "--plan-log: %s", strerror(errno));
+    if (keep < sb.st_size)
+        LOG(LOG_INFO, "deploy", "--plan-log: %s", d->restarted ? "cut back to the last commit"
+                                                               : "a new run: emptied");
+    fseeko(f, 0, SEEK_END);
+    return 0;
+}
+
+/* The jobs table's name of a job's state. */
+static const char *row_state(const struct djob *dj)
+{
+    switch (dj->state) {
+    case DJ_RUNNING: return "running";
+    case DJ_DONE: return "finished";
+    case DJ_FAILED: return dj->cancelled ? "cancelled" : "failed";
+    default: return "queued";
+    }
+}
+
 int deploy__persist(struct deploy *d, bool finished)
 {
     if (!d->db)
         return 0;
     struct deploy_state_run run = {0};
+    run.plan_log_bytes = plan_log_mark(d);
     run_args(d, run.args, sizeof run.args);
     run.finished = finished;
     run.t0_real = d->t0_real;
@@ -121,7 +168,12 @@ int deploy__persist(struct deploy *d, bool finished)
             .placed_last = sv.placed_last_round,
             .runnable_rank = sched_run_runnable_rank(d->ledger, dj->j),
             .lease_t = dj->lease_b,
+            .procs = dj->state == DJ_RUNNING ? dj->n_procs : 0,
         };
+        /* after a failed commit the jobs rows written since the last good
+         * one are gone: all of them again */
+        if (d->durable.rewrite)
+            deploy__job_persist(d, dj, row_state(dj));
         if (deploy_state_saved_put(d->db, &row, NULL) < 0)
             return -1;
         struct deploy_state_rank rk[DJ_MAX_RANKS];
@@ -209,6 +261,18 @@ static int take_rank(void *ctx, int job, int rank, const struct deploy_state_ran
                                               .sspeed = r->share_sspeed};
     if (rank >= dj->sig_n_shares)
         dj->sig_n_shares = rank + 1;
+    return 0;
+}
+
+/* A stored completion report of a running job's lease: as if it had just
+ * come in (its process may be gone: it was answered before the restart). */
+static int take_report(void *ctx, int job, int attempt, int rank, long steps)
+{
+    struct deploy *d = ctx;
+    size_t i;
+    struct djob *dj = job_by_id(d, job, &i);
+    if (dj && dj->state == DJ_RUNNING && dj->launch == attempt)
+        deploy__restore_completion(d, dj, rank, steps);
     return 0;
 }
 
@@ -391,13 +455,17 @@ int deploy__restore(struct deploy *d, struct err *err)
             dj->state = DJ_QUEUED; /* no lease was saved: it runs again when planned */
             dj->restored = false;
         }
-        /* one iterator process per rank until its worker reports more
-         * (adoption): a round ends when all of them are in */
-        dj->n_procs = dj->n_ranks;
+        /* the saved process count; else (a file of before it was saved)
+         * one per rank until its worker reports more (adoption): a round
+         * ends when all of them are in */
+        dj->procs_restored = rc.have[i] && rc.rows[i].procs > dj->n_ranks;
+        dj->n_procs = dj->procs_restored ? rc.rows[i].procs : dj->n_ranks;
         n_adopt += dj->state == DJ_RUNNING;
     }
-    if (deploy_state_tokens_each(d->db, take_token, d, err) != 0)
+    if (deploy_state_tokens_each(d->db, take_token, d, err) != 0 ||
+        deploy_state_reports_each(d->db, take_report, d, err) != 0)
         goto done;
+    d->plan_log_bytes = run.plan_log_bytes;
     restore_totals(d, &run, now);
     LOG(LOG_INFO, "deploy", "%s: continuing the run at round %.0f (logical now %.0f): %zu of %zu "
                             "jobs arrived, %zu running to adopt",
@@ -459,7 +527,7 @@ int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
                 }
                 long long until = now + (long long)run[i].lease_left_ms * 1000000LL;
                 dj->lease_until_ns = until;
-                if (run[i].processes > 1 &&
+                if (run[i].processes > 1 && !dj->procs_restored &&
                     dj->n_procs + (int)run[i].processes - 1 <= DJ_MAX_PROCS)
                     dj->n_procs += (int)run[i].processes - 1;
                 LOG(LOG_INFO, "deploy", "job %d attempt %d adopted on server %d (lease %u ms left)",
@@ -496,7 +564,13 @@ int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
             continue;
         rk->exited = true;
         dj->n_exited++;
-        if (dj->state == DJ_RUNNING && !dj->terminated) {
+        /* its processes all reported completion (stored before the restart):
+         * they are gone because they are done */
+        bool completed = dj->n_lease_ended >= dj->n_procs && dj->n_parked == 0;
+        if (dj->state == DJ_RUNNING && !dj->terminated && completed)
+            LOG(LOG_INFO, "deploy", "job %d attempt %d completed on server %d before the "
+                                    "restart", dj->spec->id, dj->launch, server);
+        if (dj->state == DJ_RUNNING && !dj->terminated && !completed) {
             dj->lost = true;
             LOG(LOG_WARN, "deploy", "job %d attempt %d is not on server %d any more: counted as "
                                     "exited, relaunched without a charge",
@@ -505,4 +579,14 @@ int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
     }
     pthread_cond_broadcast(&d->cv);
     return 0;
+}
+
+struct deploy_state *deploy_state_file_open(const char *path, struct err *err)
+{
+    return deploy_state_open(path, err);
+}
+
+void deploy_state_file_close(struct deploy_state *st)
+{
+    deploy_state_close(st);
 }

@@ -318,20 +318,14 @@ static enum rpc_result h_lease_ended(void *ud, rpc_call_t *call, const ProtobufC
         deploy__job_heard(d, dj);
     /* after a RoundEnd the iterator's counters restart at 0: only a lease
      * that ends without one (the job reached its total) carries progress */
+    /* it is stored before it is answered (deploy_durable.c) */
+    enum rpc_result res = RPC_REPLY;
     if (dj && dj->state == DJ_RUNNING && !dj->terminated && dj->n_parked == 0 &&
         !stale(dj, req->attempt, "LeaseEnded") &&
-        (rank < 0 || rank >= DJ_MAX_PROCS || !dj->lease_ended_rank[rank])) {
-        if (rank >= 0 && rank < DJ_MAX_PROCS)
-            dj->lease_ended_rank[rank] = true;
-        long s = (long)req->num_steps;
-        if (dj->n_lease_ended == 0 || s < dj->lease_end_steps)
-            dj->lease_end_steps = s;
-        dj->n_lease_ended++;
-        deploy__note_round_end(dj);
-        pthread_cond_broadcast(&d->cv);
-    }
+        (rank < 0 || rank >= DJ_MAX_PROCS || !dj->lease_ended_rank[rank]))
+        res = deploy__completion(d, call, dj, rank, (long)req->num_steps);
     pthread_mutex_unlock(&d->mu);
-    return RPC_REPLY;
+    return res;
 }
 
 static struct dworker *worker_of(struct deploy *d, uint32_t id)

@@ -26,23 +26,10 @@ static int commit(FILE *f, const char *tmp, const char *path, struct err *err)
     return 0;
 }
 
-int prof_write_profile(const char *path, const struct model_profile *m,
-                       const struct prof_facts *f, struct err *err)
+/* One section's keys (the profile as measured, informational keys last). */
+static void write_keys(FILE *o, const struct model_profile *m, const struct prof_facts *f,
+                       const char *when)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *o = fopen(tmp, "w");
-    if (!o)
-        return errprintf(err, "%s: %s", tmp, strerror(errno));
-    time_t now = time(NULL);
-    char when[64];
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    fprintf(o, "; Written by `synergy profile` (docs/real-jobs.md); format: docs/profiles.md.\n"
-               "; cpus, mem: per GPU; iter_time: seconds per iteration at 3 CPUs and 62.5 GB\n"
-               "; per GPU; tput_cpuC: throughput at C CPUs per GPU and 20.83, 62.5, 125, 187.5,\n"
-               "; 250 GB per GPU. measured = CPUs:seconds per iteration, for %d GPU(s).\n",
-            f->gpus);
-    fprintf(o, "[%s:1]\n", m->name);
     fprintf(o, "name = %s\n", m->name);
     fprintf(o, "gpus = %d\n", f->gpus);
     fprintf(o, "cpus = %.17g\n", m->cpus);
@@ -70,6 +57,34 @@ int prof_write_profile(const char *path, const struct model_profile *m,
     fprintf(o, "disk_bw_gbs = %.3f\n", f->disk_bw_gbs);
     fprintf(o, "epoch_iters = %ld\n", f->epoch_iters);
     fprintf(o, "source = synergy profile %s\n", when);
+}
+
+int prof_write_profile(const char *path, const struct model_profile *m,
+                       const struct prof_facts *f, struct err *err)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *o = fopen(tmp, "w");
+    if (!o)
+        return errprintf(err, "%s: %s", tmp, strerror(errno));
+    time_t now = time(NULL);
+    char when[64];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    fprintf(o, "; Written by `synergy profile` (docs/real-jobs.md); format: docs/profiles.md.\n"
+               "; cpus, mem: per GPU; iter_time: seconds per iteration at 3 CPUs and 62.5 GB\n"
+               "; per GPU; tput_cpuC: throughput at C CPUs per GPU and 20.83, 62.5, 125, 187.5,\n"
+               "; 250 GB per GPU. measured = CPUs:seconds per iteration, for %d GPU(s).\n",
+            f->gpus);
+    fprintf(o, "[%s:1]\n", m->name);
+    if (m->gpu_type[0])
+        fprintf(o, "gpu_type = %s\n", m->gpu_type);
+    write_keys(o, m, f, when);
+    /* measured on a known GPU type: the same figures as that type's profile
+     * (docs/heterogeneous.md), which a cluster with GPU types uses there */
+    if (m->gpu_type[0]) {
+        fprintf(o, "\n[%s:1:%s]\n", m->name, m->gpu_type);
+        write_keys(o, m, f, when);
+    }
     return commit(o, tmp, path, err);
 }
 

@@ -57,9 +57,10 @@ static int write_cdf(store_t *st, const struct store_run *r, const char *dir, st
 }
 
 /* DIR/data/run<ID>_rounds.dat: time (h), then alloc, util, demand (%) for
- * GPU, CPU, memory; at most MAX_ALLOC_POINTS lines, each the mean of *bin
- * consecutive rounds (its time the first one's). Returns the largest demand
- * (%) of a line in *max_demand. */
+ * GPU, CPU, memory, then on a cluster with GPU types each type's allocation
+ * of its own GPUs, CPUs and memory (%); at most MAX_ALLOC_POINTS lines, each
+ * the mean of *bin consecutive rounds (its time the first one's). Returns the
+ * largest demand (%) of a line in *max_demand. r's types must be loaded. */
 static int write_rounds(store_t *st, const struct store_run *r, const char *dir,
                         double *max_demand, size_t *bin, struct err *err)
 {
@@ -67,6 +68,10 @@ static int write_rounds(store_t *st, const struct store_run *r, const char *dir,
     size_t n;
     if (store_rounds_load(st, r->id, &rounds, &n, err) < 0)
         return -1;
+    if (store_round_types_load(st, r, rounds, n, err) < 0) {
+        free(rounds);
+        return -1;
+    }
     char path[4200];
     snprintf(path, sizeof path, "%s/data/run%lld_rounds.dat", dir, (long long)r->id);
     FILE *f = fopen(path, "w");
@@ -76,7 +81,11 @@ static int write_rounds(store_t *st, const struct store_run *r, const char *dir,
     }
     *bin = n > MAX_ALLOC_POINTS ? (n + MAX_ALLOC_POINTS - 1) / MAX_ALLOC_POINTS : 1;
     fprintf(f, "# t_h gpu_alloc cpu_alloc mem_alloc gpu_util cpu_util mem_util gpu_demand "
-               "cpu_demand mem_demand (%% of cluster)%s\n",
+               "cpu_demand mem_demand (%% of cluster)");
+    for (int t = 0; t < r->n_types; t++)
+        fprintf(f, " %s_gpu %s_cpu %s_mem", r->types[t].name, r->types[t].name,
+                r->types[t].name);
+    fprintf(f, "%s%s\n", r->n_types ? " (% of the type's own)" : "",
             *bin > 1 ? ", each line the mean of consecutive rounds" : "");
     *max_demand = 0;
     for (size_t i = 0; i < n; i += *bin) {
@@ -91,6 +100,13 @@ static int write_rounds(store_t *st, const struct store_run *r, const char *dir,
         fprintf(f, "%.4f", rounds[i].t / H);
         for (int k = 0; k < 9; k++)
             fprintf(f, " %.3f", v[k]);
+        for (int t = 0; t < r->n_types; t++)
+            for (int k = 0; k < 3; k++) {
+                double a = 0;
+                for (size_t j = i; j < i + m; j++)
+                    a += rounds[j].type_alloc[t][k] * 100 / (double)m;
+                fprintf(f, " %.3f", a);
+            }
         fputc('\n', f);
         for (int k = 6; k < 9; k++)
             if (v[k] > *max_demand)
@@ -197,7 +213,7 @@ static void cdf_plot(struct sbuf *b, const struct store_run *runs, size_t n, con
 }
 
 static void alloc_plot(struct sbuf *b, const struct store_run *runs, size_t n, size_t i,
-                       double max_demand, size_t bin)
+                       const struct store_run *typed, double max_demand, size_t bin)
 {
     char label[128];
     report_run_label(runs, n, i, label, sizeof label);
@@ -222,9 +238,14 @@ static void alloc_plot(struct sbuf *b, const struct store_run *runs, size_t n, s
                   "plot 'data/run%lld_rounds.dat' using 1:%d with lines lw 4 lc rgb '#9ecae1' "
                   "title 'allocated', \\\n"
                   "     '' using 1:%d with lines lw 1 lc rgb '#2ca02c' title 'utilized', \\\n"
-                  "     '' using 1:%d with lines lw 1.5 dt 2 lc rgb '#d62728' title 'demand'\n",
+                  "     '' using 1:%d with lines lw 1.5 dt 2 lc rgb '#d62728' title 'demand'%s\n",
                   res[k], clipped ? " (cut at 300)" : "", k == 2 ? "set xlabel 'simulated time (hours)'\n" : "",
-                  (long long)runs[i].id, 2 + k, 5 + k, 8 + k);
+                  (long long)runs[i].id, 2 + k, 5 + k, 8 + k, typed->n_types ? ", \\" : "");
+        /* each GPU type: its allocation of its own servers' resources */
+        for (int t = 0; t < typed->n_types; t++)
+            sb_printf(b, "     '' using 1:%d with lines lw 2 dt 4 lc rgb '%s' title '%s (%% of its own)'%s\n",
+                      11 + 3 * t + k, colors[(t + 3) % N_COLORS], typed->types[t].name,
+                      t + 1 < typed->n_types ? ", \\" : "");
     }
     sb_printf(b, "unset multiplot\n");
 }
@@ -433,9 +454,11 @@ static int plot_alloc(struct plot_ctx *c)
             continue;
         double max_demand = 0;
         size_t bin = 1;
-        if (write_rounds(c->st, &runs[i], c->dir, &max_demand, &bin, c->err) < 0)
+        struct store_run typed = runs[i]; /* with its GPU types (none untyped) */
+        if (store_run_types_load(c->st, &typed, c->err) < 0 ||
+            write_rounds(c->st, &typed, c->dir, &max_demand, &bin, c->err) < 0)
             return -1;
-        alloc_plot(&c->b, runs, n, i, max_demand, bin);
+        alloc_plot(&c->b, runs, n, i, &typed, max_demand, bin);
         char name[64];
         snprintf(name, sizeof name, "alloc_run%lld", (long long)runs[i].id);
         plot_emit(c, name, 900);

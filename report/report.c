@@ -58,13 +58,15 @@ static const char *base_name(const char *p)
 void report_run_label(const struct store_run *runs, size_t n, size_t i, char *buf, size_t len)
 {
     const struct store_run *r = &runs[i];
-    bool load = false, split = false, cluster = false, workload = false, seed = false;
+    bool load = false, split = false, cluster = false, workload = false, seed = false,
+         hetero = false;
     for (size_t k = 0; k < n; k++) {
         load |= runs[k].jobs_per_hour != r->jobs_per_hour;
         split |= memcmp(runs[k].split, r->split, sizeof r->split) != 0;
         cluster |= strcmp(runs[k].cluster, r->cluster) != 0;
         workload |= strcmp(runs[k].workload, r->workload) != 0;
         seed |= runs[k].seed != r->seed;
+        hetero |= strcmp(runs[k].hetero, r->hetero) != 0;
     }
     size_t at = (size_t)snprintf(buf, len, "%s/%s", r->policy, r->mode);
     if (load && at < len)
@@ -84,6 +86,8 @@ void report_run_label(const struct store_run *runs, size_t n, size_t i, char *bu
         at += (size_t)snprintf(buf + at, len - at, " %s", base_name(r->workload));
     if (seed && at < len)
         at += (size_t)snprintf(buf + at, len - at, " seed %lu", (unsigned long)r->seed);
+    if (hetero && at < len)
+        at += (size_t)snprintf(buf + at, len - at, " %s", r->hetero[0] ? r->hetero : "untyped");
     if (strcmp(r->kind, "deploy") == 0 && at < len) /* beside its simulation */
         snprintf(buf + at, len - at, " deployed");
 }
@@ -95,7 +99,8 @@ static bool same_setting(const struct store_run *a, const struct store_run *b)
            memcmp(a->split, b->split, sizeof a->split) == 0 && a->seed == b->seed &&
            strcmp(a->cluster, b->cluster) == 0 && a->measure_lo == b->measure_lo &&
            a->measure_hi == b->measure_hi && a->round_duration == b->round_duration &&
-           strcmp(a->placement, b->placement) == 0 && strcmp(a->profiles, b->profiles) == 0;
+           strcmp(a->placement, b->placement) == 0 && strcmp(a->profiles, b->profiles) == 0 &&
+           strcmp(a->hetero, b->hetero) == 0;
 }
 
 long report_baseline_of(const struct store_run *runs, size_t n, size_t i, int64_t baseline)
@@ -131,7 +136,8 @@ static const char *baseline_name(const struct store_run *b, bool by_mode)
     return by_mode ? "GPU-proportional" : "baseline";
 }
 
-/* Group jobs of one run by model (by == 0) or GPU count (by == 1). */
+/* Group jobs of one run by model (by == 0), GPU count (by == 1) or GPU type
+ * (by == 2: the type each ran the most rounds on; none on an untyped run). */
 struct group {
     char key[32];
     double *jct;
@@ -155,6 +161,10 @@ static size_t group_jobs(const struct store_job *jobs, size_t n, int by, struct 
         char key[32];
         if (by == 0)
             snprintf(key, sizeof key, "%s", jobs[i].model);
+        else if (by == 2 && !jobs[i].gpu_type[0])
+            continue;
+        else if (by == 2)
+            snprintf(key, sizeof key, "%s", jobs[i].gpu_type);
         else
             snprintf(key, sizeof key, "%d", jobs[i].gpus);
         size_t k = 0;
@@ -182,12 +192,17 @@ static void groups_free(struct group *g, size_t n)
 }
 
 /* Everything the report shows about one run. */
+#define N_BY 3 /* model, GPU count, GPU type */
+
 struct run_view {
     char label[128];
     struct jct_stats all;
-    struct group *by[2];
-    size_t n_by[2];
+    struct group *by[N_BY];
+    size_t n_by[N_BY];
     long base; /* index of the baseline, or -1 */
+    char hetero[16];  /* a typed run's placement, and its types */
+    int n_types;
+    struct store_type types[STORE_MAX_TYPES];
 };
 
 static void json_num(FILE *out, const char *key, double v, const char *fmt)
@@ -231,6 +246,10 @@ static void print_json(FILE *out, const struct store_run *runs, size_t i,
                 r->opt_compat ? "true" : "false", r->opt_rounds, r->opt_fallbacks, r->opt_lowered,
                 r->opt_unplaced, r->opt_packed, r->opt_capped, r->opt_solve_mean_s,
                 r->opt_solve_max_s);
+    if (v->n_types > 0) {
+        fputc(',', out);
+        results_json_types(out, v->hetero, v->types, v->n_types);
+    }
     fprintf(out, ",\"end_time_h\":%.9f,\"rounds\":%ld,\"gpu_alloc_pct\":%.4f,\"cpu_alloc_pct\":%.4f,"
                  "\"mem_alloc_pct\":%.4f,\"wall_s\":%.3f,\"version\":\"%s\",",
             r->end_time_s / H, r->rounds, r->gpu_alloc * 100, r->cpu_alloc * 100,
@@ -345,16 +364,29 @@ static void print_text(FILE *out, const struct store_run *runs, size_t n, struct
     }
     if (!o->breakdowns)
         return;
-    static const char *titles[2] = {"by model", "by GPU count"};
-    for (int k = 0; k < 2; k++) {
-        fprintf(out, "\n%s:\n%4s  %-*s %-12s %5s %9s %9s %9s\n", titles[k], "RUN", w, "LABEL",
-                k == 0 ? "MODEL" : "GPUS", "NUM", "MED", "MEAN", "P99");
+    static const char *titles[N_BY] = {"by model", "by GPU count",
+                                       "by GPU type (each job on the type it ran the most rounds "
+                                       "on; GPU/CPU/MEM: of the type's own, per round)"};
+    static const char *heads[N_BY] = {"MODEL", "GPUS", "GPU_TYPE"};
+    for (int k = 0; k < N_BY; k++) {
+        bool any = k < 2;
+        for (size_t i = 0; i < n; i++)
+            any |= v[i].n_types > 0;
+        if (!any)
+            continue;
+        fprintf(out, "\n%s:\n%4s  %-*s %-12s %5s %9s %9s %9s%s\n", titles[k], "RUN", w, "LABEL",
+                heads[k], "NUM", "MED", "MEAN", "P99", k == 2 ? "   GPU%   CPU%   MEM%" : "");
         for (size_t i = 0; i < n; i++)
             for (size_t g = 0; g < v[i].n_by[k]; g++) {
                 struct group *gr = &v[i].by[k][g];
                 struct jct_stats s = stats_of(gr->jct, gr->n);
-                fprintf(out, "%4lld  %-*s %-12s %5zu %9.3f %9.3f %9.3f\n", (long long)runs[i].id,
+                fprintf(out, "%4lld  %-*s %-12s %5zu %9.3f %9.3f %9.3f", (long long)runs[i].id,
                         w, v[i].label, gr->key, s.num, s.med, s.mean, s.p99);
+                for (int t = 0; k == 2 && t < v[i].n_types; t++)
+                    if (strcmp(v[i].types[t].name, gr->key) == 0)
+                        fprintf(out, " %6.2f %6.2f %6.2f", v[i].types[t].gpu_alloc * 100,
+                                v[i].types[t].cpu_alloc * 100, v[i].types[t].mem_alloc * 100);
+                fputc('\n', out);
             }
     }
 }
@@ -374,9 +406,15 @@ int report_print(FILE *out, store_t *st, const struct store_run *runs, size_t n,
             jct[k] = jobs[k].jct;
         v[i].all = stats_of(jct, nj);
         free(jct);
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < N_BY; k++)
             v[i].n_by[k] = group_jobs(jobs, nj, k, &v[i].by[k]);
         free(jobs);
+        struct store_run typed = runs[i]; /* (its types are read into the view) */
+        if (store_run_types_load(st, &typed, err) < 0)
+            goto out;
+        v[i].n_types = typed.n_types;
+        memcpy(v[i].types, typed.types, sizeof typed.types);
+        snprintf(v[i].hetero, sizeof v[i].hetero, "%s", runs[i].hetero);
         report_run_label(runs, n, i, v[i].label, sizeof v[i].label);
         v[i].base = report_baseline_of(runs, n, i, o->baseline);
     }
@@ -392,10 +430,13 @@ int report_print(FILE *out, store_t *st, const struct store_run *runs, size_t n,
               out);
         for (size_t i = 0; i < n; i++) {
             csv_row(out, runs, i, &v[i], "all", &v[i].all, true);
-            for (int k = 0; o->breakdowns && k < 2; k++)
+            for (int k = 0; o->breakdowns && k < N_BY; k++)
                 for (size_t g = 0; g < v[i].n_by[k]; g++) {
                     char name[48];
-                    snprintf(name, sizeof name, "%s=%s", k == 0 ? "model" : "gpus",
+                    snprintf(name, sizeof name, "%s=%s",
+                             k == 0   ? "model"
+                             : k == 1 ? "gpus"
+                                      : "gpu_type",
                              v[i].by[k][g].key);
                     struct jct_stats s = stats_of(v[i].by[k][g].jct, v[i].by[k][g].n);
                     csv_row(out, runs, i, &v[i], name, &s, false);
@@ -406,7 +447,7 @@ int report_print(FILE *out, store_t *st, const struct store_run *runs, size_t n,
     rc = 0;
 out:
     for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < N_BY; k++)
             groups_free(v[i].by[k], v[i].n_by[k]);
     free(v);
     return rc;

@@ -26,6 +26,10 @@ void results_rounds_add(void *ctx, const struct sched_round_sample *s)
         o->util[k] = s->util[k];
         o->demand[k] = s->demand[k];
     }
+    o->n_types = s->n_types < STORE_MAX_TYPES ? s->n_types : STORE_MAX_TYPES;
+    for (int t = 0; t < o->n_types; t++)
+        for (int k = 0; k < 3; k++)
+            o->type_alloc[t][k] = s->type_alloc[t][k];
 }
 
 void results_rounds_free(struct results_rounds *rr)
@@ -94,6 +98,10 @@ void results_run_describe(struct store_run *run, const struct sim_config *cfg,
     run->stop_on_gap = cfg->stop_on_gap;
     run->opt_compat = cfg->sched.opt_compat;
     run->opt_time_limit_s = cfg->sched.opt_time_limit_s;
+    snprintf(run->hetero, sizeof run->hetero, "%s",
+             !cluster_config_typed(c)                     ? ""
+             : cfg->sched.hetero == HETERO_AGNOSTIC ? "agnostic"
+                                                     : "aware");
 }
 
 int results_run_complete(store_t *st, struct store_run *run, const struct sched_result *res,
@@ -124,6 +132,20 @@ int results_run_complete(store_t *st, struct store_run *run, const struct sched_
     run->opt_capped = res->opt.capped;
     run->opt_solve_mean_s = res->opt.rounds > 0 ? res->opt.solve_s_sum / (double)res->opt.rounds : NAN;
     run->opt_solve_max_s = res->opt.rounds > 0 ? res->opt.solve_s_max : NAN;
+    run->n_types = res->n_types < STORE_MAX_TYPES ? res->n_types : STORE_MAX_TYPES;
+    for (int t = 0; t < run->n_types; t++) {
+        const struct sched_type_result *tr = &res->types[t];
+        struct store_type *ty = &run->types[t];
+        snprintf(ty->name, sizeof ty->name, "%s", tr->name);
+        ty->gpus = tr->gpus;
+        ty->jobs = (long)tr->jobs;
+        ty->avg_jct_s = tr->avg_jct_s;
+        ty->p50_jct_s = tr->p50_jct_s;
+        ty->p99_jct_s = tr->p99_jct_s;
+        ty->gpu_alloc = tr->gpu_alloc;
+        ty->cpu_alloc = tr->cpu_alloc;
+        ty->mem_alloc = tr->mem_alloc;
+    }
     struct store_job *jobs = xcalloc(res->jobs_measured + 1, sizeof *jobs);
     for (size_t i = 0; i < res->jobs_measured; i++) {
         const struct sched_job_result *j = &res->jobs[i];
@@ -138,6 +160,7 @@ int results_run_complete(store_t *st, struct store_run *run, const struct sched_
         jobs[i].rounds_run = j->rounds_run;
         jobs[i].rounds_demoted = j->rounds_demoted;
         jobs[i].preemptions = j->preemptions;
+        snprintf(jobs[i].gpu_type, sizeof jobs[i].gpu_type, "%s", j->gpu_type);
     }
     int rc = store_run_complete(st, run, jobs, res->jobs_measured, rr ? rr->r : NULL,
                                 rr ? rr->n : 0, err);
@@ -184,13 +207,12 @@ static void json_hours(FILE *f, const char *key, double s)
         fprintf(f, "\"%s\":%.9f,", key, s / 3600);
 }
 
-/* "hetero" and "by_gpu_type": each type's jobs, JCTs and allocation. */
-static void json_by_type(FILE *f, const struct results_json *o, const struct sched_result *r)
+void results_json_types(FILE *f, const char *hetero, const struct store_type *types, int n)
 {
-    fprintf(f, "\"hetero\":\"%s\",\"by_gpu_type\":{", o->hetero ? o->hetero : "aware");
-    for (int t = 0; t < r->n_types; t++) {
-        const struct sched_type_result *tr = &r->types[t];
-        fprintf(f, "%s\"%s\":{\"gpus\":%d,\"jobs\":%zu,", t ? "," : "", tr->name, tr->gpus,
+    fprintf(f, "\"hetero\":\"%s\",\"by_gpu_type\":{", hetero && hetero[0] ? hetero : "aware");
+    for (int t = 0; t < n; t++) {
+        const struct store_type *tr = &types[t];
+        fprintf(f, "%s\"%s\":{\"gpus\":%d,\"jobs\":%ld,", t ? "," : "", tr->name, tr->gpus,
                 tr->jobs);
         json_hours(f, "avg_jct_h", tr->avg_jct_s);
         json_hours(f, "p50_jct_h", tr->p50_jct_s);
@@ -198,7 +220,24 @@ static void json_by_type(FILE *f, const struct results_json *o, const struct sch
         fprintf(f, "\"gpu_alloc_pct\":%.4f,\"cpu_alloc_pct\":%.4f,\"mem_alloc_pct\":%.4f}",
                 tr->gpu_alloc * 100, tr->cpu_alloc * 100, tr->mem_alloc * 100);
     }
-    fprintf(f, "},");
+    fprintf(f, "}");
+}
+
+/* "hetero" and "by_gpu_type": each type's jobs, JCTs and allocation. */
+static void json_by_type(FILE *f, const struct results_json *o, const struct sched_result *r)
+{
+    struct store_type ty[STORE_MAX_TYPES];
+    int n = r->n_types < STORE_MAX_TYPES ? r->n_types : STORE_MAX_TYPES;
+    for (int t = 0; t < n; t++) {
+        const struct sched_type_result *tr = &r->types[t];
+        ty[t] = (struct store_type){.gpus = tr->gpus, .jobs = (long)tr->jobs,
+                                    .avg_jct_s = tr->avg_jct_s, .p50_jct_s = tr->p50_jct_s,
+                                    .p99_jct_s = tr->p99_jct_s, .gpu_alloc = tr->gpu_alloc,
+                                    .cpu_alloc = tr->cpu_alloc, .mem_alloc = tr->mem_alloc};
+        snprintf(ty[t].name, sizeof ty[t].name, "%s", tr->name);
+    }
+    results_json_types(f, o->hetero, ty, n);
+    fputc(',', f);
 }
 
 /* "tenants": each tenant's quota, jobs, JCTs, GPU-hours, mean GPUs held, share of its

@@ -62,5 +62,8 @@ void results_json_tenants(FILE *f, const struct sched_tenant_result *t, int n, d
  * and a comma: the same keys in simulate --json and report --format json. */
 void results_json_head(FILE *f, const struct results_json *j, long arrived, long finished,
                        long measured, bool window_complete);
+/* A typed run's "hetero":"...","by_gpu_type":{...} members, as simulate
+ * --json prints them (no comma around them). */
+void results_json_types(FILE *f, const char *hetero, const struct store_type *types, int n);
 
 #endif

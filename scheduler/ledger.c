@@ -405,8 +405,9 @@ int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t 
     sched_alloc_fraction(r->sched, smp->alloc);
     for (int k = 0; k < 3; k++)
         r->util_sum[k] += smp->alloc[k];
-    for (int t = 0; t < sched_num_gpu_types(r->sched); t++) {
-        double a[3];
+    smp->n_types = sched_num_gpu_types(r->sched);
+    for (int t = 0; t < smp->n_types; t++) {
+        double *a = smp->type_alloc[t];
         sched_type_alloc_fraction(r->sched, t, a);
         for (int k = 0; k < 3; k++)
             r->type_sum[t][k] += a[k];

@@ -202,7 +202,7 @@ static int parse_tput_row(struct load_ctx *c, struct model_profile *m, const cha
 static const char *const info_keys[] = {"name", "tput_rows", "tput_cols", "iter_time_base",
                                         "gpus", "measured", "mem_model", "dataset_gb",
                                         "mem_bw_gbs", "disk_bw_gbs", "epoch_iters", "source",
-                                        NULL};
+                                        "gpu_type", NULL};
 
 static int handler(void *user, const char *section, const char *key, const char *value, int line)
 {

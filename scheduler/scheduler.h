@@ -483,6 +483,10 @@ struct sched_round_sample {
     size_t preempted; /* ran last round, not this one */
     size_t demoted;   /* placed below their ideal CPU/memory */
     double alloc[3], util[3], demand[3];
+    /* a cluster with GPU types: each type's allocation of its own GPUs, CPUs
+     * and memory (0..1), types in the scheduler's order */
+    int n_types;
+    double type_alloc[CLUSTER_MAX_TYPES][3];
 };
 
 /* A finished job's result row. */

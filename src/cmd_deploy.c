@@ -64,6 +64,7 @@ struct deploy_env {
     char tmp_dir[32];
     char adv_buf[300], self_user[64];
     store_t *st;                  /* --db */
+    struct deploy_state *state;   /* --state, locked for the run */
     struct results_rounds rounds; /* --db: the planned rounds (deploy_config.on_sample) */
     char **admins;
     size_t n_admins;
@@ -459,7 +460,13 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
         fprintf(stderr, "synergy deploy: metrics at http://%.*s:%d/metrics\n",
                 (int)(colon - o->metrics_listen), o->metrics_listen, metrics_port(e->metrics));
     }
-    if (o->plan_log && !(e->plan = fopen(o->plan_log, "w")))
+    /* the state file before anything starts: one scheduler per file, and a
+     * file that is not a good state file is refused here, never replaced */
+    if (o->state && !(e->state = deploy_state_file_open(o->state, err)))
+        return EXIT_BAD_INPUT;
+    /* appended: a continued run continues it (deploy_run empties it for a
+     * new one, and cuts what its last commit did not cover) */
+    if (o->plan_log && !(e->plan = fopen(o->plan_log, "a")))
         return errprintf(err, "%s: %s", o->plan_log, strerror(errno)), 1;
     if (o->any_tls && !(e->tls = rpc_tls_load(o->tls_ca, o->tls_cert, o->tls_key, err)))
         return EXIT_BAD_INPUT;
@@ -477,6 +484,7 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
     cfg->listen_ip = o->listen_ip;
     cfg->port = (int)o->port;
     cfg->state_path = o->state;
+    cfg->state = e->state;
     cfg->max_retries = (int)o->retries;
     cfg->kill_wait_s = o->kill_wait_s;
     deploy_local_timing(cfg, (int)o->local, (int)o->hb, (int)o->wto);
@@ -559,6 +567,7 @@ static void deploy_env_free(struct deploy_env *e)
     metrics_destroy(e->metrics);
     if (e->plan)
         fclose(e->plan);
+    deploy_state_file_close(e->state);
     free(e->addrs);
     free(e->specs);
     deploy_admins_free(e->admins, e->n_admins);

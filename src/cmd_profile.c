@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "profiler.h"
+#include "trace.h"
+#include "worker.h"
 
 
 static int bad(const char *flag, const char *v, const char *why)
@@ -26,7 +28,7 @@ static int bad(const char *flag, const char *v, const char *why)
 
 
 struct profile_cli {
-    const char *store, *output, *plot_dir, *data;
+    const char *store, *output, *plot_dir, *data, *gpu_type;
     int epoch_iters;
 };
 
@@ -55,6 +57,14 @@ static int profile_parse(struct prof_options *o, struct profile_cli *pc, int arg
         case OPT_TIMEOUT: o->timeout_s = p.num; break;
         case OPT_RUN_DIR: o->run_dir = p.arg; break;
         case OPT_REAL_GPUS: o->real_gpus = true; break;
+        case OPT_GPU_TYPE: {
+            char buf[64];
+            if (strlen(p.arg) >= GPU_TYPE_NAME || trace_parse_gpu_types(p.arg, buf) < 0 ||
+                strchr(p.arg, '|') || strchr(p.arg, ','))
+                return bad("--gpu-type", p.arg, "must be 1 to 15 letters, digits, '-', '_' or '.'");
+            pc->gpu_type = p.arg;
+            break;
+        }
         case OPT_VERBOSE: o->verbose = true; log_max_level = LOG_DEBUG; break;
         }
     }
@@ -181,6 +191,12 @@ int cmd_profile(int argc, char **argv)
     }
     struct model_profile m;
     prof_build_profile(&f, o.model, o.batch, &m);
+    /* the GPU type it ran on: --gpu-type, else what the driver says of real GPUs */
+    if (pc.gpu_type)
+        snprintf(m.gpu_type, sizeof m.gpu_type, "%s", pc.gpu_type);
+    else if (o.real_gpus &&
+             gpu_type_detect("/proc/driver/nvidia/gpus", m.gpu_type, sizeof m.gpu_type, &err) < 0)
+        LOG(LOG_WARN, "profile", "%s; the profile names no GPU type", err.msg);
     if (prof_write_profile(path, &m, &f, &err) < 0) {
         fprintf(stderr, "synergy profile: %s\n", err.msg);
         return 1;

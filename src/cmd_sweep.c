@@ -92,7 +92,9 @@ static void point_label(const struct sweep *sw, const struct sweep_point *p, cha
         at += (size_t)snprintf(buf + at, n - at, " %s", c ? c + 1 : g->clusters[p->cluster]);
     }
     if (g->n_seeds > 1 && at < n)
-        snprintf(buf + at, n - at, " seed %ld", g->seeds[p->seed]);
+        at += (size_t)snprintf(buf + at, n - at, " seed %ld", g->seeds[p->seed]);
+    if (g->n_heteros > 1 && at < n)
+        snprintf(buf + at, n - at, " %s", g->heteros[p->hetero]);
 }
 
 static void progress_show(struct progress *pr, const char *label,
@@ -195,7 +197,10 @@ static int run_cmp(const void *a, const void *b)
         index_of(g->policies, g->n_policies, y->policy);
     if (c)
         return c;
-    return index_of(g->modes, g->n_modes, x->mode) - index_of(g->modes, g->n_modes, y->mode);
+    c = index_of(g->modes, g->n_modes, x->mode) - index_of(g->modes, g->n_modes, y->mode);
+    if (c)
+        return c;
+    return strcmp(x->hetero, y->hetero);
 }
 
 /* Load clusters, zoos and the trace; check everything a worker would trip on.

@@ -110,7 +110,8 @@ const struct cli_option cli_options[] = {
      "first-fit (default) | consolidate (the reference's +place)", "placement"},
     {OPT_HETERO, "hetero", 0, "KIND", ARG_STR, 0, 0, CLI_RUNS, S,
      "on a cluster with GPU types: aware (default: each job on the type where it runs "
-     "best) | agnostic (type-blind, docs/heterogeneous.md)", "hetero"},
+     "best) | agnostic (type-blind, docs/heterogeneous.md){sweep:; aware,agnostic runs "
+     "both}", "hetero"},
     {OPT_ROUND_DURATION, "round-duration", 0, "S", ARG_POS, 0, 0, CLI_RUNS, S,
      "seconds per round (default 300, or the cluster file's)", "round_duration"},
     {OPT_TENANTS, "tenants", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE, S,
@@ -146,8 +147,9 @@ const struct cli_option cli_options[] = {
      "finish_s,jct_s (measured jobs)", NULL},
     {OPT_PLAN_LOG, "plan-log", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_DEPLOY, O,
      "write each round's placed job ids, \"time: id id ...\", and \"finish ID JCT_S\" as "
-     "jobs finish{simulate:; with --tenants, each tenant's state after each round, \"tenant "
-     "TIME NAME quota=Q held=H ...\"}", NULL},
+     "jobs finish (deploy: flushed every round; a run continued from --state continues it)"
+     "{simulate:; with --tenants, each tenant's state after each round, \"tenant TIME NAME "
+     "quota=Q held=H ...\"}", NULL},
     {OPT_CHECK, "check", 0, NULL, ARG_NONE, 0, 0, CLI_SIMULATE | CLI_SWEEP, O,
      "verify no server is oversubscribed after every round", "check"},
     {OPT_OUTPUT, "output", 'o', "FILE", ARG_STR, 0, 0, CLI_CONVERT | CLI_GENERATE | CLI_PROFILE, O,
@@ -181,7 +183,8 @@ const struct cli_option cli_options[] = {
      "port to serve on (default: any free one{worker:, reported to the scheduler})", NULL},
     {OPT_STATE, "state", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY, D,
      "SQLite state (default in memory); an unfinished run in it with the same arguments is "
-     "continued (a scheduler restart)", NULL},
+     "continued (a scheduler restart). One scheduler per file (FILE.lock); an empty or "
+     "corrupt file is refused, never replaced", NULL},
     {OPT_FRESH, "fresh", 0, NULL, ARG_NONE, 0, 0, CLI_DEPLOY, D,
      "discard an unfinished run in --state and start over", NULL},
     {OPT_MAX_RETRIES, "max-retries", 0, "N", ARG_INT, 0, INT_MAX, CLI_DEPLOY, D,

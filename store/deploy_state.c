@@ -1,66 +1,37 @@
 /*
  * SQLite persistence of the deployment state (see deploy_state.h). Prepared
  * statements, upserts keyed on the natural ids, WAL so readers can look at a
- * live run.
+ * live run. The file itself (lock, checks, schema version) is opened in
+ * deploy_state_file.c. A write that fails inside a round's transaction marks
+ * it failed: the writes after it are skipped and the commit rolls the whole
+ * round back, so a file never holds half a round (SQLite may roll back a
+ * transaction by itself on SQLITE_FULL, after which writes would otherwise
+ * commit one by one).
  */
-#include "deploy_state.h"
+#include "deploy_state_internal.h"
 
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-struct deploy_state {
-    sqlite3 *db;
-    sqlite3_stmt *worker, *job, *lease, *count, *count_all, *round;
-    sqlite3_stmt *run_put, *run_get, *saved_put, *saved_get, *rank_del, *rank_put, *rank_get,
-        *attempt_put, *token_put, *token_get;
-};
-
-static const char *schema =
-    "PRAGMA journal_mode=WAL;"
-    "PRAGMA synchronous=NORMAL;"
-    "CREATE TABLE IF NOT EXISTS workers(server INTEGER PRIMARY KEY, ip TEXT, port INTEGER,"
-    " state TEXT, gpus INTEGER, updated REAL);"
-    "CREATE TABLE IF NOT EXISTS jobs(id INTEGER PRIMARY KEY, model TEXT, state TEXT,"
-    " attempt INTEGER, executed INTEGER, total INTEGER, arrival REAL, finish REAL);"
-    "CREATE TABLE IF NOT EXISTS leases(job INTEGER, attempt INTEGER, server INTEGER, gpus TEXT,"
-    " cpus REAL, mem REAL, t REAL, t_end REAL, state TEXT,"
-    " PRIMARY KEY(job, attempt, server, t));"
-    /* what a restarted scheduler continues from (deploy_state.h) */
-    "CREATE TABLE IF NOT EXISTS run(id INTEGER PRIMARY KEY CHECK(id = 1), args TEXT,"
-    " finished INTEGER, t0_real REAL, b REAL, next_arrival INTEGER, rounds INTEGER,"
-    " util0 REAL, util1 REAL, util2 REAL, stats TEXT);"
-    "CREATE TABLE IF NOT EXISTS saved_jobs(id INTEGER PRIMARY KEY, state INTEGER,"
-    " attempt INTEGER, crashes INTEGER, terminated INTEGER, executed INTEGER,"
-    " round_base INTEGER, attained REAL, priority INTEGER, last_exec REAL, first_start REAL,"
-    " finish REAL, failed INTEGER, rounds_run INTEGER, rounds_demoted INTEGER,"
-    " preemptions INTEGER, placed_last INTEGER, runnable_rank INTEGER, lease_t REAL);"
-    "CREATE TABLE IF NOT EXISTS saved_ranks(job INTEGER, rank INTEGER, server INTEGER,"
-    " gpus TEXT, cpus INTEGER, mem REAL, share_gpu REAL, share_cpu REAL, share_mem REAL,"
-    " share_sspeed REAL, PRIMARY KEY(job, rank));"
-    "CREATE TABLE IF NOT EXISTS attempts(job INTEGER, attempt INTEGER, launched REAL,"
-    " startup_s REAL, PRIMARY KEY(job, attempt));"
-    /* each job's current and previous attempt's token (deploy_state_token) */
-    "CREATE TABLE IF NOT EXISTS tokens(job INTEGER PRIMARY KEY, attempt INTEGER, token TEXT,"
-    " prev_attempt INTEGER, prev_token TEXT);"
-
-    "CREATE TABLE IF NOT EXISTS rounds(n INTEGER PRIMARY KEY, t REAL, done INTEGER);"
-    /* each planned round's sample, for deploy --db (deploy_state_sample) */
-    "CREATE TABLE IF NOT EXISTS samples(t REAL PRIMARY KEY, runnable INTEGER, placed INTEGER,"
-    " started INTEGER, preempted INTEGER, demoted INTEGER, alloc0 REAL, alloc1 REAL,"
-    " alloc2 REAL, util0 REAL, util1 REAL, util2 REAL, demand0 REAL, demand1 REAL,"
-    " demand2 REAL);"
-    /* online submissions and cancellations (admin service) */
-    "CREATE TABLE IF NOT EXISTS admin_jobs(id INTEGER PRIMARY KEY, name TEXT, user TEXT,"
-    " model TEXT, gpus INTEGER, iterations INTEGER, arrival REAL, priority INTEGER,"
-    " submitted INTEGER, cancelled INTEGER, gpu_types TEXT);";
-
 static int fail(deploy_state_t *st, struct err *err, const char *what)
 {
+    if (st->txn && !st->txn_err[0])
+        snprintf(st->txn_err, sizeof st->txn_err, "%s: %s", what, sqlite3_errmsg(st->db));
     return errprintf(err, "sqlite: %s: %s", what, sqlite3_errmsg(st->db));
+}
+
+/* May a write go ahead? Not in a round whose transaction failed (or that
+ * SQLite rolled back by itself): its commit will roll back. */
+static int writable(deploy_state_t *st, struct err *err, const char *what)
+{
+    if (st->txn && !st->txn_err[0] && sqlite3_get_autocommit(st->db))
+        snprintf(st->txn_err, sizeof st->txn_err, "%s: the transaction was rolled back", what);
+    if (st->txn && st->txn_err[0])
+        return errprintf(err, "sqlite: %s: skipped: %s", what, st->txn_err);
+    return 0;
 }
 
 /* chmod 0600 the file and its -wal and -shm (when they exist). 0 or -1 + err. */
@@ -79,20 +50,10 @@ static int owner_only(const char *path, struct err *err)
 deploy_state_t *deploy_state_open(const char *path, struct err *err)
 {
     deploy_state_t *st = xcalloc(1, sizeof *st);
-    if (sqlite3_open(path, &st->db) != SQLITE_OK) {
-        errprintf(err, "%s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
+    st->lock_fd = -1;
+    st->path = xstrdup(path);
+    if (deploy_state__open_file(st, path, err) < 0)
         goto error;
-    }
-    sqlite3_busy_timeout(st->db, 2000);
-    char *msg = NULL;
-    if (sqlite3_exec(st->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-        errprintf(err, "%s: %s", path, msg ? msg : "schema");
-        sqlite3_free(msg);
-        goto error;
-    }
-    /* a state file from before GPU types: admin_jobs gains its column (the
-     * error of a file that has it already is expected) */
-    sqlite3_exec(st->db, "ALTER TABLE admin_jobs ADD COLUMN gpu_types TEXT", NULL, NULL, NULL);
     /* it holds running jobs' tokens: the owner's alone (its -wal and -shm
      * files take the same mode) */
     if (strcmp(path, ":memory:") != 0 && owner_only(path, err) < 0)
@@ -118,15 +79,16 @@ deploy_state_t *deploy_state_open(const char *path, struct err *err)
         sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO rounds VALUES(?1,?2,?3)", -1, &st->round,
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db,
-                           "INSERT OR REPLACE INTO run VALUES(1,?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                           "INSERT OR REPLACE INTO run VALUES(1,?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,"
+                           "?11)",
                            -1, &st->run_put, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db,
                            "SELECT args, finished, t0_real, b, next_arrival, rounds, util0, util1,"
-                           " util2, stats FROM run WHERE id = 1",
+                           " util2, stats, plan_log_bytes FROM run WHERE id = 1",
                            -1, &st->run_get, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db,
                            "INSERT OR REPLACE INTO saved_jobs VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,"
-                           "?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
+                           "?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
                            -1, &st->saved_put, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db, "SELECT * FROM saved_jobs ORDER BY id", -1, &st->saved_get,
                            NULL) != SQLITE_OK ||
@@ -145,7 +107,13 @@ deploy_state_t *deploy_state_open(const char *path, struct err *err)
         sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO tokens VALUES(?1,?2,?3,?4,?5)", -1,
                            &st->token_put, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db, "SELECT * FROM tokens ORDER BY job", -1, &st->token_get,
-                           NULL) != SQLITE_OK) {
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "INSERT INTO reports VALUES(?1,?2,?3,?4)", -1,
+                           &st->report_put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "DELETE FROM reports WHERE job = ?1", -1, &st->report_del,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "SELECT job, attempt, rank, steps FROM reports ORDER BY rowid",
+                           -1, &st->report_get, NULL) != SQLITE_OK) {
         fail(st, err, "prepare");
         goto error;
     }
@@ -175,7 +143,12 @@ void deploy_state_close(deploy_state_t *st)
     sqlite3_finalize(st->attempt_put);
     sqlite3_finalize(st->token_put);
     sqlite3_finalize(st->token_get);
+    sqlite3_finalize(st->report_put);
+    sqlite3_finalize(st->report_del);
+    sqlite3_finalize(st->report_get);
     sqlite3_close(st->db);
+    deploy_state__unlock(st);
+    free(st->path);
     free(st);
 }
 
@@ -188,16 +161,44 @@ static int exec(deploy_state_t *st, const char *sql, struct err *err)
 
 int deploy_state_begin(deploy_state_t *st, struct err *err)
 {
-    return exec(st, "BEGIN", err);
+    if (st->txn)
+        return errprintf(err, "sqlite: BEGIN: a transaction is open");
+    /* a BEGIN that fails fails the round: its writes are skipped, not
+     * committed one by one */
+    st->txn_err[0] = '\0';
+    st->txn = true;
+    if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    snprintf(st->txn_err, sizeof st->txn_err, "BEGIN: %s", sqlite3_errmsg(st->db));
+    return errprintf(err, "sqlite: %s", st->txn_err);
 }
 
 int deploy_state_commit(deploy_state_t *st, struct err *err)
 {
-    return exec(st, "COMMIT", err);
+    if (!st->txn)
+        return 0;
+    st->txn = false;
+    if (st->txn_err[0]) {
+        errprintf(err, "%s", st->txn_err);
+        if (!sqlite3_get_autocommit(st->db))
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    errprintf(err, "sqlite: COMMIT: %s", sqlite3_errmsg(st->db));
+    if (!sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
 }
 
 static int step(deploy_state_t *st, sqlite3_stmt *s, struct err *err, const char *what)
 {
+    if (writable(st, err, what) < 0) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return -1;
+    }
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -272,7 +273,7 @@ int deploy_state_reset(deploy_state_t *st, struct err *err)
     return exec(st, "DELETE FROM workers; DELETE FROM jobs; DELETE FROM leases; DELETE FROM run;"
                     " DELETE FROM saved_jobs; DELETE FROM saved_ranks; DELETE FROM attempts;"
                     " DELETE FROM rounds; DELETE FROM samples; DELETE FROM admin_jobs;"
-                    " DELETE FROM tokens;",
+                    " DELETE FROM tokens; DELETE FROM reports;",
                 err);
 }
 
@@ -292,6 +293,7 @@ int deploy_state_run_put(deploy_state_t *st, const struct deploy_state_run *r, s
         snprintf(stats + strlen(stats), sizeof stats - strlen(stats), "%s%ld", k ? " " : "",
                  r->stats[k]);
     sqlite3_bind_text(s, 10, stats, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 11, r->plan_log_bytes);
     return step(st, s, err, "run");
 }
 
@@ -310,6 +312,7 @@ int deploy_state_run_get(deploy_state_t *st, struct deploy_state_run *r, struct 
         r->rounds = sqlite3_column_int64(s, 5);
         for (int k = 0; k < 3; k++)
             r->util_sum[k] = sqlite3_column_double(s, 6 + k);
+        r->plan_log_bytes = sqlite3_column_int64(s, 10);
         const char *p = (const char *)sqlite3_column_text(s, 9);
         for (int k = 0; k < DEPLOY_STATE_STATS && p && *p; k++) {
             char *end;
@@ -347,6 +350,7 @@ int deploy_state_saved_put(deploy_state_t *st, const struct deploy_state_job *j,
     sqlite3_bind_int(s, 17, j->placed_last);
     sqlite3_bind_int64(s, 18, j->runnable_rank);
     sqlite3_bind_double(s, 19, j->lease_t);
+    sqlite3_bind_int(s, 20, j->procs);
     return step(st, s, err, "saved_jobs");
 }
 
@@ -377,6 +381,7 @@ int deploy_state_saved_each(deploy_state_t *st,
             .placed_last = sqlite3_column_int(s, 16) != 0,
             .runnable_rank = sqlite3_column_int64(s, 17),
             .lease_t = sqlite3_column_double(s, 18),
+            .procs = sqlite3_column_int(s, 19),
         };
         out = fn(ctx, &j);
     }
@@ -456,15 +461,13 @@ int deploy_state_round(deploy_state_t *st, long n, double t, bool done, struct e
     sqlite3_bind_int64(st->round, 1, n);
     sqlite3_bind_double(st->round, 2, t);
     sqlite3_bind_int(st->round, 3, done);
-    int rc = sqlite3_step(st->round);
-    sqlite3_reset(st->round);
-    if (rc != SQLITE_DONE)
-        return fail(st, err, "round");
-    return 0;
+    return step(st, st->round, err, "round");
 }
 
 int deploy_state_sample(deploy_state_t *st, const struct deploy_state_sample *r, struct err *err)
 {
+    if (writable(st, err, "sample") < 0)
+        return -1;
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO samples VALUES(?1,?2,?3,?4,?5,?6,?7,"
                                    "?8,?9,?10,?11,?12,?13,?14,?15)", -1, &s, NULL) != SQLITE_OK)
@@ -515,12 +518,14 @@ int deploy_state_samples_each(deploy_state_t *st,
 
 bool deploy_state_in_txn(deploy_state_t *st)
 {
-    return sqlite3_get_autocommit(st->db) == 0;
+    return st->txn;
 }
 
 int deploy_state_admin_put(deploy_state_t *st, const struct deploy_state_admin *a,
                            struct err *err)
 {
+    if (writable(st, err, "admin_jobs") < 0)
+        return -1;
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db,
                            "INSERT OR REPLACE INTO admin_jobs VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,"
@@ -611,5 +616,37 @@ int deploy_state_tokens_each(deploy_state_t *st,
     sqlite3_reset(s);
     if (out == 0 && rc != SQLITE_DONE)
         return fail(st, err, "tokens");
+    return out;
+}
+
+int deploy_state_report(deploy_state_t *st, int job, int attempt, int rank, long steps,
+                        struct err *err)
+{
+    sqlite3_stmt *s = st->report_put;
+    sqlite3_bind_int(s, 1, job);
+    sqlite3_bind_int(s, 2, attempt);
+    sqlite3_bind_int(s, 3, rank);
+    sqlite3_bind_int64(s, 4, steps);
+    return step(st, s, err, "reports");
+}
+
+int deploy_state_reports_clear(deploy_state_t *st, int job, struct err *err)
+{
+    sqlite3_bind_int(st->report_del, 1, job);
+    return step(st, st->report_del, err, "reports");
+}
+
+int deploy_state_reports_each(deploy_state_t *st,
+                              int (*fn)(void *ctx, int job, int attempt, int rank, long steps),
+                              void *ctx, struct err *err)
+{
+    sqlite3_stmt *s = st->report_get;
+    int rc, out = 0;
+    while (out == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        out = fn(ctx, sqlite3_column_int(s, 0), sqlite3_column_int(s, 1),
+                 sqlite3_column_int(s, 2), (long)sqlite3_column_int64(s, 3));
+    sqlite3_reset(s);
+    if (out == 0 && rc != SQLITE_DONE)
+        return fail(st, err, "reports");
     return out;
 }

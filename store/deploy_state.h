@@ -15,12 +15,20 @@
 
 typedef struct deploy_state deploy_state_t;
 
-/* Open (creating the schema) the database at path; ":memory:" works. NULL +
- * err on failure. */
+/* Open the state file at path (":memory:" works), for the caller's lifetime
+ * as its only writer: an exclusive lock on path.lock (a second opener is
+ * refused, told the holder's PID), an existing file checked (empty, or
+ * PRAGMA quick_check not ok: refused, never replaced), its schema brought to
+ * this synergy's version (a newer one: refused). synchronous=FULL: what a
+ * commit returned is on disk. NULL + err (one line naming the file). */
 deploy_state_t *deploy_state_open(const char *path, struct err *err);
 void deploy_state_close(deploy_state_t *st);
 
-/* Group the writes of one round into one transaction. 0 or -1 + err. */
+/* Group the writes of one round into one transaction. 0 or -1 + err. A
+ * write that fails inside it makes the later ones fail too (skipped) and
+ * the commit roll everything back and return -1 + that write's error; a
+ * failed COMMIT rolls back too. Either way the file holds the previous
+ * commit, whole. commit without begin: 0, nothing done. */
 int deploy_state_begin(deploy_state_t *st, struct err *err);
 int deploy_state_commit(deploy_state_t *st, struct err *err);
 
@@ -49,6 +57,7 @@ struct deploy_state_run {
     long rounds;        /* rounds planned, and their allocation sums */
     double util_sum[3];
     long stats[DEPLOY_STATE_STATS]; /* the driver's counters */
+    long plan_log_bytes; /* --plan-log's length at this commit; -1: none */
 };
 int deploy_state_run_put(deploy_state_t *st, const struct deploy_state_run *r, struct err *err);
 /* 1 and *r filled, 0 when the file holds no run, -1 + err. */
@@ -70,6 +79,7 @@ struct deploy_state_job {
     bool placed_last;
     long runnable_rank; /* -1: not runnable */
     double lease_t;     /* round time of the current lease */
+    int procs;          /* iterator processes of the running lease (0: not known) */
 };
 int deploy_state_saved_put(deploy_state_t *st, const struct deploy_state_job *j, struct err *err);
 /* Call fn for every saved job, by id; stops at fn's first non-zero return,
@@ -142,6 +152,19 @@ int deploy_state_samples_each(deploy_state_t *st,
 /* Inside a deploy_state_begin() transaction (a write now is durable only
  * at its commit)? */
 bool deploy_state_in_txn(deploy_state_t *st);
+
+/* A job's completion report (LeaseEnded at its total) of attempt `attempt`
+ * by process `rank` (-1: not sent), stored before it is acknowledged, until
+ * the round's credit has consumed it (deploy_state_reports_clear, in the
+ * round's transaction). 0 or -1 + err. */
+int deploy_state_report(deploy_state_t *st, int job, int attempt, int rank, long steps,
+                        struct err *err);
+int deploy_state_reports_clear(deploy_state_t *st, int job, struct err *err);
+/* fn for every stored report, oldest first; stops at fn's first non-zero
+ * return (returned); -1 + err. */
+int deploy_state_reports_each(deploy_state_t *st,
+                              int (*fn)(void *ctx, int job, int attempt, int rank, long steps),
+                              void *ctx, struct err *err);
 
 /* A job the admin service touched (deploy_admin.c): an online submission
  * (submitted: its whole spec), or a trace job that was cancelled. */

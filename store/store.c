@@ -76,6 +76,21 @@ static const char *const migrations[] = {
     "CREATE INDEX runs_grid_point ON runs(grid, point);",
     /* 3 -> 4: OPT rounds cut short by the wall-clock safety cap (docs/opt.md) */
     "ALTER TABLE runs ADD COLUMN opt_capped INTEGER;",
+    /* 4 -> 5: clusters with GPU types (docs/heterogeneous.md): the placement, each
+     * job's type, each type's results and per-round allocation */
+    "ALTER TABLE runs ADD COLUMN hetero TEXT;"
+    "ALTER TABLE jobs ADD COLUMN gpu_type TEXT;"
+    "CREATE TABLE run_types ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  gpu_type TEXT NOT NULL, type_index INTEGER NOT NULL, gpus INTEGER, jobs INTEGER,"
+    "  avg_jct_s REAL, p50_jct_s REAL, p99_jct_s REAL,"
+    "  gpu_alloc REAL, cpu_alloc REAL, mem_alloc REAL,"
+    "  PRIMARY KEY (run_id, gpu_type)) WITHOUT ROWID;"
+    "CREATE TABLE round_types ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  round INTEGER NOT NULL, gpu_type TEXT NOT NULL,"
+    "  gpu_alloc REAL, cpu_alloc REAL, mem_alloc REAL,"
+    "  PRIMARY KEY (run_id, round, gpu_type)) WITHOUT ROWID;",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -199,9 +214,9 @@ int store_run_insert(store_t *st, struct store_run *run, struct err *err)
         " placement, workload, jobs_per_hour, split_image, split_language, split_speech, seed,"
         " max_jobs, cluster, cluster_ini, servers, gpus_per_server, cpus_per_server,"
         " mem_per_server, gpus, models, profiles, round_duration_s, measure_lo, measure_hi,"
-        " static, stop_on_gap, arrival, opt_compat, opt_time_limit_s, grid, point)"
+        " static, stop_on_gap, arrival, opt_compat, opt_time_limit_s, grid, point, hetero)"
         " VALUES (?1,'running',?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,"
-        "?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34)";
+        "?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35)";
     sqlite3_stmt *s;
     utc_now(run->started_at, sizeof run->started_at);
     if (!run->version[0])
@@ -251,6 +266,9 @@ int store_run_insert(store_t *st, struct store_run *run, struct err *err)
         sqlite3_bind_int64(s, i + 1, run->point);
     }
     i += 2;
+    if (run->hetero[0])
+        sqlite3_bind_text(s, i, run->hetero, -1, SQLITE_TRANSIENT);
+    i++;
     int rc = sqlite3_step(s);
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)
@@ -274,7 +292,8 @@ static int insert_jobs(store_t *st, int64_t run_id, const struct store_job *jobs
 {
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO jobs VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", -1,
+                           "INSERT INTO jobs VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+                           -1,
                            &s, NULL) != SQLITE_OK)
         return store__fail(st, err, "writing jobs");
     for (size_t k = 0; k < n; k++) {
@@ -291,6 +310,10 @@ static int insert_jobs(store_t *st, int64_t run_id, const struct store_job *jobs
         sqlite3_bind_int(s, 10, j->rounds_run);
         sqlite3_bind_int(s, 11, j->rounds_demoted);
         sqlite3_bind_int(s, 12, j->preemptions);
+        if (j->gpu_type[0])
+            sqlite3_bind_text(s, 13, j->gpu_type, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(s, 13);
         if (sqlite3_step(s) != SQLITE_DONE) {
             sqlite3_finalize(s);
             return store__fail(st, err, "writing jobs");
@@ -395,6 +418,7 @@ int store_run_complete(store_t *st, const struct store_run *run, const struct st
         return -1;
     if (insert_jobs(st, run->id, jobs, n_jobs, err) < 0 ||
         insert_rounds(st, run->id, rounds, n_rounds, err) < 0 || update_summary(st, run, err) < 0 ||
+        store__insert_types(st, run, rounds, n_rounds, err) < 0 ||
         store__exec(st, "COMMIT", err) < 0) {
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;

@@ -24,7 +24,20 @@
 typedef struct store store_t;
 
 /* The schema version this build writes; older files migrate forward. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
+
+#define STORE_MAX_TYPES 16 /* GPU types of a run (the scheduler's CLUSTER_MAX_TYPES) */
+
+/* One GPU type of a run on a cluster with GPU types (schema 5; table
+ * run_types): its measured jobs and their JCTs, the mean per-round
+ * allocation of its own GPUs, CPUs and memory (0..1). */
+struct store_type {
+    char name[16];
+    int gpus;
+    long jobs;
+    double avg_jct_s, p50_jct_s, p99_jct_s;
+    double gpu_alloc, cpu_alloc, mem_alloc;
+};
 
 /* A run: its configuration (set before insert) and summary (from complete). */
 struct store_run {
@@ -68,6 +81,11 @@ struct store_run {
      * ("" and -1 otherwise); (grid, point) identifies it across shards */
     char grid[17];
     long point;
+    /* a cluster with GPU types (schema 5): --hetero ("" untyped) and its types
+     * (store_run_complete writes them; store_run_types_load reads them) */
+    char hetero[16];
+    int n_types;
+    struct store_type types[STORE_MAX_TYPES];
     /* read back only: its batch's kind, "simulate" | "sweep" | "deploy" (a
      * deployment: deploy --db) */
     char kind[16];
@@ -80,6 +98,7 @@ struct store_job {
     int gpus;
     double arrival, first_start, finish, jct, attained; /* seconds */
     int rounds_run, rounds_demoted, preemptions;
+    char gpu_type[16]; /* the type it ran the most rounds on ("" untyped) */
 };
 
 /* One scheduling round of a run (fractions of the cluster, see sim.h). */
@@ -87,6 +106,8 @@ struct store_round {
     double t;
     long runnable, placed, started, preempted, demoted;
     double alloc[3], util[3], demand[3]; /* GPU, CPU, memory */
+    int n_types;                          /* the run's GPU types (0: untyped) */
+    double type_alloc[STORE_MAX_TYPES][3];/* each type's own GPUs, CPUs, memory */
 };
 
 /* Open (creating, migrating) the database at path. NULL with err on failure,
@@ -157,5 +178,13 @@ int store_sweep_grid(const char *path, char grid[17], struct err *err);
  * or runs that are not from a sweep. 0 and *stats on success. */
 int store_merge(store_t *st, const char *src_path, struct store_merge_stats *stats,
                 struct err *err);
+
+/* A typed run's GPU types (run->types, run->n_types; none for an untyped run
+ * or one written before schema 5). 0 or -1 with err. */
+int store_run_types_load(store_t *st, struct store_run *run, struct err *err);
+/* Each round's allocation per GPU type into rounds[0..n) (n_types and
+ * type_alloc), for a run whose types were loaded. 0 or -1 with err. */
+int store_round_types_load(store_t *st, const struct store_run *run, struct store_round *rounds,
+                           size_t n, struct err *err);
 
 #endif

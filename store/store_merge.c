@@ -76,7 +76,7 @@ static int run_columns(store_t *st, char *buf, size_t n, struct err *err)
 /* The statements of one merge: the shard's runs, and copies of a run, its
  * jobs and its rounds from src into main. */
 struct merge_stmts {
-    sqlite3_stmt *sel, *ins, *jobs, *rounds;
+    sqlite3_stmt *sel, *ins, *jobs, *rounds, *types, *rtypes;
 };
 
 static void merge_stmts_finalize(struct merge_stmts *m)
@@ -85,6 +85,8 @@ static void merge_stmts_finalize(struct merge_stmts *m)
     sqlite3_finalize(m->ins);
     sqlite3_finalize(m->jobs);
     sqlite3_finalize(m->rounds);
+    sqlite3_finalize(m->types);
+    sqlite3_finalize(m->rtypes);
     *m = (struct merge_stmts){0};
 }
 
@@ -108,14 +110,23 @@ static int merge_prepare(store_t *st, struct merge_stmts *m, struct err *err)
         sqlite3_prepare_v2(st->db,
                            "INSERT INTO main.jobs SELECT ?2, job_id, model, gpus, arrival_s,"
                            " first_start_s, finish_s, jct_s, attained_s, rounds_run,"
-                           " rounds_demoted, preemptions FROM src.jobs WHERE run_id = ?1",
+                           " rounds_demoted, preemptions, gpu_type FROM src.jobs WHERE run_id = ?1",
                            -1, &m->jobs, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db,
                            "INSERT INTO main.rounds SELECT ?2, round, t_s, runnable, placed,"
                            " started, preempted, demoted, gpu_alloc, cpu_alloc, mem_alloc,"
                            " gpu_util, cpu_util, mem_util, gpu_demand, cpu_demand, mem_demand"
                            " FROM src.rounds WHERE run_id = ?1",
-                           -1, &m->rounds, NULL) != SQLITE_OK)
+                           -1, &m->rounds, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO main.run_types SELECT ?2, gpu_type, type_index, gpus, jobs,"
+                           " avg_jct_s, p50_jct_s, p99_jct_s, gpu_alloc, cpu_alloc, mem_alloc"
+                           " FROM src.run_types WHERE run_id = ?1",
+                           -1, &m->types, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO main.round_types SELECT ?2, round, gpu_type, gpu_alloc,"
+                           " cpu_alloc, mem_alloc FROM src.round_types WHERE run_id = ?1",
+                           -1, &m->rtypes, NULL) != SQLITE_OK)
         return store__fail(st, err, "preparing the merge");
     return 0;
 }
@@ -130,13 +141,15 @@ static int merge_copy_run(store_t *st, struct merge_stmts *m, int64_t id, int64_
     if (sqlite3_step(m->ins) != SQLITE_DONE)
         return store__fail(st, err, "copying a run");
     int64_t nid = sqlite3_last_insert_rowid(st->db);
-    sqlite3_stmt *kids[2] = {m->jobs, m->rounds};
-    for (int k = 0; k < 2; k++) {
+    sqlite3_stmt *kids[4] = {m->jobs, m->rounds, m->types, m->rtypes};
+    for (int k = 0; k < 4; k++) {
         sqlite3_reset(kids[k]);
         sqlite3_bind_int64(kids[k], 1, id);
         sqlite3_bind_int64(kids[k], 2, nid);
         if (sqlite3_step(kids[k]) != SQLITE_DONE)
-            return store__fail(st, err, k ? "copying a run's rounds" : "copying a run's jobs");
+            return store__fail(st, err, k == 0   ? "copying a run's jobs"
+                                        : k == 1 ? "copying a run's rounds"
+                                                 : "copying a run's GPU types");
     }
     return 0;
 }

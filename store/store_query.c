@@ -19,7 +19,7 @@
     " p99_jct_s, p999_jct_s, max_jct_s, makespan_s, end_time_s, rounds, gpu_alloc, cpu_alloc,"  \
     " mem_alloc, wall_s, arrival, opt_compat, opt_time_limit_s, opt_rounds, opt_fallbacks,"     \
     " opt_lowered, opt_unplaced, opt_packed, opt_solve_mean_s, opt_solve_max_s, grid, point,"   \
-    " opt_capped,"                                                                               \
+    " opt_capped, hetero,"                                                                       \
     " (SELECT kind FROM batches WHERE batches.id = runs.batch_id)"
 
 static double col_real(sqlite3_stmt *s, int i)
@@ -97,6 +97,7 @@ static void read_run(sqlite3_stmt *s, struct store_run *r)
     r->point = sqlite3_column_type(s, i) == SQLITE_NULL ? -1 : (long)sqlite3_column_int64(s, i);
     i++;
     r->opt_capped = (long)sqlite3_column_int64(s, i++); /* NULL (schema < 4) reads 0 */
+    col_text(s, i++, r->hetero, sizeof r->hetero);      /* NULL: untyped (or schema < 5) */
     col_text(s, i++, r->kind, sizeof r->kind);
 }
 
@@ -222,6 +223,7 @@ static void job_row(sqlite3_stmt *s, void *elem)
     j->rounds_run = sqlite3_column_int(s, 8);
     j->rounds_demoted = sqlite3_column_int(s, 9);
     j->preemptions = sqlite3_column_int(s, 10);
+    col_text(s, 11, j->gpu_type, sizeof j->gpu_type);
 }
 
 int store_jobs_load(store_t *st, int64_t run_id, struct store_job **out, size_t *n,
@@ -229,7 +231,7 @@ int store_jobs_load(store_t *st, int64_t run_id, struct store_job **out, size_t 
 {
     return load_rows(st,
                      "SELECT job_id, model, gpus, arrival_s, first_start_s, finish_s, jct_s,"
-                     " attained_s, rounds_run, rounds_demoted, preemptions FROM jobs"
+                     " attained_s, rounds_run, rounds_demoted, preemptions, gpu_type FROM jobs"
                      " WHERE run_id=? ORDER BY job_id",
                      run_id, sizeof **out, job_row, (void **)out, n, "jobs", err);
 }

@@ -91,6 +91,21 @@ static int set_axis(struct sweep_grid *g, const char *key, char *v, struct err *
         return set_names(g->policies, &g->n_policies, key, v, err, true);
     if (strcmp(key, "modes") == 0 || strcmp(key, "mode") == 0)
         return set_names(g->modes, &g->n_modes, key, v, err, false);
+    if (strcmp(key, "hetero") == 0) {
+        int k = split_list(v, ",", items, 3);
+        if (k <= 0 || k > 2)
+            return errprintf(err, "hetero: give aware, agnostic or both, comma-separated");
+        for (int i = 0; i < k; i++) {
+            if (!str_ieq(items[i], "aware") && !str_ieq(items[i], "agnostic"))
+                return errprintf(err, "hetero: '%s': expected aware or agnostic", items[i]);
+            snprintf(g->heteros[i], sizeof g->heteros[i], "%s",
+                     str_ieq(items[i], "aware") ? "aware" : "agnostic");
+        }
+        if (k == 2 && strcmp(g->heteros[0], g->heteros[1]) == 0)
+            return errprintf(err, "hetero: '%s' given twice", g->heteros[0]);
+        g->n_heteros = k;
+        return 0;
+    }
     if (strcmp(key, "loads") == 0 || strcmp(key, "jobs_per_hour") == 0) {
         int k = split_list(v, ",", items, SWEEP_MAX);
         if (k <= 0)
@@ -259,7 +274,6 @@ static int set_one(struct sweep_grid *g, const char *key, char *v, struct err *e
                 {"profiles_dir", g->profiles_dir, sizeof g->profiles_dir},
                 {"profiles", g->profiles, sizeof g->profiles},
                 {"placement", g->placement, sizeof g->placement},
-                {"hetero", g->hetero, sizeof g->hetero},
                 {"db", g->db, sizeof g->db},
                 {"plot", g->plot, sizeof g->plot}};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
@@ -374,8 +388,6 @@ int sweep_grid_check(const struct sweep_grid *g, struct err *err)
     if (g->placement[0] && !str_ieq(g->placement, "first-fit") &&
         !str_ieq(g->placement, "consolidate"))
         return errprintf(err, "placement '%s': expected first-fit or consolidate", g->placement);
-    if (g->hetero[0] && !str_ieq(g->hetero, "aware") && !str_ieq(g->hetero, "agnostic"))
-        return errprintf(err, "hetero '%s': expected aware or agnostic", g->hetero);
     bool any_opt = false;
     for (int m = 0; m < g->n_modes; m++)
         any_opt |= str_ieq(g->modes[m], "opt");
@@ -384,7 +396,7 @@ int sweep_grid_check(const struct sweep_grid *g, struct err *err)
     /* 32 values on every axis would be ~10^9 points: refuse before allocating them */
     double points = (double)g->n_clusters * (g->n_splits ? g->n_splits : 1) *
                     (g->n_loads ? g->n_loads : 1) * (g->n_seeds ? g->n_seeds : 1) *
-                    g->n_policies * g->n_modes;
+                    g->n_policies * g->n_modes * (g->n_heteros ? g->n_heteros : 1);
     if (points > SWEEP_MAX_POINTS)
         return errprintf(err, "the grid has %.0f points (clusters x splits x loads x seeds x "
                               "policies x modes); at most %d", points, SWEEP_MAX_POINTS);
@@ -395,7 +407,8 @@ struct sweep_point *sweep_grid_points(const struct sweep_grid *g, size_t *n_out)
 {
     int nl = g->n_loads ? g->n_loads : 1, ns = g->n_splits ? g->n_splits : 1;
     int nseed = g->n_seeds ? g->n_seeds : 1;
-    size_t n = (size_t)g->n_clusters * ns * nl * nseed * g->n_policies * g->n_modes;
+    int nh = g->n_heteros ? g->n_heteros : 1;
+    size_t n = (size_t)g->n_clusters * ns * nl * nseed * g->n_policies * g->n_modes * (size_t)nh;
     struct sweep_point *pts = xcalloc(n + 1, sizeof *pts);
     /* Heaviest loads first: the longest runs start early and the workers
      * finish together (longest-processing-time-first). */
@@ -414,8 +427,10 @@ struct sweep_point *sweep_grid_points(const struct sweep_grid *g, size_t *n_out)
             for (int li = 0; li < nl; li++)
                 for (int e = 0; e < nseed; e++)
                     for (int p = 0; p < g->n_policies; p++)
-                        for (int m = 0; m < g->n_modes; m++, k++)
-                            pts[k] = (struct sweep_point){c, s, load_order[li], e, p, m, (long)k};
+                        for (int m = 0; m < g->n_modes; m++)
+                            for (int h = 0; h < nh; h++, k++)
+                                pts[k] = (struct sweep_point){c, s, load_order[li], e, p, m, h,
+                                                              (long)k};
     *n_out = n;
     return pts;
 }
@@ -473,8 +488,8 @@ void sweep_grid_fingerprint(const struct sweep_grid *g, char out[17])
                           g->placement,    g->models,  g->profiles_dir};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         fnv_str(&h, strs[i]);
-    if (g->hetero[0]) /* (left out when unset: older grids keep their fingerprints) */
-        fnv_str(&h, g->hetero);
+    for (int i = 0; i < g->n_heteros; i++) /* (none: older grids keep their fingerprints) */
+        fnv_str(&h, g->heteros[i]);
     bool flags[] = {g->multigpu, g->philly_arrival, g->per_attempt, g->no_duration_filter,
                     g->strict, g->opt_compat, g->is_static, g->stop_on_gap,
                     g->unknown_reference};

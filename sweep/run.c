@@ -150,7 +150,7 @@ int sweep_point_run(const struct sweep_grid *g, const struct sweep_cluster *env,
     struct sched_overrides ov = {.policy = g->policies[p->policy],
                                  .mode = g->modes[p->mode],
                                  .placement = placement,
-                                 .hetero = g->hetero[0] ? g->hetero : NULL,
+                                 .hetero = g->n_heteros ? g->heteros[p->hetero] : NULL,
                                  .round_duration = g->round_duration,
                                  .opt_compat = g->opt_compat,
                                  .opt_time_limit_s = g->opt_time_limit};

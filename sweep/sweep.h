@@ -44,7 +44,9 @@ struct sweep_grid {
     bool unknown_reference;    /* unknown trace models run as alexnet */
     char profiles[32];
     char placement[16];
-    char hetero[16];           /* aware | agnostic ("": the cluster file's) */
+    char heteros[2][16];       /* the hetero axis: aware and/or agnostic (none: the
+                                  cluster file's) */
+    int n_heteros;
     long seeds[SWEEP_MAX];     /* the seed axis; none: the cluster file's seed */
     int n_seeds;
     int shard_k, shard_n;      /* run only points i with i % n == k - 1; 0/0: all */
@@ -67,7 +69,7 @@ void sweep_grid_defaults(struct sweep_grid *g, const char *default_cluster,
  * "trace", "trace_format", "arrival", "vc", "multigpu", "philly_arrival",
  * "per_attempt", "no_duration_filter", "strict", "opt_compat",
  * "opt_time_limit", "models" (appends), "profiles_dir", "unknown_model", "profiles",
- * "placement", "seed"/"seeds", "shard" (K/N), "measure",
+ * "placement", "hetero" (aware,agnostic), "seed"/"seeds", "shard" (K/N), "measure",
  * "max_jobs", "static", "stop_on_gap", "round_duration", "check", "workers", "db",
  * "plot") from its text. Lists are comma-separated; splits
  * are "I,L,S" groups separated by ';'. 0, or -1 with err naming the key. */
@@ -84,10 +86,11 @@ int sweep_grid_load(struct sweep_grid *g, const char *path, struct err *err);
 int sweep_grid_check(const struct sweep_grid *g, struct err *err);
 
 /* The grid's points in their fixed order: cluster, split, load (heaviest
- * first), seed, policy, mode. Every shard and every machine numbers them the
+ * first), seed, policy, mode, hetero (when the grid has that axis). Every shard and every machine numbers them the
  * same way, which is what lets shards be merged. */
 struct sweep_point {
     int cluster, split, load, seed, policy, mode; /* indexes into the grid's axes */
+    int hetero;                                   /* 0 without a hetero axis */
     long index; /* the point's number in the whole grid */
 };
 

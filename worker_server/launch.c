@@ -8,9 +8,11 @@
  * A failure in the child is sent back as an errno code over a CLOEXEC pipe,
  * so the caller learns whether the exec happened.
  *
- * Memory limit: cgroup v2 memory.max on a per-job cgroup when the worker may
- * create one; otherwise mem_limit_enforced stays false and the caller
- * reports the limit as not enforced.
+ * Containment and memory limit: a per-job cgroup v2 when the worker may
+ * create one (everything the job starts stays in it, contain.c), with
+ * memory.max when the memory controller is there; otherwise
+ * mem_limit_enforced stays false and the caller reports the limit as not
+ * enforced.
  */
 #include "worker.h"
 
@@ -63,30 +65,38 @@ static int write_file(const char *path, const char *s)
     return w == (ssize_t)strlen(s) ? 0 : -1;
 }
 
-/* Create the job's cgroup and set memory.max; returns an fd of its
- * cgroup.procs, or -1 when cgroups v2 with the memory controller are not
+/* Create the job's cgroup (containment: everything the job starts stays
+ * in it) and set memory.max when there is a limit and the memory
+ * controller; returns an fd of its cgroup.procs, or -1 when no cgroup v2 is
  * available to us. */
 static int cgroup_prepare(const struct launch_spec *sp, struct launch_result *res)
 {
-    if (!sp->cgroup_dir || sp->mem_gb <= 0)
+    if (!sp->cgroup_dir)
         return -1;
-    if (mkdir(sp->cgroup_dir, 0755) < 0 && errno != EEXIST)
-        return -1;
-    char path[600], val[64];
-    snprintf(path, sizeof path, "%s/memory.max", sp->cgroup_dir);
-    snprintf(val, sizeof val, "%llu", (unsigned long long)(sp->mem_gb * 1024 * 1024 * 1024));
-    if (write_file(path, val) < 0) {
-        rmdir(sp->cgroup_dir);
-        return -1;
+    if (mkdir(sp->cgroup_dir, 0755) < 0 && errno == ENOENT) {
+        /* its parent, the worker's base, was just removed as empty by
+         * another worker starting (contain.c): make it again */
+        char parent[4300];
+        snprintf(parent, sizeof parent, "%s", sp->cgroup_dir);
+        char *slash = strrchr(parent, '/');
+        if (slash)
+            *slash = '\0';
+        mkdir(parent, 0755);
+        mkdir(sp->cgroup_dir, 0755);
     }
+    char path[4300], val[64];
     snprintf(path, sizeof path, "%s/cgroup.procs", sp->cgroup_dir);
     int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) {
+    if (fd < 0) { /* not a cgroup (a plain directory, say) */
         rmdir(sp->cgroup_dir);
         return -1;
     }
     snprintf(res->cgroup, sizeof res->cgroup, "%s", sp->cgroup_dir);
-    res->mem_limit_enforced = true;
+    if (sp->mem_gb > 0) {
+        snprintf(path, sizeof path, "%s/memory.max", sp->cgroup_dir);
+        snprintf(val, sizeof val, "%llu", (unsigned long long)(sp->mem_gb * 1024 * 1024 * 1024));
+        res->mem_limit_enforced = write_file(path, val) == 0;
+    }
     return fd;
 }
 
@@ -223,8 +233,7 @@ int launch_job(const struct launch_spec *sp, struct launch_result *res, struct e
 
 void launch_cleanup(const struct launch_result *res)
 {
-    if (res->cgroup[0])
-        rmdir(res->cgroup);
+    contain_remove_cgroup(res->cgroup);
 }
 
 int launch_pin_self(const int *cpus, int n, struct err *err)

@@ -229,6 +229,34 @@ static int check_job_user_access(struct worker *w, struct err *err)
     return 0;
 }
 
+/* This run directory is ours alone (a lock); the jobs' cgroups go under a
+ * base named by our identity and the run directory; and what an earlier
+ * worker on it left behind (it was SIGKILLed, or crashed) is killed now,
+ * before we register: nothing of its jobs may run unsupervised beside ours.
+ * 0, or -1 + err. */
+static int contain(struct worker *w, struct err *err)
+{
+    const struct worker_options *o = w->o;
+    if (contain_lock(w->run_dir, err) < 0)
+        return -1;
+    char id[128];
+    if (o->tls)
+        rpc_tls_identity(o->tls, id, sizeof id);
+    else if (o->server_id >= 0)
+        snprintf(id, sizeof id, "server-%d", o->server_id);
+    else
+        snprintf(id, sizeof id, "%s-%d", o->listen_ip ? o->listen_ip : "127.0.0.1", o->port);
+    if (!o->no_cgroup)
+        contain_cgroup_base(id[0] ? id : "worker", w->run_dir, w->cg_base, sizeof w->cg_base);
+    int killed = contain_sweep(w->run_dir, w->cg_base);
+    if (killed > 0)
+        LOG(LOG_WARN, "worker", "killed %d process(es) left by an earlier worker on %s", killed,
+            w->run_dir);
+    LOG(LOG_INFO, "worker", "jobs are contained %s%s", w->cg_base[0] ? "in cgroups under " :
+        "by process group and environment (no cgroup v2 we may write)", w->cg_base);
+    return 0;
+}
+
 /* Everything before serving: topology, CPU reservation, catalog, the path
  * of synergy itself, the job user. 0, or -1 + err (bad input: exit 2). */
 static int worker_setup(struct worker *w, struct err *err)
@@ -274,6 +302,8 @@ static int worker_setup(struct worker *w, struct err *err)
     if (!realpath(o->run_dir, w->run_dir))
         return errprintf(err, "--run-dir %s: %s", o->run_dir, strerror(errno));
     if (check_job_user_access(w, err) < 0)
+        return -1;
+    if (contain(w, err) < 0)
         return -1;
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t ca;
@@ -334,7 +364,7 @@ static void stop_all(struct worker *w)
     w->stop = true;
     for (int i = 0; i < MAX_JOBS; i++)
         if (w->jobs[i].used)
-            kill(-w->jobs[i].pid, SIGKILL);
+            worker__kill_job(w, &w->jobs[i]);
     pthread_cond_broadcast(&w->child_cv);
     pthread_cond_broadcast(&w->lease_cv);
     pthread_cond_broadcast(&w->stop_cv);
@@ -370,6 +400,8 @@ static void serve(struct worker *w, sigset_t *sigs)
     pthread_join(th_hb, NULL);
     pthread_join(th_lease, NULL);
     pthread_join(th_reap, NULL);
+    if (w->cg_base[0]) /* every job's cgroup is gone with it */
+        rmdir(w->cg_base);
 }
 
 int worker_main(const struct worker_options *o)

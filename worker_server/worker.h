@@ -4,8 +4,9 @@
  * (live, or from a hwloc XML file for tests), maps a job's GPUs to CPU cores
  * of their NUMA node, launches jobs with fork+execve from argv templates of a
  * worker-side catalog (never strings from the network), supervises them
- * (exit status, lease expiry kills the whole process group) and serves the
- * synergy.v1.SchedulerToWorker RPCs.
+ * (exit status; a stop is SIGTERM, then SIGKILL, to the job's process group
+ * and cgroup; what a dead worker left is killed by the next one on its run
+ * directory, contain.c) and serves the synergy.v1.SchedulerToWorker RPCs.
  */
 #ifndef SYNERGY_WORKER_H
 #define SYNERGY_WORKER_H
@@ -172,7 +173,8 @@ struct launch_spec {
     int n_cpus;
     unsigned long long membind_nodes; /* NUMA OS indexes to bind memory to; 0 = none */
     double mem_gb;          /* memory limit; <= 0 none */
-    const char *cgroup_dir; /* cgroup v2 dir to create for the job; NULL = none */
+    const char *cgroup_dir; /* cgroup v2 dir to create for the job (and memory.max in it
+                               when mem_gb > 0); NULL = none */
     const char *cwd;
     const char *log_path;   /* stdout+stderr; NULL = /dev/null */
     bool set_user;          /* run as uid/gid (supplementary groups dropped) */
@@ -184,7 +186,7 @@ struct launch_result {
     pid_t pid;              /* also the process group id */
     bool mem_bound;         /* membind applied */
     bool mem_limit_enforced;/* cgroup memory.max applied */
-    char cgroup[512];       /* the job's cgroup dir, "" if none */
+    char cgroup[4200];      /* the job's cgroup dir, "" if none */
 };
 
 /* fork + execve in a new process group, with the CPU affinity, memory binding
@@ -196,7 +198,7 @@ int launch_job(const struct launch_spec *spec, struct launch_result *res, struct
  * own affinity between fork and exec). Call it before any thread exists.
  * Returns 0, or -1 with err when none of those PUs is available here. */
 int launch_pin_self(const int *cpus, int n, struct err *err);
-/* Remove the job's cgroup (after it exited). */
+/* Kill what is left in the job's cgroup and remove it (after it exited). */
 void launch_cleanup(const struct launch_result *res);
 
 /* Build a NULL-terminated "KEY=VALUE" environment from scratch. */
@@ -221,6 +223,39 @@ bool supervise_job_of(pid_t pid, long *job_id, unsigned *attempt);
 /* SIGKILL a process and its process group (never our own group). */
 void supervise_kill(pid_t pid);
 
+/* ---------------------------------------------------------- containment */
+
+/* Take the run directory for this worker alone: an flock on
+ * RUN_DIR/worker.lock, held (close-on-exec) until the process ends. 0, or -1
+ * + err naming the pid of the worker that holds it. */
+int contain_lock(const char *run_dir, struct err *err);
+/* The cgroup v2 directory the jobs of this worker go under,
+ * <cgroup2 mount>/synergy-<identity>-<8 hex digits of the run directory>,
+ * created (memory controller enabled for its children where possible) into
+ * out. false ("") when no writable cgroup v2 hierarchy is mounted. */
+bool contain_cgroup_base(const char *identity, const char *run_dir, char *out, size_t n);
+/* Note a launched job in RUN_DIR/procs (its group: leader pid and start
+ * time; its cgroup), for a later worker on this run directory; forget it
+ * once the job is reaped. */
+void contain_note_job(const char *run_dir, long job, unsigned attempt, pid_t pid,
+                      const char *cgroup);
+void contain_forget_job(const char *run_dir, long job, unsigned attempt);
+/* Note a process adopted as subreaper (a daemonised job descendant) with
+ * its start time; true when it was new. Forget it once it is killed. */
+bool contain_note_orphan(const char *run_dir, pid_t pid);
+void contain_forget_orphan(const char *run_dir, pid_t pid);
+/* SIGKILL everything an earlier worker on this run directory left: every
+ * process in the job cgroups under base (may be NULL or ""), the noted
+ * processes (and groups whose leader still runs), and any process whose
+ * environment has SYNERGY_RUN_DIR=run_dir. The notes are removed. Returns
+ * how many processes it killed. */
+int contain_sweep(const char *run_dir, const char *base);
+/* Signal every process of a cgroup (SIGKILL through cgroup.kill where the
+ * kernel has it); kill them all and remove the cgroup (waits up to 200 ms
+ * for it to empty). NULL or "": nothing. */
+void contain_signal_cgroup(const char *cgroup, int sig);
+void contain_remove_cgroup(const char *cgroup);
+
 /* -------------------------------------------------------- worker server */
 
 struct rpc_tls;
@@ -233,7 +268,7 @@ struct worker_options {
     const char *topology_xml; /* NULL = live machine */
     int sim_gpus;             /* -1 = real GPUs */
     const char *catalog_path;
-    const char *run_dir;      /* job cwd, logs, checkpoints, cgroups name */
+    const char *run_dir;      /* job cwd, logs, checkpoints, notes; one worker each */
     const char *synergy_path; /* {synergy}; default /proc/self/exe */
     int register_timeout_ms;  /* give up the first registration after this long (0: never) */
     int server_id;            /* the workers-file row claimed; -1 = by address alone */

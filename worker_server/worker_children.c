@@ -27,6 +27,7 @@ void worker__term_job(struct worker *w, struct wjob *j, const char *why)
                             "%.3f s if still there", j->job_id, j->attempt, why, (int)j->pid,
         (double)j->kill_wait_ns / 1e9);
     kill(-j->pid, SIGTERM);
+    contain_signal_cgroup(j->lr.cgroup, SIGTERM); /* those that left the group too */
     pthread_cond_signal(&w->lease_cv);
 }
 
@@ -36,7 +37,23 @@ void worker__kill_job(struct worker *w, struct wjob *j)
     if (j->sigkilled)
         return;
     kill(-j->pid, SIGKILL);
+    contain_signal_cgroup(j->lr.cgroup, SIGKILL);
     j->sigkilled = true;
+}
+
+void worker__note_orphans(struct worker *w)
+{
+    pid_t kids[1024];
+    int n = supervise_children(kids, 1024);
+    for (int i = 0; i < n; i++) {
+        bool leader = false;
+        pthread_mutex_lock(&w->mu);
+        for (int k = 0; k < MAX_JOBS && !leader; k++)
+            leader = w->jobs[k].used && w->jobs[k].pid == kids[i];
+        pthread_mutex_unlock(&w->mu);
+        if (!leader && contain_note_orphan(w->run_dir, kids[i]))
+            LOG(LOG_DEBUG, "worker", "pid %d adopted (a job's daemon): noted", (int)kids[i]);
+    }
 }
 
 /* Kill the orphans (children that are not job leaders, re-parented to us as
@@ -64,6 +81,7 @@ static void sweep_orphans(struct worker *w)
         else
             LOG(LOG_INFO, "worker", "killing pid %d, an orphan of no running job", (int)kids[i]);
         supervise_kill(kids[i]);
+        contain_forget_orphan(w->run_dir, kids[i]);
     }
 }
 
@@ -104,9 +122,11 @@ void *worker__reaper(void *arg)
         long id = j->job_id;
         unsigned attempt = j->attempt;
         bool lease = j->killed_lease;
-        /* the leader exited: make sure nothing of its group survives */
+        /* the leader exited: make sure nothing of its group (or cgroup) survives */
         kill(-pid, SIGKILL);
         launch_cleanup(&j->lr);
+        if (w->launch == launch_job)
+            contain_forget_job(w->run_dir, id, attempt);
         j->used = false;
         w->n_live--;
         /* a failed job's last words go to the scheduler's log, where the

@@ -75,6 +75,7 @@ struct worker {
     unsigned heartbeat_ms;
     char synergy_path[PATH_MAX];
     char run_dir[PATH_MAX];  /* --run-dir, absolute (jobs run elsewhere) */
+    char cg_base[PATH_MAX + 128]; /* the jobs' cgroups go under it; "" none */
     char sched_ips[8][256];
     int n_sched_ips;
     bool sched_is_local;
@@ -139,6 +140,10 @@ void *worker__reaper(void *arg);
 /* Stop (SIGTERM) each job whose lease has passed, SIGKILL each whose
  * kill-wait after SIGTERM has; sleeps until the next such moment. */
 void *worker__lease_thread(void *arg);
+
+/* Note the processes we adopted as subreaper (daemonised job descendants)
+ * in the run directory, for a worker after us should we die (contain.c). */
+void worker__note_orphans(struct worker *w);
 
 /* worker_link.c: the link to the scheduler. */
 /* Build RegisterWorker's topology part once; reg_free frees it. */

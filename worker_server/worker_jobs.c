@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Whether `ip` is an address of this machine: binding it succeeds. */
@@ -276,7 +277,7 @@ static int pick_cpus(struct worker *w, const Synergy__V1__RunJobRequest *req, co
 /* A job's paths under --run-dir: its checkpoint directory (also HOME), the
  * log directory, this attempt's log, and its cgroup. */
 struct job_paths {
-    char chk[PATH_MAX + 48], logdir[PATH_MAX + 8], log[PATH_MAX + 64], cgroup[PATH_MAX];
+    char chk[PATH_MAX + 48], logdir[PATH_MAX + 8], log[PATH_MAX + 64], cgroup[PATH_MAX + 200];
 };
 
 static void job_paths(struct worker *w, const Synergy__V1__RunJobRequest *req,
@@ -287,8 +288,13 @@ static void job_paths(struct worker *w, const Synergy__V1__RunJobRequest *req,
     snprintf(p->logdir, sizeof p->logdir, "%s/logs", w->run_dir);
     snprintf(p->log, sizeof p->log, "%s/job-%lu-attempt-%u.log", p->logdir,
              (unsigned long)req->job_id, req->attempt);
-    snprintf(p->cgroup, sizeof p->cgroup, "/sys/fs/cgroup/synergy-worker-%d-job-%lu", w->port,
-             (unsigned long)req->job_id);
+    if (w->cg_base[0]) {
+        mkdir(w->cg_base, 0755); /* the worker removes it when it has no job */
+        snprintf(p->cgroup, sizeof p->cgroup, "%s/job-%lu-attempt-%u", w->cg_base,
+                 (unsigned long)req->job_id, req->attempt);
+    }
+    else
+        p->cgroup[0] = '\0';
     worker__mkdirs(p->chk);
     worker__mkdirs(p->logdir);
     if (w->set_user && chown(p->chk, w->job_uid, w->job_gid) < 0)
@@ -316,6 +322,9 @@ static void job_env(struct worker *w, const Synergy__V1__RunJobRequest *req,
     env_add(env, "SYNERGY_TOTAL_ITERS", "%lu", (unsigned long)req->total_iters);
     env_add(env, "SYNERGY_ELAPSED_ITERS", "%lu", (unsigned long)req->elapsed_iters);
     env_add(env, "SYNERGY_LOG_DIR", "%s", p->logdir);
+    /* every process of the job inherits it: a later worker on this run
+     * directory finds what an earlier one left (contain.c) */
+    env_add(env, "SYNERGY_RUN_DIR", "%s", w->run_dir);
     env_add(env, "SYNERGY_JOB_ID", "%lu", (unsigned long)req->job_id);
     env_add(env, "SYNERGY_SCHED_ADDR", "%s", req->sched_addr);
     env_add(env, "SYNERGY_SCHED_PORT", "%u", req->sched_port);
@@ -373,7 +382,7 @@ static int start_job(struct worker *w, const Synergy__V1__RunJobRequest *req, co
     job_env(w, req, &p, gpulist, cpulist, procs, &env);
     struct launch_spec sp = {.argv = argv, .envp = env.v, .cpus = cpus, .n_cpus = nc,
                              .membind_nodes = 0, .mem_gb = req->mem_gb,
-                             .cgroup_dir = w->o->no_cgroup ? NULL : p.cgroup,
+                             .cgroup_dir = p.cgroup[0] ? p.cgroup : NULL,
                              .cwd = w->run_dir, .log_path = p.log,
                              .set_user = w->set_user, .uid = w->job_uid, .gid = w->job_gid};
     unsigned long long nodes = topo_nodes_of_cpus(&w->topo, cpus, nc);
@@ -393,6 +402,8 @@ static int start_job(struct worker *w, const Synergy__V1__RunJobRequest *req, co
     memcpy(j->cpus, cpus, sizeof(int) * (size_t)nc);
     snprintf(j->token, sizeof j->token, "%s", req->job_token ? req->job_token : "");
     snprintf(j->log, sizeof j->log, "%s", p.log);
+    if (w->launch == launch_job)
+        contain_note_job(w->run_dir, j->job_id, j->attempt, j->pid, j->lr.cgroup);
     j->n_gpus = (int)req->n_gpus;
     memcpy(j->gpus, gpus, sizeof(int) * req->n_gpus);
     j->deadline_ns = mono_ns() +
@@ -409,9 +420,10 @@ static int start_job(struct worker *w, const Synergy__V1__RunJobRequest *req, co
     w->child_gen++;
     pthread_cond_signal(&w->child_cv);
     pthread_cond_signal(&w->lease_cv);
-    LOG(LOG_INFO, "worker", "job %lu attempt %u: pid %d, GPUs %s, CPUs %s, memory limit %s",
+    LOG(LOG_INFO, "worker", "job %lu attempt %u: pid %d, GPUs %s, CPUs %s, memory limit %s, %s",
         (unsigned long)req->job_id, req->attempt, (int)j->pid, gpulist, cpulist,
-        j->lr.mem_limit_enforced ? "enforced (cgroup v2)" : "not enforced");
+        j->lr.mem_limit_enforced ? "enforced (cgroup v2)" : "not enforced",
+        j->lr.cgroup[0] ? "in its cgroup" : "in its process group");
     return 0;
 }
 

@@ -287,6 +287,8 @@ void *worker__sched_link(void *arg)
         bool registered = w->registered;
         int live = w->n_live;
         pthread_mutex_unlock(&w->mu);
+        if (live > 0)
+            worker__note_orphans(w);
         struct err err = {{0}};
         int st;
         if (!registered) {

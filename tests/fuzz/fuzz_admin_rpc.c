@@ -64,7 +64,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* What the round loop does at a boundary, minus planning: submissions join
  * jobs[], arrivals up to the logical now enter the ledger, cancellations,
- * and the commit that answers parked Submits. Under d->mu. */
+ * and the commit that answers parked Submits and Cancels. Under d->mu. */
 static void boundary(struct deploy *d, bool txn)
 {
     struct err err = {{0}};
@@ -80,8 +80,7 @@ static void boundary(struct deploy *d, bool txn)
     }
     deploy__admin_cancel(d);
     if (txn) {
-        deploy_state_commit(d->db, NULL);
-        deploy__admin_committed(d);
+        deploy__commit(d, NULL);
         deploy_state_begin(d->db, NULL);
     }
 }
@@ -167,10 +166,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* the end of a run: the last commit answers the Submits still parked */
     pthread_mutex_lock(&d->mu);
-    if (txn)
-        deploy_state_commit(d->db, NULL);
+    deploy__commit(d, NULL); /* answers what is parked (nothing without txn) */
     d->adm.accepting = false;
-    deploy__admin_committed(d);
     pthread_mutex_unlock(&d->mu);
     deploy__free(d);
     free(st);

@@ -5,6 +5,13 @@
 #                  restarted with the same command (same --state)
 #  sched_boundary  ... at a round boundary (SYNERGY_TEST_CRASH_AT=b:N)
 #  sched_launch    ... during the launches: RunJobs sent, not committed (e:N)
+#  sched_completion  ... at the first boundary after a job's completion report
+#                  was answered (SYNERGY_TEST_CRASH_AT=l:1): the report was
+#                  stored first, so no job runs again once complete
+#  sched_cancel    ... right after a cancel was answered, with round 3's
+#                  transaction held open (c:3): the cancel was stored before
+#                  it was answered, so the job stays cancelled and is never
+#                  launched again
 #  ignore_stop     a job that ignores its stop, --max-retries 1: only it is
 #                  charged (it fails), the job waiting for its GPUs is not
 #  overload        the 100-job static trace, LAS/tune, 2 workers, --time-scale
@@ -33,7 +40,9 @@ for _ in $(seq "${HOG:-0}"); do (while :; do :; done) & pids+=($!); done
 printf '[CLUSTER]\nracks = 1\nservers_per_rack = 2\ngpus_per_server = 8\n' > "$tmp/c.ini"
 printf 'cpus_per_server = 24\ndram_per_server = 500\nsspeed_per_server = 500\n' >> "$tmp/c.ini"
 standin="{synergy} job --job-id {job_id} --sched {sched_addr}:{sched_port} --chk-dir {chk_dir}"
-sql() { sqlite3 "$tmp/state.db" "$1"; }
+# -readonly: a query must not create the file before the scheduler does (an empty
+# state file is refused)
+sql() { sqlite3 -readonly "$tmp/state.db" "$1"; }
 port=$(( 20000 + RANDOM % 20000 ))
 printf '127.0.0.1,%d,0,0,1\n127.0.0.1,%d,0,0,1\n' $(( port + 1 )) $(( port + 2 )) > "$tmp/workers"
 catalog=$src/tests/deploy/catalog.ini
@@ -47,12 +56,29 @@ workers() { # start both workers
 deploy() { # extra args...; the scheduler's own pid is $!
     "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --insecure --workers "$tmp/workers" \
         --port "$port" --state "$tmp/state.db" --time-scale "$scale" --policy LAS -v --json \
+        --plan-log "$tmp/dep.plan" \
         "$@" >> "$tmp/dep.json" 2>> "$tmp/dep.err" &
     pids+=($!)
 }
 check_counts() {
     [ "$(sql "select count(*) from jobs where state='finished' and executed != total")" = 0 ] ||
         fail "a finished job was credited more or less than its total"
+}
+# --plan-log across the restart: every round once, in order, 300 s apart from
+# the run's first (simulate's), and one finish line per job (a restart continues the file,
+# cutting what the last commit did not cover)
+plan_log_continued() {
+    local first=0 # (the drills without simulate: every trace starts at 0)
+    [ ! -f "$tmp/sim.plan" ] || first=$(grep -v '^finish' "$tmp/sim.plan" | head -1 | cut -d: -f1)
+    awk -F: -v first="$first" '/^finish/ { split($0, f, " "); fin[f[2]]++; next }
+        { t = $1 + 0; if (n == 0 && t != first + 0) bad = bad " starts at " t ", not " first
+          if (n > 0 && t != last + 300) bad = bad " round " t " after " last; last = t; n++ }
+        END { for (j in fin) { nf++; if (fin[j] != 1) bad = bad " job " j " finished " fin[j] " times" }
+              if (n < 2) bad = bad " only " n " rounds"
+              print bad == "" ? "ok " n " rounds, " nf " finished" : bad }' "$tmp/dep.plan" > "$tmp/plan.check"
+    grep -q "^ok " "$tmp/plan.check" || fail "--plan-log after the restart:$(cat "$tmp/plan.check")"
+    [ "$(grep -c '^finish' "$tmp/dep.plan")" = "$(grep -c . "$tmp/trace")" ] || fail "--plan-log: finish lines missing"
+    echo "--plan-log: $(cat "$tmp/plan.check")"
 }
 mean_jct() { sed -n 's/.*"avg_jct_h":\([0-9.]*\).*/\1/p' "$1" | tail -1; }
 
@@ -95,7 +121,7 @@ sched_mid|sched_boundary|sched_launch)
     t_down=$(date +%s.%N)
     [ "$(sql "select finished from run")" = 0 ] || fail "the state should hold an unfinished run"
     sleep 0.5
-    deploy --plan-log "$tmp/dep.plan" # every job finishes after the restart
+    deploy # continues the run, and its --plan-log
     dep=$!
     # the downtime ends when the restarted scheduler has its state back
     for _ in $(seq 400); do
@@ -127,6 +153,7 @@ sched_mid|sched_boundary|sched_launch)
         [ $(( stopped + killed )) -ge 1 ] || fail "the launches of the lost round kept running"
         echo "uncommitted first launches: $stopped refused, $killed killed"
     fi
+    plan_log_continued
     down=$(awk -v a="$t_down" -v b="$t_up" 'BEGIN { print b - a }')
     sim=$(mean_jct "$tmp/sim.json") dep=$(mean_jct "$tmp/dep.json")
     echo "mean JCT: simulate $sim h, deployed $dep h; downtime $down s wall; $adopted adopted"
@@ -142,6 +169,81 @@ sched_mid|sched_boundary|sched_launch)
           if ($4 > lim || $4 < $2 * 0.95) bad++ }
         END { exit !(n == 6 && bad == 0) }' ||
         fail "a JCT is not within 5 % of the undisturbed deployment plus the downtime"
+    ;;
+sched_completion|sched_cancel)
+    scale=500
+    printf '0,alexnet,0,3000,4\n1,res18,0,6000,4\n2,alexnet,0,2000,8\n3,res18,0,4000,2\n' \
+        > "$tmp/trace"
+    printf '4,alexnet,300,3000,8\n5,res18,600,2500,4\n' >> "$tmp/trace"
+    workers
+    if [ "$case" = sched_completion ]; then
+        # killed at the first boundary after a job's completion report was answered
+        export SYNERGY_TEST_CRASH_AT=l:1
+        deploy
+        dep=$!
+    else
+        # round 3's launches held open until a cancel comes in (deploy_durable.c)
+        export SYNERGY_TEST_CRASH_AT=c:3
+        deploy
+        dep=$!
+        for _ in $(seq 600); do
+            grep -q "holding the round's transaction until a cancel" "$tmp/dep.err" && break
+            sleep 0.05
+        done
+        grep -q "holding the round's transaction" "$tmp/dep.err" || fail "round 3 never came"
+        victim=$(sql "select id from jobs where state='running' order by id limit 1")
+        [ -n "$victim" ] || fail "no job runs in round 3"
+        att=$(sql "select attempt from jobs where id=$victim")
+        total=$(sql "select total from jobs where id=$victim")
+        out=$("$bin" cancel --scheduler "127.0.0.1:$port" --insecure "$victim") ||
+            fail "the cancel of job $victim was refused"
+        [ "$out" = "cancelled $victim" ] || fail "cancel printed '$out'"
+        echo "job $victim (attempt $att) cancelled; killing the scheduler"
+        kill -9 "$dep"
+    fi
+    unset SYNERGY_TEST_CRASH_AT
+    rc=0; wait "$dep" || rc=$?
+    [ $rc = 137 ] || fail "the scheduler should have died of SIGKILL, got $rc"
+    [ "$(sql "select finished from run")" = 0 ] || fail "the state should hold an unfinished run"
+    deploy
+    dep=$!
+    rc=0; wait $dep || rc=$?
+    cat "$tmp/dep.json"
+    grep -q "continuing the run at round" "$tmp/dep.err" || fail "the restart did not continue the run"
+    grep -q '"jobs_failed":0,' "$tmp/dep.json" || fail "no job may fail"
+    check_counts
+    if [ "$case" = sched_completion ]; then
+        [ $rc = 0 ] || fail "the restarted scheduler failed ($rc)"
+        grep -q "SYNERGY_TEST_CRASH_AT=l:1: killing" "$tmp/dep.err" || fail "the drill did not fire"
+        plan_log_continued
+        [ "$(sql "select count(*) from jobs where state='finished'")" = 6 ] || fail "not every job finished"
+        # no job ran again once complete: one attempt completed (all its ranks,
+        # at the total), and it is the job's last
+        while IFS=, read -r id _ _ total _; do
+            # shellcheck disable=SC2046
+            verdict=$(awk -v total="$total" '
+                FNR == 1 { a = FILENAME; sub(/.*attempt-/, "", a); sub(/[.]log$/, "", a); a += 0
+                           if (a > last) last = a }
+                /complete at/ { done[a] = 1; if ($NF + 0 != total) bad = bad " attempt " a " completed at " $NF }
+                END { n = 0; for (k in done) { n++; c = k + 0 }
+                      if (n != 1) bad = bad " " n " attempts completed"
+                      else if (c != last) bad = bad " attempt " last " ran after attempt " c " completed"
+                      print bad == "" ? "ok" : bad }' $(ls "$tmp"/w*/logs/job-"$id"-attempt-*.log))
+            [ "$verdict" = ok ] || fail "job $id:$verdict"
+        done < "$tmp/trace"
+        grep -q "completed on server .* before the restart" "$tmp/dep.err" ||
+            fail "no job was known to have completed before the restart"
+        echo "every job completed once, and was not run again"
+    else
+        [ "$(sql "select state from jobs where id=$victim")" = cancelled ] ||
+            fail "job $victim is $(sql "select state from jobs where id=$victim") after the restart"
+        [ "$(sql "select executed < total from jobs where id=$victim")" = 1 ] ||
+            fail "job $victim ran to its total ($total)"
+        last=$(ls "$tmp"/w*/logs/job-"$victim"-attempt-*.log | sed 's/.*attempt-\([0-9]*\).log/\1/' | sort -n | tail -1)
+        [ "$last" -le "$att" ] || fail "job $victim was launched again (attempt $last) after its cancel"
+        [ "$(sql "select count(*) from jobs where state='finished'")" = 5 ] || fail "the 5 others did not finish"
+        echo "job $victim stayed cancelled across the SIGKILL; the 5 others finished"
+    fi
     ;;
 ignore_stop)
     scale=1000

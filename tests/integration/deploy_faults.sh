@@ -28,7 +28,9 @@ cluster() { # servers
     printf 'cpus_per_server = 24\ndram_per_server = 500\nsspeed_per_server = 500\n'
 }
 standin="{synergy} job --job-id {job_id} --sched {sched_addr}:{sched_port} --chk-dir {chk_dir}"
-sql() { sqlite3 "$tmp/state.db" "$1"; }
+# -readonly: a query must not create the file before the scheduler does (an empty
+# state file is refused)
+sql() { sqlite3 -readonly "$tmp/state.db" "$1"; }
 check_counts() { # every finished job executed exactly its total
     [ "$(sql "select count(*) from jobs where state='finished' and executed != total")" = 0 ] ||
         fail "a finished job was credited more or less than its total"

@@ -10,9 +10,12 @@
 #                leases of running jobs extended round after round
 #  legacy4_las   4-GPU jobs under LAS on one 8-GPU server: jobs preempted and
 #                relaunched, every rank stopped alike
+# 3 s rounds (--time-scale 100): a rank that a loaded machine starts late
+# moves a JCT by a smaller share of it.
 # Checked against what simulate computes and what each rank logs:
 #  - every job finishes, every round places the same jobs as simulate, each
-#    job's JCT within 5 % of simulate's;
+#    job's JCT within 5 % of simulate's plus the lateness the run measured
+#    (deploy_e2e.sh: the plan log's `finish ID JCT LATE`);
 #  - every rank of every attempt resumes where the job's previous attempt
 #    ended and the last attempt's ranks all complete at the job's total:
 #    executed == total on every rank, nothing skipped, nothing run twice;
@@ -46,7 +49,7 @@ for m in $(cut -d, -f2 "$tmp/trace" | sort -u); do printf '[%s]\nargv = %s\n' "$
 "$bin" simulate --trace "$tmp/trace" --cluster "$tmp/c.ini" --policy "$policy" --json \
     --plan-log "$tmp/sim.plan" > "$tmp/sim.json"
 timeout 200 "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --policy "$policy" \
-    --local 1 --time-scale 250 --catalog "$tmp/catalog.ini" --run-dir "$tmp/run" \
+    --local 1 --time-scale 100 --catalog "$tmp/catalog.ini" --run-dir "$tmp/run" \
     --allow-legacy-jobs --state "$tmp/state.db" --json --plan-log "$tmp/dep.plan" -v \
     > "$tmp/dep.json" 2> "$tmp/dep.err" || fail "deploy failed"
 n=$(grep -c . "$tmp/trace")
@@ -54,11 +57,12 @@ grep -q "\"jobs_finished\":$n," "$tmp/dep.json" || fail "not every job finished:
 diff <(grep -v '^finish' "$tmp/sim.plan") <(grep -v '^finish' "$tmp/dep.plan") > /dev/null ||
     fail "the deployment placed jobs differently from simulate: $(diff "$tmp/sim.plan" "$tmp/dep.plan" | head)"
 join <(grep '^finish' "$tmp/sim.plan" | awk '{print $2, $3}' | sort) \
-     <(grep '^finish' "$tmp/dep.plan" | awk '{print $2, $3}' | sort) > "$tmp/jct"
+     <(grep '^finish' "$tmp/dep.plan" | awk '{print $2, $3, $4}' | sort) > "$tmp/jct"
 [ "$(wc -l < "$tmp/jct")" -eq "$n" ] || fail "finish records missing"
-awk '{ d = ($3 - $2) / $2; printf "job %s: JCT %s s deployed, %s s simulated (%+.1f %%)\n", $1, $3, $2, 100 * d
-       if (d < 0) d = -d; if (d > 0.05) bad = 1 } END { exit bad }' "$tmp/jct" ||
-    fail "a JCT is more than 5 % off simulate's"
+awk '{ d = ($3 - $4 - $2) / $2
+       printf "job %s: JCT %s s deployed (%s s of it late), %s s simulated (%+.1f %% lateness aside)\n", $1, $3, $4, $2, 100 * d
+       if (d < 0) d = -d; if (NF != 4 || d > 0.05) bad = 1 } END { exit bad }' "$tmp/jct" ||
+    fail "a JCT is more than 5 % off simulate's (lateness aside)"
 [ "$(sqlite3 "$tmp/state.db" "select count(*) from jobs where state != 'finished' or executed != total")" = 0 ] ||
     fail "the state: $(sqlite3 "$tmp/state.db" "select id, state, executed, total from jobs")"
 shopt -s nullglob

@@ -3,6 +3,12 @@
 # executed == total (from the SQLite state):
 #  rundir      a worker started with a relative --run-dir (from another
 #              directory) writes the job's checkpoint where the job expects it.
+#  contain     a worker is SIGKILLed while its job has daemonised grandchildren
+#              (one with the job's environment, one with none); restarted on
+#              the same run directory it kills them before it registers (from
+#              the job's cgroup where cgroup v2 is writable);
+#  contain_nocg  the same without cgroups (--no-cgroup): from the notes it
+#              keeps in the run directory and the jobs' environment.
 #  grandchild  a job leaves two daemonised grandchildren (setsid + double
 #              fork; one keeps the job's environment, one execs sleep with an
 #              empty one) on a worker forced onto the no-cgroup path
@@ -35,7 +41,9 @@ cluster() { # servers
     printf 'cpus_per_server = 24\ndram_per_server = 500\nsspeed_per_server = 500\n'
 }
 standin="{synergy} job --job-id {job_id} --sched {sched_addr}:{sched_port} --chk-dir {chk_dir}"
-sql() { sqlite3 "$tmp/state.db" "$1"; }
+# -readonly: a query must not create the file before the scheduler does (an empty
+# state file is refused)
+sql() { sqlite3 -readonly "$tmp/state.db" "$1"; }
 check_counts() { # every job finished, having executed exactly its total
     [ "$(sql "select count(*) from jobs where state != 'finished' or executed != total")" = 0 ] ||
         fail "a job did not finish, or was credited more or less than its total: $(sql "select id, state, executed, total from jobs")"
@@ -110,6 +118,67 @@ grandchild)
     grep -q "left behind by job 0 attempt 1" "$tmp/w0.err" || fail "no kill of the tagged daemon logged"
     grep -q "an orphan of no running job" "$tmp/w0.err" || fail "no kill of the untagged daemon logged"
     grep -q "memory limit not enforced" "$tmp/w0.err" || fail "the job ran in a cgroup"
+    check_counts
+    ;;
+contain|contain_nocg)
+    # a job leaves two daemonised grandchildren (setsid + double fork; one
+    # keeps the job's environment, one execs sleep with an empty one); its
+    # worker is SIGKILLed, so nothing kills them then; the worker restarted
+    # on the same run directory must, before it registers: from the job's
+    # cgroup (contain), or without one (contain_nocg, --no-cgroup) from what
+    # it noted in the run directory and the jobs' environment
+    nocg=; [ "$case" = contain_nocg ] && nocg=--no-cgroup
+    { echo "[alexnet]"; echo "argv = $standin --spawn-daemon $tmp/daemons-{job_id}"; } > "$tmp/catalog.ini"
+    printf '0,alexnet,0,12000,1\n' > "$tmp/trace"
+    start_deploy "$tmp/trace" 1 --time-scale 500 --worker-timeout-ms 1000
+    start_worker 0 $nocg -v; w0=$wpid
+    for _ in $(seq 200); do [ "$(wc -l < "$tmp/daemons-0" 2>/dev/null)" = 2 ] && break; sleep 0.05; done
+    [ "$(wc -l < "$tmp/daemons-0" 2>/dev/null)" = 2 ] || fail "the job did not leave its two daemons"
+    daemons=$(cat "$tmp/daemons-0"); pids+=($daemons)
+    if [ -z "$nocg" ]; then
+        # this machine's cgroup v2, if writable, must be used
+        cg=$(awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo)
+        if [ -n "$cg" ] && mkdir "$cg/synergy-drill-probe-$$" 2>/dev/null; then
+            rmdir "$cg/synergy-drill-probe-$$"
+            grep -q "jobs are contained in cgroups under $cg/synergy-server-0-" "$tmp/w0.err" ||
+                fail "a writable cgroup v2 at $cg, but the jobs are not in cgroups"
+            grep -q "job 0 attempt 1: pid .* in its cgroup" "$tmp/w0.err" || fail "job 0 is not in its cgroup"
+            echo "jobs in cgroups under $cg"
+        else
+            echo "no writable cgroup v2 here: the process-group path is what this machine offers"
+        fi
+    fi
+    # a second worker on the same run directory would sweep the first one's jobs
+    rc=0
+    timeout 20 "$bin" worker --insecure --job-user "$(id -un)" --scheduler "127.0.0.1:$port" \
+        --server-id 0 --port 0 --gpus 8 --catalog "$tmp/catalog.ini" --run-dir "$tmp/w0" \
+        2> "$tmp/second.err" || rc=$?
+    [ $rc = 2 ] && grep -q "^synergy worker: --run-dir $tmp/w0 is in use by another worker (pid $w0)" \
+        "$tmp/second.err" || { cat "$tmp/second.err"; fail "a second worker on a run directory in use: exit $rc"; }
+    sleep 1  # the worker notes what it adopted at its heartbeats
+    kill -9 "$w0"
+    sleep 0.5
+    for d in $daemons; do kill -0 "$d" 2>/dev/null || fail "daemon $d died with the worker: not a test"; done
+    echo "worker SIGKILLed; its job's daemons $(echo $daemons) still run"
+    : > "$tmp/w0.err"
+    start_worker 0 $nocg -v   # the same row and run directory
+    for d in $daemons; do
+        gone=
+        for _ in $(seq 200); do
+            if ! kill -0 "$d" 2>/dev/null || grep -q '^State:.*Z' "/proc/$d/status" 2>/dev/null; then
+                gone=1; break
+            fi
+            sleep 0.05
+        done
+        [ -n "$gone" ] || { ps -o pid,ppid,sid,pgid,args -p "$d" || true
+                            fail "pid $d, left by the killed worker's job, survived its restart"; }
+    done
+    for _ in $(seq 100); do grep -q "left by an earlier worker" "$tmp/w0.err" && break; sleep 0.05; done
+    grep -q "killed [0-9]* process(es) left by an earlier worker on $tmp/w0" "$tmp/w0.err" ||
+        fail "the restarted worker did not say what it killed"
+    grep "left by an earlier worker" "$tmp/w0.err"
+    wait "$dep" || fail "deploy failed"
+    grep -q '"jobs_finished":1,' "$tmp/dep.json" || fail "the job did not finish"
     check_counts
     ;;
 ranks)

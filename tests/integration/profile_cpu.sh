@@ -66,11 +66,12 @@ fi
 simulate_uses "$tmp/store/burn.ini" burn
 else
 # 3. a cost known by construction: 0.1 + 0.4 / c seconds a step (3 steps a report)
+# (on GPUs it names H200: the profile is written for that type too)
 "$bin" profile --model cost --catalog "$tmp/catalog.ini" --output "$tmp/cost.ini" --steps 3 \
-    --plot "$tmp/plot" --max-cpus 2 --timeout 120 --run-dir "$tmp/run2" > "$tmp/cost.out" \
-    2> "$tmp/cost.err" || { cat "$tmp/cost.err"; no "profile cost"; }
+    --plot "$tmp/plot" --max-cpus 2 --timeout 120 --run-dir "$tmp/run2" --gpu-type H200 \
+    > "$tmp/cost.out" 2> "$tmp/cost.err" || { cat "$tmp/cost.err"; no "profile cost"; }
 cat "$tmp/cost.out"
-measured=$(sed -n 's/^measured = //p' "$tmp/cost.ini")
+measured=$(sed -n 's/^measured = //p' "$tmp/cost.ini" | head -1)
 n=0
 for pt in $(tr -d ' ' <<< "$measured" | tr ',' ' '); do
     c=${pt%%:*} t=${pt#*:}
@@ -91,7 +92,13 @@ command -v gnuplot > /dev/null || no "gnuplot is not installed (gnuplot-nox): ru
     --run-dir "$tmp/run3" > /dev/null 2> "$tmp/no.err"
 rc=$?
 [ $rc -eq 1 ] && [ ! -e "$tmp/no.ini" ] && ok || no "unknown catalog model: rc $rc, $(cat "$tmp/no.err")"
+# the GPU type it ran on: recorded, and its [cost:1:H200] profile the same figures
+grep -qx 'gpu_type = H200' "$tmp/cost.ini" && grep -qx '\[cost:1:H200\]' "$tmp/cost.ini" && ok ||
+    no "the profile does not name its GPU type H200"
+[ "$(sed -n 's/^iter_time = //p' "$tmp/cost.ini" | sort -u | wc -l)" = 1 ] && ok ||
+    no "the H200 section's iter_time differs from the model's"
 # 2. the simulator runs the profile
+sed -i '/^\[cost:1:H200\]/,$d' "$tmp/cost.ini" # (simulate_uses reads one iter_time)
 simulate_uses "$tmp/cost.ini" cost
 fi
 echo "profile: $pass passed, $fail failed"

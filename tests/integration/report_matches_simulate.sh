@@ -82,4 +82,37 @@ for want in FIFO:fair:5.631097 FIFO:tune:5.082764 LAS:fair:5.625264 LAS:tune:5.1
 done
 grep -q 'FTF/tune .*avg JCT 1.03x better than GPU-proportional' "$tmp/sweep.log" ||
     fail "sweep's comparison table lacks FTF/tune vs FTF/fair"
-echo "ok: report matches simulate --json for $n runs; sweep matches the reference"
+# a cluster with GPU types (docs/heterogeneous.md): the report repeats simulate's hetero and
+# by_gpu_type (per type: jobs, JCTs, allocation of its own), breaks the JCTs down by type,
+# and the allocation plot's data has each type's columns; report --merge keeps them
+tdb=$tmp/typed.db
+"$bin" simulate --json --db "$tdb" --trace "$src/tests/deploy/typed_trace" \
+    --cluster "$src/tests/deploy/typed_cluster.ini" --policy LAS --mode tune --hetero agnostic \
+    > "$tmp/typed.json" || fail "simulate (typed) exited $?"
+"$bin" sweep --trace "$src/tests/deploy/typed_trace" --cluster "$src/tests/deploy/typed_cluster.ini" \
+    --policy LAS --mode tune --hetero aware,agnostic --workers 1 --db "$tmp/shard.db" \
+    > "$tmp/tsweep.log" || fail "sweep (typed) exited $?"
+grep -q 'LAS/tune aware' "$tmp/tsweep.log" && grep -q 'LAS/tune agnostic' "$tmp/tsweep.log" ||
+    fail "the sweep did not run both placements: $(cat "$tmp/tsweep.log")"
+"$bin" report --merge "$tmp/shard.db" --db "$tmp/merged.db" > /dev/null || fail "merge exited $?"
+for d in "$tdb" "$tmp/merged.db"; do
+    "$bin" report --db "$d" --format json --brief | grep '"hetero":"agnostic"' > "$tmp/typed_rep.json" ||
+        fail "report (typed) exited $?"
+    python3 - "$tmp/typed.json" "$tmp/typed_rep.json" <<'PY' || fail "typed report ($d) differs from simulate"
+import json, sys
+s = json.loads(open(sys.argv[1]).read())
+r = json.loads(open(sys.argv[2]).readline())
+assert s["hetero"] == "agnostic" and sorted(s["by_gpu_type"]) == ["fast", "slow"], s
+bad = [k for k in s if k not in ("wall_s", "seed") and r.get(k) != s[k]]
+assert not bad, bad
+assert sum(t["jobs"] for t in s["by_gpu_type"].values()) == s["jobs_measured"]
+PY
+done
+"$bin" report --db "$tdb" > "$tmp/typed.txt" || fail "report (typed, text) exited $?"
+grep -A3 '^by GPU type' "$tmp/typed.txt" | grep -qE '^ +1 +LAS/tune +fast +[0-9]+ ' ||
+    fail "the text report has no by-GPU-type table: $(cat "$tmp/typed.txt")"
+"$bin" report --db "$tdb" --plot "$tmp/tplot" > /dev/null || fail "report --plot (typed) exited $?"
+head -1 "$tmp/tplot/data/run1_rounds.dat" | grep -q 'fast_gpu fast_cpu fast_mem slow_gpu slow_cpu slow_mem' ||
+    fail "the allocation data has no per-type columns"
+[ "$(awk 'NR == 2 { print NF }' "$tmp/tplot/data/run1_rounds.dat")" = 16 ] || fail "per-type columns"
+echo "ok: report matches simulate --json for $n runs; sweep matches the reference; GPU types kept"

@@ -341,6 +341,60 @@ static void test_faster_gpus_need_more_cpus(void **state)
     sched_destroy(ag);
 }
 
+/*
+ * LAS's attained service on typed clusters, through the round ledger: a
+ * round counts the job's rate on the type it ran on over its best rate on
+ * the types it may use (Gavel's effective throughput). V100 (4 GPUs) speed
+ * 1, K80 0.25, fair mode. B takes the 4 V100s (V100 only), A (either type)
+ * lands on K80: 300 x 0.25 = 75 s of service for a 300 s round; B 300 s.
+ * Type-blind (agnostic), both get 300: a type-blind LAS counts time.
+ */
+static void test_service_is_weighted_by_throughput(void **state)
+{
+    (void)state;
+    for (int h = 0; h < 2; h++) {
+        model_zoo_t *zoo = model_zoo_load(SYNERGY_SOURCE_DIR "/configs/models.ini", NULL, NULL);
+        assert_non_null(zoo);
+        struct sched_run_params rp = {0};
+        cluster_config_defaults(&rp.sched.cluster);
+        struct server_group g[] = {group("v", "V100", 1, 4, 12, 250),
+                                   group("k", "K80", 1, 4, 12, 250)};
+        rp.sched.cluster.n_groups = 2;
+        memcpy(rp.sched.cluster.groups, g, sizeof g);
+        set_speeds("V100", 1, "K80", 0.25, "P100", 0.5);
+        rp.sched.cluster.n_speeds = n_speeds;
+        memcpy(rp.sched.cluster.speeds, speeds, sizeof speeds);
+        rp.sched.policy = policy_find("LAS");
+        rp.sched.mode = sched_mode_find("fair");
+        rp.sched.round_duration = 300;
+        rp.sched.starvation_s = 1000 * 3600.0;
+        rp.sched.hetero = h ? HETERO_AGNOSTIC : HETERO_AWARE;
+        rp.zoo = zoo;
+        struct err err = {{0}};
+        sched_run_t *r = sched_run_create(&rp, &err);
+        assert_non_null(r);
+        struct job_spec b = {.id = 0, .model = "res18", .iterations = 1000000, .gpus = 4,
+                             .gpu_types = "V100"};
+        struct job_spec a = {.id = 1, .model = "res18", .iterations = 1000000, .gpus = 1,
+                             .arrival = 1};
+        struct job *jb = sched_run_arrive(r, &b, &err), *ja = sched_run_arrive(r, &a, &err);
+        assert_non_null(ja);
+        assert_non_null(jb);
+        struct job **placed;
+        size_t n;
+        assert_int_equal(sched_run_plan(r, 0, &placed, &n, NULL, &err), 0);
+        assert_int_equal(n, 2);
+        struct sched_view v = {.now = 300};
+        assert_true(ja->attained == 300 && jb->attained == 300);
+        assert_string_equal(sched_gpu_type_name(sched_run_sched(r), sched_job_gpu_type(ja)),
+                            "K80");
+        assert_true(sched_job_service(&v, jb) == 300 * 4);
+        assert_true(sched_job_service(&v, ja) == (h ? 300 : 75));
+        sched_run_destroy(r);
+        model_zoo_destroy(zoo);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_server_of_every_gpu_typed),
         cmocka_unit_test(test_no_job_on_an_excluded_type),
         cmocka_unit_test(test_faster_gpus_need_more_cpus),
+        cmocka_unit_test(test_service_is_weighted_by_throughput),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

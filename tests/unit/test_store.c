@@ -224,6 +224,11 @@ static void test_schema_versions(void **state)
     assert_non_null(strstr(err.msg, "newer"));
 }
 
+/* What migration 4 -> 5 added (GPU types). */
+#define UNDO_V5                                                                                    \
+    "DROP TABLE run_types; DROP TABLE round_types; ALTER TABLE runs DROP COLUMN hetero;"            \
+    "ALTER TABLE jobs DROP COLUMN gpu_type;"
+
 /* A version-1 file (made by dropping what migration 1 -> 2 added) with one
  * complete run migrates to version 2: the run reads back unchanged, its OPT
  * counters 0 and its solver times NaN; a new OPT run keeps its counters. */
@@ -239,7 +244,8 @@ static void test_migrate_v1_to_v2(void **state)
     store_close(st);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    /* what migrations 2 -> 3 and 3 -> 4 added, too */
+    /* what migrations 2 -> 3, 3 -> 4 and 4 -> 5 added, too */
+    assert_int_equal(sqlite3_exec(db, UNDO_V5, NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "DROP INDEX runs_grid_point;"
                                       "ALTER TABLE runs DROP COLUMN grid;"
                                       "ALTER TABLE runs DROP COLUMN point;"
@@ -317,7 +323,7 @@ static void test_migrate_v3_to_v4(void **state)
     store_close(st);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "ALTER TABLE runs DROP COLUMN opt_capped;"
+    assert_int_equal(sqlite3_exec(db, UNDO_V5 "ALTER TABLE runs DROP COLUMN opt_capped;"
                                       "PRAGMA user_version = 3",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -351,6 +357,73 @@ static void test_migrate_v3_to_v4(void **state)
     store_close(st);
 }
 
+/* A version-4 file (before GPU types) migrates to version 5: its run reads
+ * back untyped (no hetero, no types, jobs without a type); a typed run's
+ * hetero, types, jobs' types and per-round type allocation round-trip. */
+static void test_migrate_v4_to_v5(void **state)
+{
+    struct err err = {{0}};
+    store_t *st = store_open(path, &err);
+    assert_non_null(st);
+    struct store_run r = sample_run();
+    assert_int_equal(store_run_insert(st, &r, &err), 0);
+    struct store_job j = {.id = 3, .model = "res18", .gpus = 1, .jct = 60};
+    r.jobs_measured = 1, r.avg_jct_s = 60;
+    assert_int_equal(store_run_complete(st, &r, &j, 1, NULL, 0, &err), 0);
+    store_close(st);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, UNDO_V5 "PRAGMA user_version = 4", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    st = store_open(path, &err);
+    assert_non_null(st);
+    struct store_run *runs = NULL;
+    size_t n = 0;
+    struct store_filter f = {0};
+    assert_int_equal(store_runs_select(st, &f, &runs, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(runs[0].hetero, "");
+    assert_int_equal(store_run_types_load(st, &runs[0], &err), 0);
+    assert_int_equal(runs[0].n_types, 0);
+    store_runs_free(runs, n);
+
+    struct store_run t = sample_run();
+    strcpy(t.hetero, "agnostic");
+    assert_int_equal(store_run_insert(st, &t, &err), 0);
+    t.n_types = 2;
+    t.types[0] = (struct store_type){"V100", 36, 5, 100, 90, 200, 0.5, 0.25, 0.125};
+    t.types[1] = (struct store_type){"K80", 36, 2, 300, 300, 310, 1, 0.5, 0.75};
+    struct store_job tj[2] = {{.id = 1, .model = "a3c", .gpus = 1, .jct = 100, .gpu_type = "V100"},
+                              {.id = 2, .model = "a3c", .gpus = 1, .jct = 300, .gpu_type = "K80"}};
+    struct store_round rd[2] = {{.t = 0, .n_types = 2, .type_alloc = {{0.5, 0.25, 0.125}, {1, 0, 0}}},
+                                {.t = 300, .n_types = 2, .type_alloc = {{0, 0, 0}, {0.75, 1, 1}}}};
+    assert_int_equal(store_run_complete(st, &t, tj, 2, rd, 2, &err), 0);
+    int64_t id = t.id;
+    f.ids = &id, f.n_ids = 1;
+    assert_int_equal(store_runs_select(st, &f, &runs, &n, &err), 0);
+    assert_string_equal(runs[0].hetero, "agnostic");
+    assert_int_equal(store_run_types_load(st, &runs[0], &err), 0);
+    assert_int_equal(runs[0].n_types, 2);
+    assert_string_equal(runs[0].types[1].name, "K80");
+    assert_true(runs[0].types[0].p99_jct_s == 200 && runs[0].types[1].mem_alloc == 0.75);
+    struct store_job *jobs;
+    size_t nj;
+    assert_int_equal(store_jobs_load(st, id, &jobs, &nj, &err), 0);
+    assert_int_equal(nj, 2);
+    assert_string_equal(jobs[1].gpu_type, "K80");
+    free(jobs);
+    struct store_round *rounds;
+    size_t nr;
+    assert_int_equal(store_rounds_load(st, id, &rounds, &nr, &err), 0);
+    assert_int_equal(store_round_types_load(st, &runs[0], rounds, nr, &err), 0);
+    assert_int_equal(nr, 2);
+    assert_true(rounds[1].type_alloc[1][0] == 0.75 && rounds[0].type_alloc[0][2] == 0.125);
+    free(rounds);
+    store_runs_free(runs, n);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +432,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v3_to_v4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v4_to_v5, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
