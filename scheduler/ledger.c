@@ -296,6 +296,13 @@ long sched_run_runnable_rank(const sched_run_t *r, const struct job *j)
 {
     size_t n;
     struct job *const *run = sched_runnable_jobs(r->sched, &n);
+    /* the slot the job keeps in the runnable array (sched_job_add; -1 once
+     * removed): O(1) when it is still right, as it always is outside the
+     * legacy walk, whose sort moves jobs without updating it */
+    if (j->q.run_pos < 0)
+        return -1;
+    if ((size_t)j->q.run_pos < n && run[j->q.run_pos] == j)
+        return j->q.run_pos;
     for (size_t i = 0; i < n; i++)
         if (run[i] == j)
             return (long)i;

@@ -231,6 +231,7 @@ struct job *job_create_in(void *block, const sched_t *s, const struct job_spec *
     j->finish = -1;
     j->alloc_gpus = (int *)((char *)j + gpus_offset());
     j->shares = inline_shares(j);
+    j->q.run_pos = -1; /* not runnable yet */
     if (sched__job_types(s, j, spec, err) < 0 || sched__tenants_job_init(s, j, spec, err) < 0)
         return NULL;
     return j;
@@ -292,6 +293,7 @@ void sched_job_remove(sched_t *s, struct job *j)
         sched__queue_remove(s, j);
         s->runnable[i] = s->runnable[--s->n_runnable];
         s->runnable[i]->q.run_pos = (int)i;
+        j->q.run_pos = -1;
         demand_drop(s, j);
         return;
     }
@@ -300,6 +302,7 @@ void sched_job_remove(sched_t *s, struct job *j)
             memmove(&s->runnable[i], &s->runnable[i + 1],
                     (s->n_runnable - i - 1) * sizeof *s->runnable);
             s->n_runnable--;
+            j->q.run_pos = -1;
             demand_drop(s, j);
             return;
         }

@@ -255,6 +255,15 @@ const struct cli_option cli_options[] = {
      "certificate identities (one per line, '#' comments) that may use the admin service "
      "(submit, queue, cancel, nodes) under mutual TLS; without TLS, only a loopback "
      "listener takes admin calls", NULL},
+    {OPT_MAX_QUEUED_JOBS, "max-queued-jobs", 0, "N", ARG_INT, 1, 100000000, CLI_DEPLOY, D,
+     "an admin identity's jobs not finished (pending, queued, running) at most; a submission "
+     "past it is refused RESOURCE_EXHAUSTED (default 10000)", NULL},
+    {OPT_SUBMIT_RATE, "submit-rate", 0, "N", ARG_INT, 0, 100000000, CLI_DEPLOY, D,
+     "submissions a second an admin identity may make (a token bucket; 0: no limit); one past "
+     "it is refused RESOURCE_EXHAUSTED (default 100)", NULL},
+    {OPT_SUBMIT_BURST, "submit-burst", 0, "N", ARG_INT, 1, 100000000, CLI_DEPLOY, D,
+     "submissions an admin identity may make at once, above --submit-rate (default 1000)",
+     NULL},
     /* admin clients */
     {OPT_ADMIN_SCHEDULER, "scheduler", 0, "HOST:PORT", ARG_STR, 0, 0, CLI_ADMIN, G,
      "the scheduler (synergy deploy) to ask", NULL},
