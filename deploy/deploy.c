@@ -55,12 +55,71 @@ static long long wall_ns(const struct deploy *d, double b)
     return d->t0_ns + (long long)(b / d->cfg->time_scale * 1e9);
 }
 
+/* ------------------------------------------------------------ job table */
+
+static size_t id_hash(uint64_t id, size_t cap)
+{
+    return (size_t)((id * 0x9e3779b97f4a7c15ULL) >> 17) & (cap - 1);
+}
+
+void deploy__index_jobs(struct deploy *d)
+{
+    size_t cap = 64;
+    while (cap < 2 * d->n_jobs + 2)
+        cap *= 2;
+    if (cap != d->idx_cap) {
+        free(d->idx);
+        d->idx = xmalloc(cap * sizeof *d->idx);
+        d->idx_cap = cap;
+    }
+    memset(d->idx, 0, cap * sizeof *d->idx);
+    for (size_t i = 0; i < d->n_jobs; i++) {
+        size_t h = id_hash((uint64_t)d->jobs[i].spec->id, cap);
+        while (d->idx[h])
+            h = (h + 1) & (cap - 1);
+        d->idx[h] = (uint32_t)(i + 1);
+    }
+}
+
+struct djob *deploy__job_by_id(struct deploy *d, uint64_t id)
+{
+    if (!d->idx_cap)
+        return NULL;
+    for (size_t h = id_hash(id, d->idx_cap); d->idx[h]; h = (h + 1) & (d->idx_cap - 1))
+        if ((uint64_t)d->jobs[d->idx[h] - 1].spec->id == id)
+            return &d->jobs[d->idx[h] - 1];
+    return NULL;
+}
+
 struct djob *deploy__find_job(struct deploy *d, uint64_t id)
 {
-    for (size_t i = 0; i < d->n_jobs; i++)
-        if ((uint64_t)d->jobs[i].spec->id == id && d->jobs[i].j)
-            return &d->jobs[i];
-    return NULL;
+    struct djob *dj = deploy__job_by_id(d, id);
+    return dj && dj->j ? dj : NULL;
+}
+
+void deploy__lease_tables(struct djob *dj)
+{
+    if (dj->lease_tab)
+        return;
+    dj->lease_tab = xcalloc(1, sizeof *dj->lease_tab);
+    dj->ranks = dj->lease_tab->ranks;
+    dj->parked = dj->lease_tab->parked;
+    dj->lease_ended_rank = dj->lease_tab->lease_ended_rank;
+}
+
+void deploy__lease_tables_free(struct djob *dj)
+{
+    if (!dj->lease_tab || dj->n_ranks > 0 || dj->n_parked > 0 || dj->state == DJ_RUNNING)
+        return;
+    free(dj->lease_tab);
+    dj->lease_tab = NULL;
+    dj->ranks = NULL;
+    dj->parked = NULL;
+    dj->lease_ended_rank = NULL;
+    free(dj->sig_shares); /* the placement signature goes with the lease */
+    dj->sig_shares = NULL;
+    dj->sig_cap = 0;
+    dj->sig_n_shares = 0;
 }
 
 static void timed_wait(struct deploy *d, long long until_ns)
@@ -92,6 +151,8 @@ static bool stop_asked(const struct deploy *d)
 /* Wait for boundary b; false if a stop was asked meanwhile. */
 static bool wait_boundary(struct deploy *d, double b)
 {
+    if (stop_asked(d)) /* also when every round runs late and none waits */
+        return false;
     while (mono_ns() < wall_ns(d, b)) {
         if (stop_asked(d))
             return false;
@@ -187,6 +248,7 @@ static int phase_b_arrivals(struct deploy *d, double b, struct err *err)
         deploy__job_persist(d, dj, "queued");
     }
     deploy__admin_cancel(d);
+    deploy__admit_recount(d); /* after the round's finishes and cancellations */
     deploy__workers_sync_planning(d);
     return 0;
 }
@@ -315,6 +377,7 @@ static void phase_d_stop_wait(struct deploy *d, double b)
         }
         if (dj->state == DJ_DONE || dj->state == DJ_FAILED)
             dj->n_ranks = 0;
+        deploy__lease_tables_free(dj);
     }
 }
 
@@ -499,6 +562,7 @@ struct deploy *deploy__new(const struct deploy_config *cfg, struct deploy_stats 
     /* arrivals in (time, trace order), like the simulator's event heap */
     if (d->n_jobs > 0)
         qsort(d->jobs, d->n_jobs, sizeof *d->jobs, deploy__arrival_cmp);
+    deploy__index_jobs(d);
     d->reg.n_workers = cfg->n_workers;
     d->reg.workers = xcalloc(cfg->n_workers, sizeof *d->reg.workers);
     for (size_t i = 0; i < cfg->n_workers; i++)
@@ -548,9 +612,12 @@ void deploy__free(struct deploy *d)
     pthread_mutex_destroy(&d->mu);
     if (d->own_db)
         deploy_state_close(d->db);
-    for (size_t i = 0; i < d->n_jobs; i++)
+    for (size_t i = 0; i < d->n_jobs; i++) {
         free(d->jobs[i].sig_shares);
+        free(d->jobs[i].lease_tab);
+    }
     free(d->jobs);
+    free(d->idx);
     free(d->relaunch);
     free(d->reg.workers);
     deploy__admin_free(d);

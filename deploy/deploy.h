@@ -82,6 +82,12 @@ struct deploy_config {
     char *const *admins;
     size_t n_admins;
     bool admin_plaintext;
+    /* per-identity limits of the admin service (issue 21; deploy_admit.c):
+     * jobs not finished (0: 10,000), submissions a second (0: 100; < 0: no
+     * limit) in bursts of up to submit_burst (0: 1,000) */
+    long max_queued_jobs;
+    double submit_rate;
+    long submit_burst;
     /* a service: keep running with no jobs left (no --trace), until *stop */
     bool service;
     volatile const int *stop; /* set (by a signal handler) to end the run at the next wake */

@@ -31,6 +31,13 @@
 #define ADMIN_MAX_PRIORITY 100
 #define ADMIN_MAX_ITERS 1000000000000L /* 1e12 */
 #define ADMIN_MAX_HOURS (24.0 * 366 * 10)
+/* Submissions a round moves into the job table (and so into the ledger): a
+ * burst of them is admitted over several rounds, each keeping its submission
+ * time as its arrival, so no one round does unbounded admin work (issue 21) */
+#define ADMIN_MERGE_PER_ROUND 1000
+/* Jobs in one Queue answer: a page stays far below gRPC's 4 MB message */
+#define ADMIN_QUEUE_PAGE 1000
+#define ADMIN_QUEUE_PAGE_MAX 5000
 
 /* ------------------------------------------------------------ admins file */
 
@@ -125,8 +132,10 @@ int deploy__arrival_cmp(const void *a, const void *b)
  * the RPC server starts). */
 static void insert_job(struct deploy *d, const struct dsub *s)
 {
+    size_t cap = d->cap_jobs;
     xgrow((void **)&d->jobs, &d->cap_jobs, d->n_jobs + 1, sizeof *d->jobs);
-    d->relaunch = xrealloc(d->relaunch, (d->n_jobs + 1) * sizeof *d->relaunch);
+    if (d->cap_jobs != cap) /* relaunch[] has jobs[]'s capacity */
+        d->relaunch = xrealloc(d->relaunch, d->cap_jobs * sizeof *d->relaunch);
     struct djob nj = {.spec = &s->spec, .sub = s, .cancel_req = s->cancel, .round_end_steps = -1,
                       .finish = -1};
     size_t pos = d->n_jobs;
@@ -135,13 +144,22 @@ static void insert_job(struct deploy *d, const struct dsub *s)
     memmove(&d->jobs[pos + 1], &d->jobs[pos], (d->n_jobs - pos) * sizeof *d->jobs);
     d->jobs[pos] = nj;
     d->n_jobs++;
+}
+
+/* Move up to `max` submissions into jobs[]. */
+static void merge(struct deploy *d, size_t max)
+{
+    if (d->adm.n_merged == d->adm.n_subs)
+        return;
+    for (size_t k = 0; k < max && d->adm.n_merged < d->adm.n_subs; k++)
+        insert_job(d, d->adm.subs[d->adm.n_merged++]);
     memset(d->relaunch, 0, d->n_jobs * sizeof *d->relaunch);
+    deploy__index_jobs(d);
 }
 
 void deploy__admin_merge(struct deploy *d)
 {
-    while (d->adm.n_merged < d->adm.n_subs)
-        insert_job(d, d->adm.subs[d->adm.n_merged++]);
+    merge(d, ADMIN_MERGE_PER_ROUND);
 }
 
 void deploy__admin_init(struct deploy *d)
@@ -158,10 +176,11 @@ void deploy__admin_init(struct deploy *d)
         if (d->adm.subs[i]->spec.id >= next)
             next = d->adm.subs[i]->spec.id + 1;
     d->adm.next_id = next;
+    deploy__admit_recount(d);
 }
 
 static struct dsub *sub_new(struct deploy *d, int id, const char *model, int gpus, long iters,
-                            double arrival, const char *name, const char *user, int prio,
+                            double arrival, const char *name, int ident, int prio,
                             const char *gpu_types)
 {
     struct dsub *s = xcalloc(1, sizeof *s);
@@ -173,7 +192,7 @@ static struct dsub *sub_new(struct deploy *d, int id, const char *model, int gpu
     s->spec.iterations = iters;
     s->spec.arrival = arrival;
     snprintf(s->name, sizeof s->name, "%s", name);
-    snprintf(s->user, sizeof s->user, "%s", user);
+    s->ident = ident;
     s->priority = prio;
     xgrow((void **)&d->adm.subs, &d->adm.cap_subs, d->adm.n_subs + 1, sizeof *d->adm.subs);
     d->adm.subs[d->adm.n_subs++] = s;
@@ -184,18 +203,17 @@ static int load_row(void *ctx, const struct deploy_state_admin *a)
 {
     struct deploy *d = ctx;
     if (a->submitted)
-        sub_new(d, a->id, a->model, a->gpus, a->iterations, a->arrival, a->name, a->user,
-                a->priority, a->gpu_types);
+        sub_new(d, a->id, a->model, a->gpus, a->iterations, a->arrival, a->name,
+                deploy__ident(d, a->user), a->priority, a->gpu_types);
     return 0;
 }
 
 static int load_cancel(void *ctx, const struct deploy_state_admin *a)
 {
     struct deploy *d = ctx;
-    if (a->cancelled)
-        for (size_t i = 0; i < d->n_jobs; i++)
-            if (d->jobs[i].spec->id == a->id)
-                d->jobs[i].cancel_req = true;
+    struct djob *dj = a->cancelled ? deploy__job_by_id(d, (uint64_t)a->id) : NULL;
+    if (dj)
+        dj->cancel_req = true;
     return 0;
 }
 
@@ -203,7 +221,7 @@ int deploy__admin_load(struct deploy *d, struct err *err)
 {
     if (deploy_state_admin_each(d->db, load_row, d, err) < 0)
         return -1;
-    deploy__admin_merge(d);
+    merge(d, d->adm.n_subs);
     if (deploy_state_admin_each(d->db, load_cancel, d, err) < 0)
         return -1;
     return 0;
@@ -282,10 +300,7 @@ static void sub_drop(struct deploy *d, uint64_t id)
 static void cancel_mark(struct deploy *d, const uint64_t *ids, size_t n)
 {
     for (size_t k = 0; k < n; k++) {
-        struct djob *dj = NULL;
-        for (size_t i = 0; i < d->n_jobs && !dj; i++)
-            if ((uint64_t)d->jobs[i].spec->id == ids[k])
-                dj = &d->jobs[i];
+        struct djob *dj = deploy__job_by_id(d, ids[k]);
         if (dj) {
             dj->cancel_req = true;
         } else {
@@ -296,7 +311,7 @@ static void cancel_mark(struct deploy *d, const uint64_t *ids, size_t n)
         LOG(LOG_INFO, "deploy", "job %llu: cancel asked", (unsigned long long)ids[k]);
     }
     d->durable.cancels_acked++;
-    pthread_cond_broadcast(&d->cv);
+    /* done at the next boundary: no wake-up (see deploy__admin_submit) */
 }
 
 void deploy__admin_committed(struct deploy *d, const char *refused)
@@ -344,6 +359,7 @@ void deploy__admin_free(struct deploy *d)
     free(d->adm.subs);
     d->adm.subs = NULL;
     d->adm.n_subs = 0;
+    deploy__admit_free(d);
 }
 
 static bool name_ok(const char *s)
@@ -484,7 +500,10 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
     const struct model_profile *m;
     long iters = 0;
     pthread_mutex_lock(&d->mu);
-    int st = check_submit(d, r, &m, &iters, msg, n);
+    int ident = deploy__ident(d, user);
+    int st = deploy__admit(d, ident, msg, n); /* first: a flood is refused cheaply */
+    if (st == 0)
+        st = check_submit(d, r, &m, &iters, msg, n);
     if (st == 0 && !d->adm.accepting) {
         snprintf(msg, n, "the scheduler is not running rounds yet (waiting for workers)");
         st = RPC_STATUS_UNAVAILABLE;
@@ -502,13 +521,13 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
     if (arrival < d->cur_b)
         arrival = d->cur_b;
     struct dsub *s = sub_new(d, d->adm.next_id++, m->name, (int)r->gpus, iters, arrival,
-                             r->name ? r->name : "", user,
+                             r->name ? r->name : "", ident,
                              r->priority_opt_case ? r->priority : 0, r->gpu_types);
     struct deploy_state_admin row = {.id = s->spec.id, .gpus = s->spec.gpus,
                                      .iterations = iters, .arrival = arrival,
                                      .priority = s->priority, .submitted = true};
     snprintf(row.name, sizeof row.name, "%s", s->name);
-    snprintf(row.user, sizeof row.user, "%s", s->user);
+    snprintf(row.user, sizeof row.user, "%s", user);
     snprintf(row.model, sizeof row.model, "%s", s->spec.model);
     snprintf(row.gpu_types, sizeof row.gpu_types, "%s", s->spec.gpu_types);
     struct err e = {{0}};
@@ -519,6 +538,7 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
         snprintf(msg, n, "the submission could not be stored (%.200s): no id was given", e.msg);
         return RPC_STATUS_UNAVAILABLE;
     }
+    d->adm.idents[ident].active++;
     LOG(LOG_INFO, "deploy", "job %d submitted by %s: %s, %d GPU(s), %ld iterations%s%s",
         s->spec.id, user, s->spec.model, s->spec.gpus, iters, s->name[0] ? ", name " : "",
         s->name);
@@ -532,7 +552,9 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
             (struct dsub_wait){.call = park, .id = resp->job_id, .iterations = resp->iterations,
                                .arrival = arrival};
     }
-    pthread_cond_broadcast(&d->cv);
+    /* no wake-up of the round loop: it takes submissions at its next
+     * boundary, and each wake-up costs it a pass over the job table (a
+     * flood of them starved the workers' heartbeats: issue 21) */
     pthread_mutex_unlock(&d->mu);
     return wait ? -1 : 0;
 }
@@ -575,7 +597,7 @@ static Synergy__Admin__V1__JobInfo *job_info(const struct deploy *d, const struc
     const struct job *j = dj->j;
     ji->job_id = (uint64_t)dj->spec->id;
     ji->name = xstrdup(dj->sub ? dj->sub->name : "");
-    ji->user = xstrdup(dj->sub ? dj->sub->user : "trace");
+    ji->user = xstrdup(dj->sub ? deploy__ident_name(d, dj->sub->ident) : "trace");
     ji->model = xstrdup(j ? j->model->name : dj->spec->model);
     ji->state = xstrdup(job_state(dj, arrived));
     ji->gpus = (uint32_t)dj->spec->gpus;
@@ -602,6 +624,21 @@ static Synergy__Admin__V1__JobInfo *job_info(const struct deploy *d, const struc
     return ji;
 }
 
+/* A job the queue lists: in jobs[] (arrived tells its state) or a
+ * submission not merged yet (dj NULL). */
+struct qent {
+    uint64_t id;
+    const struct djob *dj;
+    const struct dsub *sub;
+    bool arrived;
+};
+
+static int qent_cmp(const void *a, const void *b)
+{
+    const struct qent *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
 int deploy__admin_queue(struct deploy *d, const ProtobufCMessage *rq, ProtobufCMessage *rs,
                         char *msg, size_t n)
 {
@@ -609,27 +646,45 @@ int deploy__admin_queue(struct deploy *d, const ProtobufCMessage *rq, ProtobufCM
     (void)n;
     const Synergy__Admin__V1__QueueRequest *r = (const void *)rq;
     Synergy__Admin__V1__QueueResponse *resp = (void *)rs;
+    size_t limit = r->limit == 0 ? ADMIN_QUEUE_PAGE
+                   : r->limit > ADMIN_QUEUE_PAGE_MAX ? ADMIN_QUEUE_PAGE_MAX
+                                                       : r->limit;
     pthread_mutex_lock(&d->mu);
     double now = d->adm.accepting ? deploy__logical_now(d) : 0;
-    size_t cap = d->n_jobs + (d->adm.n_subs - d->adm.n_merged);
-    resp->jobs = xcalloc(cap + 1, sizeof *resp->jobs);
+    size_t cap = d->n_jobs + (d->adm.n_subs - d->adm.n_merged), m = 0;
+    struct qent *e = xmalloc((cap + 1) * sizeof *e);
     for (size_t i = 0; i < d->n_jobs; i++) {
         const struct djob *dj = &d->jobs[i];
         bool arrived = i < d->next_arrival;
+        if ((uint64_t)dj->spec->id < r->from_id)
+            continue;
         if (!arrived && !dj->sub && !(d->adm.accepting && dj->spec->arrival <= now))
             continue; /* a trace job of the future */
         if (!r->all && !job_active(dj) && !(dj->cancel_req && !dj->cancelled))
             continue;
-        resp->jobs[resp->n_jobs++] = job_info(d, dj, arrived, now);
+        e[m++] = (struct qent){.id = (uint64_t)dj->spec->id, .dj = dj, .arrived = arrived};
     }
-    for (size_t i = d->adm.n_merged; i < d->adm.n_subs; i++) {
-        struct djob tmp = {.spec = &d->adm.subs[i]->spec, .sub = d->adm.subs[i],
-                           .cancel_req = d->adm.subs[i]->cancel, .finish = -1};
-        resp->jobs[resp->n_jobs++] = job_info(d, &tmp, false, now);
+    for (size_t i = d->adm.n_merged; i < d->adm.n_subs; i++)
+        if ((uint64_t)d->adm.subs[i]->spec.id >= r->from_id)
+            e[m++] = (struct qent){.id = (uint64_t)d->adm.subs[i]->spec.id,
+                                   .sub = d->adm.subs[i]};
+    qsort(e, m, sizeof *e, qent_cmp);
+    size_t k = m < limit ? m : limit;
+    resp->jobs = xcalloc(k + 1, sizeof *resp->jobs);
+    for (size_t i = 0; i < k; i++) {
+        if (e[i].dj) {
+            resp->jobs[resp->n_jobs++] = job_info(d, e[i].dj, e[i].arrived, now);
+        } else {
+            struct djob tmp = {.spec = &e[i].sub->spec, .sub = e[i].sub,
+                               .cancel_req = e[i].sub->cancel, .finish = -1};
+            resp->jobs[resp->n_jobs++] = job_info(d, &tmp, false, now);
+        }
     }
+    resp->more = m > k;
     resp->now_s = now;
     resp->round_s = d->round_s;
     pthread_mutex_unlock(&d->mu);
+    free(e);
     return 0;
 }
 
@@ -654,11 +709,11 @@ int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *rq, Proto
     int st = 0;
     for (size_t k = 0; k < r->n_job_ids && st == 0; k++) {
         uint64_t id = r->job_ids[k];
-        for (size_t i = 0; i < d->n_jobs && !hit[k]; i++)
-            if ((uint64_t)d->jobs[i].spec->id == id &&
-                (i < d->next_arrival || d->jobs[i].sub ||
-                 (d->adm.accepting && d->jobs[i].spec->arrival <= deploy__logical_now(d))))
-                hit[k] = &d->jobs[i];
+        struct djob *dj = deploy__job_by_id(d, id);
+        size_t i = dj ? (size_t)(dj - d->jobs) : 0;
+        if (dj && (i < d->next_arrival || dj->sub ||
+                   (d->adm.accepting && dj->spec->arrival <= deploy__logical_now(d))))
+            hit[k] = dj;
         for (size_t i = d->adm.n_merged; i < d->adm.n_subs && !hit[k]; i++)
             if ((uint64_t)d->adm.subs[i]->spec.id == id)
                 hit_sub[k] = d->adm.subs[i];
@@ -681,7 +736,7 @@ int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *rq, Proto
                                          .priority = s ? s->priority : 0,
                                          .submitted = s != NULL, .cancelled = true};
         snprintf(row.name, sizeof row.name, "%s", s ? s->name : "");
-        snprintf(row.user, sizeof row.user, "%s", s ? s->user : "trace");
+        snprintf(row.user, sizeof row.user, "%s", s ? deploy__ident_name(d, s->ident) : "trace");
         snprintf(row.model, sizeof row.model, "%s", sp->model);
         struct err e = {{0}};
         if (deploy_state_admin_put(d->db, &row, &e) < 0) {
@@ -883,5 +938,7 @@ void deploy__admin_add_service(struct deploy *d, rpc_server_t *srv)
                                           {"Cancel", h_cancel},
                                           {"Nodes", h_nodes},
                                           {NULL, NULL}};
-    rpc_server_add_service(srv, &synergy__admin__v1__admin__descriptor, h, d);
+    /* its own lane: heartbeats and job calls never queue behind admin calls */
+    rpc_server_add_service_lane(srv, &synergy__admin__v1__admin__descriptor, h, d,
+                                RPC_LANE_ADMIN);
 }

@@ -34,9 +34,17 @@ struct drank {
 struct dsub {
     struct job_spec spec;
     char name[64];
-    char user[128];
+    int ident;    /* who submitted it: d->adm.idents[] (deploy_admit.c) */
     int priority;
     bool cancel;  /* cancelled before it was merged */
+};
+
+/* The tables of a job's current lease: kept only while it runs (a queued
+ * job costs no rank or parking slots: issue 21, ~20 KB of them). */
+struct dlease {
+    struct drank ranks[DJ_MAX_RANKS];
+    rpc_call_t *parked[DJ_MAX_PROCS];
+    bool lease_ended_rank[DJ_MAX_PROCS];
 };
 
 struct djob {
@@ -48,9 +56,12 @@ struct djob {
     enum djob_state state;
     int launch;           /* RunJob attempt number of the current lease */
     int crashes;
-    /* the current lease */
+    /* the current lease: n_ranks of ranks[], which (with parked[] and
+     * lease_ended_rank[]) points into lease_tab, NULL while the job holds no
+     * lease (deploy__lease_tables); a running job always has them */
     int n_ranks;
-    struct drank ranks[DJ_MAX_RANKS];
+    struct dlease *lease_tab;
+    struct drank *ranks;
     long budget;          /* steps this round (the plan's credit) */
     long base;            /* executed before this round */
     /* iterator processes of the current lease: n_ranks, plus the extra
@@ -68,9 +79,9 @@ struct djob {
     long memo_round, memo_budget;
     /* parked RoundEnds by process rank (a process that sends no rank, like
      * the stock iterator, takes a free slot); every slot is answered alike */
-    rpc_call_t *parked[DJ_MAX_PROCS];
+    rpc_call_t **parked;  /* DJ_MAX_PROCS slots */
     int n_parked;
-    bool lease_ended_rank[DJ_MAX_PROCS]; /* ranks that sent LeaseEnded this round */
+    bool *lease_ended_rank; /* DJ_MAX_PROCS: ranks that sent LeaseEnded this round */
     long round_end_steps; /* min over this round's RoundEnd reports, -1 none */
     int n_lease_ended;    /* LeaseEnded before we ended the lease (job done) */
     long lease_end_steps;
@@ -102,6 +113,7 @@ struct djob {
      * with each launch (deploy_state_token) */
     int token_launch, prev_launch;
     char token[33], prev_token[33];
+    uint64_t saved_hash;      /* of the saved row last written (deploy__persist), 0 none */
 };
 
 struct dworker {
@@ -142,6 +154,16 @@ struct dsub_wait {
     double arrival;
 };
 
+/* An identity that submits, and its limits' state (deploy_admit.c). */
+struct dident {
+    char name[128];
+    long active;          /* its jobs not finished, failed or cancelled */
+    double tokens;        /* submissions its bucket allows now */
+    long long refill_ns;  /* when tokens was last topped up */
+    long refused;         /* refusals not logged yet */
+    long long refusal_log_ns;
+};
+
 /* A Cancel answered once its rows are committed (ids: the call's memory). */
 struct dcancel_wait {
     rpc_call_t *call;
@@ -158,6 +180,8 @@ struct deploy_admin {
     bool accepting;       /* the round loop runs: submissions get an arrival time */
     struct dsub_wait *sub_wait; /* Submits answered at the next commit */
     size_t n_sub_wait, cap_sub_wait;
+    struct dident *idents;
+    size_t n_idents, cap_idents;
     struct dcancel_wait *cancel_wait; /* Cancels marked and answered at the next commit */
     size_t n_cancel_wait, cap_cancel_wait;
 };
@@ -225,6 +249,8 @@ struct deploy {
     sched_t *sched;       /* the ledger's scheduler, borrowed */
     struct djob *jobs;
     size_t n_jobs;
+    uint32_t *idx;        /* jobs[] by id: open addressing, index + 1, 0 empty */
+    size_t idx_cap;       /* a power of two, at least twice n_jobs */
     rpc_server_t *srv;
     int port;
     const char *advertise; /* the scheduler's address as jobs and workers reach it */
@@ -249,6 +275,14 @@ struct deploy {
     double end_b;         /* the last round processed */
 };
 
+/* Give the job (zeroed) lease tables if it has none: before it runs. */
+void deploy__lease_tables(struct djob *dj);
+/* Free them once the job holds no ranks and has nothing parked. */
+void deploy__lease_tables_free(struct djob *dj);
+/* Rebuild the id index of jobs[] (after jobs[] was sorted or grew). */
+void deploy__index_jobs(struct deploy *d);
+/* The job with this id, arrived or not; NULL if none. O(1). */
+struct djob *deploy__job_by_id(struct deploy *d, uint64_t id);
 /* The job token of the job's current attempt (made on first use from
  * getrandom: 128 bits as hex). Borrowed; call with d->mu held or from the
  * round loop. */
@@ -443,5 +477,19 @@ int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *req,
 int deploy__admin_nodes(struct deploy *d, ProtobufCMessage *resp);
 /* Free what deploy__admin_queue/nodes allocated into resp. */
 void deploy__admin_resp_free(ProtobufCMessage *resp);
+
+/* deploy_admit.c: per-identity admission limits of the admin service. */
+/* The index of identity `name` in d->adm.idents (added when new). */
+int deploy__ident(struct deploy *d, const char *name);
+/* Its name ("" for none). Borrowed. */
+const char *deploy__ident_name(const struct deploy *d, int ident);
+/* May `ident` submit one more job now? 0, or RPC_STATUS_RESOURCE_EXHAUSTED
+ * with msg naming the limit (its submission rate, its jobs not finished).
+ * Takes a token from its bucket. Under d->mu. */
+int deploy__admit(struct deploy *d, int ident, char *msg, size_t n);
+/* Recount each identity's jobs not finished from the job table (the round
+ * loop, after the round's finishes and cancellations; under d->mu). */
+void deploy__admit_recount(struct deploy *d);
+void deploy__admit_free(struct deploy *d);
 
 #endif

@@ -143,6 +143,7 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
                    bool **busy, struct pending_run **q, size_t *nq, size_t *capq)
 {
     struct job *j = dj->j;
+    deploy__lease_tables(dj);
     dj->launch++;
     dj->n_ranks = j->n_shares;
     dj->n_procs = dj->n_ranks; /* more if a worker launches one process per GPU */

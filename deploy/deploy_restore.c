@@ -116,6 +116,84 @@ static const char *row_state(const struct djob *dj)
     }
 }
 
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= c[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The job's saved row and lease ranks, written only when they differ from
+ * what was written last (dj->saved_hash): a round rewrites the jobs it
+ * changed, not every queued one (issue 21: 20,000 queued jobs rewritten
+ * twice a round starved the workers' heartbeats). 0 or -1. */
+static int persist_job(struct deploy *d, struct djob *dj)
+{
+    struct sched_job_saved sv;
+    sched_run_save(d->ledger, dj->j, &sv);
+    struct deploy_state_job row;
+    memset(&row, 0, sizeof row); /* padding too: the bytes are hashed */
+    row.id = dj->spec->id;
+    row.state = (int)dj->state;
+    row.attempt = dj->launch;
+    row.crashes = dj->crashes;
+    row.terminated = dj->terminated;
+    row.executed = sv.executed;
+    row.round_base = sv.round_base;
+    row.attained = sv.attained;
+    row.priority = sv.priority;
+    row.last_exec = sv.last_exec;
+    row.first_start = sv.first_start;
+    row.finish = dj->state == DJ_DONE ? dj->finish : -1;
+    row.failed = sv.failed;
+    row.rounds_run = sv.rounds_run;
+    row.rounds_demoted = sv.rounds_demoted;
+    row.preemptions = sv.preemptions;
+    row.placed_last = sv.placed_last_round;
+    row.runnable_rank = sched_run_runnable_rank(d->ledger, dj->j);
+    row.lease_t = dj->lease_b;
+    row.procs = dj->state == DJ_RUNNING ? dj->n_procs : 0;
+    struct deploy_state_rank rk[DJ_MAX_RANKS];
+    int nr = dj->state == DJ_RUNNING ? dj->n_ranks : 0;
+    for (int r = 0; r < nr; r++) {
+        memset(&rk[r], 0, sizeof rk[r]);
+        rk[r].server = dj->ranks[r].server;
+        for (int k = 0; k < dj->ranks[r].n_gpus; k++)
+            snprintf(rk[r].gpus + strlen(rk[r].gpus), sizeof rk[r].gpus - strlen(rk[r].gpus),
+                     "%s%d", k ? "," : "", dj->ranks[r].gpus[k]);
+        rk[r].cpus = dj->ranks[r].cpus;
+        rk[r].mem = dj->ranks[r].mem;
+        if (r < dj->sig_n_shares) {
+            rk[r].share_gpu = dj->sig_shares[r].gpu;
+            rk[r].share_cpu = dj->sig_shares[r].cpu;
+            rk[r].share_mem = dj->sig_shares[r].mem;
+            rk[r].share_sspeed = dj->sig_shares[r].sspeed;
+        }
+    }
+    uint64_t h = fnv(1469598103934665603ULL, &row, sizeof row);
+    h = fnv(h, &nr, sizeof nr);
+    h = fnv(h, rk, (size_t)nr * sizeof *rk);
+    h |= 1; /* 0 means "not written" */
+    /* after a failed commit the rows written since the last good one are
+     * gone: all of them again */
+    if (d->durable.rewrite)
+        deploy__job_persist(d, dj, row_state(dj));
+    if (h != dj->saved_hash || d->durable.rewrite) {
+        if (deploy_state_saved_put(d->db, &row, NULL) < 0 ||
+            deploy_state_ranks_put(d->db, dj->spec->id, rk, nr, NULL) < 0)
+            return -1;
+        dj->saved_hash = h;
+    }
+    if (dj->state == DJ_RUNNING && !dj->startup_saved) {
+        deploy_state_attempt(d->db, dj->spec->id, dj->launch, dj->lease_b, dj->startup_s, NULL);
+        dj->startup_saved = dj->startup_s >= 0;
+    }
+    return 0;
+}
+
 int deploy__persist(struct deploy *d, bool finished)
 {
     if (!d->db)
@@ -142,65 +220,9 @@ int deploy__persist(struct deploy *d, bool finished)
     run.stats[ST_PREEMPTIONS] = (long)st->preemptions;
     if (deploy_state_run_put(d->db, &run, NULL) < 0)
         return -1;
-    for (size_t i = 0; i < d->next_arrival; i++) {
-        struct djob *dj = &d->jobs[i];
-        if (!dj->j)
-            continue;
-        struct sched_job_saved sv;
-        sched_run_save(d->ledger, dj->j, &sv);
-        struct deploy_state_job row = {
-            .id = dj->spec->id,
-            .state = (int)dj->state,
-            .attempt = dj->launch,
-            .crashes = dj->crashes,
-            .terminated = dj->terminated,
-            .executed = sv.executed,
-            .round_base = sv.round_base,
-            .attained = sv.attained,
-            .priority = sv.priority,
-            .last_exec = sv.last_exec,
-            .first_start = sv.first_start,
-            .finish = dj->state == DJ_DONE ? dj->finish : -1,
-            .failed = sv.failed,
-            .rounds_run = sv.rounds_run,
-            .rounds_demoted = sv.rounds_demoted,
-            .preemptions = sv.preemptions,
-            .placed_last = sv.placed_last_round,
-            .runnable_rank = sched_run_runnable_rank(d->ledger, dj->j),
-            .lease_t = dj->lease_b,
-            .procs = dj->state == DJ_RUNNING ? dj->n_procs : 0,
-        };
-        /* after a failed commit the jobs rows written since the last good
-         * one are gone: all of them again */
-        if (d->durable.rewrite)
-            deploy__job_persist(d, dj, row_state(dj));
-        if (deploy_state_saved_put(d->db, &row, NULL) < 0)
+    for (size_t i = 0; i < d->next_arrival; i++)
+        if (d->jobs[i].j && persist_job(d, &d->jobs[i]) < 0)
             return -1;
-        struct deploy_state_rank rk[DJ_MAX_RANKS];
-        int nr = dj->state == DJ_RUNNING ? dj->n_ranks : 0;
-        for (int r = 0; r < nr; r++) {
-            memset(&rk[r], 0, sizeof rk[r]);
-            rk[r].server = dj->ranks[r].server;
-            for (int k = 0; k < dj->ranks[r].n_gpus; k++)
-                snprintf(rk[r].gpus + strlen(rk[r].gpus), sizeof rk[r].gpus - strlen(rk[r].gpus),
-                         "%s%d", k ? "," : "", dj->ranks[r].gpus[k]);
-            rk[r].cpus = dj->ranks[r].cpus;
-            rk[r].mem = dj->ranks[r].mem;
-            if (r < dj->sig_n_shares) {
-                rk[r].share_gpu = dj->sig_shares[r].gpu;
-                rk[r].share_cpu = dj->sig_shares[r].cpu;
-                rk[r].share_mem = dj->sig_shares[r].mem;
-                rk[r].share_sspeed = dj->sig_shares[r].sspeed;
-            }
-        }
-        if (deploy_state_ranks_put(d->db, dj->spec->id, rk, nr, NULL) < 0)
-            return -1;
-        if (dj->state == DJ_RUNNING && !dj->startup_saved) {
-            deploy_state_attempt(d->db, dj->spec->id, dj->launch, dj->lease_b, dj->startup_s,
-                                 NULL);
-            dj->startup_saved = dj->startup_s >= 0;
-        }
-    }
     return 0;
 }
 
@@ -214,12 +236,10 @@ struct restore_ctx {
 
 static struct djob *job_by_id(struct deploy *d, int id, size_t *idx)
 {
-    for (size_t i = 0; i < d->n_jobs; i++)
-        if (d->jobs[i].spec->id == id) {
-            *idx = i;
-            return &d->jobs[i];
-        }
-    return NULL;
+    struct djob *dj = deploy__job_by_id(d, (uint64_t)id);
+    if (dj)
+        *idx = (size_t)(dj - d->jobs);
+    return dj;
 }
 
 static int take_row(void *ctx, const struct deploy_state_job *j)
@@ -335,6 +355,7 @@ static int restore_job(struct deploy *d, struct djob *dj, const struct deploy_st
                                           : DJ_QUEUED;
     sched_run_round_credit(d->ledger, dj->j, &dj->base, &dj->budget);
     if (dj->state == DJ_RUNNING) {
+        deploy__lease_tables(dj);
         dj->restored = true;
         dj->launched_ns = now;
         dj->lease_until_ns = now + d->lease.slack_ns;
@@ -454,6 +475,7 @@ int deploy__restore(struct deploy *d, struct err *err)
         if (dj->state == DJ_RUNNING && dj->n_ranks == 0) {
             dj->state = DJ_QUEUED; /* no lease was saved: it runs again when planned */
             dj->restored = false;
+            deploy__lease_tables_free(dj);
         }
         /* the saved process count; else (a file of before it was saved)
          * one per rank until its worker reports more (adoption): a round

@@ -192,7 +192,8 @@ void deploy__reset_reports(struct djob *dj)
     if (dj->n_parked > 0) /* never leave a call parked with nobody to answer it */
         deploy__answer_parked(dj, true);
     dj->n_lease_ended = 0;
-    memset(dj->lease_ended_rank, 0, sizeof dj->lease_ended_rank);
+    if (dj->lease_ended_rank)
+        memset(dj->lease_ended_rank, 0, DJ_MAX_PROCS * sizeof *dj->lease_ended_rank);
 }
 
 static enum rpc_result h_register_job(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,

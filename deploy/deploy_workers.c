@@ -156,13 +156,19 @@ static void missing_workers(const struct deploy *d, char *buf, size_t n)
 
 /* Wait until cfg->wait_workers workers (all when 0) registered; servers still
  * missing then stay out of planning until they register. 0, or -1 + err on
- * the registration timeout. Called with d->mu held. */
+ * the registration timeout. A service (no --trace) does not die of a missing
+ * worker (issue 21): a new one starts planning at once with the workers it
+ * has; a restarted one waits up to the timeout for its workers to come back
+ * (to adopt their jobs), then goes on without the missing ones. Called with
+ * d->mu held. */
 int deploy__wait_registration(struct deploy *d, struct err *err)
 {
     const struct deploy_config *cfg = d->cfg;
     size_t need = cfg->wait_workers > 0 && (size_t)cfg->wait_workers < d->reg.n_workers
                       ? (size_t)cfg->wait_workers
                       : d->reg.n_workers;
+    if (cfg->service) /* --wait-workers is a start-up condition of trace runs only */
+        need = d->restarted ? d->reg.n_workers : 0;
     long long start = mono_ns();
     long long deadline = start + (long long)cfg->register_timeout_ms * 1000000LL;
     long long next_log = start + 2000000000LL;
@@ -174,6 +180,12 @@ int deploy__wait_registration(struct deploy *d, struct err *err)
         if (cfg->stop && *cfg->stop) /* a service stopped before its workers came */
             return errprintf(err, "stopped while waiting for workers (%zu of %zu registered)", n,
                              d->reg.n_workers);
+        if (now >= deadline && cfg->service) {
+            LOG(LOG_WARN, "deploy", "only %zu of %zu workers re-registered within %d ms: "
+                "going on without the others (they join planning when they register)",
+                n, d->reg.n_workers, cfg->register_timeout_ms);
+            break;
+        }
         if (now >= deadline)
             return errprintf(err, "only %zu of %zu workers registered within %d ms (waiting for %zu)",
                              n, d->reg.n_workers, cfg->register_timeout_ms, need);
@@ -197,8 +209,9 @@ int deploy__wait_registration(struct deploy *d, struct err *err)
         struct dworker *w = &d->reg.workers[i];
         if (w->registered)
             continue;
-        LOG(LOG_WARN, "deploy", "server %zu (%s:%d) not registered: out of planning until it is",
-            i, w->a.ip, w->a.port);
+        LOG(cfg->service && !d->restarted ? LOG_INFO : LOG_WARN, "deploy",
+            "server %zu (%s:%d) not registered: out of planning until it is", i, w->a.ip,
+            w->a.port);
         sched_server_set_down(d->sched, (int)i, true);
         w->marked_down = true;
         /* a restarted scheduler's jobs there are gone for now */

@@ -1,8 +1,9 @@
 /*
  * rpc: gRPC core + protobuf-c glue (see rpc.h). One completion queue per
- * server, drained by one thread; every call context is the tag of its own
- * events and is freed only when its final batch completed (AWAIT_DONE), so a
- * parked call answered from another thread is still freed on the CQ thread.
+ * lane of a server, each drained by its own thread; every call context is the
+ * tag of its own events and is freed only when its final batch completed
+ * (AWAIT_DONE), so a parked call answered from another thread is still freed
+ * on its lane's CQ thread.
  */
 #include "rpc.h"
 #include "rpc_internal.h"
@@ -26,6 +27,7 @@ enum call_state { ST_AWAIT_CALL, ST_IN_HANDLER, ST_AWAIT_DONE };
 
 struct method_reg {
     void *handle;
+    enum rpc_lane lane;
     const ProtobufCMethodDescriptor *md;
     rpc_handler_fn fn;
     void *ud;
@@ -62,10 +64,16 @@ struct rpc_call {
     struct rpc_call *prev, *next; /* parked list */
 };
 
-struct rpc_server {
-    grpc_server *srv;
+/* One completion queue and the thread that drains it, per lane. */
+struct lane {
+    rpc_server_t *s;
     grpc_completion_queue *cq;
     pthread_t thread;
+};
+
+struct rpc_server {
+    grpc_server *srv;
+    struct lane lanes[RPC_LANES];
     bool started, stopping;
     struct method_reg *methods;
     size_t n_methods, cap_methods;
@@ -224,7 +232,10 @@ rpc_server_t *rpc_server_create_tls(const char *addr, const rpc_tls_t *tls, int 
     rpc_server_t *s = xcalloc(1, sizeof *s);
     pthread_mutex_init(&s->mu, NULL);
     s->parked.next = s->parked.prev = &s->parked;
-    s->cq = grpc_completion_queue_create_for_next(NULL);
+    for (int l = 0; l < RPC_LANES; l++) {
+        s->lanes[l].s = s;
+        s->lanes[l].cq = grpc_completion_queue_create_for_next(NULL);
+    }
     /* no SO_REUSEPORT: with it, two servers asking for the same port (or a
      * port picked and released by someone else) both bind it, and the kernel
      * splits the connections between them */
@@ -232,7 +243,8 @@ rpc_server_t *rpc_server_create_tls(const char *addr, const rpc_tls_t *tls, int 
                     .value.integer = 0};
     grpc_channel_args sargs = {1, &arg};
     s->srv = grpc_server_create(&sargs, NULL);
-    grpc_server_register_completion_queue(s->srv, s->cq, NULL);
+    for (int l = 0; l < RPC_LANES; l++)
+        grpc_server_register_completion_queue(s->srv, s->lanes[l].cq, NULL);
     grpc_server_credentials *cr;
     if (tls && !tls->cert) {
         errprintf(err, "%s: a TLS server needs a certificate and key", addr);
@@ -255,11 +267,14 @@ rpc_server_t *rpc_server_create_tls(const char *addr, const rpc_tls_t *tls, int 
         if (cr || !tls)
             errprintf(err, "cannot listen on %s", addr);
         grpc_server_destroy(s->srv);
-        grpc_completion_queue_shutdown(s->cq);
-        while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-               GRPC_QUEUE_SHUTDOWN)
-            ;
-        grpc_completion_queue_destroy(s->cq);
+        for (int l = 0; l < RPC_LANES; l++) {
+            grpc_completion_queue *cq = s->lanes[l].cq;
+            grpc_completion_queue_shutdown(cq);
+            while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+                   GRPC_QUEUE_SHUTDOWN)
+                ;
+            grpc_completion_queue_destroy(cq);
+        }
         pthread_mutex_destroy(&s->mu);
         free(s);
         rpc_global_shutdown();
@@ -289,6 +304,12 @@ int rpc_methods_check(const ProtobufCServiceDescriptor *sd, const struct rpc_met
 void rpc_server_add_service(rpc_server_t *s, const ProtobufCServiceDescriptor *sd,
                             const struct rpc_method *methods, void *ud)
 {
+    rpc_server_add_service_lane(s, sd, methods, ud, RPC_LANE_CONTROL);
+}
+
+void rpc_server_add_service_lane(rpc_server_t *s, const ProtobufCServiceDescriptor *sd,
+                                 const struct rpc_method *methods, void *ud, enum rpc_lane lane)
+{
     struct err err = {{0}};
     if (rpc_methods_check(sd, methods, &err) < 0) {
         /* a handler table that does not match its .proto: a build defect */
@@ -307,6 +328,7 @@ void rpc_server_add_service(rpc_server_t *s, const ProtobufCServiceDescriptor *s
             if (strcmp(h->name, sd->methods[i].name) == 0)
                 m->fn = h->fn;
         m->ud = ud;
+        m->lane = lane;
         m->handle = s->local ? NULL
                              : grpc_server_register_method(s->srv, path, NULL,
                                                            GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
@@ -357,7 +379,8 @@ static void arm(rpc_server_t *s, struct method_reg *m)
     c->state = ST_AWAIT_CALL;
     grpc_metadata_array_init(&c->md);
     if (grpc_server_request_registered_call(s->srv, m->handle, &c->call, &c->deadline, &c->md,
-                                            &c->payload, s->cq, s->cq, c) != GRPC_CALL_OK)
+                                            &c->payload, s->lanes[m->lane].cq,
+                                            s->lanes[m->lane].cq, c) != GRPC_CALL_OK)
         call_free(c);
 }
 
@@ -461,15 +484,19 @@ static void dispatch(rpc_server_t *s, struct rpc_call *c)
     handle(s, c, unpack(c->m->md->input, c->payload));
 }
 
+/* A lane's thread. The server's shutdown is notified on lane 0's queue;
+ * by then every call is done, so every lane's queue is shut down. */
 static void *cq_thread(void *arg)
 {
-    rpc_server_t *s = arg;
+    struct lane *ln = arg;
+    rpc_server_t *s = ln->s;
     for (;;) {
-        grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_event ev = grpc_completion_queue_next(ln->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
         if (ev.tag == &s->shutdown_tag) {
-            grpc_completion_queue_shutdown(s->cq);
+            for (int l = 0; l < RPC_LANES; l++)
+                grpc_completion_queue_shutdown(s->lanes[l].cq);
             continue;
         }
         struct rpc_call *c = ev.tag;
@@ -500,8 +527,13 @@ int rpc_server_start(rpc_server_t *s, struct err *err)
     for (size_t i = 0; i < s->n_methods; i++)
         for (int k = 0; k < ARMED_PER_METHOD; k++)
             arm(s, &s->methods[i]);
-    if (pthread_create(&s->thread, NULL, cq_thread, s) != 0)
-        return errprintf(err, "cannot start the rpc thread");
+    for (int l = 0; l < RPC_LANES; l++)
+        if (pthread_create(&s->lanes[l].thread, NULL, cq_thread, &s->lanes[l]) != 0) {
+            /* (a thread that did start is joined at destroy) */
+            for (int k = 0; k < l; k++)
+                grpc_completion_queue_shutdown(s->lanes[k].cq);
+            return errprintf(err, "cannot start the rpc threads");
+        }
     s->started = true;
     return 0;
 }
@@ -527,16 +559,20 @@ void rpc_server_destroy(rpc_server_t *s)
         free(s);
         return;
     }
-    grpc_server_shutdown_and_notify(s->srv, s->cq, &s->shutdown_tag);
+    grpc_server_shutdown_and_notify(s->srv, s->lanes[0].cq, &s->shutdown_tag);
     grpc_server_cancel_all_calls(s->srv);
     if (s->started) {
-        pthread_join(s->thread, NULL);
+        for (int l = 0; l < RPC_LANES; l++)
+            pthread_join(s->lanes[l].thread, NULL);
     } else {
-        grpc_completion_queue_shutdown(s->cq);
-        cq_thread(s);
+        for (int l = 0; l < RPC_LANES; l++) {
+            grpc_completion_queue_shutdown(s->lanes[l].cq);
+            cq_thread(&s->lanes[l]);
+        }
     }
     grpc_server_destroy(s->srv);
-    grpc_completion_queue_destroy(s->cq);
+    for (int l = 0; l < RPC_LANES; l++)
+        grpc_completion_queue_destroy(s->lanes[l].cq);
     pthread_mutex_destroy(&s->mu);
     free(s->methods);
     free(s);

@@ -2,9 +2,9 @@
  * rpc: the only module that includes gRPC headers. A small wrapper over the
  * gRPC core C API carrying protobuf-c messages (spec reference-deployment §7):
  *
- *  - a server with one completion-queue thread and table-driven unary
- *    handlers: every method of a ProtobufCServiceDescriptor is registered as
- *    "/<service>/<method>" and dispatched to handlers[i];
+ *  - a server with a completion-queue thread per lane (control, admin) and
+ *    table-driven unary handlers: every method of a ProtobufCServiceDescriptor
+ *    is registered as "/<service>/<method>" and dispatched to its handler;
  *  - long-poll calls: a handler may park its call (RPC_PARKED) and answer it
  *    later from any thread with rpc_call_reply(); no thread is held meanwhile;
  *  - a client with one persistent channel per peer and a deadline on every
@@ -34,6 +34,7 @@ enum {
     RPC_STATUS_DEADLINE_EXCEEDED = 4,
     RPC_STATUS_NOT_FOUND = 5,
     RPC_STATUS_PERMISSION_DENIED = 7,
+    RPC_STATUS_RESOURCE_EXHAUSTED = 8,
     RPC_STATUS_FAILED_PRECONDITION = 9,
     RPC_STATUS_UNIMPLEMENTED = 12,
     RPC_STATUS_UNAVAILABLE = 14,
@@ -90,7 +91,14 @@ int rpc_methods_check(const ProtobufCServiceDescriptor *sd, const struct rpc_met
  * rpc_server_start. */
 void rpc_server_add_service(rpc_server_t *s, const ProtobufCServiceDescriptor *sd,
                             const struct rpc_method *methods, void *ud);
-/* Start serving on a thread of its own. 0 or -1. */
+/* A service's lane: its calls are drained by the lane's own completion
+ * queue and thread, so the control plane (workers' heartbeats, jobs'
+ * calls) never waits behind admin calls, however many come (issue 21).
+ * rpc_server_add_service() uses RPC_LANE_CONTROL. */
+enum rpc_lane { RPC_LANE_CONTROL = 0, RPC_LANE_ADMIN = 1, RPC_LANES = 2 };
+void rpc_server_add_service_lane(rpc_server_t *s, const ProtobufCServiceDescriptor *sd,
+                                 const struct rpc_method *methods, void *ud, enum rpc_lane lane);
+/* Start serving, one thread per lane. 0 or -1. */
 int rpc_server_start(rpc_server_t *s, struct err *err);
 /* Fail every parked call (UNAVAILABLE), shut down, join the thread, free.
  * NULL is a no-op. Parked call handles are invalid afterwards. */

@@ -185,12 +185,13 @@ static const char *hms(char *buf, size_t n, double s)
     return buf;
 }
 
-static void queue_json(const Synergy__Admin__V1__QueueResponse *r)
+/* One page's jobs as JSON objects (`first`: the page starts the list). */
+static void queue_json(const Synergy__Admin__V1__QueueResponse *r, bool first)
 {
-    printf("{\"now_s\":%.3f,\"round_s\":%g,\"jobs\":[", r->now_s, r->round_s);
     for (size_t i = 0; i < r->n_jobs; i++) {
         const Synergy__Admin__V1__JobInfo *j = r->jobs[i];
-        printf("%s{\"id\":%llu,\"name\":", i ? "," : "", (unsigned long long)j->job_id);
+        printf("%s{\"id\":%llu,\"name\":", i || !first ? "," : "",
+               (unsigned long long)j->job_id);
         json_write_str(stdout, j->name);
         printf(",\"user\":");
         json_write_str(stdout, j->user);
@@ -207,14 +208,17 @@ static void queue_json(const Synergy__Admin__V1__QueueResponse *r)
                (unsigned long long)j->total, j->attained_s, j->wait_s, j->run_s, j->arrival_s,
                j->priority, j->attempt);
     }
-    printf("]}\n");
 }
 
-static void queue_table(const Synergy__Admin__V1__QueueResponse *r)
+static void queue_table_head(void)
 {
     printf("%6s %-16s %-12s %-12s %-10s %4s %-14s %5s %7s %20s %10s %10s %10s\n", "ID", "NAME",
            "USER", "MODEL", "STATE", "GPUS", "SERVER:GPUS", "CPUS", "MEM_GB", "PROGRESS",
            "ATTAINED", "WAIT", "RUN");
+}
+
+static void queue_table(const Synergy__Admin__V1__QueueResponse *r)
+{
     for (size_t i = 0; i < r->n_jobs; i++) {
         const Synergy__Admin__V1__JobInfo *j = r->jobs[i];
         char prog[64], a[32], w[32], t[32];
@@ -229,19 +233,36 @@ static void queue_table(const Synergy__Admin__V1__QueueResponse *r)
     }
 }
 
+/* Page through the queue (issue 21: any size lists), printing as it comes:
+ * the JSON's now_s and round_s are the first page's. */
 static int admin_queue(struct admin_opts *o)
 {
     Synergy__Admin__V1__QueueRequest req = SYNERGY__ADMIN__V1__QUEUE_REQUEST__INIT;
     req.all = o->all;
-    ProtobufCMessage *resp = NULL;
-    int rc = admin_call(o, "Queue", &req.base, &resp);
-    if (rc != 0)
-        return rc;
+    req.limit = 2000;
+    for (bool first = true;; first = false) {
+        ProtobufCMessage *resp = NULL;
+        int rc = admin_call(o, "Queue", &req.base, &resp);
+        if (rc != 0)
+            return rc;
+        const Synergy__Admin__V1__QueueResponse *r = (const void *)resp;
+        if (first && o->json)
+            printf("{\"now_s\":%.3f,\"round_s\":%g,\"jobs\":[", r->now_s, r->round_s);
+        else if (first)
+            queue_table_head();
+        if (o->json)
+            queue_json(r, first);
+        else
+            queue_table(r);
+        bool more = r->more && r->n_jobs > 0;
+        if (r->n_jobs > 0)
+            req.from_id = r->jobs[r->n_jobs - 1]->job_id + 1;
+        protobuf_c_message_free_unpacked(resp, NULL);
+        if (!more)
+            break;
+    }
     if (o->json)
-        queue_json((const void *)resp);
-    else
-        queue_table((const void *)resp);
-    protobuf_c_message_free_unpacked(resp, NULL);
+        printf("]}\n");
     return fflush(stdout) == 0 ? 0 : 1;
 }
 

@@ -38,6 +38,7 @@ struct deploy_opts {
     const char *tls_ca, *tls_cert, *tls_key, *job_user, *admins;
     bool insecure, allow_legacy, is_static, json, verbose, fresh, any_tls, write_client;
     long local, port, retries, hb, wto, wait_workers; /* hb, wto: 0 unless given */
+    long max_queued, submit_rate, submit_burst; /* 0 unless given; submit_rate -1: none */
     long measure_lo, measure_hi; /* --measure (hi <= lo: every job) */
     double scale;
     double kill_wait_s; /* --kill-wait (unscaled) */
@@ -293,6 +294,9 @@ static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
         case OPT_JOB_USER: o->job_user = p.arg; break;
         case OPT_ALLOW_LEGACY_JOBS: o->allow_legacy = true; break;
         case OPT_ADMINS: o->admins = p.arg; break;
+        case OPT_MAX_QUEUED_JOBS: o->max_queued = p.lnum; break;
+        case OPT_SUBMIT_RATE: o->submit_rate = p.lnum ? p.lnum : -1; break;
+        case OPT_SUBMIT_BURST: o->submit_burst = p.lnum; break;
         case OPT_PLAN_LOG: o->plan_log = p.arg; break;
         case OPT_JSON: o->json = true; break;
         case OPT_JOBS_CSV: o->jobs_csv = p.arg; break;
@@ -501,6 +505,9 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
     cfg->kill_wait_s = o->kill_wait_s;
     deploy_local_timing(cfg, (int)o->local, (int)o->hb, (int)o->wto);
     cfg->wait_workers = (int)o->wait_workers;
+    cfg->max_queued_jobs = o->max_queued;
+    cfg->submit_rate = (double)o->submit_rate;
+    cfg->submit_burst = o->submit_burst;
     cfg->fresh = o->fresh;
     cfg->plan_log = e->plan;
     cfg->record_path = o->record;

@@ -118,6 +118,7 @@ static struct deploy *setup(struct deploy_config *cfg, uint8_t flags)
     }
     d->next_arrival = 2;
     struct djob *dj = &d->jobs[0];
+    deploy__lease_tables(dj);
     dj->state = DJ_RUNNING;
     dj->launch = 1;
     dj->n_ranks = 1;

@@ -70,6 +70,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void run_job(struct deploy *d, int id, int server, int launch)
 {
     struct djob *dj = deploy__find_job(d, (uint64_t)id);
+    deploy__lease_tables(dj);
     for (int a = 1; a <= launch; a++) {
         dj->launch = a;
         deploy__job_token(dj);

@@ -9,6 +9,8 @@
 #            to its normal end prints no "Connection refused" and no warning
 #            from its workers.
 #  measure   deploy --measure LO:HI measures those ids only (JSON, --jobs-csv).
+#  missing   issue 21: a service with a worker of its workers file not running
+#            keeps serving and plans that server once it registers.
 # usage: deploy_lifecycle.sh SYNERGY SRCDIR CASE
 set -uo pipefail
 bin=$1 src=$2 case=$3
@@ -152,7 +154,63 @@ measure)
     out=$("$bin" deploy --cluster "$tmp/c.ini" --trace "$tmp/t4" --local 2 --measure 5 2>&1); rc=$?
     [ $rc = 2 ] && [[ $out == *"--measure: '5' must be LO:HI"* ]] || fail "--measure 5: exit $rc, '$out'"
     ;;
+missing)
+    # issue 21, finding 10: a service (no --trace) with 2 workers in its
+    # workers file and only worker 0 running keeps serving (it died after
+    # 30 s of --wait-workers): it takes submissions at once, runs a job on
+    # server 0, shows server 1 unregistered, and plans the second job there
+    # once worker 1 registers (job 1 on server 0 runs until cancelled)
+    cluster 2 > "$tmp/c.ini"
+    sp=$(free_port) p1=$(free_port) p2=$(free_port)
+    printf '127.0.0.1,%s,0,0,1\n127.0.0.1,%s,0,0,1\n' "$p1" "$p2" > "$tmp/w.csv"
+    "$bin" deploy --cluster "$tmp/c.ini" --workers "$tmp/w.csv" --insecure --port "$sp" \
+        --time-scale 500 > "$tmp/dep.out" 2> "$tmp/dep.err" &
+    dep=$!
+    pids+=($dep)
+    worker() { # N PORT
+        "$bin" worker --scheduler "127.0.0.1:$sp" --port "$2" --gpus 8 \
+            --catalog "$src/tests/deploy/catalog.ini" --run-dir "$tmp/run$1" --insecure \
+            --job-user "$(id -un)" 2> "$tmp/worker$1.err" &
+        pids+=($!)
+    }
+    worker 0 "$p1"
+    adm() { "$bin" "$1" --scheduler "127.0.0.1:$sp" --insecure "${@:2}"; }
+    st() { # the state of job $1
+        adm queue --all --json | /usr/bin/python3 -c "import json,sys; print([j['state'] for j in json.load(sys.stdin)['jobs'] if j['id']==$1][0])"
+    }
+    a=
+    for ((i = 0; i < 100; i++)); do
+        a=$(adm submit --model alexnet --gpus 8 --iterations 1000000 2>/dev/null) && break
+        sleep 0.1
+    done
+    [ "$a" = 1 ] || fail "no submission taken within 10 s: $(tail -3 "$tmp/dep.err")"
+    b=$(adm submit --model alexnet --gpus 8 --iterations 1500) || fail "second submission"
+    for ((i = 0; i < 100; i++)); do [ "$(st 1)" = running ] && break; sleep 0.1; done
+    [ "$(st 1)" = running ] || fail "job 1 does not run on server 0"
+    nodes=$(adm nodes --json) || fail "nodes"
+    /usr/bin/python3 -c "
+import json, sys
+n = {x['server']: x['state'] for x in json.loads(sys.argv[1])['nodes']}
+assert n == {0: 'up', 1: 'unregistered'}, n" "$nodes" || fail "nodes: $nodes"
+    [ "$(st 2)" = queued ] || fail "job 2 is $(st 2), not queued for the missing server"
+    kill -0 $dep 2>/dev/null || fail "deploy died with a worker missing"
+    worker 1 "$p2"
+    for ((i = 0; i < 200; i++)); do [ "$(st 2)" != queued ] && break; sleep 0.1; done
+    adm queue --all --json | grep -q '"id":2,.*"servers":"1:' || [ "$(st 2)" = finished ] ||
+        fail "job 2 was not planned on server 1 once it registered: $(adm queue --all)"
+    for ((i = 0; i < 300; i++)); do
+        [ "$(st 2)" = finished ] && break
+        sleep 0.1
+    done
+    [ "$(st 1)$(st 2)" = runningfinished ] || fail "jobs 1 and 2: $(st 1), $(st 2)"
+    adm cancel 1 > /dev/null || fail "cancel 1"
+    kill -TERM $dep
+    gone $dep 15 || fail "deploy did not stop on SIGTERM"
+    wait $dep; rc=$?
+    [ $rc = 0 ] || fail "deploy exited $rc"
+    grep -q "1 of 2 jobs finished" "$tmp/dep.out" || fail "$(cat "$tmp/dep.out")"
+    ;;
 *)
-    echo "usage: deploy_lifecycle.sh SYNERGY SRCDIR waiting|shutdown|measure"; exit 2 ;;
+    echo "usage: deploy_lifecycle.sh SYNERGY SRCDIR waiting|shutdown|measure|missing"; exit 2 ;;
 esac
 echo "deploy_lifecycle $case: ok"

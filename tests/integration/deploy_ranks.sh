@@ -10,6 +10,8 @@
 #                leases of running jobs extended round after round
 #  legacy4_las   4-GPU jobs under LAS on one 8-GPU server: jobs preempted and
 #                relaunched, every rank stopped alike
+#  legacy2_crash one rank of a 2-GPU job crashes: a crash of the job (one
+#                charge), relaunched from its last report, both ranks complete
 # 3 s rounds (--time-scale 100): a rank that a loaded machine starts late
 # moves a JCT by a smaller share of it.
 # Checked against what simulate computes and what each rank logs:
@@ -39,6 +41,8 @@ legacy2_fifo)
 legacy4_las)
     policy=LAS
     printf '0,res18,0,4000,4\n1,alexnet,300,2000,4\n2,res50,600,1500,4\n' > "$tmp/trace" ;;
+legacy2_crash)
+    printf '0,res18,0,2000,2\n' > "$tmp/trace" ;;
 *) echo "unknown case $case"; exit 2 ;;
 esac
 printf '[CLUSTER]\nracks = 1\nservers_per_rack = 1\ngpus_per_server = 8\n' > "$tmp/c.ini"
@@ -46,6 +50,30 @@ printf 'cpus_per_server = 24\ndram_per_server = 500\nsspeed_per_server = 500\n' 
 standin="{synergy} job --job-id {job_id} --sched {sched_addr}:{sched_port} --chk-dir {chk_dir} --ranks --legacy"
 for m in $(cut -d, -f2 "$tmp/trace" | sort -u); do printf '[%s]\nargv = %s\n' "$m" "$standin"; done \
     > "$tmp/catalog.ini"
+if [ "$case" = legacy2_crash ]; then
+    # one rank crashes half-way through its first round (--crash-once): the
+    # job crashes (its other rank is stopped), is relaunched from the steps it
+    # last reported, and every rank of the relaunch runs to the total
+    mkdir "$tmp/marks"
+    printf '[res18]\nargv = %s --crash-once %s\n' "$standin" "$tmp/marks" > "$tmp/catalog.ini"
+    timeout 200 "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --policy FIFO --local 1 \
+        --time-scale 100 --catalog "$tmp/catalog.ini" --run-dir "$tmp/run" --allow-legacy-jobs \
+        --state "$tmp/state.db" --json > "$tmp/dep.json" 2> "$tmp/dep.err" || fail "deploy failed"
+    for k in '"jobs_finished":1,' '"crashes":1,' '"relaunches":1,' '"jobs_failed":0,'; do
+        grep -q "$k" "$tmp/dep.json" || fail "not $k: $(cat "$tmp/dep.json")"
+    done
+    grep -q "job 0 crashed on server 0" "$tmp/dep.err" || fail "no crash of the job logged"
+    [ "$(sqlite3 "$tmp/state.db" "select executed = total from jobs where id = 0")" = 1 ] || fail "executed != total"
+    l1=$tmp/run/worker-0/logs/job-0-attempt-1.log l2=$tmp/run/worker-0/logs/job-0-attempt-2.log
+    at=$(sed -n 's/^synergy job 0 rank [01]: crashing on purpose at \([0-9]*\)$/\1/p' "$l1")
+    [ -n "$at" ] || fail "no rank crashed in attempt 1"
+    for r in 0 1; do
+        grep -q "^synergy job 0 rank $r: resuming at $at of 2000" "$l2" || fail "rank $r of attempt 2 did not resume at $at"
+        grep -q "^synergy job 0 rank $r: complete at 2000$" "$l2" || fail "rank $r of attempt 2 did not complete"
+    done
+    echo "ok: a rank crashed at $at: the job was charged one crash, relaunched there, and both ranks completed 2000"
+    exit 0
+fi
 "$bin" simulate --trace "$tmp/trace" --cluster "$tmp/c.ini" --policy "$policy" --json \
     --plan-log "$tmp/sim.plan" > "$tmp/sim.json"
 timeout 200 "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --policy "$policy" \

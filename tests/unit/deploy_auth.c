@@ -15,119 +15,16 @@
  *    `admin-evil`, `admi` and "" are refused when `admin` is listed.
  * Each weakened check is a row of tests/mutation/mutants.tsv.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "deploy_internal.h"
+#include "deploy_fixture.h"
 #include "job_to_scheduler.pb-c.h"
-#include "policies.h"
-#include "rpc.h"
 #include "synergy_admin.pb-c.h"
-
-static model_zoo_t *zoo;
-static const struct job_spec specs[] = {
-    {.id = 0, .model = "alexnet", .arrival = 0, .iterations = 3000, .gpus = 4},
-    {.id = 1, .model = "res18", .arrival = 0, .iterations = 6000, .gpus = 4},
-};
-static const struct deploy_worker_addr rows[] = {
-    {"127.0.0.1", 5001, 0, 0, 1, "worker-0"},
-    {"127.0.0.2", 5002, 0, 0, 1, "worker-1"},
-};
-static char *admins[] = {"admin"};
-
-struct fixture {
-    struct synergy_config conf;
-    struct deploy_config cfg;
-    struct deploy_stats st;
-    struct deploy *d;
-    rpc_tls_t *tls;
-};
-
-/* A CA, certificate and key that rpc_tls_load accepts: the in-process
- * server never handshakes, it only needs to be a TLS server. */
-static rpc_tls_t *fake_tls(void)
-{
-    char dir[] = "/tmp/synergy-auth-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char ca[64], key[64];
-    snprintf(ca, sizeof ca, "%s/ca.pem", dir);
-    snprintf(key, sizeof key, "%s/k.pem", dir);
-    FILE *f = fopen(ca, "w");
-    fputs("-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n", f);
-    fclose(f);
-    f = fopen(key, "w");
-    fputs("-----BEGIN PRIVATE KEY-----\nMA==\n-----END PRIVATE KEY-----\n", f);
-    fclose(f);
-    struct err err = {{0}};
-    rpc_tls_t *t = rpc_tls_load(ca, ca, key, &err);
-    unlink(ca);
-    unlink(key);
-    rmdir(dir);
-    assert_non_null(t);
-    return t;
-}
-
-static struct fixture *setup(bool tls)
-{
-    struct fixture *fx = xcalloc(1, sizeof *fx);
-    synergy_config_defaults(&fx->conf);
-    fx->conf.cluster.racks = 1;
-    fx->conf.cluster.servers_per_rack = 2;
-    struct sched_overrides ov = {.policy = "FIFO", .mode = "tune"};
-    struct err err = {{0}};
-    assert_int_equal(sched_params_build(&fx->conf, &ov, sched_policies, &fx->cfg.sched, &err), 0);
-    struct deploy_config *cfg = &fx->cfg;
-    cfg->zoo = zoo;
-    cfg->jobs = specs;
-    cfg->n_jobs = 2;
-    cfg->workers = rows;
-    cfg->n_workers = 2;
-    cfg->time_scale = 100;
-    cfg->heartbeat_ms = 200;
-    cfg->worker_timeout_ms = 1500;
-    cfg->max_retries = 3;
-    if (tls)
-        fx->tls = fake_tls();
-    cfg->tls = fx->tls;
-    cfg->admins = admins;
-    cfg->n_admins = 1;
-    fx->d = deploy__new(cfg, &fx->st, &err);
-    assert_non_null(fx->d);
-    struct deploy *d = fx->d;
-    for (size_t i = 0; i < d->n_jobs; i++) {
-        d->jobs[i].j = sched_run_arrive(d->ledger, d->jobs[i].spec, &err);
-        d->jobs[i].state = DJ_QUEUED;
-    }
-    d->next_arrival = d->n_jobs;
-    d->srv = rpc_server_create_local(tls);
-    deploy__add_services(d, d->srv);
-    return fx;
-}
-
-static void teardown(struct fixture *fx)
-{
-    pthread_mutex_lock(&fx->d->mu);
-    for (size_t i = 0; i < fx->d->n_jobs; i++)
-        deploy__answer_parked(&fx->d->jobs[i], true);
-    pthread_mutex_unlock(&fx->d->mu);
-    deploy__free(fx->d);
-    rpc_tls_free(fx->tls);
-    free(fx);
-}
 
 /* Launch job `id` (its attempt number goes up, a new token is made) and put
  * it in the running state on server 0, as phase E would. */
 static struct djob *launch(struct deploy *d, int id)
 {
     struct djob *dj = deploy__find_job(d, (uint64_t)id);
+    deploy__lease_tables(dj);
     dj->launch++;
     deploy__job_token(dj);
     dj->state = DJ_RUNNING;

@@ -142,6 +142,7 @@ static void arrive_and_plan(struct deploy *d)
 static struct djob *running(struct deploy *d, int id, int attempt, int procs)
 {
     struct djob *dj = deploy__find_job(d, (uint64_t)id);
+    deploy__lease_tables(dj);
     dj->launch = attempt;
     deploy__job_token(dj);
     dj->state = DJ_RUNNING;
