@@ -67,7 +67,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSYNERGY_FUZZ=ON >/dev/null
-	@$(CMAKE_BUILD) $(FUZZ_BUILD) -j $(JOBS) --target fuzz_philly fuzz_pollux fuzz_gavel fuzz_replay fuzz_deltas fuzz_config fuzz_sweep fuzz_catalog fuzz_reserve fuzz_metrics fuzz_proto fuzz_sched_rpc fuzz_worker_rpc fuzz_admin_rpc
+	@$(CMAKE_BUILD) $(FUZZ_BUILD) -j $(JOBS) --target fuzz_philly fuzz_pollux fuzz_gavel fuzz_replay fuzz_deltas fuzz_config fuzz_tenants fuzz_sweep fuzz_catalog fuzz_reserve fuzz_metrics fuzz_proto fuzz_sched_rpc fuzz_worker_rpc fuzz_admin_rpc
 	@bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 TSAN_BUILD ?= build-tsan
 # ThreadSanitizer for the deployment servers (gRPC's own threads suppressed).

@@ -123,6 +123,14 @@ static int schedule(struct run *r, double now, struct err *err)
     }
     if (obs->on_plan)
         obs->on_plan(obs->ctx, now, placed, n_placed);
+    int nt = sched_tenants_count(sched_run_sched(r->ledger));
+    if (obs->on_tenants && nt > 0) {
+        struct sched_tenant_status *st = xmalloc(sizeof *st * (size_t)nt);
+        for (int i = 0; i < nt; i++)
+            sched_tenant_status(sched_run_sched(r->ledger), i, &st[i]);
+        obs->on_tenants(obs->ctx, now, st, nt);
+        free(st);
+    }
     if (obs->on_round)
         obs->on_round(obs->ctx, now, smp.runnable, n_placed, smp.alloc, smp.demand);
     if (obs->on_sample)

@@ -49,6 +49,12 @@ int cmd_generate(int argc, char **argv)
         case OPT_PROFILES: profiles = cp.arg; break;
         case OPT_ARRIVAL: arrival = cp.arg; break;
         case OPT_OUTPUT: output = cp.arg; break;
+        case OPT_TENANT_MIX: {
+            struct err e;
+            if (tenant_mix_parse(cp.arg, &p.tenants, &e) < 0)
+                return cli_bad(&cp, "%s", e.msg);
+            break;
+        }
         }
     }
     if (c == CLI_EXIT)

@@ -37,6 +37,7 @@ struct sim_opts {
     const char *jobs_csv_path;
     const char *plan_log_path;
     const char *profiles;
+    const char *tenants_path; /* --tenants FILE | proportional */
     const char *db_path;  /* --db: record every run */
     const char *plot_dir; /* --plot: draw the runs (records into --db, default results.db) */
     bool synthetic, json, is_static, stop_on_gap, check;
@@ -57,6 +58,7 @@ struct sim_env {
     char models_desc[4096];
     struct job_spec *specs;
     size_t n_specs;
+    struct tenants_config *tenants; /* --tenants */
     store_t *st;
     int64_t batch;
     struct out_file jobs_csv;
@@ -142,6 +144,7 @@ static int simulate_parse(struct sim_opts *o, int argc, char **argv)
         case OPT_DB: o->db_path = p.arg; break;
         case OPT_PLOT: o->plot_dir = p.arg; break;
         case OPT_PLAN_LOG: o->plan_log_path = p.arg; break;
+        case OPT_TENANTS: o->tenants_path = p.arg; break;
         case OPT_VERBOSE: log_max_level = LOG_DEBUG; break;
         case OPT_ROUND_DURATION: o->ov.round_duration = p.num; break;
         case OPT_RESTART_OVERHEAD: {
@@ -178,9 +181,56 @@ static int simulate_parse(struct sim_opts *o, int argc, char **argv)
     if (!o->trace_path && wl_trace_only_option(&o->wl))
         return cli_bad(&p, "%s applies to a trace (--trace); the synthetic workload has no "
                            "such thing", wl_trace_only_option(&o->wl));
+    if (o->trace_path && o->wl.tenant_mix)
+        return cli_bad(&p, "--tenant-mix applies to the synthetic workload (a trace's tenants "
+                           "come from --tenant-from vc or its tenant column)");
+    if (o->wl.tenant_mix) {
+        struct err e;
+        if (tenant_mix_parse(o->wl.tenant_mix, &o->wl.synth.tenants, &e) < 0)
+            return cli_bad(&p, "%s", e.msg);
+    }
     if (o->plot_dir && !o->db_path)
         o->db_path = "results.db";
     return -1;
+}
+
+/* --tenants: a file, or quotas proportional to the workload's GPU-time (a
+ * trace's; the synthetic workload's --tenant-mix). 0, or -1 with err. */
+static int simulate_tenants(struct sim_env *e, struct err *err)
+{
+    const struct sim_opts *o = &e->o;
+    if (!o->tenants_path)
+        return 0;
+    for (int i = 0; i < e->nm; i++)
+        if (strcmp(sched_mode_name(e->mods[i]), "opt") == 0)
+            return errprintf(err, "--tenants: mode opt: tenants are not supported (use fair, "
+                                  "greedy or tune)");
+    int gpus = cluster_config_gpus(&e->conf.cluster);
+    if (strcmp(o->tenants_path, "proportional") != 0)
+        e->tenants = tenants_config_load(o->tenants_path, err);
+    else if (o->trace_path)
+        e->tenants = tenants_config_proportional(e->specs, e->n_specs, e->zoo, gpus, err);
+    else if (o->wl.synth.tenants.n > 0) {
+        const struct tenant_mix *mx = &o->wl.synth.tenants;
+        double w[TENANT_MIX_MAX];
+        for (int i = 0; i < mx->n; i++)
+            w[i] = mx->pct[i];
+        e->tenants = tenants_config_shares(mx->names, w, mx->n, gpus);
+    } else
+        return errprintf(err, "--tenants proportional needs a trace, or --tenant-mix for the "
+                              "synthetic workload");
+    if (!e->tenants)
+        return -1;
+    if (o->trace_path)
+        return wl_check_tenants(&o->wl, e->specs, e->n_specs, e->tenants, err);
+    for (int i = 0; i < o->wl.synth.tenants.n; i++)
+        if (tenants_find(e->tenants, o->wl.synth.tenants.names[i]) < 0)
+            return errprintf(err, "--tenant-mix: tenant %s is not in %s",
+                             o->wl.synth.tenants.names[i], e->tenants->path);
+    if (o->wl.synth.tenants.n == 0)
+        return errprintf(err, "--tenants: the synthetic workload's jobs have no tenant (give "
+                              "--tenant-mix)");
+    return 0;
 }
 
 /* Split "a,b" into names; returns count (at most max), 0 for an empty name. */
@@ -257,6 +307,8 @@ static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err
         return EXIT_BAD_INPUT;
     if (wl_check_window(&o->wl, e->specs, e->n_specs, o->measure_lo, o->measure_hi, err) < 0)
         return EXIT_BAD_INPUT;
+    if (simulate_tenants(e, err) < 0)
+        return EXIT_BAD_INPUT;
     /* the outputs written at the end, checked before the runs */
     if (cli_output_check("--record", o->record_path, false, err) < 0 ||
         cli_output_check("--jobs-csv", o->jobs_csv_path, false, err) < 0 ||
@@ -330,6 +382,18 @@ static void record_plan(void *ctx, double now, struct job *const *placed, size_t
     fprintf(rec->plan, "\n");
 }
 
+/* With tenants, the plan log says each tenant's state after each round
+ * (docs/tenants.md): "tenant TIME NAME quota=Q held=H ...". */
+static void record_tenants(void *ctx, double now, const struct sched_tenant_status *t, int n)
+{
+    struct recorder *rec = ctx;
+    for (int i = 0; i < n; i++)
+        fprintf(rec->plan, "tenant %.6f %s quota=%d held=%d borrowed=%d lent=%.3f share=%d "
+                           "demand=%d min_waiting=%d running=%d queued=%d usage=%.6f\n",
+                now, t[i].name, t[i].quota, t[i].held, t[i].borrowed, t[i].lent, t[i].share,
+                t[i].demand, t[i].min_waiting, t[i].running, t[i].queued, t[i].usage);
+}
+
 static void record_arrival(void *ctx, const struct job_spec *spec)
 {
     struct recorder *rec = ctx;
@@ -351,6 +415,7 @@ static void sim_config_fill(const struct sim_env *e, int pi, int mi, struct sim_
     ov.mode = sched_mode_name(e->mods[mi]);
     memset(cfg, 0, sizeof *cfg);
     sched_params_build(&e->conf, &ov, sched_policies, &cfg->sched, NULL); /* checked before */
+    cfg->sched.tenants = e->tenants;
     cfg->zoo = e->zoo;
     cfg->is_static = o->is_static;
     cfg->stop_on_gap = o->stop_on_gap;
@@ -397,6 +462,7 @@ static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *
             return 1;
         }
         cfg->obs.on_plan = record_plan;
+        cfg->obs.on_tenants = record_tenants;
     }
     if (o->record_path) {
         if (out_file_open(rec_out, o->record_path) < 0) {
@@ -665,6 +731,7 @@ fail:
 out:
     store_close(e->st);
     free(e->specs);
+    tenants_config_destroy(e->tenants);
     model_zoo_destroy(e->zoo);
     free(e);
     return rc;

@@ -7,9 +7,13 @@
 #          profile's startup_s = 100 does the same. Two jobs under LAS: a
 #          relaunch pays, a job kept on its GPU does not.
 #  deploy: a deployment of stand-in jobs with --startup-s 2 at --time-scale 100
-#          (200 simulated seconds of start-up) under LAS with preemptions agrees
-#          within 5 % on average JCT with simulate --restart-overhead 200, and
-#          disagrees by more than 5 % with --restart-overhead 0.
+#          (200 simulated seconds of start-up) under LAS with preemptions: the
+#          start-up it measures (launch -> first report, per attempt, in its
+#          state; more than 200 s when the machine is slow to start a process)
+#          is at least 200 s, its average JCT agrees within 5 % with simulate
+#          --restart-overhead S for that measured S (mean over attempts), and
+#          disagrees by more than 5 % with --restart-overhead 0. The nominal
+#          --restart-overhead 200 is printed beside it.
 # usage: restart_overhead.sh SYNERGY_BIN SOURCE_DIR hand|deploy
 set -u
 bin=$1 src=$2 what=$3
@@ -60,7 +64,7 @@ else
     grep -q -- '--startup-s 2' "$tmp/catalog.ini" || { echo "FAIL catalog"; exit 1; }
     run=(--trace "$tmp/t" --cluster "$tmp/c.ini" --static --policy LAS --mode fair)
     timeout 150 "$bin" deploy "${run[@]}" --local 1 --time-scale 100 --catalog "$tmp/catalog.ini" \
-        --run-dir "$tmp/run" --json > "$tmp/dep.json" 2> "$tmp/dep.err" ||
+        --run-dir "$tmp/run" --state "$tmp/state.db" --json > "$tmp/dep.json" 2> "$tmp/dep.err" ||
         { echo "deploy failed:"; tail -20 "$tmp/dep.err"; exit 1; }
     dep=$(cat "$tmp/dep.json")
     grep -q '"jobs_finished":4,' <<< "$dep" && grep -q '"jobs_failed":0,' <<< "$dep" && ok ||
@@ -68,11 +72,18 @@ else
     pre=$(sed -n 's/.*"preemptions":\([0-9]*\).*/\1/p' <<< "$dep")
     [ "${pre:-0}" -gt 0 ] && ok || no "no preemptions: $dep"
     d=$(avg "$dep")
+    # the start-up the deployment measured, in simulated seconds
+    su=$(sqlite3 "$tmp/state.db" "select round(100 * avg(startup_s), 1) from attempts where startup_s >= 0")
+    awk -v s="$su" 'BEGIN { exit !(s + 0 >= 200) }' && ok || no "measured start-up ${su:-none} s, below the stand-in's 200 s"
+    # (a start-up of a whole round or more would make no progress at all)
+    awk -v s="$su" 'BEGIN { exit !(s + 0 < 300) }' || { no "measured start-up $su s: a whole round"; su=200; }
+    smeas=$(avg "$("$bin" simulate "${run[@]}" --restart-overhead "$su" --json)")
     s200=$(avg "$("$bin" simulate "${run[@]}" --restart-overhead 200 --json)")
     s0=$(avg "$("$bin" simulate "${run[@]}" --restart-overhead 0 --json)")
-    echo "average JCT: deploy (--startup-s 2, time scale 100) $d h; simulate --restart-overhead 200 $s200 h; --restart-overhead 0 $s0 h; $pre preemptions"
-    awk -v a="$d" -v b="$s200" 'BEGIN {r = (a - b) / b; if (r < 0) r = -r; printf "deploy vs overhead 200: %.2f %%\n", 100 * r; exit !(r <= 0.05)}' &&
-        ok || no "deploy and simulate --restart-overhead 200 differ by more than 5 %"
+    echo "average JCT: deploy (--startup-s 2, time scale 100) $d h; simulate --restart-overhead $su (measured) $smeas h; 200 $s200 h; 0 $s0 h; $pre preemptions"
+    awk -v a="$d" -v b="$smeas" -v su="$su" 'BEGIN {r = (a - b) / b; if (r < 0) r = -r; printf "deploy vs measured overhead %s: %.2f %%\n", su, 100 * r; exit !(r <= 0.05)}' &&
+        ok || no "deploy and simulate --restart-overhead (measured start-up) differ by more than 5 %"
+    awk -v a="$d" -v b="$s200" 'BEGIN {r = (a - b) / b; if (r < 0) r = -r; printf "deploy vs overhead 200: %.2f %%\n", 100 * r}' 
     awk -v a="$d" -v b="$s0" 'BEGIN {r = (a - b) / b; if (r < 0) r = -r; printf "deploy vs overhead 0: %.2f %%\n", 100 * r; exit !(r > 0.05)}' &&
         ok || no "deploy and simulate --restart-overhead 0 agree within 5 %: start-up cost invisible"
 fi

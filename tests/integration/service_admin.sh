@@ -215,8 +215,8 @@ print(sorted((j['id'],j['name'],j['user'],j['model'],j['gpus'],j['total'],round(
     }
     bad "unknown model" "unknown model 'resnet9000'" -- submit --model resnet9000 --gpus 1 --iterations 10
     bad "more GPUs than the cluster" "9 GPUs: the cluster has 8" -- submit --model res18 --gpus 9 --iterations 10
-    bad "zero GPUs" "at least 1 GPU" -- submit --model res18 --gpus 0 --iterations 10
-    bad "zero iterations" "iterations must be 1 to" -- submit --model res18 --gpus 1 --iterations 0
+    bad "zero GPUs" "--gpus: '0' must be an integer in 1.." -- submit --model res18 --gpus 0 --iterations 10
+    bad "zero iterations" "--iterations: must be a whole number, at least 1" -- submit --model res18 --gpus 1 --iterations 0
     bad "negative hours" "hours must be more than 0" -- submit --model res18 --gpus 1 --hours -2
     bad "both amounts" "exactly one of --iterations N and --hours H" -- submit --model res18 --gpus 1 --iterations 5 --hours 1
     bad "no amount" "exactly one of --iterations N and --hours H" -- submit --model res18 --gpus 1
