@@ -240,6 +240,35 @@ static void json_by_type(FILE *f, const struct results_json *o, const struct sch
     fputc(',', f);
 }
 
+/* "tenants": each tenant's quota, jobs, JCTs, GPU-hours, mean GPUs held, share of its
+ * quota and of its entitlement; "jain_tenants". */
+void results_json_tenants(FILE *f, const struct sched_tenant_result *t, int n, double jain)
+{
+    fputs("\"tenants\":[", f);
+    for (int i = 0; i < n; i++) {
+        const struct sched_tenant_result *tr = &t[i];
+        fprintf(f, "%s{\"name\":", i ? "," : "");
+        json_write_str(f, tr->name);
+        fprintf(f, ",\"quota\":%d,\"jobs\":%zu,", tr->quota, tr->jobs);
+        json_hours(f, "avg_jct_h", tr->avg_jct_s);
+        json_hours(f, "p50_jct_h", tr->p50_jct_s);
+        json_hours(f, "p99_jct_h", tr->p99_jct_s);
+        fprintf(f, "\"gpu_hours\":%.6f,\"mean_gpus\":%.6f,", tr->gpu_hours, tr->mean_gpus);
+        if (tr->quota > 0)
+            fprintf(f, "\"share_of_quota\":%.6f,", tr->mean_gpus / tr->quota);
+        else
+            fputs("\"share_of_quota\":null,", f);
+        if (tr->entitled_hours > 0)
+            fprintf(f, "\"received_vs_entitled\":%.6f}", tr->gpu_hours / tr->entitled_hours);
+        else
+            fputs("\"received_vs_entitled\":null}", f);
+    }
+    if (isnan(jain))
+        fputs("],\"jain_tenants\":null,", f);
+    else
+        fprintf(f, "],\"jain_tenants\":%.6f,", jain);
+}
+
 void results_json_write(FILE *f, const struct results_json *o, const struct sched_result *r,
                         const char *extra)
 {
@@ -264,6 +293,8 @@ void results_json_write(FILE *f, const struct results_json *o, const struct sche
                 r->opt.solve_s_sum / (double)r->opt.rounds, r->opt.solve_s_max);
     if (r->n_types > 0)
         json_by_type(f, o, r);
+    if (r->n_tenants > 0)
+        results_json_tenants(f, r->tenants, r->n_tenants, r->jain_tenants);
     fprintf(f, "\"end_time_h\":%.9f,\"rounds\":%zu,\"gpu_alloc_pct\":%.4f,"
                "\"cpu_alloc_pct\":%.4f,\"mem_alloc_pct\":%.4f,\"wall_s\":%.3f,"
                "\"version\":\"%s\"%s%s}\n",

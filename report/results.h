@@ -55,6 +55,9 @@ struct results_json {
 };
 void results_json_write(FILE *f, const struct results_json *j, const struct sched_result *r,
                         const char *extra);
+/* The members "tenants":[...],"jain_tenants":J, (a trailing comma), for runs
+ * with tenants (docs/tenants.md). */
+void results_json_tenants(FILE *f, const struct sched_tenant_result *t, int n, double jain);
 /* The members a run's JSON starts with, from "policy" to "window_complete"
  * and a comma: the same keys in simulate --json and report --format json. */
 void results_json_head(FILE *f, const struct results_json *j, long arrived, long finished,

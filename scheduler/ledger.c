@@ -207,6 +207,8 @@ static void add_result(sched_run_t *r, const struct job *j, double finish)
     o->preemptions = j->preemptions;
     int t = sched__job_main_type(j);
     snprintf(o->gpu_type, sizeof o->gpu_type, "%s", t >= 0 ? sched_gpu_type_name(r->sched, t) : "");
+    int ten = sched_job_tenant(r->sched, j);
+    snprintf(o->tenant, sizeof o->tenant, "%s", ten >= 0 ? r->p.sched.tenants->t[ten].name : "");
     r->window_done++;
 }
 
@@ -528,6 +530,21 @@ void sched_run_result(sched_run_t *r, double end_time, struct sched_result *res)
         }
     }
     sched_result_by_type(res);
+    res->n_tenants = sched_tenants_count(r->sched);
+    if (res->n_tenants == 0)
+        return;
+    res->tenants = xcalloc((size_t)res->n_tenants, sizeof *res->tenants);
+    for (int t = 0; t < res->n_tenants; t++) {
+        struct sched_tenant_status st;
+        sched_tenant_status(r->sched, t, &st);
+        struct sched_tenant_result *tr = &res->tenants[t];
+        snprintf(tr->name, sizeof tr->name, "%s", st.name);
+        tr->quota = st.quota;
+        tr->gpu_hours = st.gpu_s / 3600;
+        tr->entitled_hours = st.entitled_s / 3600;
+        tr->mean_gpus = r->rounds > 0 ? st.held_sum / (double)r->rounds : 0;
+    }
+    sched_result_by_tenant(res);
 }
 
 void sched_run_totals_get(const sched_run_t *r, struct sched_run_totals *out)

@@ -40,6 +40,39 @@ void sched_result_free(struct sched_result *res)
 {
     free(res->jobs);
     res->jobs = NULL;
+    free(res->tenants);
+    res->tenants = NULL;
+    res->n_tenants = 0;
+}
+
+void sched_result_by_tenant(struct sched_result *res)
+{
+    double *jct = xmalloc(sizeof *jct * (res->jobs_measured + 1));
+    double sx = 0, sxx = 0;
+    int nx = 0;
+    for (int t = 0; t < res->n_tenants; t++) {
+        struct sched_tenant_result *tr = &res->tenants[t];
+        size_t n = 0;
+        double sum = 0;
+        for (size_t i = 0; i < res->jobs_measured; i++)
+            if (strcmp(res->jobs[i].tenant, tr->name) == 0) {
+                jct[n++] = res->jobs[i].jct;
+                sum += res->jobs[i].jct;
+            }
+        qsort(jct, n, sizeof *jct, dbl_cmp);
+        tr->jobs = n;
+        tr->avg_jct_s = n ? sum / (double)n : NAN;
+        tr->p50_jct_s = sched_quantile(jct, n, 0.5);
+        tr->p99_jct_s = sched_quantile(jct, n, 0.99);
+        if (tr->entitled_hours > 0) {
+            double x = tr->gpu_hours / tr->entitled_hours;
+            sx += x;
+            sxx += x * x;
+            nx++;
+        }
+    }
+    res->jain_tenants = nx > 0 && sxx > 0 ? sx * sx / (nx * sxx) : NAN;
+    free(jct);
 }
 
 void sched_result_by_type(struct sched_result *res)

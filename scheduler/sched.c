@@ -37,6 +37,11 @@ sched_t *sched_create(const struct sched_params *p, struct err *err)
                        "or tune)", p->mode->name);
         return NULL;
     }
+    if (p->tenants && p->mode->plan) {
+        errprintf(err, "mode %s: tenants are not supported (use fair, greedy or tune)",
+                  p->mode->name);
+        return NULL;
+    }
     sched_t *s = xcalloc(1, sizeof *s);
     s->p = *p;
     sched__servers_build(s);
@@ -50,9 +55,14 @@ sched_t *sched_create(const struct sched_params *p, struct err *err)
     s->scratch_shares = xmalloc(sizeof *s->scratch_shares * (size_t)ng);
     s->scratch_tsrv = xmalloc(sizeof *s->scratch_tsrv * (size_t)s->n_servers);
     s->scratch_tcnt = xmalloc(sizeof *s->scratch_tcnt * (size_t)s->n_servers);
-    /* OPT's solver takes the whole ordered queue: it keeps the plain re-sort */
-    s->legacy = p->mode->plan != NULL || p->legacy_order;
+    /* OPT's solver takes the whole ordered queue: it keeps the plain re-sort;
+     * so does the tenant layer's walk */
+    s->legacy = p->mode->plan != NULL || p->legacy_order || p->tenants;
     sched__queue_init(s);
+    if (p->tenants && sched__tenants_create(s, err) < 0) {
+        sched_destroy(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -60,6 +70,7 @@ void sched_destroy(sched_t *s)
 {
     if (!s)
         return;
+    sched__tenants_free(s);
     sched__hetero_free(s);
     sched__servers_free(s);
     free(s->gpu_owner);
@@ -228,7 +239,7 @@ struct job *job_create_in(void *block, const sched_t *s, const struct job_spec *
     j->alloc_gpus = (int *)((char *)j + gpus_offset());
     j->shares = inline_shares(j);
     j->q.run_pos = -1; /* not runnable yet */
-    if (sched__job_types(s, j, spec, err) < 0)
+    if (sched__job_types(s, j, spec, err) < 0 || sched__tenants_job_init(s, j, spec, err) < 0)
         return NULL;
     return j;
 }
@@ -260,12 +271,14 @@ void sched_job_add(sched_t *s, struct job *j)
     s->demand_sum[0] += j->gpus;
     s->demand_sum[1] += j->cpu_demand;
     s->demand_sum[2] += j->mem_demand;
+    sched__tenants_job_add(s, j);
     if (!s->legacy)
         sched__queue_add(s, j);
 }
 
-static void demand_drop(sched_t *s, const struct job *j)
+static void demand_drop(sched_t *s, struct job *j)
 {
+    sched__tenants_job_remove(s, j);
     s->demand_sum[0] -= j->gpus;
     s->demand_sum[1] -= j->cpu_demand;
     s->demand_sum[2] -= j->mem_demand;
@@ -511,6 +524,13 @@ static void round_plan(sched_t *s, double now, struct job ***placed, size_t *n_p
 
     if (!s->legacy) {
         round_queued(s, &v, !held);
+        *placed = s->placed;
+        *n_placed = s->n_placed;
+        return;
+    }
+
+    if (s->ten) { /* tenant_round.c: its own order and walk */
+        sched__tenants_round(s, &v);
         *placed = s->placed;
         *n_placed = s->n_placed;
         return;

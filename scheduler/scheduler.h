@@ -177,6 +177,7 @@ struct job_spec {
      * round is planned. Only replay traces carry it. */
     bool cancelled;
     double cancel_at;
+    char tenant[32];    /* its tenant ("": none; docs/tenants.md) */
 };
 
 /* A job's share of one server in the current allocation. */
@@ -329,6 +330,11 @@ struct sched_params {
      * a deployment measures the real cost. */
     double restart_overhead_s;
     bool restart_overhead_profile;
+    /* Tenants (tenants.c, docs/tenants.md): quotas, borrowing and fair share
+     * over time between the policy and the mode. NULL: one tenant, and the
+     * planner is exactly the reference's. Borrowed: it must outlive the
+     * scheduler. */
+    const struct tenants_config *tenants;
 };
 
 /* What the OPT mode did so far (all zero for other modes). */
@@ -495,6 +501,7 @@ struct sched_job_result {
     double attained;
     int rounds_run, rounds_demoted, preemptions;
     char gpu_type[GPU_TYPE_NAME]; /* the type it ran the most rounds on ("" untyped) */
+    char tenant[32];              /* "" without tenants */
 };
 
 /* One GPU type's part of a run (typed clusters): its measured jobs (each
@@ -506,6 +513,18 @@ struct sched_type_result {
     size_t jobs;
     double avg_jct_s, p50_jct_s, p99_jct_s;
     double gpu_alloc, cpu_alloc, mem_alloc; /* 0..1 */
+};
+
+/* One tenant's part of a run (with a tenants file; docs/tenants.md): its
+ * measured finished jobs' JCTs, the GPU-hours its jobs were given, the mean
+ * GPUs it held per round, and the GPU-hours it was entitled to: each
+ * round's min(GPUs its runnable jobs asked for, its quota). */
+struct sched_tenant_result {
+    char name[32];
+    int quota;
+    size_t jobs;
+    double avg_jct_s, p50_jct_s, p99_jct_s;
+    double gpu_hours, mean_gpus, entitled_hours;
 };
 
 /* A run's results, the same for `simulate` and `deploy`. */
@@ -523,6 +542,10 @@ struct sched_result {
     struct sched_opt_stats opt;  /* OPT solver figures (zero for other modes) */
     int n_types;                 /* 0 on an untyped cluster */
     struct sched_type_result types[CLUSTER_MAX_TYPES];
+    int n_tenants;               /* 0 without tenants */
+    struct sched_tenant_result *tenants; /* freed by sched_result_free() */
+    double jain_tenants;         /* Jain's index of gpu_hours / entitled_hours over the
+                                    tenants entitled to any (1: all alike) */
     struct sched_job_result *jobs; /* measured finished jobs, by id */
 };
 
@@ -639,8 +662,124 @@ void sched_result_summarize(struct sched_result *res, const double util_sum[3]);
 /* Each type's jobs and JCT figures in res->types[0..n_types) (names set),
  * from the measured jobs' gpu_type. */
 void sched_result_by_type(struct sched_result *res);
+/* Each tenant's jobs and JCT figures in res->tenants[0..n_tenants) (names
+ * set), from the measured jobs' tenant; and Jain's index across tenants. */
+void sched_result_by_tenant(struct sched_result *res);
 /* Linear-interpolated quantile at (n-1)q of sorted values (pandas/numpy). */
 double sched_quantile(const double *sorted, size_t n, double q);
+
+/* ------------------------------------------------------------- tenants */
+
+/*
+ * Tenants (docs/tenants.md). A tenants file (INI) declares tenants, their
+ * nominal quotas, borrowing and lending limits and fair-share weights, and
+ * the service's users. Each round the tenant layer gives every tenant up to
+ * its nominal quota, in its policy's order; then it lends what is idle
+ * within a cohort by fair share over time (KAI's time-aware fairness: usage
+ * decayed with a half-life over a window); then, work-conserving, what is
+ * still idle, the jobs that ran last round first. A borrowed job is
+ * reclaimed (not placed) at the next round whose plan gives its GPUs to
+ * their owner.
+ */
+#define TENANT_NAME 32
+#define TENANT_USER_TENANTS 16
+
+/* A [tenant NAME] section. GPUs are whole GPUs; CPUs and memory < 0: no quota. */
+struct tenant_def {
+    char name[TENANT_NAME];
+    char cohort[TENANT_NAME]; /* "": the default cohort */
+    int gpus;                 /* nominal GPU quota */
+    int n_typed;              /* gpus.TYPE keys: nominal GPUs on a GPU type */
+    struct tenant_typed {
+        char type[GPU_TYPE_NAME];
+        int gpus;
+        int line;
+    } typed[CLUSTER_MAX_TYPES];
+    double cpus, mem_gb;      /* nominal CPUs and memory (GB); < 0: none */
+    int borrowing_limit;      /* GPUs it may hold above its quota; < 0: no limit */
+    int lending_limit;        /* GPUs of its unused quota others may hold; < 0: all */
+    double weight;            /* fair-share weight (1) */
+    long max_running_gpus;    /* service limits (deploy); < 0: none */
+    long max_queued_jobs;
+    int line;
+};
+
+/* A [user NAME] section (the service's owners of jobs). */
+struct tenant_user {
+    char name[TENANT_NAME];
+    char identity[128];       /* certificate identity (CN); default: the name */
+    char unix_user[TENANT_NAME]; /* account its jobs run as; default: the name */
+    int tenants[TENANT_USER_TENANTS]; /* indexes; the first is the default */
+    int n_tenants;
+    bool admin;               /* may cancel any job */
+    int line;
+};
+
+struct tenants_config {
+    char path[1024];
+    struct tenant_def *t;
+    int n;
+    struct tenant_user *u;
+    int n_users;
+    /* [fair_share]: P = max(0, w' + k (w' - U)), U decayed over the window */
+    double k;           /* (1) */
+    double half_life_s; /* usage half-life, seconds; 0: no decay (86400) */
+    double window_s;    /* seconds of usage counted; 0: all (604800) */
+};
+
+/* Read a tenants file. NULL with err "file:line: field: problem" on a bad
+ * file. Free with tenants_config_destroy(). */
+struct tenants_config *tenants_config_load(const char *path, struct err *err);
+void tenants_config_destroy(struct tenants_config *c);
+/* Tenants whose quotas are proportional to their GPU-time in jobs[0..n)
+ * (GPUs x iterations x the model's iteration time at its fair share; an
+ * unknown model as alexnet), rounded to cluster_gpus in all by largest
+ * remainder; weights the unrounded quotas, one cohort, no limits. Every job
+ * must name a tenant. NULL with err otherwise. Caller destroys. */
+struct tenants_config *tenants_config_proportional(const struct job_spec *jobs, size_t n,
+                                                   const model_zoo_t *zoo, int cluster_gpus,
+                                                   struct err *err);
+/* Tenants names[0..n) with quotas proportional to w[] (the same rounding),
+ * weights the unrounded quotas, one cohort, no limits. Caller destroys. */
+struct tenants_config *tenants_config_shares(const char (*names)[TENANT_NAME], const double *w,
+                                             int n, int cluster_gpus);
+/* Index of a tenant or user by name, -1 if none. */
+int tenants_find(const struct tenants_config *c, const char *name);
+int tenants_user_find(const struct tenants_config *c, const char *name);
+/* The user whose certificate identity is `identity`, -1 if none. */
+int tenants_user_by_identity(const struct tenants_config *c, const char *identity);
+/* Whether user u may use tenant t. */
+bool tenants_user_in(const struct tenants_config *c, int u, int t);
+
+/* A tenant's state in the current round (sched_tenant_status()). */
+struct sched_tenant_status {
+    const char *name;   /* borrowed */
+    int quota;          /* nominal GPUs */
+    int held;           /* GPUs its jobs hold this round */
+    int borrowed;       /* of those, above its quota */
+    double lent;        /* GPUs of its unused quota other tenants hold */
+    int share;          /* its over-quota share this round (GPUs) */
+    int demand;         /* GPUs its runnable jobs ask for */
+    int min_waiting;    /* GPUs of its smallest waiting job (0: none waits) */
+    int running;        /* its jobs placed this round */
+    int queued;         /* its runnable jobs not placed */
+    double usage;       /* decayed usage U, a fraction of the capacity */
+    double fair_weight; /* its normalised weight w' among all tenants */
+    double gpu_s;       /* GPU-seconds its jobs were given so far */
+    double entitled_s;  /* GPU-seconds of min(demand, quota) so far */
+    double held_sum;    /* its GPUs summed over the rounds so far */
+};
+
+/* Tenants of the scheduler (0 without a tenants file), and tenant i's state. */
+int sched_tenants_count(const sched_t *s);
+void sched_tenant_status(const sched_t *s, int i, struct sched_tenant_status *out);
+/* The job's tenant index, -1 without tenants. */
+int sched_job_tenant(const sched_t *s, const struct job *j);
+/* Why the tenant layer held a runnable job back in the last round: its
+ * tenant was at its quota and could not borrow (over its share, its
+ * borrowing limit, or nothing lendable) (true), or not (false: it ran, or
+ * something else kept it waiting). For "why is my job waiting". */
+bool sched_job_tenant_held(const sched_t *s, const struct job *j);
 
 /* ------------------------------------------------------------- config */
 

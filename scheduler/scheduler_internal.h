@@ -64,6 +64,13 @@ struct job_priv {
     double dem[3];
     double best_rate;
     int rounds_on[CLUSTER_MAX_TYPES]; /* rounds run on each type (results by type) */
+    /* tenants (tenant_round.c): the job's tenant (-1: none), what the last
+     * round's tenant walk did with it, and its slot in the list of the jobs
+     * the previous round placed (-1: not there) */
+    int tenant;
+    unsigned char tstate;
+    long tround; /* the round tstate is of (older: not walked, so waiting) */
+    int prev_pos;
 };
 
 static inline size_t sched__round8(size_t n)
@@ -258,6 +265,7 @@ struct sched {
     struct sched_opt_stats opt;
     bool round_failed;
     struct err round_err;
+    struct sched_tenants *ten; /* tenant_round.c; NULL without a tenants file */
 };
 
 /* The cluster INI's [servers NAME] and [gpu_types] sections (groups.c): 1 if
@@ -399,6 +407,20 @@ void sched__demand_vector(const struct job *j, double d[RES_COUNT]);
  * lists of this round's jobs; false: j already holds them (sched__unshare). */
 void sched__commit(sched_t *s, struct job *j, const int *gpus, int n_gpus,
                    const struct job_share *shares, int n_shares, bool run_fair, bool fresh);
+
+/* Tenants (tenant_round.c). create: 0, or -1 with err (a GPU type the
+ * cluster lacks). job_init: the job's tenant from spec->tenant (-1 with err
+ * if the file has no such tenant, or the job names none). add/remove: the
+ * job joins or leaves the runnable jobs. round: plan the round over the
+ * runnable list in policy order (the legacy walk's order_runnable), then
+ * count the round's usage. */
+int sched__tenants_create(sched_t *s, struct err *err);
+void sched__tenants_free(sched_t *s);
+int sched__tenants_job_init(const sched_t *s, struct job *j, const struct job_spec *spec,
+                            struct err *err);
+void sched__tenants_job_add(sched_t *s, struct job *j);
+void sched__tenants_job_remove(sched_t *s, struct job *j);
+void sched__tenants_round(sched_t *s, const struct sched_view *v);
 
 /* The incremental queue (queue.c). */
 void sched__queue_init(sched_t *s);

@@ -64,6 +64,8 @@ struct sim_observer {
     void (*on_cancel)(void *ctx, const struct job *j, double now);
     /* the jobs placed by a round, in placement order (the plan log) */
     void (*on_plan)(void *ctx, double now, struct job *const *placed, size_t n);
+    /* with tenants, after each round: every tenant's state (borrowed array) */
+    void (*on_tenants)(void *ctx, double now, const struct sched_tenant_status *t, int n);
 };
 
 struct sim_config {

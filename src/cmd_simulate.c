@@ -37,6 +37,7 @@ struct sim_opts {
     const char *jobs_csv_path;
     const char *plan_log_path;
     const char *profiles;
+    const char *tenants_path; /* --tenants FILE | proportional */
     const char *db_path;  /* --db: record every run */
     const char *plot_dir; /* --plot: draw the runs (records into --db, default results.db) */
     bool synthetic, json, is_static, stop_on_gap, check;
@@ -57,6 +58,7 @@ struct sim_env {
     char models_desc[4096];
     struct job_spec *specs;
     size_t n_specs;
+    struct tenants_config *tenants; /* --tenants */
     store_t *st;
     int64_t batch;
     struct out_file jobs_csv;
@@ -142,6 +144,7 @@ static int simulate_parse(struct sim_opts *o, int argc, char **argv)
         case OPT_DB: o->db_path = p.arg; break;
         case OPT_PLOT: o->plot_dir = p.arg; break;
         case OPT_PLAN_LOG: o->plan_log_path = p.arg; break;
+        case OPT_TENANTS: o->tenants_path = p.arg; break;
         case OPT_VERBOSE: log_max_level = LOG_DEBUG; break;
         case OPT_ROUND_DURATION: o->ov.round_duration = p.num; break;
         case OPT_RESTART_OVERHEAD: {
@@ -178,9 +181,56 @@ static int simulate_parse(struct sim_opts *o, int argc, char **argv)
     if (!o->trace_path && wl_trace_only_option(&o->wl))
         return cli_bad(&p, "%s applies to a trace (--trace); the synthetic workload has no "
                            "such thing", wl_trace_only_option(&o->wl));
+    if (o->trace_path && o->wl.tenant_mix)
+        return cli_bad(&p, "--tenant-mix applies to the synthetic workload (a trace's tenants "
+                           "come from --tenant-from vc or its tenant column)");
+    if (o->wl.tenant_mix) {
+        struct err e;
+        if (tenant_mix_parse(o->wl.tenant_mix, &o->wl.synth.tenants, &e) < 0)
+            return cli_bad(&p, "%s", e.msg);
+    }
     if (o->plot_dir && !o->db_path)
         o->db_path = "results.db";
     return -1;
+}
+
+/* --tenants: a file, or quotas proportional to the workload's GPU-time (a
+ * trace's; the synthetic workload's --tenant-mix). 0, or -1 with err. */
+static int simulate_tenants(struct sim_env *e, struct err *err)
+{
+    const struct sim_opts *o = &e->o;
+    if (!o->tenants_path)
+        return 0;
+    for (int i = 0; i < e->nm; i++)
+        if (strcmp(sched_mode_name(e->mods[i]), "opt") == 0)
+            return errprintf(err, "--tenants: mode opt: tenants are not supported (use fair, "
+                                  "greedy or tune)");
+    int gpus = cluster_config_gpus(&e->conf.cluster);
+    if (strcmp(o->tenants_path, "proportional") != 0)
+        e->tenants = tenants_config_load(o->tenants_path, err);
+    else if (o->trace_path)
+        e->tenants = tenants_config_proportional(e->specs, e->n_specs, e->zoo, gpus, err);
+    else if (o->wl.synth.tenants.n > 0) {
+        const struct tenant_mix *mx = &o->wl.synth.tenants;
+        double w[TENANT_MIX_MAX];
+        for (int i = 0; i < mx->n; i++)
+            w[i] = mx->pct[i];
+        e->tenants = tenants_config_shares(mx->names, w, mx->n, gpus);
+    } else
+        return errprintf(err, "--tenants proportional needs a trace, or --tenant-mix for the "
+                              "synthetic workload");
+    if (!e->tenants)
+        return -1;
+    if (o->trace_path)
+        return wl_check_tenants(&o->wl, e->specs, e->n_specs, e->tenants, err);
+    for (int i = 0; i < o->wl.synth.tenants.n; i++)
+        if (tenants_find(e->tenants, o->wl.synth.tenants.names[i]) < 0)
+            return errprintf(err, "--tenant-mix: tenant %s is not in %s",
+                             o->wl.synth.tenants.names[i], e->tenants->path);
+    if (o->wl.synth.tenants.n == 0)
+        return errprintf(err, "--tenants: the synthetic workload's jobs have no tenant (give "
+                              "--tenant-mix)");
+    return 0;
 }
 
 /* Split "a,b" into names; returns count (at most max), 0 for an empty name. */
@@ -242,6 +292,28 @@ static int simulate_config(struct sim_env *e, struct err *err)
     return 0;
 }
 
+/* A trace whose last job cannot end before millions of rounds (a tiny
+ * --round-duration, a job of years): say so before the silence, with a lower
+ * bound (each job alone, at its profile's best speed). */
+static void warn_long_run(const struct sim_env *e)
+{
+    double end = 0, round = e->o.ov.round_duration > 0 ? e->o.ov.round_duration
+                                                        : e->conf.round_duration;
+    for (size_t i = 0; i < e->n_specs; i++) {
+        const struct model_profile *m = model_zoo_find(e->zoo, e->specs[i].model);
+        if (!m)
+            continue;
+        double t = e->specs[i].arrival + (double)e->specs[i].iterations * m->iter_time /
+                                             (m->speedup > 1 ? m->speedup : 1);
+        if (t > end)
+            end = t;
+    }
+    if (round > 0 && end / round > 1e6)
+        fprintf(stderr, "synergy simulate: warning: the last job cannot end before %.3g h: at "
+                        "least %.2g rounds of %g s to simulate (Ctrl-C stops the run)\n",
+                end / 3600, end / round, round);
+}
+
 /* The zoo, the trace and the output files. Exit code on failure, else -1. */
 static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err *err)
 {
@@ -257,6 +329,9 @@ static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err
         return EXIT_BAD_INPUT;
     if (wl_check_window(&o->wl, e->specs, e->n_specs, o->measure_lo, o->measure_hi, err) < 0)
         return EXIT_BAD_INPUT;
+    if (simulate_tenants(e, err) < 0)
+        return EXIT_BAD_INPUT;
+    warn_long_run(e);
     /* the outputs written at the end, checked before the runs */
     if (cli_output_check("--record", o->record_path, false, err) < 0 ||
         cli_output_check("--jobs-csv", o->jobs_csv_path, false, err) < 0 ||
@@ -295,7 +370,7 @@ struct recorder {
     FILE *f; /* --record */
     FILE *plan; /* --plan-log */
     const char *label;
-    size_t finished;
+    size_t finished, measured, window; /* measured of the window's jobs finished */
     double last_shown, t0;
 };
 
@@ -308,8 +383,16 @@ static void record_sample(void *ctx, const struct sched_round_sample *s)
     if (t - rec->last_shown < 0.5)
         return;
     rec->last_shown = t;
-    fprintf(stderr, "\r\033[K%s: %.1f h simulated, %zu jobs finished, %zu running (%.0f s)",
-            rec->label, s->now / 3600, rec->finished, s->placed, t - rec->t0);
+    double el = t - rec->t0;
+    char eta[32] = "-";
+    if (rec->measured > 0 && rec->measured < rec->window)
+        snprintf(eta, sizeof eta, "%.0f s",
+                 el * (double)(rec->window - rec->measured) / (double)rec->measured);
+    fprintf(stderr, "\r\033[K%s: %.1f h simulated, %zu/%zu measured jobs finished (%.0f%%), %zu "
+                    "running, %.0f s, ETA %s",
+            rec->label, s->now / 3600, rec->measured, rec->window,
+            rec->window ? 100.0 * (double)rec->measured / (double)rec->window : 0.0, s->placed,
+            el, eta);
     fflush(stderr);
 }
 
@@ -317,6 +400,7 @@ static void record_finish(void *ctx, const struct job *j, bool measured)
 {
     struct recorder *rec = ctx;
     rec->finished++;
+    rec->measured += measured;
     if (rec->plan)
         fprintf(rec->plan, "finish %d %.3f\n", j->id, j->finish - j->arrival);
 }
@@ -328,6 +412,18 @@ static void record_plan(void *ctx, double now, struct job *const *placed, size_t
     for (size_t i = 0; i < n; i++)
         fprintf(rec->plan, " %d", placed[i]->id);
     fprintf(rec->plan, "\n");
+}
+
+/* With tenants, the plan log says each tenant's state after each round
+ * (docs/tenants.md): "tenant TIME NAME quota=Q held=H ...". */
+static void record_tenants(void *ctx, double now, const struct sched_tenant_status *t, int n)
+{
+    struct recorder *rec = ctx;
+    for (int i = 0; i < n; i++)
+        fprintf(rec->plan, "tenant %.6f %s quota=%d held=%d borrowed=%d lent=%.3f share=%d "
+                           "demand=%d min_waiting=%d running=%d queued=%d usage=%.6f\n",
+                now, t[i].name, t[i].quota, t[i].held, t[i].borrowed, t[i].lent, t[i].share,
+                t[i].demand, t[i].min_waiting, t[i].running, t[i].queued, t[i].usage);
 }
 
 static void record_arrival(void *ctx, const struct job_spec *spec)
@@ -351,6 +447,7 @@ static void sim_config_fill(const struct sim_env *e, int pi, int mi, struct sim_
     ov.mode = sched_mode_name(e->mods[mi]);
     memset(cfg, 0, sizeof *cfg);
     sched_params_build(&e->conf, &ov, sched_policies, &cfg->sched, NULL); /* checked before */
+    cfg->sched.tenants = e->tenants;
     cfg->zoo = e->zoo;
     cfg->is_static = o->is_static;
     cfg->stop_on_gap = o->stop_on_gap;
@@ -390,6 +487,8 @@ static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *
                              PLACEMENT_CONSOLIDATE ? "consolidate" : "first-fit");
         if (o->trace_path && o->wl.arrival)
             snprintf(row->arrival, sizeof row->arrival, "%s", o->wl.arrival);
+        if (o->trace_path && o->wl.have_jph) /* re-timed at that load, as sweep records it */
+            row->jobs_per_hour = o->wl.synth.jobs_per_hour;
     }
     if (o->plan_log_path) {
         if (!(rec->plan = fopen(o->plan_log_path, "w"))) {
@@ -397,6 +496,7 @@ static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *
             return 1;
         }
         cfg->obs.on_plan = record_plan;
+        cfg->obs.on_tenants = record_tenants;
     }
     if (o->record_path) {
         if (out_file_open(rec_out, o->record_path) < 0) {
@@ -442,6 +542,9 @@ static int simulate_one(struct sim_env *e, int pi, int mi, struct sched_result *
     char label[64];
     snprintf(label, sizeof label, "%s/%s", e->pols[pi]->name, sched_mode_name(e->mods[mi]));
     struct recorder rec = {.env = e, .label = label, .t0 = mono_s()};
+    const struct sim_opts *o = &e->o; /* the measured window, for the progress line */
+    rec.window = o->measure_hi > o->measure_lo ? (size_t)(o->measure_hi - o->measure_lo)
+                 : o->trace_path ? e->n_specs : 1000;
     struct out_file rec_out = {0};
     struct store_run row = {.batch_id = e->batch};
     arrival_t *arr = NULL;
@@ -475,12 +578,14 @@ static int simulate_one(struct sim_env *e, int pi, int mi, struct sched_result *
 
 /* ---- the table ---- */
 
-/* Hours in 11 columns: 6 decimals while they fit, fewer beyond 9999 h. */
+/* Hours in 11 columns, at most 9 characters, so that two spaces always part
+ * the columns: 3 decimals (3.6 s: --json has every digit), fewer beyond
+ * 99,999 h. */
 static const char *hours(char *buf, size_t n, double s)
 {
     double h = s / 3600;
-    for (int prec = 6; prec >= 0; prec--)
-        if (snprintf(buf, n, "%.*f", prec, h) <= 11)
+    for (int prec = 3; prec >= 0; prec--)
+        if (snprintf(buf, n, "%.*f", prec, h) <= 9)
             break;
     return buf;
 }
@@ -665,6 +770,7 @@ fail:
 out:
     store_close(e->st);
     free(e->specs);
+    tenants_config_destroy(e->tenants);
     model_zoo_destroy(e->zoo);
     free(e);
     return rc;

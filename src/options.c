@@ -48,6 +48,12 @@ const struct cli_option cli_options[] = {
      "philly: keep every duration (default: 10^1.5..10^4 min)", "no_duration_filter"},
     {OPT_VC, "vc", 0, "ID", ARG_STR, 0, 0, TR, W,
      "pollux: only this virtual cluster (e.g. ee9e8c)", "vc"},
+    {OPT_TENANT_FROM, "tenant-from", 0, "SOURCE", ARG_STR, 0, 0, TR, W,
+     "vc: each job's tenant is its virtual cluster (pollux's cluster column, philly's vc, a "
+     "gavel per-VC trace's file name; docs/tenants.md)", NULL},
+    {OPT_TENANT_MIX, "tenant-mix", 0, "T:P,...", ARG_STR, 0, 0, CLI_SIMULATE | CLI_GENERATE, W,
+     "synthetic jobs go to tenants in these percentages, e.g. vision:60,nlp:40 (each job to "
+     "the tenant furthest below its share)", NULL},
     {OPT_JOBS_PER_HOUR, "jobs-per-hour", 0, "R", ARG_STR, 0, 0, TR | CLI_GENERATE, W,
      "synthetic and Philly Poisson rate in jobs/h (default 9{!generate:, or the cluster "
      "file's [WORKLOAD]}){sweep:; a comma-separated list of loads, which re-time a trace}",
@@ -108,6 +114,10 @@ const struct cli_option cli_options[] = {
      "both}", "hetero"},
     {OPT_ROUND_DURATION, "round-duration", 0, "S", ARG_POS, 0, 0, CLI_RUNS, S,
      "seconds per round (default 300, or the cluster file's)", "round_duration"},
+    {OPT_TENANTS, "tenants", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE, S,
+     "a tenants file (quotas, borrowing, fair share over time{deploy:, users}), or "
+     "'proportional': quotas proportional to each tenant's GPU-time in the trace "
+     "(docs/tenants.md)", NULL},
     {OPT_STATIC, "static", 0, NULL, ARG_NONE, 0, 0, CLI_RUNS, S,
      "all jobs present at start: first round at t=1, stop when idle (traces only)", "static"},
     {OPT_STOP_ON_GAP, "stop-on-gap", 0, NULL, ARG_NONE, 0, 0, CLI_SIMULATE | CLI_SWEEP, S,
@@ -137,8 +147,9 @@ const struct cli_option cli_options[] = {
      "finish_s,jct_s (measured jobs)", NULL},
     {OPT_PLAN_LOG, "plan-log", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_DEPLOY, O,
      "write each round's placed job ids, \"time: id id ...\", and \"finish ID JCT_S\" as "
-     "jobs finish (deploy: flushed every round; a run continued from --state continues it)",
-     NULL},
+     "jobs finish (deploy: flushed every round; a run continued from --state continues it)"
+     "{simulate:; with --tenants, each tenant's state after each round, \"tenant TIME NAME "
+     "quota=Q held=H ...\"}", NULL},
     {OPT_CHECK, "check", 0, NULL, ARG_NONE, 0, 0, CLI_SIMULATE | CLI_SWEEP, O,
      "verify no server is oversubscribed after every round", "check"},
     {OPT_OUTPUT, "output", 'o', "FILE", ARG_STR, 0, 0, CLI_CONVERT | CLI_GENERATE | CLI_PROFILE, O,

@@ -31,6 +31,12 @@ int wl_opt_handle(struct wl_opts *o, const struct cli_parser *p)
     case OPT_STRICT: o->philly.strict = true; if (!o->philly_flag) o->philly_flag = "--strict"; return 1;
     case OPT_NO_DURATION_FILTER: o->philly.max_duration = 0; if (!o->philly_flag) o->philly_flag = "--no-duration-filter"; return 1;
     case OPT_VC: o->vc = arg; return 1;
+    case OPT_TENANT_FROM:
+        if (strcmp(arg, "vc") != 0)
+            return cli_bad(p, "--tenant-from: '%s': expected vc", arg), -1;
+        o->tenant_from_vc = true;
+        return 1;
+    case OPT_TENANT_MIX: o->tenant_mix = arg; return 1;
     case OPT_JOBS_PER_HOUR:
         if (parse_double(arg, &o->synth.jobs_per_hour) < 0 || !(o->synth.jobs_per_hour > 0))
             return cli_bad(p, "--jobs-per-hour: '%s' must be a positive number", arg), -1;

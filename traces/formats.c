@@ -57,6 +57,7 @@ static int synergy_read(struct trace_read *rd, struct err *err)
         r->steps = rd->specs[i].iterations;
         r->gpus = rd->specs[i].gpus;
         r->model = 0;
+        memcpy(r->vc, rd->specs[i].tenant, sizeof r->vc);
         /* unknown models keep their names: trace_import_finish needs them in
          * the zoo, so map them like the reference (alexnet) */
         snprintf(r->model_name, sizeof r->model_name, "%s",
@@ -67,6 +68,7 @@ static int synergy_read(struct trace_read *rd, struct err *err)
     rd->n_specs = 0;
     rd->done = false;
     rd->ip->time_zero = 0;
+    rd->ip->tenant_from_vc = true; /* the tenant column */
     return 0;
 }
 
@@ -179,7 +181,7 @@ static int philly_validate(struct wl_opts *o, const model_zoo_t *zoo, int cluste
 static const struct trace_format_ops philly_format = {
     .name = "philly",
     .summary = "Microsoft Philly cluster_job_log (JSON array; --multigpu, --philly-arrival, ...)",
-    .options = TRACE_OPT_PHILLY,
+    .options = TRACE_OPT_PHILLY | TRACE_OPT_TENANT_VC,
     .detect = philly_detect,
     .read = philly_read,
     .validate = philly_validate,
@@ -201,7 +203,7 @@ static int pollux_read(struct trace_read *rd, struct err *err)
 static const struct trace_format_ops pollux_format = {
     .name = "pollux",
     .summary = "Pollux philly.csv (timestamp,duration,num_gpus,gpu_time,cluster; --vc)",
-    .options = TRACE_OPT_VC,
+    .options = TRACE_OPT_VC | TRACE_OPT_TENANT_VC,
     .detect = pollux_detect,
     .read = pollux_read,
 };
@@ -223,6 +225,7 @@ static int gavel_read(struct trace_read *rd, struct err *err)
 static const struct trace_format_ops gavel_format = {
     .name = "gavel",
     .summary = "Gavel 2019 seven-field TSV",
+    .options = TRACE_OPT_TENANT_VC,
     .detect = gavel_detect,
     .read = gavel_read,
 };

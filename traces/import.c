@@ -121,8 +121,15 @@ int trace_read_pollux(FILE *f, const char *path, const char *vc, struct raw_job 
             goto out;
         }
         j.gpus = (int)g;
-        if (vc && strcmp(str_trim(fl[4]), vc) != 0)
+        const char *cluster = str_trim(fl[4]);
+        if (vc && strcmp(cluster, vc) != 0)
             continue;
+        if (!trace_tenant_name_ok(cluster)) {
+            errprintf(err, "%s:%d: cluster: '%.40s' must be 1 to 31 letters, digits, '-', '_', "
+                           "'.' or '@'", path, l.lineno, cluster);
+            goto out;
+        }
+        snprintf(j.vc, sizeof j.vc, "%s", cluster);
         xgrow((void **)&jobs, &cap, nj + 1, sizeof *jobs);
         jobs[nj++] = j;
     }
@@ -169,10 +176,25 @@ const char *trace_gavel_model(const char *job_type)
     return NULL;
 }
 
+/* A Gavel per-VC trace's VC: its file name without the directory and ".trace". */
+static void gavel_vc(const char *path, char out[32])
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n > 6 && strcmp(base + n - 6, ".trace") == 0)
+        n -= 6;
+    snprintf(out, 32, "%.*s", (int)(n < 31 ? n : 31), base);
+    if (!trace_tenant_name_ok(out))
+        out[0] = '\0';
+}
+
 int trace_read_gavel(FILE *f, const char *path, const model_zoo_t *zoo, struct raw_job **out,
                      size_t *n, struct err *err)
 {
     struct line_reader l = {.f = f, .path = path};
+    char vc[32];
+    gavel_vc(path, vc);
     struct raw_job *jobs = NULL;
     size_t nj = 0, cap = 0;
     char *line;
@@ -190,6 +212,7 @@ int trace_read_gavel(FILE *f, const char *path, const model_zoo_t *zoo, struct r
             goto out;
         }
         struct raw_job j = {.duration = -1, .model = 0};
+        memcpy(j.vc, vc, sizeof j.vc);
         const char *type = str_trim(fl[0]);
         const char *m = trace_gavel_model(type);
         if (!m || (zoo && !model_zoo_find(zoo, m))) {
@@ -313,6 +336,8 @@ int trace_import_finish(const model_zoo_t *zoo, struct raw_job *raw, size_t n,
             j->iterations = it < 1 ? 1 : it > 1e15 ? (long)1e15 : (long)it;
         }
         j->gpus = r->gpus;
+        if (p->tenant_from_vc)
+            snprintf(j->tenant, sizeof j->tenant, "%s", r->vc);
     }
     free(sorted);
     if (p->assigned)

@@ -21,7 +21,7 @@
 #include <yajl/yajl_parse.h>
 
 enum ctx { C_TOP, C_JOBS, C_JOB, C_ATTEMPTS, C_ATTEMPT, C_DETAILS, C_DETAIL, C_GPUS, C_SKIP };
-enum key { K_OTHER, K_SUBMITTED, K_JOBID, K_ATTEMPTS, K_START, K_END, K_DETAIL, K_GPUS };
+enum key { K_OTHER, K_SUBMITTED, K_JOBID, K_VC, K_ATTEMPTS, K_START, K_END, K_DETAIL, K_GPUS };
 
 #define MAX_DEPTH 8
 
@@ -56,6 +56,7 @@ struct parser {
     long rec_attempts;
     double submit;
     char jobid[64];
+    char vc[32];             /* the record's virtual cluster ("": none, or not a name) */
     struct attempt cur;      /* the current attempt */
     bool cur_bad, cur_none, have_start, have_end;
     int cur_gpus;
@@ -139,6 +140,8 @@ static enum key key_of(const unsigned char *k, size_t n)
         return K_ATTEMPTS;
     if (IS("jobid"))
         return K_JOBID;
+    if (IS("vc"))
+        return K_VC;
     return K_OTHER;
 #undef IS
 }
@@ -155,6 +158,7 @@ static void begin_record(struct parser *p)
     p->rec_bad = false;
     p->have_submit = p->have_attempts = false;
     p->jobid[0] = '\0';
+    p->vc[0] = '\0';
     p->n_att = 0;
     p->rec_attempts = 0;
 }
@@ -257,6 +261,7 @@ static void end_record(struct parser *p)
         return;
     }
     struct raw_job j = {.steps = -1, .model = -1};
+    memcpy(j.vc, p->vc, sizeof j.vc);
     if (p->o->per_attempt) {
         for (size_t i = 0; i < p->n_att; i++) {
             j.duration = p->att[i].end - p->att[i].start;
@@ -320,6 +325,10 @@ static int on_scalar(struct parser *p, const unsigned char *s, size_t n, bool is
                 p->have_submit = true;
         } else if (k == K_JOBID && is_string) {
             snprintf(p->jobid, sizeof p->jobid, "%.*s", (int)(n > 63 ? 63 : n), s);
+        } else if (k == K_VC && is_string && n < sizeof p->vc) {
+            snprintf(p->vc, sizeof p->vc, "%.*s", (int)n, s);
+            if (!trace_tenant_name_ok(p->vc))
+                p->vc[0] = '\0';
         } else if (k == K_ATTEMPTS) {
             record_bad(p, "attempts: not an array");
         }

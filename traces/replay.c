@@ -2,7 +2,8 @@
  * The Synergy record/replay trace format: `id,model,arrival_s,iterations,gpus`
  * one job a line, no header (spec §3.5), with an optional sixth field, the GPU
  * types the job may run on, '|'-separated (`V100|P100`; synergy's own,
- * docs/heterogeneous.md). The reader validates every field and
+ * docs/heterogeneous.md), and an optional seventh, the job's tenant
+ * (docs/tenants.md; the sixth may then be empty: `3,res18,0,900,2,,vision`). The reader validates every field and
  * reports "file:line: field: problem". Blank lines and lines starting with '#'
  * are skipped (an extension; the reference has neither), except
  * "#cancel,ID,TIME_S": a recorded service run's cancel (docs/traces.md), a
@@ -15,13 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_FIELDS 6
+#define MAX_FIELDS 7
 
 int trace_parse_replay_line(const char *line, struct job_spec *out, struct err *err,
                             const char *path, int lineno)
 {
-    static const char *names[MAX_FIELDS] = {"id",         "model", "arrival",
-                                            "iterations", "gpus",  "gpu_types"};
+    static const char *names[MAX_FIELDS] = {"id",   "model",     "arrival", "iterations",
+                                            "gpus", "gpu_types", "tenant"};
     char buf[512];
     if (strlen(line) >= sizeof buf)
         return errprintf(err, "%s:%d: line too long", path, lineno);
@@ -33,7 +34,7 @@ int trace_parse_replay_line(const char *line, struct job_spec *out, struct err *
         char *c = strchr(p, ',');
         if (nf == MAX_FIELDS)
             return errprintf(err, "%s:%d: expected 5 comma-separated fields "
-                                  "(id,model,arrival,iterations,gpus[,gpu_types]), got more",
+                                  "(id,model,arrival,iterations,gpus[,gpu_types[,tenant]]), got more",
                              path, lineno);
         field[nf++] = str_trim(p);
         if (!c)
@@ -41,9 +42,9 @@ int trace_parse_replay_line(const char *line, struct job_spec *out, struct err *
         *c = '\0';
         p = c + 1;
     }
-    if (nf < MAX_FIELDS - 1)
+    if (nf < 5)
         return errprintf(err, "%s:%d: expected 5 comma-separated fields "
-                              "(id,model,arrival,iterations,gpus[,gpu_types]), got %d",
+                              "(id,model,arrival,iterations,gpus[,gpu_types[,tenant]]), got %d",
                          path, lineno, nf);
     long id, iters, gpus;
     double arrival;
@@ -69,16 +70,36 @@ int trace_parse_replay_line(const char *line, struct job_spec *out, struct err *
                          field[4]);
     if (gpus < 1 || gpus > 1000000)
         return errprintf(err, "%s:%d: %s: %ld must be at least 1", path, lineno, names[4], gpus);
-    if (nf == MAX_FIELDS && trace_parse_gpu_types(field[5], out->gpu_types) < 0)
+    if (nf >= 6 && !(nf == 7 && field[5][0] == '\0') &&
+        trace_parse_gpu_types(field[5], out->gpu_types) < 0)
         return errprintf(err, "%s:%d: %s: '%.60s' must be GPU type names (letters, digits, "
                               "'-', '_', '.'; up to 15 each) separated by '|'",
                          path, lineno, names[5], field[5]);
+    if (nf == 7 && !trace_tenant_name_ok(field[6]))
+        return errprintf(err, "%s:%d: %s: '%.60s' must be 1 to 31 letters, digits, '-', '_', "
+                              "'.' or '@'", path, lineno, names[6], field[6]);
+    if (nf == 7)
+        snprintf(out->tenant, sizeof out->tenant, "%s", field[6]);
     out->id = (int)id;
     snprintf(out->model, sizeof out->model, "%s", field[1]);
     out->arrival = arrival;
     out->iterations = iters;
     out->gpus = (int)gpus;
     return 0;
+}
+
+bool trace_tenant_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= 32)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == '@'))
+            return false;
+    }
+    return true;
 }
 
 int trace_parse_gpu_types(const char *s, char out[64])
@@ -285,7 +306,10 @@ void trace_write_replay_line(FILE *f, const struct job_spec *j)
 {
     char arr[64];
     format_double_shortest(arr, sizeof arr, j->arrival);
-    if (j->gpu_types[0])
+    if (j->tenant[0])
+        fprintf(f, "%d,%s,%s,%ld,%d,%s,%s\n", j->id, j->model, arr, j->iterations, j->gpus,
+                j->gpu_types, j->tenant);
+    else if (j->gpu_types[0])
         fprintf(f, "%d,%s,%s,%ld,%d,%s\n", j->id, j->model, arr, j->iterations, j->gpus,
                 j->gpu_types);
     else

@@ -18,6 +18,7 @@
 
 struct synth {
     struct synth_params p;
+    long tenant_jobs[TENANT_MIX_MAX];
     const model_zoo_t *zoo;
     struct pyrandom rng;
     long generated;
@@ -102,6 +103,56 @@ int synth_next(synth_t *g, double now, struct job_spec *out)
     out->arrival = arrival;
     out->iterations = (long)(dur / m->iter_time);
     out->gpus = gpus;
+    const struct tenant_mix *mx = &g->p.tenants;
+    if (mx->n > 0) {
+        int best = 0;
+        double best_d = 0;
+        for (int i = 0; i < mx->n; i++) {
+            double d = mx->pct[i] * (double)(g->generated + 1) / 100 - (double)g->tenant_jobs[i];
+            if (i == 0 || d > best_d) {
+                best = i;
+                best_d = d;
+            }
+        }
+        g->tenant_jobs[best]++;
+        snprintf(out->tenant, sizeof out->tenant, "%s", mx->names[best]);
+    }
     g->generated++;
+    return 0;
+}
+
+int tenant_mix_parse(const char *s, struct tenant_mix *out, struct err *err)
+{
+    char buf[1024];
+    if (strlen(s) >= sizeof buf)
+        return errprintf(err, "--tenant-mix: too long");
+    snprintf(buf, sizeof buf, "%s", s);
+    memset(out, 0, sizeof *out);
+    int sum = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(tok, ':');
+        long pct;
+        if (!colon)
+            return errprintf(err, "--tenant-mix: '%s' must be TENANT:PERCENT", str_trim(tok));
+        *colon = '\0';
+        char *name = str_trim(tok);
+        if (!trace_tenant_name_ok(name))
+            return errprintf(err, "--tenant-mix: '%s' must be 1 to 31 letters, digits, '-', '_', "
+                                  "'.' or '@'", name);
+        if (parse_long(colon + 1, &pct) < 0 || pct < 0 || pct > 100)
+            return errprintf(err, "--tenant-mix: %s: '%s' must be a percentage 0..100", name,
+                             str_trim(colon + 1));
+        for (int i = 0; i < out->n; i++)
+            if (strcmp(out->names[i], name) == 0)
+                return errprintf(err, "--tenant-mix: tenant %s is given twice", name);
+        if (out->n == TENANT_MIX_MAX)
+            return errprintf(err, "--tenant-mix: at most %d tenants", TENANT_MIX_MAX);
+        snprintf(out->names[out->n], sizeof out->names[0], "%s", name);
+        out->pct[out->n++] = (int)pct;
+        sum += (int)pct;
+    }
+    if (out->n == 0 || sum != 100)
+        return errprintf(err, "--tenant-mix: the percentages add up to %d, not 100", sum);
     return 0;
 }

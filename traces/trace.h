@@ -51,6 +51,9 @@ int trace_parse_replay_line(const char *line, struct job_spec *out, struct err *
  * (job_spec.gpu_types). 0, or -1 if it is empty, too long or malformed. */
 int trace_parse_gpu_types(const char *s, char out[64]);
 
+/* Whether s is a tenant name: 1 to 31 letters, digits, '-', '_', '.', '@'. */
+bool trace_tenant_name_ok(const char *s);
+
 /* Write one job in the replay format, the arrival as the shortest decimal
  * that reads back to the same double (integers without a decimal point,
  * like the reference's str() of its integer arrivals). */
@@ -112,11 +115,24 @@ enum arrival_kind arrival_kind(const arrival_t *a);
 
 /* ------------------------------------------------------------- synthetic */
 
+/* A tenant mix for synthetic jobs (--tenant-mix vision:60,nlp:40): each job
+ * goes to the tenant furthest below its share (ties: the earlier one), so
+ * the stream stays the reference's and the mix is exact. */
+#define TENANT_MIX_MAX 16
+struct tenant_mix {
+    int n;
+    char names[TENANT_MIX_MAX][32];
+    int pct[TENANT_MIX_MAX];
+};
+/* Parse "T:P,T:P,..." (percentages adding up to 100). 0, or -1 with err. */
+int tenant_mix_parse(const char *s, struct tenant_mix *out, struct err *err);
+
 struct synth_params {
     double jobs_per_hour; /* Poisson arrival rate (default 9) */
     int split[TASK_COUNT]; /* image, language, speech percentages (default 20,70,10) */
     uint64_t seed;        /* default 42 */
     long max_jobs;        /* 0 = unlimited */
+    struct tenant_mix tenants; /* n == 0: no tenants */
     arrival_t *arrivals;  /* NULL: the reference's Poisson; else this process
                              times the jobs (borrowed). The reference's draw is
                              still made and discarded, so job contents do not
@@ -151,6 +167,8 @@ struct raw_job {
     int gpus;
     int model;       /* index into model_zoo names for a fixed model; -1: class split */
     char model_name[32];
+    char vc[32];     /* its virtual cluster (pollux, philly, gavel: the file's name), or a
+                        replay trace's tenant; "": none */
 };
 
 struct import_params {
@@ -159,6 +177,7 @@ struct import_params {
     int split[TASK_COUNT];
     double time_zero;    /* trace arrivals are submit - time_zero; NAN: earliest submit */
     size_t *assigned;    /* not NULL: how many jobs got a model by the split */
+    bool tenant_from_vc; /* each job's tenant is its raw vc */
 };
 
 /* Turn raw jobs into job_specs: ids 0.. in submit order (stable), arrivals

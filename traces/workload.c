@@ -23,6 +23,8 @@ const char *wl_trace_only_option(const struct wl_opts *o)
         return "--trace-format";
     if (o->vc)
         return "--vc";
+    if (o->tenant_from_vc)
+        return "--tenant-from";
     return o->philly_flag;
 }
 
@@ -77,6 +79,28 @@ int wl_check_gpus(const struct wl_opts *o, const struct job_spec *jobs, size_t n
     return 0;
 }
 
+int wl_check_tenants(const struct wl_opts *o, const struct job_spec *jobs, size_t n,
+                     const struct tenants_config *tc, struct err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i].tenant[0] != '\0' && tenants_find(tc, jobs[i].tenant) >= 0)
+            continue;
+        int line = o->fmt && o->fmt->line_of && !o->arrival && o->synth.max_jobs <= 0
+                       ? o->fmt->line_of(o->trace_path, i)
+                       : 0;
+        char where[64] = "";
+        if (line > 0)
+            snprintf(where, sizeof where, ":%d", line);
+        if (jobs[i].tenant[0] == '\0')
+            return errprintf(err, "%s%s: tenant: job %d has none (the tenants file %s needs one "
+                                  "for every job: a tenant column, or --tenant-from vc)",
+                             o->trace_path, where, jobs[i].id, tc->path);
+        return errprintf(err, "%s%s: tenant: job %d's tenant '%s' is not in %s", o->trace_path,
+                         where, jobs[i].id, jobs[i].tenant, tc->path);
+    }
+    return 0;
+}
+
 /* Options given that the trace's format does not read: an error, never ignored. */
 static int check_format_options(const struct wl_opts *o, struct err *err)
 {
@@ -91,6 +115,10 @@ static int check_format_options(const struct wl_opts *o, struct err *err)
         return errprintf(err, "--vc applies to %s traces; %s is a %s trace", list,
                          o->trace_path, name);
     }
+    if (o->tenant_from_vc && !(o->fmt->options & TRACE_OPT_TENANT_VC))
+        return errprintf(err, "--tenant-from vc applies to pollux, philly and gavel traces; %s "
+                              "is a %s trace (a replay trace's tenant column is read as it is)",
+                         o->trace_path, name);
     if (o->philly_flag && !(o->fmt->options & TRACE_OPT_PHILLY))
         return errprintf(err, "%s applies to philly traces; %s is a %s trace", o->philly_flag,
                          o->trace_path, name);
@@ -185,7 +213,8 @@ int wl_load(struct wl_opts *o, const model_zoo_t *zoo, struct job_spec **out, si
     int rc = -1;
     size_t assigned = 0;
     struct import_params ip = {.arrivals = arr, .max_jobs = o->synth.max_jobs,
-                               .time_zero = NAN, .assigned = &assigned};
+                               .time_zero = NAN, .assigned = &assigned,
+                               .tenant_from_vc = o->tenant_from_vc};
     memcpy(ip.split, o->synth.split, sizeof ip.split);
     struct trace_read rd = {.o = o, .zoo = zoo, .ip = &ip};
     if (!(o->fmt->flags & TRACE_READS_PATH) && !(rd.f = fopen(o->trace_path, "r"))) {

@@ -23,6 +23,8 @@ struct wl_opts {
     const struct trace_format_ops *fmt; /* NULL: detect from the content */
     const char *arrival;     /* --arrival spec, or NULL */
     const char *vc;          /* --vc: keep one virtual cluster (formats taking TRACE_OPT_VC) */
+    bool tenant_from_vc;     /* --tenant-from vc (formats taking TRACE_OPT_TENANT_VC) */
+    const char *tenant_mix;  /* --tenant-mix T:P,... for the synthetic workload, or NULL */
     struct philly_opts philly;
     bool philly_arrival_given;
     bool fmt_given;          /* --trace-format given */
@@ -84,7 +86,7 @@ struct trace_read {
 };
 
 /* Options a format reads beyond the common ones. */
-enum { TRACE_OPT_VC = 1, TRACE_OPT_PHILLY = 2 };
+enum { TRACE_OPT_VC = 1, TRACE_OPT_PHILLY = 2, TRACE_OPT_TENANT_VC = 4 };
 /* The format opens the file itself (read gets f == NULL). */
 enum { TRACE_READS_PATH = 1 };
 
@@ -115,6 +117,10 @@ const struct trace_format_ops *trace_format_find(const char *name);
  * the trace line (line_of may be NULL). 0 or -1 with err. */
 int wl_check_gpus(const struct wl_opts *o, const struct job_spec *jobs, size_t n,
                   int (*line_of)(const char *path, size_t index), struct err *err);
+/* Every job names a tenant of tc: else an error naming the trace line (when
+ * line_of knows it) or the job. 0 or -1 with err. */
+int wl_check_tenants(const struct wl_opts *o, const struct job_spec *jobs, size_t n,
+                     const struct tenants_config *tc, struct err *err);
 /* "synergy, philly, ..." into buf; returns buf. */
 const char *trace_format_list(char *buf, size_t n, const char *sep);
 /* The format of a file from its first bytes. 0, or -1 with err if unreadable. */

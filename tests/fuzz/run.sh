@@ -9,7 +9,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 art=$build/fuzz-artifacts
 mkdir -p "$art"
 fail=0
-for h in philly pollux gavel replay deltas config sweep catalog reserve metrics proto sched_rpc worker_rpc admin_rpc; do
+for h in philly pollux gavel replay deltas config tenants sweep catalog reserve metrics proto sched_rpc worker_rpc admin_rpc; do
     corpus=$build/fuzz-corpus/$h
     mkdir -p "$corpus"
     cp -n "$src/tests/fuzz/corpus/$h/"* "$corpus/" 2>/dev/null || true

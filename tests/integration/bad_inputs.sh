@@ -40,7 +40,7 @@ printf '0,alexnet,0,100,1\n1,res18,5,100,-1\n' > "$tmp/neg_gpus.trace"
 printf '0,alexnet,0,100,1\n\n# comment\n1,res18,zero,100,1\n' > "$tmp/bad_arrival.trace"
 printf '0,alexnet,0,100,1\n1,res18,5,100,1\n0,gnmt,9,100,1\n' > "$tmp/dup.trace"
 printf '0,alexnet,0,100\n' > "$tmp/short.trace"
-printf '0,alexnet,0,100,1,V100,7\n' > "$tmp/long.trace"
+printf '0,alexnet,0,100,1,V100,vision,7\n' > "$tmp/long.trace"
 printf '0,alexnet,0,10x0,1\n' > "$tmp/iters.trace"
 printf '# only a comment\n\n' > "$tmp/empty.trace"
 : > "$tmp/zero.trace"
@@ -95,6 +95,25 @@ check bad_rate "--jobs-per-hour: '-1'" -- simulate --synthetic --jobs-per-hour -
 check static_synthetic "--static needs a trace" -- simulate --synthetic --static
 check unknown_profiles "profile set 'models-9'" -- simulate --trace "$tr" --profiles models-9
 check unknown_command "did you mean 'simulate'" -- simulat
+
+# tenants (issue 25): the tenants file, the tenant column, --tenant-from, --tenant-mix
+mkcfg tenants_key.ini '[tenant a]\ngpus = 4\nqouta = 2\n'
+mkcfg tenants_ok.ini '[tenant a]\ngpus = 4\n[tenant b]\n'
+printf '0,alexnet,0,100,1,,a\n# b\n1,res18,5,100,1,,c\n' > "$tmp/tenant_c.trace"
+printf '0,alexnet,0,100,1,,a\n1,res18,5,100,1\n' > "$tmp/tenant_none.trace"
+printf '0,alexnet,0,100,1,,a b\n' > "$tmp/tenant_name.trace"
+check tenants_missing "$tmp/none.ini: cannot open tenants file" -- simulate --trace "$tr" --tenants "$tmp/none.ini"
+check tenants_unknown_key "tenants_key.ini:3: unknown key 'qouta' in [tenant a]" -- simulate --trace "$tr" --tenants "$tmp/tenants_key.ini"
+check tenant_not_in_file "tenant_c.trace:3: tenant: job 1's tenant 'c' is not in $tmp/tenants_ok.ini" -- simulate --trace "$tmp/tenant_c.trace" --tenants "$tmp/tenants_ok.ini"
+check tenant_none "tenant_none.trace:2: tenant: job 1 has none" -- simulate --trace "$tmp/tenant_none.trace" --tenants "$tmp/tenants_ok.ini"
+check tenant_column "tenant_name.trace:1: tenant: 'a b' must be 1 to 31 letters" -- simulate --trace "$tmp/tenant_name.trace"
+check tenant_from_replay "--tenant-from vc applies to pollux, philly and gavel traces" -- simulate --trace "$tr" --tenant-from vc
+check tenant_from_what "--tenant-from: 'user': expected vc" -- simulate --trace "$tr" --tenant-from user
+check tenant_mix_sum "--tenant-mix: the percentages add up to 90, not 100" -- simulate --synthetic --tenant-mix a:50,b:40
+check tenant_mix_trace "--tenant-mix applies to the synthetic workload" -- simulate --trace "$tr" --tenant-mix a:100
+check tenants_proportional_untagged "--tenants proportional: job 0 has no tenant" -- simulate --trace "$tr" --tenants proportional
+check tenants_synthetic_untagged "the synthetic workload's jobs have no tenant" -- simulate --synthetic --tenants "$tmp/tenants_ok.ini"
+check tenants_opt "--tenants: mode opt: tenants are not supported" -- simulate --trace "$tmp/tenant_c.trace" --tenants proportional --mode opt
 
 grep -q "speedup: 'fast' is not a non-negative number" <("$bin" simulate --trace "$tr" --models "$tmp/models.ini" 2>&1) \
     && pass=$((pass+1)) || { echo "FAIL bad_profile detail"; fail=$((fail+1)); }
