@@ -806,9 +806,11 @@ int deploy__admin_nodes(struct deploy *d, ProtobufCMessage *rs)
         snprintf(addr, sizeof addr, "%s:%d", w->a.ip, w->a.port);
         ni->address = xstrdup(addr);
         ni->identity = xstrdup(d->cfg->tls ? w->a.identity : "");
+        /* joining: registered and heartbeating, in planning from the next
+         * round (a service plans at once with the workers it has) */
         ni->state = xstrdup(!w->registered ? "unregistered"
                             : w->lost      ? "lost"
-                            : w->marked_down ? "down"
+                            : w->marked_down ? "joining"
                                              : "up");
         ni->gpus_total = (uint32_t)sched_server_cap(d->sched, (int)i, RES_GPU);
         ni->cpus_total = sched_server_cap(d->sched, (int)i, RES_CPU);

@@ -35,6 +35,29 @@
 #include <time.h>
 #include <unistd.h>
 
+static double wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int lock_fd = -1; /* RUN_DIR/worker.lock, held while the process lives */
+
+/* The lock's holder as its file says: "PID" (serving) or "PID stopping
+ * UNTIL" (stopping; gone by UNTIL, seconds since the epoch). 0 for UNTIL
+ * when serving. */
+static void lock_holder(int fd, char pid[32], double *until)
+{
+    char line[96] = "";
+    ssize_t n = pread(fd, line, sizeof line - 1, 0);
+    line[n > 0 ? n : 0] = '\0';
+    *until = 0;
+    pid[0] = '\0';
+    if (sscanf(line, "%31[0-9] stopping %lf", pid, until) < 2)
+        *until = 0;
+}
+
 int contain_lock(const char *run_dir, struct err *err)
 {
     char path[PATH_MAX + 16];
@@ -43,20 +66,49 @@ int contain_lock(const char *run_dir, struct err *err)
     if (fd < 0)
         return errprintf(err, "--run-dir %s: cannot create worker.lock: %s", run_dir,
                          strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        char pid[32] = "";
-        ssize_t n = read(fd, pid, sizeof pid - 1);
-        pid[n > 0 ? n : 0] = '\0';
-        pid[strcspn(pid, "\n")] = '\0';
-        close(fd);
-        return errprintf(err, "--run-dir %s is in use by another worker (pid %s): give each "
-                              "worker a run directory of its own", run_dir, pid[0] ? pid : "?");
+    /* A worker that is stopping (its scheduler or service manager restarts
+     * the deployment) leaves within its jobs' kill-wait: wait for it. One
+     * that serves is refused at once; it may be a moment from saying it
+     * stops when its restarted deploy starts us, hence the half second. */
+    double waited_until = wall_s() + 0.5;
+    char pid[32] = "";
+    bool told = false;
+    while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        double until;
+        lock_holder(fd, pid, &until);
+        if (until + 1 > waited_until)
+            waited_until = until + 1;
+        if (wall_s() >= waited_until) {
+            close(fd);
+            return errprintf(err, "--run-dir %s is in use by another worker (pid %s): give "
+                                  "each worker a run directory of its own",
+                             run_dir, pid[0] ? pid : "?");
+        }
+        if (until > 0 && !told) {
+            LOG(LOG_WARN, "worker", "--run-dir %s: waiting up to %.0f s for the stopping worker "
+                "(pid %s) to leave it", run_dir, until + 1 - wall_s(), pid);
+            told = true;
+        }
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
     }
     char line[32];
     int n = snprintf(line, sizeof line, "%d\n", (int)getpid());
-    if (ftruncate(fd, 0) < 0 || write(fd, line, (size_t)n) != n)
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)n, 0) != n)
         LOG(LOG_WARN, "worker", "%s: %s", path, strerror(errno));
+    lock_fd = fd;
     return 0; /* the fd stays open (and locked) until the process ends */
+}
+
+void contain_lock_stopping(double in_s)
+{
+    double until_s = wall_s() + in_s;
+    if (lock_fd < 0)
+        return;
+    char line[96];
+    int n = snprintf(line, sizeof line, "%d stopping %.3f\n", (int)getpid(), until_s);
+    if (pwrite(lock_fd, line, (size_t)n, 0) != n || ftruncate(lock_fd, n) < 0)
+        LOG(LOG_WARN, "worker", "worker.lock: %s", strerror(errno));
 }
 
 /* The mount point of the cgroup v2 hierarchy ("" none), from mountinfo. */

@@ -353,6 +353,8 @@ static void stop_all(struct worker *w)
             until = j->term_ns + j->kill_wait_ns;
     }
     until += 2000000000LL; /* SIGKILLed at their kill-wait: reaped at once */
+    /* then up to 2 s for the exit reports and 2 s for the orphans */
+    contain_lock_stopping((double)(until - mono_ns()) / 1e9 + 4);
     while (w->n_live > 0 && mono_ns() < until) {
         struct timespec ts = worker__ns_to_ts(until);
         pthread_cond_timedwait(&w->stop_cv, &w->mu, &ts);

@@ -229,6 +229,10 @@ void supervise_kill(pid_t pid);
  * RUN_DIR/worker.lock, held (close-on-exec) until the process ends. 0, or -1
  * + err naming the pid of the worker that holds it. */
 int contain_lock(const char *run_dir, struct err *err);
+/* Say in the lock that this worker is stopping and gone within IN_S
+ * seconds: a worker started on the run directory meanwhile (a restarted
+ * deployment's) waits for it instead of refusing. */
+void contain_lock_stopping(double in_s);
 /* The cgroup v2 directory the jobs of this worker go under,
  * <cgroup2 mount>/synergy-<identity>-<8 hex digits of the run directory>,
  * created (memory controller enabled for its children where possible) into
