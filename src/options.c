@@ -381,6 +381,11 @@ const struct cli_option cli_options[] = {
     {OPT_BAD_EVERY, "bad-every", 0, "N", ARG_INT, 0, LONG_MAX, CLI_GENPHILLY, G,
      "every Nth record is malformed", NULL},
     /* every command */
+    {OPT_LOG_FORMAT, "log-format", 0, "rfc3339|journal|plain", ARG_STR, 0, 0,
+     CLI_DEPLOY | CLI_WORKER, "general",
+     "how log lines start: an RFC 3339 UTC time, a syslog priority for journald (which "
+     "stamps lines itself), or neither (default: journal when stderr is the journal, "
+     "else rfc3339)", NULL},
     {OPT_VERBOSE, "verbose", 'v', NULL, ARG_NONE, 0, 0,
      CLI_RUNS | CLI_WORKER | CLI_PROFILE, "general", "log more{sweep:: a line per finished run "
      "also on a terminal}", NULL},
