@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # cmake drives its own make: hand it a clean environment (no "Entering directory" noise)
 CMAKE_BUILD = env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS cmake --build
 
-.PHONY: all deps configure build run test test-measure test-torch test-asan test-tsan test-slurm bench clean fuzz mutate install figures
+.PHONY: all deps configure build run test test-measure test-torch test-asan test-tsan test-slurm bench clean fuzz mutate install uninstall figures
 
 all: build
 
@@ -26,9 +26,20 @@ install:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
 	@$(CMAKE_BUILD) $(BUILD) -j $(JOBS) --target synergy synergy_docs
 	@DESTDIR=$(DESTDIR) cmake --install $(BUILD) >/dev/null
+	@printf '%s\n' "$(DESTDIR)" > $(BUILD)/install_destdir.txt
 	@echo "installed under $(DESTDIR)$(PREFIX)"
 
-run: build
+# make uninstall [BUILD=...]: remove every file the last `make install` from
+# BUILD wrote (CMake's $(BUILD)/install_manifest.txt under the DESTDIR it was
+# given), then share/synergy's directories left empty
+uninstall:
+	@bash scripts/uninstall.sh $(BUILD)
+
+# the build's progress goes to $(BUILD)/build.log (shown when it fails), so that
+# `make run` shows its table rather than a screen of compiler lines
+run: configure
+	@$(CMAKE_BUILD) $(BUILD) -j $(JOBS) > $(BUILD)/build.log 2>&1 || \
+		{ tail -40 $(BUILD)/build.log; echo "make run: the build failed ($(BUILD)/build.log)"; exit 1; }
 	@bash scripts/main-job.sh $(BUILD)/synergy
 
 # The e2e deployments spend most of their time waiting on job rounds, so twice as many

@@ -21,6 +21,8 @@
 #define MAX_ALLOC_PLOTS 4 /* allocation plots drawn for a large selection */
 #define MAX_ALLOC_POINTS 1000 /* rounds beyond this are averaged in bins: a 2,500 h run
                                  has 30,000 rounds, an unreadable mass and a 4 MB SVG */
+#define MAX_CDF_POINTS 2000 /* a CDF of more jobs is drawn from every k-th (and the last):
+                               41,226 jobs per curve made a 1.7 MB SVG of the same picture */
 
 static int dbl_cmp(const void *a, const void *b)
 {
@@ -47,9 +49,14 @@ static int write_cdf(store_t *st, const struct store_run *r, const char *dir, st
         free(v);
         return errprintf(err, "%s: %s", path, strerror(errno));
     }
-    fprintf(f, "# run %lld: JCT (hours), fraction of jobs finished within it\n", (long long)r->id);
+    size_t every = n > MAX_CDF_POINTS ? (n + MAX_CDF_POINTS - 1) / MAX_CDF_POINTS : 1;
+    fprintf(f, "# run %lld: JCT (hours), fraction of jobs finished within it", (long long)r->id);
+    if (every > 1)
+        fprintf(f, "; every %zu-th of the %zu jobs, and the last", every, n);
+    fputc('\n', f);
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "%.6f %.6f\n", v[i], (double)(i + 1) / (double)n);
+        if (i % every == 0 || i + 1 == n)
+            fprintf(f, "%.6f %.6f\n", v[i], (double)(i + 1) / (double)n);
     free(v);
     if (fclose(f) != 0)
         return errprintf(err, "%s: write failed", path);
@@ -166,11 +173,11 @@ static int mode_dash(const char *mode)
     return 5;
 }
 
-/* The k-th of a set of curves that share nothing: a colour each, then the
- * colours again with the next dash type. */
+/* The k-th of a set of curves that share nothing: a colour and a dash type
+ * each (the dash cycles through 5, the colour through 12: 60 distinct). */
 static void nth_style(size_t k, char *buf, size_t len)
 {
-    snprintf(buf, len, "lw 2 lc rgb '%s' dt %zu", colors[k % N_COLORS], 1 + (k / N_COLORS) % 5);
+    snprintf(buf, len, "lw 2 lc rgb '%s' dt %zu", colors[k % N_COLORS], 1 + k % 5);
 }
 
 /* Line style for a run: color by policy, dash by mode (mode_dash), so
@@ -190,21 +197,62 @@ static void style_of(const struct store_run *runs, size_t n, size_t i, char *buf
     snprintf(buf, len, "lw 2 lc rgb '%s' dt %d", colors[pi % N_COLORS], mode_dash(runs[i].mode));
 }
 
+/* Log-scale tics at 1, 2 and 5 of every decade, labelled (not only 1, 10,
+ * 100): gnuplot shows those inside the range. */
+static void log_tics(struct sbuf *b, char axis)
+{
+    sb_printf(b, "set %ctics (", axis);
+    double d = 1e-3;
+    for (int k = 0; k < 9; k++, d *= 10)
+        sb_printf(b, "%s\"%g\" %g, \"%g\" %g, \"%g\" %g", k ? ", " : "", d, d, 2 * d, 2 * d,
+                  5 * d, 5 * d);
+    sb_printf(b, ")\nset m%ctics 10\n", axis);
+}
+
+/* A run whose results equal an earlier curve's (FIFO and LAS on a workload
+ * where they decide alike): it would hide under it, so the legend says so. */
+static const struct store_run *same_curve(const struct store_run *runs, const size_t *idx,
+                                          size_t k)
+{
+    const struct store_run *r = &runs[idx[k]];
+    for (size_t j = 0; j < k; j++) {
+        const struct store_run *q = &runs[idx[j]];
+        if (q->avg_jct_s == r->avg_jct_s && q->p99_jct_s == r->p99_jct_s &&
+            q->makespan_s == r->makespan_s && q->jobs_measured == r->jobs_measured)
+            return q;
+    }
+    return NULL;
+}
+
 static void cdf_plot(struct sbuf *b, const struct store_run *runs, size_t n, const size_t *idx,
                      size_t m, const char *title, bool short_labels)
 {
     sb_printf(b, "set title '%s'\nset xlabel 'job completion time (hours, log scale)'\n"
                  "set ylabel 'fraction of jobs finished'\nset logscale x\nset yrange [0:1]\n"
-                 "set grid\nset key right bottom\nplot ",
+                 "set grid\nset key right bottom\n",
               title);
+    log_tics(b, 'x');
+    sb_printf(b, "plot ");
+    /* policy colour and mode dash while every run has its own policy and mode */
+    bool by_policy_mode = true;
+    for (size_t k = 0; k < m; k++)
+        for (size_t j = 0; j < k; j++)
+            by_policy_mode &= strcmp(runs[idx[j]].policy, runs[idx[k]].policy) != 0 ||
+                              strcmp(runs[idx[j]].mode, runs[idx[k]].mode) != 0;
     for (size_t k = 0; k < m; k++) {
-        char label[128], style[96];
+        char label[200], style[96];
         if (short_labels)
             snprintf(label, sizeof label, "%s/%s", runs[idx[k]].policy, runs[idx[k]].mode);
         else
             report_run_label(runs, n, idx[k], label, sizeof label);
+        const struct store_run *twin = same_curve(runs, idx, k);
+        if (twin) {
+            size_t l = strlen(label);
+            snprintf(label + l, sizeof label - l, " (the JCTs of run %lld: under it)",
+                     (long long)twin->id);
+        }
         style_of(runs, n, idx[k], style, sizeof style);
-        if (!short_labels) /* one style per run: runs may share policy and mode */
+        if (!by_policy_mode) /* one style per run: runs may share policy and mode */
             nth_style(k, style, sizeof style);
         sb_printf(b, "%s'data/run%lld_jct.dat' using 1:2 with steps %s title '%s'",
                   k ? ", \\\n     " : "", (long long)runs[idx[k]].id, style, label);
@@ -250,6 +298,22 @@ static void alloc_plot(struct sbuf *b, const struct store_run *runs, size_t n, s
     sb_printf(b, "unset multiplot\n");
 }
 
+/* The trace a run replayed, for titles: its file name (quotes dropped), or
+ * NULL for the synthetic workload. */
+static const char *trace_name(const struct store_run *r, char *buf, size_t len)
+{
+    if (!r->workload[0] || strcmp(r->workload, "synthetic") == 0)
+        return NULL;
+    const char *base = strrchr(r->workload, '/');
+    base = base && base[1] ? base + 1 : r->workload;
+    size_t k = 0;
+    for (; *base && k + 1 < len; base++)
+        if (*base != '\'' && *base != '\\')
+            buf[k++] = *base;
+    buf[k] = '\0';
+    return buf;
+}
+
 /* Runs that differ from runs[i] only in policy and mode (and load if
  * ignore_load): same cluster, split, workload, seed. */
 static bool same_group(const struct store_run *a, const struct store_run *b, bool ignore_load)
@@ -259,6 +323,27 @@ static bool same_group(const struct store_run *a, const struct store_run *b, boo
            (ignore_load || a->jobs_per_hour == b->jobs_per_hour);
 }
 
+/* A file name's part from s: its base name without .ini, [A-Za-z0-9._-] kept. */
+static void name_part(char *buf, size_t len, const char *s)
+{
+    const char *base = strrchr(s, '/');
+    base = base && base[1] ? base + 1 : s;
+    size_t k = 0, bl = strlen(base);
+    if (bl > 4 && strcmp(base + bl - 4, ".ini") == 0)
+        bl -= 4;
+    for (size_t i = 0; i < bl && k + 1 < len; i++) {
+        char ch = base[i];
+        bool keep = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_';
+        buf[k++] = keep ? ch : '-';
+    }
+    buf[k] = '\0';
+}
+
+/* The figure name's suffix for runs[i]'s group: _load<L> when asked, then
+ * what tells the groups of the selection apart (_seed<S>, _split<I-L-S>,
+ * the cluster file's and the trace's names), so that a sweep over seeds
+ * writes jct_vs_load_seed1.png, not a run id. */
 static void group_suffix(const struct store_run *runs, size_t n, size_t i, bool with_load,
                          char *buf, size_t len)
 {
@@ -266,22 +351,74 @@ static void group_suffix(const struct store_run *runs, size_t n, size_t i, bool 
     buf[0] = '\0';
     if (with_load)
         at += (size_t)snprintf(buf, len, "_load%g", runs[i].jobs_per_hour);
-    for (size_t k = 0; k < n; k++)
-        if (!same_group(&runs[k], &runs[i], true)) {
-            snprintf(buf + at, len - at, "_run%lld", (long long)runs[i].id);
-            break;
+    bool seed = false, split = false, cluster = false, workload = false;
+    for (size_t k = 0; k < n; k++) {
+        seed |= runs[k].seed != runs[i].seed;
+        split |= memcmp(runs[k].split, runs[i].split, sizeof runs[i].split) != 0;
+        cluster |= strcmp(runs[k].cluster, runs[i].cluster) != 0;
+        workload |= strcmp(runs[k].workload, runs[i].workload) != 0;
+    }
+    char part[128];
+    if (workload && at < len) {
+        name_part(part, sizeof part, runs[i].workload);
+        at += (size_t)snprintf(buf + at, len - at, "_%s", part);
+    }
+    if (cluster && at < len) {
+        name_part(part, sizeof part, runs[i].cluster);
+        at += (size_t)snprintf(buf + at, len - at, "_%s", part);
+    }
+    if (split && at < len)
+        at += (size_t)snprintf(buf + at, len - at, "_split%d-%d-%d", runs[i].split[0],
+                               runs[i].split[1], runs[i].split[2]);
+    if (seed && at < len)
+        snprintf(buf + at, len - at, "_seed%lu", (unsigned long)runs[i].seed);
+}
+
+/* An earlier policy x mode of the group of runs[first] whose average JCT
+ * equals runs[i]'s at every load (its line would hide under the other). */
+static const struct store_run *same_series(const struct store_run *runs, size_t n, size_t first,
+                                           size_t i)
+{
+    for (size_t j = 0; j < i; j++) {
+        if (!same_group(&runs[j], &runs[first], true) ||
+            (strcmp(runs[j].policy, runs[i].policy) == 0 && strcmp(runs[j].mode, runs[i].mode) == 0))
+            continue;
+        bool equal = true;
+        for (size_t a = 0; a < n && equal; a++) {
+            if (!same_group(&runs[a], &runs[first], true) || strcmp(runs[a].policy, runs[i].policy) ||
+                strcmp(runs[a].mode, runs[i].mode))
+                continue;
+            bool matched = false;
+            for (size_t q = 0; q < n && !matched; q++)
+                matched = same_group(&runs[q], &runs[first], true) &&
+                          !strcmp(runs[q].policy, runs[j].policy) &&
+                          !strcmp(runs[q].mode, runs[j].mode) &&
+                          runs[q].jobs_per_hour == runs[a].jobs_per_hour &&
+                          runs[q].avg_jct_s == runs[a].avg_jct_s;
+            equal = matched;
         }
+        if (equal)
+            return &runs[j];
+    }
+    return NULL;
 }
 
 /* avg JCT vs load, one line per policy x mode, for the group of runs[first]. */
 static void load_plot(struct sbuf *b, const struct store_run *runs, size_t n, size_t first,
                       const char *dir, struct err *err, int *rc)
 {
-    sb_printf(b, "set title 'average JCT vs load (%d GPUs, split %d/%d/%d, seed %lu)'\n"
-                 "set xlabel 'load (jobs per hour)'\nset ylabel 'average JCT (hours, log scale)'\n"
-                 "set logscale y\nset grid\nset key outside right top\nplot ",
-              runs[first].gpus, runs[first].split[0], runs[first].split[1], runs[first].split[2],
-              (unsigned long)runs[first].seed);
+    char tn[256];
+    if (trace_name(&runs[first], tn, sizeof tn)) /* a sweep re-timing a trace */
+        sb_printf(b, "set title 'average JCT vs load: %s (%d GPUs, seed %lu)'\n", tn,
+                  runs[first].gpus, (unsigned long)runs[first].seed);
+    else
+        sb_printf(b, "set title 'average JCT vs load (%d GPUs, split %d/%d/%d, seed %lu)'\n",
+                  runs[first].gpus, runs[first].split[0], runs[first].split[1],
+                  runs[first].split[2], (unsigned long)runs[first].seed);
+    sb_printf(b, "set xlabel 'load (jobs per hour)'\nset ylabel 'average JCT (hours, log scale)'\n"
+                 "set logscale y\nset grid\nset key outside right top\n");
+    log_tics(b, 'y');
+    sb_printf(b, "plot ");
     size_t curves = 0;
     for (size_t i = 0; i < n; i++) {
         if (!same_group(&runs[i], &runs[first], true))
@@ -318,29 +455,16 @@ static void load_plot(struct sbuf *b, const struct store_run *runs, size_t n, si
             fprintf(f, "%g %.6f\n", last, runs[best].avg_jct_s / H);
         }
         fclose(f);
-        char style[96];
+        char style[96], twin[96] = "";
         style_of(runs, n, i, style, sizeof style);
-        sb_printf(b, "%s'data/load_%lld_%s_%s.dat' using 1:2 with linespoints pt 7 %s title '%s/%s'",
+        const struct store_run *t = same_series(runs, n, first, i);
+        if (t)
+            snprintf(twin, sizeof twin, " (the JCTs of %s/%s: under it)", t->policy, t->mode);
+        sb_printf(b, "%s'data/load_%lld_%s_%s.dat' using 1:2 with linespoints pt 7 %s title '%s/%s%s'",
                   curves++ ? ", \\\n     " : "", (long long)runs[first].id, runs[i].policy,
-                  runs[i].mode, style, runs[i].policy, runs[i].mode);
+                  runs[i].mode, style, runs[i].policy, runs[i].mode, twin);
     }
     sb_printf(b, "\n");
-}
-
-/* The trace a run replayed, for titles: its file name (quotes dropped), or
- * NULL for the synthetic workload. */
-static const char *trace_name(const struct store_run *r, char *buf, size_t len)
-{
-    if (!r->workload[0] || strcmp(r->workload, "synthetic") == 0)
-        return NULL;
-    const char *base = strrchr(r->workload, '/');
-    base = base && base[1] ? base + 1 : r->workload;
-    size_t k = 0;
-    for (; *base && k + 1 < len; base++)
-        if (*base != '\'' && *base != '\\')
-            buf[k++] = *base;
-    buf[k] = '\0';
-    return buf;
 }
 
 static bool has_suffix(const char *s, const char *suf)
@@ -495,7 +619,7 @@ static int plot_vs_load(struct plot_ctx *c)
         load_plot(&c->b, runs, n, i, c->dir, c->err, &rc);
         if (rc < 0)
             return -1;
-        char name[96], suffix[64];
+        char name[256], suffix[200];
         group_suffix(runs, n, i, false, suffix, sizeof suffix);
         snprintf(name, sizeof name, "jct_vs_load%s", suffix);
         plot_emit(c, name, 600);
@@ -517,10 +641,18 @@ static void plot_by_mode(struct plot_ctx *c)
                 c->idx[m++] = k;
         if (m > 12)
             continue;
-        char title[512], name[96], suffix[64], tn[256];
+        if (m == n && n <= MAX_CDF_CURVES)
+            continue; /* the same curves as jct_cdf, which is drawn */
+        char title[512], name[256], suffix[200], tn[256];
         snprintf(title, sizeof title, "JCT CDF by mode (%g jobs/h, %d GPUs)",
                  runs[i].jobs_per_hour, runs[i].gpus);
-        if (trace_name(&runs[i], tn, sizeof tn))
+        if (trace_name(&runs[i], tn, sizeof tn) && runs[i].jobs_per_hour > 0)
+            snprintf(title, sizeof title, "JCT CDF by mode: %s at %g jobs/h (%d GPUs)", tn,
+                     runs[i].jobs_per_hour, runs[i].gpus);
+        else if (trace_name(&runs[i], tn, sizeof tn) && runs[i].arrival[0])
+            snprintf(title, sizeof title, "JCT CDF by mode: %s, arrivals %s (%d GPUs)", tn,
+                     runs[i].arrival, runs[i].gpus);
+        else if (trace_name(&runs[i], tn, sizeof tn))
             snprintf(title, sizeof title, "JCT CDF by mode: %s (%d GPUs)", tn, runs[i].gpus);
         else if (runs[i].jobs_per_hour <= 0)
             snprintf(title, sizeof title, "JCT CDF by mode (%d GPUs)", runs[i].gpus);

@@ -335,12 +335,13 @@ static void print_text(FILE *out, const struct store_run *runs, size_t n, struct
         if ((int)strlen(v[i].label) > w)
             w = (int)strlen(v[i].label);
     fprintf(out, "JCT in hours; GPU/CPU/MEM = mean allocation per round, %% of the cluster\n\n");
-    fprintf(out, "%4s  %-*s %5s %9s %9s %9s %9s %9s %10s %6s %6s %6s\n", "RUN", w, "LABEL", "NUM",
+    /* hours up to 99,999.999 keep two spaces between columns */
+    fprintf(out, "%4s  %-*s %5s %10s %10s %10s %10s %10s %11s %6s %6s %6s\n", "RUN", w, "LABEL", "NUM",
             "MED", "MEAN", "P99", "P99.5", "P99.9", "MAKESPAN", "GPU%", "CPU%", "MEM%");
     for (size_t i = 0; i < n; i++) {
         const struct store_run *r = &runs[i];
         const struct jct_stats *s = &v[i].all;
-        fprintf(out, "%4lld  %-*s %5zu %9.3f %9.3f %9.3f %9.3f %9.3f %10.3f %6.2f %6.2f %6.2f%s\n",
+        fprintf(out, "%4lld  %-*s %5zu %10.3f %10.3f %10.3f %10.3f %10.3f %11.3f %6.2f %6.2f %6.2f%s\n",
                 (long long)r->id, w, v[i].label, s->num, s->med, s->mean, s->p99, s->p995,
                 s->p999, r->makespan_s / H, r->gpu_alloc * 100, r->cpu_alloc * 100,
                 r->mem_alloc * 100, r->window_complete ? "" : "  (window incomplete)");

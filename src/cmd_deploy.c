@@ -67,6 +67,9 @@ struct deploy_env {
     store_t *st;                  /* --db */
     struct deploy_state *state;   /* --state, locked for the run */
     struct results_rounds rounds; /* --db: the planned rounds (deploy_config.on_sample) */
+    bool progress;                /* a line every 10 s on a terminal (not with -v) */
+    double last_progress;
+    size_t n_rounds;
     char **admins;
     size_t n_admins;
     const struct deploy_opts *o;
@@ -180,7 +183,16 @@ static void on_interrupt(int sig)
 static void on_sample(void *ctx, const struct sched_round_sample *s)
 {
     struct deploy_env *e = ctx;
-    results_rounds_add(&e->rounds, s);
+    e->n_rounds++;
+    if (e->st)
+        results_rounds_add(&e->rounds, s);
+    double t = mono_s();
+    if (e->progress && t - e->last_progress >= 10) { /* whole lines: log lines interleave */
+        e->last_progress = t;
+        fprintf(stderr, "synergy deploy: %.2f h on the run's clock, round %zu: %zu running, %zu "
+                        "waiting\n", s->now / 3600, e->n_rounds, s->placed,
+                s->runnable - s->placed);
+    }
 }
 
 /* --db: the deployment as one complete run of the results store (batch kind
@@ -508,7 +520,9 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
     cfg->allow_legacy_jobs = o->allow_legacy;
     cfg->on_listening = on_listening; /* says where it listens, starts --local workers */
     cfg->on_finished = on_finished;   /* stops them */
-    cfg->on_sample = o->db ? on_sample : NULL;
+    e->progress = isatty(STDERR_FILENO) && !o->verbose && !o->json;
+    e->last_progress = mono_s();
+    cfg->on_sample = o->db || e->progress ? on_sample : NULL;
     cfg->ctx = e;
     if (e->tls) {
         rpc_tls_set_client_cert_optional(e->tls, true); /* jobs show tokens, not certificates */

@@ -1,17 +1,60 @@
 /*
- * `synergy trace generate` (alias `synergy generate`): write the reference's synthetic workload as a replay
- * trace, so that it can be inspected, shared and replayed.
+ * `synergy trace generate` (alias `synergy generate`): write the reference's synthetic workload as
+ * a replay trace, so that it can be inspected, shared and replayed.
  */
 #include "cli.h"
 #include "options.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "trace.h"
 #include "workload_cli.h"
+
+/* Ctrl-C or SIGTERM while writing -o FILE: remove the temporary, say so,
+ * die of the signal (as simulate does). */
+static char gen_tmp[4096];
+
+static void on_interrupt(int sig)
+{
+    static const char kept[] = "\nsynergy generate: interrupted; nothing written\n";
+    static const char part[] = "\nsynergy generate: interrupted\n";
+    if (gen_tmp[0])
+        unlink(gen_tmp);
+    ssize_t w = gen_tmp[0] ? write(STDERR_FILENO, kept, sizeof kept - 1)
+                           : write(STDERR_FILENO, part, sizeof part - 1);
+    (void)w;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Write n jobs of g to of; Ctrl-C or SIGTERM meanwhile removes -o's temporary. */
+static void write_jobs(struct out_file *of, const char *output, synth_t *g, long n)
+{
+    if (output && of->atomic)
+        snprintf(gen_tmp, sizeof gen_tmp, "%s", of->tmp);
+    struct sigaction sa = {.sa_handler = on_interrupt}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    double t = 0;
+    struct job_spec s;
+    for (long i = 0; i < n && synth_next(g, t, &s) == 0; i++) {
+        trace_write_replay_line(of->f, &s);
+        t = s.arrival;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old); /* the commit and the handler never race */
+    gen_tmp[0] = '\0';
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
 
 int cmd_generate(int argc, char **argv)
 {
@@ -30,7 +73,9 @@ int cmd_generate(int argc, char **argv)
     cli_parser_init(&cp, CLI_GENERATE, argc, argv);
     while ((c = cli_next(&cp)) >= 0) {
         switch (c) {
-        case OPT_JOBS: n = cp.lnum; break;
+        case OPT_JOBS:
+            n = cp.lnum;
+            break;
         case OPT_JOBS_PER_HOUR:
             if (parse_double(cp.arg, &p.jobs_per_hour) < 0 || !(p.jobs_per_hour > 0))
                 return cli_bad(&cp, "--jobs-per-hour: '%s' must be a positive number", cp.arg);
@@ -40,15 +85,23 @@ int cmd_generate(int argc, char **argv)
                 return cli_bad(&cp, "--split: '%s' must be three percentages adding up to 100",
                                cp.arg);
             break;
-        case OPT_SEED: p.seed = (uint64_t)cp.lnum; break;
+        case OPT_SEED:
+            p.seed = (uint64_t)cp.lnum;
+            break;
         case OPT_MODELS:
             if (n_models == WL_MAX_MODEL_FILES)
                 return cli_bad(&cp, "--models: at most %d files", WL_MAX_MODEL_FILES);
             models[n_models++] = cp.arg;
             break;
-        case OPT_PROFILES: profiles = cp.arg; break;
-        case OPT_ARRIVAL: arrival = cp.arg; break;
-        case OPT_OUTPUT: output = cp.arg; break;
+        case OPT_PROFILES:
+            profiles = cp.arg;
+            break;
+        case OPT_ARRIVAL:
+            arrival = cp.arg;
+            break;
+        case OPT_OUTPUT:
+            output = cp.arg;
+            break;
         case OPT_TENANT_MIX: {
             struct err e;
             if (tenant_mix_parse(cp.arg, &p.tenants, &e) < 0)
@@ -66,8 +119,8 @@ int cmd_generate(int argc, char **argv)
         fprintf(stderr, "synergy generate: %s\n", err.msg);
         return EXIT_BAD_INPUT;
     }
-    model_zoo_t *zoo = cli_data_check(base, NULL, &err) < 0 ? NULL
-                                                            : model_zoo_load(base, profiles, &err);
+    model_zoo_t *zoo =
+        cli_data_check(base, NULL, &err) < 0 ? NULL : model_zoo_load(base, profiles, &err);
     for (int i = 0; zoo && i < n_models; i++)
         if (model_zoo_add(zoo, models[i], &err) < 0) {
             model_zoo_destroy(zoo);
@@ -102,12 +155,7 @@ int cmd_generate(int argc, char **argv)
         model_zoo_destroy(zoo);
         return 1;
     }
-    double t = 0;
-    struct job_spec s;
-    for (long i = 0; i < n && synth_next(g, t, &s) == 0; i++) {
-        trace_write_replay_line(of.f, &s);
-        t = s.arrival;
-    }
+    write_jobs(&of, output, g, n);
     synth_destroy(g);
     arrival_destroy(arr);
     model_zoo_destroy(zoo);

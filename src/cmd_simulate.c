@@ -292,6 +292,28 @@ static int simulate_config(struct sim_env *e, struct err *err)
     return 0;
 }
 
+/* A trace whose last job cannot end before millions of rounds (a tiny
+ * --round-duration, a job of years): say so before the silence, with a lower
+ * bound (each job alone, at its profile's best speed). */
+static void warn_long_run(const struct sim_env *e)
+{
+    double end = 0, round = e->o.ov.round_duration > 0 ? e->o.ov.round_duration
+                                                        : e->conf.round_duration;
+    for (size_t i = 0; i < e->n_specs; i++) {
+        const struct model_profile *m = model_zoo_find(e->zoo, e->specs[i].model);
+        if (!m)
+            continue;
+        double t = e->specs[i].arrival + (double)e->specs[i].iterations * m->iter_time /
+                                             (m->speedup > 1 ? m->speedup : 1);
+        if (t > end)
+            end = t;
+    }
+    if (round > 0 && end / round > 1e6)
+        fprintf(stderr, "synergy simulate: warning: the last job cannot end before %.3g h: at "
+                        "least %.2g rounds of %g s to simulate (Ctrl-C stops the run)\n",
+                end / 3600, end / round, round);
+}
+
 /* The zoo, the trace and the output files. Exit code on failure, else -1. */
 static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err *err)
 {
@@ -309,6 +331,7 @@ static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err
         return EXIT_BAD_INPUT;
     if (simulate_tenants(e, err) < 0)
         return EXIT_BAD_INPUT;
+    warn_long_run(e);
     /* the outputs written at the end, checked before the runs */
     if (cli_output_check("--record", o->record_path, false, err) < 0 ||
         cli_output_check("--jobs-csv", o->jobs_csv_path, false, err) < 0 ||
@@ -347,7 +370,7 @@ struct recorder {
     FILE *f; /* --record */
     FILE *plan; /* --plan-log */
     const char *label;
-    size_t finished;
+    size_t finished, measured, window; /* measured of the window's jobs finished */
     double last_shown, t0;
 };
 
@@ -360,8 +383,16 @@ static void record_sample(void *ctx, const struct sched_round_sample *s)
     if (t - rec->last_shown < 0.5)
         return;
     rec->last_shown = t;
-    fprintf(stderr, "\r\033[K%s: %.1f h simulated, %zu jobs finished, %zu running (%.0f s)",
-            rec->label, s->now / 3600, rec->finished, s->placed, t - rec->t0);
+    double el = t - rec->t0;
+    char eta[32] = "-";
+    if (rec->measured > 0 && rec->measured < rec->window)
+        snprintf(eta, sizeof eta, "%.0f s",
+                 el * (double)(rec->window - rec->measured) / (double)rec->measured);
+    fprintf(stderr, "\r\033[K%s: %.1f h simulated, %zu/%zu measured jobs finished (%.0f%%), %zu "
+                    "running, %.0f s, ETA %s",
+            rec->label, s->now / 3600, rec->measured, rec->window,
+            rec->window ? 100.0 * (double)rec->measured / (double)rec->window : 0.0, s->placed,
+            el, eta);
     fflush(stderr);
 }
 
@@ -369,6 +400,7 @@ static void record_finish(void *ctx, const struct job *j, bool measured)
 {
     struct recorder *rec = ctx;
     rec->finished++;
+    rec->measured += measured;
     if (rec->plan)
         fprintf(rec->plan, "finish %d %.3f\n", j->id, j->finish - j->arrival);
 }
@@ -455,6 +487,8 @@ static int run_open(struct sim_env *e, struct sim_config *cfg, struct recorder *
                              PLACEMENT_CONSOLIDATE ? "consolidate" : "first-fit");
         if (o->trace_path && o->wl.arrival)
             snprintf(row->arrival, sizeof row->arrival, "%s", o->wl.arrival);
+        if (o->trace_path && o->wl.have_jph) /* re-timed at that load, as sweep records it */
+            row->jobs_per_hour = o->wl.synth.jobs_per_hour;
     }
     if (o->plan_log_path) {
         if (!(rec->plan = fopen(o->plan_log_path, "w"))) {
@@ -508,6 +542,9 @@ static int simulate_one(struct sim_env *e, int pi, int mi, struct sched_result *
     char label[64];
     snprintf(label, sizeof label, "%s/%s", e->pols[pi]->name, sched_mode_name(e->mods[mi]));
     struct recorder rec = {.env = e, .label = label, .t0 = mono_s()};
+    const struct sim_opts *o = &e->o; /* the measured window, for the progress line */
+    rec.window = o->measure_hi > o->measure_lo ? (size_t)(o->measure_hi - o->measure_lo)
+                 : o->trace_path ? e->n_specs : 1000;
     struct out_file rec_out = {0};
     struct store_run row = {.batch_id = e->batch};
     arrival_t *arr = NULL;
@@ -541,12 +578,14 @@ static int simulate_one(struct sim_env *e, int pi, int mi, struct sched_result *
 
 /* ---- the table ---- */
 
-/* Hours in 11 columns: 6 decimals while they fit, fewer beyond 9999 h. */
+/* Hours in 11 columns, at most 9 characters, so that two spaces always part
+ * the columns: 3 decimals (3.6 s: --json has every digit), fewer beyond
+ * 99,999 h. */
 static const char *hours(char *buf, size_t n, double s)
 {
     double h = s / 3600;
-    for (int prec = 6; prec >= 0; prec--)
-        if (snprintf(buf, n, "%.*f", prec, h) <= 11)
+    for (int prec = 3; prec >= 0; prec--)
+        if (snprintf(buf, n, "%.*f", prec, h) <= 9)
             break;
     return buf;
 }

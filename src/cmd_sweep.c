@@ -105,6 +105,11 @@ static void progress_show(struct progress *pr, const char *label,
         pr->best = m->avg_jct_s;
         snprintf(pr->best_label, sizeof pr->best_label, "%s", label);
     }
+    /* -v: each finished run's line on a terminal too, above the bar */
+    bool each = !pr->tty || log_max_level >= LOG_DEBUG;
+    if (pr->tty && each && m->ok)
+        fprintf(stderr, "\r\033[K[%zu/%zu] run %lld %s: avg JCT %.3f h (%.2f s)\n", pr->done,
+                pr->total, (long long)m->run_id, label, m->avg_jct_s / 3600, m->wall_s);
     if (!pr->tty) {
         if (m->ok)
             fprintf(info, "[%zu/%zu] run %lld %s: avg JCT %.3f h (%.2f s)\n", pr->done, pr->total,

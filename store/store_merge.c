@@ -154,14 +154,32 @@ static int merge_copy_run(store_t *st, struct merge_stmts *m, int64_t id, int64_
     return 0;
 }
 
+/* The batch main already holds grid's runs in (0: none yet). The shards of
+ * one sweep become one batch, so that the default report (the newest batch)
+ * shows the whole grid, not the last shard's half. */
+static int64_t grid_batch(store_t *st, const char *grid)
+{
+    sqlite3_stmt *s;
+    int64_t batch = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT MIN(batch_id) FROM main.runs WHERE grid = ?1", -1, &s,
+                           NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(s, 1, grid, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        batch = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return batch;
+}
+
 /* Copy every complete run of the attached shard that main does not hold yet,
- * inside the caller's transaction; the batch is made at the first copy. */
-static int merge_runs(store_t *st, const char *src_path, struct store_merge_stats *stats,
-                      struct err *err)
+ * inside the caller's transaction, into the batch of its grid (made at the
+ * first copy of the grid). */
+static int merge_runs(store_t *st, const char *src_path, const char *grid,
+                      struct store_merge_stats *stats, struct err *err)
 {
     struct merge_stmts m = {0};
     int rc = merge_prepare(st, &m, err);
-    int64_t batch = 0;
+    int64_t batch = grid_batch(st, grid);
     int step = SQLITE_DONE;
     while (rc == 0 && (step = sqlite3_step(m.sel)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(m.sel, 0);
@@ -219,7 +237,7 @@ int store_merge(store_t *st, const char *src_path, struct store_merge_stats *sta
 
     int rc = store__exec(st, "BEGIN IMMEDIATE", err);
     if (rc == 0) {
-        rc = merge_runs(st, src_path, stats, err);
+        rc = merge_runs(st, src_path, src_grid, stats, err);
         if (rc == 0)
             rc = store__exec(st, "COMMIT", err);
         if (rc < 0)

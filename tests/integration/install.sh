@@ -37,12 +37,13 @@ grep -q "\"cluster\":\"$root/bin/../share/synergy/configs/default_cluster.ini\""
 mkdir -p "$tmp/cfg/configs"
 printf '[CLUSTER]\nservers_per_rack = 2\n' > "$tmp/cfg/configs/default_cluster.ini"
 cp "$root/share/synergy/configs/models.ini" "$tmp/cfg/configs/"
-SYNERGY_CONFIG_DIR=$tmp/cfg "$root/bin/synergy" simulate \
-    --trace "$root/share/synergy/traces/synergy-deploy/test_trace" | grep -q "2 servers x" ||
-    { echo "SYNERGY_CONFIG_DIR ignored"; exit 1; }
+# (the output first: grep -q ends the pipe early, and pipefail would see SIGPIPE)
+out=$(SYNERGY_CONFIG_DIR=$tmp/cfg "$root/bin/synergy" simulate \
+      --trace "$root/share/synergy/traces/synergy-deploy/test_trace")
+grep -q "2 servers x" <<<"$out" || { echo "SYNERGY_CONFIG_DIR ignored"; exit 1; }
 err=$(SYNERGY_CONFIG_DIR=$tmp/none "$root/bin/synergy" simulate \
       --trace "$root/share/synergy/traces/synergy-deploy/test_trace" 2>&1 >/dev/null || true)
-[[ $err == *"$tmp/none/configs/default_cluster.ini: cannot open"* ]] ||
+[[ $err == *"configs/default_cluster.ini not found (looked in: $tmp/none)"* ]] ||
     { echo "SYNERGY_CONFIG_DIR without configs: $err"; exit 1; }
 # a binary copied out of its build tree (marker left behind) does not read the
 # source tree: with nothing next to it, it looks at the compiled-in /usr/share/synergy
@@ -51,14 +52,24 @@ mkdir "$tmp/copy"
 cp "$tmp/build/synergy" "$tmp/copy/"
 err=$(env -u SYNERGY_CONFIG_DIR "$tmp/copy/synergy" simulate --trace "$src/traces/synergy-deploy/test_trace" 2>&1 >/dev/null || true)
 if [ ! -e /usr/share/synergy/configs/default_cluster.ini ]; then
-    [[ $err == *"default_cluster.ini: cannot open"* && $err != *"$src"* ]] ||
+    [[ $err == *"default_cluster.ini not found (looked in: $tmp/copy/../share/synergy, /usr/share/synergy)"* &&
+       $err != *"$src"* ]] ||
         { echo "a copied binary read its build tree: $err"; exit 1; }
 fi
 # and run from its build tree (marker present), it does
-env -u SYNERGY_CONFIG_DIR "$tmp/build/synergy" simulate --trace "$src/traces/synergy-deploy/test_trace" --json |
-    grep -q "\"cluster\":\"$src/configs/default_cluster.ini\"" || { echo "build tree not used"; exit 1; }
+out=$(env -u SYNERGY_CONFIG_DIR "$tmp/build/synergy" simulate --trace "$src/traces/synergy-deploy/test_trace" --json)
+grep -q "\"cluster\":\"$src/configs/default_cluster.ini\"" <<<"$out" || { echo "build tree not used"; exit 1; }
 # man page and completion from the installed tree
 grep -q '^\.SS "synergy simulate"' "$root/share/man/man1/synergy.1"
 bash -c "source '$root/share/bash-completion/completions/synergy'; COMP_WORDS=(synergy simulate --pol); COMP_CWORD=2; _synergy; [[ \" \${COMPREPLY[*]} \" == *' --policy '* ]]" ||
     { echo "completion does not complete --pol"; exit 1; }
-echo "ok: installed under DESTDIR with PREFIX=/usr; runs without its build tree"
+# make uninstall removes every installed file and share/synergy, nothing else
+touch "$tmp/root/usr/bin/other-tool"
+make -C "$src" --no-print-directory uninstall BUILD="$tmp/build" > "$tmp/uninstall.log" 2>&1 ||
+    { cat "$tmp/uninstall.log"; echo "make uninstall failed"; exit 1; }
+left=$(find "$tmp/root" -type f | grep -v "/usr/bin/other-tool$" || true)
+[ -z "$left" ] || { echo "make uninstall left: $left"; exit 1; }
+[ ! -e "$root/share/synergy" ] || { echo "make uninstall left share/synergy"; exit 1; }
+[ -e "$tmp/root/usr/bin/other-tool" ] || { echo "make uninstall removed a file it did not install"; exit 1; }
+grep -q "^removed [1-9][0-9]* files" "$tmp/uninstall.log" || { echo "uninstall said: $(cat "$tmp/uninstall.log")"; exit 1; }
+echo "ok: installed under DESTDIR with PREFIX=/usr; runs without its build tree; uninstalled"
