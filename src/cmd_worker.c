@@ -84,6 +84,7 @@ int cmd_worker(int argc, char **argv)
         case OPT_INSECURE: insecure = true; break;
         case OPT_SCHEDULER_IDENTITY: o.sched_identity = p.arg; break;
         case OPT_JOB_USER: o.job_user = p.arg; break;
+        case OPT_JOB_USERS: o.job_users = p.arg; break;
         }
     }
     if (c == CLI_EXIT)

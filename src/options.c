@@ -114,7 +114,7 @@ const struct cli_option cli_options[] = {
      "both}", "hetero"},
     {OPT_ROUND_DURATION, "round-duration", 0, "S", ARG_POS, 0, 0, CLI_RUNS, S,
      "seconds per round (default 300, or the cluster file's)", "round_duration"},
-    {OPT_TENANTS, "tenants", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE, S,
+    {OPT_TENANTS, "tenants", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_DEPLOY, S,
      "a tenants file (quotas, borrowing, fair share over time{deploy:, users}), or "
      "'proportional': quotas proportional to each tenant's GPU-time in the trace "
      "(docs/tenants.md)", NULL},
@@ -248,6 +248,10 @@ const struct cli_option cli_options[] = {
     {OPT_JOB_USER, "job-user", 0, "NAME", ARG_STR, 0, 0, CLI_WORKER | CLI_DEPLOY, D,
      "run jobs as this user; a worker started as root needs it (--job-user root to run "
      "jobs as root){deploy:; passed to --local workers}", NULL},
+    {OPT_JOB_USERS, "job-users", 0, "A,B", ARG_STR, 0, 0, CLI_WORKER, D,
+     "the accounts a job may run as: a job submitted by a user of the scheduler's tenants "
+     "file runs as that user's unix account if listed here, and is refused otherwise (root "
+     "only if listed; docs/tenants.md)", NULL},
     {OPT_ALLOW_LEGACY_JOBS, "allow-legacy-jobs", 0, NULL, ARG_NONE, 0, 0, CLI_DEPLOY, D,
      "accept JobToScheduler calls without a job token (the stock reference iterator) on "
      "the address check alone: see docs/security.md", NULL},
@@ -291,7 +295,10 @@ const struct cli_option cli_options[] = {
      "the GPU types the job may run on (default: any)", NULL},
     {OPT_PRIORITY, "priority", 0, "P", ARG_STR, 0, 0, CLI_SUBMIT, G,
      "0 to 100 (default 0): a label shown by queue; the policy orders the jobs", NULL},
-    {OPT_ADMIN_JSON, "json", 0, NULL, ARG_NONE, 0, 0, CLI_QUEUE | CLI_NODES, G,
+    {OPT_SUBMIT_TENANT, "tenant", 0, "T", ARG_STR, 0, 0, CLI_SUBMIT, G,
+     "the tenant the job is charged to: one of yours in the scheduler's tenants file "
+     "(default: your first; docs/tenants.md)", NULL},
+    {OPT_ADMIN_JSON, "json", 0, NULL, ARG_NONE, 0, 0, CLI_QUEUE | CLI_NODES | CLI_SHARE, G,
      "one JSON object instead of the table", NULL},
     {OPT_ADMIN_ALL, "all", 0, NULL, ARG_NONE, 0, 0, CLI_QUEUE, G,
      "also the finished, failed and cancelled jobs", NULL},

@@ -42,8 +42,9 @@ enum cli_cmd {
     CLI_QUEUE = 1u << 13,
     CLI_CANCEL = 1u << 14,
     CLI_NODES = 1u << 15,
+    CLI_SHARE = 1u << 16, /* issue 25: each tenant's share, like sshare */
 };
-#define CLI_ADMIN (CLI_SUBMIT | CLI_QUEUE | CLI_CANCEL | CLI_NODES)
+#define CLI_ADMIN (CLI_SUBMIT | CLI_QUEUE | CLI_CANCEL | CLI_NODES | CLI_SHARE)
 #define CLI_TRACE_TOOLS (CLI_CONVERT | CLI_STATS | CLI_VALIDATE)
 #define CLI_RUNS (CLI_SIMULATE | CLI_SWEEP | CLI_DEPLOY) /* commands that schedule */
 #define CLI_ALL 0xffffffu
@@ -76,7 +77,7 @@ enum cli_opt_id {
     OPT_LOG_FORMAT,
     /* admin clients: submit, queue, cancel, nodes */
     OPT_ADMIN_SCHEDULER, OPT_SUBMIT_MODEL, OPT_SUBMIT_GPUS, OPT_ITERATIONS, OPT_HOURS, OPT_NAME,
-    OPT_PRIORITY, OPT_ADMIN_JSON, OPT_ADMIN_ALL,
+    OPT_PRIORITY, OPT_ADMIN_JSON, OPT_ADMIN_ALL, OPT_SUBMIT_TENANT, OPT_JOB_USERS,
     /* job */
     OPT_JOB_ID, OPT_SCHED, OPT_CHK_DIR, OPT_CRASH_ONCE, OPT_CRASH_ALWAYS, OPT_IGNORE_STOP,
     OPT_IGNORE_SIGTERM,

@@ -101,7 +101,7 @@ e2e)
     for i in "${ids[@]}"; do
         grep -qE "^ +$i " <<<"$table" || fail "job $i not in the queue table"
     done
-    grep -qE "^ +1 first +local +res18 " <<<"$table" || fail "job 1's row: name, user, model"
+    grep -qE "^ +1 first +local +- +res18 " <<<"$table" || fail "job 1's row: name, user, model"
     # the JSON: six jobs, their sizes and totals as submitted, arrivals increasing
     qjson --all > "$tmp/q.json"
     "$py" - "$tmp/q.json" <<'PY' || fail "queue --json"
@@ -312,7 +312,7 @@ tls)
         sleep 0.2
     done
     [ "$id" = 1 ] || fail "the admin's submission: '$id'"
-    as admin queue | grep -qE "^ +1 tls-job +admin +res18 " || fail "queue: user 'admin'"
+    as admin queue | grep -qE "^ +1 tls-job +admin +- +res18 " || fail "queue: user 'admin'"
     before=$(as admin queue --all --json | "$py" -c "import json,sys; print([(j['id'],j['name'],j['state']=='cancelled') for j in json.load(sys.stdin)['jobs']])")
     for cmd in "submit --model res18 --gpus 1 --iterations 5" "cancel 1" "queue" "nodes"; do
         rc=0; err=$(as worker-0 $cmd 2>&1 >/dev/null) || rc=$?

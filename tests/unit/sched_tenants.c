@@ -282,6 +282,28 @@ static void borrowing_limit(void **state)
     tenants_config_destroy(tc);
 }
 
+/* 8 GPUs; t0 (quota 2, max_running_gpus 5) has 8 one-GPU jobs and t1
+ * (quota 6) one 2-GPU job: t0 holds 5 (its quota, then 3 borrowed, never
+ * past 5 though a GPU stays idle); t1 its 2. Without the limit t0 takes 6. */
+static void max_running_gpus(void **state)
+{
+    for (int lim = 5; lim >= -1; lim -= 6) {
+        int q[2] = {2, 6};
+        struct tenants_config *tc = make_tenants(2, q);
+        tc->t[0].max_running_gpus = lim;
+        sched_run_t *r = make_run(tc, 8, 300);
+        for (int k = 0; k < 8; k++)
+            arrive(r, k, "t0", 0, 1L << 40, 1);
+        arrive(r, 8, "t1", 0, 1L << 40, 2);
+        int held[2];
+        held_at(r, 0, 2, held, NULL);
+        assert_int_equal(held[0], lim == 5 ? 5 : 6);
+        assert_int_equal(held[1], 2);
+        sched_run_destroy(r);
+        tenants_config_destroy(tc);
+    }
+}
+
 /* 8 GPUs; cohorts: t0 (quota 4) alone in cohort x, t1 (quota 4) and t2
  * (quota 0) in cohort y. Only t2 has jobs (8): it borrows t1's 4 unused GPUs,
  * never t0's. */
@@ -502,6 +524,7 @@ int main(void)
         cmocka_unit_test(nominal_borrow_reclaim),
         cmocka_unit_test(lending_limit),
         cmocka_unit_test(borrowing_limit),
+        cmocka_unit_test(max_running_gpus),
         cmocka_unit_test(cohorts),
         cmocka_unit_test(weights_divide_the_pool),
         cmocka_unit_test(cpu_quota),
