@@ -84,31 +84,37 @@ void deploy_admins_free(char **v, size_t n)
     free(v);
 }
 
-/* May this call use the admin service? Sets the status and logs if not. */
-static bool admin_allowed(struct deploy *d, rpc_call_t *call, const char **user)
+/* May this call use the admin service, and as whom? Sets the status and
+ * logs if not. Under mutual TLS: an identity of the --admins file (an
+ * admin), or of a [user] of the tenants file (an admin if it says so). */
+static bool admin_allowed(struct deploy *d, rpc_call_t *call, struct deploy_caller *who)
 {
     const struct deploy_config *c = d->cfg;
+    *who = (struct deploy_caller){.user = "local", .tuser = -1, .admin = true};
     if (!c->tls) {
-        if (c->admin_plaintext) {
-            *user = "local";
+        if (c->admin_plaintext)
             return true;
-        }
         LOG(LOG_WARN, "deploy", "admin call from %s refused: plaintext admin calls are only "
                                 "taken on a loopback listener", rpc_call_peer(call));
         rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED,
                             "admin calls need mutual TLS (plaintext only on loopback)");
         return false;
     }
-    const char *who = rpc_call_identity(call);
-    for (size_t i = 0; who[0] && i < c->n_admins; i++)
-        if (strcmp(c->admins[i], who) == 0) {
-            *user = who;
-            return true;
-        }
-    LOG(LOG_WARN, "deploy", "admin call from %s refused: identity '%s' is not an admin",
-        rpc_call_peer(call), who);
+    const char *id = rpc_call_identity(call);
+    bool listed = false;
+    for (size_t i = 0; id[0] && i < c->n_admins && !listed; i++)
+        listed = strcmp(c->admins[i], id) == 0;
+    int u = id[0] ? tenants_user_by_identity(c->sched.tenants, id) : -1;
+    if (listed || u >= 0) {
+        *who = (struct deploy_caller){.user = id, .tuser = u,
+                                      .admin = listed || c->sched.tenants->u[u].admin};
+        return true;
+    }
+    LOG(LOG_WARN, "deploy", "admin call from %s refused: identity '%s' is not an admin%s",
+        rpc_call_peer(call), id, c->sched.tenants ? " nor a user" : "");
     char m[200];
-    snprintf(m, sizeof m, "identity '%.100s' is not in the scheduler's --admins file", who);
+    snprintf(m, sizeof m, "identity '%.100s' is not in the scheduler's --admins file%s", id,
+             c->sched.tenants ? " nor a user of its tenants file" : "");
     rpc_call_set_status(call, RPC_STATUS_PERMISSION_DENIED, m);
     return false;
 }
@@ -202,9 +208,11 @@ static struct dsub *sub_new(struct deploy *d, int id, const char *model, int gpu
 static int load_row(void *ctx, const struct deploy_state_admin *a)
 {
     struct deploy *d = ctx;
-    if (a->submitted)
-        sub_new(d, a->id, a->model, a->gpus, a->iterations, a->arrival, a->name,
-                deploy__ident(d, a->user), a->priority, a->gpu_types);
+    if (!a->submitted)
+        return 0;
+    struct dsub *s = sub_new(d, a->id, a->model, a->gpus, a->iterations, a->arrival, a->name,
+                             deploy__ident(d, a->user), a->priority, a->gpu_types);
+    snprintf(s->spec.tenant, sizeof s->spec.tenant, "%s", a->tenant);
     return 0;
 }
 
@@ -492,9 +500,12 @@ static int check_submit(const struct deploy *d, const Synergy__Admin__V1__Submit
     return 0;
 }
 
-int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMessage *rq,
-                         ProtobufCMessage *rs, rpc_call_t *park, char *msg, size_t n)
+int deploy__admin_submit(struct deploy *d, const struct deploy_caller *who,
+                         const ProtobufCMessage *rq, ProtobufCMessage *rs, rpc_call_t *park,
+                         char *msg, size_t n)
 {
+    const char *user = who->user;
+    char tenant[32] = "";
     const Synergy__Admin__V1__SubmitRequest *r = (const void *)rq;
     Synergy__Admin__V1__SubmitResponse *resp = (void *)rs;
     const struct model_profile *m;
@@ -504,6 +515,9 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
     int st = deploy__admit(d, ident, msg, n); /* first: a flood is refused cheaply */
     if (st == 0)
         st = check_submit(d, r, &m, &iters, msg, n);
+    if (st == 0)
+        st = deploy__tenant_submit(d, who, r->tenant ? r->tenant : "", (int)r->gpus, tenant,
+                                   msg, n);
     if (st == 0 && !d->adm.accepting) {
         snprintf(msg, n, "the scheduler is not running rounds yet (waiting for workers)");
         st = RPC_STATUS_UNAVAILABLE;
@@ -523,6 +537,7 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
     struct dsub *s = sub_new(d, d->adm.next_id++, m->name, (int)r->gpus, iters, arrival,
                              r->name ? r->name : "", ident,
                              r->priority_opt_case ? r->priority : 0, r->gpu_types);
+    snprintf(s->spec.tenant, sizeof s->spec.tenant, "%s", tenant);
     struct deploy_state_admin row = {.id = s->spec.id, .gpus = s->spec.gpus,
                                      .iterations = iters, .arrival = arrival,
                                      .priority = s->priority, .submitted = true};
@@ -530,6 +545,7 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
     snprintf(row.user, sizeof row.user, "%s", user);
     snprintf(row.model, sizeof row.model, "%s", s->spec.model);
     snprintf(row.gpu_types, sizeof row.gpu_types, "%s", s->spec.gpu_types);
+    snprintf(row.tenant, sizeof row.tenant, "%s", tenant);
     struct err e = {{0}};
     if (deploy_state_admin_put(d->db, &row, &e) < 0) {
         free(d->adm.subs[--d->adm.n_subs]);
@@ -539,9 +555,9 @@ int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMess
         return RPC_STATUS_UNAVAILABLE;
     }
     d->adm.idents[ident].active++;
-    LOG(LOG_INFO, "deploy", "job %d submitted by %s: %s, %d GPU(s), %ld iterations%s%s",
+    LOG(LOG_INFO, "deploy", "job %d submitted by %s: %s, %d GPU(s), %ld iterations%s%s%s%s",
         s->spec.id, user, s->spec.model, s->spec.gpus, iters, s->name[0] ? ", name " : "",
-        s->name);
+        s->name, tenant[0] ? ", tenant " : "", tenant);
     resp->job_id = (uint64_t)s->spec.id;
     resp->iterations = (uint64_t)iters;
     resp->arrival_s = arrival;
@@ -621,6 +637,7 @@ static Synergy__Admin__V1__JobInfo *job_info(const struct deploy *d, const struc
     ji->arrival_s = dj->spec->arrival;
     ji->priority = dj->sub ? dj->sub->priority : 0;
     ji->attempt = (uint32_t)dj->launch;
+    ji->tenant = xstrdup(dj->spec->tenant);
     return ji;
 }
 
@@ -690,8 +707,9 @@ int deploy__admin_queue(struct deploy *d, const ProtobufCMessage *rq, ProtobufCM
 
 /* ------------------------------------------------------------ cancel */
 
-int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *rq, ProtobufCMessage *rs,
-                             rpc_call_t *park, char *msg, size_t n)
+int deploy__admin_cancel_ids(struct deploy *d, const struct deploy_caller *who,
+                             const ProtobufCMessage *rq, ProtobufCMessage *rs, rpc_call_t *park,
+                             char *msg, size_t n)
 {
     const Synergy__Admin__V1__CancelRequest *r = (const void *)rq;
     Synergy__Admin__V1__CancelResponse *resp = (void *)rs;
@@ -724,6 +742,9 @@ int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *rq, Proto
             snprintf(msg, n, "job %llu is already %s", (unsigned long long)id,
                      hit[k] ? job_state(hit[k], true) : "cancelling");
             st = RPC_STATUS_FAILED_PRECONDITION;
+        } else {
+            st = deploy__tenant_may_cancel(d, who, id, hit[k] ? hit[k]->sub : hit_sub[k], msg,
+                                           n);
         }
     }
     /* stored first, then marked and answered: at once when no round is being
@@ -738,6 +759,8 @@ int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *rq, Proto
         snprintf(row.name, sizeof row.name, "%s", s ? s->name : "");
         snprintf(row.user, sizeof row.user, "%s", s ? deploy__ident_name(d, s->ident) : "trace");
         snprintf(row.model, sizeof row.model, "%s", sp->model);
+        snprintf(row.gpu_types, sizeof row.gpu_types, "%s", sp->gpu_types);
+        snprintf(row.tenant, sizeof row.tenant, "%s", sp->tenant);
         struct err e = {{0}};
         if (deploy_state_admin_put(d->db, &row, &e) < 0) {
             snprintf(msg, n, "the cancel could not be stored: %.200s", e.msg);
@@ -828,6 +851,7 @@ void deploy__admin_resp_free(ProtobufCMessage *rs)
             free(j->model);
             free(j->state);
             free(j->servers);
+            free(j->tenant);
             free(j);
         }
         free(r->jobs);
@@ -871,6 +895,7 @@ static enum rpc_result finish_call(rpc_call_t *call, ProtobufCMessage *resp, int
  * its identity, and room for a refusal's message. */
 struct admin_call {
     struct deploy *d;
+    struct deploy_caller who;
     const char *user;
     char msg[256];
 };
@@ -879,7 +904,9 @@ static bool admin_enter(void *ud, rpc_call_t *call, struct admin_call *a)
 {
     a->d = ud;
     a->msg[0] = '\0';
-    return admin_allowed(a->d, call, &a->user);
+    bool ok = admin_allowed(a->d, call, &a->who);
+    a->user = a->who.user;
+    return ok;
 }
 
 static enum rpc_result h_submit(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
@@ -888,7 +915,7 @@ static enum rpc_result h_submit(void *ud, rpc_call_t *call, const ProtobufCMessa
     struct admin_call a;
     if (!admin_enter(ud, call, &a))
         return RPC_FAILED;
-    int st = deploy__admin_submit(a.d, a.user, rq, rs, call, a.msg, sizeof a.msg);
+    int st = deploy__admin_submit(a.d, &a.who, rq, rs, call, a.msg, sizeof a.msg);
     if (st < 0)
         return RPC_PARKED;
     if (st != 0)
@@ -912,7 +939,7 @@ static enum rpc_result h_cancel(void *ud, rpc_call_t *call, const ProtobufCMessa
     struct admin_call a;
     if (!admin_enter(ud, call, &a))
         return RPC_FAILED;
-    int st = deploy__admin_cancel_ids(a.d, rq, rs, call, a.msg, sizeof a.msg);
+    int st = deploy__admin_cancel_ids(a.d, &a.who, rq, rs, call, a.msg, sizeof a.msg);
     if (st < 0)
         return RPC_PARKED;
     if (st == 0)
@@ -933,12 +960,28 @@ static enum rpc_result h_nodes(void *ud, rpc_call_t *call, const ProtobufCMessag
     return RPC_REPLY;
 }
 
+static enum rpc_result h_share(void *ud, rpc_call_t *call, const ProtobufCMessage *rq,
+                               ProtobufCMessage *rs)
+{
+    (void)rq;
+    struct admin_call a;
+    if (!admin_enter(ud, call, &a))
+        return RPC_FAILED;
+    int st = deploy__admin_share(a.d, rs, a.msg, sizeof a.msg);
+    rpc_call_set_cleanup(call, deploy__share_free);
+    if (st == 0)
+        return RPC_REPLY;
+    rpc_call_set_status(call, st, a.msg);
+    return RPC_FAILED;
+}
+
 void deploy__admin_add_service(struct deploy *d, rpc_server_t *srv)
 {
     static const struct rpc_method h[] = {{"Submit", h_submit},
                                           {"Queue", h_queue},
                                           {"Cancel", h_cancel},
                                           {"Nodes", h_nodes},
+                                          {"Share", h_share},
                                           {NULL, NULL}};
     /* its own lane: heartbeats and job calls never queue behind admin calls */
     rpc_server_add_service_lane(srv, &synergy__admin__v1__admin__descriptor, h, d,

@@ -31,6 +31,13 @@ struct drank {
 
 /* A job submitted online (deploy_admin.c). Owned by d->subs; the round loop
  * moves it into jobs[] at the next boundary (deploy__admin_merge). */
+/* Who calls the admin service (deploy_admin.c admin_allowed). */
+struct deploy_caller {
+    const char *user; /* certificate identity, or "local" (plaintext on loopback) */
+    int tuser;        /* its [user] in the tenants file, -1 none */
+    bool admin;       /* may cancel any job (--admins, or admin = true) */
+};
+
 struct dsub {
     struct job_spec spec;
     char name[64];
@@ -467,14 +474,36 @@ int deploy__arrival_cmp(const void *a, const void *b);
 /* Core of each handler, without the transport's caller check (fuzzed
  * directly): status (RPC_STATUS_*) and msg on an error. `user` is the
  * caller's identity. Call without d->mu. */
-int deploy__admin_submit(struct deploy *d, const char *user, const ProtobufCMessage *req,
-                         ProtobufCMessage *resp, rpc_call_t *park, char *msg, size_t n);
+int deploy__admin_submit(struct deploy *d, const struct deploy_caller *who,
+                         const ProtobufCMessage *req, ProtobufCMessage *resp, rpc_call_t *park,
+                         char *msg, size_t n);
 int deploy__admin_queue(struct deploy *d, const ProtobufCMessage *req, ProtobufCMessage *resp,
                         char *msg, size_t n);
 /* Returns -1 (like submit) when the call was parked until the commit. */
-int deploy__admin_cancel_ids(struct deploy *d, const ProtobufCMessage *req,
-                             ProtobufCMessage *resp, rpc_call_t *park, char *msg, size_t n);
+int deploy__admin_cancel_ids(struct deploy *d, const struct deploy_caller *who,
+                             const ProtobufCMessage *req, ProtobufCMessage *resp,
+                             rpc_call_t *park, char *msg, size_t n);
 int deploy__admin_nodes(struct deploy *d, ProtobufCMessage *resp);
+
+/* deploy_tenants.c: tenants in the service (docs/tenants.md). Under d->mu. */
+/* A submission's tenant: `want` ("" the caller's first), one of the
+ * caller's unless it is an admin without a [user] section; within the
+ * tenant's max_queued_jobs and max_running_gpus. 0 with tenant[] set (""
+ * without a tenants file), or a status and msg. */
+int deploy__tenant_submit(struct deploy *d, const struct deploy_caller *who, const char *want,
+                          int gpus, char tenant[32], char *msg, size_t n);
+/* May `who` cancel job `id`, submitted as s (NULL: a trace job)? 0, or
+ * PERMISSION_DENIED with msg (logged). */
+int deploy__tenant_may_cancel(struct deploy *d, const struct deploy_caller *who, uint64_t id,
+                              const struct dsub *s, char *msg, size_t n);
+/* The Unix account a job runs as: its submitter's [user] unix ("" none). */
+const char *deploy__job_unix_user(const struct deploy *d, const struct djob *dj);
+/* Share: each tenant's quota, usage and borrowing. 0, or a status and msg. */
+int deploy__admin_share(struct deploy *d, ProtobufCMessage *resp, char *msg, size_t n);
+void deploy__share_free(ProtobufCMessage *resp);
+struct metrics_snapshot;
+/* The per-tenant gauges of a metrics snapshot. */
+void deploy__tenants_metrics(const struct deploy *d, struct metrics_snapshot *s);
 /* Free what deploy__admin_queue/nodes allocated into resp. */
 void deploy__admin_resp_free(ProtobufCMessage *resp);
 

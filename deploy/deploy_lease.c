@@ -219,6 +219,8 @@ static void launch(struct deploy *d, struct djob *dj, double b, long long lease_
         req.time_scale = d->cfg->time_scale;
         long long kw = d->lease.kill_wait_ns / 1000000LL; /* 0 is the worker's default */
         req.kill_wait_ms = (uint32_t)(kw > 1 ? kw : 1);
+        /* the tenants file's, immutable for the run: safe without d->mu */
+        req.unix_user = (char *)deploy__job_unix_user(d, dj);
         p->req = req;
     }
     deploy__lease_persist(d, dj, b, "active");

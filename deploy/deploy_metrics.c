@@ -76,6 +76,7 @@ void deploy__publish(struct deploy *d, double b, double late_ms, long rounds)
     s->relaunches = (long)st->relaunches;
     s->lease_kills = (long)st->lease_kills;
     s->workers_lost = (long)st->workers_lost;
+    deploy__tenants_metrics(d, s);
     metrics_publish(d->cfg->metrics, s);
     if (s->rounds > 0)
         notify_status("round %ld at %.0f s: %ld running, %ld queued, %ld finished, %ld failed; "

@@ -74,6 +74,35 @@ static void label_escape(char *out, size_t n, const char *in)
     out[k] = '\0';
 }
 
+/* Per-tenant gauges (none without tenants). */
+static void tenant_families(struct buf *b, const struct metrics_snapshot *s)
+{
+    static const struct {
+        const char *name, *help;
+    } fam[] = {
+        {"synergy_tenant_gpus_quota", "A tenant's nominal GPU quota."},
+        {"synergy_tenant_gpus_held", "GPUs a tenant's running jobs hold this round."},
+        {"synergy_tenant_gpus_borrowed", "GPUs a tenant holds above its quota this round."},
+        {"synergy_tenant_usage_ratio",
+         "A tenant's decayed usage: its GPUs over the capacity, half-life weighted."},
+        {"synergy_tenant_jobs_queued", "A tenant's jobs waiting for GPUs."},
+        {"synergy_tenant_jobs_running", "A tenant's jobs holding a lease this round."},
+    };
+    size_t n = s->n_tenants < METRICS_MAX_TENANTS ? s->n_tenants : METRICS_MAX_TENANTS;
+    for (size_t f = 0; n > 0 && f < sizeof fam / sizeof fam[0]; f++) {
+        bprintf(b, "# HELP %s %s\n# TYPE %s gauge\n", fam[f].name, fam[f].help, fam[f].name);
+        for (size_t i = 0; i < n; i++) {
+            const struct metrics_tenant *t = &s->tenants[i];
+            char name[sizeof t->name * 2 + 4], tmp[sizeof t->name + 1];
+            snprintf(tmp, sizeof tmp, "%s", t->name);
+            label_escape(name, sizeof name, tmp);
+            double v[] = {t->quota, t->held, t->borrowed, t->usage, (double)t->queued,
+                          (double)t->running};
+            bprintf(b, "%s{tenant=\"%s\"} %.15g\n", fam[f].name, name, v[f]);
+        }
+    }
+}
+
 char *metrics_format(const struct metrics_snapshot *s)
 {
     struct buf b = {.s = xmalloc(4096), .cap = 4096};
@@ -139,6 +168,7 @@ char *metrics_format(const struct metrics_snapshot *s)
     family(&b, "synergy_job_progress_dropped", "gauge",
            "Jobs in the system left out of synergy_job_progress_ratio by the series cap.",
            (double)s->jobs_dropped);
+    tenant_families(&b, s);
     return b.s;
 }
 

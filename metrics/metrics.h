@@ -21,6 +21,17 @@
 #include "common.h"
 
 #define METRICS_MAX_JOBS 100
+#define METRICS_MAX_TENANTS 64
+
+/* A tenant's gauges (with a tenants file; docs/tenants.md). */
+struct metrics_tenant {
+    char name[32];
+    double quota;      /* nominal GPUs */
+    double held;       /* GPUs its running jobs hold */
+    double borrowed;   /* of them, above its quota (this round's plan) */
+    double usage;      /* decayed usage U */
+    long queued, running;
+};
 
 struct metrics_job {
     int id;
@@ -45,6 +56,8 @@ struct metrics_snapshot {
     size_t n_jobs;            /* per-job rows below (<= METRICS_MAX_JOBS) */
     long jobs_dropped;        /* jobs in the system without a per-job series */
     struct metrics_job jobs[METRICS_MAX_JOBS];
+    size_t n_tenants;         /* per-tenant rows (<= METRICS_MAX_TENANTS) */
+    struct metrics_tenant tenants[METRICS_MAX_TENANTS];
 };
 
 typedef struct metrics metrics_t;

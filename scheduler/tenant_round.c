@@ -41,6 +41,7 @@ enum tstate { TS_WAIT = 0, TS_PLACED, TS_FAILED, TS_OVER, TS_OVER_TYPE };
 struct trt {
     /* from the file */
     int quota, borrow_limit, lend_limit, cohort;
+    long max_run; /* max_running_gpus (< 0: none) */
     double cpus_q, mem_q, weight;
     int type_q[CLUSTER_MAX_TYPES]; /* < 0: no per-type quota */
     /* runnable jobs, kept as they come and go */
@@ -126,6 +127,7 @@ int sched__tenants_create(sched_t *s, struct err *err)
         struct trt *t = &T->t[i];
         t->quota = d->gpus;
         t->borrow_limit = d->borrowing_limit;
+        t->max_run = d->max_running_gpus;
         t->lend_limit = d->lending_limit;
         t->cpus_q = d->cpus;
         t->mem_q = d->mem_gb;
@@ -563,7 +565,8 @@ static void admit_nominal(sched_t *s, struct trt *t, struct job *j)
     int g = j->gpus - j->n_alloc;
     if (g <= 0 || g > s->n_free)
         return;
-    if (t->used + g > t->quota || !cpu_mem_ok(s, t, j, g)) {
+    if (t->used + g > t->quota || !cpu_mem_ok(s, t, j, g) ||
+        (t->max_run >= 0 && t->used + g > t->max_run)) {
         state_set(T, j, TS_OVER);
         return;
     }
@@ -590,7 +593,7 @@ static void borrow(sched_t *s, struct pools *pl, struct job *j, bool by_share)
     int b = st == TS_OVER_TYPE ? g : over_quota(t, g);
     int limit = by_share ? t->share : t->borrow_limit;
     if ((limit >= 0 && t->borrowed + b > limit) || b > pl->root_left + pl->coh_left[t->cohort] ||
-        !cpu_mem_ok(s, t, j, g))
+        !cpu_mem_ok(s, t, j, g) || (t->max_run >= 0 && t->used + g > t->max_run))
         return;
     int root0 = pl->root_left, coh0 = pl->coh_left[t->cohort];
     pools_take(pl, t, b);

@@ -33,6 +33,7 @@ int cmd_submit(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_nodes(int argc, char **argv);
+int cmd_share(int argc, char **argv);
 
 /* Where the shipped configs and traces live (datadir.c): the first of
  * $SYNERGY_CONFIG_DIR (if set, only it), ../share/synergy next to the binary,

@@ -21,7 +21,7 @@ struct admin_opts {
     const char *name_of_cmd;
     struct client_config cc; /* the scheduler and TLS files: flags, environment, client.ini */
     bool json, all;
-    const char *model, *name, *iters, *hours, *prio, *gpu_types;
+    const char *model, *name, *iters, *hours, *prio, *gpu_types, *tenant;
     long gpus;
     bool gpus_set;
     int first_arg; /* cancel: the ids, argv[first_arg..] */
@@ -46,6 +46,9 @@ static int admin_parse(struct admin_opts *o, int argc, char **argv)
         case OPT_TLS_CERT: client_config_set(&o->cc, CLIENT_TLS_CERT, p.arg, "--tls-cert"); break;
         case OPT_TLS_KEY: client_config_set(&o->cc, CLIENT_TLS_KEY, p.arg, "--tls-key"); break;
         case OPT_INSECURE: client_config_set(&o->cc, CLIENT_INSECURE, "yes", "--insecure"); break;
+        case OPT_SCHEDULER_IDENTITY:
+            client_config_set(&o->cc, CLIENT_SCHEDULER_IDENTITY, p.arg, "--scheduler-identity");
+            break;
         case OPT_ADMIN_JSON: o->json = true; break;
         case OPT_ADMIN_ALL: o->all = true; break;
         case OPT_SUBMIT_MODEL: o->model = p.arg; break;
@@ -55,6 +58,7 @@ static int admin_parse(struct admin_opts *o, int argc, char **argv)
         case OPT_NAME: o->name = p.arg; break;
         case OPT_PRIORITY: o->prio = p.arg; break;
         case OPT_SUBMIT_GPU_TYPES: o->gpu_types = p.arg; break;
+        case OPT_SUBMIT_TENANT: o->tenant = p.arg; break;
         default: break;
         }
     }
@@ -85,20 +89,30 @@ static int admin_call(const struct admin_opts *o, const char *method, const Prot
         fprintf(stderr, "synergy %s: %s\n", o->name_of_cmd, err.msg);
         return EXIT_BAD_INPUT;
     }
-    rpc_client_t *cl = rpc_client_create_tls(cc->host_port, tls);
+    /* under TLS only the scheduler's certificate will do, not another of the CA's */
+    const struct client_setting *want = &cc->s[CLIENT_SCHEDULER_IDENTITY];
+    rpc_client_t *cl = rpc_client_create_pinned(cc->host_port, tls,
+                                                want->set ? want->value : "scheduler");
+    rpc_pin_quiet(true); /* its refusal is our one line */
     int st = rpc_client_call(cl, &synergy__admin__v1__admin__descriptor, method, req, resp, 15000,
                              &err);
     rpc_client_destroy(cl);
     rpc_tls_free(tls);
     if (st == RPC_STATUS_OK)
         return 0;
+    char why[600];
+    if (st == RPC_STATUS_UNAVAILABLE && rpc_pin_refusal(why, sizeof why)) {
+        fprintf(stderr, "synergy %s: %s (%s)\n", o->name_of_cmd, why,
+                want->set ? want->origin : "give the scheduler's with --scheduler-identity");
+        return 1;
+    }
     /* "Method: status N: details" -> the details */
     const char *d = strstr(err.msg, ": status ");
     d = d ? strstr(d + 9, ": ") : NULL;
     d = d ? d + 2 : err.msg;
     bool refused = st == RPC_STATUS_INVALID_ARGUMENT || st == RPC_STATUS_NOT_FOUND ||
                    st == RPC_STATUS_PERMISSION_DENIED || st == RPC_STATUS_FAILED_PRECONDITION ||
-                   st == 6 /* ALREADY_EXISTS */;
+                   st == 6 /* ALREADY_EXISTS */ || st == 8 /* RESOURCE_EXHAUSTED */;
     if (st == RPC_STATUS_UNAVAILABLE && !strstr(d, "refused") && !strstr(d, "resolve"))
         /* it listens but hung up: the two sides speak different transports */
         fprintf(stderr, "synergy %s: the scheduler at %s closed the connection: %s (status "
@@ -153,6 +167,8 @@ static int submit_request(const struct admin_opts *o, Synergy__Admin__V1__Submit
     }
     if (o->gpu_types)
         req->gpu_types = (char *)o->gpu_types; /* the scheduler checks the names */
+    if (o->tenant)
+        req->tenant = (char *)o->tenant; /* and the tenant */
     return -1;
 }
 
@@ -195,6 +211,8 @@ static void queue_json(const Synergy__Admin__V1__QueueResponse *r, bool first)
         json_write_str(stdout, j->name);
         printf(",\"user\":");
         json_write_str(stdout, j->user);
+        printf(",\"tenant\":");
+        json_write_str(stdout, j->tenant ? j->tenant : "");
         printf(",\"model\":");
         json_write_str(stdout, j->model);
         printf(",\"state\":");
@@ -212,8 +230,8 @@ static void queue_json(const Synergy__Admin__V1__QueueResponse *r, bool first)
 
 static void queue_table_head(void)
 {
-    printf("%6s %-16s %-12s %-12s %-10s %4s %-14s %5s %7s %20s %10s %10s %10s\n", "ID", "NAME",
-           "USER", "MODEL", "STATE", "GPUS", "SERVER:GPUS", "CPUS", "MEM_GB", "PROGRESS",
+    printf("%6s %-16s %-12s %-10s %-12s %-10s %4s %-14s %5s %7s %20s %10s %10s %10s\n", "ID",
+           "NAME", "USER", "TENANT", "MODEL", "STATE", "GPUS", "SERVER:GPUS", "CPUS", "MEM_GB", "PROGRESS",
            "ATTAINED", "WAIT", "RUN");
 }
 
@@ -225,8 +243,10 @@ static void queue_table(const Synergy__Admin__V1__QueueResponse *r)
         snprintf(prog, sizeof prog, "%llu/%llu %3.0f%%", (unsigned long long)j->executed,
                  (unsigned long long)j->total,
                  j->total ? 100.0 * (double)j->executed / (double)j->total : 0.0);
-        printf("%6llu %-16.16s %-12.12s %-12.12s %-10s %4u %-14s %5g %7g %20s %10s %10s %10s\n",
-               (unsigned long long)j->job_id, j->name[0] ? j->name : "-", j->user, j->model,
+        printf("%6llu %-16.16s %-12.12s %-10.10s %-12.12s %-10s %4u %-14s %5g %7g %20s %10s %10s "
+               "%10s\n",
+               (unsigned long long)j->job_id, j->name[0] ? j->name : "-", j->user,
+               j->tenant && j->tenant[0] ? j->tenant : "-", j->model,
                j->state, j->gpus, j->servers[0] ? j->servers : "-", j->cpus, j->mem_gb, prog,
                hms(a, sizeof a, j->attained_s), hms(w, sizeof w, j->wait_s),
                hms(t, sizeof t, j->run_s));
@@ -354,6 +374,54 @@ static int admin_nodes(struct admin_opts *o)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* ------------------------------------------------------------- share */
+
+static void share_print(const Synergy__Admin__V1__ShareResponse *r, bool json)
+{
+    if (json)
+        printf("{\"now_s\":%.3f,\"tenants\":[", r->now_s);
+    else
+        printf("%-16s %6s %6s %6s %8s %6s %7s %6s %5s %7s %6s %9s %10s\n", "TENANT", "QUOTA",
+               "WEIGHT", "HELD", "BORROWED", "LENT", "USAGE", "FAIR", "SHARE", "RUNNING",
+               "QUEUED", "MAX_GPUS", "MAX_QUEUED");
+    for (size_t i = 0; i < r->n_tenants; i++) {
+        const Synergy__Admin__V1__TenantInfo *t = r->tenants[i];
+        if (json) {
+            printf("%s{\"name\":", i ? "," : "");
+            json_write_str(stdout, t->name);
+            printf(",\"quota\":%u,\"weight\":%g,\"held\":%g,\"borrowed\":%g,\"lent\":%g,"
+                   "\"usage\":%.6f,\"fair_share\":%.6f,\"share\":%g,\"running\":%u,"
+                   "\"queued\":%u,\"max_running_gpus\":%d,\"max_queued_jobs\":%lld}",
+                   t->quota, t->weight, t->held, t->borrowed, t->lent, t->usage, t->fair_share,
+                   t->share, t->running, t->queued, t->max_running_gpus,
+                   (long long)t->max_queued_jobs);
+            continue;
+        }
+        char mg[24] = "-", mq[24] = "-";
+        if (t->max_running_gpus >= 0)
+            snprintf(mg, sizeof mg, "%d", t->max_running_gpus);
+        if (t->max_queued_jobs >= 0)
+            snprintf(mq, sizeof mq, "%lld", (long long)t->max_queued_jobs);
+        printf("%-16.16s %6u %6g %6g %8g %6g %7.4f %6.4f %5g %7u %6u %9s %10s\n", t->name,
+               t->quota, t->weight, t->held, t->borrowed, t->lent, t->usage, t->fair_share,
+               t->share, t->running, t->queued, mg, mq);
+    }
+    if (json)
+        printf("]}\n");
+}
+
+static int admin_share(struct admin_opts *o)
+{
+    Synergy__Admin__V1__ShareRequest req = SYNERGY__ADMIN__V1__SHARE_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    int rc = admin_call(o, "Share", &req.base, &resp);
+    if (rc != 0)
+        return rc;
+    share_print((const void *)resp, o->json);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 /* ------------------------------------------------------------- entry */
 
 static int admin_main(unsigned cmd, const char *name, int argc, char **argv)
@@ -369,6 +437,7 @@ static int admin_main(unsigned cmd, const char *name, int argc, char **argv)
     case CLI_SUBMIT: return admin_submit(&o);
     case CLI_QUEUE: return admin_queue(&o);
     case CLI_CANCEL: return admin_cancel(&o, argc, argv);
+    case CLI_SHARE: return admin_share(&o);
     default: return admin_nodes(&o);
     }
 }
@@ -391,4 +460,9 @@ int cmd_cancel(int argc, char **argv)
 int cmd_nodes(int argc, char **argv)
 {
     return admin_main(CLI_NODES, "nodes", argc, argv);
+}
+
+int cmd_share(int argc, char **argv)
+{
+    return admin_main(CLI_SHARE, "share", argc, argv);
 }

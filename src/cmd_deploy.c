@@ -35,7 +35,7 @@ struct deploy_opts {
     const char *cluster, *catalog, *trace, *workers_path, *topology, *run_dir, *profiles;
     const char *state, *plan_log, *listen_ip, *advertise, *metrics_listen, *jobs_csv;
     const char *record, *db;
-    const char *tls_ca, *tls_cert, *tls_key, *job_user, *admins;
+    const char *tls_ca, *tls_cert, *tls_key, *job_user, *admins, *tenants;
     bool insecure, allow_legacy, is_static, json, verbose, fresh, any_tls, write_client;
     long local, port, retries, hb, wto, wait_workers; /* hb, wto: 0 unless given */
     long max_queued, submit_rate, submit_burst; /* 0 unless given; submit_rate -1: none */
@@ -73,6 +73,7 @@ struct deploy_env {
     size_t n_rounds;
     char **admins;
     size_t n_admins;
+    struct tenants_config *tenants; /* --tenants */
     const struct deploy_opts *o;
 };
 
@@ -249,6 +250,7 @@ static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
     struct cli_parser p;
     int c;
     cli_parser_init(&p, CLI_DEPLOY, argc, argv);
+    log_format_set("auto");
     while ((c = cli_next(&p)) >= 0) {
         switch (c) {
         case OPT_TRACE: o->trace = p.arg; break;
@@ -300,6 +302,7 @@ static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
         case OPT_JOB_USER: o->job_user = p.arg; break;
         case OPT_ALLOW_LEGACY_JOBS: o->allow_legacy = true; break;
         case OPT_ADMINS: o->admins = p.arg; break;
+        case OPT_TENANTS: o->tenants = p.arg; break;
         case OPT_MAX_QUEUED_JOBS: o->max_queued = p.lnum; break;
         case OPT_SUBMIT_RATE: o->submit_rate = p.lnum ? p.lnum : -1; break;
         case OPT_SUBMIT_BURST: o->submit_burst = p.lnum; break;
@@ -315,6 +318,10 @@ static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
         case OPT_OPT_COMPAT: o->ov.opt_compat = true; break;
         case OPT_OPT_TIME_LIMIT: o->ov.opt_time_limit_s = p.num; break;
         case OPT_VERBOSE: o->verbose = true; log_max_level = LOG_DEBUG; break;
+        case OPT_LOG_FORMAT:
+            if (log_format_set(p.arg) < 0)
+                return cli_bad(&p, "--log-format: '%s' must be rfc3339, journal or plain", p.arg);
+            break;
         default:
             if (wl_opt_handle(&o->wl, &p) < 0)
                 return EXIT_BAD_INPUT;
@@ -403,6 +410,30 @@ static int deploy_load(struct deploy_opts *o, struct deploy_env *e, struct err *
     if (o->trace && wl_check_window(&o->wl, e->specs, e->n_specs, o->measure_lo, o->measure_hi,
                                     err) < 0)
         return EXIT_BAD_INPUT;
+    return 0;
+}
+
+/* --tenants: a file (its users own submitted jobs), or quotas proportional
+ * to the trace's GPU-time. 0, or an exit code. */
+static int deploy_tenants(const struct deploy_opts *o, struct deploy_env *e, struct err *err)
+{
+    if (!o->tenants)
+        return 0;
+    if (strcmp(sched_mode_name(e->cfg.sched.mode), "opt") == 0)
+        return errprintf(err, "--tenants: mode opt: tenants are not supported (use fair, greedy "
+                              "or tune)"),
+               EXIT_BAD_INPUT;
+    if (strcmp(o->tenants, "proportional") != 0)
+        e->tenants = tenants_config_load(o->tenants, err);
+    else if (o->trace)
+        e->tenants = tenants_config_proportional(e->specs, e->n_specs, e->zoo,
+                                                 cluster_config_gpus(&e->conf.cluster), err);
+    else
+        return errprintf(err, "--tenants proportional needs a --trace"), EXIT_BAD_INPUT;
+    if (!e->tenants ||
+        (o->trace && wl_check_tenants(&o->wl, e->specs, e->n_specs, e->tenants, err) < 0))
+        return EXIT_BAD_INPUT;
+    e->cfg.sched.tenants = e->tenants;
     return 0;
 }
 
@@ -613,6 +644,7 @@ static void deploy_env_free(struct deploy_env *e)
     free(e->addrs);
     free(e->specs);
     deploy_admins_free(e->admins, e->n_admins);
+    tenants_config_destroy(e->tenants);
     model_zoo_destroy(e->zoo);
 }
 
@@ -621,6 +653,8 @@ static int deploy_main(struct deploy_opts *o, struct deploy_env *e)
 {
     struct err err = {{0}};
     int rc = deploy_load(o, e, &err);
+    if (!rc)
+        rc = deploy_tenants(o, e, &err);
     if (!rc)
         rc = deploy_workers(o, e, &err);
     if (!rc && o->wait_workers > 0 && (size_t)o->wait_workers > e->n_addrs) {

@@ -129,6 +129,12 @@ const struct cli_command_info cli_commands[] = {
      .synopsis = "[--scheduler HOST:PORT] [options]",
      .about = "List a deployment's servers, like sinfo: state (up|down|lost|unregistered), GPUs "
               "used/total, CPU and memory allocation, jobs, and the age of the last heartbeat."},
+    {.bit = CLI_SHARE, .name = "share", .main = cmd_share,
+     .summary = "list a deployment's tenants and their shares, like sshare",
+     .synopsis = "[--scheduler HOST:PORT] [options]",
+     .about = "List the tenants of a deployment run with --tenants, like Slurm's sshare: "
+              "nominal GPU quota, weight, GPUs held, borrowed and lent, decayed usage, fair "
+              "share, jobs running and queued, and the tenant's limits (docs/tenants.md)."},
 };
 /* clang-format on */
 const size_t cli_n_commands = sizeof cli_commands / sizeof cli_commands[0];

@@ -114,7 +114,7 @@ const struct cli_option cli_options[] = {
      "both}", "hetero"},
     {OPT_ROUND_DURATION, "round-duration", 0, "S", ARG_POS, 0, 0, CLI_RUNS, S,
      "seconds per round (default 300, or the cluster file's)", "round_duration"},
-    {OPT_TENANTS, "tenants", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE, S,
+    {OPT_TENANTS, "tenants", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_DEPLOY, S,
      "a tenants file (quotas, borrowing, fair share over time{deploy:, users}), or "
      "'proportional': quotas proportional to each tenant's GPU-time in the trace "
      "(docs/tenants.md)", NULL},
@@ -166,8 +166,7 @@ const struct cli_option cli_options[] = {
      "rows ip,port,start_gpu,start_cpu,numa; row i = server i; a worker is the row of the "
      "ip and port it listens on (port 0: the port it reports when it registers)", NULL},
     {OPT_LOCAL, "local", 0, "N", ARG_INT, 1, 1024, CLI_DEPLOY, D,
-     "start N workers on 127.0.0.1 (simulated GPUs; each binds a free port and reports it)",
-     NULL},
+     "start N workers on 127.0.0.1 (simulated GPUs, each on a free port it reports)", NULL},
     {OPT_CATALOG, "catalog", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER | CLI_PROFILE, D,
      "model -> argv catalog{deploy: for --local workers} (default "
      "configs/deploy_catalog.ini)", NULL},
@@ -242,12 +241,16 @@ const struct cli_option cli_options[] = {
     {OPT_INSECURE, "insecure", 0, NULL, ARG_NONE, 0, 0, CLI_WORKER | CLI_DEPLOY, D,
      "plaintext gRPC without authentication (instead of --tls-*){deploy:; --local uses "
      "it by default on loopback}", NULL},
-    {OPT_SCHEDULER_IDENTITY, "scheduler-identity", 0, "NAME", ARG_STR, 0, 0, CLI_WORKER, G,
-     "with TLS, accept RunJob/ExtendLease/KillJob only from a certificate with this CN "
+    {OPT_SCHEDULER_IDENTITY, "scheduler-identity", 0, "ID", ARG_STR, 0, 0, CLI_WORKER | CLI_ADMIN,
+     G, "with TLS, the only certificate identity (CN, else first SAN) taken for the scheduler "
      "(default scheduler)", NULL},
     {OPT_JOB_USER, "job-user", 0, "NAME", ARG_STR, 0, 0, CLI_WORKER | CLI_DEPLOY, D,
      "run jobs as this user; a worker started as root needs it (--job-user root to run "
      "jobs as root){deploy:; passed to --local workers}", NULL},
+    {OPT_JOB_USERS, "job-users", 0, "A,B", ARG_STR, 0, 0, CLI_WORKER, D,
+     "the accounts a job may run as: a job submitted by a user of the scheduler's tenants "
+     "file runs as that user's unix account if listed here, and is refused otherwise (root "
+     "only if listed; docs/tenants.md)", NULL},
     {OPT_ALLOW_LEGACY_JOBS, "allow-legacy-jobs", 0, NULL, ARG_NONE, 0, 0, CLI_DEPLOY, D,
      "accept JobToScheduler calls without a job token (the stock reference iterator) on "
      "the address check alone: see docs/security.md", NULL},
@@ -262,8 +265,7 @@ const struct cli_option cli_options[] = {
      "submissions a second an admin identity may make (a token bucket; 0: no limit); one past "
      "it is refused RESOURCE_EXHAUSTED (default 100)", NULL},
     {OPT_SUBMIT_BURST, "submit-burst", 0, "N", ARG_INT, 1, 100000000, CLI_DEPLOY, D,
-     "submissions an admin identity may make at once, above --submit-rate (default 1000)",
-     NULL},
+     "submissions an identity may make at once, above --submit-rate (default 1000)", NULL},
     /* admin clients */
     {OPT_ADMIN_SCHEDULER, "scheduler", 0, "HOST:PORT", ARG_STR, 0, 0, CLI_ADMIN, G,
      "the scheduler (synergy deploy) to ask", NULL},
@@ -291,7 +293,10 @@ const struct cli_option cli_options[] = {
      "the GPU types the job may run on (default: any)", NULL},
     {OPT_PRIORITY, "priority", 0, "P", ARG_STR, 0, 0, CLI_SUBMIT, G,
      "0 to 100 (default 0): a label shown by queue; the policy orders the jobs", NULL},
-    {OPT_ADMIN_JSON, "json", 0, NULL, ARG_NONE, 0, 0, CLI_QUEUE | CLI_NODES, G,
+    {OPT_SUBMIT_TENANT, "tenant", 0, "T", ARG_STR, 0, 0, CLI_SUBMIT, G,
+     "the tenant the job is charged to: one of yours in the scheduler's tenants file "
+     "(default: your first; docs/tenants.md)", NULL},
+    {OPT_ADMIN_JSON, "json", 0, NULL, ARG_NONE, 0, 0, CLI_QUEUE | CLI_NODES | CLI_SHARE, G,
      "one JSON object instead of the table", NULL},
     {OPT_ADMIN_ALL, "all", 0, NULL, ARG_NONE, 0, 0, CLI_QUEUE, G,
      "also the finished, failed and cancelled jobs", NULL},
@@ -381,6 +386,9 @@ const struct cli_option cli_options[] = {
     {OPT_BAD_EVERY, "bad-every", 0, "N", ARG_INT, 0, LONG_MAX, CLI_GENPHILLY, G,
      "every Nth record is malformed", NULL},
     /* every command */
+    {OPT_LOG_FORMAT, "log-format", 0, "F", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER, "general",
+     "log lines start with an RFC 3339 UTC time (rfc3339), a syslog priority (journal: journald "
+     "stamps them) or neither (plain); default journal when stderr is the journal", NULL},
     {OPT_VERBOSE, "verbose", 'v', NULL, ARG_NONE, 0, 0,
      CLI_RUNS | CLI_WORKER | CLI_PROFILE, "general", "log more{sweep:: a line per finished run "
      "also on a terminal}", NULL},

@@ -529,7 +529,7 @@ int deploy_state_admin_put(deploy_state_t *st, const struct deploy_state_admin *
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db,
                            "INSERT OR REPLACE INTO admin_jobs VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,"
-                           "?10,?11)",
+                           "?10,?11,?12)",
                            -1, &s, NULL) != SQLITE_OK)
         return fail(st, err, "admin_jobs");
     sqlite3_bind_int(s, 1, a->id);
@@ -543,6 +543,7 @@ int deploy_state_admin_put(deploy_state_t *st, const struct deploy_state_admin *
     sqlite3_bind_int(s, 9, a->submitted);
     sqlite3_bind_int(s, 10, a->cancelled);
     sqlite3_bind_text(s, 11, a->gpu_types, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 12, a->tenant, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(s);
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)
@@ -579,6 +580,7 @@ int deploy_state_admin_each(deploy_state_t *st,
         col_text(s, 2, a.user, sizeof a.user);
         col_text(s, 3, a.model, sizeof a.model);
         col_text(s, 10, a.gpu_types, sizeof a.gpu_types);
+        col_text(s, 11, a.tenant, sizeof a.tenant);
         out = fn(ctx, &a);
     }
     if (out == 0 && rc != SQLITE_DONE)

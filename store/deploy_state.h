@@ -180,6 +180,7 @@ struct deploy_state_admin {
     bool submitted;
     bool cancelled;     /* a cancel was asked for */
     char gpu_types[64]; /* the GPU types it may use, '|'-separated; "" any */
+    char tenant[32];    /* its tenant ("" without tenants; docs/tenants.md) */
 };
 int deploy_state_admin_put(deploy_state_t *st, const struct deploy_state_admin *a,
                            struct err *err);

@@ -76,6 +76,8 @@ static const char *const migrations[] = {
     "ALTER TABLE saved_jobs ADD COLUMN procs INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE run ADD COLUMN plan_log_bytes INTEGER NOT NULL DEFAULT -1;"
     "CREATE TABLE reports(job INTEGER, attempt INTEGER, rank INTEGER, steps INTEGER);",
+    /* 2 -> 3 (issue 25): an online submission's tenant ("" without tenants) */
+    "ALTER TABLE admin_jobs ADD COLUMN tenant TEXT NOT NULL DEFAULT '';",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 _Static_assert(N_MIGRATIONS == DEPLOY_STATE_VERSION, "one migration per schema version");

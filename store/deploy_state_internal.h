@@ -24,7 +24,7 @@ struct deploy_state {
 };
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define DEPLOY_STATE_VERSION 2
+#define DEPLOY_STATE_VERSION 3
 
 /* Take the lock, check the file, open it, bring its schema to
  * DEPLOY_STATE_VERSION (deploy_state_file.c). 0 or -1 + err. */

@@ -158,9 +158,10 @@ static int job_user(struct worker *w, struct err *err)
 {
     const struct worker_options *o = w->o;
     if (!o->job_user) {
-        if (geteuid() == 0)
+        if (geteuid() == 0 && !o->job_users)
             return errprintf(err, "started as root: give --job-user NAME (an unprivileged "
-                                  "user to run jobs as), or --job-user root to run them as root");
+                                  "user to run jobs as), or --job-user root to run them as root, "
+                                  "or --job-users A,B (the accounts jobs may run as)");
         return 0;
     }
     struct passwd *pw = getpwnam(o->job_user);

@@ -286,6 +286,9 @@ struct worker_options {
     /* jobs run as this user (--job-user); NULL = the worker's own user, which
      * worker_main refuses when that is root */
     const char *job_user;
+    /* --job-users a,b: the accounts a job may name (RunJob unix_user, its
+     * submitter's; issue 25); NULL: every job runs as job_user */
+    const char *job_users;
     /* --gpu-type: the GPU type reported to the scheduler; NULL = what the
      * driver says (gpu_type_detect), none with simulated GPUs */
     const char *gpu_type;

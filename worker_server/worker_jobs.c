@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,8 +281,56 @@ struct job_paths {
     char chk[PATH_MAX + 48], logdir[PATH_MAX + 8], log[PATH_MAX + 64], cgroup[PATH_MAX + 200];
 };
 
+/* Whom a job runs as. */
+struct job_account {
+    bool set_user;
+    uid_t uid;
+    gid_t gid;
+};
+
+/* Is `name` in the comma-separated list? */
+static bool in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *q = list; q && *q;) {
+        size_t l = strcspn(q, ",");
+        if (l == n && strncmp(q, name, n) == 0)
+            return true;
+        q += l + (q[l] == ',');
+    }
+    return false;
+}
+
+/* The account of a job (issue 25): the RunJob's unix_user (its submitter's,
+ * from the scheduler's tenants file) when the worker has --job-users and
+ * lists it (root only if listed); else --job-user. 0, or -1 + err. */
+static int job_account(const struct worker *w, const char *name, struct job_account *a,
+                       struct err *err)
+{
+    *a = (struct job_account){.set_user = w->set_user, .uid = w->job_uid, .gid = w->job_gid};
+    const char *allow = w->o->job_users;
+    if (!allow || !name || !name[0]) {
+        if (allow && !w->o->job_user && geteuid() == 0)
+            return errprintf(err, "the job names no user, and this worker has --job-users but "
+                                  "no --job-user");
+        return 0;
+    }
+    if (!in_list(allow, name))
+        return errprintf(err, "job user '%s' is not in this worker's --job-users", name);
+    char buf[4096];
+    struct passwd pw, *res = NULL;
+    if (getpwnam_r(name, &pw, buf, sizeof buf, &res) != 0 || !res)
+        return errprintf(err, "job user '%s' is not a user of this machine", name);
+    if (geteuid() != 0 && res->pw_uid != geteuid())
+        return errprintf(err, "job user '%s': only a worker started as root can run jobs as "
+                              "another user", name);
+    *a = (struct job_account){.set_user = geteuid() == 0, .uid = res->pw_uid,
+                              .gid = res->pw_gid};
+    return 0;
+}
+
 static void job_paths(struct worker *w, const Synergy__V1__RunJobRequest *req,
-                      struct job_paths *p)
+                      const struct job_account *acct, struct job_paths *p)
 {
     snprintf(p->chk, sizeof p->chk, "%s/checkpoints/job_id=%lu", w->run_dir,
              (unsigned long)req->job_id);
@@ -297,7 +346,7 @@ static void job_paths(struct worker *w, const Synergy__V1__RunJobRequest *req,
         p->cgroup[0] = '\0';
     worker__mkdirs(p->chk);
     worker__mkdirs(p->logdir);
-    if (w->set_user && chown(p->chk, w->job_uid, w->job_gid) < 0)
+    if (acct->set_user && chown(p->chk, acct->uid, acct->gid) < 0)
         LOG(LOG_WARN, "worker", "chown %s: %s", p->chk, strerror(errno));
 }
 
@@ -365,7 +414,10 @@ static int start_job(struct worker *w, const Synergy__V1__RunJobRequest *req, co
                      const int *cpus, int nc, struct wjob *j, struct err *err)
 {
     struct job_paths p;
-    job_paths(w, req, &p);
+    struct job_account acct;
+    if (job_account(w, req->unix_user, &acct, err) < 0)
+        return -1;
+    job_paths(w, req, &acct, &p);
     struct catalog_vars v = {.synergy = w->synergy_path, .sched_addr = req->sched_addr,
                              .chk_dir = p.chk, .log_dir = p.logdir, .model = req->model,
                              .gpu_type = w->gpu_type,
@@ -384,7 +436,7 @@ static int start_job(struct worker *w, const Synergy__V1__RunJobRequest *req, co
                              .membind_nodes = 0, .mem_gb = req->mem_gb,
                              .cgroup_dir = p.cgroup[0] ? p.cgroup : NULL,
                              .cwd = w->run_dir, .log_path = p.log,
-                             .set_user = w->set_user, .uid = w->job_uid, .gid = w->job_gid};
+                             .set_user = acct.set_user, .uid = acct.uid, .gid = acct.gid};
     unsigned long long nodes = topo_nodes_of_cpus(&w->topo, cpus, nc);
     for (int k = 0; k < w->topo.n_numa && k < 64; k++)
         if ((nodes >> k) & 1ULL)

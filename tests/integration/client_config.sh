@@ -142,7 +142,7 @@ tls)
         "$port" > "$user_ini"
     id=$(submit_until --model res18 --gpus 1 --hours 3 --name tls-job)
     [ "$id" = 1 ] && ok || bad "submit under mutual TLS from client.ini: '$id'"
-    "$bin" queue | grep -qE '^ +1 tls-job +admin +res18 ' && ok || bad "queue under TLS: $("$bin" queue 2>&1)"
+    "$bin" queue | grep -qE '^ +1 tls-job +admin +- +res18 ' && ok || bad "queue under TLS: $("$bin" queue 2>&1)"
     want 1 "closed the connection: does it use TLS?" -- "$bin" queue --insecure
     ;;
 *) echo "unknown case $case"; exit 2 ;;

@@ -37,7 +37,8 @@ static int submit(struct fixture *fx, const char *user, char *msg, size_t n)
     r.iterations = 1000;
     Synergy__Admin__V1__SubmitResponse resp = SYNERGY__ADMIN__V1__SUBMIT_RESPONSE__INIT;
     msg[0] = '\0';
-    return deploy__admin_submit(fx->d, user, &r.base, &resp.base, NULL, msg, n);
+    struct deploy_caller who = {.user = user, .tuser = -1, .admin = true};
+    return deploy__admin_submit(fx->d, &who, &r.base, &resp.base, NULL, msg, n);
 }
 
 /* The same through the transport (h_submit): the status answered. */
