@@ -232,6 +232,7 @@ struct job *job_create_in(void *block, const sched_t *s, const struct job_spec *
     j->alloc_gpus = (int *)((char *)j + gpus_offset());
     j->shares = inline_shares(j);
     j->q.run_pos = -1; /* not runnable yet */
+    sched__reasons_job_init(j);
     if (sched__job_types(s, j, spec, err) < 0 || sched__tenants_job_init(s, j, spec, err) < 0)
         return NULL;
     return j;
@@ -480,7 +481,7 @@ static void round_queued(sched_t *s, const struct sched_view *v, bool stop_ok)
     sched__queue_end(s, v);
 }
 
-void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
+static void plan_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
 {
     struct sched_view v = {now, s->p.mode->fair, s->totals[0], s->totals[1], s->totals[2]};
 
@@ -499,6 +500,7 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
         s->servers[i].n_jobs = 0;
     s->n_placed = 0;
     *s->n_fail_memo = 0;
+    sched__reasons_round_begin(s, now);
     sched__hetero_round_begin(s);
     s->round_failed = false;
 
@@ -565,6 +567,12 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     }
     *placed = s->placed;
     *n_placed = s->n_placed;
+}
+
+void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
+{
+    plan_round(s, now, placed, n_placed);
+    sched__reasons_round_end(s);
 }
 
 void sched__job_round_reset(struct job *j)
