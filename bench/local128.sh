@@ -73,7 +73,7 @@ for r in $(seq 1 "$runs"); do
     if [ $ok = fail ]; then
         echo "--- run $r (rc $rc):"
         cat "$tmp/out.$r"
-        grep -v '^\[debug\]\|^\[info\]\|^\[warn\] worker' "$tmp/err.$r" | tail -12
+        grep -v '\[debug\]\|\[info\]\|\[warn\] worker' "$tmp/err.$r" | tail -12
         [ -n "${KEEP:-}" ] && cp "$tmp/err.$r" "$KEEP/local128-err.$r"
     fi
     rm -rf "$tmp/run.$r"

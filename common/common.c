@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 
 enum log_level log_max_level = LOG_WARN;
@@ -108,15 +109,63 @@ void xgrow_slow(void **arr, size_t *cap, size_t need, size_t size)
         xadvise_huge(*arr, ncap * size);
 }
 
+enum log_format log_format = LOG_FORMAT_PLAIN;
+
+/* Is stderr the journal? systemd sets JOURNAL_STREAM=DEV:INODE for it. */
+static bool stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st) < 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+int log_format_set(const char *name)
+{
+    if (strcmp(name, "plain") == 0)
+        log_format = LOG_FORMAT_PLAIN;
+    else if (strcmp(name, "rfc3339") == 0)
+        log_format = LOG_FORMAT_RFC3339;
+    else if (strcmp(name, "journal") == 0)
+        log_format = LOG_FORMAT_JOURNAL;
+    else if (strcmp(name, "auto") == 0)
+        log_format = stderr_is_journal() ? LOG_FORMAT_JOURNAL : LOG_FORMAT_RFC3339;
+    else
+        return -1;
+    return 0;
+}
+
 void log_write(enum log_level lvl, const char *tag, const char *fmt, ...)
 {
     static const char *names[] = {"error", "warn", "info", "debug"};
+    static const int prio[] = {3, 4, 6, 7}; /* syslog's err, warning, info, debug */
+    char line[8192];
+    int n = 0;
+    if (log_format == LOG_FORMAT_JOURNAL) {
+        n = snprintf(line, sizeof line, "<%d>%s: ", prio[lvl], tag);
+    } else {
+        if (log_format == LOG_FORMAT_RFC3339) {
+            struct timespec ts;
+            struct tm tm;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            gmtime_r(&ts.tv_sec, &tm);
+            n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
+            n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ ", ts.tv_nsec / 1000000);
+        }
+        n += snprintf(line + n, sizeof line - (size_t)n, "[%s] %s: ", names[lvl], tag);
+    }
     va_list ap;
-    fprintf(stderr, "[%s] %s: ", names[lvl], tag);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    if (m < 0)
+        m = 0;
+    size_t len = (size_t)n + (size_t)m < sizeof line - 1 ? (size_t)n + (size_t)m : sizeof line - 2;
+    line[len] = '\n';
+    /* one write: lines of concurrent threads do not interleave */
+    fwrite(line, 1, len + 1, stderr);
 }
 
 char *str_trim(char *s)

@@ -50,6 +50,16 @@ void *xmalloc_huge(size_t n);
 /* Logging. Level checked before the arguments are formatted. */
 enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 extern enum log_level log_max_level;
+/* How a line starts: "[warn] tag: ..." (plain, the default), the same after
+ * an RFC 3339 UTC time with milliseconds ("2026-12-01T11:05:00.123Z [warn]
+ * tag: ..."; servers), or a syslog priority for journald, which stamps lines
+ * itself ("<4>tag: ..."). */
+enum log_format { LOG_FORMAT_PLAIN = 0, LOG_FORMAT_RFC3339, LOG_FORMAT_JOURNAL };
+extern enum log_format log_format;
+/* Set log_format by name: plain, rfc3339, journal, or auto (journal when
+ * stderr is the journal, as $JOURNAL_STREAM says, else rfc3339). 0, or -1
+ * for an unknown name. */
+int log_format_set(const char *name);
 void log_write(enum log_level lvl, const char *tag, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 #define LOG(lvl, tag, ...)                                                                         \

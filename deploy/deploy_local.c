@@ -39,7 +39,7 @@ static char **helper_environ(void)
     return env;
 }
 
-/* Worker i's command line into argv (at least 24 slots); strings in bufs. */
+/* Worker i's command line into argv (at least 28 slots); strings in bufs. */
 static void worker_argv(const struct deploy_local *lw, int i, const char *self, char **argv,
                         char sched[300], char gpus[16], char sid[16], char dir[4096], int port)
 {
@@ -74,6 +74,9 @@ static void worker_argv(const struct deploy_local *lw, int i, const char *self, 
     }
     if (lw->verbose)
         argv[k++] = "-v";
+    static const char *const formats[] = {"plain", "rfc3339", "journal"};
+    argv[k++] = "--log-format"; /* the deploy's */
+    argv[k++] = (char *)formats[log_format];
     /* local workers are plaintext on loopback, like their deploy */
     argv[k++] = "--insecure";
     argv[k++] = "--job-user";
@@ -94,7 +97,7 @@ int deploy_local_start(struct deploy_local *lw, int port)
         lw->pids = xcalloc((size_t)lw->n, sizeof *lw->pids);
     for (int i = 0; i < lw->n; i++) {
         char sched[300], gpus[16], sid[16], dir[4096];
-        char *argv[24];
+        char *argv[28];
         worker_argv(lw, i, self, argv, sched, gpus, sid, dir, port);
         char **env = helper_environ();
         pid_t parent = getpid();

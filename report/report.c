@@ -203,7 +203,82 @@ struct run_view {
     char hetero[16];  /* a typed run's placement, and its types */
     int n_types;
     struct store_type types[STORE_MAX_TYPES];
+    struct sched_tenant_result *tenants; /* a run with tenants (docs/tenants.md) */
+    size_t n_tenants;
+    double jain; /* Jain's index of received / entitled across the tenants entitled to any */
 };
+
+/* A run's tenants, as simulate --json has them, and Jain's index (the
+ * ledger's formula: sched_result_by_tenant). 0 or -1 with err. */
+static int load_tenants(store_t *st, int64_t id, struct run_view *v, struct err *err)
+{
+    struct store_tenant *t;
+    size_t n;
+    if (store_run_tenants_load(st, id, &t, &n, err) < 0)
+        return -1;
+    v->tenants = xcalloc(n + 1, sizeof *v->tenants);
+    v->n_tenants = n;
+    double sx = 0, sxx = 0;
+    int nx = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct sched_tenant_result *r = &v->tenants[i];
+        snprintf(r->name, sizeof r->name, "%s", t[i].name);
+        r->quota = t[i].quota;
+        r->jobs = (size_t)t[i].jobs;
+        r->avg_jct_s = t[i].avg_jct_s;
+        r->p50_jct_s = t[i].p50_jct_s;
+        r->p99_jct_s = t[i].p99_jct_s;
+        r->gpu_hours = t[i].gpu_hours;
+        r->mean_gpus = t[i].mean_gpus;
+        r->entitled_hours = t[i].entitled_hours;
+        if (r->entitled_hours > 0) {
+            double x = r->gpu_hours / r->entitled_hours;
+            sx += x;
+            sxx += x * x;
+            nx++;
+        }
+    }
+    v->jain = nx > 0 && sxx > 0 ? sx * sx / (nx * sxx) : NAN;
+    free(t);
+    return 0;
+}
+
+/* Each run's tenants: quota, jobs, JCTs, GPU-hours, mean GPUs held, share of
+ * the quota and received / entitled; Jain's index. */
+static void print_tenants_text(FILE *out, const struct store_run *runs, size_t n,
+                               const struct run_view *v, int w)
+{
+    bool any = false;
+    for (size_t i = 0; i < n; i++)
+        any |= v[i].n_tenants > 0;
+    if (!any)
+        return;
+    fprintf(out, "\nby tenant (GPU_H: GPU-hours received; HELD: mean GPUs per round; "
+                 "RECV/ENT: received / entitled):\n%4s  %-*s %-12s %5s %6s %9s %9s %9s %10s "
+                 "%7s %6s %8s\n",
+            "RUN", w, "LABEL", "TENANT", "QUOTA", "NUM", "MED", "MEAN", "P99", "GPU_H", "HELD",
+            "SHARE", "RECV/ENT");
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < v[i].n_tenants; k++) {
+            const struct sched_tenant_result *t = &v[i].tenants[k];
+            fprintf(out, "%4lld  %-*s %-12.12s %5d %6zu %9.3f %9.3f %9.3f %10.1f %7.2f ",
+                    (long long)runs[i].id, w, v[i].label, t->name, t->quota, t->jobs,
+                    t->p50_jct_s / H, t->avg_jct_s / H, t->p99_jct_s / H, t->gpu_hours,
+                    t->mean_gpus);
+            if (t->quota > 0)
+                fprintf(out, "%6.2f ", t->mean_gpus / t->quota);
+            else
+                fprintf(out, "%6s ", "-");
+            if (t->entitled_hours > 0)
+                fprintf(out, "%8.2f\n", t->gpu_hours / t->entitled_hours);
+            else
+                fprintf(out, "%8s\n", "-");
+        }
+        if (v[i].n_tenants > 0 && !isnan(v[i].jain))
+            fprintf(out, "%4lld  %-*s Jain's index across tenants: %.3f\n", (long long)runs[i].id,
+                    w, v[i].label, v[i].jain);
+    }
+}
 
 static void json_num(FILE *out, const char *key, double v, const char *fmt)
 {
@@ -250,10 +325,14 @@ static void print_json(FILE *out, const struct store_run *runs, size_t i,
         fputc(',', out);
         results_json_types(out, v->hetero, v->types, v->n_types);
     }
-    fprintf(out, ",\"end_time_h\":%.9f,\"rounds\":%ld,\"gpu_alloc_pct\":%.4f,\"cpu_alloc_pct\":%.4f,"
+    if (v->n_tenants > 0) { /* (it ends with a comma) */
+        fputc(',', out);
+        results_json_tenants(out, v->tenants, (int)v->n_tenants, v->jain);
+    }
+    fprintf(out, "%s\"end_time_h\":%.9f,\"rounds\":%ld,\"gpu_alloc_pct\":%.4f,\"cpu_alloc_pct\":%.4f,"
                  "\"mem_alloc_pct\":%.4f,\"wall_s\":%.3f,\"version\":\"%s\",",
-            r->end_time_s / H, r->rounds, r->gpu_alloc * 100, r->cpu_alloc * 100,
-            r->mem_alloc * 100, r->wall_s, r->version);
+            v->n_tenants > 0 ? "" : ",", r->end_time_s / H, r->rounds, r->gpu_alloc * 100,
+            r->cpu_alloc * 100, r->mem_alloc * 100, r->wall_s, r->version);
     fprintf(out, "\"jobs_per_hour\":%g,\"split\":[%d,%d,%d],", r->jobs_per_hour, r->split[0],
             r->split[1], r->split[2]);
     /* the JCT table, from the job rows */
@@ -363,6 +442,7 @@ static void print_text(FILE *out, const struct store_run *runs, size_t n, struct
                 baseline_name(b, o->baseline <= 0),
                 v[v[i].base].label, (long long)b->id, p, m);
     }
+    print_tenants_text(out, runs, n, v, w);
     if (!o->breakdowns)
         return;
     static const char *titles[N_BY] = {"by model", "by GPU count",
@@ -416,6 +496,8 @@ int report_print(FILE *out, store_t *st, const struct store_run *runs, size_t n,
         v[i].n_types = typed.n_types;
         memcpy(v[i].types, typed.types, sizeof typed.types);
         snprintf(v[i].hetero, sizeof v[i].hetero, "%s", runs[i].hetero);
+        if (load_tenants(st, runs[i].id, &v[i], err) < 0)
+            goto out;
         report_run_label(runs, n, i, v[i].label, sizeof v[i].label);
         v[i].base = report_baseline_of(runs, n, i, o->baseline);
     }
@@ -447,9 +529,11 @@ int report_print(FILE *out, store_t *st, const struct store_run *runs, size_t n,
     report_seed_print(out, runs, n, o->format);
     rc = 0;
 out:
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         for (int k = 0; k < N_BY; k++)
             groups_free(v[i].by[k], v[i].n_by[k]);
+        free(v[i].tenants);
+    }
     free(v);
     return rc;
 }

@@ -162,8 +162,26 @@ int results_run_complete(store_t *st, struct store_run *run, const struct sched_
         jobs[i].preemptions = j->preemptions;
         snprintf(jobs[i].gpu_type, sizeof jobs[i].gpu_type, "%s", j->gpu_type);
     }
+    struct store_tenant *tn = xcalloc((size_t)res->n_tenants + 1, sizeof *tn);
+    for (int i = 0; i < res->n_tenants; i++) {
+        const struct sched_tenant_result *tr = &res->tenants[i];
+        snprintf(tn[i].name, sizeof tn[i].name, "%s", tr->name);
+        tn[i].quota = tr->quota;
+        tn[i].jobs = (long)tr->jobs;
+        tn[i].avg_jct_s = tr->avg_jct_s;
+        tn[i].p50_jct_s = tr->p50_jct_s;
+        tn[i].p99_jct_s = tr->p99_jct_s;
+        tn[i].gpu_hours = tr->gpu_hours;
+        tn[i].mean_gpus = tr->mean_gpus;
+        tn[i].entitled_hours = tr->entitled_hours;
+    }
+    run->tenants = tn;
+    run->n_tenants = res->n_tenants;
     int rc = store_run_complete(st, run, jobs, res->jobs_measured, rr ? rr->r : NULL,
                                 rr ? rr->n : 0, err);
+    run->tenants = NULL; /* borrowed for the write */
+    run->n_tenants = 0;
+    free(tn);
     free(jobs);
     if (rc == 0)
         snprintf(run->status, sizeof run->status, "complete");

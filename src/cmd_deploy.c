@@ -244,6 +244,7 @@ static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
     struct cli_parser p;
     int c;
     cli_parser_init(&p, CLI_DEPLOY, argc, argv);
+    log_format_set("auto");
     while ((c = cli_next(&p)) >= 0) {
         switch (c) {
         case OPT_TRACE: o->trace = p.arg; break;
@@ -311,6 +312,10 @@ static int deploy_parse(struct deploy_opts *o, int argc, char **argv)
         case OPT_OPT_COMPAT: o->ov.opt_compat = true; break;
         case OPT_OPT_TIME_LIMIT: o->ov.opt_time_limit_s = p.num; break;
         case OPT_VERBOSE: o->verbose = true; log_max_level = LOG_DEBUG; break;
+        case OPT_LOG_FORMAT:
+            if (log_format_set(p.arg) < 0)
+                return cli_bad(&p, "--log-format: '%s' must be rfc3339, journal or plain", p.arg);
+            break;
         default:
             if (wl_opt_handle(&o->wl, &p) < 0)
                 return EXIT_BAD_INPUT;

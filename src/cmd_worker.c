@@ -32,6 +32,7 @@ int cmd_worker(int argc, char **argv)
     bool insecure = false;
     struct cli_parser p;
     cli_parser_init(&p, CLI_WORKER, argc, argv);
+    log_format_set("auto");
     while ((c = cli_next(&p)) >= 0) {
         switch (c) {
         case OPT_SCHEDULER: {
@@ -56,6 +57,10 @@ int cmd_worker(int argc, char **argv)
             break;
         case OPT_RUN_DIR: o.run_dir = p.arg; break;
         case OPT_VERBOSE: log_max_level = LOG_DEBUG; break;
+        case OPT_LOG_FORMAT:
+            if (log_format_set(p.arg) < 0)
+                return cli_bad(&p, "--log-format: '%s' must be rfc3339, journal or plain", p.arg);
+            break;
         case OPT_CPU_UNIT:
             if (strcmp(p.arg, "core") == 0)
                 o.cpu_unit = TOPO_UNIT_CORE;

@@ -166,8 +166,7 @@ const struct cli_option cli_options[] = {
      "rows ip,port,start_gpu,start_cpu,numa; row i = server i; a worker is the row of the "
      "ip and port it listens on (port 0: the port it reports when it registers)", NULL},
     {OPT_LOCAL, "local", 0, "N", ARG_INT, 1, 1024, CLI_DEPLOY, D,
-     "start N workers on 127.0.0.1 (simulated GPUs; each binds a free port and reports it)",
-     NULL},
+     "start N workers on 127.0.0.1 (simulated GPUs, each on a free port it reports)", NULL},
     {OPT_CATALOG, "catalog", 0, "FILE", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER | CLI_PROFILE, D,
      "model -> argv catalog{deploy: for --local workers} (default "
      "configs/deploy_catalog.ini)", NULL},
@@ -266,8 +265,7 @@ const struct cli_option cli_options[] = {
      "submissions a second an admin identity may make (a token bucket; 0: no limit); one past "
      "it is refused RESOURCE_EXHAUSTED (default 100)", NULL},
     {OPT_SUBMIT_BURST, "submit-burst", 0, "N", ARG_INT, 1, 100000000, CLI_DEPLOY, D,
-     "submissions an admin identity may make at once, above --submit-rate (default 1000)",
-     NULL},
+     "submissions an identity may make at once, above --submit-rate (default 1000)", NULL},
     /* admin clients */
     {OPT_ADMIN_SCHEDULER, "scheduler", 0, "HOST:PORT", ARG_STR, 0, 0, CLI_ADMIN, G,
      "the scheduler (synergy deploy) to ask", NULL},
@@ -388,6 +386,9 @@ const struct cli_option cli_options[] = {
     {OPT_BAD_EVERY, "bad-every", 0, "N", ARG_INT, 0, LONG_MAX, CLI_GENPHILLY, G,
      "every Nth record is malformed", NULL},
     /* every command */
+    {OPT_LOG_FORMAT, "log-format", 0, "F", ARG_STR, 0, 0, CLI_DEPLOY | CLI_WORKER, "general",
+     "log lines start with an RFC 3339 UTC time (rfc3339), a syslog priority (journal: journald "
+     "stamps them) or neither (plain); default journal when stderr is the journal", NULL},
     {OPT_VERBOSE, "verbose", 'v', NULL, ARG_NONE, 0, 0,
      CLI_RUNS | CLI_WORKER | CLI_PROFILE, "general", "log more{sweep:: a line per finished run "
      "also on a terminal}", NULL},

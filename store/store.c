@@ -91,6 +91,13 @@ static const char *const migrations[] = {
     "  round INTEGER NOT NULL, gpu_type TEXT NOT NULL,"
     "  gpu_alloc REAL, cpu_alloc REAL, mem_alloc REAL,"
     "  PRIMARY KEY (run_id, round, gpu_type)) WITHOUT ROWID;",
+    /* 5 -> 6: runs with tenants (docs/tenants.md): each tenant's results */
+    "CREATE TABLE run_tenants ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  tenant TEXT NOT NULL, tenant_index INTEGER NOT NULL, quota INTEGER, jobs INTEGER,"
+    "  avg_jct_s REAL, p50_jct_s REAL, p99_jct_s REAL,"
+    "  gpu_hours REAL, mean_gpus REAL, entitled_hours REAL,"
+    "  PRIMARY KEY (run_id, tenant)) WITHOUT ROWID;",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -419,7 +426,7 @@ int store_run_complete(store_t *st, const struct store_run *run, const struct st
     if (insert_jobs(st, run->id, jobs, n_jobs, err) < 0 ||
         insert_rounds(st, run->id, rounds, n_rounds, err) < 0 || update_summary(st, run, err) < 0 ||
         store__insert_types(st, run, rounds, n_rounds, err) < 0 ||
-        store__exec(st, "COMMIT", err) < 0) {
+        store__insert_tenants(st, run, err) < 0 || store__exec(st, "COMMIT", err) < 0) {
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }

@@ -24,7 +24,7 @@
 typedef struct store store_t;
 
 /* The schema version this build writes; older files migrate forward. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 #define STORE_MAX_TYPES 16 /* GPU types of a run (the scheduler's CLUSTER_MAX_TYPES) */
 
@@ -37,6 +37,18 @@ struct store_type {
     long jobs;
     double avg_jct_s, p50_jct_s, p99_jct_s;
     double gpu_alloc, cpu_alloc, mem_alloc;
+};
+
+/* One tenant of a run with a tenants file (schema 6; table run_tenants;
+ * docs/tenants.md): its nominal GPU quota, its measured jobs and their JCTs,
+ * the GPU-hours its jobs were given, the GPUs it held per round on average,
+ * and the GPU-hours it was entitled to. */
+struct store_tenant {
+    char name[32];
+    int quota;
+    long jobs;
+    double avg_jct_s, p50_jct_s, p99_jct_s;
+    double gpu_hours, mean_gpus, entitled_hours;
 };
 
 /* A run: its configuration (set before insert) and summary (from complete). */
@@ -86,6 +98,10 @@ struct store_run {
     char hetero[16];
     int n_types;
     struct store_type types[STORE_MAX_TYPES];
+    /* a run with tenants (schema 6): written by store_run_complete (borrowed;
+     * NULL none); read with store_run_tenants_load */
+    const struct store_tenant *tenants;
+    int n_tenants;
     /* read back only: its batch's kind, "simulate" | "sweep" | "deploy" (a
      * deployment: deploy --db) */
     char kind[16];
@@ -182,6 +198,11 @@ int store_merge(store_t *st, const char *src_path, struct store_merge_stats *sta
 /* A typed run's GPU types (run->types, run->n_types; none for an untyped run
  * or one written before schema 5). 0 or -1 with err. */
 int store_run_types_load(store_t *st, struct store_run *run, struct err *err);
+/* A run's tenants, in the tenants file's order, into *out (caller frees;
+ * none for a run without tenants or written before schema 6). 0 or -1 with
+ * err. */
+int store_run_tenants_load(store_t *st, int64_t run_id, struct store_tenant **out, size_t *n,
+                           struct err *err);
 /* Each round's allocation per GPU type into rounds[0..n) (n_types and
  * type_alloc), for a run whose types were loaded. 0 or -1 with err. */
 int store_round_types_load(store_t *st, const struct store_run *run, struct store_round *rounds,

@@ -76,7 +76,7 @@ static int run_columns(store_t *st, char *buf, size_t n, struct err *err)
 /* The statements of one merge: the shard's runs, and copies of a run, its
  * jobs and its rounds from src into main. */
 struct merge_stmts {
-    sqlite3_stmt *sel, *ins, *jobs, *rounds, *types, *rtypes;
+    sqlite3_stmt *sel, *ins, *jobs, *rounds, *types, *rtypes, *tenants;
 };
 
 static void merge_stmts_finalize(struct merge_stmts *m)
@@ -87,6 +87,7 @@ static void merge_stmts_finalize(struct merge_stmts *m)
     sqlite3_finalize(m->rounds);
     sqlite3_finalize(m->types);
     sqlite3_finalize(m->rtypes);
+    sqlite3_finalize(m->tenants);
     *m = (struct merge_stmts){0};
 }
 
@@ -126,7 +127,12 @@ static int merge_prepare(store_t *st, struct merge_stmts *m, struct err *err)
         sqlite3_prepare_v2(st->db,
                            "INSERT INTO main.round_types SELECT ?2, round, gpu_type, gpu_alloc,"
                            " cpu_alloc, mem_alloc FROM src.round_types WHERE run_id = ?1",
-                           -1, &m->rtypes, NULL) != SQLITE_OK)
+                           -1, &m->rtypes, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO main.run_tenants SELECT ?2, tenant, tenant_index, quota, jobs, avg_jct_s,"
+                           " p50_jct_s, p99_jct_s, gpu_hours, mean_gpus, entitled_hours"
+                           " FROM src.run_tenants WHERE run_id = ?1",
+                           -1, &m->tenants, NULL) != SQLITE_OK)
         return store__fail(st, err, "preparing the merge");
     return 0;
 }
@@ -141,14 +147,15 @@ static int merge_copy_run(store_t *st, struct merge_stmts *m, int64_t id, int64_
     if (sqlite3_step(m->ins) != SQLITE_DONE)
         return store__fail(st, err, "copying a run");
     int64_t nid = sqlite3_last_insert_rowid(st->db);
-    sqlite3_stmt *kids[4] = {m->jobs, m->rounds, m->types, m->rtypes};
-    for (int k = 0; k < 4; k++) {
+    sqlite3_stmt *kids[5] = {m->jobs, m->rounds, m->types, m->rtypes, m->tenants};
+    for (int k = 0; k < 5; k++) {
         sqlite3_reset(kids[k]);
         sqlite3_bind_int64(kids[k], 1, id);
         sqlite3_bind_int64(kids[k], 2, nid);
         if (sqlite3_step(kids[k]) != SQLITE_DONE)
             return store__fail(st, err, k == 0   ? "copying a run's jobs"
                                         : k == 1 ? "copying a run's rounds"
+                                        : k == 4 ? "copying a run's tenants"
                                                  : "copying a run's GPU types");
     }
     return 0;

@@ -29,7 +29,7 @@ cleanup() {
     if [ -n "${KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/dep.err" ] && grep -v '^\[debug\]' "$tmp/dep.err" | tail -15; exit 1; }
+fail() { echo "FAIL: $*"; [ -f "$tmp/dep.err" ] && grep -v '\[debug\]' "$tmp/dep.err" | tail -15; exit 1; }
 printf '[CLUSTER]\nracks = 1\nservers_per_rack = 1\ngpus_per_server = 4\n' > "$tmp/c.ini"
 printf 'cpus_per_server = 12\ndram_per_server = 200\nsspeed_per_server = 500\n' >> "$tmp/c.ini"
 # service STATE ERR [flags]: a service on one local worker; sets $dep and $S

@@ -93,7 +93,7 @@ for ((i = 1; i <= servers; i++)); do
         --catalog "$src/tests/deploy/catalog.ini" --run-dir "$tmp/w$i" -v 2> "$tmp/w$i.err" &
     pids+=($!)
 done
-wait "$dep" || { echo "deploy failed:"; grep -v '^\[debug\]' "$tmp/dep.err" | tail -20; exit 1; }
+wait "$dep" || { echo "deploy failed:"; grep -v '\[debug\]' "$tmp/dep.err" | tail -20; exit 1; }
 # each worker registered under the address it listens on, calling from another one
 for ((i = 1; i <= servers; i++)); do
     grep -Eq "server [0-9]+ registered: ${h[i]}:[0-9]+ \(calls from 127.0.0.1\)" "$tmp/dep.err" ||

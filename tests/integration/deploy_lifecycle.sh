@@ -11,6 +11,11 @@
 #  measure   deploy --measure LO:HI measures those ids only (JSON, --jobs-csv).
 #  missing   issue 21: a service with a worker of its workers file not running
 #            keeps serving and plans that server once it registers.
+#  logformat issue 21 (finding 12): deploy's and its workers' log lines start
+#            with an RFC 3339 UTC time (within 10 s of the test's clock); with
+#            stderr the journal ($JOURNAL_STREAM names it) a syslog priority
+#            (<4> warn, <6> info) and no time; --log-format plain neither;
+#            an unknown format is one line and exit 2.
 # usage: deploy_lifecycle.sh SYNERGY SRCDIR CASE
 set -uo pipefail
 bin=$1 src=$2 case=$3
@@ -210,7 +215,52 @@ assert n == {0: 'up', 1: 'unregistered'}, n" "$nodes" || fail "nodes: $nodes"
     [ $rc = 0 ] || fail "deploy exited $rc"
     grep -q "1 of 2 jobs finished" "$tmp/dep.out" || fail "$(cat "$tmp/dep.out")"
     ;;
+logformat)
+    # 100,000 planned CPUs a server: deploy warns at each registration (whatever this machine has)
+    printf '[CLUSTER]\nracks = 1\nservers_per_rack = 1\ngpus_per_server = 2\ncpus_per_server = 100000\n' \
+        > "$tmp/c.ini"
+    warnl="deploy: server 0: the cluster INI plans 100000 CPUs per server"
+    infol="worker: jobs run as"
+    run() { # NAME [ENV=...] -- DEPLOY FLAGS: a local service until both lines are there
+        local name=$1; shift
+        local envs=()
+        while [ "$1" != -- ]; do envs+=("$1"); shift; done; shift
+        : > "$tmp/$name.err"
+        if [ "${envs[0]:-}" = journal ]; then envs=("JOURNAL_STREAM=$(stat -c '%d:%i' "$tmp/$name.err")"); fi
+        env "${envs[@]}" "$bin" deploy --local 1 --cluster "$tmp/c.ini" --time-scale 300 -v \
+            --run-dir "$tmp/run-$name" --catalog "$src/tests/deploy/catalog.ini" "$@" \
+            >/dev/null 2>> "$tmp/$name.err" &
+        local dep=$!
+        pids+=($dep)
+        wait_for "$tmp/$name.err" "$warnl" 1 15 && wait_for "$tmp/$name.err" "$infol" 1 15 ||
+            fail "$name: no warning and worker line"
+        kill -TERM $dep
+        gone $dep 10 || fail "$name: deploy did not stop"
+    }
+    stamp='^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z) '
+    run rfc --
+    for l in "\[warn\] $warnl" "\[info\] $infol"; do
+        line=$(grep -E "$stamp$l" "$tmp/rfc.err" | head -1)
+        [ -n "$line" ] || fail "rfc: no line '<time> $l'"
+        t=$(date -u -d "$(sed -E "s/$stamp.*/\1/" <<< "$line" | tr T ' ' | tr -d Z)" +%s)
+        skew=$(( $(date -u +%s) - t ))
+        [ "$skew" -ge 0 ] && [ "$skew" -le 10 ] || fail "rfc: '$line' is ${skew} s from now"
+        echo "rfc3339: $line"
+    done
+    run journal journal --
+    grep -q "^<4>$warnl" "$tmp/journal.err" && grep -q "^<6>$infol" "$tmp/journal.err" ||
+        fail "journal: no '<4>$warnl' and '<6>$infol'"
+    grep -qE '^[0-9]{4}-|^\[' "$tmp/journal.err" && fail "journal: a line with a time or a [level]"
+    echo "journal: $(grep -m1 "^<4>$warnl" "$tmp/journal.err")"
+    run plain -- --log-format plain
+    grep -q "^\[warn\] $warnl" "$tmp/plain.err" && grep -q "^\[info\] $infol" "$tmp/plain.err" ||
+        fail "plain: no '[warn] $warnl' and '[info] $infol'"
+    err=$("$bin" deploy --local 1 --cluster "$tmp/c.ini" --log-format syslog 2>&1); rc=$?
+    [ $rc = 2 ] && [ "$(grep -c . <<< "$err")" = 1 ] && grep -q "log-format: 'syslog'" <<< "$err" ||
+        fail "--log-format syslog: exit $rc: $err"
+    echo "PASS: rfc3339 by default, journal priorities under the journal, plain on request"
+    ;;
 *)
-    echo "usage: deploy_lifecycle.sh SYNERGY SRCDIR waiting|shutdown|measure|missing"; exit 2 ;;
+    echo "usage: deploy_lifecycle.sh SYNERGY SRCDIR waiting|shutdown|measure|missing|logformat"; exit 2 ;;
 esac
 echo "deploy_lifecycle $case: ok"

@@ -33,7 +33,7 @@ command -v sqlite3 >/dev/null || { echo "FAIL: sqlite3 (CLI) is not installed"; 
 tmp=$(mktemp -d)
 cleanup() { if [ -n "${KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi; }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/dep.err" ] && grep -v '^\[debug\]' "$tmp/dep.err" | tail -20; exit 1; }
+fail() { echo "FAIL: $*"; [ -f "$tmp/dep.err" ] && grep -v '\[debug\]' "$tmp/dep.err" | tail -20; exit 1; }
 case $case in
 legacy2_fifo)
     policy=FIFO

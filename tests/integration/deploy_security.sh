@@ -30,7 +30,7 @@ tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/dep.err" ] && grep -v '^\[debug\]' "$tmp/dep.err" | tail -30; exit 1; }
+fail() { echo "FAIL: $*"; [ -f "$tmp/dep.err" ] && grep -v '\[debug\]' "$tmp/dep.err" | tail -30; exit 1; }
 
 "$src/scripts/make-certs.sh" -o "$tmp/certs" -w 2 -a 127.0.0.1 > /dev/null
 "$src/scripts/make-certs.sh" -o "$tmp/other" -w 2 -a 127.0.0.1 > /dev/null

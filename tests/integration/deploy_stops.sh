@@ -28,7 +28,7 @@ tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/dep.err" ] && grep -v '^\[debug\]' "$tmp/dep.err" | tail -30
+fail() { echo "FAIL: $*"; [ -f "$tmp/dep.err" ] && grep -v '\[debug\]' "$tmp/dep.err" | tail -30
          for f in "$tmp"/w*.err; do [ -f "$f" ] && { echo "== $f"; tail -15 "$f"; }; done; exit 1; }
 printf '[CLUSTER]\nracks = 1\nservers_per_rack = 1\ngpus_per_server = 8\n' > "$tmp/c.ini"
 printf 'cpus_per_server = 24\ndram_per_server = 500\nsspeed_per_server = 500\n' >> "$tmp/c.ini"

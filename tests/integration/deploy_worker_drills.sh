@@ -35,7 +35,7 @@ tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/dep.err" ] && grep -v '^\[debug\]' "$tmp/dep.err" | tail -30; exit 1; }
+fail() { echo "FAIL: $*"; [ -f "$tmp/dep.err" ] && grep -v '\[debug\]' "$tmp/dep.err" | tail -30; exit 1; }
 cluster() { # servers
     printf '[CLUSTER]\nracks = 1\nservers_per_rack = %d\ngpus_per_server = 8\n' "$1"
     printf 'cpus_per_server = 24\ndram_per_server = 500\nsspeed_per_server = 500\n'

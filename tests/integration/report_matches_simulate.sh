@@ -115,4 +115,23 @@ grep -A3 '^by GPU type' "$tmp/typed.txt" | grep -qE '^ +1 +LAS/tune +fast +[0-9]
 head -1 "$tmp/tplot/data/run1_rounds.dat" | grep -q 'fast_gpu fast_cpu fast_mem slow_gpu slow_cpu slow_mem' ||
     fail "the allocation data has no per-type columns"
 [ "$(awk 'NR == 2 { print NF }' "$tmp/tplot/data/run1_rounds.dat")" = 16 ] || fail "per-type columns"
-echo "ok: report matches simulate --json for $n runs; sweep matches the reference; GPU types kept"
+# tenants (docs/tenants.md): the report repeats simulate's per-tenant figures and Jain's index
+# (run_tenants), in the tenants file's order, and the text report has a by-tenant table
+printf '[tenant vision]\ngpus = 96\nweight = 2\n[tenant speech]\ngpus = 32\n[tenant guests]\n' > "$tmp/teams.ini"
+"$bin" simulate --json --db "$tmp/ten.db" --synthetic --tenant-mix vision:50,speech:30,guests:20 \
+    --tenants "$tmp/teams.ini" --mode tune --jobs-per-hour 30 --max-jobs 300 --measure 0:300 \
+    > "$tmp/ten.json" || fail "simulate (tenants) exited $?"
+"$bin" report --db "$tmp/ten.db" --format json > "$tmp/ten_rep.json" || fail "report (tenants) exited $?"
+python3 - "$tmp/ten.json" "$tmp/ten_rep.json" <<'PY' || fail "the tenants' report differs from simulate"
+import json, sys
+s = json.loads(open(sys.argv[1]).read())
+r = json.loads(open(sys.argv[2]).readline())
+assert [t["name"] for t in s["tenants"]] == ["vision", "speech", "guests"], s["tenants"]
+assert r["tenants"] == s["tenants"] and r["jain_tenants"] == s["jain_tenants"], (r, s)
+assert sum(t["jobs"] for t in s["tenants"]) == s["jobs_measured"] == 300
+PY
+"$bin" report --db "$tmp/ten.db" --brief > "$tmp/ten.txt" || fail "report (tenants, text) exited $?"
+grep -A4 '^by tenant' "$tmp/ten.txt" | grep -qE '^ +1 +FIFO/tune +speech +32 +90 ' &&
+    grep -q "Jain's index across tenants: 0\.99" "$tmp/ten.txt" ||
+    fail "the text report has no by-tenant table: $(cat "$tmp/ten.txt")"
+echo "ok: report matches simulate --json for $n runs; sweep matches the reference; GPU types and tenants kept"

@@ -225,8 +225,9 @@ static void test_schema_versions(void **state)
 }
 
 /* What migration 4 -> 5 added (GPU types). */
+#define UNDO_V6 "DROP TABLE run_tenants;"
 #define UNDO_V5                                                                                    \
-    "DROP TABLE run_types; DROP TABLE round_types; ALTER TABLE runs DROP COLUMN hetero;"            \
+    UNDO_V6 "DROP TABLE run_types; DROP TABLE round_types; ALTER TABLE runs DROP COLUMN hetero;"    \
     "ALTER TABLE jobs DROP COLUMN gpu_type;"
 
 /* A version-1 file (made by dropping what migration 1 -> 2 added) with one
@@ -424,6 +425,51 @@ static void test_migrate_v4_to_v5(void **state)
     store_close(st);
 }
 
+/* Schema 6 (docs/tenants.md): a run's tenants read back in the file's order
+ * (not by name), NaN kept as NULL; a version-5 file with a run migrates to 6
+ * and that run has no tenants. */
+static void test_tenants_v6(void **state)
+{
+    struct err err = {{0}};
+    store_t *st = store_open(path, &err);
+    assert_non_null(st);
+    struct store_run r = sample_run();
+    assert_int_equal(store_run_insert(st, &r, &err), 0);
+    assert_int_equal(store_run_complete(st, &r, NULL, 0, NULL, 0, &err), 0);
+    store_close(st);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, UNDO_V6 "PRAGMA user_version = 5", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    st = store_open(path, &err);
+    assert_non_null(st);
+    struct store_tenant *got;
+    size_t n;
+    assert_int_equal(store_run_tenants_load(st, r.id, &got, &n, &err), 0);
+    assert_int_equal(n, 0);
+    free(got);
+    struct store_run t = sample_run();
+    assert_int_equal(store_run_insert(st, &t, &err), 0);
+    struct store_tenant tn[2] = {{"vision", 96, 150, 53254.2, 17661.6, 511720.2, 3919.6, 21.0,
+                                  3919.5},
+                                 {"guests", 0, 0, NAN, NAN, NAN, 2246, 12.03, 0}};
+    t.tenants = tn;
+    t.n_tenants = 2;
+    assert_int_equal(store_run_complete(st, &t, NULL, 0, NULL, 0, &err), 0);
+    assert_int_equal(store_run_tenants_load(st, t.id, &got, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(got[0].name, "vision");
+    assert_int_equal(got[0].quota, 96);
+    assert_int_equal(got[0].jobs, 150);
+    assert_true(got[0].avg_jct_s == 53254.2 && got[0].p99_jct_s == 511720.2);
+    assert_true(got[0].gpu_hours == 3919.6 && got[0].entitled_hours == 3919.5);
+    assert_string_equal(got[1].name, "guests");
+    assert_true(isnan(got[1].avg_jct_s) && got[1].mean_gpus == 12.03);
+    free(got);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +479,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v3_to_v4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v4_to_v5, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tenants_v6, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
