@@ -165,6 +165,11 @@ rpc_client_t *rpc_client_create_tls(const char *target, const rpc_tls_t *tls);
  * any request is sent. identity NULL: any certificate of the CA. */
 rpc_client_t *rpc_client_create_pinned(const char *target, const rpc_tls_t *tls,
                                        const char *identity);
+/* Whether pinned clients' refusals go unlogged (the caller reports them),
+ * and the last refusal ("refused the server at T: its certificate is 'X',
+ * not the expected 'Y'") into buf; false when none. */
+void rpc_pin_quiet(bool quiet);
+bool rpc_pin_refusal(char *buf, size_t n);
 /* The identity of t's own certificate (CN, else first SAN) into buf; "" when
  * t is NULL or has no certificate. Returns buf. */
 const char *rpc_tls_identity(const rpc_tls_t *t, char *buf, size_t n);

@@ -70,6 +70,25 @@ bool rpc__cert_identity(const char *pem, char *out, size_t n)
     return ok;
 }
 
+static pthread_mutex_t refusal_mu = PTHREAD_MUTEX_INITIALIZER;
+static char refusal[600]; /* the last refusal, "" none */
+static bool quiet;
+
+void rpc_pin_quiet(bool q)
+{
+    pthread_mutex_lock(&refusal_mu);
+    quiet = q;
+    pthread_mutex_unlock(&refusal_mu);
+}
+
+bool rpc_pin_refusal(char *buf, size_t n)
+{
+    pthread_mutex_lock(&refusal_mu);
+    snprintf(buf, n, "%s", refusal);
+    pthread_mutex_unlock(&refusal_mu);
+    return buf[0] != '\0';
+}
+
 struct pin {
     char *want;
     pthread_mutex_t mu;
@@ -88,10 +107,13 @@ static int pin_check(const char *target, const char *peer_pem, void *ud)
     if (say)
         p->last_said = now;
     pthread_mutex_unlock(&p->mu);
+    pthread_mutex_lock(&refusal_mu);
+    snprintf(refusal, sizeof refusal, "refused the server at %s: its certificate is '%s', not "
+             "the expected '%s'", target ? target : "?", got[0] ? got : "(no identity)", p->want);
+    say = say && !quiet;
+    pthread_mutex_unlock(&refusal_mu);
     if (say)
-        LOG(LOG_WARN, "rpc", "refused the server at %s: its certificate is '%s', not the "
-                             "expected '%s'", target ? target : "?", got[0] ? got : "(no identity)",
-            p->want);
+        LOG(LOG_WARN, "rpc", "%s", refusal);
     return 1;
 }
 

@@ -21,6 +21,8 @@ static const struct {
     [CLIENT_TLS_CERT] = {"tls_cert", "SYNERGY_TLS_CERT", "--tls-cert"},
     [CLIENT_TLS_KEY] = {"tls_key", "SYNERGY_TLS_KEY", "--tls-key"},
     [CLIENT_INSECURE] = {"insecure", NULL, "--insecure"},
+    [CLIENT_SCHEDULER_IDENTITY] = {"scheduler_identity", "SYNERGY_SCHEDULER_IDENTITY",
+                                   "--scheduler-identity"},
 };
 
 void client_config_set(struct client_config *c, enum client_key k, const char *value,
@@ -67,7 +69,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
         k++;
     if (k == CLIENT_N_KEYS)
         return errprintf(x->err, "%s:%d: unknown key '%s' in [client] (expected scheduler, "
-                                 "tls_ca, tls_cert, tls_key or insecure)", x->path, line, key), 0;
+                                 "tls_ca, tls_cert, tls_key, insecure or scheduler_identity)", x->path, line, key), 0;
     if (!*value || strlen(value) >= 3000)
         return errprintf(x->err, "%s:%d: %s: give a value of 1 to 3000 characters", x->path,
                          line, key), 0;
@@ -82,7 +84,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
         else
             return errprintf(x->err, "%s:%d: insecure: '%s' must be yes or no", x->path, line,
                              value), 0;
-    } else if (k != CLIENT_SCHEDULER && value[0] != '/' && x->dir[0]) {
+    } else if (k >= CLIENT_TLS_CA && k <= CLIENT_TLS_KEY && value[0] != '/' && x->dir[0]) {
         snprintf(v, sizeof v, "%.1000s/%s", x->dir, value);
     } else {
         snprintf(v, sizeof v, "%s", value);

@@ -14,6 +14,8 @@
  *     tls_cert = certs/admin.pem
  *     tls_key = certs/admin.key
  *     insecure = no                  ; plaintext to a scheduler off this machine
+ *     scheduler_identity = scheduler ; under TLS, the scheduler's certificate
+ *                                    ; must carry this identity (the default)
  *
  * A scheduler on loopback without TLS files is asked in plaintext (deploy's
  * admin service takes plaintext only there); anywhere else plaintext must be
@@ -38,7 +40,7 @@ struct client_setting {
 };
 
 enum client_key { CLIENT_SCHEDULER, CLIENT_TLS_CA, CLIENT_TLS_CERT, CLIENT_TLS_KEY,
-                  CLIENT_INSECURE, CLIENT_N_KEYS };
+                  CLIENT_INSECURE, CLIENT_SCHEDULER_IDENTITY, CLIENT_N_KEYS };
 
 struct client_config {
     struct client_setting s[CLIENT_N_KEYS];

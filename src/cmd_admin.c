@@ -46,6 +46,9 @@ static int admin_parse(struct admin_opts *o, int argc, char **argv)
         case OPT_TLS_CERT: client_config_set(&o->cc, CLIENT_TLS_CERT, p.arg, "--tls-cert"); break;
         case OPT_TLS_KEY: client_config_set(&o->cc, CLIENT_TLS_KEY, p.arg, "--tls-key"); break;
         case OPT_INSECURE: client_config_set(&o->cc, CLIENT_INSECURE, "yes", "--insecure"); break;
+        case OPT_SCHEDULER_IDENTITY:
+            client_config_set(&o->cc, CLIENT_SCHEDULER_IDENTITY, p.arg, "--scheduler-identity");
+            break;
         case OPT_ADMIN_JSON: o->json = true; break;
         case OPT_ADMIN_ALL: o->all = true; break;
         case OPT_SUBMIT_MODEL: o->model = p.arg; break;
@@ -86,13 +89,23 @@ static int admin_call(const struct admin_opts *o, const char *method, const Prot
         fprintf(stderr, "synergy %s: %s\n", o->name_of_cmd, err.msg);
         return EXIT_BAD_INPUT;
     }
-    rpc_client_t *cl = rpc_client_create_tls(cc->host_port, tls);
+    /* under TLS only the scheduler's certificate will do, not another of the CA's */
+    const struct client_setting *want = &cc->s[CLIENT_SCHEDULER_IDENTITY];
+    rpc_client_t *cl = rpc_client_create_pinned(cc->host_port, tls,
+                                                want->set ? want->value : "scheduler");
+    rpc_pin_quiet(true); /* its refusal is our one line */
     int st = rpc_client_call(cl, &synergy__admin__v1__admin__descriptor, method, req, resp, 15000,
                              &err);
     rpc_client_destroy(cl);
     rpc_tls_free(tls);
     if (st == RPC_STATUS_OK)
         return 0;
+    char why[600];
+    if (st == RPC_STATUS_UNAVAILABLE && rpc_pin_refusal(why, sizeof why)) {
+        fprintf(stderr, "synergy %s: %s (%s)\n", o->name_of_cmd, why,
+                want->set ? want->origin : "give the scheduler's with --scheduler-identity");
+        return 1;
+    }
     /* "Method: status N: details" -> the details */
     const char *d = strstr(err.msg, ": status ");
     d = d ? strstr(d + 9, ": ") : NULL;

@@ -241,8 +241,8 @@ const struct cli_option cli_options[] = {
     {OPT_INSECURE, "insecure", 0, NULL, ARG_NONE, 0, 0, CLI_WORKER | CLI_DEPLOY, D,
      "plaintext gRPC without authentication (instead of --tls-*){deploy:; --local uses "
      "it by default on loopback}", NULL},
-    {OPT_SCHEDULER_IDENTITY, "scheduler-identity", 0, "NAME", ARG_STR, 0, 0, CLI_WORKER, G,
-     "with TLS, accept RunJob/ExtendLease/KillJob only from a certificate with this CN "
+    {OPT_SCHEDULER_IDENTITY, "scheduler-identity", 0, "ID", ARG_STR, 0, 0, CLI_WORKER | CLI_ADMIN,
+     G, "with TLS, the only certificate identity (CN, else first SAN) taken for the scheduler "
      "(default scheduler)", NULL},
     {OPT_JOB_USER, "job-user", 0, "NAME", ARG_STR, 0, 0, CLI_WORKER | CLI_DEPLOY, D,
      "run jobs as this user; a worker started as root needs it (--job-user root to run "

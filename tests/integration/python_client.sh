@@ -8,6 +8,7 @@
 #    executed == total, and every resumed attempt's loss (on a fixed
 #    evaluation set) equals the loss its previous attempt checkpointed, at the
 #    step the scheduler says it resumes from; the final loss is below the first.
+#  - world_size is the number of processes, not GPUs (issue 21, finding 12).
 # usage: python_client.sh SYNERGY_BIN SOURCE_DIR
 set -u
 bin=$1 src=$2
@@ -35,6 +36,18 @@ fi
 # standalone: no synergy, the same script
 env -i PATH=/usr/bin:/bin $py "$src/tests/python/numpy_job.py" --chk-dir "$tmp/alone" --total 50 > "$tmp/alone.log" 2>&1
 grep -q '^final attempt=0 rank=0 step=50 ' "$tmp/alone.log" && ok || no "standalone: $(cat "$tmp/alone.log")"
+
+# world_size counts processes (issue 21, finding 12): a 16-GPU job of two node
+# processes is 2 (was 16, its GPUs), one process of 4 GPUs 1, a rank of run_ranks
+# its launcher's WORLD_SIZE
+ws() { env -i PATH=/usr/bin:/bin "$@" $py -c "import sys; sys.path.insert(0, '$src/clients/python')
+import synergy_client; print(synergy_client.Job().world_size)" 2>&1; }
+w=$(ws SYNERGY_JOB_GPUS=16 SYNERGY_DISTRIBUTED=1 SYNERGY_NNODES=2 SYNERGY_RANK=1 SYNERGY_WORLD_SIZE=2)
+[ "$w" = 2 ] && ok || no "world_size of a 16-GPU job of 2 node processes: $w"
+w=$(ws SYNERGY_JOB_GPUS=4)
+[ "$w" = 1 ] && ok || no "world_size of one process of 4 GPUs: $w"
+w=$(ws SYNERGY_JOB_GPUS=4 SYNERGY_WORLD_SIZE=2 WORLD_SIZE=4 RANK=3 LOCAL_RANK=1)
+[ "$w" = 4 ] && ok || no "world_size of a rank of run_ranks: $w"
 
 # a deployment under LAS with preemptions
 printf '[CLUSTER]\nservers_per_rack = 1\ngpus_per_server = 2\ncpus_per_server = 6\ndram_per_server = 125\nsspeed_per_server = 500\n' > "$tmp/c.ini"

@@ -31,7 +31,9 @@
 #       for the V100 row is refused.
 #  tls  under mutual TLS (scripts/make-certs.sh) the admin's certificate may
 #       use the service; a worker's certificate (not in --admins) is refused
-#       PERMISSION_DENIED and changes nothing; a plaintext client is refused.
+#       PERMISSION_DENIED and changes nothing; a plaintext client is refused;
+#       a scheduler presenting worker-1's certificate is refused by the admin
+#       client (issue 21, finding 5), unless told --scheduler-identity worker-1.
 # usage: service_admin.sh SYNERGY SRCDIR CASE
 set -euo pipefail
 bin=$1 src=$2 case=$3
@@ -46,12 +48,12 @@ printf '[CLUSTER]\nracks = 1\nservers_per_rack = 2\ngpus_per_server = 4\n' > "$t
 printf 'cpus_per_server = 12\ndram_per_server = 200\nsspeed_per_server = 500\n' >> "$tmp/c.ini"
 scale=60
 
-wait_port() {
+wait_port() { # [the deploy's stderr, default dep.err]
     port=
     for _ in $(seq 300); do
         # (the background deploy may not have opened dep.err yet)
         port=$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' \
-               "$tmp/dep.err" 2>/dev/null || true)
+               "${1:-$tmp/dep.err}" 2>/dev/null || true)
         [ -n "$port" ] && return 0; sleep 0.05
     done
     fail "deploy did not say where it listens"
@@ -328,7 +330,25 @@ tls)
     [ "$before" = "$after" ] || fail "the refused calls changed the queue: $after"
     grep -q "admin call from .* refused: identity 'worker-0' is not an admin" "$tmp/dep.err" ||
         fail "the scheduler did not log the refusal"
-    echo "PASS: admin accepted; worker-0 and plaintext refused, the queue unchanged"
+    # a scheduler presenting a worker's certificate (worker-1's: the right CA,
+    # the right address): the admin client refuses it at the handshake, before
+    # its request (and the admin's certificate) is any use to it
+    "$bin" deploy --cluster "$tmp/c.ini" --workers "$tmp/workers" $(tls worker-1) \
+        --admins "$tmp/admins" --time-scale $scale > /dev/null 2> "$tmp/fake.err" &
+    pids+=("$!")
+    real=$port
+    wait_port "$tmp/fake.err"
+    F=127.0.0.1:$port; port=$real
+    rc=0; err=$("$bin" queue --scheduler "$F" $(tls admin) 2>&1 >/dev/null) || rc=$?
+    [ $rc = 1 ] && [ "$(grep -c . <<<"$err")" = 1 ] || fail "queue of a fake scheduler: exit $rc: $err"
+    [[ $err == *"refused the server at 127.0.0.1: its certificate is 'worker-1', not the expected 'scheduler'"* ]] ||
+        fail "the refusal does not name both identities: $err"
+    echo "  queue of a scheduler with worker-1's certificate: $err"
+    grep -q "admin call from" "$tmp/fake.err" && fail "the fake scheduler received the admin call"
+    # the pin is what refused it: told to expect worker-1, the client asks it
+    SYNERGY_SCHEDULER_IDENTITY=worker-1 "$bin" queue --scheduler "$F" $(tls admin) > /dev/null ||
+        fail "the client expecting worker-1 was refused"
+    echo "PASS: admin accepted; worker-0 and plaintext refused, the queue unchanged; a scheduler with a worker's certificate refused by the admin client"
     ;;
 types)
     # two servers of different GPU types; deploy --local gives each worker its type

@@ -81,7 +81,9 @@ class Job:
         r = env.get("RANK", env.get("SYNERGY_RANK", "0"))
         self.rank = int(r) if r else 0
         self.local_rank = _env_int("LOCAL_RANK", 0)
-        self.world_size = _env_int("WORLD_SIZE", _env_int("SYNERGY_JOB_GPUS", 1))
+        # processes, not GPUs: a launcher's WORLD_SIZE (run_ranks: one a GPU),
+        # else the job's node processes (the worker sets it when more than 1)
+        self.world_size = _env_int("WORLD_SIZE", _env_int("SYNERGY_WORLD_SIZE", 1))
         self.total = _env_int("SYNERGY_TOTAL_ITERS", None)
         self.start_step = _env_int("SYNERGY_ELAPSED_ITERS", 0) or 0
         self.time_scale = _env_float("SYNERGY_TIME_SCALE", 1.0) or 1.0
