@@ -563,6 +563,81 @@ static void plot_cdf_all(struct plot_ctx *c)
     plot_emit(c, "jct_cdf", 600);
 }
 
+/* DIR/data/run<ID>_tenants.dat: time (h), then the GPUs each tenant held
+ * (tenants file order), binned as write_rounds does. 0, or -1 with err. */
+static int write_tenants(store_t *st, const struct store_run *r, const char *dir, size_t nt,
+                         struct err *err)
+{
+    struct store_round *rounds;
+    size_t n;
+    if (store_rounds_load(st, r->id, &rounds, &n, err) < 0)
+        return -1;
+    if (store_round_tenants_load(st, r->id, rounds, n, err) < 0) {
+        free(rounds);
+        return -1;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data/run%lld_tenants.dat", dir, (long long)r->id);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        free(rounds);
+        return errprintf(err, "%s: %s", path, strerror(errno));
+    }
+    size_t bin = n > MAX_ALLOC_POINTS ? (n + MAX_ALLOC_POINTS - 1) / MAX_ALLOC_POINTS : 1;
+    fprintf(f, "# t_h, then the GPUs each tenant held%s\n",
+            bin > 1 ? " (each line the mean of consecutive rounds)" : "");
+    for (size_t i = 0; i < n; i += bin) {
+        size_t m = n - i < bin ? n - i : bin;
+        fprintf(f, "%.4f", rounds[i].t / H);
+        for (size_t t = 0; t < nt; t++) {
+            double a = 0;
+            for (size_t j = i; j < i + m; j++)
+                a += t < (size_t)rounds[j].n_tenants ? rounds[j].tenant_held[t] : 0;
+            fprintf(f, " %.3f", a / (double)m);
+        }
+        fputc('\n', f);
+    }
+    free(rounds);
+    if (fclose(f) != 0)
+        return errprintf(err, "%s: write failed", path);
+    return 0;
+}
+
+/* A run with tenants: each tenant's GPUs over time against its quota (a
+ * dashed line of the same colour). 0 (nothing for a run without tenants),
+ * or -1 with err. */
+static int plot_tenants(struct plot_ctx *c, size_t i)
+{
+    const struct store_run *r = &c->runs[i];
+    struct store_tenant *t;
+    size_t nt;
+    if (store_run_tenants_load(c->st, r->id, &t, &nt, c->err) < 0)
+        return -1;
+    if (nt > STORE_MAX_ROUND_TENANTS)
+        nt = STORE_MAX_ROUND_TENANTS;
+    if (nt == 0 || write_tenants(c->st, r, c->dir, nt, c->err) < 0) {
+        free(t);
+        return nt == 0 ? 0 : -1;
+    }
+    char label[128];
+    report_run_label(c->runs, c->n, i, label, sizeof label);
+    sb_printf(&c->b, "set title 'run %lld, %s: GPUs each tenant held (dashed: its quota)'\n"
+                     "set grid\nset key outside right top\nset xlabel 'simulated time (hours)'\n"
+                     "set ylabel 'GPUs'\nset yrange [0:*]\nset rmargin 22\nplot ",
+              (long long)r->id, label);
+    for (size_t k = 0; k < nt; k++)
+        sb_printf(&c->b, "%s'data/run%lld_tenants.dat' using 1:%zu with lines lw 1.5 lc rgb '%s' "
+                         "title '%s', \\\n     %d with lines lw 1 dt 2 lc rgb '%s' notitle",
+                  k ? ", \\\n     " : "", (long long)r->id, 2 + k, colors[k % N_COLORS],
+                  t[k].name, t[k].quota, colors[k % N_COLORS]);
+    sb_printf(&c->b, "\n");
+    free(t);
+    char name[64];
+    snprintf(name, sizeof name, "tenants_run%lld", (long long)r->id);
+    plot_emit(c, name, 600);
+    return 0;
+}
+
 /* 2. allocation vs demand: every run of a small selection; otherwise the
  *    first policy at the highest load of the first group, in each mode */
 static int plot_alloc(struct plot_ctx *c)
@@ -586,6 +661,8 @@ static int plot_alloc(struct plot_ctx *c)
         char name[64];
         snprintf(name, sizeof name, "alloc_run%lld", (long long)runs[i].id);
         plot_emit(c, name, 900);
+        if (plot_tenants(c, i) < 0)
+            return -1;
         plotted++;
     }
     return 0;

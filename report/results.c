@@ -30,6 +30,9 @@ void results_rounds_add(void *ctx, const struct sched_round_sample *s)
     for (int t = 0; t < o->n_types; t++)
         for (int k = 0; k < 3; k++)
             o->type_alloc[t][k] = s->type_alloc[t][k];
+    o->n_tenants = s->n_tenants < STORE_MAX_ROUND_TENANTS ? s->n_tenants : STORE_MAX_ROUND_TENANTS;
+    for (int t = 0; t < o->n_tenants; t++)
+        o->tenant_held[t] = s->tenant_held[t];
 }
 
 void results_rounds_free(struct results_rounds *rr)

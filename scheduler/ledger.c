@@ -442,6 +442,10 @@ int sched_run_plan(sched_run_t *r, double now, struct job ***placed_out, size_t 
         smp->demand[k] /= total[k];
         smp->util[k] /= total[k];
     }
+    int nt = sched_tenants_count(r->sched);
+    smp->n_tenants = nt < SCHED_SAMPLE_TENANTS ? nt : SCHED_SAMPLE_TENANTS;
+    for (int t = 0; t < smp->n_tenants; t++)
+        smp->tenant_held[t] = sched_tenant_held(r->sched, t);
     return 0;
 }
 

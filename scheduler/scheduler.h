@@ -520,6 +520,7 @@ struct sched_run_params {
  * is the allocation minus the part above each running job's demand
  * (reference metrics/cluster_util.py); demand sums every runnable job's
  * ideal (GPUs, CPUs, memory) and can exceed 1. */
+#define SCHED_SAMPLE_TENANTS 32
 struct sched_round_sample {
     double now;
     size_t runnable, placed;
@@ -531,6 +532,10 @@ struct sched_round_sample {
      * and memory (0..1), types in the scheduler's order */
     int n_types;
     double type_alloc[CLUSTER_MAX_TYPES][3];
+    /* with tenants: the GPUs each of the first SCHED_SAMPLE_TENANTS tenants
+     * holds (tenants file order; the allocation plot's tenant lines) */
+    int n_tenants;
+    int tenant_held[SCHED_SAMPLE_TENANTS];
 };
 
 /* A finished job's result row. */
@@ -813,6 +818,8 @@ struct sched_tenant_status {
 
 /* Tenants of the scheduler (0 without a tenants file), and tenant i's state. */
 int sched_tenants_count(const sched_t *s);
+/* The GPUs tenant i holds in the last planned round (cheap). */
+int sched_tenant_held(const sched_t *s, int i);
 void sched_tenant_status(const sched_t *s, int i, struct sched_tenant_status *out);
 /* The job's tenant index, -1 without tenants. */
 int sched_job_tenant(const sched_t *s, const struct job *j);

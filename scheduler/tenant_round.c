@@ -772,6 +772,11 @@ int sched_tenants_count(const sched_t *s)
     return s->ten ? s->ten->n : 0;
 }
 
+int sched_tenant_held(const sched_t *s, int i)
+{
+    return s->ten->t[i].used;
+}
+
 /* A job's state in the last planned round. */
 static enum tstate last_state(const struct sched_tenants *T, const struct job *j)
 {

@@ -98,6 +98,11 @@ static const char *const migrations[] = {
     "  avg_jct_s REAL, p50_jct_s REAL, p99_jct_s REAL,"
     "  gpu_hours REAL, mean_gpus REAL, entitled_hours REAL,"
     "  PRIMARY KEY (run_id, tenant)) WITHOUT ROWID;",
+    /* 6 -> 7: the GPUs each tenant held in each round (the allocation plot) */
+    "CREATE TABLE round_tenants ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  round INTEGER NOT NULL, tenant_index INTEGER NOT NULL, gpus INTEGER,"
+    "  PRIMARY KEY (run_id, round, tenant_index)) WITHOUT ROWID;",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -426,7 +431,8 @@ int store_run_complete(store_t *st, const struct store_run *run, const struct st
     if (insert_jobs(st, run->id, jobs, n_jobs, err) < 0 ||
         insert_rounds(st, run->id, rounds, n_rounds, err) < 0 || update_summary(st, run, err) < 0 ||
         store__insert_types(st, run, rounds, n_rounds, err) < 0 ||
-        store__insert_tenants(st, run, err) < 0 || store__exec(st, "COMMIT", err) < 0) {
+        store__insert_tenants(st, run, rounds, n_rounds, err) < 0 ||
+        store__exec(st, "COMMIT", err) < 0) {
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }

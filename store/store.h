@@ -24,9 +24,10 @@
 typedef struct store store_t;
 
 /* The schema version this build writes; older files migrate forward. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 #define STORE_MAX_TYPES 16 /* GPU types of a run (the scheduler's CLUSTER_MAX_TYPES) */
+#define STORE_MAX_ROUND_TENANTS 32 /* tenants with per-round rows (SCHED_SAMPLE_TENANTS) */
 
 /* One GPU type of a run on a cluster with GPU types (schema 5; table
  * run_types): its measured jobs and their JCTs, the mean per-round
@@ -124,6 +125,8 @@ struct store_round {
     double alloc[3], util[3], demand[3]; /* GPU, CPU, memory */
     int n_types;                          /* the run's GPU types (0: untyped) */
     double type_alloc[STORE_MAX_TYPES][3];/* each type's own GPUs, CPUs, memory */
+    int n_tenants;                        /* a run with tenants (schema 7): the GPUs */
+    int tenant_held[STORE_MAX_ROUND_TENANTS]; /* each tenant held (file order) */
 };
 
 /* Open (creating, migrating) the database at path. NULL with err on failure,
@@ -203,6 +206,10 @@ int store_run_types_load(store_t *st, struct store_run *run, struct err *err);
  * err. */
 int store_run_tenants_load(store_t *st, int64_t run_id, struct store_tenant **out, size_t *n,
                            struct err *err);
+/* Each round's GPUs per tenant into rounds[0..n) (n_tenants, tenant_held;
+ * none before schema 7). 0 or -1 with err. */
+int store_round_tenants_load(store_t *st, int64_t run_id, struct store_round *rounds, size_t n,
+                             struct err *err);
 /* Each round's allocation per GPU type into rounds[0..n) (n_types and
  * type_alloc), for a run whose types were loaded. 0 or -1 with err. */
 int store_round_types_load(store_t *st, const struct store_run *run, struct store_round *rounds,

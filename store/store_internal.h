@@ -23,6 +23,7 @@ int store__exec(store_t *st, const char *sql, struct err *err);
 int store__insert_types(store_t *st, const struct store_run *run,
                         const struct store_round *rounds, size_t n_rounds, struct err *err);
 /* store_tenants.c: a run's tenants (run_tenants; none without tenants). */
-int store__insert_tenants(store_t *st, const struct store_run *run, struct err *err);
+int store__insert_tenants(store_t *st, const struct store_run *run,
+                          const struct store_round *rounds, size_t n_rounds, struct err *err);
 
 #endif

@@ -76,7 +76,7 @@ static int run_columns(store_t *st, char *buf, size_t n, struct err *err)
 /* The statements of one merge: the shard's runs, and copies of a run, its
  * jobs and its rounds from src into main. */
 struct merge_stmts {
-    sqlite3_stmt *sel, *ins, *jobs, *rounds, *types, *rtypes, *tenants;
+    sqlite3_stmt *sel, *ins, *jobs, *rounds, *types, *rtypes, *tenants, *rtenants;
 };
 
 static void merge_stmts_finalize(struct merge_stmts *m)
@@ -88,6 +88,7 @@ static void merge_stmts_finalize(struct merge_stmts *m)
     sqlite3_finalize(m->types);
     sqlite3_finalize(m->rtypes);
     sqlite3_finalize(m->tenants);
+    sqlite3_finalize(m->rtenants);
     *m = (struct merge_stmts){0};
 }
 
@@ -132,7 +133,11 @@ static int merge_prepare(store_t *st, struct merge_stmts *m, struct err *err)
                            "INSERT INTO main.run_tenants SELECT ?2, tenant, tenant_index, quota, jobs, avg_jct_s,"
                            " p50_jct_s, p99_jct_s, gpu_hours, mean_gpus, entitled_hours"
                            " FROM src.run_tenants WHERE run_id = ?1",
-                           -1, &m->tenants, NULL) != SQLITE_OK)
+                           -1, &m->tenants, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO main.round_tenants SELECT ?2, round, tenant_index, gpus"
+                           " FROM src.round_tenants WHERE run_id = ?1",
+                           -1, &m->rtenants, NULL) != SQLITE_OK)
         return store__fail(st, err, "preparing the merge");
     return 0;
 }
@@ -147,15 +152,15 @@ static int merge_copy_run(store_t *st, struct merge_stmts *m, int64_t id, int64_
     if (sqlite3_step(m->ins) != SQLITE_DONE)
         return store__fail(st, err, "copying a run");
     int64_t nid = sqlite3_last_insert_rowid(st->db);
-    sqlite3_stmt *kids[5] = {m->jobs, m->rounds, m->types, m->rtypes, m->tenants};
-    for (int k = 0; k < 5; k++) {
+    sqlite3_stmt *kids[6] = {m->jobs, m->rounds, m->types, m->rtypes, m->tenants, m->rtenants};
+    for (int k = 0; k < 6; k++) {
         sqlite3_reset(kids[k]);
         sqlite3_bind_int64(kids[k], 1, id);
         sqlite3_bind_int64(kids[k], 2, nid);
         if (sqlite3_step(kids[k]) != SQLITE_DONE)
             return store__fail(st, err, k == 0   ? "copying a run's jobs"
                                         : k == 1 ? "copying a run's rounds"
-                                        : k == 4 ? "copying a run's tenants"
+                                        : k >= 4 ? "copying a run's tenants"
                                                  : "copying a run's GPU types");
     }
     return 0;

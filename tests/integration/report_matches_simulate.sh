@@ -134,4 +134,16 @@ PY
 grep -A4 '^by tenant' "$tmp/ten.txt" | grep -qE '^ +1 +FIFO/tune +speech +32 +90 ' &&
     grep -q "Jain's index across tenants: 0\.99" "$tmp/ten.txt" ||
     fail "the text report has no by-tenant table: $(cat "$tmp/ten.txt")"
+# each round's GPUs per tenant (round_tenants) average to the run's mean_gpus, and --plot draws
+# each tenant against its quota from them
+sqlite3 "$tmp/ten.db" "SELECT t.tenant, abs(t.mean_gpus - avg(r.gpus)) < 1e-9, count(*) FROM run_tenants t
+    JOIN round_tenants r ON r.run_id = t.run_id AND r.tenant_index = t.tenant_index
+    GROUP BY t.tenant ORDER BY t.tenant_index" > "$tmp/ten_rounds.txt"
+rounds=$(sqlite3 "$tmp/ten.db" "SELECT count(*) FROM rounds")
+[ "$(cat "$tmp/ten_rounds.txt")" = "$(printf 'vision|1|%s\nspeech|1|%s\nguests|1|%s' "$rounds" "$rounds" "$rounds")" ] ||
+    fail "round_tenants do not average to mean_gpus: $(cat "$tmp/ten_rounds.txt")"
+"$bin" report --db "$tmp/ten.db" --plot "$tmp/tenplot" > /dev/null || fail "report --plot (tenants) exited $?"
+[ "$(awk '!/^#/ { print NF; exit }' "$tmp/tenplot/data/run1_tenants.dat")" = 4 ] &&
+    grep -q "title 'speech', .* 32 with lines" <(tr -d '\\\n' < "$tmp/tenplot/plots.gp") ||
+    fail "the tenants plot lacks a tenant or its quota"
 echo "ok: report matches simulate --json for $n runs; sweep matches the reference; GPU types and tenants kept"

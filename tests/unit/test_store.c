@@ -225,7 +225,8 @@ static void test_schema_versions(void **state)
 }
 
 /* What migration 4 -> 5 added (GPU types). */
-#define UNDO_V6 "DROP TABLE run_tenants;"
+#define UNDO_V7 "DROP TABLE round_tenants;"
+#define UNDO_V6 UNDO_V7 "DROP TABLE run_tenants;"
 #define UNDO_V5                                                                                    \
     UNDO_V6 "DROP TABLE run_types; DROP TABLE round_types; ALTER TABLE runs DROP COLUMN hetero;"    \
     "ALTER TABLE jobs DROP COLUMN gpu_type;"
