@@ -75,23 +75,19 @@ static double fit_count(double free, double avail, double per)
     return k < free ? (k < 0 ? 0 : k) : free;
 }
 
-/* The free list is in GPU id order, so each server's free GPUs lie together. */
+/* Over the servers with a free GPU that this placement may use (the free
+ * map's view: all servers, or a GPU type's). */
 void sched__reasons_place_failed(sched_t *s, const double v[RES_COUNT], int n)
 {
+    const struct free_map *m = &s->fmap;
     double g_cpu = 0, g_mem = 0;
-    int k = 0;
-    while (k < s->n_free) {
-        int sv_id = sched__gpu_server(s, s->free_gpus[k]);
-        int free = 0;
-        while (k < s->n_free && sched__gpu_server(s, s->free_gpus[k]) == sv_id) {
-            free++;
-            k++;
-        }
-        const struct server *sv = &s->servers[sv_id];
+    for (int i = sched__bit_next(m->srv_free, m->lo, m->hi); i >= 0;
+         i = sched__bit_next(m->srv_free, i + 1, m->hi)) {
+        const struct server *sv = &s->servers[i];
         if (!(sv->type_bit & s->place_mask))
             continue;
-        g_cpu += fit_count(free, sv->cap[RES_CPU] - sv->used[RES_CPU], v[RES_CPU]);
-        g_mem += fit_count(free, sv->cap[RES_MEM] - sv->used[RES_MEM], v[RES_MEM]);
+        g_cpu += fit_count(sv->n_free, sv->cap[RES_CPU] - sv->used[RES_CPU], v[RES_CPU]);
+        g_mem += fit_count(sv->n_free, sv->cap[RES_MEM] - sv->used[RES_MEM], v[RES_MEM]);
     }
     if (g_cpu < n)
         s->why_last = REASON_CPU;

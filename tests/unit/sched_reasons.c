@@ -21,6 +21,7 @@ static struct job *jobs[MAX_JOBS];
 static int n_jobs;
 static struct model_profile profiles[MAX_JOBS];
 static enum sched_hetero hetero_next; /* of the next make() */
+static bool legacy_next;
 
 static struct server_group group(const char *name, const char *type, int gpus, int cpus,
                                  int mem)
@@ -45,6 +46,7 @@ static sched_t *make(const struct server_group *g, int ng, const char *policy, c
     p.starvation_s = 1000 * 3600.0;
     p.tenants = tc;
     p.hetero = hetero_next;
+    p.legacy_order = legacy_next;
     for (int i = 0; i < ng; i++) /* typed: each type at the profiles' speed */
         if (g[i].gpu_type[0] && p.cluster.n_speeds < CLUSTER_MAX_TYPES) {
             struct gpu_type_def *d = &p.cluster.speeds[p.cluster.n_speeds++];
@@ -190,19 +192,25 @@ static void test_resources(void **state)
 
 /* GREEDY, one server of 4 GPUs and 8 CPUs: job 1 (2 GPUs x 3 CPUs) takes 6
  * CPUs; job 2 (2 GPUs x 2 CPUs = 4) finds 2 GPUs free but 2 CPUs: Cpu. Job
- * 3, the same shape, is answered by the fail memo: Cpu as well. */
+ * 3, the same shape behind it: the incremental queue knows it cannot fit
+ * and does not try it (Priority: a job ahead of it waits for the same); the
+ * legacy walk tries it and the fail memo answers: Cpu. */
 static void test_cpu(void **state)
 {
-    struct server_group g = group("a", "", 4, 8, 500);
-    sched_t *s = make(&g, 1, "FIFO", "greedy", NULL);
-    struct job *a = add(s, 1, 0, 2, 3, 62.5, NULL, NULL);
-    struct job *b = add(s, 2, 1, 2, 2, 62.5, NULL, NULL);
-    struct job *c = add(s, 3, 2, 2, 2, 62.5, NULL, NULL);
-    assert_int_equal(round_at(s, 10), 1);
-    expect(s, a, REASON_STARTING);
-    expect(s, b, REASON_CPU);
-    expect(s, c, REASON_CPU);
-    done(s);
+    for (int legacy = 0; legacy < 2; legacy++) {
+        struct server_group g = group("a", "", 4, 8, 500);
+        legacy_next = legacy;
+        sched_t *s = make(&g, 1, "FIFO", "greedy", NULL);
+        legacy_next = false;
+        struct job *a = add(s, 1, 0, 2, 3, 62.5, NULL, NULL);
+        struct job *b = add(s, 2, 1, 2, 2, 62.5, NULL, NULL);
+        struct job *c = add(s, 3, 2, 2, 2, 62.5, NULL, NULL);
+        assert_int_equal(round_at(s, 10), 1);
+        expect(s, a, REASON_STARTING);
+        expect(s, b, REASON_CPU);
+        expect(s, c, legacy ? REASON_CPU : REASON_PRIORITY);
+        done(s);
+    }
 }
 
 /* GREEDY, one server of 4 GPUs, 24 CPUs, 200 GB: job 1 (2 GPUs x 62.5 GB)
