@@ -625,6 +625,17 @@ void deploy__free(struct deploy *d)
     free(d);
 }
 
+/* The end's job counts for the summary (deploy_stats). */
+static void count_jobs(const struct deploy *d, struct deploy_stats *st)
+{
+    st->jobs_known = d->n_jobs;
+    for (size_t i = 0; i < d->n_jobs; i++) {
+        const struct djob *dj = &d->jobs[i];
+        st->jobs_cancelled += dj->cancelled;
+        st->jobs_unfinished += !dj->cancelled && dj->state != DJ_DONE && dj->state != DJ_FAILED;
+    }
+}
+
 int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct deploy_stats *st,
                struct err *err)
 {
@@ -680,6 +691,7 @@ int deploy_run(const struct deploy_config *cfg, struct sched_result *res, struct
         deploy_state_samples_each(d->db, give_sample, (void *)cfg, err) < 0)
         goto out_srv;
     sched_run_result(d->ledger, d->end_b, res);
+    count_jobs(d, st);
     if (cfg->service) { /* a service's window: the jobs that arrived, bar failed and cancelled */
         res->window_size = res->jobs_measured;
         for (size_t i = 0; i < d->next_arrival; i++)

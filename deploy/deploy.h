@@ -120,6 +120,13 @@ struct deploy_stats {
     double registration_s;   /* from listening until planning could start (workers registered) */
     size_t jobs_late;        /* jobs whose last round ended after its boundary */
     double late_s_max;       /* by how much, at most (logical seconds: part of their JCT) */
+    /* at the end: the jobs known (trace and submitted), and of them those
+     * cancelled and those neither finished, failed nor cancelled */
+    size_t jobs_known, jobs_cancelled, jobs_unfinished;
+    /* set before on_listening when the run continues one in state_path: its
+     * rounds so far, the jobs it knows and those running (to adopt) */
+    bool resumed;
+    size_t resumed_rounds, resumed_jobs, resumed_running;
 };
 
 /* Read an admins file: one certificate identity (CN or SAN) per line, '#'
@@ -135,6 +142,11 @@ void deploy_admins_free(char **v, size_t n);
  * forward (a newer one refused). NULL + err, one line naming the file. */
 struct deploy_state *deploy_state_file_open(const char *path, struct err *err);
 void deploy_state_file_close(struct deploy_state *st);
+
+/* Before anything starts (after the config is filled): refuse a state file
+ * holding an unfinished run of other arguments unless cfg->fresh. 0, or -1 +
+ * err naming the file and both argument lists. */
+int deploy_state_check_args(const struct deploy_config *cfg, struct err *err);
 
 /* Run the trace to completion on the workers. 0 with *res filled like
  * sim_run (free with sched_result_free), or -1 with err. */

@@ -819,12 +819,15 @@ int deploy__admin_nodes(struct deploy *d, ProtobufCMessage *rs)
                                    ? sched_gpu_type_name(d->sched,
                                                          sched_server(d->sched, (int)i)->gpu_type)
                                    : "");
+        /* a running job holds its GPUs until the round that records its end,
+         * as queue and /metrics say, even once its processes exited: the
+         * plan gives them to another job only at that boundary */
         for (size_t k = 0; k < d->n_jobs; k++) {
             const struct djob *dj = &d->jobs[k];
             bool here = false;
             for (int r = 0; dj->state == DJ_RUNNING && r < dj->n_ranks; r++) {
                 const struct drank *rk = &dj->ranks[r];
-                if (rk->server != (int)i || rk->exited)
+                if (rk->server != (int)i)
                     continue;
                 ni->gpus_used += (uint32_t)rk->n_gpus;
                 ni->cpus_used += rk->cpus;

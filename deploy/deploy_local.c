@@ -19,13 +19,13 @@
 /* The environment for helper processes: ours without the service manager's
  * notify variables, so a local worker never speaks for the scheduler's
  * service. Borrowed strings; caller frees the array. */
-static char **helper_environ(void)
+static char **helper_environ(const char *extra)
 {
     extern char **environ;
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = xcalloc(n + 1, sizeof *env);
+    char **env = xcalloc(n + 2, sizeof *env);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         bool drop = false;
@@ -36,6 +36,8 @@ static char **helper_environ(void)
         if (!drop)
             env[k++] = environ[i];
     }
+    if (extra)
+        env[k++] = (char *)extra;
     return env;
 }
 
@@ -99,7 +101,9 @@ int deploy_local_start(struct deploy_local *lw, int port)
         char sched[300], gpus[16], sid[16], dir[4096];
         char *argv[28];
         worker_argv(lw, i, self, argv, sched, gpus, sid, dir, port);
-        char **env = helper_environ();
+        /* the machine-wide warnings (memory limits not enforced) once, from
+         * worker 0, not once per local worker */
+        char **env = helper_environ(i > 0 ? "SYNERGY_WORKER_SAME_HOST=1" : NULL);
         pid_t parent = getpid();
         pid_t pid = fork();
         if (pid == 0) {

@@ -36,9 +36,8 @@ static double real_now(void)
 }
 
 /* The run's identity: what must match for a restart to continue it. */
-static void run_args(const struct deploy *d, char *buf, size_t n)
+static void run_args(const struct deploy_config *c, char *buf, size_t n)
 {
-    const struct deploy_config *c = d->cfg;
     unsigned long long h = 1469598103934665603ULL; /* FNV-1a over the trace */
     for (size_t i = 0; i < c->n_jobs; i++) {
         char row[192];
@@ -200,7 +199,7 @@ int deploy__persist(struct deploy *d, bool finished)
         return 0;
     struct deploy_state_run run = {0};
     run.plan_log_bytes = plan_log_mark(d);
-    run_args(d, run.args, sizeof run.args);
+    run_args(d->cfg, run.args, sizeof run.args);
     run.finished = finished;
     run.t0_real = d->t0_real;
     run.b = d->next_b;
@@ -425,6 +424,33 @@ static void restore_totals(struct deploy *d, const struct deploy_state_run *run,
     d->restarted = true;
 }
 
+/* An unfinished run of other arguments in the state file (not --fresh):
+ * true + err. */
+static bool args_differ(const struct deploy_config *c, const struct deploy_state_run *run,
+                        struct err *err)
+{
+    char args[1024];
+    run_args(c, args, sizeof args);
+    if (run->finished || c->fresh || strcmp(run->args, args) == 0)
+        return false;
+    errprintf(err,
+              "%s holds an unfinished run of other arguments (%s; now %s): run with the same "
+              "arguments to continue it, or add --fresh to discard it",
+              c->state_path, run->args, args);
+    return true;
+}
+
+int deploy_state_check_args(const struct deploy_config *cfg, struct err *err)
+{
+    if (!cfg->state || !cfg->state_path)
+        return 0;
+    struct deploy_state_run run;
+    int have = deploy_state_run_get(cfg->state, &run, err);
+    if (have < 0)
+        return -1;
+    return have && args_differ(cfg, &run, err) ? -1 : 0;
+}
+
 int deploy__restore(struct deploy *d, struct err *err)
 {
     if (!d->db || !d->cfg->state_path)
@@ -433,13 +459,8 @@ int deploy__restore(struct deploy *d, struct err *err)
     int have = deploy_state_run_get(d->db, &run, err);
     if (have < 0)
         return -1;
-    char args[1024];
-    run_args(d, args, sizeof args);
-    if (have && !run.finished && !d->cfg->fresh && strcmp(run.args, args) != 0)
-        return errprintf(err,
-                         "%s holds an unfinished run of other arguments (%s; now %s): run with "
-                         "the same arguments to continue it, or add --fresh to discard it",
-                         d->cfg->state_path, run.args, args);
+    if (have && args_differ(d->cfg, &run, err))
+        return -1;
     if (!have || run.finished || d->cfg->fresh) {
         if (have)
             LOG(LOG_INFO, "deploy", "%s: %s; starting a new run", d->cfg->state_path,
@@ -489,6 +510,10 @@ int deploy__restore(struct deploy *d, struct err *err)
         goto done;
     d->plan_log_bytes = run.plan_log_bytes;
     restore_totals(d, &run, now);
+    d->st->resumed = true; /* said by the caller at default level (on_listening) */
+    d->st->resumed_rounds = (size_t)run.rounds;
+    d->st->resumed_jobs = d->n_jobs;
+    d->st->resumed_running = n_adopt;
     LOG(LOG_INFO, "deploy", "%s: continuing the run at round %.0f (logical now %.0f): %zu of %zu "
                             "jobs arrived, %zu running to adopt",
         d->cfg->state_path, run.b, deploy__logical_now(d), d->next_arrival, d->n_jobs, n_adopt);
@@ -574,6 +599,9 @@ int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
     /* a (re-)registration lists everything the worker runs: what we expect
      * there and it does not list is gone (the worker restarted, or the lease
      * ended while we were away); not the job's fault */
+    size_t n_lost = 0;
+    char ids[128] = "";
+    int len = 0;
     for (size_t k = 0; k < d->n_jobs; k++) {
         struct djob *dj = &d->jobs[k];
         struct drank *rk = dj->n_ranks > 0 ? rank_on(dj, server) : NULL;
@@ -594,11 +622,18 @@ int deploy__worker_report(struct deploy *d, int server, enum deploy_report kind,
                                     "restart", dj->spec->id, dj->launch, server);
         if (dj->state == DJ_RUNNING && !dj->terminated && !completed) {
             dj->lost = true;
-            LOG(LOG_WARN, "deploy", "job %d attempt %d is not on server %d any more: counted as "
+            LOG(LOG_INFO, "deploy", "job %d attempt %d is not on server %d any more: counted as "
                                     "exited, relaunched without a charge",
                 dj->spec->id, dj->launch, server);
+            if (n_lost++ < 8)
+                len += snprintf(ids + len, sizeof ids - (size_t)len, "%s%d",
+                                n_lost > 1 ? ", " : "", dj->spec->id);
         }
     }
+    if (n_lost) /* one line per worker, not one per job */
+        LOG(LOG_WARN, "deploy", "server %d no longer runs %zu job%s it ran (%s%s): counted as "
+                                "exited, relaunched without a charge",
+            server, n_lost, n_lost == 1 ? "" : "s", ids, n_lost > 8 ? ", ..." : "");
     pthread_cond_broadcast(&d->cv);
     return 0;
 }

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -407,11 +408,16 @@ static void check_worker_cpus(const Synergy__V1__RegisterWorkerRequest *req, uns
     LOG(LOG_INFO, "deploy", "server %u: %ld core(s), %ld thread(s) for jobs, %ld core(s) "
                             "reserved; a CPU is a %s", id, cores, threads, reserved,
         per_thread ? "thread" : "core");
-    if (have < (long)ini_cpus)
-        LOG(LOG_WARN, "deploy", "server %u: the cluster INI plans %g CPUs per server but the "
-                                "worker offers jobs %ld %s(s)%s: jobs will share them and run "
-                                "slower than their profiles", id, ini_cpus, have,
-            per_thread ? "thread" : "core", reserved ? " (after its reserved cores)" : "");
+    /* said once a run (at -v for each further server), not once per worker */
+    static atomic_bool said;
+    if (have >= (long)ini_cpus)
+        return;
+    enum log_level lvl = atomic_exchange(&said, true) ? LOG_INFO : LOG_WARN;
+    LOG(lvl, "deploy", "server %u: the cluster INI plans %g CPUs per server but the worker "
+                       "offers jobs %ld %s(s)%s: jobs will share them and run slower than "
+                       "their profiles (other servers that offer fewer: -v)",
+        id, ini_cpus, have, per_thread ? "thread" : "core",
+        reserved ? " (after its reserved cores)" : "");
 }
 
 /* On a cluster with GPU types, a worker must run the type of its server's

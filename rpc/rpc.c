@@ -16,7 +16,10 @@
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
 #include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,9 +228,44 @@ rpc_server_t *rpc_server_create(const char *addr, int *port, struct err *err)
     return rpc_server_create_tls(addr, NULL, port, err);
 }
 
+/* Bind HOST:PORT once ourselves (as gRPC will: SO_REUSEADDR, no
+ * SO_REUSEPORT) so a port in use or an address not on this machine is one
+ * line naming why, not gRPC's log record. 0 when it could be bound, or the
+ * address is not HOST:PORT with a fixed port (gRPC then decides). */
+static int listen_probe(const char *addr, struct err *err)
+{
+    char host[256];
+    const char *colon = strrchr(addr, ':');
+    if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof host || atoi(colon + 1) == 0)
+        return 0;
+    const char *h = addr;
+    size_t hl = (size_t)(colon - addr);
+    if (h[0] == '[' && h[hl - 1] == ']') { /* [v6]:port */
+        h++;
+        hl -= 2;
+    }
+    snprintf(host, sizeof host, "%.*s", (int)hl, h);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai;
+    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+        return 0;
+    int rc = 0, one = 1, fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+            rc = errprintf(err, "cannot listen on %s: %s", addr, strerror(errno));
+        close(fd);
+    }
+    freeaddrinfo(ai);
+    return rc;
+}
+
 rpc_server_t *rpc_server_create_tls(const char *addr, const rpc_tls_t *tls, int *port,
                                     struct err *err)
 {
+    if (listen_probe(addr, err) < 0)
+        return NULL;
     rpc_global_init();
     rpc_server_t *s = xcalloc(1, sizeof *s);
     pthread_mutex_init(&s->mu, NULL);

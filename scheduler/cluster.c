@@ -182,10 +182,67 @@ static void hold(struct server *sv, const double v[RES_COUNT])
         sv->hold[i] += v[i];
 }
 
-static void release_holds(sched_t *s)
+/* Reference _top_synergy_gpus: walk free GPUs in order, take one whenever its
+ * server still fits the per-GPU vector (counting what this job already holds).
+ * Once a server does not fit, none of its other free GPUs can (nothing it
+ * holds changes), so the walk goes on at the next server that has a free GPU
+ * and room for one more vector, which freemap.c finds: the same GPUs as the
+ * walk over the free list, without walking the free GPUs passed over. */
+static int top_gpus_first_fit(sched_t *s, const double v[RES_COUNT], int n, int *gpus,
+                              struct job_share *shares, int *n_shares)
 {
-    for (int i = 0; i < s->n_servers; i++)
-        memset(s->servers[i].hold, 0, sizeof s->servers[i].hold);
+    int taken = 0;
+    *n_shares = 0;
+    int from = 0;
+    while (taken < n) {
+        int i = sched__first_fit_server(s, from, v);
+        if (i < 0)
+            break;
+        const struct server *sv = &s->servers[i];
+        /* the search checked its first GPU (nothing held there yet); the
+         * hold accumulates here as in hold(), compared as in fits_with_hold() */
+        double h[RES_COUNT] = {0, 0, 0, 0, 0};
+        int g = sched__free_from(s, i, 0);
+        gpus[taken++] = g;
+        for (int r = 0; r < RES_COUNT; r++)
+            h[r] += v[r];
+        struct job_share *sh = &shares[(*n_shares)++];
+        *sh = (struct job_share){i, v[RES_GPU], v[RES_CPU], v[RES_MEM], v[RES_SSPEED]};
+        while (taken < n && (g = sched__free_from(s, i, g + 1)) >= 0) {
+            bool fit = true;
+            for (int r = 0; r < RES_COUNT; r++)
+                fit &= !((sv->cap[r] - sv->used[r]) - h[r] < v[r]);
+            if (!fit)
+                break;
+            gpus[taken++] = g;
+            for (int r = 0; r < RES_COUNT; r++)
+                h[r] += v[r];
+            sh->gpu += v[RES_GPU];
+            sh->cpu += v[RES_CPU];
+            sh->mem += v[RES_MEM];
+            sh->sspeed += v[RES_SSPEED];
+        }
+        from = i + 1;
+    }
+    return taken == n ? 0 : -1;
+}
+
+/* Free GPUs grouped by server, in server order (the order of the free list),
+ * over the servers placement may use (a GPU type's under --hetero aware). */
+struct server_free {
+    int server;
+    int n;
+    int last; /* the last GPU taken from it here (its end before any) */
+};
+
+static int group_free(const sched_t *s, struct server_free *out)
+{
+    int ng = 0;
+    for (int i = s->fmap.lo; i < s->fmap.hi; i++)
+        if (s->servers[i].n_free > 0)
+            out[ng++] = (struct server_free){i, s->servers[i].n_free,
+                                             sched__server_gpu0(s, i) + sched__server_gpus(s, i)};
+    return ng;
 }
 
 /* Add per-GPU vector v to the share of server `sv` (creating it in order). */
@@ -204,58 +261,6 @@ static void share_add(struct job_share *shares, int *n, int sv, const double v[R
     (*n)++;
 }
 
-/* Reference _top_synergy_gpus: walk free GPUs in order, take one whenever its
- * server still fits the per-GPU vector (counting what this job already holds).
- * Once a server does not fit, none of its other free GPUs can (nothing it
- * holds changes), so the walk skips to the next server: same result, and a
- * job that fits nowhere costs one check per server instead of one per GPU. */
-static int top_gpus_first_fit(sched_t *s, const double v[RES_COUNT], int n, int *gpus,
-                              struct job_share *shares, int *n_shares)
-{
-    int taken = 0;
-    *n_shares = 0;
-    int k = 0;
-    while (k < s->n_free && taken < n) {
-        int g = s->free_gpus[k];
-        int sv_id = sched__gpu_server(s, g);
-        struct server *sv = &s->servers[sv_id];
-        if (!fits_with_hold(s, sv, v)) {
-            while (k < s->n_free && sched__gpu_server(s, s->free_gpus[k]) == sv_id)
-                k++;
-            continue;
-        }
-        gpus[taken++] = g;
-        hold(sv, v);
-        share_add(shares, n_shares, sv_id, v);
-        k++;
-    }
-    for (int i = 0; i < *n_shares; i++)
-        memset(s->servers[shares[i].server].hold, 0, sizeof s->servers[0].hold);
-    return taken == n ? 0 : -1;
-}
-
-/* Free GPUs grouped by server, servers in first-seen order of the free list. */
-struct server_free {
-    int server;
-    int n;
-    int first; /* index into a per-call array of GPU ids */
-};
-
-static int group_free(sched_t *s, struct server_free *out, int *ids)
-{
-    int ng = 0, pos = 0;
-    for (int k = 0; k < s->n_free; k++) {
-        int sv = sched__gpu_server(s, s->free_gpus[k]);
-        if (ng == 0 || out[ng - 1].server != sv) {
-            out[ng] = (struct server_free){sv, 0, pos};
-            ng++;
-        }
-        ids[pos++] = s->free_gpus[k];
-        out[ng - 1].n++;
-    }
-    return ng;
-}
-
 /* Pop the (free count, server id) minimum among entries still alive. */
 static int pop_fewest(struct server_free *grp, int ng, const bool *alive)
 {
@@ -270,15 +275,15 @@ static int pop_fewest(struct server_free *grp, int ng, const bool *alive)
     return best;
 }
 
-/* Reference allocate_synergy_placement (the `+place` variant). */
+/* Reference allocate_synergy_placement (the `+place` variant). Its cost
+ * grows with the servers; it is not the default placement. */
 static int top_gpus_consolidate(sched_t *s, struct job *j, const double d[RES_COUNT],
                                 const double v[RES_COUNT], int n, int *gpus,
                                 struct job_share *shares, int *n_shares)
 {
     struct server_free *grp = xmalloc(sizeof *grp * (size_t)s->n_servers);
-    int *ids = xmalloc(sizeof *ids * (size_t)(s->n_free + 1));
     bool *alive = xmalloc(sizeof *alive * (size_t)s->n_servers);
-    int ng = group_free(s, grp, ids);
+    int ng = group_free(s, grp);
     int rc = -1, taken = 0;
     *n_shares = 0;
 
@@ -289,8 +294,9 @@ static int top_gpus_consolidate(sched_t *s, struct job *j, const double d[RES_CO
                 (target < 0 || grp[i].n < grp[target].n))
                 target = i;
         if (target >= 0 && grp[target].n >= n) {
-            for (int k = 0; k < n; k++)
-                gpus[k] = ids[grp[target].first + k];
+            int g = sched__free_from(s, grp[target].server, 0);
+            for (int k = 0; k < n; k++, g = sched__free_from(s, grp[target].server, g + 1))
+                gpus[k] = g;
             shares[0] = (struct job_share){grp[target].server, d[RES_GPU], d[RES_CPU], d[RES_MEM],
                                            d[RES_SSPEED]};
             *n_shares = 1;
@@ -310,27 +316,32 @@ static int top_gpus_consolidate(sched_t *s, struct job *j, const double d[RES_CO
             continue;
         }
         hold(sv, v);
-        gpus[taken++] = ids[grp[b].first + grp[b].n - 1]; /* the server's last free GPU */
+        /* the server's last free GPU not taken yet */
+        grp[b].last = sched__free_before(s, grp[b].server, grp[b].last);
+        gpus[taken++] = grp[b].last;
         share_add(shares, n_shares, grp[b].server, v);
         if (--grp[b].n == 0)
             alive[b] = false;
     }
-    release_holds(s);
+    for (int i = 0; i < ng; i++)
+        memset(s->servers[grp[i].server].hold, 0, sizeof s->servers[0].hold);
     rc = taken == n ? 0 : -1;
 out:
     free(grp);
-    free(ids);
     free(alive);
     return rc;
 }
 
 void sched__commit(sched_t *s, struct job *j, const int *gpus, int n_gpus,
-                   const struct job_share *shares, int n_shares, bool run_fair,
-                   bool add_to_servers)
+                   const struct job_share *shares, int n_shares, bool run_fair, bool fresh)
 {
-    for (int k = 0; k < n_gpus; k++) {
+    for (int k = 0; k < n_gpus; k++)
         j->alloc_gpus[j->n_alloc++] = gpus[k];
-        s->gpu_owner[gpus[k]] = j->id;
+    if (fresh) {
+        for (int k = 0; k < n_gpus; k++)
+            s->gpu_owner[gpus[k]] = j->id;
+        sched__free_take(s, gpus, n_gpus);
+        s->n_held += n_gpus;
     }
     j->n_shares = n_shares;
     j->cpus = j->mem = j->sspeed = 0;
@@ -345,28 +356,14 @@ void sched__commit(sched_t *s, struct job *j, const int *gpus, int n_gpus,
         sv->used[RES_MEM] += sh->mem;
         sv->used[RES_GPU] += sh->gpu;
         sv->used[RES_SSPEED] += sh->sspeed;
-        if (add_to_servers) {
+        if (fresh) {
+            sched__server_jobs_touch(s, sv);
             xgrow((void **)&sv->jobs, &sv->cap_jobs, sv->n_jobs + 1, sizeof *sv->jobs);
             sv->jobs[sv->n_jobs++] = j;
         }
     }
     j->run_fair = run_fair;
     *s->n_fail_memo = 0;
-    /* remove the GPUs from the round's free list, keeping its order; first
-     * fit usually takes the first free GPUs, which only moves the start */
-    int lead = 0;
-    while (lead < s->n_free && lead < n_gpus && s->gpu_owner[s->free_gpus[lead]] >= 0)
-        lead++;
-    if (lead == n_gpus) {
-        s->free_gpus += lead;
-        s->n_free -= lead;
-        return;
-    }
-    int w = 0;
-    for (int k = 0; k < s->n_free; k++)
-        if (s->gpu_owner[s->free_gpus[k]] < 0)
-            s->free_gpus[w++] = s->free_gpus[k];
-    s->n_free = w;
 }
 
 /*

@@ -9,9 +9,9 @@
  * Placement, --hetero aware: the mode places the job on one type at a time,
  * in the order of the iteration rate it would get there, given what is free:
  * at its ideal CPUs and memory (that type's profile) if they fit, else at
- * what the mode's fallback gives (TUNE: the fair share). Each type has its
- * own part of the round's free list, so a placement walks that type's GPUs
- * only. --hetero agnostic: the mode places as on an untyped cluster, with
+ * what the mode's fallback gives (TUNE: the fair share). Each type's servers
+ * have contiguous ids, so a placement looks at that type's servers only
+ * (freemap.c). --hetero agnostic: the mode places as on an untyped cluster, with
  * the model's default demand; the job then runs at the pace of the slowest
  * GPU type it got, with the speedup the CPUs it got give on that type.
  *
@@ -297,13 +297,11 @@ static void set_type(struct job *j, int t)
     j->speedup = j->speedup_orig = tp->speedup;
 }
 
-/* Restrict placement to type t: its part of the free list, its fail memo. */
-static void view_enter(sched_t *s, int t, int **save_free)
+/* Restrict placement to type t: its servers (freemap.c), its fail memo. */
+static void view_enter(sched_t *s, int t)
 {
     struct sched_type *ty = &s->types[t];
-    *save_free = s->free_gpus;
-    s->free_gpus = ty->free_start;
-    s->n_free = ty->n_free;
+    sched__free_view(s, t);
     s->fail_memo = ty->memo;
     s->n_fail_memo = &ty->n_memo;
     s->place_mask = s->memo_mask = 1u << t;
@@ -311,16 +309,11 @@ static void view_enter(sched_t *s, int t, int **save_free)
     memcpy(s->fair, ty->fair, sizeof s->fair);
 }
 
-static void view_leave(sched_t *s, int t, int *save_free, int total_free)
+static void view_leave(sched_t *s)
 {
-    struct sched_type *ty = &s->types[t];
-    int taken = ty->n_free - s->n_free;
-    ty->free_start = s->free_gpus;
-    ty->n_free = s->n_free;
+    sched__free_view(s, -1);
     s->fail_memo = s->memo0;
     s->n_fail_memo = &s->n_memo0;
-    s->free_gpus = save_free;
-    s->n_free = total_free - taken;
     s->place_mask = s->memo_mask = ~0u;
 }
 
@@ -365,11 +358,9 @@ static int allocate_aware(sched_t *s, const struct sched_mode_ops *mode, struct 
     int old_type = pv->type;
     double old_dem[3], old_it = j->iter_time, old_sp = j->speedup, old_spo = j->speedup_orig;
     memcpy(old_dem, pv->dem, sizeof old_dem);
-    int total = s->n_free;
     for (int i = 0; i < n; i++) {
-        int *save;
         set_type(j, o[i].type);
-        view_enter(s, o[i].type, &save);
+        view_enter(s, o[i].type);
         int rc;
         if (o[i].ideal) {
             double d[RES_COUNT];
@@ -378,7 +369,7 @@ static int allocate_aware(sched_t *s, const struct sched_mode_ops *mode, struct 
         } else {
             rc = mode->allocate(s, j, deficit);
         }
-        view_leave(s, o[i].type, save, total);
+        view_leave(s);
         if (rc == 0)
             return 0;
         j->speedup = j->speedup_orig; /* a failed TUNE fallback may have demoted it */
@@ -399,13 +390,9 @@ int sched__allocate(sched_t *s, const struct sched_mode_ops *mode, struct job *j
     if (s->aware)
         return allocate_aware(s, mode, j, deficit);
     unsigned mask = sched__priv(j)->type_mask;
-    if (mask != (1u << s->n_types) - 1) { /* a job kept off some types: enough free GPUs left? */
-        int n = 0;
-        for (int k = 0; k < s->n_free && n < deficit; k++)
-            n += (s->servers[s->gpu_server[s->free_gpus[k]]].type_bit & mask) != 0;
-        if (n < deficit)
-            return -1;
-    }
+    /* a job kept off some types: enough free GPUs left on its own? */
+    if (mask != (1u << s->n_types) - 1 && sched__free_of_types(s, mask) < deficit)
+        return -1;
     s->place_mask = mask;
     int rc = mode->allocate(s, j, deficit);
     s->place_mask = ~0u;
@@ -414,24 +401,12 @@ int sched__allocate(sched_t *s, const struct sched_mode_ops *mode, struct job *j
     return rc;
 }
 
-/* Round start: each type's part of the free list (ids in id order, each
- * type's ids contiguous, so each part is a contiguous run of the list). */
+/* Round start: every type's failed placements are forgotten (each type's
+ * free GPUs are counted as they come and go: freemap.c). */
 void sched__hetero_round_begin(sched_t *s)
 {
     for (int t = 0; t < s->n_types; t++)
         s->types[t].n_memo = 0;
-    if (!s->aware)
-        return;
-    int k = 0;
-    for (int t = 0; t < s->n_types; t++) {
-        struct sched_type *ty = &s->types[t];
-        ty->free_start = s->free_gpus + k;
-        ty->n_free = 0;
-        while (k < s->n_free && s->free_gpus[k] < ty->gpu_hi) {
-            ty->n_free++;
-            k++;
-        }
-    }
 }
 
 void sched__hetero_release(sched_t *s)

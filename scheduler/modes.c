@@ -83,9 +83,10 @@ static int peer_cmp(const void *a, const void *b)
 
 /* Stable in-place sort of a server's job list by (servers spanned, -cpu/gpu,
  * -mem/gpu), as the reference's _reallocate_peer does. */
-static void sort_server_jobs(struct server *sv)
+static void sort_server_jobs(sched_t *s, struct server *sv)
 {
-    struct peer_key *keys = xmalloc(sizeof *keys * (sv->n_jobs + 1));
+    xgrow((void **)&s->peer_keys, &s->cap_peer_keys, sv->n_jobs + 1, sizeof *s->peer_keys);
+    struct peer_key *keys = s->peer_keys;
     for (size_t i = 0; i < sv->n_jobs; i++) {
         struct job *j = sv->jobs[i];
         keys[i] = (struct peer_key){j, (int)i, (double)j->n_shares, -(j->cpus / j->n_alloc),
@@ -94,7 +95,6 @@ static void sort_server_jobs(struct server *sv)
     qsort(keys, sv->n_jobs, sizeof *keys, peer_cmp);
     for (size_t i = 0; i < sv->n_jobs; i++)
         sv->jobs[i] = keys[i].j;
-    free(keys);
 }
 
 /* Reference _reallocate_peer: which jobs on `server` to shrink so that `need`
@@ -113,7 +113,8 @@ static size_t pick_peers(sched_t *s, int server, double need[RES_COUNT], struct 
     if (!any)
         return 0;
     struct server *sv = &s->servers[server];
-    sort_server_jobs(sv);
+    sched__server_jobs_touch(s, sv);
+    sort_server_jobs(s, sv);
     size_t n = 0;
     for (size_t p = 0; p < sv->n_jobs; p++) {
         struct job *j = sv->jobs[p];
@@ -142,16 +143,18 @@ static size_t pick_peers(sched_t *s, int server, double need[RES_COUNT], struct 
 }
 
 /* Shrink a placed peer to the fair share on the same GPUs (reference: deallocate
- * with rollback, make_fair_share, re-allocate with the fair flag). */
+ * with rollback, make_fair_share, re-allocate with the fair flag). Its shares
+ * come off the servers and the fair ones go on, in the reference's order of
+ * operations; the job keeps its GPUs throughout. */
 static void shrink_peer(sched_t *s, struct job *j)
 {
-    int n = j->n_alloc;
-    int *gpus = xmalloc(sizeof *gpus * (size_t)n);
-    struct job_share *shares = xmalloc(sizeof *shares * (size_t)j->n_shares);
-    int n_shares = j->n_shares;
-    memcpy(gpus, j->alloc_gpus, sizeof *gpus * (size_t)n);
+    int n = j->n_alloc, n_shares = j->n_shares;
+    xgrow((void **)&s->peer_shares, &s->cap_peer_shares, (size_t)n_shares + 1,
+          sizeof *s->peer_shares);
+    struct job_share *shares = s->peer_shares;
     memcpy(shares, j->shares, sizeof *shares * (size_t)n_shares);
-    sched_job_release(s, j);
+    sched__unshare(s, j);
+    j->n_alloc = 0;
     double d[RES_COUNT];
     sched__demand_vector(j, d);
     make_fair_share(s, j, d);
@@ -162,50 +165,42 @@ static void shrink_peer(sched_t *s, struct job *j)
         shares[i].mem = d[RES_MEM] * g;
         shares[i].sspeed = d[RES_SSPEED] * g;
     }
-    /* the GPUs were taken off the free list when first placed; commit again
-     * without touching it and without adding the job to the servers twice */
-    for (int k = 0; k < n; k++)
-        s->gpu_owner[gpus[k]] = j->id;
-    sched__commit(s, j, gpus, n, shares, n_shares, true, false);
+    /* alloc_gpus still holds its n GPUs: commit them again in place */
+    sched__commit(s, j, j->alloc_gpus, n, shares, n_shares, true, false);
     j->demoted = true;
-    free(gpus);
-    free(shares);
 }
 
-/* Reference _get_underutilized_servers: where the job's GPUs will come from. */
+/* Reference _get_underutilized_servers: where the job's GPUs will come from.
+ * A multi-GPU job takes the first server with that many GPUs left; else the
+ * servers with the fewest free GPUs, one after another (freemap.c). */
 static int target_servers(sched_t *s, int deficit, int *tsrv, int *tcnt)
 {
-    if (deficit > 1)
-        for (int i = 0; i < s->n_servers; i++)
-            if (s->servers[i].cap[RES_GPU] - s->servers[i].used[RES_GPU] >= deficit &&
-                (s->servers[i].type_bit & s->place_mask)) {
-                tsrv[0] = i;
-                tcnt[0] = deficit;
-                return 1;
-            }
-    int *count = xcalloc((size_t)s->n_servers, sizeof *count);
-    for (int k = 0; k < s->n_free; k++) {
-        int sv = sched__gpu_server(s, s->free_gpus[k]);
-        count[sv] += (s->servers[sv].type_bit & s->place_mask) != 0;
+    if (deficit > 1) {
+        int i = sched__first_server_with_gpus(s, deficit);
+        if (i >= 0) {
+            tsrv[0] = i;
+            tcnt[0] = deficit;
+            return 1;
+        }
     }
     int nt = 0;
     while (deficit > 0) {
-        int best = -1;
-        for (int i = 0; i < s->n_servers; i++)
-            if (count[i] > 0 && (best < 0 || count[i] < count[best]))
-                best = i;
+        int best = sched__fewest_free_server(s);
         if (best < 0)
             break;
+        int count = s->servers[best].n_free;
         tsrv[nt] = best;
-        if (count[best] >= deficit) {
+        if (count >= deficit) {
             tcnt[nt++] = deficit;
             break;
         }
-        tcnt[nt++] = count[best];
-        deficit -= count[best];
-        count[best] = 0;
+        tcnt[nt++] = count;
+        deficit -= count;
+        sched__server_exclude(s, best, true);
     }
-    free(count);
+    for (int t = 0; t < nt; t++) /* the ones left out above are back */
+        if (sched__server_excluded(s, tsrv[t]))
+            sched__server_exclude(s, tsrv[t], false);
     return nt;
 }
 
@@ -223,13 +218,15 @@ static int tune_allocate(sched_t *s, struct job *j, int deficit)
     /* (The reference tries the same vector once more here; it cannot succeed.) */
 
     /* Take resources back from the jobs already placed on the target servers. */
-    int *tsrv = xmalloc(sizeof *tsrv * (size_t)s->n_servers);
-    int *tcnt = xmalloc(sizeof *tcnt * (size_t)s->n_servers);
+    int *tsrv = s->scratch_tsrv, *tcnt = s->scratch_tcnt;
     int nt = target_servers(s, deficit, tsrv, tcnt);
     size_t max_peers = 0;
-    for (int t = 0; t < nt; t++)
+    for (int t = 0; t < nt; t++) {
+        sched__server_jobs_touch(s, &s->servers[tsrv[t]]);
         max_peers += s->servers[tsrv[t]].n_jobs;
-    struct job **peers = xmalloc(sizeof *peers * (max_peers + 1));
+    }
+    xgrow((void **)&s->peers, &s->cap_peers, max_peers + 1, sizeof *s->peers);
+    struct job **peers = s->peers;
     for (int t = 0; t < nt; t++) {
         double avail[RES_COUNT], need[RES_COUNT];
         server_avail(&s->servers[tsrv[t]], avail);
@@ -243,9 +240,6 @@ static int tune_allocate(sched_t *s, struct job *j, int deficit)
         for (size_t p = 0; p < np; p++)
             shrink_peer(s, peers[p]);
     }
-    free(peers);
-    free(tsrv);
-    free(tcnt);
     if (sched__place(s, j, d, false) == 0)
         return 0;
     /* The reference exits the process here; it was never observed. We skip the
@@ -258,6 +252,7 @@ static const struct sched_mode_ops mode_fair = {
     .name = "fair",
     .summary = "GPU-proportional share of CPU and memory (the baseline)",
     .fair = true,
+    .monotone = true,
     .allocate = fair_allocate,
 };
 
@@ -265,6 +260,7 @@ static const struct sched_mode_ops mode_greedy = {
     .name = "greedy",
     .summary = "Synergy-GREEDY: ideal CPU/memory or skip the job this round",
     .fair = false,
+    .monotone = true,
     .allocate = greedy_allocate,
 };
 
@@ -272,6 +268,7 @@ static const struct sched_mode_ops mode_tune = {
     .name = "tune",
     .summary = "Synergy-TUNE: ideal, else fair share, else shrink earlier jobs",
     .fair = false,
+    .largest_first = true,
     .allocate = tune_allocate,
 };
 

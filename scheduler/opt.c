@@ -746,12 +746,9 @@ static void commit_rounded(struct opt_round *r)
         for (int i = 0; i < r->S; i++) {
             if (oj->cnt[i] == 0)
                 continue;
-            int want = oj->cnt[i];
-            for (int f = 0; f < s->n_free && want > 0; f++)
-                if (sched__gpu_server(s, s->free_gpus[f]) == i) {
-                    gpus[ng++] = s->free_gpus[f];
-                    want--;
-                }
+            int g = sched__free_from(s, i, 0);
+            for (int k = 0; k < oj->cnt[i] && g >= 0; k++, g = sched__free_from(s, i, g + 1))
+                gpus[ng++] = g;
             double c = oj->cnt[i];
             sh[nsh++] = (struct job_share){i, c, c * vc, c * vm, c * s->fair[RES_SSPEED]};
         }
@@ -775,8 +772,11 @@ static void commit_compat(struct opt_round *r)
         struct job_share *sh = xmalloc(sizeof *sh * (size_t)(r->S + 1));
         int nsh = 0;
         double vc = pt_cpu(oj->point), vm = pt_mem(oj->point);
-        for (int i = 0; i < oj->g; i++)
-            gpus[i] = s->free_gpus[i];
+        int ng = 0; /* the first free GPUs in id order */
+        for (int i = 0; i < r->S && ng < oj->g; i++)
+            for (int g = sched__free_from(s, i, 0); g >= 0 && ng < oj->g;
+                 g = sched__free_from(s, i, g + 1))
+                gpus[ng++] = g;
         for (int i = 0; i < r->S; i++) {
             double x = oj->lp[i] * oj->g;
             if (x > 1e-9)
@@ -805,8 +805,8 @@ static int opt_plan(sched_t *s, struct job **jobs, size_t n, double now)
     r.free_g = xcalloc((size_t)S, sizeof *r.free_g);
     r.cpu_av = xmalloc(sizeof *r.cpu_av * (size_t)S);
     r.mem_av = xmalloc(sizeof *r.mem_av * (size_t)S);
-    for (int f = 0; f < s->n_free; f++)
-        r.free_g[sched__gpu_server(s, s->free_gpus[f])]++;
+    for (int i = 0; i < S; i++)
+        r.free_g[i] = s->servers[i].n_free;
     for (int i = 0; i < S; i++) {
         r.cpu_av[i] = s->servers[i].cap[RES_CPU] - s->servers[i].used[RES_CPU];
         r.mem_av[i] = s->servers[i].cap[RES_MEM] - s->servers[i].used[RES_MEM];

@@ -11,21 +11,27 @@
  *    (progress, attained service, last_exec), a mode touches it (Tune drops
  *    its speedup; the next round resets it), or it is bumped. Such jobs are
  *    "hot": re-keyed at the start of the next round. Everyone else is "cold",
- *    in a heap ordered by (key, tie), one per GPU demand (FTF: one). FTF's
- *    key also grows with `now`; a cold FTF key is a lower bound (the key
- *    never decreases while the job waits) and is refreshed only when it
- *    reaches the top of the heap.
- *  - The walk merges the sorted hot list with the cold heaps of the demands
- *    that still fit (a cold job asking for more GPUs than are free would be
- *    walked without effect) and stops as soon as no job left can fit the
- *    free GPUs (a count of the jobs not yet walked by GPU demand), or no GPU
- *    is left.
+ *    in a heap ordered by (key, tie), one per demand class (the jobs asking
+ *    for the same GPUs, CPUs, memory and storage). FTF's key also grows with
+ *    `now`; a cold FTF key is a lower bound (the key never decreases while
+ *    the job waits) and is refreshed only when it reaches the top of its heap.
+ *  - The walk merges the sorted hot list with the tops of the classes still
+ *    in the walk (a heap of class tops). A class leaves the walk for the rest
+ *    of the round when it asks for more GPUs than are free, or when an
+ *    allocation of its demand failed in a monotone mode (GREEDY, fair: they
+ *    only take resources, so every later job of that demand fails too): its
+ *    jobs would be walked without effect. The walk stops as soon as no job
+ *    left can fit the free GPUs (a count of the jobs not yet walked by GPU
+ *    demand), no class is left, or no GPU is left. So a GREEDY round whose
+ *    CPUs run out before its GPUs tries each demand once, not every job.
  *  - `tie` reproduces the stable sort: it orders jobs with equal keys. A job
  *    whose key did not change keeps it; a job whose key grew was, in the last
  *    round's order, before every unchanged job now equal to it, so it gets a
  *    tie smaller than any in use; one whose key shrank gets one larger than
  *    any (in the last order's sequence, so several movers keep their order);
- *    new arrivals come after all of them, as appended jobs do.
+ *    new arrivals come after all of them, as appended jobs do. FTF: a waiting
+ *    job's key grows with `now` alone, as every waiting job's does, so it
+ *    keeps its tie whether or not the walk reached it.
  *  - Starvation candidates come from a heap on last-run time (lazily updated:
  *    a stale entry only ever lags, so it surfaces early and is re-filed).
  *
@@ -37,6 +43,7 @@
  */
 #include "scheduler_internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,23 +63,20 @@ static int key_cmp(const double *a, long long ta, const double *b, long long tb)
  * a write into the moved job (its heap position), a cache miss in a long
  * queue; the four children lie side by side.
  *
- * One heap per GPU demand (clamped to the cluster's size), so that a walk
- * passes over the jobs asking for more GPUs than are free without touching
- * them: such a job's walk changes nothing (its key is the same next round;
- * only FTF's grows, and FTF keeps one heap). The walk takes the smallest top
- * among the demands that fit. */
+ * One heap per demand class: the jobs asking for the same GPUs, CPUs, memory
+ * and storage bandwidth (struct qclass). The walk takes the smallest top
+ * among the classes still in it (a second heap of class tops), and parks a
+ * class for the rest of the round when its GPU demand exceeds the free GPUs,
+ * or when an allocation of that demand failed in a mode where resources are
+ * only ever taken (sched_mode_ops.monotone): every later job of the class
+ * would be walked without effect. Such a walk changes nothing, as its key is
+ * the same next round (FTF's grows; its cold keys are lower bounds,
+ * refreshed when they reach the top of their class). */
 #define COLD_D 4
 
 static bool cold_less(const struct qent *x, const struct qent *y)
 {
     return key_cmp(x->k, x->tie, y->k, y->tie) < 0;
-}
-
-static int cold_cls(const sched_t *s, const struct job *j)
-{
-    if (s->n_cold_cls == 1 || j->gpus <= 0)
-        return 0;
-    return j->gpus < s->n_cold_cls ? j->gpus : s->n_cold_cls - 1;
 }
 
 static void cold_set(struct cold_heap *h, size_t i, struct qent e)
@@ -113,39 +117,212 @@ static void cold_down(struct cold_heap *h, size_t i)
     cold_set(h, i, e);
 }
 
+/* ------------------------------------------------------ class tops heap */
+
+/* A binary heap of the classes in this round's walk (not empty, not
+ * parked), ordered by their heaps' tops. */
+static bool tops_less(const sched_t *s, int a, int b)
+{
+    return cold_less(&s->cls[a].h.e[0], &s->cls[b].h.e[0]);
+}
+
+static void tops_set(sched_t *s, int i, int c)
+{
+    s->tops[i] = c;
+    s->cls[c].top_pos = i;
+}
+
+static void tops_up(sched_t *s, int i)
+{
+    int c = s->tops[i];
+    while (i > 0) {
+        int p = (i - 1) / 2;
+        if (!tops_less(s, c, s->tops[p]))
+            break;
+        tops_set(s, i, s->tops[p]);
+        i = p;
+    }
+    tops_set(s, i, c);
+}
+
+static void tops_down(sched_t *s, int i)
+{
+    int c = s->tops[i], n = s->n_tops;
+    for (;;) {
+        int k = 2 * i + 1;
+        if (k >= n)
+            break;
+        if (k + 1 < n && tops_less(s, s->tops[k + 1], s->tops[k]))
+            k++;
+        if (!tops_less(s, s->tops[k], c))
+            break;
+        tops_set(s, i, s->tops[k]);
+        i = k;
+    }
+    tops_set(s, i, c);
+}
+
+static void tops_insert(sched_t *s, int c)
+{
+    xgrow((void **)&s->tops, &s->cap_tops, (size_t)s->n_tops + 1, sizeof *s->tops);
+    tops_set(s, s->n_tops++, c);
+    tops_up(s, s->n_tops - 1);
+}
+
+static void tops_remove(sched_t *s, int c)
+{
+    int i = s->cls[c].top_pos;
+    s->cls[c].top_pos = -1;
+    if (i == --s->n_tops)
+        return;
+    tops_set(s, i, s->tops[s->n_tops]);
+    if (i > 0 && tops_less(s, s->tops[i], s->tops[(i - 1) / 2]))
+        tops_up(s, i);
+    else
+        tops_down(s, i);
+}
+
+/* ------------------------------------------------------- demand classes */
+
+static uint64_t mix64(uint64_t h, uint64_t x)
+{
+    h ^= x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdULL;
+}
+
+static uint64_t dbl_bits(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static uint64_t class_hash(const struct qclass *q)
+{
+    uint64_t h = mix64(0, (uint64_t)q->gpus);
+    h = mix64(h, dbl_bits(q->cpu));
+    h = mix64(h, dbl_bits(q->mem));
+    h = mix64(h, dbl_bits(q->sspeed));
+    h = mix64(h, (uint64_t)(uintptr_t)q->tp);
+    return mix64(h, q->type_mask);
+}
+
+/* j's demand as a class key. On a cluster with GPU types a job's demand
+ * on each type comes from its (model, GPUs) table, and it may use only some
+ * types: both are part of the key. */
+static struct qclass class_key(const struct job *j)
+{
+    const struct job_priv *pv = sched__priv(j);
+    return (struct qclass){.gpus = j->gpus, .cpu = j->cpu_demand, .mem = j->mem_demand,
+                           .sspeed = j->sspeed_demand, .tp = pv->tp, .type_mask = pv->type_mask,
+                           .top_pos = -1};
+}
+
+static bool class_eq(const struct qclass *a, const struct qclass *b)
+{
+    return a->gpus == b->gpus && a->cpu == b->cpu && a->mem == b->mem && a->sspeed == b->sspeed &&
+           a->tp == b->tp && a->type_mask == b->type_mask;
+}
+
+/* The slot table: class index + 1, or 0 for an empty slot (open addressing). */
+static void class_rehash(sched_t *s)
+{
+    size_t n = s->n_slots ? 2 * s->n_slots : 64;
+    int *t = xcalloc(n, sizeof *t);
+    for (int c = 0; c < s->n_cls; c++) {
+        size_t i = class_hash(&s->cls[c]) & (n - 1);
+        while (t[i])
+            i = (i + 1) & (n - 1);
+        t[i] = c + 1;
+    }
+    free(s->cls_slot);
+    s->cls_slot = t;
+    s->n_slots = n;
+}
+
+/* The class of j's demand, created on first use (classes live as long as
+ * the scheduler: a run has as many as distinct (model, GPUs) demands). */
+static int class_of(sched_t *s, const struct job *j)
+{
+    if (2 * ((size_t)s->n_cls + 1) > s->n_slots)
+        class_rehash(s);
+    struct qclass key = class_key(j);
+    size_t mask = s->n_slots - 1;
+    size_t i = class_hash(&key) & mask;
+    for (; s->cls_slot[i]; i = (i + 1) & mask)
+        if (class_eq(&s->cls[s->cls_slot[i] - 1], &key))
+            return s->cls_slot[i] - 1;
+    xgrow((void **)&s->cls, &s->cap_cls, (size_t)s->n_cls + 1, sizeof *s->cls);
+    s->cls[s->n_cls] = key;
+    s->cls_slot[i] = s->n_cls + 1;
+    return s->n_cls++;
+}
+
+/* Take a class out of this round's walk. */
+static void class_park(sched_t *s, int c)
+{
+    struct qclass *q = &s->cls[c];
+    if (q->parked)
+        return;
+    if (q->top_pos >= 0)
+        tops_remove(s, c);
+    q->parked = true;
+    xgrow((void **)&s->parked, &s->cap_parked, (size_t)s->n_parked + 1, sizeof *s->parked);
+    s->parked[s->n_parked++] = c;
+}
+
+/* Round end: every parked class back in the walk. */
+static void class_unpark_all(sched_t *s)
+{
+    for (int i = 0; i < s->n_parked; i++) {
+        int c = s->parked[i];
+        s->cls[c].parked = false;
+        if (s->cls[c].h.n > 0)
+            tops_insert(s, c);
+    }
+    s->n_parked = 0;
+}
+
+void sched__queue_class_failed(sched_t *s, const struct job *j)
+{
+    class_park(s, j->q.cls);
+}
+
+bool sched__queue_class_parked(const sched_t *s, const struct job *j)
+{
+    return s->cls[j->q.cls].parked;
+}
+
 static void cold_push(sched_t *s, struct job *j)
 {
-    int c = cold_cls(s, j);
-    struct cold_heap *h = &s->cold[c];
-    if (h->n == 0) { /* the demand becomes active: keep the list ascending */
-        int i = s->n_cold_act++;
-        while (i > 0 && s->cold_act[i - 1] > c) {
-            s->cold_act[i] = s->cold_act[i - 1];
-            i--;
-        }
-        s->cold_act[i] = c;
-    }
+    int c = j->q.cls;
+    struct qclass *q = &s->cls[c];
+    struct cold_heap *h = &q->h;
     xgrow((void **)&h->e, &h->cap, h->n + 1, sizeof *h->e);
     struct qent e = {{j->q.key[0], j->q.key[1], j->q.key[2]}, j->q.tie, j};
     h->e[h->n++] = e;
     j->q.heap_pos = (int)(h->n - 1);
     cold_up(h, h->n - 1);
+    if (q->parked)
+        return;
+    if (q->top_pos < 0)
+        tops_insert(s, c);
+    else if (j->q.heap_pos == 0)
+        tops_up(s, q->top_pos);
 }
 
 static void cold_remove(sched_t *s, struct job *j)
 {
-    int c = cold_cls(s, j);
-    struct cold_heap *h = &s->cold[c];
+    int c = j->q.cls;
+    struct qclass *q = &s->cls[c];
+    struct cold_heap *h = &q->h;
     size_t i = (size_t)j->q.heap_pos;
     j->q.heap_pos = -1;
     h->n--;
     if (h->n == 0) {
-        int a = 0;
-        while (s->cold_act[a] != c)
-            a++;
-        memmove(&s->cold_act[a], &s->cold_act[a + 1],
-                (size_t)(s->n_cold_act - a - 1) * sizeof *s->cold_act);
-        s->n_cold_act--;
+        if (q->top_pos >= 0)
+            tops_remove(s, c);
+        return;
     }
     if (i == h->n)
         return;
@@ -154,6 +331,8 @@ static void cold_remove(sched_t *s, struct job *j)
         cold_up(h, i);
     else
         cold_down(h, i);
+    if (i == 0 && q->top_pos >= 0) /* the new top comes after the old one */
+        tops_down(s, q->top_pos);
 }
 
 /* ------------------------------------------------------- starvation heap */
@@ -211,14 +390,18 @@ static void bump_remove(sched_t *s, struct job *j)
 
 /* ------------------------------------------- jobs not yet walked, by GPUs */
 
-/* Jobs not walked yet, counted by GPU demand, and a lower bound on the
- * smallest demand counted: adding lowers it, removing leaves it, and the
- * question "does any fit?" raises it past empty counts. Within a walk jobs
- * only leave, so a round scans each demand value at most once. */
+/* Jobs not walked yet, counted by GPU demand (a bit per demand with a
+ * count), and a lower bound on the smallest demand counted: adding lowers
+ * it, removing leaves it, and the question "does any fit?" raises it to the
+ * next demand counted, 64 demands a word. */
 static void unwalked_add(sched_t *s, const struct job *j, int d)
 {
     int g = j->gpus <= s->unwalked_n ? j->gpus : s->unwalked_n;
     s->unwalked[g] += d;
+    if (s->unwalked[g] == 0)
+        s->unwalked_bits[g / 64] &= ~((uint64_t)1 << (g % 64));
+    else
+        s->unwalked_bits[g / 64] |= (uint64_t)1 << (g % 64);
     if (d > 0 && g < s->unwalked_lo)
         s->unwalked_lo = g;
 }
@@ -227,8 +410,10 @@ bool sched__queue_any_fits(sched_t *s, int free_gpus)
 {
     if (free_gpus > s->unwalked_n)
         free_gpus = s->unwalked_n;
-    while (s->unwalked_lo <= free_gpus && s->unwalked[s->unwalked_lo] == 0)
-        s->unwalked_lo++;
+    if (s->unwalked_lo <= free_gpus && s->unwalked[s->unwalked_lo] == 0) {
+        int lo = sched__bit_next(s->unwalked_bits, s->unwalked_lo, free_gpus + 1);
+        s->unwalked_lo = lo < 0 ? free_gpus + 1 : lo;
+    }
     return s->unwalked_lo <= free_gpus;
 }
 
@@ -305,24 +490,25 @@ void sched__sort_nearly(struct qitem *a, size_t n, struct qitem *tmp, bool desc)
 void sched__queue_init(sched_t *s)
 {
     s->unwalked_n = sched_total_gpus(s);
-    s->n_cold_cls = s->p.policy->key_grows_with_now ? 1 : s->unwalked_n + 1;
-    s->cold = xcalloc((size_t)s->n_cold_cls, sizeof *s->cold);
-    s->cold_act = xcalloc((size_t)s->n_cold_cls, sizeof *s->cold_act);
     s->unwalked = xcalloc((size_t)s->unwalked_n + 2, sizeof *s->unwalked);
+    s->unwalked_bits = xcalloc((size_t)s->unwalked_n / 64 + 2, sizeof *s->unwalked_bits);
     s->unwalked_lo = s->unwalked_n + 1;
 }
 
 void sched__queue_free(sched_t *s)
 {
-    for (int c = 0; c < s->n_cold_cls; c++)
-        free(s->cold[c].e);
-    free(s->cold);
-    free(s->cold_act);
+    for (int c = 0; c < s->n_cls; c++)
+        free(s->cls[c].h.e);
+    free(s->cls);
+    free(s->cls_slot);
+    free(s->tops);
+    free(s->parked);
     free(s->bump);
     free(s->hot);
     free(s->hot_next);
     free(s->qitems);
     free(s->unwalked);
+    free(s->unwalked_bits);
 }
 
 static void hot_append(sched_t *s, struct job *j)
@@ -335,6 +521,7 @@ static void hot_append(sched_t *s, struct job *j)
 void sched__queue_add(sched_t *s, struct job *j)
 {
     j->q.heap_pos = j->q.hot_pos = j->q.bump_pos = -1;
+    j->q.cls = class_of(s, j);
     j->q.fresh = true;
     j->q.keep_hot = false;
     /* new arrivals wait in hot_next (the list the next round starts from) */
@@ -371,6 +558,15 @@ static void reset_for_round(struct job *j)
     sched__job_round_reset(j);
 }
 
+/* FTF: a waiting job's key grows with `now` alone. Every waiting job's does,
+ * so relative to the others it did not move: it keeps its tie whether the
+ * last round walked it or not (the walk passes over whole demand classes). */
+static bool drifted(const sched_t *s, const struct job *j, const double k[3])
+{
+    return s->p.policy->key_grows_with_now && !j->q.ran && j->q.key[0] == k[0] &&
+           j->q.key[2] == k[2] && j->q.key_speedup == j->speedup;
+}
+
 void sched__queue_begin(sched_t *s, const struct sched_view *v)
 {
     const struct sched_policy_ops *pol = s->p.policy;
@@ -400,6 +596,10 @@ void sched__queue_begin(sched_t *s, const struct sched_view *v)
         double k[3];
         pol->key(v, j, k);
         int c = key_cmp(j->q.key, 0, k, 0);
+        if (c != 0 && drifted(s, j, k))
+            c = 0;
+        j->q.ran = false;
+        j->q.key_speedup = j->speedup;
         if (c < 0)
             below[nb++] = (struct qitem){{j->q.key[0], j->q.key[1], j->q.key[2]}, j->q.tie, j};
         else if (c > 0)
@@ -428,6 +628,7 @@ void sched__queue_begin(sched_t *s, const struct sched_view *v)
             continue;
         pol->key(v, j, j->q.key);
         j->q.key_time = v->now;
+        j->q.key_speedup = j->speedup;
         j->q.tie = ++s->tie_hi;
         j->q.fresh = false;
     }
@@ -446,35 +647,47 @@ void sched__queue_begin(sched_t *s, const struct sched_view *v)
     }
 }
 
-/* Bring the cold heap's top up to date (FTF: its key may be stale). */
-static void cold_refresh_top(sched_t *s, const struct sched_view *v)
+/* Bring a class's top up to date (FTF: its key may be stale; it only grows). */
+static void class_refresh_top(sched_t *s, struct qclass *q, const struct sched_view *v)
 {
-    if (!s->p.policy->key_grows_with_now)
-        return;
-    struct cold_heap *h = &s->cold[0]; /* FTF: one heap */
-    while (h->n > 0) {
-        struct job *j = h->e[0].j;
+    while (q->h.n > 0) {
+        struct job *j = q->h.e[0].j;
         if (j->q.key_time == v->now)
             return;
         s->p.policy->key(v, j, j->q.key);
         j->q.key_time = v->now;
-        memcpy(h->e[0].k, j->q.key, sizeof j->q.key);
-        cold_down(h, 0);
+        j->q.key_speedup = j->speedup;
+        memcpy(q->h.e[0].k, j->q.key, sizeof j->q.key);
+        cold_down(&q->h, 0);
     }
+}
+
+/* The class whose top comes first among those in the walk, parking the ones
+ * asking for more than `fit` GPUs; NULL if none is left. */
+static struct qclass *tops_first(sched_t *s, const struct sched_view *v, int fit)
+{
+    bool grows = s->p.policy->key_grows_with_now;
+    while (s->n_tops > 0) {
+        int c = s->tops[0];
+        struct qclass *q = &s->cls[c];
+        if (q->gpus > fit) {
+            class_park(s, c);
+        } else if (grows && q->h.e[0].j->q.key_time != v->now) {
+            class_refresh_top(s, q, v);
+            tops_down(s, 0);
+        } else {
+            return q;
+        }
+    }
+    return NULL;
 }
 
 struct job *sched__queue_next(sched_t *s, const struct sched_view *v, int fit)
 {
-    cold_refresh_top(s, v);
     struct job *h = s->hot_i < s->n_hot ? s->hot[s->hot_i] : NULL;
     struct job *j;
-    /* the smallest top among the demands that fit (ascending: stop past fit) */
-    const struct qent *top = NULL;
-    for (int a = 0; a < s->n_cold_act && s->cold_act[a] <= fit; a++) {
-        const struct qent *e = &s->cold[s->cold_act[a]].e[0];
-        if (!top || cold_less(e, top))
-            top = e;
-    }
+    const struct qclass *q = tops_first(s, v, fit);
+    const struct qent *top = q ? &q->h.e[0] : NULL;
     if (top && (!h || key_cmp(top->k, top->tie, h->q.key, h->q.tie) < 0)) {
         j = top->j;
         cold_remove(s, j);
@@ -492,6 +705,7 @@ struct job *sched__queue_next(sched_t *s, const struct sched_view *v, int fit)
 
 void sched__queue_end(sched_t *s, const struct sched_view *v)
 {
+    class_unpark_all(s);
     for (size_t i = 0; i < s->n_hot_next; i++) {
         struct job *j = s->hot_next[i];
         unwalked_add(s, j, 1);
@@ -523,6 +737,7 @@ void sched__queue_end(sched_t *s, const struct sched_view *v)
                 cold_remove(s, j);
                 s->p.policy->key(v, j, j->q.key);
                 j->q.key_time = now;
+                j->q.key_speedup = j->speedup;
                 hot_append(s, j);
             }
             j->priority = 1;

@@ -48,11 +48,13 @@ sched_t *sched_create(const struct sched_params *p, struct err *err)
     s->aware = s->typed && p->hetero != HETERO_AGNOSTIC;
     int ng = s->n_gpus;
     s->gpu_owner = xmalloc(sizeof *s->gpu_owner * (size_t)ng);
-    s->free_base = s->free_gpus = xmalloc(sizeof *s->free_gpus * (size_t)ng);
     for (int g = 0; g < ng; g++)
         s->gpu_owner[g] = -1;
+    sched__free_init(s);
     s->scratch_gpus = xmalloc(sizeof *s->scratch_gpus * (size_t)ng);
     s->scratch_shares = xmalloc(sizeof *s->scratch_shares * (size_t)ng);
+    s->scratch_tsrv = xmalloc(sizeof *s->scratch_tsrv * (size_t)s->n_servers);
+    s->scratch_tcnt = xmalloc(sizeof *s->scratch_tcnt * (size_t)s->n_servers);
     /* OPT's solver takes the whole ordered queue: it keeps the plain re-sort;
      * so does the tenant layer's walk */
     s->legacy = p->mode->plan != NULL || p->legacy_order || p->tenants;
@@ -72,13 +74,18 @@ void sched_destroy(sched_t *s)
     sched__hetero_free(s);
     sched__servers_free(s);
     free(s->gpu_owner);
-    free(s->free_base);
+    sched__free_destroy(s);
     free(s->runnable);
     free(s->placed);
     free(s->round_jobs);
     free(s->sort_items);
     free(s->scratch_gpus);
     free(s->scratch_shares);
+    free(s->scratch_tsrv);
+    free(s->scratch_tcnt);
+    free(s->peers);
+    free(s->peer_keys);
+    free(s->peer_shares);
     sched__queue_free(s);
     free(s);
 }
@@ -320,7 +327,7 @@ struct job *const *sched_runnable_jobs(const sched_t *s, size_t *n)
     return s->runnable;
 }
 
-void sched_job_release(sched_t *s, struct job *j)
+void sched__unshare(sched_t *s, struct job *j)
 {
     for (int i = 0; i < j->n_shares; i++) {
         struct server *sv = &s->servers[j->shares[i].server];
@@ -328,14 +335,26 @@ void sched_job_release(sched_t *s, struct job *j)
         sv->used[RES_MEM] -= j->shares[i].mem;
         sv->used[RES_GPU] -= j->shares[i].gpu;
         sv->used[RES_SSPEED] -= j->shares[i].sspeed;
+        if (s->fmap.n_live > 0)
+            sched__server_grew(s, j->shares[i].server);
     }
-    for (int k = 0; k < j->n_alloc; k++)
-        s->gpu_owner[j->alloc_gpus[k]] = -1;
     *s->n_fail_memo = 0;
     sched__hetero_release(s);
-    j->n_alloc = 0;
     j->n_shares = 0;
     j->cpus = j->mem = j->sspeed = 0;
+}
+
+/* The job's GPUs go back on their servers' free lists: a lease ends between
+ * rounds, so they are free for the next one (a server that went down while
+ * the job held them included, as the reference's rebuilt list had them). */
+void sched_job_release(sched_t *s, struct job *j)
+{
+    sched__unshare(s, j);
+    for (int k = 0; k < j->n_alloc; k++)
+        s->gpu_owner[j->alloc_gpus[k]] = -1;
+    sched__free_put_all(s, j->alloc_gpus, j->n_alloc);
+    s->n_held -= j->n_alloc;
+    j->n_alloc = 0;
 }
 
 double sched_job_iter_time(const sched_t *s, const struct job *j)
@@ -364,12 +383,18 @@ void sched_server_set_down(sched_t *s, int server, bool down)
 {
     if (server < 0 || server >= s->n_servers)
         return;
-    const struct server_spec *sp = &s->spec[server];
-    for (int g = sp->first_gpu; g < sp->first_gpu + sp->gpus; g++) {
-        if (down && s->gpu_owner[g] == -1)
+    if (s->servers[server].down != down)
+        s->n_down += down ? 1 : -1;
+    s->servers[server].down = down;
+    int g0 = sched__server_gpu0(s, server);
+    for (int g = g0; g < g0 + sched__server_gpus(s, server); g++) {
+        if (down && s->gpu_owner[g] == -1) {
             s->gpu_owner[g] = -2; /* not free, owned by no job */
-        else if (!down && s->gpu_owner[g] == -2)
+            sched__free_drop(s, g);
+        } else if (!down && s->gpu_owner[g] == -2) {
             s->gpu_owner[g] = -1;
+            sched__free_put(s, g);
+        }
     }
 }
 
@@ -457,7 +482,7 @@ static void round_queued(sched_t *s, const struct sched_view *v, bool stop_ok)
                 free_count -= deficit;
             }
         }
-        if (s->p.policy->tune_largest_first && strcmp(mode->name, "tune") == 0)
+        if (s->p.policy->tune_largest_first && mode->largest_first)
             tune_largest_first(s, n_round);
         for (size_t i = 0; i < n_round && s->n_free > 0; i++) {
             struct job *j = s->round_jobs[i];
@@ -473,30 +498,25 @@ static void round_queued(sched_t *s, const struct sched_view *v, bool stop_ok)
             if (!j)
                 break;
             int deficit = j->gpus - j->n_alloc;
-            if (deficit > 0 && s->n_free >= deficit && sched__allocate(s, mode, j, deficit) == 0)
+            if (deficit <= 0 || s->n_free < deficit || sched__queue_class_parked(s, j))
+                continue;
+            if (sched__allocate(s, mode, j, deficit) == 0)
                 sched__placed_add(s, j);
+            else if (stop_ok && mode->monotone)
+                sched__queue_class_failed(s, j);
         }
     }
     sched__queue_end(s, v);
 }
 
-void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
+static void round_plan(sched_t *s, double now, struct job ***placed, size_t *n_placed)
 {
     struct sched_view v = {now, s->p.mode->fair, s->totals[0], s->totals[1], s->totals[2]};
 
-    /* every lease has ended: the round starts from an empty cluster */
-    int ng = sched_total_gpus(s);
-    s->n_free = 0;
-    s->free_gpus = s->free_base;
-    bool held = false;
-    for (int g = 0; g < ng; g++) {
-        if (s->gpu_owner[g] == -1) /* -2: on a server that is down */
-            s->free_gpus[s->n_free++] = g;
-        else if (s->gpu_owner[g] >= 0)
-            held = true;
-    }
-    for (int i = 0; i < s->n_servers; i++)
-        s->servers[i].n_jobs = 0;
+    /* every lease has ended: the round starts from an empty cluster (the
+     * free lists are kept as GPUs come and go: freemap.c) */
+    bool held = s->n_held > 0;
+    s->round_no++; /* every server's list of this round's jobs starts empty */
     s->n_placed = 0;
     *s->n_fail_memo = 0;
     sched__hetero_round_begin(s);
@@ -551,7 +571,7 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     struct job **walk = s->runnable;
     size_t n_walk = n;
     if (s->p.policy->place_round_jobs_only) {
-        if (s->p.policy->tune_largest_first && strcmp(mode->name, "tune") == 0)
+        if (s->p.policy->tune_largest_first && mode->largest_first)
             tune_largest_first(s, n_round);
         walk = s->round_jobs;
         n_walk = n_round;
@@ -567,6 +587,13 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
     *n_placed = s->n_placed;
 }
 
+void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
+{
+    sched__fit_forget(s);
+    round_plan(s, now, placed, n_placed);
+    sched__fit_forget(s); /* the releases before the next round meet no cursor */
+}
+
 void sched__job_round_reset(struct job *j)
 {
     struct job_priv *pv = sched__priv(j);
@@ -580,6 +607,7 @@ void sched__job_round_reset(struct job *j)
 
 void sched__placed_add(sched_t *s, struct job *j)
 {
+    j->q.ran = true;
     xgrow((void **)&s->placed, &s->cap_placed, s->n_placed + 1, sizeof *s->placed);
     s->placed[s->n_placed++] = j;
 }

@@ -241,6 +241,9 @@ struct job {
         int run_pos;     /* in the runnable array */
         bool fresh;      /* arrived since the last round: no key yet */
         bool keep_hot;   /* its key changes next round although it did not run */
+        int cls;         /* its demand class (queue.c) */
+        double key_speedup; /* the speedup its key was computed with */
+        bool ran;        /* placed by the last round */
     } q;
 
     /* read when it arrives or leaves, and by some policies */

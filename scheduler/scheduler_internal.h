@@ -7,13 +7,42 @@
 
 #include "scheduler.h"
 
+#include <stdint.h>
+
 struct server {
     unsigned type_bit;       /* 1 << its GPU type */
     double cap[RES_COUNT];
     double used[RES_COUNT];  /* net is never charged, like the reference */
     double hold[RES_COUNT];  /* scratch during one placement */
-    size_t n_jobs, cap_jobs; /* jobs placed on it this round, in order */
+    int n_free;              /* its free GPUs (freemap.c) */
+    bool down;               /* out of planning (sched_server_set_down) */
+    size_t n_jobs, cap_jobs; /* jobs placed on it in round jobs_round, in order */
+    unsigned long jobs_round;
     struct job **jobs;
+};
+
+/* A first-fit search's memory of one per-GPU vector (freemap.c). */
+struct fit_cursor {
+    double v[RES_COUNT];
+    int view;           /* the GPU type whose servers it searched, or -1: all */
+    int pos;            /* no server of that range before it fits v */
+    unsigned epoch;     /* the slot is live when it equals the map's */
+};
+
+/* The free GPUs and the servers by free-GPU count (freemap.c). */
+struct free_map {
+    uint64_t *gpu_free; /* bit g: GPU g is free */
+    uint64_t *srv_free; /* bit i: server i has a free GPU */
+    size_t srv_words;
+    bool *excluded;     /* left out of the fewest-free question (Tune's targets) */
+    int lo, hi;         /* the servers placement may use: a GPU type's, or all */
+    int view_type;      /* that type, or -1 */
+    int total_free;     /* free GPUs in all (s->n_free: those of the view) */
+    struct fit_cursor *cur; /* this round's cursors, open addressing */
+    size_t n_cur;
+    unsigned epoch;
+    int *live, n_live;  /* slots of the live cursors */
+    size_t cap_live;
 };
 
 /* The scheduler's own per-job state, kept out of the public struct job: it
@@ -62,6 +91,13 @@ struct sched_mode_ops {
     const char *name;
     const char *summary;
     bool fair; /* progress at plain iter_time, policies see fair durations */
+    /* Allocation only ever takes resources during a round, so once a demand
+     * fails, every later job of the same demand fails too this round (the
+     * walk then passes over them: queue.c, demand classes). */
+    bool monotone;
+    /* With a policy's tune_largest_first (LAS), re-order the jobs chosen by
+     * the GPU-count walk by GPU demand, largest first. */
+    bool largest_first;
     /* Place `j` (deficit GPUs wanted). 0 on success, -1 to skip it this round. */
     int (*allocate)(sched_t *s, struct job *j, int deficit);
     /* Optional: plan the whole round at once from the jobs chosen by the
@@ -87,6 +123,16 @@ struct cold_heap {
     struct qent *e;
     size_t n, cap;
 };
+/* The waiting jobs of one demand (GPUs, CPUs, memory, storage), queue.c. */
+struct qclass {
+    int gpus;
+    double cpu, mem, sspeed;
+    const struct job_tprof *tp; /* GPU types: its (model, GPUs) table, and */
+    unsigned type_mask;         /* the types it may use (hetero.c) */
+    struct cold_heap h;
+    int top_pos; /* in the tops heap, or -1 (empty, or parked) */
+    bool parked; /* out of this round's walk */
+};
 /* A job with a sort key: (k, tie) orders it (tie: unique, the stable sort's
  * memory; in the legacy walk, the position in last round's order). */
 struct qitem {
@@ -111,6 +157,8 @@ struct fail_memo {
     int n;
 };
 
+struct peer_key;
+
 /* A GPU type of the cluster (one unnamed type on an untyped cluster). Its
  * GPUs and its servers have contiguous ids: the server table keeps each
  * type's groups together, in the order the types first appear. */
@@ -120,9 +168,7 @@ struct sched_type {
     int gpu_lo, gpu_hi, srv_lo, srv_hi;
     double size[RES_COUNT];  /* its smallest server, per resource */
     double fair[RES_COUNT];  /* per-GPU share: the smallest cap / GPUs of its servers */
-    /* aware placement, during a round: its part of the free list (ids in
-     * [gpu_lo, gpu_hi)) and its failed placements */
-    int *free_start;
+    /* its free GPUs (freemap.c), and during a round its failed placements */
     int n_free;
     struct fail_memo memo[FAIL_MEMO_MAX];
     int n_memo;
@@ -158,11 +204,12 @@ struct sched {
     struct tprof_cache *tpc; /* hetero.c */
     double totals[3];        /* cluster gpus, cpus, mem */
     struct server *servers;
-    int *gpu_owner;          /* job id or -1, by global GPU id */
-    int *free_gpus;          /* free GPU ids in id order, during a round (points
-                                into free_base: taking the first ones moves it) */
-    int *free_base;
-    int n_free;
+    int *gpu_owner;          /* job id, -1 (free) or -2 (server down), by GPU id */
+    int n_free;              /* free GPUs placement may use (all, or a GPU type's) */
+    int n_held;              /* GPUs held by jobs */
+    int n_down;              /* servers down */
+    struct free_map fmap;
+    unsigned long round_no;  /* rounds planned */
 
     /* legacy (OPT, whose solver wants the whole ordered queue): the runnable
      * list in the order of the last sort. Otherwise: in no order, and the
@@ -171,11 +218,17 @@ struct sched {
     double demand_sum[3];    /* GPUs, CPUs, memory asked for by the runnable jobs */
     struct job **runnable;
     size_t n_runnable, cap_runnable;
-    struct cold_heap *cold;  /* waiting jobs by (key, tie), one heap per GPU
-                                demand (FTF: one heap), queue.c */
-    int n_cold_cls;
-    int *cold_act;           /* the demands whose heap is not empty, ascending */
-    int n_cold_act;
+    struct qclass *cls;      /* waiting jobs by (key, tie), one heap per demand */
+    int n_cls;
+    size_t cap_cls;
+    int *cls_slot;           /* hash of demands to class index + 1 */
+    size_t n_slots;
+    int *tops;               /* heap of the classes in this round's walk */
+    int n_tops;
+    size_t cap_tops;
+    int *parked;             /* classes out of this round's walk */
+    int n_parked;
+    size_t cap_parked;
     struct job **hot;        /* this round's re-keyed jobs, sorted */
     size_t n_hot, cap_hot, hot_i;
     struct job **hot_next;   /* walked or arrived: re-keyed next round */
@@ -184,6 +237,7 @@ struct sched {
     struct job **bump;       /* heap of priority-0 jobs by last-run time */
     size_t n_bump, cap_bump;
     long *unwalked;          /* jobs not walked yet, by GPUs (queue.c) */
+    uint64_t *unwalked_bits; /* bit g: unwalked[g] > 0 */
     int unwalked_n, unwalked_lo;
     struct qitem *qitems;
     size_t cap_qitems;
@@ -195,6 +249,13 @@ struct sched {
     struct qitem *sort_items;
     int *scratch_gpus; /* placement scratch, one slot per GPU of the cluster */
     struct job_share *scratch_shares;
+    int *scratch_tsrv, *scratch_tcnt; /* Tune's target servers, one slot per server */
+    struct job **peers;               /* Tune's peers to shrink */
+    size_t cap_peers;
+    struct peer_key *peer_keys;       /* Tune's sort of a server's jobs */
+    size_t cap_peer_keys;
+    struct job_share *peer_shares;    /* a shrunk peer's shares */
+    size_t cap_peer_shares;
     struct fail_memo memo0[FAIL_MEMO_MAX]; /* the whole cluster's */
     int n_memo0;
     struct fail_memo *fail_memo; /* the memo of the servers being placed on (memo0,
@@ -255,6 +316,84 @@ double sched__service_weight(const sched_t *s, const struct job *j);
 void sched__job_ran_on_type(struct job *j);
 int sched__job_main_type(const struct job *j);
 
+/* The first GPU id of server i. */
+static inline int sched__server_gpu0(const sched_t *s, int i)
+{
+    return s->spec[i].first_gpu;
+}
+
+/* A server's list of this round's jobs (empty until the round adds one). */
+static inline void sched__server_jobs_touch(const sched_t *s, struct server *sv)
+{
+    if (sv->jobs_round != s->round_no) {
+        sv->n_jobs = 0;
+        sv->jobs_round = s->round_no;
+    }
+}
+
+/* GPUs on server i: its ids are [sched__server_gpu0, + this). */
+static inline int sched__server_gpus(const sched_t *s, int i)
+{
+    return s->spec[i].gpus;
+}
+
+/* The free GPUs and where placement looks for them (freemap.c). Every GPU
+ * starts free. */
+void sched__free_init(sched_t *s);
+void sched__free_destroy(sched_t *s);
+/* The first set bit of b in [from, end), or -1. */
+static inline int sched__bit_next(const uint64_t *b, int from, int end)
+{
+    if (from >= end)
+        return -1;
+    size_t w = (size_t)from / 64, last = ((size_t)end - 1) / 64;
+    uint64_t x = b[w] & (~(uint64_t)0 << (from % 64));
+    while (!x) {
+        if (++w > last)
+            return -1;
+        x = b[w];
+    }
+    int i = (int)(w * 64) + __builtin_ctzll(x);
+    return i < end ? i : -1;
+}
+
+/* Server i's first free GPU with id >= g, or its last one with id < g; -1. */
+static inline int sched__free_from(const sched_t *s, int i, int g)
+{
+    int g0 = sched__server_gpu0(s, i);
+    return sched__bit_next(s->fmap.gpu_free, g < g0 ? g0 : g, g0 + sched__server_gpus(s, i));
+}
+int sched__free_before(const sched_t *s, int i, int g);
+/* Take these GPUs off the free lists (ids not on them are ignored). */
+void sched__free_take(sched_t *s, const int *gpus, int n);
+/* GPU g is free again / no longer free (its server went down). */
+void sched__free_put(sched_t *s, int g);
+void sched__free_put_all(sched_t *s, const int *gpus, int n);
+void sched__free_drop(sched_t *s, int g);
+/* The first server at or after `from` with a free GPU and room for one
+ * per-GPU vector v (cap - used >= v in every resource); -1 if none. */
+int sched__first_fit_server(sched_t *s, int from, const double v[RES_COUNT]);
+/* Server i's free resources grew (a release, a shrink): searches look at it
+ * again. */
+void sched__server_grew(sched_t *s, int i);
+/* Restrict placement to the servers of GPU type t (t < 0: all servers):
+ * s->n_free becomes that type's free GPUs. */
+void sched__free_view(sched_t *s, int t);
+/* Free GPUs on the servers of the types in mask. */
+int sched__free_of_types(const sched_t *s, unsigned mask);
+/* The round's plan is done: its first-fit memory goes. */
+void sched__fit_forget(sched_t *s);
+/* The first server with cap - used >= gpus GPUs (Tune's target); -1. */
+int sched__first_server_with_gpus(sched_t *s, double gpus);
+/* The server with the fewest free GPUs, the lowest id among equals, leaving
+ * out excluded ones; -1 if none has a free GPU. */
+int sched__fewest_free_server(sched_t *s);
+void sched__server_exclude(sched_t *s, int i, bool excluded);
+bool sched__server_excluded(const sched_t *s, int i);
+
+/* Take the job's shares off its servers (used -= share), keeping its GPUs. */
+void sched__unshare(sched_t *s, struct job *j);
+
 /* Try to place `j` with demand vector d (d[RES_GPU] = GPUs). run_fair is the
  * reference's fair flag for progress. 0 on success, -1 if it does not fit.
  * Uses the placement strategy of the scheduler (first fit or consolidate). */
@@ -263,10 +402,11 @@ int sched__place(sched_t *s, struct job *j, const double d[RES_COUNT], bool run_
 /* The job's unmet demand vector (reference get_job_demand_vector). */
 void sched__demand_vector(const struct job *j, double d[RES_COUNT]);
 
-/* Give j exactly these GPUs and per-server shares, charging the servers. */
+/* Give j exactly these GPUs and per-server shares, charging the servers.
+ * fresh: the GPUs come off the free lists and the job joins its servers'
+ * lists of this round's jobs; false: j already holds them (sched__unshare). */
 void sched__commit(sched_t *s, struct job *j, const int *gpus, int n_gpus,
-                   const struct job_share *shares, int n_shares, bool run_fair,
-                   bool add_to_servers);
+                   const struct job_share *shares, int n_shares, bool run_fair, bool fresh);
 
 /* Tenants (tenant_round.c). create: 0, or -1 with err (a GPU type the
  * cluster lacks). job_init: the job's tenant from spec->tenant (-1 with err
@@ -296,6 +436,11 @@ void sched__queue_begin(sched_t *s, const struct sched_view *v);
 struct job *sched__queue_next(sched_t *s, const struct sched_view *v, int fit);
 /* Whether a job not walked yet asks for at most free_gpus GPUs. */
 bool sched__queue_any_fits(sched_t *s, int free_gpus);
+/* An allocation of j's demand failed in a monotone mode: pass over the
+ * other jobs of that demand for the rest of the round. */
+void sched__queue_class_failed(sched_t *s, const struct job *j);
+/* Whether j's demand is out of this round's walk. */
+bool sched__queue_class_parked(const sched_t *s, const struct job *j);
 /* Round end: unwalked jobs go cold, starved jobs are bumped. */
 void sched__queue_end(sched_t *s, const struct sched_view *v);
 

@@ -60,6 +60,7 @@ struct deploy_env {
     struct deploy_local lw;
     const char *listen_ip;
     FILE *plan;
+    const struct deploy_stats *stats; /* deploy_run's, while it runs (on_listening) */
     metrics_t *metrics;
     rpc_tls_t *tls;
     char tmp_dir[32];
@@ -152,6 +153,11 @@ static void on_listening(void *ctx, int port)
     notify_ready("listening on %s:%d; waiting for %zu worker(s)", e->listen_ip, port,
                  e->n_addrs);
     deploy_client_hint(e, port);
+    if (e->stats && e->stats->resumed)
+        fprintf(stderr, "synergy deploy: continuing the run from %s (round %zu, %zu job%s, %zu "
+                        "running)\n", e->o->state, e->stats->resumed_rounds,
+                e->stats->resumed_jobs, e->stats->resumed_jobs == 1 ? "" : "s",
+                e->stats->resumed_running);
     if (deploy_local_start(&e->lw, port) < 0)
         fprintf(stderr, "synergy deploy: cannot start the local workers: /proc/self/exe "
                         "unreadable\n");
@@ -550,6 +556,8 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
     e->last_progress = mono_s();
     cfg->on_sample = o->db || e->progress ? on_sample : NULL;
     cfg->ctx = e;
+    if (deploy_state_check_args(cfg, err) < 0) /* bad input: before any banner */
+        return EXIT_BAD_INPUT;
     if (e->tls) {
         rpc_tls_set_client_cert_optional(e->tls, true); /* jobs show tokens, not certificates */
         cfg->tls = e->tls;
@@ -584,14 +592,27 @@ static int deploy_report(const struct deploy_opts *o, const struct deploy_env *e
             .opt_compat = o->ov.opt_compat, .wall_s = wall};
         results_json_write(stdout, &js, res, extra);
     } else {
-        printf("deployed %s on %zu workers (time scale %g): %zu of %zu jobs finished, "
+        char more[320] = "", jct[64] = "-", span[64] = "-";
+        int m = 0;
+        if (st->jobs_cancelled)
+            m += snprintf(more + m, sizeof more - (size_t)m, ", %zu cancelled",
+                          st->jobs_cancelled);
+        if (st->jobs_unfinished)
+            snprintf(more + m, sizeof more - (size_t)m, ", %zu still running or waiting (%s%s)",
+                     st->jobs_unfinished, o->state ? "kept in " : "lost: no --state",
+                     o->state ? o->state : "");
+        if (res->jobs_measured) { /* no finished job: no JCT, not nan */
+            snprintf(jct, sizeof jct, "%.4f h", res->avg_jct_s / 3600);
+            snprintf(span, sizeof span, "%.4f h", res->makespan_s / 3600);
+        }
+        printf("deployed %s on %zu workers (time scale %g): %zu of %zu jobs finished%s, "
                "%zu failed\n",
                o->trace ? o->trace : "a service", e->n_addrs, o->scale, res->jobs_finished,
-               o->trace ? e->n_specs : res->jobs_arrived, st->jobs_failed);
-        printf("avg JCT %.4f h, makespan %.4f h, %zu rounds, %zu preemptions, %zu crashes, "
+               o->trace ? e->n_specs : st->jobs_known, more, st->jobs_failed);
+        printf("avg JCT %s, makespan %s, %zu rounds, %zu preemptions, %zu crashes, "
                "%zu lease kills, %zu workers lost, wall %.1f s\n",
-               res->avg_jct_s / 3600, res->makespan_s / 3600, res->rounds, st->preemptions,
-               st->crashes, st->lease_kills, st->workers_lost, wall);
+               jct, span, res->rounds, st->preemptions, st->crashes, st->lease_kills,
+               st->workers_lost, wall);
     }
     int rc = res->window_complete || !o->trace ? 0 : 1; /* a service ends when stopped */
     if (!o->jobs_csv)
@@ -672,6 +693,7 @@ static int deploy_main(struct deploy_opts *o, struct deploy_env *e)
     struct sched_result res;
     struct deploy_stats st;
     double t0 = mono_s();
+    e->stats = &st;
     int r = deploy_run(&e->cfg, &res, &st, &err);
     double wall = mono_s() - t0;
     notify_stopping("%s", r < 0 ? err.msg : o->trace ? "the trace is done" : "stopped");

@@ -412,6 +412,8 @@ int worker_main(const struct worker_options *o)
     struct worker *w = xcalloc(1, sizeof *w);
     w->o = o;
     w->launch = launch_job;
+    /* a deploy --local worker other than the first: the first says it */
+    w->warned_mem_limit = getenv("SYNERGY_WORKER_SAME_HOST") != NULL;
     struct err err = {{0}};
     int rc = 2;
     if (worker_setup(w, &err) < 0) {

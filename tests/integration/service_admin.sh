@@ -29,6 +29,8 @@
 #       on the V100; `nodes` shows each server's type; unknown types and more
 #       GPUs than the allowed types have are refused; a worker reporting K80
 #       for the V100 row is refused.
+#  consistent  nodes, queue and /metrics give a job that exited mid-round the
+#       same GPUs until the round that records its end (issue 21, finding 12).
 #  tls  under mutual TLS (scripts/make-certs.sh) the admin's certificate may
 #       use the service; a worker's certificate (not in --admins) is refused
 #       PERMISSION_DENIED and changes nothing; a plaintext client is refused;
@@ -350,6 +352,62 @@ tls)
         fail "the client expecting worker-1 was refused"
     echo "PASS: admin accepted; worker-0 and plaintext refused, the queue unchanged; a scheduler with a worker's certificate refused by the admin client"
     ;;
+consistent)
+    # a job of 20 iterations ends early in its first 5 s round; until the
+    # round that records its end, every sample of nodes, queue and /metrics
+    # (taken between two equal reads of queue and of the round counter) gives
+    # it the same GPUs: nodes freed them at its exit before (issue 21, finding 12)
+    start_local -v --metrics-listen 127.0.0.1:0
+    mport=
+    for _ in $(seq 100); do
+        mport=$(sed -n 's|^synergy deploy: metrics at http://127.0.0.1:\([0-9]*\)/metrics$|\1|p' "$tmp/dep.err")
+        [ -n "$mport" ] && break; sleep 0.05
+    done
+    [ -n "$mport" ] || fail "no metrics address"
+    submit_first --model res18 --gpus 2 --iterations 20 --name short > /dev/null
+    "$py" - "$bin" "$S" "$mport" "$tmp/dep.err" <<'PY' || fail "nodes, queue and /metrics disagree"
+import json, subprocess, sys, time, urllib.request
+bin, S, mport, log = sys.argv[1:]
+def adm(*a):
+    return json.loads(subprocess.run([bin, *a, "--scheduler", S, "--insecure", "--json"],
+                                     check=True, capture_output=True, text=True).stdout)
+def metrics():
+    m = {}
+    for l in urllib.request.urlopen("http://127.0.0.1:%s/metrics" % mport, timeout=5).read().decode().splitlines():
+        if l and l[0] != "#" and "{" not in l:
+            k, v = l.split()
+            m[k] = float(v)
+    return m
+def sample():
+    q0, m0 = adm("queue", "--all")["jobs"], metrics()
+    n = sum(x["gpus_used"] for x in adm("nodes")["nodes"])
+    q1, m1 = adm("queue", "--all")["jobs"], metrics()
+    if q0 != q1 or m0["synergy_rounds_total"] != m1["synergy_rounds_total"]:
+        return None  # a boundary between the reads
+    q = sum(j["gpus"] for j in q0 if j["state"] == "running")
+    return q, n, m0["synergy_gpus_allocated"], q0[0]["state"]
+t_end = time.time() + 40
+after_exit = 0
+while time.time() < t_end:
+    exited = "job 1 attempt 1 exited" in open(log).read()
+    s = sample()
+    if s is None:
+        continue
+    q, n, m, state = s
+    if state == "finished":
+        break
+    if exited and state == "running":
+        after_exit += 1
+        if not q == n == m == 2:
+            print("job 1 exited, still running: queue %d GPUs, nodes %d, /metrics %g" % (q, n, m))
+            sys.exit(1)
+if state != "finished" or after_exit == 0:
+    print("no sample between the job's exit and its end: state %s, %d samples" % (state, after_exit))
+    sys.exit(1)
+print("%d samples between job 1's exit and the round that ended it: queue = nodes = /metrics = 2 GPUs" % after_exit)
+PY
+    echo "PASS: nodes, queue and /metrics agree until the round that records a job's end"
+    ;;
 types)
     # two servers of different GPU types; deploy --local gives each worker its type
     cat > "$tmp/c.ini" <<'INI'
@@ -407,5 +465,5 @@ assert [x['gpu_type'] for x in n] == ['V100', 'K80'], n" || fail "nodes --json: 
     adm nodes | grep -qE '^ +0 .* +up .* V100$' || fail "server 0 lost its worker"
     echo "PASS: placement by type, nodes show the types, bad --gpu-type refused, a worker of the wrong type refused"
     ;;
-*) echo "usage: $0 SYNERGY SRCDIR e2e|bad|tls|restart|types"; exit 2 ;;
+*) echo "usage: $0 SYNERGY SRCDIR e2e|bad|tls|restart|types|consistent"; exit 2 ;;
 esac

@@ -114,3 +114,108 @@ defect_L9() {
     two_ini
     want 2 "--wait-workers 5: the cluster has 2 workers" -- "$bin" deploy --local 2 --cluster two.ini --wait-workers 5 --trace "$tr"
 }
+
+# SIGTERM the service start_service started; waits for its exit (rc in $rc)
+stop_service() {
+    local p=${cleanup_pids[-1]}
+    kill -TERM "$p"
+    wait "$p"
+    rc=$?
+}
+# wait until job $1 of the service at $S is in state $2 (queue --all)
+wait_state() {
+    for _ in $(seq 150); do
+        HOME=$tmp/home "$bin" queue --scheduler "$S" --all 2>/dev/null | grep -qE "^ +$1 .* $2 " && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# L6: a stopped service counts its cancelled and unfinished jobs; no jobs gives '-', not nan
+defect_L6() {
+    start_service --state svc.db || return
+    submit_until --scheduler "$S" --model res18 --gpus 1 --iterations 100 > /dev/null
+    HOME=$tmp/home "$bin" submit --scheduler "$S" --model res18 --gpus 1 --hours 100 > /dev/null 2>&1
+    HOME=$tmp/home "$bin" submit --scheduler "$S" --model res18 --gpus 1 --hours 100 > /dev/null 2>&1
+    HOME=$tmp/home "$bin" cancel --scheduler "$S" 3 > /dev/null
+    wait_state 1 finished && wait_state 2 running || bad "jobs 1, 2: $(HOME=$tmp/home "$bin" queue --scheduler "$S" --all 2>&1)"
+    stop_service
+    grep -q "): 1 of 3 jobs finished, 1 cancelled, 1 still running or waiting (kept in svc.db), 0 failed$" dep.out &&
+        ok || bad "summary: $(cat dep.out)"
+    mkdir empty && cd empty || return
+    start_service || return
+    HOME=$tmp/home "$bin" nodes --scheduler "$S" > /dev/null 2>&1
+    stop_service
+    grep -q "0 of 0 jobs finished, 0 failed$" dep.out && grep -q "^avg JCT -, makespan -, " dep.out &&
+        ok || bad "an empty service's summary: $(cat dep.out)"
+}
+
+# L7: a continued run says so at the default level, in rounds (as the summary counts them)
+# L23: and what concerns every worker, or every job of a worker, is said once
+defect_L7() {
+    start_service --state svc.db || return
+    submit_until --scheduler "$S" --model res18 --gpus 1 --hours 100 > /dev/null
+    wait_state 1 running || bad "job 1 is not running"
+    stop_service
+    local rounds
+    rounds=$(sed -n 's/.* \([0-9]*\) rounds, .*/\1/p' dep.out)
+    start_service --state svc.db || return
+    wait_state 1 running || bad "job 1 is not running after the restart"
+    stop_service
+    grep -q "^synergy deploy: continuing the run from svc.db (round $rounds, 1 job, 1 running)$" dep.err &&
+        ok || bad "no resume line at the default level for round $rounds: $(cat dep.err)"
+}
+defect_L23() {
+    printf '[CLUSTER]\nracks = 1\nservers_per_rack = 2\ngpus_per_server = 4\ncpus_per_server = 4096\ndram_per_server = 64\n' > big.ini
+    HOME=$tmp/home "$bin" deploy --local 2 --cluster big.ini --time-scale 300 --run-dir run \
+        --catalog "$src/tests/deploy/catalog.ini" --state svc.db > dep.out 2> dep.err &
+    cleanup_pids+=($!)
+    for _ in $(seq 200); do
+        S=127.0.0.1:$(sed -n 's/^synergy deploy: listening on .* port \([0-9]*\);.*/\1/p' dep.err)
+        [ "$S" != 127.0.0.1: ] && break
+        sleep 0.05
+    done
+    submit_until --scheduler "$S" --model res18 --gpus 1 --hours 100 > /dev/null
+    HOME=$tmp/home "$bin" submit --scheduler "$S" --model res18 --gpus 1 --hours 100 > /dev/null
+    HOME=$tmp/home "$bin" submit --scheduler "$S" --model res18 --gpus 4 --hours 100 > /dev/null
+    wait_state 2 running && wait_state 3 running || bad "jobs 2, 3: $(HOME=$tmp/home "$bin" queue --scheduler "$S" --all 2>&1)"
+    [ "$(grep -c 'the cluster INI plans 4096 CPUs per server' dep.err)" = 1 ] && ok ||
+        bad "the CPU warning is not said once for 2 workers: $(grep -c 'plans 4096' dep.err)"
+    [ "$(grep -c 'memory limits are NOT enforced' dep.err)" -le 1 ] && ok ||
+        bad "the memory-limit warning is said by every local worker"
+    stop_service
+    # the restarted workers run none of the 3 jobs: one line per worker, not per job
+    HOME=$tmp/home "$bin" deploy --local 2 --cluster big.ini --time-scale 300 --run-dir run \
+        --catalog "$src/tests/deploy/catalog.ini" --state svc.db > dep.out 2> dep.err &
+    cleanup_pids+=($!)
+    for _ in $(seq 100); do grep -q "no longer runs" dep.err && break; sleep 0.1; done
+    sleep 0.5
+    stop_service
+    [ "$(grep -c 'not on server .* any more' dep.err)" = 0 ] && [ "$(grep -c 'no longer runs' dep.err)" -ge 1 ] &&
+        [ "$(grep -c 'no longer runs' dep.err)" -le 2 ] && ok ||
+        bad "lost jobs are not summed up per worker: $(grep -E 'any more|no longer' dep.err)"
+}
+
+# L8: a port in use is one line naming why, with no gRPC log record
+defect_L8() {
+    start_service || return
+    local err
+    err=$("$bin" deploy --local 2 --cluster two.ini --port "$port" --run-dir run2 \
+        --catalog "$src/tests/deploy/catalog.ini" 2>&1 >/dev/null)
+    local rc=$?
+    [ $rc = 1 ] && [[ $err == *"synergy deploy: cannot listen on 127.0.0.1:$port: Address already in use"* ]] &&
+        ! grep -qE 'chttp2|UNKNOWN:|created_time' <<<"$err" && ok || bad "rc $rc: $err"
+}
+
+# L10: a state file of other arguments is bad input (exit 2), before any banner
+defect_L10() {
+    start_service --state svc.db || return
+    submit_until --scheduler "$S" --model res18 --gpus 1 --hours 100 > /dev/null
+    stop_service
+    want 2 "svc.db holds an unfinished run of other arguments" -- "$bin" deploy --local 2 --cluster two.ini \
+        --mode tune --state svc.db --run-dir run2 --catalog "$src/tests/deploy/catalog.ini"
+    echo notdb > notdb.db
+    mkdir adir
+    want 2 "notdb.db: not a usable state file" -- "$bin" deploy --local 2 --cluster two.ini --state notdb.db --trace "$tr"
+    want 2 "adir" -- "$bin" deploy --local 2 --cluster two.ini --state adir --trace "$tr"
+}
