@@ -374,7 +374,7 @@ void sched__commit(sched_t *s, struct job *j, const int *gpus, int n_gpus,
  * this turns the reference's long failing walks into one comparison each.
  * Any allocation or release clears the memo (sched__commit, sched_job_release).
  */
-static bool fail_memo_hit(const sched_t *s, const double v[RES_COUNT], int n)
+static bool fail_memo_hit(sched_t *s, const double v[RES_COUNT], int n)
 {
     for (int m = 0; m < *s->n_fail_memo; m++) {
         const struct fail_memo *f = &s->fail_memo[m];
@@ -383,8 +383,10 @@ static bool fail_memo_hit(const sched_t *s, const double v[RES_COUNT], int n)
         bool ge = true;
         for (int i = 0; i < RES_COUNT && ge; i++)
             ge = v[i] >= f->v[i];
-        if (ge)
+        if (ge) {
+            s->why_last = f->why;
             return true;
+        }
     }
     return false;
 }
@@ -396,6 +398,7 @@ static void fail_memo_add(sched_t *s, const double v[RES_COUNT], int n)
     struct fail_memo *f = &s->fail_memo[(*s->n_fail_memo)++];
     memcpy(f->v, v, sizeof f->v);
     f->n = n;
+    f->why = s->why_last;
 }
 
 int sched__place(sched_t *s, struct job *j, const double d[RES_COUNT], bool run_fair)
@@ -406,16 +409,19 @@ int sched__place(sched_t *s, struct job *j, const double d[RES_COUNT], bool run_
         v[i] = d[i] / d[RES_GPU];
     bool memo = s->place_mask == s->memo_mask; /* the memo is of this set of servers */
     if (memo && fail_memo_hit(s, v, n))
-        return -1;
+        return -1; /* fail_memo_hit set s->why_last */
     int *gpus = s->scratch_gpus; /* sized for the whole cluster at creation */
     struct job_share *shares = s->scratch_shares;
     int n_shares = 0;
     int rc = s->p.placement == PLACEMENT_CONSOLIDATE
                  ? top_gpus_consolidate(s, j, d, v, n, gpus, shares, &n_shares)
                  : top_gpus_first_fit(s, v, n, gpus, shares, &n_shares);
-    if (rc == 0)
+    if (rc == 0) {
         sched__commit(s, j, gpus, n, shares, n_shares, run_fair, true);
-    else if (memo)
+        return 0;
+    }
+    sched__reasons_place_failed(s, v, n);
+    if (memo)
         fail_memo_add(s, v, n);
     return rc;
 }

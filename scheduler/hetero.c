@@ -354,6 +354,7 @@ static int allocate_aware(sched_t *s, const struct sched_mode_ops *mode, struct 
     struct job_priv *pv = sched__priv(j);
     struct option o[2 * CLUSTER_MAX_TYPES];
     int n = options(s, j, deficit, o);
+    s->why_last = REASON_GPUTYPE; /* no type it accepts has `deficit` GPUs free */
     /* what the job shows if it is placed nowhere: its last placement's */
     int old_type = pv->type;
     double old_dem[3], old_it = j->iter_time, old_sp = j->speedup, old_spo = j->speedup_orig;
@@ -383,21 +384,35 @@ static int allocate_aware(sched_t *s, const struct sched_mode_ops *mode, struct 
     return -1;
 }
 
-int sched__allocate(sched_t *s, const struct sched_mode_ops *mode, struct job *j, int deficit)
+static int allocate_typed(sched_t *s, const struct sched_mode_ops *mode, struct job *j,
+                          int deficit)
 {
-    if (!s->typed)
-        return mode->allocate(s, j, deficit);
     if (s->aware)
         return allocate_aware(s, mode, j, deficit);
     unsigned mask = sched__priv(j)->type_mask;
     /* a job kept off some types: enough free GPUs left on its own? */
-    if (mask != (1u << s->n_types) - 1 && sched__free_of_types(s, mask) < deficit)
+    if (mask != (1u << s->n_types) - 1 && sched__free_of_types(s, mask) < deficit) {
+        s->why_last = REASON_GPUTYPE;
         return -1;
+    }
     s->place_mask = mask;
     int rc = mode->allocate(s, j, deficit);
     s->place_mask = ~0u;
     if (rc == 0)
         settle_agnostic(s, j);
+    return rc;
+}
+
+/* A failed placement with enough GPUs free in all records its reason. */
+int sched__allocate(sched_t *s, const struct sched_mode_ops *mode, struct job *j, int deficit)
+{
+    int free0 = s->n_free;
+    int rc = s->typed ? allocate_typed(s, mode, j, deficit) : mode->allocate(s, j, deficit);
+    if (rc != 0 && deficit <= free0) {
+        struct job_priv *pv = sched__priv(j);
+        pv->why = s->why_last;
+        pv->why_round = s->rounds;
+    }
     return rc;
 }
 

@@ -239,6 +239,7 @@ struct job *job_create_in(void *block, const sched_t *s, const struct job_spec *
     j->alloc_gpus = (int *)((char *)j + gpus_offset());
     j->shares = inline_shares(j);
     j->q.run_pos = -1; /* not runnable yet */
+    sched__reasons_job_init(j);
     if (sched__job_types(s, j, spec, err) < 0 || sched__tenants_job_init(s, j, spec, err) < 0)
         return NULL;
     return j;
@@ -519,6 +520,7 @@ static void round_plan(sched_t *s, double now, struct job ***placed, size_t *n_p
     s->round_no++; /* every server's list of this round's jobs starts empty */
     s->n_placed = 0;
     *s->n_fail_memo = 0;
+    sched__reasons_round_begin(s, now);
     sched__hetero_round_begin(s);
     s->round_failed = false;
 
@@ -591,6 +593,7 @@ void sched_round(sched_t *s, double now, struct job ***placed, size_t *n_placed)
 {
     sched__fit_forget(s);
     round_plan(s, now, placed, n_placed);
+    sched__reasons_round_end(s);
     sched__fit_forget(s); /* the releases before the next round meet no cursor */
 }
 

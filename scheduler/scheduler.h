@@ -443,6 +443,50 @@ int sched_type_gpus(const sched_t *s, int t);
 /* Check that no server is oversubscribed; returns 0 or -1 with err filled. */
 int sched_check_invariants(const sched_t *s, struct err *err);
 
+/* ------------------------------------------------------------- reasons */
+
+/*
+ * Why a runnable job is not running (reasons.c, docs/forecast.md): one
+ * reason per job after every round, like squeue's REASON. The planner
+ * records a byte for a job whose placement it tried and could not make; the
+ * rest is derived when asked. Precedence, first that applies:
+ *   None           placed by this round and the previous one (running), or
+ *                  arrived since the last round (not planned yet)
+ *   Starting       placed by this round, not by the previous one (launching)
+ *   Quota          its tenant is at its limit (sched_job_tenant_held)
+ *   Held           placed by the previous round, not by this one (preempted)
+ *   GpuType        enough GPUs free in all, none of its types had enough
+ *   Cpu            its GPUs free, but not the CPUs beside them its mode needs
+ *   Memory         its GPUs and CPUs free, but not the memory
+ *   Fragmentation  GPUs, CPUs and memory each free in all, not together on
+ *                  the same servers (or storage bandwidth)
+ *   Resources      fewer GPUs up and free at the round's start than it asks
+ *   Priority       jobs ahead of it in the policy's order took what was free
+ * New reasons go in the table in reasons.c; the enum is its index.
+ */
+enum sched_reason {
+    REASON_NONE = 0,
+    REASON_STARTING,
+    REASON_QUOTA,
+    REASON_HELD,
+    REASON_GPUTYPE,
+    REASON_CPU,
+    REASON_MEMORY,
+    REASON_FRAGMENTATION,
+    REASON_RESOURCES,
+    REASON_PRIORITY,
+    REASON_COUNT
+};
+
+/* The reason's name ("Priority", ...), or "?" out of range. */
+const char *sched_reason_name(enum sched_reason r);
+/* A one-line explanation of the reason, for help and docs. */
+const char *sched_reason_summary(enum sched_reason r);
+/* The reason named `name` (case-insensitive), or -1. */
+int sched_reason_find(const char *name);
+/* Why runnable job j is where it is after the last sched_round(). */
+enum sched_reason sched_job_reason(const sched_t *s, const struct job *j);
+
 /* ------------------------------------------------------------ round ledger */
 
 /*

@@ -71,6 +71,11 @@ struct job_priv {
     unsigned char tstate;
     long tround; /* the round tstate is of (older: not walked, so waiting) */
     int prev_pos;
+    /* reasons (reasons.c): the placement failure the round `why_round`
+     * recorded, and the last two rounds that placed the job */
+    unsigned char why;
+    int why_round;
+    int placed_last, placed_prev;
 };
 
 static inline size_t sched__round8(size_t n)
@@ -155,6 +160,7 @@ bool sched__starved(const sched_t *s, double ref, double now);
 struct fail_memo {
     double v[RES_COUNT];
     int n;
+    unsigned char why; /* the reason its placement failed (reasons.c) */
 };
 
 struct peer_key;
@@ -266,6 +272,12 @@ struct sched {
     bool round_failed;
     struct err round_err;
     struct sched_tenants *ten; /* tenant_round.c; NULL without a tenants file */
+    /* reasons (reasons.c): rounds planned, the last round's time and GPUs
+     * free at its start, the reason of the last failed placement */
+    int rounds;
+    double round_now;
+    int round_free0;
+    unsigned char why_last;
 };
 
 /* The cluster INI's [servers NAME] and [gpu_types] sections (groups.c): 1 if
@@ -421,6 +433,15 @@ int sched__tenants_job_init(const sched_t *s, struct job *j, const struct job_sp
 void sched__tenants_job_add(sched_t *s, struct job *j);
 void sched__tenants_job_remove(sched_t *s, struct job *j);
 void sched__tenants_round(sched_t *s, const struct sched_view *v);
+
+/* Reasons (reasons.c). job_init: no round placed it yet. place_failed:
+ * why per-GPU vector v could not get n GPUs on the servers being placed on
+ * (sets s->why_last). round_begin / round_end: stamp the round, and each
+ * placed job's placement rounds. */
+void sched__reasons_job_init(struct job *j);
+void sched__reasons_place_failed(sched_t *s, const double v[RES_COUNT], int n);
+void sched__reasons_round_begin(sched_t *s, double now);
+void sched__reasons_round_end(sched_t *s);
 
 /* The incremental queue (queue.c). */
 void sched__queue_init(sched_t *s);
