@@ -287,6 +287,11 @@ static int phase_c_plan(struct deploy *d, double b, struct err *err)
         sched_run_round_credit(d->ledger, placed[i], &dj->base, &dj->budget);
     }
     d->st->preemptions += smp.preempted;
+    if (cfg->on_round) {
+        struct sched_run_totals tot;
+        sched_run_totals_get(d->ledger, &tot);
+        cfg->on_round(cfg->ctx, tot.rounds, &smp);
+    }
 
     long long t_dispatch = mono_ns();
     /* a late scheduler gives the next round its full length from now */

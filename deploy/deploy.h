@@ -101,6 +101,9 @@ struct deploy_config {
      * order, those before a scheduler restart included (they are kept in
      * the state file): deploy --db. NULL none */
     void (*on_sample)(void *ctx, const struct sched_round_sample *s);
+    /* called live after each round's plan (under the round loop's lock: be
+     * quick), with the round's number since the run began: progress. NULL none */
+    void (*on_round)(void *ctx, size_t round, const struct sched_round_sample *s);
     void *ctx;
 };
 

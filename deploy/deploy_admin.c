@@ -841,6 +841,7 @@ int deploy__admin_nodes(struct deploy *d, ProtobufCMessage *rs)
             ni->jobs += here;
         }
         ni->heartbeat_age_s = w->registered ? (double)(now - w->last_hb_ns) / 1e9 : -1;
+        ni->tenants = deploy__node_tenants(d, (int)i);
         resp->nodes[resp->n_nodes++] = ni;
     }
     pthread_mutex_unlock(&d->mu);
@@ -871,6 +872,7 @@ void deploy__admin_resp_free(ProtobufCMessage *rs)
             free(r->nodes[i]->identity);
             free(r->nodes[i]->state);
             free(r->nodes[i]->gpu_type);
+            free(r->nodes[i]->tenants);
             free(r->nodes[i]);
         }
         free(r->nodes);

@@ -496,6 +496,9 @@ int deploy__tenant_submit(struct deploy *d, const struct deploy_caller *who, con
  * PERMISSION_DENIED with msg (logged). */
 int deploy__tenant_may_cancel(struct deploy *d, const struct deploy_caller *who, uint64_t id,
                               const struct dsub *s, char *msg, size_t n);
+/* "vision:4,speech:2": the GPUs each tenant's jobs hold on server i ("" none
+ * or without tenants). Caller frees. */
+char *deploy__node_tenants(const struct deploy *d, int server);
 /* The Unix account a job runs as: its submitter's [user] unix ("" none). */
 const char *deploy__job_unix_user(const struct deploy *d, const struct djob *dj);
 /* Share: each tenant's quota, usage and borrowing. 0, or a status and msg. */

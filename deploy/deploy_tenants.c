@@ -141,6 +141,29 @@ const char *deploy__job_unix_user(const struct deploy *d, const struct djob *dj)
     return u >= 0 ? c->u[u].unix_user : "";
 }
 
+char *deploy__node_tenants(const struct deploy *d, int server)
+{
+    const struct tenants_config *c = tcfg(d);
+    if (!c)
+        return xstrdup("");
+    int *g = xcalloc((size_t)c->n + 1, sizeof *g);
+    for (size_t k = 0; k < d->n_jobs; k++) {
+        const struct djob *dj = &d->jobs[k];
+        int t = dj->j && dj->state == DJ_RUNNING ? sched_job_tenant(d->sched, dj->j) : -1;
+        for (int r = 0; t >= 0 && t < c->n && r < dj->n_ranks; r++)
+            if (dj->ranks[r].server == server && !dj->ranks[r].exited)
+                g[t] += dj->ranks[r].n_gpus;
+    }
+    char buf[512] = "";
+    size_t l = 0;
+    for (int t = 0; t < c->n && l < sizeof buf - 1; t++)
+        if (g[t] > 0)
+            l += (size_t)snprintf(buf + l, sizeof buf - l, "%s%s:%d", l ? "," : "", c->t[t].name,
+                                  g[t]);
+    free(g);
+    return xstrdup(buf);
+}
+
 /* ------------------------------------------------------------ share */
 
 struct tally {

@@ -329,8 +329,9 @@ static void nodes_print(const Synergy__Admin__V1__NodesResponse *r, bool json)
     if (json)
         printf("{\"nodes\":[");
     else
-        printf("%6s %-22s %-12s %-12s %9s %13s %15s %4s %9s %s\n", "SERVER", "ADDRESS",
-               "IDENTITY", "STATE", "GPUS", "CPUS", "MEM_GB", "JOBS", "HEARTBEAT", "GPU_TYPE");
+        printf("%6s %-22s %-12s %-12s %9s %13s %15s %4s %9s %-8s %s\n", "SERVER", "ADDRESS",
+               "IDENTITY", "STATE", "GPUS", "CPUS", "MEM_GB", "JOBS", "HEARTBEAT", "GPU_TYPE",
+               "TENANTS");
     for (size_t i = 0; i < r->n_nodes; i++) {
         const Synergy__Admin__V1__NodeInfo *n = r->nodes[i];
         if (json) {
@@ -342,6 +343,8 @@ static void nodes_print(const Synergy__Admin__V1__NodesResponse *r, bool json)
             json_write_str(stdout, n->state);
             printf(",\"gpu_type\":");
             json_write_str(stdout, n->gpu_type ? n->gpu_type : "");
+            printf(",\"tenants\":");
+            json_write_str(stdout, n->tenants ? n->tenants : "");
             printf(",\"gpus_used\":%u,\"gpus_total\":%u,\"cpus_used\":%g,\"cpus_total\":%g,"
                    "\"mem_used_gb\":%g,\"mem_total_gb\":%g,\"jobs\":%u,\"heartbeat_age_s\":%.3f}",
                    n->gpus_used, n->gpus_total, n->cpus_used, n->cpus_total, n->mem_used_gb,
@@ -356,9 +359,10 @@ static void nodes_print(const Synergy__Admin__V1__NodesResponse *r, bool json)
             snprintf(hb, sizeof hb, "never");
         else
             snprintf(hb, sizeof hb, "%.1fs ago", n->heartbeat_age_s);
-        printf("%6u %-22s %-12s %-12s %9s %13s %15s %4u %9s %s\n", n->server_id, n->address,
-               n->identity[0] ? n->identity : "-", n->state, g, c, m, n->jobs, hb,
-               n->gpu_type && n->gpu_type[0] ? n->gpu_type : "-");
+        printf("%6u %-22s %-12s %-12s %9s %13s %15s %4u %9s %-8s %s\n", n->server_id,
+               n->address, n->identity[0] ? n->identity : "-", n->state, g, c, m, n->jobs, hb,
+               n->gpu_type && n->gpu_type[0] ? n->gpu_type : "-",
+               n->tenants && n->tenants[0] ? n->tenants : "-");
     }
     if (json)
         printf("]}\n");

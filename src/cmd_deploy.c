@@ -68,9 +68,8 @@ struct deploy_env {
     store_t *st;                  /* --db */
     struct deploy_state *state;   /* --state, locked for the run */
     struct results_rounds rounds; /* --db: the planned rounds (deploy_config.on_sample) */
-    bool progress;                /* a line every 10 s on a terminal (not with -v) */
+    bool progress;                /* a line every 10 s (the first at 2 s) on a terminal, not -v */
     double last_progress;
-    size_t n_rounds;
     char **admins;
     size_t n_admins;
     struct tenants_config *tenants; /* --tenants */
@@ -190,16 +189,20 @@ static void on_interrupt(int sig)
 static void on_sample(void *ctx, const struct sched_round_sample *s)
 {
     struct deploy_env *e = ctx;
-    e->n_rounds++;
     if (e->st)
         results_rounds_add(&e->rounds, s);
+}
+
+/* On a terminal, while the run goes: whole lines, as log lines interleave */
+static void on_round(void *ctx, size_t round, const struct sched_round_sample *s)
+{
+    struct deploy_env *e = ctx;
     double t = mono_s();
-    if (e->progress && t - e->last_progress >= 10) { /* whole lines: log lines interleave */
-        e->last_progress = t;
-        fprintf(stderr, "synergy deploy: %.2f h on the run's clock, round %zu: %zu running, %zu "
-                        "waiting\n", s->now / 3600, e->n_rounds, s->placed,
-                s->runnable - s->placed);
-    }
+    if (t - e->last_progress < 10)
+        return;
+    e->last_progress = t;
+    fprintf(stderr, "synergy deploy: %.2f h on the run's clock, round %zu: %zu running, %zu "
+                    "waiting\n", s->now / 3600, round, s->placed, s->runnable - s->placed);
 }
 
 /* --db: the deployment as one complete run of the results store (batch kind
@@ -553,8 +556,9 @@ static int deploy_configure(struct deploy_opts *o, struct deploy_env *e, struct 
     cfg->on_listening = on_listening; /* says where it listens, starts --local workers */
     cfg->on_finished = on_finished;   /* stops them */
     e->progress = isatty(STDERR_FILENO) && !o->verbose && !o->json;
-    e->last_progress = mono_s();
-    cfg->on_sample = o->db || e->progress ? on_sample : NULL;
+    e->last_progress = mono_s() - 8; /* the first line after 2 s, then every 10 s */
+    cfg->on_sample = o->db ? on_sample : NULL;
+    cfg->on_round = e->progress ? on_round : NULL;
     cfg->ctx = e;
     if (deploy_state_check_args(cfg, err) < 0) /* bad input: before any banner */
         return EXIT_BAD_INPUT;

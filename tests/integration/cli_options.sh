@@ -20,7 +20,7 @@ if command -v groff >/dev/null; then
 fi
 
 cmds=("simulate" "sweep" "deploy" "trace convert" "trace stats" "trace validate" "generate"
-      "report" "worker" "job" "profile" "submit" "queue" "cancel" "nodes")
+      "report" "worker" "job" "profile" "submit" "queue" "cancel" "nodes" "share")
 for c in "${cmds[@]}"; do
     # shellcheck disable=SC2086
     help=$("$bin" $c --help) || { bad "$c --help exits non-zero"; continue; }

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # The whole Pollux Philly CSV (82,247 jobs) on the default 128-GPU cluster, every
-# policy under fair and tune: the overloaded runs where the incremental queue
-# (scheduler/queue.c) does the most work. Average JCT, p99 and makespan must
-# equal, to 1e-6 h, what build 0a966c3 (the plain re-sort of every job every
-# round) printed; they are recorded in tests/fixtures/pollux_overloaded.tsv, with
-# the sha256 of each run's --jobs-csv (every job's start and finish).
-# usage: pollux_overloaded.sh SYNERGY_BIN SOURCE_DIR [POLICY_REGEX]
+# policy under fair, tune and greedy (21 runs): the overloaded runs where the
+# incremental queue (scheduler/queue.c) does the most work. Average JCT, p99 and
+# makespan must equal, to 1e-6 h, what build 0a966c3 (the plain re-sort of every
+# job every round; greedy: main @ f2f9f09, which walked every waiting job)
+# printed; they are recorded in tests/fixtures/pollux_overloaded.tsv, with the
+# sha256 of each run's --jobs-csv (every job's start and finish).
+# usage: pollux_overloaded.sh SYNERGY_BIN SOURCE_DIR [POLICY_REGEX [MODE_REGEX]]
 set -u
-bin=$1 src=$2 filter=${3:-.*}
+bin=$1 src=$2 filter=${3:-.*} modes=${4:-.*}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0 pass=0
 while IFS=$'\t' read -r policy mode avg p99 makespan sha; do
     case $policy in \#*|'') continue ;; esac
     [[ $policy =~ ^($filter)$ ]] || continue
+    [[ $mode =~ ^($modes)$ ]] || continue
     out=$("$bin" simulate --json --trace "$src/traces/pollux-philly/philly.csv" \
           --policy "$policy" --mode "$mode" --jobs-csv "$tmp/jobs.csv" 2>/dev/null) ||
         { echo "FAIL $policy/$mode: synergy exited $?"; fail=$((fail+1)); continue; }

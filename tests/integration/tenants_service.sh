@@ -11,7 +11,7 @@
 #  - bob cannot cancel alice's job (one line, exit 2, the refusal logged); the
 #    admin cancels bob's;
 #  - each job runs as its owner's account: /proc/PID/status of the pid its
-#    worker logged;
+#    worker logged; `nodes --json` shows each tenant's GPUs per server;
 #  - with bob's GPUs free, vision's waiting 4-GPU jobs stay queued (4 held +
 #    4 > max_running_gpus 6);
 #  - `synergy share --json`, /metrics' per-tenant gauges and the state
@@ -141,6 +141,15 @@ grep -q "cancel of job 1 by bob refused: it is alice's" "$tmp/dep.err" ||
     fail "the refused cancel is not logged"
 [ "$(state 1)" = running ] || fail "job 1 is $(state 1) after bob's refused cancel"
 
+# nodes shows the GPUs each tenant holds on each server: 8 in all, 4 each
+as admin nodes --json | "$py" -c "
+import json,sys
+held = {}
+for n in json.load(sys.stdin)['nodes']:
+    for part in filter(None, n['tenants'].split(',')):
+        t, g = part.split(':')
+        held[t] = held.get(t, 0) + int(g)
+assert held == {'vision': 4, 'speech': 4}, held" || fail "nodes: tenants per server: $(as admin nodes)"
 # each job runs as its owner's account
 for pair in "1 $ua" "2 $ub"; do
     set -- $pair
