@@ -229,8 +229,8 @@ rpc_server_t *rpc_server_create(const char *addr, int *port, struct err *err)
 }
 
 /* Bind HOST:PORT once ourselves (as gRPC will: SO_REUSEADDR, no
- * SO_REUSEPORT) so a port in use or an address not on this machine is one
- * line naming why, not gRPC's log record. 0 when it could be bound, or the
+ * SO_REUSEPORT) so a port in use, or one we may not bind, is one line naming
+ * why, not gRPC's log record. 0 when it could be bound, or the
  * address is not HOST:PORT with a fixed port (gRPC then decides). */
 static int listen_probe(const char *addr, struct err *err)
 {
@@ -253,7 +253,9 @@ static int listen_probe(const char *addr, struct err *err)
     int rc = 0, one = 1, fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
     if (fd >= 0) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+        /* in use or not allowed: certain; anything else (an address family
+         * gRPC would not pick) is left to gRPC */
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 && (errno == EADDRINUSE || errno == EACCES))
             rc = errprintf(err, "cannot listen on %s: %s", addr, strerror(errno));
         close(fd);
     }

@@ -503,6 +503,7 @@ void sched__queue_free(sched_t *s)
     free(s->cls_slot);
     free(s->tops);
     free(s->parked);
+    free(s->passed);
     free(s->bump);
     free(s->hot);
     free(s->hot_next);
@@ -682,8 +683,33 @@ static struct qclass *tops_first(sched_t *s, const struct sched_view *v, int fit
     return NULL;
 }
 
+/* A hot job whose walk could have no effect (its class is out of the walk,
+ * or it asks for more than `fit` GPUs, which only shrink) is passed over as
+ * if the walk had not reached it: filed cold, or kept hot if the reset changed
+ * its key, and counted as walked until the round ends. Otherwise a job once
+ * walked would be walked, re-keyed and walked again every round for nothing:
+ * GREEDY kept thousands so once the CPUs ran out. */
+static bool hot_pass(sched_t *s, struct job *j, int fit)
+{
+    struct qclass *q = &s->cls[j->q.cls];
+    if (!q->parked && j->gpus <= fit)
+        return false;
+    class_park(s, j->q.cls); /* one that asks for more than fit: as tops_first does */
+    unwalked_add(s, j, -1);
+    if (j->q.keep_hot) {
+        hot_append(s, j); /* sched__queue_end counts it back */
+    } else {
+        cold_push(s, j);
+        xgrow((void **)&s->passed, &s->cap_passed, s->n_passed + 1, sizeof *s->passed);
+        s->passed[s->n_passed++] = j;
+    }
+    return true;
+}
+
 struct job *sched__queue_next(sched_t *s, const struct sched_view *v, int fit)
 {
+    while (s->hot_i < s->n_hot && hot_pass(s, s->hot[s->hot_i], fit))
+        s->hot_i++;
     struct job *h = s->hot_i < s->n_hot ? s->hot[s->hot_i] : NULL;
     struct job *j;
     const struct qclass *q = tops_first(s, v, fit);
@@ -710,6 +736,9 @@ void sched__queue_end(sched_t *s, const struct sched_view *v)
         struct job *j = s->hot_next[i];
         unwalked_add(s, j, 1);
     }
+    for (size_t i = 0; i < s->n_passed; i++)
+        unwalked_add(s, s->passed[i], 1);
+    s->n_passed = 0;
     /* not reached this round: cold again, unless the reset changed its key */
     for (size_t i = s->hot_i; i < s->n_hot; i++) {
         struct job *j = s->hot[i];

@@ -240,6 +240,8 @@ struct sched {
     struct job **hot_next;   /* walked or arrived: re-keyed next round */
     size_t n_hot_next, cap_hot_next;
     size_t n_walked;
+    struct job **passed;     /* hot jobs the walk passed over (queue.c) */
+    size_t n_passed, cap_passed;
     struct job **bump;       /* heap of priority-0 jobs by last-run time */
     size_t n_bump, cap_bump;
     long *unwalked;          /* jobs not walked yet, by GPUs (queue.c) */

@@ -6,8 +6,8 @@
 #         (within 5 %, plus the lateness the run measured: deploy_e2e.sh); a
 #         plaintext client, a client with a certificate from another CA, a
 #         worker presenting another worker's certificate, and a scheduler
-#         presenting a worker's certificate (refused by the worker calling it)
-#         are refused, and each refusal is shown.
+#         presenting a worker's certificate (refused by the worker calling it,
+#         and by the Python client of a job) are refused, and each refusal is shown.
 #  nobody the tls run with jobs as --job-user nobody (CI runs as root): a
 #         worker whose CA nobody cannot read refuses to start, in one line;
 #         then every job reads the CA, runs to its end and checkpoints as nobody.
@@ -128,6 +128,23 @@ tls)
         fail "the refusal does not name both identities"
     grep -q "registration from\|registered:" "$tmp/fake.err" &&
         fail "the fake scheduler received a registration"
+    # the Python client (a job of that worker) refuses it too, before its
+    # RegisterJob (and token) is sent; told to expect worker-1, it calls it
+    pyjob() { env -i PATH=/usr/bin:/bin SYNERGY_JOB_ID=1 SYNERGY_ATTEMPT=1 SYNERGY_JOB_TOKEN=00 SYNERGY_TOTAL_ITERS=10 \
+        SYNERGY_SCHED_ADDR=127.0.0.1 SYNERGY_SCHED_PORT="$fport" SYNERGY_TLS_CA="$C/ca.pem" "$@" \
+        /usr/bin/python3 -c "import sys; sys.path.insert(0, '$src/clients/python')
+import synergy_client
+for step, b in synergy_client.Job().steps([0], total=10): pass" 2>&1; }
+    /usr/bin/python3 -c 'import grpc' || fail "python3-grpcio is not installed (the python_client test installs it)"
+    out=$(pyjob SYNERGY_SCHED_IDENTITY=scheduler || true)
+    msg=$(grep "refused the scheduler" <<< "$out") ||
+        fail "the Python client did not refuse a scheduler with worker-1's certificate: $out"
+    grep -q "at 127.0.0.1:$fport: its certificate is 'worker-1', not the expected 'scheduler'" <<< "$msg" ||
+        fail "the Python client's refusal does not name both identities: $msg"
+    echo "  the same, seen by the Python client: $msg"
+    out=$(pyjob SYNERGY_SCHED_IDENTITY=worker-1 || true)
+    ! grep -q "refused the scheduler" <<< "$out" && grep -q "PERMISSION_DENIED" <<< "$out" ||
+        fail "the Python client expecting worker-1 did not reach it: $out"
     kill "$wfake" "$fake"
     # the real workers
     start_worker 0 worker-0

@@ -39,6 +39,10 @@ __all__ = ["Job", "run_ranks"]
 _TOKEN_ENV = "SYNERGY_JOB_TOKEN"  # issue 10: sent as metadata once the scheduler checks it
 
 
+class SchedulerIdentityError(Exception):
+    """The scheduler's certificate is the CA's but of another identity."""
+
+
 def _env_int(name, default=None):
     v = os.environ.get(name)
     if v is None or v == "":
@@ -126,7 +130,11 @@ class Job:
         ca = self._env.get("SYNERGY_TLS_CA")
         if ca:  # issue 10: a TLS scheduler; jobs verify it with the CA, prove themselves by token
             with open(ca, "rb") as f:
-                creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+                pem = f.read()
+            want = self._env.get("SYNERGY_SCHED_IDENTITY")
+            if want:
+                self._pin(pem, want)
+            creds = grpc.ssl_channel_credentials(root_certificates=pem)
             self._channel = grpc.secure_channel(addr, creds)
         else:
             self._channel = grpc.insecure_channel(addr)
@@ -146,6 +154,45 @@ class Job:
             "RoundEnd": method("RoundEnd", pb.RoundEndRequest, pb.RoundEndResponse),
             "LeaseEnded": method("LeaseEnded", pb.LeaseEndedRequest, pb.Empty),
         }
+
+    def _pin(self, pem, want):
+        """The scheduler must be `want` (SYNERGY_SCHED_IDENTITY: the identity,
+        CN else first SAN, its certificate carries), not any other certificate
+        of the CA at its address, such as a worker's (issue 21). gRPC's Python
+        API has no hook into its handshake, so a handshake of our own checks
+        it before the channel is made, retried while the scheduler is
+        unreachable; gRPC's own connections are then verified against the CA
+        and the address. Raises SchedulerIdentityError."""
+        import ssl
+        import socket
+        host = self._env["SYNERGY_SCHED_ADDR"]
+        port = int(self._env.get("SYNERGY_SCHED_PORT", "14000"))
+        ctx = ssl.create_default_context(cadata=pem.decode())
+        ctx.set_alpn_protocols(["h2"])
+        backoff = 0.1
+        while True:
+            try:
+                with socket.create_connection((host, port), timeout=10) as raw:
+                    with ctx.wrap_socket(raw, server_hostname=host) as s:
+                        cert = s.getpeercert()
+                break
+            except (ConnectionError, socket.timeout) as e:
+                if self.stop_asked:
+                    raise
+                self.note("scheduler at %s:%d: %s; retrying" % (host, port, e))
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+        got = ""
+        for rdn in cert.get("subject", ()):
+            for k, v in rdn:
+                if k == "commonName" and not got:
+                    got = v
+        if not got and cert.get("subjectAltName"):
+            got = cert["subjectAltName"][0][1]
+        if got != want:
+            raise SchedulerIdentityError(
+                "synergy_client: refused the scheduler at %s:%d: its certificate is '%s', not "
+                "the expected '%s' (SYNERGY_SCHED_IDENTITY)" % (host, port, got, want))
 
     def _ids(self, req):
         req.job_id = self.job_id
