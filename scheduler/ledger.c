@@ -563,3 +563,19 @@ void sched_run_totals_set(sched_run_t *r, const struct sched_run_totals *in)
     r->rounds = in->rounds;
     memcpy(r->util_sum, in->util_sum, sizeof r->util_sum);
 }
+
+const struct sched_run_params *sched_run_params_get(const sched_run_t *r)
+{
+    return &r->p;
+}
+
+size_t sched_run_job_count(const sched_run_t *r)
+{
+    return r->n_jobs;
+}
+
+struct job *sched_run_job_at(const sched_run_t *r, size_t i, bool *runnable)
+{
+    *runnable = r->jobs[i].st == RJ_RUNNABLE;
+    return r->jobs[i].j;
+}

@@ -708,6 +708,29 @@ void sched_run_fail(sched_run_t *r, struct job *j);
  * *window_complete: the measured window is complete. */
 bool sched_run_cancel(sched_run_t *r, struct job *j, bool *window_complete);
 
+/* The run's parameters (borrowed), and its jobs in arrival order
+ * (finished and failed ones included; borrowed, valid until the next
+ * arrival), with whether each is still runnable. */
+const struct sched_run_params *sched_run_params_get(const sched_run_t *r);
+size_t sched_run_job_count(const sched_run_t *r);
+struct job *sched_run_job_at(const sched_run_t *r, size_t i, bool *runnable);
+
+/* A forecast (forecast.c, docs/forecast.md): the run's runnable jobs,
+ * copied with their progress into a new run of the same parameters, run
+ * forward round by round from `now` with no new arrivals and every job at
+ * its profile's speed. For each runnable job, in arrival order: the next
+ * time a round places it (start; -1 if no round places it within
+ * max_rounds) and the lease end at which it finishes (end; -1 likewise).
+ * extra (NULL: none) is a hypothetical job arriving at `now` (submit
+ * --test-only); its forecast comes last. Returns the count written to
+ * *out (caller frees), or -1 with err. */
+struct sched_forecast {
+    int id;
+    double start, end;
+};
+long sched_run_forecast(const sched_run_t *r, double now, const struct job_spec *extra,
+                        long max_rounds, struct sched_forecast **out, struct err *err);
+
 /* Fill res at the run's end: counts, result rows (caller owns them: free with
  * sched_result_free()), JCT statistics, mean allocation, OPT figures. */
 void sched_run_result(sched_run_t *r, double end_time, struct sched_result *res);
