@@ -205,6 +205,7 @@ static void add_result(sched_run_t *r, const struct job *j, double finish)
     o->rounds_run = j->rounds_run;
     o->rounds_demoted = j->rounds_demoted;
     o->preemptions = j->preemptions;
+    sched_job_waits(r->sched, j, o->waits);
     int t = sched__job_main_type(j);
     snprintf(o->gpu_type, sizeof o->gpu_type, "%s", t >= 0 ? sched_gpu_type_name(r->sched, t) : "");
     int ten = sched_job_tenant(r->sched, j);

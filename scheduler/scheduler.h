@@ -486,6 +486,13 @@ const char *sched_reason_summary(enum sched_reason r);
 int sched_reason_find(const char *name);
 /* Why runnable job j is where it is after the last sched_round(). */
 enum sched_reason sched_job_reason(const sched_t *s, const struct job *j);
+/* Rounds job j spent for each reason since it arrived: Starting counts its
+ * launches; Quota, GpuType, Cpu, Memory and Fragmentation the rounds it
+ * showed them; Held its preemptions (j->preemptions, the ledger's count)
+ * less those its tenant's quota explains; Priority every other round it
+ * was runnable and not placed (Resources is folded into Priority here);
+ * None 0. */
+void sched_job_waits(const sched_t *s, const struct job *j, int out[REASON_COUNT]);
 
 /* ------------------------------------------------------------ round ledger */
 
@@ -551,6 +558,7 @@ struct sched_job_result {
     int rounds_run, rounds_demoted, preemptions;
     char gpu_type[GPU_TYPE_NAME]; /* the type it ran the most rounds on ("" untyped) */
     char tenant[32];              /* "" without tenants */
+    int waits[REASON_COUNT];      /* rounds per reason (sched_job_waits) */
 };
 
 /* One GPU type's part of a run (typed clusters): its measured jobs (each
