@@ -638,6 +638,10 @@ static Synergy__Admin__V1__JobInfo *job_info(const struct deploy *d, const struc
     ji->priority = dj->sub ? dj->sub->priority : 0;
     ji->attempt = (uint32_t)dj->launch;
     ji->tenant = xstrdup(dj->spec->tenant);
+    /* why it waits as of the last round (scheduler/reasons.c); "" once it left */
+    bool left = dj->cancelled || dj->state == DJ_DONE || dj->state == DJ_FAILED || dj->cancel_req;
+    ji->reason = xstrdup(left ? "" : !arrived || !j || dj->state == DJ_PENDING
+                                         ? "None" : sched_reason_name(sched_job_reason(d->sched, j)));
     return ji;
 }
 

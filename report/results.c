@@ -194,6 +194,12 @@ int results_run_complete(store_t *st, struct store_run *run, const struct sched_
 void results_jobs_csv_write(FILE *f, const struct sched_result *r, const char *policy,
                             const char *mode)
 {
+    results_jobs_csv_write_waits(f, r, policy, mode, false);
+}
+
+void results_jobs_csv_write_waits(FILE *f, const struct sched_result *r, const char *policy,
+                                  const char *mode, bool waits)
+{
     for (size_t i = 0; i < r->jobs_measured; i++) {
         const struct sched_job_result *j = &r->jobs[i];
         char a[64], s[64], e[64], c[64];
@@ -201,8 +207,11 @@ void results_jobs_csv_write(FILE *f, const struct sched_result *r, const char *p
         format_double_shortest(s, sizeof s, j->first_start);
         format_double_shortest(e, sizeof e, j->finish);
         format_double_shortest(c, sizeof c, j->jct);
-        fprintf(f, "%s,%s,%d,%s,%d,%s,%s,%s,%s\n", policy, mode, j->id, j->model, j->gpus, a, s,
-                e, c);
+        fprintf(f, "%s,%s,%d,%s,%d,%s,%s,%s,%s", policy, mode, j->id, j->model, j->gpus, a, s, e,
+                c);
+        for (int k = REASON_STARTING; waits && k < REASON_COUNT; k++)
+            fprintf(f, ",%d", j->waits[k]);
+        fputc('\n', f);
     }
 }
 

@@ -33,9 +33,17 @@ int results_run_complete(store_t *st, struct store_run *run, const struct sched_
                          const struct results_rounds *rr, double wall_s, struct err *err);
 
 /* --jobs-csv: the header line, and one line per measured job of res. */
-#define RESULTS_JOBS_CSV_HEADER "policy,mode,id,model,gpus,arrival_s,first_start_s,finish_s,jct_s\n"
+#define RESULTS_JOBS_CSV_COLUMNS                                                                  \
+    "policy,mode,id,model,gpus,arrival_s,first_start_s,finish_s,jct_s"
+#define RESULTS_JOBS_CSV_HEADER RESULTS_JOBS_CSV_COLUMNS "\n"
+/* simulate --jobs-csv-reasons: after jct_s, the rounds the job spent for
+ * each reason (sched_job_waits, docs/forecast.md), None left out */
+#define RESULTS_JOBS_CSV_WAITS ",starting,quota,held,gputype,cpu,memory,fragmentation,resources,priority"
 void results_jobs_csv_write(FILE *f, const struct sched_result *res, const char *policy,
                             const char *mode);
+/* The same with the rounds per reason after jct_s (RESULTS_JOBS_CSV_WAITS). */
+void results_jobs_csv_write_waits(FILE *f, const struct sched_result *res, const char *policy,
+                                  const char *mode, bool waits);
 /* sweep --jobs-csv: the same lines for the measured jobs of recorded runs,
  * read back from the store, written to path atomically (a temporary renamed
  * into place; nothing is left on failure). 0, or -1 with err. */

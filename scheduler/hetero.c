@@ -408,11 +408,8 @@ int sched__allocate(sched_t *s, const struct sched_mode_ops *mode, struct job *j
 {
     int free0 = s->n_free;
     int rc = s->typed ? allocate_typed(s, mode, j, deficit) : mode->allocate(s, j, deficit);
-    if (rc != 0 && deficit <= free0) {
-        struct job_priv *pv = sched__priv(j);
-        pv->why = s->why_last;
-        pv->why_round = s->rounds;
-    }
+    if (rc != 0 && deficit <= free0)
+        sched__reasons_failed(s, j);
     return rc;
 }
 

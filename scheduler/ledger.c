@@ -205,6 +205,7 @@ static void add_result(sched_run_t *r, const struct job *j, double finish)
     o->rounds_run = j->rounds_run;
     o->rounds_demoted = j->rounds_demoted;
     o->preemptions = j->preemptions;
+    sched_job_waits(r->sched, j, o->waits);
     int t = sched__job_main_type(j);
     snprintf(o->gpu_type, sizeof o->gpu_type, "%s", t >= 0 ? sched_gpu_type_name(r->sched, t) : "");
     int ten = sched_job_tenant(r->sched, j);
@@ -561,4 +562,20 @@ void sched_run_totals_set(sched_run_t *r, const struct sched_run_totals *in)
 {
     r->rounds = in->rounds;
     memcpy(r->util_sum, in->util_sum, sizeof r->util_sum);
+}
+
+const struct sched_run_params *sched_run_params_get(const sched_run_t *r)
+{
+    return &r->p;
+}
+
+size_t sched_run_job_count(const sched_run_t *r)
+{
+    return r->n_jobs;
+}
+
+struct job *sched_run_job_at(const sched_run_t *r, size_t i, bool *runnable)
+{
+    *runnable = r->jobs[i].st == RJ_RUNNABLE;
+    return r->jobs[i].j;
 }

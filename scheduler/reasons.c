@@ -18,6 +18,8 @@
 #include "scheduler_internal.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 struct reason_row {
@@ -97,13 +99,39 @@ void sched__reasons_place_failed(sched_t *s, const double v[RES_COUNT], int n)
         s->why_last = REASON_FRAGMENTATION;
 }
 
+void sched__reasons_failed(sched_t *s, struct job *j)
+{
+    struct job_priv *pv = sched__priv(j);
+    if (pv->why_round != s->rounds) {
+        xgrow((void **)&s->why_jobs, &s->cap_why_jobs, s->n_why_jobs + 1, sizeof *s->why_jobs);
+        s->why_jobs[s->n_why_jobs++] = j;
+    }
+    pv->why = s->why_last;
+    pv->why_round = s->rounds;
+}
+
+void sched__reasons_job_add(const sched_t *s, struct job *j)
+{
+    sched__priv(j)->round_added = s->rounds;
+}
+
+void sched__reasons_free(sched_t *s)
+{
+    free(s->why_jobs);
+}
+
 void sched__reasons_round_begin(sched_t *s, double now)
 {
+    s->n_why_jobs = 0;
     s->rounds++;
     s->round_now = now;
     s->round_free0 = s->n_free;
 }
 
+/* Stamp the placed jobs, and count the round's reasons that are not
+ * derived from counts kept elsewhere: the launches, the failed placements
+ * (their jobs are listed), and with tenants (whose round walks every
+ * runnable job anyway) Quota. */
 void sched__reasons_round_end(sched_t *s)
 {
     for (size_t i = 0; i < s->n_placed; i++) {
@@ -112,7 +140,36 @@ void sched__reasons_round_end(sched_t *s)
             continue;
         pv->placed_prev = pv->placed_last;
         pv->placed_last = s->rounds;
+        if (pv->placed_prev != s->rounds - 1)
+            pv->n_why[REASON_STARTING]++;
     }
+    for (size_t i = 0; i < s->n_why_jobs; i++) {
+        enum sched_reason r = sched_job_reason(s, s->why_jobs[i]);
+        if (r >= REASON_GPUTYPE && r <= REASON_FRAGMENTATION)
+            sched__priv(s->why_jobs[i])->n_why[r]++;
+    }
+    for (size_t i = 0; s->ten && i < s->n_runnable; i++) {
+        struct job *j = s->runnable[i];
+        struct job_priv *pv = sched__priv(j);
+        if (pv->placed_last != s->rounds && sched_job_tenant_held(s, j)) {
+            pv->n_why[REASON_QUOTA]++;
+            pv->n_quota_held += pv->placed_last == s->rounds - 1;
+        }
+    }
+}
+
+void sched_job_waits(const sched_t *s, const struct job *j, int out[REASON_COUNT])
+{
+    const struct job_priv *pv = sched__priv(j);
+    memcpy(out, pv->n_why, sizeof pv->n_why);
+    out[REASON_NONE] = 0;
+    out[REASON_HELD] = j->preemptions - pv->n_quota_held;
+    if (out[REASON_HELD] < 0)
+        out[REASON_HELD] = 0;
+    int waited = s->rounds - pv->round_added - j->rounds_run;
+    for (int r = REASON_QUOTA; r < REASON_PRIORITY; r++)
+        waited -= out[r];
+    out[REASON_PRIORITY] = waited > 0 ? waited : 0;
 }
 
 enum sched_reason sched_job_reason(const sched_t *s, const struct job *j)

@@ -71,6 +71,7 @@ void sched_destroy(sched_t *s)
     if (!s)
         return;
     sched__tenants_free(s);
+    sched__reasons_free(s);
     sched__hetero_free(s);
     sched__servers_free(s);
     free(s->gpu_owner);
@@ -273,6 +274,7 @@ void sched_job_add(sched_t *s, struct job *j)
     s->demand_sum[1] += j->cpu_demand;
     s->demand_sum[2] += j->mem_demand;
     sched__tenants_job_add(s, j);
+    sched__reasons_job_add(s, j);
     if (!s->legacy)
         sched__queue_add(s, j);
 }

@@ -486,6 +486,13 @@ const char *sched_reason_summary(enum sched_reason r);
 int sched_reason_find(const char *name);
 /* Why runnable job j is where it is after the last sched_round(). */
 enum sched_reason sched_job_reason(const sched_t *s, const struct job *j);
+/* Rounds job j spent for each reason since it arrived: Starting counts its
+ * launches; Quota, GpuType, Cpu, Memory and Fragmentation the rounds it
+ * showed them; Held its preemptions (j->preemptions, the ledger's count)
+ * less those its tenant's quota explains; Priority every other round it
+ * was runnable and not placed (Resources is folded into Priority here);
+ * None 0. */
+void sched_job_waits(const sched_t *s, const struct job *j, int out[REASON_COUNT]);
 
 /* ------------------------------------------------------------ round ledger */
 
@@ -551,6 +558,7 @@ struct sched_job_result {
     int rounds_run, rounds_demoted, preemptions;
     char gpu_type[GPU_TYPE_NAME]; /* the type it ran the most rounds on ("" untyped) */
     char tenant[32];              /* "" without tenants */
+    int waits[REASON_COUNT];      /* rounds per reason (sched_job_waits) */
 };
 
 /* One GPU type's part of a run (typed clusters): its measured jobs (each
@@ -699,6 +707,29 @@ void sched_run_fail(sched_run_t *r, struct job *j);
  * Returns false, and does nothing, for a job that already finished or failed.
  * *window_complete: the measured window is complete. */
 bool sched_run_cancel(sched_run_t *r, struct job *j, bool *window_complete);
+
+/* The run's parameters (borrowed), and its jobs in arrival order
+ * (finished and failed ones included; borrowed, valid until the next
+ * arrival), with whether each is still runnable. */
+const struct sched_run_params *sched_run_params_get(const sched_run_t *r);
+size_t sched_run_job_count(const sched_run_t *r);
+struct job *sched_run_job_at(const sched_run_t *r, size_t i, bool *runnable);
+
+/* A forecast (forecast.c, docs/forecast.md): the run's runnable jobs,
+ * copied with their progress into a new run of the same parameters, run
+ * forward round by round from `now` with no new arrivals and every job at
+ * its profile's speed. For each runnable job, in arrival order: the next
+ * time a round places it (start; -1 if no round places it within
+ * max_rounds) and the lease end at which it finishes (end; -1 likewise).
+ * extra (NULL: none) is a hypothetical job arriving at `now` (submit
+ * --test-only); its forecast comes last. Returns the count written to
+ * *out (caller frees), or -1 with err. */
+struct sched_forecast {
+    int id;
+    double start, end;
+};
+long sched_run_forecast(const sched_run_t *r, double now, const struct job_spec *extra,
+                        long max_rounds, struct sched_forecast **out, struct err *err);
 
 /* Fill res at the run's end: counts, result rows (caller owns them: free with
  * sched_result_free()), JCT statistics, mean allocation, OPT figures. */

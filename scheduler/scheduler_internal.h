@@ -76,6 +76,9 @@ struct job_priv {
     unsigned char why;
     int why_round;
     int placed_last, placed_prev;
+    int round_added;           /* rounds planned before it became runnable */
+    int n_why[REASON_COUNT];   /* rounds counted per reason (sched_job_waits) */
+    int n_quota_held;          /* Quota rounds right after a round it ran */
 };
 
 static inline size_t sched__round8(size_t n)
@@ -280,6 +283,8 @@ struct sched {
     double round_now;
     int round_free0;
     unsigned char why_last;
+    struct job **why_jobs;   /* jobs that recorded a failed placement this round */
+    size_t n_why_jobs, cap_why_jobs;
 };
 
 /* The cluster INI's [servers NAME] and [gpu_types] sections (groups.c): 1 if
@@ -444,6 +449,11 @@ void sched__reasons_job_init(struct job *j);
 void sched__reasons_place_failed(sched_t *s, const double v[RES_COUNT], int n);
 void sched__reasons_round_begin(sched_t *s, double now);
 void sched__reasons_round_end(sched_t *s);
+/* A failed placement of j this round (sched__allocate); j joined the run
+ * (sched_job_add); the scheduler is destroyed. */
+void sched__reasons_failed(sched_t *s, struct job *j);
+void sched__reasons_job_add(const sched_t *s, struct job *j);
+void sched__reasons_free(sched_t *s);
 
 /* The incremental queue (queue.c). */
 void sched__queue_init(sched_t *s);

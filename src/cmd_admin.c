@@ -221,18 +221,20 @@ static void queue_json(const Synergy__Admin__V1__QueueResponse *r, bool first)
         json_write_str(stdout, j->servers);
         printf(",\"cpus\":%g,\"mem_gb\":%g,\"executed\":%llu,\"total\":%llu,"
                "\"attained_s\":%.3f,\"wait_s\":%.3f,\"run_s\":%.3f,\"arrival_s\":%.3f,"
-               "\"priority\":%d,\"attempt\":%u}",
+               "\"priority\":%d,\"attempt\":%u,\"reason\":",
                j->cpus, j->mem_gb, (unsigned long long)j->executed,
                (unsigned long long)j->total, j->attained_s, j->wait_s, j->run_s, j->arrival_s,
                j->priority, j->attempt);
+        json_write_str(stdout, j->reason ? j->reason : "");
+        printf("}");
     }
 }
 
 static void queue_table_head(void)
 {
-    printf("%6s %-16s %-12s %-10s %-12s %-10s %4s %-14s %5s %7s %20s %10s %10s %10s\n", "ID",
+    printf("%6s %-16s %-12s %-10s %-12s %-10s %4s %-14s %5s %7s %20s %10s %10s %10s %s\n", "ID",
            "NAME", "USER", "TENANT", "MODEL", "STATE", "GPUS", "SERVER:GPUS", "CPUS", "MEM_GB", "PROGRESS",
-           "ATTAINED", "WAIT", "RUN");
+           "ATTAINED", "WAIT", "RUN", "REASON");
 }
 
 static void queue_table(const Synergy__Admin__V1__QueueResponse *r)
@@ -244,12 +246,12 @@ static void queue_table(const Synergy__Admin__V1__QueueResponse *r)
                  (unsigned long long)j->total,
                  j->total ? 100.0 * (double)j->executed / (double)j->total : 0.0);
         printf("%6llu %-16.16s %-12.12s %-10.10s %-12.12s %-10s %4u %-14s %5g %7g %20s %10s %10s "
-               "%10s\n",
+               "%10s %s\n",
                (unsigned long long)j->job_id, j->name[0] ? j->name : "-", j->user,
                j->tenant && j->tenant[0] ? j->tenant : "-", j->model,
                j->state, j->gpus, j->servers[0] ? j->servers : "-", j->cpus, j->mem_gb, prog,
                hms(a, sizeof a, j->attained_s), hms(w, sizeof w, j->wait_s),
-               hms(t, sizeof t, j->run_s));
+               hms(t, sizeof t, j->run_s), j->reason && j->reason[0] ? j->reason : "-");
     }
 }
 

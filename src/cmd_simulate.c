@@ -40,7 +40,7 @@ struct sim_opts {
     const char *tenants_path; /* --tenants FILE | proportional */
     const char *db_path;  /* --db: record every run */
     const char *plot_dir; /* --plot: draw the runs (records into --db, default results.db) */
-    bool synthetic, json, is_static, stop_on_gap, check;
+    bool synthetic, json, is_static, stop_on_gap, check, jobs_csv_reasons;
     long measure_lo, measure_hi;
     char policies[256], modes[256];
     struct sched_overrides ov; /* --placement, --round-duration, the OPT flags */
@@ -123,6 +123,7 @@ static int simulate_parse(struct sim_opts *o, int argc, char **argv)
         case OPT_PROFILES: o->profiles = p.arg; break;
         case OPT_TRACE: o->trace_path = p.arg; break;
         case OPT_JOBS_CSV: o->jobs_csv_path = p.arg; break;
+        case OPT_JOBS_CSV_REASONS: o->jobs_csv_reasons = true; break;
         case OPT_SYNTHETIC: o->synthetic = true; break;
         case OPT_POLICY:
             snprintf(o->policies, sizeof o->policies, "%s", p.arg);
@@ -358,7 +359,8 @@ static int simulate_prepare(struct sim_env *e, int argc, char **argv, struct err
             return 1;
         }
         watch_tmp(1, &e->jobs_csv);
-        fputs(RESULTS_JOBS_CSV_HEADER, e->jobs_csv.f);
+        fputs(o->jobs_csv_reasons ? RESULTS_JOBS_CSV_COLUMNS RESULTS_JOBS_CSV_WAITS "\n"
+                                  : RESULTS_JOBS_CSV_HEADER, e->jobs_csv.f);
     }
     return -1;
 }
@@ -681,7 +683,8 @@ static int simulate_policy(struct sim_env *e, int pi, bool *any_fair, struct err
             fflush(stdout);
         }
         if (e->o.jobs_csv_path)
-            results_jobs_csv_write(e->jobs_csv.f, &res[done], e->pols[pi]->name, mode);
+            results_jobs_csv_write_waits(e->jobs_csv.f, &res[done], e->pols[pi]->name, mode,
+                                         e->o.jobs_csv_reasons);
     }
     *any_fair |= !isnan(fair_avg);
     for (int mi = 0; mi < done; mi++) {

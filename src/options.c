@@ -22,7 +22,6 @@
 #define G "options"
 #define PLOT_HELP "draw JCT CDFs and allocation-vs-demand plots (PNG, SVG) into DIR"
 #define TR (CLI_SIMULATE | CLI_SWEEP | CLI_DEPLOY | CLI_TRACE_TOOLS) /* trace readers */
-
 /* clang-format off */
 const struct cli_option cli_options[] = {
     /* workload */
@@ -145,6 +144,8 @@ const struct cli_option cli_options[] = {
     {OPT_JOBS_CSV, "jobs-csv", 0, "FILE", ARG_STR, 0, 0, CLI_RUNS, O,
      "per-job results of every run: policy,mode,id,model,gpus,arrival_s,first_start_s,"
      "finish_s,jct_s (measured jobs)", NULL},
+    {OPT_JOBS_CSV_REASONS, "jobs-csv-reasons", 0, NULL, ARG_NONE, 0, 0, CLI_SIMULATE, O,
+     "add to --jobs-csv the rounds each job waited, per reason (docs/forecast.md)", NULL},
     {OPT_PLAN_LOG, "plan-log", 0, "FILE", ARG_STR, 0, 0, CLI_SIMULATE | CLI_DEPLOY, O,
      "write each round's placed job ids, \"time: id id ...\", and \"finish ID JCT_S\" as "
      "jobs finish (deploy: flushed every round; a run continued from --state continues it)"
@@ -399,7 +400,6 @@ const struct cli_option cli_options[] = {
 };
 /* clang-format on */
 const size_t cli_n_options = sizeof cli_options / sizeof cli_options[0];
-
 
 static const struct cli_command_info *command_info(unsigned cmd)
 {

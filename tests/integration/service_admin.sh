@@ -440,8 +440,8 @@ INI
     [[ $(jfield "$any" servers) == 0:* ]] || fail "the V100-or-K80 job runs on $(jfield "$any" servers), not the V100 server"
     nodes=$(adm nodes)
     echo "$nodes"
-    grep -qE '^ +0 127\.0\.0\.1:[0-9]+ +- +up .* V100$' <<<"$nodes" || fail "nodes: server 0 is V100"
-    grep -qE '^ +1 127\.0\.0\.1:[0-9]+ +- +up .* K80$' <<<"$nodes" || fail "nodes: server 1 is K80"
+    grep -qE '^ +0 127\.0\.0\.1:[0-9]+ +- +up .* V100 +-$' <<<"$nodes" || fail "nodes: server 0 is V100"
+    grep -qE '^ +1 127\.0\.0\.1:[0-9]+ +- +up .* K80 +-$' <<<"$nodes" || fail "nodes: server 1 is K80"
     adm nodes --json | "$py" -c "
 import json,sys
 n=json.load(sys.stdin)['nodes']
@@ -462,7 +462,7 @@ assert [x['gpu_type'] for x in n] == ['V100', 'K80'], n" || fail "nodes --json: 
         --run-dir "$tmp/wrong" 2> "$tmp/wrong.err" || true
     grep -q "refused: server 0 has V100 GPUs; the worker reports K80" "$tmp/dep.err" ||
         fail "the K80 worker was not refused server 0"
-    adm nodes | grep -qE '^ +0 .* +up .* V100$' || fail "server 0 lost its worker"
+    adm nodes | grep -qE '^ +0 .* +up .* V100 +-$' || fail "server 0 lost its worker"
     echo "PASS: placement by type, nodes show the types, bad --gpu-type refused, a worker of the wrong type refused"
     ;;
 *) echo "usage: $0 SYNERGY SRCDIR e2e|bad|tls|restart|types|consistent"; exit 2 ;;
