@@ -701,6 +701,8 @@ int deploy__admin_queue(struct deploy *d, const ProtobufCMessage *rq, ProtobufCM
             resp->jobs[resp->n_jobs++] = job_info(d, &tmp, false, now);
         }
     }
+    if (r->start) /* after job_info, which reads the ledger's jobs too */
+        deploy__queue_forecast(d, resp->jobs, resp->n_jobs);
     resp->more = m > k;
     resp->now_s = now;
     resp->round_s = d->round_s;

@@ -295,6 +295,9 @@ struct djob *deploy__job_by_id(struct deploy *d, uint64_t id);
  * round loop. */
 const char *deploy__job_token(struct djob *dj);
 double deploy__logical_now(const struct deploy *d);
+/* queue --start: each listed job's forecast start and end (deploy_forecast.c).
+ * Under d->mu. jobs are Synergy__Admin__V1__JobInfo pointers. */
+void deploy__queue_forecast(struct deploy *d, void *jobs, size_t n);
 struct djob *deploy__find_job(struct deploy *d, uint64_t id);
 /* Start the scheduler's RPC server with both services. 0 or -1 + err. */
 int deploy__serve(struct deploy *d, struct err *err);

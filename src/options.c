@@ -299,8 +299,8 @@ const struct cli_option cli_options[] = {
      "(default: your first; docs/tenants.md)", NULL},
     {OPT_ADMIN_JSON, "json", 0, NULL, ARG_NONE, 0, 0, CLI_QUEUE | CLI_NODES | CLI_SHARE, G,
      "one JSON object instead of the table", NULL},
-    {OPT_ADMIN_ALL, "all", 0, NULL, ARG_NONE, 0, 0, CLI_QUEUE, G,
-     "also the finished, failed and cancelled jobs", NULL},
+    {OPT_ADMIN_ALL, "all", 0, NULL, ARG_NONE, 0, 0, CLI_QUEUE, G, "also the finished, failed and cancelled jobs", NULL},
+    {OPT_QUEUE_START, "start", 0, NULL, ARG_NONE, 0, 0, CLI_QUEUE, G, "forecast each job's start and end (docs/forecast.md)", NULL},
     /* job */
     {OPT_JOB_ID, "job-id", 0, "N", ARG_INT, 0, LONG_MAX, CLI_JOB, G, "the job's id", NULL},
     {OPT_SCHED, "sched", 0, "HOST:PORT", ARG_STR, 0, 0, CLI_JOB, G,
