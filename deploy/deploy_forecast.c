@@ -3,10 +3,12 @@
  * their progress, planned forward from the next round boundary by the same
  * core with no new arrivals (sched_run_forecast), under d->mu. Submissions
  * not merged into the ledger yet (they join at the next boundary) get no
- * forecast (-1), nor do finished, failed or cancelled jobs.
+ * forecast (-1), nor do finished, failed or cancelled jobs. submit --test-only:
+ * the same with the job it describes arriving at that boundary.
  */
 #include "deploy_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "synergy_admin.pb-c.h"
@@ -42,4 +44,29 @@ void deploy__queue_forecast(struct deploy *d, void *jobs_v, size_t n)
         }
     }
     free(f);
+}
+
+int deploy__submit_test_only(struct deploy *d, const void *req, const char *model, long iters,
+                             const char *tenant, void *resp_v)
+{
+    const Synergy__Admin__V1__SubmitRequest *r = req;
+    Synergy__Admin__V1__SubmitResponse *resp = resp_v;
+    struct job_spec spec = {.id = -1, .iterations = iters, .gpus = (int)r->gpus};
+    snprintf(spec.model, sizeof spec.model, "%s", model);
+    snprintf(spec.gpu_types, sizeof spec.gpu_types, "%s", r->gpu_types ? r->gpu_types : "");
+    snprintf(spec.tenant, sizeof spec.tenant, "%s", tenant);
+    struct sched_forecast *f;
+    struct err err = {{0}};
+    long m = sched_run_forecast(d->ledger, d->next_b, &spec, FORECAST_MAX_ROUNDS, &f, &err);
+    resp->job_id = 0;
+    resp->iterations = (uint64_t)iters;
+    resp->arrival_s = d->next_b;
+    resp->start_s = m > 0 ? f[m - 1].start : -1;
+    resp->end_s = m > 0 ? f[m - 1].end : -1;
+    pthread_mutex_unlock(&d->mu);
+    if (m < 0)
+        LOG(LOG_WARN, "deploy", "submit --test-only: no forecast: %s", err.msg);
+    else
+        free(f);
+    return 0;
 }

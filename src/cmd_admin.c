@@ -20,7 +20,7 @@ struct admin_opts {
     unsigned cmd;
     const char *name_of_cmd;
     struct client_config cc; /* the scheduler and TLS files: flags, environment, client.ini */
-    bool json, all, start;
+    bool json, all, start, test_only;
     const char *model, *name, *iters, *hours, *prio, *gpu_types, *tenant;
     long gpus;
     bool gpus_set;
@@ -57,6 +57,7 @@ static int admin_parse(struct admin_opts *o, int argc, char **argv)
         case OPT_ITERATIONS: o->iters = p.arg; break;
         case OPT_HOURS: o->hours = p.arg; break;
         case OPT_NAME: o->name = p.arg; break;
+        case OPT_TEST_ONLY: o->test_only = true; break;
         case OPT_PRIORITY: o->prio = p.arg; break;
         case OPT_SUBMIT_GPU_TYPES: o->gpu_types = p.arg; break;
         case OPT_SUBMIT_TENANT: o->tenant = p.arg; break;
@@ -170,6 +171,7 @@ static int submit_request(const struct admin_opts *o, Synergy__Admin__V1__Submit
         req->gpu_types = (char *)o->gpu_types; /* the scheduler checks the names */
     if (o->tenant)
         req->tenant = (char *)o->tenant; /* and the tenant */
+    req->test_only = o->test_only;
     return -1;
 }
 
@@ -183,6 +185,13 @@ static int admin_submit(struct admin_opts *o)
     if ((rc = admin_call(o, "Submit", &req.base, &resp)) != 0)
         return rc;
     const Synergy__Admin__V1__SubmitResponse *r = (const void *)resp;
+    if (o->test_only) { /* start end, on the run's logical clock (-1: none) */
+        printf("%.0f %.0f\n", r->start_s, r->end_s);
+        fprintf(stderr, "synergy submit: not submitted (--test-only): would start at %.0f s and "
+                        "end at %.0f s of the run (-1: not within a year)\n", r->start_s, r->end_s);
+        protobuf_c_message_free_unpacked(resp, NULL);
+        return 0;
+    }
     printf("%llu\n", (unsigned long long)r->job_id);
     fprintf(stderr, "synergy submit: job %llu: %llu iterations, arrives at %.0f s of the run\n",
             (unsigned long long)r->job_id, (unsigned long long)r->iterations, r->arrival_s);

@@ -6,7 +6,8 @@
 # Priority), `queue --start --json` forecasts each job's start and end; the
 # test then waits until jobs 2 and 3 ran and checks each actual start
 # (arrival_s + wait_s) is within one round of its forecast, and the table
-# form lists START_IN and END_IN.
+# form lists START_IN and END_IN. submit --test-only forecasts an 8-GPU job
+# after them (900-1200 s), stores nothing and uses no id.
 # usage: queue_start.sh SYNERGY SRCDIR
 set -euo pipefail
 bin=$1 src=$2
@@ -48,6 +49,16 @@ adm queue --start --json > "$tmp/fc.json" || fail "queue --start --json"
 table=$(adm queue --start) || fail "queue --start"
 echo "$table"
 head -1 <<<"$table" | grep -qE '^ +ID NAME +STATE +GPUS +START_IN +END_IN REASON$' || fail "queue --start header"
+# submit --test-only: an 8-GPU job of one round would follow jobs 2 and 3
+# (600-900 s): 900 to 1200 s; nothing is stored and no id is used
+[ "$(field 1 state)" = running ] || fail "job 1 no longer running: the forecast below assumes it"
+tonly=$(adm submit --test-only --model alexnet --gpus 8 --iterations 400 2> /dev/null) ||
+    fail "submit --test-only"
+[ "$tonly" = "900 1200" ] || fail "submit --test-only: '$tonly', expected '900 1200'"
+[ "$(adm queue --all --json | "$py" -c "import json,sys; print(len(json.load(sys.stdin)['jobs']))")" = 3 ] ||
+    fail "submit --test-only stored a job"
+id4=$(adm submit --model alexnet --gpus 1 --iterations 10 --name after) || fail "submit 4"
+[ "$id4" = 4 ] || fail "the next submission got id $id4, not 4 (--test-only used one up)"
 for _ in $(seq 200); do
     [ "$(field 2 state)" = finished ] && [ "$(field 3 state)" = finished ] && break; sleep 0.1
 done
