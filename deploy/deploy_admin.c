@@ -531,6 +531,8 @@ int deploy__admin_submit(struct deploy *d, const struct deploy_caller *who,
         pthread_mutex_unlock(&d->mu);
         return st;
     }
+    if (r->test_only) /* nothing stored, no id used; unlocks d->mu (deploy_forecast.c) */
+        return deploy__submit_test_only(d, r, m->name, iters, tenant, resp);
     double arrival = deploy__logical_now(d);
     if (arrival < d->cur_b)
         arrival = d->cur_b;
@@ -663,8 +665,7 @@ static int qent_cmp(const void *a, const void *b)
 int deploy__admin_queue(struct deploy *d, const ProtobufCMessage *rq, ProtobufCMessage *rs,
                         char *msg, size_t n)
 {
-    (void)msg;
-    (void)n;
+    (void)msg, (void)n;
     const Synergy__Admin__V1__QueueRequest *r = (const void *)rq;
     Synergy__Admin__V1__QueueResponse *resp = (void *)rs;
     size_t limit = r->limit == 0 ? ADMIN_QUEUE_PAGE
@@ -701,6 +702,7 @@ int deploy__admin_queue(struct deploy *d, const ProtobufCMessage *rq, ProtobufCM
             resp->jobs[resp->n_jobs++] = job_info(d, &tmp, false, now);
         }
     }
+    if (r->start) deploy__queue_forecast(d, resp->jobs, resp->n_jobs); /* after job_info */
     resp->more = m > k;
     resp->now_s = now;
     resp->round_s = d->round_s;

@@ -295,6 +295,13 @@ struct djob *deploy__job_by_id(struct deploy *d, uint64_t id);
  * round loop. */
 const char *deploy__job_token(struct djob *dj);
 double deploy__logical_now(const struct deploy *d);
+/* queue --start: each listed job's forecast start and end (deploy_forecast.c).
+ * Under d->mu. jobs are Synergy__Admin__V1__JobInfo pointers. */
+void deploy__queue_forecast(struct deploy *d, void *jobs, size_t n);
+/* submit --test-only: the request's forecast start and end into resp (a
+ * SubmitResponse; job_id 0). Called with d->mu held; unlocks it. 0. */
+int deploy__submit_test_only(struct deploy *d, const void *req, const char *model, long iters,
+                             const char *tenant, void *resp);
 struct djob *deploy__find_job(struct deploy *d, uint64_t id);
 /* Start the scheduler's RPC server with both services. 0 or -1 + err. */
 int deploy__serve(struct deploy *d, struct err *err);

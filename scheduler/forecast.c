@@ -64,6 +64,8 @@ static sched_run_t *copy_run(const sched_run_t *r, double now, const struct job_
         struct sched_job_saved sv;
         spec_of(r, j, &spec);
         sched_run_save(r, j, &sv);
+        if (sv.executed >= j->total_iters) /* this round's credit completes it */
+            sv.finish = now;
         struct job *cj = sched_run_restore(c, &spec, &sv, err);
         if (!cj)
             goto error;
@@ -94,9 +96,8 @@ long sched_run_forecast(const sched_run_t *r, double now, const struct job_spec 
     if (!c)
         return -1;
     struct sched_forecast *f = xmalloc(sizeof *f * (n + 1));
-    for (size_t i = 0; i < n; i++) {
-        f[i] = (struct sched_forecast){jobs[i]->id, -1, -1};
-    }
+    for (size_t i = 0; i < n; i++) /* a job done at the current lease end: no start */
+        f[i] = (struct sched_forecast){jobs[i]->id, -1, jobs[i]->finish >= 0 ? now : -1};
     double round = sched_run_params_get(r)->sched.round_duration, t = now;
     sched_t *s = sched_run_sched(c);
     size_t left = n;

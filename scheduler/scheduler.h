@@ -720,7 +720,8 @@ struct job *sched_run_job_at(const sched_run_t *r, size_t i, bool *runnable);
  * forward round by round from `now` with no new arrivals and every job at
  * its profile's speed. For each runnable job, in arrival order: the next
  * time a round places it (start; -1 if no round places it within
- * max_rounds) and the lease end at which it finishes (end; -1 likewise).
+ * max_rounds) and the lease end at which it finishes (end; -1 likewise;
+ * a job whose current round completes it: start -1, end `now`).
  * extra (NULL: none) is a hypothetical job arriving at `now` (submit
  * --test-only); its forecast comes last. Returns the count written to
  * *out (caller frees), or -1 with err. */

@@ -20,7 +20,7 @@ struct admin_opts {
     unsigned cmd;
     const char *name_of_cmd;
     struct client_config cc; /* the scheduler and TLS files: flags, environment, client.ini */
-    bool json, all;
+    bool json, all, start, test_only;
     const char *model, *name, *iters, *hours, *prio, *gpu_types, *tenant;
     long gpus;
     bool gpus_set;
@@ -51,11 +51,13 @@ static int admin_parse(struct admin_opts *o, int argc, char **argv)
             break;
         case OPT_ADMIN_JSON: o->json = true; break;
         case OPT_ADMIN_ALL: o->all = true; break;
+        case OPT_QUEUE_START: o->start = true; break;
         case OPT_SUBMIT_MODEL: o->model = p.arg; break;
         case OPT_SUBMIT_GPUS: o->gpus = p.lnum; o->gpus_set = true; break;
         case OPT_ITERATIONS: o->iters = p.arg; break;
         case OPT_HOURS: o->hours = p.arg; break;
         case OPT_NAME: o->name = p.arg; break;
+        case OPT_TEST_ONLY: o->test_only = true; break;
         case OPT_PRIORITY: o->prio = p.arg; break;
         case OPT_SUBMIT_GPU_TYPES: o->gpu_types = p.arg; break;
         case OPT_SUBMIT_TENANT: o->tenant = p.arg; break;
@@ -169,6 +171,7 @@ static int submit_request(const struct admin_opts *o, Synergy__Admin__V1__Submit
         req->gpu_types = (char *)o->gpu_types; /* the scheduler checks the names */
     if (o->tenant)
         req->tenant = (char *)o->tenant; /* and the tenant */
+    req->test_only = o->test_only;
     return -1;
 }
 
@@ -182,6 +185,13 @@ static int admin_submit(struct admin_opts *o)
     if ((rc = admin_call(o, "Submit", &req.base, &resp)) != 0)
         return rc;
     const Synergy__Admin__V1__SubmitResponse *r = (const void *)resp;
+    if (o->test_only) { /* start end, on the run's logical clock (-1: none) */
+        printf("%.0f %.0f\n", r->start_s, r->end_s);
+        fprintf(stderr, "synergy submit: not submitted (--test-only): would start at %.0f s and "
+                        "end at %.0f s of the run (-1: not within a year)\n", r->start_s, r->end_s);
+        protobuf_c_message_free_unpacked(resp, NULL);
+        return 0;
+    }
     printf("%llu\n", (unsigned long long)r->job_id);
     fprintf(stderr, "synergy submit: job %llu: %llu iterations, arrives at %.0f s of the run\n",
             (unsigned long long)r->job_id, (unsigned long long)r->iterations, r->arrival_s);
@@ -202,7 +212,7 @@ static const char *hms(char *buf, size_t n, double s)
 }
 
 /* One page's jobs as JSON objects (`first`: the page starts the list). */
-static void queue_json(const Synergy__Admin__V1__QueueResponse *r, bool first)
+static void queue_json(const Synergy__Admin__V1__QueueResponse *r, bool first, bool start)
 {
     for (size_t i = 0; i < r->n_jobs; i++) {
         const Synergy__Admin__V1__JobInfo *j = r->jobs[i];
@@ -226,6 +236,8 @@ static void queue_json(const Synergy__Admin__V1__QueueResponse *r, bool first)
                (unsigned long long)j->total, j->attained_s, j->wait_s, j->run_s, j->arrival_s,
                j->priority, j->attempt);
         json_write_str(stdout, j->reason ? j->reason : "");
+        if (start)
+            printf(",\"start_s\":%.3f,\"end_s\":%.3f", j->start_s, j->end_s);
         printf("}");
     }
 }
@@ -255,12 +267,32 @@ static void queue_table(const Synergy__Admin__V1__QueueResponse *r)
     }
 }
 
+/* queue --start: each job's forecast start and end, from now (docs/forecast.md). */
+static void queue_start_table(const Synergy__Admin__V1__QueueResponse *r, bool first)
+{
+    if (first)
+        printf("%6s %-16s %-10s %4s %12s %12s %s\n", "ID", "NAME", "STATE", "GPUS", "START_IN",
+               "END_IN", "REASON");
+    for (size_t i = 0; i < r->n_jobs; i++) {
+        const Synergy__Admin__V1__JobInfo *j = r->jobs[i];
+        char a[32] = "-", b[32] = "-";
+        if (j->start_s >= 0)
+            hms(a, sizeof a, j->start_s > r->now_s ? j->start_s - r->now_s : 0);
+        if (j->end_s >= 0)
+            hms(b, sizeof b, j->end_s > r->now_s ? j->end_s - r->now_s : 0);
+        printf("%6llu %-16.16s %-10s %4u %12s %12s %s\n", (unsigned long long)j->job_id,
+               j->name[0] ? j->name : "-", j->state, j->gpus, a, b,
+               j->reason && j->reason[0] ? j->reason : "-");
+    }
+}
+
 /* Page through the queue (issue 21: any size lists), printing as it comes:
  * the JSON's now_s and round_s are the first page's. */
 static int admin_queue(struct admin_opts *o)
 {
     Synergy__Admin__V1__QueueRequest req = SYNERGY__ADMIN__V1__QUEUE_REQUEST__INIT;
     req.all = o->all;
+    req.start = o->start;
     req.limit = 2000;
     for (bool first = true;; first = false) {
         ProtobufCMessage *resp = NULL;
@@ -270,10 +302,12 @@ static int admin_queue(struct admin_opts *o)
         const Synergy__Admin__V1__QueueResponse *r = (const void *)resp;
         if (first && o->json)
             printf("{\"now_s\":%.3f,\"round_s\":%g,\"jobs\":[", r->now_s, r->round_s);
-        else if (first)
+        else if (first && !o->start)
             queue_table_head();
         if (o->json)
-            queue_json(r, first);
+            queue_json(r, first, o->start);
+        else if (o->start)
+            queue_start_table(r, first);
         else
             queue_table(r);
         bool more = r->more && r->n_jobs > 0;
