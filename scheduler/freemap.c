@@ -256,9 +256,13 @@ static uint64_t dbl_bits(double x)
 /* CPU and memory tell most vectors apart; equal hashes compare in full. */
 static size_t vec_hash(const double v[RES_COUNT])
 {
-    uint64_t h = (dbl_bits(v[RES_CPU]) * 0x9e3779b97f4a7c15ULL) ^ dbl_bits(v[RES_MEM]);
-    h *= 0xff51afd7ed558ccdULL;
-    return (size_t)(h ^ h >> 32);
+    /* short doubles (3.0, 62.5) have all-zero low bits: fold the high ones
+     * down before and after each multiply */
+    uint64_t h = dbl_bits(v[RES_CPU]);
+    h = (h ^ h >> 29) * 0x9e3779b97f4a7c15ULL;
+    h ^= dbl_bits(v[RES_MEM]);
+    h = (h ^ h >> 31) * 0xff51afd7ed558ccdULL;
+    return (size_t)(h ^ h >> 33);
 }
 
 static bool vec_eq(const double *a, const double *b)
