@@ -101,7 +101,10 @@ long sched_run_forecast(const sched_run_t *r, double now, const struct job_spec 
     double round = sched_run_params_get(r)->sched.round_duration, t = now;
     sched_t *s = sched_run_sched(c);
     size_t left = n;
-    for (long k = 0; k < max_rounds && left > 0 && sched_runnable_count(s) > 0; k++, t += round) {
+    /* with a hypothetical job, only its own forecast is asked for: stop at its end */
+    for (long k = 0; k < max_rounds && left > 0 && sched_runnable_count(s) > 0 &&
+                    !(extra && f[n - 1].end >= 0);
+         k++, t += round) {
         struct job **placed;
         size_t np;
         if (sched_run_plan(c, t, &placed, &np, NULL, err) < 0)

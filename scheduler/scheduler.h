@@ -723,7 +723,8 @@ struct job *sched_run_job_at(const sched_run_t *r, size_t i, bool *runnable);
  * max_rounds) and the lease end at which it finishes (end; -1 likewise;
  * a job whose current round completes it: start -1, end `now`).
  * extra (NULL: none) is a hypothetical job arriving at `now` (submit
- * --test-only); its forecast comes last. Returns the count written to
+ * --test-only); its forecast comes last, and the forecast stops at its end
+ * (the others' then may still be -1). Returns the count written to
  * *out (caller frees), or -1 with err. */
 struct sched_forecast {
     int id;

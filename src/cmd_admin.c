@@ -293,7 +293,7 @@ static int admin_queue(struct admin_opts *o)
     Synergy__Admin__V1__QueueRequest req = SYNERGY__ADMIN__V1__QUEUE_REQUEST__INIT;
     req.all = o->all;
     req.start = o->start;
-    req.limit = 2000;
+    req.limit = o->start ? 5000 : 2000; /* each page runs its own forecast: fewer pages */
     for (bool first = true;; first = false) {
         ProtobufCMessage *resp = NULL;
         int rc = admin_call(o, "Queue", &req.base, &resp);

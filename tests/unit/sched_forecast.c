@@ -104,7 +104,7 @@ static void test_by_hand(void **state)
     assert_int_equal(f[0].id, 1);
     assert_true(f[0].start == 300 && f[0].end == 900);
     assert_int_equal(f[1].id, 2);
-    assert_true(f[1].start == 900 && f[1].end == 1500);
+    assert_true(f[1].start == 900 && f[1].end == 1500); /* it ends before job 99 */
     assert_int_equal(f[2].id, 99);
     assert_true(f[2].start == 1500 && f[2].end == 1800);
     free(f);
