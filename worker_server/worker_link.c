@@ -190,6 +190,14 @@ int worker__register_first(struct worker *w, const sigset_t *stop, struct err *e
     }
 }
 
+/* SIGTERM or SIGINT sent to the worker and not yet taken by serve()'s
+ * sigwait (every thread blocks them, so they stay pending for the process). */
+static bool stop_signal_pending(void)
+{
+    sigset_t p;
+    return sigpending(&p) == 0 && (sigismember(&p, SIGTERM) == 1 || sigismember(&p, SIGINT) == 1);
+}
+
 /* Send the queued exit reports in order. Returns a transport error status if
  * the scheduler could not be reached (the rest stay queued), else 0. */
 static int send_exits(struct worker *w)
@@ -325,6 +333,14 @@ void *worker__sched_link(void *arg)
         if (w->stop)
             break; /* stopping: a scheduler gone first is no news */
         now = mono_ns();
+        /* stopping (or about to: Ctrl-C on a whole `deploy --local` signals the
+         * scheduler and its workers at once), a scheduler gone too is no news:
+         * keep trying to report the jobs' exits, but say nothing */
+        bool quiet = w->stopping || stop_signal_pending();
+        if (st != RPC_STATUS_OK && quiet) {
+            down_since = down_since ? down_since : now;
+            next_say = now + 10000000000LL;
+        }
         if (st != RPC_STATUS_OK) {
             if (!down_since) {
                 down_since = now;
