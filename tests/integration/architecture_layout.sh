@@ -17,7 +17,10 @@ check() {
     find "$dir" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%f\n' | sort |
         while read -r d; do
             # a build tree or another ignored directory is not part of the layout
-            git -C "$dir" check-ignore -q "$d/" 2>/dev/null || echo "$d"
+            # (CMakeCache.txt: a build tree also where there is no git, as in the
+            # scratch copy tests/mutation/run.sh makes)
+            [ -e "$dir/$d/CMakeCache.txt" ] || git -C "$dir" check-ignore -q "$d/" 2>/dev/null ||
+                echo "$d"
         done > "$tmp/dirs"
     # the rows of the table under "## Layout" (other tables may name directories too)
     awk '/^## / { inl = ($0 == "## Layout") } inl' "$page" |
