@@ -337,21 +337,19 @@ void *worker__sched_link(void *arg)
          * scheduler and its workers at once), a scheduler gone too is no news:
          * keep trying to report the jobs' exits, but say nothing */
         bool quiet = w->stopping || stop_signal_pending();
-        if (st != RPC_STATUS_OK && quiet) {
-            down_since = down_since ? down_since : now;
-            next_say = now + 10000000000LL;
-        }
         if (st != RPC_STATUS_OK) {
             if (!down_since) {
                 down_since = now;
                 next_say = now + 10000000000LL;
-                LOG(LOG_WARN, "worker", "scheduler %s:%d unreachable (%s); keeping %d job(s) "
+                if (!quiet)
+                    LOG(LOG_WARN, "worker", "scheduler %s:%d unreachable (%s); keeping %d job(s) "
                                         "running until their leases end, retrying with backoff",
                     w->o->sched_addr, w->o->sched_port, err.msg[0] ? err.msg : "no answer",
                     w->n_live);
             } else if (now >= next_say) { /* and again every 10 s while it is */
                 next_say = now + 10000000000LL;
-                LOG(LOG_WARN, "worker", "scheduler at %s:%d still unreachable after %.0f s (%s); "
+                if (!quiet)
+                    LOG(LOG_WARN, "worker", "scheduler at %s:%d still unreachable after %.0f s (%s); "
                                         "%d job(s) running, retrying",
                     w->o->sched_addr, w->o->sched_port, (double)(now - down_since) / 1e9,
                     err.msg[0] ? err.msg : "no answer", w->n_live);
