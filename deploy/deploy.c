@@ -574,8 +574,10 @@ struct deploy *deploy__new(const struct deploy_config *cfg, struct deploy_stats 
         d->reg.workers[i].a = cfg->workers[i];
     d->plan_log_bytes = -1;
     d->own_db = !cfg->state;
+    /* without --state: a private temporary file, not ":memory:", which held
+     * every job's rows in RAM (900 bytes a queued job: issue 21) */
     d->db = cfg->state ? cfg->state
-                       : deploy_state_open(cfg->state_path ? cfg->state_path : ":memory:", err);
+                       : deploy_state_open(cfg->state_path ? cfg->state_path : "", err);
     if (!d->db)
         goto fail;
     d->lease.round_ns = (long long)(d->round_s / cfg->time_scale * 1e9);

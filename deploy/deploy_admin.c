@@ -850,33 +850,23 @@ int deploy__admin_nodes(struct deploy *d, ProtobufCMessage *rs)
     return 0;
 }
 
+/* Each JobInfo and NodeInfo is freed with all its strings by protobuf-c
+ * (ours are malloc'd; unset ones point at its shared empty string, which it
+ * skips): a field added later cannot leak, as JobInfo.reason did, a string
+ * per listed job per queue call. */
 void deploy__admin_resp_free(ProtobufCMessage *rs)
 {
     if (rs->descriptor == &synergy__admin__v1__queue_response__descriptor) {
         Synergy__Admin__V1__QueueResponse *r = (void *)rs;
-        for (size_t i = 0; i < r->n_jobs; i++) {
-            Synergy__Admin__V1__JobInfo *j = r->jobs[i];
-            free(j->name);
-            free(j->user);
-            free(j->model);
-            free(j->state);
-            free(j->servers);
-            free(j->tenant);
-            free(j);
-        }
+        for (size_t i = 0; i < r->n_jobs; i++)
+            protobuf_c_message_free_unpacked(&r->jobs[i]->base, NULL);
         free(r->jobs);
         r->jobs = NULL;
         r->n_jobs = 0;
     } else if (rs->descriptor == &synergy__admin__v1__nodes_response__descriptor) {
         Synergy__Admin__V1__NodesResponse *r = (void *)rs;
-        for (size_t i = 0; i < r->n_nodes; i++) {
-            free(r->nodes[i]->address);
-            free(r->nodes[i]->identity);
-            free(r->nodes[i]->state);
-            free(r->nodes[i]->gpu_type);
-            free(r->nodes[i]->tenants);
-            free(r->nodes[i]);
-        }
+        for (size_t i = 0; i < r->n_nodes; i++)
+            protobuf_c_message_free_unpacked(&r->nodes[i]->base, NULL);
         free(r->nodes);
         r->nodes = NULL;
         r->n_nodes = 0;

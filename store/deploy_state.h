@@ -15,7 +15,9 @@
 
 typedef struct deploy_state deploy_state_t;
 
-/* Open the state file at path (":memory:" works), for the caller's lifetime
+/* Open the state file at path (":memory:" works, and "" is a private
+ * temporary file that SQLite deletes, whose page cache stays small where
+ * ":memory:" holds every row in RAM), for the caller's lifetime
  * as its only writer: an exclusive lock on path.lock (a second opener is
  * refused, told the holder's PID), an existing file checked (empty, or
  * PRAGMA quick_check not ok: refused, never replaced), its schema brought to

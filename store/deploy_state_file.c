@@ -209,7 +209,8 @@ rollback:
 
 int deploy_state__open_file(deploy_state_t *st, const char *path, struct err *err)
 {
-    bool mem = strcmp(path, ":memory:") == 0;
+    /* ":memory:", or "": a private temporary file SQLite deletes itself */
+    bool mem = !path[0] || strcmp(path, ":memory:") == 0;
     struct stat sb;
     bool existed = !mem && stat(path, &sb) == 0;
     if (!mem && lock_file(st, path, err) < 0)
