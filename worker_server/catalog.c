@@ -156,6 +156,18 @@ static int on_kv(void *user, const char *section, const char *key, const char *v
     return 1;
 }
 
+bool catalog_uses_synergy(const catalog_t *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->e[i].tmpl && strncmp(c->e[i].tmpl, "{synergy}", 9) == 0)
+            return true;
+        for (int k = 0; k < c->e[i].n_typed; k++)
+            if (strncmp(c->e[i].typed[k].tmpl, "{synergy}", 9) == 0)
+                return true;
+    }
+    return false;
+}
+
 catalog_t *catalog_load(const char *path, struct err *err)
 {
     FILE *f = fopen(path, "r");

@@ -178,14 +178,16 @@ static int job_user(struct worker *w, struct err *err)
 
 /* A worker that runs jobs as another user (--job-user, started as root):
  * that user must be able to read the CA it hands jobs (they verify the
- * scheduler with it) and to reach the run directory (their checkpoints are
- * under it). Checked by a child that becomes the user, at start, so that a
+ * scheduler with it), to reach the run directory (their checkpoints are
+ * under it) and to run synergy itself when the catalog runs {synergy} (a
+ * build in a private home or temporary directory is out of its reach). Checked by a child that becomes the user, at start, so that a
  * mistake is one line here rather than every job crashing. 0, or -1 + err. */
 static int check_job_user_access(struct worker *w, struct err *err)
 {
     if (!w->set_user || w->job_uid == 0)
         return 0;
     const char *ca = w->o->tls_ca_path;
+    const char *self = catalog_uses_synergy(w->cat) ? w->synergy_path : NULL;
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0)
         return errprintf(err, "pipe: %s", strerror(errno));
@@ -203,6 +205,8 @@ static int check_job_user_access(struct worker *w, struct err *err)
             res[0] = 1;
         else if (access(w->run_dir, X_OK) < 0)
             res[0] = 2;
+        else if (self && access(self, X_OK) < 0)
+            res[0] = 4;
         res[1] = errno;
         ssize_t n = write(pfd[1], res, sizeof res);
         _exit(n == (ssize_t)sizeof res ? 0 : 1);
@@ -224,6 +228,11 @@ static int check_job_user_access(struct worker *w, struct err *err)
         return errprintf(err, "--job-user %s cannot reach --run-dir %s (%s), where jobs keep "
                               "their checkpoints: make it and its parent directories searchable "
                               "(x) by that user", user, w->run_dir, strerror(res[1]));
+    if (res[0] == 4)
+        return errprintf(err, "--job-user %s cannot run %s (%s), which the catalog runs as "
+                              "{synergy}: install synergy where that user can reach it (make "
+                              "install), or make its directories searchable (x) by that user",
+                         user, self, strerror(res[1]));
     if (res[0] == 3)
         return errprintf(err, "--job-user %s: cannot become that user to check its access (%s)",
                          user, strerror(res[1]));

@@ -131,6 +131,8 @@ typedef struct catalog catalog_t;
 catalog_t *catalog_load(const char *path, struct err *err);
 void catalog_destroy(catalog_t *c);
 bool catalog_has(const catalog_t *c, const char *model);
+/* Whether some command of the catalog runs synergy itself ({synergy}). */
+bool catalog_uses_synergy(const catalog_t *c);
 /* Iterator processes a launch of `model` on n_gpus GPUs runs: n_gpus when its
  * section says `ranks = per-gpu` (the command starts one process per GPU,
  * like torch.distributed.launch), else 1. */

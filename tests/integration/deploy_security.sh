@@ -28,6 +28,7 @@ py=/usr/bin/python3
 command -v openssl >/dev/null || { echo "FAIL: openssl is not installed"; exit 1; }
 tmp=$(mktemp -d)
 pids=()
+wlive=() wlog=() # the latest worker of each row: its pid, its stderr
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ -f "$tmp/dep.err" ] && grep -v '\[debug\]' "$tmp/dep.err" | tail -30; exit 1; }
@@ -79,7 +80,7 @@ start_worker() { # ROW CERT-IDENTITY [extra]
     "$bin" worker --scheduler "$S" --server-id "$i" --port 0 --gpus 8 $(tls "$id") \
         --job-user "$juser" --catalog "$src/tests/deploy/catalog.ini" --run-dir "$tmp/w$i" \
         -v "$@" 2> "$tmp/w$i-$id.err" &
-    wpid=$!; pids+=("$wpid")
+    wpid=$!; pids+=("$wpid"); wlive[$i]=$wpid; wlog[$i]=$tmp/w$i-$id.err
 }
 
 case $case in
@@ -169,6 +170,21 @@ nobody)
         grep -q "^synergy worker: --job-user nobody cannot read the CA certificate $tmp/private/ca.pem (Permission denied)" \
             "$tmp/wbad.err" || { cat "$tmp/wbad.err"; fail "no one-line refusal for an unreadable CA"; }
     echo "  refused: $(cat "$tmp/wbad.err")"
+    # synergy in a directory nobody cannot search (a build in a private
+    # home, or in a clone under mktemp -d): the catalog's {synergy} jobs
+    # could not start, and the worker says so at start, in one line
+    cp "$bin" "$tmp/private/synergy"
+    rc=0
+    timeout 30 "$tmp/private/synergy" worker --scheduler "$S" --server-id 0 --port 0 --gpus 8 \
+        --job-user nobody $(tls worker-0) --catalog "$src/tests/deploy/catalog.ini" \
+        --run-dir "$tmp/wbad2" 2> "$tmp/wbad2.err" || rc=$?
+    [ $rc = 2 ] && [ "$(wc -l < "$tmp/wbad2.err")" = 1 ] &&
+        grep -q "^synergy worker: --job-user nobody cannot run $tmp/private/synergy (Permission denied), which the catalog runs as {synergy}" \
+            "$tmp/wbad2.err" || { cat "$tmp/wbad2.err"; fail "exit $rc: no one-line refusal for a synergy nobody cannot run"; }
+    echo "  refused: $(cat "$tmp/wbad2.err")"
+    # the workers run a copy nobody can reach, wherever this tree lies
+    cp "$bin" "$tmp/synergy"
+    bin=$tmp/synergy
     start_worker 0 worker-0
     start_worker 1 worker-1
     ;;
@@ -224,6 +240,16 @@ forge)
 *) echo "unknown case $case"; exit 2 ;;
 esac
 
+# a worker that exits while deploy runs (refused at start, crashed) fails the
+# test now, not at ctest's timeout; one that stops with deploy's end is fine
+while kill -0 "$dep" 2>/dev/null; do
+    for i in 0 1; do
+        kill -0 "${wlive[$i]}" 2>/dev/null && continue
+        timeout 15 tail --pid="$dep" -f /dev/null ||
+            { tail -5 "${wlog[$i]}"; fail "worker $i exited while deploy runs"; }
+    done
+    sleep 0.2
+done
 wait "$dep" || fail "deploy failed"
 cat "$tmp/dep.json"
 grep -q '"jobs_finished":4,' "$tmp/dep.json" || fail "not every job finished"

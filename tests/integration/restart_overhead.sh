@@ -63,7 +63,12 @@ else
     sed 's/--chk-dir {chk_dir}$/--chk-dir {chk_dir} --startup-s 2/' "$src/tests/deploy/catalog.ini" > "$tmp/catalog.ini"
     grep -q -- '--startup-s 2' "$tmp/catalog.ini" || { echo "FAIL catalog"; exit 1; }
     run=(--trace "$tmp/t" --cluster "$tmp/c.ini" --static --policy LAS --mode fair)
-    timeout 150 "$bin" deploy "${run[@]}" --local 1 --time-scale 100 --catalog "$tmp/catalog.ini" \
+    # what is measured is the job's start-up, which the deployment times
+    # itself; the CPU that the suite's other tests and hogs take from it
+    # stretches its rounds unevenly (9 % off beside two hogs): as root it runs
+    # ahead of them (nice -10), as a service an operator runs would
+    pri=(); [ "$(id -u)" = 0 ] && pri=(nice -n -10)
+    timeout 150 "${pri[@]}" "$bin" deploy "${run[@]}" --local 1 --time-scale 100 --catalog "$tmp/catalog.ini" \
         --run-dir "$tmp/run" --state "$tmp/state.db" --json > "$tmp/dep.json" 2> "$tmp/dep.err" ||
         { echo "deploy failed:"; tail -20 "$tmp/dep.err"; exit 1; }
     dep=$(cat "$tmp/dep.json")
