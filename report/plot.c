@@ -30,6 +30,18 @@ static int dbl_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Open DIR/data/run<ID>_<what>.dat for writing, its name in path. NULL with
+ * err naming it. */
+static FILE *run_data_open(const char *dir, const struct store_run *r, const char *what,
+                           char *path, size_t size, struct err *err)
+{
+    snprintf(path, size, "%s/data/run%lld_%s.dat", dir, (long long)r->id, what);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        errprintf(err, "%s: %s", path, strerror(errno));
+    return f;
+}
+
 /* DIR/data/run<ID>_jct.dat: JCT (h) and cumulative fraction. */
 static int write_cdf(store_t *st, const struct store_run *r, const char *dir, struct err *err)
 {
@@ -43,11 +55,10 @@ static int write_cdf(store_t *st, const struct store_run *r, const char *dir, st
     free(jobs);
     qsort(v, n, sizeof *v, dbl_cmp);
     char path[4200];
-    snprintf(path, sizeof path, "%s/data/run%lld_jct.dat", dir, (long long)r->id);
-    FILE *f = fopen(path, "w");
+    FILE *f = run_data_open(dir, r, "jct", path, sizeof path, err);
     if (!f) {
         free(v);
-        return errprintf(err, "%s: %s", path, strerror(errno));
+        return -1;
     }
     size_t every = n > MAX_CDF_POINTS ? (n + MAX_CDF_POINTS - 1) / MAX_CDF_POINTS : 1;
     fprintf(f, "# run %lld: JCT (hours), fraction of jobs finished within it", (long long)r->id);
@@ -80,11 +91,10 @@ static int write_rounds(store_t *st, const struct store_run *r, const char *dir,
         return -1;
     }
     char path[4200];
-    snprintf(path, sizeof path, "%s/data/run%lld_rounds.dat", dir, (long long)r->id);
-    FILE *f = fopen(path, "w");
+    FILE *f = run_data_open(dir, r, "rounds", path, sizeof path, err);
     if (!f) {
         free(rounds);
-        return errprintf(err, "%s: %s", path, strerror(errno));
+        return -1;
     }
     *bin = n > MAX_ALLOC_POINTS ? (n + MAX_ALLOC_POINTS - 1) / MAX_ALLOC_POINTS : 1;
     fprintf(f, "# t_h gpu_alloc cpu_alloc mem_alloc gpu_util cpu_util mem_util gpu_demand "
@@ -577,11 +587,10 @@ static int write_tenants(store_t *st, const struct store_run *r, const char *dir
         return -1;
     }
     char path[4200];
-    snprintf(path, sizeof path, "%s/data/run%lld_tenants.dat", dir, (long long)r->id);
-    FILE *f = fopen(path, "w");
+    FILE *f = run_data_open(dir, r, "tenants", path, sizeof path, err);
     if (!f) {
         free(rounds);
-        return errprintf(err, "%s: %s", path, strerror(errno));
+        return -1;
     }
     size_t bin = n > MAX_ALLOC_POINTS ? (n + MAX_ALLOC_POINTS - 1) / MAX_ALLOC_POINTS : 1;
     fprintf(f, "# t_h, then the GPUs each tenant held%s\n",

@@ -218,8 +218,6 @@ static int load_tenants(store_t *st, int64_t id, struct run_view *v, struct err 
         return -1;
     v->tenants = xcalloc(n + 1, sizeof *v->tenants);
     v->n_tenants = n;
-    double sx = 0, sxx = 0;
-    int nx = 0;
     for (size_t i = 0; i < n; i++) {
         struct sched_tenant_result *r = &v->tenants[i];
         snprintf(r->name, sizeof r->name, "%s", t[i].name);
@@ -231,14 +229,8 @@ static int load_tenants(store_t *st, int64_t id, struct run_view *v, struct err 
         r->gpu_hours = t[i].gpu_hours;
         r->mean_gpus = t[i].mean_gpus;
         r->entitled_hours = t[i].entitled_hours;
-        if (r->entitled_hours > 0) {
-            double x = r->gpu_hours / r->entitled_hours;
-            sx += x;
-            sxx += x * x;
-            nx++;
-        }
     }
-    v->jain = nx > 0 && sxx > 0 ? sx * sx / (nx * sxx) : NAN;
+    v->jain = sched_jain_tenants(v->tenants, n);
     free(t);
     return 0;
 }

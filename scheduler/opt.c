@@ -145,6 +145,65 @@ static void job_candidates(const struct opt_round *r, struct opt_job *oj)
     }
 }
 
+/* A constraint matrix as GLPK takes it: (row, column, value) triplets,
+ * 1-based, filled in order and handed over by trip_load. */
+struct triplets {
+    int *ia, *ja;
+    double *ar;
+    int ne;
+};
+
+static void trip_init(struct triplets *t, size_t cap)
+{
+    t->ia = xmalloc(sizeof *t->ia * (cap + 1));
+    t->ja = xmalloc(sizeof *t->ja * (cap + 1));
+    t->ar = xmalloc(sizeof *t->ar * (cap + 1));
+    t->ne = 0;
+}
+
+static void trip_put(struct triplets *t, int row, int col, double v)
+{
+    t->ne++;
+    t->ia[t->ne] = row, t->ja[t->ne] = col, t->ar[t->ne] = v;
+}
+
+static void trip_load(glp_prob *P, struct triplets *t)
+{
+    glp_load_matrix(P, t->ne, t->ia, t->ja, t->ar);
+    free(t->ia);
+    free(t->ja);
+    free(t->ar);
+}
+
+/* Stage 2's problems (the LP and the packing MILP): rows 3i+1..3i+3 bound
+ * server i's free GPUs, CPUs and memory; rows 3S+1+k, job k's, are the
+ * caller's to bound. Column 1+kS+i is job k on server i, its entries
+ * gpu, cpu and mem in the server's rows and 1 in the job's (stage2_put). */
+static glp_prob *stage2_problem(const struct opt_round *r)
+{
+    int S = r->S;
+    glp_prob *P = glp_create_prob();
+    glp_set_obj_dir(P, GLP_MIN);
+    glp_add_rows(P, 3 * S + (int)r->n);
+    for (int i = 0; i < S; i++) {
+        glp_set_row_bnds(P, 1 + 3 * i, GLP_UP, 0, r->free_g[i]);
+        glp_set_row_bnds(P, 2 + 3 * i, GLP_UP, 0, r->cpu_av[i]);
+        glp_set_row_bnds(P, 3 + 3 * i, GLP_UP, 0, r->mem_av[i]);
+    }
+    glp_add_cols(P, (int)(r->n * (size_t)S));
+    return P;
+}
+
+static void stage2_put(struct triplets *t, int S, size_t k, int i, double gpu, double cpu,
+                       double mem)
+{
+    int col = 1 + (int)k * S + i;
+    trip_put(t, 1 + 3 * i, col, gpu);
+    trip_put(t, 2 + 3 * i, col, cpu);
+    trip_put(t, 3 + 3 * i, col, mem);
+    trip_put(t, 3 * S + 1 + (int)k, col, 1);
+}
+
 /* Stage 1. 0 solved, 1 out of budget or time (TUNE plans the round), -1
  * error (round_err filled). */
 static int stage1_choose_points(struct opt_round *r, double now)
@@ -168,10 +227,9 @@ static int stage1_choose_points(struct opt_round *r, double now)
     for (size_t k = 0; k < r->n; k++)
         glp_set_row_bnds(P, 3 + (int)k, GLP_FX, 1, 1);
     glp_add_cols(P, (int)ncols);
-    int *ia = xmalloc(sizeof *ia * (3 * ncols + 1));
-    int *ja = xmalloc(sizeof *ja * (3 * ncols + 1));
-    double *ar = xmalloc(sizeof *ar * (3 * ncols + 1));
-    int ne = 0, col = 0;
+    struct triplets t;
+    trip_init(&t, 3 * ncols);
+    int col = 0;
     for (size_t k = 0; k < r->n; k++) {
         struct opt_job *oj = &r->jobs[k];
         for (int c = 0; c < oj->n_cand; c++) {
@@ -179,15 +237,12 @@ static int stage1_choose_points(struct opt_round *r, double now)
             col++;
             glp_set_col_kind(P, col, GLP_BV);
             glp_set_obj_coef(P, col, pt_tput(oj->j, p));
-            ne++, ia[ne] = 1, ja[ne] = col, ar[ne] = oj->g * pt_cpu(p);
-            ne++, ia[ne] = 2, ja[ne] = col, ar[ne] = oj->g * pt_mem(p);
-            ne++, ia[ne] = 3 + (int)k, ja[ne] = col, ar[ne] = 1;
+            trip_put(&t, 1, col, oj->g * pt_cpu(p));
+            trip_put(&t, 2, col, oj->g * pt_mem(p));
+            trip_put(&t, 3 + (int)k, col, 1);
         }
     }
-    glp_load_matrix(P, ne, ia, ja, ar);
-    free(ia);
-    free(ja);
-    free(ar);
+    trip_load(P, &t);
 
     glp_iocp parm;
     glp_init_iocp(&parm);
@@ -246,36 +301,19 @@ static int stage2_spread(struct opt_round *r, double now)
     sched_t *s = r->s;
     int S = r->S;
     size_t ncols = r->n * (size_t)S;
-    glp_prob *P = glp_create_prob();
-    glp_set_obj_dir(P, GLP_MIN);
-    glp_add_rows(P, 3 * S + (int)r->n);
-    for (int i = 0; i < S; i++) {
-        glp_set_row_bnds(P, 1 + 3 * i, GLP_UP, 0, r->free_g[i]);
-        glp_set_row_bnds(P, 2 + 3 * i, GLP_UP, 0, r->cpu_av[i]);
-        glp_set_row_bnds(P, 3 + 3 * i, GLP_UP, 0, r->mem_av[i]);
-    }
+    glp_prob *P = stage2_problem(r);
     for (size_t k = 0; k < r->n; k++)
         glp_set_row_bnds(P, 3 * S + 1 + (int)k, GLP_FX, 1, 1);
-    glp_add_cols(P, (int)ncols);
-    int *ia = xmalloc(sizeof *ia * (4 * ncols + 1));
-    int *ja = xmalloc(sizeof *ja * (4 * ncols + 1));
-    double *ar = xmalloc(sizeof *ar * (4 * ncols + 1));
-    int ne = 0;
+    struct triplets t;
+    trip_init(&t, 4 * ncols);
     for (size_t k = 0; k < r->n; k++) {
         const struct opt_job *oj = &r->jobs[k];
         for (int i = 0; i < S; i++) {
-            int col = 1 + (int)k * S + i;
-            glp_set_col_bnds(P, col, GLP_DB, 0, 1);
-            ne++, ia[ne] = 1 + 3 * i, ja[ne] = col, ar[ne] = oj->g;
-            ne++, ia[ne] = 2 + 3 * i, ja[ne] = col, ar[ne] = oj->g * pt_cpu(oj->point);
-            ne++, ia[ne] = 3 + 3 * i, ja[ne] = col, ar[ne] = oj->g * pt_mem(oj->point);
-            ne++, ia[ne] = 3 * S + 1 + (int)k, ja[ne] = col, ar[ne] = 1;
+            glp_set_col_bnds(P, 1 + (int)k * S + i, GLP_DB, 0, 1);
+            stage2_put(&t, S, k, i, oj->g, oj->g * pt_cpu(oj->point), oj->g * pt_mem(oj->point));
         }
     }
-    glp_load_matrix(P, ne, ia, ja, ar);
-    free(ia);
-    free(ja);
-    free(ar);
+    trip_load(P, &t);
 
     glp_smcp parm;
     glp_init_smcp(&parm);
@@ -323,21 +361,11 @@ static int stage2_pack(struct opt_round *r)
 {
     int S = r->S;
     size_t ncols = r->n * (size_t)S;
-    glp_prob *P = glp_create_prob();
-    glp_set_obj_dir(P, GLP_MIN);
-    glp_add_rows(P, 3 * S + (int)r->n);
-    for (int i = 0; i < S; i++) {
-        glp_set_row_bnds(P, 1 + 3 * i, GLP_UP, 0, r->free_g[i]);
-        glp_set_row_bnds(P, 2 + 3 * i, GLP_UP, 0, r->cpu_av[i]);
-        glp_set_row_bnds(P, 3 + 3 * i, GLP_UP, 0, r->mem_av[i]);
-    }
+    glp_prob *P = stage2_problem(r);
     for (size_t k = 0; k < r->n; k++)
         glp_set_row_bnds(P, 3 * S + 1 + (int)k, GLP_FX, r->jobs[k].g, r->jobs[k].g);
-    glp_add_cols(P, (int)ncols);
-    int *ia = xmalloc(sizeof *ia * (4 * ncols + 1));
-    int *ja = xmalloc(sizeof *ja * (4 * ncols + 1));
-    double *ar = xmalloc(sizeof *ar * (4 * ncols + 1));
-    int ne = 0;
+    struct triplets t;
+    trip_init(&t, 4 * ncols);
     for (size_t k = 0; k < r->n; k++) {
         const struct opt_job *oj = &r->jobs[k];
         for (int i = 0; i < S; i++) {
@@ -348,16 +376,10 @@ static int stage2_pack(struct opt_round *r)
                 glp_set_col_bnds(P, col, GLP_DB, 0, ub);
             else
                 glp_set_col_bnds(P, col, GLP_FX, 0, 0);
-            ne++, ia[ne] = 1 + 3 * i, ja[ne] = col, ar[ne] = 1;
-            ne++, ia[ne] = 2 + 3 * i, ja[ne] = col, ar[ne] = pt_cpu(oj->point);
-            ne++, ia[ne] = 3 + 3 * i, ja[ne] = col, ar[ne] = pt_mem(oj->point);
-            ne++, ia[ne] = 3 * S + 1 + (int)k, ja[ne] = col, ar[ne] = 1;
+            stage2_put(&t, S, k, i, 1, pt_cpu(oj->point), pt_mem(oj->point));
         }
     }
-    glp_load_matrix(P, ne, ia, ja, ar);
-    free(ia);
-    free(ja);
-    free(ar);
+    trip_load(P, &t);
     glp_iocp parm;
     glp_init_iocp(&parm);
     parm.msg_lev = GLP_MSG_OFF;

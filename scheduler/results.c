@@ -45,33 +45,48 @@ void sched_result_free(struct sched_result *res)
     res->n_tenants = 0;
 }
 
-void sched_result_by_tenant(struct sched_result *res)
+/* The JCT count, mean and quantiles of the measured jobs of tenant `name`
+ * (by_tenant) or of GPU type `name`; jct: room for every measured job. */
+static void group_jcts(const struct sched_result *res, bool by_tenant, const char *name,
+                       double *jct, size_t *jobs, double *avg, double *p50, double *p99)
 {
-    double *jct = xmalloc(sizeof *jct * (res->jobs_measured + 1));
+    size_t n = 0;
+    double sum = 0;
+    for (size_t i = 0; i < res->jobs_measured; i++)
+        if (strcmp(by_tenant ? res->jobs[i].tenant : res->jobs[i].gpu_type, name) == 0) {
+            jct[n++] = res->jobs[i].jct;
+            sum += res->jobs[i].jct;
+        }
+    qsort(jct, n, sizeof *jct, dbl_cmp);
+    *jobs = n;
+    *avg = n ? sum / (double)n : NAN;
+    *p50 = sched_quantile(jct, n, 0.5);
+    *p99 = sched_quantile(jct, n, 0.99);
+}
+
+double sched_jain_tenants(const struct sched_tenant_result *t, size_t n)
+{
     double sx = 0, sxx = 0;
     int nx = 0;
-    for (int t = 0; t < res->n_tenants; t++) {
-        struct sched_tenant_result *tr = &res->tenants[t];
-        size_t n = 0;
-        double sum = 0;
-        for (size_t i = 0; i < res->jobs_measured; i++)
-            if (strcmp(res->jobs[i].tenant, tr->name) == 0) {
-                jct[n++] = res->jobs[i].jct;
-                sum += res->jobs[i].jct;
-            }
-        qsort(jct, n, sizeof *jct, dbl_cmp);
-        tr->jobs = n;
-        tr->avg_jct_s = n ? sum / (double)n : NAN;
-        tr->p50_jct_s = sched_quantile(jct, n, 0.5);
-        tr->p99_jct_s = sched_quantile(jct, n, 0.99);
-        if (tr->entitled_hours > 0) {
-            double x = tr->gpu_hours / tr->entitled_hours;
+    for (size_t i = 0; i < n; i++)
+        if (t[i].entitled_hours > 0) {
+            double x = t[i].gpu_hours / t[i].entitled_hours;
             sx += x;
             sxx += x * x;
             nx++;
         }
+    return nx > 0 && sxx > 0 ? sx * sx / (nx * sxx) : NAN;
+}
+
+void sched_result_by_tenant(struct sched_result *res)
+{
+    double *jct = xmalloc(sizeof *jct * (res->jobs_measured + 1));
+    for (int t = 0; t < res->n_tenants; t++) {
+        struct sched_tenant_result *tr = &res->tenants[t];
+        group_jcts(res, true, tr->name, jct, &tr->jobs,
+                   &tr->avg_jct_s, &tr->p50_jct_s, &tr->p99_jct_s);
     }
-    res->jain_tenants = nx > 0 && sxx > 0 ? sx * sx / (nx * sxx) : NAN;
+    res->jain_tenants = sched_jain_tenants(res->tenants, (size_t)res->n_tenants);
     free(jct);
 }
 
@@ -80,18 +95,8 @@ void sched_result_by_type(struct sched_result *res)
     double *jct = xmalloc(sizeof *jct * (res->jobs_measured + 1));
     for (int t = 0; t < res->n_types; t++) {
         struct sched_type_result *tr = &res->types[t];
-        size_t n = 0;
-        double sum = 0;
-        for (size_t i = 0; i < res->jobs_measured; i++)
-            if (strcmp(res->jobs[i].gpu_type, tr->name) == 0) {
-                jct[n++] = res->jobs[i].jct;
-                sum += res->jobs[i].jct;
-            }
-        qsort(jct, n, sizeof *jct, dbl_cmp);
-        tr->jobs = n;
-        tr->avg_jct_s = n ? sum / (double)n : NAN;
-        tr->p50_jct_s = sched_quantile(jct, n, 0.5);
-        tr->p99_jct_s = sched_quantile(jct, n, 0.99);
+        group_jcts(res, false, tr->name, jct, &tr->jobs,
+                   &tr->avg_jct_s, &tr->p50_jct_s, &tr->p99_jct_s);
     }
     free(jct);
 }

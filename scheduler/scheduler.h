@@ -747,6 +747,9 @@ void sched_result_by_type(struct sched_result *res);
 /* Each tenant's jobs and JCT figures in res->tenants[0..n_tenants) (names
  * set), from the measured jobs' tenant; and Jain's index across tenants. */
 void sched_result_by_tenant(struct sched_result *res);
+/* Jain's index of gpu_hours / entitled_hours over the tenants entitled to
+ * any (NaN when none is): 1 when each received in proportion. */
+double sched_jain_tenants(const struct sched_tenant_result *t, size_t n);
 /* Linear-interpolated quantile at (n-1)q of sorted values (pandas/numpy). */
 double sched_quantile(const double *sorted, size_t n, double q);
 

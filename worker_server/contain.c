@@ -309,18 +309,10 @@ void contain_forget_orphan(const char *run_dir, pid_t pid)
 /* Whether pid's environment has SYNERGY_RUN_DIR=run_dir. */
 static bool env_tagged(pid_t pid, const char *run_dir)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    size_t n;
+    char *buf = supervise_environ(pid, &n);
+    if (!buf)
         return false;
-    size_t cap = 65536, n = 0;
-    char *buf = xmalloc(cap + 1);
-    ssize_t r;
-    while (n < cap && (r = read(fd, buf + n, cap - n)) > 0)
-        n += (size_t)r;
-    close(fd);
-    buf[n] = '\0';
     char want[PATH_MAX + 32];
     snprintf(want, sizeof want, "SYNERGY_RUN_DIR=%s", run_dir);
     bool hit = false;

@@ -102,13 +102,13 @@ int supervise_children(pid_t *out, int cap)
     return n;
 }
 
-bool supervise_job_of(pid_t pid, long *job_id, unsigned *attempt)
+char *supervise_environ(pid_t pid, size_t *len)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return false;
+        return NULL;
     /* the variables the worker sets come first in a job's environment, but
      * a descendant may have added some: read up to 64 KiB */
     size_t cap = 65536, n = 0;
@@ -118,6 +118,16 @@ bool supervise_job_of(pid_t pid, long *job_id, unsigned *attempt)
         n += (size_t)r;
     close(fd);
     buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+bool supervise_job_of(pid_t pid, long *job_id, unsigned *attempt)
+{
+    size_t n;
+    char *buf = supervise_environ(pid, &n);
+    if (!buf)
+        return false;
     bool have_id = false, have_att = false;
     for (size_t i = 0; i < n; i += strlen(buf + i) + 1) {
         const char *v = buf + i;

@@ -222,6 +222,10 @@ int supervise_children(pid_t *out, int cap);
 /* The job a process belongs to, from SYNERGY_JOB_ID and SYNERGY_ATTEMPT in
  * the environment it was exec'd with. false when it has neither. */
 bool supervise_job_of(pid_t pid, long *job_id, unsigned *attempt);
+/* pid's environment (/proc/PID/environ, up to 64 KiB): NUL-separated
+ * NAME=VALUE strings, *len bytes, NUL-terminated; the caller frees it.
+ * NULL when it cannot be read (gone, or not ours). */
+char *supervise_environ(pid_t pid, size_t *len);
 /* SIGKILL a process and its process group (never our own group). */
 void supervise_kill(pid_t pid);
 
