@@ -179,7 +179,8 @@ static size_t group_jobs(const struct store_job *jobs, size_t n, int by, struct 
         xgrow((void **)&g[k].jct, &g[k].cap, g[k].n + 1, sizeof *g[k].jct);
         g[k].jct[g[k].n++] = jobs[i].jct;
     }
-    qsort(g, ng, sizeof *g, group_cmp);
+    if (ng > 1) /* (g is NULL when there are none: qsort must not see it) */
+        qsort(g, ng, sizeof *g, group_cmp);
     *out = g;
     return ng;
 }

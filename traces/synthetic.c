@@ -27,13 +27,12 @@ struct synth {
 
 void synth_params_defaults(struct synth_params *p)
 {
+    *p = (struct synth_params){0}; /* no tenant mix, and whatever is added later unset */
     p->jobs_per_hour = 9;
     p->split[TASK_IMAGE] = 20;
     p->split[TASK_LANGUAGE] = 70;
     p->split[TASK_SPEECH] = 10;
     p->seed = 42;
-    p->max_jobs = 0;
-    p->arrivals = NULL;
 }
 
 synth_t *synth_create(const model_zoo_t *zoo, const struct synth_params *p, struct err *err)
