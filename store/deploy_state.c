@@ -56,7 +56,7 @@ deploy_state_t *deploy_state_open(const char *path, struct err *err)
         goto error;
     /* it holds running jobs' tokens: the owner's alone (its -wal and -shm
      * files take the same mode) */
-    if (path[0] && strcmp(path, ":memory:") != 0 && owner_only(path, err) < 0)
+    if (st->lock_fd >= 0 && owner_only(path, err) < 0) /* a file of ours, locked */
         goto error;
     if (sqlite3_prepare_v2(st->db,
                            "INSERT INTO workers VALUES(?1,?2,?3,?4,?5,julianday('now'))"

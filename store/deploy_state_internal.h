@@ -13,7 +13,7 @@
 struct deploy_state {
     sqlite3 *db;
     char *path;
-    int lock_fd; /* flock'd FILE.lock, held until close; -1 none (":memory:") */
+    int lock_fd; /* flock'd FILE.lock, held until close; -1 none (":memory:", "") */
     /* a round's transaction (deploy_state_begin): open, and the first write
      * that failed in it (the commit then rolls back instead) */
     bool txn;

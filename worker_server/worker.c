@@ -180,8 +180,9 @@ static int job_user(struct worker *w, struct err *err)
  * that user must be able to read the CA it hands jobs (they verify the
  * scheduler with it), to reach the run directory (their checkpoints are
  * under it) and to run synergy itself when the catalog runs {synergy} (a
- * build in a private home or temporary directory is out of its reach). Checked by a child that becomes the user, at start, so that a
- * mistake is one line here rather than every job crashing. 0, or -1 + err. */
+ * build in a private home or temporary directory is out of its reach).
+ * Checked by a child that becomes the user, at start, so that a mistake is
+ * one line here rather than every job crashing. 0, or -1 + err. */
 static int check_job_user_access(struct worker *w, struct err *err)
 {
     if (!w->set_user || w->job_uid == 0)
