@@ -23,6 +23,7 @@ int cmd_job(int argc, char **argv)
         case OPT_CHK_DIR: o.chk = p.arg; break;
         case OPT_CRASH_ONCE: o.crash_dir = p.arg; break;
         case OPT_CRASH_ALWAYS: o.crash_always = true; break;
+        case OPT_CRASH_LATE_MS: o.crash_late_ms = p.lnum; break;
         case OPT_IGNORE_STOP: o.ignore_stop = true; break;
         case OPT_IGNORE_SIGTERM: o.ignore_sigterm = true; break;
         case OPT_RANKS: o.ranks = true; break;

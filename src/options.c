@@ -319,12 +319,12 @@ const struct cli_option cli_options[] = {
      "exits 0), so only SIGKILL after the kill-wait ends it", NULL},
     {OPT_RANKS, "ranks", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
      "one process per GPU of this server (LOCAL_RANK, RANK, WORLD_SIZE set), as "
-     "torch.distributed.launch does; give the model `ranks = per-gpu` in the worker catalog",
-     NULL},
+     "torch.distributed.launch does; give the model `ranks = per-gpu` in the worker catalog", NULL},
     {OPT_LEGACY, "legacy", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
      "speak as the stock reference iterator: no job token, attempt or rank, one UpdateIters "
-     "per round at 75 % of it (needs deploy --allow-legacy-jobs)",
-     NULL},
+     "per round at 75 % of it (needs deploy --allow-legacy-jobs)", NULL},
+    {OPT_CRASH_LATE_MS, "crash-late-ms", 0, "MS", ARG_INT, 0, 10000, CLI_JOB, G,
+     "fault drill: the process that crashes starts MS ms after its job's other ranks", NULL},
     {OPT_SPAWN_DAEMON, "spawn-daemon", 0, "FILE", ARG_STR, 0, 0, CLI_JOB, G,
      "fault drill: leave two daemonised grandchildren, their pids appended to FILE", NULL},
     {OPT_STARTUP_S, "startup-s", 0, "S", ARG_STR, 0, 0, CLI_JOB, G,

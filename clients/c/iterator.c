@@ -30,7 +30,8 @@
  * middle of a round the job finishes its step, writes its checkpoint, sends
  * LeaseEnded with the round's steps and exits 0; waiting for RoundEnd's
  * answer (its round reported, its checkpoint written) it exits 0 at once.
- * Fault switches for tests: --crash-once DIR, --crash-always, --ignore-stop
+ * Fault switches for tests: --crash-once DIR, --crash-always, --crash-late-ms MS
+ * (the crashing rank starts late: the skew of a loaded machine), --ignore-stop
  * (RoundEnd's stop; SIGTERM still stops it), --ignore-sigterm,
  * --spawn-daemon FILE (leaves daemonised grandchildren behind).
  */
@@ -40,9 +41,11 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -218,6 +221,34 @@ static long cut_round(struct job_run *j, long steps)
     return -2;
 }
 
+/* --ranks: what the ranks of this server agree on, in a page they share.
+ * Under DDP the ranks of a job step together (every step's all-reduce waits
+ * for all of them), so they count the same steps; these stand-ins have no
+ * collective, and a step count each derives from its own clock (the first
+ * round's guess, a startup round's fit) would differ by the few steps one
+ * rank started later. The first rank to decide a round's count publishes it
+ * (+1, 0: not yet) and the others take it. NULL: one process, nothing to share. */
+#define AGREED_ROUNDS 64
+static _Atomic long *agreed;
+
+static void ranks_share(void)
+{
+    void *p = mmap(NULL, AGREED_ROUNDS * sizeof *agreed, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    agreed = p == MAP_FAILED ? NULL : p; /* zero-filled: nothing decided */
+}
+
+/* This round's step count as the job's ranks agree on it: the first rank's. */
+static long ranks_agree(uint64_t round, long mine)
+{
+    if (!agreed || round >= AGREED_ROUNDS)
+        return mine;
+    long expect = 0;
+    if (atomic_compare_exchange_strong(&agreed[round], &expect, mine + 1))
+        return mine;
+    return expect - 1;
+}
+
 /* The first process of the job to reach --crash-once's marker crashes, once. */
 static bool crash_once(const char *dir, long id)
 {
@@ -293,18 +324,17 @@ static int job_lease_ended(struct job_run *j, uint64_t round_num, long steps, do
 
 /* --legacy: the stock iterator's round. It works until 75 % of the round
  * (of its time in the first round, when no budget is known: what fits before
- * the round's end at our speed; of the last budget's steps after), sends its
- * one UpdateIters with the steps and time so far, and runs to the budget it
- * is answered (past it when the answer is below what it did already, as the
- * stock iterator overruns). The steps done, or -1. */
+ * the round's end at our speed, the same for every rank; of the last budget's
+ * steps after), sends its one UpdateIters with the steps and time so far, and
+ * runs to the budget it is answered (past it when the answer is below what it
+ * did already, as the stock iterator overruns). The steps done, or -1. */
 static long job_round_legacy(struct job_run *j, uint64_t round, long *budget_out)
 {
     double t0 = mono_s();
     double deadline = j->origin + (double)(round + 1) * j->round_wall - 0.05 * j->round_wall;
     long left = j->total - j->done;
-    long guess = j->last_budget > 0 ? j->last_budget
-                 : deadline > t0    ? (long)floor((deadline - t0) / j->spi)
-                                    : 0;
+    long fit = deadline > t0 ? (long)floor((deadline - t0) / j->spi) : 0;
+    long guess = j->last_budget > 0 ? j->last_budget : ranks_agree(round, fit);
     if (guess > left)
         guess = left;
     double f = 1, need = (double)guess * j->spi;
@@ -372,8 +402,11 @@ static long job_round_work(struct job_run *j, uint64_t round, long *budget_out)
     double f = 1, need = (double)target * j->spi;
     if (need > 0 && mono_s() + need > deadline)
         f = deadline > mono_s() ? (deadline - mono_s()) / need : 0;
-    if (round == 0 && job_work_startup_round(&j->o->work, deadline - mono_s(), j->spi, &target, &f))
+    if (round == 0 &&
+        job_work_startup_round(&j->o->work, deadline - mono_s(), j->spi, &target, &f)) {
+        target = ranks_agree(round, target);
         first = (long)(0.75 * (double)target);
+    }
     long did = job_work_steps(&j->o->work, first, j->spi, f);
     if (did < first || job_work_stop_asked)
         return cut_round(j, did);
@@ -477,6 +510,10 @@ static int job_process(struct job_opts *o, int rank, int local)
     if (j.lk.rank < 0) /* one process per server: its server's rank */
         j.lk.rank = (int)env_long("SYNERGY_RANK", 0);
     j.crash = o->crash_always || crash_once(o->crash_dir, id);
+    if (j.crash && o->crash_late_ms > 0)
+        nanosleep(&(struct timespec){.tv_sec = o->crash_late_ms / 1000,
+                                     .tv_nsec = o->crash_late_ms % 1000 * 1000000},
+                  NULL);
     fprintf(stderr, "synergy %s: resuming at %ld of %ld, %.6f s per iteration, scheduler %s\n",
             j.lk.tag, j.done, j.total, j.spi, o->sched);
     job_work_startup(&o->work);
@@ -516,6 +553,7 @@ static int job_ranks(struct job_opts *o)
         fprintf(stderr, "synergy job: --ranks: %ld processes per server is out of range\n", n);
         return 2;
     }
+    ranks_share();
     pid_t kids[256];
     for (long i = 0; i < n; i++) {
         kids[i] = fork();

@@ -20,6 +20,7 @@ struct job_opts {
     const char *chk;                     /* checkpoint directory, or NULL */
     const char *crash_dir, *daemon_file; /* fault switches for tests, or NULL */
     bool crash_always, ignore_stop;
+    long crash_late_ms;   /* fault switch: the crashing rank starts this many ms late */
     bool ignore_sigterm;  /* SIG_IGN: only SIGKILL (after the kill-wait) ends it */
     bool ranks;           /* one process per GPU of this server */
     bool legacy;          /* speak as the stock reference iterator (iterator.c) */

@@ -11,7 +11,9 @@
 #  legacy4_las   4-GPU jobs under LAS on one 8-GPU server: jobs preempted and
 #                relaunched, every rank stopped alike
 #  legacy2_crash one rank of a 2-GPU job crashes: a crash of the job (one
-#                charge), relaunched from its last report, both ranks complete
+#                charge), relaunched from its last report, both ranks complete;
+#                the rank that crashes starts 200 ms late, as on a loaded
+#                machine, and still reports the steps its job's ranks agree on
 # 3 s rounds (--time-scale 100): a rank that a loaded machine starts late
 # moves a JCT by a smaller share of it.
 # Checked against what simulate computes and what each rank logs:
@@ -51,11 +53,12 @@ standin="{synergy} job --job-id {job_id} --sched {sched_addr}:{sched_port} --chk
 for m in $(cut -d, -f2 "$tmp/trace" | sort -u); do printf '[%s]\nargv = %s\n' "$m" "$standin"; done \
     > "$tmp/catalog.ini"
 if [ "$case" = legacy2_crash ]; then
-    # one rank crashes half-way through its first round (--crash-once): the
+    # one rank crashes half-way through its first round (--crash-once),
+    # having started 200 ms after the other (--crash-late-ms): the
     # job crashes (its other rank is stopped), is relaunched from the steps it
     # last reported, and every rank of the relaunch runs to the total
     mkdir "$tmp/marks"
-    printf '[res18]\nargv = %s --crash-once %s\n' "$standin" "$tmp/marks" > "$tmp/catalog.ini"
+    printf '[res18]\nargv = %s --crash-once %s --crash-late-ms 200\n' "$standin" "$tmp/marks" > "$tmp/catalog.ini"
     timeout 200 "$bin" deploy --trace "$tmp/trace" --cluster "$tmp/c.ini" --policy FIFO --local 1 \
         --time-scale 100 --catalog "$tmp/catalog.ini" --run-dir "$tmp/run" --allow-legacy-jobs \
         --state "$tmp/state.db" --json > "$tmp/dep.json" 2> "$tmp/dep.err" || fail "deploy failed"
