@@ -311,6 +311,8 @@ const struct cli_option cli_options[] = {
      "fault drill: crash once half-way, remembering it in DIR", NULL},
     {OPT_CRASH_ALWAYS, "crash-always", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
      "fault drill: crash half-way every time", NULL},
+    {OPT_CRASH_LATE_MS, "crash-late-ms", 0, "MS", ARG_INT, 0, 10000, CLI_JOB, G,
+     "fault drill: the process that crashes starts MS ms after its job's other ranks", NULL},
     {OPT_IGNORE_STOP, "ignore-stop", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
      "fault drill: ignore the stop at the lease's end (RoundEnd's answer); SIGTERM still "
      "stops it", NULL},
@@ -323,8 +325,6 @@ const struct cli_option cli_options[] = {
     {OPT_LEGACY, "legacy", 0, NULL, ARG_NONE, 0, 0, CLI_JOB, G,
      "speak as the stock reference iterator: no job token, attempt or rank, one UpdateIters "
      "per round at 75 % of it (needs deploy --allow-legacy-jobs)", NULL},
-    {OPT_CRASH_LATE_MS, "crash-late-ms", 0, "MS", ARG_INT, 0, 10000, CLI_JOB, G,
-     "fault drill: the process that crashes starts MS ms after its job's other ranks", NULL},
     {OPT_SPAWN_DAEMON, "spawn-daemon", 0, "FILE", ARG_STR, 0, 0, CLI_JOB, G,
      "fault drill: leave two daemonised grandchildren, their pids appended to FILE", NULL},
     {OPT_STARTUP_S, "startup-s", 0, "S", ARG_STR, 0, 0, CLI_JOB, G,

@@ -510,10 +510,8 @@ static int job_process(struct job_opts *o, int rank, int local)
     if (j.lk.rank < 0) /* one process per server: its server's rank */
         j.lk.rank = (int)env_long("SYNERGY_RANK", 0);
     j.crash = o->crash_always || crash_once(o->crash_dir, id);
-    if (j.crash && o->crash_late_ms > 0)
-        nanosleep(&(struct timespec){.tv_sec = o->crash_late_ms / 1000,
-                                     .tv_nsec = o->crash_late_ms % 1000 * 1000000},
-                  NULL);
+    if (j.crash)
+        job_sleep_s((double)o->crash_late_ms / 1000);
     fprintf(stderr, "synergy %s: resuming at %ld of %ld, %.6f s per iteration, scheduler %s\n",
             j.lk.tag, j.done, j.total, j.spi, o->sched);
     job_work_startup(&o->work);
