@@ -11,7 +11,11 @@ bin=$1 src=$2
 py=/usr/bin/python3
 tmp=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done # before rm: a job may still write
+    rm -rf "$tmp"
+}
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ -f "$tmp/dep.err" ] && grep -v 'cgroup\|CPUs per server' "$tmp/dep.err" | tail -20; exit 1; }
 
