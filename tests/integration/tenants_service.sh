@@ -38,7 +38,14 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; tail -5 "$tmp"/w*.err 2>/dev/null; grep -v 'cgroup\|CPUs per server' "$tmp/dep.err" 2>/dev/null | tail -15; exit 1; }
+fail() { # the queue with each job's reason, then the last lines of every log
+    echo "FAIL: $*"
+    [ -n "${S:-}" ] && as admin queue --all 2>&1 | head -20
+    for f in "$tmp"/w*.err "$tmp/dep.err"; do
+        [ -f "$f" ] && { echo "== $f"; grep -v 'cgroup\|CPUs per server' "$f" | tail -n 15; }
+    done
+    exit 1
+}
 
 useradd -M -r -s /usr/sbin/nologin "$ua"
 useradd -M -r -s /usr/sbin/nologin "$ub"
