@@ -94,8 +94,11 @@ for _ in $(seq 300); do
 done
 [ -n "$port" ] && [ -n "$mport" ] || fail "deploy did not say where it listens"
 S=127.0.0.1:$port
+# the workers run a copy that the jobs' accounts can reach wherever this tree
+# lies (a clone under mktemp -d is 0700: the worker would refuse to start)
+cp "$bin" "$tmp/synergy"
 for i in 0 1; do
-    "$bin" worker --scheduler "$S" --server-id "$i" --port 0 --gpus 4 $(tls "worker-$i") \
+    "$tmp/synergy" worker --scheduler "$S" --server-id "$i" --port 0 --gpus 4 $(tls "worker-$i") \
         --job-user nobody --job-users "$ua,$ub" --catalog "$src/tests/deploy/catalog.ini" \
         --run-dir "$tmp/w$i" -v 2> "$tmp/w$i.err" &
     pids+=("$!")
