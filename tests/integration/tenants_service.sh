@@ -114,7 +114,11 @@ refused() { # WANT WHO CMD...
 }
 state() { as admin queue --all --json | "$py" -c "import json,sys; print([j['state'] for j in json.load(sys.stdin)['jobs'] if j['id']==$1][0])"; }
 wait_state() { # ID STATE
-    for _ in $(seq 100); do [ "$(state "$1")" = "$2" ] && return 0; sleep 0.1; done
+    for _ in $(seq 100); do
+        [ "$(state "$1")" = "$2" ] && return 0
+        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || fail "pid $p (deploy or a worker) exited"; done
+        sleep 0.1
+    done
     fail "job $1 is $(state "$1"), not $2"
 }
 
