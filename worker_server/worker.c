@@ -176,17 +176,14 @@ static int job_user(struct worker *w, struct err *err)
     return 0;
 }
 
-/* A worker that runs jobs as another user (--job-user, started as root):
- * that user must be able to read the CA it hands jobs (they verify the
- * scheduler with it), to reach the run directory (their checkpoints are
- * under it) and to run synergy itself when the catalog runs {synergy} (a
- * build in a private home or temporary directory is out of its reach).
- * Checked by a child that becomes the user, at start, so that a mistake is
- * one line here rather than every job crashing. 0, or -1 + err. */
-static int check_job_user_access(struct worker *w, struct err *err)
+/* Can the account (uid, gid) do what its jobs need? A child becomes it and
+ * tries: read the CA it hands jobs (they verify the scheduler with it), reach
+ * the run directory (their checkpoints are under it) and run synergy itself
+ * when the catalog runs {synergy} (a build in a private home or temporary
+ * directory is out of its reach). 0, or -1 + err naming `who`. */
+static int check_access_as(struct worker *w, const char *who, uid_t uid, gid_t gid,
+                           struct err *err)
 {
-    if (!w->set_user || w->job_uid == 0)
-        return 0;
     const char *ca = w->o->tls_ca_path;
     const char *self = catalog_uses_synergy(w->cat) ? w->synergy_path : NULL;
     int pfd[2];
@@ -200,7 +197,7 @@ static int check_job_user_access(struct worker *w, struct err *err)
     }
     if (pid == 0) { /* async-signal-safe calls only */
         int res[2] = {0, 0}, fd;
-        if (setgroups(0, NULL) < 0 || setgid(w->job_gid) < 0 || setuid(w->job_uid) < 0)
+        if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
             res[0] = 3;
         else if (ca && (fd = open(ca, O_RDONLY | O_CLOEXEC)) < 0)
             res[0] = 1;
@@ -219,24 +216,50 @@ static int check_job_user_access(struct worker *w, struct err *err)
     waitpid(pid, NULL, 0);
     if (n != (ssize_t)sizeof res)
         res[0] = 3;
-    const char *user = w->o->job_user;
     if (res[0] == 1)
-        return errprintf(err, "--job-user %s cannot read the CA certificate %s (%s), which jobs "
-                              "need to verify the scheduler: make it and its directories "
-                              "readable by that user (scripts/make-certs.sh does)",
-                         user, ca, strerror(res[1]));
+        return errprintf(err, "%s cannot read the CA certificate %s (%s), which jobs need to "
+                              "verify the scheduler: make it and its directories readable by "
+                              "that user (scripts/make-certs.sh does)", who, ca, strerror(res[1]));
     if (res[0] == 2)
-        return errprintf(err, "--job-user %s cannot reach --run-dir %s (%s), where jobs keep "
-                              "their checkpoints: make it and its parent directories searchable "
-                              "(x) by that user", user, w->run_dir, strerror(res[1]));
+        return errprintf(err, "%s cannot reach --run-dir %s (%s), where jobs keep their "
+                              "checkpoints: make it and its parent directories searchable (x) "
+                              "by that user", who, w->run_dir, strerror(res[1]));
     if (res[0] == 4)
-        return errprintf(err, "--job-user %s cannot run %s (%s), which the catalog runs as "
-                              "{synergy}: install synergy where that user can reach it (make "
-                              "install), or make its directories searchable (x) by that user",
-                         user, self, strerror(res[1]));
+        return errprintf(err, "%s cannot run %s (%s), which the catalog runs as {synergy}: "
+                              "install synergy where that user can reach it (make install), or "
+                              "make its directories searchable (x) by that user",
+                         who, self, strerror(res[1]));
     if (res[0] == 3)
-        return errprintf(err, "--job-user %s: cannot become that user to check its access (%s)",
-                         user, strerror(res[1]));
+        return errprintf(err, "%s: cannot become that user to check its access (%s)", who,
+                         strerror(res[1]));
+    return 0;
+}
+
+/* A worker started as root checks, at start, every account its jobs may run
+ * as (--job-user, and each of --job-users): that it exists and can reach
+ * what jobs need, so that a mistake is one line here rather than every job
+ * of that account crashing. Root itself needs no check. 0, or -1 + err. */
+static int check_job_user_access(struct worker *w, struct err *err)
+{
+    char who[300];
+    if (w->set_user && w->job_uid != 0) {
+        snprintf(who, sizeof who, "--job-user %s", w->o->job_user);
+        if (check_access_as(w, who, w->job_uid, w->job_gid, err) < 0)
+            return -1;
+    }
+    const char *list = w->o->job_users;
+    for (const char *q = list; geteuid() == 0 && q && *q;) {
+        size_t l = strcspn(q, ",");
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(l < sizeof name ? l : sizeof name - 1), q);
+        q += l + (q[l] == ',');
+        struct passwd *pw = getpwnam(name);
+        if (!pw)
+            return errprintf(err, "--job-users: '%s' is not a user of this machine", name);
+        snprintf(who, sizeof who, "--job-users account %s", name);
+        if (pw->pw_uid != 0 && check_access_as(w, who, pw->pw_uid, pw->pw_gid, err) < 0)
+            return -1;
+    }
     return 0;
 }
 

@@ -9,7 +9,9 @@
 #         presenting a worker's certificate (refused by the worker calling it,
 #         and by the Python client of a job) are refused, and each refusal is shown.
 #  nobody the tls run with jobs as --job-user nobody (CI runs as root): a
-#         worker whose CA nobody cannot read refuses to start, in one line;
+#         worker whose CA nobody cannot read refuses to start, in one line, as
+#         one whose synergy nobody cannot run does (for --job-user nobody, and
+#         for nobody among --job-users), and one listing an unknown account;
 #         then every job reads the CA, runs to its end and checkpoints as nobody.
 #  forge  while a TLS deployment runs, an unrelated local process sends
 #         LeaseEnded, RoundEnd and UpdateIters for other jobs (no token, a
@@ -182,6 +184,20 @@ nobody)
         grep -q "^synergy worker: --job-user nobody cannot run $tmp/private/synergy (Permission denied), which the catalog runs as {synergy}" \
             "$tmp/wbad2.err" || { cat "$tmp/wbad2.err"; fail "exit $rc: no one-line refusal for a synergy nobody cannot run"; }
     echo "  refused: $(cat "$tmp/wbad2.err")"
+    # the same for an account of --job-users (the tenants' accounts), and an
+    # account this machine does not have: one line at start, not a crash per job
+    for acct in nobody syn-no-such-account; do
+        rc=0
+        timeout 30 "$tmp/private/synergy" worker --scheduler "$S" --server-id 0 --port 0 --gpus 8 \
+            --job-user root --job-users "root,$acct" $(tls worker-0) \
+            --catalog "$src/tests/deploy/catalog.ini" --run-dir "$tmp/wbad3" 2> "$tmp/wbad3.err" || rc=$?
+        want="--job-users account nobody cannot run $tmp/private/synergy (Permission denied)"
+        [ $acct = nobody ] || want="--job-users: '$acct' is not a user of this machine"
+        [ $rc = 2 ] && [ "$(wc -l < "$tmp/wbad3.err")" = 1 ] &&
+            grep -qF "synergy worker: $want" "$tmp/wbad3.err" ||
+            { cat "$tmp/wbad3.err"; fail "exit $rc: no one-line refusal for --job-users $acct"; }
+        echo "  refused: $(cat "$tmp/wbad3.err")"
+    done
     # the workers run a copy nobody can reach, wherever this tree lies
     cp "$bin" "$tmp/synergy"
     bin=$tmp/synergy
