@@ -49,11 +49,14 @@ w=$(ws SYNERGY_JOB_GPUS=4)
 w=$(ws SYNERGY_JOB_GPUS=4 SYNERGY_WORLD_SIZE=2 WORLD_SIZE=4 RANK=3 LOCAL_RANK=1)
 [ "$w" = 4 ] && ok || no "world_size of a rank of run_ranks: $w"
 
-# a deployment under LAS with preemptions
+# a deployment under LAS with preemptions. 18 s idle; a round is 3 s and
+# every attempt first starts Python, NumPy and gRPC (0.2 s of CPU), so on a machine
+# loaded ten deep attempts barely step and rounds multiply (164 s once): the
+# limits guard against a hang only
 printf '[CLUSTER]\nservers_per_rack = 1\ngpus_per_server = 2\ncpus_per_server = 6\ndram_per_server = 125\nsspeed_per_server = 500\n' > "$tmp/c.ini"
 printf '0,res18,0,1000,1\n1,res18,0,1000,1\n2,res18,0,1000,1\n3,res18,0,1000,1\n' > "$tmp/t"
 printf '[res18]\nargv = %s %s/tests/python/numpy_job.py --chk-dir {chk_dir}\n' "$py" "$src" > "$tmp/catalog.ini"
-timeout 150 "$bin" deploy --trace "$tmp/t" --cluster "$tmp/c.ini" --static --policy LAS --mode fair \
+timeout 300 "$bin" deploy --trace "$tmp/t" --cluster "$tmp/c.ini" --static --policy LAS --mode fair \
     --local 1 --time-scale 100 --catalog "$tmp/catalog.ini" --run-dir "$tmp/run" --json \
     > "$tmp/dep.json" 2> "$tmp/dep.err" || { echo "deploy failed:"; tail -20 "$tmp/dep.err"; exit 1; }
 cat "$tmp/dep.json"
@@ -100,7 +103,7 @@ done
 printf '0,res50,0,1000,2\n1,res18,0,1000,1\n' > "$tmp/t2"
 { printf '[res50]\nargv = %s %s/tests/python/numpy_job.py --ranks --chk-dir {chk_dir}\nranks = per-gpu\n' "$py" "$src"
   printf '[res18]\nargv = %s %s/tests/python/numpy_job.py --chk-dir {chk_dir}\n' "$py" "$src"; } > "$tmp/catalog2.ini"
-timeout 150 "$bin" deploy --trace "$tmp/t2" --cluster "$tmp/c.ini" --static --policy LAS --mode fair \
+timeout 300 "$bin" deploy --trace "$tmp/t2" --cluster "$tmp/c.ini" --static --policy LAS --mode fair \
     --local 1 --time-scale 100 --catalog "$tmp/catalog2.ini" --run-dir "$tmp/run2" --json \
     > "$tmp/dep2.json" 2> "$tmp/dep2.err" || { echo "deploy (ranks) failed:"; tail -20 "$tmp/dep2.err"; exit 1; }
 cat "$tmp/dep2.json"
