@@ -173,12 +173,21 @@ until held_ok; do
     sleep 0.2
 done
 [ $tries = 0 ] || echo "nodes showed each tenant's 4 GPUs after $tries retries"
-# each job runs as its owner's account
+# each job runs as its owner's account (the pid its worker logged last: on a
+# loaded machine that attempt may have ended and the next not yet be logged)
 for pair in "1 $ua" "2 $ub"; do
     set -- $pair
-    pid=$(sed -n "s/.*job $1 attempt [0-9]*: pid \([0-9]*\),.*/\1/p" "$tmp"/w*.err | tail -1)
-    [ -n "$pid" ] || fail "no worker logged job $1's pid"
-    uid=$(awk '/^Uid:/ {print $2 "," $3}' "/proc/$pid/status")
+    pid= uid=
+    for _ in $(seq 50); do
+        pid=$(sed -n "s/.*job $1 attempt [0-9]*: pid \([0-9]*\),.*/\1/p" "$tmp"/w*.err | tail -1)
+        [ -n "$pid" ] && uid=$(awk '/^Uid:/ {print $2 "," $3}' "/proc/$pid/status" 2>/dev/null) &&
+            [ -n "$uid" ] && break
+        sleep 0.2
+    done
+    [ -n "$uid" ] || fail "job $1: no live pid in its worker's log (the last: '$pid')"
+    if grep -q "job $1 attempt [2-9]" "$tmp"/w*.err; then # say why it was relaunched
+        grep -h "job $1 attempt .*exited\|job $1 .*crash\|job $1 .*lost" "$tmp"/w*.err "$tmp/dep.err" || true
+    fi
     want=$(id -u "$2")
     [ "$uid" = "$want,$want" ] || fail "job $1 (pid $pid) runs as uid $uid, not $2 ($want)"
     echo "  job $1: pid $pid runs as $2 (uid $want)"
