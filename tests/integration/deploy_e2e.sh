@@ -46,7 +46,11 @@ command -v sqlite3 >/dev/null ||
     { echo "FAIL: sqlite3 (CLI) is not installed: run scripts/install-deps.sh"; exit 1; }
 tmp=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+cleanup() { # stop, then wait before removing: a stopping job may still write its checkpoint
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null && kill -CONT "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
 trap cleanup EXIT
 cat > "$tmp/cluster.ini" <<INI
 [CLUSTER]

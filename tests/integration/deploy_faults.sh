@@ -20,7 +20,11 @@ set -euo pipefail
 bin=$1 src=$2 case=$3
 tmp=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+cleanup() { # stop, then wait before removing: a stopping job may still write its checkpoint
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null && kill -CONT "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ -f "$tmp/dep.err" ] && tail -30 "$tmp/dep.err"; exit 1; }
 cluster() { # servers

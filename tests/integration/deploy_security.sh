@@ -31,7 +31,11 @@ command -v openssl >/dev/null || { echo "FAIL: openssl is not installed"; exit 1
 tmp=$(mktemp -d)
 pids=()
 wlive=() wlog=() # the latest worker of each row: its pid, its stderr
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+cleanup() { # stop, then wait before removing: a stopping job may still write its checkpoint
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null && kill -CONT "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ -f "$tmp/dep.err" ] && grep -v '\[debug\]' "$tmp/dep.err" | tail -30; exit 1; }
 

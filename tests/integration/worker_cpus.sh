@@ -12,7 +12,11 @@ set -euo pipefail
 bin=$1 src=$2
 tmp=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+cleanup() { # stop, then wait before removing: a stopping job may still write its checkpoint
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null && kill -CONT "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$tmp"/*.err; do echo "== $f"; tail -15 "$f"; done; exit 1; }
 command -v hwloc-calc >/dev/null || fail "hwloc-calc missing (Debian package hwloc)"
