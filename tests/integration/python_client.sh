@@ -65,7 +65,7 @@ grep -q '"jobs_finished":4,' "$tmp/dep.json" && grep -q '"jobs_failed":0,' "$tmp
 logs=$tmp/run/worker-0/logs
 resumed=0
 for id in 0 1 2 3; do
-    files=$(ls "$logs"/job-$id-attempt-*.log 2> /dev/null | sort -t- -k4 -n)
+    files=$(ls "$logs"/job-$id-attempt-*.log 2> /dev/null | sort -V) # attempt 10 after 9
     [ -n "$files" ] || { no "job $id: no logs"; continue; }
     prev_ck= first_loss= last=
     for f in $files; do
@@ -109,7 +109,7 @@ timeout 300 "$bin" deploy --trace "$tmp/t2" --cluster "$tmp/c.ini" --static --po
 cat "$tmp/dep2.json"
 grep -q '"jobs_finished":2,' "$tmp/dep2.json" && grep -q '"jobs_failed":0,' "$tmp/dep2.json" && ok ||
     no "ranks: not every job finished"
-files=$(ls "$tmp"/run2/worker-0/logs/job-0-attempt-*.log 2> /dev/null | sort -t- -k4 -n)
+files=$(ls "$tmp"/run2/worker-0/logs/job-0-attempt-*.log 2> /dev/null | sort -V) # attempt 10 after 9
 [ "$(wc -w <<< "$files")" -ge 2 ] && ok || no "ranks: the 2-GPU job was not preempted ($files)"
 prev_ck=
 for f in $files; do

@@ -43,7 +43,7 @@ grep -q '"jobs_finished":2,' "$tmp/dep.json" && grep -q '"jobs_failed":0,' "$tmp
     no "not every job finished"
 diff <(grep -v '^finish' "$tmp/sim.plan") <(grep -v '^finish' "$tmp/dep.plan") > /dev/null && ok ||
     no "the deployment planned differently from simulate: $(cat "$tmp/dep.plan")"
-files=$(ls "$tmp"/run/worker-0/logs/job-0-attempt-*.log 2> /dev/null | sort -t- -k4 -n)
+files=$(ls "$tmp"/run/worker-0/logs/job-0-attempt-*.log 2> /dev/null | sort -V) # attempt 10 after 9
 n=$(wc -w <<< "$files")
 [ "$n" -ge 3 ] && { echo "torch job: $n attempts ($((n - 1)) preemptions)"; ok; } ||
     no "torch job: $n attempts, want 3 or more (preempted twice)"
