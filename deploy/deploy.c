@@ -632,14 +632,23 @@ void deploy__free(struct deploy *d)
     free(d);
 }
 
-/* The end's job counts for the summary (deploy_stats). */
+/* The end's job counts for the summary (deploy_stats). A cancel that was
+ * answered (and stored) counts as a cancel even when the service stopped
+ * before the next boundary applied it; so does a submission not yet merged
+ * into the job table count as a job (a restart from --state applies both). */
 static void count_jobs(const struct deploy *d, struct deploy_stats *st)
 {
-    st->jobs_known = d->n_jobs;
+    st->jobs_known = d->n_jobs + (d->adm.n_subs - d->adm.n_merged);
     for (size_t i = 0; i < d->n_jobs; i++) {
         const struct djob *dj = &d->jobs[i];
-        st->jobs_cancelled += dj->cancelled;
-        st->jobs_unfinished += !dj->cancelled && dj->state != DJ_DONE && dj->state != DJ_FAILED;
+        bool ended = dj->state == DJ_DONE || dj->state == DJ_FAILED;
+        bool cancelled = dj->cancelled || (dj->cancel_req && !ended);
+        st->jobs_cancelled += cancelled;
+        st->jobs_unfinished += !cancelled && !ended;
+    }
+    for (size_t i = d->adm.n_merged; i < d->adm.n_subs; i++) {
+        st->jobs_cancelled += d->adm.subs[i]->cancel;
+        st->jobs_unfinished += !d->adm.subs[i]->cancel;
     }
 }
 
