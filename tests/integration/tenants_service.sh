@@ -42,7 +42,7 @@ fail() { # the queue with each job's reason, then the last lines of every log
     echo "FAIL: $*"
     [ -n "${S:-}" ] && as admin queue --all 2>&1 | head -20
     for f in "$tmp"/w*.err "$tmp/dep.err"; do
-        [ -f "$f" ] && { echo "== $f"; grep -v 'cgroup\|CPUs per server' "$f" | tail -n 15; }
+        [ -f "$f" ] && { echo "== $f"; grep -v 'memory limits are NOT\|CPUs per server' "$f" | tail -n 15; }
     done
     exit 1
 }
@@ -173,13 +173,16 @@ until held_ok; do
     sleep 0.2
 done
 [ $tries = 0 ] || echo "nodes showed each tenant's 4 GPUs after $tries retries"
-# each job runs as its owner's account (the pid its worker logged last: on a
-# loaded machine that attempt may have ended and the next not yet be logged)
+# each job runs as its owner's account: the pid of its latest attempt, on
+# whichever worker (a job may move: CI once saw attempt 1 on server 1 end and
+# attempt 2 start on server 0); that attempt may have ended and the next not
+# yet be logged, so this retries
 for pair in "1 $ua" "2 $ub"; do
     set -- $pair
     pid= uid=
     for _ in $(seq 50); do
-        pid=$(sed -n "s/.*job $1 attempt [0-9]*: pid \([0-9]*\),.*/\1/p" "$tmp"/w*.err | tail -1)
+        pid=$(sed -n "s/.*job $1 attempt \([0-9]*\): pid \([0-9]*\),.*/\1 \2/p" "$tmp"/w*.err |
+              sort -n | tail -1 | cut -d' ' -f2)
         [ -n "$pid" ] && uid=$(awk '/^Uid:/ {print $2 "," $3}' "/proc/$pid/status" 2>/dev/null) &&
             [ -n "$uid" ] && break
         sleep 0.2
